@@ -1,0 +1,20 @@
+//! decant moves a database from one engine to another according to a reviewed YAML plan.
+//!
+//! The pipeline: [`plan`] loads and validates the plan file, [`introspect`] reads the source
+//! into a [`catalog::Catalog`], [`resolve`] decides every table's and column's fate,
+//! [`graph`] orders the steps, [`render`] turns them into SQL through [`dialect`] templates.
+
+pub mod catalog;
+pub mod cli;
+pub mod commands;
+pub mod dialect;
+pub mod graph;
+pub mod init;
+pub mod introspect;
+pub mod mapping;
+pub mod naming;
+pub mod output;
+pub mod plan;
+pub mod render;
+pub mod resolve;
+pub mod url;

@@ -1,0 +1,14 @@
+//! The plan file: its model, loading with spans and `${VAR}` substitution, and validation.
+//! Every problem is reported at once, each with `file:line:col` and a caret snippet.
+
+pub mod diagnostic;
+pub mod env;
+pub mod load;
+pub mod model;
+pub mod spans;
+pub mod structure;
+pub mod validate;
+
+pub use diagnostic::{Diagnostic, Diagnostics, DocPath, PathSeg, Span};
+pub use load::{load_plan, LoadedPlan};
+pub use model::Plan;

@@ -1,0 +1,360 @@
+//! The plan file as Rust types: every section of the version-1 contract.
+//! These types are the single source of truth for `schemas/plan.schema.json`.
+
+use indexmap::IndexMap;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// A decant plan: how one database moves to another engine.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Plan {
+    /// Version of the plan format; always 1.
+    pub version: u32,
+    /// A short name for the migration, used in reports and the journal.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Where the data comes from. Opened read-only.
+    pub source: Source,
+    /// Where the data goes.
+    pub target: Target,
+    /// How the run behaves.
+    #[serde(default)]
+    pub settings: Settings,
+    /// How source identifiers become target identifiers.
+    #[serde(default)]
+    pub naming: Naming,
+    /// Which tables to carry and what to call them.
+    #[serde(default)]
+    pub tables: Tables,
+    /// Type rules, first match wins, applied on top of the built-in defaults.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub types: Vec<TypeRule>,
+    /// Per-column overrides, keyed by `table.column` (source names).
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub columns: IndexMap<String, ColumnOverride>,
+    /// Which rows to carry: a predicate in the source's SQL, keyed by source table name.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub filters: IndexMap<String, String>,
+    /// Extra indexes to create in the target after the load.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub indexes: Vec<ExtraIndex>,
+    /// Extra steps, placed in the step graph by their `before`/`after` dependencies.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub steps: Vec<Step>,
+    /// Checks that prove the target holds what the plan says it should.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub checks: Vec<Check>,
+    /// A folder (relative to the plan file) whose `<dialect>/<operation>.sql.j2` files override
+    /// decant's built-in templates.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub templates: Option<String>,
+}
+
+/// The source database.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Source {
+    /// `sqlite://relative/to/plan.db` or `sqlite:///absolute/path.db`; `${VAR}` and
+    /// `${VAR:-default}` are filled from the environment.
+    pub url: String,
+}
+
+/// The target database.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Target {
+    /// `postgres://user:password@host:port/database?sslmode=...`; `${VAR}` and `${VAR:-default}`
+    /// are filled from the environment. The password is never printed.
+    pub url: String,
+    /// The target schema the tables are created in.
+    #[serde(default = "default_schema")]
+    pub schema: String,
+}
+
+fn default_schema() -> String {
+    "public".to_owned()
+}
+
+/// How a run behaves.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// What to do when a target table already exists.
+    #[serde(default)]
+    pub if_exists: IfExists,
+    /// What to do with a row that cannot be converted to the target types.
+    #[serde(default)]
+    pub on_bad_row: OnBadRow,
+    /// When primary keys, unique constraints, indexes and foreign keys are created.
+    #[serde(default)]
+    pub constraints: ConstraintTiming,
+    /// How many steps may run at once where the step graph allows.
+    #[serde(default = "default_workers")]
+    #[schemars(range(min = 1, max = 64))]
+    pub workers: u32,
+}
+
+fn default_workers() -> u32 {
+    2
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            if_exists: IfExists::default(),
+            on_bad_row: OnBadRow::default(),
+            constraints: ConstraintTiming::default(),
+            workers: default_workers(),
+        }
+    }
+}
+
+/// What to do when a target table already exists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum IfExists {
+    /// Stop before writing anything.
+    #[default]
+    Fail,
+    /// Drop the table (and what depends on it) and create it anew.
+    Drop,
+    /// Keep the table, empty it, and load.
+    Truncate,
+    /// Keep the table and its rows, and add the source rows.
+    Append,
+}
+
+/// What to do with a row that cannot be converted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OnBadRow {
+    /// End the run; the table's transaction rolls back.
+    #[default]
+    Stop,
+    /// Write the row and the reason to the rejects file and table, and go on.
+    Reject,
+}
+
+/// When constraints and indexes are created.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ConstraintTiming {
+    /// Create them after the table is loaded (fast).
+    #[default]
+    AfterLoad,
+    /// Create them with the table, before loading.
+    BeforeLoad,
+}
+
+/// How source identifiers become target identifiers.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Naming {
+    /// `preserve` keeps names as they are (quoted), `snake_case` turns `createdAt` into
+    /// `created_at`, `lower` lowercases.
+    #[serde(default)]
+    pub identifiers: IdentifierCase,
+}
+
+/// An identifier naming rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum IdentifierCase {
+    /// Keep names exactly as the source spells them.
+    #[default]
+    Preserve,
+    /// `createdAt` → `created_at`, `HTTPStatus` → `http_status`.
+    SnakeCase,
+    /// Lowercase every name.
+    Lower,
+}
+
+/// Which tables to carry.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Tables {
+    /// Glob patterns of source table names to carry.
+    #[serde(default = "default_include")]
+    pub include: Vec<String>,
+    /// Glob patterns of source table names to leave behind.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exclude: Vec<String>,
+    /// Target names for source tables, keyed by source name; wins over `naming`.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub rename: IndexMap<String, String>,
+}
+
+fn default_include() -> Vec<String> {
+    vec!["*".to_owned()]
+}
+
+impl Default for Tables {
+    fn default() -> Self {
+        Tables { include: default_include(), exclude: Vec::new(), rename: IndexMap::new() }
+    }
+}
+
+/// A type rule: columns that match get the target type (and transform).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TypeRule {
+    /// Which columns the rule applies to; every given condition must hold.
+    #[serde(rename = "match")]
+    pub matcher: TypeMatch,
+    /// The target type, e.g. `timestamptz`, `numeric(12,2)`, `uuid`.
+    pub to: String,
+    /// A built-in transform name or a minijinja expression over `value` and `row`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transform: Option<String>,
+}
+
+/// The conditions of a type rule.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TypeMatch {
+    /// Glob over the declared source type, case-insensitive, e.g. `datetime`, `varchar*`.
+    #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
+    pub declared_type: Option<String>,
+    /// Glob over `table.column` (source names), e.g. `*.external_id`, `users.*`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub column: Option<String>,
+}
+
+/// A per-column override.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ColumnOverride {
+    /// The target type.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<String>,
+    /// The target column name; wins over `naming`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rename: Option<String>,
+    /// A built-in transform name or a minijinja expression over `value` and `row`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transform: Option<String>,
+    /// The target column's default, as a PostgreSQL expression.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default: Option<String>,
+    /// Whether the target column accepts NULL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nullable: Option<bool>,
+}
+
+/// An extra index in the target.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ExtraIndex {
+    /// The source table name.
+    pub table: String,
+    /// Source column names, each optionally followed by ` desc` or ` asc`.
+    pub columns: Vec<String>,
+    /// The index name; generated from table and columns when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Whether the index is unique.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub unique: bool,
+    /// A partial-index predicate, in PostgreSQL SQL over target column names.
+    #[serde(default, rename = "where", skip_serializing_if = "Option::is_none")]
+    pub predicate: Option<String>,
+    /// The index method, e.g. `btree`, `gin`, `brin`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub method: Option<String>,
+}
+
+/// An extra step placed in the step graph.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Step {
+    /// A unique id, used in `before`/`after` of other steps.
+    pub id: String,
+    /// SQL to run in the target.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sql: Option<String>,
+    /// A Diesel migrations directory (relative to the plan file) to apply to the target.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub migrations: Option<String>,
+    /// Steps or phases (`schema`, `load`, `constraints`, `sequences`, `checks`, or
+    /// `load:<table>`) that must wait for this one.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub before: Vec<String>,
+    /// Steps or phases this one waits for.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub after: Vec<String>,
+}
+
+/// A check. Exactly one of `row_counts`, `checksums`, `foreign_keys`, `not_null`, `unique`,
+/// `accepted_values`, or a named SQL assertion (`name` with `target`, optionally `source`).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Check {
+    /// Compare row counts: `all` or a list of source table names.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub row_counts: Option<Selection>,
+    /// Compare full content: `all` or a list of source table names.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checksums: Option<Selection>,
+    /// Find orphans and confirm constraints: `all` or a list of source table names.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub foreign_keys: Option<Selection>,
+    /// `table.column` that must hold no NULL in the target.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_null: Option<String>,
+    /// `table.column` whose values must be unique in the target.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unique: Option<String>,
+    /// A `table.column` and the only values it may hold in the target.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accepted_values: Option<AcceptedValues>,
+    /// The assertion's name, shown in reports.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// A query on the source returning one value, compared with the target's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    /// A query on the target returning one value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
+    /// The expected value, or `equal` to compare the source and target results.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expect: Option<serde_json::Value>,
+    /// Absolute numeric tolerance when comparing values.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tolerance: Option<f64>,
+}
+
+/// `all` or an explicit list of source table names.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum Selection {
+    /// Every carried table.
+    All(AllKeyword),
+    /// These source tables.
+    Tables(Vec<String>),
+}
+
+/// The keyword `all`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AllKeyword {
+    /// Every carried table.
+    All,
+}
+
+/// The accepted values of one column.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AcceptedValues {
+    /// `table.column` (source names).
+    pub column: String,
+    /// The values the column may hold.
+    pub values: Vec<serde_json::Value>,
+}
+
+/// Generates the JSON Schema of the plan file from these types.
+pub fn json_schema() -> serde_json::Value {
+    let schema = schemars::schema_for!(Plan);
+    serde_json::to_value(&schema).unwrap_or(serde_json::Value::Null)
+}
