@@ -10,5 +10,5 @@ pub mod structure;
 pub mod validate;
 
 pub use diagnostic::{Diagnostic, Diagnostics, DocPath, PathSeg, Span};
-pub use load::{load_plan, LoadedPlan};
+
 pub use model::Plan;

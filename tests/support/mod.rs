@@ -1,0 +1,1 @@
+//! Test support: SQLite fixtures built from SQL in temporary directories.
