@@ -17,4 +17,5 @@ pub mod output;
 pub mod plan;
 pub mod render;
 pub mod resolve;
+pub mod transform;
 pub mod url;
