@@ -1,1 +1,239 @@
-//! (being written)
+//! SQLite expressions (CHECKs, generated columns, index expressions, partial-index predicates)
+//! rewritten for PostgreSQL with target names; what cannot be translated is refused with a reason.
+
+use std::collections::HashMap;
+
+/// How source columns appear in the target.
+#[derive(Debug, Clone, Default)]
+pub struct ExpressionContext {
+    /// Source column name (lowercased) → (target name, target is boolean).
+    columns: HashMap<String, (String, bool)>,
+    /// Source columns that became jsonb: `json_valid(col)` is then guaranteed by the type.
+    json_columns: Vec<String>,
+}
+
+impl ExpressionContext {
+    pub fn add_column(&mut self, source: &str, target: &str, is_boolean: bool, is_json: bool) {
+        self.columns.insert(source.to_lowercase(), (target.to_owned(), is_boolean));
+        if is_json {
+            self.json_columns.push(source.to_lowercase());
+        }
+    }
+}
+
+/// A token of SQLite expression text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Token {
+    Space,
+    Word(String),
+    QuotedIdent(String),
+    Str(String),
+    Number(String),
+    Blob(String),
+    Op(String),
+}
+
+/// Splits SQLite expression text into tokens; `Err` on an unterminated quote.
+fn tokenize(text: &str) -> Result<Vec<Token>, String> {
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = Vec::new();
+    let mut i = 0;
+    let quoted = |i: &mut usize, close: char| -> Result<String, String> {
+        let mut s = String::new();
+        *i += 1;
+        loop {
+            match chars.get(*i) {
+                None => return Err(format!("unterminated quote in `{text}`")),
+                Some(&c) if c == close => {
+                    if chars.get(*i + 1) == Some(&close) && close != ']' {
+                        s.push(c);
+                        *i += 2;
+                    } else {
+                        *i += 1;
+                        return Ok(s);
+                    }
+                }
+                Some(&c) => {
+                    s.push(c);
+                    *i += 1;
+                }
+            }
+        }
+    };
+    while i < chars.len() {
+        let c = chars[i];
+        if c.is_whitespace() {
+            while chars.get(i).is_some_and(|c| c.is_whitespace()) {
+                i += 1;
+            }
+            out.push(Token::Space);
+        } else if (c == 'x' || c == 'X') && chars.get(i + 1) == Some(&'\'') {
+            i += 1;
+            out.push(Token::Blob(quoted(&mut i, '\'')?));
+        } else if c == '\'' {
+            out.push(Token::Str(quoted(&mut i, '\'')?));
+        } else if c == '"' {
+            out.push(Token::QuotedIdent(quoted(&mut i, '"')?));
+        } else if c == '`' {
+            out.push(Token::QuotedIdent(quoted(&mut i, '`')?));
+        } else if c == '[' {
+            out.push(Token::QuotedIdent(quoted(&mut i, ']')?));
+        } else if c.is_ascii_digit() || (c == '.' && chars.get(i + 1).is_some_and(char::is_ascii_digit)) {
+            let start = i;
+            while chars.get(i).is_some_and(|c| c.is_ascii_alphanumeric() || *c == '.') {
+                i += 1;
+            }
+            out.push(Token::Number(chars[start..i].iter().collect()));
+        } else if c.is_alphabetic() || c == '_' {
+            let start = i;
+            while chars.get(i).is_some_and(|c| c.is_alphanumeric() || *c == '_' || *c == '$') {
+                i += 1;
+            }
+            out.push(Token::Word(chars[start..i].iter().collect()));
+        } else {
+            let two: String = chars[i..(i + 2).min(chars.len())].iter().collect();
+            let op = if ["==", "!=", "<>", "<=", ">=", "||", "<<", ">>"].contains(&two.as_str()) { two } else { c.to_string() };
+            i += op.chars().count();
+            out.push(Token::Op(op));
+        }
+    }
+    Ok(out)
+}
+
+const KEYWORDS: &[&str] = &[
+    "and", "or", "not", "in", "is", "null", "between", "like", "case", "when", "then", "else", "end", "cast", "as", "true", "false",
+    "escape", "exists", "distinct", "integer", "text", "real", "numeric",
+];
+
+/// Functions that mean the same in both engines.
+const SAME_FUNCTIONS: &[&str] = &["lower", "upper", "length", "abs", "coalesce", "nullif", "trim", "ltrim", "rtrim", "replace", "substr"];
+
+/// Quotes an identifier for PostgreSQL.
+pub fn quote_ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// Rewrites a SQLite expression for PostgreSQL.
+pub fn translate(expr: &str, ctx: &ExpressionContext) -> Result<String, String> {
+    let tokens = tokenize(expr)?;
+    let mut out = String::with_capacity(expr.len() + 16);
+    let next_significant = |from: usize| tokens[from..].iter().find(|t| **t != Token::Space);
+    for (i, token) in tokens.iter().enumerate() {
+        match token {
+            Token::Space => out.push(' '),
+            Token::Str(s) => {
+                out.push('\'');
+                out.push_str(&s.replace('\'', "''"));
+                out.push('\'');
+            }
+            Token::Number(n) => out.push_str(n),
+            Token::Blob(hex) => {
+                out.push_str(&format!("'\\x{hex}'::bytea"));
+            }
+            Token::Op(op) => match op.as_str() {
+                "==" => out.push('='),
+                "<<" | ">>" | "~" | "&" | "|" => out.push_str(op),
+                ";" => return Err("a `;` inside an expression".to_owned()),
+                _ => out.push_str(op),
+            },
+            Token::QuotedIdent(name) => match ctx.columns.get(&name.to_lowercase()) {
+                Some((target, is_bool)) => out.push_str(&column_ref(target, *is_bool)),
+                None => return Err(format!("`{name}` is not a column of the table")),
+            },
+            Token::Word(word) => {
+                let lower = word.to_lowercase();
+                let is_call = !KEYWORDS.contains(&lower.as_str()) && next_significant(i + 1) == Some(&Token::Op("(".into()));
+                if is_call {
+                    match lower.as_str() {
+                        f if SAME_FUNCTIONS.contains(&f) => out.push_str(f),
+                        "ifnull" => out.push_str("coalesce"),
+                        "min" => out.push_str("least"),
+                        "max" => out.push_str("greatest"),
+                        "json_valid" => return Err("uses `json_valid`; a `jsonb` column enforces valid JSON itself".to_owned()),
+                        other => return Err(format!("uses `{other}()`, which PostgreSQL does not have with the same meaning")),
+                    }
+                } else if let Some((target, is_bool)) = ctx.columns.get(&lower) {
+                    out.push_str(&column_ref(target, *is_bool));
+                } else if lower == "like" {
+                    // SQLite's LIKE ignores ASCII case.
+                    out.push_str("ILIKE");
+                } else if lower == "glob" || lower == "regexp" || lower == "match" || lower == "collate" {
+                    return Err(format!("uses `{}`, which has no direct PostgreSQL equivalent", lower.to_uppercase()));
+                } else if KEYWORDS.contains(&lower.as_str()) {
+                    out.push_str(&lower.to_uppercase());
+                } else {
+                    return Err(format!("`{word}` is not a column of the table"));
+                }
+            }
+        }
+    }
+    Ok(out.trim().to_owned())
+}
+
+/// A reference to a target column; booleans read as integers so SQLite's `flag = 1` still holds.
+fn column_ref(target: &str, is_boolean: bool) -> String {
+    if is_boolean {
+        format!("({}::int)", quote_ident(target))
+    } else {
+        quote_ident(target)
+    }
+}
+
+/// True when the expression only asserts `json_valid(<column>)` on a column that became jsonb.
+pub fn is_json_valid_of_json_column(expr: &str, ctx: &ExpressionContext) -> bool {
+    let Ok(tokens) = tokenize(expr) else { return false };
+    let significant: Vec<&Token> = tokens.iter().filter(|t| **t != Token::Space).collect();
+    match significant.as_slice() {
+        [Token::Word(f), Token::Op(open), col, Token::Op(close)] if f.eq_ignore_ascii_case("json_valid") && open == "(" && close == ")" => {
+            let name = match col {
+                Token::Word(n) | Token::QuotedIdent(n) => n.to_lowercase(),
+                _ => return false,
+            };
+            ctx.json_columns.contains(&name)
+        }
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ctx() -> ExpressionContext {
+        let mut c = ExpressionContext::default();
+        c.add_column("role", "role", false, false);
+        c.add_column("isActive", "is_active", true, false);
+        c.add_column("price", "price", false, false);
+        c.add_column("prefs", "prefs", false, true);
+        c.add_column("first name", "first_name", false, false);
+        c
+    }
+
+    #[test]
+    fn checks_are_rewritten_with_target_names_and_quoted() {
+        assert_eq!(translate("role IN ('client','freelancer')", &ctx()).as_deref(), Ok("\"role\" IN ('client','freelancer')"));
+        assert_eq!(translate("price >= 0 AND price == price", &ctx()).as_deref(), Ok("\"price\" >= 0 AND \"price\" = \"price\""));
+        assert_eq!(translate("\"first name\" <> ''", &ctx()).as_deref(), Ok("\"first_name\" <> ''"));
+        assert_eq!(translate("length(trim([first name])) > 0", &ctx()).as_deref(), Ok("length(trim(\"first_name\")) > 0"));
+    }
+
+    #[test]
+    fn boolean_columns_compare_as_integers_like_sqlite_did() {
+        assert_eq!(translate("isActive IN (0, 1)", &ctx()).as_deref(), Ok("(\"is_active\"::int) IN (0, 1)"));
+    }
+
+    #[test]
+    fn like_keeps_sqlite_case_insensitivity_and_functions_are_mapped() {
+        assert_eq!(translate("role like 'a%'", &ctx()).as_deref(), Ok("\"role\" ILIKE 'a%'"));
+        assert_eq!(translate("ifnull(price, 0) > max(1, 2)", &ctx()).as_deref(), Ok("coalesce(\"price\", 0) > greatest(1, 2)"));
+    }
+
+    #[test]
+    fn untranslatable_expressions_say_why() {
+        assert!(translate("typeof(price) = 'integer'", &ctx()).unwrap_err().contains("typeof"));
+        assert!(translate("role GLOB 'a*'", &ctx()).unwrap_err().contains("GLOB"));
+        assert!(translate("nosuch > 1", &ctx()).unwrap_err().contains("`nosuch`"));
+        assert!(is_json_valid_of_json_column("json_valid(prefs)", &ctx()));
+        assert!(!is_json_valid_of_json_column("json_valid(role)", &ctx()));
+    }
+}

@@ -1,0 +1,210 @@
+//! Each carried column's target name, type, transform, nullability, default and generation,
+//! chosen by `columns` overrides, then `types` rules (first match wins), then the defaults.
+
+use std::collections::HashMap;
+
+use super::{Identity, ResolvedColumn, ResolvedTable};
+use crate::catalog::{Column, Table};
+use crate::doc_path;
+use crate::mapping::defaults::{translate_default, DefaultTranslation};
+use crate::mapping::expressions::{translate, ExpressionContext};
+use crate::mapping::target_types::{TargetType, TargetTypeError, TypeFamily};
+use crate::mapping::{default_mapping, parse_target_type, TypeDecision};
+use crate::naming::{apply_case, glob_match};
+use crate::plan::model::{ColumnOverride, Plan, TypeRule};
+use crate::plan::{Diagnostic, DocPath};
+use crate::transform::{check_expression, Transform};
+
+/// The target name of a source column: `columns.<t>.<c>.rename`, else the naming rule.
+pub(crate) fn target_column_name(plan: &Plan, table: &str, column: &str) -> String {
+    plan.columns
+        .get(&format!("{table}.{column}"))
+        .and_then(|o| o.rename.clone())
+        .unwrap_or_else(|| apply_case(column, plan.naming.identifiers))
+}
+
+fn rule_matches(rule: &TypeRule, table: &Table, column: &Column) -> bool {
+    let type_ok = rule.matcher.declared_type.as_ref().is_none_or(|pattern| {
+        let declared = column.declared_type.trim();
+        let bare = declared.split('(').next().unwrap_or(declared).trim();
+        glob_match(pattern, declared, true) || glob_match(pattern, bare, true)
+    });
+    let column_ok = rule.matcher.column.as_ref().is_none_or(|pattern| glob_match(pattern, &format!("{}.{}", table.name, column.name), true));
+    type_ok && column_ok && (rule.matcher.declared_type.is_some() || rule.matcher.column.is_some())
+}
+
+fn parse_type_at(text: &str, path: DocPath, problems: &mut Vec<Diagnostic>) -> Option<TargetType> {
+    match parse_target_type(text) {
+        Ok(t) => Some(t),
+        Err(e) => {
+            let help = match &e {
+                TargetTypeError::Unknown { suggestion: Some(s), .. } => Some(format!("did you mean `{s}`?")),
+                TargetTypeError::Unknown { .. } => Some("PostgreSQL types such as `bigint`, `text`, `timestamptz`, `numeric(12,2)`, `jsonb`, `uuid`".to_owned()),
+                _ => None,
+            };
+            problems.push(Diagnostic::error(path, e.to_string()).with_help_opt(help));
+            None
+        }
+    }
+}
+
+fn parse_transform_at(text: &str, path: DocPath, problems: &mut Vec<Diagnostic>) -> Option<Transform> {
+    match Transform::parse(text) {
+        Ok(Transform::Expression(e)) => match check_expression(&e) {
+            Ok(()) => Some(Transform::Expression(e)),
+            Err(why) => {
+                problems.push(Diagnostic::error(path, format!("bad transform expression `{e}`: {why}")));
+                None
+            }
+        },
+        Ok(t) => Some(t),
+        Err(help) => {
+            problems.push(Diagnostic::error(path, format!("unknown transform `{}`", text.trim())).with_help(help));
+            None
+        }
+    }
+}
+
+/// Decides the type (and transform) of one column, with the rule that chose it.
+fn decide_type(plan: &Plan, table: &Table, column: &Column, problems: &mut Vec<Diagnostic>) -> TypeDecision {
+    let key = format!("{}.{}", table.name, column.name);
+    let over = plan.columns.get(&key);
+    let mut decision = default_mapping(table, column);
+    if let Some((i, rule)) = plan.types.iter().enumerate().find(|(_, r)| rule_matches(r, table, column)) {
+        if let Some(target) = parse_type_at(&rule.to, doc_path!["types", i, "to"], problems) {
+            decision = TypeDecision { target, rule: format!("types[{i}]"), transform: rule.transform.clone(), warnings: Vec::new() };
+        }
+    }
+    if let Some(ColumnOverride { to: Some(to), .. }) = over {
+        if let Some(target) = parse_type_at(to, doc_path!["columns", &key, "to"], problems) {
+            decision = TypeDecision { target, rule: format!("columns.{key}"), transform: None, warnings: Vec::new() };
+        }
+    }
+    if let Some(ColumnOverride { transform: Some(t), .. }) = over {
+        decision.transform = Some(t.clone());
+    }
+    // A transform that fixes the type (e.g. `hex_to_uuid`) with no `to:` given decides the type too.
+    if let (Some(t), None) = (&decision.transform, over.and_then(|o| o.to.as_ref())) {
+        if let Ok(Transform::Builtin(b)) = Transform::parse(t) {
+            if let Some(produced) = b.produces() {
+                if decision.rule.starts_with("default") {
+                    if let Ok(target) = parse_target_type(produced) {
+                        decision.target = target;
+                        decision.rule = format!("columns.{key}.transform");
+                        decision.warnings.clear();
+                    }
+                }
+            }
+        }
+    }
+    if !decision.rule.starts_with("default") && !decision.rule.starts_with("profile") {
+        if let Some(profile) = &column.profile {
+            if decision.transform.is_none() {
+                decision.warnings = crate::mapping::types::profile_warnings(&decision.target, column, profile);
+            }
+        }
+    }
+    decision
+}
+
+/// Builds a resolved table's columns and identity; constraints come later.
+pub(super) fn resolve_table_columns(plan: &Plan, table: &Table, target_name: &str, problems: &mut Vec<Diagnostic>) -> ResolvedTable {
+    let mut columns = Vec::new();
+    let mut warnings = Vec::new();
+    let mut seen: HashMap<String, String> = HashMap::new();
+    for column in &table.columns {
+        let key = format!("{}.{}", table.name, column.name);
+        let over = plan.columns.get(&key);
+        let target = target_column_name(plan, &table.name, &column.name);
+        if let Some(previous) = seen.insert(target.clone(), column.name.clone()) {
+            problems.push(
+                Diagnostic::error(
+                    if over.and_then(|o| o.rename.as_ref()).is_some() { doc_path!["columns", &key, "rename"] } else { doc_path!["naming", "identifiers"] },
+                    format!("columns `{previous}` and `{}` of `{}` would both become `{target}`", column.name, table.name),
+                )
+                .with_help(format!("rename one with `columns.{key}.rename`")),
+            );
+        }
+        let decision = decide_type(plan, table, column, problems);
+        let transform_path = if over.and_then(|o| o.transform.as_ref()).is_some() {
+            doc_path!["columns", &key, "transform"]
+        } else {
+            let rule_index = decision.rule.strip_prefix("types[").and_then(|r| r.strip_suffix(']')).and_then(|i| i.parse::<usize>().ok());
+            rule_index.map_or_else(|| doc_path!["columns", &key], |i| doc_path!["types", i, "transform"])
+        };
+        let transform = decision.transform.as_deref().and_then(|t| parse_transform_at(t, transform_path, problems));
+        let is_rowid_identity = table.rowid_alias.as_deref() == Some(column.name.as_str()) && decision.target.family() == TypeFamily::Integer;
+        let nullable = over.and_then(|o| o.nullable).unwrap_or(!column.not_null && column.primary_key_position == 0);
+        let mut column_warnings = decision.warnings.clone();
+        let default = match over.and_then(|o| o.default.clone()) {
+            Some(d) => Some(d),
+            None => match column.default.as_deref().map(|d| translate_default(d, &decision.target)) {
+                Some(DefaultTranslation::Sql(sql)) => Some(sql),
+                Some(DefaultTranslation::Untranslatable(why)) => {
+                    column_warnings.push(format!("default not carried: {why}"));
+                    None
+                }
+                Some(DefaultTranslation::None) | None => None,
+            },
+        };
+        columns.push(ResolvedColumn {
+            source: column.name.clone(),
+            target,
+            declared: column.declared_type.clone(),
+            target_type: decision.target,
+            rule: decision.rule,
+            transform,
+            nullable,
+            default,
+            generated: None,
+            identity: is_rowid_identity,
+            warnings: column_warnings,
+        });
+    }
+    // Generated columns need every column's target name first.
+    let ctx = expression_context(&columns);
+    for (column, resolved) in table.columns.iter().zip(columns.iter_mut()) {
+        if let Some(generated) = &column.generated {
+            match translate(&generated.expression, &ctx) {
+                Ok(sql) => {
+                    resolved.generated = Some(sql);
+                    resolved.default = None;
+                    if !generated.stored {
+                        resolved.warnings.push("VIRTUAL generated column becomes STORED (PostgreSQL stores generated columns)".to_owned());
+                    }
+                }
+                Err(why) => resolved.warnings.push(format!("generation expression not translated ({why}); the values are copied as data")),
+            }
+        }
+    }
+    let identity = columns.iter().find(|c| c.identity).map(|c| Identity {
+        column: c.target.clone(),
+        autoincrement_after: table.autoincrement.as_ref().and_then(|a| a.sequence_value),
+    });
+    if table.without_rowid {
+        warnings.push("WITHOUT ROWID table: carried as an ordinary table with its primary key".to_owned());
+    }
+    ResolvedTable {
+        source: table.name.clone(),
+        target: target_name.to_owned(),
+        filter: None,
+        source_rows: table.row_count,
+        columns,
+        primary_key: None,
+        uniques: Vec::new(),
+        checks: Vec::new(),
+        indexes: Vec::new(),
+        foreign_keys: Vec::new(),
+        identity,
+        warnings,
+    }
+}
+
+/// The expression context of a resolved table: source names → target names and kinds.
+pub(super) fn expression_context(columns: &[ResolvedColumn]) -> ExpressionContext {
+    let mut ctx = ExpressionContext::default();
+    for c in columns {
+        ctx.add_column(&c.source, &c.target, c.target_type.family() == TypeFamily::Boolean, c.target_type.family() == TypeFamily::Json);
+    }
+    ctx
+}
