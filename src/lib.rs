@@ -12,6 +12,7 @@ pub mod graph;
 pub mod init;
 pub mod introspect;
 pub mod mapping;
+pub mod migrations;
 pub mod naming;
 pub mod output;
 pub mod plan;

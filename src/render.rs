@@ -1,1 +1,157 @@
-//! (being written)
+//! Renders every step of the graph to the SQL `decant run` will execute, in order, through
+//! the dialect templates. Plain data: `decant plan` prints it without touching the target.
+
+use std::path::Path;
+
+use minijinja::context;
+use minijinja::value::Value;
+use serde::Serialize;
+
+use crate::dialect::{TemplateError, Templates};
+use crate::graph::{StepGraph, StepKind};
+use crate::plan::model::IfExists;
+use crate::resolve::{ResolvedPlan, ResolvedTable};
+
+/// One step and its SQL.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RenderedStep {
+    pub id: String,
+    #[serde(flatten)]
+    pub kind: StepKind,
+    /// Steps this one waits for.
+    pub depends_on: Vec<String>,
+    /// Steps in the same wave may run in parallel.
+    pub wave: usize,
+    /// Statements on the source (the read of a load step).
+    pub source_sql: Vec<String>,
+    /// Statements on the target, in order.
+    pub target_sql: Vec<String>,
+}
+
+/// A rendering failure, naming the step.
+#[derive(Debug, thiserror::Error)]
+#[error("rendering step `{step}`: {source}")]
+pub struct RenderError {
+    pub step: String,
+    #[source]
+    pub source: TemplateError,
+}
+
+/// Renders all steps in execution order.
+pub fn render_steps(resolved: &ResolvedPlan, graph: &StepGraph, templates: &Templates, plan_dir: &Path) -> Result<Vec<RenderedStep>, RenderError> {
+    let waves = graph.waves();
+    let mut out = Vec::new();
+    for n in graph.ordered() {
+        let step = &graph.graph[n];
+        let (source_sql, target_sql) =
+            render_step(resolved, &step.kind, templates, plan_dir).map_err(|source| RenderError { step: step.id.clone(), source })?;
+        out.push(RenderedStep {
+            id: step.id.clone(),
+            kind: step.kind.clone(),
+            depends_on: graph.dependencies(n),
+            wave: waves.get(&n).copied().unwrap_or(0),
+            source_sql,
+            target_sql,
+        });
+    }
+    Ok(out)
+}
+
+fn table<'a>(resolved: &'a ResolvedPlan, source: &str) -> Result<&'a ResolvedTable, TemplateError> {
+    resolved.table(source).ok_or_else(|| TemplateError { name: "-".into(), line: None, message: format!("table `{source}` is not in the resolved plan") })
+}
+
+/// The columns of a table as templates see them.
+fn table_value(t: &ResolvedTable) -> Value {
+    let columns: Vec<Value> = t
+        .columns
+        .iter()
+        .map(|c| {
+            Value::from_serialize(serde_json::json!({
+                "source": c.source,
+                "target": c.target,
+                "type": c.target_type.sql(),
+                "nullable": c.nullable,
+                "default": c.default,
+                "generated": c.generated,
+                "identity": c.identity,
+            }))
+        })
+        .collect();
+    Value::from_serialize(serde_json::json!({ "source": t.source, "target": t.target, "columns": columns }))
+}
+
+/// `(source statements, target statements)` of one step.
+fn render_step(resolved: &ResolvedPlan, kind: &StepKind, templates: &Templates, plan_dir: &Path) -> Result<(Vec<String>, Vec<String>), TemplateError> {
+    let schema = resolved.schema.as_str();
+    let mut target = Vec::new();
+    let mut source = Vec::new();
+    match kind {
+        StepKind::CreateSchema => target.push(templates.render("postgres/create_schema.sql.j2", context! { schema })?),
+        StepKind::CreateTable { table: name } => {
+            let t = table(resolved, name)?;
+            let if_exists = resolved.settings.if_exists;
+            if if_exists == IfExists::Drop {
+                target.push(templates.render("postgres/drop_table.sql.j2", context! { schema, table => t.target })?);
+            }
+            let if_not_exists = matches!(if_exists, IfExists::Truncate | IfExists::Append);
+            target.push(templates.render("postgres/create_table.sql.j2", context! { schema, table => table_value(t), if_not_exists })?);
+            if if_exists == IfExists::Truncate {
+                target.push(templates.render("postgres/truncate_table.sql.j2", context! { schema, table => t.target })?);
+            }
+        }
+        StepKind::Load { table: name } => {
+            let t = table(resolved, name)?;
+            let source_columns: Vec<&str> = t.copied_columns().map(|c| c.source.as_str()).collect();
+            let target_columns: Vec<&str> = t.copied_columns().map(|c| c.target.as_str()).collect();
+            source.push(templates.render("sqlite/select_rows.sql.j2", context! { table => t.source, columns => source_columns, filter => t.filter })?);
+            target.push(templates.render("postgres/copy_from.sql.j2", context! { schema, table => table_value(t), columns => target_columns })?);
+        }
+        StepKind::Constraints { table: name } => {
+            let t = table(resolved, name)?;
+            if let Some(pk) = &t.primary_key {
+                target.push(templates.render("postgres/primary_key.sql.j2", context! { schema, table => t.target, name => pk.name, columns => pk.columns })?);
+            }
+            for u in &t.uniques {
+                target.push(templates.render("postgres/unique.sql.j2", context! { schema, table => t.target, name => u.name, columns => u.columns })?);
+            }
+            for c in &t.checks {
+                target.push(templates.render("postgres/check.sql.j2", context! { schema, table => t.target, name => c.name, expression => c.expression })?);
+            }
+        }
+        StepKind::Indexes { table: name } => {
+            let t = table(resolved, name)?;
+            for i in &t.indexes {
+                target.push(templates.render(
+                    "postgres/index.sql.j2",
+                    context! { schema, table => t.target, name => i.name, unique => i.unique, keys => Value::from_serialize(&i.keys), predicate => i.predicate, method => i.method },
+                )?);
+            }
+        }
+        StepKind::ForeignKeys { table: name } => {
+            let t = table(resolved, name)?;
+            for fk in &t.foreign_keys {
+                target.push(templates.render("postgres/foreign_key.sql.j2", context! { schema, table => t.target, fk => Value::from_serialize(fk) })?);
+            }
+        }
+        StepKind::Sequence { table: name } => {
+            let t = table(resolved, name)?;
+            if let Some(identity) = &t.identity {
+                let continue_after = identity.autoincrement_after.unwrap_or(0);
+                target.push(templates.render("postgres/identity_reset.sql.j2", context! { schema, table => t.target, column => identity.column, continue_after })?);
+            }
+        }
+        StepKind::Analyze { table: name } => {
+            let t = table(resolved, name)?;
+            target.push(templates.render("postgres/analyze.sql.j2", context! { schema, table => t.target })?);
+        }
+        StepKind::Checks => {}
+        StepKind::Sql { sql } => target.push(sql.trim().to_owned()),
+        StepKind::Migrations { directory } => {
+            for (version, up) in crate::migrations::read_migrations(&plan_dir.join(directory)).map_err(|e| TemplateError { name: directory.clone(), line: None, message: e.to_string() })? {
+                target.push(format!("-- migration {version}\n{}", up.trim()));
+            }
+        }
+    }
+    Ok((source, target))
+}

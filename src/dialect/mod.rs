@@ -1,1 +1,171 @@
-//! (being written)
+//! SQL text comes from minijinja templates under `templates/<dialect>/`, embedded in the
+//! binary and overridable per plan; identifiers only ever enter SQL through the `ident` filter.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use minijinja::value::{Value, ValueKind};
+use minijinja::{AutoEscape, Environment, Error, ErrorKind, UndefinedBehavior};
+
+/// The templates decant ships, by `<dialect>/<operation>.sql.j2`.
+pub const BUILTIN_TEMPLATES: &[(&str, &str)] = &[
+    ("postgres/analyze.sql.j2", include_str!("../../templates/postgres/analyze.sql.j2")),
+    ("postgres/check.sql.j2", include_str!("../../templates/postgres/check.sql.j2")),
+    ("postgres/copy_from.sql.j2", include_str!("../../templates/postgres/copy_from.sql.j2")),
+    ("postgres/create_schema.sql.j2", include_str!("../../templates/postgres/create_schema.sql.j2")),
+    ("postgres/create_table.sql.j2", include_str!("../../templates/postgres/create_table.sql.j2")),
+    ("postgres/drop_table.sql.j2", include_str!("../../templates/postgres/drop_table.sql.j2")),
+    ("postgres/foreign_key.sql.j2", include_str!("../../templates/postgres/foreign_key.sql.j2")),
+    ("postgres/identity_reset.sql.j2", include_str!("../../templates/postgres/identity_reset.sql.j2")),
+    ("postgres/index.sql.j2", include_str!("../../templates/postgres/index.sql.j2")),
+    ("postgres/primary_key.sql.j2", include_str!("../../templates/postgres/primary_key.sql.j2")),
+    ("postgres/truncate_table.sql.j2", include_str!("../../templates/postgres/truncate_table.sql.j2")),
+    ("postgres/unique.sql.j2", include_str!("../../templates/postgres/unique.sql.j2")),
+    ("sqlite/select_rows.sql.j2", include_str!("../../templates/sqlite/select_rows.sql.j2")),
+];
+
+/// A template failure, with the template's name and line.
+#[derive(Debug, thiserror::Error)]
+#[error("template `{name}`{}: {message}", line.map(|l| format!(" line {l}")).unwrap_or_default())]
+pub struct TemplateError {
+    pub name: String,
+    pub line: Option<usize>,
+    pub message: String,
+}
+
+impl TemplateError {
+    fn from_minijinja(name: &str, e: &Error) -> Self {
+        let mut message = e.detail().map(str::to_owned).unwrap_or_else(|| e.kind().to_string());
+        let mut source = std::error::Error::source(e);
+        while let Some(s) = source {
+            let _ = write!(message, ": {s}");
+            source = s.source();
+        }
+        TemplateError { name: e.name().unwrap_or(name).to_owned(), line: e.line(), message }
+    }
+}
+
+/// Quotes an identifier the one way decant does: double quotes, inner quotes doubled.
+pub fn quote_ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// A SQL string literal: single quotes, inner quotes doubled.
+pub fn quote_literal(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
+}
+
+fn ident_filter(value: Value) -> Result<Value, Error> {
+    match value.as_str() {
+        Some(s) if !s.is_empty() && !s.contains('\0') => Ok(Value::from_safe_string(quote_ident(s))),
+        _ => Err(Error::new(ErrorKind::InvalidOperation, format!("`{value}` is not an identifier"))),
+    }
+}
+
+fn literal_filter(value: Value) -> Result<Value, Error> {
+    Ok(Value::from_safe_string(match value.kind() {
+        ValueKind::None | ValueKind::Undefined => "NULL".to_owned(),
+        ValueKind::Bool => if value.is_true() { "true" } else { "false" }.to_owned(),
+        ValueKind::Number => value.to_string(),
+        _ => quote_literal(&value.to_string()),
+    }))
+}
+
+/// Marks text that decant produced as SQL (types, translated expressions) as safe to emit.
+fn sql_filter(value: Value) -> Result<Value, Error> {
+    match value.as_str() {
+        Some(s) => Ok(Value::from_safe_string(s.to_owned())),
+        None => Err(Error::new(ErrorKind::InvalidOperation, format!("`{value}` is not SQL text"))),
+    }
+}
+
+/// The template environment for one plan.
+pub struct Templates {
+    env: Environment<'static>,
+}
+
+impl Templates {
+    /// Built-in templates, with `<override_dir>/<dialect>/<operation>.sql.j2` taking precedence.
+    pub fn new(override_dir: Option<PathBuf>) -> Self {
+        let mut env = Environment::new();
+        env.set_undefined_behavior(UndefinedBehavior::Strict);
+        env.set_keep_trailing_newline(false);
+        env.set_trim_blocks(true);
+        env.add_filter("ident", ident_filter);
+        env.add_filter("literal", literal_filter);
+        env.add_filter("sql", sql_filter);
+        env.set_auto_escape_callback(|_| AutoEscape::Custom("sql"));
+        env.set_formatter(|out, _state, value| {
+            if value.is_safe() || matches!(value.kind(), ValueKind::Number | ValueKind::Bool) {
+                write!(out, "{value}").map_err(|e| Error::new(ErrorKind::WriteFailure, e.to_string()))
+            } else {
+                Err(Error::new(
+                    ErrorKind::InvalidOperation,
+                    format!("`{value}` is interpolated bare; pass it through `ident`, `literal` or `sql`"),
+                ))
+            }
+        });
+        env.set_loader(move |name| {
+            if let Some(dir) = &override_dir {
+                let path = dir.join(name);
+                if path.is_file() {
+                    return std::fs::read_to_string(&path)
+                        .map(Some)
+                        .map_err(|e| Error::new(ErrorKind::InvalidOperation, format!("cannot read `{}`: {e}", path.display())));
+                }
+            }
+            Ok(BUILTIN_TEMPLATES.iter().find(|(n, _)| *n == name).map(|(_, text)| (*text).to_owned()))
+        });
+        Templates { env }
+    }
+
+    /// Templates for a plan: its `templates:` folder, relative to the plan file, overrides.
+    pub fn for_plan(plan_dir: &Path, templates: Option<&str>) -> Self {
+        Templates::new(templates.map(|t| plan_dir.join(t)))
+    }
+
+    /// Renders `<dialect>/<operation>.sql.j2` with the given context.
+    pub fn render(&self, name: &str, ctx: Value) -> Result<String, TemplateError> {
+        let template = self.env.get_template(name).map_err(|e| TemplateError::from_minijinja(name, &e))?;
+        let sql = template.render(ctx).map_err(|e| TemplateError::from_minijinja(name, &e))?;
+        Ok(sql.trim().to_owned())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identifiers_are_quoted_and_quotes_doubled() {
+        let t = Templates::new(None);
+        let sql = t.render("postgres/analyze.sql.j2", minijinja::context! { schema => "public", table => "Order \"Items\"" });
+        assert_eq!(sql.ok().as_deref(), Some("ANALYZE \"public\".\"Order \"\"Items\"\"\""));
+    }
+
+    #[test]
+    fn bare_interpolation_of_a_name_is_an_error() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        std::fs::create_dir_all(dir.path().join("postgres")).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(dir.path().join("postgres/analyze.sql.j2"), "ANALYZE {{ table }}\n").unwrap_or_else(|e| panic!("{e}"));
+        let t = Templates::new(Some(dir.path().to_path_buf()));
+        let err = t.render("postgres/analyze.sql.j2", minijinja::context! { schema => "public", table => "users" }).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(err.contains("interpolated bare"), "{err}");
+        assert!(err.contains("postgres/analyze.sql.j2"), "{err}");
+    }
+
+    #[test]
+    fn literal_quotes_strings_and_keeps_numbers() {
+        let v = literal_filter(Value::from("it's")).map(|v| v.to_string()).ok();
+        assert_eq!(v.as_deref(), Some("'it''s'"));
+        assert_eq!(literal_filter(Value::from(42)).map(|v| v.to_string()).ok().as_deref(), Some("42"));
+    }
+
+    #[test]
+    fn every_builtin_template_exists_on_disk() {
+        for (name, text) in BUILTIN_TEMPLATES {
+            let on_disk = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("templates").join(name)).unwrap_or_default();
+            assert_eq!(&on_disk, text, "{name}");
+        }
+    }
+}

@@ -123,6 +123,7 @@ pub(super) fn resolve_constraints(plan: &Plan, source: &Table, table: &mut Resol
             on_update: fk.on_update.to_uppercase(),
             on_delete: fk.on_delete.to_uppercase(),
             deferrable: fk.deferrable,
+            initially_deferred: fk.initially_deferred,
         });
     }
 }

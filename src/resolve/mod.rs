@@ -121,6 +121,8 @@ pub struct IndexKeySql {
 /// A target foreign key.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ResolvedForeignKey {
+    /// `DEFERRABLE INITIALLY DEFERRED` in the source.
+    pub initially_deferred: bool,
     pub name: String,
     pub columns: Vec<String>,
     /// The referenced table's source name (for ordering) and target name.
