@@ -134,7 +134,11 @@ pub struct ForeignKey {
     /// `NO ACTION`, `CASCADE`, `SET NULL`, `SET DEFAULT`, `RESTRICT`.
     pub on_update: String,
     pub on_delete: String,
+    /// Declared `DEFERRABLE` (not `NOT DEFERRABLE`).
     pub deferrable: bool,
+    /// Declared `DEFERRABLE INITIALLY DEFERRED`, the only form SQLite actually defers: the
+    /// check runs at commit, so the application may insert children before their parents.
+    pub initially_deferred: bool,
 }
 
 /// A CHECK constraint.

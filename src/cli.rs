@@ -1,1 +1,84 @@
-//! (being written)
+//! The command line: clap types only. Each subcommand maps to one function in `commands`.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// Migrate a database from one engine to another according to a reviewed YAML plan.
+#[derive(Debug, Parser)]
+#[command(name = "decant", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Introspect and profile a source and write a starter plan that states every mapping.
+    Init(InitArgs),
+    /// Parse and check a plan; every problem at once, each with file:line:col.
+    Validate(PlanArgs),
+    /// Print the resolved plan and every SQL statement `run` would execute, writing nothing.
+    Plan(PlanCommandArgs),
+    /// Print the step graph.
+    Graph(GraphArgs),
+    /// Print the JSON Schema of plan files (the one in `schemas/plan.schema.json`).
+    Schema,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct InitArgs {
+    /// The source database, e.g. `sqlite://data/app.sqlite3` (relative to the current folder).
+    #[arg(long)]
+    pub source: String,
+    /// The target database URL to write into the plan (default: `${TARGET_DATABASE_URL}`).
+    #[arg(long)]
+    pub target: Option<String>,
+    /// Where to write the plan; `-` or nothing for standard output.
+    #[arg(short, long)]
+    pub output: Option<PathBuf>,
+    /// Overwrite the output file if it exists.
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct PlanArgs {
+    /// The plan file.
+    pub plan: PathBuf,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct PlanCommandArgs {
+    /// The plan file.
+    pub plan: PathBuf,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = PlanFormat::Text)]
+    pub format: PlanFormat,
+    /// Profile every column's values (a full scan of the source) to flag lossy conversions.
+    #[arg(long)]
+    pub profile: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PlanFormat {
+    Text,
+    Json,
+    Sql,
+    Markdown,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct GraphArgs {
+    /// The plan file.
+    pub plan: PathBuf,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = GraphFormat::Dot)]
+    pub format: GraphFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum GraphFormat {
+    Dot,
+    Mermaid,
+}

@@ -1,1 +1,81 @@
-//! (being written)
+//! Introspection of a source database into a [`crate::catalog::Catalog`], and profiling of
+//! what its values actually are; one file per engine, all access through Diesel.
+
+mod ddl;
+mod profile;
+mod sqlite;
+
+use std::path::PathBuf;
+
+pub use profile::{profile_catalog, profile_table};
+pub use sqlite::{introspect_sqlite, open_sqlite_read_only};
+
+/// What can go wrong while opening, introspecting or profiling a source database.
+#[derive(Debug, thiserror::Error)]
+pub enum IntrospectError {
+    #[error("source database `{}` does not exist", path.display())]
+    NotFound { path: PathBuf },
+
+    #[error("source database `{}` is not a file", path.display())]
+    NotAFile { path: PathBuf },
+
+    #[error("cannot read source database `{}`", path.display())]
+    Unreadable {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    #[error("cannot open source database `{}` read-only", path.display())]
+    Open {
+        path: PathBuf,
+        #[source]
+        source: diesel::ConnectionError,
+    },
+
+    #[error("`{}` is not a SQLite database: `{sql}` failed", path.display())]
+    NotADatabase {
+        path: PathBuf,
+        sql: String,
+        #[source]
+        source: diesel::result::Error,
+    },
+
+    #[error("`{sql}` failed on table `{table}`")]
+    Query {
+        table: String,
+        sql: String,
+        #[source]
+        source: diesel::result::Error,
+    },
+
+    #[error("cannot read the stored definition of `{object}`: {message}\n    {sql}")]
+    Ddl {
+        object: String,
+        sql: String,
+        message: String,
+    },
+
+    #[error("table `{table}` has no column `{column}` to profile")]
+    UnknownColumn { table: String, column: String },
+
+    #[error("profiling table `{table}`: unexpected result `{result}` from `{sql}`")]
+    ProfileResult {
+        table: String,
+        sql: String,
+        result: String,
+    },
+
+    #[error("the read transaction around introspection failed")]
+    Transaction {
+        #[source]
+        source: diesel::result::Error,
+    },
+}
+
+/// Only for Diesel's transaction wrapper (BEGIN/COMMIT); every query maps its own error.
+impl From<diesel::result::Error> for IntrospectError {
+    fn from(source: diesel::result::Error) -> Self {
+        IntrospectError::Transaction { source }
+    }
+}

@@ -1,0 +1,50 @@
+//! The command edge: each subcommand loads what it needs through the pipeline and writes
+//! its output; errors become messages and exit codes here and nowhere else.
+
+mod graph;
+mod init;
+mod plan;
+mod prepare;
+mod validate;
+
+use std::io::Write;
+
+pub use prepare::{prepare, Failure, Prepared};
+
+use crate::cli::{Cli, Command};
+
+/// Exit codes: 0 success; 1 a check failed or rows were rejected; 2 the plan or command was wrong.
+pub const EXIT_OK: u8 = 0;
+pub const EXIT_CHECKS_FAILED: u8 = 1;
+pub const EXIT_USAGE: u8 = 2;
+
+/// Runs one command, writing results to `out` and problems to `err`; returns the exit code.
+pub fn execute(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
+    let result = match cli.command {
+        Command::Init(args) => init::run(&args, out, err),
+        Command::Validate(args) => validate::run(&args, out, err),
+        Command::Plan(args) => plan::run(&args, out, err),
+        Command::Graph(args) => graph::run(&args, out, err),
+        Command::Schema => write_schema(out),
+    };
+    match result {
+        Ok(code) => code,
+        Err(Failure::Plan(diagnostics)) => {
+            let _ = writeln!(err, "{}", diagnostics.render());
+            EXIT_USAGE
+        }
+        Err(Failure::Other(e)) => {
+            let _ = writeln!(err, "error: {e}");
+            for cause in e.chain().skip(1) {
+                let _ = writeln!(err, "  caused by: {cause}");
+            }
+            EXIT_USAGE
+        }
+    }
+}
+
+fn write_schema(out: &mut dyn Write) -> Result<u8, Failure> {
+    let text = serde_json::to_string_pretty(&crate::plan::model::json_schema()).map_err(|e| Failure::Other(e.into()))?;
+    writeln!(out, "{text}").map_err(|e| Failure::Other(e.into()))?;
+    Ok(EXIT_OK)
+}

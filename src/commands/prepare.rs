@@ -1,0 +1,110 @@
+//! The shared front half of every command: load the plan, introspect the source, resolve,
+//! validate, build the graph and render the SQL — collecting every problem on the way.
+
+use std::path::Path;
+
+use crate::catalog::Catalog;
+use crate::dialect::Templates;
+use crate::doc_path;
+use crate::graph::{build_graph, StepGraph};
+use crate::introspect::{introspect_sqlite, open_sqlite_read_only, profile_catalog};
+use crate::plan::{load_plan, Diagnostic, Diagnostics, LoadedPlan};
+use crate::render::{render_steps, RenderedStep};
+use crate::resolve::{resolve, ResolvedPlan};
+use crate::url::{check_target_url, parse_source_url, SourceUrl};
+
+/// A plan ready to show or run.
+pub struct Prepared {
+    pub loaded: LoadedPlan,
+    pub catalog: Catalog,
+    pub resolved: ResolvedPlan,
+    pub graph: StepGraph,
+    pub steps: Vec<RenderedStep>,
+    /// Warnings only; errors end preparation.
+    pub warnings: Diagnostics,
+}
+
+/// Why a command could not go on.
+#[derive(Debug)]
+pub enum Failure {
+    /// The plan is wrong; every problem, located.
+    Plan(Diagnostics),
+    /// Anything else.
+    Other(anyhow::Error),
+}
+
+impl From<std::io::Error> for Failure {
+    fn from(e: std::io::Error) -> Self {
+        Failure::Other(e.into())
+    }
+}
+
+impl From<anyhow::Error> for Failure {
+    fn from(e: anyhow::Error) -> Self {
+        Failure::Other(e)
+    }
+}
+
+/// Error chain of an introspection failure on one line: what failed and the database's reason.
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
+
+/// Loads, introspects and profiles the source, resolves, validates and renders.
+/// `profile_all` profiles every column (a full scan); otherwise only untyped ones.
+pub fn prepare(path: &Path, profile_all: bool) -> Result<Prepared, Failure> {
+    let loaded = load_plan(path).map_err(Failure::Plan)?;
+    let plan = &loaded.plan;
+    let mut problems: Vec<Diagnostic> = loaded.warnings.clone();
+    if let Err(e) = check_target_url(&plan.target.url) {
+        problems.push(Diagnostic::error(doc_path!["target", "url"], e.to_string()));
+    }
+    let catalog = match parse_source_url(&plan.source.url, loaded.base_dir()) {
+        Err(e) => {
+            problems.push(Diagnostic::error(doc_path!["source", "url"], e.to_string()));
+            None
+        }
+        Ok(SourceUrl::Sqlite(file)) => {
+            let introspected = open_sqlite_read_only(&file).and_then(|mut conn| {
+                let mut catalog = introspect_sqlite(&mut conn)?;
+                profile_catalog(&mut conn, &mut catalog, |_, c| profile_all || c.declared_type.trim().is_empty())?;
+                Ok(catalog)
+            });
+            match introspected {
+                Ok(c) => Some(c),
+                Err(e) => {
+                    problems.push(Diagnostic::error(doc_path!["source", "url"], chain(&e)));
+                    None
+                }
+            }
+        }
+    };
+    let Some(catalog) = catalog else {
+        return Err(Failure::Plan(loaded.diagnostics(problems)));
+    };
+    let resolution = resolve(plan, &catalog);
+    problems.extend(resolution.problems);
+    problems.extend(crate::plan::validate::validate_plan(plan, &catalog, &resolution.plan, loaded.base_dir()));
+    let (graph, graph_problems) = build_graph(plan, &resolution.plan);
+    problems.extend(graph_problems);
+    if problems.iter().any(Diagnostic::is_error) {
+        return Err(Failure::Plan(loaded.diagnostics(problems)));
+    }
+    let templates = Templates::for_plan(loaded.base_dir(), plan.templates.as_deref());
+    let steps = match render_steps(&resolution.plan, &graph, &templates, loaded.base_dir()) {
+        Ok(steps) => steps,
+        Err(e) => {
+            problems.push(Diagnostic::error(if plan.templates.is_some() { doc_path!["templates"] } else { Vec::new() }, e.to_string()));
+            return Err(Failure::Plan(loaded.diagnostics(problems)));
+        }
+    };
+    let warnings = loaded.diagnostics(problems);
+    Ok(Prepared { loaded, catalog, resolved: resolution.plan, graph, steps, warnings })
+}
