@@ -205,6 +205,9 @@ impl ColumnProfile {
 
     /// How many storage classes other than NULL occur.
     pub fn storage_classes(&self) -> usize {
-        [self.integers, self.reals, self.texts, self.blobs].iter().filter(|n| **n > 0).count()
+        [self.integers, self.reals, self.texts, self.blobs]
+            .iter()
+            .filter(|n| **n > 0)
+            .count()
     }
 }

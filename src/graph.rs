@@ -1,8 +1,8 @@
 //! The step graph: schema, then per table create → load → constraints → indexes → foreign keys
 //! → sequence → analyze, then checks; plan steps placed by `before`/`after`. Built on petgraph.
 
-use std::collections::{BTreeSet, BinaryHeap, HashMap};
 use std::cmp::Reverse;
+use std::collections::{BTreeSet, BinaryHeap, HashMap};
 
 use petgraph::algo::tarjan_scc;
 use petgraph::graph::{DiGraph, NodeIndex};
@@ -34,7 +34,15 @@ pub enum StepKind {
 }
 
 /// The phases a plan step can name in `before`/`after`.
-pub const PHASES: &[&str] = &["schema", "load", "constraints", "indexes", "foreign-keys", "sequences", "analyze", "checks"];
+pub const PHASES: &[&str] = &[
+    "schema",
+    "load",
+    "constraints",
+    "indexes",
+    "foreign-keys",
+    "sequences",
+    "checks",
+];
 
 impl StepKind {
     /// The phase this step belongs to; plan steps belong to none.
@@ -46,7 +54,7 @@ impl StepKind {
             StepKind::Indexes { .. } => "indexes",
             StepKind::ForeignKeys { .. } => "foreign-keys",
             StepKind::Sequence { .. } => "sequences",
-            StepKind::Analyze { .. } => "analyze",
+            StepKind::Analyze { .. } => return None,
             StepKind::Checks => "checks",
             StepKind::Sql { .. } | StepKind::Migrations { .. } => return None,
         })
@@ -71,8 +79,23 @@ pub struct StepGraph {
 impl StepGraph {
     /// Steps in a deterministic order that respects every edge (ties keep creation order).
     pub fn ordered(&self) -> Vec<NodeIndex> {
-        let mut indegree: HashMap<NodeIndex, usize> = self.graph.node_indices().map(|n| (n, self.graph.neighbors_directed(n, Direction::Incoming).count())).collect();
-        let mut ready: BinaryHeap<Reverse<NodeIndex>> = indegree.iter().filter(|(_, d)| **d == 0).map(|(n, _)| Reverse(*n)).collect();
+        let mut indegree: HashMap<NodeIndex, usize> = self
+            .graph
+            .node_indices()
+            .map(|n| {
+                (
+                    n,
+                    self.graph
+                        .neighbors_directed(n, Direction::Incoming)
+                        .count(),
+                )
+            })
+            .collect();
+        let mut ready: BinaryHeap<Reverse<NodeIndex>> = indegree
+            .iter()
+            .filter(|(_, d)| **d == 0)
+            .map(|(n, _)| Reverse(*n))
+            .collect();
         let mut out = Vec::with_capacity(self.graph.node_count());
         while let Some(Reverse(n)) = ready.pop() {
             out.push(n);
@@ -92,7 +115,13 @@ impl StepGraph {
     pub fn waves(&self) -> HashMap<NodeIndex, usize> {
         let mut wave = HashMap::new();
         for n in self.ordered() {
-            let w = self.graph.neighbors_directed(n, Direction::Incoming).filter_map(|p| wave.get(&p)).map(|w: &usize| w + 1).max().unwrap_or(0);
+            let w = self
+                .graph
+                .neighbors_directed(n, Direction::Incoming)
+                .filter_map(|p| wave.get(&p))
+                .map(|w: &usize| w + 1)
+                .max()
+                .unwrap_or(0);
             wave.insert(n, w);
         }
         wave
@@ -100,19 +129,27 @@ impl StepGraph {
 
     /// The ids of the steps a step waits for.
     pub fn dependencies(&self, n: NodeIndex) -> Vec<String> {
-        let mut deps: Vec<NodeIndex> = self.graph.neighbors_directed(n, Direction::Incoming).collect();
+        let mut deps: Vec<NodeIndex> = self
+            .graph
+            .neighbors_directed(n, Direction::Incoming)
+            .collect();
         deps.sort();
         deps.into_iter().map(|d| self.graph[d].id.clone()).collect()
     }
 
     /// Graphviz DOT.
     pub fn to_dot(&self) -> String {
-        let mut out = String::from("digraph decant {\n  rankdir=LR;\n  node [shape=box, fontname=\"Helvetica\"];\n");
+        let mut out = String::from(
+            "digraph decant {\n  rankdir=LR;\n  node [shape=box, fontname=\"Helvetica\"];\n",
+        );
         for n in self.ordered() {
             out.push_str(&format!("  {:?};\n", self.graph[n].id));
         }
         for e in self.sorted_edges() {
-            out.push_str(&format!("  {:?} -> {:?};\n", self.graph[e.0].id, self.graph[e.1].id));
+            out.push_str(&format!(
+                "  {:?} -> {:?};\n",
+                self.graph[e.0].id, self.graph[e.1].id
+            ));
         }
         out.push_str("}\n");
         out
@@ -122,7 +159,11 @@ impl StepGraph {
     pub fn to_mermaid(&self) -> String {
         let mut out = String::from("flowchart LR\n");
         for n in self.ordered() {
-            out.push_str(&format!("  n{}[\"{}\"]\n", n.index(), self.graph[n].id.replace('"', "#quot;")));
+            out.push_str(&format!(
+                "  n{}[\"{}\"]\n",
+                n.index(),
+                self.graph[n].id.replace('"', "#quot;")
+            ));
         }
         for (a, b) in self.sorted_edges() {
             out.push_str(&format!("  n{} --> n{}\n", a.index(), b.index()));
@@ -131,7 +172,11 @@ impl StepGraph {
     }
 
     fn sorted_edges(&self) -> Vec<(NodeIndex, NodeIndex)> {
-        let mut edges: Vec<_> = self.graph.edge_references().map(|e| (e.source(), e.target())).collect();
+        let mut edges: Vec<_> = self
+            .graph
+            .edge_references()
+            .map(|e| (e.source(), e.target()))
+            .collect();
         edges.sort();
         edges
     }
@@ -143,7 +188,10 @@ pub fn build_graph(plan: &Plan, resolved: &ResolvedPlan) -> (StepGraph, Vec<Diag
     let mut g: DiGraph<Step, ()> = DiGraph::new();
     let mut ids: HashMap<String, NodeIndex> = HashMap::new();
     let mut add = |g: &mut DiGraph<Step, ()>, id: String, kind: StepKind| {
-        let n = g.add_node(Step { id: id.clone(), kind });
+        let n = g.add_node(Step {
+            id: id.clone(),
+            kind,
+        });
         ids.insert(id, n);
         n
     };
@@ -158,21 +206,64 @@ pub fn build_graph(plan: &Plan, resolved: &ResolvedPlan) -> (StepGraph, Vec<Diag
     let mut nodes: HashMap<&str, TableNodes> = HashMap::new();
     for t in &resolved.tables {
         let name = &t.source;
-        let create = add(&mut g, format!("create-table:{name}"), StepKind::CreateTable { table: name.clone() });
-        let load = add(&mut g, format!("load:{name}"), StepKind::Load { table: name.clone() });
+        let create = add(
+            &mut g,
+            format!("create-table:{name}"),
+            StepKind::CreateTable {
+                table: name.clone(),
+            },
+        );
+        let load = add(
+            &mut g,
+            format!("load:{name}"),
+            StepKind::Load {
+                table: name.clone(),
+            },
+        );
         g.add_edge(schema, create, ());
-        let has_constraints = t.primary_key.is_some() || !t.uniques.is_empty() || !t.checks.is_empty();
-        let constraints = has_constraints.then(|| add(&mut g, format!("constraints:{name}"), StepKind::Constraints { table: name.clone() }));
-        let indexes = (!t.indexes.is_empty()).then(|| add(&mut g, format!("indexes:{name}"), StepKind::Indexes { table: name.clone() }));
+        let has_constraints =
+            t.primary_key.is_some() || !t.uniques.is_empty() || !t.checks.is_empty();
+        let constraints = has_constraints.then(|| {
+            add(
+                &mut g,
+                format!("constraints:{name}"),
+                StepKind::Constraints {
+                    table: name.clone(),
+                },
+            )
+        });
+        let indexes = (!t.indexes.is_empty()).then(|| {
+            add(
+                &mut g,
+                format!("indexes:{name}"),
+                StepKind::Indexes {
+                    table: name.clone(),
+                },
+            )
+        });
         let chain: Vec<NodeIndex> = if before_load {
-            [Some(create), constraints, indexes, Some(load)].into_iter().flatten().collect()
+            [Some(create), constraints, indexes, Some(load)]
+                .into_iter()
+                .flatten()
+                .collect()
         } else {
-            [Some(create), Some(load), constraints, indexes].into_iter().flatten().collect()
+            [Some(create), Some(load), constraints, indexes]
+                .into_iter()
+                .flatten()
+                .collect()
         };
         for pair in chain.windows(2) {
             g.add_edge(pair[0], pair[1], ());
         }
-        nodes.insert(name, TableNodes { create, load, constraints, indexes });
+        nodes.insert(
+            name,
+            TableNodes {
+                create,
+                load,
+                constraints,
+                indexes,
+            },
+        );
     }
     // Tables whose foreign keys reference each other in a cycle cannot be loaded parents-first.
     let cyclic = cyclic_tables(resolved);
@@ -180,13 +271,24 @@ pub fn build_graph(plan: &Plan, resolved: &ResolvedPlan) -> (StepGraph, Vec<Diag
         let name = t.source.as_str();
         let tn = &nodes[name];
         if !t.foreign_keys.is_empty() {
-            let fk = add(&mut g, format!("foreign-keys:{name}"), StepKind::ForeignKeys { table: name.to_owned() });
+            let fk = add(
+                &mut g,
+                format!("foreign-keys:{name}"),
+                StepKind::ForeignKeys {
+                    table: name.to_owned(),
+                },
+            );
             let fk_before_load = before_load && !cyclic.contains(name);
             g.add_edge(tn.constraints.unwrap_or(tn.create), fk, ());
             if !fk_before_load {
                 g.add_edge(tn.indexes.or(tn.constraints).unwrap_or(tn.load), fk, ());
             }
-            for referenced in t.foreign_keys.iter().map(|f| f.referenced_source.as_str()).collect::<BTreeSet<_>>() {
+            for referenced in t
+                .foreign_keys
+                .iter()
+                .map(|f| f.referenced_source.as_str())
+                .collect::<BTreeSet<_>>()
+            {
                 if referenced == name {
                     continue;
                 }
@@ -203,15 +305,38 @@ pub fn build_graph(plan: &Plan, resolved: &ResolvedPlan) -> (StepGraph, Vec<Diag
                 g.add_edge(fk, tn.load, ());
             }
         }
-        let last = tn.indexes.or(tn.constraints).filter(|_| !before_load).unwrap_or(tn.load);
+        let last = tn
+            .indexes
+            .or(tn.constraints)
+            .filter(|_| !before_load)
+            .unwrap_or(tn.load);
         if t.identity.is_some() {
-            let seq = add(&mut g, format!("sequence:{name}"), StepKind::Sequence { table: name.to_owned() });
+            let seq = add(
+                &mut g,
+                format!("sequence:{name}"),
+                StepKind::Sequence {
+                    table: name.to_owned(),
+                },
+            );
             g.add_edge(tn.load, seq, ());
         }
-        let analyze = add(&mut g, format!("analyze:{name}"), StepKind::Analyze { table: name.to_owned() });
+        let analyze = add(
+            &mut g,
+            format!("analyze:{name}"),
+            StepKind::Analyze {
+                table: name.to_owned(),
+            },
+        );
         g.add_edge(last, analyze, ());
     }
-    let builtin_sinks: Vec<NodeIndex> = g.node_indices().filter(|n| g.neighbors_directed(*n, Direction::Outgoing).next().is_none()).collect();
+    let builtin_sinks: Vec<NodeIndex> = g
+        .node_indices()
+        .filter(|n| {
+            g.neighbors_directed(*n, Direction::Outgoing)
+                .next()
+                .is_none()
+        })
+        .collect();
     let checks = add(&mut g, "checks".into(), StepKind::Checks);
     for s in builtin_sinks {
         g.add_edge(s, checks, ());
@@ -224,49 +349,95 @@ pub fn build_graph(plan: &Plan, resolved: &ResolvedPlan) -> (StepGraph, Vec<Diag
 
 fn cyclic_tables(resolved: &ResolvedPlan) -> BTreeSet<&str> {
     let mut g: DiGraph<&str, ()> = DiGraph::new();
-    let idx: HashMap<&str, NodeIndex> = resolved.tables.iter().map(|t| (t.source.as_str(), g.add_node(t.source.as_str()))).collect();
+    let idx: HashMap<&str, NodeIndex> = resolved
+        .tables
+        .iter()
+        .map(|t| (t.source.as_str(), g.add_node(t.source.as_str())))
+        .collect();
     for t in &resolved.tables {
         for fk in &t.foreign_keys {
-            if let (Some(a), Some(b)) = (idx.get(fk.referenced_source.as_str()), idx.get(t.source.as_str())) {
+            if let (Some(a), Some(b)) = (
+                idx.get(fk.referenced_source.as_str()),
+                idx.get(t.source.as_str()),
+            ) {
                 if a != b {
                     g.add_edge(*a, *b, ());
                 }
             }
         }
     }
-    tarjan_scc(&g).into_iter().filter(|scc| scc.len() > 1).flatten().map(|n| g[n]).collect()
+    tarjan_scc(&g)
+        .into_iter()
+        .filter(|scc| scc.len() > 1)
+        .flatten()
+        .map(|n| g[n])
+        .collect()
 }
 
-fn add_plan_steps(plan: &Plan, g: &mut DiGraph<Step, ()>, ids: &mut HashMap<String, NodeIndex>, checks: NodeIndex, problems: &mut Vec<Diagnostic>) {
+fn add_plan_steps(
+    plan: &Plan,
+    g: &mut DiGraph<Step, ()>,
+    ids: &mut HashMap<String, NodeIndex>,
+    checks: NodeIndex,
+    problems: &mut Vec<Diagnostic>,
+) {
     let mut plan_nodes = Vec::new();
     for (i, step) in plan.steps.iter().enumerate() {
         let kind = match (&step.sql, &step.migrations) {
             (Some(sql), None) => StepKind::Sql { sql: sql.clone() },
-            (None, Some(dir)) => StepKind::Migrations { directory: dir.clone() },
+            (None, Some(dir)) => StepKind::Migrations {
+                directory: dir.clone(),
+            },
             _ => {
-                problems.push(Diagnostic::error(doc_path!["steps", i], format!("step `{}` needs exactly one of `sql` or `migrations`", step.id)));
+                problems.push(Diagnostic::error(
+                    doc_path!["steps", i],
+                    format!(
+                        "step `{}` needs exactly one of `sql` or `migrations`",
+                        step.id
+                    ),
+                ));
                 continue;
             }
         };
         if step.id.is_empty() || step.id.contains(':') || PHASES.contains(&step.id.as_str()) {
             problems.push(
-                Diagnostic::error(doc_path!["steps", i, "id"], format!("`{}` cannot be a step id", step.id))
-                    .with_help(format!("ids must be non-empty, without `:`, and not a phase name ({})", PHASES.join(", "))),
+                Diagnostic::error(
+                    doc_path!["steps", i, "id"],
+                    format!("`{}` cannot be a step id", step.id),
+                )
+                .with_help(format!(
+                    "ids must be non-empty, without `:`, and not a phase name ({})",
+                    PHASES.join(", ")
+                )),
             );
             continue;
         }
         if ids.contains_key(&step.id) {
-            problems.push(Diagnostic::error(doc_path!["steps", i, "id"], format!("step id `{}` is used twice", step.id)));
+            problems.push(Diagnostic::error(
+                doc_path!["steps", i, "id"],
+                format!("step id `{}` is used twice", step.id),
+            ));
             continue;
         }
-        let n = g.add_node(Step { id: step.id.clone(), kind });
+        let n = g.add_node(Step {
+            id: step.id.clone(),
+            kind,
+        });
         ids.insert(step.id.clone(), n);
         plan_nodes.push((i, n));
     }
-    let all_ids: Vec<String> = ids.keys().cloned().chain(PHASES.iter().map(|p| (*p).to_owned())).collect();
+    let all_ids: Vec<String> = ids
+        .keys()
+        .cloned()
+        .chain(PHASES.iter().map(|p| (*p).to_owned()))
+        .collect();
     let resolve_ref = |reference: &str| -> Option<Vec<NodeIndex>> {
         if PHASES.contains(&reference) {
-            return Some(g.node_indices().filter(|n| g[*n].kind.phase() == Some(reference)).collect());
+            return Some(
+                g.node_indices()
+                    .filter(|n| g[*n].kind.phase() == Some(reference))
+                    .collect(),
+            );
         }
         ids.get(reference).map(|n| vec![*n])
     };
@@ -283,8 +454,9 @@ fn add_plan_steps(plan: &Plan, g: &mut DiGraph<Step, ()>, ids: &mut HashMap<Stri
                     }
                     None => problems.push(
                         Diagnostic::error(doc_path!["steps", *i, field, j], format!("step `{}` depends on unknown step `{reference}`", step.id))
-                            .with_help_opt(did_you_mean(reference, all_ids.iter().map(String::as_str)))
-                            .with_help_opt(Some(format!("steps and phases: {}; or `load:<table>` etc.", PHASES.join(", ")))),
+                            .with_help(did_you_mean(reference, all_ids.iter().map(String::as_str)).unwrap_or_else(|| {
+                                format!("name a plan step, a phase ({}), or a table's step such as `load:<table>`", PHASES.join(", "))
+                            })),
                     ),
                 }
             }
@@ -307,11 +479,23 @@ fn report_cycles(plan: &Plan, graph: &StepGraph, problems: &mut Vec<Diagnostic>)
             continue;
         }
         let members: BTreeSet<NodeIndex> = scc.iter().copied().collect();
-        let Some(start) = members.iter().copied().find(|n| plan.steps.iter().any(|s| s.id == graph.graph[*n].id)).or_else(|| members.first().copied()) else { continue };
+        let Some(start) = members
+            .iter()
+            .copied()
+            .find(|n| plan.steps.iter().any(|s| s.id == graph.graph[*n].id))
+            .or_else(|| members.first().copied())
+        else {
+            continue;
+        };
         let mut path = vec![start];
         let mut current = start;
         let mut visited = BTreeSet::from([start]);
-        while let Some(next) = graph.graph.neighbors_directed(current, Direction::Outgoing).filter(|n| members.contains(n)).min_by_key(|n| (*n != start, visited.contains(n), n.index())) {
+        while let Some(next) = graph
+            .graph
+            .neighbors_directed(current, Direction::Outgoing)
+            .filter(|n| members.contains(n))
+            .min_by_key(|n| (*n != start, visited.contains(n), n.index()))
+        {
             path.push(next);
             if next == start || !visited.insert(next) {
                 break;
@@ -319,10 +503,16 @@ fn report_cycles(plan: &Plan, graph: &StepGraph, problems: &mut Vec<Diagnostic>)
             current = next;
         }
         let rendered: Vec<&str> = path.iter().map(|n| graph.graph[*n].id.as_str()).collect();
-        let index = plan.steps.iter().position(|s| s.id == graph.graph[start].id);
+        let index = plan
+            .steps
+            .iter()
+            .position(|s| s.id == graph.graph[start].id);
         problems.push(
-            Diagnostic::error(index.map_or_else(|| doc_path!["steps"], |i| doc_path!["steps", i]), format!("dependency cycle: {}", rendered.join(" → ")))
-                .with_help("remove one of the `before`/`after` entries on this cycle"),
+            Diagnostic::error(
+                index.map_or_else(|| doc_path!["steps"], |i| doc_path!["steps", i]),
+                format!("dependency cycle: {}", rendered.join(" → ")),
+            )
+            .with_help("remove one of the `before`/`after` entries on this cycle"),
         );
     }
 }

@@ -25,28 +25,60 @@ pub fn propose(column: &Column, decision: &TypeDecision) -> Option<Proposal> {
         return None;
     }
     let family = decision.target.family();
-    let temporal = matches!(family, TypeFamily::Timestamp | TypeFamily::TimestampTz | TypeFamily::Date);
+    let temporal = matches!(
+        family,
+        TypeFamily::Timestamp | TypeFamily::TimestampTz | TypeFamily::Date
+    );
     if temporal && p.integers == n {
-        let (transform, unit) = if p.max_integer.is_some_and(|m| m.abs() > 100_000_000_000) { ("epoch_ms_to_timestamptz", "milliseconds") } else { ("epoch_s_to_timestamptz", "seconds") };
+        let (transform, unit) = if p.max_integer.is_some_and(|m| m.abs() > 100_000_000_000) {
+            ("epoch_ms_to_timestamptz", "milliseconds")
+        } else {
+            ("epoch_s_to_timestamptz", "seconds")
+        };
         return Some(Proposal { to: "timestamptz".into(), transform: Some(transform), why: format!("every value is an integer: epoch {unit} (Prisma and many apps store dates this way)") });
     }
     if temporal && p.reals == n {
-        return Some(Proposal { to: "timestamptz".into(), transform: Some("julian_to_timestamp"), why: "every value is a real: Julian day numbers".into() });
+        return Some(Proposal {
+            to: "timestamptz".into(),
+            transform: Some("julian_to_timestamp"),
+            why: "every value is a real: Julian day numbers".into(),
+        });
     }
     if family == TypeFamily::Text && p.texts == n {
         if p.hex32_texts == n {
-            return Some(Proposal { to: "uuid".into(), transform: Some("hex_to_uuid"), why: "every value is 32 hex digits: a UUID without dashes".into() });
+            return Some(Proposal {
+                to: "uuid".into(),
+                transform: Some("hex_to_uuid"),
+                why: "every value is 32 hex digits: a UUID without dashes".into(),
+            });
         }
         if p.uuid_texts == n {
-            return Some(Proposal { to: "uuid".into(), transform: Some("hex_to_uuid"), why: "every value is a UUID (Sequelize, Django and Prisma store them as text)".into() });
+            return Some(Proposal {
+                to: "uuid".into(),
+                transform: Some("hex_to_uuid"),
+                why: "every value is a UUID (Sequelize, Django and Prisma store them as text)"
+                    .into(),
+            });
         }
         if p.json_texts == n {
-            return Some(Proposal { to: "jsonb".into(), transform: Some("json_to_jsonb"), why: "every value is a JSON object or array".into() });
+            return Some(Proposal {
+                to: "jsonb".into(),
+                transform: Some("json_to_jsonb"),
+                why: "every value is a JSON object or array".into(),
+            });
         }
     }
     let declared = column.declared_type.to_uppercase().replace(' ', "");
-    if (declared == "TINYINT(1)" || declared == "BIT" || declared == "BIT(1)") && p.integers == n && p.zero_one_integers == n {
-        return Some(Proposal { to: "boolean".into(), transform: Some("to_boolean"), why: "a TINYINT(1)/BIT column holding only 0 and 1: a boolean (Rails, MySQL exports)".into() });
+    if (declared == "TINYINT(1)" || declared == "BIT" || declared == "BIT(1)")
+        && p.integers == n
+        && p.zero_one_integers == n
+    {
+        return Some(Proposal {
+            to: "boolean".into(),
+            transform: Some("to_boolean"),
+            why: "a TINYINT(1)/BIT column holding only 0 and 1: a boolean (Rails, MySQL exports)"
+                .into(),
+        });
     }
     None
 }
@@ -64,7 +96,11 @@ fn flag(column: &Column, decision: &TypeDecision, p: &ColumnProfile) -> Vec<Stri
 }
 
 fn yaml_key(text: &str) -> String {
-    if text.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-')) && !text.is_empty() {
+    if text
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
+        && !text.is_empty()
+    {
         text.to_owned()
     } else {
         format!("\"{}\"", text.replace('\\', "\\\\").replace('"', "\\\""))
@@ -74,25 +110,51 @@ fn yaml_key(text: &str) -> String {
 /// Writes the starter plan text.
 pub fn starter_plan(catalog: &Catalog, name: &str, source_url: &str, target_url: &str) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "# decant plan, started by `decant init`. Review it like code: every column's mapping is");
-    let _ = writeln!(out, "# stated below; entries under `columns:` are the ones decant flagged for a decision.");
-    let _ = writeln!(out, "# Reference: schemas/plan.schema.json (point your editor's YAML language server at it).");
+    let _ = writeln!(
+        out,
+        "# decant plan, started by `decant init`. Review it like code: every column's mapping is"
+    );
+    let _ = writeln!(
+        out,
+        "# stated below; entries under `columns:` are the ones decant flagged for a decision."
+    );
+    let _ = writeln!(
+        out,
+        "# Reference: schemas/plan.schema.json (point your editor's YAML language server at it)."
+    );
     let _ = writeln!(out, "version: 1");
     let _ = writeln!(out, "name: {}", yaml_key(name));
-    let _ = writeln!(out, "source:\n  url: {}  # relative to this file", yaml_key(source_url));
-    let _ = writeln!(out, "target:\n  url: \"{}\"\n  schema: public", target_url.replace('"', "\\\""));
+    let _ = writeln!(
+        out,
+        "source:\n  url: {}  # relative to this file",
+        yaml_key(source_url)
+    );
+    let _ = writeln!(
+        out,
+        "target:\n  url: \"{}\"\n  schema: public",
+        target_url.replace('"', "\\\"")
+    );
     let _ = writeln!(out, "settings:\n  if_exists: fail       # fail | drop | truncate | append\n  on_bad_row: stop      # stop | reject\n  constraints: after_load\n  workers: 2");
-    let _ = writeln!(out, "naming:\n  identifiers: preserve # preserve | snake_case | lower");
+    let _ = writeln!(
+        out,
+        "naming:\n  identifiers: preserve # preserve | snake_case | lower"
+    );
     let _ = writeln!(out, "tables:\n  include: [\"*\"]");
     let mut entries = String::new();
     let mut summary = String::new();
     for table in &catalog.tables {
         write_table_summary(table, &mut summary, &mut entries);
     }
-    let _ = writeln!(out, "\n# Inferred mapping of every column (declared type → target type, and the rule):");
+    let _ = writeln!(
+        out,
+        "\n# Inferred mapping of every column (declared type → target type, and the rule):"
+    );
     out.push_str(&summary);
     if entries.is_empty() {
-        let _ = writeln!(out, "\n# No column needs a decision: the defaults above are used.");
+        let _ = writeln!(
+            out,
+            "\n# No column needs a decision: the defaults above are used."
+        );
     } else {
         let _ = writeln!(out, "\ncolumns:");
         out.push_str(&entries);
@@ -106,20 +168,56 @@ pub fn starter_plan(catalog: &Catalog, name: &str, source_url: &str, target_url:
             let _ = writeln!(out, "#   trigger `{}` on `{}`", t.name, t.table);
         }
     }
-    let _ = writeln!(out, "\nchecks:\n  - row_counts: all\n  - checksums: all\n  - foreign_keys: all");
+    let _ = writeln!(
+        out,
+        "\nchecks:\n  - row_counts: all\n  - checksums: all\n  - foreign_keys: all"
+    );
     out
 }
 
 fn write_table_summary(table: &Table, summary: &mut String, entries: &mut String) {
-    let _ = writeln!(summary, "#\n# {} ({} rows{})", table.name, table.row_count, if table.without_rowid { ", WITHOUT ROWID" } else { "" });
+    let _ = writeln!(
+        summary,
+        "#\n# {} ({} rows{})",
+        table.name,
+        table.row_count,
+        if table.without_rowid {
+            ", WITHOUT ROWID"
+        } else {
+            ""
+        }
+    );
     for column in &table.columns {
         let decision = default_mapping(table, column);
         let proposal = propose(column, &decision);
-        let flags = column.profile.as_ref().map(|p| flag(column, &decision, p)).unwrap_or_default();
-        let declared = if column.declared_type.is_empty() { "(none)" } else { column.declared_type.as_str() };
-        let identity = if table.rowid_alias.as_deref() == Some(column.name.as_str()) { " identity" } else { "" };
-        let marker = if proposal.is_some() || !flags.is_empty() { "  <- FLAGGED, see `columns:`" } else { "" };
-        let _ = writeln!(summary, "#   {:<24} {:<16} → {}{identity}  [{}]{marker}", column.name, declared, decision.target.sql(), decision.rule);
+        let flags = column
+            .profile
+            .as_ref()
+            .map(|p| flag(column, &decision, p))
+            .unwrap_or_default();
+        let declared = if column.declared_type.is_empty() {
+            "(none)"
+        } else {
+            column.declared_type.as_str()
+        };
+        let identity = if table.rowid_alias.as_deref() == Some(column.name.as_str()) {
+            " identity"
+        } else {
+            ""
+        };
+        let marker = if proposal.is_some() || !flags.is_empty() {
+            "  <- FLAGGED, see `columns:`"
+        } else {
+            ""
+        };
+        let _ = writeln!(
+            summary,
+            "#   {:<24} {:<16} → {}{identity}  [{}]{marker}",
+            column.name,
+            declared,
+            decision.target.sql(),
+            decision.rule
+        );
         if proposal.is_none() && flags.is_empty() {
             continue;
         }
@@ -130,11 +228,18 @@ fn write_table_summary(table: &Table, summary: &mut String, entries: &mut String
         match proposal {
             Some(p) => {
                 let _ = writeln!(entries, "  # proposed: {}", p.why);
-                let transform = p.transform.map(|t| format!(", transform: {t}")).unwrap_or_default();
+                let transform = p
+                    .transform
+                    .map(|t| format!(", transform: {t}"))
+                    .unwrap_or_default();
                 let _ = writeln!(entries, "  {key}: {{ to: {}{transform} }}", yaml_key(&p.to));
             }
             None => {
-                let _ = writeln!(entries, "  {key}: {{ to: \"{}\" }}  # the default, stated so a reviewer decides", decision.target.sql());
+                let _ = writeln!(
+                    entries,
+                    "  {key}: {{ to: \"{}\" }}  # the default, stated so a reviewer decides",
+                    decision.target.sql()
+                );
             }
         }
     }
@@ -145,7 +250,12 @@ mod tests {
     use super::*;
 
     fn profiled(declared: &str, profile: ColumnProfile) -> Column {
-        Column { name: "c".into(), declared_type: declared.into(), profile: Some(profile), ..Column::default() }
+        Column {
+            name: "c".into(),
+            declared_type: declared.into(),
+            profile: Some(profile),
+            ..Column::default()
+        }
     }
 
     fn proposal(c: &Column) -> Option<Proposal> {
@@ -154,25 +264,79 @@ mod tests {
 
     #[test]
     fn epoch_milliseconds_in_datetime_columns_get_the_matching_transform() {
-        let c = profiled("DATETIME", ColumnProfile { rows: 2, integers: 2, max_integer: Some(1_700_000_000_000), ..ColumnProfile::default() });
-        assert_eq!(proposal(&c).and_then(|p| p.transform), Some("epoch_ms_to_timestamptz"));
-        let c = profiled("DATETIME", ColumnProfile { rows: 2, integers: 2, max_integer: Some(1_700_000_000), ..ColumnProfile::default() });
-        assert_eq!(proposal(&c).and_then(|p| p.transform), Some("epoch_s_to_timestamptz"));
+        let c = profiled(
+            "DATETIME",
+            ColumnProfile {
+                rows: 2,
+                integers: 2,
+                max_integer: Some(1_700_000_000_000),
+                ..ColumnProfile::default()
+            },
+        );
+        assert_eq!(
+            proposal(&c).and_then(|p| p.transform),
+            Some("epoch_ms_to_timestamptz")
+        );
+        let c = profiled(
+            "DATETIME",
+            ColumnProfile {
+                rows: 2,
+                integers: 2,
+                max_integer: Some(1_700_000_000),
+                ..ColumnProfile::default()
+            },
+        );
+        assert_eq!(
+            proposal(&c).and_then(|p| p.transform),
+            Some("epoch_s_to_timestamptz")
+        );
     }
 
     #[test]
     fn uuid_and_json_text_are_proposed_as_uuid_and_jsonb() {
-        let c = profiled("TEXT", ColumnProfile { rows: 3, texts: 3, hex32_texts: 3, ..ColumnProfile::default() });
+        let c = profiled(
+            "TEXT",
+            ColumnProfile {
+                rows: 3,
+                texts: 3,
+                hex32_texts: 3,
+                ..ColumnProfile::default()
+            },
+        );
         assert_eq!(proposal(&c).map(|p| p.to), Some("uuid".to_owned()));
-        let c = profiled("", ColumnProfile { rows: 3, texts: 3, json_texts: 3, ..ColumnProfile::default() });
+        let c = profiled(
+            "",
+            ColumnProfile {
+                rows: 3,
+                texts: 3,
+                json_texts: 3,
+                ..ColumnProfile::default()
+            },
+        );
         assert_eq!(proposal(&c).map(|p| p.to), Some("jsonb".to_owned()));
-        let c = profiled("TEXT", ColumnProfile { rows: 3, texts: 3, json_texts: 2, ..ColumnProfile::default() });
+        let c = profiled(
+            "TEXT",
+            ColumnProfile {
+                rows: 3,
+                texts: 3,
+                json_texts: 2,
+                ..ColumnProfile::default()
+            },
+        );
         assert_eq!(proposal(&c), None);
     }
 
     #[test]
     fn rails_tinyint_booleans_are_proposed_as_boolean() {
-        let c = profiled("tinyint(1)", ColumnProfile { rows: 3, integers: 3, zero_one_integers: 3, ..ColumnProfile::default() });
+        let c = profiled(
+            "tinyint(1)",
+            ColumnProfile {
+                rows: 3,
+                integers: 3,
+                zero_one_integers: 3,
+                ..ColumnProfile::default()
+            },
+        );
         assert_eq!(proposal(&c).map(|p| p.to), Some("boolean".to_owned()));
     }
 }

@@ -4,6 +4,8 @@
 //! into a [`catalog::Catalog`], [`resolve`] decides every table's and column's fate,
 //! [`graph`] orders the steps, [`render`] turns them into SQL through [`dialect`] templates.
 
+#![cfg_attr(test, allow(clippy::unwrap_used))]
+
 pub mod catalog;
 pub mod cli;
 pub mod commands;

@@ -6,6 +6,10 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let cli = decant::cli::Cli::parse();
-    let code = decant::commands::execute(cli, &mut std::io::stdout().lock(), &mut std::io::stderr().lock());
+    let code = decant::commands::execute(
+        cli,
+        &mut std::io::stdout().lock(),
+        &mut std::io::stderr().lock(),
+    );
     ExitCode::from(code)
 }

@@ -9,7 +9,10 @@ pub enum MigrationsError {
     #[error("migrations directory `{0}` does not exist")]
     Missing(PathBuf),
     #[error("cannot read `{path}`: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("migrations directory `{0}` holds no migrations (`<version>_<name>/up.sql`)")]
     Empty(PathBuf),
     #[error("migration `{0}` has no `up.sql`")]
@@ -25,7 +28,12 @@ pub fn read_migrations(dir: &Path) -> Result<Vec<(String, String)>, MigrationsEr
         .map_err(|source| io_error(dir, source))?
         .filter_map(Result::ok)
         .map(|e| e.path())
-        .filter(|p| p.is_dir() && p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with(|c: char| c.is_ascii_digit())))
+        .filter(|p| {
+            p.is_dir()
+                && p.file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| n.starts_with(|c: char| c.is_ascii_digit()))
+        })
         .collect();
     folders.sort();
     if folders.is_empty() {
@@ -39,12 +47,19 @@ pub fn read_migrations(dir: &Path) -> Result<Vec<(String, String)>, MigrationsEr
                 return Err(MigrationsError::NoUp(folder));
             }
             let text = std::fs::read_to_string(&up).map_err(|source| io_error(&up, source))?;
-            let name = folder.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_owned();
+            let name = folder
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or_default()
+                .to_owned();
             Ok((name, text))
         })
         .collect()
 }
 
 fn io_error(path: &Path, source: std::io::Error) -> MigrationsError {
-    MigrationsError::Io { path: path.to_path_buf(), source }
+    MigrationsError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
 }

@@ -24,7 +24,9 @@ pub fn snake_case(name: &str) -> String {
             if c.is_uppercase() && i > 0 {
                 let prev = chars[i - 1];
                 let next_is_lower = chars.get(i + 1).is_some_and(|n| n.is_lowercase());
-                let boundary = prev.is_lowercase() || prev.is_ascii_digit() || (prev.is_uppercase() && next_is_lower);
+                let boundary = prev.is_lowercase()
+                    || prev.is_ascii_digit()
+                    || (prev.is_uppercase() && next_is_lower);
                 if boundary && !out.ends_with('_') {
                     out.push('_');
                 }
@@ -75,7 +77,10 @@ pub fn fit_identifier(name: &str) -> String {
 /// Matches `text` against a glob with `*` and `?`; `case_insensitive` folds ASCII and Unicode case.
 pub fn glob_match(pattern: &str, text: &str, case_insensitive: bool) -> bool {
     let (p, t): (Vec<char>, Vec<char>) = if case_insensitive {
-        (pattern.to_lowercase().chars().collect(), text.to_lowercase().chars().collect())
+        (
+            pattern.to_lowercase().chars().collect(),
+            text.to_lowercase().chars().collect(),
+        )
     } else {
         (pattern.chars().collect(), text.chars().collect())
     };
@@ -128,17 +133,34 @@ mod tests {
 
     #[test]
     fn lower_and_preserve_follow_the_rule() {
-        assert_eq!(apply_case("OrderItems", IdentifierCase::Lower), "orderitems");
-        assert_eq!(apply_case("OrderItems", IdentifierCase::Preserve), "OrderItems");
+        assert_eq!(
+            apply_case("OrderItems", IdentifierCase::Lower),
+            "orderitems"
+        );
+        assert_eq!(
+            apply_case("OrderItems", IdentifierCase::Preserve),
+            "OrderItems"
+        );
     }
 
     #[test]
     fn long_names_are_cut_to_63_bytes_and_stay_distinct() {
-        let a = derived_name("a_very_long_table_name_for_testing", &["first_long_column".into(), "second_long_column_a".into()], "key");
-        let b = derived_name("a_very_long_table_name_for_testing", &["first_long_column".into(), "second_long_column_b".into()], "key");
+        let a = derived_name(
+            "a_very_long_table_name_for_testing",
+            &["first_long_column".into(), "second_long_column_a".into()],
+            "key",
+        );
+        let b = derived_name(
+            "a_very_long_table_name_for_testing",
+            &["first_long_column".into(), "second_long_column_b".into()],
+            "key",
+        );
         assert!(a.len() <= 63 && b.len() <= 63);
         assert_ne!(a, b);
-        assert_eq!(derived_name("users", &["email".into()], "key"), "users_email_key");
+        assert_eq!(
+            derived_name("users", &["email".into()], "key"),
+            "users_email_key"
+        );
     }
 
     #[test]

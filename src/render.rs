@@ -38,13 +38,21 @@ pub struct RenderError {
 }
 
 /// Renders all steps in execution order.
-pub fn render_steps(resolved: &ResolvedPlan, graph: &StepGraph, templates: &Templates, plan_dir: &Path) -> Result<Vec<RenderedStep>, RenderError> {
+pub fn render_steps(
+    resolved: &ResolvedPlan,
+    graph: &StepGraph,
+    templates: &Templates,
+    plan_dir: &Path,
+) -> Result<Vec<RenderedStep>, RenderError> {
     let waves = graph.waves();
     let mut out = Vec::new();
     for n in graph.ordered() {
         let step = &graph.graph[n];
-        let (source_sql, target_sql) =
-            render_step(resolved, &step.kind, templates, plan_dir).map_err(|source| RenderError { step: step.id.clone(), source })?;
+        let (source_sql, target_sql) = render_step(resolved, &step.kind, templates, plan_dir)
+            .map_err(|source| RenderError {
+                step: step.id.clone(),
+                source,
+            })?;
         out.push(RenderedStep {
             id: step.id.clone(),
             kind: step.kind.clone(),
@@ -58,7 +66,11 @@ pub fn render_steps(resolved: &ResolvedPlan, graph: &StepGraph, templates: &Temp
 }
 
 fn table<'a>(resolved: &'a ResolvedPlan, source: &str) -> Result<&'a ResolvedTable, TemplateError> {
-    resolved.table(source).ok_or_else(|| TemplateError { name: "-".into(), line: None, message: format!("table `{source}` is not in the resolved plan") })
+    resolved.table(source).ok_or_else(|| TemplateError {
+        name: "-".into(),
+        line: None,
+        message: format!("table `{source}` is not in the resolved plan"),
+    })
 }
 
 /// The columns of a table as templates see them.
@@ -78,42 +90,72 @@ fn table_value(t: &ResolvedTable) -> Value {
             }))
         })
         .collect();
-    Value::from_serialize(serde_json::json!({ "source": t.source, "target": t.target, "columns": columns }))
+    Value::from_serialize(
+        serde_json::json!({ "source": t.source, "target": t.target, "columns": columns }),
+    )
 }
 
 /// `(source statements, target statements)` of one step.
-fn render_step(resolved: &ResolvedPlan, kind: &StepKind, templates: &Templates, plan_dir: &Path) -> Result<(Vec<String>, Vec<String>), TemplateError> {
+fn render_step(
+    resolved: &ResolvedPlan,
+    kind: &StepKind,
+    templates: &Templates,
+    plan_dir: &Path,
+) -> Result<(Vec<String>, Vec<String>), TemplateError> {
     let schema = resolved.schema.as_str();
     let mut target = Vec::new();
     let mut source = Vec::new();
     match kind {
-        StepKind::CreateSchema => target.push(templates.render("postgres/create_schema.sql.j2", context! { schema })?),
+        StepKind::CreateSchema => {
+            target.push(templates.render("postgres/create_schema.sql.j2", context! { schema })?)
+        }
         StepKind::CreateTable { table: name } => {
             let t = table(resolved, name)?;
             let if_exists = resolved.settings.if_exists;
             if if_exists == IfExists::Drop {
-                target.push(templates.render("postgres/drop_table.sql.j2", context! { schema, table => t.target })?);
+                target.push(templates.render(
+                    "postgres/drop_table.sql.j2",
+                    context! { schema, table => t.target },
+                )?);
             }
             let if_not_exists = matches!(if_exists, IfExists::Truncate | IfExists::Append);
-            target.push(templates.render("postgres/create_table.sql.j2", context! { schema, table => table_value(t), if_not_exists })?);
+            target.push(templates.render(
+                "postgres/create_table.sql.j2",
+                context! { schema, table => table_value(t), if_not_exists },
+            )?);
             if if_exists == IfExists::Truncate {
-                target.push(templates.render("postgres/truncate_table.sql.j2", context! { schema, table => t.target })?);
+                target.push(templates.render(
+                    "postgres/truncate_table.sql.j2",
+                    context! { schema, table => t.target },
+                )?);
             }
         }
         StepKind::Load { table: name } => {
             let t = table(resolved, name)?;
             let source_columns: Vec<&str> = t.copied_columns().map(|c| c.source.as_str()).collect();
             let target_columns: Vec<&str> = t.copied_columns().map(|c| c.target.as_str()).collect();
-            source.push(templates.render("sqlite/select_rows.sql.j2", context! { table => t.source, columns => source_columns, filter => t.filter })?);
-            target.push(templates.render("postgres/copy_from.sql.j2", context! { schema, table => table_value(t), columns => target_columns })?);
+            source.push(templates.render(
+                "sqlite/select_rows.sql.j2",
+                context! { table => t.source, columns => source_columns, filter => t.filter },
+            )?);
+            target.push(templates.render(
+                "postgres/copy_from.sql.j2",
+                context! { schema, table => table_value(t), columns => target_columns },
+            )?);
         }
         StepKind::Constraints { table: name } => {
             let t = table(resolved, name)?;
             if let Some(pk) = &t.primary_key {
-                target.push(templates.render("postgres/primary_key.sql.j2", context! { schema, table => t.target, name => pk.name, columns => pk.columns })?);
+                target.push(templates.render(
+                    "postgres/primary_key.sql.j2",
+                    context! { schema, table => t.target, name => pk.name, columns => pk.columns },
+                )?);
             }
             for u in &t.uniques {
-                target.push(templates.render("postgres/unique.sql.j2", context! { schema, table => t.target, name => u.name, columns => u.columns })?);
+                target.push(templates.render(
+                    "postgres/unique.sql.j2",
+                    context! { schema, table => t.target, name => u.name, columns => u.columns },
+                )?);
             }
             for c in &t.checks {
                 target.push(templates.render("postgres/check.sql.j2", context! { schema, table => t.target, name => c.name, expression => c.expression })?);
@@ -131,7 +173,10 @@ fn render_step(resolved: &ResolvedPlan, kind: &StepKind, templates: &Templates, 
         StepKind::ForeignKeys { table: name } => {
             let t = table(resolved, name)?;
             for fk in &t.foreign_keys {
-                target.push(templates.render("postgres/foreign_key.sql.j2", context! { schema, table => t.target, fk => Value::from_serialize(fk) })?);
+                target.push(templates.render(
+                    "postgres/foreign_key.sql.j2",
+                    context! { schema, table => t.target, fk => Value::from_serialize(fk) },
+                )?);
             }
         }
         StepKind::Sequence { table: name } => {
@@ -143,12 +188,21 @@ fn render_step(resolved: &ResolvedPlan, kind: &StepKind, templates: &Templates, 
         }
         StepKind::Analyze { table: name } => {
             let t = table(resolved, name)?;
-            target.push(templates.render("postgres/analyze.sql.j2", context! { schema, table => t.target })?);
+            target.push(templates.render(
+                "postgres/analyze.sql.j2",
+                context! { schema, table => t.target },
+            )?);
         }
         StepKind::Checks => {}
         StepKind::Sql { sql } => target.push(sql.trim().to_owned()),
         StepKind::Migrations { directory } => {
-            for (version, up) in crate::migrations::read_migrations(&plan_dir.join(directory)).map_err(|e| TemplateError { name: directory.clone(), line: None, message: e.to_string() })? {
+            for (version, up) in crate::migrations::read_migrations(&plan_dir.join(directory))
+                .map_err(|e| TemplateError {
+                    name: directory.clone(),
+                    line: None,
+                    message: e.to_string(),
+                })?
+            {
                 target.push(format!("-- migration {version}\n{}", up.trim()));
             }
         }

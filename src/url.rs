@@ -14,7 +14,9 @@ pub enum SourceUrl {
 pub enum UrlError {
     #[error("unsupported source URL scheme in `{0}`; decant reads `sqlite://path/to/file.db`")]
     UnsupportedSource(String),
-    #[error("unsupported target URL scheme in `{0}`; decant writes to `postgres://` or `postgresql://`")]
+    #[error(
+        "unsupported target URL scheme in `{0}`; decant writes to `postgres://` or `postgresql://`"
+    )]
     UnsupportedTarget(String),
     #[error("the source URL `{0}` names no file")]
     EmptyPath(String),
@@ -32,7 +34,11 @@ pub fn parse_source_url(url: &str, base: &Path) -> Result<SourceUrl, UrlError> {
         return Err(UrlError::EmptyPath(redact_url(url)));
     }
     let path = Path::new(rest);
-    Ok(SourceUrl::Sqlite(if path.is_absolute() { path.to_path_buf() } else { base.join(path) }))
+    Ok(SourceUrl::Sqlite(if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        base.join(path)
+    }))
 }
 
 /// Checks that a target URL is one decant can write to.
@@ -65,7 +71,10 @@ pub fn redact_url(url: &str) -> String {
         let redacted: Vec<String> = query
             .split('&')
             .map(|kv| match kv.split_once('=') {
-                Some((k, _)) if k.eq_ignore_ascii_case("password") || k.eq_ignore_ascii_case("sslpassword") => {
+                Some((k, _))
+                    if k.eq_ignore_ascii_case("password")
+                        || k.eq_ignore_ascii_case("sslpassword") =>
+                {
                     format!("{k}=***")
                 }
                 _ => kv.to_owned(),
@@ -83,14 +92,19 @@ mod tests {
     #[test]
     fn relative_sqlite_paths_resolve_against_the_plan_folder() {
         let url = parse_source_url("sqlite://data/shop.sqlite3", Path::new("/plans")).ok();
-        assert_eq!(url, Some(SourceUrl::Sqlite(PathBuf::from("/plans/data/shop.sqlite3"))));
+        assert_eq!(
+            url,
+            Some(SourceUrl::Sqlite(PathBuf::from("/plans/data/shop.sqlite3")))
+        );
         let url = parse_source_url("sqlite:///srv/shop.db", Path::new("/plans")).ok();
         assert_eq!(url, Some(SourceUrl::Sqlite(PathBuf::from("/srv/shop.db"))));
     }
 
     #[test]
     fn other_schemes_are_refused_with_the_url_redacted() {
-        let err = parse_source_url("mysql://root:hunter2@db/shop", Path::new(".")).err().map(|e| e.to_string());
+        let err = parse_source_url("mysql://root:hunter2@db/shop", Path::new("."))
+            .err()
+            .map(|e| e.to_string());
         assert_eq!(
             err.as_deref(),
             Some("unsupported source URL scheme in `mysql://root:***@db/shop`; decant reads `sqlite://path/to/file.db`")
@@ -99,9 +113,18 @@ mod tests {
 
     #[test]
     fn passwords_never_survive_redaction() {
-        assert_eq!(redact_url("postgres://app:s3cr3t@db.example.com:5432/app?sslmode=require"), "postgres://app:***@db.example.com:5432/app?sslmode=require");
-        assert_eq!(redact_url("postgres://db/app?user=app&password=s3cr3t"), "postgres://db/app?user=app&password=***");
+        assert_eq!(
+            redact_url("postgres://app:s3cr3t@db.example.com:5432/app?sslmode=require"),
+            "postgres://app:***@db.example.com:5432/app?sslmode=require"
+        );
+        assert_eq!(
+            redact_url("postgres://db/app?user=app&password=s3cr3t"),
+            "postgres://db/app?user=app&password=***"
+        );
         assert_eq!(redact_url("postgres://app@db/app"), "postgres://app@db/app");
-        assert_eq!(redact_url("postgres://a:p@ss@db/app"), "postgres://a:***@db/app");
+        assert_eq!(
+            redact_url("postgres://a:p@ss@db/app"),
+            "postgres://a:***@db/app"
+        );
     }
 }

@@ -1,5 +1,8 @@
 //! decant's integration tests: one binary, so the crate links once.
 
+#![allow(clippy::unwrap_used)]
+
 mod support;
 
+mod cli;
 mod introspect;

@@ -13,7 +13,9 @@ use crate::url::{parse_source_url, redact_url, SourceUrl};
 /// `target` relative to `base` when `target` lies under it; otherwise `None`.
 fn relative_to(target: &Path, base: &Path) -> Option<PathBuf> {
     let rel = target.strip_prefix(base).ok()?;
-    rel.components().all(|c| matches!(c, Component::Normal(_))).then(|| rel.to_path_buf())
+    rel.components()
+        .all(|c| matches!(c, Component::Normal(_)))
+        .then(|| rel.to_path_buf())
 }
 
 fn absolute(path: &Path) -> std::io::Result<PathBuf> {
@@ -26,23 +28,32 @@ fn absolute(path: &Path) -> std::io::Result<PathBuf> {
 
 pub fn run(args: &InitArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<u8, Failure> {
     let cwd = std::env::current_dir()?;
-    let SourceUrl::Sqlite(file) = parse_source_url(&args.source, &cwd).map_err(|e| Failure::Other(e.into()))?;
+    let SourceUrl::Sqlite(file) =
+        parse_source_url(&args.source, &cwd).map_err(|e| Failure::Other(e.into()))?;
     let mut conn = open_sqlite_read_only(&file).map_err(|e| Failure::Other(e.into()))?;
     let mut catalog = introspect_sqlite(&mut conn).map_err(|e| Failure::Other(e.into()))?;
     profile_catalog(&mut conn, &mut catalog, |_, _| true).map_err(|e| Failure::Other(e.into()))?;
 
     let to_file = args.output.as_ref().filter(|o| o.as_os_str() != "-");
     let plan_dir = match to_file {
-        Some(o) => absolute(o)?.parent().map(Path::to_path_buf).unwrap_or_else(|| cwd.clone()),
+        Some(o) => absolute(o)?
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| cwd.clone()),
         None => cwd.clone(),
     };
-    let canonical_source = file.canonicalize().with_context(|| format!("cannot resolve `{}`", file.display()))?;
+    let canonical_source = file
+        .canonicalize()
+        .with_context(|| format!("cannot resolve `{}`", file.display()))?;
     let canonical_dir = plan_dir.canonicalize().unwrap_or(plan_dir);
     let source_url = match relative_to(&canonical_source, &canonical_dir) {
         Some(rel) => format!("sqlite://{}", rel.display()),
         None => format!("sqlite://{}", canonical_source.display()),
     };
-    let stem = file.file_stem().and_then(|s| s.to_str()).unwrap_or("source");
+    let stem = file
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or("source");
     let name = format!("{stem}-to-postgres");
     let target_url = match &args.target {
         Some(url) => {
@@ -52,17 +63,29 @@ pub fn run(args: &InitArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<
             }
             format!("${{TARGET_DATABASE_URL:-{redacted}}}").replace(":***@", "@")
         }
-        None => format!("${{TARGET_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/{}}}", stem.replace(|c: char| !c.is_ascii_alphanumeric(), "_")),
+        None => format!(
+            "${{TARGET_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/{}}}",
+            stem.replace(|c: char| !c.is_ascii_alphanumeric(), "_")
+        ),
     };
     let text = crate::init::starter_plan(&catalog, &name, &source_url, &target_url);
     match to_file {
         Some(path) => {
             if path.exists() && !args.force {
-                return Err(Failure::Other(anyhow!("`{}` exists; pass --force to overwrite it", path.display())));
+                return Err(Failure::Other(anyhow!(
+                    "`{}` exists; pass --force to overwrite it",
+                    path.display()
+                )));
             }
-            std::fs::write(path, &text).with_context(|| format!("cannot write `{}`", path.display()))?;
+            std::fs::write(path, &text)
+                .with_context(|| format!("cannot write `{}`", path.display()))?;
             let flagged = text.lines().filter(|l| l.contains("<- FLAGGED")).count();
-            writeln!(err, "wrote `{}`: {} table(s), {flagged} column(s) flagged for review", path.display(), catalog.tables.len())?;
+            writeln!(
+                err,
+                "wrote `{}`: {} table(s), {flagged} column(s) flagged for review",
+                path.display(),
+                catalog.tables.len()
+            )?;
         }
         None => out.write_all(text.as_bytes())?,
     }

@@ -44,7 +44,8 @@ pub fn execute(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
 }
 
 fn write_schema(out: &mut dyn Write) -> Result<u8, Failure> {
-    let text = serde_json::to_string_pretty(&crate::plan::model::json_schema()).map_err(|e| Failure::Other(e.into()))?;
+    let text = serde_json::to_string_pretty(&crate::plan::model::json_schema())
+        .map_err(|e| Failure::Other(e.into()))?;
     writeln!(out, "{text}").map_err(|e| Failure::Other(e.into()))?;
     Ok(EXIT_OK)
 }

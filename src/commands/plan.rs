@@ -6,7 +6,11 @@ use super::{prepare, Failure, EXIT_OK};
 use crate::cli::{PlanCommandArgs, PlanFormat};
 use crate::output;
 
-pub fn run(args: &PlanCommandArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<u8, Failure> {
+pub fn run(
+    args: &PlanCommandArgs,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<u8, Failure> {
     let prepared = prepare(&args.plan, args.profile)?;
     if !prepared.warnings.items.is_empty() {
         writeln!(err, "{}", prepared.warnings.render())?;

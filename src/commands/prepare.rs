@@ -74,7 +74,9 @@ pub fn prepare(path: &Path, profile_all: bool) -> Result<Prepared, Failure> {
         Ok(SourceUrl::Sqlite(file)) => {
             let introspected = open_sqlite_read_only(&file).and_then(|mut conn| {
                 let mut catalog = introspect_sqlite(&mut conn)?;
-                profile_catalog(&mut conn, &mut catalog, |_, c| profile_all || c.declared_type.trim().is_empty())?;
+                profile_catalog(&mut conn, &mut catalog, |_, c| {
+                    profile_all || c.declared_type.trim().is_empty()
+                })?;
                 Ok(catalog)
             });
             match introspected {
@@ -91,7 +93,12 @@ pub fn prepare(path: &Path, profile_all: bool) -> Result<Prepared, Failure> {
     };
     let resolution = resolve(plan, &catalog);
     problems.extend(resolution.problems);
-    problems.extend(crate::plan::validate::validate_plan(plan, &catalog, &resolution.plan, loaded.base_dir()));
+    problems.extend(crate::plan::validate::validate_plan(
+        plan,
+        &catalog,
+        &resolution.plan,
+        loaded.base_dir(),
+    ));
     let (graph, graph_problems) = build_graph(plan, &resolution.plan);
     problems.extend(graph_problems);
     if problems.iter().any(Diagnostic::is_error) {
@@ -101,10 +108,24 @@ pub fn prepare(path: &Path, profile_all: bool) -> Result<Prepared, Failure> {
     let steps = match render_steps(&resolution.plan, &graph, &templates, loaded.base_dir()) {
         Ok(steps) => steps,
         Err(e) => {
-            problems.push(Diagnostic::error(if plan.templates.is_some() { doc_path!["templates"] } else { Vec::new() }, e.to_string()));
+            problems.push(Diagnostic::error(
+                if plan.templates.is_some() {
+                    doc_path!["templates"]
+                } else {
+                    Vec::new()
+                },
+                e.to_string(),
+            ));
             return Err(Failure::Plan(loaded.diagnostics(problems)));
         }
     };
     let warnings = loaded.diagnostics(problems);
-    Ok(Prepared { loaded, catalog, resolved: resolution.plan, graph, steps, warnings })
+    Ok(Prepared {
+        loaded,
+        catalog,
+        resolved: resolution.plan,
+        graph,
+        steps,
+        warnings,
+    })
 }

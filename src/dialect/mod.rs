@@ -9,19 +9,58 @@ use minijinja::{AutoEscape, Environment, Error, ErrorKind, UndefinedBehavior};
 
 /// The templates decant ships, by `<dialect>/<operation>.sql.j2`.
 pub const BUILTIN_TEMPLATES: &[(&str, &str)] = &[
-    ("postgres/analyze.sql.j2", include_str!("../../templates/postgres/analyze.sql.j2")),
-    ("postgres/check.sql.j2", include_str!("../../templates/postgres/check.sql.j2")),
-    ("postgres/copy_from.sql.j2", include_str!("../../templates/postgres/copy_from.sql.j2")),
-    ("postgres/create_schema.sql.j2", include_str!("../../templates/postgres/create_schema.sql.j2")),
-    ("postgres/create_table.sql.j2", include_str!("../../templates/postgres/create_table.sql.j2")),
-    ("postgres/drop_table.sql.j2", include_str!("../../templates/postgres/drop_table.sql.j2")),
-    ("postgres/foreign_key.sql.j2", include_str!("../../templates/postgres/foreign_key.sql.j2")),
-    ("postgres/identity_reset.sql.j2", include_str!("../../templates/postgres/identity_reset.sql.j2")),
-    ("postgres/index.sql.j2", include_str!("../../templates/postgres/index.sql.j2")),
-    ("postgres/primary_key.sql.j2", include_str!("../../templates/postgres/primary_key.sql.j2")),
-    ("postgres/truncate_table.sql.j2", include_str!("../../templates/postgres/truncate_table.sql.j2")),
-    ("postgres/unique.sql.j2", include_str!("../../templates/postgres/unique.sql.j2")),
-    ("sqlite/select_rows.sql.j2", include_str!("../../templates/sqlite/select_rows.sql.j2")),
+    (
+        "postgres/analyze.sql.j2",
+        include_str!("../../templates/postgres/analyze.sql.j2"),
+    ),
+    (
+        "postgres/check.sql.j2",
+        include_str!("../../templates/postgres/check.sql.j2"),
+    ),
+    (
+        "postgres/copy_from.sql.j2",
+        include_str!("../../templates/postgres/copy_from.sql.j2"),
+    ),
+    (
+        "postgres/create_schema.sql.j2",
+        include_str!("../../templates/postgres/create_schema.sql.j2"),
+    ),
+    (
+        "postgres/create_table.sql.j2",
+        include_str!("../../templates/postgres/create_table.sql.j2"),
+    ),
+    (
+        "postgres/drop_table.sql.j2",
+        include_str!("../../templates/postgres/drop_table.sql.j2"),
+    ),
+    (
+        "postgres/foreign_key.sql.j2",
+        include_str!("../../templates/postgres/foreign_key.sql.j2"),
+    ),
+    (
+        "postgres/identity_reset.sql.j2",
+        include_str!("../../templates/postgres/identity_reset.sql.j2"),
+    ),
+    (
+        "postgres/index.sql.j2",
+        include_str!("../../templates/postgres/index.sql.j2"),
+    ),
+    (
+        "postgres/primary_key.sql.j2",
+        include_str!("../../templates/postgres/primary_key.sql.j2"),
+    ),
+    (
+        "postgres/truncate_table.sql.j2",
+        include_str!("../../templates/postgres/truncate_table.sql.j2"),
+    ),
+    (
+        "postgres/unique.sql.j2",
+        include_str!("../../templates/postgres/unique.sql.j2"),
+    ),
+    (
+        "sqlite/select_rows.sql.j2",
+        include_str!("../../templates/sqlite/select_rows.sql.j2"),
+    ),
 ];
 
 /// A template failure, with the template's name and line.
@@ -35,13 +74,20 @@ pub struct TemplateError {
 
 impl TemplateError {
     fn from_minijinja(name: &str, e: &Error) -> Self {
-        let mut message = e.detail().map(str::to_owned).unwrap_or_else(|| e.kind().to_string());
+        let mut message = e
+            .detail()
+            .map(str::to_owned)
+            .unwrap_or_else(|| e.kind().to_string());
         let mut source = std::error::Error::source(e);
         while let Some(s) = source {
             let _ = write!(message, ": {s}");
             source = s.source();
         }
-        TemplateError { name: e.name().unwrap_or(name).to_owned(), line: e.line(), message }
+        TemplateError {
+            name: e.name().unwrap_or(name).to_owned(),
+            line: e.line(),
+            message,
+        }
     }
 }
 
@@ -57,8 +103,13 @@ pub fn quote_literal(text: &str) -> String {
 
 fn ident_filter(value: Value) -> Result<Value, Error> {
     match value.as_str() {
-        Some(s) if !s.is_empty() && !s.contains('\0') => Ok(Value::from_safe_string(quote_ident(s))),
-        _ => Err(Error::new(ErrorKind::InvalidOperation, format!("`{value}` is not an identifier"))),
+        Some(s) if !s.is_empty() && !s.contains('\0') => {
+            Ok(Value::from_safe_string(quote_ident(s)))
+        }
+        _ => Err(Error::new(
+            ErrorKind::InvalidOperation,
+            format!("`{value}` is not an identifier"),
+        )),
     }
 }
 
@@ -75,7 +126,10 @@ fn literal_filter(value: Value) -> Result<Value, Error> {
 fn sql_filter(value: Value) -> Result<Value, Error> {
     match value.as_str() {
         Some(s) => Ok(Value::from_safe_string(s.to_owned())),
-        None => Err(Error::new(ErrorKind::InvalidOperation, format!("`{value}` is not SQL text"))),
+        None => Err(Error::new(
+            ErrorKind::InvalidOperation,
+            format!("`{value}` is not SQL text"),
+        )),
     }
 }
 
@@ -90,7 +144,6 @@ impl Templates {
         let mut env = Environment::new();
         env.set_undefined_behavior(UndefinedBehavior::Strict);
         env.set_keep_trailing_newline(false);
-        env.set_trim_blocks(true);
         env.add_filter("ident", ident_filter);
         env.add_filter("literal", literal_filter);
         env.add_filter("sql", sql_filter);
@@ -109,12 +162,18 @@ impl Templates {
             if let Some(dir) = &override_dir {
                 let path = dir.join(name);
                 if path.is_file() {
-                    return std::fs::read_to_string(&path)
-                        .map(Some)
-                        .map_err(|e| Error::new(ErrorKind::InvalidOperation, format!("cannot read `{}`: {e}", path.display())));
+                    return std::fs::read_to_string(&path).map(Some).map_err(|e| {
+                        Error::new(
+                            ErrorKind::InvalidOperation,
+                            format!("cannot read `{}`: {e}", path.display()),
+                        )
+                    });
                 }
             }
-            Ok(BUILTIN_TEMPLATES.iter().find(|(n, _)| *n == name).map(|(_, text)| (*text).to_owned()))
+            Ok(BUILTIN_TEMPLATES
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, text)| (*text).to_owned()))
         });
         Templates { env }
     }
@@ -126,8 +185,13 @@ impl Templates {
 
     /// Renders `<dialect>/<operation>.sql.j2` with the given context.
     pub fn render(&self, name: &str, ctx: Value) -> Result<String, TemplateError> {
-        let template = self.env.get_template(name).map_err(|e| TemplateError::from_minijinja(name, &e))?;
-        let sql = template.render(ctx).map_err(|e| TemplateError::from_minijinja(name, &e))?;
+        let template = self
+            .env
+            .get_template(name)
+            .map_err(|e| TemplateError::from_minijinja(name, &e))?;
+        let sql = template
+            .render(ctx)
+            .map_err(|e| TemplateError::from_minijinja(name, &e))?;
         Ok(sql.trim().to_owned())
     }
 }
@@ -139,32 +203,62 @@ mod tests {
     #[test]
     fn identifiers_are_quoted_and_quotes_doubled() {
         let t = Templates::new(None);
-        let sql = t.render("postgres/analyze.sql.j2", minijinja::context! { schema => "public", table => "Order \"Items\"" });
-        assert_eq!(sql.ok().as_deref(), Some("ANALYZE \"public\".\"Order \"\"Items\"\"\""));
+        let sql = t.render(
+            "postgres/analyze.sql.j2",
+            minijinja::context! { schema => "public", table => "Order \"Items\"" },
+        );
+        assert_eq!(
+            sql.ok().as_deref(),
+            Some("ANALYZE \"public\".\"Order \"\"Items\"\"\"")
+        );
     }
 
     #[test]
     fn bare_interpolation_of_a_name_is_an_error() {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
         std::fs::create_dir_all(dir.path().join("postgres")).unwrap_or_else(|e| panic!("{e}"));
-        std::fs::write(dir.path().join("postgres/analyze.sql.j2"), "ANALYZE {{ table }}\n").unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(
+            dir.path().join("postgres/analyze.sql.j2"),
+            "ANALYZE {{ table }}\n",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
         let t = Templates::new(Some(dir.path().to_path_buf()));
-        let err = t.render("postgres/analyze.sql.j2", minijinja::context! { schema => "public", table => "users" }).err().map(|e| e.to_string()).unwrap_or_default();
+        let err = t
+            .render(
+                "postgres/analyze.sql.j2",
+                minijinja::context! { schema => "public", table => "users" },
+            )
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
         assert!(err.contains("interpolated bare"), "{err}");
         assert!(err.contains("postgres/analyze.sql.j2"), "{err}");
     }
 
     #[test]
     fn literal_quotes_strings_and_keeps_numbers() {
-        let v = literal_filter(Value::from("it's")).map(|v| v.to_string()).ok();
+        let v = literal_filter(Value::from("it's"))
+            .map(|v| v.to_string())
+            .ok();
         assert_eq!(v.as_deref(), Some("'it''s'"));
-        assert_eq!(literal_filter(Value::from(42)).map(|v| v.to_string()).ok().as_deref(), Some("42"));
+        assert_eq!(
+            literal_filter(Value::from(42))
+                .map(|v| v.to_string())
+                .ok()
+                .as_deref(),
+            Some("42")
+        );
     }
 
     #[test]
     fn every_builtin_template_exists_on_disk() {
         for (name, text) in BUILTIN_TEMPLATES {
-            let on_disk = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("templates").join(name)).unwrap_or_default();
+            let on_disk = std::fs::read_to_string(
+                Path::new(env!("CARGO_MANIFEST_DIR"))
+                    .join("templates")
+                    .join(name),
+            )
+            .unwrap_or_default();
             assert_eq!(&on_disk, text, "{name}");
         }
     }

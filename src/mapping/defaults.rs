@@ -20,18 +20,34 @@ pub fn translate_default(expr: &str, target: &TargetType) -> DefaultTranslation 
     while let Some(inner) = text.strip_prefix('(').and_then(|t| t.strip_suffix(')')) {
         text = inner.trim();
     }
-    let lower = text.to_lowercase().split_whitespace().collect::<Vec<_>>().join("");
+    let lower = text
+        .to_lowercase()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join("");
     let family = target.family();
     if lower == "null" {
         return DefaultTranslation::None;
     }
     let now_like = matches!(
         lower.as_str(),
-        "current_timestamp" | "datetime('now')" | "datetime('now','utc')" | "datetime('now','localtime')" | "strftime('%y-%m-%d%h:%m:%s','now')" | "strftime('%y-%m-%d%h:%m:%f','now')" | "strftime('%y-%m-%dt%h:%m:%fz','now')" | "strftime('%y-%m-%dt%h:%m:%sz','now')"
+        "current_timestamp"
+            | "datetime('now')"
+            | "datetime('now','utc')"
+            | "datetime('now','localtime')"
+            | "strftime('%y-%m-%d%h:%m:%s','now')"
+            | "strftime('%y-%m-%d%h:%m:%f','now')"
+            | "strftime('%y-%m-%dt%h:%m:%fz','now')"
+            | "strftime('%y-%m-%dt%h:%m:%sz','now')"
     );
-    let epoch_like = matches!(lower.as_str(), "strftime('%s','now')" | "unixepoch()" | "unixepoch('now')");
+    let epoch_like = matches!(
+        lower.as_str(),
+        "strftime('%s','now')" | "unixepoch()" | "unixepoch('now')"
+    );
     match family {
-        TypeFamily::Timestamp | TypeFamily::TimestampTz if now_like => return DefaultTranslation::Sql("CURRENT_TIMESTAMP".into()),
+        TypeFamily::Timestamp | TypeFamily::TimestampTz if now_like => {
+            return DefaultTranslation::Sql("CURRENT_TIMESTAMP".into())
+        }
         TypeFamily::Date if now_like || lower == "current_date" || lower == "date('now')" => {
             return DefaultTranslation::Sql("CURRENT_DATE".into())
         }
@@ -41,12 +57,18 @@ pub fn translate_default(expr: &str, target: &TargetType) -> DefaultTranslation 
         TypeFamily::Integer | TypeFamily::Numeric | TypeFamily::Float if epoch_like => {
             return DefaultTranslation::Sql("(extract(epoch from now()))::bigint".into())
         }
-        TypeFamily::Timestamp | TypeFamily::TimestampTz if epoch_like => return DefaultTranslation::Sql("CURRENT_TIMESTAMP".into()),
+        TypeFamily::Timestamp | TypeFamily::TimestampTz if epoch_like => {
+            return DefaultTranslation::Sql("CURRENT_TIMESTAMP".into())
+        }
         TypeFamily::Text if now_like => {
-            return DefaultTranslation::Sql("to_char(now() at time zone 'UTC', 'YYYY-MM-DD HH24:MI:SS')".into())
+            return DefaultTranslation::Sql(
+                "to_char(now() at time zone 'UTC', 'YYYY-MM-DD HH24:MI:SS')".into(),
+            )
         }
         TypeFamily::Text if lower == "current_date" || lower == "date('now')" => {
-            return DefaultTranslation::Sql("to_char(now() at time zone 'UTC', 'YYYY-MM-DD')".into())
+            return DefaultTranslation::Sql(
+                "to_char(now() at time zone 'UTC', 'YYYY-MM-DD')".into(),
+            )
         }
         _ => {}
     }
@@ -59,11 +81,17 @@ pub fn translate_default(expr: &str, target: &TargetType) -> DefaultTranslation 
     }
     if is_number(text) {
         return match family {
-            TypeFamily::Integer | TypeFamily::Float | TypeFamily::Numeric | TypeFamily::Other => DefaultTranslation::Sql(text.to_owned()),
+            TypeFamily::Integer | TypeFamily::Float | TypeFamily::Numeric | TypeFamily::Other => {
+                DefaultTranslation::Sql(text.to_owned())
+            }
             _ => DefaultTranslation::Sql(format!("'{text}'")),
         };
     }
-    if let Some(hex) = text.strip_prefix(['x', 'X']).and_then(|t| t.strip_prefix('\'')).and_then(|t| t.strip_suffix('\'')) {
+    if let Some(hex) = text
+        .strip_prefix(['x', 'X'])
+        .and_then(|t| t.strip_prefix('\''))
+        .and_then(|t| t.strip_suffix('\''))
+    {
         if family == TypeFamily::Bytes && hex.chars().all(|c| c.is_ascii_hexdigit()) {
             return DefaultTranslation::Sql(format!("'\\x{hex}'::bytea"));
         }
@@ -77,15 +105,24 @@ pub fn translate_default(expr: &str, target: &TargetType) -> DefaultTranslation 
     if matches!(lower.as_str(), "true" | "false") {
         return DefaultTranslation::Sql(lower);
     }
-    if matches!(lower.as_str(), "current_timestamp" | "current_date" | "current_time") {
+    if matches!(
+        lower.as_str(),
+        "current_timestamp" | "current_date" | "current_time"
+    ) {
         return DefaultTranslation::Sql(lower.to_uppercase());
     }
-    DefaultTranslation::Untranslatable(format!("`{expr}` has no PostgreSQL equivalent for a `{}` column", target.sql()))
+    DefaultTranslation::Untranslatable(format!(
+        "`{expr}` has no PostgreSQL equivalent for a `{}` column",
+        target.sql()
+    ))
 }
 
 fn is_number(text: &str) -> bool {
     let t = text.strip_prefix(['-', '+']).unwrap_or(text);
-    !t.is_empty() && t.parse::<f64>().is_ok() && t.chars().all(|c| c.is_ascii_digit() || matches!(c, '.' | 'e' | 'E' | '-' | '+'))
+    !t.is_empty()
+        && t.parse::<f64>().is_ok()
+        && t.chars()
+            .all(|c| c.is_ascii_digit() || matches!(c, '.' | 'e' | 'E' | '-' | '+'))
 }
 
 /// The content of a single-quoted SQL string, with `''` unescaped; `None` if not one literal.
@@ -111,7 +148,10 @@ mod tests {
     use super::*;
 
     fn t(expr: &str, ty: &str) -> DefaultTranslation {
-        translate_default(expr, &crate::mapping::parse_target_type(ty).unwrap_or_else(|e| panic!("{e}")))
+        translate_default(
+            expr,
+            &crate::mapping::parse_target_type(ty).unwrap_or_else(|e| panic!("{e}")),
+        )
     }
 
     fn sql(s: &str) -> DefaultTranslation {
@@ -120,12 +160,27 @@ mod tests {
 
     #[test]
     fn time_functions_become_their_postgres_equivalents() {
-        assert_eq!(t("CURRENT_TIMESTAMP", "timestamptz"), sql("CURRENT_TIMESTAMP"));
-        assert_eq!(t("(datetime('now'))", "timestamp"), sql("CURRENT_TIMESTAMP"));
-        assert_eq!(t("datetime('now', 'localtime')", "timestamptz"), sql("CURRENT_TIMESTAMP"));
+        assert_eq!(
+            t("CURRENT_TIMESTAMP", "timestamptz"),
+            sql("CURRENT_TIMESTAMP")
+        );
+        assert_eq!(
+            t("(datetime('now'))", "timestamp"),
+            sql("CURRENT_TIMESTAMP")
+        );
+        assert_eq!(
+            t("datetime('now', 'localtime')", "timestamptz"),
+            sql("CURRENT_TIMESTAMP")
+        );
         assert_eq!(t("date('now')", "date"), sql("CURRENT_DATE"));
-        assert_eq!(t("strftime('%s','now')", "bigint"), sql("(extract(epoch from now()))::bigint"));
-        assert_eq!(t("strftime('%Y-%m-%d %H:%M:%f', 'now')", "timestamptz"), sql("CURRENT_TIMESTAMP"));
+        assert_eq!(
+            t("strftime('%s','now')", "bigint"),
+            sql("(extract(epoch from now()))::bigint")
+        );
+        assert_eq!(
+            t("strftime('%Y-%m-%d %H:%M:%f', 'now')", "timestamptz"),
+            sql("CURRENT_TIMESTAMP")
+        );
     }
 
     #[test]
@@ -141,7 +196,13 @@ mod tests {
 
     #[test]
     fn untranslatable_defaults_say_why() {
-        assert!(matches!(t("(random())", "bigint"), DefaultTranslation::Untranslatable(_)));
-        assert!(matches!(t("2", "boolean"), DefaultTranslation::Untranslatable(_)));
+        assert!(matches!(
+            t("(random())", "bigint"),
+            DefaultTranslation::Untranslatable(_)
+        ));
+        assert!(matches!(
+            t("2", "boolean"),
+            DefaultTranslation::Untranslatable(_)
+        ));
     }
 }

@@ -14,7 +14,8 @@ pub struct ExpressionContext {
 
 impl ExpressionContext {
     pub fn add_column(&mut self, source: &str, target: &str, is_boolean: bool, is_json: bool) {
-        self.columns.insert(source.to_lowercase(), (target.to_owned(), is_boolean));
+        self.columns
+            .insert(source.to_lowercase(), (target.to_owned(), is_boolean));
         if is_json {
             self.json_columns.push(source.to_lowercase());
         }
@@ -78,21 +79,33 @@ fn tokenize(text: &str) -> Result<Vec<Token>, String> {
             out.push(Token::QuotedIdent(quoted(&mut i, '`')?));
         } else if c == '[' {
             out.push(Token::QuotedIdent(quoted(&mut i, ']')?));
-        } else if c.is_ascii_digit() || (c == '.' && chars.get(i + 1).is_some_and(char::is_ascii_digit)) {
+        } else if c.is_ascii_digit()
+            || (c == '.' && chars.get(i + 1).is_some_and(char::is_ascii_digit))
+        {
             let start = i;
-            while chars.get(i).is_some_and(|c| c.is_ascii_alphanumeric() || *c == '.') {
+            while chars
+                .get(i)
+                .is_some_and(|c| c.is_ascii_alphanumeric() || *c == '.')
+            {
                 i += 1;
             }
             out.push(Token::Number(chars[start..i].iter().collect()));
         } else if c.is_alphabetic() || c == '_' {
             let start = i;
-            while chars.get(i).is_some_and(|c| c.is_alphanumeric() || *c == '_' || *c == '$') {
+            while chars
+                .get(i)
+                .is_some_and(|c| c.is_alphanumeric() || *c == '_' || *c == '$')
+            {
                 i += 1;
             }
             out.push(Token::Word(chars[start..i].iter().collect()));
         } else {
             let two: String = chars[i..(i + 2).min(chars.len())].iter().collect();
-            let op = if ["==", "!=", "<>", "<=", ">=", "||", "<<", ">>"].contains(&two.as_str()) { two } else { c.to_string() };
+            let op = if ["==", "!=", "<>", "<=", ">=", "||", "<<", ">>"].contains(&two.as_str()) {
+                two
+            } else {
+                c.to_string()
+            };
             i += op.chars().count();
             out.push(Token::Op(op));
         }
@@ -101,12 +114,16 @@ fn tokenize(text: &str) -> Result<Vec<Token>, String> {
 }
 
 const KEYWORDS: &[&str] = &[
-    "and", "or", "not", "in", "is", "null", "between", "like", "case", "when", "then", "else", "end", "cast", "as", "true", "false",
-    "escape", "exists", "distinct", "integer", "text", "real", "numeric",
+    "and", "or", "not", "in", "is", "null", "between", "like", "case", "when", "then", "else",
+    "end", "cast", "as", "true", "false", "escape", "exists", "distinct", "integer", "text",
+    "real", "numeric",
 ];
 
 /// Functions that mean the same in both engines.
-const SAME_FUNCTIONS: &[&str] = &["lower", "upper", "length", "abs", "coalesce", "nullif", "trim", "ltrim", "rtrim", "replace", "substr"];
+const SAME_FUNCTIONS: &[&str] = &[
+    "lower", "upper", "length", "abs", "coalesce", "nullif", "trim", "ltrim", "rtrim", "replace",
+    "substr",
+];
 
 /// Quotes an identifier for PostgreSQL.
 pub fn quote_ident(name: &str) -> String {
@@ -142,7 +159,8 @@ pub fn translate(expr: &str, ctx: &ExpressionContext) -> Result<String, String> 
             },
             Token::Word(word) => {
                 let lower = word.to_lowercase();
-                let is_call = !KEYWORDS.contains(&lower.as_str()) && next_significant(i + 1) == Some(&Token::Op("(".into()));
+                let is_call = !KEYWORDS.contains(&lower.as_str())
+                    && next_significant(i + 1) == Some(&Token::Op("(".into()));
                 if is_call {
                     match lower.as_str() {
                         f if SAME_FUNCTIONS.contains(&f) => out.push_str(f),
@@ -157,8 +175,15 @@ pub fn translate(expr: &str, ctx: &ExpressionContext) -> Result<String, String> 
                 } else if lower == "like" {
                     // SQLite's LIKE ignores ASCII case.
                     out.push_str("ILIKE");
-                } else if lower == "glob" || lower == "regexp" || lower == "match" || lower == "collate" {
-                    return Err(format!("uses `{}`, which has no direct PostgreSQL equivalent", lower.to_uppercase()));
+                } else if lower == "glob"
+                    || lower == "regexp"
+                    || lower == "match"
+                    || lower == "collate"
+                {
+                    return Err(format!(
+                        "uses `{}`, which has no direct PostgreSQL equivalent",
+                        lower.to_uppercase()
+                    ));
                 } else if KEYWORDS.contains(&lower.as_str()) {
                     out.push_str(&lower.to_uppercase());
                 } else {
@@ -181,10 +206,14 @@ fn column_ref(target: &str, is_boolean: bool) -> String {
 
 /// True when the expression only asserts `json_valid(<column>)` on a column that became jsonb.
 pub fn is_json_valid_of_json_column(expr: &str, ctx: &ExpressionContext) -> bool {
-    let Ok(tokens) = tokenize(expr) else { return false };
+    let Ok(tokens) = tokenize(expr) else {
+        return false;
+    };
     let significant: Vec<&Token> = tokens.iter().filter(|t| **t != Token::Space).collect();
     match significant.as_slice() {
-        [Token::Word(f), Token::Op(open), col, Token::Op(close)] if f.eq_ignore_ascii_case("json_valid") && open == "(" && close == ")" => {
+        [Token::Word(f), Token::Op(open), col, Token::Op(close)]
+            if f.eq_ignore_ascii_case("json_valid") && open == "(" && close == ")" =>
+        {
             let name = match col {
                 Token::Word(n) | Token::QuotedIdent(n) => n.to_lowercase(),
                 _ => return false,
@@ -211,28 +240,55 @@ mod tests {
 
     #[test]
     fn checks_are_rewritten_with_target_names_and_quoted() {
-        assert_eq!(translate("role IN ('client','freelancer')", &ctx()).as_deref(), Ok("\"role\" IN ('client','freelancer')"));
-        assert_eq!(translate("price >= 0 AND price == price", &ctx()).as_deref(), Ok("\"price\" >= 0 AND \"price\" = \"price\""));
-        assert_eq!(translate("\"first name\" <> ''", &ctx()).as_deref(), Ok("\"first_name\" <> ''"));
-        assert_eq!(translate("length(trim([first name])) > 0", &ctx()).as_deref(), Ok("length(trim(\"first_name\")) > 0"));
+        assert_eq!(
+            translate("role IN ('client','freelancer')", &ctx()).as_deref(),
+            Ok("\"role\" IN ('client','freelancer')")
+        );
+        assert_eq!(
+            translate("price >= 0 AND price == price", &ctx()).as_deref(),
+            Ok("\"price\" >= 0 AND \"price\" = \"price\"")
+        );
+        assert_eq!(
+            translate("\"first name\" <> ''", &ctx()).as_deref(),
+            Ok("\"first_name\" <> ''")
+        );
+        assert_eq!(
+            translate("length(trim([first name])) > 0", &ctx()).as_deref(),
+            Ok("length(trim(\"first_name\")) > 0")
+        );
     }
 
     #[test]
     fn boolean_columns_compare_as_integers_like_sqlite_did() {
-        assert_eq!(translate("isActive IN (0, 1)", &ctx()).as_deref(), Ok("(\"is_active\"::int) IN (0, 1)"));
+        assert_eq!(
+            translate("isActive IN (0, 1)", &ctx()).as_deref(),
+            Ok("(\"is_active\"::int) IN (0, 1)")
+        );
     }
 
     #[test]
     fn like_keeps_sqlite_case_insensitivity_and_functions_are_mapped() {
-        assert_eq!(translate("role like 'a%'", &ctx()).as_deref(), Ok("\"role\" ILIKE 'a%'"));
-        assert_eq!(translate("ifnull(price, 0) > max(1, 2)", &ctx()).as_deref(), Ok("coalesce(\"price\", 0) > greatest(1, 2)"));
+        assert_eq!(
+            translate("role like 'a%'", &ctx()).as_deref(),
+            Ok("\"role\" ILIKE 'a%'")
+        );
+        assert_eq!(
+            translate("ifnull(price, 0) > max(1, 2)", &ctx()).as_deref(),
+            Ok("coalesce(\"price\", 0) > greatest(1, 2)")
+        );
     }
 
     #[test]
     fn untranslatable_expressions_say_why() {
-        assert!(translate("typeof(price) = 'integer'", &ctx()).unwrap_err().contains("typeof"));
-        assert!(translate("role GLOB 'a*'", &ctx()).unwrap_err().contains("GLOB"));
-        assert!(translate("nosuch > 1", &ctx()).unwrap_err().contains("`nosuch`"));
+        assert!(translate("typeof(price) = 'integer'", &ctx())
+            .unwrap_err()
+            .contains("typeof"));
+        assert!(translate("role GLOB 'a*'", &ctx())
+            .unwrap_err()
+            .contains("GLOB"));
+        assert!(translate("nosuch > 1", &ctx())
+            .unwrap_err()
+            .contains("`nosuch`"));
         assert!(is_json_valid_of_json_column("json_valid(prefs)", &ctx()));
         assert!(!is_json_valid_of_json_column("json_valid(role)", &ctx()));
     }

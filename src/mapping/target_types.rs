@@ -16,11 +16,19 @@ pub struct TargetType {
 
 impl TargetType {
     pub fn simple(base: &str) -> Self {
-        TargetType { base: base.to_owned(), modifiers: Vec::new(), array: false }
+        TargetType {
+            base: base.to_owned(),
+            modifiers: Vec::new(),
+            array: false,
+        }
     }
 
     pub fn with_modifiers(base: &str, modifiers: Vec<u32>) -> Self {
-        TargetType { base: base.to_owned(), modifiers, array: false }
+        TargetType {
+            base: base.to_owned(),
+            modifiers,
+            array: false,
+        }
     }
 
     /// The SQL spelling used in DDL: `numeric(12,2)`, `text[]`.
@@ -88,7 +96,10 @@ const KNOWN_TYPES: &[(&str, &[&str])] = &[
     ("integer", &["int", "int4", "integer"]),
     ("bigint", &["int8", "bigint"]),
     ("real", &["float4", "real"]),
-    ("double precision", &["float8", "double precision", "double", "float"]),
+    (
+        "double precision",
+        &["float8", "double precision", "double", "float"],
+    ),
     ("numeric", &["numeric", "decimal"]),
     ("boolean", &["bool", "boolean"]),
     ("text", &["text"]),
@@ -124,11 +135,19 @@ const KNOWN_TYPES: &[(&str, &[&str])] = &[
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TargetTypeError {
     #[error("unknown target type `{name}`")]
-    Unknown { name: String, suggestion: Option<String> },
+    Unknown {
+        name: String,
+        suggestion: Option<String>,
+    },
     #[error("malformed target type `{0}`; write it like `numeric(12,2)` or `text[]`")]
     Malformed(String),
     #[error("type `{base}` takes {expected} modifier(s), `{text}` gives {given}")]
-    Modifiers { text: String, base: String, expected: &'static str, given: usize },
+    Modifiers {
+        text: String,
+        base: String,
+        expected: &'static str,
+        given: usize,
+    },
 }
 
 /// Parses a type as a plan writes it: case-insensitive, with modifiers and `[]`.
@@ -140,7 +159,10 @@ pub fn parse_target_type(text: &str) -> Result<TargetType, TargetTypeError> {
     };
     let (name, modifiers) = match body.find('(') {
         Some(open) => {
-            let close = body.rfind(')').filter(|c| *c == body.len() - 1).ok_or_else(|| TargetTypeError::Malformed(text.to_owned()))?;
+            let close = body
+                .rfind(')')
+                .filter(|c| *c == body.len() - 1)
+                .ok_or_else(|| TargetTypeError::Malformed(text.to_owned()))?;
             let inner = &body[open + 1..close];
             let mods = inner
                 .split(',')
@@ -151,7 +173,11 @@ pub fn parse_target_type(text: &str) -> Result<TargetType, TargetTypeError> {
         }
         None => (body, Vec::new()),
     };
-    let normalised = name.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase();
+    let normalised = name
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_lowercase();
     if normalised.is_empty() {
         return Err(TargetTypeError::Malformed(text.to_owned()));
     }
@@ -161,18 +187,32 @@ pub fn parse_target_type(text: &str) -> Result<TargetType, TargetTypeError> {
         .map(|(canonical, _)| *canonical)
         .ok_or_else(|| TargetTypeError::Unknown {
             name: name.to_owned(),
-            suggestion: crate::plan::diagnostic::closest(&normalised, KNOWN_TYPES.iter().flat_map(|(_, s)| s.iter().copied()))
-                .map(str::to_owned),
+            suggestion: crate::plan::diagnostic::closest(
+                &normalised,
+                KNOWN_TYPES.iter().flat_map(|(_, s)| s.iter().copied()),
+            )
+            .map(str::to_owned),
         })?;
     let allowed: (usize, usize, &'static str) = match base {
         "numeric" => (0, 2, "0 to 2"),
-        "varchar" | "char" | "time" | "timetz" | "timestamp" | "timestamptz" | "interval" => (0, 1, "0 or 1"),
+        "varchar" | "char" | "time" | "timetz" | "timestamp" | "timestamptz" | "interval" => {
+            (0, 1, "0 or 1")
+        }
         _ => (0, 0, "no"),
     };
     if modifiers.len() < allowed.0 || modifiers.len() > allowed.1 {
-        return Err(TargetTypeError::Modifiers { text: text.to_owned(), base: base.to_owned(), expected: allowed.2, given: modifiers.len() });
+        return Err(TargetTypeError::Modifiers {
+            text: text.to_owned(),
+            base: base.to_owned(),
+            expected: allowed.2,
+            given: modifiers.len(),
+        });
     }
-    Ok(TargetType { base: base.to_owned(), modifiers, array })
+    Ok(TargetType {
+        base: base.to_owned(),
+        modifiers,
+        array,
+    })
 }
 
 #[cfg(test)]
@@ -182,7 +222,10 @@ mod tests {
     #[test]
     fn spellings_normalise_to_one_canonical_name() {
         let sql = |t: &str| parse_target_type(t).map(|t| t.sql()).ok();
-        assert_eq!(sql("TIMESTAMP WITH TIME ZONE").as_deref(), Some("timestamptz"));
+        assert_eq!(
+            sql("TIMESTAMP WITH TIME ZONE").as_deref(),
+            Some("timestamptz")
+        );
         assert_eq!(sql("Decimal(12, 2)").as_deref(), Some("numeric(12,2)"));
         assert_eq!(sql("int8").as_deref(), Some("bigint"));
         assert_eq!(sql("varchar(255)").as_deref(), Some("varchar(255)"));
@@ -193,14 +236,22 @@ mod tests {
     #[test]
     fn unknown_types_suggest_the_closest_known_one() {
         match parse_target_type("timestampz") {
-            Err(TargetTypeError::Unknown { suggestion, .. }) => assert_eq!(suggestion.as_deref(), Some("timestamptz")),
+            Err(TargetTypeError::Unknown { suggestion, .. }) => {
+                assert_eq!(suggestion.as_deref(), Some("timestamptz"))
+            }
             other => panic!("expected unknown type, got {other:?}"),
         }
     }
 
     #[test]
     fn wrong_modifier_counts_are_refused() {
-        assert!(matches!(parse_target_type("uuid(4)"), Err(TargetTypeError::Modifiers { .. })));
-        assert!(matches!(parse_target_type("numeric(a,b)"), Err(TargetTypeError::Malformed(_))));
+        assert!(matches!(
+            parse_target_type("uuid(4)"),
+            Err(TargetTypeError::Modifiers { .. })
+        ));
+        assert!(matches!(
+            parse_target_type("numeric(a,b)"),
+            Err(TargetTypeError::Malformed(_))
+        ));
     }
 }

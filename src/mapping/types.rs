@@ -23,19 +23,31 @@ pub fn split_declared(declared: &str) -> (String, Vec<u32>) {
     let upper = declared.trim().to_uppercase();
     match upper.find('(') {
         Some(open) => {
-            let name = upper[..open].split_whitespace().collect::<Vec<_>>().join(" ");
+            let name = upper[..open]
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ");
             let inner = upper[open + 1..].trim_end_matches(')');
-            let mods = inner.split(',').filter_map(|m| m.trim().parse::<u32>().ok()).collect();
+            let mods = inner
+                .split(',')
+                .filter_map(|m| m.trim().parse::<u32>().ok())
+                .collect();
             (name, mods)
         }
-        None => (upper.split_whitespace().collect::<Vec<_>>().join(" "), Vec::new()),
+        None => (
+            upper.split_whitespace().collect::<Vec<_>>().join(" "),
+            Vec::new(),
+        ),
     }
 }
 
 /// True when a CHECK on the table makes this text column hold JSON (`json_valid(col)`).
 pub fn has_json_valid_check(table: &Table, column: &str) -> bool {
     table.checks.iter().any(|check| {
-        let expr = check.expression.to_lowercase().replace([' ', '"', '`', '[', ']'], "");
+        let expr = check
+            .expression
+            .to_lowercase()
+            .replace([' ', '"', '`', '[', ']'], "");
         expr.contains(&format!("json_valid({})", column.to_lowercase()))
     })
 }
@@ -52,9 +64,10 @@ pub fn default_mapping(table: &Table, column: &Column) -> TypeDecision {
     let mut decision = match name.as_str() {
         "" => return from_profile(column),
         "BOOLEAN" | "BOOL" => decided("boolean", &format!("{name} → boolean")),
-        "REAL" | "DOUBLE" | "DOUBLE PRECISION" | "FLOAT" | "FLOAT8" | "FLOAT4" => {
-            decided("double precision", &format!("{name} → double precision (8 bytes, never 4-byte real)"))
-        }
+        "REAL" | "DOUBLE" | "DOUBLE PRECISION" | "FLOAT" | "FLOAT8" | "FLOAT4" => decided(
+            "double precision",
+            &format!("{name} → double precision (8 bytes, never 4-byte real)"),
+        ),
         "NUMERIC" | "DECIMAL" => match mods.as_slice() {
             [p, s] if *p >= 1 && *p <= 1000 && s <= p => TypeDecision {
                 target: TargetType::with_modifiers("numeric", vec![*p, *s]),
@@ -66,19 +79,29 @@ pub fn default_mapping(table: &Table, column: &Column) -> TypeDecision {
             },
             _ => decided("numeric", &format!("{name} → numeric")),
         },
-        "DATETIME" | "TIMESTAMP" | "TIMESTAMPTZ" | "TIMESTAMP WITH TIME ZONE" => {
-            decided("timestamptz", &format!("{name} → timestamptz (values without an offset are read as UTC)"))
+        "DATETIME" | "TIMESTAMP" | "TIMESTAMPTZ" | "TIMESTAMP WITH TIME ZONE" => decided(
+            "timestamptz",
+            &format!("{name} → timestamptz (values without an offset are read as UTC)"),
+        ),
+        "TIMESTAMP WITHOUT TIME ZONE" => {
+            decided("timestamp", "TIMESTAMP WITHOUT TIME ZONE → timestamp")
         }
-        "TIMESTAMP WITHOUT TIME ZONE" => decided("timestamp", "TIMESTAMP WITHOUT TIME ZONE → timestamp"),
         "DATE" => decided("date", "DATE → date"),
         "TIME" => decided("time", "TIME → time"),
         "BLOB" | "BYTEA" | "BINARY" | "VARBINARY" => decided("bytea", &format!("{name} → bytea")),
         "JSON" | "JSONB" => decided("jsonb", &format!("{name} → jsonb")),
         "UUID" | "GUID" | "UNIQUEIDENTIFIER" => decided("uuid", &format!("{name} → uuid")),
-        "VARCHAR" | "NVARCHAR" | "CHARACTER VARYING" | "VARYING CHARACTER" | "NATIVE CHARACTER VARYING" => match mods.as_slice() {
+        "VARCHAR"
+        | "NVARCHAR"
+        | "CHARACTER VARYING"
+        | "VARYING CHARACTER"
+        | "NATIVE CHARACTER VARYING" => match mods.as_slice() {
             [n] if *n >= 1 => TypeDecision {
                 target: TargetType::with_modifiers("varchar", vec![*n]),
-                ..decided("varchar", &format!("{name}(n) → varchar(n), kept as declared"))
+                ..decided(
+                    "varchar",
+                    &format!("{name}(n) → varchar(n), kept as declared"),
+                )
             },
             _ => decided("text", &format!("{name} without a length → text")),
         },
@@ -100,7 +123,10 @@ pub fn default_mapping(table: &Table, column: &Column) -> TypeDecision {
         }
         // SQLite's affinity rule: any declared type containing INT has integer affinity.
         n if n.contains("INT") => {
-            let mut d = decided("bigint", &format!("{name} → bigint (SQLite integers are 64-bit)"));
+            let mut d = decided(
+                "bigint",
+                &format!("{name} → bigint (SQLite integers are 64-bit)"),
+            );
             if n.contains("UNSIGNED") {
                 if let Some(p) = &column.profile {
                     if p.reals > 0 {
@@ -113,18 +139,26 @@ pub fn default_mapping(table: &Table, column: &Column) -> TypeDecision {
             }
             d
         }
-        n if n.contains("CHAR") || n.contains("CLOB") || n.contains("TEXT") => decided("text", &format!("{name} (text affinity) → text")),
-        n if n.contains("REAL") || n.contains("FLOA") || n.contains("DOUB") => {
-            decided("double precision", &format!("{name} (real affinity) → double precision"))
+        n if n.contains("CHAR") || n.contains("CLOB") || n.contains("TEXT") => {
+            decided("text", &format!("{name} (text affinity) → text"))
         }
+        n if n.contains("REAL") || n.contains("FLOA") || n.contains("DOUB") => decided(
+            "double precision",
+            &format!("{name} (real affinity) → double precision"),
+        ),
         _ => {
             let mut d = decided("text", &format!("unknown type {name} → text"));
-            d.warnings.push(format!("declared type `{}` is not one decant knows; carried as text", column.declared_type));
+            d.warnings.push(format!(
+                "declared type `{}` is not one decant knows; carried as text",
+                column.declared_type
+            ));
             d
         }
     };
     if let Some(profile) = &column.profile {
-        decision.warnings.extend(profile_warnings(&decision.target, column, profile));
+        decision
+            .warnings
+            .extend(profile_warnings(&decision.target, column, profile));
     }
     decision
 }
@@ -139,36 +173,50 @@ fn from_profile(column: &Column) -> TypeDecision {
     };
     let Some(p) = &column.profile else {
         let mut d = rule("text", "no declared type and no profile → text");
-        d.warnings.push("no declared type; carried as text (profile the source to decide better)".to_owned());
+        d.warnings.push(
+            "no declared type; carried as text (profile the source to decide better)".to_owned(),
+        );
         return d;
     };
     let only = |n: u64| n == p.non_null() && n > 0;
     if p.non_null() == 0 {
         let mut d = rule("text", "no declared type and only NULLs → text");
-        d.warnings.push("no declared type and no values; carried as text".to_owned());
+        d.warnings
+            .push("no declared type and no values; carried as text".to_owned());
         d
     } else if only(p.integers) {
         rule("bigint", "no declared type, only integers → bigint")
     } else if only(p.integers + p.reals) {
-        rule("double precision", "no declared type, integers and reals → double precision")
+        rule(
+            "double precision",
+            "no declared type, integers and reals → double precision",
+        )
     } else if only(p.blobs) {
         rule("bytea", "no declared type, only blobs → bytea")
     } else if only(p.texts) {
         rule("text", "no declared type, only text → text")
     } else {
         let mut d = rule("text", "no declared type, mixed storage classes → text");
-        d.warnings.push(format!("mixed storage classes ({}); every value is carried as its text form", classes(p)));
+        d.warnings.push(format!(
+            "mixed storage classes ({}); every value is carried as its text form",
+            classes(p)
+        ));
         d
     }
 }
 
 /// `3 integer, 2 text` — the storage classes present.
 pub fn classes(p: &ColumnProfile) -> String {
-    let parts: Vec<String> = [("integer", p.integers), ("real", p.reals), ("text", p.texts), ("blob", p.blobs)]
-        .iter()
-        .filter(|(_, n)| *n > 0)
-        .map(|(name, n)| format!("{n} {name}"))
-        .collect();
+    let parts: Vec<String> = [
+        ("integer", p.integers),
+        ("real", p.reals),
+        ("text", p.texts),
+        ("blob", p.blobs),
+    ]
+    .iter()
+    .filter(|(_, n)| *n > 0)
+    .map(|(name, n)| format!("{n} {name}"))
+    .collect();
     parts.join(", ")
 }
 
@@ -176,7 +224,9 @@ pub fn classes(p: &ColumnProfile) -> String {
 pub fn profile_warnings(target: &TargetType, column: &Column, p: &ColumnProfile) -> Vec<String> {
     use super::target_types::TypeFamily as F;
     let mut out = Vec::new();
-    let foreign = |n: u64, what: &str| format!("{n} {what} value(s) in a column mapped to `{}`; they are bad rows unless a transform handles them", target.sql());
+    let foreign = |n: u64, what: &str| {
+        format!("{n} {what} value(s) in a column mapped to `{}`; they are bad rows unless a transform handles them", target.sql())
+    };
     match target.family() {
         F::Integer => {
             if p.texts > p.integer_texts {
@@ -191,9 +241,15 @@ pub fn profile_warnings(target: &TargetType, column: &Column, p: &ColumnProfile)
         }
         F::Float | F::Numeric => {
             if p.texts > p.integer_texts + p.real_texts {
-                out.push(foreign(p.texts - p.integer_texts - p.real_texts, "non-numeric text"));
+                out.push(foreign(
+                    p.texts - p.integer_texts - p.real_texts,
+                    "non-numeric text",
+                ));
             }
-            if target.family() == F::Numeric && target.modifiers.len() == 2 && p.fractional_reals > 0 {
+            if target.family() == F::Numeric
+                && target.modifiers.len() == 2
+                && p.fractional_reals > 0
+            {
                 out.push(format!(
                     "{} real value(s) are rounded to {} decimal places",
                     p.fractional_reals, target.modifiers[1]
@@ -203,7 +259,10 @@ pub fn profile_warnings(target: &TargetType, column: &Column, p: &ColumnProfile)
         F::Boolean => {
             let non_bool_ints = p.integers - p.zero_one_integers;
             if non_bool_ints > 0 || p.texts > p.boolean_texts + p.integer_texts || p.reals > 0 {
-                out.push(format!("values other than 0/1/true/false in a boolean column ({}); they are bad rows", classes(p)));
+                out.push(format!(
+                    "values other than 0/1/true/false in a boolean column ({}); they are bad rows",
+                    classes(p)
+                ));
             }
         }
         F::Timestamp | F::TimestampTz | F::Date => {
@@ -212,10 +271,16 @@ pub fn profile_warnings(target: &TargetType, column: &Column, p: &ColumnProfile)
                     Some(max) if max.abs() > 100_000_000_000 => "epoch_ms_to_timestamptz",
                     _ => "epoch_s_to_timestamptz",
                 };
-                out.push(format!("{} epoch integer(s) in `{}`: add `transform: {unit}`", p.integers, column.declared_type));
+                out.push(format!(
+                    "{} epoch integer(s) in `{}`: add `transform: {unit}`",
+                    p.integers, column.declared_type
+                ));
             }
             if p.reals > 0 {
-                out.push(format!("{} real value(s), likely Julian days: add `transform: julian_to_timestamp`", p.reals));
+                out.push(format!(
+                    "{} real value(s), likely Julian days: add `transform: julian_to_timestamp`",
+                    p.reals
+                ));
             }
             if p.texts > p.iso_datetime_texts {
                 out.push(foreign(p.texts - p.iso_datetime_texts, "non-ISO text"));
@@ -230,15 +295,24 @@ pub fn profile_warnings(target: &TargetType, column: &Column, p: &ColumnProfile)
             if p.texts > 0 && p.uuid_texts + p.hex32_texts == p.texts {
                 out.push("every value is a UUID: consider `to: uuid` (with `transform: hex_to_uuid` for 32-hex)".to_owned());
             } else if p.texts > 0 && p.json_texts == p.texts {
-                out.push("every value is JSON: consider `to: jsonb` with `transform: json_to_jsonb`".to_owned());
+                out.push(
+                    "every value is JSON: consider `to: jsonb` with `transform: json_to_jsonb`"
+                        .to_owned(),
+                );
             }
             if p.storage_classes() > 1 {
-                out.push(format!("mixed storage classes ({}); non-text values are carried as their text form", classes(p)));
+                out.push(format!(
+                    "mixed storage classes ({}); non-text values are carried as their text form",
+                    classes(p)
+                ));
             }
         }
         F::Uuid => {
             if p.texts > p.uuid_texts + p.hex32_texts || p.blobs > 0 && p.texts > 0 {
-                out.push(foreign(p.texts - p.uuid_texts - p.hex32_texts, "non-UUID text"));
+                out.push(foreign(
+                    p.texts - p.uuid_texts - p.hex32_texts,
+                    "non-UUID text",
+                ));
             }
         }
         F::Json => {
@@ -258,11 +332,17 @@ mod tests {
     use crate::catalog::CheckConstraint;
 
     fn column(declared: &str) -> Column {
-        Column { name: "c".into(), declared_type: declared.into(), ..Column::default() }
+        Column {
+            name: "c".into(),
+            declared_type: declared.into(),
+            ..Column::default()
+        }
     }
 
     fn mapped(declared: &str) -> String {
-        default_mapping(&Table::default(), &column(declared)).target.sql()
+        default_mapping(&Table::default(), &column(declared))
+            .target
+            .sql()
     }
 
     #[test]
@@ -307,18 +387,36 @@ mod tests {
     #[test]
     fn text_with_json_valid_check_becomes_jsonb() {
         let table = Table {
-            checks: vec![CheckConstraint { name: None, expression: "json_valid(\"c\")".into() }],
+            checks: vec![CheckConstraint {
+                name: None,
+                expression: "json_valid(\"c\")".into(),
+            }],
             ..Table::default()
         };
-        assert_eq!(default_mapping(&table, &column("TEXT")).target.sql(), "jsonb");
+        assert_eq!(
+            default_mapping(&table, &column("TEXT")).target.sql(),
+            "jsonb"
+        );
     }
 
     #[test]
     fn untyped_columns_are_decided_by_their_values() {
         let mut c = column("");
-        c.profile = Some(ColumnProfile { rows: 3, integers: 3, ..ColumnProfile::default() });
-        assert_eq!(default_mapping(&Table::default(), &c).target.sql(), "bigint");
-        c.profile = Some(ColumnProfile { rows: 3, integers: 2, texts: 1, ..ColumnProfile::default() });
+        c.profile = Some(ColumnProfile {
+            rows: 3,
+            integers: 3,
+            ..ColumnProfile::default()
+        });
+        assert_eq!(
+            default_mapping(&Table::default(), &c).target.sql(),
+            "bigint"
+        );
+        c.profile = Some(ColumnProfile {
+            rows: 3,
+            integers: 2,
+            texts: 1,
+            ..ColumnProfile::default()
+        });
         let d = default_mapping(&Table::default(), &c);
         assert_eq!(d.target.sql(), "text");
         assert!(d.warnings[0].contains("mixed storage classes"));
@@ -327,8 +425,19 @@ mod tests {
     #[test]
     fn epoch_integers_in_datetime_columns_are_flagged_with_the_transform_to_use() {
         let mut c = column("DATETIME");
-        c.profile = Some(ColumnProfile { rows: 2, integers: 2, max_integer: Some(1_700_000_000_000), ..ColumnProfile::default() });
+        c.profile = Some(ColumnProfile {
+            rows: 2,
+            integers: 2,
+            max_integer: Some(1_700_000_000_000),
+            ..ColumnProfile::default()
+        });
         let d = default_mapping(&Table::default(), &c);
-        assert!(d.warnings.iter().any(|w| w.contains("epoch_ms_to_timestamptz")), "{:?}", d.warnings);
+        assert!(
+            d.warnings
+                .iter()
+                .any(|w| w.contains("epoch_ms_to_timestamptz")),
+            "{:?}",
+            d.warnings
+        );
     }
 }

@@ -80,14 +80,21 @@ mod erased {
 
     impl<T: serde::Serialize> Named for T {
         fn name(&self) -> String {
-            serde_json::to_value(self).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
+            serde_json::to_value(self)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default()
         }
     }
 }
 
 /// The whole run as one SQL script, with the step of each statement as a comment.
 pub fn write_sql(view: &PlanView<'_>, out: &mut dyn Write) -> io::Result<()> {
-    writeln!(out, "-- decant {} plan `{}`: {} → {}", view.decant_version, view.name, view.source, view.target)?;
+    writeln!(
+        out,
+        "-- decant {} plan `{}`: {} → {}",
+        view.decant_version, view.name, view.source, view.target
+    )?;
     for step in view.steps {
         if step.target_sql.is_empty() && step.source_sql.is_empty() {
             continue;
@@ -97,7 +104,11 @@ pub fn write_sql(view: &PlanView<'_>, out: &mut dyn Write) -> io::Result<()> {
             writeln!(out, "-- reads from the source: {s}")?;
         }
         for s in &step.target_sql {
-            let data = if s.starts_with("COPY ") { "\n-- (rows streamed by decant)" } else { "" };
+            let data = if s.starts_with("COPY ") {
+                "\n-- (rows streamed by decant)"
+            } else {
+                ""
+            };
             writeln!(out, "{s};{data}")?;
         }
     }

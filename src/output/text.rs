@@ -23,26 +23,54 @@ fn column_target(c: &ResolvedColumn) -> String {
 pub fn write_plan(view: &PlanView<'_>, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out, "plan `{}` (decant {})", view.name, view.decant_version)?;
     writeln!(out, "  source    {}", view.source)?;
-    writeln!(out, "  target    {} (schema `{}`)", view.target, view.schema)?;
+    writeln!(
+        out,
+        "  target    {} (schema `{}`)",
+        view.target, view.schema
+    )?;
     writeln!(out, "  settings  {}", settings_line(view.settings))?;
     writeln!(out, "\ntables ({})", view.tables.len())?;
     for t in view.tables {
-        let filter = t.filter.as_deref().map(|f| format!(", where {f}")).unwrap_or_default();
-        writeln!(out, "  {} → {}  ({} rows{filter})", t.source, t.target, t.source_rows)?;
+        let filter = t
+            .filter
+            .as_deref()
+            .map(|f| format!(", where {f}"))
+            .unwrap_or_default();
+        writeln!(
+            out,
+            "  {} → {}  ({} rows{filter})",
+            t.source, t.target, t.source_rows
+        )?;
         let rows: Vec<[String; 5]> = t
             .columns
             .iter()
             .map(|c| {
-                let name = if c.source == c.target { c.source.clone() } else { format!("{} → {}", c.source, c.target) };
-                let declared = if c.declared.is_empty() { "(none)".to_owned() } else { c.declared.clone() };
-                let transform = c.transform.as_ref().map(|t| format!("  transform: {}", t.text())).unwrap_or_default();
+                let name = if c.source == c.target {
+                    c.source.clone()
+                } else {
+                    format!("{} → {}", c.source, c.target)
+                };
+                let declared = if c.declared.is_empty() {
+                    "(none)".to_owned()
+                } else {
+                    c.declared.clone()
+                };
+                let transform = c
+                    .transform
+                    .as_ref()
+                    .map(|t| format!("  transform: {}", t.text()))
+                    .unwrap_or_default();
                 [name, declared, column_target(c), c.rule.clone(), transform]
             })
             .collect();
         let width = |i: usize| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0);
         let (w0, w1, w2) = (width(0), width(1), width(2));
         for (row, c) in rows.iter().zip(&t.columns) {
-            writeln!(out, "    {:w0$}  {:w1$}  → {:w2$}  [{}]{}", row[0], row[1], row[2], row[3], row[4])?;
+            writeln!(
+                out,
+                "    {:w0$}  {:w1$}  → {:w2$}  [{}]{}",
+                row[0], row[1], row[2], row[3], row[4]
+            )?;
             for w in &c.warnings {
                 writeln!(out, "      ! {w}")?;
             }
@@ -62,10 +90,24 @@ pub fn write_plan(view: &PlanView<'_>, out: &mut dyn Write) -> io::Result<()> {
     for w in &warnings {
         writeln!(out, "  - {w}")?;
     }
-    writeln!(out, "\nsteps ({}, in order; steps in the same wave can run in parallel)", view.steps.len())?;
+    writeln!(
+        out,
+        "\nsteps ({}, in order; steps in the same wave can run in parallel)",
+        view.steps.len()
+    )?;
     for (i, step) in view.steps.iter().enumerate() {
-        let after = if step.depends_on.is_empty() { String::new() } else { format!("  after {}", step.depends_on.join(", ")) };
-        writeln!(out, "  {:>3}. {} (wave {}){after}", i + 1, step.id, step.wave)?;
+        let after = if step.depends_on.is_empty() {
+            String::new()
+        } else {
+            format!("  after {}", step.depends_on.join(", "))
+        };
+        writeln!(
+            out,
+            "  {:>3}. {} (wave {}){after}",
+            i + 1,
+            step.id,
+            step.wave
+        )?;
         for s in &step.source_sql {
             writeln!(out, "       source> {}", indent(s, "               "))?;
         }
@@ -77,5 +119,7 @@ pub fn write_plan(view: &PlanView<'_>, out: &mut dyn Write) -> io::Result<()> {
 }
 
 fn indent(text: &str, prefix: &str) -> String {
-    text.lines().collect::<Vec<_>>().join(&format!("\n{prefix}"))
+    text.lines()
+        .collect::<Vec<_>>()
+        .join(&format!("\n{prefix}"))
 }

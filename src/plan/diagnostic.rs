@@ -30,7 +30,10 @@ pub fn display_path(path: &[PathSeg]) -> String {
                 if !out.is_empty() {
                     out.push('.');
                 }
-                if k.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '-') && !k.is_empty() {
+                if k.chars()
+                    .all(|c| c.is_alphanumeric() || c == '_' || c == '-')
+                    && !k.is_empty()
+                {
                     out.push_str(k);
                 } else {
                     let _ = write!(out, "{k:?}");
@@ -95,15 +98,31 @@ pub struct Diagnostic {
     pub path: DocPath,
     /// Where in the text; filled from `path` by the loader when it can.
     pub span: Option<Span>,
+    /// Point at the key of `path` rather than its value (e.g. an unknown name used as a key).
+    pub at_key: bool,
 }
 
 impl Diagnostic {
     pub fn error(path: DocPath, message: impl Into<String>) -> Self {
-        Diagnostic { severity: Severity::Error, message: message.into(), help: None, path, span: None }
+        Diagnostic {
+            severity: Severity::Error,
+            message: message.into(),
+            help: None,
+            path,
+            span: None,
+            at_key: false,
+        }
     }
 
     pub fn warning(path: DocPath, message: impl Into<String>) -> Self {
-        Diagnostic { severity: Severity::Warning, message: message.into(), help: None, path, span: None }
+        Diagnostic {
+            severity: Severity::Warning,
+            message: message.into(),
+            help: None,
+            path,
+            span: None,
+            at_key: false,
+        }
     }
 
     pub fn with_help(mut self, help: impl Into<String>) -> Self {
@@ -113,6 +132,12 @@ impl Diagnostic {
 
     pub fn with_help_opt(mut self, help: Option<String>) -> Self {
         self.help = help;
+        self
+    }
+
+    /// Points the diagnostic at the key of its path instead of the value.
+    pub fn on_key(mut self) -> Self {
+        self.at_key = true;
         self
     }
 
@@ -181,7 +206,12 @@ impl Diagnostics {
 
     /// Sorts by position so the report reads top to bottom.
     pub fn sort(&mut self) {
-        self.items.sort_by_key(|d| (d.span.map(|s| (s.line, s.col)).unwrap_or((usize::MAX, 0)), d.severity));
+        self.items.sort_by_key(|d| {
+            (
+                d.span.map(|s| (s.line, s.col)).unwrap_or((usize::MAX, 0)),
+                d.severity,
+            )
+        });
     }
 
     pub fn render(&self) -> String {
@@ -192,7 +222,11 @@ impl Diagnostics {
         }
         let errors = self.errors().count();
         let warnings = self.items.len() - errors;
-        let _ = write!(out, "{}: {errors} error(s), {warnings} warning(s)", self.file);
+        let _ = write!(
+            out,
+            "{}: {errors} error(s), {warnings} warning(s)",
+            self.file
+        );
         out
     }
 }
@@ -217,6 +251,9 @@ pub fn closest<'a>(wanted: &str, candidates: impl IntoIterator<Item = &'a str>) 
 }
 
 /// "did you mean `x`?" for the closest candidate, if any.
-pub fn did_you_mean<'a>(wanted: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<String> {
+pub fn did_you_mean<'a>(
+    wanted: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<String> {
     closest(wanted, candidates).map(|c| format!("did you mean `{c}`?"))
 }

@@ -1,1 +1,770 @@
-//! (being written)
+//! Loads a plan file: YAML with positions, the structure checked against the schema, the
+//! version, `${VAR}` substitution, then the typed [`Plan`]; every problem found comes back at once.
+
+use std::path::{Path, PathBuf};
+
+use serde_yaml_ng::{Mapping, Number, Value};
+
+use super::diagnostic::{Diagnostic, Diagnostics, DocPath, PathSeg};
+use super::model::Plan;
+use super::spans::{self, Node, NodeKind, Scalar, SpanIndex};
+use super::{env, structure};
+
+/// The plan versions this decant reads.
+pub const SUPPORTED_VERSION: i128 = 1;
+
+/// A plan that loaded, with what is needed to point later problems at the file.
+#[derive(Debug, Clone)]
+pub struct LoadedPlan {
+    pub plan: Plan,
+    /// The path as the user gave it.
+    pub path: PathBuf,
+    /// The file's text, as written (before `${VAR}` substitution).
+    pub text: String,
+    pub spans: SpanIndex,
+    pub warnings: Vec<Diagnostic>,
+}
+
+impl LoadedPlan {
+    /// Fills the diagnostic's span from its path, unless it has one.
+    pub fn locate(&self, d: Diagnostic) -> Diagnostic {
+        locate_in(&self.spans, d)
+    }
+
+    /// The file name, the text and the located items, sorted top to bottom.
+    pub fn diagnostics(&self, items: Vec<Diagnostic>) -> Diagnostics {
+        let mut out = Diagnostics {
+            file: self.path.display().to_string(),
+            text: self.text.clone(),
+            items: items.into_iter().map(|d| self.locate(d)).collect(),
+        };
+        out.sort();
+        // One wrong rule can affect many columns; say it once.
+        out.items
+            .dedup_by(|a, b| a.path == b.path && a.message == b.message);
+        out
+    }
+
+    /// The folder relative paths in the plan are taken from: the plan file's own.
+    pub fn base_dir(&self) -> &Path {
+        match self.path.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir,
+            _ => Path::new("."),
+        }
+    }
+}
+
+/// Reads and loads a plan file, filling `${VAR}` from the process environment.
+pub fn load_plan(path: &Path) -> Result<LoadedPlan, Diagnostics> {
+    let file = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| Diagnostics {
+        file: file.clone(),
+        text: String::new(),
+        items: vec![Diagnostic::error(
+            Vec::new(),
+            format!(
+                "cannot read the plan file: {}",
+                lowercase_first(&e.to_string())
+            ),
+        )],
+    })?;
+    load_plan_str(&file, &text, &|name| std::env::var(name).ok())
+}
+
+/// Loads a plan from its text; `file_name` is what messages call the file (and the base of
+/// relative paths), `env` looks up `${VAR}`s.
+pub fn load_plan_str(
+    file_name: &str,
+    text: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<LoadedPlan, Diagnostics> {
+    let report = |mut items: Vec<Diagnostic>, spans: Option<&SpanIndex>| {
+        if let Some(spans) = spans {
+            for d in &mut items {
+                if d.span.is_none() {
+                    d.span = spans.locate(&d.path);
+                }
+            }
+        }
+        let mut out = Diagnostics {
+            file: file_name.to_owned(),
+            text: text.to_owned(),
+            items,
+        };
+        out.sort();
+        out
+    };
+
+    let document = spans::parse(text).map_err(|d| report(vec![d], None))?;
+    let spans = SpanIndex::build(&document.root);
+    let mut problems = document.problems;
+
+    if document.root.kind == NodeKind::Null {
+        problems.push(
+            Diagnostic::error(Vec::new(), "the plan file is empty")
+                .with_help("a plan needs at least `version: 1`, `source` and `target`")
+                .at(document.root.span),
+        );
+        return Err(report(problems, Some(&spans)));
+    }
+    // A plan of another version has another shape: judging it by this one's would only confuse.
+    if let Some(d) = unsupported_version(&document.root) {
+        problems.push(d);
+        return Err(report(problems, Some(&spans)));
+    }
+    problems.extend(structure::check_plan(&document.root));
+    let substituted = env::substitute(&document.root, text, env);
+    let substituted = match substituted {
+        Ok(s) => Some(s),
+        Err(env_problems) => {
+            problems.extend(env_problems);
+            None
+        }
+    };
+    let (errors, warnings): (Vec<_>, Vec<_>) = problems.into_iter().partition(Diagnostic::is_error);
+    let substituted = match substituted {
+        Some(s) if errors.is_empty() => s,
+        _ => {
+            return Err(report(
+                errors.into_iter().chain(warnings).collect(),
+                Some(&spans),
+            ))
+        }
+    };
+
+    let value = to_yaml_value(&substituted.root);
+    let plan: Plan = serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = serde_path(e.path());
+        let message = redact(&e.inner().to_string(), &substituted.secrets);
+        let d = Diagnostic::error(path, lowercase_first(&message));
+        report(
+            std::iter::once(d).chain(warnings.iter().cloned()).collect(),
+            Some(&spans),
+        )
+    })?;
+
+    Ok(LoadedPlan {
+        plan,
+        path: PathBuf::from(file_name),
+        text: text.to_owned(),
+        warnings: warnings.into_iter().map(|d| locate_in(&spans, d)).collect(),
+        spans,
+    })
+}
+
+fn locate_in(spans: &SpanIndex, mut d: Diagnostic) -> Diagnostic {
+    if d.span.is_none() && d.at_key {
+        d.span = spans.key_span(&d.path);
+    }
+    if d.span.is_none() {
+        d.span = spans.locate(&d.path);
+    }
+    d
+}
+
+/// `version: 2` (or any integer but 1): refuse it up front.
+fn unsupported_version(root: &Node) -> Option<Diagnostic> {
+    let (key_span, value) = root.entry("version")?;
+    let Some(Scalar::Int(version)) = value.scalar() else {
+        return None;
+    };
+    if version == SUPPORTED_VERSION {
+        return None;
+    }
+    let d = Diagnostic::error(
+        vec![PathSeg::Key("version".to_owned())],
+        format!(
+            "unsupported plan version `{version}`; this decant reads version {SUPPORTED_VERSION}"
+        ),
+    )
+    .at(value.value_span(Some(key_span)));
+    Some(if version > SUPPORTED_VERSION {
+        d.with_help("a newer decant may read this plan")
+    } else {
+        d.with_help(format!("write `version: {SUPPORTED_VERSION}`"))
+    })
+}
+
+/// The tree as a YAML value, read the way the structure check read it: plain scalars by the
+/// core schema, quoted and block scalars and every mapping key as strings.
+fn to_yaml_value(node: &Node) -> Value {
+    match &node.kind {
+        NodeKind::Map(entries) => {
+            let mut map = Mapping::new();
+            for (key, _, value) in entries {
+                map.insert(Value::String(key.clone()), to_yaml_value(value));
+            }
+            Value::Mapping(map)
+        }
+        NodeKind::Seq(items) => Value::Sequence(items.iter().map(to_yaml_value).collect()),
+        NodeKind::Null => Value::Null,
+        NodeKind::Scalar { .. } => match node.scalar() {
+            Some(Scalar::Null) | None => Value::Null,
+            Some(Scalar::Bool(b)) => Value::Bool(b),
+            Some(Scalar::Int(i)) => match (i64::try_from(i), u64::try_from(i)) {
+                (Ok(n), _) => Value::Number(Number::from(n)),
+                (_, Ok(n)) => Value::Number(Number::from(n)),
+                _ => Value::Number(Number::from(i as f64)),
+            },
+            Some(Scalar::Float(f)) => Value::Number(Number::from(f)),
+            Some(Scalar::Str(s)) => Value::String(s.to_owned()),
+        },
+    }
+}
+
+fn serde_path(path: &serde_path_to_error::Path) -> DocPath {
+    use serde_path_to_error::Segment;
+    path.iter()
+        .filter_map(|seg| match seg {
+            Segment::Seq { index } => Some(PathSeg::Index(*index)),
+            Segment::Map { key } => Some(PathSeg::Key(key.clone())),
+            Segment::Enum { .. } | Segment::Unknown => None,
+        })
+        .collect()
+}
+
+/// Keeps values that came from the environment out of a message.
+fn redact(message: &str, secrets: &[String]) -> String {
+    let mut secrets: Vec<&String> = secrets.iter().filter(|s| !s.is_empty()).collect();
+    // Longest first, so a secret that contains another is hidden whole.
+    secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    secrets.iter().fold(message.to_owned(), |m, s| {
+        m.replace(s.as_str(), "<redacted>")
+    })
+}
+
+fn lowercase_first(text: &str) -> String {
+    let mut chars = text.chars();
+    match (chars.next(), chars.clone().next()) {
+        (Some(first), Some(second)) if first.is_uppercase() && !second.is_uppercase() => {
+            first.to_lowercase().chain(chars).collect()
+        }
+        _ => text.to_owned(),
+    }
+}
+
+#[cfg(test)]
+// `doc_path!` builds a `Vec`; tests pass it where a slice is wanted.
+#[allow(clippy::useless_vec)]
+mod tests {
+    use super::*;
+    use crate::doc_path;
+    use crate::plan::diagnostic::Span;
+    use crate::plan::model::*;
+    use indexmap::IndexMap;
+
+    fn no_env(_: &str) -> Option<String> {
+        None
+    }
+
+    fn load(text: &str) -> Result<LoadedPlan, Diagnostics> {
+        load_plan_str("plans/shop.yaml", text, &no_env)
+    }
+
+    fn load_err(text: &str) -> Diagnostics {
+        load(text).expect_err("the plan has problems")
+    }
+
+    fn messages(d: &Diagnostics) -> Vec<&str> {
+        d.items.iter().map(|d| d.message.as_str()).collect()
+    }
+
+    const MINIMAL: &str =
+        "version: 1\nsource: { url: \"sqlite://a.db\" }\ntarget: { url: \"postgres://h/db\" }\n";
+
+    const DESIGN_PLAN: &str = r#"version: 1
+name: shop-to-postgres
+source: { url: "sqlite://data/shop.sqlite3" }          # relative to the plan file
+target: { url: "${TARGET_DATABASE_URL}", schema: public } # from the environment
+settings:
+  if_exists: fail            # fail | drop | truncate | append
+  on_bad_row: stop           # stop | reject
+  constraints: after_load    # after_load | before_load
+  workers: 2
+naming: { identifiers: preserve }   # preserve | snake_case | lower
+tables:
+  include: ["*"]
+  exclude: ["sqlite_*"]
+  rename: { Customer: customers }
+types:                       # rules, first match wins
+  - match: { type: "datetime" }
+    to: timestamptz
+  - match: { column: "*.external_id" }
+    to: uuid
+    transform: hex_to_uuid
+columns:                     # per-column overrides
+  shop_customer.session_length: { to: interval, transform: "{{ value | microseconds_to_interval }}" }
+  users.email: { transform: "{{ value | trim | lower }}" }
+filters:
+  audit_log: "created_at >= '2024-01-01'"
+indexes:
+  - { table: pfa_records, columns: [organizationId, areaSilo, category], where: "isDiscontinued = false" }
+steps:
+  - { id: citext, sql: "create extension if not exists citext", before: [schema] }
+  - { id: app-migrations, migrations: "migrations/", after: [load] }
+  - { id: analyze, sql: "analyze", after: [load] }
+checks:
+  - row_counts: all
+  - checksums: all
+  - foreign_keys: all
+  - { name: no-null-emails, target: "select count(*) from users where email is null", expect: 0 }
+  - { name: revenue, source: "select round(sum(total), 2) from orders", target: "select sum(total) from orders", expect: equal }
+"#;
+
+    fn strings(items: &[&str]) -> Vec<String> {
+        items.iter().map(|s| s.to_string()).collect()
+    }
+
+    fn design_plan_model() -> Plan {
+        let mut rename = IndexMap::new();
+        rename.insert("Customer".to_owned(), "customers".to_owned());
+        let mut columns = IndexMap::new();
+        columns.insert(
+            "shop_customer.session_length".to_owned(),
+            ColumnOverride {
+                to: Some("interval".to_owned()),
+                transform: Some("{{ value | microseconds_to_interval }}".to_owned()),
+                ..ColumnOverride::default()
+            },
+        );
+        columns.insert(
+            "users.email".to_owned(),
+            ColumnOverride {
+                transform: Some("{{ value | trim | lower }}".to_owned()),
+                ..ColumnOverride::default()
+            },
+        );
+        let mut filters = IndexMap::new();
+        filters.insert(
+            "audit_log".to_owned(),
+            "created_at >= '2024-01-01'".to_owned(),
+        );
+        let step = |id: &str| Step {
+            id: id.to_owned(),
+            sql: None,
+            migrations: None,
+            before: vec![],
+            after: vec![],
+        };
+        Plan {
+            version: 1,
+            name: Some("shop-to-postgres".to_owned()),
+            source: Source {
+                url: "sqlite://data/shop.sqlite3".to_owned(),
+            },
+            target: Target {
+                url: "postgres://app:hunter2@db.internal:5432/shop".to_owned(),
+                schema: "public".to_owned(),
+            },
+            settings: Settings {
+                if_exists: IfExists::Fail,
+                on_bad_row: OnBadRow::Stop,
+                constraints: ConstraintTiming::AfterLoad,
+                workers: 2,
+            },
+            naming: Naming {
+                identifiers: IdentifierCase::Preserve,
+            },
+            tables: Tables {
+                include: strings(&["*"]),
+                exclude: strings(&["sqlite_*"]),
+                rename,
+            },
+            types: vec![
+                TypeRule {
+                    matcher: TypeMatch {
+                        declared_type: Some("datetime".to_owned()),
+                        column: None,
+                    },
+                    to: "timestamptz".to_owned(),
+                    transform: None,
+                },
+                TypeRule {
+                    matcher: TypeMatch {
+                        declared_type: None,
+                        column: Some("*.external_id".to_owned()),
+                    },
+                    to: "uuid".to_owned(),
+                    transform: Some("hex_to_uuid".to_owned()),
+                },
+            ],
+            columns,
+            filters,
+            indexes: vec![ExtraIndex {
+                table: "pfa_records".to_owned(),
+                columns: strings(&["organizationId", "areaSilo", "category"]),
+                name: None,
+                unique: false,
+                predicate: Some("isDiscontinued = false".to_owned()),
+                method: None,
+            }],
+            steps: vec![
+                Step {
+                    sql: Some("create extension if not exists citext".to_owned()),
+                    before: strings(&["schema"]),
+                    ..step("citext")
+                },
+                Step {
+                    migrations: Some("migrations/".to_owned()),
+                    after: strings(&["load"]),
+                    ..step("app-migrations")
+                },
+                Step {
+                    sql: Some("analyze".to_owned()),
+                    after: strings(&["load"]),
+                    ..step("analyze")
+                },
+            ],
+            checks: vec![
+                Check {
+                    row_counts: Some(Selection::All(AllKeyword::All)),
+                    ..Check::default()
+                },
+                Check {
+                    checksums: Some(Selection::All(AllKeyword::All)),
+                    ..Check::default()
+                },
+                Check {
+                    foreign_keys: Some(Selection::All(AllKeyword::All)),
+                    ..Check::default()
+                },
+                Check {
+                    name: Some("no-null-emails".to_owned()),
+                    target: Some("select count(*) from users where email is null".to_owned()),
+                    expect: Some(serde_json::json!(0)),
+                    ..Check::default()
+                },
+                Check {
+                    name: Some("revenue".to_owned()),
+                    source: Some("select round(sum(total), 2) from orders".to_owned()),
+                    target: Some("select sum(total) from orders".to_owned()),
+                    expect: Some(serde_json::json!("equal")),
+                    ..Check::default()
+                },
+            ],
+            templates: None,
+        }
+    }
+
+    #[test]
+    fn the_design_plan_loads_and_equals_the_expected_model() {
+        let env = |name: &str| {
+            (name == "TARGET_DATABASE_URL")
+                .then(|| "postgres://app:hunter2@db.internal:5432/shop".to_owned())
+        };
+        let loaded =
+            load_plan_str("plans/shop.yaml", DESIGN_PLAN, &env).expect("the design plan loads");
+        assert_eq!(loaded.plan, design_plan_model());
+        assert_eq!(loaded.warnings, []);
+        assert_eq!(loaded.base_dir(), Path::new("plans"));
+        assert_eq!(loaded.text, DESIGN_PLAN);
+    }
+
+    #[test]
+    fn defaults_fill_what_the_plan_leaves_out() {
+        let loaded = load(MINIMAL).expect("loads");
+        assert_eq!(loaded.plan.settings, Settings::default());
+        assert_eq!(loaded.plan.tables, Tables::default());
+        assert_eq!(loaded.plan.target.schema, "public");
+        assert!(loaded.plan.checks.is_empty());
+    }
+
+    #[test]
+    fn default_is_used_when_variable_is_missing() {
+        let text = MINIMAL.replace(
+            "postgres://h/db",
+            "${TARGET_DATABASE_URL:-postgres://localhost/dev}",
+        );
+        let loaded = load(&text).expect("loads");
+        assert_eq!(loaded.plan.target.url, "postgres://localhost/dev");
+    }
+
+    #[test]
+    fn missing_environment_variable_is_named() {
+        let text = MINIMAL.replace("postgres://h/db", "${TARGET_DATABASE_URL}");
+        let d = load_err(&text);
+        assert_eq!(
+            messages(&d),
+            ["environment variable `TARGET_DATABASE_URL` is not set"]
+        );
+        let item = &d.items[0];
+        assert_eq!(
+            item.help.as_deref(),
+            Some("set it, or write `${TARGET_DATABASE_URL:-default}`")
+        );
+        assert_eq!(item.path, doc_path!["target", "url"]);
+        assert_eq!(
+            item.span,
+            Some(Span {
+                line: 3,
+                col: 17,
+                len: 22
+            })
+        );
+        assert_eq!(d.file, "plans/shop.yaml");
+    }
+
+    #[test]
+    fn password_from_environment_never_appears_in_diagnostics() {
+        let secret = "s3cr3t-Pa55";
+        let env = |name: &str| match name {
+            "TARGET_DATABASE_URL" => Some(format!("postgres://app:{secret}@db/shop")),
+            "SOURCE_URL" => Some(secret.to_owned()),
+            _ => None,
+        };
+        // Problems elsewhere in a plan that uses the secret.
+        let text = "version: 1\nsource: { url: \"${SOURCE_URL}\" }\ntarget: { url: \"${TARGET_DATABASE_URL}\" }\nsettings: { workers: \"${SOURCE_URL}\", if_exists: \"${SOURCE_URL}\" }\nchecks:\n  - { name: \"${SOURCE_URL}\", expect: \"${MISSING}\" }\n";
+        let d = load_plan_str("plan.yaml", text, &env).expect_err("problems");
+        assert!(d.items.len() >= 3, "{}", d.render());
+        assert!(!d.render().contains(secret), "{}", d.render());
+        assert!(!format!("{d:?}").contains(secret));
+        // A problem that only deserialization finds still keeps the value out.
+        let d = load_plan_str(
+            "plan.yaml",
+            "version: 1\nsource: { url: a }\ntarget: { url: b }\nchecks:\n  - row_counts: \"${SOURCE_URL}\"\n",
+            &env,
+        )
+        .expect_err("not a selection");
+        assert!(!d.render().contains(secret), "{}", d.render());
+        assert_eq!(d.items[0].path, doc_path!["checks", 0, "row_counts"]);
+    }
+
+    #[test]
+    fn wrong_enum_value_is_reported_with_suggestion() {
+        let d = load_err(&format!("{MINIMAL}settings:\n  if_exists: dorp\n"));
+        assert_eq!(
+            messages(&d),
+            ["`dorp` is not a valid value for `if_exists`"]
+        );
+        assert_eq!(d.items[0].help.as_deref(), Some("did you mean `drop`?"));
+        assert_eq!(
+            d.items[0].span,
+            Some(Span {
+                line: 5,
+                col: 14,
+                len: 4
+            })
+        );
+    }
+
+    #[test]
+    fn misspelt_setting_key_is_reported_with_suggestion_and_position() {
+        let d = load_err(&format!("{MINIMAL}settings:\n  on_bad_rows: reject\n"));
+        assert_eq!(messages(&d), ["unknown key `on_bad_rows` in `settings`"]);
+        assert_eq!(
+            d.items[0].help.as_deref(),
+            Some("did you mean `on_bad_row`?")
+        );
+        assert_eq!(
+            d.items[0].span,
+            Some(Span {
+                line: 5,
+                col: 3,
+                len: 11
+            })
+        );
+    }
+
+    #[test]
+    fn wrong_type_is_reported() {
+        let d = load_err(&format!("{MINIMAL}tables:\n  exclude: sqlite_*\n"));
+        assert_eq!(messages(&d), ["expected a list of strings, found a string"]);
+        assert_eq!(
+            d.items[0].help.as_deref(),
+            Some("write it as a list: `[sqlite_*]`")
+        );
+    }
+
+    #[test]
+    fn selection_takes_all_or_a_list_of_tables() {
+        let loaded = load(&format!(
+            "{MINIMAL}checks:\n  - row_counts: [users, orders]\n  - checksums: all\n"
+        ))
+        .expect("loads");
+        assert_eq!(
+            loaded.plan.checks[0].row_counts,
+            Some(Selection::Tables(strings(&["users", "orders"])))
+        );
+        assert_eq!(
+            loaded.plan.checks[1].checksums,
+            Some(Selection::All(AllKeyword::All))
+        );
+        let d = load_err(&format!("{MINIMAL}checks:\n  - row_counts: 5\n"));
+        assert_eq!(
+            messages(&d),
+            ["expected `all` or a list of strings, found an integer"]
+        );
+    }
+
+    #[test]
+    fn every_problem_is_reported_not_just_the_first() {
+        let d = load_err(
+            "version: 1\nsource: { url: \"${SRC}\" }\ntarget: { urls: x }\nsettings: { workers: 0 }\ntables:\n  rename: { a: b, a: c }\n",
+        );
+        assert_eq!(
+            messages(&d),
+            [
+                "environment variable `SRC` is not set",
+                "missing required key `url` in `target`",
+                "unknown key `urls` in `target`",
+                "`0` is out of range for `workers`",
+                "duplicate key `a` in `tables.rename`",
+            ]
+        );
+        assert!(d.items.iter().all(|i| i.span.is_some()));
+    }
+
+    #[test]
+    fn duplicate_keys_are_reported() {
+        let d = load_err(&format!("{MINIMAL}version: 1\n"));
+        assert_eq!(messages(&d), ["duplicate key `version` at the top level"]);
+        assert_eq!(
+            d.items[0].span,
+            Some(Span {
+                line: 4,
+                col: 1,
+                len: 7
+            })
+        );
+    }
+
+    #[test]
+    fn syntax_error_position_is_reported() {
+        let d = load_err("version: 1\nsource:\n  url: \"unclosed\ntarget: {}\n");
+        assert_eq!(d.items.len(), 1);
+        assert!(
+            d.items[0].message.starts_with("invalid YAML"),
+            "{}",
+            d.items[0].message
+        );
+        assert!(d.items[0].span.is_some());
+    }
+
+    #[test]
+    fn unsupported_version_is_refused() {
+        let d = load_err("version: 2\nsource: { uri: x }\n");
+        assert_eq!(
+            messages(&d),
+            ["unsupported plan version `2`; this decant reads version 1"]
+        );
+        assert_eq!(
+            d.items[0].span,
+            Some(Span {
+                line: 1,
+                col: 10,
+                len: 1
+            })
+        );
+    }
+
+    #[test]
+    fn an_empty_file_is_reported() {
+        let d = load_err("# nothing yet\n");
+        assert_eq!(messages(&d), ["the plan file is empty"]);
+    }
+
+    #[test]
+    fn an_unreadable_file_is_a_diagnostic() {
+        let d = load_plan(Path::new("/nonexistent/decant/plan.yaml")).expect_err("no such file");
+        assert_eq!(d.file, "/nonexistent/decant/plan.yaml");
+        assert!(
+            d.items[0]
+                .message
+                .starts_with("cannot read the plan file: "),
+            "{}",
+            d.items[0].message
+        );
+    }
+
+    #[test]
+    fn load_plan_reads_the_file_and_keeps_the_path_as_given() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("plan.yaml");
+        std::fs::write(&path, MINIMAL).expect("write");
+        let loaded = load_plan(&path).expect("loads");
+        assert_eq!(loaded.path, path);
+        assert_eq!(loaded.base_dir(), dir.path());
+        let loaded = load_plan_str("plan.yaml", MINIMAL, &no_env).expect("loads");
+        assert_eq!(loaded.base_dir(), Path::new("."));
+    }
+
+    #[test]
+    fn later_problems_are_located_by_path() {
+        let loaded = load(&format!(
+            "{MINIMAL}steps:\n  - {{ id: a, after: [nope] }}\n"
+        ))
+        .expect("loads");
+        let d = Diagnostic::error(
+            doc_path!["steps", 0, "after", 0],
+            "step `a` depends on unknown step `nope`",
+        );
+        let located = loaded.locate(d.clone());
+        assert_eq!(
+            located.span,
+            Some(Span {
+                line: 5,
+                col: 22,
+                len: 4
+            })
+        );
+        let missing = Diagnostic::error(doc_path!["steps", 0, "before"], "x");
+        assert_eq!(
+            loaded.locate(missing).span,
+            Some(Span {
+                line: 5,
+                col: 5,
+                len: 1
+            })
+        );
+        let all = loaded.diagnostics(vec![d, Diagnostic::error(doc_path!["version"], "first")]);
+        assert_eq!(
+            messages(&all),
+            ["first", "step `a` depends on unknown step `nope`"]
+        );
+    }
+
+    #[test]
+    fn bad_plan_with_several_problems_renders_every_one() {
+        let text = r#"version: 1
+name: shop
+source: { url: "sqlite://shop.db" }
+target:
+  url: "${TARGET_DATABASE_URL}"
+  shema: public
+settings:
+  if_exists: dorp
+  workers: 100
+tables:
+  include: "*"
+checks:
+  - row_count: all
+  - checksums: everything
+"#;
+        insta::assert_snapshot!(load_err(text).render());
+    }
+
+    #[test]
+    fn second_bad_plan_with_types_steps_and_indexes_renders_every_one() {
+        let text = r#"version: 1
+source:
+  url: sqlite://shop.db
+target: { url: "postgres://localhost/${DB:-shop}", schema: 5 }
+naming: { identifiers: camelCase }
+types:
+  - match: { type: datetime }
+  - match: { column: "*.id" }
+    to: uuid
+    transfrom: hex_to_uuid
+indexes:
+  - { table: users, columns: email, unique: yes }
+steps:
+  - { sql: "analyze", after: load }
+filters:
+  orders: 42
+columns:
+  users.email: { nullable: "no", to: text }
+workers: 4
+"#;
+        insta::assert_snapshot!(load_err(text).render());
+    }
+}

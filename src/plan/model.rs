@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 #[serde(deny_unknown_fields)]
 pub struct Plan {
     /// Version of the plan format; always 1.
+    #[schemars(range(min = 1, max = 1))]
     pub version: u32,
     /// A short name for the migration, used in reports and the journal.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -191,7 +192,11 @@ fn default_include() -> Vec<String> {
 
 impl Default for Tables {
     fn default() -> Self {
-        Tables { include: default_include(), exclude: Vec::new(), rename: IndexMap::new() }
+        Tables {
+            include: default_include(),
+            exclude: Vec::new(),
+            rename: IndexMap::new(),
+        }
     }
 }
 

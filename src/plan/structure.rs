@@ -1,1 +1,997 @@
-//! (being written)
+//! Checks the spanned plan tree against the JSON Schema of the plan model, reporting every
+//! unknown key, missing key, wrong type, bad enum value and out-of-range number at once.
+
+use std::sync::OnceLock;
+
+use serde_json::{Map, Value};
+
+use super::diagnostic::{did_you_mean, display_path, Diagnostic, DocPath, PathSeg, Span};
+use super::model;
+use super::spans::{Node, NodeKind, Scalar, ScalarStyle};
+
+/// How many `$ref`s may be followed in a row before the schema is taken to loop.
+const MAX_REF_HOPS: usize = 32;
+
+/// The plan's JSON Schema, generated once.
+pub fn plan_schema() -> &'static Value {
+    static SCHEMA: OnceLock<Value> = OnceLock::new();
+    SCHEMA.get_or_init(model::json_schema)
+}
+
+/// Checks a plan document against the plan schema.
+pub fn check_plan(root: &Node) -> Vec<Diagnostic> {
+    check(root, plan_schema())
+}
+
+/// Checks `root` against `schema` (a JSON Schema as schemars writes it: `$defs`/`$ref`, `type`,
+/// `enum`, `const`, `oneOf`/`anyOf`, `properties`, `required`, `additionalProperties`, `items`,
+/// `minimum`/`maximum`, integer `format`s). Returns every problem, in no particular order.
+pub fn check(root: &Node, schema: &Value) -> Vec<Diagnostic> {
+    let mut checker = Checker {
+        root: schema,
+        out: Vec::new(),
+    };
+    let ctx = Ctx {
+        path: Vec::new(),
+        key_span: None,
+        description: description_of(schema),
+        expected: None,
+    };
+    checker.node(root, schema, &ctx);
+    checker.out
+}
+
+struct Checker<'s> {
+    root: &'s Value,
+    out: Vec<Diagnostic>,
+}
+
+/// Where the checker stands: the path, the key span of the value (if it sits under a key), and
+/// the description of the field it should be, for hints.
+struct Ctx<'s> {
+    path: DocPath,
+    key_span: Option<Span>,
+    description: Option<&'s str>,
+    /// Inside an `anyOf`/`oneOf`: everything the value could have been, e.g. "`all` or a list
+    /// of strings", so a bad `all` does not read as if `all` were the only choice.
+    expected: Option<String>,
+}
+
+impl Ctx<'_> {
+    /// The field's name for messages: the nearest key in the path.
+    fn field(&self) -> Option<&str> {
+        self.path.iter().rev().find_map(|seg| match seg {
+            PathSeg::Key(k) => Some(k.as_str()),
+            PathSeg::Index(_) => None,
+        })
+    }
+
+    /// "`if_exists`: what to do when a target table already exists"
+    fn description_help(&self) -> Option<String> {
+        let description = self.description.map(sentence)?;
+        Some(match self.path.last() {
+            Some(PathSeg::Key(k)) => format!("`{k}`: {description}"),
+            _ => description,
+        })
+    }
+}
+
+/// The values of an enumeration (`enum`, or a `oneOf`/`anyOf` of `const`s), and whether null
+/// is allowed besides.
+struct Enumeration<'s> {
+    values: Vec<&'s Value>,
+    nullable: bool,
+}
+
+impl<'s> Checker<'s> {
+    fn deref(&self, mut schema: &'s Value) -> &'s Value {
+        for _ in 0..MAX_REF_HOPS {
+            let Some(reference) = schema.get("$ref").and_then(Value::as_str) else {
+                return schema;
+            };
+            match reference
+                .strip_prefix('#')
+                .and_then(|pointer| self.root.pointer(pointer))
+            {
+                Some(target) => schema = target,
+                None => return &Value::Bool(true),
+            }
+        }
+        &Value::Bool(true)
+    }
+
+    fn node(&mut self, node: &Node, schema: &'s Value, ctx: &Ctx<'s>) {
+        let schema = match schema {
+            Value::Bool(true) => return,
+            Value::Bool(false) => {
+                let what = ctx
+                    .field()
+                    .map_or("this value".to_owned(), |f| format!("`{f}`"));
+                self.error(node, ctx, format!("{what} is not allowed here"), None);
+                return;
+            }
+            Value::Object(_) => self.deref(schema),
+            _ => return,
+        };
+        let Value::Object(obj) = schema else { return };
+        let ctx = &Ctx {
+            path: ctx.path.clone(),
+            key_span: ctx.key_span,
+            description: ctx
+                .description
+                .or_else(|| obj.get("description").and_then(Value::as_str)),
+            expected: ctx.expected.clone(),
+        };
+        if let Some(enumeration) = self.enumeration(schema) {
+            self.enumerated(node, &enumeration, ctx);
+            return;
+        }
+        if let Some(branches) = obj
+            .get("anyOf")
+            .or_else(|| obj.get("oneOf"))
+            .and_then(Value::as_array)
+        {
+            self.union(node, branches, ctx);
+            return;
+        }
+        if let Some(types) = types_of(obj) {
+            if !types.iter().any(|t| node_has_type(node, t)) {
+                self.type_error(node, schema, ctx);
+                return;
+            }
+        }
+        if let Some(constant) = obj.get("const") {
+            if !node_equals(node, constant) {
+                let message = format!(
+                    "expected {}, found {}",
+                    show_json(constant),
+                    found(node, true)
+                );
+                self.error(node, ctx, message, ctx.description_help());
+                return;
+            }
+        }
+        match &node.kind {
+            NodeKind::Map(entries) => self.mapping(node, entries, obj, ctx),
+            NodeKind::Seq(items) => self.list(node, items, obj, ctx),
+            NodeKind::Scalar { .. } | NodeKind::Null => self.range(node, obj, ctx),
+        }
+    }
+
+    fn mapping(
+        &mut self,
+        node: &Node,
+        entries: &[(String, Span, Node)],
+        obj: &'s Map<String, Value>,
+        ctx: &Ctx<'s>,
+    ) {
+        let properties = obj.get("properties").and_then(Value::as_object);
+        let additional = obj.get("additionalProperties");
+        for (key, key_span, value) in entries {
+            let mut path = ctx.path.clone();
+            path.push(PathSeg::Key(key.clone()));
+            let property = properties.and_then(|p| p.get(key));
+            let schema = match (property, additional) {
+                (Some(schema), _) => schema,
+                (None, Some(Value::Bool(false))) => {
+                    self.unknown_key(key, *key_span, path, properties, ctx);
+                    continue;
+                }
+                (None, Some(schema)) => schema,
+                (None, None) => continue,
+            };
+            let child = Ctx {
+                path,
+                key_span: Some(*key_span),
+                description: description_of(schema),
+                expected: None,
+            };
+            self.node(value, schema, &child);
+        }
+        let required = obj
+            .get("required")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str);
+        for name in required {
+            if entries.iter().any(|(k, _, _)| k == name) {
+                continue;
+            }
+            let message = if ctx.path.is_empty() {
+                format!("missing required key `{name}`")
+            } else {
+                format!(
+                    "missing required key `{name}` in `{}`",
+                    display_path(&ctx.path)
+                )
+            };
+            let help = properties
+                .and_then(|p| p.get(name))
+                .and_then(description_of)
+                .map(|d| format!("add `{name}:` — {}", sentence(d)));
+            let span = ctx.key_span.unwrap_or(node.span);
+            self.out.push(
+                Diagnostic::error(ctx.path.clone(), message)
+                    .with_help_opt(help)
+                    .at(span),
+            );
+        }
+    }
+
+    fn unknown_key(
+        &mut self,
+        key: &str,
+        key_span: Span,
+        path: DocPath,
+        properties: Option<&'s Map<String, Value>>,
+        ctx: &Ctx<'s>,
+    ) {
+        let names: Vec<&str> = properties
+            .map(|p| p.keys().map(String::as_str).collect())
+            .unwrap_or_default();
+        let message = if ctx.path.is_empty() {
+            format!("unknown key `{key}`")
+        } else {
+            format!("unknown key `{key}` in `{}`", display_path(&ctx.path))
+        };
+        let help = did_you_mean(key, names.iter().copied())
+            .or_else(|| {
+                self.belongs_under(key, properties)
+                    .map(|parent| format!("`{key}` belongs under `{parent}`"))
+            })
+            .or_else(|| match names.as_slice() {
+                [] => Some(format!("`{}` takes no keys", display_path(&ctx.path))),
+                _ => Some(format!("valid keys here: {}", backticked(&names))),
+            });
+        self.out.push(
+            Diagnostic::error(path, message)
+                .with_help_opt(help)
+                .at(key_span),
+        );
+    }
+
+    /// The sibling property whose own mapping has a key `key`: `workers` belongs under `settings`.
+    fn belongs_under(
+        &self,
+        key: &str,
+        properties: Option<&'s Map<String, Value>>,
+    ) -> Option<&'s str> {
+        properties?.iter().find_map(|(name, schema)| {
+            let target = self.deref(schema);
+            let nested = target.get("properties").and_then(Value::as_object)?;
+            nested.contains_key(key).then_some(name.as_str())
+        })
+    }
+
+    fn list(&mut self, node: &Node, items: &[Node], obj: &'s Map<String, Value>, ctx: &Ctx<'s>) {
+        let count = items.len() as u64;
+        let what = ctx
+            .field()
+            .map_or("the list".to_owned(), |f| format!("`{f}`"));
+        if let Some(min) = obj
+            .get("minItems")
+            .and_then(Value::as_u64)
+            .filter(|&min| count < min)
+        {
+            self.error(
+                node,
+                ctx,
+                format!("{what} needs at least {min} item(s), found {count}"),
+                ctx.description_help(),
+            );
+        }
+        if let Some(max) = obj
+            .get("maxItems")
+            .and_then(Value::as_u64)
+            .filter(|&max| count > max)
+        {
+            self.error(
+                node,
+                ctx,
+                format!("{what} takes at most {max} item(s), found {count}"),
+                ctx.description_help(),
+            );
+        }
+        let Some(item_schema) = obj.get("items") else {
+            return;
+        };
+        for (i, item) in items.iter().enumerate() {
+            let mut path = ctx.path.clone();
+            path.push(PathSeg::Index(i));
+            let description = description_of(item_schema).or(ctx.description);
+            self.node(
+                item,
+                item_schema,
+                &Ctx {
+                    path,
+                    key_span: None,
+                    description,
+                    expected: None,
+                },
+            );
+        }
+    }
+
+    /// `minimum`/`maximum` (and the exclusive ones) and the bounds an integer `format` implies.
+    fn range(&mut self, node: &Node, obj: &Map<String, Value>, ctx: &Ctx<'s>) {
+        let value = match node.scalar() {
+            Some(Scalar::Int(i)) => i as f64,
+            Some(Scalar::Float(f)) if !f.is_nan() => f,
+            _ => return,
+        };
+        let (format_min, format_max) = format_bounds(obj.get("format").and_then(Value::as_str));
+        let min = obj
+            .get("minimum")
+            .and_then(Value::as_f64)
+            .into_iter()
+            .chain(format_min)
+            .reduce(f64::max);
+        let max = obj
+            .get("maximum")
+            .and_then(Value::as_f64)
+            .into_iter()
+            .chain(format_max)
+            .reduce(f64::min);
+        let exclusive_min = obj.get("exclusiveMinimum").and_then(Value::as_f64);
+        let exclusive_max = obj.get("exclusiveMaximum").and_then(Value::as_f64);
+        let out_of_range = min.is_some_and(|m| value < m)
+            || max.is_some_and(|m| value > m)
+            || exclusive_min.is_some_and(|m| value <= m)
+            || exclusive_max.is_some_and(|m| value >= m);
+        if !out_of_range {
+            return;
+        }
+        let text = scalar_text(node);
+        let message = match ctx.field() {
+            Some(field) => format!("`{text}` is out of range for `{field}`"),
+            None => format!("`{text}` is out of range"),
+        };
+        let bounds = match (min.or(exclusive_min), max.or(exclusive_max)) {
+            (Some(lo), Some(hi)) => format!("between {} and {}", show_number(lo), show_number(hi)),
+            (Some(lo), None) => format!("at least {}", show_number(lo)),
+            (None, Some(hi)) => format!("at most {}", show_number(hi)),
+            (None, None) => return,
+        };
+        let help = match ctx.field() {
+            Some(field) => format!("`{field}` must be {bounds}"),
+            None => format!("it must be {bounds}"),
+        };
+        self.error(node, ctx, message, Some(help));
+    }
+
+    /// An `enum`, or a `oneOf`/`anyOf` whose branches are all `const`s, enums or null.
+    fn enumeration(&self, schema: &'s Value) -> Option<Enumeration<'s>> {
+        let schema = self.deref(schema);
+        if let Some(values) = schema.get("enum").and_then(Value::as_array) {
+            let nullable = values.iter().any(Value::is_null)
+                || types_of_value(schema).is_some_and(|t| t.contains(&"null"));
+            return Some(Enumeration {
+                values: values.iter().filter(|v| !v.is_null()).collect(),
+                nullable,
+            });
+        }
+        if let Some(constant) = schema.get("const") {
+            return Some(Enumeration {
+                values: vec![constant],
+                nullable: false,
+            });
+        }
+        let branches = schema
+            .get("oneOf")
+            .or_else(|| schema.get("anyOf"))
+            .and_then(Value::as_array)?;
+        let mut all = Enumeration {
+            values: Vec::new(),
+            nullable: false,
+        };
+        for branch in branches {
+            let branch = self.deref(branch);
+            if is_null_type(branch) {
+                all.nullable = true;
+                continue;
+            }
+            let inner = self.enumeration(branch)?;
+            all.values.extend(inner.values);
+            all.nullable |= inner.nullable;
+        }
+        (!all.values.is_empty()).then_some(all)
+    }
+
+    fn enumerated(&mut self, node: &Node, enumeration: &Enumeration<'s>, ctx: &Ctx<'s>) {
+        if enumeration.nullable && matches!(node.scalar(), Some(Scalar::Null)) {
+            return;
+        }
+        if enumeration.values.iter().any(|v| node_equals(node, v)) {
+            return;
+        }
+        let names: Vec<String> = enumeration.values.iter().map(|v| show_json(v)).collect();
+        let expected = ctx.expected.clone().unwrap_or_else(|| one_of(&names));
+        match node.as_str() {
+            Some(text) if enumeration.values.iter().all(|v| v.is_string()) => {
+                let message = match ctx.field() {
+                    Some(field) => {
+                        format!("`{}` is not a valid value for `{field}`", shorten(text))
+                    }
+                    None => format!("`{}` is not a valid value here", shorten(text)),
+                };
+                let strings = enumeration.values.iter().filter_map(|v| v.as_str());
+                let help =
+                    did_you_mean(text, strings).unwrap_or_else(|| format!("expected {expected}"));
+                self.error(node, ctx, message, Some(help));
+            }
+            _ => {
+                let message = format!("expected {expected}, found {}", found(node, true));
+                self.error(node, ctx, message, ctx.description_help());
+            }
+        }
+    }
+
+    /// `anyOf`/`oneOf`: check against the branch whose type fits the node (the one with the
+    /// fewest problems, if several fit); if none fits, say what would have.
+    fn union(&mut self, node: &Node, branches: &'s [Value], ctx: &Ctx<'s>) {
+        let fitting: Vec<&'s Value> = branches.iter().filter(|b| self.fits(node, b)).collect();
+        if fitting.is_empty() {
+            let expected = self.describe_union(branches);
+            let message = format!("expected {expected}, found {}", found(node, false));
+            self.error(node, ctx, message, ctx.description_help());
+            return;
+        }
+        let ctx = &Ctx {
+            path: ctx.path.clone(),
+            key_span: ctx.key_span,
+            description: ctx.description,
+            expected: Some(
+                ctx.expected
+                    .clone()
+                    .unwrap_or_else(|| self.describe_union(branches)),
+            ),
+        };
+        let mut best: Option<Vec<Diagnostic>> = None;
+        for branch in fitting {
+            let mut trial = Checker {
+                root: self.root,
+                out: Vec::new(),
+            };
+            trial.node(node, branch, ctx);
+            if best.as_ref().is_none_or(|b| trial.out.len() < b.len()) {
+                best = Some(trial.out);
+            }
+        }
+        self.out.extend(best.unwrap_or_default());
+    }
+
+    /// Whether the node is of a kind the schema could accept, ignoring everything inside.
+    fn fits(&self, node: &Node, schema: &'s Value) -> bool {
+        let schema = self.deref(schema);
+        if let Some(enumeration) = self.enumeration(schema) {
+            let null = matches!(node.scalar(), Some(Scalar::Null));
+            return (enumeration.nullable && null)
+                || enumeration.values.iter().any(|v| match v {
+                    Value::String(_) => node.as_str().is_some(),
+                    other => node_equals(node, other),
+                });
+        }
+        if let Some(branches) = schema
+            .get("anyOf")
+            .or_else(|| schema.get("oneOf"))
+            .and_then(Value::as_array)
+        {
+            return branches.iter().any(|b| self.fits(node, b));
+        }
+        match types_of_value(schema) {
+            Some(types) => types.iter().any(|t| node_has_type(node, t)),
+            None => !matches!(schema, Value::Bool(false)),
+        }
+    }
+
+    fn type_error(&mut self, node: &Node, schema: &'s Value, ctx: &Ctx<'s>) {
+        let types = types_of_value(schema).unwrap_or_default();
+        let expected = self.describe(schema);
+        let scalar_expected = !types.iter().any(|t| *t == "object" || *t == "array");
+        let message = format!(
+            "expected {expected}, found {}",
+            found(node, scalar_expected)
+        );
+        let help = type_hint(node, &types).or_else(|| ctx.description_help());
+        self.error(node, ctx, message, help);
+    }
+
+    /// What a schema wants, as a reader would say it: "a list of strings", "`all`", "a mapping".
+    fn describe(&self, schema: &'s Value) -> String {
+        let schema = self.deref(schema);
+        if let Some(enumeration) = self.enumeration(schema) {
+            let names: Vec<String> = enumeration.values.iter().map(|v| show_json(v)).collect();
+            return one_of(&names);
+        }
+        if let Some(branches) = schema
+            .get("anyOf")
+            .or_else(|| schema.get("oneOf"))
+            .and_then(Value::as_array)
+        {
+            return self.describe_union(branches);
+        }
+        let Some(types) = types_of_value(schema) else {
+            return "a value".to_owned();
+        };
+        let shown: Vec<String> = types
+            .iter()
+            .filter(|t| **t != "null" || types.len() == 1)
+            .map(|t| match *t {
+                "array" => match schema.get("items").map(|i| self.deref(i)) {
+                    Some(items)
+                        if types_of_value(items).is_some() || items.get("anyOf").is_some() =>
+                    {
+                        format!("a list of {}", plural(&self.describe(items)))
+                    }
+                    _ => "a list".to_owned(),
+                },
+                other => type_name(other).to_owned(),
+            })
+            .collect();
+        join_or(&shown)
+    }
+
+    fn describe_union(&self, branches: &'s [Value]) -> String {
+        let mut shown: Vec<String> = Vec::new();
+        for branch in branches {
+            if is_null_type(self.deref(branch)) {
+                continue;
+            }
+            let text = self.describe(branch);
+            if !shown.contains(&text) {
+                shown.push(text);
+            }
+        }
+        join_or(&shown)
+    }
+
+    fn error(&mut self, node: &Node, ctx: &Ctx<'s>, message: String, help: Option<String>) {
+        let span = node.value_span(ctx.key_span);
+        self.out.push(
+            Diagnostic::error(ctx.path.clone(), message)
+                .with_help_opt(help)
+                .at(span),
+        );
+    }
+}
+
+fn description_of(schema: &Value) -> Option<&str> {
+    schema.get("description").and_then(Value::as_str)
+}
+
+fn types_of(obj: &Map<String, Value>) -> Option<Vec<&str>> {
+    match obj.get("type")? {
+        Value::String(t) => Some(vec![t.as_str()]),
+        Value::Array(ts) => Some(ts.iter().filter_map(Value::as_str).collect()),
+        _ => None,
+    }
+}
+
+fn types_of_value(schema: &Value) -> Option<Vec<&str>> {
+    schema.as_object().and_then(types_of)
+}
+
+fn is_null_type(schema: &Value) -> bool {
+    types_of_value(schema).is_some_and(|t| t == ["null"])
+}
+
+fn node_has_type(node: &Node, json_type: &str) -> bool {
+    match (&node.kind, json_type) {
+        (NodeKind::Map(_), "object") | (NodeKind::Seq(_), "array") => true,
+        (NodeKind::Map(_) | NodeKind::Seq(_), _) => false,
+        _ => matches!(
+            (node.scalar(), json_type),
+            (Some(Scalar::Null), "null")
+                | (Some(Scalar::Bool(_)), "boolean")
+                | (Some(Scalar::Int(_)), "integer" | "number")
+                | (Some(Scalar::Float(_)), "number")
+                | (Some(Scalar::Str(_)), "string")
+        ),
+    }
+}
+
+fn node_equals(node: &Node, value: &Value) -> bool {
+    match (node.scalar(), value) {
+        (Some(Scalar::Str(s)), Value::String(v)) => s == v,
+        (Some(Scalar::Bool(b)), Value::Bool(v)) => b == *v,
+        (Some(Scalar::Null), Value::Null) => true,
+        (Some(Scalar::Int(i)), Value::Number(n)) => {
+            n.as_i64()
+                .map(i128::from)
+                .or_else(|| n.as_u64().map(i128::from))
+                == Some(i)
+        }
+        (Some(Scalar::Float(f)), Value::Number(n)) => n.as_f64() == Some(f),
+        _ => false,
+    }
+}
+
+fn type_name(json_type: &str) -> &'static str {
+    match json_type {
+        "object" => "a mapping",
+        "array" => "a list",
+        "string" => "a string",
+        "integer" => "an integer",
+        "number" => "a number",
+        "boolean" => "`true` or `false`",
+        "null" => "nothing",
+        _ => "a value",
+    }
+}
+
+/// "a string" → "strings", "a mapping" → "mappings"; anything else stays as it is.
+fn plural(description: &str) -> String {
+    match description
+        .strip_prefix("a ")
+        .or_else(|| description.strip_prefix("an "))
+    {
+        Some(noun) if !noun.contains(' ') => format!("{noun}s"),
+        _ => description.to_owned(),
+    }
+}
+
+/// What the node is, for "found ...": its text when a scalar was expected and it is a scalar,
+/// its kind otherwise.
+fn found(node: &Node, show_value: bool) -> String {
+    match &node.kind {
+        NodeKind::Scalar { text, style } if show_value => match style {
+            ScalarStyle::Plain => format!("`{}`", shorten(text)),
+            ScalarStyle::Quoted => format!("the string `{:?}`", shorten(text)),
+            ScalarStyle::Block => "a block of text".to_owned(),
+        },
+        _ => node.kind_name().to_owned(),
+    }
+}
+
+/// What to do about a wrong type, when there is something specific to say.
+fn type_hint(node: &Node, expected: &[&str]) -> Option<String> {
+    let wants = |t: &str| expected.contains(&t);
+    let NodeKind::Scalar { text, style } = &node.kind else {
+        return None;
+    };
+    match (node.scalar()?, style) {
+        (
+            Scalar::Int(_) | Scalar::Float(_) | Scalar::Bool(_) | Scalar::Null,
+            ScalarStyle::Plain,
+        ) if wants("string") => Some(format!("quote it to make it text: `\"{text}\"`")),
+        (Scalar::Str(s), ScalarStyle::Plain) if wants("boolean") => {
+            let yaml11 = ["yes", "no", "on", "off", "y", "n"].contains(&s.to_lowercase().as_str());
+            yaml11.then(|| "write `true` or `false`".to_owned())
+        }
+        (Scalar::Str(s), ScalarStyle::Quoted)
+            if wants("integer") || wants("number") || wants("boolean") =>
+        {
+            let unquoted = super::spans::resolve_plain(s);
+            let fits = match unquoted {
+                Scalar::Int(_) => wants("integer") || wants("number"),
+                Scalar::Float(_) => wants("number"),
+                Scalar::Bool(_) => wants("boolean"),
+                _ => false,
+            };
+            fits.then(|| format!("remove the quotes: `{s}`"))
+        }
+        (_, _) if wants("array") && !wants("object") => {
+            Some(format!("write it as a list: `[{}]`", flow_item(node)))
+        }
+        _ => None,
+    }
+}
+
+/// A scalar as it could appear inside a flow list.
+fn flow_item(node: &Node) -> String {
+    match &node.kind {
+        NodeKind::Scalar {
+            text,
+            style: ScalarStyle::Plain,
+        } => shorten(text),
+        NodeKind::Scalar { text, .. } => format!("{:?}", shorten(text)),
+        _ => String::new(),
+    }
+}
+
+fn scalar_text(node: &Node) -> String {
+    match &node.kind {
+        NodeKind::Scalar { text, .. } => shorten(text),
+        _ => String::new(),
+    }
+}
+
+/// Long values are cut in messages; the caret snippet shows the rest.
+fn shorten(text: &str) -> String {
+    const MAX: usize = 40;
+    let first_line = text.lines().next().unwrap_or("");
+    if first_line.chars().count() > MAX || first_line.len() < text.trim_end().len() {
+        let cut: String = first_line.chars().take(MAX).collect();
+        format!("{cut}…")
+    } else {
+        first_line.to_owned()
+    }
+}
+
+fn show_json(value: &Value) -> String {
+    match value {
+        Value::String(s) => format!("`{s}`"),
+        other => format!("`{other}`"),
+    }
+}
+
+fn show_number(n: f64) -> String {
+    if n.fract() == 0.0 && n.abs() < 1e18 {
+        format!("{}", n as i64)
+    } else {
+        format!("{n}")
+    }
+}
+
+/// The bounds of the integer formats schemars writes.
+fn format_bounds(format: Option<&str>) -> (Option<f64>, Option<f64>) {
+    match format {
+        Some("uint8") => (Some(0.0), Some(f64::from(u8::MAX))),
+        Some("uint16") => (Some(0.0), Some(f64::from(u16::MAX))),
+        Some("uint32") => (Some(0.0), Some(f64::from(u32::MAX))),
+        Some("uint64" | "uint") => (Some(0.0), Some(u64::MAX as f64)),
+        Some("int8") => (Some(f64::from(i8::MIN)), Some(f64::from(i8::MAX))),
+        Some("int16") => (Some(f64::from(i16::MIN)), Some(f64::from(i16::MAX))),
+        Some("int32") => (Some(f64::from(i32::MIN)), Some(f64::from(i32::MAX))),
+        Some("int64" | "int") => (Some(i64::MIN as f64), Some(i64::MAX as f64)),
+        _ => (None, None),
+    }
+}
+
+/// "`a`", "`a` or `b`", "one of `a`, `b` or `c`"
+fn one_of(names: &[String]) -> String {
+    if names.len() > 2 {
+        format!("one of {}", join_or(names))
+    } else {
+        join_or(names)
+    }
+}
+
+fn join_or(items: &[String]) -> String {
+    match items {
+        [] => "nothing".to_owned(),
+        [one] => one.clone(),
+        [init @ .., last] => format!("{} or {last}", init.join(", ")),
+    }
+}
+
+fn backticked(names: &[&str]) -> String {
+    names
+        .iter()
+        .map(|n| format!("`{n}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A schema description as a hint: one line, lowercase start, no final period.
+fn sentence(description: &str) -> String {
+    let joined = description.split_whitespace().collect::<Vec<_>>().join(" ");
+    let trimmed = joined.trim_end_matches('.');
+    let mut chars = trimmed.chars();
+    match (chars.next(), chars.clone().next()) {
+        (Some(first), Some(second)) if first.is_uppercase() && !second.is_uppercase() => {
+            first.to_lowercase().chain(chars).collect()
+        }
+        _ => trimmed.to_owned(),
+    }
+}
+
+#[cfg(test)]
+// `doc_path!` builds a `Vec`; tests pass it where a slice is wanted.
+#[allow(clippy::useless_vec)]
+mod tests {
+    use super::*;
+    use crate::doc_path;
+    use crate::plan::spans::parse;
+
+    fn problems(text: &str) -> Vec<Diagnostic> {
+        let doc = parse(text).expect("valid YAML");
+        let mut out = check_plan(&doc.root);
+        out.sort_by_key(|d| d.span.map(|s| (s.line, s.col)));
+        out
+    }
+
+    const HEAD: &str =
+        "version: 1\nsource: { url: \"sqlite://a.db\" }\ntarget: { url: \"postgres://x/y\" }\n";
+
+    fn with_head(rest: &str) -> Vec<Diagnostic> {
+        problems(&format!("{HEAD}{rest}"))
+    }
+
+    fn span(line: usize, col: usize, len: usize) -> Option<Span> {
+        Some(Span { line, col, len })
+    }
+
+    #[test]
+    fn a_minimal_plan_has_no_problems() {
+        assert_eq!(problems(HEAD), []);
+    }
+
+    #[test]
+    fn misspelt_setting_key_is_reported_with_suggestion_and_position() {
+        let out = with_head("settings:\n  if_exist: drop\n");
+        assert_eq!(out.len(), 1, "{out:?}");
+        assert_eq!(out[0].message, "unknown key `if_exist` in `settings`");
+        assert_eq!(out[0].help.as_deref(), Some("did you mean `if_exists`?"));
+        assert_eq!(out[0].path, doc_path!["settings", "if_exist"]);
+        assert_eq!(out[0].span, span(5, 3, 8));
+    }
+
+    #[test]
+    fn unknown_key_without_a_close_match_lists_the_valid_keys() {
+        let out = with_head("naming: { zebra: 1 }\n");
+        assert_eq!(
+            out[0].help.as_deref(),
+            Some("valid keys here: `identifiers`")
+        );
+    }
+
+    #[test]
+    fn top_level_key_that_belongs_in_a_section_says_where() {
+        let out = with_head("workers: 4\n");
+        assert_eq!(out[0].message, "unknown key `workers`");
+        assert_eq!(
+            out[0].help.as_deref(),
+            Some("`workers` belongs under `settings`")
+        );
+    }
+
+    #[test]
+    fn missing_required_keys_point_at_the_parent_key() {
+        let out = problems("version: 1\nsource: {}\n");
+        let messages: Vec<_> = out.iter().map(|d| (d.message.as_str(), d.span)).collect();
+        assert_eq!(
+            messages,
+            [
+                ("missing required key `target`", span(1, 1, 1)),
+                ("missing required key `url` in `source`", span(2, 1, 6)),
+            ]
+        );
+        assert!(out[1]
+            .help
+            .as_deref()
+            .is_some_and(|h| h.starts_with("add `url:` — `sqlite://")));
+    }
+
+    #[test]
+    fn wrong_enum_value_suggests_the_closest() {
+        let out = with_head("settings:\n  if_exists: dorp\n  on_bad_row: skip\n");
+        assert_eq!(
+            out[0].message,
+            "`dorp` is not a valid value for `if_exists`"
+        );
+        assert_eq!(out[0].help.as_deref(), Some("did you mean `drop`?"));
+        assert_eq!(out[0].span, span(5, 14, 4));
+        assert_eq!(
+            out[1].message,
+            "`skip` is not a valid value for `on_bad_row`"
+        );
+        assert_eq!(out[1].help.as_deref(), Some("expected `stop` or `reject`"));
+    }
+
+    #[test]
+    fn wrong_types_say_what_was_expected_and_found() {
+        let out = with_head(
+            "settings: { workers: two }\ntables:\n  include: users\n  rename: { a: 123 }\n",
+        );
+        let got: Vec<_> = out
+            .iter()
+            .map(|d| (d.message.as_str(), d.help.as_deref()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (
+                    "expected an integer, found `two`",
+                    Some("`workers`: how many steps may run at once where the step graph allows")
+                ),
+                (
+                    "expected a list of strings, found a string",
+                    Some("write it as a list: `[users]`")
+                ),
+                (
+                    "expected a string, found `123`",
+                    Some("quote it to make it text: `\"123\"`")
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn quoted_numbers_are_strings_and_say_to_drop_the_quotes() {
+        let out = with_head("settings: { workers: \"3\" }\n");
+        assert_eq!(
+            out[0].message,
+            "expected an integer, found the string `\"3\"`"
+        );
+        assert_eq!(out[0].help.as_deref(), Some("remove the quotes: `3`"));
+    }
+
+    #[test]
+    fn numbers_out_of_range_are_reported() {
+        let out = with_head("settings: { workers: 100 }\n");
+        assert_eq!(out[0].message, "`100` is out of range for `workers`");
+        assert_eq!(
+            out[0].help.as_deref(),
+            Some("`workers` must be between 1 and 64")
+        );
+        let out = problems("version: -1\nsource: { url: a }\ntarget: { url: b }\n");
+        assert_eq!(out[0].message, "`-1` is out of range for `version`");
+    }
+
+    #[test]
+    fn selection_accepts_all_or_a_list_and_checks_the_branch_that_fits() {
+        assert_eq!(
+            with_head("checks:\n  - row_counts: all\n  - checksums: [a, b]\n  - foreign_keys:\n"),
+            []
+        );
+        let out = with_head(
+            "checks:\n  - row_counts: al\n  - checksums: [a, 2]\n  - foreign_keys: { a: 1 }\n",
+        );
+        let got: Vec<_> = out.iter().map(|d| (d.message.as_str(), d.span)).collect();
+        assert_eq!(
+            got,
+            [
+                ("`al` is not a valid value for `row_counts`", span(5, 17, 2)),
+                ("expected a string, found `2`", span(6, 20, 1)),
+                (
+                    "expected `all` or a list of strings, found a mapping",
+                    span(7, 5, 12)
+                ),
+            ]
+        );
+        assert_eq!(out[0].help.as_deref(), Some("did you mean `all`?"));
+        assert_eq!(
+            out[2].help.as_deref(),
+            Some("`foreign_keys`: find orphans and confirm constraints: `all` or a list of source table names")
+        );
+    }
+
+    #[test]
+    fn a_bad_keyword_in_a_union_names_every_alternative() {
+        let out = with_head("checks:\n  - checksums: everything\n");
+        assert_eq!(
+            out[0].message,
+            "`everything` is not a valid value for `checksums`"
+        );
+        assert_eq!(
+            out[0].help.as_deref(),
+            Some("expected `all` or a list of strings")
+        );
+    }
+
+    #[test]
+    fn free_form_values_accept_anything() {
+        let out = with_head(
+            "checks:\n  - { name: n, target: \"select 1\", expect: 1 }\n  - { name: m, target: t, expect: [1, {a: b}] }\n  - accepted_values: { column: a.b, values: [1, x, true, ~] }\n",
+        );
+        assert_eq!(out, []);
+    }
+
+    #[test]
+    fn every_problem_is_reported_not_just_the_first() {
+        let out = problems(
+            "version: 1\nsource: { url: 5 }\nsettings:\n  if_exists: dorp\n  workerz: 2\ntypes:\n  - match: { type: text }\n  - to: uuid\n    match: { colum: id }\n",
+        );
+        let messages: Vec<_> = out.iter().map(|d| d.message.as_str()).collect();
+        assert_eq!(
+            messages,
+            [
+                "missing required key `target`",
+                "expected a string, found `5`",
+                "`dorp` is not a valid value for `if_exists`",
+                "unknown key `workerz` in `settings`",
+                "missing required key `to` in `types[0]`",
+                "unknown key `colum` in `types[1].match`",
+            ]
+        );
+    }
+
+    #[test]
+    fn description_hints_are_sentences() {
+        assert_eq!(sentence("Where the data goes."), "where the data goes");
+        assert_eq!(sentence("`url` is\nwrapped."), "`url` is wrapped");
+        assert_eq!(sentence("HTTP things."), "HTTP things");
+    }
+}

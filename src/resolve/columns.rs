@@ -29,7 +29,9 @@ fn rule_matches(rule: &TypeRule, table: &Table, column: &Column) -> bool {
         let bare = declared.split('(').next().unwrap_or(declared).trim();
         glob_match(pattern, declared, true) || glob_match(pattern, bare, true)
     });
-    let column_ok = rule.matcher.column.as_ref().is_none_or(|pattern| glob_match(pattern, &format!("{}.{}", table.name, column.name), true));
+    let column_ok = rule.matcher.column.as_ref().is_none_or(|pattern| {
+        glob_match(pattern, &format!("{}.{}", table.name, column.name), true)
+    });
     type_ok && column_ok && (rule.matcher.declared_type.is_some() || rule.matcher.column.is_some())
 }
 
@@ -48,39 +50,72 @@ fn parse_type_at(text: &str, path: DocPath, problems: &mut Vec<Diagnostic>) -> O
     }
 }
 
-fn parse_transform_at(text: &str, path: DocPath, problems: &mut Vec<Diagnostic>) -> Option<Transform> {
+fn parse_transform_at(
+    text: &str,
+    path: DocPath,
+    problems: &mut Vec<Diagnostic>,
+) -> Option<Transform> {
     match Transform::parse(text) {
         Ok(Transform::Expression(e)) => match check_expression(&e) {
             Ok(()) => Some(Transform::Expression(e)),
             Err(why) => {
-                problems.push(Diagnostic::error(path, format!("bad transform expression `{e}`: {why}")));
+                problems.push(Diagnostic::error(
+                    path,
+                    format!("bad transform expression `{e}`: {why}"),
+                ));
                 None
             }
         },
         Ok(t) => Some(t),
         Err(help) => {
-            problems.push(Diagnostic::error(path, format!("unknown transform `{}`", text.trim())).with_help(help));
+            problems.push(
+                Diagnostic::error(path, format!("unknown transform `{}`", text.trim()))
+                    .with_help(help),
+            );
             None
         }
     }
 }
 
 /// Decides the type (and transform) of one column, with the rule that chose it.
-fn decide_type(plan: &Plan, table: &Table, column: &Column, problems: &mut Vec<Diagnostic>) -> TypeDecision {
+fn decide_type(
+    plan: &Plan,
+    table: &Table,
+    column: &Column,
+    problems: &mut Vec<Diagnostic>,
+) -> TypeDecision {
     let key = format!("{}.{}", table.name, column.name);
     let over = plan.columns.get(&key);
     let mut decision = default_mapping(table, column);
-    if let Some((i, rule)) = plan.types.iter().enumerate().find(|(_, r)| rule_matches(r, table, column)) {
+    if let Some((i, rule)) = plan
+        .types
+        .iter()
+        .enumerate()
+        .find(|(_, r)| rule_matches(r, table, column))
+    {
         if let Some(target) = parse_type_at(&rule.to, doc_path!["types", i, "to"], problems) {
-            decision = TypeDecision { target, rule: format!("types[{i}]"), transform: rule.transform.clone(), warnings: Vec::new() };
+            decision = TypeDecision {
+                target,
+                rule: format!("types[{i}]"),
+                transform: rule.transform.clone(),
+                warnings: Vec::new(),
+            };
         }
     }
     if let Some(ColumnOverride { to: Some(to), .. }) = over {
         if let Some(target) = parse_type_at(to, doc_path!["columns", &key, "to"], problems) {
-            decision = TypeDecision { target, rule: format!("columns.{key}"), transform: None, warnings: Vec::new() };
+            decision = TypeDecision {
+                target,
+                rule: format!("columns.{key}"),
+                transform: None,
+                warnings: Vec::new(),
+            };
         }
     }
-    if let Some(ColumnOverride { transform: Some(t), .. }) = over {
+    if let Some(ColumnOverride {
+        transform: Some(t), ..
+    }) = over
+    {
         decision.transform = Some(t.clone());
     }
     // A transform that fixes the type (e.g. `hex_to_uuid`) with no `to:` given decides the type too.
@@ -100,7 +135,8 @@ fn decide_type(plan: &Plan, table: &Table, column: &Column, problems: &mut Vec<D
     if !decision.rule.starts_with("default") && !decision.rule.starts_with("profile") {
         if let Some(profile) = &column.profile {
             if decision.transform.is_none() {
-                decision.warnings = crate::mapping::types::profile_warnings(&decision.target, column, profile);
+                decision.warnings =
+                    crate::mapping::types::profile_warnings(&decision.target, column, profile);
             }
         }
     }
@@ -108,7 +144,12 @@ fn decide_type(plan: &Plan, table: &Table, column: &Column, problems: &mut Vec<D
 }
 
 /// Builds a resolved table's columns and identity; constraints come later.
-pub(super) fn resolve_table_columns(plan: &Plan, table: &Table, target_name: &str, problems: &mut Vec<Diagnostic>) -> ResolvedTable {
+pub(super) fn resolve_table_columns(
+    plan: &Plan,
+    table: &Table,
+    target_name: &str,
+    problems: &mut Vec<Diagnostic>,
+) -> ResolvedTable {
     let mut columns = Vec::new();
     let mut warnings = Vec::new();
     let mut seen: HashMap<String, String> = HashMap::new();
@@ -119,8 +160,15 @@ pub(super) fn resolve_table_columns(plan: &Plan, table: &Table, target_name: &st
         if let Some(previous) = seen.insert(target.clone(), column.name.clone()) {
             problems.push(
                 Diagnostic::error(
-                    if over.and_then(|o| o.rename.as_ref()).is_some() { doc_path!["columns", &key, "rename"] } else { doc_path!["naming", "identifiers"] },
-                    format!("columns `{previous}` and `{}` of `{}` would both become `{target}`", column.name, table.name),
+                    if over.and_then(|o| o.rename.as_ref()).is_some() {
+                        doc_path!["columns", &key, "rename"]
+                    } else {
+                        doc_path!["naming", "identifiers"]
+                    },
+                    format!(
+                        "columns `{previous}` and `{}` of `{}` would both become `{target}`",
+                        column.name, table.name
+                    ),
                 )
                 .with_help(format!("rename one with `columns.{key}.rename`")),
             );
@@ -129,16 +177,33 @@ pub(super) fn resolve_table_columns(plan: &Plan, table: &Table, target_name: &st
         let transform_path = if over.and_then(|o| o.transform.as_ref()).is_some() {
             doc_path!["columns", &key, "transform"]
         } else {
-            let rule_index = decision.rule.strip_prefix("types[").and_then(|r| r.strip_suffix(']')).and_then(|i| i.parse::<usize>().ok());
-            rule_index.map_or_else(|| doc_path!["columns", &key], |i| doc_path!["types", i, "transform"])
+            let rule_index = decision
+                .rule
+                .strip_prefix("types[")
+                .and_then(|r| r.strip_suffix(']'))
+                .and_then(|i| i.parse::<usize>().ok());
+            rule_index.map_or_else(
+                || doc_path!["columns", &key],
+                |i| doc_path!["types", i, "transform"],
+            )
         };
-        let transform = decision.transform.as_deref().and_then(|t| parse_transform_at(t, transform_path, problems));
-        let is_rowid_identity = table.rowid_alias.as_deref() == Some(column.name.as_str()) && decision.target.family() == TypeFamily::Integer;
-        let nullable = over.and_then(|o| o.nullable).unwrap_or(!column.not_null && column.primary_key_position == 0);
+        let transform = decision
+            .transform
+            .as_deref()
+            .and_then(|t| parse_transform_at(t, transform_path, problems));
+        let is_rowid_identity = table.rowid_alias.as_deref() == Some(column.name.as_str())
+            && decision.target.family() == TypeFamily::Integer;
+        let nullable = over
+            .and_then(|o| o.nullable)
+            .unwrap_or(!column.not_null && column.primary_key_position == 0);
         let mut column_warnings = decision.warnings.clone();
         let default = match over.and_then(|o| o.default.clone()) {
             Some(d) => Some(d),
-            None => match column.default.as_deref().map(|d| translate_default(d, &decision.target)) {
+            None => match column
+                .default
+                .as_deref()
+                .map(|d| translate_default(d, &decision.target))
+            {
                 Some(DefaultTranslation::Sql(sql)) => Some(sql),
                 Some(DefaultTranslation::Untranslatable(why)) => {
                     column_warnings.push(format!("default not carried: {why}"));
@@ -173,7 +238,9 @@ pub(super) fn resolve_table_columns(plan: &Plan, table: &Table, target_name: &st
                         resolved.warnings.push("VIRTUAL generated column becomes STORED (PostgreSQL stores generated columns)".to_owned());
                     }
                 }
-                Err(why) => resolved.warnings.push(format!("generation expression not translated ({why}); the values are copied as data")),
+                Err(why) => resolved.warnings.push(format!(
+                    "generation expression not translated ({why}); the values are copied as data"
+                )),
             }
         }
     }
@@ -182,7 +249,9 @@ pub(super) fn resolve_table_columns(plan: &Plan, table: &Table, target_name: &st
         autoincrement_after: table.autoincrement.as_ref().and_then(|a| a.sequence_value),
     });
     if table.without_rowid {
-        warnings.push("WITHOUT ROWID table: carried as an ordinary table with its primary key".to_owned());
+        warnings.push(
+            "WITHOUT ROWID table: carried as an ordinary table with its primary key".to_owned(),
+        );
     }
     ResolvedTable {
         source: table.name.clone(),
@@ -204,7 +273,12 @@ pub(super) fn resolve_table_columns(plan: &Plan, table: &Table, target_name: &st
 pub(super) fn expression_context(columns: &[ResolvedColumn]) -> ExpressionContext {
     let mut ctx = ExpressionContext::default();
     for c in columns {
-        ctx.add_column(&c.source, &c.target, c.target_type.family() == TypeFamily::Boolean, c.target_type.family() == TypeFamily::Json);
+        ctx.add_column(
+            &c.source,
+            &c.target,
+            c.target_type.family() == TypeFamily::Boolean,
+            c.target_type.family() == TypeFamily::Json,
+        );
     }
     ctx
 }

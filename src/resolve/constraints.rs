@@ -4,7 +4,9 @@
 use std::collections::HashSet;
 
 use super::columns::{expression_context, target_column_name};
-use super::{IndexKeySql, KeyConstraint, NamedCheck, ResolvedForeignKey, ResolvedIndex, ResolvedTable};
+use super::{
+    IndexKeySql, KeyConstraint, NamedCheck, ResolvedForeignKey, ResolvedIndex, ResolvedTable,
+};
 use crate::catalog::{Catalog, IndexKey, Table};
 use crate::doc_path;
 use crate::mapping::expressions::{is_json_valid_of_json_column, quote_ident, translate};
@@ -18,31 +20,68 @@ fn is_nocase(collation: Option<&str>) -> bool {
 }
 
 /// Primary key, uniques, checks, source indexes and foreign keys of one table.
-pub(super) fn resolve_constraints(plan: &Plan, source: &Table, table: &mut ResolvedTable, catalog: &Catalog, targets: &[(String, String)]) {
+pub(super) fn resolve_constraints(
+    plan: &Plan,
+    source: &Table,
+    table: &mut ResolvedTable,
+    catalog: &Catalog,
+    targets: &[(String, String)],
+) {
     let target_col = |c: &str| target_column_name(plan, &source.name, c);
     let ctx = expression_context(&table.columns);
     if !source.primary_key.is_empty() {
         let cols: Vec<String> = source.primary_key.iter().map(|c| target_col(c)).collect();
-        table.primary_key = Some(KeyConstraint { name: fit_identifier(&format!("{}_pkey", table.target)), columns: cols });
+        table.primary_key = Some(KeyConstraint {
+            name: fit_identifier(&format!("{}_pkey", table.target)),
+            columns: cols,
+        });
     }
     for unique in &source.uniques {
         let cols: Vec<String> = unique.columns.iter().map(|c| target_col(c)).collect();
-        let nocase = unique.columns.iter().any(|c| is_nocase(source.column(c).and_then(|col| col.collation.as_deref())));
-        let name = unique.name.as_ref().map(|n| fit_identifier(&apply_case(n, plan.naming.identifiers))).unwrap_or_else(|| derived_name(&table.target, &cols, "key"));
+        let nocase = unique
+            .columns
+            .iter()
+            .any(|c| is_nocase(source.column(c).and_then(|col| col.collation.as_deref())));
+        let name = unique
+            .name
+            .as_ref()
+            .map(|n| fit_identifier(&apply_case(n, plan.naming.identifiers)))
+            .unwrap_or_else(|| derived_name(&table.target, &cols, "key"));
         if nocase {
             let keys = unique
                 .columns
                 .iter()
                 .zip(&cols)
                 .map(|(src, tgt)| {
-                    let nocase_col = is_nocase(source.column(src).and_then(|c| c.collation.as_deref()));
-                    IndexKeySql { sql: if nocase_col { format!("lower({})", quote_ident(tgt)) } else { quote_ident(tgt) }, descending: false }
+                    let nocase_col =
+                        is_nocase(source.column(src).and_then(|c| c.collation.as_deref()));
+                    IndexKeySql {
+                        sql: if nocase_col {
+                            format!("lower({})", quote_ident(tgt))
+                        } else {
+                            quote_ident(tgt)
+                        },
+                        descending: false,
+                    }
                 })
                 .collect();
-            table.warnings.push(format!("UNIQUE ({}) uses COLLATE NOCASE: carried as a unique index on lower()", unique.columns.join(", ")));
-            table.indexes.push(ResolvedIndex { name, unique: true, keys, predicate: None, method: None, origin: "source".into() });
+            table.warnings.push(format!(
+                "UNIQUE ({}) uses COLLATE NOCASE: carried as a unique index on lower()",
+                unique.columns.join(", ")
+            ));
+            table.indexes.push(ResolvedIndex {
+                name,
+                unique: true,
+                keys,
+                predicate: None,
+                method: None,
+                origin: "source".into(),
+            });
         } else {
-            table.uniques.push(KeyConstraint { name, columns: cols });
+            table.uniques.push(KeyConstraint {
+                name,
+                columns: cols,
+            });
         }
     }
     for (i, check) in source.checks.iter().enumerate() {
@@ -51,10 +90,22 @@ pub(super) fn resolve_constraints(plan: &Plan, source: &Table, table: &mut Resol
         }
         match translate(&check.expression, &ctx) {
             Ok(sql) => table.checks.push(NamedCheck {
-                name: check.name.as_ref().map(|n| fit_identifier(&apply_case(n, plan.naming.identifiers))).unwrap_or_else(|| fit_identifier(&format!("{}_check{}", table.target, if i == 0 { String::new() } else { i.to_string() }))),
+                name: check
+                    .name
+                    .as_ref()
+                    .map(|n| fit_identifier(&apply_case(n, plan.naming.identifiers)))
+                    .unwrap_or_else(|| {
+                        fit_identifier(&format!(
+                            "{}_check{}",
+                            table.target,
+                            if i == 0 { String::new() } else { i.to_string() }
+                        ))
+                    }),
                 expression: sql,
             }),
-            Err(why) => table.warnings.push(format!("CHECK ({}) not carried: {why}", check.expression)),
+            Err(why) => table
+                .warnings
+                .push(format!("CHECK ({}) not carried: {why}", check.expression)),
         }
     }
     for index in &source.indexes {
@@ -64,8 +115,15 @@ pub(super) fn resolve_constraints(plan: &Plan, source: &Table, table: &mut Resol
             let sql = match &part.key {
                 IndexKey::Column(c) => {
                     let col = quote_ident(&target_col(c));
-                    let collation = part.collation.as_deref().or_else(|| source.column(c).and_then(|col| col.collation.as_deref()));
-                    if is_nocase(collation) { format!("lower({col})") } else { col }
+                    let collation = part
+                        .collation
+                        .as_deref()
+                        .or_else(|| source.column(c).and_then(|col| col.collation.as_deref()));
+                    if is_nocase(collation) {
+                        format!("lower({col})")
+                    } else {
+                        col
+                    }
                 }
                 IndexKey::Expression(e) => match translate(e, &ctx) {
                     Ok(sql) => format!("({sql})"),
@@ -75,7 +133,10 @@ pub(super) fn resolve_constraints(plan: &Plan, source: &Table, table: &mut Resol
                     }
                 },
             };
-            keys.push(IndexKeySql { sql, descending: part.descending });
+            keys.push(IndexKeySql {
+                sql,
+                descending: part.descending,
+            });
         }
         let predicate = match (&index.predicate, &failure) {
             (Some(p), None) => match translate(p, &ctx) {
@@ -96,21 +157,36 @@ pub(super) fn resolve_constraints(plan: &Plan, source: &Table, table: &mut Resol
                 method: None,
                 origin: "source".into(),
             }),
-            Some(why) => table.warnings.push(format!("index `{}` not carried: {why}", index.name)),
+            Some(why) => table
+                .warnings
+                .push(format!("index `{}` not carried: {why}", index.name)),
         }
     }
     for fk in &source.foreign_keys {
-        let Some((_, referenced_target)) = targets.iter().find(|(s, _)| s == &fk.referenced_table) else {
-            table.warnings.push(format!("foreign key ({}) → `{}` not carried: that table is not carried", fk.columns.join(", "), fk.referenced_table));
+        let Some((_, referenced_target)) = targets.iter().find(|(s, _)| s == &fk.referenced_table)
+        else {
+            table.warnings.push(format!(
+                "foreign key ({}) → `{}` not carried: that table is not carried",
+                fk.columns.join(", "),
+                fk.referenced_table
+            ));
             continue;
         };
         let referenced_columns: Vec<String> = if fk.referenced_columns.is_empty() {
-            catalog.table(&fk.referenced_table).map(|t| t.primary_key.clone()).unwrap_or_default()
+            catalog
+                .table(&fk.referenced_table)
+                .map(|t| t.primary_key.clone())
+                .unwrap_or_default()
         } else {
             fk.referenced_columns.clone()
         };
         if referenced_columns.len() != fk.columns.len() {
-            table.warnings.push(format!("foreign key ({}) → `{}` not carried: the referenced key has {} column(s)", fk.columns.join(", "), fk.referenced_table, referenced_columns.len()));
+            table.warnings.push(format!(
+                "foreign key ({}) → `{}` not carried: the referenced key has {} column(s)",
+                fk.columns.join(", "),
+                fk.referenced_table,
+                referenced_columns.len()
+            ));
             continue;
         }
         let cols: Vec<String> = fk.columns.iter().map(|c| target_col(c)).collect();
@@ -119,7 +195,10 @@ pub(super) fn resolve_constraints(plan: &Plan, source: &Table, table: &mut Resol
             columns: cols,
             referenced_source: fk.referenced_table.clone(),
             referenced_table: referenced_target.clone(),
-            referenced_columns: referenced_columns.iter().map(|c| target_column_name(plan, &fk.referenced_table, c)).collect(),
+            referenced_columns: referenced_columns
+                .iter()
+                .map(|c| target_column_name(plan, &fk.referenced_table, c))
+                .collect(),
             on_update: fk.on_update.to_uppercase(),
             on_delete: fk.on_delete.to_uppercase(),
             deferrable: fk.deferrable,
@@ -129,15 +208,31 @@ pub(super) fn resolve_constraints(plan: &Plan, source: &Table, table: &mut Resol
 }
 
 /// `indexes:` entries of the plan, checked against the source and added to their tables.
-pub(super) fn resolve_extra_indexes(plan: &Plan, tables: &mut [ResolvedTable], catalog: &Catalog, problems: &mut Vec<Diagnostic>) {
+pub(super) fn resolve_extra_indexes(
+    plan: &Plan,
+    tables: &mut [ResolvedTable],
+    catalog: &Catalog,
+    problems: &mut Vec<Diagnostic>,
+) {
     for (i, extra) in plan.indexes.iter().enumerate() {
         let Some(table) = tables.iter_mut().find(|t| t.source == extra.table) else {
-            let message = if catalog.table(&extra.table).is_some() { format!("table `{}` is not carried", extra.table) } else { format!("the source has no table `{}`", extra.table) };
-            problems.push(Diagnostic::error(doc_path!["indexes", i, "table"], message).with_help_opt(did_you_mean(&extra.table, catalog.tables.iter().map(|t| t.name.as_str()))));
+            let message = if catalog.table(&extra.table).is_some() {
+                format!("table `{}` is not carried", extra.table)
+            } else {
+                format!("the source has no table `{}`", extra.table)
+            };
+            problems.push(
+                Diagnostic::error(doc_path!["indexes", i, "table"], message).with_help_opt(
+                    did_you_mean(&extra.table, catalog.tables.iter().map(|t| t.name.as_str())),
+                ),
+            );
             continue;
         };
         if extra.columns.is_empty() {
-            problems.push(Diagnostic::error(doc_path!["indexes", i, "columns"], "an index needs at least one column"));
+            problems.push(Diagnostic::error(
+                doc_path!["indexes", i, "columns"],
+                "an index needs at least one column",
+            ));
             continue;
         }
         let mut keys = Vec::new();
@@ -147,11 +242,20 @@ pub(super) fn resolve_extra_indexes(plan: &Plan, tables: &mut [ResolvedTable], c
             match table.column(name) {
                 Some(c) => {
                     names.push(c.target.clone());
-                    keys.push(IndexKeySql { sql: quote_ident(&c.target), descending });
+                    keys.push(IndexKeySql {
+                        sql: quote_ident(&c.target),
+                        descending,
+                    });
                 }
                 None => problems.push(
-                    Diagnostic::error(doc_path!["indexes", i, "columns", j], format!("table `{}` has no column `{name}`", extra.table))
-                        .with_help_opt(did_you_mean(name, table.columns.iter().map(|c| c.source.as_str()))),
+                    Diagnostic::error(
+                        doc_path!["indexes", i, "columns", j],
+                        format!("table `{}` has no column `{name}`", extra.table),
+                    )
+                    .with_help_opt(did_you_mean(
+                        name,
+                        table.columns.iter().map(|c| c.source.as_str()),
+                    )),
                 ),
             }
         }
@@ -160,12 +264,25 @@ pub(super) fn resolve_extra_indexes(plan: &Plan, tables: &mut [ResolvedTable], c
         }
         if let Some(p) = &extra.predicate {
             if p.contains(';') {
-                problems.push(Diagnostic::error(doc_path!["indexes", i, "where"], "the `where` of an index must be one SQL predicate"));
+                problems.push(Diagnostic::error(
+                    doc_path!["indexes", i, "where"],
+                    "the `where` of an index must be one SQL predicate",
+                ));
                 continue;
             }
         }
-        let name = extra.name.clone().unwrap_or_else(|| derived_name(&table.target, &names, "idx"));
-        table.indexes.push(ResolvedIndex { name, unique: extra.unique, keys, predicate: extra.predicate.clone(), method: extra.method.clone(), origin: "plan".into() });
+        let name = extra
+            .name
+            .clone()
+            .unwrap_or_else(|| derived_name(&table.target, &names, "idx"));
+        table.indexes.push(ResolvedIndex {
+            name,
+            unique: extra.unique,
+            keys,
+            predicate: extra.predicate.clone(),
+            method: extra.method.clone(),
+            origin: "plan".into(),
+        });
     }
 }
 
@@ -204,6 +321,9 @@ pub(super) fn dedupe_names(tables: &mut [ResolvedTable]) {
         table.uniques.iter_mut().for_each(|u| claim(&mut u.name));
         table.checks.iter_mut().for_each(|c| claim(&mut c.name));
         table.indexes.iter_mut().for_each(|i| claim(&mut i.name));
-        table.foreign_keys.iter_mut().for_each(|f| claim(&mut f.name));
+        table
+            .foreign_keys
+            .iter_mut()
+            .for_each(|f| claim(&mut f.name));
     }
 }

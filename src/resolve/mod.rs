@@ -156,11 +156,15 @@ pub fn resolve(plan: &Plan, catalog: &Catalog) -> Resolution {
     let selection = tables::select_tables(plan, catalog, &mut problems);
     let mut resolved_tables = Vec::new();
     for (source_table, target_name) in &selection.tables {
-        let mut table = columns::resolve_table_columns(plan, source_table, target_name, &mut problems);
+        let mut table =
+            columns::resolve_table_columns(plan, source_table, target_name, &mut problems);
         table.filter = plan.filters.get(&source_table.name).cloned();
         resolved_tables.push((source_table, table));
     }
-    let targets: Vec<(String, String)> = resolved_tables.iter().map(|(s, t)| (s.name.clone(), t.target.clone())).collect();
+    let targets: Vec<(String, String)> = resolved_tables
+        .iter()
+        .map(|(s, t)| (s.name.clone(), t.target.clone()))
+        .collect();
     let mut out_tables = Vec::new();
     for (source_table, mut table) in resolved_tables {
         constraints::resolve_constraints(plan, source_table, &mut table, catalog, &targets);
@@ -171,10 +175,16 @@ pub fn resolve(plan: &Plan, catalog: &Catalog) -> Resolution {
     tables::check_filters_and_overrides(plan, catalog, &out_tables, &mut problems);
     let mut notes = selection.notes;
     for view in &catalog.views {
-        notes.push(format!("view `{}` is not carried: views are reported, recreate it in the target (`steps:`)", view.name));
+        notes.push(format!(
+            "view `{}` is not carried: views are reported, recreate it in the target (`steps:`)",
+            view.name
+        ));
     }
     for trigger in &catalog.triggers {
-        notes.push(format!("trigger `{}` on `{}` is not carried: SQLite trigger bodies are not translated", trigger.name, trigger.table));
+        notes.push(format!(
+            "trigger `{}` on `{}` is not carried: SQLite trigger bodies are not translated",
+            trigger.name, trigger.table
+        ));
     }
     Resolution {
         plan: ResolvedPlan {
@@ -187,4 +197,3 @@ pub fn resolve(plan: &Plan, catalog: &Catalog) -> Resolution {
         problems,
     }
 }
-

@@ -22,48 +22,103 @@ fn has_glob(pattern: &str) -> bool {
 }
 
 pub(super) fn target_table_name(plan: &Plan, source: &str) -> String {
-    plan.tables.rename.get(source).cloned().unwrap_or_else(|| apply_case(source, plan.naming.identifiers))
+    plan.tables
+        .rename
+        .get(source)
+        .cloned()
+        .unwrap_or_else(|| apply_case(source, plan.naming.identifiers))
 }
 
-pub(super) fn select_tables<'a>(plan: &Plan, catalog: &'a Catalog, problems: &mut Vec<Diagnostic>) -> Selection<'a> {
+pub(super) fn select_tables<'a>(
+    plan: &Plan,
+    catalog: &'a Catalog,
+    problems: &mut Vec<Diagnostic>,
+) -> Selection<'a> {
     let names: Vec<&str> = catalog.tables.iter().map(|t| t.name.as_str()).collect();
-    for (field, patterns) in [("include", &plan.tables.include), ("exclude", &plan.tables.exclude)] {
+    for (field, patterns) in [
+        ("include", &plan.tables.include),
+        ("exclude", &plan.tables.exclude),
+    ] {
         for (i, pattern) in patterns.iter().enumerate() {
-            if !has_glob(pattern) && !names.contains(&pattern.as_str()) && !pattern.starts_with("sqlite_") {
+            if !has_glob(pattern)
+                && !names.contains(&pattern.as_str())
+                && !pattern.starts_with("sqlite_")
+            {
                 problems.push(
-                    Diagnostic::error(doc_path!["tables", field, i], format!("table `{pattern}` is not in the source"))
-                        .with_help_opt(did_you_mean(pattern, names.iter().copied())),
+                    Diagnostic::error(
+                        doc_path!["tables", field, i],
+                        format!("table `{pattern}` is not in the source"),
+                    )
+                    .with_help_opt(did_you_mean(pattern, names.iter().copied())),
                 );
             }
         }
     }
-    let mut selection = Selection { tables: Vec::new(), notes: Vec::new() };
+    let mut selection = Selection {
+        tables: Vec::new(),
+        notes: Vec::new(),
+    };
     for table in &catalog.tables {
-        let included = plan.tables.include.iter().any(|p| glob_match(p, &table.name, false));
-        let excluded = plan.tables.exclude.iter().any(|p| glob_match(p, &table.name, false));
+        let included = plan
+            .tables
+            .include
+            .iter()
+            .any(|p| glob_match(p, &table.name, false));
+        let excluded = plan
+            .tables
+            .exclude
+            .iter()
+            .any(|p| glob_match(p, &table.name, false));
         if included && !excluded {
-            selection.tables.push((table, target_table_name(plan, &table.name)));
+            selection
+                .tables
+                .push((table, target_table_name(plan, &table.name)));
         } else {
-            selection.notes.push(format!("table `{}` is not carried: {}", table.name, if excluded { "excluded by `tables.exclude`" } else { "not matched by `tables.include`" }));
+            selection.notes.push(format!(
+                "table `{}` is not carried: {}",
+                table.name,
+                if excluded {
+                    "excluded by `tables.exclude`"
+                } else {
+                    "not matched by `tables.include`"
+                }
+            ));
         }
     }
     for (source, _) in &plan.tables.rename {
         if catalog.table(source).is_none() {
             problems.push(
-                Diagnostic::error(doc_path!["tables", "rename", source], format!("cannot rename `{source}`: the source has no such table"))
-                    .with_help_opt(did_you_mean(source, names.iter().copied())),
+                Diagnostic::error(
+                    doc_path!["tables", "rename", source],
+                    format!("cannot rename `{source}`: the source has no such table"),
+                )
+                .on_key()
+                .with_help_opt(did_you_mean(source, names.iter().copied())),
             );
         } else if !selection.tables.iter().any(|(t, _)| &t.name == source) {
-            problems.push(Diagnostic::warning(doc_path!["tables", "rename", source], format!("table `{source}` is renamed but not carried")));
+            problems.push(Diagnostic::warning(
+                doc_path!["tables", "rename", source],
+                format!("table `{source}` is renamed but not carried"),
+            ));
         }
     }
     let mut seen: HashMap<String, &str> = HashMap::new();
     for (table, target) in &selection.tables {
         if let Some(other) = seen.insert(target.clone(), &table.name) {
-            let path = if plan.tables.rename.contains_key(&table.name) { doc_path!["tables", "rename", &table.name] } else { doc_path!["naming", "identifiers"] };
+            let path = if plan.tables.rename.contains_key(&table.name) {
+                doc_path!["tables", "rename", &table.name]
+            } else {
+                doc_path!["naming", "identifiers"]
+            };
             problems.push(
-                Diagnostic::error(path, format!("tables `{other}` and `{}` would both become `{target}` in the target", table.name))
-                    .with_help("rename one of them in `tables.rename`"),
+                Diagnostic::error(
+                    path,
+                    format!(
+                        "tables `{other}` and `{}` would both become `{target}` in the target",
+                        table.name
+                    ),
+                )
+                .with_help("rename one of them in `tables.rename`"),
             );
         }
     }
@@ -71,50 +126,92 @@ pub(super) fn select_tables<'a>(plan: &Plan, catalog: &'a Catalog, problems: &mu
 }
 
 /// Splits `table.column` against the source's tables (table names may contain dots).
-pub(super) fn split_column_key<'a>(catalog: &'a Catalog, key: &str) -> Result<(&'a Table, String), String> {
+pub(super) fn split_column_key<'a>(
+    catalog: &'a Catalog,
+    key: &str,
+) -> Result<(&'a Table, String), String> {
     let mut best: Option<(&Table, String)> = None;
     for table in &catalog.tables {
-        if let Some(column) = key.strip_prefix(&table.name).and_then(|rest| rest.strip_prefix('.')) {
-            if best.as_ref().is_none_or(|(t, _)| t.name.len() < table.name.len()) {
+        if let Some(column) = key
+            .strip_prefix(&table.name)
+            .and_then(|rest| rest.strip_prefix('.'))
+        {
+            if best
+                .as_ref()
+                .is_none_or(|(t, _)| t.name.len() < table.name.len())
+            {
                 best = Some((table, column.to_owned()));
             }
         }
     }
     match best {
         Some((table, column)) if table.column(&column).is_some() => Ok((table, column)),
-        Some((table, column)) => Err(format!("table `{}` has no column `{column}`{}", table.name, suggestion_suffix(&column, table.columns.iter().map(|c| c.name.as_str())))),
+        Some((table, column)) => Err(format!(
+            "table `{}` has no column `{column}`{}",
+            table.name,
+            suggestion_suffix(&column, table.columns.iter().map(|c| c.name.as_str()))
+        )),
         None => {
             let table_part = key.split_once('.').map_or(key, |(t, _)| t);
             if !key.contains('.') {
                 return Err(format!("`{key}` is not a `table.column` reference"));
             }
-            Err(format!("the source has no table `{table_part}`{}", suggestion_suffix(table_part, catalog.tables.iter().map(|t| t.name.as_str()))))
+            Err(format!(
+                "the source has no table `{table_part}`{}",
+                suggestion_suffix(table_part, catalog.tables.iter().map(|t| t.name.as_str()))
+            ))
         }
     }
 }
 
 fn suggestion_suffix<'a>(wanted: &str, candidates: impl IntoIterator<Item = &'a str>) -> String {
-    crate::plan::diagnostic::closest(wanted, candidates).map(|c| format!("; did you mean `{c}`?")).unwrap_or_default()
+    crate::plan::diagnostic::closest(wanted, candidates)
+        .map(|c| format!("; did you mean `{c}`?"))
+        .unwrap_or_default()
 }
 
 /// `filters` keys must be carried tables; `columns` keys must be existing `table.column`s.
-pub(super) fn check_filters_and_overrides(plan: &Plan, catalog: &Catalog, carried: &[ResolvedTable], problems: &mut Vec<Diagnostic>) {
+pub(super) fn check_filters_and_overrides(
+    plan: &Plan,
+    catalog: &Catalog,
+    carried: &[ResolvedTable],
+    problems: &mut Vec<Diagnostic>,
+) {
     let carried_names: Vec<&str> = carried.iter().map(|t| t.source.as_str()).collect();
     for (table, predicate) in &plan.filters {
         if catalog.table(table).is_none() {
             problems.push(
-                Diagnostic::error(doc_path!["filters", table], format!("cannot filter `{table}`: the source has no such table"))
-                    .with_help_opt(did_you_mean(table, catalog.tables.iter().map(|t| t.name.as_str()))),
+                Diagnostic::error(
+                    doc_path!["filters", table],
+                    format!("cannot filter `{table}`: the source has no such table"),
+                )
+                .on_key()
+                .with_help_opt(did_you_mean(
+                    table,
+                    catalog.tables.iter().map(|t| t.name.as_str()),
+                )),
             );
         } else if !carried_names.contains(&table.as_str()) {
-            problems.push(Diagnostic::warning(doc_path!["filters", table], format!("table `{table}` has a filter but is not carried")));
+            problems.push(Diagnostic::warning(
+                doc_path!["filters", table],
+                format!("table `{table}` has a filter but is not carried"),
+            ));
         } else if predicate.trim().is_empty() || predicate.contains(';') {
-            problems.push(Diagnostic::error(doc_path!["filters", table], format!("the filter of `{table}` must be one SQL predicate")));
+            problems.push(Diagnostic::error(
+                doc_path!["filters", table],
+                format!("the filter of `{table}` must be one SQL predicate"),
+            ));
         }
     }
     for key in plan.columns.keys() {
         if let Err(message) = split_column_key(catalog, key) {
-            problems.push(Diagnostic::error(doc_path!["columns", key], format!("`columns.{key}`: {message}")));
+            problems.push(
+                Diagnostic::error(
+                    doc_path!["columns", key],
+                    format!("`columns.{key}`: {message}"),
+                )
+                .on_key(),
+            );
         }
     }
 }

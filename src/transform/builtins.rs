@@ -67,7 +67,9 @@ impl Builtin {
     /// The target type this built-in produces, when it fixes one.
     pub fn produces(self) -> Option<&'static str> {
         match self {
-            Builtin::EpochSToTimestamptz | Builtin::EpochMsToTimestamptz | Builtin::IsoToTimestamptz => Some("timestamptz"),
+            Builtin::EpochSToTimestamptz
+            | Builtin::EpochMsToTimestamptz
+            | Builtin::IsoToTimestamptz => Some("timestamptz"),
             Builtin::IsoToTimestamp | Builtin::JulianToTimestamp => Some("timestamp"),
             Builtin::ToBoolean => Some("boolean"),
             Builtin::HexToUuid => Some("uuid"),
@@ -118,7 +120,9 @@ pub fn epoch_seconds(value: f64) -> Result<String, String> {
 /// Epoch milliseconds to a UTC timestamp text.
 pub fn epoch_millis(value: f64) -> Result<String, String> {
     if !value.is_finite() || value.abs() > 9.2e15 {
-        return Err(format!("`{value}` is not a plausible epoch in milliseconds"));
+        return Err(format!(
+            "`{value}` is not a plausible epoch in milliseconds"
+        ));
     }
     Ok(format_epoch_micros((value * 1_000.0).round() as i64))
 }
@@ -137,24 +141,42 @@ pub fn to_boolean(text: &str) -> Result<bool, String> {
     match text.trim().to_ascii_lowercase().as_str() {
         "1" | "t" | "true" | "yes" | "y" | "on" => Ok(true),
         "0" | "f" | "false" | "no" | "n" | "off" => Ok(false),
-        _ => Err(format!("`{text}` is not a boolean (expected 0/1, t/f, true/false, yes/no)")),
+        _ => Err(format!(
+            "`{text}` is not a boolean (expected 0/1, t/f, true/false, yes/no)"
+        )),
     }
 }
 
 /// 32 hex digits, or an already dashed UUID (any case, optional braces), to the dashed form.
 pub fn to_uuid(text: &str) -> Result<String, String> {
-    let hex: String = text.trim().trim_start_matches('{').trim_end_matches('}').chars().filter(|c| *c != '-').collect();
+    let hex: String = text
+        .trim()
+        .trim_start_matches('{')
+        .trim_end_matches('}')
+        .chars()
+        .filter(|c| *c != '-')
+        .collect();
     if hex.len() != 32 || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
         return Err(format!("`{text}` is not a UUID (expected 32 hex digits)"));
     }
     let h = hex.to_ascii_lowercase();
-    Ok(format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32]))
+    Ok(format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    ))
 }
 
 /// Bytes of a 16-byte blob UUID to the dashed form.
 pub fn uuid_from_bytes(bytes: &[u8]) -> Result<String, String> {
     if bytes.len() != 16 {
-        return Err(format!("a {}-byte blob is not a UUID (expected 16 bytes)", bytes.len()));
+        return Err(format!(
+            "a {}-byte blob is not a UUID (expected 16 bytes)",
+            bytes.len()
+        ));
     }
     let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
     to_uuid(&hex)
@@ -178,8 +200,17 @@ pub fn microseconds_interval(micros: i64) -> String {
 pub fn iso_datetime(text: &str, assume_utc: bool) -> Result<String, String> {
     let t = text.trim();
     let bytes = t.as_bytes();
-    let digits = |range: std::ops::Range<usize>| bytes.get(range).is_some_and(|s| s.iter().all(u8::is_ascii_digit));
-    if !(digits(0..4) && bytes.get(4) == Some(&b'-') && digits(5..7) && bytes.get(7) == Some(&b'-') && digits(8..10)) {
+    let digits = |range: std::ops::Range<usize>| {
+        bytes
+            .get(range)
+            .is_some_and(|s| s.iter().all(u8::is_ascii_digit))
+    };
+    if !(digits(0..4)
+        && bytes.get(4) == Some(&b'-')
+        && digits(5..7)
+        && bytes.get(7) == Some(&b'-')
+        && digits(8..10))
+    {
         return Err(format!("`{text}` is not an ISO-8601 date or date-time"));
     }
     let month: u32 = t[5..7].parse().unwrap_or(0);
@@ -198,14 +229,21 @@ pub fn iso_datetime(text: &str, assume_utc: bool) -> Result<String, String> {
     }
     let mut rest = t[10..].trim_start_matches(['T', 't', ' ']).to_owned();
     if rest.is_empty() {
-        return Ok(if assume_utc { format!("{} 00:00:00+00:00", &t[..10]) } else { t[..10].to_owned() });
+        return Ok(if assume_utc {
+            format!("{} 00:00:00+00:00", &t[..10])
+        } else {
+            t[..10].to_owned()
+        });
     }
     if rest.ends_with(['Z', 'z']) {
         rest.pop();
         rest.push_str("+00:00");
     }
     let rb = rest.as_bytes();
-    let two = |i: usize| rb.get(i..i + 2).is_some_and(|s| s.iter().all(u8::is_ascii_digit));
+    let two = |i: usize| {
+        rb.get(i..i + 2)
+            .is_some_and(|s| s.iter().all(u8::is_ascii_digit))
+    };
     if !(two(0) && rb.get(2) == Some(&b':') && two(3)) {
         return Err(format!("`{text}` has no valid time of day"));
     }
@@ -217,7 +255,11 @@ pub fn iso_datetime(text: &str, assume_utc: bool) -> Result<String, String> {
     let has_offset = rest[5..].contains(['+', '-']);
     let compact: String = rest.split_whitespace().collect::<Vec<_>>().join("");
     let normalised = format!("{} {compact}", &t[..10]);
-    Ok(if !has_offset && assume_utc { format!("{normalised}+00:00") } else { normalised })
+    Ok(if !has_offset && assume_utc {
+        format!("{normalised}+00:00")
+    } else {
+        normalised
+    })
 }
 
 #[cfg(test)]
@@ -226,17 +268,35 @@ mod tests {
 
     #[test]
     fn epochs_become_utc_timestamps() {
-        assert_eq!(epoch_seconds(0.0).as_deref(), Ok("1970-01-01 00:00:00+00:00"));
-        assert_eq!(epoch_seconds(1_700_000_000.0).as_deref(), Ok("2023-11-14 22:13:20+00:00"));
-        assert_eq!(epoch_millis(1_700_000_000_123.0).as_deref(), Ok("2023-11-14 22:13:20.123000+00:00"));
-        assert_eq!(epoch_seconds(-86_400.0).as_deref(), Ok("1969-12-31 00:00:00+00:00"));
+        assert_eq!(
+            epoch_seconds(0.0).as_deref(),
+            Ok("1970-01-01 00:00:00+00:00")
+        );
+        assert_eq!(
+            epoch_seconds(1_700_000_000.0).as_deref(),
+            Ok("2023-11-14 22:13:20+00:00")
+        );
+        assert_eq!(
+            epoch_millis(1_700_000_000_123.0).as_deref(),
+            Ok("2023-11-14 22:13:20.123000+00:00")
+        );
+        assert_eq!(
+            epoch_seconds(-86_400.0).as_deref(),
+            Ok("1969-12-31 00:00:00+00:00")
+        );
         assert!(epoch_seconds(f64::NAN).is_err());
     }
 
     #[test]
     fn julian_days_become_timestamps() {
-        assert_eq!(julian_day(2_440_587.5).as_deref(), Ok("1970-01-01 00:00:00+00:00"));
-        assert_eq!(julian_day(2_460_341.0).as_deref(), Ok("2024-01-31 12:00:00+00:00"));
+        assert_eq!(
+            julian_day(2_440_587.5).as_deref(),
+            Ok("1970-01-01 00:00:00+00:00")
+        );
+        assert_eq!(
+            julian_day(2_460_341.0).as_deref(),
+            Ok("2024-01-31 12:00:00+00:00")
+        );
     }
 
     #[test]
@@ -252,18 +312,39 @@ mod tests {
 
     #[test]
     fn uuids_are_normalised_from_hex_and_dashed_forms() {
-        assert_eq!(to_uuid("0123456789ABCDEF0123456789abcdef").as_deref(), Ok("01234567-89ab-cdef-0123-456789abcdef"));
-        assert_eq!(to_uuid("{01234567-89ab-cdef-0123-456789abcdef}").as_deref(), Ok("01234567-89ab-cdef-0123-456789abcdef"));
+        assert_eq!(
+            to_uuid("0123456789ABCDEF0123456789abcdef").as_deref(),
+            Ok("01234567-89ab-cdef-0123-456789abcdef")
+        );
+        assert_eq!(
+            to_uuid("{01234567-89ab-cdef-0123-456789abcdef}").as_deref(),
+            Ok("01234567-89ab-cdef-0123-456789abcdef")
+        );
         assert!(to_uuid("xyz").is_err());
-        assert_eq!(uuid_from_bytes(&[0u8; 16]).as_deref(), Ok("00000000-0000-0000-0000-000000000000"));
+        assert_eq!(
+            uuid_from_bytes(&[0u8; 16]).as_deref(),
+            Ok("00000000-0000-0000-0000-000000000000")
+        );
     }
 
     #[test]
     fn iso_texts_are_checked_and_normalised() {
-        assert_eq!(iso_datetime("2024-01-31T10:00:00Z", true).as_deref(), Ok("2024-01-31 10:00:00+00:00"));
-        assert_eq!(iso_datetime("2024-01-31 10:00:00", true).as_deref(), Ok("2024-01-31 10:00:00+00:00"));
-        assert_eq!(iso_datetime("2024-03-01 10:15:00.000 +00:00", true).as_deref(), Ok("2024-03-01 10:15:00.000+00:00"));
-        assert_eq!(iso_datetime("2024-01-31", false).as_deref(), Ok("2024-01-31"));
+        assert_eq!(
+            iso_datetime("2024-01-31T10:00:00Z", true).as_deref(),
+            Ok("2024-01-31 10:00:00+00:00")
+        );
+        assert_eq!(
+            iso_datetime("2024-01-31 10:00:00", true).as_deref(),
+            Ok("2024-01-31 10:00:00+00:00")
+        );
+        assert_eq!(
+            iso_datetime("2024-03-01 10:15:00.000 +00:00", true).as_deref(),
+            Ok("2024-03-01 10:15:00.000+00:00")
+        );
+        assert_eq!(
+            iso_datetime("2024-01-31", false).as_deref(),
+            Ok("2024-01-31")
+        );
         assert!(iso_datetime("2023-02-29", true).is_err());
         assert!(iso_datetime("31/01/2024", true).is_err());
     }

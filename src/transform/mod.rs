@@ -26,11 +26,21 @@ impl Transform {
         if trimmed.contains("{{") || trimmed.contains("{%") {
             return Ok(Transform::Expression(trimmed.to_owned()));
         }
-        Builtin::from_name(trimmed).map(Transform::Builtin).ok_or_else(|| {
-            let help = crate::plan::diagnostic::did_you_mean(trimmed, BUILTINS.iter().map(|b| b.name()))
-                .unwrap_or_else(|| format!("built-ins: {}; or an expression like `{{{{ value | trim }}}}`", builtins::names().join(", ")));
-            help
-        })
+        Builtin::from_name(trimmed)
+            .map(Transform::Builtin)
+            .ok_or_else(|| {
+                let help = crate::plan::diagnostic::did_you_mean(
+                    trimmed,
+                    BUILTINS.iter().map(|b| b.name()),
+                )
+                .unwrap_or_else(|| {
+                    format!(
+                        "built-ins: {}; or an expression like `{{{{ value | trim }}}}`",
+                        builtins::names().join(", ")
+                    )
+                });
+                help
+            })
     }
 
     pub fn text(&self) -> String {

@@ -1,5 +1,7 @@
-//! Test support: SQLite fixtures built from SQL in temporary directories.
+//! Test support: SQLite fixtures built from SQL in temporary directories, and the command
+//! runner that invokes the real `decant` binary.
 
+pub mod cli;
 mod sqlite;
 
 pub use sqlite::sqlite_from_sql;
