@@ -5,4 +5,6 @@
 mod support;
 
 mod cli;
+mod fixtures;
 mod introspect;
+mod resolve;
