@@ -1,0 +1,49 @@
+//! What a run is of: the plan's hash (what would execute) and the source's fingerprint, so
+//! `--resume` can refuse when either changed since the interrupted run.
+
+use std::io::Read;
+use std::path::Path;
+
+use sha2::{Digest, Sha256};
+
+use crate::catalog::Catalog;
+use crate::render::RenderedStep;
+use crate::resolve::ResolvedPlan;
+
+fn hex(digest: &[u8]) -> String {
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A hash of everything the run would do: the resolved plan and every rendered statement.
+/// The target URL is not part of it, so a rotated password does not block a resume.
+pub fn plan_hash(resolved: &ResolvedPlan, steps: &[RenderedStep]) -> String {
+    let mut h = Sha256::new();
+    h.update(serde_json::to_vec(resolved).unwrap_or_default());
+    h.update(serde_json::to_vec(steps).unwrap_or_default());
+    hex(&h.finalize())
+}
+
+/// A fingerprint of the source: its schema and row counts, its size, and SQLite's file change
+/// counter (header bytes 24..28, bumped by every committed write) and WAL size.
+pub fn source_fingerprint(file: &Path, catalog: &Catalog) -> std::io::Result<String> {
+    let mut h = Sha256::new();
+    h.update(serde_json::to_vec(catalog).unwrap_or_default());
+    let mut header = [0u8; 100];
+    let mut f = std::fs::File::open(file)?;
+    let read = f.read(&mut header)?;
+    h.update(&header[..read.min(100)]);
+    h.update(f.metadata()?.len().to_le_bytes());
+    let wal = file.with_extension(format!(
+        "{}-wal",
+        file.extension()
+            .and_then(|e| e.to_str())
+            .unwrap_or_default()
+    ));
+    if let Ok(meta) = std::fs::metadata(&wal) {
+        h.update(meta.len().to_le_bytes());
+        if let Ok(modified) = meta.modified() {
+            h.update(format!("{modified:?}").as_bytes());
+        }
+    }
+    Ok(hex(&h.finalize()))
+}
