@@ -31,7 +31,8 @@ pub struct InitArgs {
     /// The source database, e.g. `sqlite://data/app.sqlite3` (relative to the current folder).
     #[arg(long)]
     pub source: String,
-    /// The target database URL to write into the plan (default: `${TARGET_DATABASE_URL}`).
+    /// The target database URL to write into the plan, as the default of `${TARGET_DATABASE_URL}`
+    /// (its password is never written); default `postgres://postgres@127.0.0.1:5432/<file stem>`.
     #[arg(long)]
     pub target: Option<String>,
     /// Where to write the plan; `-` or nothing for standard output.

@@ -7,4 +7,5 @@ mod support;
 mod cli;
 mod fixtures;
 mod introspect;
+mod readme;
 mod resolve;

@@ -251,7 +251,7 @@ pub fn profile_warnings(target: &TargetType, column: &Column, p: &ColumnProfile)
                 && p.fractional_reals > 0
             {
                 out.push(format!(
-                    "{} real value(s) are rounded to {} decimal places",
+                    "{} value(s) stored as REAL have a fraction; any with more than {} decimal place(s) are rounded",
                     p.fractional_reals, target.modifiers[1]
                 ));
             }

@@ -281,8 +281,8 @@ pub struct Step {
     /// A Diesel migrations directory (relative to the plan file) to apply to the target.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub migrations: Option<String>,
-    /// Steps or phases (`schema`, `load`, `constraints`, `sequences`, `checks`, or
-    /// `load:<table>`) that must wait for this one.
+    /// Steps or phases (`schema`, `load`, `constraints`, `indexes`, `foreign-keys`, `sequences`,
+    /// `checks`, or a table's step such as `load:<table>`) that must wait for this one.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub before: Vec<String>,
     /// Steps or phases this one waits for.

@@ -235,7 +235,14 @@ impl<'s> Checker<'s> {
         } else {
             format!("unknown key `{key}` in `{}`", display_path(&ctx.path))
         };
-        let help = did_you_mean(key, names.iter().copied())
+        // `{ to: numeric(5,2) }`: the comma ends the value inside a flow mapping.
+        let split_value = (key.ends_with(')')
+            || key.chars().next().is_some_and(|c| c.is_ascii_digit()))
+        .then(|| {
+            "a `,` inside `{ }` ends the value: quote values such as `\"numeric(5,2)\"`".to_owned()
+        });
+        let help = split_value
+            .or_else(|| did_you_mean(key, names.iter().copied()))
             .or_else(|| {
                 self.belongs_under(key, properties)
                     .map(|parent| format!("`{key}` belongs under `{parent}`"))

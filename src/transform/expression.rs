@@ -92,6 +92,10 @@ impl TransformEnvironment {
                 .map(Value::from)
                 .map_err(invalid)
         });
+        // minijinja's own string filters turn NULL into the text `none`; NULL must stay NULL.
+        env.add_filter("trim", text_filter(|t| Ok(t.trim().to_owned())));
+        env.add_filter("lower", text_filter(|t| Ok(t.to_lowercase())));
+        env.add_filter("upper", text_filter(|t| Ok(t.to_uppercase())));
         env.add_filter(
             "nullif",
             |v: Value, other: Value| if v == other { Value::from(()) } else { v },
@@ -211,6 +215,17 @@ mod tests {
         assert!(check_expression("{{ value | }}").is_err());
         assert!(check_expression("{{ value | trim | lower }}").is_ok());
         assert!(check_expression("{{ row.first_name ~ ' ' ~ value }}").is_ok());
+    }
+
+    #[test]
+    fn string_filters_keep_null_as_null() {
+        let env = TransformEnvironment::new();
+        let out = env.evaluate(
+            "{{ value | trim | lower }}",
+            Value::from(()),
+            Value::from(()),
+        );
+        assert!(out.map(|v| v.is_none()).unwrap_or(false));
     }
 
     #[test]

@@ -1,0 +1,67 @@
+//! The README's examples are real: every `yaml` block is a plan that validates, and CI runs
+//! the test command the README states.
+
+use crate::support::cli::{decant, repo_root};
+
+/// Fenced blocks of the README with their info string.
+fn fenced_blocks(text: &str) -> Vec<(String, String)> {
+    let mut blocks = Vec::new();
+    let mut current: Option<(String, String)> = None;
+    for line in text.lines() {
+        match (&mut current, line.trim_start().strip_prefix("```")) {
+            (None, Some(info)) => current = Some((info.trim().to_owned(), String::new())),
+            (Some(_), Some(_)) => blocks.extend(current.take()),
+            (Some((_, body)), None) => {
+                body.push_str(line);
+                body.push('\n');
+            }
+            (None, None) => {}
+        }
+    }
+    blocks
+}
+
+fn readme() -> String {
+    std::fs::read_to_string(repo_root().join("README.md")).unwrap()
+}
+
+#[test]
+fn every_yaml_block_in_the_readme_is_a_plan_that_validates() {
+    let blocks: Vec<String> = fenced_blocks(&readme())
+        .into_iter()
+        .filter(|(info, _)| info == "yaml")
+        .map(|(_, b)| b)
+        .collect();
+    assert!(!blocks.is_empty(), "the README shows at least one plan");
+    for (i, block) in blocks.iter().enumerate() {
+        let name = format!(".readme-block-{i}-{}.yaml", std::process::id());
+        let path = repo_root().join(&name);
+        std::fs::write(&path, block).unwrap();
+        let out = decant(&["validate", &name]);
+        std::fs::remove_file(&path).unwrap();
+        assert_eq!(
+            out.code, 0,
+            "README yaml block {i} does not validate:\n{block}\n{}",
+            out.stderr
+        );
+    }
+}
+
+#[test]
+fn ci_runs_the_test_command_the_readme_states() {
+    let command = fenced_blocks(&readme())
+        .into_iter()
+        .filter(|(info, _)| info == "sh")
+        .flat_map(|(_, body)| body.lines().map(str::to_owned).collect::<Vec<_>>())
+        .find(|l| l.trim_start().starts_with("cargo test"))
+        .expect("a `cargo test` command in a sh block of the README");
+    let ci = std::fs::read_to_string(repo_root().join(".ci/run")).unwrap();
+    assert!(
+        ci.lines().any(|l| l.trim() == command.trim()),
+        "`.ci/run` must run `{command}`"
+    );
+    assert!(
+        ci.contains("cargo fmt --check")
+            && ci.contains("cargo clippy --all-targets -- -D warnings")
+    );
+}
