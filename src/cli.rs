@@ -22,6 +22,12 @@ pub enum Command {
     Plan(PlanCommandArgs),
     /// Print the step graph.
     Graph(GraphArgs),
+    /// Execute the plan against the target: exit 0 only when every row is accounted for.
+    Run(RunArgs),
+    /// Show the journal in the target: runs, steps, timings, row counts, outcomes.
+    Status(PlanArgs),
+    /// Drop the tables the newest run created in the target; the source is never written.
+    Rollback(PlanArgs),
     /// Print the JSON Schema of plan files (the one in `schemas/plan.schema.json`).
     Schema,
 }
@@ -47,6 +53,19 @@ pub struct InitArgs {
 pub struct PlanArgs {
     /// The plan file.
     pub plan: PathBuf,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    /// The plan file.
+    pub plan: PathBuf,
+    /// Continue the newest interrupted run, redoing only unfinished steps; refused when the
+    /// plan or the source changed since.
+    #[arg(long)]
+    pub resume: bool,
+    /// Where the JSON and Markdown reports and the rejects file go (default: the plan's folder).
+    #[arg(long)]
+    pub report_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, clap::Args)]

@@ -9,6 +9,7 @@
 pub mod catalog;
 pub mod cli;
 pub mod commands;
+pub mod copy;
 pub mod dialect;
 pub mod graph;
 pub mod init;

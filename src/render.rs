@@ -103,6 +103,11 @@ fn render_step(
     plan_dir: &Path,
 ) -> Result<(Vec<String>, Vec<String>), TemplateError> {
     let schema = resolved.schema.as_str();
+    // Tables kept by `truncate`/`append` may already carry their constraints and indexes.
+    let guard = matches!(
+        resolved.settings.if_exists,
+        IfExists::Truncate | IfExists::Append
+    );
     let mut target = Vec::new();
     let mut source = Vec::new();
     match kind {
@@ -132,7 +137,7 @@ fn render_step(
         }
         StepKind::Load { table: name } => {
             let t = table(resolved, name)?;
-            let source_columns: Vec<&str> = t.copied_columns().map(|c| c.source.as_str()).collect();
+            let source_columns = crate::copy::select_columns(t, &t.key_columns);
             let target_columns: Vec<&str> = t.copied_columns().map(|c| c.target.as_str()).collect();
             source.push(templates.render(
                 "sqlite/select_rows.sql.j2",
@@ -148,17 +153,17 @@ fn render_step(
             if let Some(pk) = &t.primary_key {
                 target.push(templates.render(
                     "postgres/primary_key.sql.j2",
-                    context! { schema, table => t.target, name => pk.name, columns => pk.columns },
+                    context! { schema, table => t.target, name => pk.name, columns => pk.columns, guard },
                 )?);
             }
             for u in &t.uniques {
                 target.push(templates.render(
                     "postgres/unique.sql.j2",
-                    context! { schema, table => t.target, name => u.name, columns => u.columns },
+                    context! { schema, table => t.target, name => u.name, columns => u.columns, guard },
                 )?);
             }
             for c in &t.checks {
-                target.push(templates.render("postgres/check.sql.j2", context! { schema, table => t.target, name => c.name, expression => c.expression })?);
+                target.push(templates.render("postgres/check.sql.j2", context! { schema, table => t.target, name => c.name, expression => c.expression, guard })?);
             }
         }
         StepKind::Indexes { table: name } => {
@@ -166,7 +171,7 @@ fn render_step(
             for i in &t.indexes {
                 target.push(templates.render(
                     "postgres/index.sql.j2",
-                    context! { schema, table => t.target, name => i.name, unique => i.unique, keys => Value::from_serialize(&i.keys), predicate => i.predicate, method => i.method },
+                    context! { schema, table => t.target, name => i.name, unique => i.unique, keys => Value::from_serialize(&i.keys), predicate => i.predicate, method => i.method, guard },
                 )?);
             }
         }
@@ -175,7 +180,7 @@ fn render_step(
             for fk in &t.foreign_keys {
                 target.push(templates.render(
                     "postgres/foreign_key.sql.j2",
-                    context! { schema, table => t.target, fk => Value::from_serialize(fk) },
+                    context! { schema, table => t.target, fk => Value::from_serialize(fk), guard },
                 )?);
             }
         }

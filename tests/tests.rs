@@ -5,7 +5,9 @@
 mod support;
 
 mod cli;
+mod copy;
 mod fixtures;
 mod introspect;
 mod readme;
 mod resolve;
+mod run;

@@ -5,6 +5,9 @@ mod graph;
 mod init;
 mod plan;
 mod prepare;
+mod rollback;
+mod run;
+mod status;
 mod validate;
 
 use std::io::Write;
@@ -25,6 +28,9 @@ pub fn execute(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
         Command::Validate(args) => validate::run(&args, out, err),
         Command::Plan(args) => plan::run(&args, out, err),
         Command::Graph(args) => graph::run(&args, out, err),
+        Command::Run(args) => run::run(&args, out, err),
+        Command::Status(args) => status::run(&args, out, err),
+        Command::Rollback(args) => rollback::run(&args, out, err),
         Command::Schema => write_schema(out),
     };
     match result {

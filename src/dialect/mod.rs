@@ -38,6 +38,10 @@ pub const BUILTIN_TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/postgres/foreign_key.sql.j2"),
     ),
     (
+        "postgres/guard_constraint.sql.j2",
+        include_str!("../../templates/postgres/guard_constraint.sql.j2"),
+    ),
+    (
         "postgres/identity_reset.sql.j2",
         include_str!("../../templates/postgres/identity_reset.sql.j2"),
     ),

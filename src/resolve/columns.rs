@@ -259,6 +259,7 @@ pub(super) fn resolve_table_columns(
         filter: None,
         source_rows: table.row_count,
         columns,
+        key_columns: table.primary_key.clone(),
         primary_key: None,
         uniques: Vec::new(),
         checks: Vec::new(),

@@ -41,6 +41,8 @@ pub struct ResolvedTable {
     /// Rows in the source when introspected.
     pub source_rows: u64,
     pub columns: Vec<ResolvedColumn>,
+    /// Source columns that name a row in reports and rejects: the primary key, or empty for `rowid`.
+    pub key_columns: Vec<String>,
     pub primary_key: Option<KeyConstraint>,
     pub uniques: Vec<KeyConstraint>,
     pub checks: Vec<NamedCheck>,

@@ -1,5 +1,7 @@
 //! Running a plan against the target: identity of a run, execution of the step graph,
-//! and undoing what a run created.
+//! the report, and undoing what a run created.
 
+pub mod execute;
 pub mod identity;
+pub mod report;
 pub mod rollback;

@@ -2,6 +2,7 @@
 //! runner that invokes the real `decant` binary.
 
 pub mod cli;
+pub mod postgres;
 mod sqlite;
 
 pub use sqlite::sqlite_from_sql;

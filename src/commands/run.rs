@@ -1,0 +1,95 @@
+//! `decant run PLAN [--resume]`: execute, report, and exit 0 only when every row is accounted
+//! for; 1 when rows were rejected; 2 when the plan or a database error stopped the run.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::Context;
+
+use super::{prepare, Failure, EXIT_CHECKS_FAILED, EXIT_OK, EXIT_USAGE};
+use crate::cli::RunArgs;
+use crate::run::execute::{execute, RunError, RunOptions};
+
+pub fn run(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<u8, Failure> {
+    let prepared = prepare(&args.plan, false)?;
+    if !prepared.warnings.items.is_empty() {
+        writeln!(err, "{}", prepared.warnings.render())?;
+    }
+    let dir: PathBuf = args
+        .report_dir
+        .clone()
+        .unwrap_or_else(|| prepared.loaded.base_dir().to_path_buf());
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create `{}`", dir.display()))?;
+    let stem = args
+        .plan
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or("decant")
+        .to_owned();
+    let options = RunOptions {
+        resume: args.resume,
+        rejects_path: dir.join(format!("{stem}.rejects.jsonl")),
+    };
+    let mut progress = |step: &crate::run::report::StepReport| {
+        let rows = step
+            .rows
+            .map(|r| {
+                format!(
+                    "  {} read, {} written, {} rejected",
+                    r.read, r.written, r.rejected
+                )
+            })
+            .unwrap_or_default();
+        let _ = writeln!(err, "{:<40} {:>8.2}s{rows}", step.id, step.seconds);
+    };
+    let report = match execute(
+        &prepared,
+        &prepared.loaded.plan.target.url,
+        &options,
+        &mut progress,
+    ) {
+        Ok(report) => report,
+        Err(e) => {
+            writeln!(err, "error: {e}")?;
+            if let RunError::Step { completed, .. } = &e {
+                writeln!(
+                    err,
+                    "completed steps: {}",
+                    if completed.is_empty() {
+                        "none".to_owned()
+                    } else {
+                        completed.join(", ")
+                    }
+                )?;
+                writeln!(
+                    err,
+                    "the failed step was rolled back; fix the cause and run again with --resume"
+                )?;
+            }
+            return Ok(EXIT_USAGE);
+        }
+    };
+    let json_path = dir.join(format!("{stem}.report.json"));
+    let md_path = dir.join(format!("{stem}.report.md"));
+    std::fs::write(
+        &json_path,
+        serde_json::to_vec_pretty(&report).context("report")?,
+    )
+    .with_context(|| format!("cannot write `{}`", json_path.display()))?;
+    let mut md = Vec::new();
+    report.write_markdown(&mut md)?;
+    std::fs::write(&md_path, md)
+        .with_context(|| format!("cannot write `{}`", md_path.display()))?;
+    report.write_summary(out)?;
+    writeln!(
+        out,
+        "  reports: {} and {}",
+        json_path.display(),
+        md_path.display()
+    )?;
+    Ok(if report.clean() {
+        EXIT_OK
+    } else {
+        EXIT_CHECKS_FAILED
+    })
+}

@@ -1,0 +1,76 @@
+//! `decant status PLAN`: the journal of the plan's target schema.
+
+use std::io::Write;
+
+use super::{Failure, EXIT_OK};
+use crate::cli::PlanArgs;
+use crate::journal;
+use crate::plan::load_plan;
+use crate::url::redact_url;
+
+pub fn run(args: &PlanArgs, out: &mut dyn Write, _err: &mut dyn Write) -> Result<u8, Failure> {
+    let loaded = load_plan(&args.plan).map_err(Failure::Plan)?;
+    let target = &loaded.plan.target;
+    let mut conn = journal::connect(&target.url).map_err(|e| Failure::Other(e.into()))?;
+    writeln!(
+        out,
+        "target {} (schema `{}`)",
+        redact_url(&target.url),
+        target.schema
+    )?;
+    if !journal::journal_exists(&mut conn).map_err(|e| Failure::Other(e.into()))? {
+        writeln!(out, "no decant run recorded in this target")?;
+        return Ok(EXIT_OK);
+    }
+    let runs =
+        journal::runs(&mut conn, &target.schema, 10).map_err(|e| Failure::Other(e.into()))?;
+    if runs.is_empty() {
+        writeln!(out, "no decant run recorded for schema `{}`", target.schema)?;
+    }
+    for (i, run) in runs.iter().enumerate() {
+        let resumed = run
+            .resumed_from
+            .map(|r| format!(", resumed from {r}"))
+            .unwrap_or_default();
+        writeln!(
+            out,
+            "run {}  {}  plan `{}` ({})  started {}  finished {}{resumed}",
+            run.id,
+            run.status,
+            run.plan_name,
+            &run.plan_hash[..run.plan_hash.len().min(12)],
+            run.started_at,
+            run.finished_at.as_deref().unwrap_or("-")
+        )?;
+        if i > 0 {
+            continue;
+        }
+        let steps = journal::steps(&mut conn, run.id).map_err(|e| Failure::Other(e.into()))?;
+        writeln!(
+            out,
+            "  {:<40} {:<8} {:>9} {:>10} {:>10} {:>9}",
+            "step", "state", "seconds", "read", "written", "rejected"
+        )?;
+        for s in steps {
+            let n = |v: Option<i64>| v.map(|v| v.to_string()).unwrap_or_default();
+            writeln!(
+                out,
+                "  {:<40} {:<8} {:>9} {:>10} {:>10} {:>9}",
+                s.step_id,
+                s.state,
+                s.seconds.map(|v| format!("{v:.2}")).unwrap_or_default(),
+                n(s.rows_read),
+                n(s.rows_written),
+                n(s.rows_rejected)
+            )?;
+            if let Some(error) = s.error {
+                writeln!(
+                    out,
+                    "    error: {}",
+                    error.lines().next().unwrap_or_default()
+                )?;
+            }
+        }
+    }
+    Ok(EXIT_OK)
+}

@@ -1,0 +1,405 @@
+//! The copy engine: reads a source table value by value in its actual SQLite storage class,
+//! converts each value to its target column's type in Rust, and streams the rows into
+//! PostgreSQL with binary COPY through Diesel, rejecting or stopping at rows that cannot go.
+//!
+//! One table is one COPY statement fed from one streaming SELECT, with about 1 MiB buffered:
+//! memory does not grow with the table. A bad row under `on_bad_row: stop`, a source error or
+//! a sink error cancels the COPY, so the server keeps none of the table's rows; the caller
+//! still owns the table's transaction (and the source's read transaction).
+
+mod binary;
+mod convert;
+mod read;
+mod rejects;
+mod write;
+
+use std::path::PathBuf;
+
+use diesel::connection::DefaultLoadingMode;
+use diesel::{PgConnection, RunQueryDsl, SqliteConnection};
+use serde::Serialize;
+
+use crate::dialect::quote_ident;
+use crate::plan::model::OnBadRow;
+use crate::resolve::ResolvedTable;
+
+pub use read::{show_value, sqlite_real_text, SqlValue};
+pub use rejects::{JsonLinesRejects, VecRejects};
+
+use convert::Converter;
+use read::SourceRow;
+use write::CopyFailure;
+
+/// Bytes buffered before each write to the COPY stream.
+const CHUNK: usize = 1 << 20;
+
+/// What happened to one table's rows: `read == written + rejected` when the copy succeeds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct CopyStats {
+    pub read: u64,
+    pub written: u64,
+    pub rejected: u64,
+}
+
+/// A row that could not be written, and why.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Reject {
+    /// The source table.
+    pub table: String,
+    /// The row's source primary key, `{"column": value, …}`; `{"rowid": n}` for tables without
+    /// one; `{"row": n}` (position in the read order) when the SELECT did not return the key.
+    pub primary_key: serde_json::Value,
+    /// The source column whose value could not be converted.
+    pub column: String,
+    /// The source value, shown safely: text escaped, blobs as `x'…'` hex, both truncated.
+    pub value: String,
+    pub reason: String,
+}
+
+impl Reject {
+    /// The primary key as `id=3` or `order_id=3, line=2`.
+    pub fn key_text(&self) -> String {
+        match &self.primary_key {
+            serde_json::Value::Object(map) => map
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            other => other.to_string(),
+        }
+    }
+}
+
+/// Where rejected rows go under `on_bad_row: reject`.
+pub trait RejectSink {
+    fn reject(&mut self, r: Reject) -> Result<(), CopyError>;
+
+    /// Called once a table's rows are all read; makes its rejects durable.
+    fn flush(&mut self) -> Result<(), CopyError> {
+        Ok(())
+    }
+}
+
+/// Why a table could not be copied.
+#[derive(Debug, thiserror::Error)]
+pub enum CopyError {
+    #[error("table `{table}`: column `{column}` has type `{type_sql}`, which the copy engine cannot write; choose another type with `to:`")]
+    UnsupportedType {
+        table: String,
+        column: String,
+        type_sql: String,
+    },
+
+    #[error("table `{table}`: `{sql}` is not a `COPY … FROM STDIN (FORMAT binary)` statement")]
+    CopySql { table: String, sql: String },
+
+    #[error("table `{table}`: the source query returns {found} columns where {expected} are copied: `{sql}`")]
+    SelectShape {
+        table: String,
+        sql: String,
+        expected: usize,
+        found: usize,
+    },
+
+    #[error("table `{table}`: reading the source failed: `{sql}`")]
+    Read {
+        table: String,
+        sql: String,
+        #[source]
+        source: diesel::result::Error,
+    },
+
+    #[error("table `{table}`: writing to the target failed: `{sql}`")]
+    Write {
+        table: String,
+        sql: String,
+        #[source]
+        source: diesel::result::Error,
+    },
+
+    #[error("table `{table}`: sending rows to the target failed: `{sql}`")]
+    Send {
+        table: String,
+        sql: String,
+        #[source]
+        source: std::io::Error,
+    },
+
+    #[error("table `{}`, row {}: column `{}` cannot take `{}`: {}", .0.table, .0.key_text(), .0.column, .0.value, .0.reason)]
+    BadRow(Box<Reject>),
+
+    #[error("table `{table}`: {written} rows were sent but the target reports {reported} copied")]
+    CountMismatch {
+        table: String,
+        written: u64,
+        reported: u64,
+    },
+
+    #[error("cannot write rejected rows to `{}`", path.display())]
+    Rejects {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// The source columns `select_sql` should return: the copied columns in order, then the key
+/// columns that name a row in rejects when they are not copied (`rowid` when `primary_key`
+/// is empty). A SELECT of the copied columns alone works too; rejects then name rows by key
+/// columns among them, or by position.
+pub fn select_columns(table: &ResolvedTable, primary_key: &[String]) -> Vec<String> {
+    let mut columns: Vec<String> = table.copied_columns().map(|c| c.source.clone()).collect();
+    let wanted: Vec<String> = if primary_key.is_empty() {
+        vec!["rowid".to_owned()]
+    } else {
+        primary_key.to_vec()
+    };
+    for key in wanted {
+        if !columns.iter().any(|c| c.eq_ignore_ascii_case(&key)) {
+            columns.push(key);
+        }
+    }
+    columns
+}
+
+/// Where a row's key values are in the selected row.
+struct KeyPlan {
+    /// Key column names and their positions; empty when the row is named by its position.
+    columns: Vec<(String, usize)>,
+}
+
+impl KeyPlan {
+    fn new(table: &ResolvedTable, primary_key: &[String], field_count: usize) -> KeyPlan {
+        let all = select_columns(table, primary_key);
+        let copied = table.copied_columns().count();
+        let names = if field_count >= all.len() {
+            &all[..]
+        } else {
+            &all[..copied.min(all.len())]
+        };
+        let wanted: Vec<String> = if primary_key.is_empty() {
+            vec!["rowid".to_owned()]
+        } else {
+            primary_key.to_vec()
+        };
+        let columns: Option<Vec<(String, usize)>> = wanted
+            .into_iter()
+            .map(|key| {
+                names
+                    .iter()
+                    .position(|n| n.eq_ignore_ascii_case(&key))
+                    .map(|i| (key, i))
+            })
+            .collect();
+        KeyPlan {
+            columns: columns.unwrap_or_default(),
+        }
+    }
+
+    fn json(&self, row: &[SqlValue], number: u64) -> serde_json::Value {
+        if self.columns.is_empty() {
+            return serde_json::json!({ "row": number });
+        }
+        let map = self.columns.iter().map(|(name, i)| {
+            (
+                name.clone(),
+                row.get(*i)
+                    .map_or(serde_json::Value::Null, read::value_json),
+            )
+        });
+        serde_json::Value::Object(map.collect())
+    }
+}
+
+/// Copies one table: streams `select_sql` from `source` through the column conversions into
+/// `copy_sql` (`COPY … FROM STDIN (FORMAT binary)`; when empty, one is made from `schema` and
+/// the table's target names) on `target`.
+///
+/// `select_sql` returns the copied columns in order, optionally followed by the key columns of
+/// [`select_columns`]. `primary_key` names the source primary key columns (empty: `rowid`).
+/// Under [`OnBadRow::Stop`] the first bad row ends the copy with [`CopyError::BadRow`] and the
+/// COPY is cancelled; under [`OnBadRow::Reject`] bad rows go to `rejects` and the rest are written.
+#[allow(clippy::too_many_arguments)]
+pub fn copy_table(
+    source: &mut SqliteConnection,
+    target: &mut PgConnection,
+    schema: &str,
+    table: &ResolvedTable,
+    primary_key: &[String],
+    select_sql: &str,
+    copy_sql: &str,
+    on_bad_row: OnBadRow,
+    rejects: &mut dyn RejectSink,
+) -> Result<CopyStats, CopyError> {
+    let converter = Converter::new(table).map_err(|u| CopyError::UnsupportedType {
+        table: table.source.clone(),
+        column: u.column,
+        type_sql: u.type_sql,
+    })?;
+    let copy_target = if copy_sql.trim().is_empty() {
+        let columns: Vec<String> = table
+            .copied_columns()
+            .map(|c| quote_ident(&c.target))
+            .collect();
+        format!(
+            "{}.{} ({})",
+            quote_ident(schema),
+            quote_ident(&table.target),
+            columns.join(", ")
+        )
+    } else {
+        write::copy_target_of(copy_sql)
+            .ok_or_else(|| CopyError::CopySql {
+                table: table.source.clone(),
+                sql: copy_sql.to_owned(),
+            })?
+            .to_owned()
+    };
+    let statement = format!("COPY {copy_target} FROM STDIN WITH (FORMAT binary)");
+    let mut job = Stream {
+        source,
+        table,
+        primary_key,
+        select_sql,
+        statement: &statement,
+        converter: &converter,
+        on_bad_row,
+        rejects,
+        stats: CopyStats::default(),
+        failure: None,
+    };
+    let result = write::copy_in(target, &copy_target, |out| job.run(out));
+    if let Some(e) = job.failure.take() {
+        return Err(e);
+    }
+    let stats = job.stats;
+    match result {
+        Ok(reported) if reported as u64 == stats.written => Ok(stats),
+        Ok(reported) => Err(CopyError::CountMismatch {
+            table: table.source.clone(),
+            written: stats.written,
+            reported: reported as u64,
+        }),
+        Err(CopyFailure::Database(source)) => Err(CopyError::Write {
+            table: table.source.clone(),
+            sql: statement,
+            source,
+        }),
+        Err(CopyFailure::Aborted(message)) => Err(CopyError::Write {
+            table: table.source.clone(),
+            sql: statement,
+            source: diesel::result::Error::QueryBuilderError(message.into()),
+        }),
+    }
+}
+
+/// One table's stream: the source rows, their conversion, and where bad rows go.
+struct Stream<'a> {
+    source: &'a mut SqliteConnection,
+    table: &'a ResolvedTable,
+    primary_key: &'a [String],
+    select_sql: &'a str,
+    statement: &'a str,
+    converter: &'a Converter,
+    on_bad_row: OnBadRow,
+    rejects: &'a mut dyn RejectSink,
+    stats: CopyStats,
+    /// Why the stream stopped, kept here: Diesel reports a cancelled COPY as a database error.
+    failure: Option<CopyError>,
+}
+
+impl Stream<'_> {
+    /// The COPY's data callback.
+    fn run(&mut self, out: &mut dyn std::io::Write) -> Result<(), CopyFailure> {
+        match self.send(out) {
+            Ok(()) => Ok(()),
+            Err(e) => {
+                self.failure = Some(e);
+                // The server logs this message; row values stay out of it.
+                Err(CopyFailure::Aborted(format!(
+                    "decant stopped the copy of table `{}`",
+                    self.table.source
+                )))
+            }
+        }
+    }
+
+    /// Reads, converts and sends every row, then the trailer.
+    fn send(&mut self, out: &mut dyn std::io::Write) -> Result<(), CopyError> {
+        let Stream {
+            source,
+            table,
+            primary_key,
+            select_sql,
+            statement,
+            converter,
+            on_bad_row,
+            rejects,
+            stats,
+            ..
+        } = self;
+        let (table, select_sql, statement): (&ResolvedTable, &str, &str) =
+            (table, select_sql, statement);
+        let read_error = |source| CopyError::Read {
+            table: table.source.clone(),
+            sql: select_sql.to_owned(),
+            source,
+        };
+        let mut send = |buf: &[u8]| {
+            out.write_all(buf).map_err(|source| CopyError::Send {
+                table: table.source.clone(),
+                sql: statement.to_owned(),
+                source,
+            })
+        };
+        let expected = converter.columns.len();
+        let mut buf: Vec<u8> = Vec::with_capacity(CHUNK + CHUNK / 4);
+        buf.extend_from_slice(&binary::HEADER);
+        let mut keys: Option<KeyPlan> = None;
+        let rows = diesel::sql_query(select_sql)
+            .load_iter::<SourceRow, DefaultLoadingMode>(*source)
+            .map_err(read_error)?;
+        for row in rows {
+            let SourceRow(values) = row.map_err(read_error)?;
+            stats.read += 1;
+            if values.len() < expected {
+                return Err(CopyError::SelectShape {
+                    table: table.source.clone(),
+                    sql: select_sql.to_owned(),
+                    expected,
+                    found: values.len(),
+                });
+            }
+            let start = buf.len();
+            match converter.encode_row(&values, &mut buf) {
+                Ok(()) => stats.written += 1,
+                Err((column, reason)) => {
+                    buf.truncate(start);
+                    let keys =
+                        keys.get_or_insert_with(|| KeyPlan::new(table, primary_key, values.len()));
+                    let reject = Reject {
+                        table: table.source.clone(),
+                        primary_key: keys.json(&values, stats.read),
+                        column: converter.columns[column].source.clone(),
+                        value: show_value(&values[column]),
+                        reason,
+                    };
+                    match on_bad_row {
+                        OnBadRow::Stop => return Err(CopyError::BadRow(Box::new(reject))),
+                        OnBadRow::Reject => {
+                            rejects.reject(reject)?;
+                            stats.rejected += 1;
+                        }
+                    }
+                }
+            }
+            if buf.len() >= CHUNK {
+                send(&buf)?;
+                buf.clear();
+            }
+        }
+        buf.extend_from_slice(&binary::TRAILER);
+        send(&buf)?;
+        rejects.flush()
+    }
+}

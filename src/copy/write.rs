@@ -1,0 +1,143 @@
+//! Writing rows with `COPY … FROM STDIN (FORMAT binary)` through Diesel, to a table and columns
+//! known only at run time.
+//!
+//! Diesel's `copy_from` names its target through `CopyTarget::walk_target`, an associated
+//! function without `self` (and `#[doc(hidden)]`, which is why diesel is pinned). The target
+//! SQL therefore travels in a thread-local set for the duration of one COPY; the COPY runs
+//! synchronously on the calling thread.
+
+use std::cell::RefCell;
+use std::io::Write;
+
+use diesel::pg::{CopyFormat, CopyTarget, Pg};
+use diesel::query_builder::AstPass;
+use diesel::{ExecuteCopyFromDsl, PgConnection, QueryResult};
+
+diesel::table! {
+    /// Never queried: the `Table` type Diesel's COPY API wants; the real target is set at run time.
+    decant_copy_target (id) {
+        id -> Integer,
+    }
+}
+
+thread_local! {
+    /// The `"schema"."table" ("a", "b")` of the COPY running on this thread.
+    static TARGET: RefCell<Option<String>> = const { RefCell::new(None) };
+}
+
+/// A COPY target whose table and columns come from [`TARGET`].
+struct RuntimeTarget;
+
+impl CopyTarget for RuntimeTarget {
+    type Table = decant_copy_target::table;
+    type SqlType = diesel::sql_types::Integer;
+
+    fn walk_target(mut pass: AstPass<'_, '_, Pg>) -> QueryResult<()> {
+        TARGET.with(|target| match target.borrow().as_deref() {
+            Some(sql) => {
+                pass.push_sql(sql);
+                Ok(())
+            }
+            None => Err(diesel::result::Error::QueryBuilderError(
+                "no run-time COPY target is set on this thread".into(),
+            )),
+        })
+    }
+}
+
+/// Sets [`TARGET`] and restores the previous value when dropped.
+struct TargetGuard(Option<String>);
+
+impl TargetGuard {
+    fn set(sql: &str) -> TargetGuard {
+        TargetGuard(TARGET.with(|t| t.replace(Some(sql.to_owned()))))
+    }
+}
+
+impl Drop for TargetGuard {
+    fn drop(&mut self) {
+        let previous = self.0.take();
+        TARGET.with(|t| *t.borrow_mut() = previous);
+    }
+}
+
+/// How the data callback of a COPY ends badly.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum CopyFailure {
+    #[error(transparent)]
+    Database(#[from] diesel::result::Error),
+    /// The caller stopped the COPY; the message goes to the server, which cancels it.
+    #[error("{0}")]
+    Aborted(String),
+}
+
+/// The target part of a rendered `COPY <target> FROM STDIN (FORMAT binary)` statement, or
+/// `None` when the statement is not a binary COPY from STDIN.
+pub(crate) fn copy_target_of(copy_sql: &str) -> Option<&str> {
+    let sql = copy_sql.trim().trim_end_matches(';').trim_end();
+    // ASCII upper-casing keeps byte offsets, so they index `sql` too.
+    let upper = sql.to_ascii_uppercase();
+    if !upper.starts_with("COPY ") {
+        return None;
+    }
+    let from = upper.rfind(" FROM STDIN")?;
+    let options: String = upper[from + " FROM STDIN".len()..]
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect();
+    if !matches!(
+        options.as_str(),
+        "(FORMATBINARY)" | "WITH(FORMATBINARY)" | "BINARY" | "WITHBINARY"
+    ) {
+        return None;
+    }
+    let target = sql[5..from].trim();
+    (!target.is_empty()).then_some(target)
+}
+
+/// Runs `COPY <target> FROM STDIN WITH (FORMAT binary)` on `conn`, calling `write` once with
+/// the stream. An error from `write` cancels the COPY, so the server keeps none of its rows.
+/// Returns the row count the server reports.
+pub(crate) fn copy_in<F>(
+    conn: &mut PgConnection,
+    target: &str,
+    write: F,
+) -> Result<usize, CopyFailure>
+where
+    F: FnMut(&mut dyn Write) -> Result<(), CopyFailure>,
+{
+    let write = RefCell::new(write);
+    let _guard = TargetGuard::set(target);
+    diesel::copy_from(decant_copy_target::table)
+        .from_raw_data(RuntimeTarget, |out: &mut dyn Write| {
+            let mut write = write.try_borrow_mut().map_err(|_| {
+                CopyFailure::Aborted("the COPY callback ran twice at once".to_owned())
+            })?;
+            (*write)(out)
+        })
+        .with_format(CopyFormat::Binary)
+        .execute(conn)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn binary_copy_statements_yield_their_target() {
+        assert_eq!(
+            copy_target_of(r#"COPY "public"."t" ("a", "b") FROM STDIN (FORMAT binary)"#),
+            Some(r#""public"."t" ("a", "b")"#)
+        );
+        assert_eq!(
+            copy_target_of("copy t (a) from stdin with (format binary);"),
+            Some("t (a)")
+        );
+        assert_eq!(
+            copy_target_of(r#"COPY "a FROM STDIN" (x) FROM STDIN (FORMAT binary)"#),
+            Some(r#""a FROM STDIN" (x)"#)
+        );
+        assert_eq!(copy_target_of("COPY t (a) FROM STDIN (FORMAT csv)"), None);
+        assert_eq!(copy_target_of("INSERT INTO t VALUES (1)"), None);
+    }
+}

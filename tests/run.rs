@@ -1,0 +1,354 @@
+//! `decant run`, `status` and `rollback` against a real PostgreSQL: rows accounted for,
+//! if_exists modes, bad rows, the lock, resume and rollback.
+
+use std::path::{Path, PathBuf};
+
+use diesel::connection::SimpleConnection;
+use diesel::{QueryableByName, RunQueryDsl};
+
+use crate::support::cli::{decant_in, repo_root, Outcome};
+use crate::support::postgres::TestDatabase;
+
+#[derive(QueryableByName)]
+struct Value {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    v: String,
+}
+
+/// One value of a query, as text.
+fn query(db: &TestDatabase, sql: &str) -> String {
+    let mut conn = db.connect();
+    diesel::sql_query(format!("SELECT ({sql})::text AS v"))
+        .get_result::<Value>(&mut conn)
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+        .v
+}
+
+/// A plan in a temporary folder next to its source, with the target taken from the test database.
+struct Setup {
+    dir: tempfile::TempDir,
+    db: TestDatabase,
+}
+
+impl Setup {
+    fn from_example(name: &str, edit: impl Fn(String) -> String) -> Setup {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("data")).unwrap();
+        std::fs::copy(
+            repo_root().join(format!("plans/data/{name}.sqlite3")),
+            dir.path().join(format!("data/{name}.sqlite3")),
+        )
+        .unwrap();
+        let plan = std::fs::read_to_string(repo_root().join(format!("plans/{name}.yaml"))).unwrap();
+        std::fs::write(dir.path().join("plan.yaml"), edit(plan)).unwrap();
+        Setup {
+            dir,
+            db: TestDatabase::new(),
+        }
+    }
+
+    fn from_sql(sql: &str, plan_body: &str) -> Setup {
+        let dir = tempfile::tempdir().unwrap();
+        let (_guard, db) = crate::support::sqlite_from_sql(sql);
+        std::fs::copy(&db, dir.path().join("source.sqlite3")).unwrap();
+        let plan = format!("version: 1\nname: t\nsource: {{ url: \"sqlite://source.sqlite3\" }}\ntarget: {{ url: \"${{TARGET_DATABASE_URL}}\" }}\n{plan_body}");
+        std::fs::write(dir.path().join("plan.yaml"), plan).unwrap();
+        Setup {
+            dir,
+            db: TestDatabase::new(),
+        }
+    }
+
+    fn decant(&self, args: &[&str]) -> Outcome {
+        let report_dir = self.dir.path().join("reports");
+        let mut all: Vec<&str> = args.to_vec();
+        if args.first() == Some(&"run") {
+            all.push("--report-dir");
+            all.push(report_dir.to_str().unwrap());
+        }
+        decant_in(
+            self.dir.path(),
+            &all,
+            &[("TARGET_DATABASE_URL", &self.db.url)],
+        )
+    }
+
+    fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+}
+
+fn assert_exit(out: &Outcome, code: i32) {
+    assert_eq!(
+        out.code, code,
+        "stdout:\n{}\nstderr:\n{}",
+        out.stdout, out.stderr
+    );
+}
+
+#[test]
+fn run_moves_every_row_with_keys_foreign_keys_and_sequences() {
+    let s = Setup::from_example("savings", |p| p);
+    let out = s.decant(&["run", "plan.yaml"]);
+    assert_exit(&out, 0);
+    for (table, rows) in [
+        ("chama_groups", 3),
+        ("members", 14),
+        ("contributions", 28),
+        ("loans", 7),
+        ("repayments", 12),
+    ] {
+        assert_eq!(
+            query(&s.db, &format!("SELECT count(*) FROM public.{table}")),
+            rows.to_string(),
+            "{table}"
+        );
+    }
+    // AUTOINCREMENT continues after sqlite_sequence (30), not after max(id) (28).
+    assert_eq!(
+        query(
+            &s.db,
+            "SELECT nextval(pg_get_serial_sequence('public.contributions', 'id'))"
+        ),
+        "31"
+    );
+    assert_eq!(query(&s.db, "SELECT count(*) FROM pg_constraint WHERE contype = 'f' AND connamespace = 'public'::regnamespace"), "6");
+    assert_eq!(
+        query(&s.db, "SELECT sum(amount) FROM public.contributions"),
+        query_source_sum(&s.path("data/savings.sqlite3"))
+    );
+    assert_eq!(query(&s.db, "SELECT term_months FROM public.loans WHERE term_months IS NOT NULL ORDER BY id LIMIT 1"), "6");
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(s.path("reports/plan.report.json")).unwrap())
+            .unwrap();
+    assert_eq!(report["tables"].as_array().map(Vec::len), Some(5));
+    assert!(std::fs::read_to_string(s.path("reports/plan.report.md"))
+        .unwrap()
+        .contains("| `contributions` | `contributions` | 28 | 28 | 0 |"));
+    let status = s.decant(&["status", "plan.yaml"]);
+    assert_exit(&status, 0);
+    assert!(status.stdout.contains("succeeded"), "{}", status.stdout);
+    assert!(
+        status.stdout.contains("load:contributions"),
+        "{}",
+        status.stdout
+    );
+}
+
+fn query_source_sum(path: &Path) -> String {
+    use diesel::Connection;
+    let mut conn = diesel::SqliteConnection::establish(path.to_str().unwrap()).unwrap();
+    diesel::sql_query("SELECT printf('%.2f', sum(amount)) AS v FROM contributions")
+        .get_result::<Value>(&mut conn)
+        .unwrap()
+        .v
+}
+
+#[test]
+fn if_exists_fail_refuses_existing_tables_and_truncate_drop_reload_them() {
+    let s = Setup::from_example("savings", |p| p);
+    assert_exit(&s.decant(&["run", "plan.yaml"]), 0);
+    let again = s.decant(&["run", "plan.yaml"]);
+    assert_exit(&again, 2);
+    assert!(
+        again
+            .stderr
+            .contains("target tables already exist in schema `public`: chama_groups"),
+        "{}",
+        again.stderr
+    );
+    let setting = regex::Regex::new(r"if_exists: \w+").unwrap();
+    for mode in ["truncate", "drop"] {
+        let plan = std::fs::read_to_string(s.path("plan.yaml")).unwrap();
+        let edited = setting
+            .replace(&plan, format!("if_exists: {mode}"))
+            .into_owned();
+        std::fs::write(s.path("plan.yaml"), edited).unwrap();
+        assert_exit(&s.decant(&["run", "plan.yaml"]), 0);
+        assert_eq!(
+            query(&s.db, "SELECT count(*) FROM public.contributions"),
+            "28",
+            "{mode}"
+        );
+        assert_eq!(
+            query(
+                &s.db,
+                "SELECT count(*) FROM pg_constraint WHERE conname = 'contributions_pkey'"
+            ),
+            "1",
+            "{mode}"
+        );
+    }
+}
+
+#[test]
+fn append_adds_the_source_rows_to_an_existing_table() {
+    let s = Setup::from_sql(
+        "CREATE TABLE log (msg TEXT); INSERT INTO log VALUES ('a'), ('b');",
+        "settings: { if_exists: append }\n",
+    );
+    assert_exit(&s.decant(&["run", "plan.yaml"]), 0);
+    assert_exit(&s.decant(&["run", "plan.yaml"]), 0);
+    assert_eq!(query(&s.db, "SELECT count(*) FROM public.log"), "4");
+}
+
+const BAD: &str = "CREATE TABLE items (id INTEGER PRIMARY KEY, qty INTEGER, label TEXT);
+INSERT INTO items VALUES (1, 5, 'ok'), (2, 'lots', 'bad qty'), (3, 7, 'ok'), (4, 'many', 'bad too');";
+
+#[test]
+fn a_bad_row_under_stop_names_table_column_key_and_value_and_writes_nothing() {
+    let s = Setup::from_sql(BAD, "settings: { on_bad_row: stop }\n");
+    let out = s.decant(&["run", "plan.yaml"]);
+    assert_exit(&out, 2);
+    for expected in ["items", "`qty`", "id=2", "lots", "load:items"] {
+        assert!(
+            out.stderr.contains(expected),
+            "missing `{expected}` in {}",
+            out.stderr
+        );
+    }
+    assert_eq!(query(&s.db, "SELECT count(*) FROM public.items"), "0");
+}
+
+#[test]
+fn bad_rows_under_reject_are_counted_reported_and_make_the_exit_code_1() {
+    let s = Setup::from_sql(BAD, "settings: { on_bad_row: reject }\n");
+    let out = s.decant(&["run", "plan.yaml"]);
+    assert_exit(&out, 1);
+    assert_eq!(query(&s.db, "SELECT count(*) FROM public.items"), "2");
+    assert_eq!(query(&s.db, "SELECT string_agg(primary_key->>'id', ',' ORDER BY primary_key->>'id') FROM decant.decant_rejects"), "2,4");
+    assert_eq!(
+        query(
+            &s.db,
+            "SELECT min(source_column) FROM decant.decant_rejects"
+        ),
+        "qty"
+    );
+    let lines = std::fs::read_to_string(s.path("reports/plan.rejects.jsonl")).unwrap();
+    assert_eq!(lines.lines().count(), 2, "{lines}");
+    assert!(lines.contains("lots") && lines.contains("many"), "{lines}");
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(s.path("reports/plan.report.json")).unwrap())
+            .unwrap();
+    assert_eq!(report["tables"][0]["read"], 4);
+    assert_eq!(report["tables"][0]["written"], 2);
+    assert_eq!(report["tables"][0]["rejected"], 2);
+}
+
+#[test]
+fn a_second_run_on_a_locked_target_is_refused_at_once() {
+    let s = Setup::from_sql("CREATE TABLE t (id INTEGER PRIMARY KEY);", "");
+    let mut holder = s.db.connect();
+    holder
+        .batch_execute("SELECT pg_advisory_lock(hashtextextended('decant:' || 'public', 0))")
+        .unwrap();
+    let out = s.decant(&["run", "plan.yaml"]);
+    assert_exit(&out, 2);
+    assert!(
+        out.stderr.contains("another decant run holds the lock"),
+        "{}",
+        out.stderr
+    );
+    drop(holder);
+    assert_exit(&s.decant(&["run", "plan.yaml"]), 0);
+}
+
+#[test]
+fn rollback_drops_what_the_run_created_and_leaves_the_source_alone() {
+    let s = Setup::from_example("savings", |p| p);
+    let before = std::fs::read(s.path("data/savings.sqlite3")).unwrap();
+    assert_exit(&s.decant(&["run", "plan.yaml"]), 0);
+    let out = s.decant(&["rollback", "plan.yaml"]);
+    assert_exit(&out, 0);
+    assert!(out.stdout.contains("dropped 5 table(s)"), "{}", out.stdout);
+    assert_eq!(
+        query(
+            &s.db,
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'"
+        ),
+        "0"
+    );
+    assert_eq!(
+        std::fs::read(s.path("data/savings.sqlite3")).unwrap(),
+        before,
+        "the source must never be written"
+    );
+    let status = s.decant(&["status", "plan.yaml"]);
+    assert!(status.stdout.contains("rolled_back"), "{}", status.stdout);
+    let again = s.decant(&["rollback", "plan.yaml"]);
+    assert!(
+        again.stdout.contains("nothing to roll back"),
+        "{}",
+        again.stdout
+    );
+}
+
+#[test]
+fn resume_redoes_only_unfinished_steps_and_refuses_a_changed_plan() {
+    let plan = "steps:\n  - { id: gate, sql: \"select public.decant_gate()\", after: [load] }\n";
+    let s = Setup::from_sql(
+        "CREATE TABLE a (id INTEGER PRIMARY KEY, v TEXT); INSERT INTO a VALUES (1, 'x'), (2, 'y');",
+        plan,
+    );
+    // The gate fails until the test opens it: a failure in the middle of a run.
+    let mut conn = s.db.connect();
+    conn.batch_execute(
+        "CREATE TABLE public.gate_open (x int);
+         CREATE FUNCTION public.decant_gate() RETURNS int LANGUAGE plpgsql AS $$
+         BEGIN IF NOT EXISTS (SELECT 1 FROM public.gate_open) THEN RAISE EXCEPTION 'gate closed'; END IF; RETURN 1; END $$;",
+    )
+    .unwrap();
+    let failed = s.decant(&["run", "plan.yaml"]);
+    assert_exit(&failed, 2);
+    assert!(
+        failed.stderr.contains("step `gate` failed") && failed.stderr.contains("gate closed"),
+        "{}",
+        failed.stderr
+    );
+    assert!(
+        failed
+            .stderr
+            .contains("completed steps: create-schema, create-table:a, load:a"),
+        "{}",
+        failed.stderr
+    );
+    conn.batch_execute("INSERT INTO public.gate_open VALUES (1)")
+        .unwrap();
+    let resumed = s.decant(&["run", "plan.yaml", "--resume"]);
+    assert_exit(&resumed, 0);
+    assert_eq!(
+        query(&s.db, "SELECT count(*) FROM public.a"),
+        "2",
+        "no duplicates after resume"
+    );
+    assert_eq!(query(&s.db, "SELECT count(*) FROM decant.runs"), "1");
+    let nothing = s.decant(&["run", "plan.yaml", "--resume"]);
+    assert_exit(&nothing, 2);
+    assert!(
+        nothing.stderr.contains("nothing to resume"),
+        "{}",
+        nothing.stderr
+    );
+
+    let failed_again = {
+        conn.batch_execute(
+            "DELETE FROM public.gate_open; DROP TABLE public.a; DELETE FROM decant.runs",
+        )
+        .unwrap();
+        s.decant(&["run", "plan.yaml"])
+    };
+    assert_exit(&failed_again, 2);
+    let plan_text = std::fs::read_to_string(s.path("plan.yaml")).unwrap();
+    std::fs::write(
+        s.path("plan.yaml"),
+        plan_text.replace("name: t", "name: t2"),
+    )
+    .unwrap();
+    let refused = s.decant(&["run", "plan.yaml", "--resume"]);
+    assert_exit(&refused, 2);
+    assert!(
+        refused.stderr.contains("the plan changed"),
+        "{}",
+        refused.stderr
+    );
+}
