@@ -24,6 +24,8 @@ pub enum Command {
     Graph(GraphArgs),
     /// Execute the plan against the target: exit 0 only when every row is accounted for.
     Run(RunArgs),
+    /// Run the whole plan against a throwaway PostgreSQL, print step timings, clean up.
+    Rehearse(RehearseArgs),
     /// Show the journal in the target: runs, steps, timings, row counts, outcomes.
     Status(PlanArgs),
     /// Drop the tables the newest run created in the target; the source is never written.
@@ -64,6 +66,25 @@ pub struct RunArgs {
     #[arg(long)]
     pub resume: bool,
     /// Where the JSON and Markdown reports and the rejects file go (default: the plan's folder).
+    #[arg(long)]
+    pub report_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RehearseArgs {
+    /// The plan file.
+    pub plan: PathBuf,
+    /// Rehearse in a scratch database created (and dropped afterwards) on this server, e.g.
+    /// `postgres://postgres@127.0.0.1:5432/postgres`, instead of a temporary cluster that decant
+    /// starts from the system's `initdb` and `postgres`. The plan's own target is never contacted.
+    #[arg(long, value_name = "URL")]
+    pub server: Option<String>,
+    /// Leave the temporary cluster running (or the scratch database in place) afterwards and
+    /// print how to reach it; Ctrl-C still cleans up.
+    #[arg(long)]
+    pub keep: bool,
+    /// Where the JSON and Markdown reports and the rejects file go (default: the plan's folder);
+    /// they are named `<plan>.rehearsal.*` so they never overwrite a real run's.
     #[arg(long)]
     pub report_dir: Option<PathBuf>,
 }

@@ -112,28 +112,32 @@ fn render_step(
     let mut source = Vec::new();
     match kind {
         StepKind::CreateSchema => {
-            target.push(templates.render("postgres/create_schema.sql.j2", context! { schema })?)
+            target.push(templates.render("postgres/create_schema.sql.j2", context! { schema })?);
+            // Dropping or emptying every table in one statement, before any table is created or
+            // loaded: parallel DROP ... CASCADE deadlocks, and a late TRUNCATE would empty a
+            // table another step already loaded.
+            let tables: Vec<&str> = resolved.tables.iter().map(|t| t.target.as_str()).collect();
+            match resolved.settings.if_exists {
+                IfExists::Drop if !tables.is_empty() => target.push(
+                    templates.render("postgres/drop_tables.sql.j2", context! { schema, tables })?,
+                ),
+                IfExists::Truncate if !tables.is_empty() => target.push(templates.render(
+                    "postgres/truncate_tables.sql.j2",
+                    context! { schema, tables },
+                )?),
+                _ => {}
+            }
         }
         StepKind::CreateTable { table: name } => {
             let t = table(resolved, name)?;
-            let if_exists = resolved.settings.if_exists;
-            if if_exists == IfExists::Drop {
-                target.push(templates.render(
-                    "postgres/drop_table.sql.j2",
-                    context! { schema, table => t.target },
-                )?);
-            }
-            let if_not_exists = matches!(if_exists, IfExists::Truncate | IfExists::Append);
+            let if_not_exists = matches!(
+                resolved.settings.if_exists,
+                IfExists::Truncate | IfExists::Append
+            );
             target.push(templates.render(
                 "postgres/create_table.sql.j2",
                 context! { schema, table => table_value(t), if_not_exists },
             )?);
-            if if_exists == IfExists::Truncate {
-                target.push(templates.render(
-                    "postgres/truncate_table.sql.j2",
-                    context! { schema, table => t.target },
-                )?);
-            }
         }
         StepKind::Load { table: name } => {
             let t = table(resolved, name)?;

@@ -352,3 +352,64 @@ fn resume_redoes_only_unfinished_steps_and_refuses_a_changed_plan() {
         refused.stderr
     );
 }
+
+#[test]
+fn kill_9_in_the_middle_of_a_copy_then_resume_carries_exactly_the_source_rows() {
+    let s = Setup::from_sql(
+        "CREATE TABLE small (id INTEGER PRIMARY KEY, v TEXT); INSERT INTO small VALUES (1, 'a'), (2, 'b');
+         CREATE TABLE big (id INTEGER PRIMARY KEY, v TEXT, n REAL);
+         WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 600000)
+         INSERT INTO big SELECT x, 'row number ' || x, x / 7.0 FROM c;",
+        "settings: { workers: 1 }\n",
+    );
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_decant"))
+        .args([
+            "run",
+            "plan.yaml",
+            "--report-dir",
+            s.path("reports").to_str().unwrap(),
+        ])
+        .current_dir(s.dir.path())
+        .env("TARGET_DATABASE_URL", &s.db.url)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let mut killed_mid_copy = false;
+    while std::time::Instant::now() < deadline {
+        let state = std::panic::catch_unwind(|| {
+            query(&s.db, "SELECT coalesce((SELECT state FROM decant.steps WHERE step_id = 'load:big'), 'none')")
+        });
+        if matches!(state.as_deref(), Ok("running")) {
+            std::thread::sleep(std::time::Duration::from_millis(150));
+            child.kill().unwrap(); // SIGKILL: no cleanup, no unwinding.
+            killed_mid_copy = true;
+            break;
+        }
+        if child.try_wait().unwrap().is_some() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let _ = child.wait();
+    assert!(
+        killed_mid_copy,
+        "the copy of `big` finished before it could be killed; make the table larger"
+    );
+    // The interrupted table's transaction died with the process: nothing half-written.
+    assert_eq!(query(&s.db, "SELECT count(*) FROM public.big"), "0");
+    let resumed = s.decant(&["run", "plan.yaml", "--resume"]);
+    assert_exit(&resumed, 0);
+    assert_eq!(query(&s.db, "SELECT count(*) FROM public.big"), "600000");
+    assert_eq!(
+        query(&s.db, "SELECT count(DISTINCT id) FROM public.big"),
+        "600000"
+    );
+    assert_eq!(
+        query(&s.db, "SELECT sum(id) FROM public.big"),
+        "180000300000"
+    );
+    assert_eq!(query(&s.db, "SELECT count(*) FROM public.small"), "2");
+    assert_eq!(query(&s.db, "SELECT status FROM decant.runs"), "succeeded");
+}

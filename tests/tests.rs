@@ -9,5 +9,6 @@ mod copy;
 mod fixtures;
 mod introspect;
 mod readme;
+mod rehearse;
 mod resolve;
 mod run;

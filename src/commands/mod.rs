@@ -5,6 +5,7 @@ mod graph;
 mod init;
 mod plan;
 mod prepare;
+mod rehearse;
 mod rollback;
 mod run;
 mod status;
@@ -29,6 +30,7 @@ pub fn execute(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
         Command::Plan(args) => plan::run(&args, out, err),
         Command::Graph(args) => graph::run(&args, out, err),
         Command::Run(args) => run::run(&args, out, err),
+        Command::Rehearse(args) => rehearse::run(&args, out, err),
         Command::Status(args) => status::run(&args, out, err),
         Command::Rollback(args) => rollback::run(&args, out, err),
         Command::Schema => write_schema(out),

@@ -6,6 +6,7 @@ use std::path::Path;
 use crate::catalog::Catalog;
 use crate::dialect::Templates;
 use crate::doc_path;
+use crate::errors::chain;
 use crate::graph::{build_graph, StepGraph};
 use crate::introspect::{introspect_sqlite, open_sqlite_read_only, profile_catalog};
 use crate::plan::{load_plan, Diagnostic, Diagnostics, LoadedPlan};
@@ -43,18 +44,6 @@ impl From<anyhow::Error> for Failure {
     fn from(e: anyhow::Error) -> Self {
         Failure::Other(e)
     }
-}
-
-/// Error chain of an introspection failure on one line: what failed and the database's reason.
-fn chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
 }
 
 /// Loads, introspects and profiles the source, resolves, validates and renders.

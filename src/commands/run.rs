@@ -2,13 +2,14 @@
 //! for; 1 when rows were rejected; 2 when the plan or a database error stopped the run.
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 
 use super::{prepare, Failure, EXIT_CHECKS_FAILED, EXIT_OK, EXIT_USAGE};
 use crate::cli::RunArgs;
 use crate::run::execute::{execute, RunError, RunOptions};
+use crate::run::report::{RunReport, StepReport};
 
 pub fn run(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<u8, Failure> {
     let prepared = prepare(&args.plan, false)?;
@@ -30,17 +31,8 @@ pub fn run(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<u
         resume: args.resume,
         rejects_path: dir.join(format!("{stem}.rejects.jsonl")),
     };
-    let mut progress = |step: &crate::run::report::StepReport| {
-        let rows = step
-            .rows
-            .map(|r| {
-                format!(
-                    "  {} read, {} written, {} rejected",
-                    r.read, r.written, r.rejected
-                )
-            })
-            .unwrap_or_default();
-        let _ = writeln!(err, "{:<40} {:>8.2}s{rows}", step.id, step.seconds);
+    let mut progress = |step: &StepReport| {
+        let _ = writeln!(err, "{}", step_line(step));
     };
     let report = match execute(
         &prepared,
@@ -69,17 +61,7 @@ pub fn run(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<u
             return Ok(EXIT_USAGE);
         }
     };
-    let json_path = dir.join(format!("{stem}.report.json"));
-    let md_path = dir.join(format!("{stem}.report.md"));
-    std::fs::write(
-        &json_path,
-        serde_json::to_vec_pretty(&report).context("report")?,
-    )
-    .with_context(|| format!("cannot write `{}`", json_path.display()))?;
-    let mut md = Vec::new();
-    report.write_markdown(&mut md)?;
-    std::fs::write(&md_path, md)
-        .with_context(|| format!("cannot write `{}`", md_path.display()))?;
+    let (json_path, md_path) = write_reports(&report, &dir, &stem)?;
     report.write_summary(out)?;
     writeln!(
         out,
@@ -92,4 +74,38 @@ pub fn run(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<u
     } else {
         EXIT_CHECKS_FAILED
     })
+}
+
+/// One finished step on one line: id, seconds, and rows for a load (shared with `rehearse`).
+pub(super) fn step_line(step: &StepReport) -> String {
+    let rows = step
+        .rows
+        .map(|r| {
+            format!(
+                "  {} read, {} written, {} rejected",
+                r.read, r.written, r.rejected
+            )
+        })
+        .unwrap_or_default();
+    format!("{:<40} {:>8.2}s{rows}", step.id, step.seconds)
+}
+
+/// Writes `<stem>.report.json` and `<stem>.report.md` into `dir` (shared with `rehearse`).
+pub(super) fn write_reports(
+    report: &RunReport,
+    dir: &Path,
+    stem: &str,
+) -> anyhow::Result<(PathBuf, PathBuf)> {
+    let json_path = dir.join(format!("{stem}.report.json"));
+    let md_path = dir.join(format!("{stem}.report.md"));
+    std::fs::write(
+        &json_path,
+        serde_json::to_vec_pretty(report).context("report")?,
+    )
+    .with_context(|| format!("cannot write `{}`", json_path.display()))?;
+    let mut md = Vec::new();
+    report.write_markdown(&mut md)?;
+    std::fs::write(&md_path, md)
+        .with_context(|| format!("cannot write `{}`", md_path.display()))?;
+    Ok((json_path, md_path))
 }

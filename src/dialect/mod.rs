@@ -30,8 +30,8 @@ pub const BUILTIN_TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/postgres/create_table.sql.j2"),
     ),
     (
-        "postgres/drop_table.sql.j2",
-        include_str!("../../templates/postgres/drop_table.sql.j2"),
+        "postgres/drop_tables.sql.j2",
+        include_str!("../../templates/postgres/drop_tables.sql.j2"),
     ),
     (
         "postgres/foreign_key.sql.j2",
@@ -54,8 +54,8 @@ pub const BUILTIN_TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/postgres/primary_key.sql.j2"),
     ),
     (
-        "postgres/truncate_table.sql.j2",
-        include_str!("../../templates/postgres/truncate_table.sql.j2"),
+        "postgres/truncate_tables.sql.j2",
+        include_str!("../../templates/postgres/truncate_tables.sql.j2"),
     ),
     (
         "postgres/unique.sql.j2",

@@ -3,6 +3,8 @@
 
 use std::collections::HashMap;
 
+pub use crate::dialect::quote_ident;
+
 /// How source columns appear in the target.
 #[derive(Debug, Clone, Default)]
 pub struct ExpressionContext {
@@ -124,11 +126,6 @@ const SAME_FUNCTIONS: &[&str] = &[
     "lower", "upper", "length", "abs", "coalesce", "nullif", "trim", "ltrim", "rtrim", "replace",
     "substr",
 ];
-
-/// Quotes an identifier for PostgreSQL.
-pub fn quote_ident(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
-}
 
 /// Rewrites a SQLite expression for PostgreSQL.
 pub fn translate(expr: &str, ctx: &ExpressionContext) -> Result<String, String> {

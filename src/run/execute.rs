@@ -11,6 +11,7 @@ use diesel::{Connection, RunQueryDsl, SqliteConnection};
 
 use crate::commands::Prepared;
 use crate::copy::{self, CopyError, JsonLinesRejects, Reject, RejectSink};
+use crate::errors::chain;
 use crate::graph::StepKind;
 use crate::introspect::open_sqlite_read_only;
 use crate::journal::{self, JournalError, RowCounts, RunIdentity};
@@ -58,18 +59,6 @@ fn first_line(sql: &str) -> String {
     } else {
         line.to_owned()
     }
-}
-
-/// The error chain of anything on one line.
-fn chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
 }
 
 /// Rejects go to the JSON-lines file as they happen and to `decant.decant_rejects` after the COPY.
@@ -225,7 +214,7 @@ pub fn execute(
     source
         .batch_execute("BEGIN")
         .map_err(|e| RunError::Source(chain(&e)))?;
-    let mut rejects = RunRejects {
+    let rejects = RunRejects {
         file: if options.resume {
             JsonLinesRejects::append(&options.rejects_path)
         } else {
@@ -241,80 +230,252 @@ pub fn execute(
         &prepared.loaded.plan,
         options.rejects_path.clone(),
     );
-    let mut completed: Vec<String> = done.clone();
-    for step in &prepared.steps {
-        if done.contains(&step.id) {
-            report.steps.push(StepReport {
-                id: step.id.clone(),
-                state: "skipped (done before)".into(),
-                seconds: 0.0,
-                rows: None,
-            });
-            continue;
-        }
-        if step.kind == StepKind::Checks {
-            continue;
-        }
-        journal::step_started(&mut target, run_id, &step.id)?;
-        let step_start = Instant::now();
-        let outcome = run_step(
-            prepared,
-            step,
-            &mut source,
-            &mut target,
-            run_id,
-            &mut rejects,
-        );
-        let seconds = step_start.elapsed().as_secs_f64();
-        match outcome {
-            Ok(rows) => {
-                journal::step_done(&mut target, run_id, &step.id, rows)?;
-                if let (Some(rows), StepKind::Load { table }) = (rows, &step.kind) {
-                    let target_name = resolved
-                        .table(table)
-                        .map(|t| t.target.clone())
-                        .unwrap_or_default();
-                    report.tables.push(TableReport {
-                        source: table.clone(),
-                        target: target_name,
-                        read: rows.read,
-                        written: rows.written,
-                        rejected: rows.rejected,
-                        seconds,
-                    });
-                }
-                let entry = StepReport {
-                    id: step.id.clone(),
-                    state: "done".into(),
-                    seconds,
-                    rows,
-                };
-                progress(&entry);
-                report.steps.push(entry);
-                completed.push(step.id.clone());
-            }
-            Err((sql, message)) => {
-                // The step's transaction rolled back; record why, keep the run resumable.
-                let _ = journal::step_failed(&mut target, run_id, &step.id, &message);
-                let _ = journal::finish_run(&mut target, run_id, "failed");
-                let _ = rejects.file.flush();
-                return Err(RunError::Step {
-                    step: step.id.clone(),
-                    sql,
-                    message,
-                    completed,
-                });
-            }
-        }
+    let workers = usize::try_from(resolved.settings.workers)
+        .unwrap_or(1)
+        .max(1);
+    let mut lanes = vec![Lane {
+        target: journal::connect(target_url)?,
+        loader: Some(Loader { source, rejects }),
+    }];
+    for _ in 1..workers {
+        lanes.push(Lane {
+            target: journal::connect(target_url)?,
+            loader: None,
+        });
     }
-    let _ = source.batch_execute("COMMIT");
-    rejects
-        .file
-        .flush()
-        .map_err(|e| RunError::Source(chain(&e)))?;
+    let mut scheduler = Scheduler::new(prepared, &done);
+    let failure = std::thread::scope(|scope| {
+        scheduler.run(scope, lanes, &mut target, run_id, &mut report, progress)
+    })?;
+    if let Some((step, sql, message)) = failure {
+        let _ = journal::finish_run(&mut target, run_id, "failed");
+        return Err(RunError::Step {
+            step,
+            sql,
+            message,
+            completed: scheduler.completed,
+        });
+    }
     journal::finish_run(&mut target, run_id, "succeeded")?;
     report.seconds = started.elapsed().as_secs_f64();
     Ok(report)
+}
+
+/// The source side of the one lane that loads tables.
+struct Loader {
+    source: SqliteConnection,
+    rejects: RunRejects,
+}
+
+/// A worker: its own target connection; lane 0 also owns the source snapshot and loads.
+struct Lane {
+    target: PgConnection,
+    loader: Option<Loader>,
+}
+
+/// What a lane reports back.
+struct Finished {
+    lane: usize,
+    step: usize,
+    seconds: f64,
+    outcome: Result<Option<RowCounts>, StepFailure>,
+}
+
+/// Dispatches ready steps to idle lanes in graph order: loads to the loader lane (one source
+/// snapshot, read sequentially), everything else to any lane, so one table's index build
+/// overlaps another table's copy.
+struct Scheduler<'p> {
+    prepared: &'p Prepared,
+    /// Unfinished dependencies of each step, by index.
+    waiting: Vec<usize>,
+    /// Indexes of the steps that depend on each step.
+    dependents: Vec<Vec<usize>>,
+    ready: Vec<usize>,
+    completed: Vec<String>,
+}
+
+impl<'p> Scheduler<'p> {
+    fn new(prepared: &'p Prepared, done: &[String]) -> Self {
+        let steps = &prepared.steps;
+        let index: std::collections::HashMap<&str, usize> = steps
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.id.as_str(), i))
+            .collect();
+        let mut waiting = vec![0; steps.len()];
+        let mut dependents = vec![Vec::new(); steps.len()];
+        for (i, step) in steps.iter().enumerate() {
+            for dep in &step.depends_on {
+                if let Some(&d) = index.get(dep.as_str()) {
+                    if !done.contains(dep) {
+                        waiting[i] += 1;
+                        dependents[d].push(i);
+                    }
+                }
+            }
+        }
+        let ready = (0..steps.len())
+            .filter(|i| waiting[*i] == 0 && !done.contains(&steps[*i].id))
+            .collect();
+        Scheduler {
+            prepared,
+            waiting,
+            dependents,
+            ready,
+            completed: done.to_vec(),
+        }
+    }
+
+    /// The next ready step a lane may take: the loader lane prefers loads.
+    fn next_for(&mut self, is_loader: bool) -> Option<usize> {
+        let steps = &self.prepared.steps;
+        let is_load = |i: &usize| matches!(steps[*i].kind, StepKind::Load { .. });
+        let position = if is_loader {
+            self.ready
+                .iter()
+                .position(is_load)
+                .or_else(|| self.ready.iter().position(|i| !is_load(i)))
+        } else {
+            self.ready.iter().position(|i| !is_load(i))
+        }?;
+        Some(self.ready.remove(position))
+    }
+
+    fn release(&mut self, step: usize) {
+        for &d in &self.dependents[step] {
+            self.waiting[d] -= 1;
+            if self.waiting[d] == 0 {
+                self.ready.push(d);
+            }
+        }
+        self.ready.sort_unstable();
+    }
+
+    #[allow(clippy::type_complexity)]
+    fn run<'scope, 'env>(
+        &mut self,
+        scope: &'scope std::thread::Scope<'scope, 'env>,
+        lanes: Vec<Lane>,
+        control: &mut PgConnection,
+        run_id: i64,
+        report: &mut RunReport,
+        progress: &mut dyn FnMut(&StepReport),
+    ) -> Result<Option<(String, Option<String>, String)>, RunError>
+    where
+        'p: 'scope,
+    {
+        let prepared = self.prepared;
+        let (done_tx, done_rx) = std::sync::mpsc::channel::<Finished>();
+        let mut job_txs = Vec::new();
+        let mut loader_flags = Vec::new();
+        for (lane_no, mut lane) in lanes.into_iter().enumerate() {
+            let (tx, rx) = std::sync::mpsc::channel::<usize>();
+            job_txs.push(tx);
+            loader_flags.push(lane.loader.is_some());
+            let done_tx = done_tx.clone();
+            scope.spawn(move || {
+                for step in rx {
+                    let started = Instant::now();
+                    let outcome = run_step(prepared, &prepared.steps[step], &mut lane, run_id);
+                    let _ = done_tx.send(Finished {
+                        lane: lane_no,
+                        step,
+                        seconds: started.elapsed().as_secs_f64(),
+                        outcome,
+                    });
+                }
+                if let Some(loader) = &mut lane.loader {
+                    let _ = loader.source.batch_execute("COMMIT");
+                    let _ = loader.rejects.file.flush();
+                }
+            });
+        }
+        drop(done_tx);
+        let mut idle: Vec<bool> = vec![true; job_txs.len()];
+        let mut in_flight = 0usize;
+        let mut failure: Option<(String, Option<String>, String)> = None;
+        for step in &prepared.steps {
+            if self.completed.contains(&step.id) {
+                report.steps.push(StepReport {
+                    id: step.id.clone(),
+                    state: "skipped (done before)".into(),
+                    seconds: 0.0,
+                    rows: None,
+                });
+            }
+        }
+        loop {
+            if failure.is_none() {
+                for lane in 0..job_txs.len() {
+                    if !idle[lane] {
+                        continue;
+                    }
+                    let Some(step) = self.next_for(loader_flags[lane]) else {
+                        continue;
+                    };
+                    let id = &prepared.steps[step].id;
+                    if prepared.steps[step].kind == StepKind::Checks {
+                        // Checks run with `decant check`; the step only orders the graph here.
+                        self.release(step);
+                        continue;
+                    }
+                    journal::step_started(control, run_id, id)?;
+                    if job_txs[lane].send(step).is_err() {
+                        failure = Some((id.clone(), None, "a worker stopped unexpectedly".into()));
+                        break;
+                    }
+                    idle[lane] = false;
+                    in_flight += 1;
+                }
+            }
+            if in_flight == 0 {
+                break;
+            }
+            let Ok(finished) = done_rx.recv() else { break };
+            in_flight -= 1;
+            idle[finished.lane] = true;
+            let step = &prepared.steps[finished.step];
+            match finished.outcome {
+                Ok(rows) => {
+                    journal::step_done(control, run_id, &step.id, rows)?;
+                    if let (Some(rows), StepKind::Load { table }) = (rows, &step.kind) {
+                        let target_name = prepared
+                            .resolved
+                            .table(table)
+                            .map(|t| t.target.clone())
+                            .unwrap_or_default();
+                        report.tables.push(TableReport {
+                            source: table.clone(),
+                            target: target_name,
+                            read: rows.read,
+                            written: rows.written,
+                            rejected: rows.rejected,
+                            seconds: finished.seconds,
+                        });
+                    }
+                    let entry = StepReport {
+                        id: step.id.clone(),
+                        state: "done".into(),
+                        seconds: finished.seconds,
+                        rows,
+                    };
+                    progress(&entry);
+                    report.steps.push(entry);
+                    self.completed.push(step.id.clone());
+                    self.release(finished.step);
+                }
+                Err((sql, message)) => {
+                    // The step's transaction rolled back; record why, keep the run resumable.
+                    let _ = journal::step_failed(control, run_id, &step.id, &message);
+                    if failure.is_none() {
+                        failure = Some((step.id.clone(), sql, message));
+                    }
+                }
+            }
+        }
+        drop(job_txs);
+        Ok(failure)
+    }
 }
 
 type StepFailure = (Option<String>, String);
@@ -345,11 +506,10 @@ impl StepError {
 fn run_step(
     prepared: &Prepared,
     step: &RenderedStep,
-    source: &mut SqliteConnection,
-    target: &mut PgConnection,
+    lane: &mut Lane,
     run_id: i64,
-    rejects: &mut RunRejects,
 ) -> Result<Option<RowCounts>, StepFailure> {
+    let Lane { target, loader } = lane;
     match &step.kind {
         StepKind::Load { table } => {
             let t = prepared
@@ -359,6 +519,12 @@ fn run_step(
             let select = step.source_sql.first().cloned().unwrap_or_default();
             let copy_sql = step.target_sql.first().cloned().unwrap_or_default();
             let on_bad_row = prepared.resolved.settings.on_bad_row;
+            let Some(Loader { source, rejects }) = loader.as_mut() else {
+                return Err((
+                    None,
+                    "a load step reached a lane without the source".to_owned(),
+                ));
+            };
             rejects.pending.clear();
             let result = target.transaction::<_, StepError, _>(|target| {
                 let stats = copy::copy_table(

@@ -1,0 +1,175 @@
+//! `decant rehearse PLAN [--server URL] [--keep]`: the whole plan against a throwaway target,
+//! the report with per-step timings, and the target undone however the rehearsal ends.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::Context;
+
+use super::run::{step_line, write_reports};
+use super::{prepare, Failure, EXIT_CHECKS_FAILED, EXIT_OK, EXIT_USAGE};
+use crate::cli::RehearseArgs;
+use crate::rehearse::{self, Binaries, Ending, Rehearsal, CLUSTER_DATABASE};
+use crate::run::execute::{execute, RunError, RunOptions};
+use crate::run::report::StepReport;
+use crate::url::redact_url;
+
+/// The throwaway target, as far as the run and the messages need it.
+struct Target {
+    /// With credentials: for connecting only.
+    url: String,
+    /// What to call it in messages and reports.
+    shown: String,
+    /// How to reach and remove it, printed when it is kept.
+    keep_note: String,
+}
+
+pub fn run(args: &RehearseArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<u8, Failure> {
+    let prepared = prepare(&args.plan, false)?;
+    if !prepared.warnings.items.is_empty() {
+        writeln!(err, "{}", prepared.warnings.render())?;
+    }
+    let dir: PathBuf = args
+        .report_dir
+        .clone()
+        .unwrap_or_else(|| prepared.loaded.base_dir().to_path_buf());
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create `{}`", dir.display()))?;
+    let stem = format!(
+        "{}.rehearsal",
+        args.plan
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or("decant")
+    );
+
+    let mut rehearsal = Rehearsal::begin().map_err(|e| Failure::Other(e.into()))?;
+    let target = match start_target(&mut rehearsal, args, err) {
+        Ok(target) => target,
+        Err(e) => {
+            if rehearse::interrupted() {
+                rehearse::wait_for_interrupt_exit();
+            }
+            let _ = rehearsal.finish(false);
+            return Err(Failure::Other(e));
+        }
+    };
+
+    let options = RunOptions {
+        resume: false,
+        rejects_path: dir.join(format!("{stem}.rejects.jsonl")),
+    };
+    let mut progress = |step: &StepReport| {
+        let _ = writeln!(err, "{}", step_line(step));
+    };
+    let outcome = execute(&prepared, &target.url, &options, &mut progress);
+    if rehearse::interrupted() {
+        rehearse::wait_for_interrupt_exit();
+    }
+    let ending = rehearsal.finish(args.keep);
+
+    let mut code = match outcome {
+        Ok(mut report) => {
+            report.target = target.shown.clone();
+            writeln!(out, "step timings:")?;
+            for step in &report.steps {
+                writeln!(out, "  {}", step_line(step))?;
+            }
+            writeln!(out, "  {:<40} {:>8.2}s", "total", report.seconds)?;
+            let (json_path, md_path) = write_reports(&report, &dir, &stem)?;
+            report.write_summary(out)?;
+            writeln!(
+                out,
+                "  reports: {} and {}",
+                json_path.display(),
+                md_path.display()
+            )?;
+            if report.clean() {
+                EXIT_OK
+            } else {
+                EXIT_CHECKS_FAILED
+            }
+        }
+        Err(e) => {
+            writeln!(err, "error: the rehearsal failed: {e}")?;
+            if let RunError::Step { completed, .. } = &e {
+                writeln!(
+                    err,
+                    "completed steps: {}",
+                    if completed.is_empty() {
+                        "none".to_owned()
+                    } else {
+                        completed.join(", ")
+                    }
+                )?;
+            }
+            EXIT_USAGE
+        }
+    };
+    match ending {
+        Ok(Ending::CleanedUp(what)) => writeln!(err, "cleaned up: {what}")?,
+        Ok(Ending::Kept) => writeln!(out, "{}", target.keep_note)?,
+        Ok(Ending::Nothing) => {}
+        Err(e) => {
+            writeln!(err, "error: cleaning up after the rehearsal: {e}")?;
+            code = EXIT_USAGE;
+        }
+    }
+    Ok(code)
+}
+
+/// Starts a temporary cluster, or creates a scratch database on `--server`.
+fn start_target(
+    rehearsal: &mut Rehearsal,
+    args: &RehearseArgs,
+    err: &mut dyn Write,
+) -> anyhow::Result<Target> {
+    let started = Instant::now();
+    if let Some(server) = &args.server {
+        let (name, url) = rehearsal.scratch_database(server)?;
+        let shown = redact_url(&url);
+        writeln!(
+            err,
+            "rehearsing in scratch database `{name}` on `{}`",
+            redact_url(server)
+        )?;
+        return Ok(Target {
+            keep_note: format!(
+                "kept: the scratch database `{name}` on `{}`\n  url: {shown}\n  remove it: DROP DATABASE \"{name}\" WITH (FORCE);",
+                redact_url(server)
+            ),
+            url,
+            shown,
+        });
+    }
+    let bin = Binaries::find()?;
+    writeln!(
+        err,
+        "starting a temporary PostgreSQL {} cluster ({})",
+        bin.version,
+        bin.dir.display()
+    )?;
+    let cluster = rehearsal.temporary_cluster(bin, args.keep)?;
+    let url = cluster.url(CLUSTER_DATABASE);
+    writeln!(
+        err,
+        "temporary cluster ready in {:.1}s: `{}`, port {}{}",
+        started.elapsed().as_secs_f64(),
+        cluster.dir().display(),
+        cluster.port(),
+        cluster
+            .server_user()
+            .map(|u| format!(", server running as `{u}`"))
+            .unwrap_or_default()
+    )?;
+    Ok(Target {
+        shown: redact_url(&url),
+        keep_note: format!(
+            "kept: the temporary cluster (PostgreSQL {}) is still running\n  url: {}\n  stop it: {}",
+            cluster.version(),
+            cluster.socket_url(CLUSTER_DATABASE),
+            cluster.stop_command()
+        ),
+        url,
+    })
+}

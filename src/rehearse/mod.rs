@@ -1,0 +1,323 @@
+//! `decant rehearse`: a throwaway target — a temporary cluster ([`cluster`]) or a scratch
+//! database on a given server — undone however the rehearsal ends, Ctrl-C included.
+
+pub mod cluster;
+
+use std::io::Write;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, MutexGuard, OnceLock};
+use std::time::Duration;
+
+use diesel::connection::SimpleConnection;
+use diesel::{Connection, PgConnection};
+
+pub use cluster::{Binaries, Cluster, ClusterError, Stopper};
+
+use crate::url::{check_target_url, redact_url};
+
+/// The database a rehearsal creates in its temporary cluster.
+pub const CLUSTER_DATABASE: &str = "decant_rehearsal";
+
+/// The exit code after Ctrl-C (or SIGTERM, SIGHUP), as shells report a SIGINT.
+pub const EXIT_INTERRUPTED: i32 = 130;
+
+/// Why a throwaway target could not be had or undone.
+#[derive(Debug, thiserror::Error)]
+pub enum RehearseError {
+    #[error(transparent)]
+    Cluster(#[from] ClusterError),
+    #[error(transparent)]
+    Url(#[from] crate::url::UrlError),
+    #[error("cannot connect to the server `{url}`: {reason}")]
+    Connect { url: String, reason: String },
+    #[error("cannot create the scratch database `{name}` on `{url}`: {reason}")]
+    CreateDatabase {
+        name: String,
+        url: String,
+        reason: String,
+    },
+    #[error("cannot drop the scratch database `{name}` on `{url}`: {reason}; drop it by hand")]
+    DropDatabase {
+        name: String,
+        url: String,
+        reason: String,
+    },
+    #[error("cannot install the Ctrl-C handler that cleans up: {0}")]
+    Signal(String),
+}
+
+/// A scratch database on a server that someone else runs: created empty, dropped afterwards.
+#[derive(Debug)]
+pub struct ScratchDatabase {
+    /// The URL given with `--server`: where the scratch database is created and dropped from.
+    server: String,
+    pub name: String,
+    /// The scratch database's URL (with the server's credentials: show it redacted only).
+    pub url: String,
+}
+
+impl ScratchDatabase {
+    /// Creates `decant_rehearsal_<random>` through `admin`, a connection to `server`.
+    fn create(admin: &mut PgConnection, server: &str) -> Result<ScratchDatabase, RehearseError> {
+        let name = format!("decant_rehearsal_{}", &cluster::random_hex()[..12]);
+        admin
+            .batch_execute(&format!("CREATE DATABASE \"{name}\""))
+            .map_err(|e| RehearseError::CreateDatabase {
+                name: name.clone(),
+                url: redact_url(server),
+                reason: e.to_string(),
+            })?;
+        Ok(ScratchDatabase {
+            url: with_database(server, &name),
+            server: server.to_owned(),
+            name,
+        })
+    }
+
+    /// The server's URL, without its password.
+    pub fn server_shown(&self) -> String {
+        redact_url(&self.server)
+    }
+
+    /// Drops the database, ending any session still in it.
+    pub fn drop_now(&self) -> Result<(), RehearseError> {
+        let fail = |reason: String| RehearseError::DropDatabase {
+            name: self.name.clone(),
+            url: redact_url(&self.server),
+            reason,
+        };
+        let mut admin = connect(&self.server).map_err(|e| fail(e.to_string()))?;
+        let name = &self.name;
+        let forced =
+            admin.batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"));
+        match forced {
+            Ok(()) => Ok(()),
+            // Before PostgreSQL 13 there is no FORCE: end the sessions, then drop.
+            Err(e) if e.to_string().contains("syntax error") => admin
+                .batch_execute(&format!(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'; \
+                     DROP DATABASE IF EXISTS \"{name}\""
+                ))
+                .map_err(|e| fail(e.to_string())),
+            Err(e) => Err(fail(e.to_string())),
+        }
+    }
+}
+
+fn connect(url: &str) -> Result<PgConnection, RehearseError> {
+    PgConnection::establish(url).map_err(|e| RehearseError::Connect {
+        url: redact_url(url),
+        reason: e.to_string().trim_end().to_owned(),
+    })
+}
+
+/// The same server URL naming another database (a `dbname=` parameter is dropped).
+fn with_database(url: &str, name: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (url, None),
+    };
+    let authority = base.find("://").map_or(0, |i| i + 3);
+    let head = match base[authority..].find('/') {
+        Some(i) => &base[..authority + i],
+        None => base,
+    };
+    let mut out = format!("{head}/{name}");
+    let params: Vec<&str> = query
+        .unwrap_or_default()
+        .split('&')
+        .filter(|kv| !kv.is_empty() && !kv.to_ascii_lowercase().starts_with("dbname="))
+        .collect();
+    if !params.is_empty() {
+        out.push('?');
+        out.push_str(&params.join("&"));
+    }
+    out
+}
+
+/// What must be undone.
+enum Throwaway {
+    Cluster { stopper: Stopper, dir: String },
+    Database(ScratchDatabase),
+}
+
+impl Throwaway {
+    fn describe(&self) -> String {
+        match self {
+            Throwaway::Cluster { dir, .. } => {
+                format!("the temporary cluster was stopped and `{dir}` removed")
+            }
+            Throwaway::Database(db) => format!(
+                "the scratch database `{}` was dropped from `{}`",
+                db.name,
+                db.server_shown()
+            ),
+        }
+    }
+
+    fn clean_up(&self) -> Result<(), RehearseError> {
+        match self {
+            Throwaway::Cluster { stopper, .. } => Ok(stopper.stop()?),
+            Throwaway::Database(db) => db.drop_now(),
+        }
+    }
+}
+
+/// The throwaway target of this process's rehearsal, shared with the signal handler. Whoever
+/// takes it out undoes it while holding the lock, so the other finds nothing left to undo.
+static ACTIVE: Mutex<Option<Throwaway>> = Mutex::new(None);
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+fn active() -> MutexGuard<'static, Option<Throwaway>> {
+    ACTIVE
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// True once Ctrl-C (or SIGTERM, SIGHUP) arrived: the handler is cleaning up and will end
+/// the process with [`EXIT_INTERRUPTED`]; the main thread should say nothing more.
+pub fn interrupted() -> bool {
+    INTERRUPTED.load(Ordering::SeqCst)
+}
+
+/// Waits for the signal handler to finish cleaning up and end the process.
+pub fn wait_for_interrupt_exit() -> ! {
+    for _ in 0..600 {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    std::process::exit(EXIT_INTERRUPTED)
+}
+
+/// Writes to the process's standard error without `std::io::stderr()`, whose lock the main
+/// thread may hold for as long as the command runs.
+fn say(text: &str) {
+    if let Ok(mut f) = std::fs::OpenOptions::new().append(true).open("/dev/stderr") {
+        let _ = f.write_all(text.as_bytes());
+    }
+}
+
+fn on_signal() {
+    INTERRUPTED.store(true, Ordering::SeqCst);
+    let mut guard = active();
+    match guard.take() {
+        Some(throwaway) => {
+            say("\ninterrupted: cleaning up…\n");
+            match throwaway.clean_up() {
+                Ok(()) => say(&format!("cleaned up: {}\n", throwaway.describe())),
+                Err(e) => say(&format!("error: {e}\n")),
+            }
+        }
+        None => say("\ninterrupted\n"),
+    }
+    std::process::exit(EXIT_INTERRUPTED);
+}
+
+/// Installs the handler for SIGINT, SIGTERM and SIGHUP, once per process.
+fn install_handler() -> Result<(), RehearseError> {
+    static INSTALLED: OnceLock<Result<(), String>> = OnceLock::new();
+    INSTALLED
+        .get_or_init(|| ctrlc::set_handler(on_signal).map_err(|e| e.to_string()))
+        .clone()
+        .map_err(RehearseError::Signal)
+}
+
+/// The rehearsal's hold on its throwaway target: dropping it (on any error, or a panic)
+/// undoes the target; [`Rehearsal::finish`] says whether it is undone or kept.
+pub struct Rehearsal {
+    _private: (),
+}
+
+/// How a rehearsal ended for its target.
+#[derive(Debug)]
+pub enum Ending {
+    /// Undone; the sentence says what was done.
+    CleanedUp(String),
+    /// Left in place on purpose (`--keep`).
+    Kept,
+    /// Nothing was there to undo.
+    Nothing,
+}
+
+impl Rehearsal {
+    /// Starts a rehearsal: from here until the end of the process, Ctrl-C undoes the target.
+    pub fn begin() -> Result<Rehearsal, RehearseError> {
+        install_handler()?;
+        Ok(Rehearsal { _private: () })
+    }
+
+    /// Starts a temporary cluster from `bin` and creates [`CLUSTER_DATABASE`] in it.
+    /// `keep`: the server will outlive decant.
+    pub fn temporary_cluster(
+        &mut self,
+        bin: Binaries,
+        keep: bool,
+    ) -> Result<Cluster, RehearseError> {
+        let mut cluster = {
+            // Created and registered under the lock: a signal finds either nothing or it.
+            let mut guard = active();
+            let cluster = Cluster::create(bin, keep)?;
+            *guard = Some(Throwaway::Cluster {
+                stopper: cluster.stopper(),
+                dir: cluster.dir().display().to_string(),
+            });
+            cluster
+        };
+        cluster.init()?;
+        cluster.start()?;
+        cluster.create_database(CLUSTER_DATABASE)?;
+        Ok(cluster)
+    }
+
+    /// Creates a scratch database on `server`; returns it (its URL has the server's
+    /// credentials).
+    pub fn scratch_database(&mut self, server: &str) -> Result<(String, String), RehearseError> {
+        check_target_url(server)?;
+        // Connecting may take long and needs no cleanup: outside the lock, so Ctrl-C works.
+        let mut admin = connect(server)?;
+        let mut guard = active();
+        let db = ScratchDatabase::create(&mut admin, server)?;
+        let found = (db.name.clone(), db.url.clone());
+        *guard = Some(Throwaway::Database(db));
+        Ok(found)
+    }
+
+    /// Undoes the target, or with `keep` leaves it as it is.
+    pub fn finish(&mut self, keep: bool) -> Result<Ending, RehearseError> {
+        let mut guard = active();
+        let Some(throwaway) = guard.take() else {
+            return Ok(Ending::Nothing);
+        };
+        if keep {
+            if let Throwaway::Cluster { stopper, .. } = &throwaway {
+                stopper.leave_running();
+            }
+            return Ok(Ending::Kept);
+        }
+        throwaway.clean_up()?;
+        Ok(Ending::CleanedUp(throwaway.describe()))
+    }
+}
+
+impl Drop for Rehearsal {
+    fn drop(&mut self) {
+        let _ = self.finish(false);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::with_database;
+
+    #[test]
+    fn with_database_replaces_the_path_and_keeps_the_parameters() {
+        assert_eq!(
+            with_database("postgres://u:p@h:5432/postgres?sslmode=prefer", "x"),
+            "postgres://u:p@h:5432/x?sslmode=prefer"
+        );
+        assert_eq!(with_database("postgres://h", "x"), "postgres://h/x");
+        assert_eq!(
+            with_database("postgresql://h/db?dbname=db&application_name=a", "x"),
+            "postgresql://h/x?application_name=a"
+        );
+    }
+}

@@ -1,0 +1,316 @@
+//! `decant rehearse`: the whole plan in a temporary cluster or a scratch database, per-step
+//! timings, and nothing left behind — after success, after a failure and after Ctrl-C.
+
+use std::io::BufRead;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use diesel::{QueryableByName, RunQueryDsl};
+
+use crate::support::cli::{decant_in, repo_root, Outcome};
+use crate::support::postgres::TestDatabase;
+
+/// A target the rehearsal must never contact: nothing listens on port 1.
+const UNREACHABLE_TARGET: &str = "postgres://nobody@127.0.0.1:1/never_contacted";
+
+/// The savings example in a temporary folder, optionally with extra plan `steps`, and a
+/// temporary-files folder of its own (open to the server user) where the cluster must go.
+struct Setup {
+    dir: tempfile::TempDir,
+    tmp: tempfile::TempDir,
+}
+
+impl Setup {
+    fn savings(extra_steps: &str) -> Setup {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("data")).unwrap();
+        std::fs::copy(
+            repo_root().join("plans/data/savings.sqlite3"),
+            dir.path().join("data/savings.sqlite3"),
+        )
+        .unwrap();
+        let mut plan = std::fs::read_to_string(repo_root().join("plans/savings.yaml")).unwrap();
+        if !extra_steps.is_empty() {
+            plan = plan.replacen("\nchecks:", &format!("\nsteps:\n{extra_steps}\nchecks:"), 1);
+        }
+        std::fs::write(dir.path().join("plan.yaml"), plan).unwrap();
+        let tmp = tempfile::Builder::new()
+            .prefix("decant-rehearse-test-")
+            .tempdir()
+            .unwrap();
+        std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        Setup { dir, tmp }
+    }
+
+    fn env(&self) -> [(&str, &str); 2] {
+        [
+            ("TARGET_DATABASE_URL", UNREACHABLE_TARGET),
+            ("TMPDIR", self.tmp.path().to_str().unwrap()),
+        ]
+    }
+
+    fn rehearse(&self, extra: &[&str]) -> Outcome {
+        let mut args = vec!["rehearse", "plan.yaml", "--report-dir", "reports"];
+        args.extend_from_slice(extra);
+        decant_in(self.dir.path(), &args, &self.env())
+    }
+
+    fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    /// The cluster's folder, as decant announced it, and checks that it was in `TMPDIR`.
+    fn cluster_dir(&self, stderr: &str) -> PathBuf {
+        let line = stderr
+            .lines()
+            .find(|l| l.starts_with("temporary cluster ready"))
+            .unwrap_or_else(|| panic!("no `temporary cluster ready` line in:\n{stderr}"));
+        let dir = PathBuf::from(line.split('`').nth(1).unwrap());
+        assert!(
+            dir.starts_with(self.tmp.path()),
+            "{} is not in TMPDIR",
+            dir.display()
+        );
+        dir
+    }
+
+    /// Nothing of the cluster is left: no folder, no process.
+    fn assert_nothing_left(&self, cluster_dir: &Path) {
+        assert!(
+            !cluster_dir.exists(),
+            "{} was left behind",
+            cluster_dir.display()
+        );
+        let left: Vec<_> = std::fs::read_dir(self.tmp.path())
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .collect();
+        assert!(left.is_empty(), "left in TMPDIR: {left:?}");
+        let processes = processes_mentioning(&cluster_dir.display().to_string());
+        assert!(processes.is_empty(), "still running: {processes:?}");
+    }
+}
+
+fn assert_exit(out: &Outcome, code: i32) {
+    assert_eq!(
+        out.code, code,
+        "stdout:\n{}\nstderr:\n{}",
+        out.stdout, out.stderr
+    );
+}
+
+/// Command lines of running processes that contain `needle`.
+fn processes_mentioning(needle: &str) -> Vec<String> {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|entry| {
+            let raw = std::fs::read(entry.path().join("cmdline")).ok()?;
+            let text = String::from_utf8_lossy(&raw).replace('\0', " ");
+            text.contains(needle).then_some(text)
+        })
+        .collect()
+}
+
+#[derive(QueryableByName)]
+struct Name {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    name: String,
+}
+
+/// The databases on the test server whose names start with `decant_rehearsal_`.
+fn scratch_databases(db: &TestDatabase) -> Vec<String> {
+    diesel::sql_query(
+        "SELECT datname::text AS name FROM pg_database WHERE datname LIKE 'decant\\_rehearsal\\_%' ORDER BY 1",
+    )
+    .load::<Name>(&mut db.connect())
+    .unwrap()
+    .into_iter()
+    .map(|n| n.name)
+    .collect()
+}
+
+/// The scratch database's name, as decant announced it.
+fn scratch_name(stderr: &str) -> String {
+    let line = stderr
+        .lines()
+        .find(|l| l.starts_with("rehearsing in scratch database"))
+        .unwrap_or_else(|| panic!("no `rehearsing in scratch database` line in:\n{stderr}"));
+    line.split('`').nth(1).unwrap().to_owned()
+}
+
+#[test]
+fn rehearse_runs_the_savings_plan_in_a_temporary_cluster_and_leaves_nothing_behind() {
+    let s = Setup::savings("");
+    let out = s.rehearse(&[]);
+    assert_exit(&out, 0);
+    let dir = s.cluster_dir(&out.stderr);
+    s.assert_nothing_left(&dir);
+    // Per-step timings, the table summary and the reports.
+    assert!(out.stdout.contains("step timings:"), "{}", out.stdout);
+    let load = out
+        .stdout
+        .lines()
+        .find(|l| l.trim_start().starts_with("load:contributions"))
+        .unwrap_or_else(|| panic!("no timing for load:contributions in:\n{}", out.stdout));
+    assert!(
+        load.contains("s  28 read, 28 written, 0 rejected"),
+        "{load}"
+    );
+    assert!(
+        out.stdout
+            .lines()
+            .any(|l| l.trim_start().starts_with("foreign-keys:loans") && l.ends_with('s')),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("decant_rehearsal"), "{}", out.stdout);
+    assert!(
+        out.stderr
+            .contains("cleaned up: the temporary cluster was stopped"),
+        "{}",
+        out.stderr
+    );
+    let report: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(s.path("reports/plan.rehearsal.report.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(report["tables"].as_array().map(Vec::len), Some(5));
+    let target = report["target"].as_str().unwrap();
+    assert!(
+        target.contains("/decant_rehearsal") && target.contains(":***@"),
+        "the report names the rehearsal target without its password: {target}"
+    );
+    assert!(s.path("reports/plan.rehearsal.report.md").is_file());
+    assert!(!s.path("reports/plan.report.json").exists());
+}
+
+#[test]
+fn rehearse_cleans_up_the_temporary_cluster_after_a_failing_plan() {
+    let s = Setup::savings("  - { id: boom, sql: \"select 1/0\", after: [load] }\n");
+    let out = s.rehearse(&[]);
+    assert_exit(&out, 2);
+    assert!(
+        out.stderr.contains("step `boom` failed") && out.stderr.contains("division by zero"),
+        "{}",
+        out.stderr
+    );
+    let dir = s.cluster_dir(&out.stderr);
+    s.assert_nothing_left(&dir);
+}
+
+#[test]
+fn rehearse_on_a_server_creates_and_drops_a_scratch_database() {
+    // The test's own database stands in for the server's maintenance database.
+    let server = TestDatabase::new();
+    let before = scratch_databases(&server);
+    let s = Setup::savings("");
+    let out = s.rehearse(&["--server", &server.url]);
+    assert_exit(&out, 0);
+    let name = scratch_name(&out.stderr);
+    assert!(!before.contains(&name), "{name} existed before");
+    assert!(
+        !scratch_databases(&server).contains(&name),
+        "{name} was not dropped"
+    );
+    assert!(out.stdout.contains(&format!("/{name}")), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("28 read, 28 written, 0 rejected"),
+        "{}",
+        out.stdout
+    );
+    // The plan ran in the scratch database, not in the one named by --server.
+    let tables = diesel::sql_query(
+        "SELECT table_name::text AS name FROM information_schema.tables WHERE table_schema = 'public'",
+    )
+    .load::<Name>(&mut server.connect())
+    .unwrap();
+    assert!(tables.is_empty(), "tables in the server's database");
+    assert!(
+        s.tmp.path().read_dir().unwrap().next().is_none(),
+        "no cluster with --server"
+    );
+
+    // A failing plan drops its scratch database too.
+    let failing = Setup::savings("  - { id: boom, sql: \"select 1/0\", after: [load] }\n");
+    let out = failing.rehearse(&["--server", &server.url]);
+    assert_exit(&out, 2);
+    let name = scratch_name(&out.stderr);
+    assert!(
+        !scratch_databases(&server).contains(&name),
+        "{name} was not dropped"
+    );
+}
+
+#[test]
+fn rehearse_interrupted_by_ctrl_c_stops_the_cluster_and_exits_130() {
+    let s = Setup::savings("  - { id: slow, sql: \"select pg_sleep(60)\", after: [load] }\n");
+    let mut command = Command::new(env!("CARGO_BIN_EXE_decant"));
+    command
+        .args(["rehearse", "plan.yaml", "--report-dir", "reports"])
+        .current_dir(s.dir.path())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    for (k, v) in s.env() {
+        command.env(k, v);
+    }
+    let mut child = command.spawn().unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    let reader = std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr).lines() {
+            let Ok(line) = line else { break };
+            let _ = tx.send(line);
+        }
+    });
+    // Interrupt once the tables are loaded and the slow step is running.
+    let mut seen = String::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let line = rx
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            .unwrap_or_else(|_| {
+                let _ = child.kill();
+                panic!("decant did not get to the slow step:\n{seen}")
+            });
+        seen.push_str(&line);
+        seen.push('\n');
+        if line.starts_with("load:repayments") {
+            break;
+        }
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    let sent = Command::new("/bin/sh")
+        .args(["-c", "kill -INT \"$1\"", "sh", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let until = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > until {
+            let _ = child.kill();
+            panic!("decant did not end within 30 s of Ctrl-C:\n{seen}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    reader.join().unwrap();
+    for line in rx.try_iter() {
+        seen.push_str(&line);
+        seen.push('\n');
+    }
+    assert_eq!(status.code(), Some(130), "{seen}");
+    assert!(seen.contains("interrupted: cleaning up"), "{seen}");
+    assert!(
+        seen.contains("cleaned up: the temporary cluster was stopped"),
+        "{seen}"
+    );
+    let dir = s.cluster_dir(&seen);
+    s.assert_nothing_left(&dir);
+}
