@@ -24,6 +24,8 @@ pub enum Command {
     Graph(GraphArgs),
     /// Execute the plan against the target: exit 0 only when every row is accounted for.
     Run(RunArgs),
+    /// Run the plan's checks against the existing source and target: exit 0 only when all pass.
+    Check(PlanArgs),
     /// Run the whole plan against a throwaway PostgreSQL, print step timings, clean up.
     Rehearse(RehearseArgs),
     /// Show the journal in the target: runs, steps, timings, row counts, outcomes.

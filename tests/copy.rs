@@ -860,11 +860,21 @@ fn copy_throughput_on_a_million_mixed_rows() {
     assert_eq!(stats.written, rows);
     assert_eq!(read_only.n as u64, rows);
     println!(
-        "copied {rows} rows in {:.2} s: {:.0} rows/s, client CPU {cpu:.2} s (SQLite alone scans them in {:.2} s)",
+        "copied {rows} rows in {:.2} s: {:.0} rows/s, client CPU {cpu:.2} s, peak RSS {} (SQLite alone scans them in {:.2} s)",
         elapsed.as_secs_f64(),
         rows as f64 / elapsed.as_secs_f64(),
+        peak_rss(),
         sqlite_scan.as_secs_f64()
     );
+}
+
+/// This process's peak resident set size (Linux), for the benchmark.
+fn peak_rss() -> String {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"));
+    line.map_or("unknown".to_owned(), |l| {
+        l["VmHWM:".len()..].trim().to_owned()
+    })
 }
 
 /// User + system CPU seconds of this process so far (Linux), for the benchmark.

@@ -4,6 +4,8 @@
 
 mod support;
 
+mod checks;
+mod checksums;
 mod cli;
 mod copy;
 mod fixtures;

@@ -1,6 +1,7 @@
 //! The command edge: each subcommand loads what it needs through the pipeline and writes
 //! its output; errors become messages and exit codes here and nowhere else.
 
+mod check;
 mod graph;
 mod init;
 mod plan;
@@ -30,6 +31,7 @@ pub fn execute(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
         Command::Plan(args) => plan::run(&args, out, err),
         Command::Graph(args) => graph::run(&args, out, err),
         Command::Run(args) => run::run(&args, out, err),
+        Command::Check(args) => check::run(&args, out, err),
         Command::Rehearse(args) => rehearse::run(&args, out, err),
         Command::Status(args) => status::run(&args, out, err),
         Command::Rollback(args) => rollback::run(&args, out, err),

@@ -23,11 +23,12 @@ use crate::dialect::quote_ident;
 use crate::plan::model::OnBadRow;
 use crate::resolve::ResolvedTable;
 
-pub use read::{show_value, sqlite_real_text, SqlValue};
+pub use read::{show_value, sqlite_real_text, value_json, SqlValue};
 pub use rejects::{JsonLinesRejects, VecRejects};
 
-use convert::Converter;
-use read::SourceRow;
+pub(crate) use convert::Converter;
+pub(crate) use read::SourceRow;
+pub(crate) use write::copy_out;
 use write::CopyFailure;
 
 /// Bytes buffered before each write to the COPY stream.

@@ -37,7 +37,9 @@ impl FromSql<AnyStorage, Sqlite> for SqlValue {
                 // read (a copy), so valid text costs one validation and one copy.
                 let valid = {
                     let text = value.read_text();
-                    (!text.contains('\u{FFFD}')).then(|| text.to_owned())
+                    // U+FFFD is EF BF BD in UTF-8: a byte scan rules it out quickly.
+                    let replaced = text.as_bytes().contains(&0xEF) && text.contains('\u{FFFD}');
+                    (!replaced).then(|| text.to_owned())
                 };
                 match valid {
                     Some(text) => SqlValue::Text(text),

@@ -7,7 +7,7 @@
 //! synchronously on the calling thread.
 
 use std::cell::RefCell;
-use std::io::Write;
+use std::io::{BufRead, Write};
 
 use diesel::pg::{CopyFormat, CopyTarget, Pg};
 use diesel::query_builder::AstPass;
@@ -117,6 +117,19 @@ where
         })
         .with_format(CopyFormat::Binary)
         .execute(conn)
+}
+
+/// Runs `COPY <source> TO STDOUT WITH (FORMAT binary)` on `conn`, where `source` is a table
+/// with its columns or a parenthesised query; returns the raw stream, which must be read to
+/// its end before `conn` runs anything else.
+pub(crate) fn copy_out<'c>(
+    conn: &'c mut PgConnection,
+    source: &str,
+) -> QueryResult<impl BufRead + 'c> {
+    let _guard = TargetGuard::set(source);
+    diesel::copy_to(RuntimeTarget)
+        .with_format(CopyFormat::Binary)
+        .load_raw(conn)
 }
 
 #[cfg(test)]

@@ -361,6 +361,7 @@ checks:
                 on_bad_row: OnBadRow::Stop,
                 constraints: ConstraintTiming::AfterLoad,
                 workers: 2,
+                orphans: Default::default(),
             },
             naming: Naming {
                 identifiers: IdentifierCase::Preserve,

@@ -94,6 +94,10 @@ pub struct Settings {
     #[serde(default = "default_workers")]
     #[schemars(range(min = 1, max = 64))]
     pub workers: u32,
+    /// What to do, before loading, with source rows whose foreign key points at no carried row
+    /// (SQLite does not enforce foreign keys by default). Rows are never deleted silently.
+    #[serde(default)]
+    pub orphans: OrphanPolicy,
 }
 
 fn default_workers() -> u32 {
@@ -107,6 +111,7 @@ impl Default for Settings {
             on_bad_row: OnBadRow::default(),
             constraints: ConstraintTiming::default(),
             workers: default_workers(),
+            orphans: OrphanPolicy::default(),
         }
     }
 }
@@ -135,6 +140,21 @@ pub enum OnBadRow {
     Stop,
     /// Write the row and the reason to the rejects file and table, and go on.
     Reject,
+}
+
+/// What to do with orphan rows: rows whose foreign key has no matching row in the carried
+/// referenced table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OrphanPolicy {
+    /// Stop before any data moves, listing the orphans per constraint with sample keys.
+    #[default]
+    Fail,
+    /// Leave the orphan rows out of the load and record each as a reject, with its key and the
+    /// missing referenced row; the foreign key is created.
+    Reject,
+    /// Load every row and do not create the foreign keys that have orphans; reported.
+    SkipConstraint,
 }
 
 /// When constraints and indexes are created.

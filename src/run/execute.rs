@@ -1,6 +1,7 @@
 //! Executes a prepared plan: takes the target lock, records the run in the journal, runs the
 //! steps in graph order (loads in one consistent source snapshot), and accounts for every row.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -9,13 +10,15 @@ use diesel::pg::PgConnection;
 use diesel::sql_types::Text;
 use diesel::{Connection, RunQueryDsl, SqliteConnection};
 
+use crate::checks::foreign_keys::{plan_orphans, OrphanFinding};
+use crate::checks::{run_plan_checks, Databases};
 use crate::commands::Prepared;
 use crate::copy::{self, CopyError, JsonLinesRejects, Reject, RejectSink};
 use crate::errors::chain;
 use crate::graph::StepKind;
 use crate::introspect::open_sqlite_read_only;
 use crate::journal::{self, JournalError, RowCounts, RunIdentity};
-use crate::plan::model::{IfExists, OnBadRow};
+use crate::plan::model::IfExists;
 use crate::render::RenderedStep;
 use crate::run::identity::{plan_hash, source_fingerprint};
 use crate::run::report::{RunReport, StepReport, TableReport};
@@ -43,6 +46,10 @@ pub enum RunError {
     NothingToResume(String),
     #[error("refusing to resume run {run}: the {what} changed since it started; start a new run (without --resume)")]
     Changed { run: i64, what: &'static str },
+    #[error("orphan rows in the source: settings.orphans is fail, so nothing was loaded:\n{}\nset `settings.orphans` to `reject` (leave those rows out, as rejects) or `skip_constraint` (load them, without the foreign key)", orphans_text(.0))]
+    Orphans(Vec<OrphanFinding>),
+    #[error("looking for orphan rows in the source failed: {0}")]
+    OrphanSearch(String),
     #[error("step `{step}` failed{}: {message}", sql.as_ref().map(|s| format!(" at `{}`", first_line(s))).unwrap_or_default())]
     Step {
         step: String,
@@ -50,6 +57,14 @@ pub enum RunError {
         message: String,
         completed: Vec<String>,
     },
+}
+
+fn orphans_text(findings: &[OrphanFinding]) -> String {
+    findings
+        .iter()
+        .map(|f| format!("  foreign key `{}`: {}", f.constraint, f.describe()))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 fn first_line(sql: &str) -> String {
@@ -136,11 +151,23 @@ pub fn execute(
     options: &RunOptions,
     progress: &mut dyn FnMut(&StepReport),
 ) -> Result<RunReport, RunError> {
-    let resolved = &prepared.resolved;
-    let schema = resolved.schema.clone();
     let SourceUrl::Sqlite(source_file) =
         parse_source_url(&prepared.loaded.plan.source.url, prepared.loaded.base_dir())
             .map_err(|e| RunError::Source(e.to_string()))?;
+    // Orphans are found before anything touches the target; `settings.orphans` decides.
+    let checked = prepared;
+    let mut orphans = {
+        let mut source =
+            open_sqlite_read_only(&source_file).map_err(|e| RunError::Source(chain(&e)))?;
+        plan_orphans(prepared, &mut source).map_err(|e| RunError::OrphanSearch(chain(&e)))?
+    };
+    if orphans.stops_the_run() {
+        return Err(RunError::Orphans(orphans.findings));
+    }
+    let adjusted = orphans.adjusted.take();
+    let prepared = adjusted.as_ref().unwrap_or(prepared);
+    let resolved = &prepared.resolved;
+    let schema = resolved.schema.clone();
 
     let mut target = journal::connect(target_url)?;
     journal::lock_target(&mut target, &schema)?;
@@ -230,6 +257,8 @@ pub fn execute(
         &prepared.loaded.plan,
         options.rejects_path.clone(),
     );
+    report.orphans = std::mem::take(&mut orphans.findings);
+    report.notes.append(&mut orphans.skipped);
     let workers = usize::try_from(resolved.settings.workers)
         .unwrap_or(1)
         .max(1);
@@ -243,7 +272,9 @@ pub fn execute(
             loader: None,
         });
     }
-    let mut scheduler = Scheduler::new(prepared, &done);
+    let orphan_rejects = std::mem::take(&mut orphans.rejects);
+    let mut scheduler = Scheduler::new(prepared, &done, &orphan_rejects);
+    scheduler.checks = Some((checked, source_file.clone()));
     let failure = std::thread::scope(|scope| {
         scheduler.run(scope, lanes, &mut target, run_id, &mut report, progress)
     })?;
@@ -292,10 +323,19 @@ struct Scheduler<'p> {
     dependents: Vec<Vec<usize>>,
     ready: Vec<usize>,
     completed: Vec<String>,
+    /// Under `settings.orphans: reject`, the orphan rows of each table, rejected at its load.
+    orphan_rejects: &'p HashMap<String, Vec<Reject>>,
+    /// The plan whose checks the `checks` step runs (as written, before orphan handling) and
+    /// the source file they read.
+    checks: Option<(&'p Prepared, PathBuf)>,
 }
 
 impl<'p> Scheduler<'p> {
-    fn new(prepared: &'p Prepared, done: &[String]) -> Self {
+    fn new(
+        prepared: &'p Prepared,
+        done: &[String],
+        orphan_rejects: &'p HashMap<String, Vec<Reject>>,
+    ) -> Self {
         let steps = &prepared.steps;
         let index: std::collections::HashMap<&str, usize> = steps
             .iter()
@@ -323,6 +363,8 @@ impl<'p> Scheduler<'p> {
             dependents,
             ready,
             completed: done.to_vec(),
+            orphan_rejects,
+            checks: None,
         }
     }
 
@@ -351,6 +393,29 @@ impl<'p> Scheduler<'p> {
         self.ready.sort_unstable();
     }
 
+    /// Runs the plan's checks; the step's state says how they went.
+    fn run_checks(&self, target: &mut PgConnection, report: &mut RunReport) -> String {
+        let Some((checked, source_file)) = &self.checks else {
+            return "skipped".into();
+        };
+        if checked.loaded.plan.checks.is_empty() {
+            return "done (the plan has no checks)".into();
+        }
+        let mut source = match open_sqlite_read_only(source_file) {
+            Ok(source) => source,
+            Err(e) => {
+                report.check_error = Some(format!("cannot open the source: {}", chain(&e)));
+                return "failed: cannot open the source".into();
+            }
+        };
+        let mut dbs = Databases {
+            source: &mut source,
+            target,
+        };
+        report.checks = run_plan_checks(checked, &mut dbs, &mut |_| {});
+        crate::checks::tally_line(&report.checks)
+    }
+
     #[allow(clippy::type_complexity)]
     fn run<'scope, 'env>(
         &mut self,
@@ -365,6 +430,7 @@ impl<'p> Scheduler<'p> {
         'p: 'scope,
     {
         let prepared = self.prepared;
+        let orphan_rejects = self.orphan_rejects;
         let (done_tx, done_rx) = std::sync::mpsc::channel::<Finished>();
         let mut job_txs = Vec::new();
         let mut loader_flags = Vec::new();
@@ -376,7 +442,13 @@ impl<'p> Scheduler<'p> {
             scope.spawn(move || {
                 for step in rx {
                     let started = Instant::now();
-                    let outcome = run_step(prepared, &prepared.steps[step], &mut lane, run_id);
+                    let outcome = run_step(
+                        prepared,
+                        &prepared.steps[step],
+                        &mut lane,
+                        run_id,
+                        orphan_rejects,
+                    );
                     let _ = done_tx.send(Finished {
                         lane: lane_no,
                         step,
@@ -415,7 +487,17 @@ impl<'p> Scheduler<'p> {
                     };
                     let id = &prepared.steps[step].id;
                     if prepared.steps[step].kind == StepKind::Checks {
-                        // Checks run with `decant check`; the step only orders the graph here.
+                        // Checks read the target on the control connection, here, in order.
+                        let started = Instant::now();
+                        let state = self.run_checks(control, report);
+                        let entry = StepReport {
+                            id: id.clone(),
+                            state,
+                            seconds: started.elapsed().as_secs_f64(),
+                            rows: None,
+                        };
+                        progress(&entry);
+                        report.steps.push(entry);
                         self.release(step);
                         continue;
                     }
@@ -508,6 +590,7 @@ fn run_step(
     step: &RenderedStep,
     lane: &mut Lane,
     run_id: i64,
+    orphan_rejects: &HashMap<String, Vec<Reject>>,
 ) -> Result<Option<RowCounts>, StepFailure> {
     let Lane { target, loader } = lane;
     match &step.kind {
@@ -526,8 +609,16 @@ fn run_step(
                 ));
             };
             rejects.pending.clear();
+            // Orphans left out of the SELECT under `settings.orphans: reject` are this table's
+            // rejects too: read, not written, each with its key and the row it lacks.
+            let orphans = orphan_rejects.get(table).map_or(&[][..], Vec::as_slice);
+            for orphan in orphans {
+                rejects
+                    .reject(orphan.clone())
+                    .map_err(|e| (None, chain(&e)))?;
+            }
             let result = target.transaction::<_, StepError, _>(|target| {
-                let stats = copy::copy_table(
+                let mut stats = copy::copy_table(
                     source,
                     target,
                     &prepared.resolved.schema,
@@ -538,7 +629,10 @@ fn run_step(
                     on_bad_row,
                     rejects,
                 )?;
-                if on_bad_row == OnBadRow::Reject && !rejects.pending.is_empty() {
+                let orphans = orphans.len() as u64;
+                stats.read += orphans;
+                stats.rejected += orphans;
+                if !rejects.pending.is_empty() {
                     insert_rejects(target, run_id, &rejects.pending).map_err(|source| {
                         StepError::Statement {
                             sql: "INSERT INTO decant.decant_rejects …".into(),

@@ -6,6 +6,8 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
+use crate::checks::foreign_keys::OrphanFinding;
+use crate::checks::{difference_line, tally_line, CheckResult, CheckStatus};
 use crate::journal::{RowCounts, RunIdentity};
 use crate::plan::model::Plan;
 use crate::url::redact_url;
@@ -51,6 +53,14 @@ pub struct RunReport {
     pub tables: Vec<TableReport>,
     pub steps: Vec<StepReport>,
     pub rejects_file: PathBuf,
+    /// Orphan rows found in the source before loading, per foreign key.
+    pub orphans: Vec<OrphanFinding>,
+    /// What the run did differently from the plan, and why (e.g. a foreign key left out).
+    pub notes: Vec<String>,
+    /// The plan's checks, run at the `checks` step.
+    pub checks: Vec<CheckResult>,
+    /// Why the checks could not run at all.
+    pub check_error: Option<String>,
 }
 
 impl RunReport {
@@ -67,6 +77,10 @@ impl RunReport {
             tables: Vec::new(),
             steps: Vec::new(),
             rejects_file,
+            orphans: Vec::new(),
+            notes: Vec::new(),
+            checks: Vec::new(),
+            check_error: None,
         }
     }
 
@@ -74,9 +88,16 @@ impl RunReport {
         self.tables.iter().map(|t| t.rejected).sum()
     }
 
-    /// True when every row is accounted for and none was rejected.
+    /// True when every check passed (and there was none that could not run).
+    pub fn checks_passed(&self) -> bool {
+        self.check_error.is_none() && self.checks.iter().all(CheckResult::passed)
+    }
+
+    /// True when every row is accounted for, none was rejected and every check passed.
     pub fn clean(&self) -> bool {
-        self.tables.iter().all(TableReport::reconciles) && self.rejected() == 0
+        self.tables.iter().all(TableReport::reconciles)
+            && self.rejected() == 0
+            && self.checks_passed()
     }
 
     /// The summary table for a terminal.
@@ -122,10 +143,36 @@ impl RunReport {
                 self.rejects_file.display()
             )?;
         }
-        writeln!(
-            out,
-            "  checks: not run by this version of decant (`decant check` comes next)"
-        )?;
+        for finding in &self.orphans {
+            writeln!(
+                out,
+                "  orphans: foreign key `{}`: {}",
+                finding.constraint,
+                finding.describe()
+            )?;
+        }
+        for note in &self.notes {
+            writeln!(out, "  note: {note}")?;
+        }
+        if let Some(e) = &self.check_error {
+            writeln!(out, "  checks: could not run: {e}")?;
+        } else if self.checks.is_empty() {
+            writeln!(out, "  checks: none in the plan")?;
+        } else {
+            writeln!(out, "  checks: {}", tally_line(&self.checks))?;
+            for r in &self.checks {
+                if r.status == CheckStatus::Pass {
+                    continue;
+                }
+                writeln!(out, "    {:<5} {}: {}", r.status.label(), r.id, r.summary)?;
+                for d in &r.details {
+                    writeln!(out, "          {d}")?;
+                }
+                for d in &r.differences {
+                    writeln!(out, "          {}", difference_line(d))?;
+                }
+            }
+        }
         Ok(())
     }
 
@@ -149,6 +196,61 @@ impl RunReport {
         for s in &self.steps {
             writeln!(out, "| `{}` | {} | {:.2} |", s.id, s.state, s.seconds)?;
         }
+        if !self.orphans.is_empty() || !self.notes.is_empty() {
+            writeln!(out, "\n## Orphans and notes\n")?;
+            for finding in &self.orphans {
+                writeln!(
+                    out,
+                    "- foreign key `{}`: {}",
+                    finding.constraint,
+                    md_escape(&finding.describe())
+                )?;
+            }
+            for note in &self.notes {
+                writeln!(out, "- {}", md_escape(note))?;
+            }
+        }
+        writeln!(out, "\n## Checks\n")?;
+        if let Some(e) = &self.check_error {
+            writeln!(out, "The checks could not run: {}", md_escape(e))?;
+        } else if self.checks.is_empty() {
+            writeln!(out, "The plan has no checks.")?;
+        } else {
+            writeln!(out, "{}\n", tally_line(&self.checks))?;
+            writeln!(
+                out,
+                "| check | result | seconds | summary |\n| --- | --- | ---: | --- |"
+            )?;
+            for r in &self.checks {
+                writeln!(
+                    out,
+                    "| `{}` | {} | {:.2} | {} |",
+                    r.id,
+                    r.status.label().to_lowercase(),
+                    r.seconds,
+                    md_escape(&r.summary)
+                )?;
+            }
+            for r in self.checks.iter().filter(|r| !r.passed()) {
+                writeln!(
+                    out,
+                    "\n### `{}`: {}\n",
+                    r.id,
+                    r.status.label().to_lowercase()
+                )?;
+                for d in &r.details {
+                    writeln!(out, "- {}", md_escape(d))?;
+                }
+                for d in &r.differences {
+                    writeln!(out, "- {}", md_escape(&difference_line(d)))?;
+                }
+            }
+        }
         Ok(())
     }
+}
+
+/// Text safe in a Markdown table cell or list item: pipes escaped, newlines flattened.
+fn md_escape(text: &str) -> String {
+    text.replace('|', "\\|").replace(['\n', '\r'], " ")
 }

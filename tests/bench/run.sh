@@ -93,6 +93,8 @@ for t in ("users", "orders", "order_items"):
 print("users.active|%d" % q("select count(*) from users where is_active = 1"))
 print("users.profiles|%d" % q("select count(profile) from users"))
 print("users.max_id|%d" % q("select max(id) from users"))
+print("users.created_at_sum|%d" % q("select sum(cast(strftime('%s', created_at) as integer)) from users"))
+print("users.newsletter|%d" % q("select count(*) from users where json_extract(profile, '$.newsletter') = 1"))
 print("users.sequence|%d" % q("select seq from sqlite_sequence where name = 'users'"))
 print("orders.amount_cents|%d" % q("select sum(cast(round(amount * 100) as integer)) from orders"))
 print("orders.placed_at_sum|%d" % q("select sum(placed_at) from orders"))
@@ -137,6 +139,8 @@ select 'rows.order_items|' || count(*) from order_items;
 select 'users.active|' || count(*) from users where is_active::int = 1;
 select 'users.profiles|' || count(profile) from users;
 select 'users.max_id|' || max(id) from users;
+select 'users.created_at_sum|' || sum(floor(extract(epoch from created_at)))::bigint from users;
+select 'users.newsletter|' || count(*) from users where (profile ->> 'newsletter')::boolean;
 select 'orders.amount_cents|' || sum(amount * 100)::bigint from orders;
 select 'orders.placed_at_sum|' || sum(extract(epoch from placed_at))::bigint from orders;
 select 'orders.notes|' || count(note) from orders;

@@ -1,0 +1,624 @@
+//! SQL assertions (`assertion:<name>`): one value from the target, compared with an expected
+//! value or with the source's, as typed values; and the dbt-style shorthands `not_null`,
+//! `unique` and `accepted_values` (`not-null:`, `unique:`, `accepted-values:<table.column>`).
+//!
+//! Values compare by kind: numbers numerically (exactly, or within an explicit `tolerance`),
+//! text as text, booleans as booleans (or as SQLite's 0 and 1), and NULL only equals NULL.
+
+use diesel::sql_types::{Array, BigInt, Nullable, Text};
+use diesel::{PgConnection, RunQueryDsl, SqliteConnection};
+
+use super::{
+    count, read_only_on_target, resolve_column, target_table_sql, timed, AnyRow, CheckError,
+    CheckResult, Count, Databases, Finding, Side,
+};
+use crate::copy::{show_value, SqlValue};
+use crate::dialect::{quote_ident, quote_literal};
+use crate::mapping::target_types::TypeFamily;
+use crate::plan::model::Check;
+use crate::resolve::{ResolvedColumn, ResolvedPlan, ResolvedTable};
+
+/// Runs the assertion or shorthand `check` is, if it is one.
+pub fn run(check: &Check, resolved: &ResolvedPlan, dbs: &mut Databases<'_>) -> Option<CheckResult> {
+    if let Some(reference) = &check.not_null {
+        let id = format!("not-null:{reference}");
+        return Some(timed(id.clone(), || {
+            let (table, column) = column_of(resolved, reference, &id)?;
+            read_only_on_target(dbs.target, &resolved.schema, |conn| {
+                not_null(conn, &resolved.schema, table, column, &id)
+            })
+        }));
+    }
+    if let Some(reference) = &check.unique {
+        let id = format!("unique:{reference}");
+        return Some(timed(id.clone(), || {
+            let (table, column) = column_of(resolved, reference, &id)?;
+            read_only_on_target(dbs.target, &resolved.schema, |conn| {
+                unique(conn, &resolved.schema, table, column, &id)
+            })
+        }));
+    }
+    if let Some(accepted) = &check.accepted_values {
+        let id = format!("accepted-values:{}", accepted.column);
+        return Some(timed(id.clone(), || {
+            let (table, column) = column_of(resolved, &accepted.column, &id)?;
+            read_only_on_target(dbs.target, &resolved.schema, |conn| {
+                accepted_values(conn, &resolved.schema, table, column, &accepted.values, &id)
+            })
+        }));
+    }
+    let target_sql = check.target.as_ref()?;
+    let name = check.name.clone().unwrap_or_else(|| "unnamed".to_owned());
+    let id = format!("assertion:{name}");
+    Some(timed(id.clone(), || {
+        assertion(check, target_sql, resolved, dbs, &id)
+    }))
+}
+
+fn column_of<'r>(
+    resolved: &'r ResolvedPlan,
+    reference: &str,
+    id: &str,
+) -> Result<(&'r ResolvedTable, &'r ResolvedColumn), CheckError> {
+    resolve_column(resolved, reference).ok_or_else(|| CheckError::Value {
+        check: id.to_owned(),
+        message: format!("`{reference}` does not name a carried `table.column`"),
+    })
+}
+
+/// A value as an assertion compares it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Scalar {
+    Null,
+    Bool(bool),
+    /// A number in its exact decimal text, e.g. `12.50`, `1e+20`.
+    Number(String),
+    Text(String),
+}
+
+impl Scalar {
+    /// The value as a report shows it: text quoted, numbers and booleans bare.
+    pub fn show(&self) -> String {
+        match self {
+            Scalar::Null => "NULL".to_owned(),
+            Scalar::Bool(b) => b.to_string(),
+            Scalar::Number(n) => n.clone(),
+            Scalar::Text(t) => serde_json::Value::from(t.as_str()).to_string(),
+        }
+    }
+
+    /// The kind and the value: `number 42`, `text "42"`, `NULL`.
+    fn describe(&self) -> String {
+        match self {
+            Scalar::Null => "NULL".to_owned(),
+            Scalar::Bool(_) => format!("boolean {}", self.show()),
+            Scalar::Number(_) => format!("number {}", self.show()),
+            Scalar::Text(_) => format!("text {}", self.show()),
+        }
+    }
+
+    /// A value written in the plan (`expect:`).
+    pub fn from_json(value: &serde_json::Value) -> Scalar {
+        match value {
+            serde_json::Value::Null => Scalar::Null,
+            serde_json::Value::Bool(b) => Scalar::Bool(*b),
+            serde_json::Value::Number(n) => Scalar::Number(n.to_string()),
+            serde_json::Value::String(s) => Scalar::Text(s.clone()),
+            other => Scalar::Text(other.to_string()),
+        }
+    }
+
+    /// A value SQLite returned, by its storage class.
+    pub fn from_sqlite(value: &SqlValue) -> Scalar {
+        match value {
+            SqlValue::Null => Scalar::Null,
+            SqlValue::Integer(i) => Scalar::Number(i.to_string()),
+            SqlValue::Real(f) if f.is_finite() => Scalar::Number(format!("{f}")),
+            SqlValue::Text(t) => Scalar::Text(t.clone()),
+            SqlValue::InvalidText(bytes) => {
+                Scalar::Text(String::from_utf8_lossy(bytes).into_owned())
+            }
+            other => Scalar::Text(show_value(other)),
+        }
+    }
+}
+
+/// A decimal number as sign, significant digits and exponent: value = 0.digits × 10^exponent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Decimal {
+    negative: bool,
+    digits: Vec<u8>,
+    exponent: i64,
+}
+
+impl Decimal {
+    fn parse(text: &str) -> Option<Decimal> {
+        let text = text.trim();
+        let (negative, rest) = match text.strip_prefix('-') {
+            Some(r) => (true, r),
+            None => (false, text.strip_prefix('+').unwrap_or(text)),
+        };
+        let (mantissa, exp) = match rest.find(['e', 'E']) {
+            Some(i) => (&rest[..i], rest[i + 1..].parse::<i64>().ok()?),
+            None => (rest, 0),
+        };
+        let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+        if int.is_empty() && frac.is_empty() {
+            return None;
+        }
+        if !int.bytes().chain(frac.bytes()).all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        let all: Vec<u8> = int.bytes().chain(frac.bytes()).map(|b| b - b'0').collect();
+        let leading = all.iter().take_while(|d| **d == 0).count();
+        let mut digits = all[leading..].to_vec();
+        while digits.last() == Some(&0) {
+            digits.pop();
+        }
+        if digits.is_empty() {
+            return Some(Decimal {
+                negative: false,
+                digits,
+                exponent: 0,
+            });
+        }
+        let exponent = i64::try_from(int.len()).ok()? - i64::try_from(leading).ok()? + exp;
+        Some(Decimal {
+            negative,
+            digits,
+            exponent,
+        })
+    }
+}
+
+fn as_f64(text: &str) -> Option<f64> {
+    text.trim().parse::<f64>().ok()
+}
+
+/// Whether two numbers are equal: exactly, or within `tolerance`.
+fn numbers_equal(a: &str, b: &str, tolerance: Option<f64>) -> bool {
+    if let Some(tolerance) = tolerance {
+        if let (Some(x), Some(y)) = (as_f64(a), as_f64(b)) {
+            let slack = 4.0 * f64::EPSILON * x.abs().max(y.abs());
+            return (x - y).abs() <= tolerance + slack;
+        }
+    }
+    match (Decimal::parse(a), Decimal::parse(b)) {
+        (Some(x), Some(y)) => x == y,
+        _ => a.trim() == b.trim(),
+    }
+}
+
+/// A float with at most 12 decimals, trailing zeros dropped: `0.006`, not `0.006000000000000227`.
+fn short(f: f64) -> String {
+    let text = format!("{f:.12}");
+    if text.contains('.') {
+        text.trim_end_matches('0').trim_end_matches('.').to_owned()
+    } else {
+        text
+    }
+}
+
+/// Compares two values as typed values; `Err` says why they differ when the kinds do.
+pub fn compare(a: &Scalar, b: &Scalar, tolerance: Option<f64>) -> Result<(), String> {
+    let same = match (a, b) {
+        (Scalar::Null, Scalar::Null) => true,
+        (Scalar::Number(x), Scalar::Number(y)) => numbers_equal(x, y, tolerance),
+        (Scalar::Bool(x), Scalar::Bool(y)) => x == y,
+        (Scalar::Bool(x), Scalar::Number(n)) | (Scalar::Number(n), Scalar::Bool(x)) => {
+            numbers_equal(n, if *x { "1" } else { "0" }, None)
+        }
+        (Scalar::Text(x), Scalar::Text(y)) => x == y,
+        _ => {
+            return Err(format!(
+                "{} and {} are different kinds of value",
+                a.describe(),
+                b.describe()
+            ))
+        }
+    };
+    if same {
+        Ok(())
+    } else {
+        let by = match (a, b, tolerance) {
+            (Scalar::Number(x), Scalar::Number(y), _) => match (as_f64(x), as_f64(y)) {
+                (Some(x), Some(y)) => format!(" (difference {})", short((x - y).abs())),
+                _ => String::new(),
+            },
+            _ => String::new(),
+        };
+        Err(format!("{} ≠ {}{by}", a.show(), b.show()))
+    }
+}
+
+/// An assertion's SQL without trailing semicolons, so it can be wrapped in a subquery.
+fn bare(sql: &str) -> &str {
+    sql.trim()
+        .trim_end_matches(|c: char| c == ';' || c.is_whitespace())
+}
+
+#[derive(diesel::QueryableByName)]
+struct PgCell {
+    #[diesel(sql_type = BigInt)]
+    row_number: i64,
+    #[diesel(sql_type = Text)]
+    kind: String,
+    #[diesel(sql_type = Nullable<Text>)]
+    text: Option<String>,
+}
+
+/// The one value a target query returns, with its kind kept through `to_json`.
+pub fn target_value(conn: &mut PgConnection, sql: &str, id: &str) -> Result<Scalar, CheckError> {
+    let wrapped = format!(
+        "SELECT r.n AS row_number, json_typeof(e.value) AS kind, e.value #>> '{{}}' AS text \
+         FROM (SELECT row_number() OVER () AS n, to_json(t) AS j FROM (\n{}\n) AS t LIMIT 2) AS r \
+         CROSS JOIN LATERAL json_each(r.j) AS e ORDER BY 1",
+        bare(sql)
+    );
+    let cells = diesel::sql_query(&wrapped)
+        .load::<PgCell>(conn)
+        .map_err(|e| CheckError::query(id, Side::Target, sql, e))?;
+    let rows = cells.iter().map(|c| c.row_number).max().unwrap_or(0);
+    let columns = cells.iter().filter(|c| c.row_number == 1).count();
+    shape(id, Side::Target, rows, columns)?;
+    let cell = &cells[0];
+    Ok(match cell.kind.as_str() {
+        "null" => Scalar::Null,
+        "number" => Scalar::Number(cell.text.clone().unwrap_or_default()),
+        "boolean" => Scalar::Bool(cell.text.as_deref() == Some("true")),
+        _ => Scalar::Text(cell.text.clone().unwrap_or_default()),
+    })
+}
+
+/// The one value a source query returns, by its SQLite storage class.
+pub fn source_value(
+    conn: &mut SqliteConnection,
+    sql: &str,
+    id: &str,
+) -> Result<Scalar, CheckError> {
+    let wrapped = format!("SELECT * FROM (\n{}\n) LIMIT 2", bare(sql));
+    let rows = diesel::sql_query(&wrapped)
+        .load::<AnyRow>(conn)
+        .map_err(|e| CheckError::query(id, Side::Source, sql, e))?;
+    shape(
+        id,
+        Side::Source,
+        rows.len() as i64,
+        rows.first().map_or(0, |r| r.0.len()),
+    )?;
+    Ok(Scalar::from_sqlite(&rows[0].0[0]))
+}
+
+fn shape(id: &str, side: Side, rows: i64, columns: usize) -> Result<(), CheckError> {
+    let problem = if rows == 0 {
+        "returned no row".to_owned()
+    } else if rows > 1 {
+        "returned more than one row".to_owned()
+    } else if columns != 1 {
+        format!("returned {columns} columns")
+    } else {
+        return Ok(());
+    };
+    Err(CheckError::Value {
+        check: id.to_owned(),
+        message: format!(
+            "the {side} query {problem}; an assertion query returns one row with one value"
+        ),
+    })
+}
+
+fn assertion(
+    check: &Check,
+    target_sql: &str,
+    resolved: &ResolvedPlan,
+    dbs: &mut Databases<'_>,
+    id: &str,
+) -> Result<Finding, CheckError> {
+    let target = read_only_on_target(dbs.target, &resolved.schema, |conn| {
+        target_value(conn, target_sql, id)
+    })?;
+    let source = match &check.source {
+        Some(sql) => Some(source_value(dbs.source, sql, id)?),
+        None => None,
+    };
+    let tolerance = check.tolerance;
+    let tolerance_note = tolerance
+        .map(|t| format!(" (tolerance {t})"))
+        .unwrap_or_default();
+    let mut details = Vec::new();
+    if let Some(source) = &source {
+        details.push(format!("source: {}", source.show()));
+    }
+    details.push(format!("target: {}", target.show()));
+    let expect_equal = matches!(&check.expect, Some(serde_json::Value::String(s)) if s == "equal");
+    let mut failures = Vec::new();
+    if expect_equal {
+        if let Some(source) = &source {
+            details.push(format!(
+                "expected: the target equals the source{tolerance_note}"
+            ));
+            if let Err(why) = compare(source, &target, tolerance) {
+                failures.push(format!("source and target differ: {why}"));
+            }
+        }
+    } else if let Some(expect) = &check.expect {
+        let expected = Scalar::from_json(expect);
+        details.push(format!("expected: {}{tolerance_note}", expected.show()));
+        if let Err(why) = compare(&target, &expected, tolerance) {
+            failures.push(format!("target: {why}"));
+        }
+        if let Some(source) = &source {
+            if let Err(why) = compare(source, &expected, tolerance) {
+                failures.push(format!("source: {why}"));
+            }
+        }
+    }
+    Ok(if failures.is_empty() {
+        Finding::pass(
+            match &source {
+                Some(s) if expect_equal => format!("source and target agree: {}", s.show()),
+                _ => format!("{} as expected", target.show()),
+            },
+            details,
+        )
+    } else {
+        let summary = failures.join("; ");
+        Finding::fail(summary, details)
+    })
+}
+
+/// `json_build_object('id', "id", …)::text` naming a target row by the table's key (source
+/// names); `NULL` when the table has no key.
+fn key_sql(table: &ResolvedTable) -> String {
+    let pairs: Vec<String> = table
+        .key_columns
+        .iter()
+        .filter_map(|k| {
+            table
+                .column(k)
+                .map(|c| format!("{}, {}", quote_literal(k), quote_ident(&c.target)))
+        })
+        .collect();
+    if pairs.is_empty() {
+        "NULL::text".to_owned()
+    } else {
+        format!("json_build_object({})::text", pairs.join(", "))
+    }
+}
+
+fn key_text(json: &str) -> String {
+    match serde_json::from_str::<serde_json::Value>(json) {
+        Ok(serde_json::Value::Object(map)) => map
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        _ => json.to_owned(),
+    }
+}
+
+#[derive(diesel::QueryableByName)]
+struct Sample {
+    #[diesel(sql_type = Nullable<Text>)]
+    value: Option<String>,
+}
+
+fn not_null(
+    conn: &mut PgConnection,
+    schema: &str,
+    table: &ResolvedTable,
+    column: &ResolvedColumn,
+    id: &str,
+) -> Result<Finding, CheckError> {
+    let from = target_table_sql(schema, table);
+    let col = quote_ident(&column.target);
+    let count_sql = format!("SELECT count(*) AS n FROM {from} WHERE {col} IS NULL");
+    let n = diesel::sql_query(&count_sql)
+        .get_result::<Count>(conn)
+        .map(|c| count(c.n))
+        .map_err(|e| CheckError::query(id, Side::Target, &count_sql, e))?;
+    let place = format!("`{}`.`{}`.`{}`", schema, table.target, column.target);
+    if n == 0 {
+        return Ok(Finding::pass(
+            "no NULL",
+            vec![format!("{place}: no row holds NULL")],
+        ));
+    }
+    let sample_sql = format!(
+        "SELECT {} AS value FROM {from} WHERE {col} IS NULL LIMIT 5",
+        key_sql(table)
+    );
+    let samples = diesel::sql_query(&sample_sql)
+        .load::<Sample>(conn)
+        .map_err(|e| CheckError::query(id, Side::Target, &sample_sql, e))?;
+    let mut details = vec![format!("{place}: {n} row(s) hold NULL")];
+    let keys: Vec<String> = samples
+        .iter()
+        .filter_map(|s| s.value.as_deref().map(key_text))
+        .collect();
+    if !keys.is_empty() {
+        details.push(format!("e.g. {}", keys.join("; ")));
+    }
+    Ok(Finding::fail(format!("{n} NULL value(s)"), details))
+}
+
+#[derive(diesel::QueryableByName)]
+struct Group {
+    #[diesel(sql_type = Nullable<Text>)]
+    value: Option<String>,
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+    #[diesel(sql_type = BigInt)]
+    groups: i64,
+    #[diesel(sql_type = BigInt)]
+    rows: i64,
+}
+
+/// `"admin" (3 row(s)), "x" (1 row(s))`; numbers bare.
+fn group_lines(groups: &[Group], column: &ResolvedColumn) -> String {
+    let numeric = is_numeric(column);
+    groups
+        .iter()
+        .map(|g| {
+            let value = match g.value.as_deref() {
+                None => "NULL".to_owned(),
+                Some(v) if numeric => v.to_owned(),
+                Some(v) => serde_json::Value::from(v).to_string(),
+            };
+            format!("{value} ({} row(s))", g.n)
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn unique(
+    conn: &mut PgConnection,
+    schema: &str,
+    table: &ResolvedTable,
+    column: &ResolvedColumn,
+    id: &str,
+) -> Result<Finding, CheckError> {
+    let from = target_table_sql(schema, table);
+    let col = quote_ident(&column.target);
+    let sql = format!(
+        "SELECT {col}::text AS value, count(*) AS n, count(*) OVER () AS groups, \
+         (sum(count(*)) OVER ())::bigint AS rows \
+         FROM {from} WHERE {col} IS NOT NULL GROUP BY {col} HAVING count(*) > 1 \
+         ORDER BY count(*) DESC, 1 LIMIT 5"
+    );
+    let groups = diesel::sql_query(&sql)
+        .load::<Group>(conn)
+        .map_err(|e| CheckError::query(id, Side::Target, &sql, e))?;
+    let place = format!("`{}`.`{}`.`{}`", schema, table.target, column.target);
+    let Some(first) = groups.first() else {
+        return Ok(Finding::pass(
+            "every value is unique",
+            vec![format!("{place}: no value appears twice (NULLs aside)")],
+        ));
+    };
+    Ok(Finding::fail(
+        format!(
+            "{} value(s) appear more than once, in {} row(s)",
+            first.groups, first.rows
+        ),
+        vec![
+            format!("{place}: duplicated values"),
+            format!("e.g. {}", group_lines(&groups, column)),
+        ],
+    ))
+}
+
+fn is_numeric(column: &ResolvedColumn) -> bool {
+    matches!(
+        column.target_type.family(),
+        TypeFamily::Integer | TypeFamily::Float | TypeFamily::Numeric
+    )
+}
+
+fn accepted_values(
+    conn: &mut PgConnection,
+    schema: &str,
+    table: &ResolvedTable,
+    column: &ResolvedColumn,
+    values: &[serde_json::Value],
+    id: &str,
+) -> Result<Finding, CheckError> {
+    let from = target_table_sql(schema, table);
+    let col = quote_ident(&column.target);
+    let numeric = is_numeric(column) && values.iter().all(serde_json::Value::is_number);
+    let texts: Vec<String> = values
+        .iter()
+        .map(|v| match v {
+            serde_json::Value::String(s) => s.clone(),
+            other => other.to_string(),
+        })
+        .collect();
+    let outside = if numeric {
+        format!("NOT ({col}::numeric = ANY($1::text[]::numeric[]))")
+    } else {
+        format!("NOT ({col}::text = ANY($1::text[]))")
+    };
+    let sql = format!(
+        "SELECT {col}::text AS value, count(*) AS n, count(*) OVER () AS groups, \
+         (sum(count(*)) OVER ())::bigint AS rows \
+         FROM {from} WHERE {col} IS NOT NULL AND {outside} GROUP BY {col} \
+         ORDER BY count(*) DESC, 1 LIMIT 5"
+    );
+    let groups = diesel::sql_query(&sql)
+        .bind::<Array<Text>, _>(&texts)
+        .load::<Group>(conn)
+        .map_err(|e| CheckError::query(id, Side::Target, &sql, e))?;
+    let place = format!("`{}`.`{}`.`{}`", schema, table.target, column.target);
+    let accepted = values
+        .iter()
+        .map(|v| Scalar::from_json(v).show())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let Some(first) = groups.first() else {
+        return Ok(Finding::pass(
+            "every value is accepted",
+            vec![format!(
+                "{place}: every value is one of {accepted} (or NULL)"
+            )],
+        ));
+    };
+    Ok(Finding::fail(
+        format!(
+            "{} row(s) hold {} value(s) outside the accepted ones",
+            first.rows, first.groups
+        ),
+        vec![
+            format!("{place}: accepted {accepted}"),
+            format!("found {}", group_lines(&groups, column)),
+        ],
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn num(s: &str) -> Scalar {
+        Scalar::Number(s.to_owned())
+    }
+
+    #[test]
+    fn numbers_compare_numerically_and_exactly() {
+        assert!(compare(&num("12.50"), &num("12.5"), None).is_ok());
+        assert!(compare(&num("1e+20"), &num("100000000000000000000"), None).is_ok());
+        assert!(compare(&num("0"), &num("-0.000"), None).is_ok());
+        assert!(compare(
+            &num("12345678901234567890.1"),
+            &num("12345678901234567890.2"),
+            None
+        )
+        .is_err());
+        assert!(compare(&num("-3"), &num("3"), None).is_err());
+        assert!(compare(&num("0.001"), &num("0.01"), None).is_err());
+    }
+
+    #[test]
+    fn tolerance_is_explicit_and_inclusive() {
+        assert!(compare(&num("100.004"), &num("100"), Some(0.005)).is_ok());
+        assert!(compare(&num("100.005"), &num("100"), Some(0.005)).is_ok());
+        assert!(compare(&num("100.006"), &num("100"), Some(0.005)).is_err());
+        assert!(compare(&num("100.004"), &num("100"), None).is_err());
+    }
+
+    #[test]
+    fn null_only_equals_null_and_kinds_do_not_mix() {
+        assert!(compare(&Scalar::Null, &Scalar::Null, None).is_ok());
+        assert!(compare(&Scalar::Null, &num("0"), None).is_err());
+        assert!(compare(&Scalar::Text("42".into()), &num("42"), None).is_err());
+        assert!(compare(&Scalar::Text("a".into()), &Scalar::Text("a".into()), None).is_ok());
+        assert!(compare(&Scalar::Bool(true), &num("1"), None).is_ok());
+        assert!(compare(&Scalar::Bool(false), &num("1"), None).is_err());
+    }
+
+    #[test]
+    fn decimals_parse_only_numbers() {
+        assert_eq!(Decimal::parse("abc"), None);
+        assert_eq!(Decimal::parse("."), None);
+        assert_eq!(Decimal::parse("0012.3400").map(|d| d.exponent), Some(2));
+    }
+}

@@ -1,0 +1,669 @@
+//! `foreign-keys:<table>`: orphans in the source (SQLite does not enforce foreign keys), found
+//! before loading and handled by `settings.orphans`; after loading, every planned constraint
+//! exists in the target and is validated.
+//!
+//! A row is an orphan when every column of its foreign key is set and no *carried* row of the
+//! referenced table matches: the referenced table's filter counts, and under `reject` so do the
+//! rows rejected from it (a rejected parent makes its children orphans too, followed
+//! [`MAX_DEPTH`] levels deep).
+
+use std::collections::{BTreeSet, HashMap};
+
+use diesel::sql_types::{Array, Bool, Text};
+use diesel::{PgConnection, RunQueryDsl, SqliteConnection};
+use serde::Serialize;
+
+use super::{count, CheckError, Count, Finding, Side};
+use crate::commands::Prepared;
+use crate::copy::Reject;
+use crate::dialect::{quote_ident, Templates};
+use crate::plan::model::OrphanPolicy;
+use crate::render::render_steps;
+use crate::resolve::{ResolvedForeignKey, ResolvedPlan, ResolvedTable};
+
+/// How many levels of rejected parents are followed when a rejected row makes its children
+/// orphans; deeper chains (long self-referencing ones) stop the run at the foreign key instead.
+pub const MAX_DEPTH: usize = 4;
+
+/// Sample keys shown per constraint.
+pub const SAMPLES: usize = 5;
+
+/// One planned foreign key in source names.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SourceForeignKey {
+    /// The target constraint name.
+    pub name: String,
+    /// The child table (source name).
+    pub table: String,
+    pub columns: Vec<String>,
+    /// The referenced table (source name).
+    pub referenced_table: String,
+    pub referenced_columns: Vec<String>,
+    /// The same constraint in target names.
+    pub target: ResolvedForeignKey,
+}
+
+impl SourceForeignKey {
+    /// Identifies the constraint among all tables' constraints.
+    fn key(&self) -> String {
+        format!("{}\u{0}{}", self.table, self.name)
+    }
+
+    /// `orders(customer_id) → customers(id)`.
+    pub fn describe(&self) -> String {
+        format!(
+            "`{}` ({}) → `{}` ({})",
+            self.table,
+            self.columns.join(", "),
+            self.referenced_table,
+            self.referenced_columns.join(", ")
+        )
+    }
+}
+
+/// The planned foreign keys of a table, in source names.
+pub fn source_foreign_keys(
+    resolved: &ResolvedPlan,
+    table: &ResolvedTable,
+) -> Vec<SourceForeignKey> {
+    let to_source = |t: &ResolvedTable, target: &str| {
+        t.columns
+            .iter()
+            .find(|c| c.target == target)
+            .map(|c| c.source.clone())
+    };
+    table
+        .foreign_keys
+        .iter()
+        .filter_map(|fk| {
+            let parent = resolved.table(&fk.referenced_source)?;
+            let columns: Option<Vec<String>> =
+                fk.columns.iter().map(|c| to_source(table, c)).collect();
+            let referenced: Option<Vec<String>> = fk
+                .referenced_columns
+                .iter()
+                .map(|c| to_source(parent, c))
+                .collect();
+            Some(SourceForeignKey {
+                name: fk.name.clone(),
+                table: table.source.clone(),
+                columns: columns?,
+                referenced_table: parent.source.clone(),
+                referenced_columns: referenced?,
+                target: fk.clone(),
+            })
+        })
+        .collect()
+}
+
+/// Orphans of one constraint.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct OrphanFinding {
+    /// The child table (source name).
+    pub table: String,
+    /// The target constraint name.
+    pub constraint: String,
+    pub columns: Vec<String>,
+    pub referenced_table: String,
+    pub referenced_columns: Vec<String>,
+    /// Orphan rows.
+    pub count: u64,
+    /// Up to [`SAMPLES`] of them: `id=7 → customer_id=99`.
+    pub samples: Vec<String>,
+}
+
+impl OrphanFinding {
+    /// `table `orders`: 2 orphan row(s) in (customer_id) → `customers` (id), e.g. id=7 → customer_id=99`.
+    pub fn describe(&self) -> String {
+        format!(
+            "table `{}`: {} row(s) whose ({}) has no `{}` ({}) row, e.g. {}",
+            self.table,
+            self.count,
+            self.columns.join(", "),
+            self.referenced_table,
+            self.referenced_columns.join(", "),
+            self.samples.join("; ")
+        )
+    }
+}
+
+/// Builds the SQLite predicates that say which rows are carried and which are orphans.
+struct Predicates<'r> {
+    resolved: &'r ResolvedPlan,
+    /// Foreign keys (by constraint name) whose rejected orphans are followed; empty without
+    /// `reject`.
+    cascading: BTreeSet<String>,
+    next_alias: usize,
+}
+
+impl<'r> Predicates<'r> {
+    fn new(resolved: &'r ResolvedPlan) -> Self {
+        Predicates {
+            resolved,
+            cascading: BTreeSet::new(),
+            next_alias: 0,
+        }
+    }
+
+    /// True when the row `child` (as referenced by `child_ref`) is an orphan under `fk`.
+    fn orphan(
+        &mut self,
+        fk: &SourceForeignKey,
+        child_ref: &str,
+        chain: &[String],
+        depth: usize,
+    ) -> String {
+        let (parent_from, parent_ref, chain) = if chain.contains(&fk.referenced_table) {
+            self.next_alias += 1;
+            let alias = quote_ident(&format!("decant_p{}", self.next_alias));
+            (
+                format!("{} AS {alias}", quote_ident(&fk.referenced_table)),
+                alias,
+                chain.to_vec(),
+            )
+        } else {
+            let mut chain = chain.to_vec();
+            chain.push(fk.referenced_table.clone());
+            (
+                quote_ident(&fk.referenced_table),
+                quote_ident(&fk.referenced_table),
+                chain,
+            )
+        };
+        let set: Vec<String> = fk
+            .columns
+            .iter()
+            .map(|c| format!("{child_ref}.{} IS NOT NULL", quote_ident(c)))
+            .collect();
+        let mut matches: Vec<String> = fk
+            .columns
+            .iter()
+            .zip(&fk.referenced_columns)
+            .map(|(c, p)| {
+                format!(
+                    "{parent_ref}.{} = {child_ref}.{}",
+                    quote_ident(p),
+                    quote_ident(c)
+                )
+            })
+            .collect();
+        if let Some(parent) = self.resolved.table(&fk.referenced_table) {
+            if let Some(carried) = self.carried(parent, &parent_ref, &chain, depth + 1) {
+                matches.push(carried);
+            }
+        }
+        format!(
+            "({} AND NOT EXISTS (SELECT 1 FROM {parent_from} WHERE {}))",
+            set.join(" AND "),
+            matches.join(" AND ")
+        )
+    }
+
+    /// The rows of `table` that reach the target: its filter, and (under `reject`) not orphans.
+    fn carried(
+        &mut self,
+        table: &ResolvedTable,
+        table_ref: &str,
+        chain: &[String],
+        depth: usize,
+    ) -> Option<String> {
+        let mut parts = Vec::new();
+        if let Some(filter) = &table.filter {
+            parts.push(format!("({filter})"));
+        }
+        if depth <= MAX_DEPTH {
+            for fk in source_foreign_keys(self.resolved, table) {
+                if self.cascading.contains(&fk.key()) {
+                    parts.push(format!("NOT {}", self.orphan(&fk, table_ref, chain, depth)));
+                }
+            }
+        }
+        (!parts.is_empty()).then(|| parts.join(" AND "))
+    }
+
+    /// `WHERE` of the rows of `table` that are orphans under `fk`.
+    fn orphans_where(&mut self, table: &ResolvedTable, fk: &SourceForeignKey) -> String {
+        let me = quote_ident(&table.source);
+        let chain = vec![table.source.clone()];
+        let mut parts = Vec::new();
+        if let Some(filter) = &table.filter {
+            parts.push(format!("({filter})"));
+        }
+        parts.push(self.orphan(fk, &me, &chain, 1));
+        parts.join(" AND ")
+    }
+}
+
+/// A SQLite expression that JSON can hold: blobs become `x'…'` text.
+fn json_safe(column_sql: &str) -> String {
+    format!("CASE WHEN typeof({column_sql}) = 'blob' THEN 'x''' || hex({column_sql}) || '''' ELSE {column_sql} END")
+}
+
+/// `json_object('id', "id", …)` of the row's key (`rowid` when the table has none).
+fn key_json(table: &ResolvedTable) -> String {
+    let me = quote_ident(&table.source);
+    if table.key_columns.is_empty() {
+        return format!("json_object('rowid', {me}.rowid)");
+    }
+    let pairs: Vec<String> = table
+        .key_columns
+        .iter()
+        .map(|c| {
+            format!(
+                "{}, {}",
+                crate::dialect::quote_literal(c),
+                json_safe(&format!("{me}.{}", quote_ident(c)))
+            )
+        })
+        .collect();
+    format!("json_object({})", pairs.join(", "))
+}
+
+fn fk_json(table: &ResolvedTable, fk: &SourceForeignKey) -> String {
+    let me = quote_ident(&table.source);
+    let values: Vec<String> = fk
+        .columns
+        .iter()
+        .map(|c| json_safe(&format!("{me}.{}", quote_ident(c))))
+        .collect();
+    format!("json_array({})", values.join(", "))
+}
+
+#[derive(diesel::QueryableByName)]
+struct OrphanRow {
+    #[diesel(sql_type = Text)]
+    key: String,
+    #[diesel(sql_type = Text)]
+    fk: String,
+}
+
+/// `a=1, b="x"` from a JSON object, as rejects show keys.
+fn pairs_text(names: &[String], values: &[serde_json::Value]) -> String {
+    names
+        .iter()
+        .zip(values)
+        .map(|(n, v)| format!("{n}={v}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn key_text(key: &serde_json::Value) -> String {
+    match key {
+        serde_json::Value::Object(map) => map
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        other => other.to_string(),
+    }
+}
+
+/// Counts (and samples, or with `all_rows` lists) the orphans of one constraint.
+fn query_orphans(
+    source: &mut SqliteConnection,
+    predicates: &mut Predicates<'_>,
+    table: &ResolvedTable,
+    fk: &SourceForeignKey,
+    all_rows: bool,
+) -> Result<(OrphanFinding, Vec<OrphanRow>), CheckError> {
+    let id = format!("foreign-keys:{}", table.source);
+    let condition = predicates.orphans_where(table, fk);
+    let from = quote_ident(&table.source);
+    let count_sql = format!("SELECT count(*) AS n FROM {from} WHERE {condition}");
+    let n = diesel::sql_query(&count_sql)
+        .get_result::<Count>(source)
+        .map(|c| count(c.n))
+        .map_err(|e| CheckError::query(&id, Side::Source, &count_sql, e))?;
+    let mut rows = Vec::new();
+    if n > 0 {
+        let rows_sql = format!(
+            "SELECT {} AS key, {} AS fk FROM {from} WHERE {condition}{}",
+            key_json(table),
+            fk_json(table, fk),
+            if all_rows {
+                String::new()
+            } else {
+                format!(" LIMIT {SAMPLES}")
+            }
+        );
+        rows = diesel::sql_query(&rows_sql)
+            .load::<OrphanRow>(source)
+            .map_err(|e| CheckError::query(&id, Side::Source, &rows_sql, e))?;
+    }
+    let samples = rows
+        .iter()
+        .take(SAMPLES)
+        .map(|r| {
+            let key: serde_json::Value = serde_json::from_str(&r.key).unwrap_or_default();
+            let values: Vec<serde_json::Value> = serde_json::from_str(&r.fk).unwrap_or_default();
+            format!("{} → {}", key_text(&key), pairs_text(&fk.columns, &values))
+        })
+        .collect();
+    Ok((
+        OrphanFinding {
+            table: table.source.clone(),
+            constraint: fk.name.clone(),
+            columns: fk.columns.clone(),
+            referenced_table: fk.referenced_table.clone(),
+            referenced_columns: fk.referenced_columns.clone(),
+            count: n,
+            samples,
+        },
+        rows,
+    ))
+}
+
+/// The orphans of every planned foreign key, counted directly: a row is an orphan when no row
+/// of the referenced table that its filter carries matches.
+pub fn find_orphans(
+    source: &mut SqliteConnection,
+    resolved: &ResolvedPlan,
+) -> Result<Vec<OrphanFinding>, CheckError> {
+    let mut predicates = Predicates::new(resolved);
+    let mut findings = Vec::new();
+    for table in &resolved.tables {
+        for fk in source_foreign_keys(resolved, table) {
+            let (finding, _) = query_orphans(source, &mut predicates, table, &fk, false)?;
+            if finding.count > 0 {
+                findings.push(finding);
+            }
+        }
+    }
+    Ok(findings)
+}
+
+/// What `settings.orphans` makes of the source's orphans, decided before any data moves.
+pub struct OrphanPlan {
+    pub policy: OrphanPolicy,
+    /// Per constraint with orphans.
+    pub findings: Vec<OrphanFinding>,
+    /// The plan to execute when it differs from the prepared one: under `reject` the loads
+    /// leave the orphans out, under `skip_constraint` the foreign keys with orphans are not
+    /// created.
+    pub adjusted: Option<Prepared>,
+    /// Under `reject`, the rejects of each table (source name), one per orphan row.
+    pub rejects: HashMap<String, Vec<Reject>>,
+    /// Constraints not created under `skip_constraint`: what the report says about each.
+    pub skipped: Vec<String>,
+}
+
+impl OrphanPlan {
+    /// Orphans were found and the policy says to stop.
+    pub fn stops_the_run(&self) -> bool {
+        self.policy == OrphanPolicy::Fail && !self.findings.is_empty()
+    }
+}
+
+/// Finds the source's orphans and applies `settings.orphans` to what the run will do.
+pub fn plan_orphans(
+    prepared: &Prepared,
+    source: &mut SqliteConnection,
+) -> Result<OrphanPlan, CheckError> {
+    let resolved = &prepared.resolved;
+    let policy = resolved.settings.orphans;
+    let direct = find_orphans(source, resolved)?;
+    let mut plan = OrphanPlan {
+        policy,
+        findings: direct,
+        adjusted: None,
+        rejects: HashMap::new(),
+        skipped: Vec::new(),
+    };
+    if plan.findings.is_empty() {
+        return Ok(plan);
+    }
+    match policy {
+        OrphanPolicy::Fail => Ok(plan),
+        OrphanPolicy::SkipConstraint => {
+            let mut adjusted = resolved.clone();
+            for finding in &plan.findings {
+                if let Some(t) = adjusted
+                    .tables
+                    .iter_mut()
+                    .find(|t| t.source == finding.table)
+                {
+                    t.foreign_keys.retain(|fk| fk.name != finding.constraint);
+                }
+                plan.skipped.push(format!(
+                    "foreign key `{}` not created (settings.orphans: skip_constraint): {}",
+                    finding.constraint,
+                    finding.describe()
+                ));
+            }
+            plan.adjusted = Some(with_resolved(prepared, adjusted)?);
+            Ok(plan)
+        }
+        OrphanPolicy::Reject => {
+            reject_orphans(prepared, source, &mut plan)?;
+            Ok(plan)
+        }
+    }
+}
+
+/// Under `reject`: follows rejected parents to their children, lists every orphan row as a
+/// reject, and leaves the orphans out of the loads.
+fn reject_orphans(
+    prepared: &Prepared,
+    source: &mut SqliteConnection,
+    plan: &mut OrphanPlan,
+) -> Result<(), CheckError> {
+    let resolved = &prepared.resolved;
+    // Tables that lose rows, and the constraints that may gain orphans because of it.
+    let mut losing: BTreeSet<String> = plan.findings.iter().map(|f| f.table.clone()).collect();
+    let mut cascading: BTreeSet<String> = plan
+        .findings
+        .iter()
+        .map(|f| format!("{}\u{0}{}", f.table, f.constraint))
+        .collect();
+    loop {
+        let before = cascading.len();
+        for table in &resolved.tables {
+            for fk in source_foreign_keys(resolved, table) {
+                if losing.contains(&fk.referenced_table) && cascading.insert(fk.key()) {
+                    losing.insert(table.source.clone());
+                }
+            }
+        }
+        if cascading.len() == before {
+            break;
+        }
+    }
+    let mut predicates = Predicates::new(resolved);
+    predicates.cascading = cascading.clone();
+    let mut findings = Vec::new();
+    let mut adjusted = resolved.clone();
+    for table in &resolved.tables {
+        let mut seen = BTreeSet::new();
+        let mut rejects = Vec::new();
+        let mut exclusions = Vec::new();
+        for fk in source_foreign_keys(resolved, table) {
+            if !cascading.contains(&fk.key()) {
+                continue;
+            }
+            let (finding, rows) = query_orphans(source, &mut predicates, table, &fk, true)?;
+            if finding.count == 0 {
+                continue;
+            }
+            exclusions.push(format!(
+                "NOT {}",
+                predicates.orphan(
+                    &fk,
+                    &quote_ident(&table.source),
+                    std::slice::from_ref(&table.source),
+                    1
+                )
+            ));
+            for row in rows {
+                if !seen.insert(row.key.clone()) {
+                    continue;
+                }
+                let key: serde_json::Value = serde_json::from_str(&row.key).unwrap_or_default();
+                let values: Vec<serde_json::Value> =
+                    serde_json::from_str(&row.fk).unwrap_or_default();
+                rejects.push(Reject {
+                    table: table.source.clone(),
+                    primary_key: key,
+                    column: fk.columns.join(", "),
+                    value: values
+                        .iter()
+                        .map(|v| match v {
+                            serde_json::Value::String(s) => s.clone(),
+                            other => other.to_string(),
+                        })
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    reason: format!(
+                        "orphan: no `{}` row with {}",
+                        fk.referenced_table,
+                        pairs_text(&fk.referenced_columns, &values)
+                    ),
+                });
+            }
+            findings.push(finding);
+        }
+        if !exclusions.is_empty() {
+            if let Some(t) = adjusted
+                .tables
+                .iter_mut()
+                .find(|t| t.source == table.source)
+            {
+                let mut parts: Vec<String> = t.filter.iter().map(|f| format!("({f})")).collect();
+                parts.extend(exclusions);
+                t.filter = Some(parts.join(" AND "));
+            }
+            plan.rejects.insert(table.source.clone(), rejects);
+        }
+    }
+    plan.findings = findings;
+    plan.adjusted = Some(with_resolved(prepared, adjusted)?);
+    Ok(())
+}
+
+/// A copy of `prepared` with another resolved plan, its steps rendered anew.
+fn with_resolved(prepared: &Prepared, resolved: ResolvedPlan) -> Result<Prepared, CheckError> {
+    let base = prepared.loaded.base_dir();
+    let templates = Templates::for_plan(base, prepared.loaded.plan.templates.as_deref());
+    let steps = render_steps(&resolved, &prepared.graph, &templates, base).map_err(|e| {
+        CheckError::Value {
+            check: "foreign-keys".into(),
+            message: e.to_string(),
+        }
+    })?;
+    Ok(Prepared {
+        loaded: prepared.loaded.clone(),
+        catalog: prepared.catalog.clone(),
+        resolved,
+        graph: prepared.graph.clone(),
+        steps,
+        warnings: prepared.warnings.clone(),
+    })
+}
+
+#[derive(diesel::QueryableByName)]
+struct TargetForeignKey {
+    #[diesel(sql_type = Text)]
+    name: String,
+    #[diesel(sql_type = Bool)]
+    validated: bool,
+    #[diesel(sql_type = Text)]
+    referenced: String,
+    #[diesel(sql_type = Array<Text>)]
+    columns: Vec<String>,
+    #[diesel(sql_type = Array<Text>)]
+    referenced_columns: Vec<String>,
+}
+
+const TARGET_FOREIGN_KEYS: &str = "SELECT c.conname::text AS name, c.convalidated AS validated, rt.relname::text AS referenced, \
+    ARRAY(SELECT a.attname::text FROM unnest(c.conkey) WITH ORDINALITY AS k(num, ord) \
+          JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.num ORDER BY k.ord) AS columns, \
+    ARRAY(SELECT a.attname::text FROM unnest(c.confkey) WITH ORDINALITY AS k(num, ord) \
+          JOIN pg_attribute a ON a.attrelid = c.confrelid AND a.attnum = k.num ORDER BY k.ord) AS referenced_columns \
+    FROM pg_constraint c JOIN pg_class t ON t.oid = c.conrelid \
+    JOIN pg_namespace n ON n.oid = t.relnamespace JOIN pg_class rt ON rt.oid = c.confrelid \
+    WHERE c.contype = 'f' AND n.nspname = $1 AND t.relname = $2 ORDER BY 1";
+
+/// After loading: every planned foreign key of `table` exists in the target and is validated;
+/// the source's orphans are reported with sample keys.
+pub fn check_table(
+    source: &mut SqliteConnection,
+    target: &mut PgConnection,
+    resolved: &ResolvedPlan,
+    table: &ResolvedTable,
+    id: &str,
+) -> Result<Finding, CheckError> {
+    let policy = resolved.settings.orphans;
+    let present = diesel::sql_query(TARGET_FOREIGN_KEYS)
+        .bind::<Text, _>(&resolved.schema)
+        .bind::<Text, _>(&table.target)
+        .load::<TargetForeignKey>(target)
+        .map_err(|e| CheckError::query(id, Side::Target, TARGET_FOREIGN_KEYS, e))?;
+    let mut predicates = Predicates::new(resolved);
+    let mut details = Vec::new();
+    let mut problems = 0usize;
+    let planned = source_foreign_keys(resolved, table);
+    for fk in &planned {
+        let resolved_fk = &fk.target;
+        let (orphans, _) = query_orphans(source, &mut predicates, table, fk, false)?;
+        let found = present.iter().find(|p| p.name == fk.name).or_else(|| {
+            present.iter().find(|p| {
+                p.columns == resolved_fk.columns
+                    && p.referenced == resolved_fk.referenced_table
+                    && p.referenced_columns == resolved_fk.referenced_columns
+            })
+        });
+        let line = match found {
+            Some(p) if p.validated => format!("`{}` {}: present and validated", p.name, fk.describe()),
+            Some(p) => {
+                problems += 1;
+                format!(
+                    "`{}` {}: present but NOT VALID: the target's rows were never checked against it",
+                    p.name,
+                    fk.describe()
+                )
+            }
+            None if orphans.count > 0 && policy == OrphanPolicy::SkipConstraint => format!(
+                "`{}` {}: not created, as settings.orphans: skip_constraint says for the source's {} orphan row(s)",
+                fk.name,
+                fk.describe(),
+                orphans.count
+            ),
+            None => {
+                problems += 1;
+                format!("`{}` {}: missing in the target", fk.name, fk.describe())
+            }
+        };
+        details.push(line);
+        if orphans.count > 0 {
+            let what = match policy {
+                OrphanPolicy::Reject => "rejected by settings.orphans: reject",
+                OrphanPolicy::SkipConstraint => "loaded; settings.orphans: skip_constraint",
+                OrphanPolicy::Fail => "settings.orphans: fail stops a run on them",
+            };
+            details.push(format!(
+                "  the source has {} orphan row(s) ({what}), e.g. {}",
+                orphans.count,
+                orphans.samples.join("; ")
+            ));
+        }
+    }
+    if planned.is_empty() {
+        details.push(format!(
+            "table `{}` has no planned foreign keys",
+            table.source
+        ));
+    }
+    Ok(if problems == 0 {
+        Finding::pass(
+            format!("{} foreign key(s) in place", planned.len()),
+            details,
+        )
+    } else {
+        Finding::fail(
+            format!(
+                "{problems} of {} foreign key(s) missing or not validated",
+                planned.len()
+            ),
+            details,
+        )
+    })
+}

@@ -1,0 +1,504 @@
+//! Checks that prove nothing was lost: row counts, content checksums, foreign keys and SQL
+//! assertions, one file each, every result with a stable kebab-case id, a status and details.
+
+pub mod assertions;
+pub mod checksums;
+pub mod foreign_keys;
+pub mod row_counts;
+
+use std::time::Instant;
+
+use diesel::connection::SimpleConnection;
+use diesel::deserialize::{self, FromSql, QueryableByName};
+use diesel::row::{NamedRow, Row};
+use diesel::sqlite::{Sqlite, SqliteType, SqliteValue};
+use diesel::{PgConnection, SqliteConnection};
+use serde::Serialize;
+
+use crate::commands::Prepared;
+use crate::copy::SqlValue;
+use crate::dialect::quote_ident;
+use crate::errors::chain;
+use crate::plan::model::Selection;
+use crate::resolve::{ResolvedColumn, ResolvedPlan, ResolvedTable};
+
+/// The outcome of one check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CheckStatus {
+    /// The target holds what the plan says it should.
+    Pass,
+    /// The check ran and found a difference.
+    Fail,
+    /// The check could not run (a database error, a bad query).
+    Error,
+}
+
+/// How one row differs between source and target.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub enum DifferenceKind {
+    /// The row is on both sides, and `column` differs.
+    Changed,
+    /// The row is in the source but not in the target.
+    MissingInTarget,
+    /// The row is in the target but not in the source.
+    ExtraInTarget,
+}
+
+/// One row (and column, when known) that differs, named by its key.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RowDifference {
+    pub table: String,
+    pub key: serde_json::Value,
+    pub column: Option<String>,
+    pub source_value: Option<String>,
+    pub target_value: Option<String>,
+    pub kind: DifferenceKind,
+}
+
+/// The result of one check: `id` is stable kebab-case, e.g. `row-counts:users`,
+/// `checksums:orders`, `foreign-keys:orders`, `assertion:revenue`, `not-null:users.email`,
+/// `unique:users.email`, `accepted-values:users.role`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CheckResult {
+    pub id: String,
+    pub status: CheckStatus,
+    pub seconds: f64,
+    pub summary: String,
+    pub details: Vec<String>,
+    pub differences: Vec<RowDifference>,
+}
+
+/// Options for the content checksum of one table.
+#[derive(Debug, Clone, Default)]
+pub struct ChecksumOptions {
+    /// Compare at most this many rows (by key order).
+    pub row_limit: Option<u64>,
+    /// Compare this fraction of the key ranges (0 < rate <= 1).
+    pub sample_rate: Option<f64>,
+}
+
+/// What a checksum comparison of one table found.
+#[derive(Debug, Clone, Default)]
+pub struct ChecksumOutcome {
+    pub rows_compared: u64,
+    pub differences: Vec<RowDifference>,
+    /// Stated in the report, e.g. that only a sample was compared.
+    pub note: Option<String>,
+}
+
+/// A check could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum CheckError {
+    /// A query failed; names the check, the database side and the SQL.
+    #[error("check `{check}`: query on the {side} failed: {sql}")]
+    Query {
+        check: String,
+        side: Side,
+        sql: String,
+        #[source]
+        source: diesel::result::Error,
+    },
+    /// A value could not be read or compared.
+    #[error("check `{check}`: {message}")]
+    Value { check: String, message: String },
+    /// A transaction around a check failed to begin or end.
+    #[error("check transaction failed")]
+    Transaction(#[from] diesel::result::Error),
+}
+
+/// Which database a query ran on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Side {
+    Source,
+    Target,
+}
+
+impl std::fmt::Display for Side {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Side::Source => "source",
+            Side::Target => "target",
+        })
+    }
+}
+
+impl CheckError {
+    /// A failed query on `side` for the check `check`.
+    pub fn query(
+        check: impl Into<String>,
+        side: Side,
+        sql: impl Into<String>,
+        source: diesel::result::Error,
+    ) -> Self {
+        CheckError::Query {
+            check: check.into(),
+            side,
+            sql: sql.into(),
+            source,
+        }
+    }
+}
+
+impl CheckResult {
+    /// The check found nothing wrong.
+    pub fn passed(&self) -> bool {
+        self.status == CheckStatus::Pass
+    }
+}
+
+impl CheckStatus {
+    /// `PASS`, `FAIL` or `ERROR`, for terminals and reports.
+    pub fn label(self) -> &'static str {
+        match self {
+            CheckStatus::Pass => "PASS",
+            CheckStatus::Fail => "FAIL",
+            CheckStatus::Error => "ERROR",
+        }
+    }
+}
+
+/// What one check found, before it is named and timed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Finding {
+    pub status: CheckStatus,
+    pub summary: String,
+    pub details: Vec<String>,
+    pub differences: Vec<RowDifference>,
+}
+
+impl Finding {
+    pub fn pass(summary: impl Into<String>, details: Vec<String>) -> Finding {
+        Finding {
+            status: CheckStatus::Pass,
+            summary: summary.into(),
+            details,
+            differences: Vec::new(),
+        }
+    }
+
+    pub fn fail(summary: impl Into<String>, details: Vec<String>) -> Finding {
+        Finding {
+            status: CheckStatus::Fail,
+            summary: summary.into(),
+            details,
+            differences: Vec::new(),
+        }
+    }
+}
+
+/// Runs `f`, timing it; an error becomes a result with status `error`.
+pub fn timed(id: String, f: impl FnOnce() -> Result<Finding, CheckError>) -> CheckResult {
+    let started = Instant::now();
+    let outcome = f();
+    let seconds = started.elapsed().as_secs_f64();
+    match outcome {
+        Ok(finding) => CheckResult {
+            id,
+            status: finding.status,
+            seconds,
+            summary: finding.summary,
+            details: finding.details,
+            differences: finding.differences,
+        },
+        Err(e) => CheckResult {
+            id,
+            status: CheckStatus::Error,
+            seconds,
+            summary: chain(&e),
+            details: Vec::new(),
+            differences: Vec::new(),
+        },
+    }
+}
+
+/// The source and target connections the checks read; neither is written.
+pub struct Databases<'c> {
+    pub source: &'c mut SqliteConnection,
+    pub target: &'c mut PgConnection,
+}
+
+/// Runs every check of the plan, in plan order, telling `progress` about each result.
+pub fn run_plan_checks(
+    prepared: &Prepared,
+    dbs: &mut Databases<'_>,
+    progress: &mut dyn FnMut(&CheckResult),
+) -> Vec<CheckResult> {
+    let resolved = &prepared.resolved;
+    // One read transaction: every check sees one snapshot of the source.
+    let snapshot = dbs.source.batch_execute("BEGIN").is_ok();
+    let mut results = Vec::new();
+    let mut push = |r: CheckResult, results: &mut Vec<CheckResult>| {
+        progress(&r);
+        results.push(r);
+    };
+    // Rejects of the newest run, looked up once, when a row count needs them.
+    let mut rejects: Option<Result<row_counts::Rejects, CheckError>> = None;
+    for check in &prepared.loaded.plan.checks {
+        if let Some(selection) = &check.row_counts {
+            let rejects = rejects.get_or_insert_with(|| {
+                row_counts::newest_run_rejects(dbs.target, &resolved.schema)
+            });
+            for table in selected_tables(resolved, selection) {
+                let id = format!("row-counts:{}", table.source);
+                let r = match rejects {
+                    Ok(rejects) => timed(id, || {
+                        row_counts::check(
+                            dbs.source,
+                            dbs.target,
+                            resolved,
+                            table,
+                            rejects,
+                            &format!("row-counts:{}", table.source),
+                        )
+                    }),
+                    Err(e) => timed(id, || {
+                        Err(CheckError::Value {
+                            check: format!("row-counts:{}", table.source),
+                            message: format!(
+                                "cannot read the rejects of the newest run: {}",
+                                chain(e)
+                            ),
+                        })
+                    }),
+                };
+                push(r, &mut results);
+            }
+        }
+        if let Some(selection) = &check.checksums {
+            for table in selected_tables(resolved, selection) {
+                push(checksum_result(prepared, dbs, table), &mut results);
+            }
+        }
+        if let Some(selection) = &check.foreign_keys {
+            let explicit = matches!(selection, Selection::Tables(_));
+            for table in selected_tables(resolved, selection) {
+                if !explicit && table.foreign_keys.is_empty() {
+                    continue;
+                }
+                let id = format!("foreign-keys:{}", table.source);
+                let r = timed(id.clone(), || {
+                    foreign_keys::check_table(dbs.source, dbs.target, resolved, table, &id)
+                });
+                push(r, &mut results);
+            }
+        }
+        if let Some(r) = assertions::run(check, resolved, dbs) {
+            push(r, &mut results);
+        }
+    }
+    if snapshot {
+        let _ = dbs.source.batch_execute("COMMIT");
+    }
+    results
+}
+
+/// The checksum comparison of one table, as a check result.
+fn checksum_result(
+    prepared: &Prepared,
+    dbs: &mut Databases<'_>,
+    table: &ResolvedTable,
+) -> CheckResult {
+    let id = format!("checksums:{}", table.source);
+    timed(id, || {
+        let options = ChecksumOptions::default();
+        let outcome = checksums::checksum_table(dbs.source, dbs.target, prepared, table, &options)?;
+        let mut details = vec![format!("{} row(s) compared", outcome.rows_compared)];
+        details.extend(outcome.note.clone());
+        let finding = if outcome.differences.is_empty() {
+            Finding::pass(
+                format!("{} row(s) compared, all equal", outcome.rows_compared),
+                details,
+            )
+        } else {
+            let (mut changed, mut missing, mut extra) = (0usize, 0usize, 0usize);
+            for d in &outcome.differences {
+                match d.kind {
+                    DifferenceKind::Changed => changed += 1,
+                    DifferenceKind::MissingInTarget => missing += 1,
+                    DifferenceKind::ExtraInTarget => extra += 1,
+                }
+            }
+            Finding {
+                status: CheckStatus::Fail,
+                summary: format!(
+                    "{} difference(s): {changed} changed value(s), {missing} row(s) missing in the target, {extra} extra row(s) in the target",
+                    outcome.differences.len()
+                ),
+                details,
+                differences: outcome.differences,
+            }
+        };
+        Ok(finding)
+    })
+}
+
+/// The carried tables a selection names, in plan order.
+pub fn selected_tables<'r>(
+    resolved: &'r ResolvedPlan,
+    selection: &Selection,
+) -> Vec<&'r ResolvedTable> {
+    match selection {
+        Selection::All(_) => resolved.tables.iter().collect(),
+        Selection::Tables(names) => names.iter().filter_map(|n| resolved.table(n)).collect(),
+    }
+}
+
+/// The table and column a `table.column` reference (source names) points at; the longest
+/// table name wins when table names contain dots.
+pub fn resolve_column<'r>(
+    resolved: &'r ResolvedPlan,
+    reference: &str,
+) -> Option<(&'r ResolvedTable, &'r ResolvedColumn)> {
+    resolved
+        .tables
+        .iter()
+        .filter_map(|t| {
+            reference
+                .strip_prefix(t.source.as_str())
+                .and_then(|r| r.strip_prefix('.'))
+                .and_then(|c| t.column(c).map(|col| (t, col)))
+        })
+        .max_by_key(|(t, _)| t.source.len())
+}
+
+/// `"schema"."table"` in the target.
+pub fn target_table_sql(schema: &str, table: &ResolvedTable) -> String {
+    format!("{}.{}", quote_ident(schema), quote_ident(&table.target))
+}
+
+/// Runs `f` on the target in a read-only transaction whose `search_path` is the plan's schema
+/// (then `public`), so assertion SQL can name tables unqualified and can change nothing.
+pub fn read_only_on_target<T>(
+    target: &mut PgConnection,
+    schema: &str,
+    f: impl FnOnce(&mut PgConnection) -> Result<T, CheckError>,
+) -> Result<T, CheckError> {
+    let set = format!("SET LOCAL search_path TO {}, public", quote_ident(schema));
+    target.build_transaction().read_only().run(|conn| {
+        conn.batch_execute(&set)?;
+        f(conn)
+    })
+}
+
+/// The SQL type marker for a SQLite value read in whatever storage class it has.
+pub struct AnySqlite;
+
+/// A SQLite value in its storage class (a wrapper, so reading it stays local to the checks).
+struct AnyValue(SqlValue);
+
+impl FromSql<AnySqlite, Sqlite> for AnyValue {
+    fn from_sql(mut value: SqliteValue<'_, '_, '_>) -> deserialize::Result<Self> {
+        Ok(AnyValue(match value.value_type() {
+            None => SqlValue::Null,
+            Some(SqliteType::Long | SqliteType::Integer | SqliteType::SmallInt) => {
+                SqlValue::Integer(value.read_long())
+            }
+            Some(SqliteType::Double | SqliteType::Float) => SqlValue::Real(value.read_double()),
+            Some(SqliteType::Binary) => SqlValue::Blob(value.read_blob().to_vec()),
+            Some(SqliteType::Text) => match String::from_utf8(value.read_blob().to_vec()) {
+                Ok(text) => SqlValue::Text(text),
+                Err(e) => SqlValue::InvalidText(e.into_bytes()),
+            },
+        }))
+    }
+
+    fn from_nullable_sql(value: Option<SqliteValue<'_, '_, '_>>) -> deserialize::Result<Self> {
+        match value {
+            None => Ok(AnyValue(SqlValue::Null)),
+            Some(value) => <Self as FromSql<AnySqlite, Sqlite>>::from_sql(value),
+        }
+    }
+}
+
+/// One SQLite row of any shape: every column in order, in its storage class.
+pub struct AnyRow(pub Vec<SqlValue>);
+
+impl QueryableByName<Sqlite> for AnyRow {
+    fn build<'a>(row: &impl NamedRow<'a, Sqlite>) -> deserialize::Result<Self> {
+        let count = Row::field_count(row);
+        let mut values = Vec::with_capacity(count);
+        for i in 0..count {
+            values.push(Row::get_value::<AnySqlite, AnyValue, usize>(row, i)?.0);
+        }
+        Ok(AnyRow(values))
+    }
+}
+
+#[derive(diesel::QueryableByName)]
+pub(crate) struct Count {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub n: i64,
+}
+
+/// `n` as a count: negative counts cannot happen, and read as 0.
+pub(crate) fn count(n: i64) -> u64 {
+    u64::try_from(n).unwrap_or(0)
+}
+
+/// How many passed, failed and could not run.
+pub fn tally(results: &[CheckResult]) -> (usize, usize, usize) {
+    let of = |s| results.iter().filter(|r| r.status == s).count();
+    (
+        of(CheckStatus::Pass),
+        of(CheckStatus::Fail),
+        of(CheckStatus::Error),
+    )
+}
+
+/// `12 check(s): 11 passed, 1 failed, 0 error(s)`.
+pub fn tally_line(results: &[CheckResult]) -> String {
+    let (pass, fail, error) = tally(results);
+    format!(
+        "{} check(s): {pass} passed, {fail} failed, {error} error(s)",
+        results.len()
+    )
+}
+
+/// A row difference on one line: `orders id=7: column total: source 12.5, target 13`.
+pub fn difference_line(d: &RowDifference) -> String {
+    let key = match &d.key {
+        serde_json::Value::Object(map) => map
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        other => other.to_string(),
+    };
+    let shown = |v: &Option<String>| v.clone().unwrap_or_else(|| "NULL".into());
+    match d.kind {
+        DifferenceKind::Changed => format!(
+            "`{}` {key}: `{}` differs: source {}, target {}",
+            d.table,
+            d.column.as_deref().unwrap_or("?"),
+            shown(&d.source_value),
+            shown(&d.target_value)
+        ),
+        DifferenceKind::MissingInTarget => {
+            format!("`{}` {key}: in the source, missing in the target", d.table)
+        }
+        DifferenceKind::ExtraInTarget => {
+            format!("`{}` {key}: in the target, not in the source", d.table)
+        }
+    }
+}
+
+/// One result for a terminal: status, id, duration and summary, then details and differences.
+pub fn write_result(out: &mut dyn std::io::Write, r: &CheckResult) -> std::io::Result<()> {
+    writeln!(
+        out,
+        "{:<5}  {:<44} {:>7.2}s  {}",
+        r.status.label(),
+        r.id,
+        r.seconds,
+        r.summary
+    )?;
+    for d in &r.details {
+        writeln!(out, "       {d}")?;
+    }
+    for d in &r.differences {
+        writeln!(out, "       {}", difference_line(d))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,521 @@
+//! Checks against a real PostgreSQL: row counts, foreign keys and orphans, SQL assertions and
+//! their shorthands, through `decant run` and `decant check`.
+
+use std::path::PathBuf;
+
+use diesel::connection::SimpleConnection;
+use diesel::{QueryableByName, RunQueryDsl};
+
+use crate::support::cli::{decant_in, repo_root, Outcome};
+use crate::support::postgres::TestDatabase;
+
+#[derive(QueryableByName)]
+struct Value {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    v: String,
+}
+
+/// One value of a query, as text.
+fn query(db: &TestDatabase, sql: &str) -> String {
+    let mut conn = db.connect();
+    diesel::sql_query(format!("SELECT ({sql})::text AS v"))
+        .get_result::<Value>(&mut conn)
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+        .v
+}
+
+fn execute(db: &TestDatabase, sql: &str) {
+    db.connect()
+        .batch_execute(sql)
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
+}
+
+/// A plan in a temporary folder next to its source, with the target taken from the test database.
+struct Setup {
+    dir: tempfile::TempDir,
+    db: TestDatabase,
+}
+
+impl Setup {
+    fn from_example(name: &str) -> Setup {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("data")).unwrap();
+        std::fs::copy(
+            repo_root().join(format!("plans/data/{name}.sqlite3")),
+            dir.path().join(format!("data/{name}.sqlite3")),
+        )
+        .unwrap();
+        std::fs::copy(
+            repo_root().join(format!("plans/{name}.yaml")),
+            dir.path().join("plan.yaml"),
+        )
+        .unwrap();
+        Setup {
+            dir,
+            db: TestDatabase::new(),
+        }
+    }
+
+    fn from_sql(sql: &str, plan_body: &str) -> Setup {
+        let dir = tempfile::tempdir().unwrap();
+        let (_guard, db) = crate::support::sqlite_from_sql(sql);
+        std::fs::copy(&db, dir.path().join("source.sqlite3")).unwrap();
+        let plan = format!("version: 1\nname: t\nsource: {{ url: \"sqlite://source.sqlite3\" }}\ntarget: {{ url: \"${{TARGET_DATABASE_URL}}\" }}\n{plan_body}");
+        std::fs::write(dir.path().join("plan.yaml"), plan).unwrap();
+        Setup {
+            dir,
+            db: TestDatabase::new(),
+        }
+    }
+
+    fn decant(&self, args: &[&str]) -> Outcome {
+        let report_dir = self.dir.path().join("reports");
+        let mut all: Vec<&str> = args.to_vec();
+        if args.first() == Some(&"run") {
+            all.push("--report-dir");
+            all.push(report_dir.to_str().unwrap());
+        }
+        decant_in(
+            self.dir.path(),
+            &all,
+            &[
+                ("TARGET_DATABASE_URL", &self.db.url),
+                ("BOOKING_TARGET_URL", &self.db.url),
+            ],
+        )
+    }
+
+    fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    fn report(&self) -> serde_json::Value {
+        serde_json::from_str(
+            &std::fs::read_to_string(self.path("reports/plan.report.json")).unwrap(),
+        )
+        .unwrap()
+    }
+}
+
+fn assert_exit(out: &Outcome, code: i32) {
+    assert_eq!(
+        out.code, code,
+        "stdout:\n{}\nstderr:\n{}",
+        out.stdout, out.stderr
+    );
+}
+
+/// The line `decant check` printed for a check: `STATUS  id  seconds  summary`.
+fn line_of<'o>(out: &'o Outcome, id: &str) -> &'o str {
+    out.stdout
+        .lines()
+        .find(|l| l.split_whitespace().nth(1) == Some(id))
+        .unwrap_or_else(|| panic!("no line for `{id}` in:\n{}", out.stdout))
+}
+
+fn assert_status(out: &Outcome, id: &str, status: &str) {
+    let line = line_of(out, id);
+    assert!(
+        line.starts_with(status),
+        "`{id}` should be {status}: {line}\n{}",
+        out.stdout
+    );
+}
+
+const SHOP: &str = "
+CREATE TABLE customers (id INTEGER PRIMARY KEY, email TEXT NOT NULL, role TEXT);
+CREATE TABLE orders (id INTEGER PRIMARY KEY, customer_id INTEGER REFERENCES customers (id), total INTEGER NOT NULL, note TEXT);
+CREATE TABLE order_items (id INTEGER PRIMARY KEY, order_id INTEGER NOT NULL REFERENCES orders (id), sku TEXT);
+INSERT INTO customers VALUES (1, 'ann@example.com', 'admin'), (2, 'bob@example.com', 'member'), (3, 'cy@example.com', 'member');
+INSERT INTO orders VALUES (10, 1, 1250, 'first'), (11, 2, 990, NULL), (12, 2, 4100, 'big'), (13, NULL, 50, 'walk-in');
+INSERT INTO order_items VALUES (100, 10, 'A'), (101, 10, 'B'), (102, 12, 'C');
+";
+
+const SHOP_ORPHANS: &str = "
+PRAGMA foreign_keys = OFF;
+INSERT INTO orders VALUES (14, 99, 700, 'customer 99 was deleted');
+INSERT INTO order_items VALUES (103, 14, 'D'), (104, 77, 'E');
+";
+
+const COUNTS_AND_KEYS: &str = "checks:\n  - row_counts: all\n  - foreign_keys: all\n";
+
+#[test]
+fn every_check_passes_after_a_correct_run_of_an_example() {
+    let s = Setup::from_example("savings");
+    let out = s.decant(&["run", "plan.yaml"]);
+    assert_exit(&out, 0);
+    let report = s.report();
+    let checks = report["checks"].as_array().unwrap();
+    assert!(checks.len() >= 15, "{checks:?}");
+    for check in checks {
+        assert_eq!(check["status"], "pass", "{check}");
+    }
+    assert!(
+        out.stdout.contains("passed, 0 failed, 0 error(s)"),
+        "{}",
+        out.stdout
+    );
+    let md = std::fs::read_to_string(s.path("reports/plan.report.md")).unwrap();
+    assert!(
+        md.contains("## Checks") && md.contains("`row-counts:members` | pass"),
+        "{md}"
+    );
+
+    let out = s.decant(&["check", "plan.yaml"]);
+    assert_exit(&out, 0);
+    for id in [
+        "row-counts:contributions",
+        "foreign-keys:repayments",
+        "assertion:contributions-total",
+        "not-null:members.phone",
+        "accepted-values:loans.status",
+    ] {
+        assert_status(&out, id, "PASS");
+    }
+}
+
+#[test]
+fn row_counts_and_foreign_keys_pass_after_a_run_and_fail_when_the_target_changes() {
+    let s = Setup::from_sql(SHOP, COUNTS_AND_KEYS);
+    let out = s.decant(&["run", "plan.yaml"]);
+    assert_exit(&out, 0);
+    let out = s.decant(&["check", "plan.yaml"]);
+    assert_exit(&out, 0);
+    assert_status(&out, "row-counts:orders", "PASS");
+    assert_status(&out, "foreign-keys:orders", "PASS");
+    assert_status(&out, "foreign-keys:order_items", "PASS");
+    assert!(
+        out.stdout.contains("present and validated"),
+        "{}",
+        out.stdout
+    );
+    // Tables without foreign keys have nothing to confirm under `all`.
+    assert!(
+        !out.stdout.contains("foreign-keys:customers"),
+        "{}",
+        out.stdout
+    );
+
+    // Delete a row, insert an extra one, change a value; drop a foreign key.
+    execute(
+        &s.db,
+        "DELETE FROM public.order_items WHERE id = 101;
+         INSERT INTO public.customers VALUES (4, 'dan@example.com', 'member');
+         UPDATE public.orders SET total = 1 WHERE id = 11;
+         ALTER TABLE public.orders DROP CONSTRAINT orders_customer_id_fkey;",
+    );
+    let out = s.decant(&["check", "plan.yaml"]);
+    assert_exit(&out, 1);
+    assert_status(&out, "row-counts:order_items", "FAIL");
+    assert!(line_of(&out, "row-counts:order_items").contains("1 row(s) missing"));
+    assert_status(&out, "row-counts:customers", "FAIL");
+    assert!(line_of(&out, "row-counts:customers").contains("1 row(s) too many"));
+    assert_status(&out, "row-counts:orders", "PASS");
+    assert_status(&out, "foreign-keys:orders", "FAIL");
+    assert!(
+        out.stdout.contains("`orders_customer_id_fkey` `orders` (customer_id) → `customers` (id): missing in the target"),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("failed"), "{}", out.stdout);
+}
+
+#[test]
+fn check_names_changed_missing_and_extra_rows_by_key_and_column() {
+    let s = Setup::from_sql(SHOP, "checks:\n  - row_counts: all\n  - checksums: all\n");
+    assert_exit(&s.decant(&["run", "plan.yaml"]), 0);
+    execute(
+        &s.db,
+        "DELETE FROM public.orders WHERE id = 11;
+         INSERT INTO public.orders VALUES (20, 1, 5, 'extra');
+         UPDATE public.orders SET note = 'changed' WHERE id = 10;
+         DELETE FROM public.order_items WHERE id = 101;",
+    );
+    let out = s.decant(&["check", "plan.yaml"]);
+    assert_exit(&out, 1);
+    // The deleted + inserted order keep the count; the checksum names every row.
+    assert_status(&out, "row-counts:orders", "PASS");
+    assert_status(&out, "row-counts:order_items", "FAIL");
+    assert_status(&out, "checksums:orders", "FAIL");
+    for expected in ["id=11", "id=20", "id=10", "note", "changed", "first"] {
+        assert!(
+            out.stdout.contains(expected),
+            "missing `{expected}` in {}",
+            out.stdout
+        );
+    }
+}
+
+#[test]
+fn orphans_stop_the_run_before_any_data_moves() {
+    let s = Setup::from_sql(&format!("{SHOP}{SHOP_ORPHANS}"), COUNTS_AND_KEYS);
+    let out = s.decant(&["run", "plan.yaml"]);
+    assert_exit(&out, 2);
+    for expected in [
+        "orphan",
+        "orders_customer_id_fkey",
+        "id=14 → customer_id=99",
+        "order_items_order_id_fkey",
+        "id=104 → order_id=77",
+        "settings.orphans",
+    ] {
+        assert!(
+            out.stderr.contains(expected),
+            "missing `{expected}` in {}",
+            out.stderr
+        );
+    }
+    assert_eq!(
+        query(
+            &s.db,
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema NOT IN ('pg_catalog', 'information_schema')"
+        ),
+        "0"
+    );
+}
+
+#[test]
+fn orphans_under_reject_are_left_out_with_their_children_and_recorded_as_rejects() {
+    let s = Setup::from_sql(
+        &format!("{SHOP}{SHOP_ORPHANS}"),
+        &format!("settings: {{ orphans: reject }}\n{COUNTS_AND_KEYS}  - checksums: all\n"),
+    );
+    let out = s.decant(&["run", "plan.yaml"]);
+    // Rows were rejected: exit 1, but every check passes.
+    assert_exit(&out, 1);
+    assert_eq!(
+        query(
+            &s.db,
+            "SELECT string_agg(id::text, ',' ORDER BY id) FROM public.orders"
+        ),
+        "10,11,12,13"
+    );
+    assert_eq!(
+        query(
+            &s.db,
+            "SELECT string_agg(id::text, ',' ORDER BY id) FROM public.order_items"
+        ),
+        "100,101,102"
+    );
+    assert_eq!(
+        query(
+            &s.db,
+            "SELECT string_agg(source_table || ':' || (primary_key->>'id') || ':' || reason, ' | ' ORDER BY source_table, primary_key->>'id') FROM decant.decant_rejects"
+        ),
+        "order_items:103:orphan: no `orders` row with id=14 | order_items:104:orphan: no `orders` row with id=77 | orders:14:orphan: no `customers` row with id=99"
+    );
+    assert_eq!(
+        query(
+            &s.db,
+            "SELECT count(*) FROM pg_constraint WHERE contype = 'f' AND convalidated AND connamespace = 'public'::regnamespace"
+        ),
+        "2"
+    );
+    let lines = std::fs::read_to_string(s.path("reports/plan.rejects.jsonl")).unwrap();
+    assert_eq!(lines.lines().count(), 3, "{lines}");
+    let report = s.report();
+    let orders = report["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["source"] == "orders")
+        .unwrap();
+    assert_eq!(
+        (
+            orders["read"].as_u64(),
+            orders["written"].as_u64(),
+            orders["rejected"].as_u64()
+        ),
+        (Some(5), Some(4), Some(1))
+    );
+    for check in report["checks"].as_array().unwrap() {
+        assert_eq!(check["status"], "pass", "{check}");
+    }
+    let out = s.decant(&["check", "plan.yaml"]);
+    assert_exit(&out, 0);
+    assert!(
+        out.stdout.contains("rejected by settings.orphans: reject"),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn orphans_under_skip_constraint_load_every_row_without_that_foreign_key() {
+    let s = Setup::from_sql(
+        &format!("{SHOP}{SHOP_ORPHANS}"),
+        &format!("settings: {{ orphans: skip_constraint }}\n{COUNTS_AND_KEYS}"),
+    );
+    let out = s.decant(&["run", "plan.yaml"]);
+    assert_exit(&out, 0);
+    assert_eq!(query(&s.db, "SELECT count(*) FROM public.orders"), "5");
+    assert_eq!(query(&s.db, "SELECT count(*) FROM public.order_items"), "5");
+    assert_eq!(
+        query(
+            &s.db,
+            "SELECT count(*) FROM pg_constraint WHERE contype = 'f' AND connamespace = 'public'::regnamespace"
+        ),
+        "0"
+    );
+    assert!(
+        out.stdout
+            .contains("foreign key `orders_customer_id_fkey` not created"),
+        "{}",
+        out.stdout
+    );
+    let report = s.report();
+    assert_eq!(report["orphans"].as_array().unwrap().len(), 2);
+    let out = s.decant(&["check", "plan.yaml"]);
+    assert_exit(&out, 0);
+    assert!(
+        out.stdout
+            .contains("not created, as settings.orphans: skip_constraint says"),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn a_rejected_orphan_takes_its_self_referencing_descendants_with_it() {
+    let s = Setup::from_sql(
+        "PRAGMA foreign_keys = OFF;
+         CREATE TABLE staff (id INTEGER PRIMARY KEY, name TEXT, manager_id INTEGER REFERENCES staff (id));
+         INSERT INTO staff VALUES (1, 'boss', NULL), (2, 'ann', 1), (3, 'bob', 99), (4, 'cy', 3), (5, 'di', 4), (6, 'ed', 2);",
+        &format!("settings: {{ orphans: reject }}\n{COUNTS_AND_KEYS}"),
+    );
+    let out = s.decant(&["run", "plan.yaml"]);
+    assert_exit(&out, 1);
+    assert_eq!(
+        query(
+            &s.db,
+            "SELECT string_agg(id::text, ',' ORDER BY id) FROM public.staff"
+        ),
+        "1,2,6"
+    );
+    assert_eq!(
+        query(
+            &s.db,
+            "SELECT string_agg((primary_key->>'id') || ':' || reason, ' | ' ORDER BY primary_key->>'id') FROM decant.decant_rejects"
+        ),
+        "3:orphan: no `staff` row with id=99 | 4:orphan: no `staff` row with id=3 | 5:orphan: no `staff` row with id=4"
+    );
+    let out = s.decant(&["check", "plan.yaml"]);
+    assert_exit(&out, 0);
+    assert_status(&out, "row-counts:staff", "PASS");
+    assert_status(&out, "foreign-keys:staff", "PASS");
+}
+
+const ASSERTIONS: &str = r#"checks:
+  - { name: order-count, target: "select count(*) from orders", expect: 4 }
+  - { name: order-count-wrong, target: "select count(*) from orders", expect: 5 }
+  - { name: revenue, source: "select sum(total) from orders", target: "select sum(total) from orders", expect: equal }
+  - { name: revenue-numeric, source: "select sum(total) / 100.0 from orders", target: "select (sum(total) / 100.0)::numeric(12,4) from orders", expect: equal }
+  - { name: within-tolerance, source: "select 10.004", target: "select 10", expect: equal, tolerance: 0.005 }
+  - { name: outside-tolerance, source: "select 10.006", target: "select 10", expect: equal, tolerance: 0.005 }
+  - { name: no-tolerance, source: "select 10.004", target: "select 10", expect: equal }
+  - { name: text-equal, source: "select email from customers where id = 1", target: "select email from customers where id = 1", expect: equal }
+  - { name: text-expected, target: "select role from customers where id = 1", expect: admin }
+  - { name: text-is-not-a-number, target: "select '42'::text", expect: 42 }
+  - { name: null-equals-null, source: "select null", target: "select null::int", expect: equal }
+  - { name: null-is-not-zero, source: "select null", target: "select 0", expect: equal }
+  - { name: boolean-and-integer, source: "select 1 > 0", target: "select true", expect: equal }
+  - { name: two-rows, target: "select id from orders", expect: 1 }
+  - { name: bad-sql, target: "select nope from orders", expect: 1 }
+  - not_null: customers.email
+  - not_null: orders.note
+  - unique: customers.email
+  - unique: orders.customer_id
+  - accepted_values: { column: customers.role, values: [admin, member] }
+  - accepted_values: { column: customers.role, values: [member] }
+  - accepted_values: { column: orders.total, values: [1250, 990, 4100, 50] }
+"#;
+
+#[test]
+fn assertions_and_shorthands_pass_and_fail_as_they_should() {
+    let s = Setup::from_sql(SHOP, ASSERTIONS);
+    let out = s.decant(&["run", "plan.yaml"]);
+    // The data all arrived; the failing assertions make the exit code 1.
+    assert_exit(&out, 1);
+    assert!(
+        out.stdout.contains("FAIL  assertion:order-count-wrong"),
+        "{}",
+        out.stdout
+    );
+    let report = s.report();
+    let statuses: Vec<(String, String)> = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["id"].as_str().unwrap().to_owned(),
+                c["status"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(statuses.len(), 22, "{statuses:?}");
+
+    let out = s.decant(&["check", "plan.yaml"]);
+    assert_exit(&out, 1);
+    for (id, status) in [
+        ("assertion:order-count", "PASS"),
+        ("assertion:order-count-wrong", "FAIL"),
+        ("assertion:revenue", "PASS"),
+        ("assertion:revenue-numeric", "PASS"),
+        ("assertion:within-tolerance", "PASS"),
+        ("assertion:outside-tolerance", "FAIL"),
+        ("assertion:no-tolerance", "FAIL"),
+        ("assertion:text-equal", "PASS"),
+        ("assertion:text-expected", "PASS"),
+        ("assertion:text-is-not-a-number", "FAIL"),
+        ("assertion:null-equals-null", "PASS"),
+        ("assertion:null-is-not-zero", "FAIL"),
+        ("assertion:boolean-and-integer", "PASS"),
+        ("assertion:two-rows", "ERROR"),
+        ("assertion:bad-sql", "ERROR"),
+        ("not-null:customers.email", "PASS"),
+        ("not-null:orders.note", "FAIL"),
+        ("unique:customers.email", "PASS"),
+        ("unique:orders.customer_id", "FAIL"),
+        ("accepted-values:customers.role", "PASS"),
+        ("accepted-values:orders.total", "PASS"),
+    ] {
+        assert_status(&out, id, status);
+    }
+    // The second accepted_values on customers.role has the same id and fails.
+    assert!(
+        out.stdout
+            .lines()
+            .any(|l| l.starts_with("FAIL") && l.contains("accepted-values:customers.role")),
+        "{}",
+        out.stdout
+    );
+    for expected in [
+        "4 ≠ 5",
+        "text \"42\" and number 42 are different kinds of value",
+        "more than one row",
+        "nope",
+        "id=11",
+        "\"admin\" (1 row(s))",
+        "e.g. 2 (2 row(s))",
+    ] {
+        assert!(
+            out.stdout.contains(expected),
+            "missing `{expected}` in {}",
+            out.stdout
+        );
+    }
+    assert!(out.stdout.contains("check(s):"), "{}", out.stdout);
+}
+
+#[test]
+fn check_without_a_reachable_target_exits_2() {
+    let s = Setup::from_sql(SHOP, COUNTS_AND_KEYS);
+    let out = decant_in(
+        s.dir.path(),
+        &["check", "plan.yaml"],
+        &[("TARGET_DATABASE_URL", "postgres://nobody@127.0.0.1:1/none")],
+    );
+    assert_exit(&out, 2);
+    assert!(out.stderr.contains("cannot connect"), "{}", out.stderr);
+}
