@@ -39,6 +39,10 @@ impl Setup {
             dir.path().join(format!("data/{name}.sqlite3")),
         )
         .unwrap();
+        copy_dir(
+            &repo_root().join(format!("plans/{name}-migrations")),
+            &dir.path().join(format!("{name}-migrations")),
+        );
         let plan = std::fs::read_to_string(repo_root().join(format!("plans/{name}.yaml"))).unwrap();
         std::fs::write(dir.path().join("plan.yaml"), edit(plan)).unwrap();
         Setup {
@@ -75,6 +79,23 @@ impl Setup {
 
     fn path(&self, rel: &str) -> PathBuf {
         self.dir.path().join(rel)
+    }
+}
+
+/// Copies a folder tree, if it exists (an example's migrations).
+fn copy_dir(from: &Path, to: &Path) {
+    if !from.is_dir() {
+        return;
+    }
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let path = entry.unwrap().path();
+        let dest = to.join(path.file_name().unwrap());
+        if path.is_dir() {
+            copy_dir(&path, &dest);
+        } else {
+            std::fs::copy(&path, &dest).unwrap();
+        }
     }
 }
 
@@ -412,4 +433,23 @@ fn kill_9_in_the_middle_of_a_copy_then_resume_carries_exactly_the_source_rows() 
     );
     assert_eq!(query(&s.db, "SELECT count(*) FROM public.small"), "2");
     assert_eq!(query(&s.db, "SELECT status FROM decant.runs"), "succeeded");
+}
+
+#[test]
+fn every_example_plan_runs_with_every_check_passing() {
+    for name in ["savings", "escrow", "forecasting", "chat", "booking"] {
+        // booking reads its target from BOOKING_TARGET_URL; the others from TARGET_DATABASE_URL.
+        let s = Setup::from_example(name, |p| {
+            p.replace("${BOOKING_TARGET_URL:-", "${TARGET_DATABASE_URL:-")
+        });
+        let out = s.decant(&["run", "plan.yaml"]);
+        assert_exit(&out, 0);
+        assert!(
+            out.stdout.contains(" passed, 0 failed, 0 error(s)"),
+            "{name}:\n{}",
+            out.stdout
+        );
+        let check = s.decant(&["check", "plan.yaml"]);
+        assert_exit(&check, 0);
+    }
 }
