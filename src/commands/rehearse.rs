@@ -7,12 +7,12 @@ use std::time::Instant;
 
 use anyhow::Context;
 
-use super::run::{step_line, write_reports};
+use super::run::write_reports;
 use super::{prepare, Failure, EXIT_CHECKS_FAILED, EXIT_OK, EXIT_USAGE};
 use crate::cli::RehearseArgs;
 use crate::rehearse::{self, Binaries, Ending, Rehearsal, CLUSTER_DATABASE};
 use crate::run::execute::{execute, RunError, RunOptions};
-use crate::run::report::StepReport;
+use crate::run::progress::{step_line, ConsoleProgress};
 use crate::url::redact_url;
 
 /// The throwaway target, as far as the run and the messages need it.
@@ -59,9 +59,7 @@ pub fn run(args: &RehearseArgs, out: &mut dyn Write, err: &mut dyn Write) -> Res
         resume: false,
         rejects_path: dir.join(format!("{stem}.rejects.jsonl")),
     };
-    let mut progress = |step: &StepReport| {
-        let _ = writeln!(err, "{}", step_line(step));
-    };
+    let mut progress = ConsoleProgress::new(err);
     let outcome = execute(&prepared, &target.url, &options, &mut progress);
     if rehearse::interrupted() {
         rehearse::wait_for_interrupt_exit();

@@ -9,7 +9,8 @@ use anyhow::Context;
 use super::{prepare, Failure, EXIT_CHECKS_FAILED, EXIT_OK, EXIT_USAGE};
 use crate::cli::RunArgs;
 use crate::run::execute::{execute, RunError, RunOptions};
-use crate::run::report::{RunReport, StepReport};
+use crate::run::progress::ConsoleProgress;
+use crate::run::report::RunReport;
 
 pub fn run(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<u8, Failure> {
     let prepared = prepare(&args.plan, false)?;
@@ -31,9 +32,7 @@ pub fn run(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<u
         resume: args.resume,
         rejects_path: dir.join(format!("{stem}.rejects.jsonl")),
     };
-    let mut progress = |step: &StepReport| {
-        let _ = writeln!(err, "{}", step_line(step));
-    };
+    let mut progress = ConsoleProgress::new(err);
     let report = match execute(
         &prepared,
         &prepared.loaded.plan.target.url,
@@ -74,20 +73,6 @@ pub fn run(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<u
     } else {
         EXIT_CHECKS_FAILED
     })
-}
-
-/// One finished step on one line: id, seconds, and rows for a load (shared with `rehearse`).
-pub(super) fn step_line(step: &StepReport) -> String {
-    let rows = step
-        .rows
-        .map(|r| {
-            format!(
-                "  {} read, {} written, {} rejected",
-                r.read, r.written, r.rejected
-            )
-        })
-        .unwrap_or_default();
-    format!("{:<40} {:>8.2}s{rows}", step.id, step.seconds)
 }
 
 /// Writes `<stem>.report.json` and `<stem>.report.md` into `dir` (shared with `rehearse`).

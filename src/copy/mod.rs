@@ -31,6 +31,15 @@ pub(crate) use read::SourceRow;
 pub(crate) use write::copy_out;
 use write::CopyFailure;
 
+/// Rows read by the copy in progress, for progress displays (the one loader lane copies one
+/// table at a time); updated every few thousand rows.
+static ROWS_READ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// How many rows the copy in progress has read so far.
+pub fn rows_read_so_far() -> u64 {
+    ROWS_READ.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 /// Bytes buffered before each write to the COPY stream.
 const CHUNK: usize = 1 << 20;
 
@@ -270,8 +279,11 @@ pub fn copy_table(
         failure: None,
     };
     let result = write::copy_in(target, &copy_target, |out| job.run(out));
-    if let Some(e) = job.failure.take() {
-        return Err(e);
+    match (job.failure.take(), &result) {
+        // A failed send means the server gave up first; its own error says why.
+        (Some(CopyError::Send { .. }), Err(CopyFailure::Database(_))) => {}
+        (Some(e), _) => return Err(e),
+        (None, _) => {}
     }
     let stats = job.stats;
     match result {
@@ -360,9 +372,13 @@ impl Stream<'_> {
         let rows = diesel::sql_query(select_sql)
             .load_iter::<SourceRow, DefaultLoadingMode>(*source)
             .map_err(read_error)?;
+        ROWS_READ.store(0, std::sync::atomic::Ordering::Relaxed);
         for row in rows {
             let SourceRow(values) = row.map_err(read_error)?;
             stats.read += 1;
+            if stats.read % 4096 == 0 {
+                ROWS_READ.store(stats.read, std::sync::atomic::Ordering::Relaxed);
+            }
             if values.len() < expected {
                 return Err(CopyError::SelectShape {
                     table: table.source.clone(),

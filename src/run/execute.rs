@@ -144,12 +144,22 @@ fn existing_tables(
         })
 }
 
-/// Runs the plan against `target_url`; `progress` hears about each step as it ends.
+/// Hears what a run does while it runs: progress display is a decorator around the executor.
+pub trait RunObserver {
+    /// A step was handed to a lane; `expected_rows` is the source's row count for loads.
+    fn step_started(&mut self, _id: &str, _expected_rows: Option<u64>) {}
+    /// Rows read so far by the running load step.
+    fn rows(&mut self, _id: &str, _rows: u64) {}
+    /// A step ended (done, failed, or the checks' outcome).
+    fn step_finished(&mut self, step: &StepReport);
+}
+
+/// Runs the plan against `target_url`; `observer` hears about steps as they start and end.
 pub fn execute(
     prepared: &Prepared,
     target_url: &str,
     options: &RunOptions,
-    progress: &mut dyn FnMut(&StepReport),
+    progress: &mut dyn RunObserver,
 ) -> Result<RunReport, RunError> {
     let SourceUrl::Sqlite(source_file) =
         parse_source_url(&prepared.loaded.plan.source.url, prepared.loaded.base_dir())
@@ -424,7 +434,7 @@ impl<'p> Scheduler<'p> {
         control: &mut PgConnection,
         run_id: i64,
         report: &mut RunReport,
-        progress: &mut dyn FnMut(&StepReport),
+        progress: &mut dyn RunObserver,
     ) -> Result<Option<(String, Option<String>, String)>, RunError>
     where
         'p: 'scope,
@@ -465,6 +475,7 @@ impl<'p> Scheduler<'p> {
         drop(done_tx);
         let mut idle: Vec<bool> = vec![true; job_txs.len()];
         let mut in_flight = 0usize;
+        let mut loading: Option<usize> = None;
         let mut failure: Option<(String, Option<String>, String)> = None;
         for step in &prepared.steps {
             if self.completed.contains(&step.id) {
@@ -496,12 +507,22 @@ impl<'p> Scheduler<'p> {
                             seconds: started.elapsed().as_secs_f64(),
                             rows: None,
                         };
-                        progress(&entry);
+                        progress.step_finished(&entry);
                         report.steps.push(entry);
                         self.release(step);
                         continue;
                     }
                     journal::step_started(control, run_id, id)?;
+                    let expected = match &prepared.steps[step].kind {
+                        StepKind::Load { table } => {
+                            prepared.resolved.table(table).map(|t| t.source_rows)
+                        }
+                        _ => None,
+                    };
+                    progress.step_started(id, expected);
+                    if let StepKind::Load { .. } = prepared.steps[step].kind {
+                        loading = Some(step);
+                    }
                     if job_txs[lane].send(step).is_err() {
                         failure = Some((id.clone(), None, "a worker stopped unexpectedly".into()));
                         break;
@@ -513,7 +534,19 @@ impl<'p> Scheduler<'p> {
             if in_flight == 0 {
                 break;
             }
-            let Ok(finished) = done_rx.recv() else { break };
+            let finished = match done_rx.recv_timeout(std::time::Duration::from_millis(200)) {
+                Ok(finished) => finished,
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                    if let Some(step) = loading {
+                        progress.rows(&prepared.steps[step].id, copy::rows_read_so_far());
+                    }
+                    continue;
+                }
+                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
+            };
+            if loading == Some(finished.step) {
+                loading = None;
+            }
             in_flight -= 1;
             idle[finished.lane] = true;
             let step = &prepared.steps[finished.step];
@@ -541,13 +574,19 @@ impl<'p> Scheduler<'p> {
                         seconds: finished.seconds,
                         rows,
                     };
-                    progress(&entry);
+                    progress.step_finished(&entry);
                     report.steps.push(entry);
                     self.completed.push(step.id.clone());
                     self.release(finished.step);
                 }
                 Err((sql, message)) => {
                     // The step's transaction rolled back; record why, keep the run resumable.
+                    progress.step_finished(&StepReport {
+                        id: step.id.clone(),
+                        state: "failed".into(),
+                        seconds: finished.seconds,
+                        rows: None,
+                    });
                     let _ = journal::step_failed(control, run_id, &step.id, &message);
                     if failure.is_none() {
                         failure = Some((step.id.clone(), sql, message));

@@ -3,5 +3,6 @@
 
 pub mod execute;
 pub mod identity;
+pub mod progress;
 pub mod report;
 pub mod rollback;
