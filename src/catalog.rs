@@ -179,8 +179,11 @@ pub struct ColumnProfile {
     pub max_text_length: Option<u64>,
     /// Integers that are 0 or 1.
     pub zero_one_integers: u64,
-    /// Reals with a fractional part.
+    /// Reals with a fractional part, or beyond what a 64-bit integer holds.
     pub fractional_reals: u64,
+    /// Reals at or beyond ±2^63: how SQLite stores integers too large for 64 bits (counted in
+    /// `fractional_reals` too).
+    pub huge_reals: u64,
     /// Texts shaped like an ISO-8601 date or date-time (`2024-01-31`, `2024-01-31 10:00:00`, `...T...Z`).
     pub iso_datetime_texts: u64,
     /// Texts that are a whole integer, e.g. `'42'`.

@@ -68,6 +68,16 @@ pub fn propose(column: &Column, decision: &TypeDecision) -> Option<Proposal> {
             });
         }
     }
+    if family == TypeFamily::Integer
+        && p.integers == n
+        && names_a_microsecond_duration(&column.name)
+    {
+        return Some(Proposal {
+            to: "interval".into(),
+            transform: Some("microseconds_to_interval"),
+            why: "integers in a column named like a duration: Django's DurationField stores microseconds (check the unit before accepting)".into(),
+        });
+    }
     let declared = column.declared_type.to_uppercase().replace(' ', "");
     if (declared == "TINYINT(1)" || declared == "BIT" || declared == "BIT(1)")
         && p.integers == n
@@ -81,6 +91,32 @@ pub fn propose(column: &Column, decision: &TypeDecision) -> Option<Proposal> {
         });
     }
     None
+}
+
+/// `duration`, `trial_duration`, `elapsedMicros`, `timeout_us`: a name that says duration and
+/// either says microseconds or no unit at all (`duration_seconds`, `timeoutMs` say otherwise).
+fn names_a_microsecond_duration(name: &str) -> bool {
+    const MICROS: &str = "us usec usecs micros microsecond microseconds";
+    const OTHER_UNITS: &str = "s sec secs second seconds ms msec millis millisecond milliseconds \
+        ns nanos nanoseconds min mins minute minutes h hour hours day days weeks months years";
+    const DURATIONS: &str = "duration elapsed interval timeout ttl runtime uptime";
+    let mut words: Vec<String> = Vec::new();
+    let mut word = String::new();
+    for c in name.chars() {
+        if (matches!(c, '_' | '-' | ' ') || c.is_uppercase()) && !word.is_empty() {
+            words.push(std::mem::take(&mut word));
+        }
+        if c.is_alphanumeric() {
+            word.extend(c.to_lowercase());
+        }
+    }
+    words.push(word);
+    let has = |list: &str| {
+        words
+            .iter()
+            .any(|w| list.split_whitespace().any(|x| x == w))
+    };
+    (has(MICROS) || has(DURATIONS)) && !has(OTHER_UNITS)
 }
 
 /// Why a column is flagged for review even when nothing better can be proposed.
@@ -324,6 +360,37 @@ mod tests {
             },
         );
         assert_eq!(proposal(&c), None);
+    }
+
+    #[test]
+    fn integer_durations_without_another_unit_are_proposed_as_intervals() {
+        for name in ["duration", "trial_duration", "elapsedMicros", "timeout_us"] {
+            assert!(names_a_microsecond_duration(name), "{name}");
+        }
+        for name in [
+            "duration_seconds",
+            "timeoutMs",
+            "ttl_days",
+            "user_id",
+            "durable",
+        ] {
+            assert!(!names_a_microsecond_duration(name), "{name}");
+        }
+        let c = Column {
+            name: "trial_duration".into(),
+            ..profiled(
+                "bigint",
+                ColumnProfile {
+                    rows: 2,
+                    integers: 2,
+                    ..ColumnProfile::default()
+                },
+            )
+        };
+        assert_eq!(
+            proposal(&c).and_then(|p| p.transform),
+            Some("microseconds_to_interval")
+        );
     }
 
     #[test]

@@ -427,3 +427,80 @@ fn checksum_throughput() {
         ROWS as f64 / seconds
     );
 }
+
+/// Times the checksum of every table of an already migrated plan, e.g. the benchmark's:
+/// `DECANT_CHECKSUM_PLAN=tests/bench/bench.yaml TARGET_DATABASE_URL=… cargo test --release
+/// --test tests checksum_of_a_migrated_plan -- --ignored --nocapture`.
+#[test]
+#[ignore = "a benchmark: needs DECANT_CHECKSUM_PLAN naming a plan already run"]
+fn checksum_of_a_migrated_plan() {
+    use diesel::{Connection, RunQueryDsl};
+    let Ok(plan) = std::env::var("DECANT_CHECKSUM_PLAN") else {
+        eprintln!("DECANT_CHECKSUM_PLAN is not set");
+        return;
+    };
+    let plan = crate::support::cli::repo_root().join(plan);
+    let prepared = prepare(&plan, false).unwrap_or_else(|e| panic!("prepare: {e:?}"));
+    let decant::url::SourceUrl::Sqlite(file) =
+        decant::url::parse_source_url(&prepared.loaded.plan.source.url, prepared.loaded.base_dir())
+            .unwrap();
+    let mut source = open_sqlite_read_only(&file).unwrap();
+    let mut target = diesel::PgConnection::establish(&prepared.loaded.plan.target.url).unwrap();
+    // CPU seconds of this process and of the target's server process, where /proc shows them.
+    #[derive(diesel::QueryableByName)]
+    struct Pid {
+        #[diesel(sql_type = diesel::sql_types::Integer)]
+        pid: i32,
+    }
+    let backend = diesel::sql_query("SELECT pg_backend_pid() AS pid")
+        .get_result::<Pid>(&mut target)
+        .map(|p| p.pid)
+        .unwrap_or(0);
+    let cpu = |pid: &str| -> f64 {
+        std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .ok()
+            .and_then(|s| {
+                let fields: Vec<&str> = s.rsplit(')').next()?.split_whitespace().collect();
+                let ticks: f64 =
+                    fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+                Some(ticks / 100.0)
+            })
+            .unwrap_or(0.0)
+    };
+    let cpu_before = (cpu("self"), cpu(&backend.to_string()));
+    let (mut rows, started) = (0, Instant::now());
+    for table in &prepared.resolved.tables {
+        let t0 = Instant::now();
+        let outcome = checksum_table(&mut source, &mut target, &prepared, table, &all())
+            .unwrap_or_else(|e| panic!("{}", decant::errors::chain(&e)));
+        let seconds = t0.elapsed().as_secs_f64();
+        rows += outcome.rows_compared;
+        println!(
+            "{:<20} {:>10} rows {:>7.2} s {:>10.0} rows/s  {} difference(s){}",
+            table.source,
+            outcome.rows_compared,
+            seconds,
+            outcome.rows_compared as f64 / seconds,
+            outcome.differences.len(),
+            outcome.note.map(|n| format!("  ({n})")).unwrap_or_default()
+        );
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    println!(
+        "all tables: {rows} rows in {seconds:.2} s = {:.0} rows/s; CPU: decant {:.2} s, server {:.2} s",
+        rows as f64 / seconds,
+        cpu("self") - cpu_before.0,
+        cpu(&backend.to_string()) - cpu_before.1
+    );
+}
+
+#[test]
+fn a_row_out_of_key_order_on_disk_is_still_found() {
+    let m = migrate(TYPED, TYPED_PLAN, 0);
+    // Appended after the loaded rows: the target is no longer in key order on disk.
+    m.target("INSERT INTO public.accounts VALUES (0, 'Zero', true, NULL, 0, NULL, NULL);");
+    assert_eq!(
+        lines(&m.compare("accounts", &all())),
+        vec![r#"extra {"id":0}"#.to_owned()]
+    );
+}

@@ -895,3 +895,32 @@ fn process_cpu_seconds() -> f64 {
     // After the command name: state is field 0, utime 11, stime 12; 100 ticks per second.
     (ticks(11) + ticks(12)) / 100.0
 }
+
+#[test]
+fn a_constraint_violation_in_the_target_is_reported_with_the_server_message_and_keeps_nothing() {
+    // The duplicate comes first, so the server fails while megabytes are still being sent.
+    let mut s = setup(
+        "CREATE TABLE items (id INTEGER, qty INTEGER, note TEXT);
+         INSERT INTO items VALUES (1, 1, 'first'), (1, 1, 'duplicate');
+         WITH RECURSIVE n(i) AS (SELECT 2 UNION ALL SELECT i + 1 FROM n WHERE i < 100000)
+         INSERT INTO items SELECT i, i, printf('%.100c', 'x') FROM n;",
+        items(),
+        &[],
+    );
+    s.target
+        .batch_execute("ALTER TABLE items ADD PRIMARY KEY (id)")
+        .expect("a primary key");
+    let err = s
+        .copy(OnBadRow::Stop, &mut VecRejects::default())
+        .expect_err("the duplicate key stops the copy");
+    let chain = std::iter::successors(Some(&err as &dyn std::error::Error), |e| e.source())
+        .map(|e| e.to_string())
+        .collect::<Vec<_>>()
+        .join(": ");
+    assert!(chain.contains("`items`"), "{chain}");
+    assert!(chain.contains("duplicate key"), "{chain}");
+    assert_eq!(
+        s.scalar("SELECT count(*)::text AS v FROM items").as_deref(),
+        Some("0")
+    );
+}

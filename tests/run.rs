@@ -1,111 +1,12 @@
 //! `decant run`, `status` and `rollback` against a real PostgreSQL: rows accounted for,
 //! if_exists modes, bad rows, the lock, resume and rollback.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use diesel::connection::SimpleConnection;
-use diesel::{QueryableByName, RunQueryDsl};
+use diesel::RunQueryDsl;
 
-use crate::support::cli::{decant_in, repo_root, Outcome};
-use crate::support::postgres::TestDatabase;
-
-#[derive(QueryableByName)]
-struct Value {
-    #[diesel(sql_type = diesel::sql_types::Text)]
-    v: String,
-}
-
-/// One value of a query, as text.
-fn query(db: &TestDatabase, sql: &str) -> String {
-    let mut conn = db.connect();
-    diesel::sql_query(format!("SELECT ({sql})::text AS v"))
-        .get_result::<Value>(&mut conn)
-        .unwrap_or_else(|e| panic!("{sql}: {e}"))
-        .v
-}
-
-/// A plan in a temporary folder next to its source, with the target taken from the test database.
-struct Setup {
-    dir: tempfile::TempDir,
-    db: TestDatabase,
-}
-
-impl Setup {
-    fn from_example(name: &str, edit: impl Fn(String) -> String) -> Setup {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::create_dir_all(dir.path().join("data")).unwrap();
-        std::fs::copy(
-            repo_root().join(format!("plans/data/{name}.sqlite3")),
-            dir.path().join(format!("data/{name}.sqlite3")),
-        )
-        .unwrap();
-        copy_dir(
-            &repo_root().join(format!("plans/{name}-migrations")),
-            &dir.path().join(format!("{name}-migrations")),
-        );
-        let plan = std::fs::read_to_string(repo_root().join(format!("plans/{name}.yaml"))).unwrap();
-        std::fs::write(dir.path().join("plan.yaml"), edit(plan)).unwrap();
-        Setup {
-            dir,
-            db: TestDatabase::new(),
-        }
-    }
-
-    fn from_sql(sql: &str, plan_body: &str) -> Setup {
-        let dir = tempfile::tempdir().unwrap();
-        let (_guard, db) = crate::support::sqlite_from_sql(sql);
-        std::fs::copy(&db, dir.path().join("source.sqlite3")).unwrap();
-        let plan = format!("version: 1\nname: t\nsource: {{ url: \"sqlite://source.sqlite3\" }}\ntarget: {{ url: \"${{TARGET_DATABASE_URL}}\" }}\n{plan_body}");
-        std::fs::write(dir.path().join("plan.yaml"), plan).unwrap();
-        Setup {
-            dir,
-            db: TestDatabase::new(),
-        }
-    }
-
-    fn decant(&self, args: &[&str]) -> Outcome {
-        let report_dir = self.dir.path().join("reports");
-        let mut all: Vec<&str> = args.to_vec();
-        if args.first() == Some(&"run") {
-            all.push("--report-dir");
-            all.push(report_dir.to_str().unwrap());
-        }
-        decant_in(
-            self.dir.path(),
-            &all,
-            &[("TARGET_DATABASE_URL", &self.db.url)],
-        )
-    }
-
-    fn path(&self, rel: &str) -> PathBuf {
-        self.dir.path().join(rel)
-    }
-}
-
-/// Copies a folder tree, if it exists (an example's migrations).
-fn copy_dir(from: &Path, to: &Path) {
-    if !from.is_dir() {
-        return;
-    }
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let path = entry.unwrap().path();
-        let dest = to.join(path.file_name().unwrap());
-        if path.is_dir() {
-            copy_dir(&path, &dest);
-        } else {
-            std::fs::copy(&path, &dest).unwrap();
-        }
-    }
-}
-
-fn assert_exit(out: &Outcome, code: i32) {
-    assert_eq!(
-        out.code, code,
-        "stdout:\n{}\nstderr:\n{}",
-        out.stdout, out.stderr
-    );
-}
+use crate::support::setup::{assert_exit, query, Setup, Value};
 
 #[test]
 fn run_moves_every_row_with_keys_foreign_keys_and_sequences() {

@@ -14,3 +14,4 @@ mod readme;
 mod rehearse;
 mod resolve;
 mod run;
+mod traps;

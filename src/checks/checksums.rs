@@ -121,7 +121,7 @@ pub fn checksum_table(
             Ok(rows) => rows,
             Err(why) => {
                 notes.clear();
-                report = Report::new(&layout);
+                report.reset();
                 rejects
                     .excluded
                     .store(0, std::sync::atomic::Ordering::Relaxed);
@@ -414,7 +414,7 @@ fn canonical_numeric(raw: &[u8], out: &mut Vec<u8>) -> bool {
     }
     let u16_at = |i: usize| u16::from_be_bytes([raw[i], raw[i + 1]]);
     let n = u16_at(0) as usize;
-    let mut weight = u16_at(2) as i16;
+    let weight = u16_at(2) as i16;
     let sign = u16_at(4);
     if raw.len() != 8 + 2 * n {
         return false;
@@ -424,19 +424,19 @@ fn canonical_numeric(raw: &[u8], out: &mut Vec<u8>) -> bool {
         out.extend_from_slice(&sign.to_be_bytes());
         return true;
     }
-    let digits: Vec<u16> = (0..n).map(|i| u16_at(8 + 2 * i)).collect();
-    let first = digits.iter().position(|d| *d != 0);
-    let Some(first) = first else {
+    let digits = &raw[8..];
+    let zero = |g: &[u8]| g == [0, 0];
+    let Some(first) = digits.chunks_exact(2).position(|g| !zero(g)) else {
         out.extend_from_slice(&[0, 0, 0, 0]);
         return true;
     };
-    let last = digits.iter().rposition(|d| *d != 0).unwrap_or(first);
-    weight -= first as i16;
+    let last = digits
+        .chunks_exact(2)
+        .rposition(|g| !zero(g))
+        .unwrap_or(first);
     out.extend_from_slice(&sign.to_be_bytes());
-    out.extend_from_slice(&weight.to_be_bytes());
-    for d in &digits[first..=last] {
-        out.extend_from_slice(&d.to_be_bytes());
-    }
+    out.extend_from_slice(&(weight - first as i16).to_be_bytes());
+    out.extend_from_slice(&digits[2 * first..2 * last + 2]);
     true
 }
 
@@ -1300,10 +1300,13 @@ impl<'a> Producer<'a> {
                 None => self.last_key = Some(self.key.clone()),
             }
         }
-        let khash = if self.config.keyed {
+        let config = self.config;
+        let khash = if !config.keyed {
+            hash
+        } else if config.light || config.sample.is_some() || config.wanted.is_some() {
             xxh3_64(&self.key)
         } else {
-            hash
+            0
         };
         let keep = self.config.sample.is_none_or(|t| u128::from(khash) < t)
             && self
@@ -1371,7 +1374,11 @@ impl<'a> Producer<'a> {
     }
 }
 
-/// Reads the source with `sql`, converts each row as the load did, and sends it.
+/// Source rows handed from the SQLite reading thread to the converting one.
+const READ_CHUNK: usize = 1024;
+
+/// Reads the source with `sql` on one thread and converts each row as the load did, hashes and
+/// sends it on this one: SQLite's work and the conversion overlap.
 fn read_source(
     conn: &mut SqliteConnection,
     sql: &str,
@@ -1379,71 +1386,112 @@ fn read_source(
     config: &PassConfig,
     tx: SyncSender<Msg>,
 ) -> Result<(), Stop> {
-    let query_error = |e| Stop::Error(CheckError::query(job.check, Side::Source, sql, e));
     let converter = Converter::new(job.table).map_err(|u| {
         Stop::Error(CheckError::Value {
             check: job.check.to_owned(),
             message: format!("column `{}` has type `{}`", u.column, u.type_sql),
         })
     })?;
-    let layout = job.layout;
-    let columns = layout.columns.len();
-    let rejects = job.rejects;
-    let mut producer = Producer::new(layout, config, Side::Source, tx);
-    let mut read: u64 = 0;
-    let rows = diesel::sql_query(sql)
-        .load_iter::<SourceRow, DefaultLoadingMode>(conn)
-        .map_err(query_error)?;
-    for row in rows {
-        if producer.hung_up {
-            break;
-        }
-        let SourceRow(values) = row.map_err(query_error)?;
-        read += 1;
-        if values.len() < columns {
-            return Err(Stop::Error(CheckError::Value {
+    std::thread::scope(|scope| {
+        let (rtx, rrx) = sync_channel::<Vec<Vec<SqlValue>>>(4);
+        let reader = scope.spawn(move || -> Result<u64, Stop> {
+            let query_error = |e| Stop::Error(CheckError::query(job.check, Side::Source, sql, e));
+            let rows = diesel::sql_query(sql)
+                .load_iter::<SourceRow, DefaultLoadingMode>(conn)
+                .map_err(query_error)?;
+            let mut read: u64 = 0;
+            let mut chunk = Vec::with_capacity(READ_CHUNK);
+            for row in rows {
+                let SourceRow(values) = row.map_err(query_error)?;
+                read += 1;
+                chunk.push(values);
+                if chunk.len() == READ_CHUNK {
+                    let full = std::mem::replace(&mut chunk, Vec::with_capacity(READ_CHUNK));
+                    if rtx.send(full).is_err() {
+                        // The converting side stopped: what was read no longer matters.
+                        return Ok(read);
+                    }
+                }
+            }
+            if !chunk.is_empty() {
+                let _ = rtx.send(chunk);
+            }
+            Ok(read)
+        });
+        let mut producer = Producer::new(job.layout, config, Side::Source, tx);
+        let converted = convert_rows(rrx, &converter, job, config, sql, &mut producer);
+        let read = reader.join().map_err(|_| {
+            Stop::Error(CheckError::Value {
                 check: job.check.to_owned(),
-                message: format!(
-                    "the source query returns {} columns where {columns} are compared: `{sql}`",
-                    values.len()
-                ),
-            }));
-        }
-        if !rejects.keys.is_empty() && rejects.keys.contains(&rejects.key_of(&values)) {
-            if config.report_unconverted {
-                rejects
-                    .excluded
-                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                message: "the source reading thread panicked".to_owned(),
+            })
+        })??;
+        converted?;
+        let limited = job.options.row_limit.is_some_and(|n| read >= n);
+        producer.finish(Summary { limited });
+        Ok(())
+    })
+}
+
+/// Converts the rows the reading thread sends, as the load did, into the producer.
+fn convert_rows(
+    rows: Receiver<Vec<Vec<SqlValue>>>,
+    converter: &Converter,
+    job: &Job<'_>,
+    config: &PassConfig,
+    sql: &str,
+    producer: &mut Producer<'_>,
+) -> Result<(), Stop> {
+    let columns = job.layout.columns.len();
+    let rejects = job.rejects;
+    for chunk in rows {
+        for values in chunk {
+            if producer.hung_up {
+                return Ok(());
             }
-            continue;
-        }
-        let start = producer.batch.data.len();
-        match converter.encode_row(&values, &mut producer.batch.data) {
-            Ok(()) => {
-                let tuple = &producer.batch.data[start..];
-                scan_tuple(tuple, columns, &mut producer.canon.spans).map_err(|m| {
-                    Stop::Error(CheckError::Value {
-                        check: job.check.to_owned(),
-                        message: m,
-                    })
-                })?;
-                producer.push(start)?;
+            if values.len() < columns {
+                return Err(Stop::Error(CheckError::Value {
+                    check: job.check.to_owned(),
+                    message: format!(
+                        "the source query returns {} columns where {columns} are compared: `{sql}`",
+                        values.len()
+                    ),
+                }));
             }
-            Err((column, reason)) => {
-                producer.batch.data.truncate(start);
+            if !rejects.keys.is_empty() && rejects.keys.contains(&rejects.key_of(&values)) {
                 if config.report_unconverted {
-                    producer.batch.unconverted.push(Unconverted {
-                        key: rejects.key_json(&values),
-                        column: converter.columns[column].source.clone(),
-                        value: show_value(&values[column]),
-                        reason,
-                    });
+                    rejects
+                        .excluded
+                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                }
+                continue;
+            }
+            let start = producer.batch.data.len();
+            match converter.encode_row(&values, &mut producer.batch.data) {
+                Ok(()) => {
+                    let tuple = &producer.batch.data[start..];
+                    scan_tuple(tuple, columns, &mut producer.canon.spans).map_err(|m| {
+                        Stop::Error(CheckError::Value {
+                            check: job.check.to_owned(),
+                            message: m,
+                        })
+                    })?;
+                    producer.push(start)?;
+                }
+                Err((column, reason)) => {
+                    producer.batch.data.truncate(start);
+                    if config.report_unconverted {
+                        producer.batch.unconverted.push(Unconverted {
+                            key: rejects.key_json(&values),
+                            column: converter.columns[column].source.clone(),
+                            value: show_value(&values[column]),
+                            reason,
+                        });
+                    }
                 }
             }
         }
     }
-    let limited = job.options.row_limit.is_some_and(|n| read >= n);
-    producer.finish(Summary { limited });
     Ok(())
 }
 
@@ -1593,6 +1641,12 @@ impl<'a> Report<'a> {
             bufs: (Vec::new(), Vec::new()),
             spans: (Vec::new(), Vec::new()),
         }
+    }
+
+    /// Forgets what a pass that could not finish found.
+    fn reset(&mut self) {
+        self.differences.clear();
+        self.total = 0;
     }
 
     fn full(&self) -> bool {
@@ -1967,6 +2021,79 @@ fn compare_rows(src: &Cursor, s: &[RowRef], tgt: &Cursor, t: &[RowRef], report: 
     }
 }
 
+/// The ordered comparison: both sides cut into the same key ranges, each range compared.
+/// Returns the rows compared and whether the row limit ended the source.
+fn merge_ordered(
+    mut src: Cursor,
+    mut tgt: Cursor,
+    windows: Option<&Windows>,
+    report: &mut Report<'_>,
+) -> (u64, bool) {
+    let mut s_rows: Vec<RowRef> = Vec::new();
+    let mut t_rows: Vec<RowRef> = Vec::new();
+    let mut bound: Vec<u8> = Vec::new();
+    // Set when the row limit ends the source: its last key ends the comparison.
+    let mut final_bound: Option<Vec<u8>> = None;
+    loop {
+        s_rows.clear();
+        t_rows.clear();
+        let Some(first) = src.peek() else {
+            // The source is done: the rest of the target (up to the limit's last
+            // key) is extra.
+            let limited = src.summary.is_some_and(|s| s.limited);
+            if limited && final_bound.is_none() {
+                break;
+            }
+            let more = tgt.take(final_bound.as_deref(), CHUNK, &mut t_rows);
+            compare_range(&src, &s_rows, &tgt, &t_rows, report);
+            tgt.release();
+            if !more {
+                break;
+            }
+            continue;
+        };
+        bound.clear();
+        match windows {
+            Some(w) => {
+                let end = w.end_of(integer_of_key(src.key(&first)));
+                bound.extend_from_slice(&integer_key(end));
+                if src.take(Some(&bound), CAP, &mut s_rows) {
+                    bound.clear();
+                    bound.extend_from_slice(src.key(&s_rows[s_rows.len() - 1]));
+                }
+            }
+            None => {
+                src.take(None, CHUNK, &mut s_rows);
+                bound.extend_from_slice(src.key(&s_rows[s_rows.len() - 1]));
+            }
+        }
+        if src.peek().is_none() && src.summary.is_some_and(|s| s.limited) {
+            bound.clear();
+            bound.extend_from_slice(src.key(&s_rows[s_rows.len() - 1]));
+            final_bound = Some(bound.clone());
+        }
+        if tgt.take(Some(&bound), CAP, &mut t_rows) {
+            // Too many target rows in range: end it at the last one taken, and
+            // leave the source rows after that for the next range.
+            let last = tgt.key(&t_rows[t_rows.len() - 1]).to_vec();
+            let keep = s_rows.partition_point(|r| src.key(r) <= last.as_slice());
+            if let Some(r) = s_rows.get(keep) {
+                src.pos = (r.seq, r.idx);
+                src.taken -= (s_rows.len() - keep) as u64;
+                s_rows.truncate(keep);
+            }
+        }
+        compare_range(&src, &s_rows, &tgt, &t_rows, report);
+        src.release();
+        tgt.release();
+    }
+    report_unconverted(report, std::mem::take(&mut src.unconverted));
+    (
+        src.taken.max(tgt.taken),
+        src.summary.is_some_and(|s| s.limited),
+    )
+}
+
 /// Source rows the conversion refused that the run did not reject: missing in the target.
 fn report_unconverted(report: &mut Report<'_>, unconverted: Vec<Unconverted>) {
     for u in unconverted {
@@ -2093,6 +2220,24 @@ impl Job<'_> {
         sql
     }
 
+    /// Whether the target table had rows updated (which moves them on disk), as far as the
+    /// server's statistics already know.
+    fn target_updated(&self, target: &mut PgConnection) -> Result<bool, CheckError> {
+        #[derive(QueryableByName)]
+        struct Updated {
+            #[diesel(sql_type = Bool)]
+            updated: bool,
+        }
+        let sql = "SELECT coalesce((SELECT n_tup_upd > 0 FROM pg_stat_user_tables \
+                   WHERE schemaname = $1 AND relname = $2), false) AS updated";
+        diesel::sql_query(sql)
+            .bind::<Text, _>(self.schema)
+            .bind::<Text, _>(&self.table.target)
+            .get_result::<Updated>(target)
+            .map(|u| u.updated)
+            .map_err(|e| CheckError::query(self.check, Side::Target, sql, e))
+    }
+
     /// The integer in column `index` of the first row `sql` returns, or `None` (no row,
     /// NULL, or not an integer).
     fn source_integer(
@@ -2121,7 +2266,7 @@ impl Job<'_> {
         sqls: (&str, &str),
         configs: (&PassConfig, &PassConfig),
         consume: impl FnOnce(Cursor, Cursor) -> R,
-    ) -> Result<Result<R, String>, CheckError> {
+    ) -> Result<Result<R, (Side, String)>, CheckError> {
         let (ssql, tsql) = sqls;
         std::thread::scope(|scope| {
             let (stx, srx) = sync_channel(QUEUE);
@@ -2135,11 +2280,11 @@ impl Job<'_> {
             };
             let sr = sh.join().map_err(|_| panicked())?;
             let tr = th.join().map_err(|_| panicked())?;
-            for r in [sr, tr] {
+            for (side, r) in [(Side::Source, sr), (Side::Target, tr)] {
                 match r {
                     Ok(()) => {}
                     Err(Stop::Error(e)) => return Err(e),
-                    Err(Stop::Unordered(why)) => return Ok(Err(why)),
+                    Err(Stop::Unordered(why)) => return Ok(Err((side, why))),
                 }
             }
             Ok(Ok(result))
@@ -2181,7 +2326,6 @@ impl Job<'_> {
             }
         }
         let ssql = self.source_sql(true, true);
-        let tsql = self.target_sql(true, upper);
         let configs = (
             PassConfig {
                 ordered: true,
@@ -2197,78 +2341,30 @@ impl Job<'_> {
                 ..PassConfig::default()
             },
         );
-        let outcome = self.pass(
-            source,
-            target,
-            (&ssql, &tsql),
-            (&configs.0, &configs.1),
-            |mut src, mut tgt| {
-                let mut s_rows: Vec<RowRef> = Vec::new();
-                let mut t_rows: Vec<RowRef> = Vec::new();
-                let mut bound: Vec<u8> = Vec::new();
-                // Set when the row limit ends the source: its last key ends the comparison.
-                let mut final_bound: Option<Vec<u8>> = None;
-                loop {
-                    s_rows.clear();
-                    t_rows.clear();
-                    let Some(first) = src.peek() else {
-                        // The source is done: the rest of the target (up to the limit's last
-                        // key) is extra.
-                        let limited = src.summary.is_some_and(|s| s.limited);
-                        if limited && final_bound.is_none() {
-                            break;
-                        }
-                        let more = tgt.take(final_bound.as_deref(), CHUNK, &mut t_rows);
-                        compare_range(&src, &s_rows, &tgt, &t_rows, report);
-                        tgt.release();
-                        if !more {
-                            break;
-                        }
-                        continue;
-                    };
-                    bound.clear();
-                    match &windows {
-                        Some(w) => {
-                            let end = w.end_of(integer_of_key(src.key(&first)));
-                            bound.extend_from_slice(&integer_key(end));
-                            if src.take(Some(&bound), CAP, &mut s_rows) {
-                                bound.clear();
-                                bound.extend_from_slice(src.key(&s_rows[s_rows.len() - 1]));
-                            }
-                        }
-                        None => {
-                            src.take(None, CHUNK, &mut s_rows);
-                            bound.extend_from_slice(src.key(&s_rows[s_rows.len() - 1]));
-                        }
-                    }
-                    if src.peek().is_none() && src.summary.is_some_and(|s| s.limited) {
-                        bound.clear();
-                        bound.extend_from_slice(src.key(&s_rows[s_rows.len() - 1]));
-                        final_bound = Some(bound.clone());
-                    }
-                    if tgt.take(Some(&bound), CAP, &mut t_rows) {
-                        // Too many target rows in range: end it at the last one taken, and
-                        // leave the source rows after that for the next range.
-                        let last = tgt.key(&t_rows[t_rows.len() - 1]).to_vec();
-                        let keep = s_rows.partition_point(|r| src.key(r) <= last.as_slice());
-                        if let Some(r) = s_rows.get(keep) {
-                            src.pos = (r.seq, r.idx);
-                            src.taken -= (s_rows.len() - keep) as u64;
-                            s_rows.truncate(keep);
-                        }
-                    }
-                    compare_range(&src, &s_rows, &tgt, &t_rows, report);
-                    src.release();
-                    tgt.release();
+        // A table loaded in key order and not updated since is in key order on disk: read it
+        // as it lies, which spares the server an index scan, and sort only if it is not.
+        let mut physical = l.integer_key().is_some() && !self.target_updated(target)?;
+        let outcome = loop {
+            let tsql = self.target_sql(!physical, upper);
+            let outcome = self.pass(
+                source,
+                target,
+                (&ssql, &tsql),
+                (&configs.0, &configs.1),
+                |src, tgt| merge_ordered(src, tgt, windows.as_ref(), report),
+            )?;
+            match outcome {
+                Err((Side::Target, _)) if physical => {
+                    physical = false;
+                    report.reset();
+                    self.rejects
+                        .excluded
+                        .store(0, std::sync::atomic::Ordering::Relaxed);
                 }
-                report_unconverted(report, std::mem::take(&mut src.unconverted));
-                (
-                    src.taken.max(tgt.taken),
-                    src.summary.is_some_and(|s| s.limited),
-                )
-            },
-        )?;
-        Ok(outcome.map(|(rows, limited)| {
+                outcome => break outcome,
+            }
+        };
+        Ok(outcome.map_err(|(_, why)| why).map(|(rows, limited)| {
             self.sample_note(notes, "key");
             if limited {
                 notes.push(format!(
@@ -2494,10 +2590,11 @@ impl Job<'_> {
                 (s, t, std::mem::take(&mut src.unconverted), limited)
             },
         )?;
-        let (mut s, mut t, unconverted, limited) = outcome.map_err(|why| CheckError::Value {
-            check: self.check.to_owned(),
-            message: why,
-        })?;
+        let (mut s, mut t, unconverted, limited) =
+            outcome.map_err(|(_, why)| CheckError::Value {
+                check: self.check.to_owned(),
+                message: why,
+            })?;
         s.sort_unstable();
         t.sort_unstable();
         Ok((s, t, unconverted, limited))
@@ -2537,7 +2634,7 @@ impl Job<'_> {
                 (s, t)
             },
         )?;
-        outcome.map_err(|why| CheckError::Value {
+        outcome.map_err(|(_, why)| CheckError::Value {
             check: self.check.to_owned(),
             message: why,
         })

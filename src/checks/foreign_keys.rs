@@ -175,19 +175,26 @@ impl<'r> Predicates<'r> {
             .iter()
             .map(|c| format!("{child_ref}.{} IS NOT NULL", quote_ident(c)))
             .collect();
+        let parent = self.resolved.table(&fk.referenced_table);
         let mut matches: Vec<String> = fk
             .columns
             .iter()
             .zip(&fk.referenced_columns)
             .map(|(c, p)| {
+                // PostgreSQL matches a foreign key exactly, where SQLite used the parent
+                // column's collation (`NOCASE`); only a `citext` parent ignores case there too.
+                let citext = parent
+                    .and_then(|t| t.column(p))
+                    .is_some_and(|col| col.target_type.base == "citext");
                 format!(
-                    "{parent_ref}.{} = {child_ref}.{}",
+                    "{parent_ref}.{} = {child_ref}.{}{}",
                     quote_ident(p),
-                    quote_ident(c)
+                    quote_ident(c),
+                    if citext { "" } else { " COLLATE BINARY" }
                 )
             })
             .collect();
-        if let Some(parent) = self.resolved.table(&fk.referenced_table) {
+        if let Some(parent) = parent {
             if let Some(carried) = self.carried(parent, &parent_ref, &chain, depth + 1) {
                 matches.push(carried);
             }

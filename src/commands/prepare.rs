@@ -47,7 +47,8 @@ impl From<anyhow::Error> for Failure {
 }
 
 /// Loads, introspects and profiles the source, resolves, validates and renders.
-/// `profile_all` profiles every column (a full scan); otherwise only untyped ones.
+/// `profile_all` profiles every column (a full scan); otherwise only those whose mapping
+/// depends on their values ([`crate::mapping::types::decided_by_values`]).
 pub fn prepare(path: &Path, profile_all: bool) -> Result<Prepared, Failure> {
     let loaded = load_plan(path).map_err(Failure::Plan)?;
     let plan = &loaded.plan;
@@ -64,7 +65,7 @@ pub fn prepare(path: &Path, profile_all: bool) -> Result<Prepared, Failure> {
             let introspected = open_sqlite_read_only(&file).and_then(|mut conn| {
                 let mut catalog = introspect_sqlite(&mut conn)?;
                 profile_catalog(&mut conn, &mut catalog, |_, c| {
-                    profile_all || c.declared_type.trim().is_empty()
+                    profile_all || crate::mapping::types::decided_by_values(c)
                 })?;
                 Ok(catalog)
             });

@@ -251,8 +251,8 @@ impl Converter {
         Ok(match out.kind() {
             ValueKind::Undefined | ValueKind::None => Val::Null,
             ValueKind::Bool => Val::Bool(out.is_true()),
-            ValueKind::Number => match i64::try_from(out.clone()) {
-                Ok(i) if !out.to_string().contains(['.', 'e', 'E']) => Val::Int(i),
+            ValueKind::Number => match out.as_i64() {
+                Some(i) if out.is_integer() => Val::Int(i),
                 _ => f64::try_from(out.clone())
                     .map(Val::Real)
                     .map_err(|e| format!("transform `{text}` gave `{out}`: {e}"))?,
@@ -341,7 +341,12 @@ impl Column {
             Kind::Numeric(typmod) => {
                 let d = decimal(&val)?;
                 let d = match typmod {
-                    Some((p, s)) => d.fit(p, s, &self.type_sql)?,
+                    Some((p, s)) => {
+                        if let Val::Real(f) = val {
+                            exact_real(f, s, &self.type_sql)?;
+                        }
+                        d.fit(p, s, &self.type_sql)?
+                    }
                     None => d,
                 };
                 d.check_limits()?;
@@ -544,6 +549,7 @@ fn integer(val: &Val<'_>, min: i64, max: i64, type_name: &str) -> Result<i64, Re
             if *f < -TWO_POW_63 || *f >= TWO_POW_63 {
                 return Err(out_of_range(&sqlite_real_text(*f)));
             }
+            exact_real(*f, 0, type_name)?;
             *f as i64
         }
         Val::Text(t) => {
@@ -568,6 +574,23 @@ fn integer(val: &Val<'_>, min: i64, max: i64, type_name: &str) -> Result<i64, Re
         return Err(out_of_range(&i));
     }
     Ok(i)
+}
+
+/// A REAL stands for one decimal at `scale` digits only while neighbouring doubles are at
+/// most a unit of that digit apart: beyond 2^53 for integers, a double is a rounded stand-in
+/// for the value the application wrote, and carrying it would be a silent approximation.
+fn exact_real(f: f64, scale: u32, type_sql: &str) -> Result<(), Reason> {
+    let r = f.abs();
+    let step = f64::from_bits(r.to_bits() + 1) - r;
+    let unit = 10f64.powi(-(scale.min(300) as i32));
+    if step > unit {
+        return Err(format!(
+            "{} cannot be carried exactly into `{type_sql}`: SQLite stored it as a REAL, which at this size is exact only to steps of {}",
+            sqlite_real_text(f),
+            sqlite_real_text(step)
+        ));
+    }
+    Ok(())
 }
 
 fn float(val: &Val<'_>) -> Result<f64, Reason> {
@@ -1317,6 +1340,20 @@ mod tests {
         );
         assert!(integer(&Val::Int(40_000), -32_768, 32_767, "smallint").is_err());
         assert!(integer(&Val::Real(1e19), i64::MIN, i64::MAX, "bigint").is_err());
+        assert!(integer(&Val::Real(9007199254740992.0), i64::MIN, i64::MAX, "bigint").is_err());
+        assert_eq!(
+            integer(&Val::Real(9007199254740991.0), i64::MIN, i64::MAX, "bigint"),
+            Ok(9_007_199_254_740_991)
+        );
+    }
+
+    #[test]
+    fn reals_too_large_to_stand_for_one_value_at_the_column_scale_are_refused() {
+        assert!(exact_real(1.8446744073709552e19, 0, "numeric(20,0)").is_err());
+        assert!(exact_real(1e14 + 0.5, 1, "numeric(20,1)").is_ok());
+        assert!(exact_real(1e15, 2, "numeric(20,2)").is_err());
+        assert!(exact_real(1e13, 2, "numeric(20,2)").is_ok());
+        assert!(exact_real(-0.1, 2, "numeric(5,2)").is_ok());
     }
 
     #[test]

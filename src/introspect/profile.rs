@@ -19,7 +19,7 @@ const COLUMNS_PER_CHUNK: usize = 50;
 const COLUMNS_PER_SCAN: usize = 100;
 
 /// The numbers per column, in the order [`column_aggregates`] writes them.
-const FIELDS: usize = 17;
+const FIELDS: usize = 18;
 
 #[derive(QueryableByName)]
 struct ProfileRow {
@@ -170,6 +170,7 @@ fn column_aggregates(q: &str) -> String {
              THEN CASE WHEN json_valid({q}) THEN 1 END END)"
         ),
         count(format!("{text} AND lower(trim({q})) IN ('t', 'f', 'true', 'false', 'yes', 'no')")),
+        count(format!("{real} AND abs({q}) >= 9223372036854775808.0")),
     ];
     debug_assert_eq!(fields.len(), FIELDS);
     format!("json_array({})", fields.join(", "))
@@ -221,5 +222,6 @@ fn to_profile(rows: u64, numbers: &[Value]) -> Option<ColumnProfile> {
         uuid_texts: count(14)?,
         json_texts: count(15)?,
         boolean_texts: count(16)?,
+        huge_reals: count(17)?,
     })
 }

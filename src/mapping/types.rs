@@ -52,6 +52,13 @@ pub fn has_json_valid_check(table: &Table, column: &str) -> bool {
     })
 }
 
+/// Columns whose default mapping depends on their values, so every command profiles them:
+/// no declared type, or an `UNSIGNED` integer type (values above 2^63 decide `numeric(20,0)`).
+pub fn decided_by_values(column: &Column) -> bool {
+    let (name, _) = split_declared(&column.declared_type);
+    name.is_empty() || (name.contains("INT") && name.contains("UNSIGNED"))
+}
+
 /// The built-in mapping of one column.
 pub fn default_mapping(table: &Table, column: &Column) -> TypeDecision {
     let (name, mods) = split_declared(&column.declared_type);
@@ -127,9 +134,11 @@ pub fn default_mapping(table: &Table, column: &Column) -> TypeDecision {
                 "bigint",
                 &format!("{name} → bigint (SQLite integers are 64-bit)"),
             );
+            // Above 2^63 SQLite stores an integer as a REAL: the target column must hold
+            // the whole unsigned range. Fractional reals keep `bigint`, where they are bad rows.
             if n.contains("UNSIGNED") {
                 if let Some(p) = &column.profile {
-                    if p.reals > 0 {
+                    if p.huge_reals > 0 && p.fractional_reals == p.huge_reals {
                         d = TypeDecision {
                             target: TargetType::with_modifiers("numeric", vec![20, 0]),
                             ..decided("numeric", &format!("{name} holding values above the signed 64-bit range → numeric(20,0)"))
@@ -224,6 +233,9 @@ pub fn classes(p: &ColumnProfile) -> String {
 pub fn profile_warnings(target: &TargetType, column: &Column, p: &ColumnProfile) -> Vec<String> {
     use super::target_types::TypeFamily as F;
     let mut out = Vec::new();
+    let huge = |n: u64| {
+        format!("{n} value(s) beyond the signed 64-bit range are stored as REAL, which SQLite rounded to about 17 digits: they cannot be carried exactly and are bad rows (`to: \"double precision\"` keeps the approximations)")
+    };
     let foreign = |n: u64, what: &str| {
         format!("{n} {what} value(s) in a column mapped to `{}`; they are bad rows unless a transform handles them", target.sql())
     };
@@ -232,8 +244,14 @@ pub fn profile_warnings(target: &TargetType, column: &Column, p: &ColumnProfile)
             if p.texts > p.integer_texts {
                 out.push(foreign(p.texts - p.integer_texts, "non-numeric text"));
             }
-            if p.fractional_reals > 0 {
-                out.push(foreign(p.fractional_reals, "fractional real"));
+            if p.fractional_reals > p.huge_reals {
+                out.push(foreign(
+                    p.fractional_reals - p.huge_reals,
+                    "fractional real",
+                ));
+            }
+            if p.huge_reals > 0 {
+                out.push(huge(p.huge_reals));
             }
             if p.blobs > 0 {
                 out.push(foreign(p.blobs, "blob"));
@@ -248,12 +266,15 @@ pub fn profile_warnings(target: &TargetType, column: &Column, p: &ColumnProfile)
             }
             if target.family() == F::Numeric
                 && target.modifiers.len() == 2
-                && p.fractional_reals > 0
+                && p.fractional_reals > p.huge_reals
             {
                 out.push(format!(
                     "{} value(s) stored as REAL have a fraction; any with more than {} decimal place(s) are rounded",
-                    p.fractional_reals, target.modifiers[1]
+                    p.fractional_reals - p.huge_reals, target.modifiers[1]
                 ));
+            }
+            if target.family() == F::Numeric && !target.modifiers.is_empty() && p.huge_reals > 0 {
+                out.push(huge(p.huge_reals));
             }
         }
         F::Boolean => {

@@ -19,6 +19,24 @@ fn is_nocase(collation: Option<&str>) -> bool {
     collation.is_some_and(|c| c.eq_ignore_ascii_case("nocase"))
 }
 
+/// True when a foreign key of a carried table references exactly `columns` of `table`.
+fn is_referenced(
+    catalog: &Catalog,
+    targets: &[(String, String)],
+    table: &str,
+    columns: &[String],
+) -> bool {
+    let same = |a: &[String], b: &[String]| {
+        a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.eq_ignore_ascii_case(y))
+    };
+    catalog
+        .tables
+        .iter()
+        .filter(|t| targets.iter().any(|(s, _)| s == &t.name))
+        .flat_map(|t| &t.foreign_keys)
+        .any(|fk| fk.referenced_table == table && same(&fk.referenced_columns, columns))
+}
+
 /// Primary key, uniques, checks, source indexes and foreign keys of one table.
 pub(super) fn resolve_constraints(
     plan: &Plan,
@@ -29,6 +47,22 @@ pub(super) fn resolve_constraints(
 ) {
     let target_col = |c: &str| target_column_name(plan, &source.name, c);
     let ctx = expression_context(&table.columns);
+    // `citext` compares without case itself: its NOCASE keys stay plain columns.
+    let citext: Vec<String> = table
+        .columns
+        .iter()
+        .filter(|c| c.target_type.base == "citext")
+        .map(|c| c.source.clone())
+        .collect();
+    let folds_case = |column: &str, collation: Option<&str>| {
+        is_nocase(collation) && !citext.iter().any(|c| c.eq_ignore_ascii_case(column))
+    };
+    let column_folds_case = |column: &str| {
+        folds_case(
+            column,
+            source.column(column).and_then(|c| c.collation.as_deref()),
+        )
+    };
     if !source.primary_key.is_empty() {
         let cols: Vec<String> = source.primary_key.iter().map(|c| target_col(c)).collect();
         table.primary_key = Some(KeyConstraint {
@@ -38,10 +72,7 @@ pub(super) fn resolve_constraints(
     }
     for unique in &source.uniques {
         let cols: Vec<String> = unique.columns.iter().map(|c| target_col(c)).collect();
-        let nocase = unique
-            .columns
-            .iter()
-            .any(|c| is_nocase(source.column(c).and_then(|col| col.collation.as_deref())));
+        let nocase = unique.columns.iter().any(|c| column_folds_case(c));
         let name = unique
             .name
             .as_ref()
@@ -52,23 +83,27 @@ pub(super) fn resolve_constraints(
                 .columns
                 .iter()
                 .zip(&cols)
-                .map(|(src, tgt)| {
-                    let nocase_col =
-                        is_nocase(source.column(src).and_then(|c| c.collation.as_deref()));
-                    IndexKeySql {
-                        sql: if nocase_col {
-                            format!("lower({})", quote_ident(tgt))
-                        } else {
-                            quote_ident(tgt)
-                        },
-                        descending: false,
-                    }
+                .map(|(src, tgt)| IndexKeySql {
+                    sql: if column_folds_case(src) {
+                        format!("lower({})", quote_ident(tgt))
+                    } else {
+                        quote_ident(tgt)
+                    },
+                    descending: false,
                 })
                 .collect();
             table.warnings.push(format!(
                 "UNIQUE ({}) uses COLLATE NOCASE: carried as a unique index on lower()",
                 unique.columns.join(", ")
             ));
+            // A foreign key needs a plain unique constraint on the columns it references; the
+            // index on lower() implies it, so keeping both loses nothing.
+            if is_referenced(catalog, targets, &source.name, &unique.columns) {
+                table.uniques.push(KeyConstraint {
+                    name: name.clone(),
+                    columns: cols,
+                });
+            }
             table.indexes.push(ResolvedIndex {
                 name,
                 unique: true,
@@ -119,7 +154,7 @@ pub(super) fn resolve_constraints(
                         .collation
                         .as_deref()
                         .or_else(|| source.column(c).and_then(|col| col.collation.as_deref()));
-                    if is_nocase(collation) {
+                    if folds_case(c, collation) {
                         format!("lower({col})")
                     } else {
                         col

@@ -188,7 +188,8 @@ verify() { # tool db [lenient-sequence]
     fi
 }
 
-# Runs one tool under /usr/bin/time; appends `tool run wall cpu user sys rss_mib` to RESULTS.
+# Runs one tool under /usr/bin/time; appends `tool run wall cpu user sys rss_mib load` to
+# RESULTS. Wall time is measured around the command; CPU and peak RSS come from /usr/bin/time.
 RESULTS="$DATA/results.tsv"
 : > "$RESULTS"
 rm -rf "$DATA/reports"

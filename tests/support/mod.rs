@@ -3,6 +3,7 @@
 
 pub mod cli;
 pub mod postgres;
+pub mod setup;
 mod sqlite;
 
 pub use sqlite::sqlite_from_sql;
