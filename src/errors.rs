@@ -11,3 +11,18 @@ pub fn chain(e: &dyn std::error::Error) -> String {
     }
     text
 }
+
+/// A database error with what PostgreSQL adds to its message: the detail (e.g. the duplicated
+/// key) and the hint; other errors as their chain.
+pub fn database_chain(e: &diesel::result::Error) -> String {
+    let mut text = chain(e);
+    if let diesel::result::Error::DatabaseError(_, info) = e {
+        if let Some(detail) = info.details() {
+            text.push_str(&format!(" (detail: {detail})"));
+        }
+        if let Some(hint) = info.hint() {
+            text.push_str(&format!(" (hint: {hint})"));
+        }
+    }
+    text
+}

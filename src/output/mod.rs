@@ -45,19 +45,24 @@ impl<'a> PlanView<'a> {
 
     /// Lossy or ambiguous decisions, one line each: `table.column: warning`.
     pub fn warnings(&self) -> Vec<String> {
-        let mut out = Vec::new();
-        for t in self.tables {
-            for w in &t.warnings {
-                out.push(format!("{}: {w}", t.source));
-            }
-            for c in &t.columns {
-                for w in &c.warnings {
-                    out.push(format!("{}.{}: {w}", t.source, c.source));
-                }
+        resolution_warnings(self.tables)
+    }
+}
+
+/// Lossy or ambiguous decisions of resolved tables, one line each: `table.column: warning`.
+pub fn resolution_warnings(tables: &[ResolvedTable]) -> Vec<String> {
+    let mut out = Vec::new();
+    for t in tables {
+        for w in &t.warnings {
+            out.push(format!("{}: {w}", t.source));
+        }
+        for c in &t.columns {
+            for w in &c.warnings {
+                out.push(format!("{}.{}: {w}", t.source, c.source));
             }
         }
-        out
     }
+    out
 }
 
 /// `settings` on one line.

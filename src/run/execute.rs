@@ -269,6 +269,8 @@ pub fn execute(
     );
     report.orphans = std::mem::take(&mut orphans.findings);
     report.notes.append(&mut orphans.skipped);
+    report.not_carried = resolved.notes.clone();
+    report.warnings = crate::output::resolution_warnings(&resolved.tables);
     let workers = usize::try_from(resolved.settings.workers)
         .unwrap_or(1)
         .max(1);
@@ -618,7 +620,8 @@ enum StepError {
 impl StepError {
     fn failure(self, default_sql: Option<String>) -> StepFailure {
         match self {
-            StepError::Statement { sql, source } => (Some(sql), chain(&source)),
+            StepError::Statement { sql, source } => (Some(sql), crate::errors::database_chain(&source)),
+            StepError::Database(source) => (default_sql, crate::errors::database_chain(&source)),
             other => (default_sql, chain(&other)),
         }
     }

@@ -57,6 +57,10 @@ pub struct RunReport {
     pub orphans: Vec<OrphanFinding>,
     /// What the run did differently from the plan, and why (e.g. a foreign key left out).
     pub notes: Vec<String>,
+    /// Source objects the plan does not carry (views, triggers, excluded tables), with why.
+    pub not_carried: Vec<String>,
+    /// Lossy or ambiguous type decisions, as `decant plan` shows them.
+    pub warnings: Vec<String>,
     /// The plan's checks, run at the `checks` step.
     pub checks: Vec<CheckResult>,
     /// Why the checks could not run at all.
@@ -79,6 +83,8 @@ impl RunReport {
             rejects_file,
             orphans: Vec::new(),
             notes: Vec::new(),
+            not_carried: Vec::new(),
+            warnings: Vec::new(),
             checks: Vec::new(),
             check_error: None,
         }
@@ -154,6 +160,14 @@ impl RunReport {
         for note in &self.notes {
             writeln!(out, "  note: {note}")?;
         }
+        if !self.warnings.is_empty() || !self.not_carried.is_empty() {
+            writeln!(
+                out,
+                "  {} type warning(s) and {} source object(s) not carried: listed in the report",
+                self.warnings.len(),
+                self.not_carried.len()
+            )?;
+        }
         if let Some(e) = &self.check_error {
             writeln!(out, "  checks: could not run: {e}")?;
         } else if self.checks.is_empty() {
@@ -208,6 +222,12 @@ impl RunReport {
             }
             for note in &self.notes {
                 writeln!(out, "- {}", md_escape(note))?;
+            }
+        }
+        if !self.warnings.is_empty() || !self.not_carried.is_empty() {
+            writeln!(out, "\n## Warnings and objects not carried\n")?;
+            for line in self.warnings.iter().chain(&self.not_carried) {
+                writeln!(out, "- {}", md_escape(line))?;
             }
         }
         writeln!(out, "\n## Checks\n")?;
