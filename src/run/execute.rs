@@ -620,7 +620,9 @@ enum StepError {
 impl StepError {
     fn failure(self, default_sql: Option<String>) -> StepFailure {
         match self {
-            StepError::Statement { sql, source } => (Some(sql), crate::errors::database_chain(&source)),
+            StepError::Statement { sql, source } => {
+                (Some(sql), crate::errors::database_chain(&source))
+            }
             StepError::Database(source) => (default_sql, crate::errors::database_chain(&source)),
             other => (default_sql, chain(&other)),
         }
