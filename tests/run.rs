@@ -352,5 +352,19 @@ fn every_example_plan_runs_with_every_check_passing() {
         );
         let check = s.decant(&["check", "plan.yaml"]);
         assert_exit(&check, 0);
+        if name == "chat" {
+            let status = s.decant(&["status", "plan.yaml"]);
+            assert!(
+                status.stdout.contains("20240101000000")
+                    && status.stdout.contains("20240201000000"),
+                "{}",
+                status.stdout
+            );
+            assert!(
+                status.stdout.contains("app-migrations"),
+                "{}",
+                status.stdout
+            );
+        }
     }
 }

@@ -72,5 +72,15 @@ pub fn run(args: &PlanArgs, out: &mut dyn Write, _err: &mut dyn Write) -> Result
             }
         }
     }
+    let applied = journal::applied_migrations(&mut conn).map_err(|e| Failure::Other(e.into()))?;
+    if !applied.is_empty() {
+        writeln!(
+            out,
+            "migrations applied by plan steps (Diesel's `__diesel_schema_migrations`):"
+        )?;
+        for (version, run_on) in applied {
+            writeln!(out, "  {version}  {run_on}")?;
+        }
+    }
     Ok(EXIT_OK)
 }

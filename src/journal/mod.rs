@@ -275,3 +275,27 @@ pub fn steps(conn: &mut PgConnection, run: i64) -> Result<Vec<StepRow>, JournalE
         .load::<StepRow>(conn)
         .map_err(query_error(sql))
 }
+
+#[derive(QueryableByName)]
+struct Applied {
+    #[diesel(sql_type = Text)]
+    version: String,
+    #[diesel(sql_type = Text)]
+    run_on: String,
+}
+
+/// Versions applied by `migrations:` plan steps, with when, oldest first; empty when none ran.
+pub fn applied_migrations(conn: &mut PgConnection) -> Result<Vec<(String, String)>, JournalError> {
+    let exists = "SELECT to_regclass('__diesel_schema_migrations') IS NOT NULL AS value";
+    let present = diesel::sql_query(exists)
+        .get_result::<Flag>(conn)
+        .map_err(query_error(exists))?;
+    if !present.value {
+        return Ok(Vec::new());
+    }
+    let sql = "SELECT version::text AS version, to_char(run_on, 'YYYY-MM-DD HH24:MI:SS') AS run_on FROM __diesel_schema_migrations ORDER BY version";
+    diesel::sql_query(sql)
+        .load::<Applied>(conn)
+        .map(|rows| rows.into_iter().map(|a| (a.version, a.run_on)).collect())
+        .map_err(query_error(sql))
+}
