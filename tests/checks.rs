@@ -1,108 +1,16 @@
 //! Checks against a real PostgreSQL: row counts, foreign keys and orphans, SQL assertions and
 //! their shorthands, through `decant run` and `decant check`.
 
-use std::path::PathBuf;
-
 use diesel::connection::SimpleConnection;
-use diesel::{QueryableByName, RunQueryDsl};
 
-use crate::support::cli::{decant_in, repo_root, Outcome};
+use crate::support::cli::{decant_in, Outcome};
 use crate::support::postgres::TestDatabase;
-
-#[derive(QueryableByName)]
-struct Value {
-    #[diesel(sql_type = diesel::sql_types::Text)]
-    v: String,
-}
-
-/// One value of a query, as text.
-fn query(db: &TestDatabase, sql: &str) -> String {
-    let mut conn = db.connect();
-    diesel::sql_query(format!("SELECT ({sql})::text AS v"))
-        .get_result::<Value>(&mut conn)
-        .unwrap_or_else(|e| panic!("{sql}: {e}"))
-        .v
-}
+use crate::support::setup::{assert_exit, query, Setup};
 
 fn execute(db: &TestDatabase, sql: &str) {
     db.connect()
         .batch_execute(sql)
         .unwrap_or_else(|e| panic!("{sql}: {e}"));
-}
-
-/// A plan in a temporary folder next to its source, with the target taken from the test database.
-struct Setup {
-    dir: tempfile::TempDir,
-    db: TestDatabase,
-}
-
-impl Setup {
-    fn from_example(name: &str) -> Setup {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::create_dir_all(dir.path().join("data")).unwrap();
-        std::fs::copy(
-            repo_root().join(format!("plans/data/{name}.sqlite3")),
-            dir.path().join(format!("data/{name}.sqlite3")),
-        )
-        .unwrap();
-        std::fs::copy(
-            repo_root().join(format!("plans/{name}.yaml")),
-            dir.path().join("plan.yaml"),
-        )
-        .unwrap();
-        Setup {
-            dir,
-            db: TestDatabase::new(),
-        }
-    }
-
-    fn from_sql(sql: &str, plan_body: &str) -> Setup {
-        let dir = tempfile::tempdir().unwrap();
-        let (_guard, db) = crate::support::sqlite_from_sql(sql);
-        std::fs::copy(&db, dir.path().join("source.sqlite3")).unwrap();
-        let plan = format!("version: 1\nname: t\nsource: {{ url: \"sqlite://source.sqlite3\" }}\ntarget: {{ url: \"${{TARGET_DATABASE_URL}}\" }}\n{plan_body}");
-        std::fs::write(dir.path().join("plan.yaml"), plan).unwrap();
-        Setup {
-            dir,
-            db: TestDatabase::new(),
-        }
-    }
-
-    fn decant(&self, args: &[&str]) -> Outcome {
-        let report_dir = self.dir.path().join("reports");
-        let mut all: Vec<&str> = args.to_vec();
-        if args.first() == Some(&"run") {
-            all.push("--report-dir");
-            all.push(report_dir.to_str().unwrap());
-        }
-        decant_in(
-            self.dir.path(),
-            &all,
-            &[
-                ("TARGET_DATABASE_URL", &self.db.url),
-                ("BOOKING_TARGET_URL", &self.db.url),
-            ],
-        )
-    }
-
-    fn path(&self, rel: &str) -> PathBuf {
-        self.dir.path().join(rel)
-    }
-
-    fn report(&self) -> serde_json::Value {
-        serde_json::from_str(
-            &std::fs::read_to_string(self.path("reports/plan.report.json")).unwrap(),
-        )
-        .unwrap()
-    }
-}
-
-fn assert_exit(out: &Outcome, code: i32) {
-    assert_eq!(
-        out.code, code,
-        "stdout:\n{}\nstderr:\n{}",
-        out.stdout, out.stderr
-    );
 }
 
 /// The line `decant check` printed for a check: `STATUS  id  seconds  summary`.
@@ -141,10 +49,10 @@ const COUNTS_AND_KEYS: &str = "checks:\n  - row_counts: all\n  - foreign_keys: a
 
 #[test]
 fn every_check_passes_after_a_correct_run_of_an_example() {
-    let s = Setup::from_example("savings");
+    let s = Setup::from_example("savings", |p| p);
     let out = s.decant(&["run", "plan.yaml"]);
     assert_exit(&out, 0);
-    let report = s.report();
+    let report = s.report("plan");
     let checks = report["checks"].as_array().unwrap();
     assert!(checks.len() >= 15, "{checks:?}");
     for check in checks {
@@ -313,7 +221,7 @@ fn orphans_under_reject_are_left_out_with_their_children_and_recorded_as_rejects
     );
     let lines = std::fs::read_to_string(s.path("reports/plan.rejects.jsonl")).unwrap();
     assert_eq!(lines.lines().count(), 3, "{lines}");
-    let report = s.report();
+    let report = s.report("plan");
     let orders = report["tables"]
         .as_array()
         .unwrap()
@@ -363,7 +271,7 @@ fn orphans_under_skip_constraint_load_every_row_without_that_foreign_key() {
         "{}",
         out.stdout
     );
-    let report = s.report();
+    let report = s.report("plan");
     assert_eq!(report["orphans"].as_array().unwrap().len(), 2);
     let out = s.decant(&["check", "plan.yaml"]);
     assert_exit(&out, 0);
@@ -441,7 +349,7 @@ fn assertions_and_shorthands_pass_and_fail_as_they_should() {
         "{}",
         out.stdout
     );
-    let report = s.report();
+    let report = s.report("plan");
     let statuses: Vec<(String, String)> = report["checks"]
         .as_array()
         .unwrap()

@@ -11,7 +11,7 @@ use super::run::write_reports;
 use super::{prepare, Failure, EXIT_CHECKS_FAILED, EXIT_OK, EXIT_USAGE};
 use crate::cli::RehearseArgs;
 use crate::rehearse::{self, Binaries, Ending, Rehearsal, CLUSTER_DATABASE};
-use crate::run::execute::{execute, RunError, RunOptions};
+use crate::run::execute::{execute, RunOptions};
 use crate::run::progress::{step_line, ConsoleProgress};
 use crate::url::redact_url;
 
@@ -90,16 +90,8 @@ pub fn run(args: &RehearseArgs, out: &mut dyn Write, err: &mut dyn Write) -> Res
         }
         Err(e) => {
             writeln!(err, "error: the rehearsal failed: {e}")?;
-            if let RunError::Step { completed, .. } = &e {
-                writeln!(
-                    err,
-                    "completed steps: {}",
-                    if completed.is_empty() {
-                        "none".to_owned()
-                    } else {
-                        completed.join(", ")
-                    }
-                )?;
+            if let Some(line) = e.completed_line() {
+                writeln!(err, "{line}")?;
             }
             EXIT_USAGE
         }

@@ -8,7 +8,7 @@ use anyhow::Context;
 
 use super::{prepare, Failure, EXIT_CHECKS_FAILED, EXIT_OK, EXIT_USAGE};
 use crate::cli::RunArgs;
-use crate::run::execute::{execute, RunError, RunOptions};
+use crate::run::execute::{execute, RunOptions};
 use crate::run::progress::ConsoleProgress;
 use crate::run::report::RunReport;
 
@@ -42,16 +42,8 @@ pub fn run(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<u
         Ok(report) => report,
         Err(e) => {
             writeln!(err, "error: {e}")?;
-            if let RunError::Step { completed, .. } = &e {
-                writeln!(
-                    err,
-                    "completed steps: {}",
-                    if completed.is_empty() {
-                        "none".to_owned()
-                    } else {
-                        completed.join(", ")
-                    }
-                )?;
+            if let Some(line) = e.completed_line() {
+                writeln!(err, "{line}")?;
                 writeln!(
                     err,
                     "the failed step was rolled back; fix the cause and run again with --resume"

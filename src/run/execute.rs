@@ -67,6 +67,23 @@ fn orphans_text(findings: &[OrphanFinding]) -> String {
         .join("\n")
 }
 
+impl RunError {
+    /// The steps that completed before a step failed, as a line for the terminal.
+    pub fn completed_line(&self) -> Option<String> {
+        match self {
+            RunError::Step { completed, .. } => Some(format!(
+                "completed steps: {}",
+                if completed.is_empty() {
+                    "none".to_owned()
+                } else {
+                    completed.join(", ")
+                }
+            )),
+            _ => None,
+        }
+    }
+}
+
 fn first_line(sql: &str) -> String {
     let line = sql.lines().next().unwrap_or_default();
     if sql.lines().nth(1).is_some() {

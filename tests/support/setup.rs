@@ -75,7 +75,10 @@ impl Setup {
         decant_in(
             self.dir.path(),
             &all,
-            &[("TARGET_DATABASE_URL", &self.db.url)],
+            &[
+                ("TARGET_DATABASE_URL", &self.db.url),
+                ("BOOKING_TARGET_URL", &self.db.url),
+            ],
         )
     }
 
