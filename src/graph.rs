@@ -21,16 +21,36 @@ use crate::resolve::ResolvedPlan;
 #[serde(rename_all = "snake_case", tag = "kind")]
 pub enum StepKind {
     CreateSchema,
-    CreateTable { table: String },
-    Load { table: String },
-    Constraints { table: String },
-    Indexes { table: String },
-    ForeignKeys { table: String },
-    Sequence { table: String },
-    Analyze { table: String },
+    CreateTable {
+        table: String,
+    },
+    Load {
+        table: String,
+    },
+    Constraints {
+        table: String,
+    },
+    Indexes {
+        table: String,
+    },
+    ForeignKeys {
+        table: String,
+    },
+    Sequence {
+        table: String,
+    },
+    Analyze {
+        table: String,
+    },
+    /// The source's views, rewritten, created once every table is loaded.
+    Views,
     Checks,
-    Sql { sql: String },
-    Migrations { directory: String },
+    Sql {
+        sql: String,
+    },
+    Migrations {
+        directory: String,
+    },
 }
 
 /// The phases a plan step can name in `before`/`after`.
@@ -55,6 +75,7 @@ impl StepKind {
             StepKind::ForeignKeys { .. } => "foreign-keys",
             StepKind::Sequence { .. } => "sequences",
             StepKind::Analyze { .. } => return None,
+            StepKind::Views => "views",
             StepKind::Checks => "checks",
             StepKind::Sql { .. } | StepKind::Migrations { .. } => return None,
         })
@@ -328,6 +349,16 @@ pub fn build_graph(plan: &Plan, resolved: &ResolvedPlan) -> (StepGraph, Vec<Diag
             },
         );
         g.add_edge(last, analyze, ());
+    }
+    if !resolved.views.is_empty() {
+        let views = add(&mut g, "create-views".into(), StepKind::Views);
+        let loads: Vec<NodeIndex> = g
+            .node_indices()
+            .filter(|n| matches!(g[*n].kind, StepKind::Load { .. }))
+            .collect();
+        for load in loads {
+            g.add_edge(load, views, ());
+        }
     }
     let builtin_sinks: Vec<NodeIndex> = g
         .node_indices()

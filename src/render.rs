@@ -202,6 +202,14 @@ fn render_step(
                 context! { schema, table => t.target },
             )?);
         }
+        StepKind::Views => {
+            for view in &resolved.views {
+                target.push(templates.render(
+                    "postgres/create_view.sql.j2",
+                    context! { schema, name => view.target, select => view.select },
+                )?);
+            }
+        }
         StepKind::Checks => {}
         StepKind::Sql { sql } => target.push(sql.trim().to_owned()),
         StepKind::Migrations { directory } => {

@@ -440,9 +440,32 @@ fn canonical_numeric(raw: &[u8], out: &mut Vec<u8>) -> bool {
     true
 }
 
+/// The bytes a field is hashed as on one side: as [`canonical`], except that `json` is
+/// hashed as it is (PostgreSQL keeps its text) and `jsonb` in PostgreSQL's own text form,
+/// which the target sends and the source is rewritten to. Fields these forms call different
+/// are compared exactly ([`canonical`]) before any difference is reported.
+fn hashed_form<'a>(ty: Ty, raw: &'a [u8], buf: &'a mut Vec<u8>, side: Side) -> &'a [u8] {
+    match ty {
+        Ty::Json => raw,
+        Ty::Jsonb => {
+            let text = raw.strip_prefix(&[1]).unwrap_or(raw);
+            if side == Side::Target {
+                return text;
+            }
+            buf.clear();
+            if jsonb_text(text, buf) {
+                buf
+            } else {
+                raw
+            }
+        }
+        _ => canonical(ty, raw, buf),
+    }
+}
+
 /// Per-thread buffers for turning tuples into hashes and keys.
-#[derive(Default)]
 struct Canon {
+    side: Side,
     spans: Vec<Span>,
     scratch: Vec<u8>,
     field: Vec<u8>,
@@ -452,6 +475,7 @@ impl Canon {
     /// The row's hash, with its order key appended to `key`. `spans` must hold its fields.
     fn row(&mut self, layout: &Layout, tuple: &[u8], key: &mut Vec<u8>) -> u64 {
         let Canon {
+            side,
             spans,
             scratch,
             field: buf,
@@ -463,7 +487,7 @@ impl Canon {
                 match field(tuple, *span) {
                     None => scratch.extend_from_slice(&(-1i32).to_be_bytes()),
                     Some(raw) => {
-                        let c = canonical(col.ty, raw, buf);
+                        let c = hashed_form(col.ty, raw, buf, *side);
                         scratch.extend_from_slice(&(c.len() as u32).to_be_bytes());
                         scratch.extend_from_slice(c);
                     }
@@ -537,8 +561,21 @@ fn integer_key(v: i64) -> Vec<u8> {
 /// numbers as exact decimals `[-]digits[e±n]` without leading or trailing zeros. `false` (and
 /// `out` unchanged) when `text` is not JSON.
 fn canonical_json(text: &[u8], out: &mut Vec<u8>) -> bool {
+    json_rewrite(text, out, false)
+}
+
+/// JSON text as PostgreSQL prints it after reading it into `jsonb`: keys sorted by length then
+/// bytes (a duplicate's last value kept), `", "` and `": "` between items, strings with only
+/// the necessary escapes, numbers as `numeric` prints them. What the target sends back for a
+/// `jsonb` value, so only the source side needs rewriting; a value this gets wrong shows up as
+/// a mismatch that the exact comparison ([`canonical_json`] on both sides) then clears.
+fn jsonb_text(text: &[u8], out: &mut Vec<u8>) -> bool {
+    json_rewrite(text, out, true)
+}
+
+fn json_rewrite(text: &[u8], out: &mut Vec<u8>, pg: bool) -> bool {
     let start = out.len();
-    let mut p = JsonReader { s: text, i: 0 };
+    let mut p = JsonReader { s: text, i: 0, pg };
     p.ws();
     let ok = p.value(out, 0).is_some() && {
         p.ws();
@@ -553,6 +590,8 @@ fn canonical_json(text: &[u8], out: &mut Vec<u8>) -> bool {
 struct JsonReader<'a> {
     s: &'a [u8],
     i: usize,
+    /// Write PostgreSQL's `jsonb` text form instead of the compact canonical one.
+    pg: bool,
 }
 
 impl JsonReader<'_> {
@@ -574,18 +613,21 @@ impl JsonReader<'_> {
             b'{' => {
                 self.i += 1;
                 self.ws();
-                let mut members: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
+                // Keys (decoded) and values (rewritten) in one buffer; members as ranges of it.
+                let mut buf: Vec<u8> = Vec::new();
+                let mut members: Vec<(Range<usize>, Range<usize>)> = Vec::new();
                 if self.eat(b'}').is_none() {
                     loop {
                         self.ws();
-                        let mut key = Vec::new();
-                        self.string(&mut key)?;
+                        let k0 = buf.len();
+                        self.string(&mut buf)?;
+                        let key = k0..buf.len();
                         self.ws();
                         self.eat(b':')?;
                         self.ws();
-                        let mut value = Vec::new();
-                        self.value(&mut value, depth + 1)?;
-                        members.push((key, value));
+                        let v0 = buf.len();
+                        self.value(&mut buf, depth + 1)?;
+                        members.push((key, v0..buf.len()));
                         self.ws();
                         if self.eat(b',').is_none() {
                             self.eat(b'}')?;
@@ -594,20 +636,32 @@ impl JsonReader<'_> {
                     }
                 }
                 // Stable: of equal keys, the last in the text comes last, and is kept.
-                members.sort_by(|a, b| a.0.cmp(&b.0));
+                let key = |m: &(Range<usize>, Range<usize>)| &buf[m.0.clone()];
+                if self.pg {
+                    members.sort_by(|a, b| {
+                        (a.0.len().cmp(&b.0.len())).then_with(|| key(a).cmp(key(b)))
+                    });
+                } else {
+                    members.sort_by(|a, b| key(a).cmp(key(b)));
+                }
+                let (comma, colon): (&[u8], &[u8]) = if self.pg {
+                    (b", ", b": ")
+                } else {
+                    (b",", b":")
+                };
                 out.push(b'{');
                 let mut first = true;
-                for (i, (key, value)) in members.iter().enumerate() {
-                    if members.get(i + 1).is_some_and(|next| next.0 == *key) {
+                for (i, m) in members.iter().enumerate() {
+                    if members.get(i + 1).is_some_and(|next| key(next) == key(m)) {
                         continue;
                     }
                     if !first {
-                        out.push(b',');
+                        out.extend_from_slice(comma);
                     }
                     first = false;
-                    write_json_string(key, out);
-                    out.push(b':');
-                    out.extend_from_slice(value);
+                    write_json_string(key(m), out);
+                    out.extend_from_slice(colon);
+                    out.extend_from_slice(&buf[m.1.clone()]);
                 }
                 out.push(b'}');
             }
@@ -620,7 +674,7 @@ impl JsonReader<'_> {
                     loop {
                         self.ws();
                         if !first {
-                            out.push(b',');
+                            out.extend_from_slice(if self.pg { b", " } else { b"," });
                         }
                         first = false;
                         self.value(out, depth + 1)?;
@@ -634,9 +688,23 @@ impl JsonReader<'_> {
                 out.push(b']');
             }
             b'"' => {
-                let mut s = Vec::new();
-                self.string(&mut s)?;
-                write_json_string(&s, out);
+                // Without escapes a string is already in canonical form.
+                let body = &self.s[self.i + 1..];
+                let plain = body
+                    .iter()
+                    .position(|&c| c == b'"' || c == b'\\' || c < 0x20)
+                    .filter(|&end| body[end] == b'"');
+                match plain {
+                    Some(end) => {
+                        out.extend_from_slice(&self.s[self.i..self.i + end + 2]);
+                        self.i += end + 2;
+                    }
+                    None => {
+                        let mut s = Vec::new();
+                        self.string(&mut s)?;
+                        write_json_string(&s, out);
+                    }
+                }
             }
             b't' => self.literal(b"true", out)?,
             b'f' => self.literal(b"false", out)?,
@@ -759,6 +827,9 @@ impl JsonReader<'_> {
             }
             exponent = exponent.saturating_add(if exp_negative { -e } else { e });
         }
+        if self.pg {
+            return pg_number(negative, &digits, exponent, out);
+        }
         let lead = digits.iter().take_while(|d| **d == b'0').count();
         let digits = &digits[lead..];
         let trail = digits.iter().rev().take_while(|d| **d == b'0').count();
@@ -777,6 +848,47 @@ impl JsonReader<'_> {
         }
         Some(())
     }
+}
+
+/// A JSON number as `numeric` prints it: `digits × 10^exponent` with `max(0, -exponent)` digits
+/// after the point (the scale the text gave it), no exponent, no leading zeros.
+fn pg_number(negative: bool, digits: &[u8], exponent: i64, out: &mut Vec<u8>) -> Option<()> {
+    if exponent.abs() > 1000 {
+        return None;
+    }
+    if negative && digits.iter().any(|d| *d != b'0') {
+        out.push(b'-');
+    }
+    let (int, frac): (Vec<u8>, &[u8]) = if exponent >= 0 {
+        let mut int = digits.to_vec();
+        int.extend(std::iter::repeat_n(b'0', exponent as usize));
+        (int, &[])
+    } else {
+        let k = (-exponent) as usize;
+        if digits.len() > k {
+            (
+                digits[..digits.len() - k].to_vec(),
+                &digits[digits.len() - k..],
+            )
+        } else {
+            // All digits after the point, zero-padded on the left.
+            out.extend_from_slice(b"0.");
+            out.extend(std::iter::repeat_n(b'0', k - digits.len()));
+            out.extend_from_slice(digits);
+            return Some(());
+        }
+    };
+    let lead = int.iter().take_while(|d| **d == b'0').count();
+    if lead == int.len() {
+        out.push(b'0');
+    } else {
+        out.extend_from_slice(&int[lead..]);
+    }
+    if !frac.is_empty() {
+        out.push(b'.');
+        out.extend_from_slice(frac);
+    }
+    Some(())
 }
 
 /// `write!` into a byte vector.
@@ -1201,6 +1313,14 @@ struct Batch {
 }
 
 impl Batch {
+    fn with_capacity() -> Batch {
+        Batch {
+            data: Vec::with_capacity(BATCH_BYTES + BATCH_BYTES / 8),
+            rows: Vec::with_capacity(BATCH_ROWS),
+            unconverted: Vec::new(),
+        }
+    }
+
     fn bytes(&self, at: (u32, u32)) -> &[u8] {
         &self.data[at.0 as usize..(at.0 + at.1) as usize]
     }
@@ -1248,6 +1368,8 @@ struct Producer<'a> {
     config: &'a PassConfig,
     side: Side,
     tx: SyncSender<Msg>,
+    /// Batches the comparison is done with, to fill again.
+    recycled: Receiver<Batch>,
     batch: Batch,
     canon: Canon,
     key: Vec<u8>,
@@ -1257,14 +1379,25 @@ struct Producer<'a> {
 }
 
 impl<'a> Producer<'a> {
-    fn new(layout: &'a Layout, config: &'a PassConfig, side: Side, tx: SyncSender<Msg>) -> Self {
+    fn new(
+        layout: &'a Layout,
+        config: &'a PassConfig,
+        side: Side,
+        channels: (SyncSender<Msg>, Receiver<Batch>),
+    ) -> Self {
         Producer {
             layout,
             config,
             side,
-            tx,
-            batch: Batch::default(),
-            canon: Canon::default(),
+            tx: channels.0,
+            recycled: channels.1,
+            batch: Batch::with_capacity(),
+            canon: Canon {
+                side,
+                spans: Vec::new(),
+                scratch: Vec::new(),
+                field: Vec::new(),
+            },
             key: Vec::new(),
             last_key: None,
             hung_up: false,
@@ -1360,7 +1493,16 @@ impl<'a> Producer<'a> {
         if self.hung_up || (self.batch.rows.is_empty() && self.batch.unconverted.is_empty()) {
             return;
         }
-        let batch = std::mem::take(&mut self.batch);
+        let next = match self.recycled.try_recv() {
+            Ok(mut b) => {
+                b.data.clear();
+                b.rows.clear();
+                b.unconverted.clear();
+                b
+            }
+            Err(_) => Batch::with_capacity(),
+        };
+        let batch = std::mem::replace(&mut self.batch, next);
         if self.tx.send(Msg::Batch(batch)).is_err() {
             self.hung_up = true;
         }
@@ -1377,6 +1519,9 @@ impl<'a> Producer<'a> {
 /// Source rows handed from the SQLite reading thread to the converting one.
 const READ_CHUNK: usize = 1024;
 
+/// A chunk of source rows, each its selected values.
+type RowChunk = Vec<Vec<SqlValue>>;
+
 /// Reads the source with `sql` on one thread and converts each row as the load did, hashes and
 /// sends it on this one: SQLite's work and the conversion overlap.
 fn read_source(
@@ -1384,7 +1529,7 @@ fn read_source(
     sql: &str,
     job: &Job<'_>,
     config: &PassConfig,
-    tx: SyncSender<Msg>,
+    channels: (SyncSender<Msg>, Receiver<Batch>),
 ) -> Result<(), Stop> {
     let converter = Converter::new(job.table).map_err(|u| {
         Stop::Error(CheckError::Value {
@@ -1393,7 +1538,9 @@ fn read_source(
         })
     })?;
     std::thread::scope(|scope| {
-        let (rtx, rrx) = sync_channel::<Vec<Vec<SqlValue>>>(4);
+        let (rtx, rrx) = sync_channel::<RowChunk>(4);
+        // Chunks come back to be emptied where their rows were allocated.
+        let (back_tx, back_rx) = std::sync::mpsc::channel::<RowChunk>();
         let reader = scope.spawn(move || -> Result<u64, Stop> {
             let query_error = |e| Stop::Error(CheckError::query(job.check, Side::Source, sql, e));
             let rows = diesel::sql_query(sql)
@@ -1406,7 +1553,14 @@ fn read_source(
                 read += 1;
                 chunk.push(values);
                 if chunk.len() == READ_CHUNK {
-                    let full = std::mem::replace(&mut chunk, Vec::with_capacity(READ_CHUNK));
+                    let empty = match back_rx.try_recv() {
+                        Ok(mut old) => {
+                            old.clear();
+                            old
+                        }
+                        Err(_) => Vec::with_capacity(READ_CHUNK),
+                    };
+                    let full = std::mem::replace(&mut chunk, empty);
                     if rtx.send(full).is_err() {
                         // The converting side stopped: what was read no longer matters.
                         return Ok(read);
@@ -1418,8 +1572,8 @@ fn read_source(
             }
             Ok(read)
         });
-        let mut producer = Producer::new(job.layout, config, Side::Source, tx);
-        let converted = convert_rows(rrx, &converter, job, config, sql, &mut producer);
+        let mut producer = Producer::new(job.layout, config, Side::Source, channels);
+        let converted = convert_rows((rrx, back_tx), &converter, job, config, sql, &mut producer);
         let read = reader.join().map_err(|_| {
             Stop::Error(CheckError::Value {
                 check: job.check.to_owned(),
@@ -1435,7 +1589,7 @@ fn read_source(
 
 /// Converts the rows the reading thread sends, as the load did, into the producer.
 fn convert_rows(
-    rows: Receiver<Vec<Vec<SqlValue>>>,
+    rows: (Receiver<RowChunk>, std::sync::mpsc::Sender<RowChunk>),
     converter: &Converter,
     job: &Job<'_>,
     config: &PassConfig,
@@ -1444,8 +1598,9 @@ fn convert_rows(
 ) -> Result<(), Stop> {
     let columns = job.layout.columns.len();
     let rejects = job.rejects;
+    let (rows, back) = rows;
     for chunk in rows {
-        for values in chunk {
+        for values in &chunk {
             if producer.hung_up {
                 return Ok(());
             }
@@ -1458,7 +1613,7 @@ fn convert_rows(
                     ),
                 }));
             }
-            if !rejects.keys.is_empty() && rejects.keys.contains(&rejects.key_of(&values)) {
+            if !rejects.keys.is_empty() && rejects.keys.contains(&rejects.key_of(values)) {
                 if config.report_unconverted {
                     rejects
                         .excluded
@@ -1467,7 +1622,7 @@ fn convert_rows(
                 continue;
             }
             let start = producer.batch.data.len();
-            match converter.encode_row(&values, &mut producer.batch.data) {
+            match converter.encode_row(values, &mut producer.batch.data) {
                 Ok(()) => {
                     let tuple = &producer.batch.data[start..];
                     scan_tuple(tuple, columns, &mut producer.canon.spans).map_err(|m| {
@@ -1482,7 +1637,7 @@ fn convert_rows(
                     producer.batch.data.truncate(start);
                     if config.report_unconverted {
                         producer.batch.unconverted.push(Unconverted {
-                            key: rejects.key_json(&values),
+                            key: rejects.key_json(values),
                             column: converter.columns[column].source.clone(),
                             value: show_value(&values[column]),
                             reason,
@@ -1491,6 +1646,7 @@ fn convert_rows(
                 }
             }
         }
+        let _ = back.send(chunk);
     }
     Ok(())
 }
@@ -1559,12 +1715,12 @@ fn read_target(
     sql: &str,
     job: &Job<'_>,
     config: &PassConfig,
-    tx: SyncSender<Msg>,
+    channels: (SyncSender<Msg>, Receiver<Batch>),
 ) -> Result<(), Stop> {
     let statement = format!("COPY {sql} TO STDOUT (FORMAT binary)");
     let mut reader = copy_out(conn, sql)
         .map_err(|e| Stop::Error(CheckError::query(job.check, Side::Target, &statement, e)))?;
-    let mut producer = Producer::new(job.layout, config, Side::Target, tx);
+    let mut producer = Producer::new(job.layout, config, Side::Target, channels);
     let mut parser = CopyParser {
         check: job.check,
         header_done: false,
@@ -1779,6 +1935,8 @@ impl<'a> Report<'a> {
 /// One side's stream of batches, read in order, with the rows of the current range kept.
 struct Cursor {
     rx: Receiver<Msg>,
+    /// Where batches go back to their producer once compared.
+    recycle: std::sync::mpsc::Sender<Batch>,
     batches: VecDeque<Batch>,
     /// Sequence number of `batches[0]`.
     base: usize,
@@ -1798,9 +1956,10 @@ struct RowRef {
 }
 
 impl Cursor {
-    fn new(rx: Receiver<Msg>) -> Self {
+    fn new(rx: Receiver<Msg>, recycle: std::sync::mpsc::Sender<Batch>) -> Self {
         Cursor {
             rx,
+            recycle,
             batches: VecDeque::new(),
             base: 0,
             pos: (0, 0),
@@ -1869,8 +2028,11 @@ impl Cursor {
 
     /// Drops the batches before the next row.
     fn release(&mut self) {
-        while self.base < self.pos.0 && !self.batches.is_empty() {
-            self.batches.pop_front();
+        while self.base < self.pos.0 {
+            let Some(b) = self.batches.pop_front() else {
+                break;
+            };
+            let _ = self.recycle.send(b);
             self.base += 1;
         }
     }
@@ -1912,15 +2074,17 @@ impl Cursor {
 }
 
 /// Reads both streams to their ends as batches arrive, whichever side they come from.
-fn drain_both(src: &mut Cursor, tgt: &mut Cursor, mut on: impl FnMut(Side, Batch)) {
+fn drain_both(src: &mut Cursor, tgt: &mut Cursor, mut on: impl FnMut(Side, &Batch)) {
     while !(src.ended && tgt.ended) {
         let mut progress = false;
         while let Some(b) = src.poll(false) {
-            on(Side::Source, b);
+            on(Side::Source, &b);
+            let _ = src.recycle.send(b);
             progress = true;
         }
         while let Some(b) = tgt.poll(false) {
-            on(Side::Target, b);
+            on(Side::Target, &b);
+            let _ = tgt.recycle.send(b);
             progress = true;
         }
         if !progress {
@@ -1930,7 +2094,8 @@ fn drain_both(src: &mut Cursor, tgt: &mut Cursor, mut on: impl FnMut(Side, Batch
                 (&mut *src, Side::Source)
             };
             if let Some(b) = waiting.poll(true) {
-                on(side, b);
+                on(side, &b);
+                let _ = waiting.recycle.send(b);
             }
         }
     }
@@ -2271,9 +2436,13 @@ impl Job<'_> {
         std::thread::scope(|scope| {
             let (stx, srx) = sync_channel(QUEUE);
             let (ttx, trx) = sync_channel(QUEUE);
-            let sh = scope.spawn(move || read_source(source, ssql, self, configs.0, stx));
-            let th = scope.spawn(move || read_target(target, tsql, self, configs.1, ttx));
-            let result = consume(Cursor::new(srx), Cursor::new(trx));
+            let (s_back, s_recycled) = std::sync::mpsc::channel();
+            let (t_back, t_recycled) = std::sync::mpsc::channel();
+            let sh =
+                scope.spawn(move || read_source(source, ssql, self, configs.0, (stx, s_recycled)));
+            let th =
+                scope.spawn(move || read_target(target, tsql, self, configs.1, (ttx, t_recycled)));
+            let result = consume(Cursor::new(srx, s_back), Cursor::new(trx, t_back));
             let panicked = || CheckError::Value {
                 check: self.check.to_owned(),
                 message: "a reading thread panicked".to_owned(),
@@ -2666,6 +2835,29 @@ mod tests {
         assert!(!canonical_json(b"{\"a\":}", &mut out));
         assert!(!canonical_json(b"[1] x", &mut out));
         assert!(out.is_empty());
+    }
+
+    fn pg(text: &str) -> String {
+        let mut out = Vec::new();
+        assert!(jsonb_text(text.as_bytes(), &mut out), "{text}");
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn jsonb_text_is_what_postgres_prints() {
+        // Each right-hand side is `SELECT '…'::jsonb` in PostgreSQL 15.
+        assert_eq!(
+            pg(r#"{"bb": 1, "a": [1.50, true, 1e2], "c":{"z":null,"y":"\u00e9\/"}}"#),
+            r#"{"a": [1.50, true, 100], "c": {"y": "é/", "z": null}, "bb": 1}"#
+        );
+        assert_eq!(pg(r#"{"a":1,"a":2}"#), r#"{"a": 2}"#);
+        assert_eq!(
+            pg("[1.0E+2, 1.50e1, -0, 0.00, 1E-3, -12.5e-1]"),
+            "[100, 15.0, 0, 0.00, 0.001, -1.25]"
+        );
+        assert_eq!(pg(r#"["\u0001\t"]"#), r#"["\u0001\t"]"#);
+        assert_eq!(pg("{}"), "{}");
+        assert_eq!(pg(" [ ] "), "[]");
     }
 
     fn numeric(ndigits: &[u16], weight: i16, sign: u16, dscale: u16) -> Vec<u8> {

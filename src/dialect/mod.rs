@@ -26,6 +26,10 @@ pub const BUILTIN_TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/postgres/create_schema.sql.j2"),
     ),
     (
+        "postgres/create_view.sql.j2",
+        include_str!("../../templates/postgres/create_view.sql.j2"),
+    ),
+    (
         "postgres/create_table.sql.j2",
         include_str!("../../templates/postgres/create_table.sql.j2"),
     ),

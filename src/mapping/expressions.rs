@@ -127,6 +127,81 @@ const SAME_FUNCTIONS: &[&str] = &[
     "substr",
 ];
 
+/// Rewrites the SELECT of a SQLite view for PostgreSQL: every identifier that names a carried
+/// table or column becomes its quoted target name (`names`: lowercased source name → target
+/// name), `==` becomes `=`, `LIKE` becomes `ILIKE`, `ifnull` becomes `coalesce`. Functions and
+/// syntax PostgreSQL lacks are left for PostgreSQL to refuse, with its reason, at run time.
+pub fn translate_query(query: &str, names: &HashMap<String, String>) -> Result<String, String> {
+    let tokens = tokenize(query)?;
+    let mut out = String::with_capacity(query.len() + 32);
+    let next_significant = |from: usize| tokens[from..].iter().find(|t| **t != Token::Space);
+    for (i, token) in tokens.iter().enumerate() {
+        match token {
+            Token::Space => out.push(' '),
+            Token::Str(s) => {
+                out.push('\'');
+                out.push_str(&s.replace('\'', "''"));
+                out.push('\'');
+            }
+            Token::Number(n) => out.push_str(n),
+            Token::Blob(hex) => out.push_str(&format!("'\\x{hex}'::bytea")),
+            Token::Op(op) if op == "==" => out.push('='),
+            Token::Op(op) if op == ";" => return Err("a view's SELECT holds a `;`".to_owned()),
+            Token::Op(op) => out.push_str(op),
+            Token::QuotedIdent(name) => match names.get(&name.to_lowercase()) {
+                Some(target) => out.push_str(&quote_ident(target)),
+                None => out.push_str(&quote_ident(name)),
+            },
+            Token::Word(word) => {
+                let lower = word.to_lowercase();
+                let is_call = next_significant(i + 1) == Some(&Token::Op("(".into()));
+                if is_call {
+                    out.push_str(if lower == "ifnull" { "coalesce" } else { word });
+                } else if let Some(target) = names.get(&lower) {
+                    out.push_str(&quote_ident(target));
+                } else if lower == "like" {
+                    out.push_str("ILIKE");
+                } else {
+                    out.push_str(word);
+                }
+            }
+        }
+    }
+    Ok(out.trim().to_owned())
+}
+
+/// The SELECT of a `CREATE VIEW name [(columns)] AS SELECT …` statement.
+pub fn view_select(create_view: &str) -> Option<String> {
+    let tokens = tokenize(create_view).ok()?;
+    let mut depth = 0usize;
+    let mut text = String::new();
+    let mut found = false;
+    for token in &tokens {
+        if found {
+            text.push_str(&token_text(token));
+            continue;
+        }
+        match token {
+            Token::Op(op) if op == "(" => depth += 1,
+            Token::Op(op) if op == ")" => depth = depth.saturating_sub(1),
+            Token::Word(w) if depth == 0 && w.eq_ignore_ascii_case("as") => found = true,
+            _ => {}
+        }
+    }
+    found.then(|| text.trim().trim_end_matches(';').trim().to_owned())
+}
+
+/// A token as SQLite text again.
+fn token_text(token: &Token) -> String {
+    match token {
+        Token::Space => " ".to_owned(),
+        Token::Word(w) | Token::Number(w) | Token::Op(w) => w.clone(),
+        Token::QuotedIdent(n) => format!("\"{}\"", n.replace('"', "\"\"")),
+        Token::Str(s) => format!("'{}'", s.replace('\'', "''")),
+        Token::Blob(h) => format!("X'{h}'"),
+    }
+}
+
 /// Rewrites a SQLite expression for PostgreSQL.
 pub fn translate(expr: &str, ctx: &ExpressionContext) -> Result<String, String> {
     let tokens = tokenize(expr)?;

@@ -301,7 +301,7 @@ pub struct Step {
     /// A Diesel migrations directory (relative to the plan file) to apply to the target.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub migrations: Option<String>,
-    /// Steps or phases (`schema`, `load`, `constraints`, `indexes`, `foreign-keys`, `sequences`,
+    /// Steps or phases (`schema`, `load`, `constraints`, `indexes`, `foreign-keys`, `sequences`, `views`,
     /// `checks`, or a table's step such as `load:<table>`) that must wait for this one.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub before: Vec<String>,

@@ -21,8 +21,18 @@ pub struct ResolvedPlan {
     pub schema: String,
     pub settings: Settings,
     pub tables: Vec<ResolvedTable>,
+    /// Source views, rewritten for the target; created after the tables exist.
+    pub views: Vec<ResolvedView>,
     /// Source objects that are not carried, and why (views, triggers, excluded tables).
     pub notes: Vec<String>,
+}
+
+/// A source view as the target gets it: its SELECT with target names, quoted.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ResolvedView {
+    pub source: String,
+    pub target: String,
+    pub select: String,
 }
 
 impl ResolvedPlan {
@@ -176,12 +186,7 @@ pub fn resolve(plan: &Plan, catalog: &Catalog) -> Resolution {
     constraints::dedupe_names(&mut out_tables);
     tables::check_filters_and_overrides(plan, catalog, &out_tables, &mut problems);
     let mut notes = selection.notes;
-    for view in &catalog.views {
-        notes.push(format!(
-            "view `{}` is not carried: views are reported, recreate it in the target (`steps:`)",
-            view.name
-        ));
-    }
+    let views = resolve_views(plan, catalog, &out_tables, &mut notes);
     for trigger in &catalog.triggers {
         notes.push(format!(
             "trigger `{}` on `{}` is not carried: SQLite trigger bodies are not translated",
@@ -194,8 +199,57 @@ pub fn resolve(plan: &Plan, catalog: &Catalog) -> Resolution {
             schema: plan.target.schema.clone(),
             settings: plan.settings.clone(),
             tables: out_tables,
+            views,
             notes,
         },
         problems,
     }
+}
+
+/// Views whose SELECT can be rewritten with target names; the others become notes. PostgreSQL
+/// may still refuse a rewritten view (a SQLite-only function): the run reports that too.
+fn resolve_views(
+    plan: &Plan,
+    catalog: &Catalog,
+    tables: &[ResolvedTable],
+    notes: &mut Vec<String>,
+) -> Vec<ResolvedView> {
+    let mut names: std::collections::HashMap<String, String> = std::collections::HashMap::new();
+    let mut ambiguous = std::collections::HashSet::new();
+    let mut claim = |source: &str, target: &str| {
+        let key = source.to_lowercase();
+        match names.get(&key) {
+            Some(existing) if existing != target => {
+                ambiguous.insert(key);
+            }
+            _ => {
+                names.insert(key, target.to_owned());
+            }
+        }
+    };
+    for t in tables {
+        claim(&t.source, &t.target);
+        for c in &t.columns {
+            claim(&c.source, &c.target);
+        }
+    }
+    for key in ambiguous {
+        names.remove(&key);
+    }
+    let mut out = Vec::new();
+    for view in &catalog.views {
+        let target = crate::naming::apply_case(&view.name, plan.naming.identifiers);
+        let rewritten = crate::mapping::expressions::view_select(&view.sql)
+            .ok_or_else(|| "its definition has no `AS SELECT`".to_owned())
+            .and_then(|select| crate::mapping::expressions::translate_query(&select, &names));
+        match rewritten {
+            Ok(select) => out.push(ResolvedView {
+                source: view.name.clone(),
+                target,
+                select,
+            }),
+            Err(why) => notes.push(format!("view `{}` is not carried: {why}", view.name)),
+        }
+    }
+    out
 }

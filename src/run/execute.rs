@@ -516,10 +516,22 @@ impl<'p> Scheduler<'p> {
                         continue;
                     };
                     let id = &prepared.steps[step].id;
-                    if prepared.steps[step].kind == StepKind::Checks {
-                        // Checks read the target on the control connection, here, in order.
+                    if matches!(
+                        prepared.steps[step].kind,
+                        StepKind::Checks | StepKind::Views
+                    ) {
+                        // Checks and views run on the control connection, here, in order.
                         let started = Instant::now();
-                        let state = self.run_checks(control, report);
+                        let state = if prepared.steps[step].kind == StepKind::Views {
+                            journal::step_started(control, run_id, id)?;
+                            let state =
+                                create_views(control, prepared, &prepared.steps[step], report);
+                            journal::step_done(control, run_id, id, None)?;
+                            self.completed.push(id.clone());
+                            state
+                        } else {
+                            self.run_checks(control, report)
+                        };
                         let entry = StepReport {
                             id: id.clone(),
                             state,
@@ -615,6 +627,37 @@ impl<'p> Scheduler<'p> {
         }
         drop(job_txs);
         Ok(failure)
+    }
+}
+
+/// Creates each rewritten view in its own savepoint: a view PostgreSQL refuses (a SQLite-only
+/// function, say) is reported as not carried with PostgreSQL's reason; views hold no rows, so
+/// the run goes on.
+fn create_views(
+    control: &mut PgConnection,
+    prepared: &Prepared,
+    step: &RenderedStep,
+    report: &mut RunReport,
+) -> String {
+    let schema = crate::dialect::quote_ident(&prepared.resolved.schema);
+    let mut refused = 0;
+    for (view, sql) in prepared.resolved.views.iter().zip(&step.target_sql) {
+        let attempt = control.transaction::<_, diesel::result::Error, _>(|conn| {
+            conn.batch_execute(&format!("SET LOCAL search_path TO {schema}"))?;
+            conn.batch_execute(sql)
+        });
+        if let Err(e) = attempt {
+            refused += 1;
+            report.not_carried.push(format!(
+                "view `{}` is not carried: PostgreSQL refused its rewritten SELECT: {}",
+                view.source,
+                crate::errors::database_chain(&e)
+            ));
+        }
+    }
+    match refused {
+        0 => "done".to_owned(),
+        n => format!("done, {n} view(s) not carried (see the report)"),
     }
 }
 
