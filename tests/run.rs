@@ -40,6 +40,11 @@ fn run_moves_every_row_with_keys_foreign_keys_and_sequences() {
         query_source_sum(&s.path("data/savings.sqlite3"))
     );
     assert_eq!(query(&s.db, "SELECT term_months FROM public.loans WHERE term_months IS NOT NULL ORDER BY id LIMIT 1"), "6");
+    // The plan's own template folder overrides create_table to label each table.
+    assert_eq!(
+        query(&s.db, "SELECT obj_description('public.loans'::regclass)"),
+        "migrated from SQLite table loans by decant"
+    );
     let report: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(s.path("reports/plan.report.json")).unwrap())
             .unwrap();

@@ -39,10 +39,12 @@ impl Setup {
             dir.path().join(format!("data/{name}.sqlite3")),
         )
         .unwrap();
-        copy_dir(
-            &repo_root().join(format!("plans/{name}-migrations")),
-            &dir.path().join(format!("{name}-migrations")),
-        );
+        for folder in ["migrations", "templates"] {
+            copy_dir(
+                &repo_root().join(format!("plans/{name}-{folder}")),
+                &dir.path().join(format!("{name}-{folder}")),
+            );
+        }
         let plan = std::fs::read_to_string(repo_root().join(format!("plans/{name}.yaml"))).unwrap();
         std::fs::write(dir.path().join("plan.yaml"), edit(plan)).unwrap();
         Setup {
