@@ -1,15 +1,22 @@
 //! Transform expressions: a minijinja environment over `value` and `row` with decant's
 //! conversion filters, and the check `decant validate` runs on every expression.
 
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock};
+
 use minijinja::value::{Value, ValueKind};
-use minijinja::{Environment, Error, ErrorKind, UndefinedBehavior};
+use minijinja::{Environment, Error, ErrorKind, Expression, UndefinedBehavior};
 
 use super::builtins;
 
-/// The environment transform expressions are compiled and evaluated in.
+/// The environment transform expressions are compiled and evaluated in. Its filters hold no
+/// state, so one environment serves the whole process, and each expression is compiled once.
 pub struct TransformEnvironment {
-    env: Environment<'static>,
+    env: &'static Environment<'static>,
+    compiled: Mutex<HashMap<String, Expression<'static, 'static>>>,
 }
+
+static SHARED: OnceLock<Environment<'static>> = OnceLock::new();
 
 impl Default for TransformEnvironment {
     fn default() -> Self {
@@ -59,76 +66,99 @@ fn number_filter(
 
 impl TransformEnvironment {
     pub fn new() -> Self {
-        let mut env = Environment::new();
-        env.set_undefined_behavior(UndefinedBehavior::Strict);
-        env.add_filter(
-            "epoch_s_to_timestamptz",
-            number_filter(builtins::epoch_seconds),
-        );
-        env.add_filter(
-            "epoch_ms_to_timestamptz",
-            number_filter(builtins::epoch_millis),
-        );
-        env.add_filter("julian_to_timestamp", number_filter(builtins::julian_day));
-        env.add_filter(
-            "iso_to_timestamptz",
-            text_filter(|t| builtins::iso_datetime(t, true)),
-        );
-        env.add_filter(
-            "iso_to_timestamp",
-            text_filter(|t| builtins::iso_datetime(t, false)),
-        );
-        env.add_filter("hex_to_uuid", text_filter(builtins::to_uuid));
-        env.add_filter("json_to_jsonb", text_filter(builtins::json_text));
-        env.add_filter(
-            "microseconds_to_interval",
-            number_filter(|n| Ok(builtins::microseconds_interval(n as i64))),
-        );
-        env.add_filter("to_boolean", |v: Value| -> Result<Value, Error> {
-            if v.is_none() || v.is_undefined() {
-                return Ok(Value::from(()));
-            }
-            builtins::to_boolean(&v.to_string())
-                .map(Value::from)
-                .map_err(invalid)
-        });
-        // minijinja's own string filters turn NULL into the text `none`; NULL must stay NULL.
-        env.add_filter("trim", text_filter(|t| Ok(t.trim().to_owned())));
-        env.add_filter("lower", text_filter(|t| Ok(t.to_lowercase())));
-        env.add_filter("upper", text_filter(|t| Ok(t.to_uppercase())));
-        env.add_filter(
-            "nullif",
-            |v: Value, other: Value| if v == other { Value::from(()) } else { v },
-        );
-        env.add_filter("coalesce", |v: Value, fallback: Value| {
-            if v.is_none() || v.is_undefined() {
-                fallback
-            } else {
-                v
-            }
-        });
-        env.add_filter(
-            "regex_replace",
-            |v: Value, pattern: String, replacement: String| -> Result<Value, Error> {
-                if v.is_none() {
-                    return Ok(v);
-                }
-                let re = regex::Regex::new(&pattern)
-                    .map_err(|e| invalid(format!("bad regex `{pattern}`: {e}")))?;
-                Ok(Value::from(
-                    re.replace_all(&v.to_string(), replacement.as_str())
-                        .into_owned(),
-                ))
-            },
-        );
-        TransformEnvironment { env }
+        TransformEnvironment {
+            env: SHARED.get_or_init(build_environment),
+            compiled: Mutex::new(HashMap::new()),
+        }
     }
+}
 
-    /// Evaluates an expression for one value and its row.
+fn build_environment() -> Environment<'static> {
+    let mut env = Environment::new();
+    env.set_undefined_behavior(UndefinedBehavior::Strict);
+    env.add_filter(
+        "epoch_s_to_timestamptz",
+        number_filter(builtins::epoch_seconds),
+    );
+    env.add_filter(
+        "epoch_ms_to_timestamptz",
+        number_filter(builtins::epoch_millis),
+    );
+    env.add_filter("julian_to_timestamp", number_filter(builtins::julian_day));
+    env.add_filter(
+        "iso_to_timestamptz",
+        text_filter(|t| builtins::iso_datetime(t, true)),
+    );
+    env.add_filter(
+        "iso_to_timestamp",
+        text_filter(|t| builtins::iso_datetime(t, false)),
+    );
+    env.add_filter("hex_to_uuid", text_filter(builtins::to_uuid));
+    env.add_filter("json_to_jsonb", text_filter(builtins::json_text));
+    env.add_filter(
+        "microseconds_to_interval",
+        number_filter(|n| Ok(builtins::microseconds_interval(n as i64))),
+    );
+    env.add_filter("to_boolean", |v: Value| -> Result<Value, Error> {
+        if v.is_none() || v.is_undefined() {
+            return Ok(Value::from(()));
+        }
+        builtins::to_boolean(&v.to_string())
+            .map(Value::from)
+            .map_err(invalid)
+    });
+    // minijinja's own string filters turn NULL into the text `none`; NULL must stay NULL.
+    env.add_filter("trim", text_filter(|t| Ok(t.trim().to_owned())));
+    env.add_filter("lower", text_filter(|t| Ok(t.to_lowercase())));
+    env.add_filter("upper", text_filter(|t| Ok(t.to_uppercase())));
+    env.add_filter(
+        "nullif",
+        |v: Value, other: Value| if v == other { Value::from(()) } else { v },
+    );
+    env.add_filter("coalesce", |v: Value, fallback: Value| {
+        if v.is_none() || v.is_undefined() {
+            fallback
+        } else {
+            v
+        }
+    });
+    env.add_filter(
+        "regex_replace",
+        |v: Value, pattern: String, replacement: String| -> Result<Value, Error> {
+            if v.is_none() {
+                return Ok(v);
+            }
+            let re = regex::Regex::new(&pattern)
+                .map_err(|e| invalid(format!("bad regex `{pattern}`: {e}")))?;
+            Ok(Value::from(
+                re.replace_all(&v.to_string(), replacement.as_str())
+                    .into_owned(),
+            ))
+        },
+    );
+    env
+}
+
+impl TransformEnvironment {
+    /// Evaluates an expression for one value and its row; compiles it on first use only.
     pub fn evaluate(&self, expression: &str, value: Value, row: Value) -> Result<Value, Error> {
-        let expr = strip_braces(expression);
-        let compiled = self.env.compile_expression(expr)?;
-        compiled.eval(minijinja::context! { value => value, row => row })
+        let mut compiled = self
+            .compiled
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if !compiled.contains_key(expression) {
+            let expr = self
+                .env
+                .compile_expression_owned(strip_braces(expression).to_owned())?;
+            compiled.insert(expression.to_owned(), expr);
+        }
+        match compiled.get(expression) {
+            Some(expr) => expr.eval(minijinja::context! { value => value, row => row }),
+            None => Err(Error::new(
+                ErrorKind::InvalidOperation,
+                "expression cache lost an entry",
+            )),
+        }
     }
 
     /// Compiles an expression and evaluates it once on NULL to surface unknown filters.
