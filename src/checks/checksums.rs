@@ -41,6 +41,7 @@ use crate::dialect::quote_ident;
 use crate::mapping::target_types::TypeFamily;
 use crate::mapping::TargetType;
 use crate::resolve::ResolvedTable;
+use crate::transform::builtins::civil_from_days;
 
 /// Rows in one key range (row-count chunks; the target value of integer windows).
 const CHUNK: usize = 16_384;
@@ -1053,20 +1054,6 @@ fn numeric_text(b: &[u8]) -> Option<String> {
         s.push_str(&frac);
     }
     Some(s)
-}
-
-/// Year, month, day of a day count since 1970-01-01 (Howard Hinnant's algorithm).
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { y + 1 } else { y }, m, d)
 }
 
 fn date_text(pg_days: i32) -> String {
