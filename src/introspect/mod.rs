@@ -1,7 +1,7 @@
 //! Introspection of a source database into a [`crate::catalog::Catalog`], and profiling of
 //! what its values actually are; one file per engine, all access through Diesel.
 
-mod ddl;
+pub(crate) mod ddl;
 mod profile;
 mod sqlite;
 

@@ -36,83 +36,54 @@ enum Token {
     Op(String),
 }
 
-/// Splits SQLite expression text into tokens; `Err` on an unterminated quote.
+/// Operators SQLite spells with two characters.
+const TWO_CHARACTER_OPERATORS: &[&str] = &["==", "!=", "<>", "<=", ">=", "||", "<<", ">>"];
+
+/// Splits SQLite expression text into tokens with the introspection tokenizer; a gap between
+/// tokens (white space or a comment) becomes one `Space`. `Err` on an unterminated quote.
 fn tokenize(text: &str) -> Result<Vec<Token>, String> {
-    let chars: Vec<char> = text.chars().collect();
-    let mut out = Vec::new();
-    let mut i = 0;
-    let quoted = |i: &mut usize, close: char| -> Result<String, String> {
-        let mut s = String::new();
-        *i += 1;
-        loop {
-            match chars.get(*i) {
-                None => return Err(format!("unterminated quote in `{text}`")),
-                Some(&c) if c == close => {
-                    if chars.get(*i + 1) == Some(&close) && close != ']' {
-                        s.push(c);
-                        *i += 2;
-                    } else {
-                        *i += 1;
-                        return Ok(s);
-                    }
-                }
-                Some(&c) => {
-                    s.push(c);
-                    *i += 1;
-                }
-            }
-        }
-    };
-    while i < chars.len() {
-        let c = chars[i];
-        if c.is_whitespace() {
-            while chars.get(i).is_some_and(|c| c.is_whitespace()) {
-                i += 1;
-            }
+    use crate::introspect::ddl::{self, TokenKind};
+    let raw = ddl::tokenize(text).map_err(|e| format!("{} in `{text}`", e.message))?;
+    let mut out = Vec::with_capacity(raw.len() * 2);
+    let mut previous_end = 0;
+    for t in raw {
+        let piece = &text[t.start..t.end];
+        if t.start > previous_end {
             out.push(Token::Space);
-        } else if (c == 'x' || c == 'X') && chars.get(i + 1) == Some(&'\'') {
-            i += 1;
-            out.push(Token::Blob(quoted(&mut i, '\'')?));
-        } else if c == '\'' {
-            out.push(Token::Str(quoted(&mut i, '\'')?));
-        } else if c == '"' {
-            out.push(Token::QuotedIdent(quoted(&mut i, '"')?));
-        } else if c == '`' {
-            out.push(Token::QuotedIdent(quoted(&mut i, '`')?));
-        } else if c == '[' {
-            out.push(Token::QuotedIdent(quoted(&mut i, ']')?));
-        } else if c.is_ascii_digit()
-            || (c == '.' && chars.get(i + 1).is_some_and(char::is_ascii_digit))
-        {
-            let start = i;
-            while chars
-                .get(i)
-                .is_some_and(|c| c.is_ascii_alphanumeric() || *c == '.')
-            {
-                i += 1;
+        } else if let (TokenKind::Punct, Some(Token::Op(op))) = (t.kind, out.last_mut()) {
+            let pair = format!("{op}{piece}");
+            if TWO_CHARACTER_OPERATORS.contains(&pair.as_str()) {
+                *op = pair;
+                previous_end = t.end;
+                continue;
             }
-            out.push(Token::Number(chars[start..i].iter().collect()));
-        } else if c.is_alphabetic() || c == '_' {
-            let start = i;
-            while chars
-                .get(i)
-                .is_some_and(|c| c.is_alphanumeric() || *c == '_' || *c == '$')
-            {
-                i += 1;
-            }
-            out.push(Token::Word(chars[start..i].iter().collect()));
-        } else {
-            let two: String = chars[i..(i + 2).min(chars.len())].iter().collect();
-            let op = if ["==", "!=", "<>", "<=", ">=", "||", "<<", ">>"].contains(&two.as_str()) {
-                two
-            } else {
-                c.to_string()
-            };
-            i += op.chars().count();
-            out.push(Token::Op(op));
         }
+        out.push(match t.kind {
+            TokenKind::Word => Token::Word(piece.to_owned()),
+            TokenKind::Quoted => Token::QuotedIdent(ddl::dequote(piece)),
+            TokenKind::String => Token::Str(ddl::dequote(piece)),
+            TokenKind::Blob => Token::Blob(piece[2..piece.len() - 1].to_owned()),
+            TokenKind::Number => Token::Number(piece.to_owned()),
+            TokenKind::Punct => Token::Op(piece.to_owned()),
+        });
+        previous_end = t.end;
     }
     Ok(out)
+}
+
+/// Writes the tokens both rewrites emit alike: spaces and literals.
+fn push_literal(token: &Token, out: &mut String) {
+    match token {
+        Token::Space => out.push(' '),
+        Token::Str(s) => {
+            out.push('\'');
+            out.push_str(&s.replace('\'', "''"));
+            out.push('\'');
+        }
+        Token::Number(n) => out.push_str(n),
+        Token::Blob(hex) => out.push_str(&format!("'\\x{hex}'::bytea")),
+        Token::Word(_) | Token::QuotedIdent(_) | Token::Op(_) => {}
+    }
 }
 
 const KEYWORDS: &[&str] = &[
@@ -137,14 +108,9 @@ pub fn translate_query(query: &str, names: &HashMap<String, String>) -> Result<S
     let next_significant = |from: usize| tokens[from..].iter().find(|t| **t != Token::Space);
     for (i, token) in tokens.iter().enumerate() {
         match token {
-            Token::Space => out.push(' '),
-            Token::Str(s) => {
-                out.push('\'');
-                out.push_str(&s.replace('\'', "''"));
-                out.push('\'');
+            Token::Space | Token::Str(_) | Token::Number(_) | Token::Blob(_) => {
+                push_literal(token, &mut out)
             }
-            Token::Number(n) => out.push_str(n),
-            Token::Blob(hex) => out.push_str(&format!("'\\x{hex}'::bytea")),
             Token::Op(op) if op == "==" => out.push('='),
             Token::Op(op) if op == ";" => return Err("a view's SELECT holds a `;`".to_owned()),
             Token::Op(op) => out.push_str(op),
@@ -209,19 +175,11 @@ pub fn translate(expr: &str, ctx: &ExpressionContext) -> Result<String, String> 
     let next_significant = |from: usize| tokens[from..].iter().find(|t| **t != Token::Space);
     for (i, token) in tokens.iter().enumerate() {
         match token {
-            Token::Space => out.push(' '),
-            Token::Str(s) => {
-                out.push('\'');
-                out.push_str(&s.replace('\'', "''"));
-                out.push('\'');
-            }
-            Token::Number(n) => out.push_str(n),
-            Token::Blob(hex) => {
-                out.push_str(&format!("'\\x{hex}'::bytea"));
+            Token::Space | Token::Str(_) | Token::Number(_) | Token::Blob(_) => {
+                push_literal(token, &mut out)
             }
             Token::Op(op) => match op.as_str() {
                 "==" => out.push('='),
-                "<<" | ">>" | "~" | "&" | "|" => out.push_str(op),
                 ";" => return Err("a `;` inside an expression".to_owned()),
                 _ => out.push_str(op),
             },
