@@ -3,7 +3,7 @@
 
 use std::io::Write;
 
-use super::{prepare, Failure, EXIT_CHECKS_FAILED, EXIT_OK};
+use super::{prepare_and_warn, Failure, EXIT_CHECKS_FAILED, EXIT_OK};
 use crate::checks::{run_plan_checks, tally, tally_line, write_result, Databases};
 use crate::cli::PlanArgs;
 use crate::errors::chain;
@@ -12,10 +12,7 @@ use crate::journal;
 use crate::url::{parse_source_url, redact_url, SourceUrl};
 
 pub fn run(args: &PlanArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<u8, Failure> {
-    let prepared = prepare(&args.plan, false)?;
-    if !prepared.warnings.items.is_empty() {
-        writeln!(err, "{}", prepared.warnings.render())?;
-    }
+    let prepared = prepare_and_warn(&args.plan, false, err)?;
     let plan = &prepared.loaded.plan;
     let SourceUrl::Sqlite(file) = parse_source_url(&plan.source.url, prepared.loaded.base_dir())
         .map_err(|e| Failure::Other(anyhow::anyhow!("{e}")))?;

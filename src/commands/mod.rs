@@ -14,7 +14,7 @@ mod validate;
 
 use std::io::Write;
 
-pub use prepare::{prepare, Failure, Prepared};
+pub use prepare::{prepare, prepare_and_warn, Failure, Prepared};
 
 use crate::cli::{Cli, Command};
 

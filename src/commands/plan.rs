@@ -2,7 +2,7 @@
 
 use std::io::Write;
 
-use super::{prepare, Failure, EXIT_OK};
+use super::{prepare_and_warn, Failure, EXIT_OK};
 use crate::cli::{PlanCommandArgs, PlanFormat};
 use crate::output;
 
@@ -11,10 +11,7 @@ pub fn run(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<u8, Failure> {
-    let prepared = prepare(&args.plan, args.profile)?;
-    if !prepared.warnings.items.is_empty() {
-        writeln!(err, "{}", prepared.warnings.render())?;
-    }
+    let prepared = prepare_and_warn(&args.plan, args.profile, err)?;
     let view = output::PlanView::new(&prepared);
     match args.format {
         PlanFormat::Text => output::text::write_plan(&view, out)?,

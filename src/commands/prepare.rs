@@ -119,3 +119,16 @@ pub fn prepare(path: &Path, profile_all: bool) -> Result<Prepared, Failure> {
         warnings,
     })
 }
+
+/// [`prepare`], then the plan's warnings on `err`: what every command that goes on does first.
+pub fn prepare_and_warn(
+    path: &Path,
+    profile_all: bool,
+    err: &mut dyn std::io::Write,
+) -> Result<Prepared, Failure> {
+    let prepared = prepare(path, profile_all)?;
+    if !prepared.warnings.items.is_empty() {
+        writeln!(err, "{}", prepared.warnings.render())?;
+    }
+    Ok(prepared)
+}

@@ -2,13 +2,10 @@
 //! the report with per-step timings, and the target undone however the rehearsal ends.
 
 use std::io::Write;
-use std::path::PathBuf;
 use std::time::Instant;
 
-use anyhow::Context;
-
-use super::run::write_reports;
-use super::{prepare, Failure, EXIT_CHECKS_FAILED, EXIT_OK, EXIT_USAGE};
+use super::run::{report_location, write_reports};
+use super::{prepare_and_warn, Failure, EXIT_CHECKS_FAILED, EXIT_OK, EXIT_USAGE};
 use crate::cli::RehearseArgs;
 use crate::rehearse::{self, Binaries, Ending, Rehearsal, CLUSTER_DATABASE};
 use crate::run::execute::{execute, RunOptions};
@@ -26,22 +23,9 @@ struct Target {
 }
 
 pub fn run(args: &RehearseArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<u8, Failure> {
-    let prepared = prepare(&args.plan, false)?;
-    if !prepared.warnings.items.is_empty() {
-        writeln!(err, "{}", prepared.warnings.render())?;
-    }
-    let dir: PathBuf = args
-        .report_dir
-        .clone()
-        .unwrap_or_else(|| prepared.loaded.base_dir().to_path_buf());
-    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create `{}`", dir.display()))?;
-    let stem = format!(
-        "{}.rehearsal",
-        args.plan
-            .file_stem()
-            .and_then(|s| s.to_str())
-            .unwrap_or("decant")
-    );
+    let prepared = prepare_and_warn(&args.plan, false, err)?;
+    let (dir, stem) = report_location(&prepared, &args.plan, args.report_dir.as_deref())?;
+    let stem = format!("{stem}.rehearsal");
 
     let mut rehearsal = Rehearsal::begin().map_err(|e| Failure::Other(e.into()))?;
     let target = match start_target(&mut rehearsal, args, err) {

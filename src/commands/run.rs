@@ -6,28 +6,15 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 
-use super::{prepare, Failure, EXIT_CHECKS_FAILED, EXIT_OK, EXIT_USAGE};
+use super::{prepare_and_warn, Failure, Prepared, EXIT_CHECKS_FAILED, EXIT_OK, EXIT_USAGE};
 use crate::cli::RunArgs;
 use crate::run::execute::{execute, RunOptions};
 use crate::run::progress::ConsoleProgress;
 use crate::run::report::RunReport;
 
 pub fn run(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<u8, Failure> {
-    let prepared = prepare(&args.plan, false)?;
-    if !prepared.warnings.items.is_empty() {
-        writeln!(err, "{}", prepared.warnings.render())?;
-    }
-    let dir: PathBuf = args
-        .report_dir
-        .clone()
-        .unwrap_or_else(|| prepared.loaded.base_dir().to_path_buf());
-    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create `{}`", dir.display()))?;
-    let stem = args
-        .plan
-        .file_stem()
-        .and_then(|s| s.to_str())
-        .unwrap_or("decant")
-        .to_owned();
+    let prepared = prepare_and_warn(&args.plan, false, err)?;
+    let (dir, stem) = report_location(&prepared, &args.plan, args.report_dir.as_deref())?;
     let options = RunOptions {
         resume: args.resume,
         rejects_path: dir.join(format!("{stem}.rejects.jsonl")),
@@ -65,6 +52,26 @@ pub fn run(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<u
     } else {
         EXIT_CHECKS_FAILED
     })
+}
+
+/// Where a run's reports go (`--report-dir`, else the plan's folder, created if needed) and
+/// the plan file's stem that names them (shared with `rehearse`).
+pub(super) fn report_location(
+    prepared: &Prepared,
+    plan: &Path,
+    report_dir: Option<&Path>,
+) -> Result<(PathBuf, String), Failure> {
+    let dir = report_dir.map_or_else(
+        || prepared.loaded.base_dir().to_path_buf(),
+        Path::to_path_buf,
+    );
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create `{}`", dir.display()))?;
+    let stem = plan
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or("decant")
+        .to_owned();
+    Ok((dir, stem))
 }
 
 /// Writes `<stem>.report.json` and `<stem>.report.md` into `dir` (shared with `rehearse`).

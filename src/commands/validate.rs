@@ -2,14 +2,11 @@
 
 use std::io::Write;
 
-use super::{prepare, Failure, EXIT_OK};
+use super::{prepare_and_warn, Failure, EXIT_OK};
 use crate::cli::PlanArgs;
 
 pub fn run(args: &PlanArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<u8, Failure> {
-    let prepared = prepare(&args.plan, false)?;
-    if !prepared.warnings.items.is_empty() {
-        writeln!(err, "{}", prepared.warnings.render())?;
-    }
+    let prepared = prepare_and_warn(&args.plan, false, err)?;
     let tables = prepared.resolved.tables.len();
     let columns: usize = prepared
         .resolved
