@@ -384,6 +384,9 @@ pub struct OrphanPlan {
     pub policy: OrphanPolicy,
     /// Per constraint with orphans.
     pub findings: Vec<OrphanFinding>,
+    /// The orphans counted directly, before `reject` follows rejected parents to their
+    /// children: what [`check_table`] counts, so a run's checks need not search again.
+    pub direct: Vec<OrphanFinding>,
     /// The plan to execute when it differs from the prepared one: under `reject` the loads
     /// leave the orphans out, under `skip_constraint` the foreign keys with orphans are not
     /// created.
@@ -411,7 +414,8 @@ pub fn plan_orphans(
     let direct = find_orphans(source, resolved)?;
     let mut plan = OrphanPlan {
         policy,
-        findings: direct,
+        findings: direct.clone(),
+        direct,
         adjusted: None,
         rejects: HashMap::new(),
         skipped: Vec::new(),
@@ -590,12 +594,14 @@ const TARGET_FOREIGN_KEYS: &str = "SELECT c.conname::text AS name, c.convalidate
     WHERE c.contype = 'f' AND n.nspname = $1 AND t.relname = $2 ORDER BY 1";
 
 /// After loading: every planned foreign key of `table` exists in the target and is validated;
-/// the source's orphans are reported with sample keys.
+/// the source's orphans are reported with sample keys. `known` holds the orphans a run already
+/// counted in the same source before loading; without it the source is searched.
 pub fn check_table(
     source: &mut SqliteConnection,
     target: &mut PgConnection,
     resolved: &ResolvedPlan,
     table: &ResolvedTable,
+    known: Option<&[OrphanFinding]>,
     id: &str,
 ) -> Result<Finding, CheckError> {
     let policy = resolved.settings.orphans;
@@ -610,7 +616,16 @@ pub fn check_table(
     let planned = source_foreign_keys(resolved, table);
     for fk in &planned {
         let resolved_fk = &fk.target;
-        let (orphans, _) = query_orphans(source, &mut predicates, table, fk, false)?;
+        let (orphan_count, orphan_samples) = match known {
+            Some(found) => found
+                .iter()
+                .find(|f| f.table == table.source && f.constraint == fk.name)
+                .map_or((0, Vec::new()), |f| (f.count, f.samples.clone())),
+            None => {
+                let (f, _) = query_orphans(source, &mut predicates, table, fk, false)?;
+                (f.count, f.samples)
+            }
+        };
         let found = present.iter().find(|p| p.name == fk.name).or_else(|| {
             present.iter().find(|p| {
                 p.columns == resolved_fk.columns
@@ -628,11 +643,11 @@ pub fn check_table(
                     fk.describe()
                 )
             }
-            None if orphans.count > 0 && policy == OrphanPolicy::SkipConstraint => format!(
+            None if orphan_count > 0 && policy == OrphanPolicy::SkipConstraint => format!(
                 "`{}` {}: not created, as settings.orphans: skip_constraint says for the source's {} orphan row(s)",
                 fk.name,
                 fk.describe(),
-                orphans.count
+                orphan_count
             ),
             None => {
                 problems += 1;
@@ -640,7 +655,7 @@ pub fn check_table(
             }
         };
         details.push(line);
-        if orphans.count > 0 {
+        if orphan_count > 0 {
             let what = match policy {
                 OrphanPolicy::Reject => "rejected by settings.orphans: reject",
                 OrphanPolicy::SkipConstraint => "loaded; settings.orphans: skip_constraint",
@@ -648,8 +663,8 @@ pub fn check_table(
             };
             details.push(format!(
                 "  the source has {} orphan row(s) ({what}), e.g. {}",
-                orphans.count,
-                orphans.samples.join("; ")
+                orphan_count,
+                orphan_samples.join("; ")
             ));
         }
     }

@@ -217,6 +217,8 @@ pub fn timed(id: String, f: impl FnOnce() -> Result<Finding, CheckError>) -> Che
 pub struct Databases<'c> {
     pub source: &'c mut SqliteConnection,
     pub target: &'c mut PgConnection,
+    /// Orphans a run already counted in this source before loading (`None` outside a run).
+    pub known_orphans: Option<&'c [foreign_keys::OrphanFinding]>,
 }
 
 /// Runs every check of the plan, in plan order, telling `progress` about each result.
@@ -279,7 +281,14 @@ pub fn run_plan_checks(
                 }
                 let id = format!("foreign-keys:{}", table.source);
                 let r = timed(id.clone(), || {
-                    foreign_keys::check_table(dbs.source, dbs.target, resolved, table, &id)
+                    foreign_keys::check_table(
+                        dbs.source,
+                        dbs.target,
+                        resolved,
+                        table,
+                        dbs.known_orphans,
+                        &id,
+                    )
                 });
                 push(r, &mut results);
             }

@@ -34,6 +34,7 @@ pub fn run(args: &PlanArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<
     let mut dbs = Databases {
         source: &mut source,
         target: &mut target,
+        known_orphans: None,
     };
     let mut progress = |r: &crate::checks::CheckResult| {
         let _ = write_result(out, r);

@@ -304,6 +304,7 @@ pub fn execute(
     let orphan_rejects = std::mem::take(&mut orphans.rejects);
     let mut scheduler = Scheduler::new(prepared, &done, &orphan_rejects);
     scheduler.checks = Some((checked, source_file.clone()));
+    scheduler.known_orphans = std::mem::take(&mut orphans.direct);
     let failure = std::thread::scope(|scope| {
         scheduler.run(scope, lanes, &mut target, run_id, &mut report, progress)
     })?;
@@ -357,6 +358,8 @@ struct Scheduler<'p> {
     /// The plan whose checks the `checks` step runs (as written, before orphan handling) and
     /// the source file they read.
     checks: Option<(&'p Prepared, PathBuf)>,
+    /// The orphans found before loading, so the foreign-key checks do not search again.
+    known_orphans: Vec<OrphanFinding>,
 }
 
 impl<'p> Scheduler<'p> {
@@ -394,6 +397,7 @@ impl<'p> Scheduler<'p> {
             completed: done.to_vec(),
             orphan_rejects,
             checks: None,
+            known_orphans: Vec::new(),
         }
     }
 
@@ -440,6 +444,7 @@ impl<'p> Scheduler<'p> {
         let mut dbs = Databases {
             source: &mut source,
             target,
+            known_orphans: Some(&self.known_orphans),
         };
         report.checks = run_plan_checks(checked, &mut dbs, &mut |_| {});
         crate::checks::tally_line(&report.checks)
