@@ -7,9 +7,10 @@ use diesel::sqlite::SqliteConnection;
 use diesel::QueryableByName;
 use serde_json::Value;
 
-use super::sqlite::{query, quote_identifier};
+use super::sqlite::query;
 use super::IntrospectError;
 use crate::catalog::{Catalog, Column, ColumnProfile, Table};
+use crate::dialect::quote_ident;
 
 /// Columns per inner `json_array(...)`, keeping every function call under SQLite's argument limit.
 const COLUMNS_PER_CHUNK: usize = 50;
@@ -119,7 +120,7 @@ fn profile_sql(table: &str, columns: &[&str]) -> String {
         .map(|chunk| {
             let inner: Vec<String> = chunk
                 .iter()
-                .map(|c| column_aggregates(&quote_identifier(c)))
+                .map(|c| column_aggregates(&quote_ident(c)))
                 .collect();
             format!("json_array({})", inner.join(",\n  "))
         })
@@ -127,7 +128,7 @@ fn profile_sql(table: &str, columns: &[&str]) -> String {
     format!(
         "SELECT json_array(count(*), {}) AS profile FROM {}",
         chunks.join(", "),
-        quote_identifier(table)
+        quote_ident(table)
     )
 }
 

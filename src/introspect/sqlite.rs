@@ -1,6 +1,7 @@
 //! SQLite introspection through Diesel: `sqlite_schema`, the table-valued pragmas, and the
 //! stored `CREATE` statements (read by [`super::ddl`]) for what the pragmas do not say.
 
+use crate::dialect::quote_ident;
 use std::collections::HashSet;
 use std::path::Path;
 
@@ -69,11 +70,6 @@ pub(crate) fn read_only_uri(path: &Path) -> String {
     }
     uri.push_str("?mode=ro");
     uri
-}
-
-/// `"name"` with inner `"` doubled: an identifier SQLite cannot misread.
-pub(crate) fn quote_identifier(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
 }
 
 /// Reads the whole schema of the `main` database, in one read transaction.
@@ -357,7 +353,7 @@ fn introspect_table(
     let indexes = created_indexes(conn, name, &index_list, schema)?;
     let foreign_keys = foreign_keys(conn, name, &ddl)?;
 
-    let count_sql = format!("SELECT count(*) AS n FROM {}", quote_identifier(name));
+    let count_sql = format!("SELECT count(*) AS n FROM {}", quote_ident(name));
     let counts: Vec<CountRow> = query(conn, &count_sql, name)?;
     let row_count = counts
         .first()
@@ -569,7 +565,7 @@ mod tests {
 
     #[test]
     fn identifiers_are_quoted_with_inner_quotes_doubled() {
-        assert_eq!(quote_identifier("a\"b"), "\"a\"\"b\"");
+        assert_eq!(quote_ident("a\"b"), "\"a\"\"b\"");
     }
 
     #[test]

@@ -162,7 +162,7 @@ fn token_text(token: &Token) -> String {
     match token {
         Token::Space => " ".to_owned(),
         Token::Word(w) | Token::Number(w) | Token::Op(w) => w.clone(),
-        Token::QuotedIdent(n) => format!("\"{}\"", n.replace('"', "\"\"")),
+        Token::QuotedIdent(n) => quote_ident(n),
         Token::Str(s) => format!("'{}'", s.replace('\'', "''")),
         Token::Blob(h) => format!("X'{h}'"),
     }
