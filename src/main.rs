@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
+    decant::introspect::use_sqlite_multithread_mode();
     let cli = decant::cli::Cli::parse();
     let code = decant::commands::execute(
         cli,

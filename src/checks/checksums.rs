@@ -1322,7 +1322,46 @@ struct Summary {
 
 enum Msg {
     Batch(Batch),
+    /// A quick pass's sums, sent just before `End`.
+    Sums(WindowSums),
     End(Summary),
+}
+
+/// Row counts and sums of row hashes per value window of a single integer key: what a quick
+/// pass compares. Sums do not depend on the order rows come in, so neither side is sorted.
+#[derive(Debug, Default, PartialEq)]
+struct WindowSums {
+    /// Window index (`None` for a NULL key) → (rows, wrapping sum of row hashes).
+    windows: HashMap<Option<i64>, (u64, u64)>,
+    /// The window being added to, kept out of the map while rows stay in it.
+    current: Option<(Option<i64>, u64, u64)>,
+}
+
+impl WindowSums {
+    fn add(&mut self, window: Option<i64>, hash: u64) {
+        match &mut self.current {
+            Some((w, rows, sum)) if *w == window => {
+                *rows += 1;
+                *sum = sum.wrapping_add(hash);
+            }
+            current => {
+                if let Some((w, rows, sum)) = current.replace((window, 1, hash)) {
+                    let entry = self.windows.entry(w).or_insert((0, 0));
+                    entry.0 += rows;
+                    entry.1 = entry.1.wrapping_add(sum);
+                }
+            }
+        }
+    }
+
+    fn into_windows(mut self) -> HashMap<Option<i64>, (u64, u64)> {
+        if let Some((w, rows, sum)) = self.current.take() {
+            let entry = self.windows.entry(w).or_insert((0, 0));
+            entry.0 += rows;
+            entry.1 = entry.1.wrapping_add(sum);
+        }
+        self.windows
+    }
 }
 
 /// Why a reading thread stopped early.
@@ -1334,7 +1373,7 @@ enum Stop {
 
 /// What one side of one pass does with its rows.
 #[derive(Default)]
-struct PassConfig {
+struct PassConfig<'a> {
     /// Check that keys strictly increase.
     ordered: bool,
     /// Hash the key (else the row hash stands for it).
@@ -1347,12 +1386,14 @@ struct PassConfig {
     wanted: Option<HashSet<u64>>,
     /// Report source rows the conversion refuses.
     report_unconverted: bool,
+    /// Only add each row's hash to its window's sum (a quick pass).
+    sums: Option<&'a Windows>,
 }
 
 /// Turns one side's tuples into batches and sends them.
 struct Producer<'a> {
     layout: &'a Layout,
-    config: &'a PassConfig,
+    config: &'a PassConfig<'a>,
     side: Side,
     tx: SyncSender<Msg>,
     /// Batches the comparison is done with, to fill again.
@@ -1361,6 +1402,7 @@ struct Producer<'a> {
     canon: Canon,
     key: Vec<u8>,
     last_key: Option<Vec<u8>>,
+    sums: WindowSums,
     /// The comparison stopped listening.
     hung_up: bool,
 }
@@ -1368,7 +1410,7 @@ struct Producer<'a> {
 impl<'a> Producer<'a> {
     fn new(
         layout: &'a Layout,
-        config: &'a PassConfig,
+        config: &'a PassConfig<'a>,
         side: Side,
         channels: (SyncSender<Msg>, Receiver<Batch>),
     ) -> Self {
@@ -1387,8 +1429,24 @@ impl<'a> Producer<'a> {
             },
             key: Vec::new(),
             last_key: None,
+            sums: WindowSums::default(),
             hung_up: false,
         }
+    }
+
+    /// Adds a tuple, whose fields are in `canon.spans`, to its window's sum (a quick pass:
+    /// the tuple is not kept).
+    fn sum(&mut self, windows: &Windows, tuple: &[u8]) {
+        self.key.clear();
+        let hash = self.canon.row(self.layout, tuple, &mut self.key);
+        if let Some(t) = self.config.sample {
+            if u128::from(xxh3_64(&self.key)) >= t {
+                return;
+            }
+        }
+        let window =
+            (self.key.first() == Some(&1)).then(|| windows.index_of(integer_of_key(&self.key)));
+        self.sums.add(window, hash);
     }
 
     /// Takes the tuple at `batch.data[start..]`, whose fields are in `canon.spans`.
@@ -1438,6 +1496,7 @@ impl<'a> Producer<'a> {
             self.batch.data.truncate(start);
             return Ok(());
         }
+
         let (key, tuple) = if self.config.light {
             self.batch.data.truncate(start);
             ((0, 0), (0, 0))
@@ -1497,10 +1556,27 @@ impl<'a> Producer<'a> {
 
     fn finish(mut self, summary: Summary) {
         self.flush();
+        if self.config.sums.is_some() && !self.hung_up {
+            let sums = std::mem::take(&mut self.sums);
+            self.hung_up = self.tx.send(Msg::Sums(sums)).is_err();
+        }
         if !self.hung_up {
             let _ = self.tx.send(Msg::End(summary));
         }
     }
+}
+
+/// Spawns a scoped thread with a name (shown by `top -H`, `perf` and in panics).
+fn spawn_named<'scope, T: Send + 'scope>(
+    scope: &'scope std::thread::Scope<'scope, '_>,
+    name: &str,
+    f: impl FnOnce() -> T + Send + 'scope,
+) -> std::thread::ScopedJoinHandle<'scope, T> {
+    std::thread::Builder::new()
+        .name(name.to_owned())
+        // As `Scope::spawn` does: a thread that cannot be created is out of resources.
+        .spawn_scoped(scope, f)
+        .expect("failed to spawn a thread")
 }
 
 /// Source rows handed from the SQLite reading thread to the converting one.
@@ -1528,7 +1604,7 @@ fn read_source(
         let (rtx, rrx) = sync_channel::<RowChunk>(4);
         // Chunks come back to be emptied where their rows were allocated.
         let (back_tx, back_rx) = std::sync::mpsc::channel::<RowChunk>();
-        let reader = scope.spawn(move || -> Result<u64, Stop> {
+        let reader = spawn_named(scope, "checksum-sqlite", move || -> Result<u64, Stop> {
             let query_error = |e| Stop::Error(CheckError::query(job.check, Side::Source, sql, e));
             let rows = diesel::sql_query(sql)
                 .load_iter::<SourceRow, DefaultLoadingMode>(conn)
@@ -1542,7 +1618,7 @@ fn read_source(
                 if chunk.len() == READ_CHUNK {
                     let empty = match back_rx.try_recv() {
                         Ok(mut old) => {
-                            old.clear();
+                            old.drain(..).for_each(SourceRow::recycle);
                             old
                         }
                         Err(_) => Vec::with_capacity(READ_CHUNK),
@@ -1618,7 +1694,15 @@ fn convert_rows(
                             message: m,
                         })
                     })?;
-                    producer.push(start)?;
+                    match config.sums {
+                        Some(windows) => {
+                            let mut tuple = std::mem::take(&mut producer.batch.data);
+                            producer.sum(windows, &tuple[start..]);
+                            tuple.truncate(start);
+                            producer.batch.data = tuple;
+                        }
+                        None => producer.push(start)?,
+                    }
                 }
                 Err((column, reason)) => {
                     producer.batch.data.truncate(start);
@@ -1686,9 +1770,14 @@ impl CopyParser<'_> {
             let Some(len) = scanned else {
                 break;
             };
-            let start = producer.batch.data.len();
-            producer.batch.data.extend_from_slice(&rest[..len]);
-            producer.push(start)?;
+            match producer.config.sums {
+                Some(windows) => producer.sum(windows, &rest[..len]),
+                None => {
+                    let start = producer.batch.data.len();
+                    producer.batch.data.extend_from_slice(&rest[..len]);
+                    producer.push(start)?;
+                }
+            }
             at += len;
         }
         Ok(at)
@@ -1931,6 +2020,7 @@ struct Cursor {
     pos: (usize, usize),
     ended: bool,
     summary: Option<Summary>,
+    sums: Option<WindowSums>,
     unconverted: Vec<Unconverted>,
     taken: u64,
 }
@@ -1952,6 +2042,7 @@ impl Cursor {
             pos: (0, 0),
             ended: false,
             summary: None,
+            sums: None,
             unconverted: Vec::new(),
             taken: 0,
         }
@@ -1979,6 +2070,7 @@ impl Cursor {
                     self.unconverted.append(&mut b.unconverted);
                     self.batches.push_back(b);
                 }
+                Ok(Msg::Sums(sums)) => self.sums = Some(sums),
                 Ok(Msg::End(s)) => {
                     self.summary = Some(s);
                     self.ended = true;
@@ -2047,6 +2139,10 @@ impl Cursor {
                 self.unconverted.append(&mut b.unconverted);
                 Some(b)
             }
+            Ok(Msg::Sums(sums)) => {
+                self.sums = Some(sums);
+                None
+            }
             Ok(Msg::End(s)) => {
                 self.summary = Some(s);
                 self.ended = true;
@@ -2097,10 +2193,64 @@ struct Windows {
 impl Windows {
     /// The last key of the window holding `k`.
     fn end_of(&self, k: i64) -> i64 {
-        let index = (i128::from(k) - self.min).div_euclid(self.width);
-        let end = self.min + (index + 1) * self.width - 1;
-        end.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64
+        self.bounds(self.index_of(k)).1
     }
+
+    /// The index of the window holding `k` (negative below the source's smallest key).
+    fn index_of(&self, k: i64) -> i64 {
+        // i64 arithmetic when it cannot overflow: this runs for every row of a quick pass.
+        if let (Ok(min), Ok(width)) = (i64::try_from(self.min), i64::try_from(self.width)) {
+            if let Some(offset) = k.checked_sub(min) {
+                return offset.div_euclid(width);
+            }
+        }
+        (i128::from(k) - self.min).div_euclid(self.width) as i64
+    }
+
+    /// The first and last key of window `index`, within the `i64` range.
+    fn bounds(&self, index: i64) -> (i64, i64) {
+        let clamp = |v: i128| v.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64;
+        let start = self.min + i128::from(index) * self.width;
+        (clamp(start), clamp(start + self.width - 1))
+    }
+}
+
+/// What a quick pass found.
+struct Quick {
+    /// Rows compared (the larger side's count).
+    rows: u64,
+    /// Windows whose rows or sums differ, in order (`None`: rows with a NULL key).
+    differing: Vec<Option<i64>>,
+    unconverted: Vec<Unconverted>,
+    limited: bool,
+    /// Source rows left out as rejected by the run.
+    excluded: u64,
+}
+
+/// Windows that differ read again (at most this many key ranges), or the whole table.
+const MAX_RANGES: usize = 64;
+
+/// The key ranges covering `differing` windows, adjacent ones joined; `None` when a NULL key
+/// differs or there are too many ranges to name in a WHERE clause.
+fn differing_ranges(differing: &[Option<i64>], windows: &Windows) -> Option<Vec<(i64, i64)>> {
+    let mut ranges: Vec<(i64, i64)> = Vec::new();
+    for w in differing {
+        let (start, end) = windows.bounds((*w)?);
+        match ranges.last_mut() {
+            Some(last) if last.1.checked_add(1) == Some(start) => last.1 = end,
+            _ => ranges.push((start, end)),
+        }
+    }
+    (ranges.len() <= MAX_RANGES).then_some(ranges)
+}
+
+/// `column BETWEEN a AND b OR …` over `ranges`.
+fn ranges_sql(column: &str, ranges: &[(i64, i64)]) -> String {
+    let parts: Vec<String> = ranges
+        .iter()
+        .map(|(a, b)| format!("{column} BETWEEN {a} AND {b}"))
+        .collect();
+    parts.join(" OR ")
 }
 
 /// Compares one key range: sums of row hashes, then bisection down to the differing rows.
@@ -2329,8 +2479,15 @@ impl Job<'_> {
         order.join(", ")
     }
 
-    fn source_sql(&self, ordered: bool, limit: bool) -> String {
+    fn source_sql(&self, ordered: bool, limit: bool, ranges: Option<&[(i64, i64)]>) -> String {
         let mut sql = format!("SELECT * FROM ({})", self.base_sql);
+        if let (Some(ranges), Some(c)) = (ranges, self.layout.integer_key()) {
+            let _ = write!(
+                sql,
+                " WHERE {}",
+                ranges_sql(&quote_ident(&c.source), ranges)
+            );
+        }
         if ordered {
             let _ = write!(sql, " ORDER BY {}", self.source_order());
         }
@@ -2340,7 +2497,12 @@ impl Job<'_> {
         sql
     }
 
-    fn target_sql(&self, ordered: bool, upper: Option<i64>) -> String {
+    fn target_sql(
+        &self,
+        ordered: bool,
+        upper: Option<i64>,
+        ranges: Option<&[(i64, i64)]>,
+    ) -> String {
         let l = self.layout;
         let columns: Vec<String> = l.columns.iter().map(|c| quote_ident(&c.target)).collect();
         let mut sql = format!(
@@ -2349,8 +2511,14 @@ impl Job<'_> {
             quote_ident(self.schema),
             quote_ident(&self.table.target)
         );
-        if let (Some(upper), Some(c)) = (upper, l.integer_key()) {
-            let _ = write!(sql, " WHERE {} <= {upper}", quote_ident(&c.target));
+        if let Some(c) = l.integer_key() {
+            let column = quote_ident(&c.target);
+            let mut conditions = Vec::new();
+            conditions.extend(upper.map(|upper| format!("{column} <= {upper}")));
+            conditions.extend(ranges.map(|r| format!("({})", ranges_sql(&column, r))));
+            if !conditions.is_empty() {
+                let _ = write!(sql, " WHERE {}", conditions.join(" AND "));
+            }
         }
         if ordered {
             let order: Vec<String> = l
@@ -2425,10 +2593,12 @@ impl Job<'_> {
             let (ttx, trx) = sync_channel(QUEUE);
             let (s_back, s_recycled) = std::sync::mpsc::channel();
             let (t_back, t_recycled) = std::sync::mpsc::channel();
-            let sh =
-                scope.spawn(move || read_source(source, ssql, self, configs.0, (stx, s_recycled)));
-            let th =
-                scope.spawn(move || read_target(target, tsql, self, configs.1, (ttx, t_recycled)));
+            let sh = spawn_named(scope, "checksum-source", move || {
+                read_source(source, ssql, self, configs.0, (stx, s_recycled))
+            });
+            let th = spawn_named(scope, "checksum-target", move || {
+                read_target(target, tsql, self, configs.1, (ttx, t_recycled))
+            });
             let result = consume(Cursor::new(srx, s_back), Cursor::new(trx, t_back));
             let panicked = || CheckError::Value {
                 check: self.check.to_owned(),
@@ -2477,17 +2647,41 @@ impl Job<'_> {
             }
             if let Some(n) = self.options.row_limit {
                 // The n-th key: the target is read up to it.
-                let sql = format!("{} LIMIT 1 OFFSET {}", self.source_sql(true, false), n - 1);
+                let sql = format!(
+                    "{} LIMIT 1 OFFSET {}",
+                    self.source_sql(true, false, None),
+                    n - 1
+                );
                 upper = self.source_integer(source, &sql, l.key[0])?;
             }
         }
-        let ssql = self.source_sql(true, true);
+        // A quick pass first: window sums only. Most tables match, and then this is all.
+        let mut quick = None;
+        if let Some(w) = &windows {
+            match self.quick(source, target, w, upper)? {
+                Err(why) => return Ok(Err(why)),
+                Ok(q) if q.differing.is_empty() => {
+                    // Rows the conversion refuses are missing from both sums: listed here.
+                    report_unconverted(report, q.unconverted);
+                    self.limit_notes(notes, q.limited);
+                    return Ok(Ok(q.rows));
+                }
+                Ok(q) => quick = Some(q),
+            }
+        }
+        // Then rows, in key order: of the windows that differ when they are few, else all.
+        let ranges = quick
+            .as_ref()
+            .filter(|_| self.options.row_limit.is_none())
+            .and_then(|q| differing_ranges(&q.differing, windows.as_ref()?));
+        let ssql = self.source_sql(true, true, ranges.as_deref());
         let configs = (
             PassConfig {
                 ordered: true,
                 keyed: true,
                 sample: self.sample_threshold(),
-                report_unconverted: true,
+                // The quick pass already reported and counted them.
+                report_unconverted: quick.is_none(),
                 ..PassConfig::default()
             },
             PassConfig {
@@ -2501,7 +2695,7 @@ impl Job<'_> {
         // as it lies, which spares the server an index scan, and sort only if it is not.
         let mut physical = l.integer_key().is_some() && !self.target_updated(target)?;
         let outcome = loop {
-            let tsql = self.target_sql(!physical, upper);
+            let tsql = self.target_sql(!physical, upper, ranges.as_deref());
             let outcome = self.pass(
                 source,
                 target,
@@ -2520,15 +2714,91 @@ impl Job<'_> {
                 outcome => break outcome,
             }
         };
-        Ok(outcome.map_err(|(_, why)| why).map(|(rows, limited)| {
-            self.sample_note(notes, "key");
-            if limited {
-                notes.push(format!(
-                    "only the first {} source rows by key were compared",
-                    self.options.row_limit.unwrap_or_default()
-                ));
-            }
-            rows
+        let outcome = outcome.map_err(|(_, why)| why);
+        Ok(match quick {
+            None => outcome.map(|(rows, limited)| {
+                self.limit_notes(notes, limited);
+                rows
+            }),
+            Some(q) => outcome.map(|_| {
+                report_unconverted(report, q.unconverted);
+                self.rejects
+                    .excluded
+                    .store(q.excluded, std::sync::atomic::Ordering::Relaxed);
+                self.limit_notes(notes, q.limited);
+                q.rows
+            }),
+        })
+    }
+
+    fn limit_notes(&self, notes: &mut Vec<String>, limited: bool) {
+        self.sample_note(notes, "key");
+        if limited {
+            notes.push(format!(
+                "only the first {} source rows by key were compared",
+                self.options.row_limit.unwrap_or_default()
+            ));
+        }
+    }
+
+    /// Both sides read as they lie, each row's hash added to its key window's sum; the
+    /// windows whose rows or sums differ. `Err(why)` when a side could not be read so.
+    fn quick(
+        &self,
+        source: &mut SqliteConnection,
+        target: &mut PgConnection,
+        windows: &Windows,
+        upper: Option<i64>,
+    ) -> Result<Result<Quick, String>, CheckError> {
+        let limit = self.options.row_limit.is_some();
+        let ssql = self.source_sql(limit, true, None);
+        let tsql = self.target_sql(false, upper, None);
+        let config = |report_unconverted| PassConfig {
+            keyed: true,
+            sample: self.sample_threshold(),
+            report_unconverted,
+            sums: Some(windows),
+            ..PassConfig::default()
+        };
+        let (source_config, target_config) = (config(true), config(false));
+        let read = self.pass(
+            source,
+            target,
+            (&ssql, &tsql),
+            (&source_config, &target_config),
+            |mut src, mut tgt| {
+                drain_both(&mut src, &mut tgt, |_, _| {});
+                let limited = src.summary.is_some_and(|s| s.limited);
+                let unconverted = std::mem::take(&mut src.unconverted);
+                (src.sums.take(), tgt.sums.take(), unconverted, limited)
+            },
+        )?;
+        let (s, t, unconverted, limited) = match read {
+            Ok(read) => read,
+            Err((_, why)) => return Ok(Err(why)),
+        };
+        let (s, t) = (
+            s.unwrap_or_default().into_windows(),
+            t.unwrap_or_default().into_windows(),
+        );
+        let count = |w: &HashMap<Option<i64>, (u64, u64)>| w.values().map(|v| v.0).sum::<u64>();
+        let rows = count(&s).max(count(&t));
+        let mut differing: Vec<Option<i64>> = s
+            .keys()
+            .chain(t.keys().filter(|w| !s.contains_key(w)))
+            .filter(|w| s.get(w) != t.get(w))
+            .copied()
+            .collect();
+        differing.sort_unstable();
+        Ok(Ok(Quick {
+            rows,
+            differing,
+            unconverted,
+            limited,
+            excluded: self
+                .rejects
+                .excluded
+                .load(std::sync::atomic::Ordering::Relaxed),
         }))
     }
 
@@ -2542,8 +2812,8 @@ impl Job<'_> {
         notes: &mut Vec<String>,
     ) -> Result<u64, CheckError> {
         let limit = self.options.row_limit.is_some();
-        let ssql = self.source_sql(limit, true);
-        let tsql = self.target_sql(false, None);
+        let ssql = self.source_sql(limit, true, None);
+        let tsql = self.target_sql(false, None, None);
         let light = |report_unconverted| PassConfig {
             keyed: true,
             light: true,
@@ -2646,8 +2916,8 @@ impl Job<'_> {
         report: &mut Report<'_>,
         notes: &mut Vec<String>,
     ) -> Result<u64, CheckError> {
-        let ssql = self.source_sql(false, false);
-        let tsql = self.target_sql(false, None);
+        let ssql = self.source_sql(false, false, None);
+        let tsql = self.target_sql(false, None, None);
         let light = |report_unconverted| PassConfig {
             light: true,
             sample: self.sample_threshold(),
@@ -2800,6 +3070,72 @@ impl Job<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn window_sums_do_not_depend_on_row_order() {
+        let rows = [
+            (Some(0), 11u64),
+            (Some(0), 7),
+            (Some(3), u64::MAX),
+            (None, 5),
+            (Some(0), 2),
+        ];
+        let mut forward = WindowSums::default();
+        rows.iter().for_each(|(w, h)| forward.add(*w, *h));
+        let mut backward = WindowSums::default();
+        rows.iter().rev().for_each(|(w, h)| backward.add(*w, *h));
+        let forward = forward.into_windows();
+        assert_eq!(forward, backward.into_windows());
+        assert_eq!(forward[&Some(0)], (3, 20));
+        assert_eq!(forward[&Some(3)], (1, u64::MAX));
+        assert_eq!(forward[&None], (1, 5));
+    }
+
+    #[test]
+    fn windows_cover_keys_below_the_smallest_and_at_the_ends_of_i64() {
+        let w = Windows {
+            min: 100,
+            width: 10,
+        };
+        assert_eq!(
+            (w.index_of(100), w.index_of(109), w.index_of(110)),
+            (0, 0, 1)
+        );
+        assert_eq!(
+            (w.index_of(99), w.index_of(90), w.index_of(89)),
+            (-1, -1, -2)
+        );
+        assert_eq!(w.bounds(-1), (90, 99));
+        assert_eq!(w.end_of(105), 109);
+        let wide = Windows {
+            min: i128::from(i64::MIN),
+            width: 1 << 62,
+        };
+        assert_eq!(wide.index_of(i64::MAX), 3);
+        assert_eq!(wide.bounds(3).1, i64::MAX);
+        assert_eq!(wide.index_of(i64::MIN), 0);
+    }
+
+    #[test]
+    fn differing_windows_become_few_key_ranges() {
+        let w = Windows { min: 1, width: 100 };
+        assert_eq!(
+            differing_ranges(&[Some(-1), Some(0), Some(1), Some(5)], &w),
+            Some(vec![(-99, 200), (501, 600)])
+        );
+        assert_eq!(
+            ranges_sql("\"id\"", &[(-99, 200), (501, 600)]),
+            "\"id\" BETWEEN -99 AND 200 OR \"id\" BETWEEN 501 AND 600"
+        );
+        // A NULL key cannot be named by a range, nor can too many ranges be: read everything.
+        assert_eq!(differing_ranges(&[None, Some(1)], &w), None);
+        let scattered: Vec<Option<i64>> = (0..=MAX_RANGES as i64).map(|i| Some(2 * i)).collect();
+        assert_eq!(differing_ranges(&scattered, &w), None);
+        assert_eq!(
+            differing_ranges(&scattered[1..], &w).map(|r| r.len()),
+            Some(MAX_RANGES)
+        );
+    }
 
     fn canon(text: &str) -> String {
         let mut out = Vec::new();

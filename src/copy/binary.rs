@@ -157,37 +157,34 @@ pub(crate) fn numeric(out: &mut Vec<u8>, negative: bool, digits: &[u8], scale: u
         digits.get(int_len + i).map_or(0, |d| u16::from(*d))
     };
     let groups = (total + trail) / 4;
-    let mut weight = ((lead + int_len) / 4) as i32 - 1;
-    let mut values: Vec<u16> = (0..groups)
-        .map(|g| {
-            let b = g * 4;
-            digit_at(b) * 1000 + digit_at(b + 1) * 100 + digit_at(b + 2) * 10 + digit_at(b + 3)
-        })
-        .collect();
-    let first = values.iter().position(|g| *g != 0);
-    match first {
-        None => values.clear(),
-        Some(first) => {
-            values.drain(..first);
-            weight -= first as i32;
-            while values.last() == Some(&0) {
-                values.pop();
-            }
-        }
-    }
-    let sign: u16 = if negative && !values.is_empty() {
-        0x4000
-    } else {
-        0
+    let group = |g: usize| -> u16 {
+        let b = g * 4;
+        digit_at(b) * 1000 + digit_at(b + 1) * 100 + digit_at(b + 2) * 10 + digit_at(b + 3)
     };
-    let weight = if values.is_empty() { 0 } else { weight };
-    len(out, 8 + 2 * values.len());
-    out.extend_from_slice(&(values.len() as u16).to_be_bytes());
+    // Zero groups at either end are left out (as PostgreSQL stores them); computed twice
+    // rather than collected, so no allocation per value.
+    let first = (0..groups).find(|g| group(*g) != 0);
+    let (first, end) = match first {
+        Some(first) => (
+            first,
+            (first..groups).rfind(|g| group(*g) != 0).unwrap_or(first) + 1,
+        ),
+        None => (0, 0),
+    };
+    let count = end - first;
+    let sign: u16 = if negative && count > 0 { 0x4000 } else { 0 };
+    let weight = if count == 0 {
+        0
+    } else {
+        ((lead + int_len) / 4) as i32 - 1 - first as i32
+    };
+    len(out, 8 + 2 * count);
+    out.extend_from_slice(&(count as u16).to_be_bytes());
     out.extend_from_slice(&(weight as i16).to_be_bytes());
     out.extend_from_slice(&sign.to_be_bytes());
     out.extend_from_slice(&(scale as u16).to_be_bytes());
-    for v in values {
-        out.extend_from_slice(&v.to_be_bytes());
+    for g in first..end {
+        out.extend_from_slice(&group(g).to_be_bytes());
     }
 }
 

@@ -5,6 +5,7 @@
 use std::borrow::Cow;
 
 use minijinja::value::{Value as JinjaValue, ValueKind};
+use smallvec::SmallVec;
 
 use super::binary;
 use super::read::{sqlite_real_text, SqlValue};
@@ -1045,7 +1046,8 @@ fn parse_time_parts(b: &[u8], free_minutes: bool) -> Option<(i64, &[u8])> {
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Decimal {
     pub negative: bool,
-    pub digits: Vec<u8>,
+    /// Inline up to 32 digits: a REAL or a money amount converts without allocating.
+    pub digits: SmallVec<[u8; 32]>,
     pub scale: u32,
 }
 
@@ -1055,12 +1057,13 @@ const MAX_SCALE: u32 = 16_383;
 
 impl Decimal {
     fn from_i64(i: i64) -> Decimal {
-        let digits = i
-            .unsigned_abs()
-            .to_string()
-            .bytes()
-            .map(|b| b - b'0')
-            .collect();
+        let mut digits: SmallVec<[u8; 32]> = SmallVec::new();
+        let mut n = i.unsigned_abs();
+        while n > 0 {
+            digits.push((n % 10) as u8);
+            n /= 10;
+        }
+        digits.reverse();
         Decimal {
             negative: i < 0,
             digits,
@@ -1078,7 +1081,7 @@ impl Decimal {
             _ => (false, t),
         };
         let int_len = t.iter().take_while(|c| c.is_ascii_digit()).count();
-        let mut digits: Vec<u8> = t[..int_len].iter().map(|c| c - b'0').collect();
+        let mut digits: SmallVec<[u8; 32]> = t[..int_len].iter().map(|c| c - b'0').collect();
         let mut rest = &t[int_len..];
         let mut frac_len = 0usize;
         if rest.first() == Some(&b'.') {
@@ -1252,7 +1255,8 @@ fn decimal(val: &Val<'_>) -> Result<Decimal, Reason> {
                 return Err(format!("{} is not a finite number", sqlite_real_text(*f)));
             }
             // The shortest text that reads back as the same double: what the application saw.
-            Decimal::parse(&f.to_string()).ok_or_else(|| format!("{f} is not a number"))
+            Decimal::parse(ryu::Buffer::new().format_finite(*f))
+                .ok_or_else(|| format!("{f} is not a number"))
         }
         Val::Text(t) => Decimal::parse(t).ok_or_else(|| format!("`{t}` is not a number")),
         Val::InvalidText(b) => Err(invalid_utf8(b)),

@@ -1,6 +1,7 @@
 //! Reading source rows: every value as SQLite actually stores it (its storage class, with text
 //! kept byte-exact), and the safe ways to show a value in a reject or an error.
 
+use std::cell::RefCell;
 use std::fmt::Write as _;
 
 use diesel::deserialize::{self, FromSql, QueryableByName};
@@ -39,7 +40,7 @@ impl FromSql<AnyStorage, Sqlite> for SqlValue {
                     let text = value.read_text();
                     // U+FFFD is EF BF BD in UTF-8: a byte scan rules it out quickly.
                     let replaced = text.as_bytes().contains(&0xEF) && text.contains('\u{FFFD}');
-                    (!replaced).then(|| text.to_owned())
+                    (!replaced).then(|| spare::string(text))
                 };
                 match valid {
                     Some(text) => SqlValue::Text(text),
@@ -66,11 +67,67 @@ pub(crate) struct SourceRow(pub Vec<SqlValue>);
 impl QueryableByName<Sqlite> for SourceRow {
     fn build<'a>(row: &impl NamedRow<'a, Sqlite>) -> deserialize::Result<Self> {
         let count = Row::field_count(row);
-        let mut values = Vec::with_capacity(count);
+        let mut values = spare::row(count);
         for i in 0..count {
             values.push(Row::get_value::<AnyStorage, SqlValue, usize>(row, i)?);
         }
         Ok(SourceRow(values))
+    }
+}
+
+impl SourceRow {
+    /// Gives the row's buffers back to be reused by the next rows this thread reads; worth it
+    /// when rows are dropped in bulk (batches), which defeats the allocator's per-thread caches.
+    pub(crate) fn recycle(values: Vec<SqlValue>) {
+        spare::keep(values);
+    }
+}
+
+/// Buffers of rows read on this thread and given back by [`SourceRow::recycle`].
+mod spare {
+    use super::{RefCell, SqlValue};
+
+    /// At most this many of each kept per thread.
+    const KEPT: usize = 16_384;
+
+    thread_local! {
+        static STRINGS: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
+        static ROWS: RefCell<Vec<Vec<SqlValue>>> = const { RefCell::new(Vec::new()) };
+    }
+
+    pub(super) fn string(text: &str) -> String {
+        match STRINGS.with(|s| s.borrow_mut().pop()) {
+            Some(mut s) => {
+                s.clear();
+                s.push_str(text);
+                s
+            }
+            None => text.to_owned(),
+        }
+    }
+
+    pub(super) fn row(columns: usize) -> Vec<SqlValue> {
+        ROWS.with(|r| r.borrow_mut().pop())
+            .unwrap_or_else(|| Vec::with_capacity(columns))
+    }
+
+    pub(super) fn keep(mut values: Vec<SqlValue>) {
+        STRINGS.with(|s| {
+            let mut s = s.borrow_mut();
+            for v in values.drain(..) {
+                if let SqlValue::Text(t) = v {
+                    if s.len() < KEPT {
+                        s.push(t);
+                    }
+                }
+            }
+        });
+        ROWS.with(|r| {
+            let mut r = r.borrow_mut();
+            if r.len() < KEPT {
+                r.push(values);
+            }
+        });
     }
 }
 

@@ -8,7 +8,7 @@ mod sqlite;
 use std::path::PathBuf;
 
 pub use profile::{profile_catalog, profile_table};
-pub use sqlite::{introspect_sqlite, open_sqlite_read_only};
+pub use sqlite::{introspect_sqlite, open_sqlite_read_only, use_sqlite_multithread_mode};
 
 /// What can go wrong while opening, introspecting or profiling a source database.
 #[derive(Debug, thiserror::Error)]

@@ -17,6 +17,23 @@ use crate::catalog::{
     Trigger, UniqueConstraint, View,
 };
 
+/// Puts SQLite in multi-thread mode: no mutex around each call on a connection.
+///
+/// SQLite's default (serialized) mode takes the connection's mutex for every column read,
+/// which costs more than the read itself when a table is streamed. A Diesel connection is
+/// never used by two threads at once (it is not `Sync`), which is all multi-thread mode asks.
+/// Must run before any other SQLite call, while the process has one thread: the binary calls
+/// it first thing. Returns whether SQLite accepted it (it refuses once initialised).
+#[allow(unsafe_code)] // The crate's one unsafe call: a process setting Diesel does not expose.
+pub fn use_sqlite_multithread_mode() -> bool {
+    // SAFETY: sqlite3_config is called with a verb that takes no arguments, before any
+    // connection exists and while no other thread can call SQLite (see above).
+    unsafe {
+        libsqlite3_sys::sqlite3_config(libsqlite3_sys::SQLITE_CONFIG_MULTITHREAD)
+            == libsqlite3_sys::SQLITE_OK
+    }
+}
+
 /// Opens a SQLite file read-only, so the source is never written and never created.
 ///
 /// Fails, naming the path, when the file does not exist or is not a SQLite database.
