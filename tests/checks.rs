@@ -313,6 +313,56 @@ fn a_rejected_orphan_takes_its_self_referencing_descendants_with_it() {
     assert_status(&out, "foreign-keys:staff", "PASS");
 }
 
+#[test]
+fn checksums_with_a_row_limit_or_a_sample_say_so_and_still_find_differences() {
+    let s = Setup::from_sql(
+        SHOP,
+        "checks:\n  - checksums: [orders]\n    row_limit: 2\n  - checksums: [customers]\n    sample_rate: 0.999\n",
+    );
+    let out = s.decant(&["run", "plan.yaml"]);
+    assert_exit(&out, 0);
+    let out = s.decant(&["check", "plan.yaml"]);
+    assert_exit(&out, 0);
+    for id in ["checksums:orders", "checksums:customers"] {
+        assert_status(&out, id, "PASS");
+    }
+    let report = s.report("plan");
+    let orders = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "checksums:orders")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        orders["summary"],
+        "2 row(s) compared, all equal (not every row: see details)"
+    );
+    assert!(
+        orders["details"]
+            .to_string()
+            .contains("only the first 2 source rows by key"),
+        "{orders}"
+    );
+    // A change inside the limit is found; one past it is not looked at.
+    s.db.connect()
+        .batch_execute("UPDATE public.orders SET note = 'changed' WHERE id IN (11, 13)")
+        .unwrap();
+    let out = s.decant(&["check", "plan.yaml"]);
+    assert_exit(&out, 1);
+    assert_status(&out, "checksums:orders", "FAIL");
+    assert!(
+        out.stdout.contains("`orders` id=11: `note` differs") && !out.stdout.contains("id=13"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("a sample of about 99.9% of the rows"),
+        "{}",
+        out.stdout
+    );
+}
+
 const ASSERTIONS: &str = r#"checks:
   - { name: order-count, target: "select count(*) from orders", expect: 4 }
   - { name: order-count-wrong, target: "select count(*) from orders", expect: 5 }

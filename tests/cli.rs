@@ -196,6 +196,43 @@ fn validate_reports_every_reference_problem_with_suggestions() {
 }
 
 #[test]
+fn validate_checks_checksum_limits_and_where_they_belong() {
+    let plan = r#"version: 1
+source: { url: "sqlite://s.sqlite3" }
+target: { url: "postgres://localhost/x" }
+checks:
+  - checksums: all
+    row_limit: 0
+  - checksums: [loans]
+    sample_rate: 1.5
+  - row_counts: all
+    sample_rate: 0.5
+  - checksums: [loans]
+    row_limit: 1000
+    sample_rate: 0.25
+"#;
+    let dir = bad_plan_dir(plan);
+    let out = decant_in(dir.path(), &["validate", "plan.yaml"], &[]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    for expected in [
+        "plan.yaml:6:16",
+        "`row_limit` must be at least 1",
+        "plan.yaml:8:18",
+        "`sample_rate` must be above 0 and at most 1",
+        "plan.yaml:10:18",
+        "`sample_rate` belongs to `checksums` checks",
+    ] {
+        assert!(
+            out.stderr.contains(expected),
+            "missing `{expected}` in:\n{}",
+            out.stderr
+        );
+    }
+    // The last check is valid: three problems, not four.
+    assert_eq!(out.stderr.matches("error:").count(), 3, "{}", out.stderr);
+}
+
+#[test]
 fn validate_names_a_missing_environment_variable() {
     let dir = bad_plan_dir("version: 1\nsource: { url: \"sqlite://s.sqlite3\" }\ntarget: { url: \"${NO_SUCH_DECANT_VAR}\" }\n");
     let out = decant_in(dir.path(), &["validate", "plan.yaml"], &[]);

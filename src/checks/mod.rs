@@ -269,8 +269,15 @@ pub fn run_plan_checks(
             }
         }
         if let Some(selection) = &check.checksums {
+            let options = ChecksumOptions {
+                row_limit: check.row_limit,
+                sample_rate: check.sample_rate,
+            };
             for table in selected_tables(resolved, selection) {
-                push(checksum_result(prepared, dbs, table), &mut results);
+                push(
+                    checksum_result(prepared, dbs, table, &options),
+                    &mut results,
+                );
             }
         }
         if let Some(selection) = &check.foreign_keys {
@@ -308,16 +315,28 @@ fn checksum_result(
     prepared: &Prepared,
     dbs: &mut Databases<'_>,
     table: &ResolvedTable,
+    options: &ChecksumOptions,
 ) -> CheckResult {
     let id = format!("checksums:{}", table.source);
     timed(id, || {
-        let options = ChecksumOptions::default();
-        let outcome = checksums::checksum_table(dbs.source, dbs.target, prepared, table, &options)?;
+        let outcome = checksums::checksum_table(dbs.source, dbs.target, prepared, table, options)?;
         let mut details = vec![format!("{} row(s) compared", outcome.rows_compared)];
         details.extend(outcome.note.clone());
+        let partial = options.sample_rate.is_some_and(|r| r < 1.0)
+            || options
+                .row_limit
+                .is_some_and(|n| outcome.rows_compared >= n);
         let finding = if outcome.differences.is_empty() {
             Finding::pass(
-                format!("{} row(s) compared, all equal", outcome.rows_compared),
+                format!(
+                    "{} row(s) compared, all equal{}",
+                    outcome.rows_compared,
+                    if partial {
+                        " (not every row: see details)"
+                    } else {
+                        ""
+                    }
+                ),
                 details,
             )
         } else {

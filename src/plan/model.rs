@@ -321,6 +321,14 @@ pub struct Check {
     /// Compare full content: `all` or a list of source table names.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub checksums: Option<Selection>,
+    /// With `checksums`: compare only the first this many rows of each table, by key.
+    /// The report says so.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub row_limit: Option<u64>,
+    /// With `checksums`: compare about this fraction of each table's rows (above 0, at most
+    /// 1), the same rows on both sides, chosen by a hash of the key. The report says so.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sample_rate: Option<f64>,
     /// Find orphans and confirm constraints: `all` or a list of source table names.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub foreign_keys: Option<Selection>,

@@ -154,6 +154,36 @@ fn validate_check(
             ));
         }
     }
+    if check.checksums.is_some() {
+        if check.row_limit == Some(0) {
+            problems.push(Diagnostic::error(
+                doc_path!["checks", i, "row_limit"],
+                "`row_limit` must be at least 1",
+            ));
+        }
+        if check.sample_rate.is_some_and(|r| !(r > 0.0 && r <= 1.0)) {
+            problems.push(
+                Diagnostic::error(
+                    doc_path!["checks", i, "sample_rate"],
+                    "`sample_rate` must be above 0 and at most 1",
+                )
+                .with_help("0.1 compares about one row in ten; leave it out to compare every row"),
+            );
+        }
+    } else {
+        let only_checksums = [
+            ("row_limit", check.row_limit.is_some()),
+            ("sample_rate", check.sample_rate.is_some()),
+        ];
+        for (field, present) in only_checksums {
+            if present {
+                problems.push(Diagnostic::error(
+                    doc_path!["checks", i, field],
+                    format!("`{field}` belongs to `checksums` checks"),
+                ));
+            }
+        }
+    }
     let assertion = check.target.is_some();
     let only_assertion = [
         ("name", check.name.is_some()),
