@@ -2505,6 +2505,16 @@ impl Job<'_> {
     ) -> String {
         let l = self.layout;
         let columns: Vec<String> = l.columns.iter().map(|c| quote_ident(&c.target)).collect();
+        let restricted = l.integer_key().is_some() && (upper.is_some() || ranges.is_some());
+        if !ordered && !restricted {
+            // COPY of the table itself: the server scans it without an executor plan.
+            return format!(
+                "{}.{} ({})",
+                quote_ident(self.schema),
+                quote_ident(&self.table.target),
+                columns.join(", ")
+            );
+        }
         let mut sql = format!(
             "(SELECT {} FROM {}.{}",
             columns.join(", "),
