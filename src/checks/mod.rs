@@ -228,6 +228,11 @@ pub fn run_plan_checks(
     progress: &mut dyn FnMut(&CheckResult),
 ) -> Vec<CheckResult> {
     let resolved = &prepared.resolved;
+    // Checksums stream whole tables: pages read through a memory map instead of copied into
+    // SQLite's page cache cost ~15% less CPU. The mapped pages (page cache, up to 1 GiB) count
+    // in the process's RSS, which is why loads, with their memory target, read as usual.
+    // Best effort: a build without memory maps reads as before.
+    let _ = dbs.source.batch_execute("PRAGMA mmap_size = 1073741824");
     // One read transaction: every check sees one snapshot of the source.
     let snapshot = dbs.source.batch_execute("BEGIN").is_ok();
     let mut results = Vec::new();

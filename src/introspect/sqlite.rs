@@ -5,7 +5,7 @@ use crate::dialect::quote_ident;
 use std::collections::HashSet;
 use std::path::Path;
 
-use diesel::connection::{Connection, SimpleConnection};
+use diesel::connection::Connection;
 use diesel::sql_types::{BigInt, Integer, Nullable, Text};
 use diesel::sqlite::{Sqlite, SqliteConnection};
 use diesel::{QueryableByName, RunQueryDsl};
@@ -68,9 +68,6 @@ pub fn open_sqlite_read_only(path: &Path) -> Result<SqliteConnection, Introspect
             sql: sql.into(),
             source,
         })?;
-    // Pages read through a memory map instead of copied into SQLite's page cache: streaming a
-    // large table costs less CPU. Best effort: a build or platform without it reads as before.
-    let _ = conn.batch_execute("PRAGMA mmap_size = 1073741824");
     Ok(conn)
 }
 
