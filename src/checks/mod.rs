@@ -230,9 +230,17 @@ pub fn run_plan_checks(
     let resolved = &prepared.resolved;
     // Checksums stream whole tables: pages read through a memory map instead of copied into
     // SQLite's page cache cost ~15% less CPU. The mapped pages (page cache, up to 1 GiB) count
-    // in the process's RSS, which is why loads, with their memory target, read as usual.
-    // Best effort: a build without memory maps reads as before.
-    let _ = dbs.source.batch_execute("PRAGMA mmap_size = 1073741824");
+    // in the process's RSS, so the map is on only for plans with checksums, and it must be set
+    // before the transaction begins to be used. Best effort: without it, reads are as before.
+    let checksums = prepared
+        .loaded
+        .plan
+        .checks
+        .iter()
+        .any(|c| c.checksums.is_some());
+    if checksums {
+        let _ = dbs.source.batch_execute("PRAGMA mmap_size = 1073741824");
+    }
     // One read transaction: every check sees one snapshot of the source.
     let snapshot = dbs.source.batch_execute("BEGIN").is_ok();
     let mut results = Vec::new();
@@ -311,6 +319,9 @@ pub fn run_plan_checks(
     }
     if snapshot {
         let _ = dbs.source.batch_execute("COMMIT");
+    }
+    if checksums {
+        let _ = dbs.source.batch_execute("PRAGMA mmap_size = 0");
     }
     results
 }
