@@ -381,10 +381,13 @@ fn keys_that_sort_differently_after_a_transform_are_matched_by_hash() {
     );
     let outcome = m.compare("codes", &all());
     assert_eq!(lines(&outcome), Vec::<String>::new());
-    let note = outcome.note.unwrap_or_default();
-    assert!(note.contains("do not sort the same way"), "{note}");
+    assert_eq!(outcome.rows_compared, 4);
     m.target("UPDATE public.codes SET n = 30 WHERE code = 'C'; DELETE FROM public.codes WHERE code = 'D';");
-    let mut found = lines(&m.compare("codes", &all()));
+    // The quick pass of the whole table differs; the rows are then matched by key hash.
+    let outcome = m.compare("codes", &all());
+    let note = outcome.note.clone().unwrap_or_default();
+    assert!(note.contains("do not sort the same way"), "{note}");
+    let mut found = lines(&outcome);
     found.sort();
     assert_eq!(
         found,

@@ -117,29 +117,56 @@ pub fn checksum_table(
     };
     let mut notes = Vec::new();
     let mut report = Report::new(&layout);
-    let rows_compared = match layout.mode.clone() {
-        Mode::Ordered => match job.ordered(source, target, &mut report, &mut notes)? {
-            Ok(rows) => rows,
-            Err(why) => {
-                notes.clear();
-                report.reset();
-                rejects
-                    .excluded
-                    .store(0, std::sync::atomic::Ordering::Relaxed);
-                notes.push(format!(
+    // Without a single integer key the quick pass sums the whole table: when it matches, that
+    // is all; when not, the comparison below finds the rows. (With one, `ordered` does it by
+    // key window.) A row limit needs rows in key order, so it goes straight to the comparison.
+    let integer_windows = matches!(layout.mode, Mode::Ordered) && layout.integer_key().is_some();
+    let mut equal_rows = None;
+    if !integer_windows && options.row_limit.is_none() {
+        match job.quick(source, target, Grouping::Whole, None)? {
+            Ok(q) if q.differing.is_empty() => {
+                report_unconverted(&mut report, q.unconverted);
+                let by = match &layout.mode {
+                    Mode::Multiset(why) => {
+                        notes.push(format!("{why}: compared as multisets of whole rows"));
+                        "row"
+                    }
+                    _ => "key",
+                };
+                job.sample_note(&mut notes, by);
+                equal_rows = Some(q.rows);
+            }
+            _ => rejects
+                .excluded
+                .store(0, std::sync::atomic::Ordering::Relaxed),
+        }
+    }
+    let rows_compared = match (equal_rows, layout.mode.clone()) {
+        (Some(rows), _) => rows,
+        (None, mode) => match mode {
+            Mode::Ordered => match job.ordered(source, target, &mut report, &mut notes)? {
+                Ok(rows) => rows,
+                Err(why) => {
+                    notes.clear();
+                    report.reset();
+                    rejects
+                        .excluded
+                        .store(0, std::sync::atomic::Ordering::Relaxed);
+                    notes.push(format!(
                     "the keys do not sort the same way on both sides ({why}), so rows were matched by key hash in memory"
                 ));
+                    job.hashed(source, target, &mut report, &mut notes)?
+                }
+            },
+            Mode::Hashed(why) => {
+                notes.push(format!("rows were matched by key hash in memory: {why}"));
                 job.hashed(source, target, &mut report, &mut notes)?
             }
+            Mode::Multiset(why) => {
+                notes.push(format!("{why}: compared as multisets of whole rows"));
+                job.multiset(source, target, &mut report, &mut notes)?
+            }
         },
-        Mode::Hashed(why) => {
-            notes.push(format!("rows were matched by key hash in memory: {why}"));
-            job.hashed(source, target, &mut report, &mut notes)?
-        }
-        Mode::Multiset(why) => {
-            notes.push(format!("{why}: compared as multisets of whole rows"));
-            job.multiset(source, target, &mut report, &mut notes)?
-        }
     };
     rejects.excluded_note(&mut notes);
     if report.total > report.differences.len() as u64 {
@@ -1386,8 +1413,17 @@ struct PassConfig<'a> {
     wanted: Option<HashSet<u64>>,
     /// Report source rows the conversion refuses.
     report_unconverted: bool,
-    /// Only add each row's hash to its window's sum (a quick pass).
-    sums: Option<&'a Windows>,
+    /// Only add each row's hash to its group's sum (a quick pass).
+    sums: Option<Grouping<'a>>,
+}
+
+/// How a quick pass groups rows before summing their hashes.
+#[derive(Clone, Copy)]
+enum Grouping<'a> {
+    /// By value window of a single integer key: a window that differs can be read again.
+    KeyWindows(&'a Windows),
+    /// The whole table as one group: any key, or none (then the sum is of a multiset).
+    Whole,
 }
 
 /// Turns one side's tuples into batches and sends them.
@@ -1436,16 +1472,26 @@ impl<'a> Producer<'a> {
 
     /// Adds a tuple, whose fields are in `canon.spans`, to its window's sum (a quick pass:
     /// the tuple is not kept).
-    fn sum(&mut self, windows: &Windows, tuple: &[u8]) {
+    fn sum(&mut self, grouping: Grouping<'_>, tuple: &[u8]) {
         self.key.clear();
         let hash = self.canon.row(self.layout, tuple, &mut self.key);
         if let Some(t) = self.config.sample {
-            if u128::from(xxh3_64(&self.key)) >= t {
+            // The same rows as the other passes sample: by key, or by row without one.
+            let khash = if self.config.keyed {
+                xxh3_64(&self.key)
+            } else {
+                hash
+            };
+            if u128::from(khash) >= t {
                 return;
             }
         }
-        let window =
-            (self.key.first() == Some(&1)).then(|| windows.index_of(integer_of_key(&self.key)));
+        let window = match grouping {
+            Grouping::KeyWindows(windows) => {
+                (self.key.first() == Some(&1)).then(|| windows.index_of(integer_of_key(&self.key)))
+            }
+            Grouping::Whole => Some(0),
+        };
         self.sums.add(window, hash);
     }
 
@@ -1695,9 +1741,9 @@ fn convert_rows(
                         })
                     })?;
                     match config.sums {
-                        Some(windows) => {
+                        Some(grouping) => {
                             let mut tuple = std::mem::take(&mut producer.batch.data);
-                            producer.sum(windows, &tuple[start..]);
+                            producer.sum(grouping, &tuple[start..]);
                             tuple.truncate(start);
                             producer.batch.data = tuple;
                         }
@@ -1771,7 +1817,7 @@ impl CopyParser<'_> {
                 break;
             };
             match producer.config.sums {
-                Some(windows) => producer.sum(windows, &rest[..len]),
+                Some(grouping) => producer.sum(grouping, &rest[..len]),
                 None => {
                     let start = producer.batch.data.len();
                     producer.batch.data.extend_from_slice(&rest[..len]);
@@ -2668,7 +2714,7 @@ impl Job<'_> {
         // A quick pass first: window sums only. Most tables match, and then this is all.
         let mut quick = None;
         if let Some(w) = &windows {
-            match self.quick(source, target, w, upper)? {
+            match self.quick(source, target, Grouping::KeyWindows(w), upper)? {
                 Err(why) => return Ok(Err(why)),
                 Ok(q) if q.differing.is_empty() => {
                     // Rows the conversion refuses are missing from both sums: listed here.
@@ -2751,23 +2797,23 @@ impl Job<'_> {
         }
     }
 
-    /// Both sides read as they lie, each row's hash added to its key window's sum; the
-    /// windows whose rows or sums differ. `Err(why)` when a side could not be read so.
+    /// Both sides read as they lie, each row's hash added to its group's sum; the groups
+    /// whose rows or sums differ. `Err(why)` when a side could not be read so.
     fn quick(
         &self,
         source: &mut SqliteConnection,
         target: &mut PgConnection,
-        windows: &Windows,
+        grouping: Grouping<'_>,
         upper: Option<i64>,
     ) -> Result<Result<Quick, String>, CheckError> {
         let limit = self.options.row_limit.is_some();
         let ssql = self.source_sql(limit, true, None);
         let tsql = self.target_sql(false, upper, None);
         let config = |report_unconverted| PassConfig {
-            keyed: true,
+            keyed: !matches!(self.layout.mode, Mode::Multiset(_)),
             sample: self.sample_threshold(),
             report_unconverted,
-            sums: Some(windows),
+            sums: Some(grouping),
             ..PassConfig::default()
         };
         let (source_config, target_config) = (config(true), config(false));
