@@ -9,13 +9,19 @@
 //! `1`/`0` and PostgreSQL `true`/`false`, epoch integers and `timestamptz`, REAL and
 //! `numeric(p,s)` compare exactly as the plan converts them.
 //!
-//! Tables with a primary key are read in key order on both sides, streamed (a batch of rows
+//! First a quick pass: both sides read as they lie, each row hashed (XXH3) and the hashes summed
+//! per value window of a single integer key, or over the whole table otherwise. Sums do not
+//! depend on row order, so nothing is sorted and no row is kept. When every sum and count
+//! matches, that is the result; most tables end here.
+//!
+//! Otherwise the rows are found. Tables with a primary key are read in key order on both
+//! sides (only the windows that differed, for an integer key), streamed (a batch of rows
 //! buffered, not the table) and cut into key ranges: value ranges for a single integer key,
-//! row-count chunks otherwise. Each range's rows are hashed (XXH3) and the sums compared; a
-//! range whose sums differ is bisected by key until the exact rows are found, and the columns
-//! that differ are named with both values. If the keys do not sort the same way on both sides
-//! (a transformed key, mixed storage classes), the table is compared by key hash in memory
-//! instead. Tables without a primary key are compared as multisets of row hashes.
+//! row-count chunks otherwise. Each range's sums are compared; a range whose sums differ is
+//! bisected by key until the exact rows are found, and the columns that differ are named with
+//! both values. If the keys do not sort the same way on both sides (a transformed key, mixed
+//! storage classes), the table is compared by key hash in memory instead. Tables without a
+//! primary key are compared as multisets of row hashes.
 //!
 //! The source is read on a thread of its own while the target streams in, so the comparison
 //! runs at the speed of the slower side.
