@@ -109,6 +109,26 @@ fn if_exists_fail_refuses_existing_tables_and_truncate_drop_reload_them() {
 }
 
 #[test]
+fn kept_tables_are_loaded_parents_first_because_their_foreign_keys_remain() {
+    for mode in ["truncate", "append", "drop"] {
+        let s = Setup::from_example("savings", |p| {
+            p.replace("if_exists: fail", &format!("if_exists: {mode}"))
+        });
+        let prepared = decant::commands::prepare(&s.path("plan.yaml"), false)
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        let g = &prepared.graph;
+        let load = g
+            .graph
+            .node_indices()
+            .find(|n| g.graph[*n].id == "load:contributions")
+            .unwrap();
+        let waits_for_members = g.dependencies(load).contains(&"load:members".to_owned());
+        // Dropped tables come back without foreign keys: no need to wait.
+        assert_eq!(waits_for_members, mode != "drop", "{mode}");
+    }
+}
+
+#[test]
 fn append_adds_the_source_rows_to_an_existing_table() {
     let s = Setup::from_sql(
         "CREATE TABLE log (msg TEXT); INSERT INTO log VALUES ('a'), ('b');",
@@ -163,7 +183,7 @@ fn bad_rows_under_reject_are_counted_reported_and_make_the_exit_code_1() {
 }
 
 #[test]
-fn a_second_run_on_a_locked_target_is_refused_at_once() {
+fn a_second_run_on_a_locked_target_is_refused_and_one_after_it_ends_is_not() {
     let s = Setup::from_sql("CREATE TABLE t (id INTEGER PRIMARY KEY);", "");
     let mut holder = s.db.connect();
     holder

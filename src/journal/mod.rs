@@ -72,20 +72,33 @@ struct Flag {
     value: bool,
 }
 
+/// How long a held lock is tried again before the run is refused.
+const LOCK_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// Takes the session-level advisory lock of `schema` on this connection. PostgreSQL releases
 /// it when the connection ends, so a killed run can never leave a stale lock.
+///
+/// The release happens when the holder's server process exits, a moment after its client has
+/// gone: a run started right after another one ended may find the lock still held. So a held
+/// lock is tried again for up to two seconds; a run that is really in progress holds it far
+/// longer, and is then reported.
 pub fn lock_target(conn: &mut PgConnection, schema: &str) -> Result<(), JournalError> {
     let sql = "SELECT pg_try_advisory_lock(hashtextextended('decant:' || $1, 0)) AS value";
-    let got = diesel::sql_query(sql)
-        .bind::<Text, _>(schema)
-        .get_result::<Flag>(conn)
-        .map_err(query_error(sql))?;
-    if got.value {
-        Ok(())
-    } else {
-        Err(JournalError::Locked {
-            schema: schema.to_owned(),
-        })
+    let started = std::time::Instant::now();
+    loop {
+        let got = diesel::sql_query(sql)
+            .bind::<Text, _>(schema)
+            .get_result::<Flag>(conn)
+            .map_err(query_error(sql))?;
+        if got.value {
+            return Ok(());
+        }
+        if started.elapsed() >= LOCK_GRACE {
+            return Err(JournalError::Locked {
+                schema: schema.to_owned(),
+            });
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
     }
 }
 
