@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use crate::doc_path;
 use crate::plan::diagnostic::did_you_mean;
-use crate::plan::model::{ConstraintTiming, Plan};
+use crate::plan::model::{ConstraintTiming, IfExists, Plan};
 use crate::plan::Diagnostic;
 use crate::resolve::ResolvedPlan;
 
@@ -288,6 +288,12 @@ pub fn build_graph(plan: &Plan, resolved: &ResolvedPlan) -> (StepGraph, Vec<Diag
     }
     // Tables whose foreign keys reference each other in a cycle cannot be loaded parents-first.
     let cyclic = cyclic_tables(resolved);
+    // Kept tables (truncate, append) may still have the foreign keys an earlier run created:
+    // their parents are loaded first, or the load would violate them.
+    let kept_keys = matches!(
+        resolved.settings.if_exists,
+        IfExists::Truncate | IfExists::Append
+    );
     for t in &resolved.tables {
         let name = t.source.as_str();
         let tn = &nodes[name];
@@ -315,9 +321,10 @@ pub fn build_graph(plan: &Plan, resolved: &ResolvedPlan) -> (StepGraph, Vec<Diag
                 }
                 if let Some(rn) = nodes.get(referenced) {
                     g.add_edge(rn.constraints.unwrap_or(rn.create), fk, ());
-                    if fk_before_load {
+                    if fk_before_load || (kept_keys && !cyclic.contains(name)) {
                         g.add_edge(rn.load, tn.load, ());
-                    } else {
+                    }
+                    if !fk_before_load {
                         g.add_edge(rn.load, fk, ());
                     }
                 }

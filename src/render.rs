@@ -181,6 +181,21 @@ fn render_step(
         }
         StepKind::ForeignKeys { table: name } => {
             let t = table(resolved, name)?;
+            // ADD FOREIGN KEY locks the table, then the one it references: two such steps on
+            // other lanes could take a shared table in the other order and deadlock.
+            let mut tables: Vec<&str> = t
+                .foreign_keys
+                .iter()
+                .map(|fk| fk.referenced_table.as_str())
+                .chain([t.target.as_str()])
+                .collect();
+            tables.sort_unstable();
+            tables.dedup();
+            if !t.foreign_keys.is_empty() {
+                target.push(
+                    templates.render("postgres/lock_tables.sql.j2", context! { schema, tables })?,
+                );
+            }
             for fk in &t.foreign_keys {
                 target.push(templates.render(
                     "postgres/foreign_key.sql.j2",

@@ -54,6 +54,10 @@ pub const BUILTIN_TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/postgres/index.sql.j2"),
     ),
     (
+        "postgres/lock_tables.sql.j2",
+        include_str!("../../templates/postgres/lock_tables.sql.j2"),
+    ),
+    (
         "postgres/primary_key.sql.j2",
         include_str!("../../templates/postgres/primary_key.sql.j2"),
     ),
