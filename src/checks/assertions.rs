@@ -386,13 +386,10 @@ fn key_sql(table: &ResolvedTable) -> String {
     }
 }
 
+/// A key sent as JSON text by the target, as `id=3`; text that is not a JSON object as it is.
 fn key_text(json: &str) -> String {
     match serde_json::from_str::<serde_json::Value>(json) {
-        Ok(serde_json::Value::Object(map)) => map
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect::<Vec<_>>()
-            .join(", "),
+        Ok(key @ serde_json::Value::Object(_)) => crate::copy::key_text(&key),
         _ => json.to_owned(),
     }
 }

@@ -1378,21 +1378,24 @@ impl WindowSums {
                 *sum = sum.wrapping_add(hash);
             }
             current => {
-                if let Some((w, rows, sum)) = current.replace((window, 1, hash)) {
-                    let entry = self.windows.entry(w).or_insert((0, 0));
-                    entry.0 += rows;
-                    entry.1 = entry.1.wrapping_add(sum);
-                }
+                let left = current.replace((window, 1, hash));
+                self.keep(left);
             }
         }
     }
 
-    fn into_windows(mut self) -> HashMap<Option<i64>, (u64, u64)> {
-        if let Some((w, rows, sum)) = self.current.take() {
+    /// Adds a window's running count and sum to the map.
+    fn keep(&mut self, running: Option<(Option<i64>, u64, u64)>) {
+        if let Some((w, rows, sum)) = running {
             let entry = self.windows.entry(w).or_insert((0, 0));
             entry.0 += rows;
             entry.1 = entry.1.wrapping_add(sum);
         }
+    }
+
+    fn into_windows(mut self) -> HashMap<Option<i64>, (u64, u64)> {
+        let running = self.current.take();
+        self.keep(running);
         self.windows
     }
 }

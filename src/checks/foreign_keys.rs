@@ -15,7 +15,7 @@ use serde::Serialize;
 
 use super::{count, CheckError, Count, Finding, Side};
 use crate::commands::Prepared;
-use crate::copy::Reject;
+use crate::copy::{key_text, Reject};
 use crate::dialect::{quote_ident, Templates};
 use crate::plan::model::OrphanPolicy;
 use crate::render::render_steps;
@@ -292,17 +292,6 @@ fn pairs_text(names: &[String], values: &[serde_json::Value]) -> String {
         .map(|(n, v)| format!("{n}={v}"))
         .collect::<Vec<_>>()
         .join(", ")
-}
-
-fn key_text(key: &serde_json::Value) -> String {
-    match key {
-        serde_json::Value::Object(map) => map
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect::<Vec<_>>()
-            .join(", "),
-        other => other.to_string(),
-    }
 }
 
 /// Counts (and samples, or with `all_rows` lists) the orphans of one constraint.

@@ -502,14 +502,7 @@ pub fn tally_line(results: &[CheckResult]) -> String {
 
 /// A row difference on one line: `orders id=7: column total: source 12.5, target 13`.
 pub fn difference_line(d: &RowDifference) -> String {
-    let key = match &d.key {
-        serde_json::Value::Object(map) => map
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect::<Vec<_>>()
-            .join(", "),
-        other => other.to_string(),
-    };
+    let key = crate::copy::key_text(&d.key);
     let shown = |v: &Option<String>| v.clone().unwrap_or_else(|| "NULL".into());
     match d.kind {
         DifferenceKind::Changed => format!(

@@ -4,8 +4,8 @@
 use std::io::Write;
 use std::time::Instant;
 
-use super::run::{report_location, write_reports};
-use super::{prepare_and_warn, Failure, EXIT_CHECKS_FAILED, EXIT_OK, EXIT_USAGE};
+use super::run::{report_and_exit_code, report_location};
+use super::{prepare_and_warn, Failure, EXIT_USAGE};
 use crate::cli::RehearseArgs;
 use crate::rehearse::{self, Binaries, Ending, Rehearsal, CLUSTER_DATABASE};
 use crate::run::execute::{execute, RunOptions};
@@ -58,19 +58,7 @@ pub fn run(args: &RehearseArgs, out: &mut dyn Write, err: &mut dyn Write) -> Res
                 writeln!(out, "  {}", step_line(step))?;
             }
             writeln!(out, "  {:<40} {:>8.2}s", "total", report.seconds)?;
-            let (json_path, md_path) = write_reports(&report, &dir, &stem)?;
-            report.write_summary(out)?;
-            writeln!(
-                out,
-                "  reports: {} and {}",
-                json_path.display(),
-                md_path.display()
-            )?;
-            if report.clean() {
-                EXIT_OK
-            } else {
-                EXIT_CHECKS_FAILED
-            }
+            report_and_exit_code(&report, &dir, &stem, out)?
         }
         Err(e) => {
             writeln!(err, "error: the rehearsal failed: {e}")?;

@@ -39,19 +39,7 @@ pub fn run(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<u
             return Ok(EXIT_USAGE);
         }
     };
-    let (json_path, md_path) = write_reports(&report, &dir, &stem)?;
-    report.write_summary(out)?;
-    writeln!(
-        out,
-        "  reports: {} and {}",
-        json_path.display(),
-        md_path.display()
-    )?;
-    Ok(if report.clean() {
-        EXIT_OK
-    } else {
-        EXIT_CHECKS_FAILED
-    })
+    Ok(report_and_exit_code(&report, &dir, &stem, out)?)
 }
 
 /// Where a run's reports go (`--report-dir`, else the plan's folder, created if needed) and
@@ -74,12 +62,31 @@ pub(super) fn report_location(
     Ok((dir, stem))
 }
 
-/// Writes `<stem>.report.json` and `<stem>.report.md` into `dir` (shared with `rehearse`).
-pub(super) fn write_reports(
+/// Writes the reports, prints the summary and where the reports are, and gives the exit code:
+/// 0 when every table and check is clean, else 1 (shared with `rehearse`).
+pub(super) fn report_and_exit_code(
     report: &RunReport,
     dir: &Path,
     stem: &str,
-) -> anyhow::Result<(PathBuf, PathBuf)> {
+    out: &mut dyn Write,
+) -> anyhow::Result<u8> {
+    let (json_path, md_path) = write_reports(report, dir, stem)?;
+    report.write_summary(out)?;
+    writeln!(
+        out,
+        "  reports: {} and {}",
+        json_path.display(),
+        md_path.display()
+    )?;
+    Ok(if report.clean() {
+        EXIT_OK
+    } else {
+        EXIT_CHECKS_FAILED
+    })
+}
+
+/// Writes `<stem>.report.json` and `<stem>.report.md` into `dir`.
+fn write_reports(report: &RunReport, dir: &Path, stem: &str) -> anyhow::Result<(PathBuf, PathBuf)> {
     let json_path = dir.join(format!("{stem}.report.json"));
     let md_path = dir.join(format!("{stem}.report.md"));
     std::fs::write(

@@ -928,13 +928,8 @@ fn parse_datetime(t: &str) -> Result<DateTime, &'static str> {
     if year == 0 {
         return Err("has year 0, which does not exist");
     }
-    let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-    let max_day = match month {
-        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-        4 | 6 | 9 | 11 => 30,
-        2 if leap => 29,
-        2 => 28,
-        _ => return Err("has an impossible month"),
+    let Some(max_day) = builtins::days_in_month(year, month) else {
+        return Err("has an impossible month");
     };
     if day == 0 || day > max_day {
         return Err("is an impossible date");

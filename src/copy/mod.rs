@@ -66,17 +66,22 @@ pub struct Reject {
     pub reason: String,
 }
 
+/// A row's key as `id=3` or `order_id=3, line=2` (any other JSON as it is written).
+pub fn key_text(key: &serde_json::Value) -> String {
+    match key {
+        serde_json::Value::Object(map) => map
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        other => other.to_string(),
+    }
+}
+
 impl Reject {
     /// The primary key as `id=3` or `order_id=3, line=2`.
     pub fn key_text(&self) -> String {
-        match &self.primary_key {
-            serde_json::Value::Object(map) => map
-                .iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect::<Vec<_>>()
-                .join(", "),
-            other => other.to_string(),
-        }
+        key_text(&self.primary_key)
     }
 }
 

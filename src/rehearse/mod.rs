@@ -13,7 +13,7 @@ use diesel::{Connection, PgConnection};
 
 pub use cluster::{Binaries, Cluster, ClusterError, Stopper};
 
-use crate::url::{check_target_url, redact_url};
+use crate::url::{check_target_url, redact_url, with_database};
 
 /// The database a rehearsal creates in its temporary cluster.
 pub const CLUSTER_DATABASE: &str = "decant_rehearsal";
@@ -109,30 +109,6 @@ fn connect(url: &str) -> Result<PgConnection, RehearseError> {
         url: redact_url(url),
         reason: e.to_string().trim_end().to_owned(),
     })
-}
-
-/// The same server URL naming another database (a `dbname=` parameter is dropped).
-fn with_database(url: &str, name: &str) -> String {
-    let (base, query) = match url.split_once('?') {
-        Some((b, q)) => (b, Some(q)),
-        None => (url, None),
-    };
-    let authority = base.find("://").map_or(0, |i| i + 3);
-    let head = match base[authority..].find('/') {
-        Some(i) => &base[..authority + i],
-        None => base,
-    };
-    let mut out = format!("{head}/{name}");
-    let params: Vec<&str> = query
-        .unwrap_or_default()
-        .split('&')
-        .filter(|kv| !kv.is_empty() && !kv.to_ascii_lowercase().starts_with("dbname="))
-        .collect();
-    if !params.is_empty() {
-        out.push('?');
-        out.push_str(&params.join("&"));
-    }
-    out
 }
 
 /// What must be undone.
@@ -301,23 +277,5 @@ impl Rehearsal {
 impl Drop for Rehearsal {
     fn drop(&mut self) {
         let _ = self.finish(false);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::with_database;
-
-    #[test]
-    fn with_database_replaces_the_path_and_keeps_the_parameters() {
-        assert_eq!(
-            with_database("postgres://u:p@h:5432/postgres?sslmode=prefer", "x"),
-            "postgres://u:p@h:5432/x?sslmode=prefer"
-        );
-        assert_eq!(with_database("postgres://h", "x"), "postgres://h/x");
-        assert_eq!(
-            with_database("postgresql://h/db?dbname=db&application_name=a", "x"),
-            "postgresql://h/x?application_name=a"
-        );
     }
 }

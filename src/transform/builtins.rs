@@ -189,6 +189,19 @@ pub fn json_text(text: &str) -> Result<String, String> {
         .map_err(|e| format!("invalid JSON: {e}"))
 }
 
+/// The days in `month` (1–12) of `year` in the proleptic Gregorian calendar; `None` for a
+/// month that does not exist.
+pub fn days_in_month(year: i64, month: u32) -> Option<u32> {
+    let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+    match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => Some(31),
+        4 | 6 | 9 | 11 => Some(30),
+        2 if leap => Some(29),
+        2 => Some(28),
+        _ => None,
+    }
+}
+
 /// Integer microseconds to a PostgreSQL interval literal.
 pub fn microseconds_interval(micros: i64) -> String {
     format!("{micros} microseconds")
@@ -216,13 +229,8 @@ pub fn iso_datetime(text: &str, assume_utc: bool) -> Result<String, String> {
     let month: u32 = t[5..7].parse().unwrap_or(0);
     let day: u32 = t[8..10].parse().unwrap_or(0);
     let year: i64 = t[0..4].parse().unwrap_or(0);
-    let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-    let max_day = match month {
-        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-        4 | 6 | 9 | 11 => 30,
-        2 if leap => 29,
-        2 => 28,
-        _ => return Err(format!("`{text}` has month {month}")),
+    let Some(max_day) = days_in_month(year, month) else {
+        return Err(format!("`{text}` has month {month}"));
     };
     if day == 0 || day > max_day {
         return Err(format!("`{text}` is an impossible date"));

@@ -48,7 +48,7 @@ impl TestDatabase {
             );
         }
         TestDatabase {
-            url: with_database(&server, &name),
+            url: decant::url::with_database(&server, &name),
             name,
             server,
         }
@@ -79,25 +79,6 @@ impl Drop for TestDatabase {
             );
         }
     }
-}
-
-/// A URL to the same server with another database.
-fn with_database(url: &str, name: &str) -> String {
-    let (base, query) = match url.split_once('?') {
-        Some((b, q)) => (b, Some(q)),
-        None => (url, None),
-    };
-    let authority = base.find("://").map_or(0, |i| i + 3);
-    let head = match base[authority..].find('/') {
-        Some(i) => &base[..authority + i],
-        None => base,
-    };
-    let mut out = format!("{head}/{name}");
-    if let Some(q) = query {
-        out.push('?');
-        out.push_str(q);
-    }
-    out
 }
 
 fn random_u32() -> u32 {
