@@ -289,7 +289,9 @@ pub fn build_graph(plan: &Plan, resolved: &ResolvedPlan) -> (StepGraph, Vec<Diag
     // Tables whose foreign keys reference each other in a cycle cannot be loaded parents-first.
     let cyclic = cyclic_tables(resolved);
     // Kept tables (truncate, append) may still have the foreign keys an earlier run created:
-    // their parents are loaded first, or the load would violate them.
+    // their parents are loaded first, or the load would violate them. Tables in a cycle cannot
+    // be ordered: the create-schema step drops their foreign keys, which come back in their
+    // foreign-keys step.
     let kept_keys = matches!(
         resolved.settings.if_exists,
         IfExists::Truncate | IfExists::Append
@@ -385,7 +387,9 @@ pub fn build_graph(plan: &Plan, resolved: &ResolvedPlan) -> (StepGraph, Vec<Diag
     (graph, problems)
 }
 
-fn cyclic_tables(resolved: &ResolvedPlan) -> BTreeSet<&str> {
+/// The tables (source names) whose foreign keys reference each other in a cycle of two or more
+/// tables; self-references alone do not count.
+pub(crate) fn cyclic_tables(resolved: &ResolvedPlan) -> BTreeSet<&str> {
     let mut g: DiGraph<&str, ()> = DiGraph::new();
     let idx: HashMap<&str, NodeIndex> = resolved
         .tables

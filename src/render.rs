@@ -95,6 +95,31 @@ fn table_value(t: &ResolvedTable) -> Value {
     )
 }
 
+/// Kept tables in a foreign-key cycle cannot be loaded parents-first while an earlier run's
+/// foreign keys are in place: those keys are dropped before any load, and their foreign-keys
+/// step adds them back, validated.
+fn drop_kept_cycle_keys(
+    resolved: &ResolvedPlan,
+    templates: &Templates,
+) -> Result<Vec<String>, TemplateError> {
+    let schema = resolved.schema.as_str();
+    let cyclic = crate::graph::cyclic_tables(resolved);
+    let mut statements = Vec::new();
+    for t in resolved
+        .tables
+        .iter()
+        .filter(|t| cyclic.contains(t.source.as_str()))
+    {
+        for fk in &t.foreign_keys {
+            statements.push(templates.render(
+                "postgres/drop_constraint.sql.j2",
+                context! { schema, table => t.target, name => fk.name },
+            )?);
+        }
+    }
+    Ok(statements)
+}
+
 /// `(source statements, target statements)` of one step.
 fn render_step(
     resolved: &ResolvedPlan,
@@ -126,6 +151,9 @@ fn render_step(
                     context! { schema, tables },
                 )?),
                 _ => {}
+            }
+            if guard {
+                target.extend(drop_kept_cycle_keys(resolved, templates)?);
             }
         }
         StepKind::CreateTable { table: name } => {

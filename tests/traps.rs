@@ -287,6 +287,45 @@ fn self_references_and_a_cycle_between_two_tables_load_with_every_foreign_key_ei
 }
 
 #[test]
+fn kept_tables_in_a_foreign_key_cycle_load_again_and_get_their_foreign_keys_back() {
+    for timing in ["after_load", "before_load"] {
+        let s = Setup::from_sql(
+            REFERENCES,
+            &format!("settings: {{ constraints: {timing}, if_exists: truncate }}\n{CHECKS}"),
+        );
+        // The second run finds the first run's foreign keys between `teams` and `people` in
+        // place; neither table can be loaded first with them.
+        for run in 1..=2 {
+            let out = s.decant(&["run", "plan.yaml"]);
+            assert_exit(&out, 0);
+            assert_eq!(
+                query(&s.db, "SELECT count(*) FROM pg_constraint WHERE contype = 'f' AND convalidated AND connamespace = 'public'::regnamespace"),
+                "3",
+                "{timing}, run {run}"
+            );
+            assert_eq!(
+                query(&s.db, "SELECT (SELECT count(*) FROM public.staff) + (SELECT count(*) FROM public.teams) + (SELECT count(*) FROM public.people)"),
+                "8",
+                "{timing}, run {run}"
+            );
+        }
+        target_refuses(&s.db, "INSERT INTO public.people VALUES (13, 99)");
+        let plan = s.decant(&["plan", "plan.yaml", "--format", "sql"]);
+        assert_contains(
+            &plan.stdout,
+            &[r#"ALTER TABLE IF EXISTS "public"."people" DROP CONSTRAINT IF EXISTS"#],
+        );
+        assert!(
+            !plan
+                .stdout
+                .contains(r#"ALTER TABLE IF EXISTS "public"."staff" DROP"#),
+            "a self-reference alone is not a cycle: {}",
+            plan.stdout
+        );
+    }
+}
+
+#[test]
 fn composite_primary_keys_and_without_rowid_tables_keep_their_keys_and_name_rejects_by_them() {
     let s = Setup::from_sql(
         "CREATE TABLE stock (warehouse TEXT NOT NULL, sku TEXT NOT NULL, qty INTEGER, PRIMARY KEY (warehouse, sku)) WITHOUT ROWID;

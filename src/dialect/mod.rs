@@ -34,6 +34,10 @@ pub const BUILTIN_TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/postgres/create_table.sql.j2"),
     ),
     (
+        "postgres/drop_constraint.sql.j2",
+        include_str!("../../templates/postgres/drop_constraint.sql.j2"),
+    ),
+    (
         "postgres/drop_tables.sql.j2",
         include_str!("../../templates/postgres/drop_tables.sql.j2"),
     ),
