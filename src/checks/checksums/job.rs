@@ -1,0 +1,200 @@
+//! One table's comparison: what both sides read, and the SQL each is read with (the load step's
+//! SELECT, key order, key ranges, the row limit and the sample).
+
+use std::fmt::Write as _;
+
+use diesel::sql_types::{Bool, Text};
+use diesel::{PgConnection, QueryableByName, RunQueryDsl, SqliteConnection};
+
+use super::layout::{KeyOrder, Layout};
+use super::rejects::Rejects;
+use super::windows::ranges_sql;
+use crate::checks::{CheckError, ChecksumOptions, Side};
+use crate::commands::Prepared;
+use crate::copy::{select_columns, SourceRow, SqlValue};
+use crate::dialect::quote_ident;
+use crate::resolve::ResolvedTable;
+
+/// One table's comparison: what both sides read and how.
+pub(super) struct Job<'a> {
+    pub(super) check: &'a str,
+    pub(super) table: &'a ResolvedTable,
+    pub(super) layout: &'a Layout,
+    pub(super) base_sql: &'a str,
+    pub(super) schema: &'a str,
+    pub(super) options: &'a ChecksumOptions,
+    pub(super) rejects: &'a Rejects,
+}
+
+/// The load step's SELECT of the source table (the copied columns, then the key columns).
+pub(super) fn base_select(prepared: &Prepared, table: &ResolvedTable) -> String {
+    let id = format!("load:{}", table.source);
+    let rendered = prepared
+        .steps
+        .iter()
+        .find(|s| s.id == id)
+        .and_then(|s| s.source_sql.first())
+        .map(|s| s.trim().trim_end_matches(';').trim_end().to_owned())
+        .filter(|s| !s.is_empty());
+    rendered.unwrap_or_else(|| {
+        let columns: Vec<String> = select_columns(table, &table.key_columns)
+            .iter()
+            .map(|c| quote_ident(c))
+            .collect();
+        let mut sql = format!(
+            "SELECT {} FROM {}",
+            columns.join(", "),
+            quote_ident(&table.source)
+        );
+        if let Some(filter) = &table.filter {
+            let _ = write!(sql, " WHERE {filter}");
+        }
+        sql
+    })
+}
+
+impl Job<'_> {
+    pub(super) fn sample_threshold(&self) -> Option<u128> {
+        self.options
+            .sample_rate
+            .filter(|r| *r < 1.0)
+            .map(|r| (r * 18_446_744_073_709_551_616.0) as u128)
+    }
+
+    pub(super) fn sample_note(&self, notes: &mut Vec<String>, by: &str) {
+        if let Some(rate) = self.options.sample_rate.filter(|r| *r < 1.0) {
+            notes.push(format!(
+                "a sample of about {}% of the rows was compared, chosen by {by} hash",
+                (rate * 1000.0).round() / 10.0
+            ));
+        }
+    }
+
+    /// `ORDER BY` positions of the key in the source SELECT, byte order for text.
+    fn source_order(&self) -> String {
+        let order: Vec<String> = self
+            .layout
+            .key
+            .iter()
+            .map(|&k| match self.layout.columns[k].ty.key_order() {
+                Some(KeyOrder::Integer) => format!("{}", k + 1),
+                _ => format!("{} COLLATE BINARY", k + 1),
+            })
+            .collect();
+        order.join(", ")
+    }
+
+    pub(super) fn source_sql(
+        &self,
+        ordered: bool,
+        limit: bool,
+        ranges: Option<&[(i64, i64)]>,
+    ) -> String {
+        let mut sql = format!("SELECT * FROM ({})", self.base_sql);
+        if let (Some(ranges), Some(c)) = (ranges, self.layout.integer_key()) {
+            let _ = write!(
+                sql,
+                " WHERE {}",
+                ranges_sql(&quote_ident(&c.source), ranges)
+            );
+        }
+        if ordered {
+            let _ = write!(sql, " ORDER BY {}", self.source_order());
+        }
+        if let (true, Some(n)) = (limit, self.options.row_limit) {
+            let _ = write!(sql, " LIMIT {n}");
+        }
+        sql
+    }
+
+    pub(super) fn target_sql(
+        &self,
+        ordered: bool,
+        upper: Option<i64>,
+        ranges: Option<&[(i64, i64)]>,
+    ) -> String {
+        let l = self.layout;
+        let columns: Vec<String> = l.columns.iter().map(|c| quote_ident(&c.target)).collect();
+        let restricted = l.integer_key().is_some() && (upper.is_some() || ranges.is_some());
+        if !ordered && !restricted {
+            // COPY of the table itself: the server scans it without an executor plan.
+            return format!(
+                "{}.{} ({})",
+                quote_ident(self.schema),
+                quote_ident(&self.table.target),
+                columns.join(", ")
+            );
+        }
+        let mut sql = format!(
+            "(SELECT {} FROM {}.{}",
+            columns.join(", "),
+            quote_ident(self.schema),
+            quote_ident(&self.table.target)
+        );
+        if let Some(c) = l.integer_key() {
+            let column = quote_ident(&c.target);
+            let mut conditions = Vec::new();
+            conditions.extend(upper.map(|upper| format!("{column} <= {upper}")));
+            conditions.extend(ranges.map(|r| format!("({})", ranges_sql(&column, r))));
+            if !conditions.is_empty() {
+                let _ = write!(sql, " WHERE {}", conditions.join(" AND "));
+            }
+        }
+        if ordered {
+            let order: Vec<String> = l
+                .key
+                .iter()
+                .map(|&k| {
+                    let c = &l.columns[k];
+                    match c.ty.key_order() {
+                        Some(KeyOrder::Text) => {
+                            format!("{}::text COLLATE \"C\"", quote_ident(&c.target))
+                        }
+                        _ => quote_ident(&c.target),
+                    }
+                })
+                .collect();
+            let _ = write!(sql, " ORDER BY {}", order.join(", "));
+        }
+        sql.push(')');
+        sql
+    }
+
+    /// Whether the target table had rows updated (which moves them on disk), as far as the
+    /// server's statistics already know.
+    pub(super) fn target_updated(&self, target: &mut PgConnection) -> Result<bool, CheckError> {
+        #[derive(QueryableByName)]
+        struct Updated {
+            #[diesel(sql_type = Bool)]
+            updated: bool,
+        }
+        let sql = "SELECT coalesce((SELECT n_tup_upd > 0 FROM pg_stat_user_tables \
+                   WHERE schemaname = $1 AND relname = $2), false) AS updated";
+        diesel::sql_query(sql)
+            .bind::<Text, _>(self.schema)
+            .bind::<Text, _>(&self.table.target)
+            .get_result::<Updated>(target)
+            .map(|u| u.updated)
+            .map_err(|e| CheckError::query(self.check, Side::Target, sql, e))
+    }
+
+    /// The integer in column `index` of the first row `sql` returns, or `None` (no row,
+    /// NULL, or not an integer).
+    pub(super) fn source_integer(
+        &self,
+        source: &mut SqliteConnection,
+        sql: &str,
+        index: usize,
+    ) -> Result<Option<i64>, CheckError> {
+        let rows = diesel::sql_query(sql)
+            .load::<SourceRow>(source)
+            .map_err(|e| CheckError::query(self.check, Side::Source, sql, e))?;
+        Ok(rows
+            .into_iter()
+            .next()
+            .and_then(|SourceRow(v)| match v.get(index) {
+                Some(SqlValue::Integer(i)) => Some(*i),
+                _ => None,
+            }))
+    }
+}

@@ -1,0 +1,178 @@
+//! Content checksums: every row of a table compared across engines, after the plan's conversion.
+//!
+//! Each source row goes through the copy engine's [`Converter`], the very code that loaded it,
+//! and comes out as the PostgreSQL binary COPY tuple the load sent. Each target row is read back
+//! with `COPY (SELECT …) TO STDOUT (FORMAT binary)`. Both are then one canonical form: field
+//! bytes, with the three types whose binary form legitimately changes on the way in normalised
+//! on both sides (`numeric`: display scale and zero digit groups; `json`/`jsonb`: key order,
+//! duplicates, whitespace, escapes and number spelling; `char(n)`: trailing blanks). So SQLite
+//! `1`/`0` and PostgreSQL `true`/`false`, epoch integers and `timestamptz`, REAL and
+//! `numeric(p,s)` compare exactly as the plan converts them.
+//!
+//! First a quick pass: both sides read as they lie, each row hashed (XXH3) and the hashes summed
+//! per value window of a single integer key, or over the whole table otherwise. Sums do not
+//! depend on row order, so nothing is sorted and no row is kept. When every sum and count
+//! matches, that is the result; most tables end here.
+//!
+//! Otherwise the rows are found. Tables with a primary key are read in key order on both
+//! sides (only the windows that differed, for an integer key), streamed (a batch of rows
+//! buffered, not the table) and cut into key ranges: value ranges for a single integer key,
+//! row-count chunks otherwise. Each range's sums are compared; a range whose sums differ is
+//! bisected by key until the exact rows are found, and the columns that differ are named with
+//! both values. If the keys do not sort the same way on both sides (a transformed key, mixed
+//! storage classes), the table is compared by key hash in memory instead. Tables without a
+//! primary key are compared as multisets of row hashes.
+//!
+//! The source is read on a thread of its own while the target streams in, so the comparison
+//! runs at the speed of the slower side.
+
+mod batches;
+mod canonical;
+mod compare;
+mod display;
+mod job;
+mod json;
+mod layout;
+mod passes;
+mod rejects;
+mod report;
+mod source;
+mod target;
+mod windows;
+
+use diesel::{PgConnection, SqliteConnection};
+
+use super::{CheckError, ChecksumOptions, ChecksumOutcome};
+use crate::commands::Prepared;
+use crate::copy::Converter;
+use crate::resolve::ResolvedTable;
+use batches::Grouping;
+use job::{base_select, Job};
+use layout::{Layout, Mode};
+use rejects::load_rejects;
+use report::{report_unconverted, Report};
+
+/// Rows in one key range (row-count chunks; the target value of integer windows).
+const CHUNK: usize = 16_384;
+/// Differences listed per table; the rest are counted.
+const MAX_LISTED: usize = 1000;
+
+/// Compares the content of one table in `source` and `target`, as the plan converts it.
+///
+/// Reads the source with the `load:<table>` step's SELECT (so with the table's filter) and the
+/// target table in `prepared.resolved.schema`; each side is read in one statement per pass (a
+/// second pass only when there are differences to show), so the caller should hold a read
+/// transaction on the source for a consistent snapshot. Rows the newest run into the schema
+/// rejected (`decant.decant_rejects`) are left out of the source side.
+///
+/// Differences name the table, columns and key columns by their source names; the key is
+/// `{"column": value, …}` (for a table without a primary key, the whole row); values are shown
+/// as the target type prints them. At most 1000 differences are listed; `note` says when more
+/// were found, and when a row limit, a sample or a fallback comparison was used.
+pub fn checksum_table(
+    source: &mut SqliteConnection,
+    target: &mut PgConnection,
+    prepared: &Prepared,
+    table: &ResolvedTable,
+    options: &ChecksumOptions,
+) -> Result<ChecksumOutcome, CheckError> {
+    let check = format!("checksums:{}", table.source);
+    let value_error = |message: String| CheckError::Value {
+        check: check.clone(),
+        message,
+    };
+    if let Some(rate) = options.sample_rate {
+        if !(rate > 0.0 && rate <= 1.0) {
+            return Err(value_error(format!(
+                "the sampling rate must be above 0 and at most 1, not {rate}"
+            )));
+        }
+    }
+    if options.row_limit == Some(0) {
+        return Err(value_error("the row limit must be at least 1".to_owned()));
+    }
+    Converter::new(table).map_err(|u| {
+        value_error(format!(
+            "column `{}` has type `{}`, which cannot be compared",
+            u.column, u.type_sql
+        ))
+    })?;
+    let layout = Layout::new(table);
+    let base_sql = base_select(prepared, table);
+    let rejects = load_rejects(target, &check, &prepared.resolved.schema, table)?;
+    let job = Job {
+        check: &check,
+        table,
+        layout: &layout,
+        base_sql: &base_sql,
+        schema: &prepared.resolved.schema,
+        options,
+        rejects: &rejects,
+    };
+    let mut notes = Vec::new();
+    let mut report = Report::new(&layout);
+    // Without a single integer key the quick pass sums the whole table: when it matches, that
+    // is all; when not, the comparison below finds the rows. (With one, `ordered` does it by
+    // key window.) A row limit needs rows in key order, so it goes straight to the comparison.
+    let integer_windows = matches!(layout.mode, Mode::Ordered) && layout.integer_key().is_some();
+    let mut equal_rows = None;
+    if !integer_windows && options.row_limit.is_none() {
+        match job.quick(source, target, Grouping::Whole, None)? {
+            Ok(q) if q.differing.is_empty() => {
+                report_unconverted(&mut report, q.unconverted);
+                let by = match &layout.mode {
+                    Mode::Multiset(why) => {
+                        notes.push(format!("{why}: compared as multisets of whole rows"));
+                        "row"
+                    }
+                    _ => "key",
+                };
+                job.sample_note(&mut notes, by);
+                equal_rows = Some(q.rows);
+            }
+            _ => rejects
+                .excluded
+                .store(0, std::sync::atomic::Ordering::Relaxed),
+        }
+    }
+    let rows_compared = match (equal_rows, layout.mode.clone()) {
+        (Some(rows), _) => rows,
+        (None, mode) => match mode {
+            Mode::Ordered => match job.ordered(source, target, &mut report, &mut notes)? {
+                Ok(rows) => rows,
+                Err(why) => {
+                    notes.clear();
+                    report.reset();
+                    rejects
+                        .excluded
+                        .store(0, std::sync::atomic::Ordering::Relaxed);
+                    notes.push(format!(
+                    "the keys do not sort the same way on both sides ({why}), so rows were matched by key hash in memory"
+                ));
+                    job.hashed(source, target, &mut report, &mut notes)?
+                }
+            },
+            Mode::Hashed(why) => {
+                notes.push(format!("rows were matched by key hash in memory: {why}"));
+                job.hashed(source, target, &mut report, &mut notes)?
+            }
+            Mode::Multiset(why) => {
+                notes.push(format!("{why}: compared as multisets of whole rows"));
+                job.multiset(source, target, &mut report, &mut notes)?
+            }
+        },
+    };
+    rejects.excluded_note(&mut notes);
+    if report.total > report.differences.len() as u64 {
+        notes.push(format!(
+            "{} differences found; the first {} are listed",
+            report.total,
+            report.differences.len()
+        ));
+    }
+    Ok(ChecksumOutcome {
+        rows_compared,
+        differences: report.differences,
+        note: (!notes.is_empty()).then(|| notes.join("; ")),
+    })
+}

@@ -1,0 +1,113 @@
+//! Value windows over a single integer key: what a quick pass sums rows by, and the few key
+//! ranges the windows that differ are read again as.
+
+/// Value-range windows over a single integer key.
+pub(super) struct Windows {
+    pub(super) min: i128,
+    pub(super) width: i128,
+}
+
+impl Windows {
+    /// The last key of the window holding `k`.
+    pub(super) fn end_of(&self, k: i64) -> i64 {
+        self.bounds(self.index_of(k)).1
+    }
+
+    /// The index of the window holding `k` (negative below the source's smallest key).
+    pub(super) fn index_of(&self, k: i64) -> i64 {
+        // i64 arithmetic when it cannot overflow: this runs for every row of a quick pass.
+        if let (Ok(min), Ok(width)) = (i64::try_from(self.min), i64::try_from(self.width)) {
+            if let Some(offset) = k.checked_sub(min) {
+                return offset.div_euclid(width);
+            }
+        }
+        (i128::from(k) - self.min).div_euclid(self.width) as i64
+    }
+
+    /// The first and last key of window `index`, within the `i64` range.
+    fn bounds(&self, index: i64) -> (i64, i64) {
+        let clamp = |v: i128| v.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64;
+        let start = self.min + i128::from(index) * self.width;
+        (clamp(start), clamp(start + self.width - 1))
+    }
+}
+
+/// Windows that differ read again (at most this many key ranges), or the whole table.
+const MAX_RANGES: usize = 64;
+
+/// The key ranges covering `differing` windows, adjacent ones joined; `None` when a NULL key
+/// differs or there are too many ranges to name in a WHERE clause.
+pub(super) fn differing_ranges(
+    differing: &[Option<i64>],
+    windows: &Windows,
+) -> Option<Vec<(i64, i64)>> {
+    let mut ranges: Vec<(i64, i64)> = Vec::new();
+    for w in differing {
+        let (start, end) = windows.bounds((*w)?);
+        match ranges.last_mut() {
+            Some(last) if last.1.checked_add(1) == Some(start) => last.1 = end,
+            _ => ranges.push((start, end)),
+        }
+    }
+    (ranges.len() <= MAX_RANGES).then_some(ranges)
+}
+
+/// `column BETWEEN a AND b OR …` over `ranges`.
+pub(super) fn ranges_sql(column: &str, ranges: &[(i64, i64)]) -> String {
+    let parts: Vec<String> = ranges
+        .iter()
+        .map(|(a, b)| format!("{column} BETWEEN {a} AND {b}"))
+        .collect();
+    parts.join(" OR ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn windows_cover_keys_below_the_smallest_and_at_the_ends_of_i64() {
+        let w = Windows {
+            min: 100,
+            width: 10,
+        };
+        assert_eq!(
+            (w.index_of(100), w.index_of(109), w.index_of(110)),
+            (0, 0, 1)
+        );
+        assert_eq!(
+            (w.index_of(99), w.index_of(90), w.index_of(89)),
+            (-1, -1, -2)
+        );
+        assert_eq!(w.bounds(-1), (90, 99));
+        assert_eq!(w.end_of(105), 109);
+        let wide = Windows {
+            min: i128::from(i64::MIN),
+            width: 1 << 62,
+        };
+        assert_eq!(wide.index_of(i64::MAX), 3);
+        assert_eq!(wide.bounds(3).1, i64::MAX);
+        assert_eq!(wide.index_of(i64::MIN), 0);
+    }
+
+    #[test]
+    fn differing_windows_become_few_key_ranges() {
+        let w = Windows { min: 1, width: 100 };
+        assert_eq!(
+            differing_ranges(&[Some(-1), Some(0), Some(1), Some(5)], &w),
+            Some(vec![(-99, 200), (501, 600)])
+        );
+        assert_eq!(
+            ranges_sql("\"id\"", &[(-99, 200), (501, 600)]),
+            "\"id\" BETWEEN -99 AND 200 OR \"id\" BETWEEN 501 AND 600"
+        );
+        // A NULL key cannot be named by a range, nor can too many ranges be: read everything.
+        assert_eq!(differing_ranges(&[None, Some(1)], &w), None);
+        let scattered: Vec<Option<i64>> = (0..=MAX_RANGES as i64).map(|i| Some(2 * i)).collect();
+        assert_eq!(differing_ranges(&scattered, &w), None);
+        assert_eq!(
+            differing_ranges(&scattered[1..], &w).map(|r| r.len()),
+            Some(MAX_RANGES)
+        );
+    }
+}
