@@ -912,3 +912,76 @@ fn init_recognises_orm_conventions_and_its_plan_validates_and_runs_with_every_ch
         "Escrows.id uuid, Escrows.meta jsonb, Session.expiresAt timestamp with time zone, Session.id uuid, auth_user.external_id uuid, auth_user.id bigint, auth_user.prefs jsonb, auth_user.trial_duration interval"
     );
 }
+
+#[test]
+fn ip_addresses_networks_mac_addresses_and_points_load_check_and_refuse_what_postgres_would() {
+    let s = Setup::from_sql(
+        "CREATE TABLE hits (id INTEGER PRIMARY KEY, ip TEXT, ip_int INTEGER, net TEXT, mac TEXT, at TEXT);
+         INSERT INTO hits VALUES
+           (1, '10.0.0.1', 167772161, '10.0.0.0/8', '08:00:2b:01:02:03', '(1.5,-2)'),
+           (2, 'fe80::1/64', 3232235777, '2001:db8::/32', '0800.2b01.0203', '3, 4'),
+           (3, 'not an ip', NULL, NULL, NULL, NULL),
+           (4, NULL, -1, NULL, NULL, NULL),
+           (5, NULL, NULL, '10.0.0.1/8', NULL, NULL),
+           (6, NULL, NULL, NULL, '08:00:2b', '(1,2');",
+        &format!(
+            "settings: {{ on_bad_row: reject }}\ncolumns:\n  hits.ip: {{ to: inet }}\n  hits.ip_int: {{ to: inet }}\n  hits.net: {{ to: cidr }}\n  hits.mac: {{ to: macaddr }}\n  hits.at: {{ to: point }}\n{CHECKS}"
+        ),
+    );
+    let out = s.decant(&["run", "plan.yaml"]);
+    assert_exit(&out, 1);
+    assert_eq!(
+        query(&s.db, "SELECT string_agg(concat_ws('|', ip, ip_int, net, mac, at), E'\\n' ORDER BY id) FROM public.hits"),
+        "10.0.0.1|10.0.0.1|10.0.0.0/8|08:00:2b:01:02:03|(1.5,-2)\nfe80::1/64|192.168.1.1|2001:db8::/32|08:00:2b:01:02:03|(3,4)"
+    );
+    assert_eq!(
+        rejects(&s.db),
+        [
+            r#"hits {"id": 3} ip: `not an ip` is not an IP address (a.b.c.d or IPv6, with an optional /bits)"#,
+            r#"hits {"id": 4} ip_int: -1 is not an IPv4 address (0 to 4294967295)"#,
+            r#"hits {"id": 5} net: `10.0.0.1/8` is not a network for `cidr`: it has bits set right of the /8 mask"#,
+            r#"hits {"id": 6} mac: `08:00:2b` is not a MAC address (expected 12 hex digits)"#,
+        ]
+        .join("\n")
+    );
+    // The checksums compare the loaded rows (rejects left out) and name a changed address.
+    assert_exit(&s.decant(&["check", "plan.yaml"]), 0);
+    s.db.connect()
+        .batch_execute(
+            "UPDATE public.hits SET mac = '08:00:2b:01:02:04', at = '(3,5)' WHERE id = 2",
+        )
+        .unwrap();
+    let check = s.decant(&["check", "plan.yaml"]);
+    assert_exit(&check, 1);
+    assert_contains(
+        &check.stdout,
+        &[
+            "id=2",
+            "mac",
+            "08:00:2b:01:02:03",
+            "08:00:2b:01:02:04",
+            "(3,4)",
+            "(3,5)",
+        ],
+    );
+}
+
+#[test]
+fn types_decant_cannot_load_are_refused_by_validate_with_where_and_what_to_do_instead() {
+    let s = Setup::from_sql(
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, price TEXT, tags TEXT);",
+        "columns:\n  t.price: { to: money }\n  t.tags: { to: \"text[]\" }\n",
+    );
+    let out = s.decant(&["validate", "plan.yaml"]);
+    assert_exit(&out, 2);
+    assert_contains(
+        &out.stderr,
+        &[
+            "decant cannot load `money` columns",
+            "load the column as `numeric(p,s)`",
+            "decant cannot load `text[]` columns",
+            "load the column as `jsonb` or `text`",
+            "plan.yaml:",
+        ],
+    );
+}

@@ -130,6 +130,33 @@ pub(crate) fn uuid(out: &mut Vec<u8>, v: &[u8; 16]) {
     out.extend_from_slice(v);
 }
 
+/// PostgreSQL's own address family numbers in `inet`/`cidr`.
+const PGSQL_AF_INET: u8 = 2;
+const PGSQL_AF_INET6: u8 = 3;
+
+/// `inet` or `cidr`: family, netmask length, the cidr flag, address length, address.
+pub(crate) fn inet(out: &mut Vec<u8>, address: &[u8], bits: u8, cidr: bool) {
+    len(out, 4 + address.len());
+    let family = if address.len() == 16 {
+        PGSQL_AF_INET6
+    } else {
+        PGSQL_AF_INET
+    };
+    out.extend_from_slice(&[family, bits, u8::from(cidr), address.len() as u8]);
+    out.extend_from_slice(address);
+}
+
+pub(crate) fn macaddr(out: &mut Vec<u8>, v: &[u8; 6]) {
+    len(out, 6);
+    out.extend_from_slice(v);
+}
+
+pub(crate) fn point(out: &mut Vec<u8>, x: f64, y: f64) {
+    len(out, 16);
+    out.extend_from_slice(&x.to_bits().to_be_bytes());
+    out.extend_from_slice(&y.to_bits().to_be_bytes());
+}
+
 /// `numeric` from decimal digits (each 0–9, most significant first) scaled by `10^-scale`:
 /// the value is `digits × 10^-scale`, shown with `scale` digits after the point.
 pub(crate) fn numeric(out: &mut Vec<u8>, negative: bool, digits: &[u8], scale: u32) {

@@ -7,6 +7,7 @@ use std::borrow::Cow;
 use minijinja::value::{Value as JinjaValue, ValueKind};
 use smallvec::SmallVec;
 
+use super::addresses::{parse_macaddr, parse_point, IpNet};
 use super::binary;
 use super::read::{sqlite_real_text, SqlValue};
 use crate::mapping::target_types::TypeFamily;
@@ -43,6 +44,12 @@ enum Kind {
     Uuid,
     Json,
     Jsonb,
+    /// `inet`, or `cidr` (no bits right of the netmask).
+    Inet {
+        cidr: bool,
+    },
+    MacAddr,
+    Point,
 }
 
 impl Kind {
@@ -104,7 +111,14 @@ impl Kind {
                     Kind::Json
                 }
             }
-            TypeFamily::Other => return None,
+            TypeFamily::Other if t.array => return None,
+            TypeFamily::Other => match t.base.as_str() {
+                "inet" => Kind::Inet { cidr: false },
+                "cidr" => Kind::Inet { cidr: true },
+                "macaddr" => Kind::MacAddr,
+                "point" => Kind::Point,
+                _ => return None,
+            },
         })
     }
 }
@@ -171,6 +185,11 @@ pub(crate) struct Column {
 pub(crate) struct Converter {
     pub columns: Vec<Column>,
     env: Option<TransformEnvironment>,
+}
+
+/// Whether the copy engine can write columns of type `t` (it has a binary encoder for it).
+pub(crate) fn writable(t: &TargetType) -> bool {
+    Kind::of(t).is_some()
 }
 
 /// A copied column whose target type has no binary encoder.
@@ -404,6 +423,15 @@ impl Column {
             Kind::Uuid => binary::uuid(out, &uuid(&val)?),
             Kind::Json => binary::bytes(out, json(&val, false)?.as_bytes()),
             Kind::Jsonb => binary::jsonb(out, json(&val, true)?.as_bytes()),
+            Kind::Inet { cidr } => {
+                let net = ip_net(&val, cidr)?;
+                binary::inet(out, net.address(), net.bits, cidr);
+            }
+            Kind::MacAddr => binary::macaddr(out, &macaddr(&val)?),
+            Kind::Point => {
+                let (x, y) = point(&val)?;
+                binary::point(out, x, y);
+            }
         }
         Ok(())
     }
@@ -672,6 +700,58 @@ fn uuid(val: &Val<'_>) -> Result<[u8; 16], Reason> {
         }
         Val::InvalidText(b) => Err(invalid_utf8(b)),
         other => Err(format!("{} is not a UUID", other.describe())),
+    }
+}
+
+/// An `inet`/`cidr` value from text, an IPv4 address as an integer, or 4 or 16 address bytes.
+fn ip_net(val: &Val<'_>, cidr: bool) -> Result<IpNet, Reason> {
+    let net = match val {
+        Val::Text(t) => IpNet::parse(t).ok_or_else(|| {
+            format!("`{t}` is not an IP address (a.b.c.d or IPv6, with an optional /bits)")
+        })?,
+        Val::Int(i) => IpNet::from_integer(*i)
+            .ok_or_else(|| format!("{i} is not an IPv4 address (0 to 4294967295)"))?,
+        Val::Blob(b) => IpNet::from_bytes(b).ok_or_else(|| {
+            format!(
+                "a {}-byte blob is not an IP address (expected 4 or 16 bytes)",
+                b.len()
+            )
+        })?,
+        Val::InvalidText(b) => return Err(invalid_utf8(b)),
+        other => return Err(format!("{} is not an IP address", other.describe())),
+    };
+    if cidr && net.has_host_bits() {
+        return Err(format!(
+            "`{}` is not a network for `cidr`: it has bits set right of the /{} mask",
+            net.text(false),
+            net.bits
+        ));
+    }
+    Ok(net)
+}
+
+fn macaddr(val: &Val<'_>) -> Result<[u8; 6], Reason> {
+    match val {
+        Val::Text(t) => parse_macaddr(t)
+            .ok_or_else(|| format!("`{t}` is not a MAC address (expected 12 hex digits)")),
+        Val::Blob(b) => <[u8; 6]>::try_from(b.as_ref()).map_err(|_| {
+            format!(
+                "a {}-byte blob is not a MAC address (expected 6 bytes)",
+                b.len()
+            )
+        }),
+        Val::InvalidText(b) => Err(invalid_utf8(b)),
+        other => Err(format!("{} is not a MAC address", other.describe())),
+    }
+}
+
+fn point(val: &Val<'_>) -> Result<(f64, f64), Reason> {
+    match val {
+        Val::Text(t) => {
+            parse_point(t).ok_or_else(|| format!("`{t}` is not a point (expected `(x,y)`)"))
+        }
+        Val::InvalidText(b) => Err(invalid_utf8(b)),
+        other => Err(format!("{} is not a point", other.describe())),
     }
 }
 

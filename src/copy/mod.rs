@@ -7,6 +7,7 @@
 //! a sink error cancels the COPY, so the server keeps none of the table's rows; the caller
 //! still owns the table's transaction (and the source's read transaction).
 
+mod addresses;
 mod binary;
 mod convert;
 mod read;
@@ -26,7 +27,8 @@ use crate::resolve::ResolvedTable;
 pub use read::{show_value, sqlite_real_text, value_json, SqlValue};
 pub use rejects::{JsonLinesRejects, VecRejects};
 
-pub(crate) use convert::Converter;
+pub(crate) use addresses::IpNet;
+pub(crate) use convert::{writable, Converter};
 pub(crate) use read::SourceRow;
 pub(crate) use write::copy_out;
 use write::CopyFailure;

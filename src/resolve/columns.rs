@@ -37,6 +37,24 @@ fn rule_matches(rule: &TypeRule, table: &Table, column: &Column) -> bool {
 
 fn parse_type_at(text: &str, path: DocPath, problems: &mut Vec<Diagnostic>) -> Option<TargetType> {
     match parse_target_type(text) {
+        Ok(t) if !crate::copy::writable(&t) => {
+            let instead = match (t.base.as_str(), t.array) {
+                (_, true) => "`jsonb` or `text`",
+                ("money", _) => "`numeric(p,s)`",
+                _ => "`text`",
+            };
+            problems.push(
+                Diagnostic::error(
+                    path,
+                    format!("decant cannot load `{}` columns (it has no binary COPY encoder for this type)", t.sql()),
+                )
+                .with_help(format!(
+                    "load the column as {instead}, then convert it in a plan step after the load: `ALTER TABLE … ALTER COLUMN … TYPE {} USING …`",
+                    t.sql()
+                )),
+            );
+            None
+        }
         Ok(t) => Some(t),
         Err(e) => {
             let help = match &e {

@@ -7,7 +7,7 @@ use serde_json::Value as Json;
 
 use super::canonical::canonical;
 use super::layout::Ty;
-use crate::copy::{show_value, value_json, SqlValue};
+use crate::copy::{show_value, value_json, IpNet, SqlValue};
 use crate::transform::builtins::civil_from_days;
 
 /// Microseconds between the Unix epoch and PostgreSQL's (2000-01-01).
@@ -59,6 +59,24 @@ pub(super) fn display(ty: Ty, value: Option<&[u8]>) -> String {
         (Ty::Json | Ty::Jsonb, _) => {
             let mut buf = Vec::new();
             Some(show_text(canonical(ty, b, &mut buf)))
+        }
+        // Family, netmask length, the cidr flag, address length, address.
+        (Ty::Inet | Ty::Cidr, 8 | 20) => IpNet::from_bytes(&b[4..]).map(|mut net| {
+            net.bits = b[1];
+            net.text(ty == Ty::Cidr)
+        }),
+        (Ty::MacAddr, 6) => Some(
+            b.iter()
+                .map(|byte| format!("{byte:02x}"))
+                .collect::<Vec<_>>()
+                .join(":"),
+        ),
+        (Ty::Point, 16) => {
+            let coordinate = |at: usize| {
+                let f = f64::from_bits(be_i64(&b[at..at + 8]) as u64);
+                float_text(f, f.to_string())
+            };
+            Some(format!("({},{})", coordinate(0), coordinate(8)))
         }
         _ => None,
     };
@@ -279,5 +297,28 @@ mod tests {
         assert_eq!(display(Ty::Int2, None), "NULL");
         assert_eq!(interval_text(3_600_000_000, 2, 0), "2 days 01:00:00");
         assert_eq!(display(Ty::Bpchar, Some(b"ab   ")), "ab   ");
+        assert_eq!(
+            display(Ty::Inet, Some(&[2, 32, 0, 4, 10, 0, 0, 1])),
+            "10.0.0.1"
+        );
+        assert_eq!(
+            display(Ty::Inet, Some(&[2, 8, 0, 4, 10, 0, 0, 1])),
+            "10.0.0.1/8"
+        );
+        assert_eq!(
+            display(Ty::Cidr, Some(&[2, 32, 1, 4, 10, 0, 0, 1])),
+            "10.0.0.1/32"
+        );
+        let mut v6 = vec![3, 64, 0, 16, 0xfe, 0x80];
+        v6.extend([0; 13]);
+        v6.push(1);
+        assert_eq!(display(Ty::Inet, Some(&v6)), "fe80::1/64");
+        assert_eq!(
+            display(Ty::MacAddr, Some(&[8, 0, 0x2b, 1, 2, 3])),
+            "08:00:2b:01:02:03"
+        );
+        let mut point = 1.5f64.to_bits().to_be_bytes().to_vec();
+        point.extend((-2f64).to_bits().to_be_bytes());
+        assert_eq!(display(Ty::Point, Some(&point)), "(1.5,-2)");
     }
 }

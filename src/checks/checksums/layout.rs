@@ -28,6 +28,10 @@ pub(super) enum Ty {
     Uuid,
     Json,
     Jsonb,
+    Inet,
+    Cidr,
+    MacAddr,
+    Point,
     Other,
 }
 
@@ -55,7 +59,14 @@ impl Ty {
             TypeFamily::Uuid => Ty::Uuid,
             TypeFamily::Json if t.base == "jsonb" => Ty::Jsonb,
             TypeFamily::Json => Ty::Json,
-            TypeFamily::Other => Ty::Other,
+            TypeFamily::Other if t.array => Ty::Other,
+            TypeFamily::Other => match t.base.as_str() {
+                "inet" => Ty::Inet,
+                "cidr" => Ty::Cidr,
+                "macaddr" => Ty::MacAddr,
+                "point" => Ty::Point,
+                _ => Ty::Other,
+            },
         }
     }
 
