@@ -22,6 +22,9 @@ use crate::dialect::quote_ident;
 /// Batches queued per side.
 const QUEUE: usize = 8;
 
+/// `(key hash, row hash)` of every row of one side, sorted.
+type RowHashes = Vec<(u64, u64)>;
+
 /// What a quick pass found.
 pub(super) struct Quick {
     /// Rows compared (the larger side's count).
@@ -284,16 +287,7 @@ impl Job<'_> {
         let limit = self.options.row_limit.is_some();
         let ssql = self.source_sql(limit, true, None);
         let tsql = self.target_sql(false, None, None);
-        let light = |report_unconverted| PassConfig {
-            keyed: true,
-            light: true,
-            sample: self.sample_threshold(),
-            report_unconverted,
-            ..PassConfig::default()
-        };
-        let (s, t, unconverted, limited) =
-            self.collect(source, target, (&ssql, &tsql), (light(true), light(false)))?;
-        report_unconverted(report, unconverted);
+        let (s, t, limited) = self.collect(source, target, (&ssql, &tsql), true, report)?;
         let rows = s.len().max(t.len()) as u64;
         self.sample_note(notes, "key");
         if limited {
@@ -388,15 +382,7 @@ impl Job<'_> {
     ) -> Result<u64, CheckError> {
         let ssql = self.source_sql(false, false, None);
         let tsql = self.target_sql(false, None, None);
-        let light = |report_unconverted| PassConfig {
-            light: true,
-            sample: self.sample_threshold(),
-            report_unconverted,
-            ..PassConfig::default()
-        };
-        let (s, t, unconverted, _) =
-            self.collect(source, target, (&ssql, &tsql), (light(true), light(false)))?;
-        report_unconverted(report, unconverted);
+        let (s, t, _) = self.collect(source, target, (&ssql, &tsql), false, report)?;
         self.sample_note(notes, "row");
         if self.options.row_limit.is_some() {
             notes.push(
@@ -462,20 +448,29 @@ impl Job<'_> {
         Ok(rows)
     }
 
-    /// A light pass: `(khash, hash)` of every row of each side, sorted.
-    #[allow(clippy::type_complexity)]
+    /// A light pass: `(khash, hash)` of every row of each side, sorted (`khash` is the row
+    /// hash unless `keyed`), and whether the row limit stopped the source. Source rows the
+    /// conversion refuses go to the report.
     fn collect(
         &self,
         source: &mut SqliteConnection,
         target: &mut PgConnection,
         sqls: (&str, &str),
-        configs: (PassConfig, PassConfig),
-    ) -> Result<(Vec<(u64, u64)>, Vec<(u64, u64)>, Vec<Unconverted>, bool), CheckError> {
+        keyed: bool,
+        report: &mut Report<'_>,
+    ) -> Result<(RowHashes, RowHashes, bool), CheckError> {
+        let light = |report_unconverted| PassConfig {
+            keyed,
+            light: true,
+            sample: self.sample_threshold(),
+            report_unconverted,
+            ..PassConfig::default()
+        };
         let outcome = self.pass(
             source,
             target,
             sqls,
-            (&configs.0, &configs.1),
+            (&light(true), &light(false)),
             |mut src, mut tgt| {
                 let (mut s, mut t) = (Vec::new(), Vec::new());
                 drain_both(&mut src, &mut tgt, |side, b| {
@@ -491,9 +486,10 @@ impl Job<'_> {
                 check: self.check.to_owned(),
                 message: why,
             })?;
+        report_unconverted(report, unconverted);
         s.sort_unstable();
         t.sort_unstable();
-        Ok((s, t, unconverted, limited))
+        Ok((s, t, limited))
     }
 
     /// A second pass keeping the first tuple of each wanted `khash`, per side.
