@@ -903,7 +903,7 @@ fn ip_addresses_networks_mac_addresses_and_points_load_check_and_refuse_what_pos
            (5, NULL, NULL, '10.0.0.1/8', NULL, NULL),
            (6, NULL, NULL, NULL, '08:00:2b', '(1,2');",
         &format!(
-            "settings: {{ on_bad_row: reject }}\ncolumns:\n  hits.ip: {{ to: inet }}\n  hits.ip_int: {{ to: inet }}\n  hits.net: {{ to: cidr }}\n  hits.mac: {{ to: macaddr }}\n  hits.at: {{ to: point }}\n{CHECKS}"
+            "settings: {{ on_bad_row: reject }}\ncolumns:\n  hits.ip: {{ to: inet }}\n  hits.ip_int: {{ to: inet }}\n  hits.net: {{ to: cidr }}\n  hits.mac: {{ to: macaddr }}\n  hits.at: {{ to: point }}\n{CHECKS}  - accepted_values: {{ column: hits.ip, values: [\"10.0.0.1\", \"fe80::1/64\"] }}\n"
         ),
     );
     let out = s.decant(&["run", "plan.yaml"]);
@@ -922,7 +922,8 @@ fn ip_addresses_networks_mac_addresses_and_points_load_check_and_refuse_what_pos
         ]
         .join("\n")
     );
-    // The checksums compare the loaded rows (rejects left out) and name a changed address.
+    // The checksums compare the loaded rows (rejects left out) and name a changed address;
+    // accepted values are spelled as PostgreSQL prints an address (no `/32`).
     assert_exit(&s.decant(&["check", "plan.yaml"]), 0);
     s.db.connect()
         .batch_execute(

@@ -477,8 +477,9 @@ fn unique(
 ) -> Result<Finding, CheckError> {
     let from = target_table_sql(schema, table);
     let col = quote_ident(&column.target);
+    let shown = as_printed(&col, column);
     let sql = format!(
-        "SELECT {col}::text AS value, count(*) AS n, count(*) OVER () AS groups, \
+        "SELECT {shown} AS value, count(*) AS n, count(*) OVER () AS groups, \
          (sum(count(*)) OVER ())::bigint AS rows \
          FROM {from} WHERE {col} IS NOT NULL GROUP BY {col} HAVING count(*) > 1 \
          ORDER BY count(*) DESC, 1 LIMIT 5"
@@ -503,6 +504,17 @@ fn unique(
             format!("e.g. {}", group_lines(&groups, column)),
         ],
     ))
+}
+
+/// A column's value as text, as the plan spells values: `::text` (so booleans are `true`),
+/// except for `inet`, whose cast to text adds `/32` to a single address that its output (what
+/// `format` prints) leaves out.
+fn as_printed(col: &str, column: &ResolvedColumn) -> String {
+    if column.target_type.base == "inet" && !column.target_type.array {
+        format!("format('%s', {col})")
+    } else {
+        format!("{col}::text")
+    }
 }
 
 fn is_numeric(column: &ResolvedColumn) -> bool {
@@ -530,13 +542,14 @@ fn accepted_values(
             other => other.to_string(),
         })
         .collect();
+    let shown = as_printed(&col, column);
     let outside = if numeric {
         format!("NOT ({col}::numeric = ANY($1::text[]::numeric[]))")
     } else {
-        format!("NOT ({col}::text = ANY($1::text[]))")
+        format!("NOT ({shown} = ANY($1::text[]))")
     };
     let sql = format!(
-        "SELECT {col}::text AS value, count(*) AS n, count(*) OVER () AS groups, \
+        "SELECT {shown} AS value, count(*) AS n, count(*) OVER () AS groups, \
          (sum(count(*)) OVER ())::bigint AS rows \
          FROM {from} WHERE {col} IS NOT NULL AND {outside} GROUP BY {col} \
          ORDER BY count(*) DESC, 1 LIMIT 5"
