@@ -26,5 +26,6 @@ pub mod rehearse;
 pub mod render;
 pub mod resolve;
 pub mod run;
+pub mod signals;
 pub mod transform;
 pub mod url;

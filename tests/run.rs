@@ -192,7 +192,8 @@ fn a_second_run_on_a_locked_target_is_refused_and_one_after_it_ends_is_not() {
     let out = s.decant(&["run", "plan.yaml"]);
     assert_exit(&out, 2);
     assert!(
-        out.stderr.contains("another decant run holds the lock"),
+        out.stderr
+            .contains("another decant run or check holds the lock"),
         "{}",
         out.stderr
     );

@@ -8,6 +8,7 @@ mod checks;
 mod checksums;
 mod cli;
 mod copy;
+mod exactly_once;
 mod fixtures;
 mod introspect;
 mod readme;

@@ -219,6 +219,9 @@ pub struct Databases<'c> {
     pub target: &'c mut PgConnection,
     /// Orphans a run already counted in this source before loading (`None` outside a run).
     pub known_orphans: Option<&'c [foreign_keys::OrphanFinding]>,
+    /// The source connection is already inside the read transaction to compare against (the
+    /// snapshot a run loaded); otherwise the checks open one of their own.
+    pub in_snapshot: bool,
 }
 
 /// Runs every check of the plan, in plan order, telling `progress` about each result.
@@ -238,11 +241,14 @@ pub fn run_plan_checks(
         .checks
         .iter()
         .any(|c| c.checksums.is_some());
+    // Inside a run's snapshot the map cannot be turned on any more; the checks read as the
+    // loads did.
+    let checksums = checksums && !dbs.in_snapshot;
     if checksums {
         let _ = dbs.source.batch_execute("PRAGMA mmap_size = 1073741824");
     }
     // One read transaction: every check sees one snapshot of the source.
-    let snapshot = dbs.source.batch_execute("BEGIN").is_ok();
+    let snapshot = !dbs.in_snapshot && dbs.source.batch_execute("BEGIN").is_ok();
     let mut results = Vec::new();
     let mut push = |r: CheckResult, results: &mut Vec<CheckResult>| {
         progress(&r);

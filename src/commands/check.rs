@@ -8,10 +8,22 @@ use crate::checks::{run_plan_checks, tally, tally_line, write_result, Databases}
 use crate::cli::PlanArgs;
 use crate::errors::chain;
 use crate::introspect::open_sqlite_read_only;
-use crate::journal;
+use crate::journal::{self, RunState};
+use crate::run::identity::source_fingerprint;
+use crate::signals;
 use crate::url::{parse_source_url, redact_url, SourceUrl};
 
 pub fn run(args: &PlanArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<u8, Failure> {
+    // Checks only read: on Ctrl-C or SIGTERM the process ends at once, and its read
+    // transactions and shared lock end with its connections.
+    signals::install().map_err(|e| Failure::Other(anyhow::anyhow!(e)))?;
+    signals::set_hook(Some(Box::new(|signal| {
+        signals::say(&format!(
+            "\ninterrupted by {}: the checks stopped; nothing was written\n",
+            signals::name(signal)
+        ));
+        std::process::exit(signals::exit_code(signal).into());
+    })));
     let prepared = prepare_and_warn(&args.plan, false, err)?;
     let plan = &prepared.loaded.plan;
     let SourceUrl::Sqlite(file) = parse_source_url(&plan.source.url, prepared.loaded.base_dir())
@@ -19,6 +31,10 @@ pub fn run(args: &PlanArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<
     let mut source = open_sqlite_read_only(&file)
         .map_err(|e| Failure::Other(anyhow::anyhow!("cannot open the source: {}", chain(&e))))?;
     let mut target = journal::connect(&plan.target.url).map_err(|e| Failure::Other(e.into()))?;
+    // A run in progress would be seen half-done; while the checks hold the lock shared, no
+    // run starts.
+    journal::lock_target_shared(&mut target, &prepared.resolved.schema)
+        .map_err(|e| Failure::Other(e.into()))?;
     writeln!(
         out,
         "checking `{}` ({} → {}, schema `{}`)",
@@ -31,10 +47,15 @@ pub fn run(args: &PlanArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<
         writeln!(out, "the plan has no checks")?;
         return Ok(EXIT_OK);
     }
+    let moved_on = source_moved_on(&mut target, &prepared, &file);
+    if let Some(note) = &moved_on {
+        writeln!(out, "note: {note}")?;
+    }
     let mut dbs = Databases {
         source: &mut source,
         target: &mut target,
         known_orphans: None,
+        in_snapshot: false,
     };
     let mut progress = |r: &crate::checks::CheckResult| {
         let _ = write_result(out, r);
@@ -42,9 +63,41 @@ pub fn run(args: &PlanArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<
     let results = run_plan_checks(&prepared, &mut dbs, &mut progress);
     writeln!(out, "{}", tally_line(&results))?;
     let (_, failed, errors) = tally(&results);
+    if failed > 0 && moved_on.is_some() {
+        writeln!(
+            out,
+            "the source changed after the run: the differences above include what was written to it since, and are not by themselves a loss; run the plan again to carry the current source"
+        )?;
+    }
     Ok(if failed + errors == 0 {
         EXIT_OK
     } else {
         EXIT_CHECKS_FAILED
+    })
+}
+
+/// Whether the source is no longer the one the newest run loaded (its fingerprint differs),
+/// said as a sentence; `None` when it is the same, or no run is recorded.
+fn source_moved_on(
+    target: &mut diesel::PgConnection,
+    prepared: &super::Prepared,
+    file: &std::path::Path,
+) -> Option<String> {
+    if !journal::journal_exists(target).ok()? {
+        return None;
+    }
+    let run = journal::runs(target, &prepared.resolved.schema, 1)
+        .ok()?
+        .into_iter()
+        .next()?;
+    if run.state() == Some(RunState::RolledBack) {
+        return None;
+    }
+    let now = source_fingerprint(file, &prepared.catalog).ok()?;
+    (now != run.source_fingerprint).then(|| {
+        format!(
+            "the source changed since run {} loaded it (started {}): its content, size or write counter differ from the run's snapshot",
+            run.id, run.started_at
+        )
     })
 }

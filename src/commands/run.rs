@@ -8,11 +8,16 @@ use anyhow::Context;
 
 use super::{prepare_and_warn, Failure, Prepared, EXIT_CHECKS_FAILED, EXIT_OK, EXIT_USAGE};
 use crate::cli::RunArgs;
-use crate::run::execute::{execute, RunOptions};
+use crate::run::execute::{execute, RunError, RunOptions};
 use crate::run::progress::ConsoleProgress;
 use crate::run::report::RunReport;
+use crate::signals;
 
 pub fn run(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<u8, Failure> {
+    // SIGINT/SIGTERM are heard by the executor, which stops scheduling, rolls back the steps
+    // in flight and marks the run `interrupted`.
+    signals::install().map_err(|e| Failure::Other(anyhow::anyhow!(e)))?;
+    signals::set_hook(None);
     let prepared = prepare_and_warn(&args.plan, false, err)?;
     let (dir, stem) = report_location(&prepared, &args.plan, args.report_dir.as_deref())?;
     let options = RunOptions {
@@ -27,6 +32,18 @@ pub fn run(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<u
         &mut progress,
     ) {
         Ok(report) => report,
+        Err(e @ RunError::Interrupted { signal, run, .. }) => {
+            writeln!(err, "{e}")?;
+            if let Some(line) = e.completed_line() {
+                writeln!(err, "{line}")?;
+            }
+            writeln!(
+                err,
+                "run {run} is `interrupted` in the journal; continue it with `decant run {} --resume`",
+                args.plan.display()
+            )?;
+            return Ok(signals::exit_code(signal));
+        }
         Err(e) => {
             writeln!(err, "error: {e}")?;
             if let Some(line) = e.completed_line() {

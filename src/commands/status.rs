@@ -4,7 +4,7 @@ use std::io::Write;
 
 use super::{Failure, EXIT_OK};
 use crate::cli::PlanArgs;
-use crate::journal;
+use crate::journal::{self, RunState};
 use crate::plan::load_plan;
 use crate::url::redact_url;
 
@@ -24,6 +24,13 @@ pub fn run(args: &PlanArgs, out: &mut dyn Write, _err: &mut dyn Write) -> Result
     }
     let runs =
         journal::runs(&mut conn, &target.schema, 10).map_err(|e| Failure::Other(e.into()))?;
+    // A run journaled as running whose lock nobody holds has no process any more (killed, or
+    // its machine went away): say so, and how to go on.
+    let alive = if runs.iter().any(|r| r.state() == Some(RunState::Running)) {
+        journal::run_alive(&mut conn, &target.schema).map_err(|e| Failure::Other(e.into()))?
+    } else {
+        false
+    };
     if runs.is_empty() {
         writeln!(out, "no decant run recorded for schema `{}`", target.schema)?;
     }
@@ -32,11 +39,17 @@ pub fn run(args: &PlanArgs, out: &mut dyn Write, _err: &mut dyn Write) -> Result
             .resumed_from
             .map(|r| format!(", resumed from {r}"))
             .unwrap_or_default();
+        let status = match run.state() {
+            Some(RunState::Running) if !alive => {
+                "running, abandoned (no decant process holds the target's lock: it was killed or lost its connection; `decant run PLAN --resume` continues it)".to_owned()
+            }
+            _ => run.status.clone(),
+        };
         writeln!(
             out,
             "run {}  {}  plan `{}` ({})  started {}  finished {}{resumed}",
             run.id,
-            run.status,
+            status,
             run.plan_name,
             &run.plan_hash[..run.plan_hash.len().min(12)],
             run.started_at,

@@ -100,6 +100,8 @@ pub trait RejectSink {
 /// Why a table could not be copied.
 #[derive(Debug, thiserror::Error)]
 pub enum CopyError {
+    #[error("table `{table}`: the copy stopped on {signal}")]
+    Interrupted { table: String, signal: &'static str },
     #[error("table `{table}`: column `{column}` has type `{type_sql}`, which the copy engine cannot write; choose another type with `to:`")]
     UnsupportedType {
         table: String,
@@ -385,6 +387,13 @@ impl Stream<'_> {
             stats.read += 1;
             if stats.read % 4096 == 0 {
                 ROWS_READ.store(stats.read, std::sync::atomic::Ordering::Relaxed);
+                // A signal stops the copy here; the caller's transaction rolls the table back.
+                if let Some(signal) = crate::signals::received() {
+                    return Err(CopyError::Interrupted {
+                        table: table.source.clone(),
+                        signal: crate::signals::name(signal),
+                    });
+                }
             }
             if values.len() < expected {
                 return Err(CopyError::SelectShape {

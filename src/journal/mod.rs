@@ -1,5 +1,15 @@
 //! decant's own tables in the target (`decant.runs`, `decant.steps`, `decant.decant_rejects`),
 //! created and upgraded by embedded diesel migrations, and the one-run-per-target lock.
+//!
+//! Exactly once: a step's `done` record is written by [`step_done`] inside the step's own
+//! transaction, on the lane connection that does the step's work, so PostgreSQL commits the
+//! effect and the record together (its DDL is transactional) or neither. A resume trusts
+//! `done` and nothing else. The other way — looking in the target for a step's effect before
+//! running it again — was not chosen: "the table has rows" or "the index exists" cannot tell
+//! a committed load from a half-made one, nor a user SQL step's effect at all. Two kinds of
+//! step cannot share one transaction and are exact by other means: `migrations:` steps
+//! (Diesel commits each migration with its row in `__diesel_schema_migrations`, so a repeat
+//! applies only what is still pending) and checks (they write nothing).
 
 use diesel::pg::PgConnection;
 use diesel::prelude::*;
@@ -33,8 +43,10 @@ pub enum JournalError {
     Migrations(String),
     #[error("journal: transaction failed")]
     Transaction(#[from] diesel::result::Error),
-    #[error("another decant run holds the lock on this target (schema `{schema}`); wait for it to finish, or see `decant status`")]
+    #[error("another decant run or check holds the lock on this target (schema `{schema}`); wait for it to finish, or see `decant status`")]
     Locked { schema: String },
+    #[error("a decant run is in progress on this target (schema `{schema}`): checks now would see it half-done; wait for it to finish (see `decant status`)")]
+    RunInProgress { schema: String },
 }
 
 fn query_error(sql: &str) -> impl FnOnce(diesel::result::Error) -> JournalError + '_ {
@@ -75,8 +87,9 @@ struct Flag {
 /// How long a held lock is tried again before the run is refused.
 const LOCK_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
 
-/// Takes the session-level advisory lock of `schema` on this connection. PostgreSQL releases
-/// it when the connection ends, so a killed run can never leave a stale lock.
+/// Takes the session-level advisory lock of `schema` on this connection, exclusively (a run,
+/// a rollback). PostgreSQL releases it when the connection ends, so a killed run can never
+/// leave a stale lock.
 ///
 /// The release happens when the holder's server process exits, a moment after its client has
 /// gone: a run started right after another one ended may find the lock still held. So a held
@@ -84,6 +97,26 @@ const LOCK_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
 /// longer, and is then reported.
 pub fn lock_target(conn: &mut PgConnection, schema: &str) -> Result<(), JournalError> {
     let sql = "SELECT pg_try_advisory_lock(hashtextextended('decant:' || $1, 0)) AS value";
+    try_lock(conn, schema, sql, || JournalError::Locked {
+        schema: schema.to_owned(),
+    })
+}
+
+/// Takes the same lock in shared mode (a check): any number of checks at once, none while a
+/// run holds it, and no run starts while a check holds it.
+pub fn lock_target_shared(conn: &mut PgConnection, schema: &str) -> Result<(), JournalError> {
+    let sql = "SELECT pg_try_advisory_lock_shared(hashtextextended('decant:' || $1, 0)) AS value";
+    try_lock(conn, schema, sql, || JournalError::RunInProgress {
+        schema: schema.to_owned(),
+    })
+}
+
+fn try_lock(
+    conn: &mut PgConnection,
+    schema: &str,
+    sql: &str,
+    refused: impl Fn() -> JournalError,
+) -> Result<(), JournalError> {
     let started = std::time::Instant::now();
     loop {
         let got = diesel::sql_query(sql)
@@ -94,11 +127,86 @@ pub fn lock_target(conn: &mut PgConnection, schema: &str) -> Result<(), JournalE
             return Ok(());
         }
         if started.elapsed() >= LOCK_GRACE {
-            return Err(JournalError::Locked {
-                schema: schema.to_owned(),
-            });
+            return Err(refused());
         }
         std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+/// Whether some session holds the lock of `schema` exclusively, i.e. a run (or rollback) is
+/// alive. Asked without waiting, and the probe's shared lock is let go at once.
+pub fn run_alive(conn: &mut PgConnection, schema: &str) -> Result<bool, JournalError> {
+    let sql = "SELECT pg_try_advisory_lock_shared(hashtextextended('decant:' || $1, 0)) AS value";
+    let free = diesel::sql_query(sql)
+        .bind::<Text, _>(schema)
+        .get_result::<Flag>(conn)
+        .map_err(query_error(sql))?
+        .value;
+    if free {
+        let unlock =
+            "SELECT pg_advisory_unlock_shared(hashtextextended('decant:' || $1, 0)) AS value";
+        diesel::sql_query(unlock)
+            .bind::<Text, _>(schema)
+            .get_result::<Flag>(conn)
+            .map_err(query_error(unlock))?;
+    }
+    Ok(!free)
+}
+
+/// Where a run stands in `decant.runs.status`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunState {
+    Running,
+    Succeeded,
+    Failed,
+    /// Stopped by SIGINT/SIGTERM; resumable.
+    Interrupted,
+    RolledBack,
+}
+
+impl RunState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunState::Running => "running",
+            RunState::Succeeded => "succeeded",
+            RunState::Failed => "failed",
+            RunState::Interrupted => "interrupted",
+            RunState::RolledBack => "rolled_back",
+        }
+    }
+
+    /// The state a journal row names; `None` for a value this version does not know.
+    pub fn parse(text: &str) -> Option<RunState> {
+        [
+            RunState::Running,
+            RunState::Succeeded,
+            RunState::Failed,
+            RunState::Interrupted,
+            RunState::RolledBack,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == text)
+    }
+}
+
+/// Where a step stands in `decant.steps.state`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StepState {
+    Running,
+    Done,
+    Failed,
+    /// Rolled back because the run was stopped by a signal.
+    Interrupted,
+}
+
+impl StepState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StepState::Running => "running",
+            StepState::Done => "done",
+            StepState::Failed => "failed",
+            StepState::Interrupted => "interrupted",
+        }
     }
 }
 
@@ -159,7 +267,8 @@ pub struct RowCounts {
     pub rejected: u64,
 }
 
-/// Marks a step as done, with its row counts when it moved rows.
+/// Marks a step as done, with its row counts when it moved rows. Call it inside the step's own
+/// transaction, so the record commits with the step's effect (see the module doc).
 pub fn step_done(
     conn: &mut PgConnection,
     run: i64,
@@ -180,29 +289,31 @@ pub fn step_done(
         .map_err(query_error(sql))
 }
 
-/// Marks a step as failed with the error.
-pub fn step_failed(
+/// Marks a step that did not finish as `failed` or `interrupted`, with the reason.
+pub fn step_stopped(
     conn: &mut PgConnection,
     run: i64,
     step: &str,
+    state: StepState,
     error: &str,
 ) -> Result<(), JournalError> {
-    let sql = "UPDATE decant.steps SET state = 'failed', finished_at = clock_timestamp(), error = $3 WHERE run_id = $1 AND step_id = $2";
+    let sql = "UPDATE decant.steps SET state = $4, finished_at = clock_timestamp(), error = $3 WHERE run_id = $1 AND step_id = $2";
     diesel::sql_query(sql)
         .bind::<BigInt, _>(run)
         .bind::<Text, _>(step)
         .bind::<Text, _>(error)
+        .bind::<Text, _>(state.as_str())
         .execute(conn)
         .map(|_| ())
         .map_err(query_error(sql))
 }
 
-/// Closes a run with its outcome: `succeeded`, `failed` or `rolled_back`.
-pub fn finish_run(conn: &mut PgConnection, run: i64, status: &str) -> Result<(), JournalError> {
-    let sql = "UPDATE decant.runs SET status = $2, finished_at = clock_timestamp() WHERE id = $1";
+/// Sets a run's state: its outcome, or `running` again when it is resumed.
+pub fn finish_run(conn: &mut PgConnection, run: i64, state: RunState) -> Result<(), JournalError> {
+    let sql = "UPDATE decant.runs SET status = $2, finished_at = CASE WHEN $2 = 'running' THEN NULL ELSE clock_timestamp() END WHERE id = $1";
     diesel::sql_query(sql)
         .bind::<BigInt, _>(run)
-        .bind::<Text, _>(status)
+        .bind::<Text, _>(state.as_str())
         .execute(conn)
         .map(|_| ())
         .map_err(query_error(sql))
@@ -311,4 +422,128 @@ pub fn applied_migrations(conn: &mut PgConnection) -> Result<Vec<(String, String
         .load::<Applied>(conn)
         .map(|rows| rows.into_iter().map(|a| (a.version, a.run_on)).collect())
         .map_err(query_error(sql))
+}
+
+impl RunRow {
+    /// The run's state; `None` for a value this version of decant does not know.
+    pub fn state(&self) -> Option<RunState> {
+        RunState::parse(&self.status)
+    }
+}
+
+/// Ends a run that did not succeed, in one transaction: steps still `running` take the run's
+/// state (`failed` or `interrupted`) with `reason`, and the run is closed with `state`.
+pub fn end_run(
+    conn: &mut PgConnection,
+    run: i64,
+    state: RunState,
+    reason: &str,
+) -> Result<(), JournalError> {
+    let step_state = match state {
+        RunState::Interrupted => StepState::Interrupted,
+        _ => StepState::Failed,
+    };
+    conn.transaction(|conn| {
+        let sql = "UPDATE decant.steps SET state = $2, finished_at = clock_timestamp(), error = coalesce(error, $3) \
+                   WHERE run_id = $1 AND state = 'running'";
+        diesel::sql_query(sql)
+            .bind::<BigInt, _>(run)
+            .bind::<Text, _>(step_state.as_str())
+            .bind::<Text, _>(reason)
+            .execute(conn)
+            .map_err(query_error(sql))?;
+        finish_run(conn, run, state)
+    })
+}
+
+#[derive(QueryableByName)]
+struct Pid {
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    pid: i32,
+}
+
+/// The server process behind this connection, so another connection can cancel its statement.
+pub fn backend_pid(conn: &mut PgConnection) -> Result<i32, JournalError> {
+    let sql = "SELECT pg_backend_pid() AS pid";
+    diesel::sql_query(sql)
+        .get_result::<Pid>(conn)
+        .map(|p| p.pid)
+        .map_err(query_error(sql))
+}
+
+/// Cancels the statement server process `pid` is running (nothing when it is idle); its
+/// transaction then fails and rolls back.
+pub fn cancel_backend(conn: &mut PgConnection, pid: i32) -> Result<(), JournalError> {
+    let sql = "SELECT pg_cancel_backend($1) AS value";
+    diesel::sql_query(sql)
+        .bind::<diesel::sql_types::Integer, _>(pid)
+        .get_result::<Flag>(conn)
+        .map(|_| ())
+        .map_err(query_error(sql))
+}
+
+/// Records a load's rejects in `decant.decant_rejects`, inside the load's transaction.
+pub fn insert_rejects(
+    conn: &mut PgConnection,
+    run: i64,
+    rejects: &[crate::copy::Reject],
+) -> Result<(), JournalError> {
+    let sql = "INSERT INTO decant.decant_rejects (run_id, source_table, primary_key, source_column, value, reason) \
+               SELECT $1::bigint, e->>'t', e->'k', e->>'c', e->>'v', e->>'r' FROM jsonb_array_elements($2::jsonb) AS e";
+    for chunk in rejects.chunks(2000) {
+        let payload = serde_json::Value::Array(
+            chunk
+                .iter()
+                .map(|r| {
+                    serde_json::json!({
+                        "t": r.table, "k": r.primary_key, "c": r.column, "v": r.value, "r": r.reason
+                    })
+                })
+                .collect(),
+        );
+        diesel::sql_query(sql)
+            .bind::<BigInt, _>(run)
+            .bind::<Text, _>(payload.to_string())
+            .execute(conn)
+            .map_err(query_error(sql))?;
+    }
+    Ok(())
+}
+
+#[derive(QueryableByName)]
+struct RejectRow {
+    #[diesel(sql_type = Text)]
+    source_table: String,
+    #[diesel(sql_type = Text)]
+    primary_key: String,
+    #[diesel(sql_type = Text)]
+    source_column: String,
+    #[diesel(sql_type = Nullable<Text>)]
+    value: Option<String>,
+    #[diesel(sql_type = Text)]
+    reason: String,
+}
+
+/// The rejects a run committed, in the order they were recorded.
+pub fn run_rejects(
+    conn: &mut PgConnection,
+    run: i64,
+) -> Result<Vec<crate::copy::Reject>, JournalError> {
+    let sql =
+        "SELECT source_table, primary_key::text AS primary_key, source_column, value, reason \
+               FROM decant.decant_rejects WHERE run_id = $1 ORDER BY rejected_at, ctid";
+    let rows = diesel::sql_query(sql)
+        .bind::<BigInt, _>(run)
+        .load::<RejectRow>(conn)
+        .map_err(query_error(sql))?;
+    Ok(rows
+        .into_iter()
+        .map(|r| crate::copy::Reject {
+            table: r.source_table,
+            primary_key: serde_json::from_str(&r.primary_key).unwrap_or(serde_json::Value::Null),
+            column: r.source_column,
+            value: r.value.unwrap_or_default(),
+            reason: r.reason,
+        })
+        .collect())
 }

@@ -3,9 +3,8 @@
 
 pub mod cluster;
 
-use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Mutex, MutexGuard, OnceLock};
+use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use diesel::connection::SimpleConnection;
@@ -13,6 +12,7 @@ use diesel::{Connection, PgConnection};
 
 pub use cluster::{Binaries, Cluster, ClusterError, Stopper};
 
+use crate::signals::say;
 use crate::url::{check_target_url, redact_url, with_database};
 
 /// The database a rehearsal creates in its temporary cluster.
@@ -164,15 +164,7 @@ pub fn wait_for_interrupt_exit() -> ! {
     std::process::exit(EXIT_INTERRUPTED)
 }
 
-/// Writes to the process's standard error without `std::io::stderr()`, whose lock the main
-/// thread may hold for as long as the command runs.
-fn say(text: &str) {
-    if let Ok(mut f) = std::fs::OpenOptions::new().append(true).open("/dev/stderr") {
-        let _ = f.write_all(text.as_bytes());
-    }
-}
-
-fn on_signal() {
+fn on_signal(signal: i32) {
     INTERRUPTED.store(true, Ordering::SeqCst);
     let mut guard = active();
     match guard.take() {
@@ -185,16 +177,14 @@ fn on_signal() {
         }
         None => say("\ninterrupted\n"),
     }
-    std::process::exit(EXIT_INTERRUPTED);
+    std::process::exit(crate::signals::exit_code(signal).into());
 }
 
 /// Installs the handler for SIGINT, SIGTERM and SIGHUP, once per process.
 fn install_handler() -> Result<(), RehearseError> {
-    static INSTALLED: OnceLock<Result<(), String>> = OnceLock::new();
-    INSTALLED
-        .get_or_init(|| ctrlc::set_handler(on_signal).map_err(|e| e.to_string()))
-        .clone()
-        .map_err(RehearseError::Signal)
+    crate::signals::install().map_err(RehearseError::Signal)?;
+    crate::signals::set_hook(Some(Box::new(on_signal)));
+    Ok(())
 }
 
 /// The rehearsal's hold on its throwaway target: dropping it (on any error, or a panic)

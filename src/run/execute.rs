@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::Mutex;
 use std::time::Instant;
 
 use diesel::connection::SimpleConnection;
@@ -17,11 +18,12 @@ use crate::copy::{self, CopyError, JsonLinesRejects, Reject, RejectSink};
 use crate::errors::chain;
 use crate::graph::StepKind;
 use crate::introspect::open_sqlite_read_only;
-use crate::journal::{self, JournalError, RowCounts, RunIdentity};
+use crate::journal::{self, JournalError, RowCounts, RunIdentity, RunState, StepRow, StepState};
 use crate::plan::model::IfExists;
 use crate::render::RenderedStep;
 use crate::run::identity::{plan_hash, source_fingerprint};
 use crate::run::report::{RunReport, StepReport, TableReport};
+use crate::signals;
 use crate::url::{parse_source_url, SourceUrl};
 
 /// How to run.
@@ -50,6 +52,13 @@ pub enum RunError {
     Orphans(Vec<OrphanFinding>),
     #[error("looking for orphan rows in the source failed: {0}")]
     OrphanSearch(String),
+    #[error("interrupted by {}: {}", signals::name(*.signal), interrupted_text(.in_flight))]
+    Interrupted {
+        signal: i32,
+        run: i64,
+        in_flight: Vec<String>,
+        completed: Vec<String>,
+    },
     #[error("step `{step}` failed{}: {message}", sql.as_ref().map(|s| format!(" at `{}`", first_line(s))).unwrap_or_default())]
     Step {
         step: String,
@@ -57,6 +66,17 @@ pub enum RunError {
         message: String,
         completed: Vec<String>,
     },
+}
+
+fn interrupted_text(in_flight: &[String]) -> String {
+    if in_flight.is_empty() {
+        "no step was in flight".to_owned()
+    } else {
+        format!(
+            "the step(s) in flight were rolled back ({})",
+            in_flight.join(", ")
+        )
+    }
 }
 
 fn orphans_text(findings: &[OrphanFinding]) -> String {
@@ -71,14 +91,16 @@ impl RunError {
     /// The steps that completed before a step failed, as a line for the terminal.
     pub fn completed_line(&self) -> Option<String> {
         match self {
-            RunError::Step { completed, .. } => Some(format!(
-                "completed steps: {}",
-                if completed.is_empty() {
-                    "none".to_owned()
-                } else {
-                    completed.join(", ")
-                }
-            )),
+            RunError::Step { completed, .. } | RunError::Interrupted { completed, .. } => {
+                Some(format!(
+                    "completed steps: {}",
+                    if completed.is_empty() {
+                        "none".to_owned()
+                    } else {
+                        completed.join(", ")
+                    }
+                ))
+            }
             _ => None,
         }
     }
@@ -109,33 +131,6 @@ impl RejectSink for RunRejects {
     fn flush(&mut self) -> Result<(), CopyError> {
         self.file.flush()
     }
-}
-
-fn insert_rejects(
-    conn: &mut PgConnection,
-    run: i64,
-    rejects: &[Reject],
-) -> Result<(), diesel::result::Error> {
-    for chunk in rejects.chunks(2000) {
-        let payload = serde_json::Value::Array(
-            chunk
-                .iter()
-                .map(|r| {
-                    serde_json::json!({
-                        "t": r.table, "k": r.primary_key, "c": r.column, "v": r.value, "r": r.reason
-                    })
-                })
-                .collect(),
-        );
-        diesel::sql_query(
-            "INSERT INTO decant.decant_rejects (run_id, source_table, primary_key, source_column, value, reason) \
-             SELECT $1::bigint, e->>'t', e->'k', e->>'c', e->>'v', e->>'r' FROM jsonb_array_elements($2::jsonb) AS e",
-        )
-        .bind::<diesel::sql_types::BigInt, _>(run)
-        .bind::<Text, _>(payload.to_string())
-        .execute(conn)?;
-    }
-    Ok(())
 }
 
 #[derive(diesel::QueryableByName)]
@@ -208,14 +203,17 @@ pub fn execute(
         target_schema: schema.clone(),
     };
     let target_tables: Vec<String> = resolved.tables.iter().map(|t| t.target.clone()).collect();
-    let (run_id, done) = if options.resume {
+    let (run_id, done_before) = if options.resume {
         let last = journal::runs(&mut target, &schema, 1)?
             .into_iter()
             .next()
             .ok_or_else(|| {
                 RunError::NothingToResume(format!("no run into schema `{schema}` is recorded"))
             })?;
-        if last.status == "succeeded" || last.status == "rolled_back" {
+        if matches!(
+            last.state(),
+            Some(RunState::Succeeded | RunState::RolledBack)
+        ) {
             return Err(RunError::NothingToResume(format!(
                 "the newest run ({}) {}",
                 last.id,
@@ -234,12 +232,11 @@ pub fn execute(
                 what: "source",
             });
         }
-        let done: Vec<String> = journal::steps(&mut target, last.id)?
+        let done: Vec<StepRow> = journal::steps(&mut target, last.id)?
             .into_iter()
-            .filter(|s| s.state == "done")
-            .map(|s| s.step_id)
+            .filter(|s| s.state == StepState::Done.as_str())
             .collect();
-        journal::finish_run(&mut target, last.id, "running")?;
+        journal::finish_run(&mut target, last.id, RunState::Running)?;
         (last.id, done)
     } else {
         if resolved.settings.if_exists == IfExists::Fail {
@@ -261,22 +258,35 @@ pub fn execute(
             Vec::new(),
         )
     };
+    let done: Vec<String> = done_before.iter().map(|s| s.step_id.clone()).collect();
 
     let mut source =
         open_sqlite_read_only(&source_file).map_err(|e| RunError::Source(chain(&e)))?;
-    // One read transaction for every table: the copy is one consistent snapshot of the source.
+    // One read transaction for every table and for the checks at the end: the copy is one
+    // consistent snapshot of the source, and the checks compare against that same snapshot.
     source
         .batch_execute("BEGIN")
         .map_err(|e| RunError::Source(chain(&e)))?;
-    let rejects = RunRejects {
-        file: if options.resume {
-            JsonLinesRejects::append(&options.rejects_path)
-        } else {
-            JsonLinesRejects::create(&options.rejects_path)
+    let rejects_file = if options.resume {
+        // The file is rebuilt from the journal: rejects of steps that rolled back (killed or
+        // failed mid-table) must not stay in it next to those of the step's next attempt.
+        let committed = journal::run_rejects(&mut target, run_id)?;
+        let mut file = JsonLinesRejects::create(&options.rejects_path)
+            .map_err(|e| RunError::Source(chain(&e)))?;
+        for r in committed {
+            file.reject(r).map_err(|e| RunError::Source(chain(&e)))?;
         }
-        .map_err(|e| RunError::Source(chain(&e)))?,
-        pending: Vec::new(),
+        file
+    } else {
+        JsonLinesRejects::create(&options.rejects_path).map_err(|e| RunError::Source(chain(&e)))?
     };
+    let loader = Mutex::new(Loader {
+        source,
+        rejects: RunRejects {
+            file: rejects_file,
+            pending: Vec::new(),
+        },
+    });
     let started = Instant::now();
     let mut report = RunReport::new(
         run_id,
@@ -288,50 +298,122 @@ pub fn execute(
     report.notes.append(&mut orphans.skipped);
     report.not_carried = resolved.notes.clone();
     report.warnings = crate::output::resolution_warnings(&resolved.tables);
+    report.tables = tables_done_before(prepared, &done_before);
     let workers = usize::try_from(resolved.settings.workers)
         .unwrap_or(1)
         .max(1);
-    let mut lanes = vec![Lane {
-        target: journal::connect(target_url)?,
-        loader: Some(Loader { source, rejects }),
-    }];
-    for _ in 1..workers {
+    let mut lanes = Vec::new();
+    for lane in 0..workers {
+        let mut conn = journal::connect(target_url)?;
+        let pid = journal::backend_pid(&mut conn)?;
         lanes.push(Lane {
-            target: journal::connect(target_url)?,
-            loader: None,
+            target: conn,
+            pid,
+            loads: lane == 0,
         });
     }
     let orphan_rejects = std::mem::take(&mut orphans.rejects);
-    let mut scheduler = Scheduler::new(prepared, &done, &orphan_rejects);
-    scheduler.checks = Some((checked, source_file.clone()));
+    let mut scheduler = Scheduler::new(prepared, &done, &orphan_rejects, &loader);
+    scheduler.checks = Some(checked);
     scheduler.known_orphans = std::mem::take(&mut orphans.direct);
-    let failure = std::thread::scope(|scope| {
+    let stop = std::thread::scope(|scope| {
         scheduler.run(scope, lanes, &mut target, run_id, &mut report, progress)
-    })?;
-    if let Some((step, sql, message)) = failure {
-        let _ = journal::finish_run(&mut target, run_id, "failed");
-        return Err(RunError::Step {
-            step,
-            sql,
-            message,
-            completed: scheduler.completed,
-        });
-    }
-    journal::finish_run(&mut target, run_id, "succeeded")?;
+    });
+    let completed = std::mem::take(&mut scheduler.completed);
+    drop(scheduler);
+    let mut loader = loader.into_inner().unwrap_or_else(|p| p.into_inner());
+    let _ = loader.source.batch_execute("COMMIT");
+    let _ = loader.rejects.file.flush();
     report.seconds = started.elapsed().as_secs_f64();
-    Ok(report)
+    match stop {
+        None => {
+            journal::finish_run(&mut target, run_id, RunState::Succeeded)?;
+            Ok(report)
+        }
+        Some(Stop::Signal { signal, in_flight }) => {
+            let reason = format!("stopped by {}", signals::name(signal));
+            end_run(
+                &mut target,
+                target_url,
+                run_id,
+                RunState::Interrupted,
+                &reason,
+            );
+            Err(RunError::Interrupted {
+                signal,
+                run: run_id,
+                in_flight,
+                completed,
+            })
+        }
+        Some(Stop::Failed { step, sql, message }) => {
+            end_run(&mut target, target_url, run_id, RunState::Failed, &message);
+            Err(RunError::Step {
+                step,
+                sql,
+                message,
+                completed,
+            })
+        }
+    }
 }
 
-/// The source side of the one lane that loads tables.
+/// Closes a run that did not succeed: steps still `running` in the journal take the run's
+/// state. The control connection may be gone (the target restarted under the run), so a new
+/// one is tried for a while before giving up; the journal then still says `running`, and
+/// `decant status` shows that no process holds the run's lock.
+fn end_run(control: &mut PgConnection, url: &str, run: i64, state: RunState, reason: &str) {
+    if journal::end_run(control, run, state, reason).is_ok() {
+        return;
+    }
+    let deadline = Instant::now() + std::time::Duration::from_secs(15);
+    while Instant::now() < deadline {
+        if let Ok(mut fresh) = journal::connect(url) {
+            if journal::end_run(&mut fresh, run, state, reason).is_ok() {
+                return;
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    }
+}
+
+/// The accounting of tables a resumed run loaded before, as its journal recorded them.
+fn tables_done_before(prepared: &Prepared, done: &[StepRow]) -> Vec<TableReport> {
+    let count = |n: Option<i64>| n.and_then(|n| u64::try_from(n).ok()).unwrap_or(0);
+    done.iter()
+        .filter_map(|row| {
+            let step = prepared.steps.iter().find(|s| s.id == row.step_id)?;
+            let StepKind::Load { table } = &step.kind else {
+                return None;
+            };
+            Some(TableReport {
+                source: table.clone(),
+                target: prepared
+                    .resolved
+                    .table(table)
+                    .map(|t| t.target.clone())
+                    .unwrap_or_default(),
+                read: count(row.rows_read),
+                written: count(row.rows_written),
+                rejected: count(row.rows_rejected),
+                seconds: row.seconds.unwrap_or(0.0),
+            })
+        })
+        .collect()
+}
+
+/// The source side of loading: the one snapshot every load and the end-of-run checks read.
 struct Loader {
     source: SqliteConnection,
     rejects: RunRejects,
 }
 
-/// A worker: its own target connection; lane 0 also owns the source snapshot and loads.
+/// A worker: its own target connection (and the server process behind it, to cancel a
+/// statement on a signal); lane 0 also takes the loads, one at a time from the one snapshot.
 struct Lane {
     target: PgConnection,
-    loader: Option<Loader>,
+    pid: i32,
+    loads: bool,
 }
 
 /// What a lane reports back.
@@ -340,6 +422,18 @@ struct Finished {
     step: usize,
     seconds: f64,
     outcome: Result<Option<RowCounts>, StepFailure>,
+}
+
+/// Why the scheduler stopped handing out steps.
+enum Stop {
+    /// A step failed (its transaction rolled back) or the journal could not be written.
+    Failed {
+        step: String,
+        sql: Option<String>,
+        message: String,
+    },
+    /// SIGINT/SIGTERM: the steps in flight were cancelled and rolled back.
+    Signal { signal: i32, in_flight: Vec<String> },
 }
 
 /// Dispatches ready steps to idle lanes in graph order: loads to the loader lane (one source
@@ -355,11 +449,18 @@ struct Scheduler<'p> {
     completed: Vec<String>,
     /// Under `settings.orphans: reject`, the orphan rows of each table, rejected at its load.
     orphan_rejects: &'p HashMap<String, Vec<Reject>>,
-    /// The plan whose checks the `checks` step runs (as written, before orphan handling) and
-    /// the source file they read.
-    checks: Option<(&'p Prepared, PathBuf)>,
+    /// The source snapshot and the rejects; the loader lane holds it during a load.
+    loader: &'p Mutex<Loader>,
+    /// The plan whose checks the `checks` step runs (as written, before orphan handling).
+    checks: Option<&'p Prepared>,
     /// The orphans found before loading, so the foreign-key checks do not search again.
     known_orphans: Vec<OrphanFinding>,
+}
+
+fn lock_loader(loader: &Mutex<Loader>) -> std::sync::MutexGuard<'_, Loader> {
+    // A lane that panicked mid-load leaves the mutex poisoned; its transaction rolled back,
+    // and the source connection is still a valid read transaction.
+    loader.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 impl<'p> Scheduler<'p> {
@@ -367,6 +468,7 @@ impl<'p> Scheduler<'p> {
         prepared: &'p Prepared,
         done: &[String],
         orphan_rejects: &'p HashMap<String, Vec<Reject>>,
+        loader: &'p Mutex<Loader>,
     ) -> Self {
         let steps = &prepared.steps;
         let index: std::collections::HashMap<&str, usize> = steps
@@ -396,6 +498,7 @@ impl<'p> Scheduler<'p> {
             ready,
             completed: done.to_vec(),
             orphan_rejects,
+            loader,
             checks: None,
             known_orphans: Vec::new(),
         }
@@ -426,28 +529,56 @@ impl<'p> Scheduler<'p> {
         self.ready.sort_unstable();
     }
 
-    /// Runs the plan's checks; the step's state says how they went.
+    /// Runs the plan's checks against the snapshot the loads read; the step's state says how
+    /// they went.
     fn run_checks(&self, target: &mut PgConnection, report: &mut RunReport) -> String {
-        let Some((checked, source_file)) = &self.checks else {
+        let Some(checked) = self.checks else {
             return "skipped".into();
         };
         if checked.loaded.plan.checks.is_empty() {
             return "done (the plan has no checks)".into();
         }
-        let mut source = match open_sqlite_read_only(source_file) {
-            Ok(source) => source,
-            Err(e) => {
-                report.check_error = Some(format!("cannot open the source: {}", chain(&e)));
-                return "failed: cannot open the source".into();
-            }
-        };
+        let mut loader = lock_loader(self.loader);
         let mut dbs = Databases {
-            source: &mut source,
+            source: &mut loader.source,
             target,
             known_orphans: Some(&self.known_orphans),
+            in_snapshot: true,
         };
         report.checks = run_plan_checks(checked, &mut dbs, &mut |_| {});
         crate::checks::tally_line(&report.checks)
+    }
+
+    /// Runs one step on the control connection, here: views and checks, in graph order.
+    fn run_inline(
+        &mut self,
+        step: usize,
+        control: &mut PgConnection,
+        run_id: i64,
+        report: &mut RunReport,
+    ) -> Result<String, Stop> {
+        let prepared = self.prepared;
+        let rendered = &prepared.steps[step];
+        if rendered.kind != StepKind::Views {
+            return Ok(self.run_checks(control, report));
+        }
+        let journal_failed = |e: JournalError| Stop::Failed {
+            step: rendered.id.clone(),
+            sql: None,
+            message: chain(&e),
+        };
+        journal::step_started(control, run_id, &rendered.id).map_err(journal_failed)?;
+        signals::test_point("started", &rendered.id);
+        let state = create_views(control, prepared, rendered, run_id, report).map_err(|e| {
+            Stop::Failed {
+                step: rendered.id.clone(),
+                sql: None,
+                message: crate::errors::database_chain(&e),
+            }
+        })?;
+        signals::test_point("after-commit", &rendered.id);
+        self.completed.push(rendered.id.clone());
+        Ok(state)
     }
 
     #[allow(clippy::type_complexity)]
@@ -459,19 +590,22 @@ impl<'p> Scheduler<'p> {
         run_id: i64,
         report: &mut RunReport,
         progress: &mut dyn RunObserver,
-    ) -> Result<Option<(String, Option<String>, String)>, RunError>
+    ) -> Option<Stop>
     where
         'p: 'scope,
     {
         let prepared = self.prepared;
         let orphan_rejects = self.orphan_rejects;
+        let loader = self.loader;
         let (done_tx, done_rx) = std::sync::mpsc::channel::<Finished>();
         let mut job_txs = Vec::new();
         let mut loader_flags = Vec::new();
+        let mut pids = Vec::new();
         for (lane_no, mut lane) in lanes.into_iter().enumerate() {
             let (tx, rx) = std::sync::mpsc::channel::<usize>();
             job_txs.push(tx);
-            loader_flags.push(lane.loader.is_some());
+            loader_flags.push(lane.loads);
+            pids.push(lane.pid);
             let done_tx = done_tx.clone();
             scope.spawn(move || {
                 for step in rx {
@@ -479,7 +613,8 @@ impl<'p> Scheduler<'p> {
                     let outcome = run_step(
                         prepared,
                         &prepared.steps[step],
-                        &mut lane,
+                        &mut lane.target,
+                        lane.loads.then_some(loader),
                         run_id,
                         orphan_rejects,
                     );
@@ -490,17 +625,12 @@ impl<'p> Scheduler<'p> {
                         outcome,
                     });
                 }
-                if let Some(loader) = &mut lane.loader {
-                    let _ = loader.source.batch_execute("COMMIT");
-                    let _ = loader.rejects.file.flush();
-                }
             });
         }
         drop(done_tx);
-        let mut idle: Vec<bool> = vec![true; job_txs.len()];
-        let mut in_flight = 0usize;
+        let mut running: Vec<Option<usize>> = vec![None; job_txs.len()];
         let mut loading: Option<usize> = None;
-        let mut failure: Option<(String, Option<String>, String)> = None;
+        let mut stop: Option<Stop> = None;
         for step in &prepared.steps {
             if self.completed.contains(&step.id) {
                 report.steps.push(StepReport {
@@ -512,9 +642,10 @@ impl<'p> Scheduler<'p> {
             }
         }
         loop {
-            if failure.is_none() {
+            notice_signal(&mut stop, &running, &pids, None, control, prepared);
+            if stop.is_none() {
                 for lane in 0..job_txs.len() {
-                    if !idle[lane] {
+                    if running[lane].is_some() {
                         continue;
                     }
                     let Some(step) = self.next_for(loader_flags[lane]) else {
@@ -525,30 +656,35 @@ impl<'p> Scheduler<'p> {
                         prepared.steps[step].kind,
                         StepKind::Checks | StepKind::Views
                     ) {
-                        // Checks and views run on the control connection, here, in order.
                         let started = Instant::now();
-                        let state = if prepared.steps[step].kind == StepKind::Views {
-                            journal::step_started(control, run_id, id)?;
-                            let state =
-                                create_views(control, prepared, &prepared.steps[step], report);
-                            journal::step_done(control, run_id, id, None)?;
-                            self.completed.push(id.clone());
-                            state
-                        } else {
-                            self.run_checks(control, report)
-                        };
-                        let entry = StepReport {
-                            id: id.clone(),
-                            state,
-                            seconds: started.elapsed().as_secs_f64(),
-                            rows: None,
-                        };
-                        progress.step_finished(&entry);
-                        report.steps.push(entry);
-                        self.release(step);
+                        match self.run_inline(step, control, run_id, report) {
+                            Ok(state) => {
+                                let entry = StepReport {
+                                    id: id.clone(),
+                                    state,
+                                    seconds: started.elapsed().as_secs_f64(),
+                                    rows: None,
+                                };
+                                progress.step_finished(&entry);
+                                report.steps.push(entry);
+                                self.release(step);
+                            }
+                            Err(failed) => {
+                                stop = Some(failed);
+                                break;
+                            }
+                        }
                         continue;
                     }
-                    journal::step_started(control, run_id, id)?;
+                    if let Err(e) = journal::step_started(control, run_id, id) {
+                        stop = Some(Stop::Failed {
+                            step: id.clone(),
+                            sql: None,
+                            message: chain(&e),
+                        });
+                        break;
+                    }
+                    signals::test_point("started", id);
                     let expected = match &prepared.steps[step].kind {
                         StepKind::Load { table } => {
                             prepared.resolved.table(table).map(|t| t.source_rows)
@@ -560,14 +696,17 @@ impl<'p> Scheduler<'p> {
                         loading = Some(step);
                     }
                     if job_txs[lane].send(step).is_err() {
-                        failure = Some((id.clone(), None, "a worker stopped unexpectedly".into()));
+                        stop = Some(Stop::Failed {
+                            step: id.clone(),
+                            sql: None,
+                            message: "a worker stopped unexpectedly".into(),
+                        });
                         break;
                     }
-                    idle[lane] = false;
-                    in_flight += 1;
+                    running[lane] = Some(step);
                 }
             }
-            if in_flight == 0 {
+            if running.iter().all(Option::is_none) {
                 break;
             }
             let finished = match done_rx.recv_timeout(std::time::Duration::from_millis(200)) {
@@ -583,12 +722,11 @@ impl<'p> Scheduler<'p> {
             if loading == Some(finished.step) {
                 loading = None;
             }
-            in_flight -= 1;
-            idle[finished.lane] = true;
+            running[finished.lane] = None;
             let step = &prepared.steps[finished.step];
             match finished.outcome {
                 Ok(rows) => {
-                    journal::step_done(control, run_id, &step.id, rows)?;
+                    // Committed, together with its `done` record, on the lane's connection.
                     if let (Some(rows), StepKind::Load { table }) = (rows, &step.kind) {
                         let target_name = prepared
                             .resolved
@@ -617,53 +755,112 @@ impl<'p> Scheduler<'p> {
                 }
                 Err((sql, message)) => {
                     // The step's transaction rolled back; record why, keep the run resumable.
-                    progress.step_finished(&StepReport {
+                    // A load notices a signal before this loop does: it is an interruption.
+                    notice_signal(
+                        &mut stop,
+                        &running,
+                        &pids,
+                        Some(finished.step),
+                        control,
+                        prepared,
+                    );
+                    let interrupted = matches!(stop, Some(Stop::Signal { .. }));
+                    let (state, shown) = if interrupted {
+                        (StepState::Interrupted, "interrupted, rolled back")
+                    } else {
+                        (StepState::Failed, "failed")
+                    };
+                    let entry = StepReport {
                         id: step.id.clone(),
-                        state: "failed".into(),
+                        state: shown.into(),
                         seconds: finished.seconds,
                         rows: None,
-                    });
-                    let _ = journal::step_failed(control, run_id, &step.id, &message);
-                    if failure.is_none() {
-                        failure = Some((step.id.clone(), sql, message));
+                    };
+                    progress.step_finished(&entry);
+                    report.steps.push(entry);
+                    let _ = journal::step_stopped(control, run_id, &step.id, state, &message);
+                    if stop.is_none() {
+                        stop = Some(Stop::Failed {
+                            step: step.id.clone(),
+                            sql,
+                            message,
+                        });
                     }
                 }
             }
         }
         drop(job_txs);
-        Ok(failure)
+        stop
     }
 }
 
-/// Creates each rewritten view in its own savepoint: a view PostgreSQL refuses (a SQLite-only
-/// function, say) is reported as not carried with PostgreSQL's reason; views hold no rows, so
-/// the run goes on.
+/// On the first signal: stop handing out steps and cancel what the lanes are doing; each
+/// step's transaction rolls back, and with it the step's journal record. `just_stopped` is a
+/// step that already ended without committing.
+fn notice_signal(
+    stop: &mut Option<Stop>,
+    running: &[Option<usize>],
+    pids: &[i32],
+    just_stopped: Option<usize>,
+    control: &mut PgConnection,
+    prepared: &Prepared,
+) {
+    let (None, Some(signal)) = (&*stop, signals::received()) else {
+        return;
+    };
+    let in_flight = just_stopped
+        .iter()
+        .chain(running.iter().flatten())
+        .map(|&s| prepared.steps[s].id.clone())
+        .collect();
+    for (lane, step) in running.iter().enumerate() {
+        if step.is_some() {
+            let _ = journal::cancel_backend(control, pids[lane]);
+        }
+    }
+    *stop = Some(Stop::Signal { signal, in_flight });
+}
+
+/// Creates each rewritten view in its own savepoint, inside one transaction that also records
+/// the step as done: a view PostgreSQL refuses (a SQLite-only function, say) is reported as not
+/// carried with PostgreSQL's reason; views hold no rows, so the run goes on.
 fn create_views(
     control: &mut PgConnection,
     prepared: &Prepared,
     step: &RenderedStep,
+    run_id: i64,
     report: &mut RunReport,
-) -> String {
+) -> Result<String, diesel::result::Error> {
     let schema = crate::dialect::quote_ident(&prepared.resolved.schema);
-    let mut refused = 0;
-    for (view, sql) in prepared.resolved.views.iter().zip(&step.target_sql) {
-        let attempt = control.transaction::<_, diesel::result::Error, _>(|conn| {
-            conn.batch_execute(&format!("SET LOCAL search_path TO {schema}"))?;
-            conn.batch_execute(sql)
-        });
-        if let Err(e) = attempt {
-            refused += 1;
-            report.not_carried.push(format!(
-                "view `{}` is not carried: PostgreSQL refused its rewritten SELECT: {}",
-                view.source,
-                crate::errors::database_chain(&e)
-            ));
+    let mut refused = Vec::new();
+    control.transaction::<_, diesel::result::Error, _>(|conn| {
+        refused.clear();
+        for (view, sql) in prepared.resolved.views.iter().zip(&step.target_sql) {
+            let attempt = conn.transaction::<_, diesel::result::Error, _>(|conn| {
+                conn.batch_execute(&format!("SET LOCAL search_path TO {schema}"))?;
+                conn.batch_execute(sql)
+            });
+            if let Err(e) = attempt {
+                refused.push(format!(
+                    "view `{}` is not carried: PostgreSQL refused its rewritten SELECT: {}",
+                    view.source,
+                    crate::errors::database_chain(&e)
+                ));
+            }
         }
-    }
-    match refused {
+        journal::step_done(conn, run_id, &step.id, None).map_err(|e| match e {
+            JournalError::Query { source, .. } | JournalError::Transaction(source) => source,
+            other => diesel::result::Error::QueryBuilderError(other.to_string().into()),
+        })?;
+        signals::test_point("before-commit", &step.id);
+        Ok(())
+    })?;
+    let count = refused.len();
+    report.not_carried.append(&mut refused);
+    Ok(match count {
         0 => "done".to_owned(),
         n => format!("done, {n} view(s) not carried (see the report)"),
-    }
+    })
 }
 
 type StepFailure = (Option<String>, String);
@@ -675,6 +872,8 @@ enum StepError {
     Database(#[from] diesel::result::Error),
     #[error(transparent)]
     Copy(#[from] CopyError),
+    #[error(transparent)]
+    Journal(JournalError),
     #[error("{source}")]
     Statement {
         sql: String,
@@ -694,15 +893,24 @@ impl StepError {
     }
 }
 
+/// Runs one step on a lane's connection, in one transaction with its `done` record.
 fn run_step(
     prepared: &Prepared,
     step: &RenderedStep,
-    lane: &mut Lane,
+    target: &mut PgConnection,
+    loader: Option<&Mutex<Loader>>,
     run_id: i64,
     orphan_rejects: &HashMap<String, Vec<Reject>>,
 ) -> Result<Option<RowCounts>, StepFailure> {
-    let Lane { target, loader } = lane;
-    match &step.kind {
+    let record = |target: &mut PgConnection, rows: Option<RowCounts>| {
+        journal::step_done(target, run_id, &step.id, rows).map_err(|e| match e {
+            JournalError::Query { sql, source } => StepError::Statement { sql, source },
+            other => StepError::Journal(other),
+        })?;
+        signals::test_point("before-commit", &step.id);
+        Ok::<_, StepError>(())
+    };
+    let outcome = match &step.kind {
         StepKind::Load { table } => {
             let t = prepared
                 .resolved
@@ -711,12 +919,14 @@ fn run_step(
             let select = step.source_sql.first().cloned().unwrap_or_default();
             let copy_sql = step.target_sql.first().cloned().unwrap_or_default();
             let on_bad_row = prepared.resolved.settings.on_bad_row;
-            let Some(Loader { source, rejects }) = loader.as_mut() else {
+            let Some(loader) = loader else {
                 return Err((
                     None,
                     "a load step reached a lane without the source".to_owned(),
                 ));
             };
+            let mut guard = lock_loader(loader);
+            let Loader { source, rejects } = &mut *guard;
             rejects.pending.clear();
             // Orphans left out of the SELECT under `settings.orphans: reject` are this table's
             // rejects too: read, not written, each with its key and the row it lacks.
@@ -742,31 +952,39 @@ fn run_step(
                 stats.read += orphans;
                 stats.rejected += orphans;
                 if !rejects.pending.is_empty() {
-                    insert_rejects(target, run_id, &rejects.pending).map_err(|source| {
-                        StepError::Statement {
-                            sql: "INSERT INTO decant.decant_rejects …".into(),
-                            source,
-                        }
-                    })?;
+                    journal::insert_rejects(target, run_id, &rejects.pending).map_err(
+                        |e| match e {
+                            JournalError::Query { sql, source } => {
+                                StepError::Statement { sql, source }
+                            }
+                            other => StepError::Journal(other),
+                        },
+                    )?;
                 }
-                Ok(stats)
+                let rows = RowCounts {
+                    read: stats.read,
+                    written: stats.written,
+                    rejected: stats.rejected,
+                };
+                record(target, Some(rows))?;
+                Ok(rows)
             });
-            let stats = result.map_err(|e| e.failure(Some(copy_sql.clone())))?;
-            Ok(Some(RowCounts {
-                read: stats.read,
-                written: stats.written,
-                rejected: stats.rejected,
-            }))
+            result
+                .map(Some)
+                .map_err(|e| e.failure(Some(copy_sql.clone())))
         }
         StepKind::Migrations { directory } => {
+            // Diesel commits each migration with its version row, so running the step again
+            // after a kill applies only what is still pending; the `done` record follows.
             use diesel_migrations::{FileBasedMigrations, MigrationHarness};
             let dir = prepared.loaded.base_dir().join(directory);
             let migrations = FileBasedMigrations::from_path(&dir)
                 .map_err(|e| (None, format!("`{}`: {e}", dir.display())))?;
             target
                 .run_pending_migrations(migrations)
-                .map(|_| None)
-                .map_err(|e| (None, format!("applying `{}`: {e}", dir.display())))
+                .map_err(|e| (None, format!("applying `{}`: {e}", dir.display())))?;
+            record(target, None).map_err(|e| e.failure(None))?;
+            Ok(None)
         }
         _ => {
             let statements = &step.target_sql;
@@ -780,10 +998,14 @@ fn run_step(
                                 source,
                             })?;
                     }
-                    Ok(())
+                    record(target, None)
                 })
                 .map(|_| None)
                 .map_err(|e| e.failure(None))
         }
+    };
+    if outcome.is_ok() {
+        signals::test_point("after-commit", &step.id);
     }
+    outcome
 }

@@ -48,7 +48,7 @@ pub fn rollback(conn: &mut PgConnection, schema: &str) -> Result<RollbackOutcome
                     source,
                 })?;
         }
-        journal::finish_run(conn, run.id, "rolled_back")
+        journal::finish_run(conn, run.id, journal::RunState::RolledBack)
     })?;
     Ok(RollbackOutcome::Dropped {
         run: run.id,

@@ -1,0 +1,433 @@
+//! Exactly once: kills placed at every step boundary and inside every kind of step's commit
+//! window, signals mid-load, checks during a run, and a source written to while it is copied.
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use diesel::connection::SimpleConnection;
+use diesel::{Connection, SqliteConnection};
+
+use crate::support::setup::{assert_exit, query, Setup};
+
+/// A source with every kind of step: tables with keys, an index, foreign keys (so
+/// constraint, index, foreign-key and sequence steps), a view, a user SQL step that inserts a
+/// row (a repeat would show as a second row), and a Diesel migration that does the same.
+const SOURCE: &str = "
+    CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT NOT NULL, email TEXT UNIQUE);
+    CREATE TABLE orders (id INTEGER PRIMARY KEY, customer_id INTEGER NOT NULL REFERENCES customers(id), total REAL, note TEXT);
+    CREATE INDEX orders_customer ON orders (customer_id);
+    CREATE TABLE lines (order_id INTEGER NOT NULL REFERENCES orders(id), line INTEGER NOT NULL, sku TEXT, PRIMARY KEY (order_id, line));
+    CREATE VIEW big_orders AS SELECT id, total FROM orders WHERE total > 100;
+    WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 300)
+    INSERT INTO customers SELECT x, 'customer ' || x, 'c' || x || '@example.com' FROM c;
+    WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 3000)
+    INSERT INTO orders SELECT x, 1 + x % 300, x / 7.0, CASE WHEN x % 5 = 0 THEN NULL ELSE 'note ' || x END FROM c;
+    WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 6000)
+    INSERT INTO lines SELECT 1 + (x - 1) / 2, 1 + (x - 1) % 2, 'sku-' || x FROM c;
+";
+
+const PLAN: &str = "settings: { workers: 2 }
+steps:
+  - { id: audit-table, sql: \"create table run_audit (note text not null)\", before: [schema] }
+  - { id: audit-insert, sql: \"insert into run_audit values ('loaded')\", after: [load] }
+  - { id: app-migrations, migrations: \"migrations/\", after: [foreign-keys] }
+checks:
+  - row_counts: all
+  - checksums: all
+  - foreign_keys: all
+";
+
+fn setup() -> Setup {
+    let s = Setup::from_sql(SOURCE, PLAN);
+    let migration = s.path("migrations/2024-01-01-000000_settings");
+    std::fs::create_dir_all(&migration).unwrap();
+    std::fs::write(
+        migration.join("up.sql"),
+        "CREATE TABLE app_settings (k text PRIMARY KEY, v text);\nINSERT INTO app_settings VALUES ('theme', 'dark');\n",
+    )
+    .unwrap();
+    std::fs::write(migration.join("down.sql"), "DROP TABLE app_settings;\n").unwrap();
+    s
+}
+
+/// `decant run plan.yaml [--resume]` with a kill point set (or none).
+fn run_with_kill(s: &Setup, resume: bool, kill_at: Option<&str>) -> crate::support::cli::Outcome {
+    let mut args = vec![
+        "run",
+        "plan.yaml",
+        "--report-dir",
+        s.path("reports").to_str().unwrap(),
+    ]
+    .into_iter()
+    .map(str::to_owned)
+    .collect::<Vec<_>>();
+    if resume {
+        args.push("--resume".into());
+    }
+    let mut command = Command::new(env!("CARGO_BIN_EXE_decant"));
+    command
+        .args(&args)
+        .current_dir(s.dir.path())
+        .env("TARGET_DATABASE_URL", &s.db.url)
+        .env_remove("DECANT_TEST_KILL_AT");
+    if let Some(point) = kill_at {
+        command.env("DECANT_TEST_KILL_AT", point);
+    }
+    let output = command.output().unwrap();
+    crate::support::cli::Outcome {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+/// The target holds exactly the source's rows, the user step and the migration ran once,
+/// every check passes, and the report accounts for every table.
+fn assert_exact(s: &Setup, context: &str) {
+    assert_eq!(
+        query(
+            &s.db,
+            "SELECT status FROM decant.runs ORDER BY id DESC LIMIT 1"
+        ),
+        "succeeded",
+        "{context}"
+    );
+    assert_eq!(
+        query(&s.db, "SELECT count(*) FROM public.customers"),
+        "300",
+        "{context}"
+    );
+    assert_eq!(
+        query(&s.db, "SELECT count(*) FROM public.orders"),
+        "3000",
+        "{context}"
+    );
+    assert_eq!(
+        query(&s.db, "SELECT count(*) FROM public.lines"),
+        "6000",
+        "{context}"
+    );
+    assert_eq!(
+        query(&s.db, "SELECT count(*) FROM public.run_audit"),
+        "1",
+        "{context}: the user SQL step ran more than once"
+    );
+    assert_eq!(
+        query(&s.db, "SELECT count(*) FROM public.app_settings"),
+        "1",
+        "{context}: the migration ran more than once"
+    );
+    assert_eq!(
+        query(
+            &s.db,
+            "SELECT count(*) FROM pg_views WHERE viewname = 'big_orders'"
+        ),
+        "1",
+        "{context}"
+    );
+    let check = s.decant(&["check", "plan.yaml"]);
+    assert_eq!(
+        check.code, 0,
+        "{context}: check after the resume\n{}{}",
+        check.stdout, check.stderr
+    );
+    let report = s.report("plan");
+    let tables = report["tables"].as_array().unwrap();
+    assert_eq!(tables.len(), 3, "{context}: report tables {tables:?}");
+    for t in tables {
+        assert_eq!(
+            t["read"].as_u64().unwrap(),
+            t["written"].as_u64().unwrap() + t["rejected"].as_u64().unwrap(),
+            "{context}: {t}"
+        );
+    }
+    let written: u64 = tables.iter().map(|t| t["written"].as_u64().unwrap()).sum();
+    assert_eq!(written, 9300, "{context}: {tables:?}");
+}
+
+#[test]
+fn a_kill_at_every_step_boundary_and_commit_window_then_resume_carries_each_step_exactly_once() {
+    // The steps a clean run journals, in the order they ran.
+    let clean = setup();
+    assert_exit(&run_with_kill(&clean, false, None), 0);
+    assert_exact(&clean, "clean run");
+    let steps: Vec<String> = query(
+        &clean.db,
+        "SELECT string_agg(step_id, ',' ORDER BY started_at, step_id) FROM decant.steps",
+    )
+    .split(',')
+    .map(str::to_owned)
+    .collect();
+    for kind in [
+        "load:",
+        "constraints:",
+        "indexes:",
+        "foreign-keys:",
+        "sequence",
+        "views",
+        "audit-insert",
+        "app-migrations",
+        "create-table:",
+    ] {
+        assert!(
+            steps
+                .iter()
+                .any(|s| s.starts_with(kind) || s.contains(kind)),
+            "no `{kind}` step in {steps:?}"
+        );
+    }
+    drop(clean);
+    let scenarios: Vec<(String, String)> = steps
+        .iter()
+        .enumerate()
+        .flat_map(|(i, step)| {
+            ["started", "before-commit", "after-commit"]
+                .into_iter()
+                .map(move |point| (format!("{point}:{step}"), i))
+        })
+        .map(|(kill, i)| {
+            // The resume is killed again, a few steps later, after that step's commit.
+            let later = steps.get(i + 2).unwrap_or(&steps[i]);
+            (kill, format!("after-commit:{later}"))
+        })
+        .collect();
+    for (kill, second_kill) in scenarios {
+        let s = setup();
+        let first = run_with_kill(&s, false, Some(&kill));
+        assert_eq!(
+            first.code, -1,
+            "{kill}: the run was not killed\n{}{}",
+            first.stdout, first.stderr
+        );
+        let resumed = run_with_kill(&s, true, Some(&second_kill));
+        if resumed.code == -1 {
+            let again = run_with_kill(&s, true, None);
+            assert_exit(&again, 0);
+        } else {
+            assert_eq!(
+                resumed.code, 0,
+                "{kill}, then {second_kill}\n{}{}",
+                resumed.stdout, resumed.stderr
+            );
+        }
+        assert_exact(&s, &format!("killed at {kill}, then at {second_kill}"));
+    }
+}
+
+/// A source big enough that its load takes a second or more.
+const BIG: &str = "CREATE TABLE small (id INTEGER PRIMARY KEY, v TEXT); INSERT INTO small VALUES (1, 'a'), (2, 'b');
+     CREATE TABLE big (id INTEGER PRIMARY KEY, v TEXT, n REAL);
+     WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 600000)
+     INSERT INTO big SELECT x, 'row number ' || x, x / 7.0 FROM c;";
+
+fn spawn_run(s: &Setup, pause_at: Option<&str>) -> Child {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_decant"));
+    if let Some(point) = pause_at {
+        command.env("DECANT_TEST_PAUSE_AT", point);
+    }
+    command
+        .args([
+            "run",
+            "plan.yaml",
+            "--report-dir",
+            s.path("reports").to_str().unwrap(),
+        ])
+        .current_dir(s.dir.path())
+        .env("TARGET_DATABASE_URL", &s.db.url)
+        .env_remove("DECANT_TEST_KILL_AT")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// Waits until the journal says `step` is running; false if the run ended first.
+fn wait_for_running(s: &Setup, child: &mut Child, step: &str) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let sql = format!(
+        "SELECT coalesce((SELECT state FROM decant.steps WHERE step_id = '{step}'), 'none')"
+    );
+    while Instant::now() < deadline {
+        let state = std::panic::catch_unwind(|| query(&s.db, &sql));
+        if matches!(state.as_deref(), Ok("running")) {
+            return true;
+        }
+        if child.try_wait().unwrap().is_some() {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    false
+}
+
+fn send(child: &Child, signal: &str) {
+    let status = Command::new("kill")
+        .args([format!("-{signal}"), child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+#[test]
+fn sigterm_and_sigint_mid_load_roll_the_table_back_mark_the_run_interrupted_and_resume_exactly() {
+    for (signal, code) in [("TERM", 143), ("INT", 130)] {
+        let s = Setup::from_sql(BIG, "settings: { workers: 1 }\n");
+        let mut child = spawn_run(&s, None);
+        assert!(
+            wait_for_running(&s, &mut child, "load:big"),
+            "the load of `big` never ran"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+        send(&child, signal);
+        let output = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(code), "SIG{signal}: {stderr}");
+        assert!(
+            stderr.contains(&format!("interrupted by SIG{signal}"))
+                && stderr.contains("load:big")
+                && stderr.contains("--resume"),
+            "{stderr}"
+        );
+        assert_eq!(
+            query(&s.db, "SELECT status FROM decant.runs"),
+            "interrupted"
+        );
+        assert_eq!(
+            query(
+                &s.db,
+                "SELECT state FROM decant.steps WHERE step_id = 'load:big'"
+            ),
+            "interrupted"
+        );
+        assert_eq!(query(&s.db, "SELECT count(*) FROM public.big"), "0");
+        let status = s.decant(&["status", "plan.yaml"]);
+        assert!(status.stdout.contains("interrupted"), "{}", status.stdout);
+        let resumed = s.decant(&["run", "plan.yaml", "--resume"]);
+        assert_exit(&resumed, 0);
+        assert_eq!(query(&s.db, "SELECT count(*) FROM public.big"), "600000");
+        assert_eq!(
+            query(&s.db, "SELECT sum(id) FROM public.big"),
+            "180000300000"
+        );
+        assert_eq!(query(&s.db, "SELECT count(*) FROM public.small"), "2");
+        assert_eq!(query(&s.db, "SELECT status FROM decant.runs"), "succeeded");
+    }
+}
+
+#[test]
+fn check_during_a_run_refuses_and_status_tells_a_live_run_from_an_abandoned_one() {
+    let s = Setup::from_sql(
+        BIG,
+        "settings: { workers: 1 }\nchecks:\n  - row_counts: all\n",
+    );
+    // The run waits, alive and holding its lock, right after `load:small` committed.
+    let mut child = spawn_run(&s, Some("after-commit:load:small"));
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while query(&s.db, "SELECT to_regclass('decant.steps') IS NOT NULL") != "true"
+        || query(
+            &s.db,
+            "SELECT count(*) FROM decant.steps WHERE step_id = 'load:small' AND state = 'done'",
+        ) != "1"
+    {
+        assert!(Instant::now() < deadline && child.try_wait().unwrap().is_none());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let check = s.decant(&["check", "plan.yaml"]);
+    assert_exit(&check, 2);
+    assert!(
+        check.stderr.contains("a decant run is in progress"),
+        "{}{}",
+        check.stdout,
+        check.stderr
+    );
+    let status = s.decant(&["status", "plan.yaml"]);
+    assert!(
+        status.stdout.contains(" running ") && !status.stdout.contains("abandoned"),
+        "{}",
+        status.stdout
+    );
+    child.kill().unwrap(); // SIGKILL: the journal stays `running`.
+    let _ = child.wait();
+    // PostgreSQL lets the lock go when it notices the client is gone.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut status = s.decant(&["status", "plan.yaml"]);
+    while !status.stdout.contains("abandoned") && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+        status = s.decant(&["status", "plan.yaml"]);
+    }
+    assert!(status.stdout.contains("abandoned"), "{}", status.stdout);
+    assert_exit(&s.decant(&["run", "plan.yaml", "--resume"]), 0);
+    let check = s.decant(&["check", "plan.yaml"]);
+    assert_exit(&check, 0);
+}
+
+#[test]
+fn a_source_written_during_the_run_is_checked_against_the_snapshot_that_was_loaded() {
+    let s = Setup::from_sql(
+        "PRAGMA journal_mode = WAL;
+         CREATE TABLE events (id INTEGER PRIMARY KEY, kind TEXT NOT NULL, payload TEXT);
+         WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 300000)
+         INSERT INTO events SELECT x, 'k' || (x % 7), 'payload ' || x FROM c;
+         CREATE TABLE counters (name TEXT PRIMARY KEY, n INTEGER NOT NULL);
+         INSERT INTO counters VALUES ('events', 300000);",
+        "settings: { workers: 1 }\nchecks:\n  - row_counts: all\n  - checksums: all\n",
+    );
+    // The app: inserts, updates and deletes in small commits for as long as the run lasts.
+    let source = s.path("source.sqlite3");
+    let mut app = SqliteConnection::establish(source.to_str().unwrap()).unwrap();
+    app.batch_execute("PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000")
+        .unwrap();
+    let mut child = spawn_run(&s, None);
+    let mut commits = 0u64;
+    let mut next = 300_001u64;
+    while child.try_wait().unwrap().is_none() {
+        app.batch_execute(&format!(
+            "BEGIN; INSERT INTO events VALUES ({next}, 'live', 'written during the run');
+             UPDATE events SET payload = 'changed' WHERE id = {};
+             DELETE FROM events WHERE id = {};
+             UPDATE counters SET n = n + 1; COMMIT;",
+            next % 300_000 + 1,
+            (next * 7) % 300_000 + 1
+        ))
+        .unwrap();
+        next += 1;
+        commits += 1;
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let output = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        commits > 20,
+        "the app wrote only {commits} times during the run"
+    );
+    assert!(stdout.contains(" passed, 0 failed, 0 error(s)"), "{stdout}");
+    // The target is the snapshot that was loaded: as many rows as the report says were read,
+    // fewer than the source has now.
+    let report = s.report("plan");
+    let events = report["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["source"] == "events")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        query(&s.db, "SELECT count(*) FROM public.events"),
+        events["written"].to_string()
+    );
+    // A standalone check now sees the app's later writes, and says the source moved on.
+    drop(app);
+    let check = s.decant(&["check", "plan.yaml"]);
+    assert_exit(&check, 1);
+    assert!(
+        check.stdout.contains("the source changed since run"),
+        "{}",
+        check.stdout
+    );
+}
