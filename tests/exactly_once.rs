@@ -431,3 +431,32 @@ fn a_source_written_during_the_run_is_checked_against_the_snapshot_that_was_load
         check.stdout
     );
 }
+
+#[test]
+fn a_run_whose_connections_are_cut_mid_load_is_journaled_failed_and_resumes_exactly() {
+    let s = Setup::from_sql(BIG, "settings: { workers: 2 }\n");
+    let mut child = spawn_run(&s, None);
+    assert!(wait_for_running(&s, &mut child, "load:big"));
+    // As when the target restarts: every connection of the run is terminated at once.
+    query(
+        &s.db,
+        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity \
+         WHERE datname = current_database() AND pid <> pg_backend_pid()",
+    );
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("load:big"), "{stderr}");
+    assert_eq!(query(&s.db, "SELECT status FROM decant.runs"), "failed");
+    assert_eq!(
+        query(
+            &s.db,
+            "SELECT count(*) FROM decant.steps WHERE state = 'running'"
+        ),
+        "0"
+    );
+    assert_eq!(query(&s.db, "SELECT count(*) FROM public.big"), "0");
+    assert_exit(&s.decant(&["run", "plan.yaml", "--resume"]), 0);
+    assert_eq!(query(&s.db, "SELECT count(*) FROM public.big"), "600000");
+    assert_eq!(query(&s.db, "SELECT status FROM decant.runs"), "succeeded");
+}
