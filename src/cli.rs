@@ -32,6 +32,9 @@ pub enum Command {
     Status(PlanArgs),
     /// Drop the tables the newest run created in the target; the source is never written.
     Rollback(PlanArgs),
+    /// Write the snapshot of the app's schema that a plan with `target.owner: app` is checked
+    /// against (after the app's migrator ran on the database it reads)
+    Snapshot(SnapshotArgs),
     /// Print the JSON Schema of plan files (the one in `schemas/plan.schema.json`).
     Schema,
 }
@@ -57,6 +60,18 @@ pub struct InitArgs {
 pub struct PlanArgs {
     /// The plan file.
     pub plan: PathBuf,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct SnapshotArgs {
+    /// The plan file
+    pub plan: PathBuf,
+    /// The database to read the app's schema from (default: the plan's target)
+    #[arg(long, value_name = "URL")]
+    pub from: Option<String>,
+    /// Where to write it (default: `target.snapshot`, else `<plan stem>.schema.json`)
+    #[arg(short, long)]
+    pub output: Option<PathBuf>,
 }
 
 #[derive(Debug, clap::Args)]

@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use crate::doc_path;
 use crate::plan::diagnostic::did_you_mean;
-use crate::plan::model::{ConstraintTiming, IfExists, Plan};
+use crate::plan::model::{ConstraintTiming, IfExists, Plan, SchemaOwner};
 use crate::plan::Diagnostic;
 use crate::resolve::ResolvedPlan;
 
@@ -51,6 +51,14 @@ pub enum StepKind {
     Migrations {
         directory: String,
     },
+    /// A command the plan names (the app's migrator, say), run through `sh -c`.
+    Command {
+        run: String,
+    },
+    /// With `target.owner: app`, before any load: the live schema is compared with the
+    /// snapshot the plan was checked against, the app's tables are checked for rows (and
+    /// emptied in one statement under `if_exists: truncate`).
+    PrepareTarget,
 }
 
 /// The phases a plan step can name in `before`/`after`.
@@ -69,7 +77,7 @@ impl StepKind {
     pub fn phase(&self) -> Option<&'static str> {
         Some(match self {
             StepKind::CreateSchema | StepKind::CreateTable { .. } => "schema",
-            StepKind::Load { .. } => "load",
+            StepKind::Load { .. } | StepKind::PrepareTarget => "load",
             StepKind::Constraints { .. } => "constraints",
             StepKind::Indexes { .. } => "indexes",
             StepKind::ForeignKeys { .. } => "foreign-keys",
@@ -77,7 +85,9 @@ impl StepKind {
             StepKind::Analyze { .. } => return None,
             StepKind::Views => "views",
             StepKind::Checks => "checks",
-            StepKind::Sql { .. } | StepKind::Migrations { .. } => return None,
+            StepKind::Sql { .. } | StepKind::Migrations { .. } | StepKind::Command { .. } => {
+                return None
+            }
         })
     }
 }
@@ -216,7 +226,104 @@ pub fn build_graph(plan: &Plan, resolved: &ResolvedPlan) -> (StepGraph, Vec<Diag
         ids.insert(id, n);
         n
     };
-    let schema = add(&mut g, "create-schema".into(), StepKind::CreateSchema);
+    if resolved.owner == SchemaOwner::App {
+        add_app_steps(resolved, &mut g, &mut add, &mut problems);
+    } else {
+        add_decant_steps(resolved, &mut g, &mut add);
+    }
+    let builtin_sinks: Vec<NodeIndex> = g
+        .node_indices()
+        .filter(|n| {
+            g.neighbors_directed(*n, Direction::Outgoing)
+                .next()
+                .is_none()
+        })
+        .collect();
+    let checks = add(&mut g, "checks".into(), StepKind::Checks);
+    for s in builtin_sinks {
+        g.add_edge(s, checks, ());
+    }
+    add_plan_steps(plan, &mut g, &mut ids, checks, &mut problems);
+    let graph = StepGraph { graph: g };
+    report_cycles(plan, &graph, &mut problems);
+    (graph, problems)
+}
+
+/// With `target.owner: app`: the target is checked and prepared, then every table is loaded
+/// into the app's schema, parents before children (the app's foreign keys are in place), and
+/// its sequences continue after the loaded ids.
+fn add_app_steps(
+    resolved: &ResolvedPlan,
+    g: &mut DiGraph<Step, ()>,
+    add: &mut impl FnMut(&mut DiGraph<Step, ()>, String, StepKind) -> NodeIndex,
+    problems: &mut Vec<Diagnostic>,
+) {
+    let prepare = add(g, "prepare-target".into(), StepKind::PrepareTarget);
+    let mut loads: HashMap<&str, NodeIndex> = HashMap::new();
+    for t in &resolved.tables {
+        let name = t.source.as_str();
+        let load = add(
+            g,
+            format!("load:{name}"),
+            StepKind::Load {
+                table: name.to_owned(),
+            },
+        );
+        g.add_edge(prepare, load, ());
+        loads.insert(name, load);
+    }
+    let cyclic = cyclic_tables(resolved);
+    if !cyclic.is_empty() {
+        problems.push(
+            Diagnostic::error(
+                doc_path!["target", "owner"],
+                format!(
+                    "the app's foreign keys between {} form a cycle: with the app's keys in place, no table of it can be loaded first",
+                    cyclic.iter().map(|t| format!("`{t}`")).collect::<Vec<_>>().join(", ")
+                ),
+            )
+            .with_help("make one of the app's foreign keys DEFERRABLE, or drop it in a step before the load and add it back after"),
+        );
+    }
+    for t in &resolved.tables {
+        let name = t.source.as_str();
+        let load = loads[name];
+        for fk in &t.foreign_keys {
+            if fk.referenced_source != t.source && !cyclic.contains(name) {
+                if let Some(parent) = loads.get(fk.referenced_source.as_str()) {
+                    g.update_edge(*parent, load, ());
+                }
+            }
+        }
+        if t.identity.is_some() {
+            let seq = add(
+                g,
+                format!("sequence:{name}"),
+                StepKind::Sequence {
+                    table: name.to_owned(),
+                },
+            );
+            g.add_edge(load, seq, ());
+        }
+        let analyze = add(
+            g,
+            format!("analyze:{name}"),
+            StepKind::Analyze {
+                table: name.to_owned(),
+            },
+        );
+        g.add_edge(load, analyze, ());
+    }
+}
+
+/// With decant owning the schema: per table create → load → constraints → indexes → foreign
+/// keys → sequence → analyze, and the source's views after every load.
+fn add_decant_steps(
+    resolved: &ResolvedPlan,
+    g: &mut DiGraph<Step, ()>,
+    add: &mut impl FnMut(&mut DiGraph<Step, ()>, String, StepKind) -> NodeIndex,
+) {
+    let schema = add(g, "create-schema".into(), StepKind::CreateSchema);
     let before_load = resolved.settings.constraints == ConstraintTiming::BeforeLoad;
     struct TableNodes {
         create: NodeIndex,
@@ -228,14 +335,14 @@ pub fn build_graph(plan: &Plan, resolved: &ResolvedPlan) -> (StepGraph, Vec<Diag
     for t in &resolved.tables {
         let name = &t.source;
         let create = add(
-            &mut g,
+            g,
             format!("create-table:{name}"),
             StepKind::CreateTable {
                 table: name.clone(),
             },
         );
         let load = add(
-            &mut g,
+            g,
             format!("load:{name}"),
             StepKind::Load {
                 table: name.clone(),
@@ -246,7 +353,7 @@ pub fn build_graph(plan: &Plan, resolved: &ResolvedPlan) -> (StepGraph, Vec<Diag
             t.primary_key.is_some() || !t.uniques.is_empty() || !t.checks.is_empty();
         let constraints = has_constraints.then(|| {
             add(
-                &mut g,
+                g,
                 format!("constraints:{name}"),
                 StepKind::Constraints {
                     table: name.clone(),
@@ -255,7 +362,7 @@ pub fn build_graph(plan: &Plan, resolved: &ResolvedPlan) -> (StepGraph, Vec<Diag
         });
         let indexes = (!t.indexes.is_empty()).then(|| {
             add(
-                &mut g,
+                g,
                 format!("indexes:{name}"),
                 StepKind::Indexes {
                     table: name.clone(),
@@ -301,7 +408,7 @@ pub fn build_graph(plan: &Plan, resolved: &ResolvedPlan) -> (StepGraph, Vec<Diag
         let tn = &nodes[name];
         if !t.foreign_keys.is_empty() {
             let fk = add(
-                &mut g,
+                g,
                 format!("foreign-keys:{name}"),
                 StepKind::ForeignKeys {
                     table: name.to_owned(),
@@ -342,7 +449,7 @@ pub fn build_graph(plan: &Plan, resolved: &ResolvedPlan) -> (StepGraph, Vec<Diag
             .unwrap_or(tn.load);
         if t.identity.is_some() {
             let seq = add(
-                &mut g,
+                g,
                 format!("sequence:{name}"),
                 StepKind::Sequence {
                     table: name.to_owned(),
@@ -351,7 +458,7 @@ pub fn build_graph(plan: &Plan, resolved: &ResolvedPlan) -> (StepGraph, Vec<Diag
             g.add_edge(tn.load, seq, ());
         }
         let analyze = add(
-            &mut g,
+            g,
             format!("analyze:{name}"),
             StepKind::Analyze {
                 table: name.to_owned(),
@@ -360,7 +467,7 @@ pub fn build_graph(plan: &Plan, resolved: &ResolvedPlan) -> (StepGraph, Vec<Diag
         g.add_edge(last, analyze, ());
     }
     if !resolved.views.is_empty() {
-        let views = add(&mut g, "create-views".into(), StepKind::Views);
+        let views = add(g, "create-views".into(), StepKind::Views);
         let loads: Vec<NodeIndex> = g
             .node_indices()
             .filter(|n| matches!(g[*n].kind, StepKind::Load { .. }))
@@ -369,22 +476,6 @@ pub fn build_graph(plan: &Plan, resolved: &ResolvedPlan) -> (StepGraph, Vec<Diag
             g.add_edge(load, views, ());
         }
     }
-    let builtin_sinks: Vec<NodeIndex> = g
-        .node_indices()
-        .filter(|n| {
-            g.neighbors_directed(*n, Direction::Outgoing)
-                .next()
-                .is_none()
-        })
-        .collect();
-    let checks = add(&mut g, "checks".into(), StepKind::Checks);
-    for s in builtin_sinks {
-        g.add_edge(s, checks, ());
-    }
-    add_plan_steps(plan, &mut g, &mut ids, checks, &mut problems);
-    let graph = StepGraph { graph: g };
-    report_cycles(plan, &graph, &mut problems);
-    (graph, problems)
 }
 
 /// The tables (source names) whose foreign keys reference each other in a cycle of two or more
@@ -425,16 +516,17 @@ fn add_plan_steps(
 ) {
     let mut plan_nodes = Vec::new();
     for (i, step) in plan.steps.iter().enumerate() {
-        let kind = match (&step.sql, &step.migrations) {
-            (Some(sql), None) => StepKind::Sql { sql: sql.clone() },
-            (None, Some(dir)) => StepKind::Migrations {
+        let kind = match (&step.sql, &step.migrations, &step.run) {
+            (Some(sql), None, None) => StepKind::Sql { sql: sql.clone() },
+            (None, Some(dir), None) => StepKind::Migrations {
                 directory: dir.clone(),
             },
+            (None, None, Some(run)) => StepKind::Command { run: run.clone() },
             _ => {
                 problems.push(Diagnostic::error(
                     doc_path!["steps", i],
                     format!(
-                        "step `{}` needs exactly one of `sql` or `migrations`",
+                        "step `{}` needs exactly one of `sql`, `migrations` or `run`",
                         step.id
                     ),
                 ));

@@ -179,6 +179,16 @@ fn render_step(
                 "postgres/copy_from.sql.j2",
                 context! { schema, table => table_value(t), columns => target_columns },
             )?);
+            // The app's triggers must not rewrite loaded values: off for the load's
+            // transaction, on again before it commits.
+            if !t.app_triggers.is_empty() {
+                for enable in [false, true] {
+                    target.push(templates.render(
+                        "postgres/table_triggers.sql.j2",
+                        context! { schema, table => t.target, enable },
+                    )?);
+                }
+            }
         }
         StepKind::Constraints { table: name } => {
             let t = table(resolved, name)?;
@@ -255,6 +265,17 @@ fn render_step(
         }
         StepKind::Checks => {}
         StepKind::Sql { sql } => target.push(sql.trim().to_owned()),
+        // Shown by `decant plan` as the command it is; nothing runs that the plan does not say.
+        StepKind::Command { run } => target.push(format!("-- run: {}", run.trim())),
+        StepKind::PrepareTarget => {
+            let tables: Vec<&str> = resolved.tables.iter().map(|t| t.target.as_str()).collect();
+            if resolved.settings.if_exists == IfExists::Truncate && !tables.is_empty() {
+                target.push(templates.render(
+                    "postgres/truncate_tables.sql.j2",
+                    context! { schema, tables },
+                )?);
+            }
+        }
         StepKind::Migrations { directory } => {
             for (version, up) in crate::migrations::read_migrations(&plan_dir.join(directory))
                 .map_err(|e| TemplateError {

@@ -63,6 +63,7 @@ fn table(name: &str, columns: Vec<ResolvedColumn>) -> ResolvedTable {
         indexes: Vec::new(),
         foreign_keys: Vec::new(),
         identity: None,
+        app_triggers: Vec::new(),
         warnings: Vec::new(),
     }
 }

@@ -949,7 +949,7 @@ fn ip_addresses_networks_mac_addresses_and_points_load_check_and_refuse_what_pos
 fn types_decant_cannot_load_are_refused_by_validate_with_where_and_what_to_do_instead() {
     let s = Setup::from_sql(
         "CREATE TABLE t (id INTEGER PRIMARY KEY, price TEXT, tags TEXT);",
-        "columns:\n  t.price: { to: money }\n  t.tags: { to: \"text[]\" }\n",
+        "columns:\n  t.price: { to: money }\n  t.tags: { to: tsvector }\n",
     );
     let out = s.decant(&["validate", "plan.yaml"]);
     assert_exit(&out, 2);
@@ -958,8 +958,7 @@ fn types_decant_cannot_load_are_refused_by_validate_with_where_and_what_to_do_in
         &[
             "decant cannot load `money` columns",
             "load the column as `numeric(p,s)`",
-            "decant cannot load `text[]` columns",
-            "load the column as `jsonb` or `text`",
+            "decant cannot load `tsvector` columns",
             "plan.yaml:",
         ],
     );

@@ -556,6 +556,7 @@ fn with_resolved(prepared: &Prepared, resolved: ResolvedPlan) -> Result<Prepared
         graph: prepared.graph.clone(),
         steps,
         warnings: prepared.warnings.clone(),
+        app_schema: prepared.app_schema.clone(),
     })
 }
 

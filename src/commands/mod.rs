@@ -9,6 +9,7 @@ mod prepare;
 mod rehearse;
 mod rollback;
 mod run;
+mod snapshot;
 mod status;
 mod validate;
 
@@ -35,6 +36,7 @@ pub fn execute(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
         Command::Rehearse(args) => rehearse::run(&args, out, err),
         Command::Status(args) => status::run(&args, out, err),
         Command::Rollback(args) => rollback::run(&args, out, err),
+        Command::Snapshot(args) => snapshot::run(&args, out, err),
         Command::Schema => write_schema(out),
     };
     match result {

@@ -8,10 +8,12 @@ use crate::dialect::Templates;
 use crate::doc_path;
 use crate::errors::chain;
 use crate::graph::{build_graph, StepGraph};
+use crate::introspect::postgres::TargetSchema;
 use crate::introspect::{introspect_sqlite, open_sqlite_read_only, profile_catalog};
+use crate::plan::model::SchemaOwner;
 use crate::plan::{load_plan, Diagnostic, Diagnostics, LoadedPlan};
 use crate::render::{render_steps, RenderedStep};
-use crate::resolve::{resolve, ResolvedPlan};
+use crate::resolve::{fit_to_app_schema, resolve, ResolvedPlan};
 use crate::url::{check_target_url, parse_source_url, SourceUrl};
 
 /// A plan ready to show or run.
@@ -23,6 +25,8 @@ pub struct Prepared {
     pub steps: Vec<RenderedStep>,
     /// Warnings only; errors end preparation.
     pub warnings: Diagnostics,
+    /// With `target.owner: app`, the app's schema the plan was checked against (its snapshot).
+    pub app_schema: Option<TargetSchema>,
 }
 
 /// Why a command could not go on.
@@ -81,8 +85,21 @@ pub fn prepare(path: &Path, profile_all: bool) -> Result<Prepared, Failure> {
     let Some(catalog) = catalog else {
         return Err(Failure::Plan(loaded.diagnostics(problems)));
     };
-    let resolution = resolve(plan, &catalog);
+    let mut resolution = resolve(plan, &catalog);
     problems.extend(resolution.problems);
+    let app_schema = match plan.target.owner {
+        SchemaOwner::Decant => None,
+        SchemaOwner::App => match read_snapshot(&loaded) {
+            Ok(app) => {
+                fit_to_app_schema(plan, &catalog, &mut resolution.plan, &app, &mut problems);
+                Some(app)
+            }
+            Err(problem) => {
+                problems.push(problem);
+                None
+            }
+        },
+    };
     problems.extend(crate::plan::validate::validate_plan(
         plan,
         &catalog,
@@ -117,7 +134,49 @@ pub fn prepare(path: &Path, profile_all: bool) -> Result<Prepared, Failure> {
         graph,
         steps,
         warnings,
+        app_schema,
     })
+}
+
+/// The snapshot of the app's schema beside the plan, as `decant snapshot` wrote it.
+fn read_snapshot(loaded: &LoadedPlan) -> Result<TargetSchema, Diagnostic> {
+    let path = loaded.snapshot_path();
+    let at = || {
+        if loaded.plan.target.snapshot.is_some() {
+            doc_path!["target", "snapshot"]
+        } else {
+            doc_path!["target", "owner"]
+        }
+    };
+    let text = std::fs::read_to_string(&path).map_err(|e| {
+        Diagnostic::error(
+            at(),
+            format!(
+                "with `target.owner: app` the plan is checked against a snapshot of the app's schema, and `{}` cannot be read: {e}",
+                path.display()
+            ),
+        )
+        .with_help("run the app's migrator on a database, then `decant snapshot PLAN --from URL` writes the file; commit it beside the plan")
+    })?;
+    let snapshot: TargetSchema = serde_json::from_str(&text).map_err(|e| {
+        Diagnostic::error(
+            at(),
+            format!("`{}` is not a snapshot decant wrote: {e}", path.display()),
+        )
+        .with_help("write it again with `decant snapshot PLAN --from URL`")
+    })?;
+    if snapshot.schema != loaded.plan.target.schema {
+        return Err(Diagnostic::error(
+            doc_path!["target", "schema"],
+            format!(
+                "the snapshot `{}` is of schema `{}`, the plan loads into `{}`",
+                path.display(),
+                snapshot.schema,
+                loaded.plan.target.schema
+            ),
+        ));
+    }
+    Ok(snapshot)
 }
 
 /// [`prepare`], then the plan's warnings on `err`: what every command that goes on does first.

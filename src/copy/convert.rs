@@ -18,6 +18,15 @@ use crate::transform::{builtins, Builtin, Transform, TransformEnvironment};
 /// Why a value cannot become its column's type.
 pub(crate) type Reason = String;
 
+/// A text value inside a reason: quoted, and cut when long.
+fn shown(text: &str) -> String {
+    const MAX: usize = 60;
+    match text.char_indices().nth(MAX) {
+        Some((cut, _)) => format!("`{}…`", &text[..cut]),
+        None => format!("`{text}`"),
+    }
+}
+
 /// What a target column's binary field is built from.
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Kind {
@@ -50,12 +59,50 @@ enum Kind {
     },
     MacAddr,
     Point,
+    /// An enum of the app's schema; the labels are the column's.
+    Enum,
+    /// A one-dimensional array from JSON-array text; the element's OID, and its encoder is
+    /// the column's `element`.
+    Array {
+        element_oid: u32,
+    },
+}
+
+/// The OID of an array element type the copy engine writes (binary COPY names it).
+fn element_oid(base: &str) -> Option<u32> {
+    Some(match base {
+        "boolean" => 16,
+        "bigint" => 20,
+        "smallint" => 21,
+        "integer" => 23,
+        "text" => 25,
+        "double precision" => 701,
+        "real" => 700,
+        "char" => 1042,
+        "varchar" => 1043,
+        "date" => 1082,
+        "timestamp" => 1114,
+        "timestamptz" => 1184,
+        "numeric" => 1700,
+        "uuid" => 2950,
+        _ => return None,
+    })
 }
 
 impl Kind {
     fn of(t: &TargetType) -> Option<Kind> {
         let modifier = t.modifiers.first().copied();
+        if t.array {
+            let element = TargetType {
+                array: false,
+                ..t.clone()
+            };
+            return Kind::of(&element)
+                .and_then(|_| element_oid(&t.base))
+                .map(|element_oid| Kind::Array { element_oid });
+        }
         Some(match t.family() {
+            TypeFamily::Enum => Kind::Enum,
             TypeFamily::Integer => match t.base.as_str() {
                 "smallint" => Kind::Int2,
                 "integer" => Kind::Int4,
@@ -179,6 +226,10 @@ pub(crate) struct Column {
     kind: Kind,
     nullable: bool,
     step: Option<Step>,
+    /// An enum's labels.
+    labels: Vec<String>,
+    /// An array's element encoder.
+    element: Option<Box<Column>>,
 }
 
 /// Converts whole rows of one table into binary COPY tuples.
@@ -315,13 +366,87 @@ impl Column {
                 text: text.clone(),
             },
         });
+        let element = match kind {
+            Kind::Array { .. } => {
+                let element_type = TargetType {
+                    array: false,
+                    ..c.target_type.clone()
+                };
+                Some(Box::new(Column::new(&ResolvedColumn {
+                    target_type: element_type,
+                    transform: None,
+                    nullable: true,
+                    ..c.clone()
+                })?))
+            }
+            _ => None,
+        };
         Ok(Column {
             source: c.source.clone(),
             type_sql,
             kind,
             nullable: c.nullable,
             step,
+            labels: c.target_type.labels.clone(),
+            element,
         })
+    }
+
+    /// A one-dimensional array from JSON-array text (`["a","b"]`, `[1,2]`, `[]`).
+    fn encode_array(
+        &self,
+        val: &Val<'_>,
+        element_oid: u32,
+        out: &mut Vec<u8>,
+    ) -> Result<(), Reason> {
+        let Some(element) = &self.element else {
+            return Err(format!("`{}` has no element type", self.type_sql));
+        };
+        let text = text(val)?;
+        let items: Vec<serde_json::Value> = match serde_json::from_str(&text) {
+            Ok(serde_json::Value::Array(items)) => items,
+            _ => {
+                return Err(format!(
+                    "`{}` needs a JSON array (`[\"a\", \"b\"]`), not {}",
+                    self.type_sql,
+                    shown(&text)
+                ))
+            }
+        };
+        let mut body = Vec::new();
+        let mut has_null = false;
+        for (i, item) in items.iter().enumerate() {
+            let item_val = match item {
+                serde_json::Value::Null => {
+                    has_null = true;
+                    Val::Null
+                }
+                serde_json::Value::Bool(b) => Val::Bool(*b),
+                serde_json::Value::Number(n) => match n.as_i64() {
+                    Some(i) => Val::Int(i),
+                    None => Val::Real(n.as_f64().unwrap_or(f64::NAN)),
+                },
+                serde_json::Value::String(s) => Val::Text(Cow::Owned(s.clone())),
+                nested => Val::Text(Cow::Owned(nested.to_string())),
+            };
+            element
+                .encode(item_val, &mut body)
+                .map_err(|why| format!("element {} of the array: {why}", i + 1))?;
+        }
+        let mut field = Vec::with_capacity(body.len() + 20);
+        let dims: i32 = if items.is_empty() { 0 } else { 1 };
+        field.extend_from_slice(&dims.to_be_bytes());
+        field.extend_from_slice(&i32::from(has_null).to_be_bytes());
+        field.extend_from_slice(&element_oid.to_be_bytes());
+        if !items.is_empty() {
+            let len = i32::try_from(items.len())
+                .map_err(|_| format!("{} elements are too many for an array", items.len()))?;
+            field.extend_from_slice(&len.to_be_bytes());
+            field.extend_from_slice(&1i32.to_be_bytes());
+        }
+        field.extend_from_slice(&body);
+        binary::bytes(out, &field);
+        Ok(())
     }
 
     /// Appends the field for `val`, or says why it cannot be one.
@@ -398,6 +523,19 @@ impl Column {
                 }
                 binary::bytes(out, text.as_bytes());
             }
+            Kind::Enum => {
+                let text = text(&val)?;
+                if !self.labels.iter().any(|l| *l == *text) {
+                    return Err(format!(
+                        "{} is not a label of enum `{}` (allowed: {})",
+                        shown(&text),
+                        self.type_sql,
+                        self.labels.join(", ")
+                    ));
+                }
+                binary::bytes(out, text.as_bytes());
+            }
+            Kind::Array { element_oid } => self.encode_array(&val, element_oid, out)?,
             Kind::Bytea => match &val {
                 Val::Blob(b) => binary::bytes(out, b),
                 Val::Text(t) => binary::bytes(out, t.as_bytes()),

@@ -70,6 +70,10 @@ pub const BUILTIN_TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/postgres/truncate_tables.sql.j2"),
     ),
     (
+        "postgres/table_triggers.sql.j2",
+        include_str!("../../templates/postgres/table_triggers.sql.j2"),
+    ),
+    (
         "postgres/unique.sql.j2",
         include_str!("../../templates/postgres/unique.sql.j2"),
     ),

@@ -2,6 +2,7 @@
 //! what its values actually are; one file per engine, all access through Diesel.
 
 pub(crate) mod ddl;
+pub mod postgres;
 mod profile;
 mod sqlite;
 

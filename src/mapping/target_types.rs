@@ -12,6 +12,10 @@ pub struct TargetType {
     pub modifiers: Vec<u32>,
     /// `true` for `text[]`.
     pub array: bool,
+    /// The labels of an enum type of the app's schema (`base` is then the enum's name); a
+    /// value outside them is a bad row.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub labels: Vec<String>,
 }
 
 impl TargetType {
@@ -20,6 +24,7 @@ impl TargetType {
             base: base.to_owned(),
             modifiers: Vec::new(),
             array: false,
+            labels: Vec::new(),
         }
     }
 
@@ -28,6 +33,7 @@ impl TargetType {
             base: base.to_owned(),
             modifiers,
             array: false,
+            labels: Vec::new(),
         }
     }
 
@@ -50,6 +56,9 @@ impl TargetType {
     pub fn family(&self) -> TypeFamily {
         if self.array {
             return TypeFamily::Other;
+        }
+        if !self.labels.is_empty() {
+            return TypeFamily::Enum;
         }
         match self.base.as_str() {
             "smallint" | "integer" | "bigint" => TypeFamily::Integer,
@@ -87,6 +96,8 @@ pub enum TypeFamily {
     Interval,
     Uuid,
     Json,
+    /// An enum type of the app's schema: its labels, as text.
+    Enum,
     Other,
 }
 
@@ -212,6 +223,7 @@ pub fn parse_target_type(text: &str) -> Result<TargetType, TargetTypeError> {
         base: base.to_owned(),
         modifiers,
         array,
+        labels: Vec::new(),
     })
 }
 

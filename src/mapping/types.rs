@@ -342,7 +342,7 @@ pub fn profile_warnings(target: &TargetType, column: &Column, p: &ColumnProfile)
                 out.push(format!("{non_json} text value(s) are not JSON objects or arrays; scalars are kept as JSON scalars, invalid JSON is a bad row"));
             }
         }
-        F::Bytes | F::Time | F::Interval | F::Other => {}
+        F::Bytes | F::Time | F::Interval | F::Enum | F::Other => {}
     }
     out
 }

@@ -46,6 +46,22 @@ impl LoadedPlan {
     }
 
     /// The folder relative paths in the plan are taken from: the plan file's own.
+    /// Where the snapshot of the app's schema is (`target.snapshot`, else
+    /// `<plan file stem>.schema.json` beside the plan).
+    pub fn snapshot_path(&self) -> PathBuf {
+        match &self.plan.target.snapshot {
+            Some(path) => self.base_dir().join(path),
+            None => {
+                let stem = self
+                    .path
+                    .file_stem()
+                    .and_then(|s| s.to_str())
+                    .unwrap_or("plan");
+                self.base_dir().join(format!("{stem}.schema.json"))
+            }
+        }
+    }
+
     pub fn base_dir(&self) -> &Path {
         match self.path.parent() {
             Some(dir) if !dir.as_os_str().is_empty() => dir,
@@ -343,6 +359,7 @@ checks:
             id: id.to_owned(),
             sql: None,
             migrations: None,
+            run: None,
             before: vec![],
             after: vec![],
         };
@@ -355,6 +372,8 @@ checks:
             target: Target {
                 url: "postgres://app:hunter2@db.internal:5432/shop".to_owned(),
                 schema: "public".to_owned(),
+                owner: Default::default(),
+                snapshot: None,
             },
             settings: Settings {
                 if_exists: IfExists::Fail,

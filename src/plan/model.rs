@@ -71,6 +71,27 @@ pub struct Target {
     /// The target schema the tables are created in.
     #[serde(default = "default_schema")]
     pub schema: String,
+    /// Who makes the target's tables: `decant` (from the source and the type rules) or `app`
+    /// (the application's migrator, often a plan step; decant then only loads, into the
+    /// columns' real types, and checks the plan against the app's schema).
+    #[serde(default)]
+    pub owner: SchemaOwner,
+    /// With `owner: app`: the app's schema as `decant snapshot` wrote it, relative to the
+    /// plan; `validate` and `plan` check against it offline, `run` compares it with the live
+    /// schema before any row moves. Default: `<plan file stem>.schema.json` beside the plan.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub snapshot: Option<String>,
+}
+
+/// Who makes the target's tables.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SchemaOwner {
+    /// decant creates tables, keys, indexes and foreign keys from the source.
+    #[default]
+    Decant,
+    /// The application's migrator does; decant moves the data into that schema.
+    App,
 }
 
 fn default_schema() -> String {
@@ -265,6 +286,10 @@ pub struct ColumnOverride {
     /// Whether the target column accepts NULL.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub nullable: Option<bool>,
+    /// Leave the column out: it is not read, and no target column receives it (say, a column
+    /// the app's schema dropped).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub skip: bool,
 }
 
 /// An extra index in the target.
@@ -301,6 +326,14 @@ pub struct Step {
     /// A Diesel migrations directory (relative to the plan file) to apply to the target.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub migrations: Option<String>,
+    /// A command to run (through `sh -c`, in the plan's folder), such as the app's migrator:
+    /// `python manage.py migrate`, `npx prisma migrate deploy`, `psql -f schema.sql`. The
+    /// target's URL is in `DATABASE_URL` and `TARGET_DATABASE_URL`, its parts in `PGHOST`,
+    /// `PGPORT`, `PGUSER`, `PGPASSWORD` and `PGDATABASE`. Its output goes in the report; a
+    /// non-zero exit stops the run. After a kill it may run again: it must be safe to repeat
+    /// (migrators are).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run: Option<String>,
     /// Steps or phases (`schema`, `load`, `constraints`, `indexes`, `foreign-keys`, `sequences`, `views`,
     /// `checks`, or a table's step such as `load:<table>`) that must wait for this one.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

@@ -171,7 +171,12 @@ pub(super) fn resolve_table_columns(
     let mut columns = Vec::new();
     let mut warnings = Vec::new();
     let mut seen: HashMap<String, String> = HashMap::new();
-    for column in &table.columns {
+    for column in table.columns.iter().filter(|c| {
+        !plan
+            .columns
+            .get(&format!("{}.{}", table.name, c.name))
+            .is_some_and(|o| o.skip)
+    }) {
         let key = format!("{}.{}", table.name, column.name);
         let over = plan.columns.get(&key);
         let target = target_column_name(plan, &table.name, &column.name);
@@ -246,7 +251,10 @@ pub(super) fn resolve_table_columns(
     }
     // Generated columns need every column's target name first.
     let ctx = expression_context(&columns);
-    for (column, resolved) in table.columns.iter().zip(columns.iter_mut()) {
+    for resolved in columns.iter_mut() {
+        let Some(column) = table.columns.iter().find(|c| c.name == resolved.source) else {
+            continue;
+        };
         if let Some(generated) = &column.generated {
             match translate(&generated.expression, &ctx) {
                 Ok(sql) => {
@@ -284,6 +292,7 @@ pub(super) fn resolve_table_columns(
         indexes: Vec::new(),
         foreign_keys: Vec::new(),
         identity,
+        app_triggers: Vec::new(),
         warnings,
     }
 }

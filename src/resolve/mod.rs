@@ -3,15 +3,18 @@
 
 mod columns;
 mod constraints;
+mod existing;
 mod tables;
 
 use serde::Serialize;
 
 use crate::catalog::Catalog;
 use crate::mapping::TargetType;
-use crate::plan::model::{Plan, Settings};
+use crate::plan::model::{Plan, SchemaOwner, Settings};
 use crate::plan::Diagnostic;
 use crate::transform::Transform;
+
+pub use existing::fit_to_app_schema;
 
 /// Everything `decant run` will do, decided; plain data that `decant plan` prints.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -19,6 +22,8 @@ pub struct ResolvedPlan {
     pub name: String,
     /// The target schema.
     pub schema: String,
+    /// Who makes the target's tables: decant, or the app (decant then only loads).
+    pub owner: SchemaOwner,
     pub settings: Settings,
     pub tables: Vec<ResolvedTable>,
     /// Source views, rewritten for the target; created after the tables exist.
@@ -60,6 +65,10 @@ pub struct ResolvedTable {
     pub foreign_keys: Vec<ResolvedForeignKey>,
     /// The identity column and where its sequence continues.
     pub identity: Option<Identity>,
+    /// With `target.owner: app`, the app's triggers on the table: disabled for the load, so
+    /// they cannot rewrite loaded values (an `updated_at` toucher), enabled again after it.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub app_triggers: Vec<String>,
     /// What of the source table is not carried, or carried differently, and why.
     pub warnings: Vec<String>,
 }
@@ -197,6 +206,7 @@ pub fn resolve(plan: &Plan, catalog: &Catalog) -> Resolution {
         plan: ResolvedPlan {
             name: plan.name.clone().unwrap_or_else(|| "decant".to_owned()),
             schema: plan.target.schema.clone(),
+            owner: plan.target.owner,
             settings: plan.settings.clone(),
             tables: out_tables,
             views,

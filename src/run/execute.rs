@@ -19,7 +19,7 @@ use crate::errors::chain;
 use crate::graph::StepKind;
 use crate::introspect::open_sqlite_read_only;
 use crate::journal::{self, JournalError, RowCounts, RunIdentity, RunState, StepRow, StepState};
-use crate::plan::model::IfExists;
+use crate::plan::model::{IfExists, SchemaOwner};
 use crate::render::RenderedStep;
 use crate::run::identity::{plan_hash, source_fingerprint};
 use crate::run::report::{RunReport, StepReport, TableReport};
@@ -239,7 +239,8 @@ pub fn execute(
         journal::finish_run(&mut target, last.id, RunState::Running)?;
         (last.id, done)
     } else {
-        if resolved.settings.if_exists == IfExists::Fail {
+        let app_owned = resolved.owner == SchemaOwner::App;
+        if resolved.settings.if_exists == IfExists::Fail && !app_owned {
             let existing = existing_tables(&mut target, &schema, &target_tables)?;
             if !existing.is_empty() {
                 return Err(RunError::TablesExist {
@@ -248,7 +249,10 @@ pub fn execute(
                 });
             }
         }
-        let created = if matches!(resolved.settings.if_exists, IfExists::Fail | IfExists::Drop) {
+        // The app's tables are the app's: a rollback never drops them.
+        let created = if app_owned {
+            Vec::new()
+        } else if matches!(resolved.settings.if_exists, IfExists::Fail | IfExists::Drop) {
             target_tables.clone()
         } else {
             Vec::new()
@@ -315,6 +319,7 @@ pub fn execute(
     let orphan_rejects = std::mem::take(&mut orphans.rejects);
     let mut scheduler = Scheduler::new(prepared, &done, &orphan_rejects, &loader);
     scheduler.checks = Some(checked);
+    scheduler.target_url = target_url;
     scheduler.known_orphans = std::mem::take(&mut orphans.direct);
     let stop = std::thread::scope(|scope| {
         scheduler.run(scope, lanes, &mut target, run_id, &mut report, progress)
@@ -421,7 +426,14 @@ struct Finished {
     lane: usize,
     step: usize,
     seconds: f64,
-    outcome: Result<Option<RowCounts>, StepFailure>,
+    outcome: Result<StepDone, StepFailure>,
+}
+
+/// What a committed step hands back: its row counts (a load) or its output (a command).
+#[derive(Default)]
+struct StepDone {
+    rows: Option<RowCounts>,
+    output: Option<String>,
 }
 
 /// Why the scheduler stopped handing out steps.
@@ -455,6 +467,8 @@ struct Scheduler<'p> {
     checks: Option<&'p Prepared>,
     /// The orphans found before loading, so the foreign-key checks do not search again.
     known_orphans: Vec<OrphanFinding>,
+    /// The target, for `run:` steps' environment.
+    target_url: &'p str,
 }
 
 fn lock_loader(loader: &Mutex<Loader>) -> std::sync::MutexGuard<'_, Loader> {
@@ -501,6 +515,7 @@ impl<'p> Scheduler<'p> {
             loader,
             checks: None,
             known_orphans: Vec::new(),
+            target_url: "",
         }
     }
 
@@ -597,6 +612,7 @@ impl<'p> Scheduler<'p> {
         let prepared = self.prepared;
         let orphan_rejects = self.orphan_rejects;
         let loader = self.loader;
+        let target_url = self.target_url;
         let (done_tx, done_rx) = std::sync::mpsc::channel::<Finished>();
         let mut job_txs = Vec::new();
         let mut loader_flags = Vec::new();
@@ -613,6 +629,7 @@ impl<'p> Scheduler<'p> {
                     let outcome = run_step(
                         prepared,
                         &prepared.steps[step],
+                        target_url,
                         &mut lane.target,
                         lane.loads.then_some(loader),
                         run_id,
@@ -638,6 +655,7 @@ impl<'p> Scheduler<'p> {
                     state: "skipped (done before)".into(),
                     seconds: 0.0,
                     rows: None,
+                    output: None,
                 });
             }
         }
@@ -664,6 +682,7 @@ impl<'p> Scheduler<'p> {
                                     state,
                                     seconds: started.elapsed().as_secs_f64(),
                                     rows: None,
+                                    output: None,
                                 };
                                 progress.step_finished(&entry);
                                 report.steps.push(entry);
@@ -725,7 +744,7 @@ impl<'p> Scheduler<'p> {
             running[finished.lane] = None;
             let step = &prepared.steps[finished.step];
             match finished.outcome {
-                Ok(rows) => {
+                Ok(StepDone { rows, output }) => {
                     // Committed, together with its `done` record, on the lane's connection.
                     if let (Some(rows), StepKind::Load { table }) = (rows, &step.kind) {
                         let target_name = prepared
@@ -747,6 +766,7 @@ impl<'p> Scheduler<'p> {
                         state: "done".into(),
                         seconds: finished.seconds,
                         rows,
+                        output,
                     };
                     progress.step_finished(&entry);
                     report.steps.push(entry);
@@ -775,6 +795,7 @@ impl<'p> Scheduler<'p> {
                         state: shown.into(),
                         seconds: finished.seconds,
                         rows: None,
+                        output: None,
                     };
                     progress.step_finished(&entry);
                     report.steps.push(entry);
@@ -874,6 +895,8 @@ enum StepError {
     Copy(#[from] CopyError),
     #[error(transparent)]
     Journal(JournalError),
+    #[error("{0}")]
+    Refused(String),
     #[error("{source}")]
     Statement {
         sql: String,
@@ -897,11 +920,12 @@ impl StepError {
 fn run_step(
     prepared: &Prepared,
     step: &RenderedStep,
+    target_url: &str,
     target: &mut PgConnection,
     loader: Option<&Mutex<Loader>>,
     run_id: i64,
     orphan_rejects: &HashMap<String, Vec<Reject>>,
-) -> Result<Option<RowCounts>, StepFailure> {
+) -> Result<StepDone, StepFailure> {
     let record = |target: &mut PgConnection, rows: Option<RowCounts>| {
         journal::step_done(target, run_id, &step.id, rows).map_err(|e| match e {
             JournalError::Query { sql, source } => StepError::Statement { sql, source },
@@ -909,6 +933,14 @@ fn run_step(
         })?;
         signals::test_point("before-commit", &step.id);
         Ok::<_, StepError>(())
+    };
+    let statement = |target: &mut PgConnection, sql: &str| {
+        target
+            .batch_execute(sql)
+            .map_err(|source| StepError::Statement {
+                sql: sql.to_owned(),
+                source,
+            })
     };
     let outcome = match &step.kind {
         StepKind::Load { table } => {
@@ -918,6 +950,11 @@ fn run_step(
                 .ok_or_else(|| (None, format!("table `{table}` is not in the plan")))?;
             let select = step.source_sql.first().cloned().unwrap_or_default();
             let copy_sql = step.target_sql.first().cloned().unwrap_or_default();
+            // With the app's triggers: the statements that turn them off and on again.
+            let triggers = match &step.target_sql[..] {
+                [_, off, on] => Some((off.as_str(), on.as_str())),
+                _ => None,
+            };
             let on_bad_row = prepared.resolved.settings.on_bad_row;
             let Some(loader) = loader else {
                 return Err((
@@ -937,6 +974,9 @@ fn run_step(
                     .map_err(|e| (None, chain(&e)))?;
             }
             let result = target.transaction::<_, StepError, _>(|target| {
+                if let Some((off, _)) = triggers {
+                    statement(target, off)?;
+                }
                 let mut stats = copy::copy_table(
                     source,
                     target,
@@ -948,6 +988,9 @@ fn run_step(
                     on_bad_row,
                     rejects,
                 )?;
+                if let Some((_, on)) = triggers {
+                    statement(target, on)?;
+                }
                 let orphans = orphans.len() as u64;
                 stats.read += orphans;
                 stats.rejected += orphans;
@@ -970,7 +1013,10 @@ fn run_step(
                 Ok(rows)
             });
             result
-                .map(Some)
+                .map(|rows| StepDone {
+                    rows: Some(rows),
+                    output: None,
+                })
                 .map_err(|e| e.failure(Some(copy_sql.clone())))
         }
         StepKind::Migrations { directory } => {
@@ -984,23 +1030,39 @@ fn run_step(
                 .run_pending_migrations(migrations)
                 .map_err(|e| (None, format!("applying `{}`: {e}", dir.display())))?;
             record(target, None).map_err(|e| e.failure(None))?;
-            Ok(None)
+            Ok(StepDone::default())
         }
+        StepKind::Command { run } => {
+            // A command cannot share the step's transaction: after a kill between its end and
+            // the `done` record it runs again, which migrators are made for.
+            let output = super::command::run_command(run, prepared.loaded.base_dir(), target_url)
+                .map_err(|message| (None, message))?;
+            record(target, None).map_err(|e| e.failure(None))?;
+            Ok(StepDone {
+                rows: None,
+                output: Some(output.text),
+            })
+        }
+        StepKind::PrepareTarget => target
+            .transaction::<_, StepError, _>(|target| {
+                check_app_schema(prepared, target)?;
+                for sql in &step.target_sql {
+                    statement(target, sql)?;
+                }
+                record(target, None)
+            })
+            .map(|_| StepDone::default())
+            .map_err(|e| e.failure(None)),
         _ => {
             let statements = &step.target_sql;
             target
                 .transaction::<_, StepError, _>(|target| {
                     for sql in statements {
-                        target
-                            .batch_execute(sql)
-                            .map_err(|source| StepError::Statement {
-                                sql: sql.clone(),
-                                source,
-                            })?;
+                        statement(target, sql)?;
                     }
                     record(target, None)
                 })
-                .map(|_| None)
+                .map(|_| StepDone::default())
                 .map_err(|e| e.failure(None))
         }
     };
@@ -1008,4 +1070,60 @@ fn run_step(
         signals::test_point("after-commit", &step.id);
     }
     outcome
+}
+
+/// Before any row moves into the app's schema: it is still the one the plan was checked
+/// against, its tables are empty unless `if_exists` says what to do with their rows, and the
+/// app's triggers can be turned off for the load.
+fn check_app_schema(prepared: &Prepared, target: &mut PgConnection) -> Result<(), StepError> {
+    use crate::introspect::postgres::{
+        owns_table, read_target_schema, schema_differences, tables_with_rows,
+    };
+    let Some(snapshot) = &prepared.app_schema else {
+        return Ok(());
+    };
+    let resolved = &prepared.resolved;
+    let refuse = |message: String| Err(StepError::Refused(message));
+    let live =
+        read_target_schema(target, &resolved.schema).map_err(|e| StepError::Refused(chain(&e)))?;
+    let differences = schema_differences(snapshot, &live);
+    if !differences.is_empty() {
+        return refuse(format!(
+            "the app's schema `{}` is not the one the plan was checked against (`{}`):\n  {}\nrun `decant snapshot` again, review the plan against it, and run again",
+            resolved.schema,
+            prepared.loaded.snapshot_path().display(),
+            differences.join("\n  ")
+        ));
+    }
+    if resolved.settings.if_exists == IfExists::Fail {
+        let tables: Vec<String> = resolved.tables.iter().map(|t| t.target.clone()).collect();
+        let full = tables_with_rows(target, &resolved.schema, &tables)
+            .map_err(|e| StepError::Refused(chain(&e)))?;
+        if !full.is_empty() {
+            let listed: Vec<String> = full
+                .iter()
+                .map(|(t, n)| format!("`{t}` ({n} row(s))"))
+                .collect();
+            return refuse(format!(
+                "the app's tables already hold rows: {}; set `settings.if_exists` to `truncate` (empty them first, in one statement) or `append` (keep them)",
+                listed.join(", ")
+            ));
+        }
+    }
+    for t in resolved
+        .tables
+        .iter()
+        .filter(|t| !t.app_triggers.is_empty())
+    {
+        let owns = owns_table(target, &resolved.schema, &t.target)
+            .map_err(|e| StepError::Refused(chain(&e)))?;
+        if !owns {
+            return refuse(format!(
+                "table `{}` has the app's triggers ({}), which would rewrite loaded values, and this role does not own the table, so it cannot turn them off for the load; run as the table's owner",
+                t.target,
+                t.app_triggers.join(", ")
+            ));
+        }
+    }
+    Ok(())
 }

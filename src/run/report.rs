@@ -37,6 +37,9 @@ pub struct StepReport {
     pub state: String,
     pub seconds: f64,
     pub rows: Option<RowCounts>,
+    /// What a `run:` step's command printed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub output: Option<String>,
 }
 
 /// Everything a run did.

@@ -59,6 +59,8 @@ impl Ty {
             TypeFamily::Uuid => Ty::Uuid,
             TypeFamily::Json if t.base == "jsonb" => Ty::Jsonb,
             TypeFamily::Json => Ty::Json,
+            // An enum's binary form is its label: compared as text.
+            TypeFamily::Enum => Ty::Text,
             TypeFamily::Other if t.array => Ty::Other,
             TypeFamily::Other => match t.base.as_str() {
                 "inet" => Ty::Inet,

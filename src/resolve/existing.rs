@@ -1,0 +1,307 @@
+//! Fitting the resolved plan onto a schema the app owns: every carried table and column found
+//! in it, values converted to its real types, and every disagreement a located plan problem.
+
+use crate::catalog::Catalog;
+use crate::doc_path;
+use crate::introspect::postgres::{TargetColumn, TargetSchema, TargetTable};
+use crate::mapping::target_types::{parse_target_type, TypeFamily};
+use crate::mapping::TargetType;
+use crate::plan::diagnostic::did_you_mean;
+use crate::plan::model::Plan;
+use crate::plan::Diagnostic;
+use crate::transform::Transform;
+
+use super::{Identity, ResolvedColumn, ResolvedForeignKey, ResolvedPlan, ResolvedTable};
+
+/// Replaces decant's own decisions with the app's schema: column types, nullability, defaults,
+/// identities and foreign keys come from `app`; decant makes no keys, indexes or views.
+pub fn fit_to_app_schema(
+    plan: &Plan,
+    catalog: &Catalog,
+    resolved: &mut ResolvedPlan,
+    app: &TargetSchema,
+    problems: &mut Vec<Diagnostic>,
+) {
+    let carried: Vec<(String, String)> = resolved
+        .tables
+        .iter()
+        .map(|t| (t.source.clone(), t.target.clone()))
+        .collect();
+    for table in &mut resolved.tables {
+        let Some(app_table) = app.table(&table.target) else {
+            problems.push(missing_table(plan, table, app));
+            continue;
+        };
+        fit_table(plan, catalog, table, app_table, &carried, problems);
+    }
+    for view in resolved.views.drain(..) {
+        resolved.notes.push(format!(
+            "view `{}` is not carried: with `target.owner: app` the app's migrator makes the schema",
+            view.source
+        ));
+    }
+}
+
+fn missing_table(plan: &Plan, table: &ResolvedTable, app: &TargetSchema) -> Diagnostic {
+    let path = if plan.tables.rename.contains_key(&table.source) {
+        doc_path!["tables", "rename", &table.source]
+    } else {
+        doc_path!["target", "owner"]
+    };
+    let near = did_you_mean(&table.target, app.tables.iter().map(|t| t.name.as_str()));
+    Diagnostic::error(
+        path,
+        format!(
+            "source table `{}` would load into `{}`, which the app's schema `{}` does not have",
+            table.source, table.target, app.schema
+        ),
+    )
+    .with_help(format!(
+        "{}rename it with `tables.rename: {{ {}: <app table> }}`, or leave it out with `tables.exclude`",
+        near.map(|n| format!("{n} ")).unwrap_or_default(),
+        table.source
+    ))
+}
+
+fn fit_table(
+    plan: &Plan,
+    catalog: &Catalog,
+    table: &mut ResolvedTable,
+    app_table: &TargetTable,
+    carried: &[(String, String)],
+    problems: &mut Vec<Diagnostic>,
+) {
+    let source_table = catalog.tables.iter().find(|t| t.name == table.source);
+    for column in &mut table.columns {
+        let key = format!("{}.{}", table.source, column.source);
+        let Some(app_column) = app_table.column(&column.target) else {
+            let near = did_you_mean(
+                &column.target,
+                app_table.columns.iter().map(|c| c.name.as_str()),
+            );
+            problems.push(
+                Diagnostic::error(
+                    column_path(plan, &key),
+                    format!(
+                        "column `{}` of `{}` would load into `{}`.`{}`, which the app's table does not have",
+                        column.source, table.source, app_table.name, column.target
+                    ),
+                )
+                .with_help(format!(
+                    "{}rename it with `columns.{key}.rename`, or leave it out with `columns.{key}.skip: true`",
+                    near.map(|n| format!("{n} ")).unwrap_or_default()
+                )),
+            );
+            continue;
+        };
+        let source_column =
+            source_table.and_then(|t| t.columns.iter().find(|c| c.name == column.source));
+        let declared = source_column.map_or("", |c| c.declared_type.as_str());
+        fit_column(plan, &key, declared, column, app_column, problems);
+    }
+    // NOT NULL columns of the app's that no source column fills and PostgreSQL cannot fill.
+    for app_column in &app_table.columns {
+        let filled = table.columns.iter().any(|c| c.target == app_column.name);
+        if !filled && !app_column.fills_itself() {
+            problems.push(
+                Diagnostic::error(
+                    doc_path!["target", "owner"],
+                    format!(
+                        "column `{}`.`{}` of the app's schema is NOT NULL without a default, and no column of source table `{}` fills it",
+                        app_table.name, app_column.name, table.source
+                    ),
+                )
+                .with_help(format!(
+                    "map a source column onto it with `columns.{}.<column>.rename: {}`, or give it a default in the app's schema",
+                    table.source, app_column.name
+                )),
+            );
+        }
+    }
+    // The app's keys, indexes and checks exist already; its foreign keys order the loads
+    // (parents first) and are what the foreign-key checks look for.
+    table.app_triggers = app_table.triggers.clone();
+    table.primary_key = None;
+    table.uniques.clear();
+    table.checks.clear();
+    table.indexes.clear();
+    table.foreign_keys = app_table
+        .foreign_keys()
+        .filter_map(|fk| {
+            let referenced = fk.referenced_table.as_deref()?;
+            let (referenced_source, _) = carried.iter().find(|(_, t)| t == referenced)?;
+            let rule = |on: &str| {
+                fk.definition
+                    .split(on)
+                    .nth(1)
+                    .map(|rest| {
+                        [
+                            "NO ACTION",
+                            "RESTRICT",
+                            "CASCADE",
+                            "SET NULL",
+                            "SET DEFAULT",
+                        ]
+                        .into_iter()
+                        .find(|r| rest.trim_start().starts_with(r))
+                        .unwrap_or("NO ACTION")
+                    })
+                    .unwrap_or("NO ACTION")
+                    .to_owned()
+            };
+            let deferrable = fk.definition.contains(" DEFERRABLE");
+            Some(ResolvedForeignKey {
+                initially_deferred: fk.definition.contains("INITIALLY DEFERRED"),
+                name: fk.name.clone(),
+                columns: fk.columns.clone(),
+                referenced_source: referenced_source.clone(),
+                referenced_table: referenced.to_owned(),
+                referenced_columns: fk.referenced_columns.clone(),
+                on_update: rule("ON UPDATE"),
+                on_delete: rule("ON DELETE"),
+                deferrable,
+            })
+        })
+        .collect();
+    let autoincrement_after = table.identity.as_ref().and_then(|i| i.autoincrement_after);
+    table.identity = table
+        .columns
+        .iter()
+        .filter(|c| {
+            app_table
+                .column(&c.target)
+                .is_some_and(TargetColumn::sequenced)
+        })
+        .map(|c| Identity {
+            column: c.target.clone(),
+            autoincrement_after,
+        })
+        .next();
+}
+
+fn column_path(plan: &Plan, key: &str) -> crate::plan::DocPath {
+    match plan.columns.get(key) {
+        Some(over) if over.rename.is_some() => doc_path!["columns", key, "rename"],
+        Some(_) => doc_path!["columns", key],
+        None => doc_path!["target", "owner"],
+    }
+}
+
+/// The app's type for one column, and whether the plan's transform (or its absence) fits it.
+fn fit_column(
+    plan: &Plan,
+    key: &str,
+    declared: &str,
+    column: &mut ResolvedColumn,
+    app_column: &TargetColumn,
+    problems: &mut Vec<Diagnostic>,
+) {
+    let target_type = if app_column.labels.is_empty() {
+        match parse_target_type(&app_column.base_type) {
+            Ok(t) => t,
+            Err(_) => {
+                problems.push(Diagnostic::error(
+                    column_path(plan, key),
+                    format!(
+                        "column `{}` is `{}` in the app's schema, a type decant cannot write yet",
+                        app_column.name, app_column.type_sql
+                    ),
+                ).with_help(format!("leave the column out with `columns.{key}.skip: true` and fill it after the load with a plan step")));
+                return;
+            }
+        }
+    } else {
+        TargetType {
+            base: app_column.type_sql.clone(),
+            modifiers: Vec::new(),
+            array: false,
+            labels: app_column.labels.clone(),
+        }
+    };
+    if !crate::copy::writable(&target_type) {
+        problems.push(
+            Diagnostic::error(
+                column_path(plan, key),
+                format!(
+                    "column `{}` is `{}` in the app's schema, a type decant cannot write yet",
+                    app_column.name, app_column.type_sql
+                ),
+            )
+            .with_help(format!(
+                "leave the column out with `columns.{key}.skip: true` and fill it after the load with a plan step"
+            )),
+        );
+        return;
+    }
+    let transform_path = match plan.columns.get(key) {
+        Some(over) if over.transform.is_some() => doc_path!["columns", key, "transform"],
+        _ => column_path(plan, key),
+    };
+    // A built-in that makes a type must make one the column takes.
+    if let Some(Transform::Builtin(b)) = &column.transform {
+        if let Some(produced) = b.produces().and_then(|p| parse_target_type(p).ok()) {
+            if produced.family() != target_type.family() {
+                problems.push(
+                    Diagnostic::error(
+                        transform_path.clone(),
+                        format!(
+                            "transform `{}` makes `{}`, but `{}` is `{}` in the app's schema",
+                            b.name(),
+                            produced.sql(),
+                            app_column.name,
+                            app_column.type_sql
+                        ),
+                    )
+                    .with_help("choose a transform whose result fits the column, or none"),
+                );
+            }
+        }
+    }
+    if column.transform.is_none() {
+        if let Some(help) = needed_transform(declared, &target_type) {
+            problems.push(
+                Diagnostic::error(
+                    column_path(plan, key),
+                    format!(
+                        "`{key}` is declared `{declared}` in the source, and `{}` is `{}` in the app's schema: {help}",
+                        app_column.name, app_column.type_sql
+                    ),
+                )
+                .with_help(format!("add `columns.{key}.transform`")),
+            );
+        }
+    }
+    column.rule = format!("the app's schema: `{}`", app_column.type_sql);
+    column.warnings.retain(|w| !w.contains("consider `to:"));
+    column.target_type = target_type;
+    column.nullable = !app_column.not_null;
+    column.default = app_column.default.clone();
+    column.identity = app_column.identity;
+    if app_column.generated {
+        // PostgreSQL computes it; loading into it is an error.
+        column.generated = Some("(computed by the app's schema)".to_owned());
+        column
+            .warnings
+            .push("generated in the app's schema: computed by PostgreSQL, not loaded".to_owned());
+    } else {
+        column.generated = None;
+    }
+}
+
+/// What a value of a column declared `declared` in SQLite needs to become `target`, when
+/// the copy engine cannot tell by itself (a number that counts some unit).
+fn needed_transform(declared: &str, target: &TargetType) -> Option<String> {
+    // SQLite's first affinity rule: a declared type containing INT holds integers.
+    let integer = declared.to_ascii_uppercase().contains("INT");
+    match target.family() {
+        TypeFamily::Interval if integer => Some(
+            "an integer needs a unit: `microseconds_to_interval` (Django's DurationField), or an expression such as `{{ value }} seconds`"
+                .to_owned(),
+        ),
+        TypeFamily::Timestamp | TypeFamily::TimestampTz if integer => Some(
+            "an integer needs a unit: `epoch_s_to_timestamptz` or `epoch_ms_to_timestamptz`"
+                .to_owned(),
+        ),
+        _ => None,
+    }
+}
