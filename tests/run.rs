@@ -364,7 +364,14 @@ fn kill_9_in_the_middle_of_a_copy_then_resume_carries_exactly_the_source_rows() 
 
 #[test]
 fn every_example_plan_runs_with_every_check_passing() {
-    for name in ["savings", "escrow", "forecasting", "chat", "booking"] {
+    for name in [
+        "savings",
+        "escrow",
+        "forecasting",
+        "chat",
+        "booking",
+        "chat-app",
+    ] {
         // booking reads its target from BOOKING_TARGET_URL; the others from TARGET_DATABASE_URL.
         let s = Setup::from_example(name, |p| {
             p.replace("${BOOKING_TARGET_URL:-", "${TARGET_DATABASE_URL:-")

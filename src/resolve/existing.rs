@@ -7,7 +7,7 @@ use crate::introspect::postgres::{TargetColumn, TargetSchema, TargetTable};
 use crate::mapping::target_types::{parse_target_type, TypeFamily};
 use crate::mapping::TargetType;
 use crate::plan::diagnostic::did_you_mean;
-use crate::plan::model::Plan;
+use crate::plan::model::{IfExists, OrphanPolicy, Plan};
 use crate::plan::Diagnostic;
 use crate::transform::Transform;
 
@@ -22,6 +22,24 @@ pub fn fit_to_app_schema(
     app: &TargetSchema,
     problems: &mut Vec<Diagnostic>,
 ) {
+    if plan.settings.if_exists == IfExists::Drop {
+        problems.push(
+            Diagnostic::error(
+                doc_path!["settings", "if_exists"],
+                "`if_exists: drop` would drop the app's tables, which `target.owner: app` leaves to the app",
+            )
+            .with_help("use `truncate` (empty them, in one statement) or `append` (keep their rows)"),
+        );
+    }
+    if plan.settings.orphans == OrphanPolicy::SkipConstraint {
+        problems.push(
+            Diagnostic::error(
+                doc_path!["settings", "orphans"],
+                "`orphans: skip_constraint` would leave out a foreign key, and the app's are in place before the load",
+            )
+            .with_help("use `reject` (orphan rows become rejects) or `fail`"),
+        );
+    }
     let carried: Vec<(String, String)> = resolved
         .tables
         .iter()
@@ -120,6 +138,9 @@ fn fit_table(
     }
     // The app's keys, indexes and checks exist already; its foreign keys order the loads
     // (parents first) and are what the foreign-key checks look for.
+    // What decant would have done to make the table (keys, collations, WITHOUT ROWID) does not
+    // happen: the app made it.
+    table.warnings.clear();
     table.app_triggers = app_table.triggers.clone();
     table.primary_key = None;
     table.uniques.clear();
@@ -272,7 +293,13 @@ fn fit_column(
         }
     }
     column.rule = format!("the app's schema: `{}`", app_column.type_sql);
-    column.warnings.retain(|w| !w.contains("consider `to:"));
+    // Warnings about how decant would have declared the column do not apply to the app's.
+    column.warnings.retain(|w| {
+        !w.contains("consider `to:")
+            && !w.starts_with("VIRTUAL generated column")
+            && !w.starts_with("default not carried")
+            && !w.starts_with("generation expression not translated")
+    });
     column.target_type = target_type;
     column.nullable = !app_column.not_null;
     column.default = app_column.default.clone();

@@ -34,11 +34,22 @@ impl Setup {
     pub fn from_example(name: &str, edit: impl Fn(String) -> String) -> Setup {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(dir.path().join("data")).unwrap();
-        std::fs::copy(
-            repo_root().join(format!("plans/data/{name}.sqlite3")),
-            dir.path().join(format!("data/{name}.sqlite3")),
-        )
-        .unwrap();
+        // Every fixture: two example plans may read the same one.
+        for entry in std::fs::read_dir(repo_root().join("plans/data")).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "sqlite3") {
+                std::fs::copy(
+                    &path,
+                    dir.path().join("data").join(path.file_name().unwrap()),
+                )
+                .unwrap();
+            }
+        }
+        // The snapshot of the app's schema, for plans with `target.owner: app`.
+        let snapshot = repo_root().join(format!("plans/{name}.schema.json"));
+        if snapshot.exists() {
+            std::fs::copy(&snapshot, dir.path().join(format!("{name}.schema.json"))).unwrap();
+        }
         for folder in ["migrations", "templates"] {
             copy_dir(
                 &repo_root().join(format!("plans/{name}-{folder}")),
