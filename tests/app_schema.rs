@@ -304,3 +304,224 @@ fn a_failing_run_step_stops_the_run_with_its_exit_code_and_output() {
         plan.stdout
     );
 }
+
+/// The Django shop of `tests/fixtures/django` (made by Django's own `migrate`, see its README):
+/// its SQLite database, and the PostgreSQL schema `manage.py migrate` builds, applied by a
+/// `run:` step as the app's migrator; `schema` names the dump to apply.
+fn django(schema: &str) -> Setup {
+    let fixture = crate::support::cli::repo_root().join("tests/fixtures/django");
+    let s = Setup::from_sql("", "");
+    std::fs::copy(fixture.join("source.sqlite3"), s.path("source.sqlite3")).unwrap();
+    std::fs::copy(fixture.join(schema), s.path("schema.sql")).unwrap();
+    let plan = r#"version: 1
+name: django-shop
+source: { url: "sqlite://source.sqlite3" }
+target: { url: "${TARGET_DATABASE_URL}", owner: app }
+settings: { on_bad_row: reject }
+tables:
+  # Django's migrate fills django_migrations, django_content_type and auth_permission itself,
+  # with the same rows: the app's own, never merged with the source's.
+  include: ["shop_*", "auth_user", "auth_group", "auth_group_permissions", "auth_user_groups",
+            "auth_user_user_permissions", "django_admin_log", "django_session"]
+columns:
+  shop_order.delivery_window: { transform: microseconds_to_interval }
+  shop_visit.time_on_page: { transform: microseconds_to_interval }
+steps:
+  - { id: django-migrate, run: "psql -q -v ON_ERROR_STOP=1 -f schema.sql", before: [load] }
+checks:
+  - row_counts: all
+  - checksums: all
+  - foreign_keys: all
+"#;
+    std::fs::write(s.path("plan.yaml"), plan).unwrap();
+    let scratch = TestDatabase::new();
+    let applied = std::process::Command::new("psql")
+        .args([
+            "-q",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-f",
+            "schema.sql",
+            &scratch.url,
+        ])
+        .current_dir(s.dir.path())
+        .output()
+        .unwrap();
+    assert!(applied.status.success(), "{applied:?}");
+    assert_exit(
+        &s.decant(&["snapshot", "plan.yaml", "--from", &scratch.url]),
+        0,
+    );
+    s
+}
+
+#[test]
+fn a_django_apps_sqlite_data_loads_into_the_schema_its_migrate_made_and_reads_back_row_for_row() {
+    let s = django("schema.sql");
+    // Without a unit for DurationField's microseconds, validate says which transform to add.
+    let plan = std::fs::read_to_string(s.path("plan.yaml")).unwrap();
+    std::fs::write(
+        s.path("plan.yaml"),
+        plan.replace(
+            "  shop_visit.time_on_page: { transform: microseconds_to_interval }\n",
+            "",
+        ),
+    )
+    .unwrap();
+    let out = s.decant(&["validate", "plan.yaml"]);
+    assert_exit(&out, 2);
+    assert!(
+        out.stderr.contains("`shop_visit.time_on_page` is declared `bigint` in the source, and `time_on_page` is `interval` in the app's schema: an integer needs a unit: `microseconds_to_interval`"),
+        "{}",
+        out.stderr
+    );
+    std::fs::write(s.path("plan.yaml"), plan).unwrap();
+    // Every row lands, and the checksums compare every row and column through the app's types
+    // (integer/smallint/bigint ids, numeric(8,2), inet, interval, varchar(n), jsonb, uuid,
+    // boolean, the shop_mood enum, varchar(30)[], text[], integer[]).
+    let out = s.decant(&["run", "plan.yaml"]);
+    assert_exit(&out, 0);
+    assert!(
+        out.stdout
+            .contains("31 check(s): 31 passed, 0 failed, 0 error(s)"),
+        "{}",
+        out.stdout
+    );
+    let report = s.report("plan");
+    let written: u64 = report["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["written"].as_u64().unwrap())
+        .sum();
+    assert_eq!(
+        written,
+        122 + 60 + 124 + 216 + 181 + 1 + 5 + 2 + 1 + 1 + 3 + 2
+    );
+    // Values as Django reads them back from PostgreSQL.
+    for (sql, expected) in [
+        (
+            "SELECT preferences::text FROM shop_customer WHERE id = 10",
+            r#"{"note": "naïve café", "emoji": "🎉"}"#,
+        ),
+        (
+            "SELECT tags::text FROM shop_customer WHERE id = 44",
+            "{it's}",
+        ),
+        (
+            "SELECT last_login_ip::text FROM shop_customer WHERE id = 44",
+            "fe80::1ff:fe23:4567:890a/128",
+        ),
+        (
+            "SELECT keywords::text FROM shop_product WHERE id = 2",
+            r#"{"red, large",sale}"#,
+        ),
+        (
+            "SELECT sizes::text FROM shop_product WHERE id = 3",
+            "{2147483647,-2147483648}",
+        ),
+        (
+            "SELECT price::text FROM shop_product WHERE id = 3",
+            "999999.99",
+        ),
+        // JSON null (23 rows in the source) and SQL NULL (22) stay apart.
+        (
+            "SELECT count(*) FROM shop_visit WHERE payload = 'null'::jsonb",
+            "23",
+        ),
+        ("SELECT count(*) FROM shop_visit WHERE payload IS NULL", "22"),
+        ("SELECT count(*) FROM shop_customer WHERE mood = 'sad'", "4"),
+    ] {
+        assert_eq!(query(&s.db, sql), expected, "{sql}");
+    }
+    // The identities continue after the loaded ids, 5000000000 included.
+    assert_eq!(
+        query(&s.db, "SELECT nextval('shop_visit_id_seq') > 5000000000"),
+        "true"
+    );
+    // Django's own bookkeeping is the migrator's: 20 migrations, not 40.
+    assert_eq!(query(&s.db, "SELECT count(*) FROM django_migrations"), "20");
+}
+
+#[test]
+fn a_too_narrow_app_schema_rejects_exactly_the_rows_that_do_not_fit_and_truncates_nothing() {
+    let s = django("narrow.sql");
+    let out = s.decant(&["run", "plan.yaml"]);
+    assert_exit(&out, 1);
+    let rejects = std::fs::read_to_string(s.path("reports/plan.rejects.jsonl")).unwrap();
+    let mut found: Vec<(String, i64, String)> = rejects
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            (
+                v["table"].as_str().unwrap().to_owned(),
+                v["primary_key"]["id"].as_i64().unwrap(),
+                v["column"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    found.sort();
+    // tests/fixtures/django/narrow.expected lists what PostgreSQL itself refused, row by row.
+    let expected_file = std::fs::read_to_string(
+        crate::support::cli::repo_root().join("tests/fixtures/django/narrow.expected"),
+    )
+    .unwrap();
+    let mut expected: Vec<(String, i64, String)> = expected_file
+        .lines()
+        .map(|l| {
+            let mut words = l.split_whitespace().skip(1);
+            let table = words.next().unwrap().to_owned();
+            let id: i64 = words
+                .next()
+                .unwrap()
+                .trim_start_matches("id=")
+                .trim_end_matches(':')
+                .parse()
+                .unwrap();
+            let column = if l.contains("enum") {
+                "mood"
+            } else if l.contains("varying") {
+                "nickname"
+            } else {
+                "quantity"
+            };
+            (table, id, column.to_owned())
+        })
+        .collect();
+    expected.sort();
+    assert_eq!(found, expected);
+    assert!(
+        rejects.contains("`sad` is not a label of enum `shop_mood` (allowed: happy, neutral)"),
+        "{rejects}"
+    );
+    assert!(
+        rejects.contains("32768 is out of range for `smallint`"),
+        "{rejects}"
+    );
+    // Rows at the limits load; nothing was cut to fit.
+    assert_eq!(
+        query(&s.db, "SELECT quantity FROM shop_orderline WHERE id = 53"),
+        "32767"
+    );
+    assert_eq!(
+        query(&s.db, "SELECT quantity FROM shop_orderline WHERE id = 67"),
+        "-32768"
+    );
+    assert_eq!(
+        query(
+            &s.db,
+            "SELECT count(*) FROM shop_customer WHERE char_length(nickname) = 12"
+        ),
+        query(
+            &s.db,
+            "SELECT count(*) FROM shop_customer WHERE id = 9 OR char_length(nickname) = 12"
+        )
+    );
+    assert_eq!(
+        query(
+            &s.db,
+            "SELECT count(*) FROM shop_customer WHERE id IN (10, 13, 31, 44, 58, 77, 91, 117)"
+        ),
+        "0"
+    );
+}
