@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use crate::doc_path;
 use crate::plan::diagnostic::did_you_mean;
-use crate::plan::model::{ConstraintTiming, IfExists, Plan, SchemaOwner};
+use crate::plan::model::{ConstraintTiming, ExistingKeys, IfExists, Plan, SchemaOwner};
 use crate::plan::Diagnostic;
 use crate::resolve::ResolvedPlan;
 
@@ -272,7 +272,15 @@ fn add_app_steps(
         g.add_edge(prepare, load, ());
         loads.insert(name, load);
     }
-    let cyclic = cyclic_tables(resolved);
+    // With the app's foreign keys in place during the load (`existing_keys: keep`), parents
+    // load before children, and a cycle cannot be ordered. With `rebuild` they are dropped
+    // before any load and the order does not matter.
+    let keys_in_place = resolved.settings.existing_keys == ExistingKeys::Keep;
+    let cyclic = if keys_in_place {
+        cyclic_tables(resolved)
+    } else {
+        BTreeSet::new()
+    };
     if !cyclic.is_empty() {
         problems.push(
             Diagnostic::error(
@@ -282,19 +290,36 @@ fn add_app_steps(
                     cyclic.iter().map(|t| format!("`{t}`")).collect::<Vec<_>>().join(", ")
                 ),
             )
-            .with_help("make one of the app's foreign keys DEFERRABLE, or drop it in a step before the load and add it back after"),
+            .with_help("use `settings.existing_keys: rebuild` (the default), which drops them for the load and re-creates them after"),
         );
     }
+    let mut key_steps: HashMap<&str, NodeIndex> = HashMap::new();
     for t in &resolved.tables {
         let name = t.source.as_str();
         let load = loads[name];
         for fk in &t.foreign_keys {
-            if fk.referenced_source != t.source && !cyclic.contains(name) {
+            if keys_in_place && fk.referenced_source != t.source && !cyclic.contains(name) {
                 if let Some(parent) = loads.get(fk.referenced_source.as_str()) {
                     g.update_edge(*parent, load, ());
                 }
             }
         }
+        // The app's indexes and foreign keys, dropped by prepare-target, come back after the
+        // load (a foreign key also after its parent's load), on any lane.
+        let last = if t.app_rebuilt.is_empty() {
+            load
+        } else {
+            let keys = add(
+                g,
+                format!("indexes:{name}"),
+                StepKind::Indexes {
+                    table: name.to_owned(),
+                },
+            );
+            g.add_edge(load, keys, ());
+            key_steps.insert(name, keys);
+            keys
+        };
         if t.identity.is_some() {
             let seq = add(
                 g,
@@ -312,7 +337,22 @@ fn add_app_steps(
                 table: name.to_owned(),
             },
         );
-        g.add_edge(load, analyze, ());
+        g.add_edge(last, analyze, ());
+    }
+    // A foreign key comes back once its parent is loaded and has its key back.
+    for t in &resolved.tables {
+        let Some(&keys) = key_steps.get(t.source.as_str()) else {
+            continue;
+        };
+        for fk in &t.foreign_keys {
+            let parent = fk.referenced_source.as_str();
+            if parent == t.source {
+                continue;
+            }
+            if let Some(&p) = key_steps.get(parent).or_else(|| loads.get(parent)) {
+                g.update_edge(p, keys, ());
+            }
+        }
     }
 }
 

@@ -175,19 +175,24 @@ fn render_step(
                 "sqlite/select_rows.sql.j2",
                 context! { table => t.source, columns => source_columns, filter => t.filter },
             )?);
+            // Into the app's table: its triggers off for the load's transaction (they must
+            // not rewrite loaded values), on again before it commits.
+            let triggers = !t.app_triggers.is_empty();
+            if triggers {
+                target.push(templates.render(
+                    "postgres/table_triggers.sql.j2",
+                    context! { schema, table => t.target, enable => false },
+                )?);
+            }
             target.push(templates.render(
                 "postgres/copy_from.sql.j2",
                 context! { schema, table => table_value(t), columns => target_columns },
             )?);
-            // The app's triggers must not rewrite loaded values: off for the load's
-            // transaction, on again before it commits.
-            if !t.app_triggers.is_empty() {
-                for enable in [false, true] {
-                    target.push(templates.render(
-                        "postgres/table_triggers.sql.j2",
-                        context! { schema, table => t.target, enable },
-                    )?);
-                }
+            if triggers {
+                target.push(templates.render(
+                    "postgres/table_triggers.sql.j2",
+                    context! { schema, table => t.target, enable => true },
+                )?);
             }
         }
         StepKind::Constraints { table: name } => {
@@ -210,6 +215,20 @@ fn render_step(
         }
         StepKind::Indexes { table: name } => {
             let t = table(resolved, name)?;
+            // The app's own indexes and foreign keys, back with their exact definitions.
+            for key in &t.app_rebuilt {
+                target.push(if key.kind == "index" {
+                    templates.render(
+                        "postgres/app_index.sql.j2",
+                        context! { definition => key.definition },
+                    )?
+                } else {
+                    templates.render(
+                        "postgres/add_constraint.sql.j2",
+                        context! { schema, table => t.target, name => key.name, definition => key.definition },
+                    )?
+                });
+            }
             for i in &t.indexes {
                 target.push(templates.render(
                     "postgres/index.sql.j2",
@@ -274,6 +293,29 @@ fn render_step(
                     "postgres/truncate_tables.sql.j2",
                     context! { schema, tables },
                 )?);
+            }
+            // `existing_keys: rebuild`: the app's keys, indexes and foreign keys go before any
+            // load, foreign keys first (they need the keys), indexes last; each table's
+            // `indexes:<t>` step re-creates them after its load, as decant does its own.
+            let keys: Vec<(&ResolvedTable, &crate::resolve::AppKey)> = resolved
+                .tables
+                .iter()
+                .flat_map(|t| t.app_rebuilt.iter().map(move |k| (t, k)))
+                .collect();
+            for kind in ["foreign_key", "constraint", "index"] {
+                for (t, key) in keys.iter().filter(|(_, k)| k.kind == kind) {
+                    target.push(if kind == "index" {
+                        templates.render(
+                            "postgres/drop_index.sql.j2",
+                            context! { schema, name => key.name },
+                        )?
+                    } else {
+                        templates.render(
+                            "postgres/drop_constraint.sql.j2",
+                            context! { schema, table => t.target, name => key.name },
+                        )?
+                    });
+                }
             }
         }
         StepKind::Migrations { directory } => {

@@ -429,7 +429,10 @@ fn a_django_apps_sqlite_data_loads_into_the_schema_its_migrate_made_and_reads_ba
             "SELECT count(*) FROM shop_visit WHERE payload = 'null'::jsonb",
             "23",
         ),
-        ("SELECT count(*) FROM shop_visit WHERE payload IS NULL", "22"),
+        (
+            "SELECT count(*) FROM shop_visit WHERE payload IS NULL",
+            "22",
+        ),
         ("SELECT count(*) FROM shop_customer WHERE mood = 'sad'", "4"),
     ] {
         assert_eq!(query(&s.db, sql), expected, "{sql}");

@@ -74,6 +74,18 @@ pub const BUILTIN_TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/postgres/table_triggers.sql.j2"),
     ),
     (
+        "postgres/drop_index.sql.j2",
+        include_str!("../../templates/postgres/drop_index.sql.j2"),
+    ),
+    (
+        "postgres/app_index.sql.j2",
+        include_str!("../../templates/postgres/app_index.sql.j2"),
+    ),
+    (
+        "postgres/add_constraint.sql.j2",
+        include_str!("../../templates/postgres/add_constraint.sql.j2"),
+    ),
+    (
         "postgres/unique.sql.j2",
         include_str!("../../templates/postgres/unique.sql.j2"),
     ),

@@ -23,8 +23,8 @@ pub struct TargetTable {
     pub columns: Vec<TargetColumn>,
     /// Primary key, unique, check and foreign-key constraints, by name.
     pub constraints: Vec<TargetConstraint>,
-    /// Every index, as `CREATE INDEX` text.
-    pub indexes: Vec<String>,
+    /// Every index, with its exact definition.
+    pub indexes: Vec<TargetIndex>,
     /// The app's own triggers (not PostgreSQL's internal ones), by name.
     pub triggers: Vec<String>,
 }
@@ -68,6 +68,16 @@ impl TargetColumn {
                 .as_deref()
                 .is_some_and(|d| d.starts_with("nextval("))
     }
+}
+
+/// An index as PostgreSQL prints it (`pg_get_indexdef`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TargetIndex {
+    pub name: String,
+    pub definition: String,
+    /// It backs a primary key or unique constraint (and stays in place during a load).
+    #[serde(default)]
+    pub constraint: bool,
 }
 
 /// A constraint as PostgreSQL prints it.
@@ -189,8 +199,30 @@ struct Named {
     text: String,
 }
 
-const INDEXES: &str = "SELECT tablename::text AS table_name, indexdef AS text FROM pg_indexes \
-                       WHERE schemaname = $1 ORDER BY tablename, indexname";
+#[derive(QueryableByName)]
+struct IndexRow {
+    #[diesel(sql_type = Text)]
+    table_name: String,
+    #[diesel(sql_type = Text)]
+    name: String,
+    #[diesel(sql_type = Text)]
+    definition: String,
+    #[diesel(sql_type = Bool)]
+    backs_constraint: bool,
+}
+
+const INDEXES: &str = "
+SELECT c.relname::text AS table_name, i.relname::text AS name,
+       pg_get_indexdef(x.indexrelid) AS definition,
+       EXISTS (SELECT 1 FROM pg_constraint con
+               WHERE con.conindid = x.indexrelid AND con.conrelid = x.indrelid
+                 AND con.contype IN ('p', 'u', 'x')) AS backs_constraint
+FROM pg_index x
+JOIN pg_class i ON i.oid = x.indexrelid
+JOIN pg_class c ON c.oid = x.indrelid
+JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE n.nspname = $1
+ORDER BY c.relname, i.relname";
 
 const TRIGGERS: &str = "
 SELECT c.relname::text AS table_name, t.tgname::text AS text
@@ -232,7 +264,7 @@ pub fn read_target_schema(
         .map_err(failed(CONSTRAINTS))?;
     let indexes = diesel::sql_query(INDEXES)
         .bind::<Text, _>(schema)
-        .load::<Named>(conn)
+        .load::<IndexRow>(conn)
         .map_err(failed(INDEXES))?;
     let triggers = diesel::sql_query(TRIGGERS)
         .bind::<Text, _>(schema)
@@ -267,7 +299,11 @@ pub fn read_target_schema(
             });
     }
     for i in indexes {
-        entry(&mut tables, &i.table_name).indexes.push(i.text);
+        entry(&mut tables, &i.table_name).indexes.push(TargetIndex {
+            name: i.name,
+            definition: i.definition,
+            constraint: i.backs_constraint,
+        });
     }
     for t in triggers {
         entry(&mut tables, &t.table_name).triggers.push(t.text);
@@ -319,6 +355,9 @@ pub fn schema_differences(expected: &TargetSchema, live: &TargetSchema) -> Vec<S
             )),
             Some(l) if l.triggers != t.triggers => {
                 out.push(format!("table `{}`: its triggers differ", t.name))
+            }
+            Some(l) if l.indexes != t.indexes => {
+                out.push(format!("table `{}`: its indexes differ", t.name))
             }
             Some(_) => {}
         }

@@ -381,6 +381,7 @@ checks:
                 constraints: ConstraintTiming::AfterLoad,
                 workers: 2,
                 orphans: Default::default(),
+                existing_keys: Default::default(),
             },
             naming: Naming {
                 identifiers: IdentifierCase::Preserve,

@@ -7,11 +7,11 @@ use crate::introspect::postgres::{TargetColumn, TargetSchema, TargetTable};
 use crate::mapping::target_types::{parse_target_type, TypeFamily};
 use crate::mapping::TargetType;
 use crate::plan::diagnostic::did_you_mean;
-use crate::plan::model::{IfExists, OrphanPolicy, Plan};
+use crate::plan::model::{ExistingKeys, IfExists, OrphanPolicy, Plan};
 use crate::plan::Diagnostic;
 use crate::transform::Transform;
 
-use super::{Identity, ResolvedColumn, ResolvedForeignKey, ResolvedPlan, ResolvedTable};
+use super::{AppKey, Identity, ResolvedColumn, ResolvedForeignKey, ResolvedPlan, ResolvedTable};
 
 /// Replaces decant's own decisions with the app's schema: column types, nullability, defaults,
 /// identities and foreign keys come from `app`; decant makes no keys, indexes or views.
@@ -45,12 +45,26 @@ pub fn fit_to_app_schema(
         .iter()
         .map(|t| (t.source.clone(), t.target.clone()))
         .collect();
+    // A key that a foreign key of a table decant does not load depends on cannot be dropped
+    // for the load: PostgreSQL refuses, and that table's rows stay as they are anyway.
+    let referenced_from_outside: Vec<&str> = app
+        .tables
+        .iter()
+        .filter(|t| !carried.iter().any(|(_, target)| *target == t.name))
+        .flat_map(|t| {
+            t.foreign_keys()
+                .filter_map(|fk| fk.referenced_table.as_deref())
+        })
+        .collect();
     for table in &mut resolved.tables {
         let Some(app_table) = app.table(&table.target) else {
             problems.push(missing_table(plan, table, app));
             continue;
         };
-        fit_table(plan, catalog, table, app_table, &carried, problems);
+        let keys_stay = referenced_from_outside.contains(&table.target.as_str());
+        fit_table(
+            plan, catalog, table, app_table, &carried, keys_stay, problems,
+        );
     }
     for view in resolved.views.drain(..) {
         resolved.notes.push(format!(
@@ -87,6 +101,7 @@ fn fit_table(
     table: &mut ResolvedTable,
     app_table: &TargetTable,
     carried: &[(String, String)],
+    keys_stay: bool,
     problems: &mut Vec<Diagnostic>,
 ) {
     let source_table = catalog.tables.iter().find(|t| t.name == table.source);
@@ -142,6 +157,37 @@ fn fit_table(
     // happen: the app made it.
     table.warnings.clear();
     table.app_triggers = app_table.triggers.clone();
+    // `existing_keys: rebuild`: keys (primary and unique), secondary indexes and foreign keys
+    // go for the load and come back with their exact definitions, in the order they can:
+    // keys, then indexes, then the foreign keys that need the parents' keys. CHECKs stay.
+    let rebuild = plan.settings.existing_keys == ExistingKeys::Rebuild;
+    let key = |kind: &str| {
+        let kind = kind.to_owned();
+        move |c: &crate::introspect::postgres::TargetConstraint| AppKey {
+            name: c.name.clone(),
+            kind: kind.clone(),
+            definition: c.definition.clone(),
+        }
+    };
+    table.app_rebuilt = app_table
+        .constraints
+        .iter()
+        .filter(|c| !keys_stay && (c.kind == "primary_key" || c.kind == "unique"))
+        .map(key("constraint"))
+        .chain(
+            app_table
+                .indexes
+                .iter()
+                .filter(|i| !i.constraint)
+                .map(|i| AppKey {
+                    name: i.name.clone(),
+                    kind: "index".to_owned(),
+                    definition: i.definition.clone(),
+                }),
+        )
+        .chain(app_table.foreign_keys().map(key("foreign_key")))
+        .filter(|_| rebuild)
+        .collect();
     table.primary_key = None;
     table.uniques.clear();
     table.checks.clear();

@@ -949,12 +949,16 @@ fn run_step(
                 .table(table)
                 .ok_or_else(|| (None, format!("table `{table}` is not in the plan")))?;
             let select = step.source_sql.first().cloned().unwrap_or_default();
-            let copy_sql = step.target_sql.first().cloned().unwrap_or_default();
-            // With the app's triggers: the statements that turn them off and on again.
-            let triggers = match &step.target_sql[..] {
-                [_, off, on] => Some((off.as_str(), on.as_str())),
-                _ => None,
-            };
+            // Around the COPY, statements for the app's tables: triggers off, secondary keys
+            // dropped before it; all of them back after it, in the same transaction.
+            let copy_at = step
+                .target_sql
+                .iter()
+                .position(|sql| sql.trim_start().starts_with("COPY"))
+                .unwrap_or(0);
+            let (before_copy, rest) = step.target_sql.split_at(copy_at);
+            let copy_sql = rest.first().cloned().unwrap_or_default();
+            let after_copy = rest.get(1..).unwrap_or_default();
             let on_bad_row = prepared.resolved.settings.on_bad_row;
             let Some(loader) = loader else {
                 return Err((
@@ -974,8 +978,8 @@ fn run_step(
                     .map_err(|e| (None, chain(&e)))?;
             }
             let result = target.transaction::<_, StepError, _>(|target| {
-                if let Some((off, _)) = triggers {
-                    statement(target, off)?;
+                for sql in before_copy {
+                    statement(target, sql)?;
                 }
                 let mut stats = copy::copy_table(
                     source,
@@ -988,8 +992,8 @@ fn run_step(
                     on_bad_row,
                     rejects,
                 )?;
-                if let Some((_, on)) = triggers {
-                    statement(target, on)?;
+                for sql in after_copy {
+                    statement(target, sql)?;
                 }
                 let orphans = orphans.len() as u64;
                 stats.read += orphans;
