@@ -337,3 +337,108 @@ fn schema_file_matches_the_plan_types() {
         "schemas/plan.schema.json is stale: run `cargo run -- schema > schemas/plan.schema.json`"
     );
 }
+
+/// The two ways to write a target with a password: a URL and a libpq `key=value` string. Port 1
+/// has no server, so every command that connects fails, and its error must not quote the secret.
+const SECRET: &str = "s3cretpw";
+const SECRET_TARGETS: [&str; 2] = [
+    "postgres://app:s3cretpw@127.0.0.1:1/shop",
+    "host=127.0.0.1 port=1 user=app password=s3cretpw dbname=shop",
+];
+
+fn assert_no_secret(what: &str, out: &crate::support::cli::Outcome) {
+    assert!(
+        !out.stdout.contains(SECRET) && !out.stderr.contains(SECRET),
+        "{what} printed the password:\nstdout:\n{}\nstderr:\n{}",
+        out.stdout,
+        out.stderr
+    );
+}
+
+#[test]
+fn no_command_prints_the_target_password_of_a_url_or_a_key_value_string() {
+    let commands: [&[&str]; 10] = [
+        &["validate", "plan.yaml"],
+        &["plan", "plan.yaml"],
+        &["plan", "plan.yaml", "--format", "json"],
+        &["plan", "plan.yaml", "--format", "markdown"],
+        &["graph", "plan.yaml"],
+        &["run", "plan.yaml"],
+        &["check", "plan.yaml"],
+        &["status", "plan.yaml"],
+        &["rollback", "plan.yaml"],
+        &["rehearse", "plan.yaml", "--server", "SERVER"],
+    ];
+    for target in SECRET_TARGETS {
+        let dir = bad_plan_dir(
+            "version: 1\nsource: { url: \"sqlite://s.sqlite3\" }\ntarget: { url: \"${TARGET_DATABASE_URL}\" }\n",
+        );
+        for command in commands {
+            let args: Vec<&str> = command
+                .iter()
+                .map(|a| if *a == "SERVER" { target } else { a })
+                .collect();
+            let out = decant_in(dir.path(), &args, &[("TARGET_DATABASE_URL", target)]);
+            assert_no_secret(
+                &format!("`decant {}` with `{target}`", args.join(" ")),
+                &out,
+            );
+            // The key=value form is a target decant accepts, not an unsupported scheme.
+            assert!(
+                !out.stderr.contains("unsupported target URL scheme"),
+                "{}",
+                out.stderr
+            );
+        }
+        let validated = decant_in(
+            dir.path(),
+            &["validate", "plan.yaml"],
+            &[("TARGET_DATABASE_URL", target)],
+        );
+        assert_eq!(validated.code, 0, "{}", validated.stderr);
+        let connected = decant_in(
+            dir.path(),
+            &["run", "plan.yaml"],
+            &[("TARGET_DATABASE_URL", target)],
+        );
+        assert_eq!(connected.code, 2, "{}", connected.stderr);
+        assert!(
+            connected.stderr.contains("cannot connect to the target"),
+            "{}",
+            connected.stderr
+        );
+    }
+}
+
+#[test]
+fn a_password_written_into_the_plan_is_masked_in_problem_snippets() {
+    for target in SECRET_TARGETS {
+        // `schema: 5` is wrong, and its snippet quotes the line that holds the URL.
+        let dir = bad_plan_dir(&format!(
+            "version: 1\nsource: {{ url: \"sqlite://s.sqlite3\" }}\ntarget: {{ url: \"{target}\", schema: [5] }}\n"
+        ));
+        let out = decant_in(dir.path(), &["validate", "plan.yaml"], &[]);
+        assert_eq!(out.code, 2, "{}", out.stderr);
+        assert!(out.stderr.contains("plan.yaml:3:"), "{}", out.stderr);
+        assert_no_secret(&format!("`decant validate` with `{target}`"), &out);
+        // `init --target` writes the URL into the plan without its password.
+        let init = decant_in(
+            dir.path(),
+            &[
+                "init",
+                "--source",
+                "sqlite://s.sqlite3",
+                "--target",
+                target,
+                "-o",
+                "new.yaml",
+            ],
+            &[],
+        );
+        assert_eq!(init.code, 0, "{}", init.stderr);
+        assert_no_secret("`decant init`", &init);
+        let written = std::fs::read_to_string(dir.path().join("new.yaml")).unwrap_or_default();
+        assert!(!written.contains(SECRET), "{written}");
+        assert!(written.contains("127.0.0.1"), "{written}");
+    }
+}

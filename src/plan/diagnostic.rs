@@ -1,10 +1,13 @@
 //! Plan problems with their place in the file: `file:line:col`, a caret snippet, a hint.
 //! Every stage that judges a plan reports through these, so `decant validate` lists all at once.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt::{self, Write as _};
+use std::sync::LazyLock;
 
 use indexmap::IndexMap;
+use regex::Regex;
 
 /// A place in the plan file: 1-based line and column, and how many characters to underline.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -232,7 +235,8 @@ const CHECKPOINT: usize = 256;
 /// One line of the plan, indexed so that a column (in characters) finds its byte offset
 /// without walking the line from its start: a one-line file can hold thousands of problems.
 struct Line<'a> {
-    text: &'a str,
+    /// The line with its passwords masked.
+    text: Cow<'a, str>,
     chars: usize,
     /// The byte offset of character `i * CHECKPOINT`.
     checkpoints: Vec<usize>,
@@ -240,6 +244,7 @@ struct Line<'a> {
 
 impl<'a> Line<'a> {
     fn new(text: &'a str) -> Self {
+        let text = mask_passwords(text);
         let mut checkpoints = Vec::new();
         let mut chars = 0;
         for (i, (byte, _)) in text.char_indices().enumerate() {
@@ -268,9 +273,46 @@ impl<'a> Line<'a> {
     }
 
     /// Characters `start..end`.
-    fn slice(&self, start: usize, end: usize) -> &'a str {
+    fn slice(&self, start: usize, end: usize) -> &str {
         &self.text[self.byte_at(start)..self.byte_at(end.max(start))]
     }
+}
+
+/// A password in a URL's userinfo (`://user:secret@`).
+static URL_PASSWORD: LazyLock<Option<Regex>> =
+    LazyLock::new(|| Regex::new(r#"://[^/\s:@"']*:([^@\s"']+)@"#).ok());
+
+/// A `password=` parameter or libpq `key=value` pair, its value quoted or not.
+static KEY_PASSWORD: LazyLock<Option<Regex>> = LazyLock::new(|| {
+    Regex::new(r#"(?i)\b(?:ssl)?password\s*=\s*('(?:[^'\\]|\\.)*'|[^\s&"'},]+)"#).ok()
+});
+
+/// The line with every character of a password in it replaced by `*`: a snippet quotes the
+/// plan, and a URL written into the plan must not be printed with its password. The length in
+/// characters stays, so the caret still points at the right column.
+fn mask_passwords(line: &str) -> Cow<'_, str> {
+    let mut ranges = Vec::new();
+    for re in [&*URL_PASSWORD, &*KEY_PASSWORD].into_iter().flatten() {
+        ranges.extend(
+            re.captures_iter(line)
+                .filter_map(|c| c.get(1))
+                .map(|m| m.range()),
+        );
+    }
+    if ranges.is_empty() {
+        return Cow::Borrowed(line);
+    }
+    ranges.sort_by_key(|r| r.start);
+    let mut masked = String::with_capacity(line.len());
+    let mut next = ranges.iter().peekable();
+    for (i, c) in line.char_indices() {
+        while next.peek().is_some_and(|r| r.end <= i) {
+            next.next();
+        }
+        let secret = next.peek().is_some_and(|r| r.contains(&i));
+        masked.push(if secret { '*' } else { c });
+    }
+    Cow::Owned(masked)
 }
 
 /// The part of a line a snippet shows, the padding under it up to the caret, and how many carets.
@@ -505,6 +547,19 @@ mod tests {
         assert!(out.contains("unknown key `a`"), "{out}");
         // The count of problems stays complete.
         assert!(out.ends_with("p.yaml: 26 error(s), 0 warning(s)"), "{out}");
+    }
+
+    #[test]
+    fn passwords_in_a_quoted_line_are_masked_and_the_caret_stays() {
+        let line = r#"target: { url: "postgres://app:s3cret@db/x", schema: 5, alt: "host=db password='p w' user=u" }"#;
+        let col = line.find("5,").map_or(0, |i| i + 1);
+        let out = at(1, col, 1, "bad schema").render("p.yaml", line);
+        assert!(!out.contains("s3cret") && !out.contains("p w"), "{out}");
+        assert!(out.contains("postgres://app:******@db/x"), "{out}");
+        assert!(out.contains("password=*****"), "{out}");
+        let lines: Vec<&str> = out.lines().collect();
+        let caret = lines[4].find('^').unwrap_or(0);
+        assert_eq!(lines[3].get(caret..caret + 1), Some("5"), "{out}");
     }
 
     #[test]
