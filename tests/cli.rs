@@ -442,3 +442,74 @@ fn a_password_written_into_the_plan_is_masked_in_problem_snippets() {
         assert!(written.contains("127.0.0.1"), "{written}");
     }
 }
+
+/// A plan over `s.sqlite3`: 2 000 rows and an index over a few dozen pages, after `damage`.
+fn plan_over_damaged_source(damage: impl Fn(&Path)) -> tempfile::TempDir {
+    let dir = bad_plan_dir(
+        "version: 1\nsource: { url: \"sqlite://s.sqlite3\" }\ntarget: { url: \"postgres://localhost/x\" }\n",
+    );
+    let path = dir.path().join("s.sqlite3");
+    std::fs::remove_file(&path).unwrap_or_else(|e| panic!("{e}"));
+    let (_guard, built) = crate::support::sqlite_from_sql(
+        "PRAGMA page_size = 4096;
+         CREATE TABLE t (id INTEGER PRIMARY KEY, k INTEGER, v TEXT);
+         WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2000)
+         INSERT INTO t (k, v) SELECT i, printf('%.100c', 'x') FROM n;
+         CREATE INDEX t_k ON t (k);",
+    );
+    std::fs::copy(&built, &path).unwrap_or_else(|e| panic!("{e}"));
+    damage(&path);
+    dir
+}
+
+#[test]
+fn validate_calls_a_truncated_source_corrupt_and_says_why() {
+    let dir = plan_over_damaged_source(|path| {
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .open(path)
+            .unwrap_or_else(|e| panic!("{e}"));
+        file.set_len(5000).unwrap_or_else(|e| panic!("{e}"));
+    });
+    let out = decant_in(dir.path(), &["validate", "plan.yaml"], &[]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("is a SQLite database but it is corrupt or truncated: the header says"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        !out.stderr.contains("is not a SQLite database"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn validate_quick_check_reports_a_garbled_page_that_plain_validate_does_not_read() {
+    let dir = plan_over_damaged_source(|path| {
+        let mut bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{e}"));
+        // Page 5 is a leaf of `t`; `count(*)` reads the index (made last) instead.
+        bytes[4 * 4096..5 * 4096].fill(0xA5);
+        std::fs::write(path, &bytes).unwrap_or_else(|e| panic!("{e}"));
+    });
+    let plain = decant_in(dir.path(), &["validate", "plan.yaml"], &[]);
+    assert_eq!(plain.code, 0, "{}", plain.stderr);
+    let checked = decant_in(dir.path(), &["validate", "--quick-check", "plan.yaml"], &[]);
+    assert_eq!(checked.code, 2, "{}", checked.stderr);
+    assert!(
+        checked
+            .stderr
+            .contains("is corrupt: `PRAGMA quick_check` found"),
+        "{}",
+        checked.stderr
+    );
+    let clean = plan_over_damaged_source(|_| {});
+    let out = decant_in(
+        clean.path(),
+        &["validate", "--quick-check", "plan.yaml"],
+        &[],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+}
