@@ -204,8 +204,8 @@ impl Diagnostic {
         out
     }
 
-    /// What makes two problems "the same kind": the message with every `name` in backticks
-    /// blanked out, so `table `users` has no column `a`` and `…`b`` count together.
+    /// What makes two problems "the same kind": the message with every name in backticks
+    /// blanked out to `…`, so "unknown key `a`" and "unknown key `b`" count together.
     pub fn kind(&self) -> String {
         let mut kind = String::with_capacity(self.message.len());
         let mut inside = false;

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # How `decant validate` scales with the size of a plan and the number of problems in it: plans
-# with 1 k, 10 k and 100 k problems, a one-line (flow style) plan of about 4 MB with 150 k
-# problems, and a valid 6 MB plan with 200 k checks. Each is validated N times; the medians of
+# with 1 k, 10 k and 100 k problems in `checks`, 100 k in `columns`, a one-line (flow style)
+# plan of about 5 MB with 150 k problems, and a valid 6 MB plan with 200 k checks. Each is validated N times; the medians of
 # wall time and peak RSS are printed. A benchmark to run by hand, not a timed test.
 #
 #   bash tests/bench/validate.sh [--runs N] [--no-build | --decant PATH]
@@ -46,8 +46,9 @@ WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
 
 # --- plans ---------------------------------------------------------------------------------
-# One small SQLite source; every problem is a `not_null` check naming a column it lacks, so
-# validation goes through the whole pipeline (load, introspect, resolve, validate).
+# One small SQLite source; every problem is a `not_null` check (or a `columns` entry) naming a
+# column it lacks, so validation goes through the whole pipeline (load, introspect, resolve,
+# validate).
 python3 - "$WORK" <<'EOF'
 import sqlite3, sys
 work = sys.argv[1]
@@ -63,6 +64,8 @@ def write(name, body):
 
 for label, n in [("errors-1k", 1_000), ("errors-10k", 10_000), ("errors-100k", 100_000)]:
     write(label, HEADER + "".join(f"  - {{ not_null: users.missing_{i} }}\n" for i in range(n)))
+write("column-errors-100k", HEADER.replace("checks:\n", "columns:\n")
+      + "".join(f"  users.missing_{i}: {{ to: text }}\n" for i in range(100_000)))
 items = ", ".join(f"{{not_null: users.missing_{i}}}" for i in range(150_000))
 write("one-line-150k", '{version: 1, name: bench, source: {url: "sqlite://source.sqlite3"}, '
       'target: {url: "postgres://app@localhost/bench"}, checks: [' + items + ']}\n')
@@ -72,8 +75,8 @@ EOF
 # --- runs ----------------------------------------------------------------------------------
 median() { sort -n | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
-printf '%-16s %8s %12s %14s %14s %10s\n' plan size problems "median wall s" "median RSS MB" "stderr KB"
-for plan in errors-1k errors-10k errors-100k one-line-150k valid-200k; do
+printf '%-18s %8s %12s %14s %14s %10s\n' plan size problems "median wall s" "median RSS MB" "stderr KB"
+for plan in errors-1k errors-10k errors-100k column-errors-100k one-line-150k valid-200k; do
     file="$WORK/$plan.yaml"
     : > "$WORK/wall"; : > "$WORK/rss"
     for _ in $(seq "$RUNS"); do
@@ -92,7 +95,7 @@ for plan in errors-1k errors-10k errors-100k one-line-150k valid-200k; do
         echo "$rss" >> "$WORK/rss"
     done
     problems="$(grep -o '[0-9]* error(s)' "$WORK/err" | tail -1 | cut -d' ' -f1 || true)"
-    printf '%-16s %7sM %12s %14s %14s %10s\n' "$plan" \
+    printf '%-18s %7sM %12s %14s %14s %10s\n' "$plan" \
         "$(awk -v b="$(stat -c %s "$file")" 'BEGIN { printf "%.2f", b / 1048576 }')" \
         "${problems:-0}" \
         "$(median < "$WORK/wall")" \
