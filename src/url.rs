@@ -18,6 +18,9 @@ pub enum UrlError {
         "unsupported target URL scheme in `{0}`; decant writes to `postgres://` or `postgresql://`"
     )]
     UnsupportedTarget(String),
+    // Only the key is shown: a misspelt key (`passwd=`) may well hold the password.
+    #[error("the target connection string has an unknown parameter `{0}`; libpq knows {known}", known = KNOWN_CONNINFO_KEYS.join(", "))]
+    UnknownTargetParameter(String),
     #[error("the source URL `{0}` names no file")]
     EmptyPath(String),
 }
@@ -45,15 +48,66 @@ pub fn parse_source_url(url: &str, base: &Path) -> Result<SourceUrl, UrlError> {
 /// or a libpq `key=value` connection string (`host=db user=app dbname=shop`), which libpq (and
 /// so Diesel's `PgConnection::establish`) accepts as well.
 pub fn check_target_url(url: &str) -> Result<(), UrlError> {
-    if url.starts_with("postgres://")
-        || url.starts_with("postgresql://")
-        || conninfo_pairs(url).is_some_and(|pairs| !pairs.is_empty())
-    {
-        Ok(())
-    } else {
-        Err(UrlError::UnsupportedTarget(redact_url(url)))
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return Ok(());
+    }
+    match conninfo_pairs(url) {
+        Some(pairs) if !pairs.is_empty() => {
+            match pairs.iter().find(|p| !KNOWN_CONNINFO_KEYS.contains(&p.key)) {
+                Some(unknown) => Err(UrlError::UnknownTargetParameter(unknown.key.to_owned())),
+                None => Ok(()),
+            }
+        }
+        _ => Err(UrlError::UnsupportedTarget(redact_url(url))),
     }
 }
+
+/// The parameters a libpq `key=value` connection string may hold (PostgreSQL 17's list); libpq
+/// refuses any other, so validate does too.
+const KNOWN_CONNINFO_KEYS: &[&str] = &[
+    "host",
+    "hostaddr",
+    "port",
+    "dbname",
+    "user",
+    "password",
+    "passfile",
+    "require_auth",
+    "channel_binding",
+    "connect_timeout",
+    "client_encoding",
+    "options",
+    "application_name",
+    "fallback_application_name",
+    "keepalives",
+    "keepalives_idle",
+    "keepalives_interval",
+    "keepalives_count",
+    "tcp_user_timeout",
+    "replication",
+    "gssencmode",
+    "sslmode",
+    "sslnegotiation",
+    "requiressl",
+    "sslcompression",
+    "sslcert",
+    "sslkey",
+    "sslpassword",
+    "sslcertmode",
+    "sslrootcert",
+    "sslcrl",
+    "sslcrldir",
+    "sslsni",
+    "requirepeer",
+    "ssl_min_protocol_version",
+    "ssl_max_protocol_version",
+    "krbsrvname",
+    "gsslib",
+    "gssdelegation",
+    "service",
+    "target_session_attrs",
+    "load_balance_hosts",
+];
 
 /// One `key=value` of a libpq connection string: the key, and where its value (quotes
 /// included) and the whole pair (with the blanks before it) stand in the string, in bytes.
@@ -126,9 +180,10 @@ fn conninfo_pairs(text: &str) -> Option<Vec<Pair<'_>>> {
     }
 }
 
-/// Whether a connection-string key holds a secret.
+/// Whether a connection-string key may hold a secret: `password`, `sslpassword`, and a
+/// misspelling such as `passwd` that libpq will refuse but that still holds one.
 fn is_password_key(key: &str) -> bool {
-    key.eq_ignore_ascii_case("password") || key.eq_ignore_ascii_case("sslpassword")
+    key.to_ascii_lowercase().contains("pass")
 }
 
 /// The URL without its password, for writing into a plan: `postgres://app@db/x`, or a
@@ -315,6 +370,16 @@ mod tests {
         assert!(err.starts_with("unsupported target URL scheme"), "{err}");
         assert!(!err.contains("s3cret"), "{err}");
         assert!(check_target_url("mysql://root:pw@db/x").is_err());
+        let err = check_target_url("host=db passwd=s3cret")
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(
+            err.starts_with("the target connection string has an unknown parameter `passwd`"),
+            "{err}"
+        );
+        assert!(!err.contains("s3cret"), "{err}");
+        assert_eq!(redact_url("host=db passwd=s3cret"), "host=db passwd=***");
         assert!(check_target_url("").is_err());
     }
 

@@ -282,10 +282,10 @@ impl<'a> Line<'a> {
 static URL_PASSWORD: LazyLock<Option<Regex>> =
     LazyLock::new(|| Regex::new(r#"://[^/\s:@"']*:([^@\s"']+)@"#).ok());
 
-/// A `password=` parameter or libpq `key=value` pair, its value quoted or not.
-static KEY_PASSWORD: LazyLock<Option<Regex>> = LazyLock::new(|| {
-    Regex::new(r#"(?i)\b(?:ssl)?password\s*=\s*('(?:[^'\\]|\\.)*'|[^\s&"'},]+)"#).ok()
-});
+/// A `password=` parameter or libpq `key=value` pair (or a key like it: `sslpassword`,
+/// `passwd`), its value quoted or not.
+static KEY_PASSWORD: LazyLock<Option<Regex>> =
+    LazyLock::new(|| Regex::new(r#"(?i)\b\w*pass\w*\s*=\s*('(?:[^'\\]|\\.)*'|[^\s&"'},]+)"#).ok());
 
 /// The line with every character of a password in it replaced by `*`: a snippet quotes the
 /// plan, and a URL written into the plan must not be printed with its password. The length in
@@ -551,15 +551,17 @@ mod tests {
 
     #[test]
     fn passwords_in_a_quoted_line_are_masked_and_the_caret_stays() {
-        let line = r#"target: { url: "postgres://app:s3cret@db/x", schema: 5, alt: "host=db password='p w' user=u" }"#;
+        let line = r#"target: { url: "postgres://app:s3cret@db/x", schema: 5, alt: "host=db password='p w' user=u passwd=xyz" }"#;
         let col = line.find("5,").map_or(0, |i| i + 1);
         let out = at(1, col, 1, "bad schema").render("p.yaml", line);
         assert!(!out.contains("s3cret") && !out.contains("p w"), "{out}");
         assert!(out.contains("postgres://app:******@db/x"), "{out}");
         assert!(out.contains("password=*****"), "{out}");
+        assert!(out.contains("passwd=***"), "{out}");
+        // In characters: the cut line starts with a `…`, three bytes wide.
         let lines: Vec<&str> = out.lines().collect();
-        let caret = lines[4].find('^').unwrap_or(0);
-        assert_eq!(lines[3].get(caret..caret + 1), Some("5"), "{out}");
+        let caret = lines[4].chars().position(|c| c == '^').unwrap_or(0);
+        assert_eq!(lines[3].chars().nth(caret), Some('5'), "{out}");
     }
 
     #[test]
