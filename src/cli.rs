@@ -17,7 +17,7 @@ pub enum Command {
     /// Introspect and profile a source and write a starter plan that states every mapping.
     Init(InitArgs),
     /// Parse and check a plan; every problem at once, each with file:line:col.
-    Validate(PlanArgs),
+    Validate(ValidateArgs),
     /// Print the resolved plan and every SQL statement `run` would execute, writing nothing.
     Plan(PlanCommandArgs),
     /// Print the step graph.
@@ -72,6 +72,16 @@ pub struct SnapshotArgs {
     /// Where to write it (default: `target.snapshot`, else `<plan stem>.schema.json`)
     #[arg(short, long)]
     pub output: Option<PathBuf>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ValidateArgs {
+    /// The plan file.
+    pub plan: PathBuf,
+    /// Also run SQLite's `PRAGMA quick_check` on the source and report what it finds (reads
+    /// every page: takes as long as reading the file).
+    #[arg(long)]
+    pub quick_check: bool,
 }
 
 #[derive(Debug, clap::Args)]

@@ -74,6 +74,16 @@ pub fn fit_identifier(name: &str) -> String {
     format!("{}_{hash}", &name[..cut])
 }
 
+/// The name PostgreSQL keeps for `name`: its first 63 bytes, cut before a character that would
+/// not fit whole (PostgreSQL never splits one). Two names that keep the same are one name there.
+pub fn stored_identifier(name: &str) -> &str {
+    let mut cut = name.len().min(MAX_IDENTIFIER_BYTES);
+    while !name.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    &name[..cut]
+}
+
 /// Matches `text` against a glob with `*` and `?`; `case_insensitive` folds ASCII and Unicode case.
 pub fn glob_match(pattern: &str, text: &str, case_insensitive: bool) -> bool {
     let (p, t): (Vec<char>, Vec<char>) = if case_insensitive {
@@ -111,6 +121,16 @@ pub fn glob_match(pattern: &str, text: &str, case_insensitive: bool) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stored_identifiers_keep_63_bytes_without_splitting_a_character() {
+        assert_eq!(stored_identifier("short"), "short");
+        let long = "a".repeat(70);
+        assert_eq!(stored_identifier(&long), &long[..63]);
+        // `é` is two bytes; at bytes 62..64 it does not fit and is left out whole.
+        let accented = format!("{}é", "a".repeat(62));
+        assert_eq!(stored_identifier(&accented), "a".repeat(62));
+    }
 
     #[test]
     fn snake_case_splits_camel_case_acronyms_and_spaces() {

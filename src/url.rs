@@ -18,6 +18,9 @@ pub enum UrlError {
         "unsupported target URL scheme in `{0}`; decant writes to `postgres://` or `postgresql://`"
     )]
     UnsupportedTarget(String),
+    // Only the key is shown: a misspelt key (`passwd=`) may well hold the password.
+    #[error("the target connection string has an unknown parameter `{0}`; libpq knows {known}", known = KNOWN_CONNINFO_KEYS.join(", "))]
+    UnknownTargetParameter(String),
     #[error("the source URL `{0}` names no file")]
     EmptyPath(String),
 }
@@ -41,17 +44,168 @@ pub fn parse_source_url(url: &str, base: &Path) -> Result<SourceUrl, UrlError> {
     }))
 }
 
-/// Checks that a target URL is one decant can write to.
+/// Checks that a target URL is one decant can write to: a `postgres://` or `postgresql://` URL,
+/// or a libpq `key=value` connection string (`host=db user=app dbname=shop`), which libpq (and
+/// so Diesel's `PgConnection::establish`) accepts as well.
 pub fn check_target_url(url: &str) -> Result<(), UrlError> {
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        Ok(())
-    } else {
-        Err(UrlError::UnsupportedTarget(redact_url(url)))
+        return Ok(());
+    }
+    match conninfo_pairs(url) {
+        Some(pairs) if !pairs.is_empty() => {
+            match pairs.iter().find(|p| !KNOWN_CONNINFO_KEYS.contains(&p.key)) {
+                Some(unknown) => Err(UrlError::UnknownTargetParameter(unknown.key.to_owned())),
+                None => Ok(()),
+            }
+        }
+        _ => Err(UrlError::UnsupportedTarget(redact_url(url))),
     }
 }
 
-/// The URL with any password replaced by `***`, in the userinfo and in a `password=` parameter.
+/// The parameters a libpq `key=value` connection string may hold (PostgreSQL 17's list); libpq
+/// refuses any other, so validate does too.
+const KNOWN_CONNINFO_KEYS: &[&str] = &[
+    "host",
+    "hostaddr",
+    "port",
+    "dbname",
+    "user",
+    "password",
+    "passfile",
+    "require_auth",
+    "channel_binding",
+    "connect_timeout",
+    "client_encoding",
+    "options",
+    "application_name",
+    "fallback_application_name",
+    "keepalives",
+    "keepalives_idle",
+    "keepalives_interval",
+    "keepalives_count",
+    "tcp_user_timeout",
+    "replication",
+    "gssencmode",
+    "sslmode",
+    "sslnegotiation",
+    "requiressl",
+    "sslcompression",
+    "sslcert",
+    "sslkey",
+    "sslpassword",
+    "sslcertmode",
+    "sslrootcert",
+    "sslcrl",
+    "sslcrldir",
+    "sslsni",
+    "requirepeer",
+    "ssl_min_protocol_version",
+    "ssl_max_protocol_version",
+    "krbsrvname",
+    "gsslib",
+    "gssdelegation",
+    "service",
+    "target_session_attrs",
+    "load_balance_hosts",
+];
+
+/// One `key=value` of a libpq connection string: the key, and where its value (quotes
+/// included) and the whole pair (with the blanks before it) stand in the string, in bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Pair<'a> {
+    key: &'a str,
+    value: std::ops::Range<usize>,
+    whole: std::ops::Range<usize>,
+}
+
+/// The pairs of a libpq `key=value` connection string, or `None` when `text` is not one.
+///
+/// As libpq reads it: blanks around `=` are allowed, a value is a run of non-blanks or a
+/// single-quoted string in which `\'` and `\\` stand for `'` and `\`.
+fn conninfo_pairs(text: &str) -> Option<Vec<Pair<'_>>> {
+    if text.contains("://") {
+        return None;
+    }
+    let bytes = text.as_bytes();
+    let blank = |i: usize| bytes.get(i).is_some_and(u8::is_ascii_whitespace);
+    let mut pairs = Vec::new();
+    let mut i = 0;
+    loop {
+        let start = i;
+        while blank(i) {
+            i += 1;
+        }
+        if i == bytes.len() {
+            return Some(pairs);
+        }
+        let key_start = i;
+        while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_') {
+            i += 1;
+        }
+        let key = &text[key_start..i];
+        while blank(i) {
+            i += 1;
+        }
+        if key.is_empty() || bytes.get(i) != Some(&b'=') {
+            return None;
+        }
+        i += 1;
+        while blank(i) {
+            i += 1;
+        }
+        let value_start = i;
+        if bytes.get(i) == Some(&b'\'') {
+            i += 1;
+            loop {
+                match bytes.get(i) {
+                    None => return None,
+                    Some(b'\\') => i += 2,
+                    Some(b'\'') => {
+                        i += 1;
+                        break;
+                    }
+                    Some(_) => i += 1,
+                }
+            }
+        } else {
+            while i < bytes.len() && !blank(i) {
+                i += 1;
+            }
+        }
+        pairs.push(Pair {
+            key,
+            value: value_start..i.min(bytes.len()),
+            whole: start..i.min(bytes.len()),
+        });
+    }
+}
+
+/// Whether a connection-string key may hold a secret: `password`, `sslpassword`, and a
+/// misspelling such as `passwd` that libpq will refuse but that still holds one.
+fn is_password_key(key: &str) -> bool {
+    key.to_ascii_lowercase().contains("pass")
+}
+
+/// The URL without its password, for writing into a plan: `postgres://app@db/x`, or a
+/// `key=value` string without its `password=`.
+pub fn without_password(url: &str) -> String {
+    if let Some(pairs) = conninfo_pairs(url) {
+        let mut out = String::new();
+        for pair in pairs.iter().filter(|p| !is_password_key(p.key)) {
+            out.push_str(url[pair.whole.clone()].trim_start());
+            out.push(' ');
+        }
+        return out.trim_end().to_owned();
+    }
+    redact_url(url).replace(":***@", "@")
+}
+
+/// The URL with any password replaced by `***`, in the userinfo and in a `password=` parameter;
+/// for a libpq `key=value` string, in its `password=` pair.
 pub fn redact_url(url: &str) -> String {
+    if !url.contains("://") {
+        return redact_conninfo(url);
+    }
     let mut out = match url.split_once("://") {
         Some((scheme, rest)) => {
             let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
@@ -85,8 +239,45 @@ pub fn redact_url(url: &str) -> String {
     out
 }
 
-/// The same server URL naming another database (a `dbname=` parameter is dropped).
+/// A libpq `key=value` string with the value of every `password` key replaced by `***`.
+///
+/// Text that does not parse as one (a typo, an unclosed quote) is still shown without what
+/// follows a `password=`: it is printed in the very error that says it is malformed.
+fn redact_conninfo(text: &str) -> String {
+    match conninfo_pairs(text) {
+        Some(pairs) => {
+            let mut out = text.to_owned();
+            for pair in pairs.iter().rev().filter(|p| is_password_key(p.key)) {
+                out.replace_range(pair.value.clone(), "***");
+            }
+            out
+        }
+        None => {
+            let lower = text.to_ascii_lowercase();
+            match lower.find("password") {
+                Some(at) => format!("{}password=***", &text[..at]),
+                None => text.to_owned(),
+            }
+        }
+    }
+}
+
+/// The same server URL naming another database (a `dbname=` parameter is dropped); for a
+/// `key=value` string, its `dbname` replaced.
 pub fn with_database(url: &str, name: &str) -> String {
+    if let Some(pairs) = conninfo_pairs(url) {
+        let mut out = String::new();
+        for pair in pairs
+            .iter()
+            .filter(|p| !p.key.eq_ignore_ascii_case("dbname"))
+        {
+            out.push_str(url[pair.whole.clone()].trim_start());
+            out.push(' ');
+        }
+        let quoted = name.replace('\\', "\\\\").replace('\'', "\\'");
+        out.push_str(&format!("dbname='{quoted}'"));
+        return out;
+    }
     let (base, query) = match url.split_once('?') {
         Some((b, q)) => (b, Some(q)),
         None => (url, None),
@@ -146,6 +337,50 @@ mod tests {
             err.as_deref(),
             Some("unsupported source URL scheme in `mysql://root:***@db/shop`; decant reads `sqlite://path/to/file.db`")
         );
+    }
+
+    #[test]
+    fn key_value_connection_strings_are_targets_and_lose_their_password() {
+        let conninfo = "host=localhost user=app password=s3cret dbname=x";
+        assert_eq!(check_target_url(conninfo), Ok(()));
+        assert_eq!(
+            redact_url(conninfo),
+            "host=localhost user=app password=*** dbname=x"
+        );
+        assert_eq!(
+            redact_url("host=db password = 'it\\'s s3cret' PASSWORD=x"),
+            "host=db password = *** PASSWORD=***"
+        );
+        assert_eq!(
+            without_password(conninfo),
+            "host=localhost user=app dbname=x"
+        );
+        assert_eq!(
+            with_database(conninfo, "scratch"),
+            "host=localhost user=app password=s3cret dbname='scratch'"
+        );
+    }
+
+    #[test]
+    fn a_malformed_connection_string_is_refused_without_its_password() {
+        let err = check_target_url("host=db password='s3cret user=app")
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(err.starts_with("unsupported target URL scheme"), "{err}");
+        assert!(!err.contains("s3cret"), "{err}");
+        assert!(check_target_url("mysql://root:pw@db/x").is_err());
+        let err = check_target_url("host=db passwd=s3cret")
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(
+            err.starts_with("the target connection string has an unknown parameter `passwd`"),
+            "{err}"
+        );
+        assert!(!err.contains("s3cret"), "{err}");
+        assert_eq!(redact_url("host=db passwd=s3cret"), "host=db passwd=***");
+        assert!(check_target_url("").is_err());
     }
 
     #[test]

@@ -3,7 +3,7 @@
 
 use diesel::connection::SimpleConnection;
 
-use crate::support::cli::{decant_in, Outcome};
+use crate::support::cli::{decant_in, tally, Outcome, Tally};
 use crate::support::postgres::TestDatabase;
 use crate::support::setup::{assert_exit, query, Setup};
 
@@ -125,7 +125,8 @@ fn row_counts_and_foreign_keys_pass_after_a_run_and_fail_when_the_target_changes
         "{}",
         out.stdout
     );
-    assert!(out.stdout.contains("failed"), "{}", out.stdout);
+    // Exactly the three broken things fail; the other two checks still pass.
+    assert_eq!(tally(&out), Tally::new(5, 2, 3, 0), "{}", out.stdout);
 }
 
 #[test]
@@ -476,4 +477,124 @@ fn check_without_a_reachable_target_exits_2() {
     );
     assert_exit(&out, 2);
     assert!(out.stderr.contains("cannot connect"), "{}", out.stderr);
+}
+
+const LOG: &str =
+    "CREATE TABLE log (id INTEGER, msg TEXT); INSERT INTO log VALUES (1, 'a'), (2, 'b');";
+const APPEND: &str = "settings: { if_exists: append }\n";
+const ROW_COUNTS: &str = "checks:\n  - row_counts: all\n";
+
+/// The target table `log` with three rows from before any run, as an app would have left it.
+fn log_with_earlier_rows(s: &Setup) {
+    execute(
+        &s.db,
+        "CREATE TABLE public.log (id bigint, msg text);
+         INSERT INTO public.log VALUES (7, 'x'), (8, 'y'), (9, 'z');",
+    );
+}
+
+/// Adds the row-count check to the plan after the run (which then ran without checks).
+fn add_row_counts(s: &Setup) {
+    let path = s.path("plan.yaml");
+    let plan = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, format!("{plan}{ROW_COUNTS}")).unwrap();
+}
+
+#[test]
+fn an_append_run_whose_rows_were_duplicated_fails_row_counts() {
+    let s = Setup::from_sql(LOG, &format!("{APPEND}{ROW_COUNTS}"));
+    assert_exit(&s.decant(&["run", "plan.yaml"]), 0);
+    execute(&s.db, "INSERT INTO public.log SELECT * FROM public.log");
+    let out = s.decant(&["check", "plan.yaml"]);
+    assert_exit(&out, 1);
+    assert_status(&out, "row-counts:log", "FAIL");
+    assert!(
+        line_of(&out, "row-counts:log").contains("2 row(s) "),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(tally(&out), Tally::new(1, 0, 1, 0), "{}", out.stdout);
+}
+
+#[test]
+fn append_row_counts_expect_the_rows_from_before_the_run_plus_the_rows_it_loaded() {
+    let s = Setup::from_sql(LOG, APPEND);
+    log_with_earlier_rows(&s);
+    assert_exit(&s.decant(&["run", "plan.yaml"]), 0);
+    assert_eq!(query(&s.db, "SELECT count(*) FROM public.log"), "5");
+    // What the executor records in the load step before its COPY (see `decant::run::baselines`).
+    execute(
+        &s.db,
+        "INSERT INTO decant.table_baselines (run_id, target_table, rows_before)
+         SELECT max(id), 'log', 3 FROM decant.runs ON CONFLICT DO NOTHING",
+    );
+    add_row_counts(&s);
+    let out = s.decant(&["check", "plan.yaml"]);
+    assert_exit(&out, 0);
+    assert_status(&out, "row-counts:log", "PASS");
+    assert!(
+        out.stdout.contains("`log` held 3 row(s) before run 1"),
+        "{}",
+        out.stdout
+    );
+    // One row loaded twice is one too many, even with rows from before the run around.
+    execute(&s.db, "INSERT INTO public.log VALUES (1, 'a')");
+    let out = s.decant(&["check", "plan.yaml"]);
+    assert_exit(&out, 1);
+    assert!(
+        line_of(&out, "row-counts:log").contains("1 row(s) too many: expected 5, the target has 6"),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn append_row_counts_without_a_recorded_baseline_do_not_pass_on_extra_rows() {
+    let s = Setup::from_sql(LOG, APPEND);
+    log_with_earlier_rows(&s);
+    assert_exit(&s.decant(&["run", "plan.yaml"]), 0);
+    // As after a run by a decant that recorded no baselines.
+    execute(&s.db, "DELETE FROM decant.table_baselines");
+    add_row_counts(&s);
+    let out = s.decant(&["check", "plan.yaml"]);
+    assert_exit(&out, 1);
+    assert_status(&out, "row-counts:log", "FAIL");
+    assert!(
+        line_of(&out, "row-counts:log").contains("3 row(s) more than the run loaded (2)"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout
+            .contains("the journal does not record how many rows `log` held before the run"),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn a_recorded_baseline_is_the_count_before_the_load_and_is_never_overwritten() {
+    let s = Setup::from_sql(LOG, APPEND);
+    log_with_earlier_rows(&s);
+    assert_exit(&s.decant(&["run", "plan.yaml"]), 0);
+    let run: i64 = query(&s.db, "SELECT max(id) FROM decant.runs")
+        .parse()
+        .unwrap();
+    execute(&s.db, "DELETE FROM decant.table_baselines");
+    let mut conn = s.db.connect();
+    // Five rows now: recorded as this run's baseline, then kept when asked again after more rows.
+    let first = decant::run::baselines::record_baseline(&mut conn, run, "public", "log")
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(first, 5);
+    execute(&s.db, "INSERT INTO public.log SELECT * FROM public.log");
+    let again = decant::run::baselines::record_baseline(&mut conn, run, "public", "log")
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(again, 5);
+    assert_eq!(
+        query(
+            &s.db,
+            "SELECT string_agg(target_table || '=' || rows_before, ',') FROM decant.table_baselines"
+        ),
+        "log=5"
+    );
 }

@@ -8,7 +8,8 @@ use decant::catalog::{
     UniqueConstraint,
 };
 use decant::introspect::{
-    introspect_sqlite, open_sqlite_read_only, profile_catalog, profile_table, IntrospectError,
+    introspect_sqlite, open_sqlite_read_only, profile_catalog, profile_table, quick_check,
+    IntrospectError,
 };
 
 use crate::support::sqlite_from_sql;
@@ -663,4 +664,87 @@ fn profiling_a_table_wider_than_the_aggregate_term_limit_takes_extra_scans() {
     assert_eq!(profiles.len(), 150);
     assert_eq!(profile(&profiles, "c149").max_integer, Some(149));
     assert_eq!(profile(&profiles, "c1").zero_one_integers, 1);
+}
+
+/// A SQLite file of a few dozen 4 KiB pages: one table of 2 000 rows of 100 characters, and
+/// a narrow index that `count(*)` reads instead of the rows.
+fn many_pages() -> (tempfile::TempDir, std::path::PathBuf) {
+    sqlite_from_sql(
+        "PRAGMA page_size = 4096;
+         CREATE TABLE t (id INTEGER PRIMARY KEY, k INTEGER, v TEXT);
+         WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2000)
+         INSERT INTO t (k, v) SELECT i, printf('%.100c', 'x') FROM n;
+         CREATE INDEX t_k ON t (k);",
+    )
+}
+
+#[test]
+fn a_truncated_sqlite_file_is_called_corrupt_not_something_else() {
+    let (_dir, path) = many_pages();
+    let full = std::fs::metadata(&path).expect("stats").len();
+    assert!(full > 20 * 4096, "the fixture spans many pages: {full}");
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&path)
+        .expect("opens for writing");
+    file.set_len(3 * 4096).expect("truncates");
+    drop(file);
+    let Err(error) = open_sqlite_read_only(&path) else {
+        panic!("a truncated file must not open as a good database");
+    };
+    let message = error.to_string();
+    assert!(
+        matches!(error, IntrospectError::Corrupt { .. }),
+        "{error:?}"
+    );
+    assert!(
+        message.starts_with(&format!(
+            "`{}` is a SQLite database but it is corrupt or truncated: ",
+            path.display()
+        )),
+        "{message}"
+    );
+    assert!(
+        message.contains(&format!("but the file has {} bytes", 3 * 4096)),
+        "{message}"
+    );
+}
+
+#[test]
+fn a_sqlite_file_with_a_garbled_first_page_is_corrupt_with_sqlites_reason() {
+    let (_dir, path) = many_pages();
+    let mut bytes = std::fs::read(&path).expect("reads");
+    // Keep the 100-byte header, garble the rest of page 1 (the schema's b-tree page).
+    bytes[100..4096].fill(0xA5);
+    std::fs::write(&path, &bytes).expect("writes");
+    let Err(error) = open_sqlite_read_only(&path) else {
+        panic!("a garbled schema page must not open");
+    };
+    assert!(
+        matches!(error, IntrospectError::Corrupt { .. }),
+        "{error:?}"
+    );
+    assert!(
+        error.to_string().contains("malformed"),
+        "SQLite's own reason is kept: {error}"
+    );
+}
+
+#[test]
+fn quick_check_finds_a_garbled_table_page_that_opening_does_not_read() {
+    let (_dir, path) = many_pages();
+    let mut conn = open_sqlite_read_only(&path).expect("opens");
+    assert_eq!(quick_check(&mut conn).expect("runs"), Vec::<String>::new());
+    drop(conn);
+    let mut bytes = std::fs::read(&path).expect("reads");
+    // Page 5 is a leaf of `t`'s rows; the header, the schema and the index (made last, which
+    // `count(*)` reads) stay intact.
+    bytes[4 * 4096..5 * 4096].fill(0xA5);
+    std::fs::write(&path, &bytes).expect("writes");
+    let mut conn = open_sqlite_read_only(&path).expect("the schema still reads");
+    let findings = quick_check(&mut conn).expect("runs");
+    assert!(
+        !findings.is_empty(),
+        "quick_check must see the garbled page"
+    );
 }

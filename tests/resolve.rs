@@ -205,3 +205,88 @@ fn type_rules_first_match_wins_and_column_overrides_win_over_rules() {
     );
     assert_eq!(e.column("ext").unwrap().target_type.sql(), "uuid");
 }
+
+/// 70 bytes that the two names share, then what tells them apart.
+fn long_prefix() -> String {
+    "customer_loyalty_programme_membership_tier_history_snapshot_by_region".to_owned()
+}
+
+/// The rendered problems of a plan that must not prepare.
+fn plan_problems(p: Result<Prepared, Failure>) -> String {
+    match p {
+        Err(Failure::Plan(d)) => d.render(),
+        Err(Failure::Other(e)) => panic!("a plan problem was expected, not {e:#}"),
+        Ok(_) => panic!("the plan must not prepare"),
+    }
+}
+
+#[test]
+fn two_tables_that_share_their_first_63_bytes_are_a_plan_error_with_a_rename_to_suggest() {
+    let long = long_prefix();
+    let sql = format!("CREATE TABLE {long}_a (id INTEGER); CREATE TABLE {long}_b (id INTEGER);");
+    let out = plan_problems(prepared(&sql, "").1);
+    assert!(
+        out.contains(&format!(
+            "tables `{long}_a` and `{long}_b` would both become `{}` in the target: PostgreSQL keeps only the first 63 bytes of a name",
+            &long[..63]
+        )),
+        "{out}"
+    );
+    assert!(out.contains("plan.yaml:1:1"), "{out}");
+    assert!(
+        out.contains("rename one of them in `tables.rename`"),
+        "{out}"
+    );
+    // The suggested name fits, and with it the plan prepares.
+    let suggested = out
+        .split(&format!("e.g. `{long}_b: "))
+        .nth(1)
+        .and_then(|rest| rest.split('`').next())
+        .unwrap_or_else(|| panic!("no suggestion in {out}"))
+        .to_owned();
+    assert!(suggested.len() <= 63, "{suggested}");
+    ok(prepared(
+        &sql,
+        &format!("tables:\n  rename:\n    {long}_b: {suggested}\n"),
+    )
+    .1);
+}
+
+#[test]
+fn a_rename_that_collides_after_63_bytes_is_reported_on_the_rename() {
+    let long = long_prefix();
+    let sql = format!("CREATE TABLE {long}_a (id INTEGER); CREATE TABLE other (id INTEGER);");
+    let out =
+        plan_problems(prepared(&sql, &format!("tables:\n  rename:\n    other: {long}_z\n")).1);
+    assert!(out.contains("plan.yaml:6:5"), "{out}");
+    assert!(
+        out.contains(&format!("would both become `{}`", &long[..63])),
+        "{out}"
+    );
+}
+
+#[test]
+fn two_columns_that_share_their_first_63_bytes_after_naming_rules_are_a_plan_error() {
+    // Different in SQLite; equal in their first 63 bytes once snake_case has lowered them.
+    let camel = "customerLoyaltyProgrammeMembershipTierHistorySnapshotByRegionAndQuarter";
+    let sql = format!("CREATE TABLE t (id INTEGER, {camel}Start TEXT, {camel}End TEXT);");
+    let out = plan_problems(prepared(&sql, "naming: { identifiers: snake_case }\n").1);
+    let snake = decant::naming::snake_case(camel);
+    assert!(
+        out.contains(&format!(
+            "columns `{camel}Start` and `{camel}End` of `t` would both become `{}`: PostgreSQL keeps only the first 63 bytes of a name",
+            &snake[..63]
+        )),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!("columns.t.{camel}End.rename")),
+        "{out}"
+    );
+    // Renaming one of them settles it.
+    ok(prepared(
+        &sql,
+        &format!("naming: {{ identifiers: snake_case }}\ncolumns:\n  t.{camel}End: {{ rename: period_end }}\n"),
+    )
+    .1);
+}

@@ -15,5 +15,6 @@ mod introspect;
 mod readme;
 mod rehearse;
 mod resolve;
+mod rollback;
 mod run;
 mod traps;

@@ -1,5 +1,6 @@
 //! `row-counts:<table>`: the source rows the table's filter lets through, less the rows the
-//! newest run rejected, against the rows in the target table.
+//! newest run rejected, plus (under `if_exists: append`) the rows the table held before that
+//! run, against the rows in the target table.
 
 use std::collections::HashMap;
 
@@ -11,12 +12,24 @@ use crate::dialect::quote_ident;
 use crate::plan::model::IfExists;
 use crate::resolve::{ResolvedPlan, ResolvedTable};
 
-/// The rows the newest run into a schema rejected, per source table.
+/// The rows the newest run into a schema rejected, per source table, and the rows its target
+/// tables held before it loaded into them.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Rejects {
     /// The newest run, when the journal records one.
     pub run: Option<i64>,
     pub by_table: HashMap<String, u64>,
+    /// Rows each target table held before the newest run, by target table name
+    /// ([`crate::run::baselines`]); recorded under `if_exists: append`.
+    pub rows_before: HashMap<String, u64>,
+}
+
+#[derive(diesel::QueryableByName)]
+struct Baseline {
+    #[diesel(sql_type = Text)]
+    target_table: String,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    rows_before: i64,
 }
 
 #[derive(diesel::QueryableByName)]
@@ -29,8 +42,8 @@ struct RejectCount {
     n: i64,
 }
 
-/// Reads `decant.decant_rejects` for the newest run into `schema`; nothing when there is no
-/// journal in the target.
+/// Reads `decant.decant_rejects` and `decant.table_baselines` for the newest run into `schema`;
+/// nothing when there is no journal in the target.
 pub fn newest_run_rejects(target: &mut PgConnection, schema: &str) -> Result<Rejects, CheckError> {
     #[derive(diesel::QueryableByName)]
     struct Exists {
@@ -59,7 +72,36 @@ pub fn newest_run_rejects(target: &mut PgConnection, schema: &str) -> Result<Rej
             rejects.by_table.insert(table, count(row.n));
         }
     }
+    if let Some(run) = rejects.run {
+        rejects.rows_before = rows_before(target, run)?;
+    }
     Ok(rejects)
+}
+
+/// The recorded row counts of run `run`'s target tables before it loaded; none when the journal
+/// predates `decant.table_baselines`.
+fn rows_before(target: &mut PgConnection, run: i64) -> Result<HashMap<String, u64>, CheckError> {
+    #[derive(diesel::QueryableByName)]
+    struct Exists {
+        #[diesel(sql_type = diesel::sql_types::Bool)]
+        exists: bool,
+    }
+    let probe = "SELECT to_regclass('decant.table_baselines') IS NOT NULL AS exists";
+    let exists = diesel::sql_query(probe)
+        .get_result::<Exists>(target)
+        .map_err(|e| CheckError::query("row-counts", Side::Target, probe, e))?;
+    if !exists.exists {
+        return Ok(HashMap::new());
+    }
+    let sql = "SELECT target_table, rows_before FROM decant.table_baselines WHERE run_id = $1";
+    let rows = diesel::sql_query(sql)
+        .bind::<diesel::sql_types::BigInt, _>(run)
+        .load::<Baseline>(target)
+        .map_err(|e| CheckError::query("row-counts", Side::Target, sql, e))?;
+    Ok(rows
+        .into_iter()
+        .map(|b| (b.target_table, count(b.rows_before)))
+        .collect())
 }
 
 /// Compares one table's counts.
@@ -88,7 +130,15 @@ pub fn check(
         .map(|c| count(c.n))
         .map_err(|e| CheckError::query(id, Side::Target, &target_sql, e))?;
     let rejected = rejects.by_table.get(&table.source).copied().unwrap_or(0);
-    let expected = source_rows.saturating_sub(rejected);
+    let loaded = source_rows.saturating_sub(rejected);
+    // Under append the table keeps what it held: only the journal knows how much that was.
+    let append = resolved.settings.if_exists == IfExists::Append;
+    let before = if append {
+        rejects.rows_before.get(&table.target).copied()
+    } else {
+        None
+    };
+    let expected = loaded + before.unwrap_or(0);
 
     let mut details = vec![match &table.filter {
         Some(filter) => format!(
@@ -103,19 +153,25 @@ pub fn check(
             details.push("no run recorded in the target's journal: no rejects subtracted".into())
         }
     }
+    if append {
+        details.push(match (before, rejects.run) {
+            (Some(n), Some(run)) => format!(
+                "settings.if_exists is append: `{}` held {n} row(s) before run {run}",
+                table.target
+            ),
+            _ => format!(
+                "settings.if_exists is append: the journal does not record how many rows `{}` \
+                 held before the run",
+                table.target
+            ),
+        });
+    }
     details.push(format!("expected in the target: {expected} row(s)"));
     details.push(format!(
         "target `{}`.`{}`: {target_rows} row(s)",
         resolved.schema, table.target
     ));
-    let append = resolved.settings.if_exists == IfExists::Append;
-    if append {
-        details.push(
-            "settings.if_exists is append: the target may also hold rows from before the run"
-                .into(),
-        );
-    }
-    let finding = if target_rows == expected || (append && target_rows > expected) {
+    let finding = if target_rows == expected {
         Finding::pass(
             format!("{target_rows} row(s) in the target, as expected"),
             details,
@@ -125,6 +181,17 @@ pub fn check(
             format!(
                 "{} row(s) missing: expected {expected}, the target has {target_rows}",
                 expected - target_rows
+            ),
+            details,
+        )
+    } else if append && before.is_none() {
+        // Rows from before the run and rows loaded twice look the same: not knowing which, the
+        // check must not pass.
+        Finding::fail(
+            format!(
+                "{} row(s) more than the run loaded ({expected}), and the journal does not say \
+                 how many the table held before the run: they cannot be told from duplicates",
+                target_rows - expected
             ),
             details,
         )

@@ -8,7 +8,7 @@ use anyhow::{anyhow, Context};
 use super::{Failure, EXIT_OK};
 use crate::cli::InitArgs;
 use crate::introspect::{introspect_sqlite, open_sqlite_read_only, profile_catalog};
-use crate::url::{parse_source_url, redact_url, SourceUrl};
+use crate::url::{parse_source_url, redact_url, without_password, SourceUrl};
 
 /// `target` relative to `base` when `target` lies under it; otherwise `None`.
 fn relative_to(target: &Path, base: &Path) -> Option<PathBuf> {
@@ -61,7 +61,7 @@ pub fn run(args: &InitArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<
             if &redacted != url {
                 writeln!(err, "note: the password in --target is not written to the plan; pass it through ${{TARGET_DATABASE_URL}}")?;
             }
-            format!("${{TARGET_DATABASE_URL:-{redacted}}}").replace(":***@", "@")
+            format!("${{TARGET_DATABASE_URL:-{}}}", without_password(url))
         }
         None => format!(
             "${{TARGET_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/{}}}",

@@ -2,11 +2,20 @@
 
 use std::io::Write;
 
-use super::{prepare_and_warn, Failure, EXIT_OK};
-use crate::cli::PlanArgs;
+use super::{prepare_and_warn, Failure, Prepared, EXIT_OK, EXIT_USAGE};
+use crate::cli::ValidateArgs;
+use crate::errors::chain;
+use crate::introspect::{open_sqlite_read_only, quick_check};
+use crate::url::{parse_source_url, SourceUrl};
 
-pub fn run(args: &PlanArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<u8, Failure> {
+/// How many of `PRAGMA quick_check`'s findings are printed; SQLite reports up to 100.
+const QUICK_CHECK_SHOWN: usize = 20;
+
+pub fn run(args: &ValidateArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<u8, Failure> {
     let prepared = prepare_and_warn(&args.plan, false, err)?;
+    if args.quick_check && !source_passes_quick_check(&prepared, err)? {
+        return Ok(EXIT_USAGE);
+    }
     let tables = prepared.resolved.tables.len();
     let columns: usize = prepared
         .resolved
@@ -32,4 +41,34 @@ pub fn run(args: &PlanArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<
         }
     )?;
     Ok(EXIT_OK)
+}
+
+/// Runs `PRAGMA quick_check` on the plan's source; prints what it found, if anything.
+fn source_passes_quick_check(prepared: &Prepared, err: &mut dyn Write) -> Result<bool, Failure> {
+    let loaded = &prepared.loaded;
+    let SourceUrl::Sqlite(file) = parse_source_url(&loaded.plan.source.url, loaded.base_dir())
+        .map_err(|e| Failure::Other(e.into()))?;
+    let findings = open_sqlite_read_only(&file)
+        .and_then(|mut conn| quick_check(&mut conn))
+        .map_err(|e| Failure::Other(anyhow::anyhow!(chain(&e))))?;
+    if findings.is_empty() {
+        return Ok(true);
+    }
+    writeln!(
+        err,
+        "error: `{}` is corrupt: `PRAGMA quick_check` found {} problem(s)",
+        file.display(),
+        findings.len()
+    )?;
+    for finding in findings.iter().take(QUICK_CHECK_SHOWN) {
+        writeln!(err, "  - {finding}")?;
+    }
+    if findings.len() > QUICK_CHECK_SHOWN {
+        writeln!(err, "  … and {} more", findings.len() - QUICK_CHECK_SHOWN)?;
+    }
+    writeln!(
+        err,
+        "   = help: restore the file from a backup, or try `sqlite3 <file> .recover`"
+    )?;
+    Ok(false)
 }

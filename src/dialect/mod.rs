@@ -282,16 +282,57 @@ mod tests {
         );
     }
 
+    /// Every `*.j2` file under `dir`, as a path relative to `root` with `/` separators.
+    fn template_files(root: &Path, dir: &Path, found: &mut Vec<String>) {
+        let entries = std::fs::read_dir(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+        for entry in entries {
+            let path = entry.unwrap_or_else(|e| panic!("{e}")).path();
+            if path.is_dir() {
+                template_files(root, &path, found);
+            } else if path.extension().is_some_and(|x| x == "j2") {
+                let rel = path.strip_prefix(root).unwrap_or(&path);
+                let parts: Vec<String> = rel
+                    .components()
+                    .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                    .collect();
+                found.push(parts.join("/"));
+            }
+        }
+    }
+
+    /// A release binary runs anywhere because it carries its templates: a template added to
+    /// `templates/` but not to `BUILTIN_TEMPLATES` would only be found next to the sources.
     #[test]
-    fn every_builtin_template_exists_on_disk() {
+    fn every_template_on_disk_is_built_in_and_every_built_in_is_on_disk() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("templates");
+        let mut on_disk = Vec::new();
+        template_files(&root, &root, &mut on_disk);
+        on_disk.sort();
+        let mut built_in: Vec<String> = BUILTIN_TEMPLATES
+            .iter()
+            .map(|(name, _)| (*name).to_owned())
+            .collect();
+        built_in.sort();
+        assert_eq!(on_disk, built_in);
+    }
+
+    /// Each built-in name holds its own file's text, not another's (a copy-paste slip in the
+    /// table would render the wrong SQL for a whole step).
+    #[test]
+    fn every_built_in_template_holds_the_text_of_the_file_it_names() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("templates");
         for (name, text) in BUILTIN_TEMPLATES {
-            let on_disk = std::fs::read_to_string(
-                Path::new(env!("CARGO_MANIFEST_DIR"))
-                    .join("templates")
-                    .join(name),
-            )
-            .unwrap_or_default();
+            let on_disk =
+                std::fs::read_to_string(root.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
             assert_eq!(&on_disk, text, "{name}");
         }
+        let mut texts: Vec<&str> = BUILTIN_TEMPLATES.iter().map(|(_, t)| *t).collect();
+        texts.sort_unstable();
+        texts.dedup();
+        assert_eq!(
+            texts.len(),
+            BUILTIN_TEMPLATES.len(),
+            "two names share one text"
+        );
     }
 }

@@ -9,7 +9,9 @@ mod sqlite;
 use std::path::PathBuf;
 
 pub use profile::{profile_catalog, profile_table};
-pub use sqlite::{introspect_sqlite, open_sqlite_read_only, use_sqlite_multithread_mode};
+pub use sqlite::{
+    introspect_sqlite, open_sqlite_read_only, quick_check, use_sqlite_multithread_mode,
+};
 
 /// What can go wrong while opening, introspecting or profiling a source database.
 #[derive(Debug, thiserror::Error)]
@@ -33,6 +35,9 @@ pub enum IntrospectError {
         #[source]
         source: diesel::ConnectionError,
     },
+
+    #[error("`{}` is a SQLite database but it is corrupt or truncated: {reason}", path.display())]
+    Corrupt { path: PathBuf, reason: String },
 
     #[error("`{}` is not a SQLite database: `{sql}` failed", path.display())]
     NotADatabase {

@@ -36,7 +36,8 @@ pub fn use_sqlite_multithread_mode() -> bool {
 
 /// Opens a SQLite file read-only, so the source is never written and never created.
 ///
-/// Fails, naming the path, when the file does not exist or is not a SQLite database.
+/// Fails, naming the path, when the file does not exist, is not a SQLite database, or is one
+/// that is corrupt or cut short.
 /// For a WAL-mode source SQLite itself may create (and, read-only, cannot remove) the usual
 /// `-wal`/`-shm` files beside it; the database file is never written.
 pub fn open_sqlite_read_only(path: &Path) -> Result<SqliteConnection, IntrospectError> {
@@ -54,6 +55,18 @@ pub fn open_sqlite_read_only(path: &Path) -> Result<SqliteConnection, Introspect
             })
         }
     }
+    // A file cut short reads as "malformed" or not at all; its header tells it apart from a
+    // file that was never a database.
+    let header = read_header(path).map_err(|source| IntrospectError::Unreadable {
+        path: path_buf.clone(),
+        source,
+    })?;
+    if let Some(reason) = header.as_ref().and_then(Header::truncation) {
+        return Err(IntrospectError::Corrupt {
+            path: path_buf,
+            reason,
+        });
+    }
     let uri = read_only_uri(path);
     let mut conn = SqliteConnection::establish(&uri).map_err(|source| IntrospectError::Open {
         path: path_buf.clone(),
@@ -63,12 +76,118 @@ pub fn open_sqlite_read_only(path: &Path) -> Result<SqliteConnection, Introspect
     let sql = "SELECT count(*) AS n FROM sqlite_schema";
     diesel::sql_query(sql)
         .load::<CountRow>(&mut conn)
-        .map_err(|source| IntrospectError::NotADatabase {
-            path: path_buf,
-            sql: sql.into(),
-            source,
+        .map_err(|source| match header {
+            Some(_) => IntrospectError::Corrupt {
+                path: path_buf,
+                reason: source.to_string(),
+            },
+            None => IntrospectError::NotADatabase {
+                path: path_buf,
+                sql: sql.into(),
+                source,
+            },
         })?;
     Ok(conn)
+}
+
+/// What the first 100 bytes of a SQLite file say about its size.
+/// See <https://www.sqlite.org/fileformat.html#the_database_header>.
+#[derive(Debug, Clone, Copy)]
+struct Header {
+    page_size: u64,
+    /// The size in pages, when the header's own test says it can be trusted.
+    pages: Option<u64>,
+    file_len: u64,
+}
+
+/// The header of `path` if it starts like a SQLite database (`SQLite format 3\0`).
+fn read_header(path: &Path) -> std::io::Result<Option<Header>> {
+    use std::io::Read;
+    let mut file = std::fs::File::open(path)?;
+    let file_len = file.metadata()?.len();
+    let mut bytes = Vec::with_capacity(100);
+    file.by_ref().take(100).read_to_end(&mut bytes)?;
+    if !bytes.starts_with(b"SQLite format 3\0") {
+        return Ok(None);
+    }
+    let be16 = |at: usize| {
+        bytes
+            .get(at..at + 2)
+            .map(|b| u16::from_be_bytes([b[0], b[1]]))
+    };
+    let be32 = |at: usize| {
+        bytes
+            .get(at..at + 4)
+            .map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+    };
+    // 1 stands for 65 536, which does not fit in two bytes.
+    let page_size = match be16(16) {
+        Some(1) => 65_536,
+        Some(n) => u64::from(n),
+        None => 0,
+    };
+    // The size in pages is only valid when written by a SQLite that keeps it up to date: then
+    // the "version-valid-for" number equals the change counter.
+    let pages = match (be32(28), be32(24), be32(92)) {
+        (Some(pages), Some(changes), Some(valid_for)) if pages > 0 && changes == valid_for => {
+            Some(u64::from(pages))
+        }
+        _ => None,
+    };
+    Ok(Some(Header {
+        page_size,
+        pages,
+        file_len,
+    }))
+}
+
+impl Header {
+    /// Why the file is shorter than a SQLite database can be, if it is.
+    fn truncation(&self) -> Option<String> {
+        if self.file_len < 100 {
+            return Some(format!(
+                "the file has {} bytes, less than the 100-byte header",
+                self.file_len
+            ));
+        }
+        let pages = self.pages?;
+        let expected = pages * self.page_size;
+        (self.file_len < expected).then(|| {
+            format!(
+                "the header says {pages} page(s) of {} bytes ({expected} bytes), but the file has {} bytes",
+                self.page_size, self.file_len
+            )
+        })
+    }
+}
+
+/// `PRAGMA quick_check` on an open source: what SQLite found wrong, nothing when it says `ok`.
+pub fn quick_check(conn: &mut SqliteConnection) -> Result<Vec<String>, IntrospectError> {
+    #[derive(QueryableByName)]
+    struct Finding {
+        #[diesel(sql_type = Text)]
+        quick_check: String,
+    }
+    let sql = "PRAGMA quick_check";
+    let rows = match diesel::sql_query(sql).load::<Finding>(conn) {
+        Ok(rows) => rows,
+        // A page too damaged to walk stops the check itself: that is its finding.
+        Err(diesel::result::Error::DatabaseError(_, info)) => {
+            return Ok(vec![format!("the check stopped: {}", info.message())])
+        }
+        Err(source) => {
+            return Err(IntrospectError::Query {
+                table: "sqlite_schema".into(),
+                sql: sql.into(),
+                source,
+            })
+        }
+    };
+    Ok(rows
+        .into_iter()
+        .map(|r| r.quick_check)
+        .filter(|f| f != "ok")
+        .collect())
 }
 
 /// A `file:` URI with `mode=ro` for `path`, escaping what a URI would misread.

@@ -1,7 +1,13 @@
 //! Plan problems with their place in the file: `file:line:col`, a caret snippet, a hint.
 //! Every stage that judges a plan reports through these, so `decant validate` lists all at once.
 
+use std::borrow::Cow;
+use std::collections::HashMap;
 use std::fmt::{self, Write as _};
+use std::sync::LazyLock;
+
+use indexmap::IndexMap;
+use regex::Regex;
 
 /// A place in the plan file: 1-based line and column, and how many characters to underline.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -152,6 +158,16 @@ impl Diagnostic {
 
     /// Renders the problem like a compiler: header, `--> file:line:col`, the line, a caret.
     pub fn render(&self, file: &str, text: &str) -> String {
+        let line = self
+            .span
+            .and_then(|s| text.lines().nth(s.line.saturating_sub(1)))
+            .map(Line::new);
+        self.render_with_line(file, line.as_ref())
+    }
+
+    /// [`Diagnostic::render`] with the span's line already looked up, so rendering many
+    /// problems does not scan the file once per problem.
+    fn render_with_line(&self, file: &str, line: Option<&Line<'_>>) -> String {
         let mut out = String::new();
         let label = match self.severity {
             Severity::Error => "error",
@@ -161,16 +177,18 @@ impl Diagnostic {
         match self.span {
             Some(span) => {
                 let _ = writeln!(out, "  --> {file}:{}:{}", span.line, span.col);
-                if let Some(line) = text.lines().nth(span.line.saturating_sub(1)) {
+                if let Some(line) = line {
                     let gutter = span.line.to_string().len();
+                    let snippet = Snippet::around(line, span);
                     let _ = writeln!(out, "{:gutter$} |", "");
-                    let _ = writeln!(out, "{} | {}", span.line, line);
-                    let pad: String = line
-                        .chars()
-                        .take(span.col.saturating_sub(1))
-                        .map(|c| if c == '\t' { '\t' } else { ' ' })
-                        .collect();
-                    let _ = writeln!(out, "{:gutter$} | {pad}{}", "", "^".repeat(span.len.max(1)));
+                    let _ = writeln!(out, "{} | {}", span.line, snippet.text);
+                    let _ = writeln!(
+                        out,
+                        "{:gutter$} | {}{}",
+                        "",
+                        snippet.pad,
+                        "^".repeat(snippet.carets)
+                    );
                 }
             }
             None => {
@@ -185,7 +203,168 @@ impl Diagnostic {
         }
         out
     }
+
+    /// What makes two problems "the same kind": the message with every name in backticks
+    /// blanked out to `…`, so "unknown key `a`" and "unknown key `b`" count together.
+    pub fn kind(&self) -> String {
+        let mut kind = String::with_capacity(self.message.len());
+        let mut inside = false;
+        for c in self.message.chars() {
+            if c == '`' {
+                if !inside {
+                    kind.push_str("`…`");
+                }
+                inside = !inside;
+            } else if !inside {
+                kind.push(c);
+            }
+        }
+        kind
+    }
 }
+
+/// How many characters of a line a snippet shows at most; longer lines are cut around the caret.
+const SNIPPET_WIDTH: usize = 100;
+
+/// How many characters of context a cut snippet keeps before the caret.
+const SNIPPET_CONTEXT: usize = 30;
+
+/// Every how many characters [`Line`] remembers the byte offset.
+const CHECKPOINT: usize = 256;
+
+/// One line of the plan, indexed so that a column (in characters) finds its byte offset
+/// without walking the line from its start: a one-line file can hold thousands of problems.
+struct Line<'a> {
+    /// The line with its passwords masked.
+    text: Cow<'a, str>,
+    chars: usize,
+    /// The byte offset of character `i * CHECKPOINT`.
+    checkpoints: Vec<usize>,
+}
+
+impl<'a> Line<'a> {
+    fn new(text: &'a str) -> Self {
+        let text = mask_passwords(text);
+        let mut checkpoints = Vec::new();
+        let mut chars = 0;
+        for (i, (byte, _)) in text.char_indices().enumerate() {
+            if i % CHECKPOINT == 0 {
+                checkpoints.push(byte);
+            }
+            chars = i + 1;
+        }
+        Line {
+            text,
+            chars,
+            checkpoints,
+        }
+    }
+
+    /// The byte offset of character `index` (the end of the line past the last one).
+    fn byte_at(&self, index: usize) -> usize {
+        if index >= self.chars {
+            return self.text.len();
+        }
+        let from = self.checkpoints[index / CHECKPOINT];
+        self.text[from..]
+            .char_indices()
+            .nth(index % CHECKPOINT)
+            .map_or(self.text.len(), |(b, _)| from + b)
+    }
+
+    /// Characters `start..end`.
+    fn slice(&self, start: usize, end: usize) -> &str {
+        &self.text[self.byte_at(start)..self.byte_at(end.max(start))]
+    }
+}
+
+/// A password in a URL's userinfo (`://user:secret@`).
+static URL_PASSWORD: LazyLock<Option<Regex>> =
+    LazyLock::new(|| Regex::new(r#"://[^/\s:@"']*:([^@\s"']+)@"#).ok());
+
+/// A `password=` parameter or libpq `key=value` pair (or a key like it: `sslpassword`,
+/// `passwd`), its value quoted or not.
+static KEY_PASSWORD: LazyLock<Option<Regex>> =
+    LazyLock::new(|| Regex::new(r#"(?i)\b\w*pass\w*\s*=\s*('(?:[^'\\]|\\.)*'|[^\s&"'},]+)"#).ok());
+
+/// The line with every character of a password in it replaced by `*`: a snippet quotes the
+/// plan, and a URL written into the plan must not be printed with its password. The length in
+/// characters stays, so the caret still points at the right column.
+fn mask_passwords(line: &str) -> Cow<'_, str> {
+    let mut ranges = Vec::new();
+    for re in [&*URL_PASSWORD, &*KEY_PASSWORD].into_iter().flatten() {
+        ranges.extend(
+            re.captures_iter(line)
+                .filter_map(|c| c.get(1))
+                .map(|m| m.range()),
+        );
+    }
+    if ranges.is_empty() {
+        return Cow::Borrowed(line);
+    }
+    ranges.sort_by_key(|r| r.start);
+    let mut masked = String::with_capacity(line.len());
+    let mut next = ranges.iter().peekable();
+    for (i, c) in line.char_indices() {
+        while next.peek().is_some_and(|r| r.end <= i) {
+            next.next();
+        }
+        let secret = next.peek().is_some_and(|r| r.contains(&i));
+        masked.push(if secret { '*' } else { c });
+    }
+    Cow::Owned(masked)
+}
+
+/// The part of a line a snippet shows, the padding under it up to the caret, and how many carets.
+struct Snippet {
+    text: String,
+    pad: String,
+    carets: usize,
+}
+
+impl Snippet {
+    /// The line, or a window of it around the span with `…` where it was cut: a one-line file of
+    /// megabytes must not be printed whole for every problem in it.
+    fn around(line: &Line<'_>, span: Span) -> Snippet {
+        let caret = span.col.saturating_sub(1);
+        let (start, end) = if line.chars <= SNIPPET_WIDTH {
+            (0, line.chars)
+        } else {
+            let start = caret
+                .saturating_sub(SNIPPET_CONTEXT)
+                .min(line.chars - SNIPPET_WIDTH);
+            (start, start + SNIPPET_WIDTH)
+        };
+        let mut text = String::new();
+        // The `…` stands for the cut text and takes one column, so the caret moves by one too.
+        let mut pad = String::new();
+        if start > 0 {
+            text.push('…');
+            pad.push(' ');
+        }
+        text.push_str(line.slice(start, end));
+        if end < line.chars {
+            text.push('…');
+        }
+        // Tabs stay tabs so the caret lines up however the terminal shows them.
+        pad.extend(line.slice(start, caret.max(start)).chars().map(|c| {
+            if c == '\t' {
+                '\t'
+            } else {
+                ' '
+            }
+        }));
+        let room = end.saturating_sub(caret.max(start)).max(1);
+        Snippet {
+            text,
+            pad,
+            carets: span.len.max(1).min(room),
+        }
+    }
+}
+
+/// How many problems of one kind are printed; the rest are counted in one line.
+pub const SHOWN_PER_KIND: usize = 20;
 
 /// Every problem found in one plan, in the order of the file.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -216,9 +395,41 @@ impl Diagnostics {
 
     pub fn render(&self) -> String {
         let mut out = String::new();
+        // Where each line starts, found once: looking lines up per problem made rendering
+        // quadratic in the number of problems.
+        let lines: Vec<&str> = self.text.lines().collect();
+        // Each line that has a problem is indexed once, however many problems it has.
+        let mut indexed: HashMap<usize, Line<'_>> = HashMap::new();
+        // Problems of one kind past the first few are counted, not printed; the counts keep
+        // the order in which each kind first appeared.
+        let mut per_kind: IndexMap<String, (Severity, usize)> = IndexMap::new();
         for d in &self.items {
-            out.push_str(&d.render(&self.file, &self.text));
+            let seen = per_kind.entry(d.kind()).or_insert((d.severity, 0));
+            seen.1 += 1;
+            if seen.1 > SHOWN_PER_KIND {
+                continue;
+            }
+            let line = d.span.and_then(|s| {
+                let n = s.line.saturating_sub(1);
+                let text = lines.get(n)?;
+                Some(&*indexed.entry(n).or_insert_with(|| Line::new(text)))
+            });
+            out.push_str(&d.render_with_line(&self.file, line));
             out.push('\n');
+        }
+        for (kind, (severity, n)) in &per_kind {
+            let Some(rest) = n.checked_sub(SHOWN_PER_KIND).filter(|r| *r > 0) else {
+                continue;
+            };
+            let label = match severity {
+                Severity::Error => "error",
+                Severity::Warning => "warning",
+            };
+            let _ = writeln!(
+                out,
+                "… and {} more like this: {label}: {kind}\n",
+                group_thousands(rest)
+            );
         }
         let errors = self.errors().count();
         let warnings = self.items.len() - errors;
@@ -229,6 +440,19 @@ impl Diagnostics {
         );
         out
     }
+}
+
+/// `99950` → `99 950`: counts in the thousands are read at a glance.
+fn group_thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(' ');
+        }
+        out.push(c);
+    }
+    out
 }
 
 impl fmt::Display for Diagnostics {
@@ -256,4 +480,94 @@ pub fn did_you_mean<'a>(
     candidates: impl IntoIterator<Item = &'a str>,
 ) -> Option<String> {
     closest(wanted, candidates).map(|c| format!("did you mean `{c}`?"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(line: usize, col: usize, len: usize, message: &str) -> Diagnostic {
+        Diagnostic::error(Vec::new(), message).at(Span { line, col, len })
+    }
+
+    #[test]
+    fn a_long_line_is_cut_to_a_window_around_the_caret() {
+        let line = format!("{}target{}", "a, ".repeat(2000), ", b".repeat(2000));
+        let col = line.find("target").map_or(0, |i| i + 1);
+        let out = at(1, col, 6, "unknown `target`").render("p.yaml", &line);
+        let lines: Vec<&str> = out.lines().collect();
+        let snippet = lines[3].strip_prefix("1 | ").unwrap_or_default();
+        assert!(snippet.starts_with('…') && snippet.ends_with('…'), "{out}");
+        assert!(snippet.chars().count() <= SNIPPET_WIDTH + 2, "{out}");
+        // The carets stand under `target` in the cut line.
+        let carets = lines[4].strip_prefix("  | ").unwrap_or_default();
+        let start = carets.find('^').unwrap_or(0);
+        let under: String = snippet.chars().skip(start).take(6).collect();
+        assert_eq!(under, "target", "{out}");
+        assert_eq!(carets.trim_start(), "^^^^^^", "{out}");
+    }
+
+    #[test]
+    fn a_caret_near_the_end_of_a_long_line_keeps_a_full_window() {
+        let line = format!("{}zz", "x".repeat(500));
+        let out = at(1, 501, 2, "here").render("p.yaml", &line);
+        let snippet = out.lines().nth(3).unwrap_or_default();
+        assert_eq!(snippet, format!("1 | …{}zz", "x".repeat(98)), "{out}");
+    }
+
+    #[test]
+    fn short_lines_and_multibyte_text_are_shown_whole() {
+        let out = at(1, 7, 3, "bad").render("p.yaml", "name: 'çà'");
+        assert!(out.contains("1 | name: 'çà'\n  |       ^^^\n"), "{out}");
+    }
+
+    #[test]
+    fn problems_past_the_cap_of_their_kind_are_counted_not_printed() {
+        let text = "x\n".repeat(30);
+        let mut items: Vec<Diagnostic> = (1..=25)
+            .map(|i| at(i, 1, 1, &format!("table `users` has no column `c{i}`")))
+            .collect();
+        items.push(at(26, 1, 1, "unknown key `a`"));
+        let diagnostics = Diagnostics {
+            file: "p.yaml".into(),
+            text,
+            items,
+        };
+        let out = diagnostics.render();
+        assert_eq!(
+            out.matches("has no column").count(),
+            SHOWN_PER_KIND + 1,
+            "{out}"
+        );
+        assert!(out.contains("`c20`") && !out.contains("`c21`"), "{out}");
+        assert!(
+            out.contains("… and 5 more like this: error: table `…` has no column `…`"),
+            "{out}"
+        );
+        assert!(out.contains("unknown key `a`"), "{out}");
+        // The count of problems stays complete.
+        assert!(out.ends_with("p.yaml: 26 error(s), 0 warning(s)"), "{out}");
+    }
+
+    #[test]
+    fn passwords_in_a_quoted_line_are_masked_and_the_caret_stays() {
+        let line = r#"target: { url: "postgres://app:s3cret@db/x", schema: 5, alt: "host=db password='p w' user=u passwd=xyz" }"#;
+        let col = line.find("5,").map_or(0, |i| i + 1);
+        let out = at(1, col, 1, "bad schema").render("p.yaml", line);
+        assert!(!out.contains("s3cret") && !out.contains("p w"), "{out}");
+        assert!(out.contains("postgres://app:******@db/x"), "{out}");
+        assert!(out.contains("password=*****"), "{out}");
+        assert!(out.contains("passwd=***"), "{out}");
+        // In characters: the cut line starts with a `…`, three bytes wide.
+        let lines: Vec<&str> = out.lines().collect();
+        let caret = lines[4].chars().position(|c| c == '^').unwrap_or(0);
+        assert_eq!(lines[3].chars().nth(caret), Some('5'), "{out}");
+    }
+
+    #[test]
+    fn large_counts_are_grouped_in_thousands() {
+        assert_eq!(group_thousands(99_950), "99 950");
+        assert_eq!(group_thousands(1_234_567), "1 234 567");
+        assert_eq!(group_thousands(999), "999");
+    }
 }

@@ -130,6 +130,8 @@ pub fn load_plan_str(
     }
     problems.extend(structure::check_plan(&document.root));
     let substituted = env::substitute(&document.root, text, env);
+    // From here on the substituted tree is read; a large plan should not be held twice.
+    drop(document.root);
     let substituted = match substituted {
         Ok(s) => Some(s),
         Err(env_problems) => {
@@ -148,10 +150,12 @@ pub fn load_plan_str(
         }
     };
 
-    let value = to_yaml_value(&substituted.root);
+    let env::Substituted { root, secrets } = substituted;
+    let value = to_yaml_value(&root);
+    drop(root);
     let plan: Plan = serde_path_to_error::deserialize(value).map_err(|e| {
         let path = serde_path(e.path());
-        let message = redact(&e.inner().to_string(), &substituted.secrets);
+        let message = redact(&e.inner().to_string(), &secrets);
         let d = Diagnostic::error(path, lowercase_first(&message));
         report(
             std::iter::once(d).chain(warnings.iter().cloned()).collect(),

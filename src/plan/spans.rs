@@ -370,6 +370,8 @@ impl Builder<'_> {
                     path.pop();
                     items.push(item?);
                 }
+                // Growth leaves up to half a list unused; a plan can have 100 000s of them.
+                items.shrink_to_fit();
                 Ok(self.anchored(
                     anchor,
                     Node {
@@ -503,6 +505,8 @@ impl Builder<'_> {
                 entries.push((key, span, value));
             }
         }
+        // Most mappings have one or two entries, and growth leaves room for four.
+        entries.shrink_to_fit();
         Ok((entries, first_key))
     }
 
@@ -601,19 +605,24 @@ impl Builder<'_> {
     }
 
     /// The length of a scalar token on its first line, in characters.
+    ///
+    /// Only the token itself is read, never the rest of its line: a plan written on one line
+    /// has every token on that line, and reading it to its end per token was quadratic.
     fn token_len(&self, index: usize, style: TScalarStyle, text: &str) -> usize {
         let rest = self.chars.get(index..).unwrap_or(&[]);
-        let line_len = rest
-            .iter()
-            .position(|&c| c == '\n' || c == '\r')
-            .unwrap_or(rest.len());
-        let line = &rest[..line_len];
-        let trimmed = line
-            .iter()
-            .rposition(|c| !c.is_whitespace())
-            .map_or(0, |p| p + 1);
+        let is_break = |c: &char| *c == '\n' || *c == '\r';
+        // The first `limit` characters of the token's line (or fewer where the line ends),
+        // without trailing blanks.
+        let on_line = |limit: usize| {
+            let line = &rest[..rest.iter().take(limit).take_while(|c| !is_break(c)).count()];
+            line.iter()
+                .rposition(|c| !c.is_whitespace())
+                .map_or(0, |p| p + 1)
+        };
         let len = match style {
-            TScalarStyle::Plain => text.chars().take_while(|&c| c != '\n').count().min(trimmed),
+            // A plain scalar's text is its source up to the first line break (where a
+            // multi-line one is folded): its first line is at most that long.
+            TScalarStyle::Plain => on_line(text.chars().take_while(|&c| c != '\n').count()),
             TScalarStyle::SingleQuoted | TScalarStyle::DoubleQuoted => {
                 let quote = if style == TScalarStyle::SingleQuoted {
                     '\''
@@ -622,10 +631,10 @@ impl Builder<'_> {
                 };
                 let mut i = 1;
                 let mut end = None;
-                while i < line.len() {
-                    match line[i] {
+                while i < rest.len() && !is_break(&rest[i]) {
+                    match rest[i] {
                         '\\' if quote == '"' => i += 1,
-                        '\'' if quote == '\'' && line.get(i + 1) == Some(&'\'') => i += 1,
+                        '\'' if quote == '\'' && rest.get(i + 1) == Some(&'\'') => i += 1,
                         c if c == quote => {
                             end = Some(i + 1);
                             break;
@@ -634,9 +643,10 @@ impl Builder<'_> {
                     }
                     i += 1;
                 }
-                end.unwrap_or(trimmed)
+                // A quoted scalar that goes on past its line is underlined to the line's end.
+                end.unwrap_or_else(|| on_line(i))
             }
-            TScalarStyle::Literal | TScalarStyle::Folded => trimmed,
+            TScalarStyle::Literal | TScalarStyle::Folded => on_line(usize::MAX),
         };
         len.max(1)
     }
@@ -707,73 +717,119 @@ fn syntax_error(e: &ScanError, text: &str) -> Diagnostic {
 }
 
 /// Where each path of a document sits: the key's span (for mapping entries) and the value's.
-#[derive(Debug, Clone, Default, PartialEq)]
+///
+/// A tree shaped like the document rather than a map from whole paths: a plan with 200 000
+/// checks has a million paths, and keeping each one as its own list of keys cost more memory
+/// than the rest of the plan together.
+#[derive(Debug, Clone, PartialEq)]
 pub struct SpanIndex {
-    places: HashMap<DocPath, Place>,
+    root: Place,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq)]
+impl Default for SpanIndex {
+    fn default() -> Self {
+        SpanIndex {
+            root: Place {
+                key: None,
+                value: Span::default(),
+                children: Children::None,
+            },
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
 struct Place {
     key: Option<Span>,
     value: Span,
+    children: Children,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Children {
+    None,
+    /// Sorted by key, so a lookup in a mapping of thousands of entries is a binary search.
+    Map(Vec<(String, Place)>),
+    Seq(Vec<Place>),
 }
 
 impl SpanIndex {
     /// Indexes every node of the tree by its path.
     pub fn build(root: &Node) -> Self {
-        let mut index = SpanIndex::default();
-        let mut path = Vec::new();
-        index.add(root, None, &mut path);
-        index
+        SpanIndex {
+            root: Place::of(root, None),
+        }
     }
 
-    fn add(&mut self, node: &Node, key: Option<Span>, path: &mut DocPath) {
-        self.places.insert(
-            path.clone(),
-            Place {
-                key,
-                value: node.value_span(key),
-            },
-        );
-        match &node.kind {
-            NodeKind::Map(entries) => {
-                for (k, key_span, value) in entries {
-                    path.push(PathSeg::Key(k.clone()));
-                    self.add(value, Some(*key_span), path);
-                    path.pop();
-                }
+    /// The place at `path`, or the nearest ancestor's and how many segments of `path` it covers.
+    fn deepest(&self, path: &[PathSeg]) -> (&Place, usize) {
+        let mut place = &self.root;
+        for (depth, seg) in path.iter().enumerate() {
+            let child = match (seg, &place.children) {
+                (PathSeg::Key(k), Children::Map(entries)) => entries
+                    .binary_search_by(|(key, _)| key.as_str().cmp(k))
+                    .ok()
+                    .map(|i| &entries[i].1),
+                (PathSeg::Index(i), Children::Seq(items)) => items.get(*i),
+                _ => None,
+            };
+            match child {
+                Some(child) => place = child,
+                None => return (place, depth),
             }
-            NodeKind::Seq(items) => {
-                for (i, item) in items.iter().enumerate() {
-                    path.push(PathSeg::Index(i));
-                    self.add(item, None, path);
-                    path.pop();
-                }
-            }
-            NodeKind::Scalar { .. } | NodeKind::Null => {}
+        }
+        (place, path.len())
+    }
+
+    fn get(&self, path: &[PathSeg]) -> Option<&Place> {
+        match self.deepest(path) {
+            (place, depth) if depth == path.len() => Some(place),
+            _ => None,
         }
     }
 
     /// The value's span at `path`, else its key's, else the nearest ancestor's that exists.
     pub fn locate(&self, path: &[PathSeg]) -> Option<Span> {
-        (0..=path.len())
-            .rev()
-            .find_map(|n| self.places.get(&path[..n]).map(|p| p.value))
+        Some(self.deepest(path).0.value)
     }
 
     /// The span of the key at `path`, if `path` names a mapping entry.
     pub fn key_span(&self, path: &[PathSeg]) -> Option<Span> {
-        self.places.get(path).and_then(|p| p.key)
+        self.get(path).and_then(|p| p.key)
     }
 
     /// The span of the value at `path`, if there is one.
     pub fn value_span(&self, path: &[PathSeg]) -> Option<Span> {
-        self.places.get(path).map(|p| p.value)
+        self.get(path).map(|p| p.value)
     }
 
     /// Whether the document has something at `path`.
     pub fn contains(&self, path: &[PathSeg]) -> bool {
-        self.places.contains_key(path)
+        self.get(path).is_some()
+    }
+}
+
+impl Place {
+    fn of(node: &Node, key: Option<Span>) -> Place {
+        let children = match &node.kind {
+            NodeKind::Map(entries) => {
+                let mut children: Vec<(String, Place)> = entries
+                    .iter()
+                    .map(|(k, key_span, value)| (k.clone(), Place::of(value, Some(*key_span))))
+                    .collect();
+                children.sort_by(|a, b| a.0.cmp(&b.0));
+                Children::Map(children)
+            }
+            NodeKind::Seq(items) => {
+                Children::Seq(items.iter().map(|i| Place::of(i, None)).collect())
+            }
+            NodeKind::Scalar { .. } | NodeKind::Null => Children::None,
+        };
+        Place {
+            key,
+            value: node.value_span(key),
+            children,
+        }
     }
 }
 

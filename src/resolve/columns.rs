@@ -10,7 +10,9 @@ use crate::mapping::defaults::{translate_default, DefaultTranslation};
 use crate::mapping::expressions::{translate, ExpressionContext};
 use crate::mapping::target_types::{TargetType, TargetTypeError, TypeFamily};
 use crate::mapping::{default_mapping, parse_target_type, TypeDecision};
-use crate::naming::{apply_case, glob_match};
+use crate::naming::{
+    apply_case, fit_identifier, glob_match, stored_identifier, MAX_IDENTIFIER_BYTES,
+};
 use crate::plan::model::{ColumnOverride, Plan, TypeRule};
 use crate::plan::{Diagnostic, DocPath};
 use crate::transform::{check_expression, Transform};
@@ -170,7 +172,7 @@ pub(super) fn resolve_table_columns(
 ) -> ResolvedTable {
     let mut columns = Vec::new();
     let mut warnings = Vec::new();
-    let mut seen: HashMap<String, String> = HashMap::new();
+    let mut seen: HashMap<String, (String, String)> = HashMap::new();
     for column in table.columns.iter().filter(|c| {
         !plan
             .columns
@@ -180,10 +182,15 @@ pub(super) fn resolve_table_columns(
         let key = format!("{}.{}", table.name, column.name);
         let over = plan.columns.get(&key);
         let target = target_column_name(plan, &table.name, &column.name);
-        if let Some(previous) = seen.insert(target.clone(), column.name.clone()) {
-            problems.push(
+        // Keyed by the name PostgreSQL keeps: names that differ only after 63 bytes collide too.
+        let stored = stored_identifier(&target).to_owned();
+        if let Some((previous, previous_target)) =
+            seen.insert(stored.clone(), (column.name.clone(), target.clone()))
+        {
+            let renamed = over.and_then(|o| o.rename.as_ref()).is_some();
+            problems.push(if previous_target == target {
                 Diagnostic::error(
-                    if over.and_then(|o| o.rename.as_ref()).is_some() {
+                    if renamed {
                         doc_path!["columns", &key, "rename"]
                     } else {
                         doc_path!["naming", "identifiers"]
@@ -193,8 +200,27 @@ pub(super) fn resolve_table_columns(
                         column.name, table.name
                     ),
                 )
-                .with_help(format!("rename one with `columns.{key}.rename`")),
-            );
+                .with_help(format!("rename one with `columns.{key}.rename`"))
+            } else {
+                Diagnostic::error(
+                    // Without a rename of its own, point at where one would go.
+                    if renamed {
+                        doc_path!["columns", &key, "rename"]
+                    } else {
+                        doc_path!["columns", &key]
+                    },
+                    format!(
+                        "columns `{previous}` and `{}` of `{}` would both become `{stored}`: \
+                         PostgreSQL keeps only the first {MAX_IDENTIFIER_BYTES} bytes of a name",
+                        column.name, table.name
+                    ),
+                )
+                .with_help(format!(
+                    "rename one with `columns.{key}.rename` to a name of at most \
+                     {MAX_IDENTIFIER_BYTES} bytes, e.g. `{}`",
+                    fit_identifier(&target)
+                ))
+            });
         }
         let decision = decide_type(plan, table, column, problems);
         let transform_path = if over.and_then(|o| o.transform.as_ref()).is_some() {

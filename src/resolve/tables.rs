@@ -6,7 +6,9 @@ use std::collections::HashMap;
 use super::ResolvedTable;
 use crate::catalog::{Catalog, Table};
 use crate::doc_path;
-use crate::naming::{apply_case, glob_match};
+use crate::naming::{
+    apply_case, fit_identifier, glob_match, stored_identifier, MAX_IDENTIFIER_BYTES,
+};
 use crate::plan::diagnostic::did_you_mean;
 use crate::plan::model::Plan;
 use crate::plan::Diagnostic;
@@ -102,25 +104,45 @@ pub(super) fn select_tables<'a>(
             ));
         }
     }
-    let mut seen: HashMap<String, &str> = HashMap::new();
+    // Keyed by the name PostgreSQL keeps: names that differ only after 63 bytes collide too.
+    let mut seen: HashMap<&str, (&str, &str)> = HashMap::new();
     for (table, target) in &selection.tables {
-        if let Some(other) = seen.insert(target.clone(), &table.name) {
-            let path = if plan.tables.rename.contains_key(&table.name) {
-                doc_path!["tables", "rename", &table.name]
-            } else {
-                doc_path!["naming", "identifiers"]
-            };
-            problems.push(
-                Diagnostic::error(
-                    path,
-                    format!(
-                        "tables `{other}` and `{}` would both become `{target}` in the target",
-                        table.name
-                    ),
-                )
-                .with_help("rename one of them in `tables.rename`"),
-            );
-        }
+        let stored = stored_identifier(target);
+        let Some((other, other_target)) = seen.insert(stored, (&table.name, target)) else {
+            continue;
+        };
+        let renamed = plan.tables.rename.contains_key(&table.name);
+        let problem = if other_target == target {
+            Diagnostic::error(
+                if renamed {
+                    doc_path!["tables", "rename", &table.name]
+                } else {
+                    doc_path!["naming", "identifiers"]
+                },
+                format!(
+                    "tables `{other}` and `{}` would both become `{target}` in the target",
+                    table.name
+                ),
+            )
+            .with_help("rename one of them in `tables.rename`")
+        } else {
+            Diagnostic::error(
+                // Without a rename of its own, point at where one would go.
+                doc_path!["tables", "rename", &table.name],
+                format!(
+                    "tables `{other}` and `{}` would both become `{stored}` in the target: \
+                     PostgreSQL keeps only the first {MAX_IDENTIFIER_BYTES} bytes of a name",
+                    table.name
+                ),
+            )
+            .with_help(format!(
+                "rename one of them in `tables.rename` to a name of at most \
+                 {MAX_IDENTIFIER_BYTES} bytes, e.g. `{}: {}`",
+                table.name,
+                fit_identifier(target)
+            ))
+        };
+        problems.push(if renamed { problem.on_key() } else { problem });
     }
     selection
 }

@@ -8,27 +8,40 @@ use diesel::Connection;
 use crate::dialect::quote_ident;
 use crate::journal::{self, JournalError};
 
-/// What a rollback did.
+/// What a rollback did, or why it did nothing.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RollbackOutcome {
     /// No run into this schema is recorded.
     NothingToDo,
+    /// The newest run is already rolled back. Older runs are left alone: undoing them is not
+    /// what "roll back the run" means, and their tables may be the ones the newest run replaced.
+    AlreadyRolledBack { run: i64 },
+    /// The newest run created no tables (`if_exists: truncate` or `append`): its rows went
+    /// into tables that existed before it, where decant cannot tell them from the others.
+    /// The run is left as it is.
+    CreatedNoTables { run: i64, status: String },
     /// These tables of this run were dropped.
     Dropped { run: i64, tables: Vec<String> },
 }
 
-/// Drops what the newest not-yet-rolled-back run created; holds the target lock meanwhile.
+/// Drops what the newest run created; holds the target lock meanwhile.
 pub fn rollback(conn: &mut PgConnection, schema: &str) -> Result<RollbackOutcome, JournalError> {
     journal::lock_target(conn, schema)?;
     if !journal::journal_exists(conn)? {
         return Ok(RollbackOutcome::NothingToDo);
     }
-    let Some(run) = journal::runs(conn, schema, 50)?
-        .into_iter()
-        .find(|r| r.status != "rolled_back")
-    else {
+    let Some(run) = journal::runs(conn, schema, 1)?.into_iter().next() else {
         return Ok(RollbackOutcome::NothingToDo);
     };
+    if run.status == "rolled_back" {
+        return Ok(RollbackOutcome::AlreadyRolledBack { run: run.id });
+    }
+    if run.created_tables.is_empty() {
+        return Ok(RollbackOutcome::CreatedNoTables {
+            run: run.id,
+            status: run.status,
+        });
+    }
     let statements: Vec<String> = run
         .created_tables
         .iter()

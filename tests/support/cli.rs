@@ -39,3 +39,57 @@ pub fn decant_in(cwd: &Path, args: &[&str], env: &[(&str, &str)]) -> Outcome {
 pub fn decant(args: &[&str]) -> Outcome {
     decant_in(repo_root(), args, &[])
 }
+
+/// The counts of a check report's tally line, `5 check(s): 2 passed, 3 failed, 0 error(s)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Tally {
+    pub checks: u64,
+    pub passed: u64,
+    pub failed: u64,
+    pub errors: u64,
+}
+
+impl Tally {
+    pub fn new(checks: u64, passed: u64, failed: u64, errors: u64) -> Tally {
+        Tally {
+            checks,
+            passed,
+            failed,
+            errors,
+        }
+    }
+
+    /// Every one of `checks` (at least one) passed.
+    pub fn all_passed(checks: u64) -> Tally {
+        Tally::new(checks, checks, 0, 0)
+    }
+}
+
+/// The tally line of what `run` or `check` printed, read as numbers, so that `0 failed` is
+/// not mistaken for `10 failed`. Fails when there is not exactly one.
+pub fn tally(out: &Outcome) -> Tally {
+    let found: Vec<Tally> = out.stdout.lines().filter_map(parse_tally).collect();
+    match found.as_slice() {
+        [one] => *one,
+        _ => panic!(
+            "expected one tally line, found {}:\n{}",
+            found.len(),
+            out.stdout
+        ),
+    }
+}
+
+fn parse_tally(line: &str) -> Option<Tally> {
+    let line = line.trim();
+    let line = line.strip_prefix("checks: ").unwrap_or(line);
+    let (checks, rest) = line.split_once(" check(s): ")?;
+    let (passed, rest) = rest.split_once(" passed, ")?;
+    let (failed, rest) = rest.split_once(" failed, ")?;
+    let errors = rest.strip_suffix(" error(s)")?;
+    Some(Tally::new(
+        checks.parse().ok()?,
+        passed.parse().ok()?,
+        failed.parse().ok()?,
+        errors.parse().ok()?,
+    ))
+}

@@ -1,0 +1,74 @@
+//! `decant rollback` against a real PostgreSQL when there is nothing it may undo: a run that
+//! loaded into tables it did not create, and a run that is already rolled back.
+
+use crate::support::setup::{assert_exit, query, Setup};
+
+const LOG: &str = "CREATE TABLE log (msg TEXT); INSERT INTO log VALUES ('a'), ('b');";
+
+/// `id:status` of every run, oldest first.
+fn runs(s: &Setup) -> String {
+    query(
+        &s.db,
+        "SELECT string_agg(id || ':' || status, ',' ORDER BY id) FROM decant.runs",
+    )
+}
+
+#[test]
+fn rollback_of_truncate_and_append_runs_refuses_says_why_and_leaves_rows_and_journal_alone() {
+    for mode in ["truncate", "append"] {
+        let s = Setup::from_sql(LOG, &format!("settings: {{ if_exists: {mode} }}\n"));
+        assert_exit(&s.decant(&["run", "plan.yaml"]), 0);
+        assert_exit(&s.decant(&["run", "plan.yaml"]), 0);
+        let rows = query(&s.db, "SELECT count(*) FROM public.log");
+        for _ in 0..2 {
+            let out = s.decant(&["rollback", "plan.yaml"]);
+            assert_exit(&out, 2);
+            assert!(
+                out.stderr
+                    .contains("cannot roll back run 2: it created no tables in schema `public`"),
+                "{mode}: {}",
+                out.stderr
+            );
+            assert!(
+                out.stderr
+                    .contains("loaded into tables that already existed"),
+                "{mode}: {}",
+                out.stderr
+            );
+            assert!(!out.stdout.contains("rolled back run"), "{}", out.stdout);
+        }
+        assert_eq!(
+            query(&s.db, "SELECT count(*) FROM public.log"),
+            rows,
+            "{mode}"
+        );
+        // Neither run is marked: the second refusal did not move on to run 1 either.
+        assert_eq!(runs(&s), "1:succeeded,2:succeeded", "{mode}");
+    }
+}
+
+#[test]
+fn a_second_rollback_says_the_newest_run_is_already_rolled_back_and_leaves_older_runs_alone() {
+    let s = Setup::from_sql(LOG, "settings: { if_exists: drop }\n");
+    assert_exit(&s.decant(&["run", "plan.yaml"]), 0);
+    assert_exit(&s.decant(&["run", "plan.yaml"]), 0);
+    let first = s.decant(&["rollback", "plan.yaml"]);
+    assert_exit(&first, 0);
+    assert!(
+        first
+            .stdout
+            .contains("rolled back run 2: dropped 1 table(s)"),
+        "{}",
+        first.stdout
+    );
+    let second = s.decant(&["rollback", "plan.yaml"]);
+    assert_exit(&second, 0);
+    assert!(
+        second
+            .stdout
+            .contains("run 2 is already rolled back; nothing to roll back in schema `public`"),
+        "{}",
+        second.stdout
+    );
+    assert_eq!(runs(&s), "1:succeeded,2:rolled_back");
+}
