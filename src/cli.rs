@@ -54,6 +54,11 @@ pub struct InitArgs {
     /// Overwrite the output file if it exists.
     #[arg(long)]
     pub force: bool,
+    /// Write a plan that loads into the schema the app's migrator made in `--target` (which
+    /// must be reachable): `target.owner: app`, transforms proposed from both sides, and the
+    /// snapshot of that schema beside the plan.
+    #[arg(long, requires = "target")]
+    pub app_schema: bool,
 }
 
 #[derive(Debug, clap::Args)]

@@ -4,6 +4,7 @@
 use std::fmt::Write as _;
 
 use crate::catalog::{Catalog, Column, ColumnProfile, Table};
+use crate::introspect::postgres::{TargetColumn, TargetSchema};
 use crate::mapping::target_types::TypeFamily;
 use crate::mapping::types::classes;
 use crate::mapping::{default_mapping, TypeDecision};
@@ -279,6 +280,190 @@ fn write_table_summary(table: &Table, summary: &mut String, entries: &mut String
             }
         }
     }
+}
+
+/// Tables an app's migrator keeps for itself (which migrations ran): never merged from the
+/// source when the app's schema has its own.
+pub const BOOKKEEPING_TABLES: &[&str] = &[
+    "django_migrations",
+    "_prisma_migrations",
+    "SequelizeMeta",
+    "schema_migrations",
+    "ar_internal_metadata",
+    "__diesel_schema_migrations",
+    "knex_migrations",
+    "knex_migrations_lock",
+];
+
+/// What the app's schema looks like to `init --app-schema`: its tables, and those its
+/// migrator already filled (with their row counts).
+pub struct AppSide<'a> {
+    pub schema: &'a TargetSchema,
+    pub filled: &'a [(String, i64)],
+    /// The snapshot file the plan names, relative to the plan.
+    pub snapshot_file: &'a str,
+}
+
+/// A starter plan that loads the source into the app's schema: `target.owner: app`, every
+/// source table matched to the app's (or left out, saying why), and transforms proposed where
+/// a value's meaning depends on the app's column type.
+pub fn starter_plan_for_app(
+    catalog: &Catalog,
+    app: &AppSide<'_>,
+    name: &str,
+    source_url: &str,
+    target_url: &str,
+) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "# decant plan, started by `decant init --app-schema`: the app's migrator makes the schema,");
+    let _ = writeln!(
+        out,
+        "# decant loads the source into it. Checked against `{}` (the app's schema, written",
+        app.snapshot_file
+    );
+    let _ = writeln!(
+        out,
+        "# by init; refresh it with `decant snapshot`). Review it like code."
+    );
+    let _ = writeln!(out, "version: 1");
+    let _ = writeln!(out, "name: {}", yaml_key(name));
+    let _ = writeln!(
+        out,
+        "source:\n  url: {}  # relative to this file",
+        yaml_key(source_url)
+    );
+    let _ = writeln!(
+        out,
+        "target:\n  url: \"{}\"\n  schema: {}\n  owner: app\n  snapshot: {}",
+        target_url.replace('"', "\\\""),
+        yaml_key(&app.schema.schema),
+        yaml_key(app.snapshot_file)
+    );
+    let _ = writeln!(out, "settings:\n  if_exists: fail       # the app's tables must be empty; truncate | append otherwise\n  on_bad_row: reject    # a value that does not fit the app's column is a rejected row\n  workers: 2");
+    let django = catalog.tables.iter().any(|t| t.name == "django_migrations");
+    let mut excluded: Vec<(String, String)> = Vec::new();
+    let mut entries = String::new();
+    for table in &catalog.tables {
+        if table.name.starts_with("sqlite_") {
+            continue;
+        }
+        let Some(app_table) = app.schema.table(&table.name) else {
+            excluded.push((
+                table.name.clone(),
+                "not in the app's schema (rename it with `tables.rename` to load it)".to_owned(),
+            ));
+            continue;
+        };
+        if let Some((_, rows)) = app.filled.iter().find(|(t, _)| *t == table.name) {
+            let why = if BOOKKEEPING_TABLES.contains(&table.name.as_str()) {
+                format!("the app's migration bookkeeping: its migrator keeps its own ({rows} row(s)); never merged")
+            } else {
+                format!("the app's migrator already filled it ({rows} row(s)): its own rows, not merged with the source's")
+            };
+            excluded.push((table.name.clone(), why));
+            continue;
+        }
+        if BOOKKEEPING_TABLES.contains(&table.name.as_str()) {
+            excluded.push((
+                table.name.clone(),
+                "the app's migration bookkeeping: the app's schema has its own".to_owned(),
+            ));
+            continue;
+        }
+        for column in &table.columns {
+            let key = yaml_key(&format!("{}.{}", table.name, column.name));
+            let Some(app_column) = app_table.column(&column.name) else {
+                let _ = writeln!(
+                    entries,
+                    "  # `{}` has no column `{}` in the app's schema: left out",
+                    table.name, column.name
+                );
+                let _ = writeln!(entries, "  {key}: {{ skip: true }}");
+                continue;
+            };
+            if let Some((transform, why)) = app_transform(column, app_column, django) {
+                let _ = writeln!(entries, "  # {why}");
+                let _ = writeln!(entries, "  {key}: {{ transform: {transform} }}");
+            }
+        }
+        for app_column in &app_table.columns {
+            if table.column(&app_column.name).is_none() && !app_column.fills_itself() {
+                let _ = writeln!(entries, "  # WARNING: `{}`.`{}` is NOT NULL without a default and no source column fills it: map one onto it with `rename`", app_table.name, app_column.name);
+            }
+        }
+    }
+    let _ = writeln!(out, "tables:\n  include: [\"*\"]");
+    let mut exclude = vec!["\"sqlite_*\"".to_owned()];
+    exclude.extend(excluded.iter().map(|(t, _)| yaml_key(t)));
+    for (table, why) in &excluded {
+        let _ = writeln!(out, "  # `{table}`: {why}");
+    }
+    let _ = writeln!(out, "  exclude: [{}]", exclude.join(", "));
+    if entries.is_empty() {
+        let _ = writeln!(
+            out,
+            "\n# Every value converts to the app's column types by itself."
+        );
+    } else {
+        let _ = writeln!(out, "\ncolumns:");
+        out.push_str(&entries);
+    }
+    let _ = writeln!(
+        out,
+        "\nchecks:\n  - row_counts: all\n  - checksums: all\n  - foreign_keys: all"
+    );
+    out
+}
+
+/// The transform a source column needs to become the app's column, when its values alone do
+/// not say (a number that counts some unit); with why.
+fn app_transform(
+    column: &Column,
+    app_column: &TargetColumn,
+    django: bool,
+) -> Option<(&'static str, String)> {
+    let p = column.profile.as_ref()?;
+    let n = p.non_null();
+    if n == 0 || p.integers != n {
+        return None;
+    }
+    let app_type = app_column.base_type.as_str();
+    if app_type == "interval" {
+        return Some(if django || names_a_microsecond_duration(&column.name) {
+            (
+                "microseconds_to_interval",
+                format!(
+                    "integers into the app's `interval`: microseconds{}",
+                    if django {
+                        " (Django's DurationField)"
+                    } else {
+                        ""
+                    }
+                ),
+            )
+        } else {
+            (
+                "microseconds_to_interval",
+                "integers into the app's `interval`: CHECK THE UNIT (microseconds assumed)"
+                    .to_owned(),
+            )
+        });
+    }
+    if app_type.starts_with("timestamp") || app_type == "date" {
+        let ms = p.max_integer.is_some_and(|m| m.abs() > 100_000_000_000);
+        return Some(if ms {
+            (
+                "epoch_ms_to_timestamptz",
+                format!("integers into the app's `{app_type}`: epoch milliseconds"),
+            )
+        } else {
+            (
+                "epoch_s_to_timestamptz",
+                format!("integers into the app's `{app_type}`: epoch seconds"),
+            )
+        });
+    }
+    None
 }
 
 #[cfg(test)]

@@ -528,3 +528,62 @@ fn a_too_narrow_app_schema_rejects_exactly_the_rows_that_do_not_fit_and_truncate
         "0"
     );
 }
+
+#[test]
+fn init_against_the_apps_schema_proposes_from_both_sides_and_its_plan_runs_green() {
+    let fixture = crate::support::cli::repo_root().join("tests/fixtures/django");
+    let s = Setup::from_sql("", "");
+    std::fs::copy(fixture.join("source.sqlite3"), s.path("source.sqlite3")).unwrap();
+    std::fs::copy(fixture.join("schema.sql"), s.path("schema.sql")).unwrap();
+    // A development database the app's migrator ran on.
+    let dev = TestDatabase::new();
+    let applied = std::process::Command::new("psql")
+        .args(["-q", "-v", "ON_ERROR_STOP=1", "-f", "schema.sql", &dev.url])
+        .current_dir(s.dir.path())
+        .output()
+        .unwrap();
+    assert!(applied.status.success(), "{applied:?}");
+    std::fs::remove_file(s.path("plan.yaml")).unwrap();
+    let init = s.decant(&[
+        "init",
+        "--source",
+        "sqlite://source.sqlite3",
+        "--target",
+        &dev.url,
+        "--app-schema",
+        "-o",
+        "plan.yaml",
+    ]);
+    assert_exit(&init, 0);
+    let plan = std::fs::read_to_string(s.path("plan.yaml")).unwrap();
+    for expected in [
+        "  owner: app\n  snapshot: plan.schema.json",
+        "# `django_migrations`: the app's migration bookkeeping: its migrator keeps its own (20 row(s)); never merged",
+        "# `django_content_type`: the app's migrator already filled it (11 row(s))",
+        "exclude: [\"sqlite_*\", django_migrations, django_content_type, auth_permission]",
+        "  shop_visit.time_on_page: { transform: microseconds_to_interval }",
+        "  shop_order.delivery_window: { transform: microseconds_to_interval }",
+    ] {
+        assert!(plan.contains(expected), "missing {expected:?} in\n{plan}");
+    }
+    // Nothing else needs a decision: uuid from 32 hex digits, 0/1 booleans, ISO timestamps,
+    // JSON text into jsonb and JSON arrays into arrays convert by themselves.
+    assert_eq!(plan.matches("transform:").count(), 2, "{plan}");
+    assert!(s.path("plan.schema.json").exists());
+    // The plan as init wrote it, with the migrator as its first step, runs green.
+    std::fs::write(
+        s.path("plan.yaml"),
+        format!(
+            "{}steps:\n  - {{ id: migrate, run: \"psql -q -v ON_ERROR_STOP=1 -f schema.sql\", before: [load] }}\n",
+            plan.replace(&dev.url, "unused")
+        ),
+    )
+    .unwrap();
+    let out = s.decant(&["run", "plan.yaml"]);
+    assert_exit(&out, 0);
+    assert!(
+        out.stdout.contains(" passed, 0 failed, 0 error(s)"),
+        "{}",
+        out.stdout
+    );
+}

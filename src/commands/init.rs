@@ -46,7 +46,8 @@ pub fn run(args: &InitArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<
         .canonicalize()
         .with_context(|| format!("cannot resolve `{}`", file.display()))?;
     let canonical_dir = plan_dir.canonicalize().unwrap_or(plan_dir);
-    let source_url = match relative_to(&canonical_source, &canonical_dir) {
+    let canonical_dir = canonical_dir.as_path();
+    let source_url = match relative_to(&canonical_source, canonical_dir) {
         Some(rel) => format!("sqlite://{}", rel.display()),
         None => format!("sqlite://{}", canonical_source.display()),
     };
@@ -68,7 +69,54 @@ pub fn run(args: &InitArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<
             stem.replace(|c: char| !c.is_ascii_alphanumeric(), "_")
         ),
     };
-    let text = crate::init::starter_plan(&catalog, &name, &source_url, &target_url);
+    let text = if args.app_schema {
+        // The app's migrator made the schema in --target: read it, keep it beside the plan as
+        // the snapshot the plan is checked against, and write the plan from both sides.
+        let url = args.target.as_deref().unwrap_or_default();
+        let mut conn = crate::journal::connect(url).map_err(|e| Failure::Other(e.into()))?;
+        let schema = crate::introspect::postgres::read_target_schema(&mut conn, "public")
+            .map_err(|e| Failure::Other(anyhow!("{}", crate::errors::chain(&e))))?;
+        if schema.tables.is_empty() {
+            return Err(Failure::Other(anyhow!(
+                "schema `public` of {} has no tables: run the app's migrator there first",
+                redact_url(url)
+            )));
+        }
+        let names: Vec<String> = schema.tables.iter().map(|t| t.name.clone()).collect();
+        let filled =
+            crate::introspect::postgres::tables_with_rows(&mut conn, &schema.schema, &names)
+                .map_err(|e| Failure::Other(anyhow!("{}", crate::errors::chain(&e))))?;
+        let plan_stem = to_file
+            .and_then(|p| p.file_stem())
+            .and_then(|s| s.to_str())
+            .unwrap_or("plan");
+        let snapshot_file = format!("{plan_stem}.schema.json");
+        let snapshot_path = canonical_dir.join(&snapshot_file);
+        if snapshot_path.exists() && !args.force {
+            return Err(Failure::Other(anyhow!(
+                "`{}` exists; pass --force to overwrite it",
+                snapshot_path.display()
+            )));
+        }
+        let mut json = serde_json::to_string_pretty(&schema).context("snapshot")?;
+        json.push('\n');
+        std::fs::write(&snapshot_path, json)
+            .with_context(|| format!("cannot write `{}`", snapshot_path.display()))?;
+        writeln!(
+            err,
+            "wrote `{}`: the app's schema, {} table(s)",
+            snapshot_path.display(),
+            schema.tables.len()
+        )?;
+        let app = crate::init::AppSide {
+            schema: &schema,
+            filled: &filled,
+            snapshot_file: &snapshot_file,
+        };
+        crate::init::starter_plan_for_app(&catalog, &app, &name, &source_url, &target_url)
+    } else {
+        crate::init::starter_plan(&catalog, &name, &source_url, &target_url)
+    };
     match to_file {
         Some(path) => {
             if path.exists() && !args.force {
