@@ -184,6 +184,9 @@ pub struct ColumnProfile {
     /// Reals at or beyond ±2^63: how SQLite stores integers too large for 64 bits (counted in
     /// `fractional_reals` too).
     pub huge_reals: u64,
+    /// Texts shaped like an IPv4 or IPv6 address (`10.1.0.1`, `fe80::1`), as Django's
+    /// GenericIPAddressField stores them in a `char(39)`.
+    pub ip_texts: u64,
     /// Texts shaped like an ISO-8601 date or date-time (`2024-01-31`, `2024-01-31 10:00:00`, `...T...Z`).
     pub iso_datetime_texts: u64,
     /// Texts that are a whole integer, e.g. `'42'`.

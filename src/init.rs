@@ -15,6 +15,8 @@ pub struct Proposal {
     pub to: String,
     pub transform: Option<&'static str>,
     pub why: String,
+    /// Written as an active choice; otherwise as a commented suggestion a reviewer may take.
+    pub active: bool,
 }
 
 /// A column's values suggest a better mapping than its declaration: epoch integers in a
@@ -36,13 +38,14 @@ pub fn propose(column: &Column, decision: &TypeDecision) -> Option<Proposal> {
         } else {
             ("epoch_s_to_timestamptz", "seconds")
         };
-        return Some(Proposal { to: "timestamptz".into(), transform: Some(transform), why: format!("every value is an integer: epoch {unit} (Prisma and many apps store dates this way)") });
+        return Some(Proposal { to: "timestamptz".into(), transform: Some(transform), why: format!("every value is an integer: epoch {unit} (Prisma and many apps store dates this way)"), active: true });
     }
     if temporal && p.reals == n {
         return Some(Proposal {
             to: "timestamptz".into(),
             transform: Some("julian_to_timestamp"),
             why: "every value is a real: Julian day numbers".into(),
+            active: true,
         });
     }
     if family == TypeFamily::Text && p.texts == n {
@@ -51,6 +54,7 @@ pub fn propose(column: &Column, decision: &TypeDecision) -> Option<Proposal> {
                 to: "uuid".into(),
                 transform: Some("hex_to_uuid"),
                 why: "every value is 32 hex digits: a UUID without dashes".into(),
+                active: true,
             });
         }
         if p.uuid_texts == n {
@@ -59,13 +63,26 @@ pub fn propose(column: &Column, decision: &TypeDecision) -> Option<Proposal> {
                 transform: Some("hex_to_uuid"),
                 why: "every value is a UUID (Sequelize, Django and Prisma store them as text)"
                     .into(),
+                active: true,
             });
         }
         if p.json_texts == n {
+            // Only a column the source declares as JSON becomes jsonb by itself: an app reads
+            // a TEXT column as a string (Django's admin log `change_message`), and jsonb
+            // comes back as a parsed object.
             return Some(Proposal {
                 to: "jsonb".into(),
                 transform: Some("json_to_jsonb"),
-                why: "every value is a JSON object or array".into(),
+                why: "every value is a JSON object or array, but the column is declared as text: jsonb only if the app reads it as JSON".into(),
+                active: false,
+            });
+        }
+        if p.ip_texts == n {
+            return Some(Proposal {
+                to: "inet".into(),
+                transform: None,
+                why: "every value is an IP address (Django's GenericIPAddressField stores them as text)".into(),
+                active: true,
             });
         }
     }
@@ -77,6 +94,7 @@ pub fn propose(column: &Column, decision: &TypeDecision) -> Option<Proposal> {
             to: "interval".into(),
             transform: Some("microseconds_to_interval"),
             why: "integers in a column named like a duration: Django's DurationField stores microseconds (check the unit before accepting)".into(),
+            active: true
         });
     }
     let declared = column.declared_type.to_uppercase().replace(' ', "");
@@ -89,6 +107,7 @@ pub fn propose(column: &Column, decision: &TypeDecision) -> Option<Proposal> {
             transform: Some("to_boolean"),
             why: "a TINYINT(1)/BIT column holding only 0 and 1: a boolean (Rails, MySQL exports)"
                 .into(),
+            active: true,
         });
     }
     None
@@ -263,13 +282,31 @@ fn write_table_summary(table: &Table, summary: &mut String, entries: &mut String
             let _ = writeln!(entries, "  # {}", f.replace('\n', " "));
         }
         match proposal {
-            Some(p) => {
+            Some(p) if p.active => {
                 let _ = writeln!(entries, "  # proposed: {}", p.why);
                 let transform = p
                     .transform
                     .map(|t| format!(", transform: {t}"))
                     .unwrap_or_default();
                 let _ = writeln!(entries, "  {key}: {{ to: {}{transform} }}", yaml_key(&p.to));
+            }
+            Some(p) => {
+                // A suggestion only: the default stays, the alternative is one uncomment away.
+                let transform = p
+                    .transform
+                    .map(|t| format!(", transform: {t}"))
+                    .unwrap_or_default();
+                let _ = writeln!(entries, "  # {}; to take it:", p.why);
+                let _ = writeln!(
+                    entries,
+                    "  #   {key}: {{ to: {}{transform} }}",
+                    yaml_key(&p.to)
+                );
+                let _ = writeln!(
+                    entries,
+                    "  {key}: {{ to: \"{}\" }}  # the default, stated so a reviewer decides",
+                    decision.target.sql()
+                );
             }
             None => {
                 let _ = writeln!(
@@ -534,7 +571,9 @@ mod tests {
                 ..ColumnProfile::default()
             },
         );
-        assert_eq!(proposal(&c).map(|p| p.to), Some("jsonb".to_owned()));
+        // Suggested, not chosen: the column is declared as text.
+        let json = proposal(&c).unwrap();
+        assert_eq!((json.to.as_str(), json.active), ("jsonb", false));
         let c = profiled(
             "TEXT",
             ColumnProfile {

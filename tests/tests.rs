@@ -11,6 +11,7 @@ mod cli;
 mod copy;
 mod exactly_once;
 mod fixtures;
+mod init;
 mod introspect;
 mod readme;
 mod rehearse;

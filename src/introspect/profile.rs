@@ -20,7 +20,7 @@ const COLUMNS_PER_CHUNK: usize = 50;
 const COLUMNS_PER_SCAN: usize = 100;
 
 /// The numbers per column, in the order [`column_aggregates`] writes them.
-const FIELDS: usize = 18;
+const FIELDS: usize = 19;
 
 #[derive(QueryableByName)]
 struct ProfileRow {
@@ -172,6 +172,11 @@ fn column_aggregates(q: &str) -> String {
         ),
         count(format!("{text} AND lower(trim({q})) IN ('t', 'f', 'true', 'false', 'yes', 'no')")),
         count(format!("{real} AND abs({q}) >= 9223372036854775808.0")),
+        count(format!(
+            "{text} AND (({q} GLOB '[0-9]*.[0-9]*.[0-9]*.[0-9]*' AND {q} NOT GLOB '*[^0-9.]*' \
+             AND length({q}) - length(replace({q}, '.', '')) = 3) \
+             OR ({q} GLOB '*:*:*' AND {q} NOT GLOB '*[^0-9a-fA-F:.]*'))"
+        )),
     ];
     debug_assert_eq!(fields.len(), FIELDS);
     format!("json_array({})", fields.join(", "))
@@ -224,5 +229,6 @@ fn to_profile(rows: u64, numbers: &[Value]) -> Option<ColumnProfile> {
         json_texts: count(15)?,
         boolean_texts: count(16)?,
         huge_reals: count(17)?,
+        ip_texts: count(18)?,
     })
 }

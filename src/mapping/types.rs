@@ -113,9 +113,14 @@ pub fn default_mapping(table: &Table, column: &Column) -> TypeDecision {
             _ => decided("text", &format!("{name} without a length → text")),
         },
         "CHAR" | "NCHAR" | "CHARACTER" | "NATIVE CHARACTER" => match mods.as_slice() {
+            // Not char(n): PostgreSQL pads char(n) with blanks and hands them back, while
+            // SQLite never padded, so '10.1.0.1' in a CHAR(39) would read back with 31 blanks.
             [n] if *n >= 1 => TypeDecision {
-                target: TargetType::with_modifiers("char", vec![*n]),
-                ..decided("char", &format!("{name}(n) → char(n), kept as declared"))
+                target: TargetType::with_modifiers("varchar", vec![*n]),
+                ..decided(
+                    "varchar",
+                    &format!("{name}(n) → varchar(n): SQLite never pads, char(n) would"),
+                )
             },
             _ => decided("text", &format!("{name} without a length → text")),
         },
@@ -388,7 +393,7 @@ mod tests {
             ("JSON", "jsonb"),
             ("VARCHAR(255)", "varchar(255)"),
             ("NVARCHAR(40)", "varchar(40)"),
-            ("CHAR(2)", "char(2)"),
+            ("CHAR(2)", "varchar(2)"),
             ("TEXT", "text"),
             ("CLOB", "text"),
             ("VARCHAR", "text"),
