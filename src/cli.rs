@@ -35,6 +35,9 @@ pub enum Command {
     /// Write the snapshot of the app's schema that a plan with `target.owner: app` is checked
     /// against (after the app's migrator ran on the database it reads)
     Snapshot(SnapshotArgs),
+    /// After a completed run, make the target equal to the source's current content: only the
+    /// rows inserted, updated or deleted since are applied, in one transaction
+    Sync(SyncArgs),
     /// Print the JSON Schema of plan files (the one in `schemas/plan.schema.json`).
     Schema,
 }
@@ -65,6 +68,18 @@ pub struct InitArgs {
 pub struct PlanArgs {
     /// The plan file.
     pub plan: PathBuf,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct SyncArgs {
+    /// The plan file
+    pub plan: PathBuf,
+    /// Print per table how many rows would be inserted, updated and deleted; write nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Where the report goes (default: the plan's folder)
+    #[arg(long)]
+    pub report_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, clap::Args)]

@@ -244,6 +244,7 @@ fn differences_in_a_larger_table_are_found_across_key_ranges() {
         &ChecksumOptions {
             row_limit: Some(20_000),
             sample_rate: None,
+            list_all: false,
         },
     );
     assert_eq!(
@@ -263,6 +264,7 @@ fn differences_in_a_larger_table_are_found_across_key_ranges() {
         &ChecksumOptions {
             row_limit: None,
             sample_rate: Some(0.1),
+            list_all: false,
         },
     );
     assert!(

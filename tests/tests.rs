@@ -18,4 +18,5 @@ mod rehearse;
 mod resolve;
 mod rollback;
 mod run;
+mod sync;
 mod traps;

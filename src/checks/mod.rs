@@ -76,6 +76,8 @@ pub struct ChecksumOptions {
     pub row_limit: Option<u64>,
     /// Compare this fraction of the key ranges (0 < rate <= 1).
     pub sample_rate: Option<f64>,
+    /// List every difference, not the first thousand (`decant sync` applies them all).
+    pub list_all: bool,
 }
 
 /// What a checksum comparison of one table found.
@@ -291,6 +293,7 @@ pub fn run_plan_checks(
             let options = ChecksumOptions {
                 row_limit: check.row_limit,
                 sample_rate: check.sample_rate,
+                list_all: false,
             };
             for table in selected_tables(resolved, selection) {
                 push(

@@ -11,6 +11,7 @@ mod rollback;
 mod run;
 mod snapshot;
 mod status;
+mod sync;
 mod validate;
 
 use std::io::Write;
@@ -37,6 +38,7 @@ pub fn execute(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
         Command::Status(args) => status::run(&args, out, err),
         Command::Rollback(args) => rollback::run(&args, out, err),
         Command::Snapshot(args) => snapshot::run(&args, out, err),
+        Command::Sync(args) => sync::run(&args, out, err),
         Command::Schema => write_schema(out),
     };
     match result {

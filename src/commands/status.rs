@@ -84,6 +84,24 @@ pub fn run(args: &PlanArgs, out: &mut dyn Write, _err: &mut dyn Write) -> Result
                 )?;
             }
         }
+        // Journals older than `decant sync` have no syncs table: nothing to list then.
+        for sync in journal::syncs(&mut conn, run.id).unwrap_or_default() {
+            writeln!(
+                out,
+                "  sync {}  {}  finished {}  {} inserted, {} updated, {} deleted, {} rejected in {:.2}s{}",
+                sync.id,
+                sync.status,
+                sync.finished_at,
+                sync.inserted,
+                sync.updated,
+                sync.deleted,
+                sync.rejected,
+                sync.seconds,
+                sync.error
+                    .map(|e| format!(": {}", e.lines().next().unwrap_or_default()))
+                    .unwrap_or_default()
+            )?;
+        }
     }
     let applied = journal::applied_migrations(&mut conn).map_err(|e| Failure::Other(e.into()))?;
     if !applied.is_empty() {

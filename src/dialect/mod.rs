@@ -86,6 +86,22 @@ pub const BUILTIN_TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/postgres/add_constraint.sql.j2"),
     ),
     (
+        "postgres/sync_temp_table.sql.j2",
+        include_str!("../../templates/postgres/sync_temp_table.sql.j2"),
+    ),
+    (
+        "postgres/sync_delete.sql.j2",
+        include_str!("../../templates/postgres/sync_delete.sql.j2"),
+    ),
+    (
+        "postgres/sync_upsert.sql.j2",
+        include_str!("../../templates/postgres/sync_upsert.sql.j2"),
+    ),
+    (
+        "sqlite/select_keys.sql.j2",
+        include_str!("../../templates/sqlite/select_keys.sql.j2"),
+    ),
+    (
         "postgres/unique.sql.j2",
         include_str!("../../templates/postgres/unique.sql.j2"),
     ),

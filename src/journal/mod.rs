@@ -221,6 +221,8 @@ struct Id {
 pub struct RunIdentity {
     pub plan_name: String,
     pub plan_hash: String,
+    /// The plan and the source's schema without row counts (`decant sync` compares it).
+    pub schema_hash: String,
     pub source_fingerprint: String,
     pub target_schema: String,
 }
@@ -232,8 +234,8 @@ pub fn start_run(
     resumed_from: Option<i64>,
     created_tables: &[String],
 ) -> Result<i64, JournalError> {
-    let sql = "INSERT INTO decant.runs (plan_name, plan_hash, source_fingerprint, target_schema, decant_version, resumed_from, created_tables) \
-               VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id";
+    let sql = "INSERT INTO decant.runs (plan_name, plan_hash, source_fingerprint, target_schema, decant_version, resumed_from, created_tables, schema_hash) \
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id";
     diesel::sql_query(sql)
         .bind::<Text, _>(&who.plan_name)
         .bind::<Text, _>(&who.plan_hash)
@@ -242,6 +244,7 @@ pub fn start_run(
         .bind::<Text, _>(env!("CARGO_PKG_VERSION"))
         .bind::<Nullable<BigInt>, _>(resumed_from)
         .bind::<diesel::sql_types::Array<Text>, _>(created_tables)
+        .bind::<Text, _>(&who.schema_hash)
         .get_result::<Id>(conn)
         .map(|r| r.id)
         .map_err(query_error(sql))
@@ -340,6 +343,8 @@ pub struct RunRow {
     pub resumed_from: Option<i64>,
     #[diesel(sql_type = diesel::sql_types::Array<Text>)]
     pub created_tables: Vec<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub schema_hash: Option<String>,
 }
 
 /// One step of a run as `decant status` shows it.
@@ -363,7 +368,7 @@ pub struct StepRow {
 
 const RUN_COLUMNS: &str = "id, plan_name, plan_hash, source_fingerprint, status, \
     to_char(started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS') || 'Z' AS started_at, \
-    to_char(finished_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS') || 'Z' AS finished_at, resumed_from, created_tables";
+    to_char(finished_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS') || 'Z' AS finished_at, resumed_from, created_tables, schema_hash";
 
 /// Whether the journal exists in this target at all.
 pub fn journal_exists(conn: &mut PgConnection) -> Result<bool, JournalError> {
@@ -546,4 +551,82 @@ pub fn run_rejects(
             reason: r.reason,
         })
         .collect())
+}
+
+/// One `decant sync` as the journal keeps it.
+#[derive(Debug, Clone, QueryableByName, serde::Serialize)]
+pub struct SyncRow {
+    #[diesel(sql_type = BigInt)]
+    pub id: i64,
+    #[diesel(sql_type = Text)]
+    pub status: String,
+    #[diesel(sql_type = Text)]
+    pub finished_at: String,
+    #[diesel(sql_type = BigInt)]
+    pub inserted: i64,
+    #[diesel(sql_type = BigInt)]
+    pub updated: i64,
+    #[diesel(sql_type = BigInt)]
+    pub deleted: i64,
+    #[diesel(sql_type = BigInt)]
+    pub rejected: i64,
+    #[diesel(sql_type = diesel::sql_types::Double)]
+    pub seconds: f64,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub error: Option<String>,
+}
+
+/// What a sync changed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct SyncCounts {
+    pub inserted: u64,
+    pub updated: u64,
+    pub deleted: u64,
+    pub rejected: u64,
+}
+
+/// Records a sync of `run`; a succeeded one inside the sync's own transaction, so the record
+/// commits with the changes.
+pub fn record_sync(
+    conn: &mut PgConnection,
+    run: i64,
+    started: std::time::SystemTime,
+    counts: SyncCounts,
+    seconds: f64,
+    error: Option<&str>,
+) -> Result<(), JournalError> {
+    let sql = "INSERT INTO decant.syncs (run_id, started_at, status, inserted, updated, deleted, rejected, seconds, error) \
+               VALUES ($1, to_timestamp($2), $3, $4, $5, $6, $7, $8, $9)";
+    let as_i64 = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+    let epoch = started
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0);
+    diesel::sql_query(sql)
+        .bind::<BigInt, _>(run)
+        .bind::<diesel::sql_types::Double, _>(epoch)
+        .bind::<Text, _>(if error.is_some() {
+            "failed"
+        } else {
+            "succeeded"
+        })
+        .bind::<BigInt, _>(as_i64(counts.inserted))
+        .bind::<BigInt, _>(as_i64(counts.updated))
+        .bind::<BigInt, _>(as_i64(counts.deleted))
+        .bind::<BigInt, _>(as_i64(counts.rejected))
+        .bind::<diesel::sql_types::Double, _>(seconds)
+        .bind::<Nullable<Text>, _>(error)
+        .execute(conn)
+        .map(|_| ())
+        .map_err(query_error(sql))
+}
+
+/// The syncs of a run, oldest first.
+pub fn syncs(conn: &mut PgConnection, run: i64) -> Result<Vec<SyncRow>, JournalError> {
+    let sql = "SELECT id, status, to_char(finished_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS') || 'Z' AS finished_at, \
+               inserted, updated, deleted, rejected, seconds, error FROM decant.syncs WHERE run_id = $1 ORDER BY id";
+    diesel::sql_query(sql)
+        .bind::<BigInt, _>(run)
+        .load::<SyncRow>(conn)
+        .map_err(query_error(sql))
 }

@@ -21,7 +21,7 @@ use crate::introspect::open_sqlite_read_only;
 use crate::journal::{self, JournalError, RowCounts, RunIdentity, RunState, StepRow, StepState};
 use crate::plan::model::{IfExists, SchemaOwner};
 use crate::render::RenderedStep;
-use crate::run::identity::{plan_hash, source_fingerprint};
+use crate::run::identity::{plan_hash, schema_hash, source_fingerprint};
 use crate::run::report::{RunReport, StepReport, TableReport};
 use crate::signals;
 use crate::url::{parse_source_url, SourceUrl};
@@ -198,6 +198,8 @@ pub fn execute(
     let identity = RunIdentity {
         plan_name: resolved.name.clone(),
         plan_hash: plan_hash(resolved, &prepared.steps),
+        // Of the plan as written: orphan handling adjusts it by what the rows hold.
+        schema_hash: schema_hash(&checked.resolved, &checked.steps, &checked.catalog),
         source_fingerprint: source_fingerprint(&source_file, &prepared.catalog)
             .map_err(|e| RunError::Source(format!("`{}`: {e}", source_file.display())))?,
         target_schema: schema.clone(),

@@ -57,6 +57,11 @@ const CHUNK: usize = 16_384;
 /// Differences listed per table; the rest are counted.
 const MAX_LISTED: usize = 1000;
 
+/// The SELECT a table's load reads the source with (its columns, filter and key columns).
+pub fn load_select(prepared: &Prepared, table: &ResolvedTable) -> String {
+    base_select(prepared, table)
+}
+
 /// Compares the content of one table in `source` and `target`, as the plan converts it.
 ///
 /// Reads the source with the `load:<table>` step's SELECT (so with the table's filter) and the
@@ -110,7 +115,7 @@ pub fn checksum_table(
         rejects: &rejects,
     };
     let mut notes = Vec::new();
-    let mut report = Report::new(&layout);
+    let mut report = Report::new(&layout, options.list_all);
     // Without a single integer key the quick pass sums the whole table: when it matches, that
     // is all; when not, the comparison below finds the rows. (With one, `ordered` does it by
     // key window.) A row limit needs rows in key order, so it goes straight to the comparison.

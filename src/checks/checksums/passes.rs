@@ -15,7 +15,7 @@ use super::report::{report_unconverted, Report};
 use super::source::read_source;
 use super::target::read_target;
 use super::windows::{differing_ranges, Windows};
-use super::{CHUNK, MAX_LISTED};
+use super::CHUNK;
 use crate::checks::{CheckError, DifferenceKind, RowDifference, Side};
 use crate::dialect::quote_ident;
 
@@ -333,7 +333,7 @@ impl Job<'_> {
         if found.is_empty() {
             return Ok(rows);
         }
-        let shown = &found[..found.len().min(MAX_LISTED)];
+        let shown = &found[..found.len().min(report.limit())];
         let mut want_s = HashSet::new();
         let mut want_t = HashSet::new();
         for f in shown {
@@ -416,7 +416,7 @@ impl Job<'_> {
         if found.is_empty() {
             return Ok(rows);
         }
-        let shown = &found[..found.len().min(MAX_LISTED)];
+        let shown = &found[..found.len().min(report.limit())];
         let want_s: HashSet<u64> = shown.iter().filter(|f| f.1 > f.2).map(|f| f.0).collect();
         let want_t: HashSet<u64> = shown.iter().filter(|f| f.1 < f.2).map(|f| f.0).collect();
         let (ts, tt) = self.details(source, target, (&ssql, &tsql), false, (want_s, want_t))?;

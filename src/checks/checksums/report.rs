@@ -18,6 +18,8 @@ const ROW_TEXT_CHARS: usize = 500;
 /// Differences found so far.
 pub(super) struct Report<'a> {
     layout: &'a Layout,
+    /// Differences listed; the rest are only counted.
+    limit: usize,
     pub(super) differences: Vec<RowDifference>,
     pub(super) total: u64,
     bufs: (Vec<u8>, Vec<u8>),
@@ -25,9 +27,10 @@ pub(super) struct Report<'a> {
 }
 
 impl<'a> Report<'a> {
-    pub(super) fn new(layout: &'a Layout) -> Self {
+    pub(super) fn new(layout: &'a Layout, list_all: bool) -> Self {
         Report {
             layout,
+            limit: if list_all { usize::MAX } else { MAX_LISTED },
             differences: Vec::new(),
             total: 0,
             bufs: (Vec::new(), Vec::new()),
@@ -42,7 +45,11 @@ impl<'a> Report<'a> {
     }
 
     pub(super) fn full(&self) -> bool {
-        self.differences.len() >= MAX_LISTED
+        self.differences.len() >= self.limit
+    }
+
+    pub(super) fn limit(&self) -> usize {
+        self.limit
     }
 
     pub(super) fn add(&mut self, d: RowDifference) {
@@ -149,7 +156,7 @@ impl<'a> Report<'a> {
                     continue;
                 }
                 self.total += 1;
-                if self.differences.len() < MAX_LISTED {
+                if self.differences.len() < self.limit {
                     self.differences.push(RowDifference {
                         table: self.layout.table.clone(),
                         key: key.clone(),

@@ -1,0 +1,2 @@
+DROP TABLE decant.syncs;
+ALTER TABLE decant.runs DROP COLUMN schema_hash;

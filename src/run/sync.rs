@@ -1,0 +1,594 @@
+//! `decant sync`: after a completed run, the target made equal to the source's current content.
+//! The checksum comparison finds the rows that differ; only those are read and applied.
+//!
+//! Every table is compared in one read transaction of the source (one snapshot). Changes are
+//! staged per table in temporary tables, then applied in ONE target transaction: deletes
+//! children first, then inserts and updates (`INSERT … ON CONFLICT DO UPDATE`, so rows keep
+//! their identity and their children keep pointing at them) parents first, sequences moved
+//! past the new ids, and the sync's journal record. A kill at any moment leaves either the
+//! whole sync or none of it, and the next sync recomputes what is left: it converges.
+
+use std::collections::{BTreeSet, HashMap};
+use std::time::{Instant, SystemTime};
+
+use diesel::connection::SimpleConnection;
+use diesel::{Connection, PgConnection, SqliteConnection};
+use minijinja::context;
+use serde::Serialize;
+
+use crate::checks::checksums::checksum_table;
+use crate::checks::{ChecksumOptions, DifferenceKind};
+use crate::commands::Prepared;
+use crate::copy::{self, Reject, VecRejects};
+use crate::dialect::Templates;
+use crate::errors::chain;
+use crate::introspect::open_sqlite_read_only;
+use crate::journal::{self, JournalError, RunState, SyncCounts};
+use crate::mapping::target_types::TypeFamily;
+use crate::plan::model::OnBadRow;
+use crate::resolve::ResolvedTable;
+use crate::run::identity::schema_hash;
+use crate::signals;
+use crate::url::{parse_source_url, SourceUrl};
+
+/// Keys per statement when rows are named by key.
+const KEYS_PER_STATEMENT: usize = 500;
+
+/// What a sync did (or, with `--dry-run`, would do) to one table.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct TableSync {
+    pub source: String,
+    pub target: String,
+    pub inserted: u64,
+    pub updated: u64,
+    pub deleted: u64,
+    pub rejected: u64,
+    /// Every source row was staged and applied, rather than the differing ones.
+    pub reloaded: bool,
+    /// Why, when the table was reloaded.
+    pub note: Option<String>,
+}
+
+/// What a sync did.
+#[derive(Debug, Clone, Serialize)]
+pub struct SyncReport {
+    pub run_id: i64,
+    pub dry_run: bool,
+    /// Wall time of the whole sync: a cutover's downtime when the writers are stopped.
+    pub seconds: f64,
+    pub tables: Vec<TableSync>,
+    pub rejects: Vec<Reject>,
+}
+
+impl SyncReport {
+    pub fn counts(&self) -> SyncCounts {
+        let mut c = SyncCounts::default();
+        for t in &self.tables {
+            c.inserted += t.inserted;
+            c.updated += t.updated;
+            c.deleted += t.deleted;
+            c.rejected += t.rejected;
+        }
+        c
+    }
+}
+
+/// Why a sync could not be done.
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    #[error(transparent)]
+    Journal(#[from] JournalError),
+    #[error("cannot open the source: {0}")]
+    Source(String),
+    #[error("nothing to sync into: {0}")]
+    NoRun(String),
+    #[error("refusing to sync: {0}")]
+    Refused(String),
+    #[error("comparing `{table}` failed: {message}")]
+    Compare { table: String, message: String },
+    #[error("applying the changes of `{table}` failed: {message}")]
+    Apply { table: String, message: String },
+    #[error("the sync's transaction failed: {}", crate::errors::database_chain(.0))]
+    Transaction(#[from] diesel::result::Error),
+}
+
+/// How one table's differences are applied.
+struct TablePlan<'p> {
+    table: &'p ResolvedTable,
+    /// Source keys (as JSON values, in key column order) to stage and upsert.
+    upsert: Vec<Vec<serde_json::Value>>,
+    /// Target keys to delete.
+    delete: Vec<Vec<serde_json::Value>>,
+    /// Keys counted as inserted and as updated, so a rejected row is counted as neither.
+    inserted_keys: BTreeSet<String>,
+    updated_keys: BTreeSet<String>,
+    result: TableSync,
+}
+
+/// Brings the target of `prepared` up to the source's current content.
+pub fn sync(prepared: &Prepared, target_url: &str, dry_run: bool) -> Result<SyncReport, SyncError> {
+    let started = Instant::now();
+    let started_at = SystemTime::now();
+    let resolved = &prepared.resolved;
+    let SourceUrl::Sqlite(source_file) =
+        parse_source_url(&prepared.loaded.plan.source.url, prepared.loaded.base_dir())
+            .map_err(|e| SyncError::Source(e.to_string()))?;
+    let mut target = journal::connect(target_url)?;
+    journal::lock_target(&mut target, &resolved.schema)?;
+    if !journal::journal_exists(&mut target)? {
+        return Err(SyncError::NoRun(format!(
+            "no decant run is recorded in schema `{}`; run the plan first",
+            resolved.schema
+        )));
+    }
+    journal::prepare_journal(&mut target)?;
+    let run = journal::runs(&mut target, &resolved.schema, 1)?
+        .into_iter()
+        .next()
+        .ok_or_else(|| {
+            SyncError::NoRun(format!(
+                "no run into schema `{}` is recorded; run the plan first",
+                resolved.schema
+            ))
+        })?;
+    if run.state() != Some(RunState::Succeeded) {
+        return Err(SyncError::Refused(format!(
+            "the newest run ({}) is `{}`: a sync starts from a completed run (finish it with `decant run --resume`, or run again)",
+            run.id, run.status
+        )));
+    }
+    let now = schema_hash(resolved, &prepared.steps, &prepared.catalog);
+    match &run.schema_hash {
+        None => {
+            return Err(SyncError::Refused(format!(
+                "run {} was made by a decant without sync; run the plan again",
+                run.id
+            )))
+        }
+        Some(then) if *then != now => {
+            return Err(SyncError::Refused(format!(
+                "the plan or the source's schema changed since run {} (tables, columns, types or the plan's rules); run the plan again instead",
+                run.id
+            )))
+        }
+        Some(_) => {}
+    }
+    let mut source =
+        open_sqlite_read_only(&source_file).map_err(|e| SyncError::Source(chain(&e)))?;
+    // One snapshot of the source for the comparison and the rows staged from it.
+    source
+        .batch_execute("BEGIN")
+        .map_err(|e| SyncError::Source(chain(&e)))?;
+    let mut plans = Vec::new();
+    for table in &resolved.tables {
+        plans.push(compare_table(prepared, &mut source, &mut target, table)?);
+    }
+    if dry_run {
+        return Ok(SyncReport {
+            run_id: run.id,
+            dry_run,
+            seconds: started.elapsed().as_secs_f64(),
+            tables: plans.into_iter().map(|p| p.result).collect(),
+            rejects: Vec::new(),
+        });
+    }
+    let templates = Templates::for_plan(
+        prepared.loaded.base_dir(),
+        prepared.loaded.plan.templates.as_deref(),
+    );
+    let mut rejects = VecRejects::default();
+    let order = parents_first(&plans);
+    let result = target.transaction::<_, SyncError, _>(|target| {
+        // Staged first, so deletes can compare with what the source holds now.
+        for &i in &order {
+            stage(
+                prepared,
+                &templates,
+                &mut source,
+                target,
+                &mut plans[i],
+                &mut rejects,
+            )?;
+        }
+        for &i in order.iter().rev() {
+            delete(prepared, &templates, target, &plans[i])?;
+        }
+        for &i in &order {
+            upsert(prepared, &templates, target, &plans[i])?;
+        }
+        let mut report = SyncReport {
+            run_id: run.id,
+            dry_run,
+            seconds: 0.0,
+            tables: plans.iter().map(|p| p.result.clone()).collect(),
+            rejects: rejects.rejects.clone(),
+        };
+        if !report.rejects.is_empty() {
+            journal::insert_rejects(target, run.id, &report.rejects)?;
+        }
+        report.seconds = started.elapsed().as_secs_f64();
+        journal::record_sync(
+            target,
+            run.id,
+            started_at,
+            report.counts(),
+            report.seconds,
+            None,
+        )?;
+        signals::test_point("before-commit", "sync");
+        Ok(report)
+    });
+    let _ = source.batch_execute("COMMIT");
+    match result {
+        Ok(mut report) => {
+            report.seconds = started.elapsed().as_secs_f64();
+            Ok(report)
+        }
+        Err(e) => {
+            let message = chain(&e);
+            let _ = journal::record_sync(
+                &mut target,
+                run.id,
+                started_at,
+                SyncCounts::default(),
+                started.elapsed().as_secs_f64(),
+                Some(&message),
+            );
+            Err(e)
+        }
+    }
+}
+
+/// Whether rows can be named by key on both sides: every key column copied as it is, of a
+/// type whose JSON form is the same in SQLite and PostgreSQL (integers, text).
+fn keyed(table: &ResolvedTable) -> Result<(), String> {
+    if table.key_columns.is_empty() {
+        return Err("the table has no primary key".to_owned());
+    }
+    for key in &table.key_columns {
+        let Some(c) = table.column(key) else {
+            return Err(format!("key column `{key}` is not copied"));
+        };
+        if c.transform.is_some() {
+            return Err(format!("key column `{key}` is transformed"));
+        }
+        if !matches!(
+            c.target_type.family(),
+            TypeFamily::Integer | TypeFamily::Text
+        ) {
+            return Err(format!("key column `{key}` is `{}`", c.target_type.sql()));
+        }
+    }
+    Ok(())
+}
+
+/// The differences of one table, and how they will be applied.
+fn compare_table<'p>(
+    prepared: &'p Prepared,
+    source: &mut SqliteConnection,
+    target: &mut PgConnection,
+    table: &'p ResolvedTable,
+) -> Result<TablePlan<'p>, SyncError> {
+    let options = ChecksumOptions {
+        list_all: true,
+        ..ChecksumOptions::default()
+    };
+    let outcome = checksum_table(source, target, prepared, table, &options).map_err(|e| {
+        SyncError::Compare {
+            table: table.source.clone(),
+            message: chain(&e),
+        }
+    })?;
+    let mut result = TableSync {
+        source: table.source.clone(),
+        target: table.target.clone(),
+        ..TableSync::default()
+    };
+    let mut plan = TablePlan {
+        table,
+        upsert: Vec::new(),
+        delete: Vec::new(),
+        inserted_keys: BTreeSet::new(),
+        updated_keys: BTreeSet::new(),
+        result: TableSync::default(),
+    };
+    if outcome.differences.is_empty() {
+        plan.result = result;
+        return Ok(plan);
+    }
+    let key_of = |key: &serde_json::Value| -> Vec<serde_json::Value> {
+        table
+            .key_columns
+            .iter()
+            .map(|k| key.get(k).cloned().unwrap_or(serde_json::Value::Null))
+            .collect()
+    };
+    let mut changed = BTreeSet::new();
+    let mut missing = BTreeSet::new();
+    let mut extra = BTreeSet::new();
+    for d in &outcome.differences {
+        let key = serde_json::to_string(&key_of(&d.key)).unwrap_or_default();
+        match d.kind {
+            DifferenceKind::Changed => changed.insert(key),
+            DifferenceKind::MissingInTarget => missing.insert(key),
+            DifferenceKind::ExtraInTarget => extra.insert(key),
+        };
+    }
+    let parse = |k: &String| serde_json::from_str::<Vec<serde_json::Value>>(k).unwrap_or_default();
+    match keyed(table) {
+        Ok(()) if (changed.len() + missing.len()) as u64 * 2 <= table.source_rows.max(1) => {
+            result.updated = changed.len() as u64;
+            result.inserted = missing.len() as u64;
+            result.deleted = extra.len() as u64;
+            plan.upsert = changed.iter().chain(&missing).map(parse).collect();
+            plan.delete = extra.iter().map(parse).collect();
+        }
+        reason => {
+            // Every source row is staged and applied; rows the source no longer has go.
+            result.reloaded = true;
+            result.note = Some(match reason {
+                Ok(()) => "most of the table differs: reloaded".to_owned(),
+                Err(why) => format!("{why}: reloaded"),
+            });
+            result.updated = changed.len() as u64;
+            result.inserted = missing.len() as u64;
+            result.deleted = extra.len() as u64;
+        }
+    }
+    plan.inserted_keys = missing;
+    plan.updated_keys = changed;
+    plan.result = result;
+    Ok(plan)
+}
+
+/// Table indexes in foreign-key order, parents first (a cycle keeps plan order).
+fn parents_first(plans: &[TablePlan<'_>]) -> Vec<usize> {
+    let index: HashMap<&str, usize> = plans
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (p.table.source.as_str(), i))
+        .collect();
+    let mut order = Vec::new();
+    let mut state = vec![0u8; plans.len()];
+    fn visit(
+        i: usize,
+        plans: &[TablePlan<'_>],
+        index: &HashMap<&str, usize>,
+        state: &mut [u8],
+        order: &mut Vec<usize>,
+    ) {
+        if state[i] != 0 {
+            return;
+        }
+        state[i] = 1;
+        for fk in &plans[i].table.foreign_keys {
+            if let Some(&p) = index.get(fk.referenced_source.as_str()) {
+                if p != i {
+                    visit(p, plans, index, state, order);
+                }
+            }
+        }
+        state[i] = 2;
+        order.push(i);
+    }
+    for i in 0..plans.len() {
+        visit(i, plans, &index, &mut state, &mut order);
+    }
+    order
+}
+
+fn staged_name(table: &ResolvedTable) -> String {
+    format!("decant_sync_{}", table.target)
+}
+
+fn apply_error(table: &ResolvedTable) -> impl Fn(String) -> SyncError + '_ {
+    move |message| SyncError::Apply {
+        table: table.source.clone(),
+        message,
+    }
+}
+
+/// Copies the source rows to apply (the differing keys, or every row) into a temporary
+/// table, through the copy engine: converted as the run converted them, bad rows rejected.
+fn stage(
+    prepared: &Prepared,
+    templates: &Templates,
+    source: &mut SqliteConnection,
+    target: &mut PgConnection,
+    plan: &mut TablePlan<'_>,
+    rejects: &mut VecRejects,
+) -> Result<(), SyncError> {
+    let t = plan.table;
+    let r = &plan.result;
+    if !r.reloaded && plan.upsert.is_empty() {
+        return Ok(());
+    }
+    let failed = apply_error(t);
+    let schema = prepared.resolved.schema.as_str();
+    let temp = staged_name(t);
+    let create = templates
+        .render(
+            "postgres/sync_temp_table.sql.j2",
+            context! { temp, schema, table => t.target },
+        )
+        .map_err(|e| failed(e.to_string()))?;
+    target
+        .batch_execute(&create)
+        .map_err(|e| failed(format!("`{create}`: {}", crate::errors::database_chain(&e))))?;
+    let base = crate::checks::checksums::load_select(prepared, t);
+    let staged_table = ResolvedTable {
+        target: temp.clone(),
+        ..t.clone()
+    };
+    let selects: Vec<String> = if r.reloaded {
+        vec![base]
+    } else {
+        plan.upsert
+            .chunks(KEYS_PER_STATEMENT)
+            .map(|rows| {
+                templates
+                    .render(
+                        "sqlite/select_keys.sql.j2",
+                        context! { select => base, keys => t.key_columns, rows },
+                    )
+                    .map_err(|e| failed(e.to_string()))
+            })
+            .collect::<Result<_, _>>()?
+    };
+    let before = rejects.rejects.len();
+    for select in selects {
+        copy::copy_table(
+            source,
+            target,
+            "pg_temp",
+            &staged_table,
+            &t.key_columns,
+            &select,
+            "",
+            prepared.resolved.settings.on_bad_row,
+            rejects,
+        )
+        .map_err(|e| failed(chain(&e)))?;
+    }
+    // A row that became a bad row is rejected, as in a run, and leaves the target; it is
+    // counted as rejected, not as inserted or updated.
+    let rejected = &rejects.rejects[before..];
+    plan.result.rejected = rejected.len() as u64;
+    for reject in rejected {
+        let key: Vec<serde_json::Value> = t
+            .key_columns
+            .iter()
+            .map(|k| reject.primary_key.get(k).cloned().unwrap_or_default())
+            .collect();
+        let text = serde_json::to_string(&key).unwrap_or_default();
+        if plan.updated_keys.remove(&text) {
+            plan.result.updated = plan.result.updated.saturating_sub(1);
+        } else if plan.inserted_keys.remove(&text) {
+            plan.result.inserted = plan.result.inserted.saturating_sub(1);
+        }
+    }
+    if prepared.resolved.settings.on_bad_row == OnBadRow::Reject && !rejected.is_empty() {
+        for reject in rejected {
+            let key: Vec<serde_json::Value> = t
+                .key_columns
+                .iter()
+                .map(|k| reject.primary_key.get(k).cloned().unwrap_or_default())
+                .collect();
+            if !plan.delete.contains(&key) {
+                plan.delete.push(key);
+            }
+        }
+    }
+    Ok(())
+}
+
+fn delete(
+    prepared: &Prepared,
+    templates: &Templates,
+    target: &mut PgConnection,
+    plan: &TablePlan<'_>,
+) -> Result<(), SyncError> {
+    let t = plan.table;
+    let failed = apply_error(t);
+    let schema = prepared.resolved.schema.as_str();
+    let keys: Vec<&str> = t
+        .key_columns
+        .iter()
+        .filter_map(|k| t.column(k).map(|c| c.target.as_str()))
+        .collect();
+    let mut statements = Vec::new();
+    if plan.result.reloaded {
+        if keys.is_empty() {
+            // No key to match rows by: the table's rows are replaced by the staged ones.
+            statements.push(format!(
+                "DELETE FROM {}.{}",
+                crate::dialect::quote_ident(schema),
+                crate::dialect::quote_ident(&t.target)
+            ));
+        } else {
+            statements.push(
+                templates
+                    .render(
+                        "postgres/sync_delete.sql.j2",
+                        context! { schema, table => t.target, keys, stage => staged_name(t) },
+                    )
+                    .map_err(|e| failed(e.to_string()))?,
+            );
+        }
+    }
+    for rows in plan.delete.chunks(KEYS_PER_STATEMENT) {
+        statements.push(
+            templates
+                .render(
+                    "postgres/sync_delete.sql.j2",
+                    context! { schema, table => t.target, keys, rows, stage => () },
+                )
+                .map_err(|e| failed(e.to_string()))?,
+        );
+    }
+    for sql in statements {
+        target.batch_execute(&sql).map_err(|e| {
+            failed(format!(
+                "`{}`: {}",
+                first_line(&sql),
+                crate::errors::database_chain(&e)
+            ))
+        })?;
+    }
+    Ok(())
+}
+
+fn upsert(
+    prepared: &Prepared,
+    templates: &Templates,
+    target: &mut PgConnection,
+    plan: &TablePlan<'_>,
+) -> Result<(), SyncError> {
+    let t = plan.table;
+    if !plan.result.reloaded && plan.upsert.is_empty() {
+        return Ok(());
+    }
+    let failed = apply_error(t);
+    let schema = prepared.resolved.schema.as_str();
+    let columns: Vec<&str> = t.copied_columns().map(|c| c.target.as_str()).collect();
+    let keys: Vec<&str> = t
+        .key_columns
+        .iter()
+        .filter_map(|k| t.column(k).map(|c| c.target.as_str()))
+        .collect();
+    let updated: Vec<&str> = columns
+        .iter()
+        .copied()
+        .filter(|c| !keys.contains(c))
+        .collect();
+    let mut statements = vec![templates
+        .render(
+            "postgres/sync_upsert.sql.j2",
+            context! { schema, table => t.target, columns, keys, updated, stage => staged_name(t) },
+        )
+        .map_err(|e| failed(e.to_string()))?];
+    if let Some(identity) = &t.identity {
+        statements.push(
+            templates
+                .render(
+                    "postgres/identity_reset.sql.j2",
+                    context! { schema, table => t.target, column => identity.column, continue_after => identity.autoincrement_after.unwrap_or(0) },
+                )
+                .map_err(|e| failed(e.to_string()))?,
+        );
+    }
+    for sql in statements {
+        target.batch_execute(&sql).map_err(|e| {
+            failed(format!(
+                "`{}`: {}",
+                first_line(&sql),
+                crate::errors::database_chain(&e)
+            ))
+        })?;
+    }
+    Ok(())
+}
+
+fn first_line(sql: &str) -> &str {
+    sql.lines().next().unwrap_or_default()
+}

@@ -1,0 +1,192 @@
+//! `decant sync`: after a run, the source changes and only the changes are applied, in
+//! foreign-key-safe order, exactly once, converging after a kill.
+
+use diesel::connection::SimpleConnection;
+use diesel::{Connection, SqliteConnection};
+
+use crate::support::setup::{assert_exit, query, Setup};
+
+const SOURCE: &str = "
+    CREATE TABLE authors (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL, rating REAL,
+                          bio TEXT, active BOOLEAN, joined DATETIME, meta TEXT CHECK (json_valid(meta)));
+    CREATE TABLE books (id INTEGER PRIMARY KEY, author_id INTEGER NOT NULL REFERENCES authors(id),
+                        title TEXT, pages INTEGER, price NUMERIC(8,2));
+    CREATE TABLE tags (name TEXT, n INTEGER);
+    WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 500)
+    INSERT INTO authors SELECT x, 'author ' || x, x / 3.0, CASE WHEN x % 2 = 0 THEN 'bio ' || x END,
+                               x % 2, '2024-01-01 00:00:00', '{\"k\": ' || x || '}' FROM c;
+    WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 1500)
+    INSERT INTO books SELECT x, 1 + x % 500, 'title ' || x, x, x / 4.0 FROM c;
+    INSERT INTO tags VALUES ('x', 1), ('y', 2);
+";
+
+const PLAN: &str = "settings: { on_bad_row: reject }
+checks:
+  - row_counts: all
+  - checksums: all
+  - foreign_keys: all
+";
+
+fn write_source(s: &Setup, sql: &str) {
+    let path = s.path("source.sqlite3");
+    let mut conn = SqliteConnection::establish(path.to_str().unwrap()).unwrap();
+    conn.batch_execute(sql).unwrap();
+}
+
+/// What the app did to its SQLite file since the run: every kind of change.
+const CHANGES: &str = "
+    INSERT INTO authors (name, rating, active) VALUES ('new author', 4.5, 1);
+    UPDATE authors SET bio = 'a bio now', rating = NULL, active = 0, joined = '2025-06-01 12:00:00',
+                       meta = '{\"k\": \"changed\"}' WHERE id = 3;
+    UPDATE authors SET bio = NULL WHERE id = 4;
+    DELETE FROM books WHERE author_id = 9; DELETE FROM authors WHERE id = 9;
+    UPDATE books SET id = 90001 WHERE id = 15;
+    UPDATE books SET pages = 'not a number' WHERE id = 16;
+    UPDATE books SET price = 12.34, title = NULL WHERE id = 17;
+    INSERT INTO books VALUES (90002, 501, 'by the new author', 10, 1.00);
+    INSERT INTO tags VALUES ('z', 3);
+";
+
+#[test]
+fn sync_applies_inserts_updates_and_deletes_since_the_run_and_a_second_sync_applies_nothing() {
+    let s = Setup::from_sql(SOURCE, PLAN);
+    assert_exit(&s.decant(&["run", "plan.yaml"]), 0);
+    write_source(&s, CHANGES);
+    // A preview writes nothing.
+    let preview = s.decant(&["sync", "plan.yaml", "--dry-run"]);
+    assert_exit(&preview, 0);
+    assert!(preview.stdout.contains("would apply"), "{}", preview.stdout);
+    assert_eq!(
+        query(&s.db, "SELECT count(*) FROM books WHERE id = 90002"),
+        "0"
+    );
+    assert_eq!(query(&s.db, "SELECT count(*) FROM decant.syncs"), "0");
+    // The sync: the row that became a bad row is rejected (exit 1) and leaves the target.
+    let out = s.decant(&["sync", "plan.yaml"]);
+    assert_exit(&out, 1);
+    assert!(
+        out.stdout
+            .contains("applied: 4 inserted, 3 updated, 6 deleted, 1 rejected"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(
+        query(&s.db, "SELECT format('%s|%s|%s|%s|%s', bio, rating, active, joined, meta) FROM authors WHERE id = 3"),
+        "a bio now||f|2025-06-01 12:00:00+00|{\"k\": \"changed\"}"
+    );
+    assert_eq!(
+        query(&s.db, "SELECT bio IS NULL FROM authors WHERE id = 4"),
+        "true"
+    );
+    assert_eq!(
+        query(&s.db, "SELECT count(*) FROM authors WHERE id = 9"),
+        "0"
+    );
+    assert_eq!(
+        query(&s.db, "SELECT count(*) FROM books WHERE author_id = 9"),
+        "0"
+    );
+    assert_eq!(
+        query(&s.db, "SELECT count(*) FROM books WHERE id IN (15, 16)"),
+        "0"
+    );
+    assert_eq!(
+        query(
+            &s.db,
+            "SELECT format('%s|%s', title, price) FROM books WHERE id = 17"
+        ),
+        "|12.34"
+    );
+    assert_eq!(
+        query(&s.db, "SELECT author_id FROM books WHERE id = 90002"),
+        "501"
+    );
+    assert_eq!(
+        query(
+            &s.db,
+            "SELECT string_agg(name, ',' ORDER BY name) FROM tags"
+        ),
+        "x,y,z"
+    );
+    // The identity moved past the new id.
+    assert_eq!(
+        query(
+            &s.db,
+            "SELECT nextval(pg_get_serial_sequence('authors', 'id')) > 501"
+        ),
+        "true"
+    );
+    let rejects = std::fs::read_to_string(s.path("reports/plan.sync.report.json"));
+    assert!(rejects.is_err() || rejects.unwrap().contains("not a number"));
+    // Every check passes against the source as it is now; nothing is left to apply.
+    let check = s.decant(&["check", "plan.yaml"]);
+    assert_exit(&check, 0);
+    let again = s.decant(&["sync", "plan.yaml"]);
+    assert_exit(&again, 0);
+    assert!(
+        again
+            .stdout
+            .contains("applied: 0 inserted, 0 updated, 0 deleted, 0 rejected"),
+        "{}",
+        again.stdout
+    );
+    let status = s.decant(&["status", "plan.yaml"]);
+    assert!(
+        status.stdout.contains("sync 1  succeeded")
+            && status
+                .stdout
+                .contains("4 inserted, 3 updated, 6 deleted, 1 rejected"),
+        "{}",
+        status.stdout
+    );
+}
+
+#[test]
+fn a_sync_killed_before_its_commit_applies_nothing_and_the_next_sync_converges() {
+    let s = Setup::from_sql(SOURCE, PLAN);
+    assert_exit(&s.decant(&["run", "plan.yaml"]), 0);
+    write_source(&s, CHANGES);
+    let killed = std::process::Command::new(env!("CARGO_BIN_EXE_decant"))
+        .args(["sync", "plan.yaml"])
+        .current_dir(s.dir.path())
+        .env("TARGET_DATABASE_URL", &s.db.url)
+        .env("DECANT_TEST_KILL_AT", "before-commit:sync")
+        .output()
+        .unwrap();
+    assert_eq!(killed.status.code(), None, "{killed:?}");
+    assert_eq!(
+        query(&s.db, "SELECT count(*) FROM books WHERE id = 90002"),
+        "0"
+    );
+    assert_eq!(
+        query(&s.db, "SELECT count(*) FROM authors WHERE id = 9"),
+        "1"
+    );
+    let out = s.decant(&["sync", "plan.yaml"]);
+    assert_exit(&out, 1);
+    assert_exit(&s.decant(&["check", "plan.yaml"]), 0);
+    assert_exit(&s.decant(&["sync", "plan.yaml"]), 0);
+}
+
+#[test]
+fn sync_refuses_when_the_plan_or_the_source_schema_changed_or_no_run_completed() {
+    let s = Setup::from_sql(SOURCE, PLAN);
+    let before_any_run = s.decant(&["sync", "plan.yaml"]);
+    assert_exit(&before_any_run, 2);
+    assert!(
+        before_any_run.stderr.contains("run the plan first"),
+        "{}",
+        before_any_run.stderr
+    );
+    assert_exit(&s.decant(&["run", "plan.yaml"]), 0);
+    write_source(&s, "ALTER TABLE books ADD COLUMN isbn TEXT;");
+    let changed = s.decant(&["sync", "plan.yaml"]);
+    assert_exit(&changed, 2);
+    assert!(
+        changed
+            .stderr
+            .contains("the plan or the source's schema changed since run 1"),
+        "{}",
+        changed.stderr
+    );
+}
