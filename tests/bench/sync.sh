@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# `decant sync` on the bench database (tests/bench/generate.py): after one full run, N rounds of
+# "the app changes 0.1% of the rows (a third inserts, a third updates, a third deletes), then
+# `decant check` with `checksums: all` and `decant sync` are timed on the same data". Prints
+# each round, the medians, and the ratios the cutover story rests on: sync / full run and
+# sync / check.
+#
+#   bash tests/bench/sync.sh [--runs N] [--scale S] [--server URL] [--no-build]
+#
+# The source is a copy of the generated file (the rounds write to it). Needs cargo, python3,
+# psql and /usr/bin/time.
+set -euo pipefail
+
+RUNS=3
+SCALE=1.0
+SERVER="${BENCH_SERVER_URL:-postgres://postgres@127.0.0.1:5432}"
+BUILD=1
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --runs) RUNS="$2"; shift 2 ;;
+        --scale) SCALE="$2"; shift 2 ;;
+        --server) SERVER="${2%/}"; shift 2 ;;
+        --no-build) BUILD=0; shift ;;
+        -h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        *) echo "sync.sh: unknown argument \`$1\`" >&2; exit 2 ;;
+    esac
+done
+die() { echo "sync.sh: FAILED: $*" >&2; exit 1; }
+
+BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+REPO="$(cd "$BENCH_DIR/../.." && pwd)"
+DATA="$BENCH_DIR/data"
+DECANT="$REPO/target/release/decant"
+mkdir -p "$DATA"
+if [ "$BUILD" = 1 ]; then (cd "$REPO" && cargo build --release --quiet); fi
+[ -x "$DECANT" ] || die "$DECANT does not exist"
+
+SCALE_KEY="$(printf '%g' "$SCALE")"
+SCALED_DB="$DATA/bench-scale-$SCALE_KEY.sqlite3"
+PARAMS="scale=$SCALE_KEY generator=$(md5sum "$BENCH_DIR/generate.py" | cut -d' ' -f1)"
+if ! { [ -f "$SCALED_DB" ] && [ "$(cat "$SCALED_DB.params" 2>/dev/null)" = "$PARAMS" ]; }; then
+    echo "== generating the source at scale $SCALE_KEY"
+    rm -f "$SCALED_DB.params"
+    python3 "$BENCH_DIR/generate.py" "$SCALED_DB" --scale "$SCALE"
+    echo "$PARAMS" > "$SCALED_DB.params"
+fi
+cp "$SCALED_DB" "$DATA/sync-source.sqlite3"
+for plan in bench checksums; do
+    sed 's#url: "sqlite://data/bench.sqlite3"#url: "sqlite://sync-source.sqlite3"#' \
+        "$BENCH_DIR/$plan.yaml" > "$DATA/sync-$plan.yaml"
+done
+
+admin() { PGOPTIONS="-c client_min_messages=warning" psql "$SERVER/postgres" -X -q -v ON_ERROR_STOP=1 -Atc "$1"; }
+DB="decant_sync_bench_$$"
+trap 'admin "drop database if exists \"$DB\" with (force)" 2>/dev/null || true' EXIT
+admin "drop database if exists \"$DB\" with (force)"
+admin "create database \"$DB\""
+export TARGET_DATABASE_URL="$SERVER/$DB"
+
+seconds() { # command... → wall seconds (the command's exit code is ignored: check exits 1 on differences)
+    local out; out="$(mktemp)"
+    /usr/bin/time -f '%e' -o "$out" "$@" >/dev/null 2>&1 || true
+    tail -1 "$out"; rm -f "$out"
+}
+
+echo "== full run"
+RUN_S="$(seconds "$DECANT" run "$DATA/sync-bench.yaml" --report-dir "$DATA/sync-reports")"
+[ "$(psql "$TARGET_DATABASE_URL" -X -Atc "select status from decant.runs")" = succeeded ] || die "the run failed"
+echo "   run: ${RUN_S}s"
+
+CHECKS=""; SYNCS=""
+for i in $(seq 1 "$RUNS"); do
+    python3 - "$DATA/sync-source.sqlite3" "$i" <<'PY'
+import random, sqlite3, sys
+c = sqlite3.connect(sys.argv[1]); rnd = random.Random(int(sys.argv[2]))
+total = sum(c.execute(f"select count(*) from {t}").fetchone()[0] for t in ("users", "orders", "order_items"))
+n = max(3, total // 1000 // 3)          # 0.1% of the rows: a third each
+top_item = c.execute("select max(id) from order_items").fetchone()[0]
+orders = c.execute("select max(id) from orders").fetchone()[0]
+c.executemany("insert into order_items values (?, ?, 'SKU-NEW', 'new product', 1, 9.99)",
+              [(top_item + k + 1, rnd.randint(1, orders)) for k in range(n)])
+c.executemany("update orders set amount = amount + 1, note = 'changed' where id = ?",
+              [(rnd.randint(1, orders),) for _ in range(n)])
+c.executemany("delete from order_items where id = ?", [(rnd.randint(1, top_item),) for _ in range(n)])
+c.commit()
+PY
+    c="$(seconds "$DECANT" check "$DATA/sync-checksums.yaml")"
+    s="$(seconds "$DECANT" sync "$DATA/sync-bench.yaml" --report-dir "$DATA/sync-reports")"
+    echo "   round $i: check ${c}s, sync ${s}s"
+    CHECKS="$CHECKS $c"; SYNCS="$SYNCS $s"
+done
+"$DECANT" check "$DATA/sync-checksums.yaml" >/dev/null || die "after the last sync, check finds differences"
+median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
+MC="$(echo "$CHECKS" | median)"; MS="$(echo "$SYNCS" | median)"
+echo "== medians of $RUNS round(s), scale $SCALE_KEY: run ${RUN_S}s, check ${MC}s, sync ${MS}s"
+awk -v s="$MS" -v r="$RUN_S" -v c="$MC" 'BEGIN { printf "   sync / run = %.2f (goal <= 0.15); sync / check = %.2f (goal <= 1.2)\n", s / r, s / c }'
