@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use crate::doc_path;
 use crate::plan::diagnostic::did_you_mean;
-use crate::plan::model::{ConstraintTiming, ExistingKeys, IfExists, Plan, SchemaOwner};
+use crate::plan::model::{ConstraintTiming, ExistingKeys, IfExists, OnBadRow, Plan, SchemaOwner};
 use crate::plan::Diagnostic;
 use crate::resolve::ResolvedPlan;
 
@@ -55,6 +55,9 @@ pub enum StepKind {
     Command {
         run: String,
     },
+    /// Under `on_bad_row: reject`, after every load: rows whose parent row was rejected are
+    /// rejected too ("parent rejected"), so the foreign keys can be made and nothing is lost.
+    RejectChildren,
     /// With `target.owner: app`, before any load: the live schema is compared with the
     /// snapshot the plan was checked against, the app's tables are checked for rows (and
     /// emptied in one statement under `if_exists: truncate`).
@@ -77,7 +80,7 @@ impl StepKind {
     pub fn phase(&self) -> Option<&'static str> {
         Some(match self {
             StepKind::CreateSchema | StepKind::CreateTable { .. } => "schema",
-            StepKind::Load { .. } | StepKind::PrepareTarget => "load",
+            StepKind::Load { .. } | StepKind::PrepareTarget | StepKind::RejectChildren => "load",
             StepKind::Constraints { .. } => "constraints",
             StepKind::Indexes { .. } => "indexes",
             StepKind::ForeignKeys { .. } => "foreign-keys",
@@ -230,6 +233,28 @@ pub fn build_graph(plan: &Plan, resolved: &ResolvedPlan) -> (StepGraph, Vec<Diag
         add_app_steps(resolved, &mut g, &mut add, &mut problems);
     } else {
         add_decant_steps(resolved, &mut g, &mut add);
+    }
+    if resolved.settings.on_bad_row == OnBadRow::Reject
+        && resolved.tables.iter().any(|t| !t.foreign_keys.is_empty())
+    {
+        let cascade = add(&mut g, "reject-children".into(), StepKind::RejectChildren);
+        let around: Vec<(NodeIndex, bool)> = g
+            .node_indices()
+            .filter_map(|n| match g[n].kind {
+                StepKind::Load { .. } => Some((n, true)),
+                StepKind::ForeignKeys { .. } | StepKind::Views => Some((n, false)),
+                // With the app's keys rebuilt, its foreign keys come back in `indexes:<t>`.
+                StepKind::Indexes { .. } if resolved.owner == SchemaOwner::App => Some((n, false)),
+                _ => None,
+            })
+            .collect();
+        for (n, before) in around {
+            if before {
+                g.add_edge(n, cascade, ());
+            } else {
+                g.add_edge(cascade, n, ());
+            }
+        }
     }
     let builtin_sinks: Vec<NodeIndex> = g
         .node_indices()
@@ -689,4 +714,39 @@ fn report_cycles(plan: &Plan, graph: &StepGraph, problems: &mut Vec<Diagnostic>)
             .with_help("remove one of the `before`/`after` entries on this cycle"),
         );
     }
+}
+
+/// The plan's tables (indexes into `resolved.tables`) in foreign-key order, parents first; a
+/// cycle keeps plan order.
+pub fn parents_first(resolved: &ResolvedPlan) -> Vec<usize> {
+    let index: HashMap<&str, usize> = resolved
+        .tables
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (t.source.as_str(), i))
+        .collect();
+    fn visit(
+        i: usize,
+        resolved: &ResolvedPlan,
+        index: &HashMap<&str, usize>,
+        seen: &mut [bool],
+        order: &mut Vec<usize>,
+    ) {
+        if seen[i] {
+            return;
+        }
+        seen[i] = true;
+        for fk in &resolved.tables[i].foreign_keys {
+            if let Some(&p) = index.get(fk.referenced_source.as_str()) {
+                visit(p, resolved, index, seen, order);
+            }
+        }
+        order.push(i);
+    }
+    let mut seen = vec![false; resolved.tables.len()];
+    let mut order = Vec::new();
+    for i in 0..resolved.tables.len() {
+        visit(i, resolved, &index, &mut seen, &mut order);
+    }
+    order
 }

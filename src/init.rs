@@ -190,7 +190,23 @@ pub fn starter_plan(catalog: &Catalog, name: &str, source_url: &str, target_url:
         "target:\n  url: \"{}\"\n  schema: public",
         target_url.replace('"', "\\\"")
     );
-    let _ = writeln!(out, "settings:\n  if_exists: fail       # fail | drop | truncate | append\n  on_bad_row: stop      # stop | reject\n  constraints: after_load\n  workers: 2");
+    // Values that will not convert make `stop` end the first run: start with `reject`, so the
+    // run goes through and lists them (their child rows are rejected with them).
+    let bad_rows = catalog.tables.iter().any(|t| {
+        t.columns.iter().any(|c| {
+            c.profile.as_ref().is_some_and(|p| {
+                flag(c, &default_mapping(t, c), p)
+                    .iter()
+                    .any(|f| f.contains("bad row"))
+            })
+        })
+    });
+    let on_bad_row = if bad_rows {
+        "reject      # stop | reject — some values flagged below will not convert: they are listed, with their child rows"
+    } else {
+        "stop        # stop | reject"
+    };
+    let _ = writeln!(out, "settings:\n  if_exists: fail       # fail | drop | truncate | append\n  on_bad_row: {on_bad_row}\n  constraints: after_load\n  workers: 2");
     let _ = writeln!(
         out,
         "naming:\n  identifiers: preserve # preserve | snake_case | lower"

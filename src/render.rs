@@ -283,6 +283,11 @@ fn render_step(
             }
         }
         StepKind::Checks => {}
+        // Rendered when it runs: it names the run whose rejects it follows.
+        StepKind::RejectChildren => target.push(
+            "-- rows whose parent row this run rejected are rejected too (\"parent rejected\")"
+                .to_owned(),
+        ),
         StepKind::Sql { sql } => target.push(sql.trim().to_owned()),
         // Shown by `decant plan` as the command it is; nothing runs that the plan does not say.
         StepKind::Command { run } => target.push(format!("-- run: {}", run.trim())),

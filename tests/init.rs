@@ -75,3 +75,98 @@ fn char_columns_load_as_varchar_without_blank_padding_and_ip_addresses_are_propo
         "character varying"
     );
 }
+
+#[test]
+fn the_starter_plan_of_the_readme_fixture_runs_and_a_rejected_parent_takes_its_children_along() {
+    let s = Setup::from_example("savings", |p| p);
+    std::fs::remove_file(s.path("plan.yaml")).unwrap();
+    let init = s.decant(&[
+        "init",
+        "--source",
+        "sqlite://data/savings.sqlite3",
+        "-o",
+        "plan.yaml",
+    ]);
+    assert_exit(&init, 0);
+    let plan = std::fs::read_to_string(s.path("plan.yaml")).unwrap();
+    assert!(plan.contains("on_bad_row: reject"), "{plan}");
+    // `plan` shows the flagged column as a warning.
+    let shown = s.decant(&["plan", "plan.yaml"]);
+    assert!(
+        shown
+            .stdout
+            .contains("loans.term_months: 1 non-numeric text value(s)"),
+        "{}",
+        shown.stdout
+    );
+    // The run goes through: the bad loan is rejected, and its repayment with it, so the
+    // foreign keys are made and every check passes; exit 1 because rows were rejected.
+    let out = s.decant(&["run", "plan.yaml"]);
+    assert_exit(&out, 1);
+    assert!(
+        out.stdout.contains(" passed, 0 failed, 0 error(s)"),
+        "{}",
+        out.stdout
+    );
+    let rejects = std::fs::read_to_string(s.path("reports/plan.rejects.jsonl")).unwrap();
+    assert!(
+        rejects.contains(r#""table":"repayments","primary_key":{"id":8},"column":"loan_id","value":"4","reason":"parent rejected: its row in `loans` was rejected""#),
+        "{rejects}"
+    );
+    let report = s.report("plan");
+    for t in report["tables"].as_array().unwrap() {
+        assert_eq!(
+            t["read"].as_u64().unwrap(),
+            t["written"].as_u64().unwrap() + t["rejected"].as_u64().unwrap(),
+            "{t}"
+        );
+    }
+    assert_eq!(
+        query(&s.db, "SELECT rows_written || '/' || rows_rejected FROM decant.steps WHERE step_id = 'load:repayments'"),
+        "11/1"
+    );
+}
+
+#[test]
+fn a_rejection_carries_down_every_level_and_through_a_table_that_references_itself() {
+    let s = Setup::from_sql(
+        "CREATE TABLE teams (id INTEGER PRIMARY KEY, size INTEGER);
+         CREATE TABLE people (id INTEGER PRIMARY KEY, team_id INTEGER REFERENCES teams(id),
+                              mentor_id INTEGER REFERENCES people(id));
+         CREATE TABLE notes (id INTEGER PRIMARY KEY, person_id INTEGER REFERENCES people(id), body TEXT);
+         INSERT INTO teams VALUES (1, 5), (2, 'many');
+         INSERT INTO people VALUES (10, 1, NULL), (11, 2, NULL), (12, 1, 11), (13, 1, 12), (14, 1, 10);
+         INSERT INTO notes VALUES (100, 13, 'x'), (101, 14, 'y'), (102, 11, 'z');",
+        "settings: { on_bad_row: reject }\nchecks:\n  - row_counts: all\n  - foreign_keys: all\n",
+    );
+    let out = s.decant(&["run", "plan.yaml"]);
+    assert_exit(&out, 1);
+    // Team 2 is bad; person 11 is in it; 12 is mentored by 11, 13 by 12; notes 100 and 102
+    // belong to 13 and 11. Person 14 and note 101 hang from good rows and stay.
+    assert_eq!(
+        query(
+            &s.db,
+            "SELECT string_agg(id::text, ',' ORDER BY id) FROM people"
+        ),
+        "10,14"
+    );
+    assert_eq!(
+        query(
+            &s.db,
+            "SELECT string_agg(id::text, ',' ORDER BY id) FROM notes"
+        ),
+        "101"
+    );
+    assert_eq!(
+        query(
+            &s.db,
+            "SELECT count(*) FROM decant.decant_rejects WHERE reason LIKE 'parent rejected%'"
+        ),
+        "5"
+    );
+    assert!(
+        out.stdout.contains(" passed, 0 failed, 0 error(s)"),
+        "{}",
+        out.stdout
+    );
+}

@@ -68,8 +68,15 @@ pub fn prepare(path: &Path, profile_all: bool) -> Result<Prepared, Failure> {
         Ok(SourceUrl::Sqlite(file)) => {
             let introspected = open_sqlite_read_only(&file).and_then(|mut conn| {
                 let mut catalog = introspect_sqlite(&mut conn)?;
-                profile_catalog(&mut conn, &mut catalog, |_, c| {
-                    profile_all || crate::mapping::types::decided_by_values(c)
+                // Columns the plan states a type for are profiled too (few, and a reviewer's
+                // choice): `plan` then warns when their values will not convert.
+                profile_catalog(&mut conn, &mut catalog, |t, c| {
+                    profile_all
+                        || crate::mapping::types::decided_by_values(c)
+                        || plan
+                            .columns
+                            .get(&format!("{}.{}", t.name, c.name))
+                            .is_some_and(|o| o.to.is_some())
                 })?;
                 Ok(catalog)
             });

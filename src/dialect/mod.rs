@@ -94,6 +94,10 @@ pub const BUILTIN_TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/postgres/sync_delete.sql.j2"),
     ),
     (
+        "postgres/reject_children.sql.j2",
+        include_str!("../../templates/postgres/reject_children.sql.j2"),
+    ),
+    (
         "postgres/sync_upsert.sql.j2",
         include_str!("../../templates/postgres/sync_upsert.sql.j2"),
     ),

@@ -630,3 +630,42 @@ pub fn syncs(conn: &mut PgConnection, run: i64) -> Result<Vec<SyncRow>, JournalE
         .load::<SyncRow>(conn)
         .map_err(query_error(sql))
 }
+
+/// Runs a rendered `reject_children` statement: the child rows it deletes become rejects, and
+/// are returned.
+pub fn reject_children(
+    conn: &mut PgConnection,
+    sql: &str,
+) -> Result<Vec<crate::copy::Reject>, JournalError> {
+    let rows = diesel::sql_query(sql)
+        .load::<RejectRow>(conn)
+        .map_err(query_error(sql))?;
+    Ok(rows
+        .into_iter()
+        .map(|r| crate::copy::Reject {
+            table: r.source_table,
+            primary_key: serde_json::from_str(&r.primary_key).unwrap_or(serde_json::Value::Null),
+            column: r.source_column,
+            value: r.value.unwrap_or_default(),
+            reason: r.reason,
+        })
+        .collect())
+}
+
+/// Moves `n` rows of a load step from written to rejected (rows rejected after the load).
+pub fn move_to_rejected(
+    conn: &mut PgConnection,
+    run: i64,
+    step: &str,
+    n: u64,
+) -> Result<(), JournalError> {
+    let sql = "UPDATE decant.steps SET rows_written = rows_written - $3, rows_rejected = rows_rejected + $3 \
+               WHERE run_id = $1 AND step_id = $2";
+    diesel::sql_query(sql)
+        .bind::<BigInt, _>(run)
+        .bind::<Text, _>(step)
+        .bind::<BigInt, _>(i64::try_from(n).unwrap_or(i64::MAX))
+        .execute(conn)
+        .map(|_| ())
+        .map_err(query_error(sql))
+}

@@ -576,6 +576,9 @@ impl<'p> Scheduler<'p> {
     ) -> Result<String, Stop> {
         let prepared = self.prepared;
         let rendered = &prepared.steps[step];
+        if rendered.kind == StepKind::RejectChildren {
+            return self.reject_children(rendered, control, run_id, report);
+        }
         if rendered.kind != StepKind::Views {
             return Ok(self.run_checks(control, report));
         }
@@ -596,6 +599,85 @@ impl<'p> Scheduler<'p> {
         signals::test_point("after-commit", &rendered.id);
         self.completed.push(rendered.id.clone());
         Ok(state)
+    }
+
+    /// Rows whose parent row was rejected are rejected too, parents first so a rejection
+    /// carries down every level; in one transaction with the step's journal record and the
+    /// load steps' counts, so every table still reconciles read = written + rejected.
+    fn reject_children(
+        &mut self,
+        rendered: &RenderedStep,
+        control: &mut PgConnection,
+        run_id: i64,
+        report: &mut RunReport,
+    ) -> Result<String, Stop> {
+        let prepared = self.prepared;
+        let resolved = &prepared.resolved;
+        let failed = |message: String| Stop::Failed {
+            step: rendered.id.clone(),
+            sql: None,
+            message,
+        };
+        journal::step_started(control, run_id, &rendered.id).map_err(|e| failed(chain(&e)))?;
+        signals::test_point("started", &rendered.id);
+        let templates = crate::dialect::Templates::for_plan(
+            prepared.loaded.base_dir(),
+            prepared.loaded.plan.templates.as_deref(),
+        );
+        // Parents first, so a rejection carries down every level.
+        let mut statements = Vec::new();
+        for i in crate::graph::parents_first(resolved) {
+            let child = &resolved.tables[i];
+            for fk in &child.foreign_keys {
+                if let Some(sql) = reject_children_sql(&templates, resolved, child, fk, run_id)
+                    .map_err(|e| failed(e.to_string()))?
+                {
+                    let self_reference = fk.referenced_source == child.source;
+                    statements.push((child, sql, self_reference));
+                }
+            }
+        }
+        let outcome = control.transaction::<_, JournalError, _>(|conn| {
+            let mut all = Vec::new();
+            for (child, statement, self_reference) in &statements {
+                // A table that references itself: repeat until no row is left hanging.
+                loop {
+                    let rows = journal::reject_children(conn, statement)?;
+                    if rows.is_empty() {
+                        break;
+                    }
+                    let step = format!("load:{}", child.source);
+                    journal::move_to_rejected(conn, run_id, &step, rows.len() as u64)?;
+                    all.extend(rows);
+                    if !self_reference {
+                        break;
+                    }
+                }
+            }
+            journal::step_done(conn, run_id, &rendered.id, None)?;
+            signals::test_point("before-commit", &rendered.id);
+            Ok(all)
+        });
+        let rejected = outcome.map_err(|e| failed(chain(&e)))?;
+        signals::test_point("after-commit", &rendered.id);
+        self.completed.push(rendered.id.clone());
+        let mut loader = lock_loader(self.loader);
+        for r in &rejected {
+            if let Some(t) = report.tables.iter_mut().find(|t| t.source == r.table) {
+                t.written = t.written.saturating_sub(1);
+                t.rejected += 1;
+            }
+            loader
+                .rejects
+                .file
+                .reject(r.clone())
+                .map_err(|e| failed(chain(&e)))?;
+        }
+        let _ = loader.rejects.file.flush();
+        Ok(match rejected.len() {
+            0 => "done".to_owned(),
+            n => format!("done, {n} row(s) rejected because their parent row was"),
+        })
     }
 
     #[allow(clippy::type_complexity)]
@@ -674,7 +756,7 @@ impl<'p> Scheduler<'p> {
                     let id = &prepared.steps[step].id;
                     if matches!(
                         prepared.steps[step].kind,
-                        StepKind::Checks | StepKind::Views
+                        StepKind::Checks | StepKind::Views | StepKind::RejectChildren
                     ) {
                         let started = Instant::now();
                         match self.run_inline(step, control, run_id, report) {
@@ -815,6 +897,71 @@ impl<'p> Scheduler<'p> {
         drop(job_txs);
         stop
     }
+}
+
+/// The statement that rejects `child`'s rows whose parent row (through `fk`) this run
+/// rejected; `None` when `fk` does not reference its parent's key (rejects name rows by it).
+fn reject_children_sql(
+    templates: &crate::dialect::Templates,
+    resolved: &crate::resolve::ResolvedPlan,
+    child: &crate::resolve::ResolvedTable,
+    fk: &crate::resolve::ResolvedForeignKey,
+    run_id: i64,
+) -> Result<Option<String>, crate::dialect::TemplateError> {
+    let Some(parent) = resolved.table(&fk.referenced_source) else {
+        return Ok(None);
+    };
+    let parent_keys: Option<Vec<&str>> = fk
+        .referenced_columns
+        .iter()
+        .map(|target| {
+            parent
+                .columns
+                .iter()
+                .find(|c| c.target == *target)
+                .map(|c| c.source.as_str())
+        })
+        .collect();
+    let Some(parent_keys) = parent_keys.filter(|k| !k.is_empty() && *k == parent.key_columns)
+    else {
+        return Ok(None);
+    };
+    let pairs: Vec<serde_json::Value> = fk
+        .columns
+        .iter()
+        .zip(&parent_keys)
+        .map(|(c, p)| serde_json::json!({ "child": c, "parent": p }))
+        .collect();
+    let keys: Vec<serde_json::Value> = child
+        .key_columns
+        .iter()
+        .filter_map(|k| child.column(k))
+        .map(|c| serde_json::json!({ "source": c.source, "target": c.target }))
+        .collect();
+    let column = child
+        .columns
+        .iter()
+        .find(|c| fk.columns.first() == Some(&c.target))
+        .map_or_else(
+            || fk.columns.first().cloned().unwrap_or_default(),
+            |c| c.source.clone(),
+        );
+    templates
+        .render(
+            "postgres/reject_children.sql.j2",
+            minijinja::context! {
+                schema => resolved.schema,
+                child => child.target,
+                child_source => child.source,
+                parent_source => parent.source,
+                run => run_id,
+                pairs,
+                keys,
+                column,
+                reason => format!("parent rejected: its row in `{}` was rejected", parent.source),
+            },
+        )
+        .map(Some)
 }
 
 /// On the first signal: stop handing out steps and cancel what the lanes are doing; each

@@ -8,7 +8,7 @@
 //! past the new ids, and the sync's journal record. A kill at any moment leaves either the
 //! whole sync or none of it, and the next sync recomputes what is left: it converges.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::time::{Instant, SystemTime};
 
 use diesel::connection::SimpleConnection;
@@ -177,7 +177,8 @@ pub fn sync(prepared: &Prepared, target_url: &str, dry_run: bool) -> Result<Sync
         prepared.loaded.plan.templates.as_deref(),
     );
     let mut rejects = VecRejects::default();
-    let order = parents_first(&plans);
+    // `plans` follows `resolved.tables`, so their indexes are the same.
+    let order = crate::graph::parents_first(resolved);
     let result = target.transaction::<_, SyncError, _>(|target| {
         // Staged first, so deletes can compare with what the source holds now.
         for &i in &order {
@@ -339,42 +340,6 @@ fn compare_table<'p>(
     plan.updated_keys = changed;
     plan.result = result;
     Ok(plan)
-}
-
-/// Table indexes in foreign-key order, parents first (a cycle keeps plan order).
-fn parents_first(plans: &[TablePlan<'_>]) -> Vec<usize> {
-    let index: HashMap<&str, usize> = plans
-        .iter()
-        .enumerate()
-        .map(|(i, p)| (p.table.source.as_str(), i))
-        .collect();
-    let mut order = Vec::new();
-    let mut state = vec![0u8; plans.len()];
-    fn visit(
-        i: usize,
-        plans: &[TablePlan<'_>],
-        index: &HashMap<&str, usize>,
-        state: &mut [u8],
-        order: &mut Vec<usize>,
-    ) {
-        if state[i] != 0 {
-            return;
-        }
-        state[i] = 1;
-        for fk in &plans[i].table.foreign_keys {
-            if let Some(&p) = index.get(fk.referenced_source.as_str()) {
-                if p != i {
-                    visit(p, plans, index, state, order);
-                }
-            }
-        }
-        state[i] = 2;
-        order.push(i);
-    }
-    for i in 0..plans.len() {
-        visit(i, plans, &index, &mut state, &mut order);
-    }
-    order
 }
 
 fn staged_name(table: &ResolvedTable) -> String {
