@@ -4,6 +4,19 @@
 //! into a [`catalog::Catalog`], [`resolve`] decides every table's and column's fate,
 //! [`graph`] orders the steps, [`render`] turns them into SQL through [`dialect`] templates.
 
+//!
+//! Layers point down; a module uses its own layer and those below, never one above, and a test
+//! (`tests/layers.rs`) keeps it so:
+//!
+//! 1. [`errors`], [`url`], [`signals`], [`catalog`], [`migrations`], [`cli`], [`dialect`]
+//! 2. [`plan`]
+//! 3. [`naming`], [`transform`], [`introspect`], [`mapping`]
+//! 4. [`resolve`]
+//! 5. [`copy`], [`graph`], [`render`], [`journal`]
+//! 6. [`prepare`] (the front half of every command), [`init`]
+//! 7. [`checks`], [`run`], [`output`], [`rehearse`]
+//! 8. [`commands`], the only place errors become messages and exit codes
+
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 pub mod catalog;
@@ -22,6 +35,7 @@ pub mod migrations;
 pub mod naming;
 pub mod output;
 pub mod plan;
+pub mod prepare;
 pub mod rehearse;
 pub mod render;
 pub mod resolve;

@@ -13,6 +13,7 @@ mod exactly_once;
 mod fixtures;
 mod init;
 mod introspect;
+mod layers;
 mod readme;
 mod rehearse;
 mod resolve;

@@ -14,10 +14,10 @@ use diesel::{PgConnection, RunQueryDsl, SqliteConnection};
 use serde::Serialize;
 
 use super::{count, CheckError, Count, Finding, Side};
-use crate::commands::Prepared;
 use crate::copy::{key_text, Reject};
 use crate::dialect::{quote_ident, Templates};
 use crate::plan::model::OrphanPolicy;
+use crate::prepare::Prepared;
 use crate::render::render_steps;
 use crate::resolve::{ResolvedForeignKey, ResolvedPlan, ResolvedTable};
 

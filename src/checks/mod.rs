@@ -15,11 +15,11 @@ use diesel::sqlite::{Sqlite, SqliteType, SqliteValue};
 use diesel::{PgConnection, SqliteConnection};
 use serde::Serialize;
 
-use crate::commands::Prepared;
 use crate::copy::SqlValue;
 use crate::dialect::quote_ident;
 use crate::errors::chain;
 use crate::plan::model::Selection;
+use crate::prepare::Prepared;
 use crate::resolve::{ResolvedColumn, ResolvedPlan, ResolvedTable};
 
 /// The outcome of one check.

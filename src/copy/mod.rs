@@ -28,7 +28,7 @@ pub use read::{show_value, sqlite_real_text, value_json, SqlValue};
 pub use rejects::{JsonLinesRejects, VecRejects};
 
 pub(crate) use addresses::IpNet;
-pub(crate) use convert::{writable, Converter};
+pub(crate) use convert::Converter;
 pub(crate) use read::SourceRow;
 pub(crate) use write::copy_out;
 use write::CopyFailure;

@@ -5,6 +5,7 @@ pub mod defaults;
 pub mod expressions;
 pub mod target_types;
 pub mod types;
+pub mod wire;
 
 pub use target_types::{parse_target_type, TargetType};
 pub use types::{default_mapping, TypeDecision};

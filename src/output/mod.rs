@@ -8,8 +8,8 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
-use crate::commands::Prepared;
 use crate::plan::model::Settings;
+use crate::prepare::Prepared;
 use crate::render::RenderedStep;
 use crate::resolve::ResolvedTable;
 use crate::url::redact_url;

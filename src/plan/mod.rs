@@ -7,7 +7,6 @@ pub mod load;
 pub mod model;
 pub mod spans;
 pub mod structure;
-pub mod validate;
 
 pub use diagnostic::{Diagnostic, Diagnostics, DocPath, PathSeg, Span};
 pub use load::{load_plan, load_plan_str, LoadedPlan};

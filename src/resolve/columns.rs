@@ -39,7 +39,7 @@ fn rule_matches(rule: &TypeRule, table: &Table, column: &Column) -> bool {
 
 fn parse_type_at(text: &str, path: DocPath, problems: &mut Vec<Diagnostic>) -> Option<TargetType> {
     match parse_target_type(text) {
-        Ok(t) if !crate::copy::writable(&t) => {
+        Ok(t) if !crate::mapping::wire::writable(&t) => {
             let instead = match (t.base.as_str(), t.array) {
                 (_, true) => "`jsonb` or `text`",
                 ("money", _) => "`numeric(p,s)`",

@@ -285,7 +285,7 @@ fn fit_column(
             labels: app_column.labels.clone(),
         }
     };
-    if !crate::copy::writable(&target_type) {
+    if !crate::mapping::wire::writable(&target_type) {
         problems.push(
             Diagnostic::error(
                 column_path(plan, key),

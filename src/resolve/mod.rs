@@ -5,6 +5,7 @@ mod columns;
 mod constraints;
 mod existing;
 mod tables;
+mod validate;
 
 use serde::Serialize;
 
@@ -15,6 +16,7 @@ use crate::plan::Diagnostic;
 use crate::transform::Transform;
 
 pub use existing::fit_to_app_schema;
+pub use validate::validate_plan;
 
 /// Everything `decant run` will do, decided; plain data that `decant plan` prints.
 #[derive(Debug, Clone, PartialEq, Serialize)]

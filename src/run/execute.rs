@@ -13,13 +13,13 @@ use diesel::{Connection, RunQueryDsl, SqliteConnection};
 
 use crate::checks::foreign_keys::{plan_orphans, OrphanFinding};
 use crate::checks::{run_plan_checks, Databases};
-use crate::commands::Prepared;
 use crate::copy::{self, CopyError, JsonLinesRejects, Reject, RejectSink};
 use crate::errors::chain;
 use crate::graph::StepKind;
 use crate::introspect::open_sqlite_read_only;
 use crate::journal::{self, JournalError, RowCounts, RunIdentity, RunState, StepRow, StepState};
 use crate::plan::model::{IfExists, SchemaOwner};
+use crate::prepare::Prepared;
 use crate::render::RenderedStep;
 use crate::run::identity::{plan_hash, schema_hash, source_fingerprint};
 use crate::run::report::{RunReport, StepReport, TableReport};

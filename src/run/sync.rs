@@ -18,7 +18,6 @@ use serde::Serialize;
 
 use crate::checks::checksums::checksum_table;
 use crate::checks::{ChecksumOptions, DifferenceKind};
-use crate::commands::Prepared;
 use crate::copy::{self, Reject, VecRejects};
 use crate::dialect::Templates;
 use crate::errors::chain;
@@ -26,6 +25,7 @@ use crate::introspect::open_sqlite_read_only;
 use crate::journal::{self, JournalError, RunState, SyncCounts};
 use crate::mapping::target_types::TypeFamily;
 use crate::plan::model::OnBadRow;
+use crate::prepare::Prepared;
 use crate::resolve::ResolvedTable;
 use crate::run::identity::schema_hash;
 use crate::signals;

@@ -10,9 +10,9 @@ use super::layout::{KeyOrder, Layout};
 use super::rejects::Rejects;
 use super::windows::ranges_sql;
 use crate::checks::{CheckError, ChecksumOptions, Side};
-use crate::commands::Prepared;
 use crate::copy::{select_columns, SourceRow, SqlValue};
 use crate::dialect::quote_ident;
+use crate::prepare::Prepared;
 use crate::resolve::ResolvedTable;
 
 /// One table's comparison: what both sides read and how.

@@ -43,8 +43,8 @@ mod windows;
 use diesel::{PgConnection, SqliteConnection};
 
 use super::{CheckError, ChecksumOptions, ChecksumOutcome};
-use crate::commands::Prepared;
 use crate::copy::Converter;
+use crate::prepare::Prepared;
 use crate::resolve::ResolvedTable;
 use batches::Grouping;
 use job::{base_select, Job};

@@ -3,12 +3,12 @@
 
 use std::path::Path;
 
+use super::ResolvedPlan;
 use crate::catalog::Catalog;
 use crate::doc_path;
 use crate::plan::diagnostic::did_you_mean;
 use crate::plan::model::{Check, Plan, Selection};
 use crate::plan::{Diagnostic, DocPath};
-use crate::resolve::ResolvedPlan;
 
 /// The kinds a check entry can be, by the key that makes it one.
 const CHECK_KINDS: &[&str] = &[

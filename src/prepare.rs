@@ -1,0 +1,166 @@
+//! The pipeline's front half, shared by every command and below them: load the plan, introspect
+//! the source, resolve, validate, build the graph and render the SQL — every problem collected.
+
+use std::path::Path;
+
+use crate::catalog::Catalog;
+use crate::dialect::Templates;
+use crate::doc_path;
+use crate::errors::chain;
+use crate::graph::{build_graph, StepGraph};
+use crate::introspect::postgres::TargetSchema;
+use crate::introspect::{introspect_sqlite, open_sqlite_read_only, profile_catalog};
+use crate::plan::model::SchemaOwner;
+use crate::plan::{load_plan, Diagnostic, Diagnostics, LoadedPlan};
+use crate::render::{render_steps, RenderedStep};
+use crate::resolve::{fit_to_app_schema, resolve, ResolvedPlan};
+use crate::url::{check_target_url, parse_source_url, SourceUrl};
+
+/// A plan ready to show or run.
+pub struct Prepared {
+    pub loaded: LoadedPlan,
+    pub catalog: Catalog,
+    pub resolved: ResolvedPlan,
+    pub graph: StepGraph,
+    pub steps: Vec<RenderedStep>,
+    /// Warnings only; errors end preparation.
+    pub warnings: Diagnostics,
+    /// With `target.owner: app`, the app's schema the plan was checked against (its snapshot).
+    pub app_schema: Option<TargetSchema>,
+}
+
+/// Loads, introspects and profiles the source, resolves, validates and renders.
+/// `profile_all` profiles every column (a full scan); otherwise only those whose mapping
+/// depends on their values ([`crate::mapping::types::decided_by_values`]).
+pub fn prepare(path: &Path, profile_all: bool) -> Result<Prepared, Diagnostics> {
+    let loaded = load_plan(path)?;
+    let plan = &loaded.plan;
+    let mut problems: Vec<Diagnostic> = loaded.warnings.clone();
+    if let Err(e) = check_target_url(&plan.target.url) {
+        problems.push(Diagnostic::error(doc_path!["target", "url"], e.to_string()));
+    }
+    let catalog = match parse_source_url(&plan.source.url, loaded.base_dir()) {
+        Err(e) => {
+            problems.push(Diagnostic::error(doc_path!["source", "url"], e.to_string()));
+            None
+        }
+        Ok(SourceUrl::Sqlite(file)) => {
+            let introspected = open_sqlite_read_only(&file).and_then(|mut conn| {
+                let mut catalog = introspect_sqlite(&mut conn)?;
+                // Columns the plan states a type for are profiled too (few, and a reviewer's
+                // choice): `plan` then warns when their values will not convert.
+                profile_catalog(&mut conn, &mut catalog, |t, c| {
+                    profile_all
+                        || crate::mapping::types::decided_by_values(c)
+                        || plan
+                            .columns
+                            .get(&format!("{}.{}", t.name, c.name))
+                            .is_some_and(|o| o.to.is_some())
+                })?;
+                Ok(catalog)
+            });
+            match introspected {
+                Ok(c) => Some(c),
+                Err(e) => {
+                    problems.push(Diagnostic::error(doc_path!["source", "url"], chain(&e)));
+                    None
+                }
+            }
+        }
+    };
+    let Some(catalog) = catalog else {
+        return Err(loaded.diagnostics(problems));
+    };
+    let mut resolution = resolve(plan, &catalog);
+    problems.extend(resolution.problems);
+    let app_schema = match plan.target.owner {
+        SchemaOwner::Decant => None,
+        SchemaOwner::App => match read_snapshot(&loaded) {
+            Ok(app) => {
+                fit_to_app_schema(plan, &catalog, &mut resolution.plan, &app, &mut problems);
+                Some(app)
+            }
+            Err(problem) => {
+                problems.push(problem);
+                None
+            }
+        },
+    };
+    problems.extend(crate::resolve::validate_plan(
+        plan,
+        &catalog,
+        &resolution.plan,
+        loaded.base_dir(),
+    ));
+    let (graph, graph_problems) = build_graph(plan, &resolution.plan);
+    problems.extend(graph_problems);
+    if problems.iter().any(Diagnostic::is_error) {
+        return Err(loaded.diagnostics(problems));
+    }
+    let templates = Templates::for_plan(loaded.base_dir(), plan.templates.as_deref());
+    let steps = match render_steps(&resolution.plan, &graph, &templates, loaded.base_dir()) {
+        Ok(steps) => steps,
+        Err(e) => {
+            problems.push(Diagnostic::error(
+                if plan.templates.is_some() {
+                    doc_path!["templates"]
+                } else {
+                    Vec::new()
+                },
+                e.to_string(),
+            ));
+            return Err(loaded.diagnostics(problems));
+        }
+    };
+    let warnings = loaded.diagnostics(problems);
+    Ok(Prepared {
+        loaded,
+        catalog,
+        resolved: resolution.plan,
+        graph,
+        steps,
+        warnings,
+        app_schema,
+    })
+}
+
+/// The snapshot of the app's schema beside the plan, as `decant snapshot` wrote it.
+fn read_snapshot(loaded: &LoadedPlan) -> Result<TargetSchema, Diagnostic> {
+    let path = loaded.snapshot_path();
+    let at = || {
+        if loaded.plan.target.snapshot.is_some() {
+            doc_path!["target", "snapshot"]
+        } else {
+            doc_path!["target", "owner"]
+        }
+    };
+    let text = std::fs::read_to_string(&path).map_err(|e| {
+        Diagnostic::error(
+            at(),
+            format!(
+                "with `target.owner: app` the plan is checked against a snapshot of the app's schema, and `{}` cannot be read: {e}",
+                path.display()
+            ),
+        )
+        .with_help("run the app's migrator on a database, then `decant snapshot PLAN --from URL` writes the file; commit it beside the plan")
+    })?;
+    let snapshot: TargetSchema = serde_json::from_str(&text).map_err(|e| {
+        Diagnostic::error(
+            at(),
+            format!("`{}` is not a snapshot decant wrote: {e}", path.display()),
+        )
+        .with_help("write it again with `decant snapshot PLAN --from URL`")
+    })?;
+    if snapshot.schema != loaded.plan.target.schema {
+        return Err(Diagnostic::error(
+            doc_path!["target", "schema"],
+            format!(
+                "the snapshot `{}` is of schema `{}`, the plan loads into `{}`",
+                path.display(),
+                snapshot.schema,
+                loaded.plan.target.schema
+            ),
+        ));
+    }
+    Ok(snapshot)
+}
