@@ -163,6 +163,22 @@ fn yaml_key(text: &str) -> String {
     }
 }
 
+/// `version`, `name`, `source` and the start of `target` (its URL) of a starter plan.
+fn write_head(out: &mut String, name: &str, source_url: &str, target_url: &str) {
+    let _ = writeln!(out, "version: 1");
+    let _ = writeln!(out, "name: {}", yaml_key(name));
+    let _ = writeln!(
+        out,
+        "source:\n  url: {}  # relative to this file",
+        yaml_key(source_url)
+    );
+    let _ = writeln!(
+        out,
+        "target:\n  url: \"{}\"",
+        target_url.replace('"', "\\\"")
+    );
+}
+
 /// Writes the starter plan text.
 pub fn starter_plan(catalog: &Catalog, name: &str, source_url: &str, target_url: &str) -> String {
     let mut out = String::new();
@@ -178,18 +194,8 @@ pub fn starter_plan(catalog: &Catalog, name: &str, source_url: &str, target_url:
         out,
         "# Reference: schemas/plan.schema.json (point your editor's YAML language server at it)."
     );
-    let _ = writeln!(out, "version: 1");
-    let _ = writeln!(out, "name: {}", yaml_key(name));
-    let _ = writeln!(
-        out,
-        "source:\n  url: {}  # relative to this file",
-        yaml_key(source_url)
-    );
-    let _ = writeln!(
-        out,
-        "target:\n  url: \"{}\"\n  schema: public",
-        target_url.replace('"', "\\\"")
-    );
+    write_head(&mut out, name, source_url, target_url);
+    let _ = writeln!(out, "  schema: public");
     // Values that will not convert make `stop` end the first run: start with `reject`, so the
     // run goes through and lists them (their child rows are rejected with them).
     let bad_rows = catalog.tables.iter().any(|t| {
@@ -378,17 +384,10 @@ pub fn starter_plan_for_app(
         out,
         "# by init; refresh it with `decant snapshot`). Review it like code."
     );
-    let _ = writeln!(out, "version: 1");
-    let _ = writeln!(out, "name: {}", yaml_key(name));
+    write_head(&mut out, name, source_url, target_url);
     let _ = writeln!(
         out,
-        "source:\n  url: {}  # relative to this file",
-        yaml_key(source_url)
-    );
-    let _ = writeln!(
-        out,
-        "target:\n  url: \"{}\"\n  schema: {}\n  owner: app\n  snapshot: {}",
-        target_url.replace('"', "\\\""),
+        "  schema: {}\n  owner: app\n  snapshot: {}",
         yaml_key(&app.schema.schema),
         yaml_key(app.snapshot_file)
     );

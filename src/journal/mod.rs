@@ -529,6 +529,18 @@ struct RejectRow {
     reason: String,
 }
 
+impl RejectRow {
+    fn into_reject(self) -> crate::copy::Reject {
+        crate::copy::Reject {
+            table: self.source_table,
+            primary_key: serde_json::from_str(&self.primary_key).unwrap_or(serde_json::Value::Null),
+            column: self.source_column,
+            value: self.value.unwrap_or_default(),
+            reason: self.reason,
+        }
+    }
+}
+
 /// The rejects a run committed, in the order they were recorded.
 pub fn run_rejects(
     conn: &mut PgConnection,
@@ -541,16 +553,7 @@ pub fn run_rejects(
         .bind::<BigInt, _>(run)
         .load::<RejectRow>(conn)
         .map_err(query_error(sql))?;
-    Ok(rows
-        .into_iter()
-        .map(|r| crate::copy::Reject {
-            table: r.source_table,
-            primary_key: serde_json::from_str(&r.primary_key).unwrap_or(serde_json::Value::Null),
-            column: r.source_column,
-            value: r.value.unwrap_or_default(),
-            reason: r.reason,
-        })
-        .collect())
+    Ok(rows.into_iter().map(RejectRow::into_reject).collect())
 }
 
 /// One `decant sync` as the journal keeps it.
@@ -640,16 +643,7 @@ pub fn reject_children(
     let rows = diesel::sql_query(sql)
         .load::<RejectRow>(conn)
         .map_err(query_error(sql))?;
-    Ok(rows
-        .into_iter()
-        .map(|r| crate::copy::Reject {
-            table: r.source_table,
-            primary_key: serde_json::from_str(&r.primary_key).unwrap_or(serde_json::Value::Null),
-            column: r.source_column,
-            value: r.value.unwrap_or_default(),
-            reason: r.reason,
-        })
-        .collect())
+    Ok(rows.into_iter().map(RejectRow::into_reject).collect())
 }
 
 /// Moves `n` rows of a load step from written to rejected (rows rejected after the load).

@@ -491,16 +491,7 @@ fn delete(
                 .map_err(|e| failed(e.to_string()))?,
         );
     }
-    for sql in statements {
-        target.batch_execute(&sql).map_err(|e| {
-            failed(format!(
-                "`{}`: {}",
-                first_line(&sql),
-                crate::errors::database_chain(&e)
-            ))
-        })?;
-    }
-    Ok(())
+    execute_all(target, &statements, &failed)
 }
 
 fn upsert(
@@ -542,18 +533,23 @@ fn upsert(
                 .map_err(|e| failed(e.to_string()))?,
         );
     }
+    execute_all(target, &statements, &failed)
+}
+
+/// Runs the statements in order; the first failure names its SQL and the server's reason.
+fn execute_all(
+    target: &mut PgConnection,
+    statements: &[String],
+    failed: &impl Fn(String) -> SyncError,
+) -> Result<(), SyncError> {
     for sql in statements {
-        target.batch_execute(&sql).map_err(|e| {
+        target.batch_execute(sql).map_err(|e| {
+            let first_line = sql.lines().next().unwrap_or_default();
             failed(format!(
-                "`{}`: {}",
-                first_line(&sql),
+                "`{first_line}`: {}",
                 crate::errors::database_chain(&e)
             ))
         })?;
     }
     Ok(())
-}
-
-fn first_line(sql: &str) -> &str {
-    sql.lines().next().unwrap_or_default()
 }
