@@ -10,6 +10,6 @@ pub mod structure;
 pub mod validate;
 
 pub use diagnostic::{Diagnostic, Diagnostics, DocPath, PathSeg, Span};
-pub use load::{load_plan, load_plan_str, LoadedPlan};
+pub use load::{load_plan, load_plan_keep_going, load_plan_str, LoadedPlan};
 
 pub use model::Plan;
