@@ -4,7 +4,7 @@
 use std::io::Write;
 use std::time::Instant;
 
-use super::run::{report_and_exit_code, report_location, write_reports};
+use super::run::{report_and_exit_code, report_location, report_of_failure, write_report_paths};
 use super::{prepare_and_warn, Failure, EXIT_USAGE};
 use crate::cli::RehearseArgs;
 use crate::rehearse::{self, Binaries, Ending, Rehearsal, CLUSTER_DATABASE};
@@ -63,7 +63,7 @@ pub fn run(args: &RehearseArgs, out: &mut dyn Write, err: &mut dyn Write) -> Res
                 Some(report) => {
                     report.kind = "rehearsal";
                     report.target = target.shown.clone();
-                    Some(write_reports(report, &dir, &stem)?)
+                    report_of_failure(report, &dir, &stem, err)?
                 }
                 None => None,
             };
@@ -71,14 +71,7 @@ pub fn run(args: &RehearseArgs, out: &mut dyn Write, err: &mut dyn Write) -> Res
             if let Some(line) = e.completed_line() {
                 writeln!(err, "{line}")?;
             }
-            if let Some((json, md)) = written {
-                writeln!(
-                    err,
-                    "reports (with the failure in them): {} and {}",
-                    json.display(),
-                    md.display()
-                )?;
-            }
+            write_report_paths(written.as_ref(), err)?;
             EXIT_USAGE
         }
     };

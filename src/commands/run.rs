@@ -42,7 +42,7 @@ pub fn run(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<u
         Ok(report) => report,
         Err(mut e) => {
             let written = match e.report_mut() {
-                Some(report) => Some(write_reports(report, &dir, &stem)?),
+                Some(report) => report_of_failure(report, &dir, &stem, err)?,
                 None => None,
             };
             if let RunError::Interrupted { signal, run, .. } = &e {
@@ -74,8 +74,25 @@ pub fn run(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<u
     Ok(report_and_exit_code(&report, &dir, &stem, out)?)
 }
 
+/// Writes the reports of a run that stopped; a report that cannot be written is said, and
+/// does not hide why the run stopped (shared with `rehearse`).
+pub(super) fn report_of_failure(
+    report: &RunReport,
+    dir: &Path,
+    stem: &str,
+    err: &mut dyn Write,
+) -> std::io::Result<Option<(PathBuf, PathBuf)>> {
+    match write_reports(report, dir, stem) {
+        Ok(paths) => Ok(Some(paths)),
+        Err(e) => {
+            writeln!(err, "error: cannot write the report: {e:#}")?;
+            Ok(None)
+        }
+    }
+}
+
 /// Where the reports of a run that stopped went.
-fn write_report_paths(
+pub(super) fn write_report_paths(
     written: Option<&(PathBuf, PathBuf)>,
     err: &mut dyn Write,
 ) -> std::io::Result<()> {
@@ -176,12 +193,8 @@ pub(super) fn report_and_exit_code(
     })
 }
 
-/// Writes `<stem>.report.json` and `<stem>.report.md` into `dir` (shared with `rehearse`).
-pub(super) fn write_reports(
-    report: &RunReport,
-    dir: &Path,
-    stem: &str,
-) -> anyhow::Result<(PathBuf, PathBuf)> {
+/// Writes `<stem>.report.json` and `<stem>.report.md` into `dir`.
+fn write_reports(report: &RunReport, dir: &Path, stem: &str) -> anyhow::Result<(PathBuf, PathBuf)> {
     let json_path = dir.join(format!("{stem}.report.json"));
     let md_path = dir.join(format!("{stem}.report.md"));
     std::fs::write(
