@@ -23,15 +23,16 @@ pub enum Command {
     /// Print the step graph.
     Graph(GraphArgs),
     /// Execute the plan against the target: exit 0 only when every row is accounted for.
+    #[command(after_help = TARGET_URL_HELP)]
     Run(RunArgs),
     /// Run the plan's checks against the existing source and target: exit 0 only when all pass.
-    Check(PlanArgs),
-    /// Run the whole plan against a throwaway PostgreSQL, print step timings, clean up.
+    Check(CheckArgs),
+    /// Run the whole plan against a throwaway PostgreSQL, report its timings, clean up.
     Rehearse(RehearseArgs),
     /// Show the journal in the target: runs, steps, timings, row counts, outcomes.
     Status(PlanArgs),
     /// Drop the tables the newest run created in the target; the source is never written.
-    Rollback(PlanArgs),
+    Rollback(RollbackArgs),
     /// Write the snapshot of the app's schema that a plan with `target.owner: app` is checked
     /// against (after the app's migrator ran on the database it reads)
     Snapshot(SnapshotArgs),
@@ -40,6 +41,46 @@ pub enum Command {
     Sync(SyncArgs),
     /// Print the JSON Schema of plan files (the one in `schemas/plan.schema.json`).
     Schema,
+    /// Print the completion script for a shell: bash, zsh, fish, elvish or powershell.
+    Completions(CompletionsArgs),
+    /// Print the man page (roff): `decant man > ~/.local/share/man/man1/decant.1`.
+    Man,
+}
+
+/// Where `run` finds its target, shown under `decant run --help`.
+const TARGET_URL_HELP: &str =
+    "The target is the plan's `target.url`. Plans written by `decant init` read it from the \
+environment as `${TARGET_DATABASE_URL:-<default>}`: set TARGET_DATABASE_URL (e.g. \
+TARGET_DATABASE_URL=postgres://app:secret@db:5432/shop) to run the same plan against another \
+server, and to keep the password out of the plan file.";
+
+#[derive(Debug, clap::Args)]
+pub struct CompletionsArgs {
+    /// The shell to write completions for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CheckArgs {
+    /// The plan file.
+    pub plan: PathBuf,
+    /// Print every check's details, also of those that passed.
+    #[arg(short, long)]
+    pub verbose: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RollbackArgs {
+    /// The plan file.
+    pub plan: PathBuf,
+    /// List the tables a rollback would drop, and drop nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Drop without asking (on a terminal, `rollback` asks first; it never asks when standard
+    /// input is not a terminal).
+    #[arg(short, long)]
+    pub yes: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -112,9 +153,16 @@ pub struct RunArgs {
     /// plan or the source changed since.
     #[arg(long)]
     pub resume: bool,
+    /// Create the target database first when the server has none of that name (connecting to
+    /// the server's `postgres` database to do so).
+    #[arg(long)]
+    pub create_database: bool,
     /// Where the JSON and Markdown reports and the rejects file go (default: the plan's folder).
     #[arg(long)]
     pub report_dir: Option<PathBuf>,
+    /// Print every step as it ends (by default: one line per table and any failure).
+    #[arg(short, long)]
+    pub verbose: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -134,6 +182,9 @@ pub struct RehearseArgs {
     /// they are named `<plan>.rehearsal.*` so they never overwrite a real run's.
     #[arg(long)]
     pub report_dir: Option<PathBuf>,
+    /// Print every step as it ends (by default: one line per table and any failure).
+    #[arg(short, long)]
+    pub verbose: bool,
 }
 
 #[derive(Debug, clap::Args)]

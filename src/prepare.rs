@@ -11,7 +11,7 @@ use crate::graph::{build_graph, StepGraph};
 use crate::introspect::postgres::TargetSchema;
 use crate::introspect::{introspect_sqlite, open_sqlite_read_only, profile_catalog};
 use crate::plan::model::SchemaOwner;
-use crate::plan::{load_plan, Diagnostic, Diagnostics, LoadedPlan};
+use crate::plan::{load_plan_keep_going, Diagnostic, Diagnostics, LoadedPlan};
 use crate::render::{render_steps, RenderedStep};
 use crate::resolve::{fit_to_app_schema, resolve, ResolvedPlan};
 use crate::url::{check_target_url, parse_source_url, SourceUrl};
@@ -33,9 +33,11 @@ pub struct Prepared {
 /// `profile_all` profiles every column (a full scan); otherwise only those whose mapping
 /// depends on their values ([`crate::mapping::types::decided_by_values`]).
 pub fn prepare(path: &Path, profile_all: bool) -> Result<Prepared, Diagnostics> {
-    let loaded = load_plan(path)?;
+    // Past unknown keys: the checks against the source below report their problems too.
+    let loaded = load_plan_keep_going(path)?;
     let plan = &loaded.plan;
-    let mut problems: Vec<Diagnostic> = loaded.warnings.clone();
+    let mut problems: Vec<Diagnostic> = loaded.skipped.clone();
+    problems.extend(loaded.warnings.iter().cloned());
     if let Err(e) = check_target_url(&plan.target.url) {
         problems.push(Diagnostic::error(doc_path!["target", "url"], e.to_string()));
     }

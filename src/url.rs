@@ -239,6 +239,69 @@ pub fn redact_url(url: &str) -> String {
     out
 }
 
+/// `text` (e.g. libpq's error message) with every password that `url` holds replaced by
+/// `***`: libpq does not echo passwords, but a message about a malformed string may quote it.
+pub fn mask_passwords(url: &str, text: &str) -> String {
+    let mut secrets: Vec<String> = Vec::new();
+    if let Some(pairs) = conninfo_pairs(url) {
+        for pair in pairs.iter().filter(|p| is_password_key(p.key)) {
+            let raw = &url[pair.value.clone()];
+            secrets.push(raw.to_owned());
+            secrets.push(
+                raw.trim_matches('\'')
+                    .replace("\\'", "'")
+                    .replace("\\\\", "\\"),
+            );
+        }
+    } else if let Some((_, rest)) = url.split_once("://") {
+        let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+        if let Some((userinfo, _)) = rest[..authority_end].rsplit_once('@') {
+            if let Some((_, password)) = userinfo.split_once(':') {
+                secrets.push(password.to_owned());
+                secrets.push(percent_decode(password));
+            }
+        }
+        if let Some((_, query)) = url.split_once('?') {
+            for (key, value) in query.split('&').filter_map(|kv| kv.split_once('=')) {
+                if is_password_key(key) {
+                    secrets.push(value.to_owned());
+                    secrets.push(percent_decode(value));
+                }
+            }
+        }
+    }
+    // Longest first, so a secret that contains another is hidden whole.
+    secrets.retain(|s| !s.is_empty());
+    secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    secrets
+        .iter()
+        .fold(text.to_owned(), |t, s| t.replace(s.as_str(), "***"))
+}
+
+/// `%xx` escapes decoded, as libpq reads a URI's parts; invalid escapes are kept as written.
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], hex) {
+            (b'%', Some(b)) => {
+                out.push(b);
+                i += 3;
+            }
+            (b, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 /// A libpq `key=value` string with the value of every `password` key replaced by `***`.
 ///
 /// Text that does not parse as one (a typo, an unclosed quote) is still shown without what
@@ -314,6 +377,26 @@ mod tests {
         assert_eq!(
             with_database("postgresql://h/db?dbname=db&application_name=a", "x"),
             "postgresql://h/x?application_name=a"
+        );
+    }
+
+    #[test]
+    fn passwords_in_a_url_or_connection_string_are_masked_in_a_message() {
+        assert_eq!(
+            mask_passwords("postgres://u:s%40cret@h/db", "bad s@cret and s%40cret"),
+            "bad *** and ***"
+        );
+        assert_eq!(
+            mask_passwords("postgres://h/db?password=hunter2", "near hunter2"),
+            "near ***"
+        );
+        assert_eq!(
+            mask_passwords("host=h password='s3 cret' dbname=x", "quoted s3 cret"),
+            "quoted ***"
+        );
+        assert_eq!(
+            mask_passwords("postgres://u@h/db", "no secret"),
+            "no secret"
         );
     }
 

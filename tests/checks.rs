@@ -87,7 +87,7 @@ fn row_counts_and_foreign_keys_pass_after_a_run_and_fail_when_the_target_changes
     let s = Setup::from_sql(SHOP, COUNTS_AND_KEYS);
     let out = s.decant(&["run", "plan.yaml"]);
     assert_exit(&out, 0);
-    let out = s.decant(&["check", "plan.yaml"]);
+    let out = s.decant(&["check", "plan.yaml", "-v"]);
     assert_exit(&out, 0);
     assert_status(&out, "row-counts:orders", "PASS");
     assert_status(&out, "foreign-keys:orders", "PASS");
@@ -240,7 +240,7 @@ fn orphans_under_reject_are_left_out_with_their_children_and_recorded_as_rejects
     for check in report["checks"].as_array().unwrap() {
         assert_eq!(check["status"], "pass", "{check}");
     }
-    let out = s.decant(&["check", "plan.yaml"]);
+    let out = s.decant(&["check", "plan.yaml", "-v"]);
     assert_exit(&out, 0);
     assert!(
         out.stdout.contains("rejected by settings.orphans: reject"),
@@ -274,7 +274,7 @@ fn orphans_under_skip_constraint_load_every_row_without_that_foreign_key() {
     );
     let report = s.report("plan");
     assert_eq!(report["orphans"].as_array().unwrap().len(), 2);
-    let out = s.decant(&["check", "plan.yaml"]);
+    let out = s.decant(&["check", "plan.yaml", "-v"]);
     assert_exit(&out, 0);
     assert!(
         out.stdout
@@ -349,7 +349,7 @@ fn checksums_with_a_row_limit_or_a_sample_say_so_and_still_find_differences() {
     s.db.connect()
         .batch_execute("UPDATE public.orders SET note = 'changed' WHERE id IN (11, 13)")
         .unwrap();
-    let out = s.decant(&["check", "plan.yaml"]);
+    let out = s.decant(&["check", "plan.yaml", "-v"]);
     assert_exit(&out, 1);
     assert_status(&out, "checksums:orders", "FAIL");
     assert!(
@@ -529,7 +529,7 @@ fn append_row_counts_expect_the_rows_from_before_the_run_plus_the_rows_it_loaded
          SELECT max(id), 'log', 3 FROM decant.runs ON CONFLICT DO NOTHING",
     );
     add_row_counts(&s);
-    let out = s.decant(&["check", "plan.yaml"]);
+    let out = s.decant(&["check", "plan.yaml", "-v"]);
     assert_exit(&out, 0);
     assert_status(&out, "row-counts:log", "PASS");
     assert!(

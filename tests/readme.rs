@@ -65,3 +65,43 @@ fn ci_runs_the_test_command_the_readme_states() {
             && ci.contains("cargo clippy --all-targets -- -D warnings")
     );
 }
+
+#[test]
+fn the_first_screen_shows_the_two_set_up_commands_and_install_is_locked_without_sudo() {
+    let text = readme();
+    let blocks = fenced_blocks(&text);
+    let (_, first) = blocks
+        .iter()
+        .find(|(info, _)| info == "sh")
+        .expect("a sh block");
+    let lines: Vec<&str> = first.lines().collect();
+    assert_eq!(
+        lines,
+        [
+            "cargo run --release -- rehearse plans/savings.yaml",
+            "cargo test --all-targets"
+        ],
+        "the first sh block is the two set-up commands"
+    );
+    let first_screen: String = text.lines().take(30).collect::<Vec<_>>().join("\n");
+    assert!(first_screen.contains(first.lines().next().unwrap()));
+    let install = blocks
+        .iter()
+        .find(|(info, body)| info == "sh" && body.contains("cargo install"))
+        .map(|(_, body)| body.as_str())
+        .expect("an install block");
+    assert!(
+        install.contains("cargo install --locked --path ."),
+        "{install}"
+    );
+    for (_, body) in blocks.iter().filter(|(info, _)| info == "sh") {
+        assert!(!body.contains("sudo "), "a root user has no sudo: {body}");
+    }
+    for stale in [
+        "which is still being built",
+        "shared/seeds",
+        "real value(s) are rounded",
+    ] {
+        assert!(!text.contains(stale), "stale text in the README: `{stale}`");
+    }
+}

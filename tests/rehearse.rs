@@ -149,24 +149,25 @@ fn rehearse_runs_the_savings_plan_in_a_temporary_cluster_and_leaves_nothing_behi
     assert_exit(&out, 0);
     let dir = s.cluster_dir(&out.stderr);
     s.assert_nothing_left(&dir);
-    // Per-step timings, the table summary and the reports.
-    assert!(out.stdout.contains("step timings:"), "{}", out.stdout);
+    // A line per table as it loads, the table summary and the reports; the steps are not
+    // listed a second time, and the other steps are in the report (and shown with `-v`).
     let load = out
-        .stdout
+        .stderr
         .lines()
         .find(|l| l.trim_start().starts_with("load:contributions"))
-        .unwrap_or_else(|| panic!("no timing for load:contributions in:\n{}", out.stdout));
+        .unwrap_or_else(|| panic!("no timing for load:contributions in:\n{}", out.stderr));
     assert!(
         load.contains("s  28 read, 28 written, 0 rejected"),
         "{load}"
     );
+    assert!(!out.stdout.contains("load:contributions"), "{}", out.stdout);
+    assert!(!out.stderr.contains("foreign-keys:loans"), "{}", out.stderr);
+    let md = std::fs::read_to_string(s.path("reports/plan.rehearsal.report.md")).unwrap();
     assert!(
-        out.stdout
-            .lines()
-            .any(|l| l.trim_start().starts_with("foreign-keys:loans") && l.ends_with('s')),
-        "{}",
-        out.stdout
+        md.starts_with("# decant rehearsal — `savings-to-postgres`"),
+        "{md}"
     );
+    assert!(md.contains("| `foreign-keys:loans` | done |"), "{md}");
     assert!(out.stdout.contains("decant_rehearsal"), "{}", out.stdout);
     assert!(
         out.stderr
@@ -218,9 +219,9 @@ fn rehearse_on_a_server_creates_and_drops_a_scratch_database() {
     );
     assert!(out.stdout.contains(&format!("/{name}")), "{}", out.stdout);
     assert!(
-        out.stdout.contains("28 read, 28 written, 0 rejected"),
+        out.stderr.contains("28 read, 28 written, 0 rejected"),
         "{}",
-        out.stdout
+        out.stderr
     );
     // The plan ran in the scratch database, not in the one named by --server.
     let tables = diesel::sql_query(
@@ -242,6 +243,33 @@ fn rehearse_on_a_server_creates_and_drops_a_scratch_database() {
     assert!(
         !scratch_databases(&server).contains(&name),
         "{name} was not dropped"
+    );
+}
+
+#[test]
+fn a_failed_rehearsal_writes_its_reports_with_the_failure_in_them() {
+    let server = TestDatabase::new();
+    let s = Setup::savings("  - { id: boom, sql: \"select 1/0\", after: [load] }\n");
+    let out = s.rehearse(&["--server", &server.url]);
+    assert_exit(&out, 2);
+    let report: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(s.path("reports/plan.rehearsal.report.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(report["kind"], "rehearsal");
+    assert_eq!(report["failure"]["step"], "boom", "{report}");
+    assert!(
+        report["failure"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("division by zero"),
+        "{report}"
+    );
+    assert_eq!(report["tables"].as_array().map(Vec::len), Some(5));
+    let md = std::fs::read_to_string(s.path("reports/plan.rehearsal.report.md")).unwrap();
+    assert!(
+        md.contains("**Result: rehearsal failed at step `boom`:"),
+        "{md}"
     );
 }
 

@@ -72,3 +72,76 @@ fn a_second_rollback_says_the_newest_run_is_already_rolled_back_and_leaves_older
     );
     assert_eq!(runs(&s), "1:succeeded,2:rolled_back");
 }
+
+#[test]
+fn rollback_dry_run_lists_the_tables_it_would_drop_and_drops_nothing() {
+    let s = Setup::from_sql(
+        "CREATE TABLE a (id INTEGER PRIMARY KEY); CREATE TABLE b (id INTEGER PRIMARY KEY);",
+        "",
+    );
+    assert_exit(&s.decant(&["run", "plan.yaml"]), 0);
+    let out = s.decant(&["rollback", "plan.yaml", "--dry-run"]);
+    assert_exit(&out, 0);
+    assert!(
+        out.stdout
+            .contains("dry run: `decant rollback` would drop 2 table(s) of run 1 in schema `public`; nothing was dropped"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("  - a") && out.stdout.contains("  - b"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(
+        query(
+            &s.db,
+            "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'"
+        ),
+        "2"
+    );
+    assert_eq!(runs(&s), "1:succeeded");
+    // Without a terminal on standard input it does not ask: scripts go on as before.
+    assert_exit(&s.decant(&["rollback", "plan.yaml"]), 0);
+    assert_eq!(
+        query(
+            &s.db,
+            "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'"
+        ),
+        "0"
+    );
+}
+
+#[test]
+fn status_after_a_rollback_shows_when_the_run_finished_and_when_it_was_rolled_back() {
+    let s = Setup::from_sql(LOG, "");
+    assert_exit(&s.decant(&["run", "plan.yaml"]), 0);
+    let finished = query(&s.db, "SELECT finished_at FROM decant.runs WHERE id = 1");
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    assert_exit(&s.decant(&["rollback", "plan.yaml"]), 0);
+    assert_eq!(
+        query(&s.db, "SELECT finished_at FROM decant.runs WHERE id = 1"),
+        finished,
+        "the rollback kept the run's own finish time"
+    );
+    assert_eq!(
+        query(
+            &s.db,
+            "SELECT rolled_back_at > finished_at FROM decant.runs WHERE id = 1"
+        ),
+        "true"
+    );
+    let status = s.decant(&["status", "plan.yaml"]);
+    assert_exit(&status, 0);
+    let shown = query(
+        &s.db,
+        "SELECT to_char(finished_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS') || 'Z' FROM decant.runs WHERE id = 1",
+    );
+    let line = status
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("run 1 "))
+        .unwrap_or_else(|| panic!("{}", status.stdout));
+    assert!(line.contains(&format!("finished {shown}")), "{line}");
+    assert!(line.contains("rolled back 20"), "{line}");
+}

@@ -753,6 +753,34 @@ fn views_are_carried_when_postgresql_accepts_them_and_reported_with_the_reason_o
 }
 
 #[test]
+fn a_view_keeps_its_key_words_when_another_table_has_columns_named_like_them() {
+    let s = Setup::from_sql(
+        "CREATE TABLE notes (id INTEGER PRIMARY KEY, \"select\" TEXT, \"from\" TEXT, \"order\" INTEGER);
+         CREATE TABLE orders (id INTEGER PRIMARY KEY, total INTEGER);
+         CREATE VIEW big AS SELECT id, total FROM orders WHERE total > 5 ORDER BY id;
+         CREATE VIEW picked AS SELECT \"select\", \"from\" FROM notes ORDER BY \"order\" DESC;
+         INSERT INTO orders VALUES (1, 10), (2, 1);
+         INSERT INTO notes VALUES (1, 's', 'f', 1);",
+        "",
+    );
+    assert_exit(&s.decant(&["run", "plan.yaml"]), 0);
+    assert_eq!(
+        query(&s.db, "SELECT string_agg(id::text, ',') FROM public.big"),
+        "1"
+    );
+    assert_eq!(
+        query(&s.db, "SELECT \"select\" || \"from\" FROM public.picked"),
+        "sf"
+    );
+    let report = s.report("plan");
+    assert!(
+        !report["not_carried"].to_string().contains("view"),
+        "{}",
+        report["not_carried"]
+    );
+}
+
+#[test]
 fn unsigned_big_int_values_above_the_signed_range_make_the_column_numeric_and_are_never_approximated(
 ) {
     // Above 2^63 - 1 SQLite stores the integer as a REAL, already rounded to 17 digits:

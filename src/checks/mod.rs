@@ -530,16 +530,29 @@ pub fn difference_line(d: &RowDifference) -> String {
     }
 }
 
-/// One result for a terminal: status, id, duration and summary, then details and differences.
-pub fn write_result(out: &mut dyn std::io::Write, r: &CheckResult) -> std::io::Result<()> {
+/// One result for a terminal: status (in colour when it failed and `colour`), id, duration and
+/// summary, then details and differences: of a passing check only when `verbose`.
+pub fn write_result(
+    out: &mut dyn std::io::Write,
+    r: &CheckResult,
+    verbose: bool,
+    colour: bool,
+) -> std::io::Result<()> {
+    let label = format!("{:<5}", r.status.label());
+    let label = if r.passed() {
+        label
+    } else {
+        crate::output::colour::alarm(&label, colour)
+    };
     writeln!(
         out,
-        "{:<5}  {:<44} {:>7.2}s  {}",
-        r.status.label(),
-        r.id,
-        r.seconds,
-        r.summary
+        "{label}  {:<44} {:>7.2}s  {}",
+        r.id, r.seconds, r.summary
     )?;
+    // A passing check is one line; what it looked at is there with `-v`.
+    if r.passed() && !verbose {
+        return Ok(());
+    }
     for d in &r.details {
         writeln!(out, "       {d}")?;
     }

@@ -5,15 +5,16 @@ use std::io::Write;
 
 use super::{prepare_and_warn, Failure, EXIT_CHECKS_FAILED, EXIT_OK};
 use crate::checks::{run_plan_checks, tally, tally_line, write_result, Databases};
-use crate::cli::PlanArgs;
+use crate::cli::CheckArgs;
 use crate::errors::chain;
 use crate::introspect::open_sqlite_read_only;
 use crate::journal::{self, RunState};
+use crate::output::colour;
 use crate::run::identity::source_fingerprint;
 use crate::signals;
 use crate::url::{parse_source_url, redact_url, SourceUrl};
 
-pub fn run(args: &PlanArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<u8, Failure> {
+pub fn run(args: &CheckArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<u8, Failure> {
     // Checks only read: on Ctrl-C or SIGTERM the process ends at once, and its read
     // transactions and shared lock end with its connections.
     signals::install().map_err(|e| Failure::Other(anyhow::anyhow!(e)))?;
@@ -57,8 +58,9 @@ pub fn run(args: &PlanArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<
         known_orphans: None,
         in_snapshot: false,
     };
+    let colour = colour::for_stdout();
     let mut progress = |r: &crate::checks::CheckResult| {
-        let _ = write_result(out, r);
+        let _ = write_result(out, r, args.verbose, colour);
     };
     let results = run_plan_checks(&prepared, &mut dbs, &mut progress);
     writeln!(out, "{}", tally_line(&results))?;

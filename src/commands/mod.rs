@@ -40,8 +40,13 @@ pub fn execute(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
         Command::Snapshot(args) => snapshot::run(&args, out, err),
         Command::Sync(args) => sync::run(&args, out, err),
         Command::Schema => write_schema(out),
+        Command::Completions(args) => write_completions(args.shell, out),
+        Command::Man => write_man(out),
     };
     match result {
+        // A reader that stopped early (`decant plan … | head`) closed the pipe: that ends the
+        // output, as it ends `git log | head`, and is nothing to report.
+        Err(Failure::Other(e)) if is_broken_pipe(&e) => EXIT_OK,
         Ok(code) => code,
         Err(Failure::Plan(diagnostics)) => {
             let _ = writeln!(err, "{}", diagnostics.render());
@@ -55,6 +60,35 @@ pub fn execute(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
             EXIT_USAGE
         }
     }
+}
+
+/// Whether an error comes from writing to a pipe whose reader has gone.
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+/// The completion script for `shell`, from the same clap types as `--help`.
+fn write_completions(shell: clap_complete::Shell, out: &mut dyn Write) -> Result<u8, Failure> {
+    use clap::CommandFactory;
+    // Generated into memory first: the generator panics on a write error, and a closed pipe
+    // must end quietly like everywhere else.
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "decant", &mut script);
+    out.write_all(&script)?;
+    Ok(EXIT_OK)
+}
+
+/// The man page, `decant.1`, in roff.
+fn write_man(out: &mut dyn Write) -> Result<u8, Failure> {
+    use clap::CommandFactory;
+    let mut page = Vec::new();
+    clap_mangen::Man::new(Cli::command()).render(&mut page)?;
+    out.write_all(&page)?;
+    Ok(EXIT_OK)
 }
 
 fn write_schema(out: &mut dyn Write) -> Result<u8, Failure> {

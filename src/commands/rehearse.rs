@@ -4,12 +4,12 @@
 use std::io::Write;
 use std::time::Instant;
 
-use super::run::{report_and_exit_code, report_location};
+use super::run::{report_and_exit_code, report_location, report_of_failure, write_report_paths};
 use super::{prepare_and_warn, Failure, EXIT_USAGE};
 use crate::cli::RehearseArgs;
 use crate::rehearse::{self, Binaries, Ending, Rehearsal, CLUSTER_DATABASE};
 use crate::run::execute::{execute, RunOptions};
-use crate::run::progress::{step_line, ConsoleProgress};
+use crate::run::progress::ConsoleProgress;
 use crate::url::redact_url;
 
 /// The throwaway target, as far as the run and the messages need it.
@@ -43,28 +43,35 @@ pub fn run(args: &RehearseArgs, out: &mut dyn Write, err: &mut dyn Write) -> Res
         resume: false,
         rejects_path: dir.join(format!("{stem}.rejects.jsonl")),
     };
-    let mut progress = ConsoleProgress::new(err);
+    let mut progress = ConsoleProgress::new(err, args.verbose);
     let outcome = execute(&prepared, &target.url, &options, &mut progress);
     if rehearse::interrupted() {
         rehearse::wait_for_interrupt_exit();
     }
     let ending = rehearsal.finish(args.keep);
 
+    // The steps were shown live on standard error (every one with `-v`); the per-step
+    // timings are in the Markdown and JSON reports, so they are not listed a second time.
     let mut code = match outcome {
         Ok(mut report) => {
+            report.kind = "rehearsal";
             report.target = target.shown.clone();
-            writeln!(out, "step timings:")?;
-            for step in &report.steps {
-                writeln!(out, "  {}", step_line(step))?;
-            }
-            writeln!(out, "  {:<40} {:>8.2}s", "total", report.seconds)?;
             report_and_exit_code(&report, &dir, &stem, out)?
         }
-        Err(e) => {
+        Err(mut e) => {
+            let written = match e.report_mut() {
+                Some(report) => {
+                    report.kind = "rehearsal";
+                    report.target = target.shown.clone();
+                    report_of_failure(report, &dir, &stem, err)?
+                }
+                None => None,
+            };
             writeln!(err, "error: the rehearsal failed: {e}")?;
             if let Some(line) = e.completed_line() {
                 writeln!(err, "{line}")?;
             }
+            write_report_paths(written.as_ref(), err)?;
             EXIT_USAGE
         }
     };

@@ -1,18 +1,63 @@
-//! `decant rollback PLAN`: drop what the newest run created in the target.
+//! `decant rollback PLAN [--dry-run] [--yes]`: drop what the newest run created in the target,
+//! after showing what that is and, on a terminal, asking.
 
-use std::io::Write;
+use std::io::{BufRead, IsTerminal, Write};
 
 use super::{Failure, EXIT_OK, EXIT_USAGE};
-use crate::cli::PlanArgs;
+use crate::cli::RollbackArgs;
 use crate::journal;
 use crate::plan::load_plan;
 use crate::run::rollback::{rollback, RollbackOutcome};
 
-pub fn run(args: &PlanArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<u8, Failure> {
+pub fn run(args: &RollbackArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<u8, Failure> {
     let loaded = load_plan(&args.plan).map_err(Failure::Plan)?;
     let target = &loaded.plan.target;
     let mut conn = journal::connect(&target.url).map_err(|e| Failure::Other(e.into()))?;
-    match rollback(&mut conn, &target.schema).map_err(|e| Failure::Other(e.into()))? {
+    // Scripts and CI give no terminal on standard input: they go ahead as before, so only a
+    // person at a terminal is asked.
+    let ask = !args.yes && !args.dry_run && std::io::stdin().is_terminal();
+    let mut confirm = |run: i64, tables: &[String]| -> bool {
+        if !args.dry_run && !ask {
+            return true;
+        }
+        let _ = writeln!(
+            err,
+            "run {run} created {} table(s) in schema `{}`; rollback drops them with what depends on them (CASCADE):",
+            tables.len(),
+            target.schema
+        );
+        for t in tables {
+            let _ = writeln!(err, "  - {t}");
+        }
+        if args.dry_run {
+            return false;
+        }
+        let _ = write!(err, "drop them? [y/N] ");
+        let _ = err.flush();
+        let mut answer = String::new();
+        if std::io::stdin().lock().read_line(&mut answer).is_err() {
+            return false;
+        }
+        matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes")
+    };
+    let outcome =
+        rollback(&mut conn, &target.schema, &mut confirm).map_err(|e| Failure::Other(e.into()))?;
+    match outcome {
+        RollbackOutcome::NotConfirmed { run, tables } => {
+            if args.dry_run {
+                writeln!(
+                    out,
+                    "dry run: `decant rollback` would drop {} table(s) of run {run} in schema `{}`; nothing was dropped",
+                    tables.len(),
+                    target.schema
+                )?;
+                for t in tables {
+                    writeln!(out, "  - {t}")?;
+                }
+            } else {
+                writeln!(out, "nothing was dropped; run {run} stays as it is")?;
+            }
+        }
         RollbackOutcome::NothingToDo => {
             writeln!(out, "nothing to roll back in schema `{}`", target.schema)?
         }

@@ -8,6 +8,8 @@ use anyhow::Context;
 
 use super::{prepare_and_warn, Failure, Prepared, EXIT_CHECKS_FAILED, EXIT_OK, EXIT_USAGE};
 use crate::cli::RunArgs;
+use crate::journal;
+use crate::plan::model::{IfExists, SchemaOwner};
 use crate::run::execute::{execute, RunError, RunOptions};
 use crate::run::progress::ConsoleProgress;
 use crate::run::report::RunReport;
@@ -20,43 +22,132 @@ pub fn run(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<u
     signals::set_hook(None);
     let prepared = prepare_and_warn(&args.plan, false, err)?;
     let (dir, stem) = report_location(&prepared, &args.plan, args.report_dir.as_deref())?;
+    let target_url = &prepared.loaded.plan.target.url;
+    if args.create_database {
+        match journal::connect_creating_database(target_url) {
+            Ok((_, Some(name))) => writeln!(err, "created database `{name}`")?,
+            Ok((_, None)) => {}
+            Err(e) => {
+                writeln!(err, "error: {e}")?;
+                return Ok(EXIT_USAGE);
+            }
+        }
+    }
     let options = RunOptions {
         resume: args.resume,
         rejects_path: dir.join(format!("{stem}.rejects.jsonl")),
     };
-    let mut progress = ConsoleProgress::new(err);
-    let report = match execute(
-        &prepared,
-        &prepared.loaded.plan.target.url,
-        &options,
-        &mut progress,
-    ) {
+    let mut progress = ConsoleProgress::new(err, args.verbose);
+    let report = match execute(&prepared, target_url, &options, &mut progress) {
         Ok(report) => report,
-        Err(e @ RunError::Interrupted { signal, run, .. }) => {
-            writeln!(err, "{e}")?;
-            if let Some(line) = e.completed_line() {
-                writeln!(err, "{line}")?;
+        Err(mut e) => {
+            let written = match e.report_mut() {
+                Some(report) => report_of_failure(report, &dir, &stem, err)?,
+                None => None,
+            };
+            if let RunError::Interrupted { signal, run, .. } = &e {
+                writeln!(err, "{e}")?;
+                if let Some(line) = e.completed_line() {
+                    writeln!(err, "{line}")?;
+                }
+                writeln!(
+                    err,
+                    "run {run} is `interrupted` in the journal; continue it with `decant run {} --resume`",
+                    args.plan.display()
+                )?;
+                write_report_paths(written.as_ref(), err)?;
+                return Ok(signals::exit_code(*signal));
             }
-            writeln!(
-                err,
-                "run {run} is `interrupted` in the journal; continue it with `decant run {} --resume`",
-                args.plan.display()
-            )?;
-            return Ok(signals::exit_code(signal));
-        }
-        Err(e) => {
             writeln!(err, "error: {e}")?;
             if let Some(line) = e.completed_line() {
                 writeln!(err, "{line}")?;
-                writeln!(
-                    err,
-                    "the failed step was rolled back; fix the cause and run again with --resume"
-                )?;
             }
+            if matches!(e, RunError::Step { .. } | RunError::Changed { .. }) {
+                for line in what_next(&prepared, &args.plan, &e) {
+                    writeln!(err, "{line}")?;
+                }
+            }
+            write_report_paths(written.as_ref(), err)?;
             return Ok(EXIT_USAGE);
         }
     };
     Ok(report_and_exit_code(&report, &dir, &stem, out)?)
+}
+
+/// Writes the reports of a run that stopped; a report that cannot be written is said, and
+/// does not hide why the run stopped (shared with `rehearse`).
+pub(super) fn report_of_failure(
+    report: &RunReport,
+    dir: &Path,
+    stem: &str,
+    err: &mut dyn Write,
+) -> std::io::Result<Option<(PathBuf, PathBuf)>> {
+    match write_reports(report, dir, stem) {
+        Ok(paths) => Ok(Some(paths)),
+        Err(e) => {
+            writeln!(err, "error: cannot write the report: {e:#}")?;
+            Ok(None)
+        }
+    }
+}
+
+/// Where the reports of a run that stopped went.
+pub(super) fn write_report_paths(
+    written: Option<&(PathBuf, PathBuf)>,
+    err: &mut dyn Write,
+) -> std::io::Result<()> {
+    if let Some((json, md)) = written {
+        writeln!(
+            err,
+            "reports (with the failure in them): {} and {}",
+            json.display(),
+            md.display()
+        )?;
+    }
+    Ok(())
+}
+
+/// How to go on after a failed step (or a refused resume), for this plan's way of owning its
+/// tables: `--resume` only works when neither the plan nor the source changes, and what a
+/// new run meets in the target depends on `target.owner` and `settings.if_exists`.
+fn what_next(prepared: &Prepared, plan: &Path, e: &RunError) -> Vec<String> {
+    let plan = plan.display();
+    let resolved = &prepared.resolved;
+    let mut lines = Vec::new();
+    if matches!(e, RunError::Step { .. }) {
+        lines.push(
+            "the failed step was rolled back; the completed steps stay in the target".to_owned(),
+        );
+        lines.push(format!(
+            "   = help: if the cause was in the target or its server (space, permissions, a lost connection) and neither the plan nor the source changes, fix it and continue with `decant run {plan} --resume`"
+        ));
+    }
+    let rerun = if resolved.owner == SchemaOwner::App
+        && resolved.settings.if_exists != IfExists::Truncate
+    {
+        format!(
+            "the app owns the tables: decant created none, so `decant rollback` cannot undo this run; empty the tables the completed steps loaded (or re-create the database and run the app's migrator), or set `settings.if_exists: truncate` so the next run empties them, then `decant run {plan}`"
+        )
+    } else {
+        match resolved.settings.if_exists {
+            IfExists::Fail => format!(
+                "undo this run with `decant rollback {plan}` (it drops the tables the run created), then `decant run {plan}`; or set `settings.if_exists: drop` and a new run replaces those tables"
+            ),
+            IfExists::Drop => format!(
+                "run it again without `--resume`: `decant run {plan}` drops and re-creates the tables (`if_exists: drop`)"
+            ),
+            IfExists::Truncate => format!(
+                "run it again without `--resume`: `decant run {plan}` empties the tables first (`if_exists: truncate`); `decant rollback` cannot undo a run into tables it did not create"
+            ),
+            IfExists::Append => format!(
+                "a new run would append to the rows this run already committed, and `decant rollback` cannot undo a run into tables that already existed: delete those rows (or restore the target from a backup), then `decant run {plan}`"
+            ),
+        }
+    };
+    lines.push(format!(
+        "   = help: if the plan or the source must change, `--resume` refuses; {rerun}"
+    ));
+    lines
 }
 
 /// Where a run's reports go (`--report-dir`, else the plan's folder, created if needed) and
@@ -88,7 +179,7 @@ pub(super) fn report_and_exit_code(
     out: &mut dyn Write,
 ) -> anyhow::Result<u8> {
     let (json_path, md_path) = write_reports(report, dir, stem)?;
-    report.write_summary(out)?;
+    report.write_summary(out, crate::output::colour::for_stdout())?;
     writeln!(
         out,
         "  reports: {} and {}",

@@ -45,9 +45,14 @@ pub fn run(args: &PlanArgs, out: &mut dyn Write, _err: &mut dyn Write) -> Result
             }
             _ => run.status.clone(),
         };
+        let rolled_back = run
+            .rolled_back_at
+            .as_ref()
+            .map(|at| format!("  rolled back {at}"))
+            .unwrap_or_default();
         writeln!(
             out,
-            "run {}  {}  plan `{}` ({})  started {}  finished {}{resumed}",
+            "run {}  {}  plan `{}` ({})  started {}  finished {}{rolled_back}{resumed}",
             run.id,
             status,
             run.plan_name,

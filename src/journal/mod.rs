@@ -16,7 +16,8 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Nullable, Text};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
-use crate::url::redact_url;
+use crate::dialect::quote_ident;
+use crate::url::{mask_passwords, redact_url, with_database};
 
 /// The journal's schema migrations, embedded in the binary.
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("src/journal/migrations");
@@ -27,11 +28,15 @@ pub const JOURNAL_SCHEMA: &str = "decant";
 /// What can go wrong with the target connection, the lock or the journal.
 #[derive(Debug, thiserror::Error)]
 pub enum JournalError {
-    #[error("cannot connect to the target `{url}`")]
+    // libpq's reason is part of the message, not a `#[source]`: every command prints it,
+    // however it prints errors, and the password is masked in it.
+    #[error("cannot connect to the target `{url}`: {reason}{}", help.as_ref().map(|h| format!("\n   = help: {h}")).unwrap_or_default())]
     Connect {
         url: String,
-        #[source]
-        source: diesel::ConnectionError,
+        reason: String,
+        help: Option<String>,
+        /// The database the server says does not exist, for `run --create-database`.
+        missing_database: Option<String>,
     },
     #[error("journal: `{sql}` failed")]
     Query {
@@ -56,12 +61,63 @@ fn query_error(sql: &str) -> impl FnOnce(diesel::result::Error) -> JournalError 
     }
 }
 
-/// Opens a connection to the target; the error shows the URL without its password.
+/// Opens a connection to the target; the error shows the URL without its password and
+/// libpq's reason, and says how to create the database when the server has none of that name.
 pub fn connect(url: &str) -> Result<PgConnection, JournalError> {
-    PgConnection::establish(url).map_err(|source| JournalError::Connect {
+    PgConnection::establish(url).map_err(|e| connect_error(url, &e))
+}
+
+fn connect_error(url: &str, e: &diesel::ConnectionError) -> JournalError {
+    // libpq's message spans lines ("connection to server at … failed: FATAL:  …").
+    let reason = mask_passwords(url, &e.to_string())
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join("; ");
+    let missing_database = missing_database(&reason);
+    let help = missing_database.as_ref().map(|name| {
+        format!(
+            "create it with `psql '{}' -c 'CREATE DATABASE {}'` (or `createdb`), or let `decant run --create-database` create it",
+            redact_url(&with_database(url, "postgres")),
+            quote_ident(name)
+        )
+    });
+    JournalError::Connect {
         url: redact_url(url),
-        source,
-    })
+        reason,
+        help,
+        missing_database,
+    }
+}
+
+/// The name in libpq's `database "x" does not exist`.
+fn missing_database(reason: &str) -> Option<String> {
+    let start = reason.find("database \"")? + "database \"".len();
+    let rest = &reason[start..];
+    let end = rest.find("\" does not exist")?;
+    Some(rest[..end].to_owned())
+}
+
+/// Connects to the target, first creating its database when the server has none of that
+/// name (`run --create-database`); says whether it created one.
+pub fn connect_creating_database(
+    url: &str,
+) -> Result<(PgConnection, Option<String>), JournalError> {
+    use diesel::connection::SimpleConnection;
+    let name = match connect(url) {
+        Ok(conn) => return Ok((conn, None)),
+        Err(JournalError::Connect {
+            missing_database: Some(name),
+            ..
+        }) => name,
+        Err(e) => return Err(e),
+    };
+    let server = with_database(url, "postgres");
+    let mut admin = connect(&server)?;
+    let sql = format!("CREATE DATABASE {}", quote_ident(&name));
+    admin.batch_execute(&sql).map_err(query_error(&sql))?;
+    Ok((connect(url)?, Some(name)))
 }
 
 /// Creates or upgrades the journal tables (the migration bookkeeping lives in `decant` too).
@@ -311,9 +367,13 @@ pub fn step_stopped(
         .map_err(query_error(sql))
 }
 
-/// Sets a run's state: its outcome, or `running` again when it is resumed.
+/// Sets a run's state: its outcome, `running` again when it is resumed, or `rolled_back`,
+/// which records `rolled_back_at` and keeps the time the run itself finished.
 pub fn finish_run(conn: &mut PgConnection, run: i64, state: RunState) -> Result<(), JournalError> {
-    let sql = "UPDATE decant.runs SET status = $2, finished_at = CASE WHEN $2 = 'running' THEN NULL ELSE clock_timestamp() END WHERE id = $1";
+    let sql = "UPDATE decant.runs SET status = $2, \
+               finished_at = CASE $2 WHEN 'running' THEN NULL WHEN 'rolled_back' THEN finished_at ELSE clock_timestamp() END, \
+               rolled_back_at = CASE WHEN $2 = 'rolled_back' THEN clock_timestamp() ELSE rolled_back_at END \
+               WHERE id = $1";
     diesel::sql_query(sql)
         .bind::<BigInt, _>(run)
         .bind::<Text, _>(state.as_str())
@@ -339,6 +399,9 @@ pub struct RunRow {
     pub started_at: String,
     #[diesel(sql_type = Nullable<Text>)]
     pub finished_at: Option<String>,
+    /// When `decant rollback` undid it.
+    #[diesel(sql_type = Nullable<Text>)]
+    pub rolled_back_at: Option<String>,
     #[diesel(sql_type = Nullable<BigInt>)]
     pub resumed_from: Option<i64>,
     #[diesel(sql_type = diesel::sql_types::Array<Text>)]
@@ -368,7 +431,8 @@ pub struct StepRow {
 
 const RUN_COLUMNS: &str = "id, plan_name, plan_hash, source_fingerprint, status, \
     to_char(started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS') || 'Z' AS started_at, \
-    to_char(finished_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS') || 'Z' AS finished_at, resumed_from, created_tables, schema_hash";
+    to_char(finished_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS') || 'Z' AS finished_at, \
+    to_char(rolled_back_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS') || 'Z' AS rolled_back_at, resumed_from, created_tables, schema_hash";
 
 /// Whether the journal exists in this target at all.
 pub fn journal_exists(conn: &mut PgConnection) -> Result<bool, JournalError> {

@@ -92,6 +92,97 @@ const KEYWORDS: &[&str] = &[
     "real", "numeric",
 ];
 
+/// Words SQLite reserves: in a query they are syntax unless quoted (a quoted one is a
+/// `QuotedIdent`), so a bare one is the key word even when some table has a column of that name.
+const RESERVED: &[&str] = &[
+    "all",
+    "and",
+    "as",
+    "between",
+    "case",
+    "check",
+    "collate",
+    "constraint",
+    "create",
+    "default",
+    "deferrable",
+    "distinct",
+    "else",
+    "escape",
+    "except",
+    "exists",
+    "foreign",
+    "from",
+    "group",
+    "having",
+    "in",
+    "index",
+    "intersect",
+    "into",
+    "is",
+    "isnull",
+    "join",
+    "limit",
+    "not",
+    "notnull",
+    "null",
+    "on",
+    "or",
+    "order",
+    "primary",
+    "references",
+    "returning",
+    "select",
+    "set",
+    "table",
+    "then",
+    "to",
+    "union",
+    "unique",
+    "using",
+    "values",
+    "when",
+    "where",
+];
+
+/// Whether the bare word at `i` is SQL syntax rather than a name. Besides the reserved
+/// words, SQLite lets some key words double as names (`end`, `desc`, `left`, `by`); those are
+/// told apart by where they stand.
+fn is_query_keyword(tokens: &[Token], i: usize, lower: &str, open_cases: usize) -> bool {
+    if RESERVED.contains(&lower) {
+        return true;
+    }
+    let word_at = |t: Option<&Token>| match t {
+        Some(Token::Word(w)) => Some(w.to_lowercase()),
+        _ => None,
+    };
+    let previous = tokens[..i].iter().rev().find(|t| **t != Token::Space);
+    let next = tokens[i + 1..].iter().find(|t| **t != Token::Space);
+    // An operand just ended: a name, a literal, or a closing parenthesis (but not a key word
+    // such as `BY`, after which a name comes).
+    let after_operand = match previous {
+        Some(Token::Word(w)) => {
+            !RESERVED.contains(&w.to_lowercase().as_str()) && !w.eq_ignore_ascii_case("by")
+        }
+        Some(Token::QuotedIdent(_) | Token::Str(_) | Token::Number(_) | Token::Blob(_)) => true,
+        Some(Token::Op(op)) => op == ")",
+        _ => false,
+    };
+    match lower {
+        "end" => open_cases > 0 && after_operand,
+        "asc" | "desc" => after_operand,
+        "by" => matches!(
+            word_at(previous).as_deref(),
+            Some("group" | "order" | "partition")
+        ),
+        "left" | "right" | "full" | "inner" | "outer" | "cross" | "natural" => matches!(
+            word_at(next).as_deref(),
+            Some("join" | "outer" | "inner" | "left" | "right" | "full" | "cross")
+        ),
+        _ => false,
+    }
+}
+
 /// Functions that mean the same in both engines.
 const SAME_FUNCTIONS: &[&str] = &[
     "lower", "upper", "length", "abs", "coalesce", "nullif", "trim", "ltrim", "rtrim", "replace",
@@ -106,6 +197,8 @@ pub fn translate_query(query: &str, names: &HashMap<String, String>) -> Result<S
     let tokens = tokenize(query)?;
     let mut out = String::with_capacity(query.len() + 32);
     let next_significant = |from: usize| tokens[from..].iter().find(|t| **t != Token::Space);
+    // CASE … END pairs open at this point, so `END` is told from a column named `end`.
+    let mut open_cases = 0usize;
     for (i, token) in tokens.iter().enumerate() {
         match token {
             Token::Space | Token::Str(_) | Token::Number(_) | Token::Blob(_) => {
@@ -123,10 +216,19 @@ pub fn translate_query(query: &str, names: &HashMap<String, String>) -> Result<S
                 let is_call = next_significant(i + 1) == Some(&Token::Op("(".into()));
                 if is_call {
                     out.push_str(if lower == "ifnull" { "coalesce" } else { word });
-                } else if let Some(target) = names.get(&lower) {
-                    out.push_str(&quote_ident(target));
                 } else if lower == "like" {
                     out.push_str("ILIKE");
+                } else if is_query_keyword(&tokens, i, &lower, open_cases) {
+                    // Checked before the names: a column called `from` somewhere must not
+                    // turn the key word FROM into the identifier "from".
+                    if lower == "case" {
+                        open_cases += 1;
+                    } else if lower == "end" {
+                        open_cases = open_cases.saturating_sub(1);
+                    }
+                    out.push_str(word);
+                } else if let Some(target) = names.get(&lower) {
+                    out.push_str(&quote_ident(target));
                 } else {
                     out.push_str(word);
                 }
@@ -305,6 +407,33 @@ mod tests {
         assert_eq!(
             translate("ifnull(price, 0) > max(1, 2)", &ctx()).as_deref(),
             Ok("coalesce(\"price\", 0) > greatest(1, 2)")
+        );
+    }
+
+    #[test]
+    fn key_words_in_a_view_stay_key_words_when_a_column_has_their_name() {
+        let names: HashMap<String, String> = [
+            "from", "select", "t", "id", "end", "desc", "by", "left", "order",
+        ]
+        .into_iter()
+        .map(|k| (k.to_owned(), k.to_owned()))
+        .collect();
+        assert_eq!(
+            translate_query(
+                "SELECT id, \"from\" FROM t WHERE id > 1 ORDER BY id",
+                &names
+            )
+            .as_deref(),
+            Ok("SELECT \"id\", \"from\" FROM \"t\" WHERE \"id\" > 1 ORDER BY \"id\"")
+        );
+        // Key words SQLite also takes as names are names where a name stands.
+        assert_eq!(
+            translate_query(
+                "SELECT CASE WHEN id > 1 THEN end ELSE desc END AS x FROM t LEFT JOIN t AS u ON 1 ORDER BY desc DESC, left",
+                &names
+            )
+            .as_deref(),
+            Ok("SELECT CASE WHEN \"id\" > 1 THEN \"end\" ELSE \"desc\" END AS x FROM \"t\" LEFT JOIN \"t\" AS u ON 1 ORDER BY \"desc\" DESC, \"left\"")
         );
     }
 

@@ -106,6 +106,9 @@ pub struct Diagnostic {
     pub span: Option<Span>,
     /// Point at the key of `path` rather than its value (e.g. an unknown name used as a key).
     pub at_key: bool,
+    /// An unknown key at `path`: the loader can leave it out and go on, so the checks against
+    /// the source still run and report their problems in the same pass.
+    pub unknown_key: bool,
 }
 
 impl Diagnostic {
@@ -117,6 +120,7 @@ impl Diagnostic {
             path,
             span: None,
             at_key: false,
+            unknown_key: false,
         }
     }
 
@@ -128,6 +132,7 @@ impl Diagnostic {
             path,
             span: None,
             at_key: false,
+            unknown_key: false,
         }
     }
 

@@ -23,6 +23,9 @@ pub struct LoadedPlan {
     pub text: String,
     pub spans: SpanIndex,
     pub warnings: Vec<Diagnostic>,
+    /// Errors the loader went on past, from [`load_plan_keep_going`]: unknown keys, left out of
+    /// `plan`. Always empty from [`load_plan`].
+    pub skipped: Vec<Diagnostic>,
 }
 
 impl LoadedPlan {
@@ -72,6 +75,17 @@ impl LoadedPlan {
 
 /// Reads and loads a plan file, filling `${VAR}` from the process environment.
 pub fn load_plan(path: &Path) -> Result<LoadedPlan, Diagnostics> {
+    load_file(path, false)
+}
+
+/// Loads a plan file like [`load_plan`], but goes on past unknown keys: they are left out of
+/// the plan and returned in `skipped`, so a caller that checks the plan against its source
+/// reports every problem in one pass, not the unknown keys alone.
+pub fn load_plan_keep_going(path: &Path) -> Result<LoadedPlan, Diagnostics> {
+    load_file(path, true)
+}
+
+fn load_file(path: &Path, keep_going: bool) -> Result<LoadedPlan, Diagnostics> {
     let file = path.display().to_string();
     let text = std::fs::read_to_string(path).map_err(|e| Diagnostics {
         file: file.clone(),
@@ -84,7 +98,7 @@ pub fn load_plan(path: &Path) -> Result<LoadedPlan, Diagnostics> {
             ),
         )],
     })?;
-    load_plan_str(&file, &text, &|name| std::env::var(name).ok())
+    load_text(&file, &text, &|name| std::env::var(name).ok(), keep_going)
 }
 
 /// Loads a plan from its text; `file_name` is what messages call the file (and the base of
@@ -93,6 +107,15 @@ pub fn load_plan_str(
     file_name: &str,
     text: &str,
     env: &dyn Fn(&str) -> Option<String>,
+) -> Result<LoadedPlan, Diagnostics> {
+    load_text(file_name, text, env, false)
+}
+
+fn load_text(
+    file_name: &str,
+    text: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+    keep_going: bool,
 ) -> Result<LoadedPlan, Diagnostics> {
     let report = |mut items: Vec<Diagnostic>, spans: Option<&SpanIndex>| {
         if let Some(spans) = spans {
@@ -140,8 +163,9 @@ pub fn load_plan_str(
         }
     };
     let (errors, warnings): (Vec<_>, Vec<_>) = problems.into_iter().partition(Diagnostic::is_error);
+    let goes_on = |d: &Diagnostic| keep_going && d.unknown_key;
     let substituted = match substituted {
-        Some(s) if errors.is_empty() => s,
+        Some(s) if errors.iter().all(goes_on) => s,
         _ => {
             return Err(report(
                 errors.into_iter().chain(warnings).collect(),
@@ -150,7 +174,11 @@ pub fn load_plan_str(
         }
     };
 
-    let env::Substituted { root, secrets } = substituted;
+    let env::Substituted { mut root, secrets } = substituted;
+    // What is left once the unknown keys are out is a plan of the right shape.
+    for d in &errors {
+        remove_entry(&mut root, &d.path);
+    }
     let value = to_yaml_value(&root);
     drop(root);
     let plan: Plan = serde_path_to_error::deserialize(value).map_err(|e| {
@@ -158,7 +186,12 @@ pub fn load_plan_str(
         let message = redact(&e.inner().to_string(), &secrets);
         let d = Diagnostic::error(path, lowercase_first(&message));
         report(
-            std::iter::once(d).chain(warnings.iter().cloned()).collect(),
+            errors
+                .iter()
+                .cloned()
+                .chain(std::iter::once(d))
+                .chain(warnings.iter().cloned())
+                .collect(),
             Some(&spans),
         )
     })?;
@@ -168,8 +201,27 @@ pub fn load_plan_str(
         path: PathBuf::from(file_name),
         text: text.to_owned(),
         warnings: warnings.into_iter().map(|d| locate_in(&spans, d)).collect(),
+        skipped: errors.into_iter().map(|d| locate_in(&spans, d)).collect(),
         spans,
     })
+}
+
+/// Takes the entry at `path` (an unknown key) out of the tree.
+fn remove_entry(node: &mut Node, path: &[PathSeg]) {
+    match (path, &mut node.kind) {
+        ([PathSeg::Key(key)], NodeKind::Map(entries)) => entries.retain(|(k, _, _)| k != key),
+        ([PathSeg::Key(key), rest @ ..], NodeKind::Map(entries)) => {
+            if let Some((_, _, child)) = entries.iter_mut().find(|(k, _, _)| k == key) {
+                remove_entry(child, rest);
+            }
+        }
+        ([PathSeg::Index(i), rest @ ..], NodeKind::Seq(items)) => {
+            if let Some(child) = items.get_mut(*i) {
+                remove_entry(child, rest);
+            }
+        }
+        _ => {}
+    }
 }
 
 fn locate_in(spans: &SpanIndex, mut d: Diagnostic) -> Diagnostic {

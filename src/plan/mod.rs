@@ -9,6 +9,6 @@ pub mod spans;
 pub mod structure;
 
 pub use diagnostic::{Diagnostic, Diagnostics, DocPath, PathSeg, Span};
-pub use load::{load_plan, load_plan_str, LoadedPlan};
+pub use load::{load_plan, load_plan_keep_going, load_plan_str, LoadedPlan};
 
 pub use model::Plan;

@@ -251,11 +251,11 @@ impl<'s> Checker<'s> {
                 [] => Some(format!("`{}` takes no keys", display_path(&ctx.path))),
                 _ => Some(format!("valid keys here: {}", backticked(&names))),
             });
-        self.out.push(
-            Diagnostic::error(path, message)
-                .with_help_opt(help)
-                .at(key_span),
-        );
+        let mut d = Diagnostic::error(path, message)
+            .with_help_opt(help)
+            .at(key_span);
+        d.unknown_key = true;
+        self.out.push(d);
     }
 
     /// The sibling property whose own mapping has a key `key`: `workers` belongs under `settings`.

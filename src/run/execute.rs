@@ -22,7 +22,7 @@ use crate::plan::model::{IfExists, SchemaOwner};
 use crate::prepare::Prepared;
 use crate::render::RenderedStep;
 use crate::run::identity::{plan_hash, schema_hash, source_fingerprint};
-use crate::run::report::{RunReport, StepReport, TableReport};
+use crate::run::report::{RunFailure, RunReport, StepReport, TableReport};
 use crate::signals;
 use crate::url::{parse_source_url, SourceUrl};
 
@@ -46,7 +46,7 @@ pub enum RunError {
     TablesExist { schema: String, tables: Vec<String> },
     #[error("nothing to resume: {0}")]
     NothingToResume(String),
-    #[error("refusing to resume run {run}: the {what} changed since it started; start a new run (without --resume)")]
+    #[error("refusing to resume run {run}: the {what} changed since it started, and a resume carries on exactly the run that started")]
     Changed { run: i64, what: &'static str },
     #[error("orphan rows in the source: settings.orphans is fail, so nothing was loaded:\n{}\nset `settings.orphans` to `reject` (leave those rows out, as rejects) or `skip_constraint` (load them, without the foreign key)", orphans_text(.0))]
     Orphans(Vec<OrphanFinding>),
@@ -58,6 +58,8 @@ pub enum RunError {
         run: i64,
         in_flight: Vec<String>,
         completed: Vec<String>,
+        /// What the run did up to the signal, with the interruption in it.
+        report: Box<RunReport>,
     },
     #[error("step `{step}` failed{}: {message}", sql.as_ref().map(|s| format!(" at `{}`", first_line(s))).unwrap_or_default())]
     Step {
@@ -65,6 +67,9 @@ pub enum RunError {
         sql: Option<String>,
         message: String,
         completed: Vec<String>,
+        /// What the run did up to the failure, with the failure in it: the report a team
+        /// pastes into an incident ticket.
+        report: Box<RunReport>,
     },
 }
 
@@ -101,6 +106,14 @@ impl RunError {
                     }
                 ))
             }
+            _ => None,
+        }
+    }
+
+    /// The partial report of a run that started and then stopped: a failed step or a signal.
+    pub fn report_mut(&mut self) -> Option<&mut RunReport> {
+        match self {
+            RunError::Step { report, .. } | RunError::Interrupted { report, .. } => Some(report),
             _ => None,
         }
     }
@@ -346,20 +359,38 @@ pub fn execute(
                 RunState::Interrupted,
                 &reason,
             );
+            report.failure = Some(RunFailure {
+                state: RunState::Interrupted.as_str().to_owned(),
+                step: None,
+                sql: None,
+                reason: format!("{reason}; {}", interrupted_text(&in_flight)),
+                completed: completed.clone(),
+                in_flight: in_flight.clone(),
+            });
             Err(RunError::Interrupted {
                 signal,
                 run: run_id,
                 in_flight,
                 completed,
+                report: Box::new(report),
             })
         }
         Some(Stop::Failed { step, sql, message }) => {
             end_run(&mut target, target_url, run_id, RunState::Failed, &message);
+            report.failure = Some(RunFailure {
+                state: RunState::Failed.as_str().to_owned(),
+                step: Some(step.clone()),
+                sql: sql.clone(),
+                reason: message.clone(),
+                completed: completed.clone(),
+                in_flight: Vec::new(),
+            });
             Err(RunError::Step {
                 step,
                 sql,
                 message,
                 completed,
+                report: Box::new(report),
             })
         }
     }

@@ -8,6 +8,7 @@ use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::execute::RunObserver;
 use super::report::StepReport;
+use crate::output::colour;
 
 /// One finished step on one line: id, seconds, and rows for a load.
 pub fn step_line(step: &StepReport) -> String {
@@ -32,18 +33,26 @@ pub fn step_line(step: &StepReport) -> String {
 pub struct ConsoleProgress<'w> {
     lines: &'w mut dyn Write,
     bars: Option<(MultiProgress, HashMap<String, ProgressBar>)>,
+    /// Every step as it ends; otherwise only loads (a line per table) and failures.
+    verbose: bool,
+    colour: bool,
 }
 
 impl<'w> ConsoleProgress<'w> {
     /// Bars when standard error is a terminal; `lines` gets the plain lines otherwise.
-    pub fn new(lines: &'w mut dyn Write) -> Self {
+    pub fn new(lines: &'w mut dyn Write, verbose: bool) -> Self {
         let bars = std::io::stderr().is_terminal().then(|| {
             (
                 MultiProgress::with_draw_target(ProgressDrawTarget::stderr()),
                 HashMap::new(),
             )
         });
-        ConsoleProgress { lines, bars }
+        ConsoleProgress {
+            lines,
+            bars,
+            verbose,
+            colour: colour::for_stderr(),
+        }
     }
 }
 
@@ -79,17 +88,29 @@ impl RunObserver for ConsoleProgress<'_> {
     }
 
     fn step_finished(&mut self, step: &StepReport) {
+        // The checks step's state is its tally; the summary after the run says it again.
+        let failed = step.state == "failed" || step.state.starts_with("interrupted");
+        // A quiet run shows a line per table (its load) and every step that did not finish.
+        let shown = self.verbose || step.rows.is_some() || failed;
+        let line = if failed {
+            colour::alarm(&step_line(step), self.colour)
+        } else {
+            step_line(step)
+        };
         match &mut self.bars {
             Some((multi, bars)) => {
-                let _ = multi.println(step_line(step));
+                if shown {
+                    let _ = multi.println(line);
+                }
                 if let Some(bar) = bars.remove(&step.id) {
                     bar.finish_and_clear();
                     multi.remove(&bar);
                 }
             }
-            None => {
-                let _ = writeln!(self.lines, "{}", step_line(step));
+            None if shown => {
+                let _ = writeln!(self.lines, "{line}");
             }
+            None => {}
         }
     }
 }

@@ -9,6 +9,7 @@ use serde::Serialize;
 use crate::checks::foreign_keys::OrphanFinding;
 use crate::checks::{difference_line, tally_line, CheckResult, CheckStatus};
 use crate::journal::{RowCounts, RunIdentity};
+use crate::output::colour::alarm;
 use crate::plan::model::Plan;
 use crate::url::redact_url;
 
@@ -42,9 +43,27 @@ pub struct StepReport {
     pub output: Option<String>,
 }
 
+/// Why a run stopped before its end.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RunFailure {
+    /// `failed` (a step failed) or `interrupted` (a signal).
+    pub state: String,
+    /// The step that failed; `None` for a signal.
+    pub step: Option<String>,
+    /// The statement the failed step was running, when there was one.
+    pub sql: Option<String>,
+    pub reason: String,
+    /// The steps that completed (and stay committed) before it stopped.
+    pub completed: Vec<String>,
+    /// The steps a signal found running, rolled back.
+    pub in_flight: Vec<String>,
+}
+
 /// Everything a run did.
 #[derive(Debug, Clone, Serialize)]
 pub struct RunReport {
+    /// `run`, or `rehearsal` for a run against a throwaway target.
+    pub kind: &'static str,
     pub run_id: i64,
     pub plan_name: String,
     pub plan_hash: String,
@@ -68,11 +87,14 @@ pub struct RunReport {
     pub checks: Vec<CheckResult>,
     /// Why the checks could not run at all.
     pub check_error: Option<String>,
+    /// Why the run stopped before its end; `None` when it ran to the end.
+    pub failure: Option<RunFailure>,
 }
 
 impl RunReport {
     pub fn new(run_id: i64, who: &RunIdentity, plan: &Plan, rejects_file: PathBuf) -> Self {
         RunReport {
+            kind: "run",
             run_id,
             plan_name: who.plan_name.clone(),
             plan_hash: who.plan_hash.clone(),
@@ -90,6 +112,7 @@ impl RunReport {
             warnings: Vec::new(),
             checks: Vec::new(),
             check_error: None,
+            failure: None,
         }
     }
 
@@ -104,13 +127,14 @@ impl RunReport {
 
     /// True when every row is accounted for, none was rejected and every check passed.
     pub fn clean(&self) -> bool {
-        self.tables.iter().all(TableReport::reconciles)
+        self.failure.is_none()
+            && self.tables.iter().all(TableReport::reconciles)
             && self.rejected() == 0
             && self.checks_passed()
     }
 
-    /// The summary table for a terminal.
-    pub fn write_summary(&self, out: &mut dyn Write) -> io::Result<()> {
+    /// The summary table for a terminal; with `colour`, what went wrong stands out.
+    pub fn write_summary(&self, out: &mut dyn Write, colour: bool) -> io::Result<()> {
         writeln!(
             out,
             "run {} of `{}` ({} → {}) in {:.2}s",
@@ -138,9 +162,9 @@ impl RunReport {
                 t.rejected,
                 t.seconds,
                 if t.reconciles() && t.rejected == 0 {
-                    "yes"
+                    "yes".to_owned()
                 } else {
-                    "NO"
+                    alarm("NO", colour)
                 }
             )?;
         }
@@ -181,7 +205,8 @@ impl RunReport {
                 if r.status == CheckStatus::Pass {
                     continue;
                 }
-                writeln!(out, "    {:<5} {}: {}", r.status.label(), r.id, r.summary)?;
+                let label = alarm(&format!("{:<5}", r.status.label()), colour);
+                writeln!(out, "    {label} {}: {}", r.id, r.summary)?;
                 for d in &r.details {
                     writeln!(out, "          {d}")?;
                 }
@@ -193,14 +218,86 @@ impl RunReport {
         Ok(())
     }
 
-    /// The report for a pull request or a cutover ticket.
+    /// The outcome in one sentence: succeeded, or failed and why.
+    pub fn result_line(&self) -> String {
+        let what = self.kind;
+        if let Some(f) = &self.failure {
+            let at = f
+                .step
+                .as_ref()
+                .map(|s| format!(" at step `{s}`"))
+                .unwrap_or_default();
+            return format!("{what} {}{at}: {}", f.state, f.reason);
+        }
+        let mut problems = Vec::new();
+        let unreconciled = self.tables.iter().filter(|t| !t.reconciles()).count();
+        if unreconciled > 0 {
+            problems.push(format!(
+                "{unreconciled} table(s) do not reconcile read = written + rejected"
+            ));
+        }
+        if self.rejected() > 0 {
+            problems.push(format!("{} row(s) rejected", self.rejected()));
+        }
+        if let Some(e) = &self.check_error {
+            problems.push(format!("the checks could not run: {e}"));
+        }
+        let (_, failed, errors) = crate::checks::tally(&self.checks);
+        if failed + errors > 0 {
+            problems.push(format!("{failed} check(s) failed, {errors} could not run"));
+        }
+        if problems.is_empty() {
+            format!(
+                "{what} succeeded: every row accounted for, {} check(s) passed",
+                self.checks.len()
+            )
+        } else {
+            format!("{what} failed: {}", problems.join("; "))
+        }
+    }
+
+    /// The report for a pull request or a cutover ticket: the result first, then the tables
+    /// with their totals, the checks, and the step timings last.
     pub fn write_markdown(&self, out: &mut dyn Write) -> io::Result<()> {
-        writeln!(out, "# decant run {} — `{}`\n", self.run_id, self.plan_name)?;
+        let title = if self.kind == "rehearsal" {
+            "decant rehearsal".to_owned()
+        } else {
+            format!("decant run {}", self.run_id)
+        };
+        writeln!(out, "# {title} — `{}`\n", self.plan_name)?;
+        writeln!(out, "**Result: {}**\n", md_escape(&self.result_line()))?;
         writeln!(
             out,
             "- source: `{}`\n- target: `{}`\n- plan hash: `{}`\n- decant {}\n- duration: {:.2}s\n",
             self.source, self.target, self.plan_hash, self.decant_version, self.seconds
         )?;
+        if let Some(f) = &self.failure {
+            writeln!(out, "## What stopped it\n")?;
+            if let Some(step) = &f.step {
+                writeln!(out, "- step: `{step}`")?;
+            }
+            writeln!(out, "- reason: {}", md_escape(&f.reason))?;
+            let list = |steps: &[String]| {
+                if steps.is_empty() {
+                    "none".to_owned()
+                } else {
+                    steps
+                        .iter()
+                        .map(|s| format!("`{s}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                }
+            };
+            writeln!(out, "- completed steps: {}", list(&f.completed))?;
+            if !f.in_flight.is_empty() {
+                writeln!(out, "- rolled back: {}", list(&f.in_flight))?;
+            }
+            if let Some(sql) = &f.sql {
+                writeln!(out, "\n```sql\n{}\n```", sql.trim_end())?;
+            }
+            writeln!(out)?;
+        }
+        writeln!(out, "## Tables\n")?;
         writeln!(out, "| table | target | read | written | rejected | seconds |\n| --- | --- | ---: | ---: | ---: | ---: |")?;
         for t in &self.tables {
             writeln!(
@@ -209,35 +306,29 @@ impl RunReport {
                 t.source, t.target, t.read, t.written, t.rejected, t.seconds
             )?;
         }
-        writeln!(out, "\n| step | state | seconds |\n| --- | --- | ---: |")?;
-        for s in &self.steps {
-            writeln!(out, "| `{}` | {} | {:.2} |", s.id, s.state, s.seconds)?;
-        }
-        if !self.orphans.is_empty() || !self.notes.is_empty() {
-            writeln!(out, "\n## Orphans and notes\n")?;
-            for finding in &self.orphans {
-                writeln!(
-                    out,
-                    "- foreign key `{}`: {}",
-                    finding.constraint,
-                    md_escape(&finding.describe())
-                )?;
-            }
-            for note in &self.notes {
-                writeln!(out, "- {}", md_escape(note))?;
-            }
-        }
-        if !self.warnings.is_empty() || !self.not_carried.is_empty() {
-            writeln!(out, "\n## Warnings and objects not carried\n")?;
-            for line in self.warnings.iter().chain(&self.not_carried) {
-                writeln!(out, "- {}", md_escape(line))?;
-            }
-        }
+        let sum = |f: fn(&TableReport) -> u64| self.tables.iter().map(f).sum::<u64>();
+        writeln!(
+            out,
+            "| **total** ({} tables) | | **{}** | **{}** | **{}** | **{:.2}** |",
+            self.tables.len(),
+            sum(|t| t.read),
+            sum(|t| t.written),
+            sum(|t| t.rejected),
+            self.tables.iter().map(|t| t.seconds).sum::<f64>()
+        )?;
         writeln!(out, "\n## Checks\n")?;
         if let Some(e) = &self.check_error {
             writeln!(out, "The checks could not run: {}", md_escape(e))?;
         } else if self.checks.is_empty() {
-            writeln!(out, "The plan has no checks.")?;
+            writeln!(
+                out,
+                "{}",
+                if self.failure.is_some() {
+                    "The checks did not run."
+                } else {
+                    "The plan has no checks."
+                }
+            )?;
         } else {
             writeln!(out, "{}\n", tally_line(&self.checks))?;
             writeln!(
@@ -268,6 +359,31 @@ impl RunReport {
                     writeln!(out, "- {}", md_escape(&difference_line(d)))?;
                 }
             }
+        }
+        if !self.orphans.is_empty() || !self.notes.is_empty() {
+            writeln!(out, "\n## Orphans and notes\n")?;
+            for finding in &self.orphans {
+                writeln!(
+                    out,
+                    "- foreign key `{}`: {}",
+                    finding.constraint,
+                    md_escape(&finding.describe())
+                )?;
+            }
+            for note in &self.notes {
+                writeln!(out, "- {}", md_escape(note))?;
+            }
+        }
+        if !self.warnings.is_empty() || !self.not_carried.is_empty() {
+            writeln!(out, "\n## Warnings and objects not carried\n")?;
+            for line in self.warnings.iter().chain(&self.not_carried) {
+                writeln!(out, "- {}", md_escape(line))?;
+            }
+        }
+        writeln!(out, "\n## Step timings\n")?;
+        writeln!(out, "| step | state | seconds |\n| --- | --- | ---: |")?;
+        for s in &self.steps {
+            writeln!(out, "| `{}` | {} | {:.2} |", s.id, s.state, s.seconds)?;
         }
         Ok(())
     }

@@ -22,10 +22,17 @@ pub enum RollbackOutcome {
     CreatedNoTables { run: i64, status: String },
     /// These tables of this run were dropped.
     Dropped { run: i64, tables: Vec<String> },
+    /// `confirm` said no (or it was a dry run): these tables would have been dropped.
+    NotConfirmed { run: i64, tables: Vec<String> },
 }
 
-/// Drops what the newest run created; holds the target lock meanwhile.
-pub fn rollback(conn: &mut PgConnection, schema: &str) -> Result<RollbackOutcome, JournalError> {
+/// Drops what the newest run created, once `confirm` (given the run and its tables) agrees;
+/// holds the target lock meanwhile, so what was confirmed is what is dropped.
+pub fn rollback(
+    conn: &mut PgConnection,
+    schema: &str,
+    confirm: &mut dyn FnMut(i64, &[String]) -> bool,
+) -> Result<RollbackOutcome, JournalError> {
     journal::lock_target(conn, schema)?;
     if !journal::journal_exists(conn)? {
         return Ok(RollbackOutcome::NothingToDo);
@@ -40,6 +47,12 @@ pub fn rollback(conn: &mut PgConnection, schema: &str) -> Result<RollbackOutcome
         return Ok(RollbackOutcome::CreatedNoTables {
             run: run.id,
             status: run.status,
+        });
+    }
+    if !confirm(run.id, &run.created_tables) {
+        return Ok(RollbackOutcome::NotConfirmed {
+            run: run.id,
+            tables: run.created_tables,
         });
     }
     let statements: Vec<String> = run

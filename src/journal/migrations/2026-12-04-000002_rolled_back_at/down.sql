@@ -1,0 +1,1 @@
+ALTER TABLE decant.runs DROP COLUMN rolled_back_at;
