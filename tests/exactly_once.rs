@@ -460,3 +460,93 @@ fn a_run_whose_connections_are_cut_mid_load_is_journaled_failed_and_resumes_exac
     assert_eq!(query(&s.db, "SELECT count(*) FROM public.big"), "600000");
     assert_eq!(query(&s.db, "SELECT status FROM decant.runs"), "succeeded");
 }
+
+/// The steps a clean run of `s`'s plan journals, in the order they ran.
+fn journaled_steps(s: &Setup) -> Vec<String> {
+    query(
+        &s.db,
+        "SELECT string_agg(step_id, ',' ORDER BY started_at, step_id) FROM decant.steps",
+    )
+    .split(',')
+    .map(str::to_owned)
+    .collect()
+}
+
+#[test]
+fn an_app_owned_run_killed_after_any_steps_commit_resumes_to_the_same_data() {
+    // plans/chat-app.yaml: the app's migrator as a `run:` step, prepare-target dropping the
+    // app's keys, loads, each table's keys re-created in its `indexes:` step.
+    let clean = Setup::from_example("chat-app", |p| p);
+    assert_exit(&run_with_kill(&clean, false, None), 0);
+    let steps = journaled_steps(&clean);
+    for kind in [
+        "app-migrate",
+        "prepare-target",
+        "load:",
+        "indexes:",
+        "sequence:",
+    ] {
+        assert!(
+            steps.iter().any(|s| s.starts_with(kind)),
+            "no `{kind}` step in {steps:?}"
+        );
+    }
+    let fingerprint = "SELECT (SELECT count(*) FROM users) || '/' || (SELECT count(*) FROM messages) || '/' || \
+         (SELECT count(*) FROM pg_indexes WHERE schemaname = 'public') || '/' || \
+         (SELECT count(*) FROM pg_constraint WHERE contype IN ('p', 'u', 'f') AND connamespace = 'public'::regnamespace) || '/' || \
+         (SELECT string_agg(version, ',' ORDER BY version) FROM schema_migrations)";
+    let expected = query(&clean.db, fingerprint);
+    drop(clean);
+    for step in &steps {
+        let s = Setup::from_example("chat-app", |p| p);
+        let kill = format!("after-commit:{step}");
+        let first = run_with_kill(&s, false, Some(&kill));
+        assert_eq!(
+            first.code, -1,
+            "{kill}: not killed\n{}{}",
+            first.stdout, first.stderr
+        );
+        let resumed = run_with_kill(&s, true, None);
+        assert_eq!(
+            resumed.code, 0,
+            "{kill}\n{}{}",
+            resumed.stdout, resumed.stderr
+        );
+        assert_eq!(query(&s.db, fingerprint), expected, "{kill}");
+        assert_exit(&s.decant(&["check", "plan.yaml"]), 0);
+    }
+}
+
+#[test]
+fn a_run_killed_around_the_commit_of_reject_children_resumes_without_rejecting_twice() {
+    for point in ["started", "before-commit", "after-commit"] {
+        let s = Setup::from_example("savings", |p| p);
+        let kill = format!("{point}:reject-children");
+        let first = run_with_kill(&s, false, Some(&kill));
+        assert_eq!(
+            first.code, -1,
+            "{kill}: not killed\n{}{}",
+            first.stdout, first.stderr
+        );
+        let resumed = run_with_kill(&s, true, None);
+        assert_eq!(
+            resumed.code, 0,
+            "{kill}\n{}{}",
+            resumed.stdout, resumed.stderr
+        );
+        assert_eq!(
+            query(&s.db, "SELECT count(*) FROM decant.decant_rejects WHERE reason LIKE 'parent rejected%'"),
+            query(&s.db, "SELECT count(DISTINCT primary_key) FROM decant.decant_rejects WHERE reason LIKE 'parent rejected%'"),
+            "{kill}"
+        );
+        let report = s.report("plan");
+        for t in report["tables"].as_array().unwrap() {
+            assert_eq!(
+                t["read"].as_u64().unwrap(),
+                t["written"].as_u64().unwrap() + t["rejected"].as_u64().unwrap(),
+                "{kill}: {t}"
+            );
+        }
+        assert_exit(&s.decant(&["check", "plan.yaml"]), 0);
+    }
+}
