@@ -245,6 +245,7 @@ fn differences_in_a_larger_table_are_found_across_key_ranges() {
             row_limit: Some(20_000),
             sample_rate: None,
             list_all: false,
+            rows_only: false,
         },
     );
     assert_eq!(
@@ -265,6 +266,7 @@ fn differences_in_a_larger_table_are_found_across_key_ranges() {
             row_limit: None,
             sample_rate: Some(0.1),
             list_all: false,
+            rows_only: false,
         },
     );
     assert!(

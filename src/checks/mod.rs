@@ -78,6 +78,9 @@ pub struct ChecksumOptions {
     pub sample_rate: Option<f64>,
     /// List every difference, not the first thousand (`decant sync` applies them all).
     pub list_all: bool,
+    /// Compare rows at once, without the pass of window sums first: when differences are
+    /// expected everywhere (a sync after a day of writes), that pass only reads both sides twice.
+    pub rows_only: bool,
 }
 
 /// What a checksum comparison of one table found.
@@ -294,6 +297,7 @@ pub fn run_plan_checks(
                 row_limit: check.row_limit,
                 sample_rate: check.sample_rate,
                 list_all: false,
+                rows_only: false,
             };
             for table in selected_tables(resolved, selection) {
                 push(

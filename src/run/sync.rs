@@ -270,8 +270,11 @@ fn compare_table<'p>(
     target: &mut PgConnection,
     table: &'p ResolvedTable,
 ) -> Result<TablePlan<'p>, SyncError> {
+    // Rows at once: after a while of app writes, changes are everywhere, and window sums
+    // would only make both sides be read twice.
     let options = ChecksumOptions {
         list_all: true,
+        rows_only: true,
         ..ChecksumOptions::default()
     };
     let outcome = checksum_table(source, target, prepared, table, &options).map_err(|e| {

@@ -121,7 +121,7 @@ pub fn checksum_table(
     // key window.) A row limit needs rows in key order, so it goes straight to the comparison.
     let integer_windows = matches!(layout.mode, Mode::Ordered) && layout.integer_key().is_some();
     let mut equal_rows = None;
-    if !integer_windows && options.row_limit.is_none() {
+    if !integer_windows && options.row_limit.is_none() && !options.rows_only {
         match job.quick(source, target, Grouping::Whole, None)? {
             Ok(q) if q.differing.is_empty() => {
                 report_unconverted(&mut report, q.unconverted);

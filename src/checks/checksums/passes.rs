@@ -130,7 +130,7 @@ impl Job<'_> {
         }
         // A quick pass first: window sums only. Most tables match, and then this is all.
         let mut quick = None;
-        if let Some(w) = &windows {
+        if let Some(w) = windows.as_ref().filter(|_| !self.options.rows_only) {
             match self.quick(source, target, Grouping::KeyWindows(w), upper)? {
                 Err(why) => return Ok(Err(why)),
                 Ok(q) if q.differing.is_empty() => {
