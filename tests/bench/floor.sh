@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# decant's load against the PostgreSQL floor (tests/bench/pgfloor.sh: the server alone ingests
+# pre-encoded binary files from its own disk and builds the same keys, indexes and foreign keys
+# in two lanes — no client work at all), on the bench database, runs interleaved in one
+# invocation; prints each run, the medians and decant's ratio to the floor (issue 12's goal:
+# at most 1.15×).
+#
+#   bash tests/bench/floor.sh [--runs N] [--scale S] [--no-build]
+#
+# Needs cargo, python3, psql, pg_dump, bc and /usr/bin/time, and the PostgreSQL server on this
+# machine (the floor reads its files from /tmp).
+set -euo pipefail
+
+RUNS=3
+SCALE=1.0
+BUILD=1
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --runs) RUNS="$2"; shift 2 ;;
+        --scale) SCALE="$2"; shift 2 ;;
+        --no-build) BUILD=0; shift ;;
+        -h|--help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        *) echo "floor.sh: unknown argument \`$1\`" >&2; exit 2 ;;
+    esac
+done
+die() { echo "floor.sh: FAILED: $*" >&2; exit 1; }
+BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+REPO="$(cd "$BENCH_DIR/../.." && pwd)"
+DATA="$BENCH_DIR/data"
+DECANT="$REPO/target/release/decant"
+SERVER="postgres://postgres@127.0.0.1:5432"
+mkdir -p "$DATA"
+if [ "$BUILD" = 1 ]; then (cd "$REPO" && cargo build --release --quiet); fi
+[ -x "$DECANT" ] || die "$DECANT does not exist"
+SCALE_KEY="$(printf '%g' "$SCALE")"
+SCALED_DB="$DATA/bench-scale-$SCALE_KEY.sqlite3"
+PARAMS="scale=$SCALE_KEY generator=$(md5sum "$BENCH_DIR/generate.py" | cut -d' ' -f1)"
+if ! { [ -f "$SCALED_DB" ] && [ "$(cat "$SCALED_DB.params" 2>/dev/null)" = "$PARAMS" ]; }; then
+    rm -f "$SCALED_DB.params"
+    python3 "$BENCH_DIR/generate.py" "$SCALED_DB" --scale "$SCALE"
+    echo "$PARAMS" > "$SCALED_DB.params"
+fi
+ln -sfn "$(basename "$SCALED_DB")" "$DATA/bench.sqlite3"
+admin() { PGOPTIONS="-c client_min_messages=warning" psql "$SERVER/postgres" -X -q -v ON_ERROR_STOP=1 -Atc "$1"; }
+DB="decant_floor_$$"; FLOOR_DB="pg_floor_$$"
+export PGFLOOR_CACHE="/tmp/pgfloor-bench-$SCALE_KEY"
+rm -rf "$PGFLOOR_CACHE"
+trap 'admin "drop database if exists \"$DB\" with (force)" 2>/dev/null; admin "drop database if exists \"$FLOOR_DB\" with (force)" 2>/dev/null; rm -rf "$PGFLOOR_CACHE"' EXIT
+D_TIMES=""; F_TIMES=""
+for i in $(seq 1 "$RUNS"); do
+    admin "drop database if exists \"$DB\" with (force)"; admin "create database \"$DB\""; admin "checkpoint"
+    out="$(mktemp)"
+    /usr/bin/time -f '%e' -o "$out" env TARGET_DATABASE_URL="$SERVER/$DB" "$DECANT" run "$BENCH_DIR/bench.yaml" \
+        --report-dir "$DATA/floor-reports" >/dev/null 2>&1 || die "decant run failed"
+    d="$(tail -1 "$out")"; rm -f "$out"
+    f="$(bash "$BENCH_DIR/pgfloor.sh" "$DB" "$FLOOR_DB" | sed -n 's/^pg floor: \([0-9.]*\) s$/\1/p')"
+    [ -n "$f" ] || die "pgfloor.sh printed no time"
+    echo "   run $i: decant ${d}s, floor ${f}s"
+    D_TIMES="$D_TIMES $d"; F_TIMES="$F_TIMES $f"
+done
+median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
+MD="$(echo "$D_TIMES" | median)"; MF="$(echo "$F_TIMES" | median)"
+echo "== medians of $RUNS run(s), scale $SCALE_KEY: decant ${MD}s, floor ${MF}s"
+awk -v d="$MD" -v f="$MF" 'BEGIN { printf "   decant / floor = %.2f (goal <= 1.15)\n", d / f }'
