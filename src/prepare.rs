@@ -16,6 +16,18 @@ use crate::render::{render_steps, RenderedStep};
 use crate::resolve::{fit_to_app_schema, resolve, ResolvedPlan};
 use crate::url::{check_target_url, parse_source_url, SourceUrl};
 
+/// Which source columns preparing a plan profiles (reads every value of).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Profiling {
+    /// Only those whose mapping depends on their values: what running needs.
+    Needed,
+    /// Those, and the columns the plan states a type for, so a reviewer sees whether their
+    /// values will convert (`plan`, `validate`). A scan of those columns' tables.
+    Reviewed,
+    /// Every column (`plan --profile`): a full scan.
+    All,
+}
+
 /// A plan ready to show or run.
 pub struct Prepared {
     pub loaded: LoadedPlan,
@@ -32,7 +44,7 @@ pub struct Prepared {
 /// Loads, introspects and profiles the source, resolves, validates and renders.
 /// `profile_all` profiles every column (a full scan); otherwise only those whose mapping
 /// depends on their values ([`crate::mapping::types::decided_by_values`]).
-pub fn prepare(path: &Path, profile_all: bool) -> Result<Prepared, Diagnostics> {
+pub fn prepare(path: &Path, profiling: Profiling) -> Result<Prepared, Diagnostics> {
     // Past unknown keys: the checks against the source below report their problems too.
     let loaded = load_plan_keep_going(path)?;
     let plan = &loaded.plan;
@@ -51,13 +63,16 @@ pub fn prepare(path: &Path, profile_all: bool) -> Result<Prepared, Diagnostics> 
                 let mut catalog = introspect_sqlite(&mut conn)?;
                 // Columns the plan states a type for are profiled too (few, and a reviewer's
                 // choice): `plan` then warns when their values will not convert.
-                profile_catalog(&mut conn, &mut catalog, |t, c| {
-                    profile_all
-                        || crate::mapping::types::decided_by_values(c)
-                        || plan
-                            .columns
-                            .get(&format!("{}.{}", t.name, c.name))
-                            .is_some_and(|o| o.to.is_some())
+                profile_catalog(&mut conn, &mut catalog, |t, c| match profiling {
+                    Profiling::All => true,
+                    Profiling::Needed => crate::mapping::types::decided_by_values(c),
+                    Profiling::Reviewed => {
+                        crate::mapping::types::decided_by_values(c)
+                            || plan
+                                .columns
+                                .get(&format!("{}.{}", t.name, c.name))
+                                .is_some_and(|o| o.to.is_some())
+                    }
                 })?;
                 Ok(catalog)
             });

@@ -51,7 +51,8 @@ fn migrate(sql: &str, plan_body: &str, code: i32) -> Migrated {
         "decant run\nstdout:\n{}\nstderr:\n{}",
         out.stdout, out.stderr
     );
-    let prepared = prepare(&plan_path, false).unwrap_or_else(|e| panic!("prepare: {e:?}"));
+    let prepared = prepare(&plan_path, decant::prepare::Profiling::Needed)
+        .unwrap_or_else(|e| panic!("prepare: {e:?}"));
     Migrated { dir, db, prepared }
 }
 
@@ -447,7 +448,8 @@ fn checksum_of_a_migrated_plan() {
         return;
     };
     let plan = crate::support::cli::repo_root().join(plan);
-    let prepared = prepare(&plan, false).unwrap_or_else(|e| panic!("prepare: {e:?}"));
+    let prepared = prepare(&plan, decant::prepare::Profiling::Needed)
+        .unwrap_or_else(|e| panic!("prepare: {e:?}"));
     let decant::url::SourceUrl::Sqlite(file) =
         decant::url::parse_source_url(&prepared.loaded.plan.source.url, prepared.loaded.base_dir())
             .unwrap();

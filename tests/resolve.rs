@@ -13,7 +13,7 @@ fn prepared(sql: &str, plan_body: &str) -> (tempfile::TempDir, Result<Prepared, 
     );
     let path: PathBuf = dir.path().join("plan.yaml");
     std::fs::write(&path, plan).unwrap();
-    let result = prepare(&path, true).map_err(Failure::Plan);
+    let result = prepare(&path, decant::prepare::Profiling::All).map_err(Failure::Plan);
     (dir, result)
 }
 

@@ -114,8 +114,9 @@ fn kept_tables_are_loaded_parents_first_because_their_foreign_keys_remain() {
         let s = Setup::from_example("savings", |p| {
             p.replace("if_exists: fail", &format!("if_exists: {mode}"))
         });
-        let prepared = decant::commands::prepare(&s.path("plan.yaml"), false)
-            .unwrap_or_else(|e| panic!("{e:?}"));
+        let prepared =
+            decant::commands::prepare(&s.path("plan.yaml"), decant::prepare::Profiling::Needed)
+                .unwrap_or_else(|e| panic!("{e:?}"));
         let g = &prepared.graph;
         let load = g
             .graph

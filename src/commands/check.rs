@@ -3,7 +3,7 @@
 
 use std::io::Write;
 
-use super::{prepare_and_warn, Failure, EXIT_CHECKS_FAILED, EXIT_OK};
+use super::{prepare_and_warn, Failure, Profiling, EXIT_CHECKS_FAILED, EXIT_OK};
 use crate::checks::{run_plan_checks, tally, tally_line, write_result, Databases};
 use crate::cli::CheckArgs;
 use crate::errors::chain;
@@ -25,7 +25,7 @@ pub fn run(args: &CheckArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result
         ));
         std::process::exit(signals::exit_code(signal).into());
     })));
-    let prepared = prepare_and_warn(&args.plan, false, err)?;
+    let prepared = prepare_and_warn(&args.plan, Profiling::Needed, err)?;
     let plan = &prepared.loaded.plan;
     let SourceUrl::Sqlite(file) = parse_source_url(&plan.source.url, prepared.loaded.base_dir())
         .map_err(|e| Failure::Other(anyhow::anyhow!("{e}")))?;

@@ -16,7 +16,7 @@ mod validate;
 
 use std::io::Write;
 
-pub use prepare::{prepare, prepare_and_warn, Failure, Prepared};
+pub use prepare::{prepare, prepare_and_warn, Failure, Prepared, Profiling};
 
 use crate::cli::{Cli, Command};
 

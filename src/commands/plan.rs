@@ -2,7 +2,7 @@
 
 use std::io::Write;
 
-use super::{prepare_and_warn, Failure, EXIT_OK};
+use super::{prepare_and_warn, Failure, Profiling, EXIT_OK};
 use crate::cli::{PlanCommandArgs, PlanFormat};
 use crate::output;
 
@@ -11,7 +11,15 @@ pub fn run(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<u8, Failure> {
-    let prepared = prepare_and_warn(&args.plan, args.profile, err)?;
+    let prepared = prepare_and_warn(
+        &args.plan,
+        if args.profile {
+            Profiling::All
+        } else {
+            Profiling::Reviewed
+        },
+        err,
+    )?;
     let view = output::PlanView::new(&prepared);
     match args.format {
         PlanFormat::Text => output::text::write_plan(&view, out)?,

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use crate::plan::Diagnostics;
 
-pub use crate::prepare::{prepare, Prepared};
+pub use crate::prepare::{prepare, Prepared, Profiling};
 
 /// Why a command could not go on.
 #[derive(Debug)]
@@ -29,17 +29,17 @@ impl From<anyhow::Error> for Failure {
 }
 
 /// [`prepare`] as a command's result: a wrong plan is [`Failure::Plan`].
-fn prepare_for_command(path: &Path, profile_all: bool) -> Result<Prepared, Failure> {
-    prepare(path, profile_all).map_err(Failure::Plan)
+fn prepare_for_command(path: &Path, profiling: Profiling) -> Result<Prepared, Failure> {
+    prepare(path, profiling).map_err(Failure::Plan)
 }
 
 /// [`prepare`], then the plan's warnings on `err`: what every command that goes on does first.
 pub fn prepare_and_warn(
     path: &Path,
-    profile_all: bool,
+    profiling: Profiling,
     err: &mut dyn std::io::Write,
 ) -> Result<Prepared, Failure> {
-    let prepared = prepare_for_command(path, profile_all)?;
+    let prepared = prepare_for_command(path, profiling)?;
     if !prepared.warnings.items.is_empty() {
         writeln!(err, "{}", prepared.warnings.render())?;
     }

@@ -5,7 +5,7 @@ use std::io::Write;
 use std::time::Instant;
 
 use super::run::{report_and_exit_code, report_location, report_of_failure, write_report_paths};
-use super::{prepare_and_warn, Failure, EXIT_USAGE};
+use super::{prepare_and_warn, Failure, Profiling, EXIT_USAGE};
 use crate::cli::RehearseArgs;
 use crate::rehearse::{self, Binaries, Ending, Rehearsal, CLUSTER_DATABASE};
 use crate::run::execute::{execute, RunOptions};
@@ -23,7 +23,7 @@ struct Target {
 }
 
 pub fn run(args: &RehearseArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<u8, Failure> {
-    let prepared = prepare_and_warn(&args.plan, false, err)?;
+    let prepared = prepare_and_warn(&args.plan, Profiling::Needed, err)?;
     let (dir, stem) = report_location(&prepared, &args.plan, args.report_dir.as_deref())?;
     let stem = format!("{stem}.rehearsal");
 

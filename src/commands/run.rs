@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 
-use super::{prepare_and_warn, Failure, Prepared, EXIT_CHECKS_FAILED, EXIT_OK, EXIT_USAGE};
+use super::{
+    prepare_and_warn, Failure, Prepared, Profiling, EXIT_CHECKS_FAILED, EXIT_OK, EXIT_USAGE,
+};
 use crate::cli::RunArgs;
 use crate::journal;
 use crate::plan::model::{IfExists, SchemaOwner};
@@ -20,7 +22,7 @@ pub fn run(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<u
     // in flight and marks the run `interrupted`.
     signals::install().map_err(|e| Failure::Other(anyhow::anyhow!(e)))?;
     signals::set_hook(None);
-    let prepared = prepare_and_warn(&args.plan, false, err)?;
+    let prepared = prepare_and_warn(&args.plan, Profiling::Needed, err)?;
     let (dir, stem) = report_location(&prepared, &args.plan, args.report_dir.as_deref())?;
     let target_url = &prepared.loaded.plan.target.url;
     if args.create_database {

@@ -6,7 +6,7 @@ use std::io::Write;
 use anyhow::Context;
 
 use super::run::report_location;
-use super::{prepare_and_warn, Failure, EXIT_CHECKS_FAILED, EXIT_OK, EXIT_USAGE};
+use super::{prepare_and_warn, Failure, Profiling, EXIT_CHECKS_FAILED, EXIT_OK, EXIT_USAGE};
 use crate::cli::SyncArgs;
 use crate::run::sync::{sync, SyncReport};
 use crate::signals;
@@ -21,7 +21,7 @@ pub fn run(args: &SyncArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<
         ));
         std::process::exit(signals::exit_code(signal).into());
     })));
-    let prepared = prepare_and_warn(&args.plan, false, err)?;
+    let prepared = prepare_and_warn(&args.plan, Profiling::Needed, err)?;
     let report = match sync(&prepared, &prepared.loaded.plan.target.url, args.dry_run) {
         Ok(report) => report,
         Err(e) => {

@@ -2,7 +2,7 @@
 
 use std::io::Write;
 
-use super::{prepare_and_warn, Failure, Prepared, EXIT_OK, EXIT_USAGE};
+use super::{prepare_and_warn, Failure, Prepared, Profiling, EXIT_OK, EXIT_USAGE};
 use crate::cli::ValidateArgs;
 use crate::errors::chain;
 use crate::introspect::{open_sqlite_read_only, quick_check};
@@ -12,7 +12,7 @@ use crate::url::{parse_source_url, SourceUrl};
 const QUICK_CHECK_SHOWN: usize = 20;
 
 pub fn run(args: &ValidateArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<u8, Failure> {
-    let prepared = prepare_and_warn(&args.plan, false, err)?;
+    let prepared = prepare_and_warn(&args.plan, Profiling::Reviewed, err)?;
     if args.quick_check && !source_passes_quick_check(&prepared, err)? {
         return Ok(EXIT_USAGE);
     }
