@@ -587,3 +587,53 @@ fn init_against_the_apps_schema_proposes_from_both_sides_and_its_plan_runs_green
         out.stdout
     );
 }
+
+#[test]
+fn a_sync_into_the_apps_schema_keeps_its_triggers_off_and_its_keys_in_place() {
+    let s = setup(PLAN);
+    assert_exit(&s.decant(&["run", "plan.yaml"]), 1);
+    let path = s.path("source.sqlite3");
+    let mut app =
+        <diesel::SqliteConnection as diesel::Connection>::establish(path.to_str().unwrap())
+            .unwrap();
+    app.batch_execute(
+        "UPDATE users SET email = 'Ann.New@Example.org' WHERE id = 1;
+         INSERT INTO posts VALUES (5, 1, 'another', 3.5);",
+    )
+    .unwrap();
+    let out = s.decant(&["sync", "plan.yaml"]);
+    assert!(
+        out.code == 0 || out.code == 1,
+        "{}{}",
+        out.stdout,
+        out.stderr
+    );
+    assert!(
+        out.stdout.contains("1 inserted, 1 updated"),
+        "{}",
+        out.stdout
+    );
+    // The app's trigger would have upper-cased the email and touched updated_at.
+    assert_eq!(
+        query(
+            &s.db,
+            "SELECT email || '|' || updated_at FROM users WHERE id = 1"
+        ),
+        "Ann.New@Example.org|2000-01-01 00:00:00+00"
+    );
+    assert_eq!(
+        query(
+            &s.db,
+            "SELECT tgenabled::text FROM pg_trigger WHERE tgname = 'users_touch'"
+        ),
+        "O"
+    );
+    assert_eq!(
+        query(&s.db, "SELECT title FROM posts WHERE id = 5"),
+        "another"
+    );
+    assert_eq!(
+        query(&s.db, "SELECT count(*) FROM pg_indexes WHERE tablename = 'posts' AND indexname = 'posts_user'"),
+        "1"
+    );
+}

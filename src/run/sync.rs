@@ -191,12 +191,16 @@ pub fn sync(prepared: &Prepared, target_url: &str, dry_run: bool) -> Result<Sync
                 &mut rejects,
             )?;
         }
+        // The app's triggers must not rewrite synced values (as in a run's loads): off for
+        // the changes, on again before the transaction commits.
+        app_triggers(prepared, &templates, target, false)?;
         for &i in order.iter().rev() {
             delete(prepared, &templates, target, &plans[i])?;
         }
         for &i in &order {
             upsert(prepared, &templates, target, &plans[i])?;
         }
+        app_triggers(prepared, &templates, target, true)?;
         let mut report = SyncReport {
             run_id: run.id,
             dry_run,
@@ -537,6 +541,31 @@ fn upsert(
         );
     }
     execute_all(target, &statements, &failed)
+}
+
+/// Turns the app's own triggers of every table that has some off (`enable` false) or on.
+fn app_triggers(
+    prepared: &Prepared,
+    templates: &Templates,
+    target: &mut PgConnection,
+    enable: bool,
+) -> Result<(), SyncError> {
+    let schema = prepared.resolved.schema.as_str();
+    for t in prepared
+        .resolved
+        .tables
+        .iter()
+        .filter(|t| !t.app_triggers.is_empty())
+    {
+        let sql = templates
+            .render(
+                "postgres/table_triggers.sql.j2",
+                context! { schema, table => t.target, enable },
+            )
+            .map_err(|e| apply_error(t)(e.to_string()))?;
+        execute_all(target, &[sql], &apply_error(t))?;
+    }
+    Ok(())
 }
 
 /// Runs the statements in order; the first failure names its SQL and the server's reason.
