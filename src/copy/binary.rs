@@ -9,10 +9,7 @@ pub(crate) const HEADER: [u8; 19] = [
 /// The file trailer: a tuple field count of -1.
 pub(crate) const TRAILER: [u8; 2] = [0xFF, 0xFF];
 
-/// Microseconds between the Unix epoch and PostgreSQL's (2000-01-01 00:00:00 UTC).
-pub(crate) const PG_EPOCH_MICROS: i64 = 946_684_800_000_000;
-/// Days between the Unix epoch and PostgreSQL's.
-pub(crate) const PG_EPOCH_DAYS: i64 = 10_957;
+pub(crate) use crate::mapping::wire::{PG_EPOCH_DAYS, PG_EPOCH_MICROS};
 /// PostgreSQL's lowest timestamp, 4714-11-24 00:00:00 BC, in microseconds since its epoch.
 pub(crate) const MIN_TIMESTAMP: i64 = -211_813_488_000_000_000;
 /// The first timestamp PostgreSQL cannot hold, 294277-01-01 00:00:00, likewise.

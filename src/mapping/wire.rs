@@ -1,7 +1,14 @@
-//! PostgreSQL's binary wire types as decant writes them: which target types have an encoder,
-//! and what each column's field is built from (the copy engine encodes, resolution asks).
+//! PostgreSQL's binary wire types as decant writes and reads them: which target types have an
+//! encoder, what each field is built from, and the epochs binary times count from. The copy
+//! engine encodes with it, the checksums read back with it, resolution asks it.
 
 use super::target_types::{TargetType, TypeFamily};
+
+/// Microseconds between the Unix epoch and PostgreSQL's (2000-01-01 00:00:00 UTC), where
+/// binary timestamps count from.
+pub const PG_EPOCH_MICROS: i64 = 946_684_800_000_000;
+/// Days between the Unix epoch and PostgreSQL's, where binary dates count from.
+pub const PG_EPOCH_DAYS: i64 = 10_957;
 
 /// What a target column's binary field is built from.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -10,9 +10,7 @@ use super::layout::Ty;
 use crate::copy::{show_value, value_json, IpNet, SqlValue};
 use crate::transform::builtins::civil_from_days;
 
-/// Microseconds between the Unix epoch and PostgreSQL's (2000-01-01).
-const PG_EPOCH_MICROS: i64 = 946_684_800_000_000;
-const PG_EPOCH_DAYS: i64 = 10_957;
+use crate::mapping::wire::{PG_EPOCH_DAYS, PG_EPOCH_MICROS};
 
 /// A field as the target type prints it (text shown safely and truncated).
 pub(super) fn display(ty: Ty, value: Option<&[u8]>) -> String {

@@ -1,7 +1,7 @@
 //! The table's layout: each column's type as the comparison treats it, the key, and how the
 //! two sides are compared (in key order, by key hash, or as multisets).
 
-use crate::mapping::target_types::TypeFamily;
+use crate::mapping::wire::Kind;
 use crate::mapping::TargetType;
 use crate::resolve::ResolvedTable;
 
@@ -36,39 +36,34 @@ pub(super) enum Ty {
 }
 
 impl Ty {
+    /// What the copy engine writes for `t` ([`Kind`]), as the comparison reads it back.
     fn of(t: &TargetType) -> Ty {
-        match t.family() {
-            TypeFamily::Integer => match t.base.as_str() {
-                "smallint" => Ty::Int2,
-                "integer" => Ty::Int4,
-                _ => Ty::Int8,
-            },
-            TypeFamily::Float if t.base == "real" => Ty::Float4,
-            TypeFamily::Float => Ty::Float8,
-            TypeFamily::Numeric => Ty::Numeric,
-            TypeFamily::Boolean => Ty::Bool,
-            TypeFamily::Text if t.base == "char" => Ty::Bpchar,
-            TypeFamily::Text => Ty::Text,
-            TypeFamily::Bytes => Ty::Bytea,
-            TypeFamily::Date => Ty::Date,
-            TypeFamily::Time if t.base == "timetz" => Ty::TimeTz,
-            TypeFamily::Time => Ty::Time,
-            TypeFamily::Timestamp => Ty::Timestamp,
-            TypeFamily::TimestampTz => Ty::TimestampTz,
-            TypeFamily::Interval => Ty::Interval,
-            TypeFamily::Uuid => Ty::Uuid,
-            TypeFamily::Json if t.base == "jsonb" => Ty::Jsonb,
-            TypeFamily::Json => Ty::Json,
+        match Kind::of(t) {
+            Some(Kind::Int2) => Ty::Int2,
+            Some(Kind::Int4) => Ty::Int4,
+            Some(Kind::Int8) => Ty::Int8,
+            Some(Kind::Float4) => Ty::Float4,
+            Some(Kind::Float8) => Ty::Float8,
+            Some(Kind::Numeric(_)) => Ty::Numeric,
+            Some(Kind::Bool) => Ty::Bool,
+            Some(Kind::Text { .. }) if t.base == "char" => Ty::Bpchar,
             // An enum's binary form is its label: compared as text.
-            TypeFamily::Enum => Ty::Text,
-            TypeFamily::Other if t.array => Ty::Other,
-            TypeFamily::Other => match t.base.as_str() {
-                "inet" => Ty::Inet,
-                "cidr" => Ty::Cidr,
-                "macaddr" => Ty::MacAddr,
-                "point" => Ty::Point,
-                _ => Ty::Other,
-            },
+            Some(Kind::Text { .. } | Kind::Enum) => Ty::Text,
+            Some(Kind::Bytea) => Ty::Bytea,
+            Some(Kind::Date) => Ty::Date,
+            Some(Kind::Time) => Ty::Time,
+            Some(Kind::TimeTz) => Ty::TimeTz,
+            Some(Kind::Timestamp) => Ty::Timestamp,
+            Some(Kind::TimestampTz) => Ty::TimestampTz,
+            Some(Kind::Interval) => Ty::Interval,
+            Some(Kind::Uuid) => Ty::Uuid,
+            Some(Kind::Json) => Ty::Json,
+            Some(Kind::Jsonb) => Ty::Jsonb,
+            Some(Kind::Inet { cidr: false }) => Ty::Inet,
+            Some(Kind::Inet { cidr: true }) => Ty::Cidr,
+            Some(Kind::MacAddr) => Ty::MacAddr,
+            Some(Kind::Point) => Ty::Point,
+            Some(Kind::Array { .. }) | None => Ty::Other,
         }
     }
 
