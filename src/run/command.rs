@@ -57,32 +57,55 @@ fn last_part(text: &str, max: usize) -> String {
     format!("…{}", &text[start..])
 }
 
-/// `PGHOST`, `PGPORT`, `PGUSER`, `PGPASSWORD`, `PGDATABASE` from a `postgres://` URL, so
-/// `psql -f schema.sql` and libpq-based tools reach the target without arguments.
+/// `PGHOST`, `PGPORT`, `PGUSER`, `PGPASSWORD`, `PGDATABASE` (and `PGSSLMODE`) from a
+/// `postgres://` URL (its query parameters included: `?host=/run/postgresql`) or a libpq
+/// `key=value` string, so `psql -f schema.sql` and libpq-based tools reach the target without
+/// arguments.
 pub fn libpq_environment(url: &str) -> Vec<(&'static str, String)> {
+    let mut env: Vec<(&'static str, String)> = Vec::new();
+    let mut set = |key: &str, value: String| {
+        let name = match key {
+            "host" => "PGHOST",
+            "port" => "PGPORT",
+            "user" => "PGUSER",
+            "password" => "PGPASSWORD",
+            "dbname" => "PGDATABASE",
+            "sslmode" => "PGSSLMODE",
+            _ => return,
+        };
+        if value.is_empty() {
+            return;
+        }
+        env.retain(|(n, _)| *n != name);
+        env.push((name, value));
+    };
     let Some(rest) = url
         .strip_prefix("postgres://")
         .or_else(|| url.strip_prefix("postgresql://"))
     else {
-        return Vec::new();
+        // libpq's `key=value` form (values may be quoted with '…').
+        for pair in url.split_whitespace() {
+            if let Some((key, value)) = pair.split_once('=') {
+                set(key, value.trim_matches('\'').to_owned());
+            }
+        }
+        return env;
     };
-    let rest = rest.split(['?', '#']).next().unwrap_or_default();
+    let (rest, query) = rest.split_once('?').unwrap_or((rest, ""));
+    let rest = rest.split('#').next().unwrap_or_default();
     let (authority, database) = rest.split_once('/').unwrap_or((rest, ""));
     let (userinfo, hostport) = match authority.rsplit_once('@') {
         Some((u, h)) => (Some(u), h),
         None => (None, authority),
     };
-    let mut env = Vec::new();
     if let Some(userinfo) = userinfo {
         let (user, password) = match userinfo.split_once(':') {
             Some((u, p)) => (u, Some(p)),
             None => (userinfo, None),
         };
-        if !user.is_empty() {
-            env.push(("PGUSER", percent_decode(user)));
-        }
+        set("user", percent_decode(user));
         if let Some(password) = password {
-            env.push(("PGPASSWORD", percent_decode(password)));
+            set("password", percent_decode(password));
         }
     }
     let (host, port) = if let Some(v6) = hostport.strip_prefix('[') {
@@ -96,14 +119,16 @@ pub fn libpq_environment(url: &str) -> Vec<(&'static str, String)> {
             None => (hostport, None),
         }
     };
-    if !host.is_empty() {
-        env.push(("PGHOST", percent_decode(host)));
+    set("host", percent_decode(host));
+    if let Some(port) = port {
+        set("port", port.to_owned());
     }
-    if let Some(port) = port.filter(|p| !p.is_empty()) {
-        env.push(("PGPORT", port.to_owned()));
-    }
-    if !database.is_empty() {
-        env.push(("PGDATABASE", percent_decode(database)));
+    set("dbname", percent_decode(database));
+    // Query parameters win, as in libpq.
+    for pair in query.split('&') {
+        if let Some((key, value)) = pair.split_once('=') {
+            set(key, percent_decode(value));
+        }
     }
     env
 }
@@ -141,6 +166,7 @@ mod tests {
                 ("PGHOST", "db.example".to_owned()),
                 ("PGPORT", "6432".to_owned()),
                 ("PGDATABASE", "shop".to_owned()),
+                ("PGSSLMODE", "require".to_owned()),
             ]
         );
         assert_eq!(
@@ -149,6 +175,29 @@ mod tests {
                 ("PGHOST", "::1".to_owned()),
                 ("PGPORT", "5432".to_owned()),
                 ("PGDATABASE", "x".to_owned()),
+            ]
+        );
+        // A unix socket in the query, as libpq takes it; query parameters win.
+        assert_eq!(
+            libpq_environment(
+                "postgres://app@/shop?host=%2Frun%2Fpostgresql&port=5433&sslmode=disable"
+            ),
+            vec![
+                ("PGUSER", "app".to_owned()),
+                ("PGDATABASE", "shop".to_owned()),
+                ("PGHOST", "/run/postgresql".to_owned()),
+                ("PGPORT", "5433".to_owned()),
+                ("PGSSLMODE", "disable".to_owned()),
+            ]
+        );
+        assert_eq!(
+            libpq_environment("host=db port=6432 user=app password='s3cret' dbname=shop"),
+            vec![
+                ("PGHOST", "db".to_owned()),
+                ("PGPORT", "6432".to_owned()),
+                ("PGUSER", "app".to_owned()),
+                ("PGPASSWORD", "s3cret".to_owned()),
+                ("PGDATABASE", "shop".to_owned()),
             ]
         );
     }
