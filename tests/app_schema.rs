@@ -637,3 +637,26 @@ fn a_sync_into_the_apps_schema_keeps_its_triggers_off_and_its_keys_in_place() {
         "1"
     );
 }
+
+#[test]
+fn rehearse_of_an_app_owned_plan_runs_the_apps_migrator_in_the_scratch_database() {
+    // The test's own database stands in for the server's maintenance database.
+    let server = TestDatabase::new();
+    let s = Setup::from_example("chat-app", |p| p);
+    let out = s.decant(&["rehearse", "plan.yaml", "--server", &server.url]);
+    assert_exit(&out, 0);
+    assert!(
+        out.stdout.contains(" passed, 0 failed, 0 error(s)"),
+        "{}{}",
+        out.stdout,
+        out.stderr
+    );
+    // The migrator ran in the scratch database, which is gone: nothing in the server's.
+    assert_eq!(
+        query(
+            &server,
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'"
+        ),
+        "0"
+    );
+}
