@@ -63,6 +63,8 @@ pub fn run(args: &CheckArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result
         let _ = write_result(out, r, args.verbose, colour);
     };
     let results = run_plan_checks(&prepared, &mut dbs, &mut progress);
+    // Free for a run started right after (the session's end would free it a moment later).
+    let _ = journal::unlock_target_shared(dbs.target, &prepared.resolved.schema);
     writeln!(out, "{}", tally_line(&results))?;
     let (_, failed, errors) = tally(&results);
     if failed > 0 && moved_on.is_some() {

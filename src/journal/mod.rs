@@ -158,6 +158,26 @@ pub fn lock_target(conn: &mut PgConnection, schema: &str) -> Result<(), JournalE
     })
 }
 
+/// Lets the exclusive lock of `schema` go (the session's end would too, a moment later).
+pub fn unlock_target(conn: &mut PgConnection, schema: &str) -> Result<(), JournalError> {
+    let sql = "SELECT pg_advisory_unlock(hashtextextended('decant:' || $1, 0)) AS value";
+    diesel::sql_query(sql)
+        .bind::<Text, _>(schema)
+        .get_result::<Flag>(conn)
+        .map(|_| ())
+        .map_err(query_error(sql))
+}
+
+/// Lets the shared lock of `schema` go.
+pub fn unlock_target_shared(conn: &mut PgConnection, schema: &str) -> Result<(), JournalError> {
+    let sql = "SELECT pg_advisory_unlock_shared(hashtextextended('decant:' || $1, 0)) AS value";
+    diesel::sql_query(sql)
+        .bind::<Text, _>(schema)
+        .get_result::<Flag>(conn)
+        .map(|_| ())
+        .map_err(query_error(sql))
+}
+
 /// Takes the same lock in shared mode (a check): any number of checks at once, none while a
 /// run holds it, and no run starts while a check holds it.
 pub fn lock_target_shared(conn: &mut PgConnection, schema: &str) -> Result<(), JournalError> {

@@ -345,7 +345,7 @@ pub fn execute(
     let _ = loader.source.batch_execute("COMMIT");
     let _ = loader.rejects.file.flush();
     report.seconds = started.elapsed().as_secs_f64();
-    match stop {
+    let outcome = match stop {
         None => {
             journal::finish_run(&mut target, run_id, RunState::Succeeded)?;
             Ok(report)
@@ -393,7 +393,11 @@ pub fn execute(
                 report: Box::new(report),
             })
         }
-    }
+    };
+    // Let the lock go now rather than when the server notices the connection closed: a
+    // command started right after this one (a check, a resume) finds it free.
+    let _ = journal::unlock_target(&mut target, &schema);
+    outcome
 }
 
 /// Closes a run that did not succeed: steps still `running` in the journal take the run's

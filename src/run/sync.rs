@@ -224,7 +224,7 @@ pub fn sync(prepared: &Prepared, target_url: &str, dry_run: bool) -> Result<Sync
         Ok(report)
     });
     let _ = source.batch_execute("COMMIT");
-    match result {
+    let outcome = match result {
         Ok(mut report) => {
             report.seconds = started.elapsed().as_secs_f64();
             Ok(report)
@@ -241,7 +241,10 @@ pub fn sync(prepared: &Prepared, target_url: &str, dry_run: bool) -> Result<Sync
             );
             Err(e)
         }
-    }
+    };
+    // Free for a command started right after (a check), not a moment after the process ends.
+    let _ = journal::unlock_target(&mut target, &resolved.schema);
+    outcome
 }
 
 /// Whether rows can be named by key on both sides: every key column copied as it is, of a
