@@ -460,11 +460,33 @@ pub fn starter_plan_for_app(
         let _ = writeln!(out, "\ncolumns:");
         out.push_str(&entries);
     }
+    write_migrator_step(&mut out, app.schema);
     let _ = writeln!(
         out,
         "\nchecks:\n  - row_counts: all\n  - checksums: all\n  - foreign_keys: all"
     );
     out
+}
+
+/// The app's migrator, guessed from the bookkeeping table its schema has, as a commented
+/// `run:` step: decant runs nothing the reviewed plan does not say.
+fn write_migrator_step(out: &mut String, schema: &TargetSchema) {
+    const MIGRATORS: &[(&str, &str)] = &[
+        ("django_migrations", "python manage.py migrate --noinput"),
+        ("_prisma_migrations", "npx prisma migrate deploy"),
+        ("SequelizeMeta", "npx sequelize-cli db:migrate"),
+        ("ar_internal_metadata", "bin/rails db:migrate"),
+        ("knex_migrations", "npx knex migrate:latest"),
+        ("schema_migrations", "<your migrator>"),
+    ];
+    let command = MIGRATORS
+        .iter()
+        .find(|(table, _)| schema.table(table).is_some())
+        .map_or("<your migrator>", |(_, command)| *command);
+    let _ = writeln!(
+        out,
+        "\n# The app's migrator makes the schema first, in the target the run is given (DATABASE_URL\n# and PG* are set for it). Uncomment and check the command; it must be safe to run twice.\n# steps:\n#   - {{ id: migrate, run: \"{command}\", before: [load] }}"
+    );
 }
 
 /// The transform a source column needs to become the app's column, when its values alone do

@@ -563,6 +563,7 @@ fn init_against_the_apps_schema_proposes_from_both_sides_and_its_plan_runs_green
         "exclude: [\"sqlite_*\", django_migrations, django_content_type, auth_permission]",
         "  shop_visit.time_on_page: { transform: microseconds_to_interval }",
         "  shop_order.delivery_window: { transform: microseconds_to_interval }",
+        "#   - { id: migrate, run: \"python manage.py migrate --noinput\", before: [load] }",
     ] {
         assert!(plan.contains(expected), "missing {expected:?} in\n{plan}");
     }
