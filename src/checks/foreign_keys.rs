@@ -353,59 +353,19 @@ fn query_orphans(
 /// of the referenced table that its filter carries matches.
 pub fn find_orphans(
     source: &mut SqliteConnection,
-    second: Option<&mut SqliteConnection>,
     resolved: &ResolvedPlan,
 ) -> Result<Vec<OrphanFinding>, CheckError> {
-    // One query per foreign key; with a second connection, split over two lanes (the two
-    // cores), the biggest child tables first, each to the lane with less to read so far.
-    let mut jobs: Vec<(&ResolvedTable, SourceForeignKey)> = resolved
-        .tables
-        .iter()
-        .flat_map(|t| {
-            source_foreign_keys(resolved, t)
-                .into_iter()
-                .map(move |fk| (t, fk))
-        })
-        .collect();
-    jobs.sort_by_key(|(t, _)| std::cmp::Reverse(t.source_rows));
-    let mut lanes: [Vec<(usize, &ResolvedTable, SourceForeignKey)>; 2] = [Vec::new(), Vec::new()];
-    let mut load = [0u64; 2];
-    for (i, (table, fk)) in jobs.into_iter().enumerate() {
-        let lane = usize::from(second.is_some() && load[1] < load[0]);
-        load[lane] += table.source_rows;
-        lanes[lane].push((i, table, fk));
-    }
-    let [first_jobs, second_jobs] = lanes;
-    let run = |conn: &mut SqliteConnection,
-               jobs: Vec<(usize, &ResolvedTable, SourceForeignKey)>| {
-        let mut predicates = Predicates::new(resolved);
-        let mut found = Vec::new();
-        for (i, table, fk) in jobs {
-            let (finding, _) = query_orphans(conn, &mut predicates, table, &fk, false)?;
+    let mut predicates = Predicates::new(resolved);
+    let mut findings = Vec::new();
+    for table in &resolved.tables {
+        for fk in source_foreign_keys(resolved, table) {
+            let (finding, _) = query_orphans(source, &mut predicates, table, &fk, false)?;
             if finding.count > 0 {
-                found.push((i, finding));
+                findings.push(finding);
             }
         }
-        Ok::<_, CheckError>(found)
-    };
-    let (mut found, other) = std::thread::scope(|scope| {
-        let other = second.map(|conn| scope.spawn(move || run(conn, second_jobs)));
-        let mine = run(source, first_jobs);
-        (mine, other.map(|h| h.join()))
-    });
-    if let Some(joined) = other {
-        let more = joined.map_err(|_| CheckError::Value {
-            check: "foreign-keys".into(),
-            message: "the second orphan search lane stopped unexpectedly".into(),
-        })??;
-        if let Ok(f) = found.as_mut() {
-            f.extend(more);
-        }
     }
-    // In the order the plan lists tables and keys, whichever lane found them.
-    let mut found = found?;
-    found.sort_by_key(|(i, _)| *i);
-    Ok(found.into_iter().map(|(_, f)| f).collect())
+    Ok(findings)
 }
 
 /// What `settings.orphans` makes of the source's orphans, decided before any data moves.
@@ -437,11 +397,10 @@ impl OrphanPlan {
 pub fn plan_orphans(
     prepared: &Prepared,
     source: &mut SqliteConnection,
-    second: Option<&mut SqliteConnection>,
 ) -> Result<OrphanPlan, CheckError> {
     let resolved = &prepared.resolved;
     let policy = resolved.settings.orphans;
-    let direct = find_orphans(source, second, resolved)?;
+    let direct = find_orphans(source, resolved)?;
     let mut plan = OrphanPlan {
         policy,
         findings: direct.clone(),

@@ -194,10 +194,7 @@ pub fn execute(
     let mut orphans = {
         let mut source =
             open_sqlite_read_only(&source_file).map_err(|e| RunError::Source(chain(&e)))?;
-        // A second connection lets the search use both cores; without one it runs alone.
-        let mut second = open_sqlite_read_only(&source_file).ok();
-        plan_orphans(prepared, &mut source, second.as_mut())
-            .map_err(|e| RunError::OrphanSearch(chain(&e)))?
+        plan_orphans(prepared, &mut source).map_err(|e| RunError::OrphanSearch(chain(&e)))?
     };
     if orphans.stops_the_run() {
         return Err(RunError::Orphans(orphans.findings));
