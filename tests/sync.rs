@@ -190,3 +190,44 @@ fn sync_refuses_when_the_plan_or_the_source_schema_changed_or_no_run_completed()
         changed.stderr
     );
 }
+
+#[test]
+fn a_table_that_mostly_changed_is_reloaded_whole_and_its_children_keep_their_parents() {
+    let s = Setup::from_sql(
+        "CREATE TABLE plans (id INTEGER PRIMARY KEY, price REAL NOT NULL);
+         CREATE TABLE subscriptions (id INTEGER PRIMARY KEY, plan_id INTEGER NOT NULL REFERENCES plans(id));
+         INSERT INTO plans VALUES (1, 5.0), (2, 10.0), (3, 20.0), (4, 40.0);
+         INSERT INTO subscriptions VALUES (10, 1), (11, 2), (12, 3), (13, 4);",
+        PLAN,
+    );
+    assert_exit(&s.decant(&["run", "plan.yaml"]), 0);
+    // Every price changes, one plan goes (with its subscription), one comes.
+    write_source(
+        &s,
+        "UPDATE plans SET price = price * 1.1;
+         DELETE FROM subscriptions WHERE plan_id = 4; DELETE FROM plans WHERE id = 4;
+         INSERT INTO plans VALUES (5, 80.0);",
+    );
+    let out = s.decant(&["sync", "plan.yaml"]);
+    assert_exit(&out, 0);
+    assert!(
+        out.stdout.contains("most of the table differs: reloaded"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(
+        query(
+            &s.db,
+            "SELECT string_agg(id || '=' || price, ',' ORDER BY id) FROM plans"
+        ),
+        "1=5.5,2=11,3=22,5=80"
+    );
+    assert_eq!(
+        query(
+            &s.db,
+            "SELECT string_agg(id || '>' || plan_id, ',' ORDER BY id) FROM subscriptions"
+        ),
+        "10>1,11>2,12>3"
+    );
+    assert_exit(&s.decant(&["check", "plan.yaml"]), 0);
+}
