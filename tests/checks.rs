@@ -522,7 +522,7 @@ fn append_row_counts_expect_the_rows_from_before_the_run_plus_the_rows_it_loaded
     log_with_earlier_rows(&s);
     assert_exit(&s.decant(&["run", "plan.yaml"]), 0);
     assert_eq!(query(&s.db, "SELECT count(*) FROM public.log"), "5");
-    // What the executor records in the load step before its COPY (see `decant::run::baselines`).
+    // What the executor records in the load step before its COPY (see `decant::journal::record_baseline`).
     execute(
         &s.db,
         "INSERT INTO decant.table_baselines (run_id, target_table, rows_before)
@@ -583,11 +583,11 @@ fn a_recorded_baseline_is_the_count_before_the_load_and_is_never_overwritten() {
     execute(&s.db, "DELETE FROM decant.table_baselines");
     let mut conn = s.db.connect();
     // Five rows now: recorded as this run's baseline, then kept when asked again after more rows.
-    let first = decant::run::baselines::record_baseline(&mut conn, run, "public", "log")
+    let first = decant::journal::record_baseline(&mut conn, run, "public", "log")
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(first, 5);
     execute(&s.db, "INSERT INTO public.log SELECT * FROM public.log");
-    let again = decant::run::baselines::record_baseline(&mut conn, run, "public", "log")
+    let again = decant::journal::record_baseline(&mut conn, run, "public", "log")
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(again, 5);
     assert_eq!(

@@ -20,7 +20,7 @@ pub struct Rejects {
     pub run: Option<i64>,
     pub by_table: HashMap<String, u64>,
     /// Rows each target table held before the newest run, by target table name
-    /// ([`crate::run::baselines`]); recorded under `if_exists: append`.
+    /// ([`crate::journal::record_baseline`]); recorded under `if_exists: append`.
     pub rows_before: HashMap<String, u64>,
 }
 

@@ -1,5 +1,6 @@
-//! decant's own tables in the target (`decant.runs`, `decant.steps`, `decant.decant_rejects`),
-//! created and upgraded by embedded diesel migrations, and the one-run-per-target lock.
+//! decant's own tables in the target (`decant.runs`, `decant.steps`, `decant.decant_rejects`,
+//! `decant.table_baselines`, `decant.syncs`), created and upgraded by embedded diesel
+//! migrations, the statements that write them, and the one-run-per-target lock.
 //!
 //! Exactly once: a step's `done` record is written by [`step_done`] inside the step's own
 //! transaction, on the lane connection that does the step's work, so PostgreSQL commits the
@@ -746,4 +747,48 @@ pub fn move_to_rejected(
         .execute(conn)
         .map(|_| ())
         .map_err(query_error(sql))
+}
+
+/// A table's row count before a run (`decant.table_baselines`): under `if_exists: append` the
+/// row-count check expects those rows plus the ones the run loaded.
+#[derive(QueryableByName)]
+struct RowsBefore {
+    #[diesel(sql_type = BigInt)]
+    rows_before: i64,
+}
+
+/// Records how many rows `schema.table` holds now as its count before run `run`, and returns
+/// the count recorded for it.
+///
+/// Call it on the load step's own connection, inside its transaction and before the COPY: then
+/// the count and the load commit together or not at all, and no other writer can slip rows in
+/// between (the load holds the table's lock). A count already recorded for this run and table is
+/// kept: a load that runs again after its commit must not make its own rows the baseline.
+pub fn record_baseline(
+    conn: &mut PgConnection,
+    run: i64,
+    schema: &str,
+    table: &str,
+) -> Result<u64, JournalError> {
+    let sql = format!(
+        "WITH counted AS (SELECT count(*) AS n FROM {}.{}), \
+         inserted AS (INSERT INTO decant.table_baselines (run_id, target_table, rows_before) \
+             SELECT $1, $2, n FROM counted \
+             ON CONFLICT (run_id, target_table) DO NOTHING RETURNING rows_before) \
+         SELECT rows_before FROM inserted \
+         UNION ALL SELECT rows_before FROM decant.table_baselines \
+             WHERE run_id = $1 AND target_table = $2 AND NOT EXISTS (SELECT 1 FROM inserted)",
+        crate::dialect::quote_ident(schema),
+        crate::dialect::quote_ident(table)
+    );
+    let recorded = diesel::sql_query(&sql)
+        .bind::<BigInt, _>(run)
+        .bind::<Text, _>(table)
+        .get_result::<RowsBefore>(conn)
+        .map_err(|source| JournalError::Query {
+            sql: sql.clone(),
+            source,
+        })?;
+    // count(*) is never negative, and the table's CHECK says so too.
+    Ok(u64::try_from(recorded.rows_before).unwrap_or(0))
 }

@@ -1165,16 +1165,13 @@ fn run_step(
                 // Under `append` the row-count check needs the rows the table held before:
                 // counted here, so the count commits (or rolls back) with the load.
                 if prepared.resolved.settings.if_exists == IfExists::Append {
-                    super::baselines::record_baseline(
-                        target,
-                        run_id,
-                        &prepared.resolved.schema,
-                        &t.target,
-                    )
-                    .map_err(|e| match e {
-                        JournalError::Query { sql, source } => StepError::Statement { sql, source },
-                        other => StepError::Journal(other),
-                    })?;
+                    journal::record_baseline(target, run_id, &prepared.resolved.schema, &t.target)
+                        .map_err(|e| match e {
+                            JournalError::Query { sql, source } => {
+                                StepError::Statement { sql, source }
+                            }
+                            other => StepError::Journal(other),
+                        })?;
                 }
                 for sql in before_copy {
                     statement(target, sql)?;
