@@ -661,3 +661,23 @@ fn rehearse_of_an_app_owned_plan_runs_the_apps_migrator_in_the_scratch_database(
         "0"
     );
 }
+
+#[test]
+fn keeping_the_apps_keys_while_rejecting_rows_is_warned_about_in_validate() {
+    let s = setup(&PLAN.replace(
+        "settings: { on_bad_row: reject }",
+        "settings: { on_bad_row: reject, existing_keys: keep }",
+    ));
+    let out = s.decant(&["validate", "plan.yaml"]);
+    assert_exit(&out, 0);
+    assert!(
+        out.stderr
+            .contains("a child row whose parent row was rejected stops its table's load")
+            || out
+                .stdout
+                .contains("a child row whose parent row was rejected stops its table's load"),
+        "{}{}",
+        out.stdout,
+        out.stderr
+    );
+}

@@ -7,7 +7,7 @@ use crate::introspect::postgres::{TargetColumn, TargetSchema, TargetTable};
 use crate::mapping::target_types::{parse_target_type, TypeFamily};
 use crate::mapping::TargetType;
 use crate::plan::diagnostic::did_you_mean;
-use crate::plan::model::{ExistingKeys, IfExists, OrphanPolicy, Plan};
+use crate::plan::model::{ExistingKeys, IfExists, OnBadRow, OrphanPolicy, Plan};
 use crate::plan::Diagnostic;
 use crate::transform::Transform;
 
@@ -38,6 +38,18 @@ pub fn fit_to_app_schema(
                 "`orphans: skip_constraint` would leave out a foreign key, and the app's are in place before the load",
             )
             .with_help("use `reject` (orphan rows become rejects) or `fail`"),
+        );
+    }
+    if plan.settings.existing_keys == ExistingKeys::Keep
+        && plan.settings.on_bad_row == OnBadRow::Reject
+        && app.tables.iter().any(|t| t.foreign_keys().next().is_some())
+    {
+        problems.push(
+            Diagnostic::warning(
+                doc_path!["settings", "existing_keys"],
+                "with the app's foreign keys in place during the load (`existing_keys: keep`), a child row whose parent row was rejected stops its table's load instead of being rejected with it",
+            )
+            .with_help("use `existing_keys: rebuild` (the default): the foreign keys come back after the rejected rows' children are rejected too"),
         );
     }
     let carried: Vec<(String, String)> = resolved
