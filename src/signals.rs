@@ -94,8 +94,8 @@ pub fn say(text: &str) {
 /// Test-only fault injection, so tests can place a kill or a pause deterministically. When
 /// `DECANT_TEST_KILL_AT` is `<point>:<step id>` (for example `after-commit:load:orders`), the
 /// process sends itself SIGKILL there: no cleanup, no unwinding, exactly like `kill -9`. When
-/// `DECANT_TEST_PAUSE_AT` names the point, the process waits there (up to ten minutes) for the
-/// test to act on a run in progress.
+/// `DECANT_TEST_PAUSE_AT` names the point, the process waits there for the test to act on a
+/// run in progress, until a signal arrives or the file `DECANT_TEST_RELEASE` names exists.
 pub fn test_point(point: &str, step: &str) {
     static TARGETS: OnceLock<(Option<String>, Option<String>)> = OnceLock::new();
     let (kill, pause) = TARGETS.get_or_init(|| {
@@ -117,7 +117,18 @@ pub fn test_point(point: &str, step: &str) {
         std::thread::sleep(std::time::Duration::from_secs(60));
     }
     if here(pause) {
+        // Until a signal arrives (the code after the point then sees it) or the test creates
+        // the file `DECANT_TEST_RELEASE` names; ten minutes at most.
         say(&format!("decant: paused at {point}:{step}\n"));
-        std::thread::sleep(std::time::Duration::from_secs(600));
+        let release = std::env::var_os("DECANT_TEST_RELEASE");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(600);
+        while std::time::Instant::now() < deadline
+            && received().is_none()
+            && !release
+                .as_ref()
+                .is_some_and(|f| std::path::Path::new(f).exists())
+        {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
     }
 }

@@ -227,7 +227,9 @@ const BIG: &str = "CREATE TABLE small (id INTEGER PRIMARY KEY, v TEXT); INSERT I
 fn spawn_run(s: &Setup, pause_at: Option<&str>) -> Child {
     let mut command = Command::new(env!("CARGO_BIN_EXE_decant"));
     if let Some(point) = pause_at {
-        command.env("DECANT_TEST_PAUSE_AT", point);
+        command
+            .env("DECANT_TEST_PAUSE_AT", point)
+            .env("DECANT_TEST_RELEASE", s.path("release"));
     }
     command
         .args([
@@ -245,25 +247,6 @@ fn spawn_run(s: &Setup, pause_at: Option<&str>) -> Child {
         .unwrap()
 }
 
-/// Waits until the journal says `step` is running; false if the run ended first.
-fn wait_for_running(s: &Setup, child: &mut Child, step: &str) -> bool {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let sql = format!(
-        "SELECT coalesce((SELECT state FROM decant.steps WHERE step_id = '{step}'), 'none')"
-    );
-    while Instant::now() < deadline {
-        let state = std::panic::catch_unwind(|| query(&s.db, &sql));
-        if matches!(state.as_deref(), Ok("running")) {
-            return true;
-        }
-        if child.try_wait().unwrap().is_some() {
-            return false;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    false
-}
-
 fn send(child: &Child, signal: &str) {
     let status = Command::new("kill")
         .args([format!("-{signal}"), child.id().to_string()])
@@ -272,20 +255,45 @@ fn send(child: &Child, signal: &str) {
     assert!(status.success());
 }
 
+/// Reads the child's stderr on a thread; returns once the run says it paused at its pause
+/// point, and a handle that yields all of stderr when the child ends.
+fn wait_paused(child: &mut Child) -> std::thread::JoinHandle<String> {
+    use std::io::BufRead;
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        let mut all = String::new();
+        for line in std::io::BufReader::new(stderr).lines() {
+            let line = line.unwrap_or_default();
+            if line.starts_with("decant: paused at") {
+                let _ = tx.send(());
+            }
+            all.push_str(&line);
+            all.push('\n');
+        }
+        all
+    });
+    rx.recv_timeout(Duration::from_secs(60))
+        .expect("the run never reached its pause point");
+    reader
+}
+
+/// Lets a paused run go on.
+fn release(s: &Setup) {
+    std::fs::write(s.path("release"), "").unwrap();
+}
+
 #[test]
 fn sigterm_and_sigint_mid_load_roll_the_table_back_mark_the_run_interrupted_and_resume_exactly() {
     for (signal, code) in [("TERM", 143), ("INT", 130)] {
         let s = Setup::from_sql(BIG, "settings: { workers: 1 }\n");
-        let mut child = spawn_run(&s, None);
-        assert!(
-            wait_for_running(&s, &mut child, "load:big"),
-            "the load of `big` never ran"
-        );
-        std::thread::sleep(Duration::from_millis(100));
+        // Paused in the middle of the COPY of `big`; the signal ends the pause.
+        let mut child = spawn_run(&s, Some("copying:load:big"));
+        let stderr = wait_paused(&mut child);
         send(&child, signal);
-        let output = child.wait_with_output().unwrap();
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        assert_eq!(output.status.code(), Some(code), "SIG{signal}: {stderr}");
+        let status = child.wait().unwrap();
+        let stderr = stderr.join().unwrap();
+        assert_eq!(status.code(), Some(code), "SIG{signal}: {stderr}");
         assert!(
             stderr.contains(&format!("interrupted by SIG{signal}"))
                 && stderr.contains("load:big")
@@ -326,16 +334,7 @@ fn check_during_a_run_refuses_and_status_tells_a_live_run_from_an_abandoned_one(
     );
     // The run waits, alive and holding its lock, right after `load:small` committed.
     let mut child = spawn_run(&s, Some("after-commit:load:small"));
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while query(&s.db, "SELECT to_regclass('decant.steps') IS NOT NULL") != "true"
-        || query(
-            &s.db,
-            "SELECT count(*) FROM decant.steps WHERE step_id = 'load:small' AND state = 'done'",
-        ) != "1"
-    {
-        assert!(Instant::now() < deadline && child.try_wait().unwrap().is_none());
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let _stderr = wait_paused(&mut child);
     let check = s.decant(&["check", "plan.yaml"]);
     assert_exit(&check, 2);
     assert!(
@@ -381,10 +380,12 @@ fn a_source_written_during_the_run_is_checked_against_the_snapshot_that_was_load
     let mut app = SqliteConnection::establish(source.to_str().unwrap()).unwrap();
     app.batch_execute("PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000")
         .unwrap();
-    let mut child = spawn_run(&s, None);
+    // Paused in the middle of the COPY of `events`: the snapshot is taken, and the app writes.
+    let mut child = spawn_run(&s, Some("copying:load:events"));
+    let stderr = wait_paused(&mut child);
     let mut commits = 0u64;
     let mut next = 300_001u64;
-    while child.try_wait().unwrap().is_none() {
+    while commits < 50 {
         app.batch_execute(&format!(
             "BEGIN; INSERT INTO events VALUES ({next}, 'live', 'written during the run');
              UPDATE events SET payload = 'changed' WHERE id = {};
@@ -396,19 +397,15 @@ fn a_source_written_during_the_run_is_checked_against_the_snapshot_that_was_load
         .unwrap();
         next += 1;
         commits += 1;
-        std::thread::sleep(Duration::from_millis(2));
     }
+    release(&s);
     let output = child.wait_with_output().unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert_eq!(
         output.status.code(),
         Some(0),
         "{stdout}{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    assert!(
-        commits > 20,
-        "the app wrote only {commits} times during the run"
+        stderr.join().unwrap()
     );
     assert!(stdout.contains(" passed, 0 failed, 0 error(s)"), "{stdout}");
     // The target is the snapshot that was loaded: as many rows as the report says were read,
@@ -439,17 +436,19 @@ fn a_source_written_during_the_run_is_checked_against_the_snapshot_that_was_load
 #[test]
 fn a_run_whose_connections_are_cut_mid_load_is_journaled_failed_and_resumes_exactly() {
     let s = Setup::from_sql(BIG, "settings: { workers: 2 }\n");
-    let mut child = spawn_run(&s, None);
-    assert!(wait_for_running(&s, &mut child, "load:big"));
-    // As when the target restarts: every connection of the run is terminated at once.
+    let mut child = spawn_run(&s, Some("copying:load:big"));
+    let stderr = wait_paused(&mut child);
+    // As when the target restarts: every connection of the run is terminated at once, in the
+    // middle of the COPY of `big`.
     query(
         &s.db,
         "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity \
          WHERE datname = current_database() AND pid <> pg_backend_pid()",
     );
-    let output = child.wait_with_output().unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    release(&s);
+    let status = child.wait().unwrap();
+    let stderr = stderr.join().unwrap();
+    assert_eq!(status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("load:big"), "{stderr}");
     assert_eq!(query(&s.db, "SELECT status FROM decant.runs"), "failed");
     assert_eq!(

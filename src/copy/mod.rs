@@ -387,6 +387,10 @@ impl Stream<'_> {
             stats.read += 1;
             if stats.read % 4096 == 0 {
                 ROWS_READ.store(stats.read, std::sync::atomic::Ordering::Relaxed);
+                if stats.read == 4096 {
+                    // Tests pause or kill a load here, in the middle of its COPY.
+                    crate::signals::test_point("copying", &format!("load:{}", table.source));
+                }
                 // A signal stops the copy here; the caller's transaction rolls the table back.
                 if let Some(signal) = crate::signals::received() {
                     return Err(CopyError::Interrupted {
