@@ -278,7 +278,7 @@ impl Column {
                     Some(i) => Val::Int(i),
                     None => Val::Real(n.as_f64().unwrap_or(f64::NAN)),
                 },
-                serde_json::Value::String(s) => Val::Text(Cow::Owned(s.clone())),
+                serde_json::Value::String(s) => Val::Text(Cow::Borrowed(s)),
                 nested => Val::Text(Cow::Owned(nested.to_string())),
             };
             element

@@ -30,8 +30,8 @@ pub use rejects::{JsonLinesRejects, VecRejects};
 pub(crate) use addresses::IpNet;
 pub(crate) use convert::Converter;
 pub(crate) use read::SourceRow;
-pub(crate) use write::copy_out;
 use write::CopyFailure;
+pub(crate) use write::{copy_out, copy_target_of};
 
 /// Rows read by the copy in progress, for progress displays (the one loader lane copies one
 /// table at a time); updated every few thousand rows.

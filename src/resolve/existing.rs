@@ -275,29 +275,21 @@ fn fit_column(
     app_column: &TargetColumn,
     problems: &mut Vec<Diagnostic>,
 ) {
+    // A type the copy engine has no encoder for, said once whether it does not parse or has
+    // no encoder.
     let target_type = if app_column.labels.is_empty() {
-        match parse_target_type(&app_column.base_type) {
-            Ok(t) => t,
-            Err(_) => {
-                problems.push(Diagnostic::error(
-                    column_path(plan, key),
-                    format!(
-                        "column `{}` is `{}` in the app's schema, a type decant cannot write yet",
-                        app_column.name, app_column.type_sql
-                    ),
-                ).with_help(format!("leave the column out with `columns.{key}.skip: true` and fill it after the load with a plan step")));
-                return;
-            }
-        }
+        parse_target_type(&app_column.base_type)
+            .ok()
+            .filter(crate::mapping::wire::writable)
     } else {
-        TargetType {
+        Some(TargetType {
             base: app_column.type_sql.clone(),
             modifiers: Vec::new(),
             array: false,
             labels: app_column.labels.clone(),
-        }
+        })
     };
-    if !crate::mapping::wire::writable(&target_type) {
+    let Some(target_type) = target_type else {
         problems.push(
             Diagnostic::error(
                 column_path(plan, key),
@@ -311,7 +303,7 @@ fn fit_column(
             )),
         );
         return;
-    }
+    };
     let transform_path = match plan.columns.get(key) {
         Some(over) if over.transform.is_some() => doc_path!["columns", key, "transform"],
         _ => column_path(plan, key),

@@ -1088,6 +1088,16 @@ enum StepError {
     },
 }
 
+/// A journal statement's failure names its SQL, like any statement of the step.
+impl From<JournalError> for StepError {
+    fn from(e: JournalError) -> Self {
+        match e {
+            JournalError::Query { sql, source } => StepError::Statement { sql, source },
+            other => StepError::Journal(other),
+        }
+    }
+}
+
 impl StepError {
     fn failure(self, default_sql: Option<String>) -> StepFailure {
         match self {
@@ -1111,10 +1121,7 @@ fn run_step(
     orphan_rejects: &HashMap<String, Vec<Reject>>,
 ) -> Result<StepDone, StepFailure> {
     let record = |target: &mut PgConnection, rows: Option<RowCounts>| {
-        journal::step_done(target, run_id, &step.id, rows).map_err(|e| match e {
-            JournalError::Query { sql, source } => StepError::Statement { sql, source },
-            other => StepError::Journal(other),
-        })?;
+        journal::step_done(target, run_id, &step.id, rows).map_err(StepError::from)?;
         signals::test_point("before-commit", &step.id);
         Ok::<_, StepError>(())
     };
@@ -1138,7 +1145,7 @@ fn run_step(
             let copy_at = step
                 .target_sql
                 .iter()
-                .position(|sql| sql.trim_start().starts_with("COPY"))
+                .position(|sql| copy::copy_target_of(sql).is_some())
                 .unwrap_or(0);
             let (before_copy, rest) = step.target_sql.split_at(copy_at);
             let copy_sql = rest.first().cloned().unwrap_or_default();
@@ -1165,13 +1172,7 @@ fn run_step(
                 // Under `append` the row-count check needs the rows the table held before:
                 // counted here, so the count commits (or rolls back) with the load.
                 if prepared.resolved.settings.if_exists == IfExists::Append {
-                    journal::record_baseline(target, run_id, &prepared.resolved.schema, &t.target)
-                        .map_err(|e| match e {
-                            JournalError::Query { sql, source } => {
-                                StepError::Statement { sql, source }
-                            }
-                            other => StepError::Journal(other),
-                        })?;
+                    journal::record_baseline(target, run_id, &prepared.resolved.schema, &t.target)?;
                 }
                 for sql in before_copy {
                     statement(target, sql)?;
@@ -1194,14 +1195,7 @@ fn run_step(
                 stats.read += orphans;
                 stats.rejected += orphans;
                 if !rejects.pending.is_empty() {
-                    journal::insert_rejects(target, run_id, &rejects.pending).map_err(
-                        |e| match e {
-                            JournalError::Query { sql, source } => {
-                                StepError::Statement { sql, source }
-                            }
-                            other => StepError::Journal(other),
-                        },
-                    )?;
+                    journal::insert_rejects(target, run_id, &rejects.pending)?;
                 }
                 let rows = RowCounts {
                     read: stats.read,
