@@ -32,25 +32,8 @@ done
 die() { echo "app_schema.sh: FAILED: $*" >&2; exit 1; }
 
 BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-REPO="$(cd "$BENCH_DIR/../.." && pwd)"
-DATA="$BENCH_DIR/data"
-DECANT="$REPO/target/release/decant"
-mkdir -p "$DATA"
-if [ "$BUILD" = 1 ]; then (cd "$REPO" && cargo build --release --quiet); fi
-[ -x "$DECANT" ] || die "$DECANT does not exist"
+. "$BENCH_DIR/common.sh"
 
-SCALE_KEY="$(printf '%g' "$SCALE")"
-SCALED_DB="$DATA/bench-scale-$SCALE_KEY.sqlite3"
-PARAMS="scale=$SCALE_KEY generator=$(md5sum "$BENCH_DIR/generate.py" | cut -d' ' -f1)"
-if ! { [ -f "$SCALED_DB" ] && [ "$(cat "$SCALED_DB.params" 2>/dev/null)" = "$PARAMS" ]; }; then
-    echo "== generating the source at scale $SCALE_KEY"
-    rm -f "$SCALED_DB.params"
-    python3 "$BENCH_DIR/generate.py" "$SCALED_DB" --scale "$SCALE"
-    echo "$PARAMS" > "$SCALED_DB.params"
-fi
-ln -sfn "$(basename "$SCALED_DB")" "$DATA/bench.sqlite3"
-
-admin() { PGOPTIONS="-c client_min_messages=warning" psql "$SERVER/postgres" -X -q -v ON_ERROR_STOP=1 -Atc "$1"; }
 DB="decant_app_bench_$$"
 SCHEMA_DB="decant_app_schema_$$"
 cleanup() {
@@ -103,7 +86,6 @@ for i in $(seq 1 "$RUNS"); do
         TIMES[$variant]="${TIMES[$variant]:-} $s"
     done
 done
-median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 C="$(echo "${TIMES[created]}" | median)"
 echo "== medians of $RUNS run(s), scale $SCALE_KEY"
 for variant in created app keep; do

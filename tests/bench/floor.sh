@@ -25,23 +25,8 @@ while [ $# -gt 0 ]; do
 done
 die() { echo "floor.sh: FAILED: $*" >&2; exit 1; }
 BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-REPO="$(cd "$BENCH_DIR/../.." && pwd)"
-DATA="$BENCH_DIR/data"
-DECANT="$REPO/target/release/decant"
 SERVER="postgres://postgres@127.0.0.1:5432"
-mkdir -p "$DATA"
-if [ "$BUILD" = 1 ]; then (cd "$REPO" && cargo build --release --quiet); fi
-[ -x "$DECANT" ] || die "$DECANT does not exist"
-SCALE_KEY="$(printf '%g' "$SCALE")"
-SCALED_DB="$DATA/bench-scale-$SCALE_KEY.sqlite3"
-PARAMS="scale=$SCALE_KEY generator=$(md5sum "$BENCH_DIR/generate.py" | cut -d' ' -f1)"
-if ! { [ -f "$SCALED_DB" ] && [ "$(cat "$SCALED_DB.params" 2>/dev/null)" = "$PARAMS" ]; }; then
-    rm -f "$SCALED_DB.params"
-    python3 "$BENCH_DIR/generate.py" "$SCALED_DB" --scale "$SCALE"
-    echo "$PARAMS" > "$SCALED_DB.params"
-fi
-ln -sfn "$(basename "$SCALED_DB")" "$DATA/bench.sqlite3"
-admin() { PGOPTIONS="-c client_min_messages=warning" psql "$SERVER/postgres" -X -q -v ON_ERROR_STOP=1 -Atc "$1"; }
+. "$BENCH_DIR/common.sh"
 DB="decant_floor_$$"; FLOOR_DB="pg_floor_$$"
 export PGFLOOR_CACHE="/tmp/pgfloor-bench-$SCALE_KEY"
 rm -rf "$PGFLOOR_CACHE"
@@ -58,7 +43,6 @@ for i in $(seq 1 "$RUNS"); do
     echo "   run $i: decant ${d}s, floor ${f}s"
     D_TIMES="$D_TIMES $d"; F_TIMES="$F_TIMES $f"
 done
-median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 MD="$(echo "$D_TIMES" | median)"; MF="$(echo "$F_TIMES" | median)"
 echo "== medians of $RUNS run(s), scale $SCALE_KEY: decant ${MD}s, floor ${MF}s"
 awk -v d="$MD" -v f="$MF" 'BEGIN { printf "   decant / floor = %.2f (goal <= 1.15)\n", d / f }'

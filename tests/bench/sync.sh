@@ -28,29 +28,13 @@ done
 die() { echo "sync.sh: FAILED: $*" >&2; exit 1; }
 
 BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-REPO="$(cd "$BENCH_DIR/../.." && pwd)"
-DATA="$BENCH_DIR/data"
-DECANT="$REPO/target/release/decant"
-mkdir -p "$DATA"
-if [ "$BUILD" = 1 ]; then (cd "$REPO" && cargo build --release --quiet); fi
-[ -x "$DECANT" ] || die "$DECANT does not exist"
-
-SCALE_KEY="$(printf '%g' "$SCALE")"
-SCALED_DB="$DATA/bench-scale-$SCALE_KEY.sqlite3"
-PARAMS="scale=$SCALE_KEY generator=$(md5sum "$BENCH_DIR/generate.py" | cut -d' ' -f1)"
-if ! { [ -f "$SCALED_DB" ] && [ "$(cat "$SCALED_DB.params" 2>/dev/null)" = "$PARAMS" ]; }; then
-    echo "== generating the source at scale $SCALE_KEY"
-    rm -f "$SCALED_DB.params"
-    python3 "$BENCH_DIR/generate.py" "$SCALED_DB" --scale "$SCALE"
-    echo "$PARAMS" > "$SCALED_DB.params"
-fi
+. "$BENCH_DIR/common.sh"
 cp "$SCALED_DB" "$DATA/sync-source.sqlite3"
 for plan in bench checksums; do
     sed 's#url: "sqlite://data/bench.sqlite3"#url: "sqlite://sync-source.sqlite3"#' \
         "$BENCH_DIR/$plan.yaml" > "$DATA/sync-$plan.yaml"
 done
 
-admin() { PGOPTIONS="-c client_min_messages=warning" psql "$SERVER/postgres" -X -q -v ON_ERROR_STOP=1 -Atc "$1"; }
 DB="decant_sync_bench_$$"
 trap 'admin "drop database if exists \"$DB\" with (force)" 2>/dev/null || true' EXIT
 admin "drop database if exists \"$DB\" with (force)"
@@ -90,7 +74,6 @@ PY
     CHECKS="$CHECKS $c"; SYNCS="$SYNCS $s"
 done
 "$DECANT" check "$DATA/sync-checksums.yaml" >/dev/null || die "after the last sync, check finds differences"
-median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 MC="$(echo "$CHECKS" | median)"; MS="$(echo "$SYNCS" | median)"
 echo "== medians of $RUNS round(s), scale $SCALE_KEY: run ${RUN_S}s, check ${MC}s, sync ${MS}s"
 awk -v s="$MS" -v r="$RUN_S" -v c="$MC" 'BEGIN { printf "   sync / run = %.2f (goal <= 0.15); sync / check = %.2f (goal <= 1.2)\n", s / r, s / c }'
