@@ -305,6 +305,16 @@ fn a_failing_run_step_stops_the_run_with_its_exit_code_and_output() {
     );
 }
 
+/// Applies an SQL file of the test's folder to `db` with psql, as an app's migrator step would.
+fn apply_with_psql(s: &Setup, file: &str, db: &TestDatabase) {
+    let applied = std::process::Command::new("psql")
+        .args(["-q", "-v", "ON_ERROR_STOP=1", "-f", file, &db.url])
+        .current_dir(s.dir.path())
+        .output()
+        .unwrap();
+    assert!(applied.status.success(), "{applied:?}");
+}
+
 /// The Django shop of `tests/fixtures/django` (made by Django's own `migrate`, see its README):
 /// its SQLite database, and the PostgreSQL schema `manage.py migrate` builds, applied by a
 /// `run:` step as the app's migrator; `schema` names the dump to apply.
@@ -335,19 +345,7 @@ checks:
 "#;
     std::fs::write(s.path("plan.yaml"), plan).unwrap();
     let scratch = TestDatabase::new();
-    let applied = std::process::Command::new("psql")
-        .args([
-            "-q",
-            "-v",
-            "ON_ERROR_STOP=1",
-            "-f",
-            "schema.sql",
-            &scratch.url,
-        ])
-        .current_dir(s.dir.path())
-        .output()
-        .unwrap();
-    assert!(applied.status.success(), "{applied:?}");
+    apply_with_psql(&s, "schema.sql", &scratch);
     assert_exit(
         &s.decant(&["snapshot", "plan.yaml", "--from", &scratch.url]),
         0,
@@ -537,12 +535,7 @@ fn init_against_the_apps_schema_proposes_from_both_sides_and_its_plan_runs_green
     std::fs::copy(fixture.join("schema.sql"), s.path("schema.sql")).unwrap();
     // A development database the app's migrator ran on.
     let dev = TestDatabase::new();
-    let applied = std::process::Command::new("psql")
-        .args(["-q", "-v", "ON_ERROR_STOP=1", "-f", "schema.sql", &dev.url])
-        .current_dir(s.dir.path())
-        .output()
-        .unwrap();
-    assert!(applied.status.success(), "{applied:?}");
+    apply_with_psql(&s, "schema.sql", &dev);
     std::fs::remove_file(s.path("plan.yaml")).unwrap();
     let init = s.decant(&[
         "init",

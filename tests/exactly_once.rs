@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use diesel::connection::SimpleConnection;
 use diesel::{Connection, SqliteConnection};
 
-use crate::support::setup::{assert_exit, query, Setup};
+use crate::support::setup::{assert_exit, assert_tables_reconcile, query, Setup};
 
 /// A source with every kind of step: tables with keys, an index, foreign keys (so
 /// constraint, index, foreign-key and sequence steps), a view, a user SQL step that inserts a
@@ -134,13 +134,7 @@ fn assert_exact(s: &Setup, context: &str) {
     let report = s.report("plan");
     let tables = report["tables"].as_array().unwrap();
     assert_eq!(tables.len(), 3, "{context}: report tables {tables:?}");
-    for t in tables {
-        assert_eq!(
-            t["read"].as_u64().unwrap(),
-            t["written"].as_u64().unwrap() + t["rejected"].as_u64().unwrap(),
-            "{context}: {t}"
-        );
-    }
+    assert_tables_reconcile(&report, context);
     let written: u64 = tables.iter().map(|t| t["written"].as_u64().unwrap()).sum();
     assert_eq!(written, 9300, "{context}: {tables:?}");
 }
@@ -542,14 +536,7 @@ fn a_run_killed_around_the_commit_of_reject_children_resumes_without_rejecting_t
             query(&s.db, "SELECT count(DISTINCT primary_key) FROM decant.decant_rejects WHERE reason LIKE 'parent rejected%'"),
             "{kill}"
         );
-        let report = s.report("plan");
-        for t in report["tables"].as_array().unwrap() {
-            assert_eq!(
-                t["read"].as_u64().unwrap(),
-                t["written"].as_u64().unwrap() + t["rejected"].as_u64().unwrap(),
-                "{kill}: {t}"
-            );
-        }
+        assert_tables_reconcile(&s.report("plan"), &kill);
         assert_exit(&s.decant(&["check", "plan.yaml"]), 0);
     }
 }

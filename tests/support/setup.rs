@@ -131,3 +131,14 @@ pub fn assert_exit(out: &Outcome, code: i32) {
         out.stdout, out.stderr
     );
 }
+
+/// Every table of a run's JSON report reconciles: rows read = written + rejected.
+pub fn assert_tables_reconcile(report: &serde_json::Value, context: &str) {
+    for t in report["tables"].as_array().unwrap() {
+        assert_eq!(
+            t["read"].as_u64().unwrap(),
+            t["written"].as_u64().unwrap() + t["rejected"].as_u64().unwrap(),
+            "{context}: {t}"
+        );
+    }
+}
