@@ -6,12 +6,41 @@ use serde::Serialize;
 /// Everything decant knows about one source database.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Catalog {
+    /// The engine the source runs on; it picks the route (type mapping, SQL dialect).
+    pub engine: Engine,
     /// Tables in the order the source lists them (`sqlite_*` internals excluded).
     pub tables: Vec<Table>,
     /// Views: reported, never silently dropped.
     pub views: Vec<View>,
     /// Triggers: reported, never silently dropped.
     pub triggers: Vec<Trigger>,
+    /// What introspection found but the catalog cannot carry (a prefix or fulltext index).
+    pub notes: Vec<String>,
+}
+
+/// A source engine decant reads.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Engine {
+    #[default]
+    Sqlite,
+    /// MySQL or MariaDB.
+    Mysql,
+}
+
+impl Engine {
+    /// The folder of its templates under `templates/`.
+    pub fn dialect(self) -> &'static str {
+        match self {
+            Engine::Sqlite => "sqlite",
+            Engine::Mysql => "mysql",
+        }
+    }
+
+    /// Whether a table without a primary key still names its rows (SQLite's `rowid`).
+    pub fn has_rowid(self) -> bool {
+        self == Engine::Sqlite
+    }
 }
 
 impl Catalog {

@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use crate::catalog::{Catalog, Column, ColumnProfile, Table};
+use crate::catalog::{Catalog, Column, ColumnProfile, Engine, Table};
 use crate::introspect::postgres::{TargetColumn, TargetSchema};
 use crate::mapping::target_types::TypeFamily;
 use crate::mapping::types::classes;
@@ -169,8 +169,13 @@ fn write_head(out: &mut String, name: &str, source_url: &str, target_url: &str) 
     let _ = writeln!(out, "name: {}", yaml_key(name));
     let _ = writeln!(
         out,
-        "source:\n  url: {}  # relative to this file",
-        yaml_key(source_url)
+        "source:\n  url: {}{}",
+        yaml_key(source_url),
+        if source_url.starts_with("sqlite:") {
+            "  # relative to this file"
+        } else {
+            ""
+        }
     );
     let _ = writeln!(
         out,
@@ -201,7 +206,7 @@ pub fn starter_plan(catalog: &Catalog, name: &str, source_url: &str, target_url:
     let bad_rows = catalog.tables.iter().any(|t| {
         t.columns.iter().any(|c| {
             c.profile.as_ref().is_some_and(|p| {
-                flag(c, &default_mapping(t, c), p)
+                flag(c, &default_mapping(catalog.engine, t, c), p)
                     .iter()
                     .any(|f| f.contains("bad row"))
             })
@@ -221,7 +226,7 @@ pub fn starter_plan(catalog: &Catalog, name: &str, source_url: &str, target_url:
     let mut entries = String::new();
     let mut summary = String::new();
     for table in &catalog.tables {
-        write_table_summary(table, &mut summary, &mut entries);
+        write_table_summary(catalog.engine, table, &mut summary, &mut entries);
     }
     let _ = writeln!(
         out,
@@ -253,20 +258,20 @@ pub fn starter_plan(catalog: &Catalog, name: &str, source_url: &str, target_url:
     out
 }
 
-fn write_table_summary(table: &Table, summary: &mut String, entries: &mut String) {
+fn write_table_summary(engine: Engine, table: &Table, summary: &mut String, entries: &mut String) {
     let _ = writeln!(
         summary,
         "#\n# {} ({} rows{})",
         table.name,
         table.row_count,
-        if table.without_rowid {
+        if table.without_rowid && engine == Engine::Sqlite {
             ", WITHOUT ROWID"
         } else {
             ""
         }
     );
     for column in &table.columns {
-        let decision = default_mapping(table, column);
+        let decision = default_mapping(engine, table, column);
         let proposal = propose(column, &decision);
         let flags = column
             .profile
@@ -554,7 +559,7 @@ mod tests {
     }
 
     fn proposal(c: &Column) -> Option<Proposal> {
-        propose(c, &default_mapping(&Table::default(), c))
+        propose(c, &default_mapping(Engine::Sqlite, &Table::default(), c))
     }
 
     #[test]

@@ -10,7 +10,8 @@
 //!
 //! 1. [`errors`], [`url`], [`signals`], [`catalog`], [`migrations`], [`cli`], [`dialect`]
 //! 2. [`plan`]
-//! 3. [`naming`], [`transform`], [`introspect`], [`mapping`]
+//! 3. [`naming`], [`transform`], [`source`] (one connection type over every source engine),
+//!    [`introspect`], [`mapping`]
 //! 4. [`resolve`]
 //! 5. [`copy`], [`graph`], [`render`], [`journal`]
 //! 6. [`prepare`] (the front half of every command), [`init`]
@@ -41,5 +42,6 @@ pub mod render;
 pub mod resolve;
 pub mod run;
 pub mod signals;
+pub mod source;
 pub mod transform;
 pub mod url;

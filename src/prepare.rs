@@ -9,12 +9,13 @@ use crate::doc_path;
 use crate::errors::chain;
 use crate::graph::{build_graph, StepGraph};
 use crate::introspect::postgres::TargetSchema;
-use crate::introspect::{introspect_sqlite, open_sqlite_read_only, profile_catalog};
+use crate::introspect::{introspect_source, open_source, profile_catalog};
 use crate::plan::model::SchemaOwner;
 use crate::plan::{load_plan_keep_going, Diagnostic, Diagnostics, LoadedPlan};
 use crate::render::{render_steps, RenderedStep};
 use crate::resolve::{fit_to_app_schema, resolve, ResolvedPlan};
-use crate::url::{check_target_url, parse_source_url, SourceUrl};
+use crate::source::SourceConnection;
+use crate::url::{check_target_url, parse_source_url};
 
 /// Which source columns preparing a plan profiles (reads every value of).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,22 +59,24 @@ pub fn prepare(path: &Path, profiling: Profiling) -> Result<Prepared, Diagnostic
             problems.push(Diagnostic::error(doc_path!["source", "url"], e.to_string()));
             None
         }
-        Ok(SourceUrl::Sqlite(file)) => {
-            let introspected = open_sqlite_read_only(&file).and_then(|mut conn| {
-                let mut catalog = introspect_sqlite(&mut conn)?;
+        Ok(url) => {
+            let introspected = open_source(&url).and_then(|mut conn| {
+                let mut catalog = introspect_source(&mut conn)?;
                 // Columns the plan states a type for are profiled too (few, and a reviewer's
                 // choice): `plan` then warns when their values will not convert.
-                profile_catalog(&mut conn, &mut catalog, |t, c| match profiling {
-                    Profiling::All => true,
-                    Profiling::Needed => crate::mapping::types::decided_by_values(c),
-                    Profiling::Reviewed => {
-                        crate::mapping::types::decided_by_values(c)
-                            || plan
-                                .columns
-                                .get(&format!("{}.{}", t.name, c.name))
-                                .is_some_and(|o| o.to.is_some())
-                    }
-                })?;
+                if let SourceConnection::Sqlite(conn) = &mut conn {
+                    profile_catalog(conn, &mut catalog, |t, c| match profiling {
+                        Profiling::All => true,
+                        Profiling::Needed => crate::mapping::types::decided_by_values(c),
+                        Profiling::Reviewed => {
+                            crate::mapping::types::decided_by_values(c)
+                                || plan
+                                    .columns
+                                    .get(&format!("{}.{}", t.name, c.name))
+                                    .is_some_and(|o| o.to.is_some())
+                        }
+                    })?;
+                }
                 Ok(catalog)
             });
             match introspected {

@@ -7,6 +7,7 @@ use minijinja::context;
 use minijinja::value::Value;
 use serde::Serialize;
 
+use crate::catalog::Engine;
 use crate::dialect::{TemplateError, Templates};
 use crate::graph::{StepGraph, StepKind};
 use crate::plan::model::IfExists;
@@ -171,9 +172,21 @@ fn render_step(
             let t = table(resolved, name)?;
             let source_columns = crate::copy::select_columns(t, &t.key_columns);
             let target_columns: Vec<&str> = t.copied_columns().map(|c| c.target.as_str()).collect();
+            // Columns the source hands over as text rather than in their own form (MySQL's
+            // TIME, which may be negative or past 24 hours).
+            let text_columns: Vec<&str> = t
+                .columns
+                .iter()
+                .filter(|c| {
+                    resolved.engine == Engine::Mysql
+                        && c.declared.to_ascii_lowercase().starts_with("time")
+                        && !c.declared.to_ascii_lowercase().starts_with("timestamp")
+                })
+                .map(|c| c.source.as_str())
+                .collect();
             source.push(templates.render(
-                "sqlite/select_rows.sql.j2",
-                context! { table => t.source, columns => source_columns, filter => t.filter },
+                &format!("{}/select_rows.sql.j2", resolved.engine.dialect()),
+                context! { table => t.source, columns => source_columns, filter => t.filter, text_columns },
             )?);
             // Into the app's table: its triggers off for the load's transaction (they must
             // not rewrite loaded values), on again before it commits.

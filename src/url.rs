@@ -7,12 +7,14 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SourceUrl {
     Sqlite(PathBuf),
+    /// A `mysql://` or `mariadb://` URL, as written (with its password).
+    Mysql(String),
 }
 
 /// Why a URL was not understood.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum UrlError {
-    #[error("unsupported source URL scheme in `{0}`; decant reads `sqlite://path/to/file.db`")]
+    #[error("unsupported source URL scheme in `{0}`; decant reads `sqlite://path/to/file.db`, `mysql://user@host/db` or `mariadb://user@host/db`")]
     UnsupportedSource(String),
     #[error(
         "unsupported target URL scheme in `{0}`; decant writes to `postgres://` or `postgresql://`"
@@ -21,6 +23,10 @@ pub enum UrlError {
     // Only the key is shown: a misspelt key (`passwd=`) may well hold the password.
     #[error("the target connection string has an unknown parameter `{0}`; libpq knows {known}", known = KNOWN_CONNINFO_KEYS.join(", "))]
     UnknownTargetParameter(String),
+    #[error(
+        "the source URL `{0}` names no database: write it as `mysql://user@host:3306/database`"
+    )]
+    NoDatabase(String),
     #[error("the source URL `{0}` names no file")]
     EmptyPath(String),
 }
@@ -28,6 +34,16 @@ pub enum UrlError {
 /// Parses a source URL; relative SQLite paths are resolved against `base` (the plan's folder).
 /// `sqlite://data/shop.db` is relative, `sqlite:///srv/shop.db` absolute.
 pub fn parse_source_url(url: &str, base: &Path) -> Result<SourceUrl, UrlError> {
+    if url.starts_with("mysql://") || url.starts_with("mariadb://") {
+        let database = url.split_once("://").map_or("", |(_, rest)| {
+            rest.split_once('/')
+                .map_or("", |(_, db)| db.split('?').next().unwrap_or(""))
+        });
+        if database.is_empty() {
+            return Err(UrlError::NoDatabase(redact_url(url)));
+        }
+        return Ok(SourceUrl::Mysql(url.to_owned()));
+    }
     let rest = url
         .strip_prefix("sqlite://")
         .or_else(|| url.strip_prefix("sqlite:"))
@@ -413,12 +429,28 @@ mod tests {
 
     #[test]
     fn other_schemes_are_refused_with_the_url_redacted() {
-        let err = parse_source_url("mysql://root:hunter2@db/shop", Path::new("."))
+        let err = parse_source_url("oracle://root:hunter2@db/shop", Path::new("."))
             .err()
             .map(|e| e.to_string());
         assert_eq!(
             err.as_deref(),
-            Some("unsupported source URL scheme in `mysql://root:***@db/shop`; decant reads `sqlite://path/to/file.db`")
+            Some("unsupported source URL scheme in `oracle://root:***@db/shop`; decant reads `sqlite://path/to/file.db`, `mysql://user@host/db` or `mariadb://user@host/db`")
+        );
+    }
+
+    #[test]
+    fn mysql_and_mariadb_urls_are_sources_that_must_name_a_database() {
+        let url = "mariadb://app:pw@db:3306/shop?ssl_mode=required";
+        assert_eq!(
+            parse_source_url(url, Path::new(".")).ok(),
+            Some(SourceUrl::Mysql(url.to_owned()))
+        );
+        let err = parse_source_url("mysql://app:pw@db:3306/", Path::new("."))
+            .err()
+            .map(|e| e.to_string());
+        assert_eq!(
+            err.as_deref(),
+            Some("the source URL `mysql://app:***@db:3306/` names no database: write it as `mysql://user@host:3306/database`")
         );
     }
 

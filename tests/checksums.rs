@@ -11,6 +11,7 @@ use decant::checks::checksums::checksum_table;
 use decant::checks::{ChecksumOptions, ChecksumOutcome, DifferenceKind, RowDifference};
 use decant::commands::{prepare, Prepared};
 use decant::introspect::open_sqlite_read_only;
+use decant::source::SourceConnection;
 
 use crate::support::cli::decant_in;
 use crate::support::postgres::TestDatabase;
@@ -69,7 +70,8 @@ impl Migrated {
     }
 
     fn compare(&self, table: &str, options: &ChecksumOptions) -> ChecksumOutcome {
-        let mut source = open_sqlite_read_only(&self.source_path()).unwrap();
+        let mut source =
+            SourceConnection::Sqlite(open_sqlite_read_only(&self.source_path()).unwrap());
         let mut target = self.db.connect();
         let t = self
             .prepared
@@ -450,10 +452,10 @@ fn checksum_of_a_migrated_plan() {
     let plan = crate::support::cli::repo_root().join(plan);
     let prepared = prepare(&plan, decant::prepare::Profiling::Needed)
         .unwrap_or_else(|e| panic!("prepare: {e:?}"));
-    let decant::url::SourceUrl::Sqlite(file) =
+    let url =
         decant::url::parse_source_url(&prepared.loaded.plan.source.url, prepared.loaded.base_dir())
             .unwrap();
-    let mut source = open_sqlite_read_only(&file).unwrap();
+    let mut source = decant::introspect::open_source(&url).unwrap();
     let mut target = diesel::PgConnection::establish(&prepared.loaded.plan.target.url).unwrap();
     // CPU seconds of this process and of the target's server process, where /proc shows them.
     #[derive(diesel::QueryableByName)]

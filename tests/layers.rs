@@ -18,7 +18,7 @@ const LAYERS: &[&[&str]] = &[
         "doc_path",
     ],
     &["plan"],
-    &["naming", "transform", "introspect", "mapping"],
+    &["naming", "transform", "source", "introspect", "mapping"],
     &["resolve"],
     &["copy", "graph", "render", "journal"],
     &["prepare", "init"],

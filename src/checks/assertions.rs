@@ -6,11 +6,13 @@
 //! text as text, booleans as booleans (or as SQLite's 0 and 1), and NULL only equals NULL.
 
 use diesel::sql_types::{Array, BigInt, Nullable, Text};
-use diesel::{PgConnection, RunQueryDsl, SqliteConnection};
+use diesel::{PgConnection, RunQueryDsl};
+
+use crate::source::SourceConnection;
 
 use super::{
-    count, read_only_on_target, resolve_column, target_table_sql, timed, AnyRow, CheckError,
-    CheckResult, Count, Databases, Finding, Side,
+    count, read_only_on_target, resolve_column, target_table_sql, timed, CheckError, CheckResult,
+    Count, Databases, Finding, Side,
 };
 use crate::copy::{show_value, SqlValue};
 use crate::dialect::{quote_ident, quote_literal};
@@ -272,21 +274,21 @@ pub fn target_value(conn: &mut PgConnection, sql: &str, id: &str) -> Result<Scal
 
 /// The one value a source query returns, by its SQLite storage class.
 pub fn source_value(
-    conn: &mut SqliteConnection,
+    conn: &mut SourceConnection,
     sql: &str,
     id: &str,
 ) -> Result<Scalar, CheckError> {
-    let wrapped = format!("SELECT * FROM (\n{}\n) LIMIT 2", bare(sql));
-    let rows = diesel::sql_query(&wrapped)
-        .load::<AnyRow>(conn)
+    let wrapped = format!("SELECT * FROM (\n{}\n) AS \"value\" LIMIT 2", bare(sql));
+    let rows = conn
+        .load_rows(&wrapped)
         .map_err(|e| CheckError::query(id, Side::Source, sql, e))?;
     shape(
         id,
         Side::Source,
         rows.len() as i64,
-        rows.first().map_or(0, |r| r.0.len()),
+        rows.first().map_or(0, Vec::len),
     )?;
-    Ok(Scalar::from_sqlite(&rows[0].0[0]))
+    Ok(Scalar::from_sqlite(&rows[0][0]))
 }
 
 fn shape(id: &str, side: Side, rows: i64, columns: usize) -> Result<(), CheckError> {

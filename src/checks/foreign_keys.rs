@@ -10,10 +10,13 @@
 use std::collections::{BTreeSet, HashMap};
 
 use diesel::sql_types::{Array, Bool, Text};
-use diesel::{PgConnection, RunQueryDsl, SqliteConnection};
+use diesel::{PgConnection, RunQueryDsl};
+
+use crate::catalog::Engine;
+use crate::source::{SourceConnection, SqlValue};
 use serde::Serialize;
 
-use super::{count, CheckError, Count, Finding, Side};
+use super::{count, CheckError, Finding, Side};
 use crate::copy::{key_text, Reject};
 use crate::dialect::{quote_ident, Templates};
 use crate::plan::model::OrphanPolicy;
@@ -186,12 +189,17 @@ impl<'r> Predicates<'r> {
                 let citext = parent
                     .and_then(|t| t.column(p))
                     .is_some_and(|col| col.target_type.base == "citext");
-                format!(
-                    "{parent_ref}.{} = {child_ref}.{}{}",
-                    quote_ident(p),
-                    quote_ident(c),
-                    if citext { "" } else { " COLLATE BINARY" }
-                )
+                let (parent_col, child_col) = (quote_ident(p), quote_ident(c));
+                match (citext, self.resolved.engine) {
+                    (true, _) => format!("{parent_ref}.{parent_col} = {child_ref}.{child_col}"),
+                    (false, Engine::Sqlite) => format!(
+                        "{parent_ref}.{parent_col} = {child_ref}.{child_col} COLLATE BINARY"
+                    ),
+                    // MySQL compares under the column's collation (often `_ci`); bytes decide.
+                    (false, Engine::Mysql) => {
+                        format!("BINARY {parent_ref}.{parent_col} = {child_ref}.{child_col}")
+                    }
+                }
             })
             .collect();
         if let Some(parent) = parent {
@@ -276,12 +284,20 @@ fn fk_json(table: &ResolvedTable, fk: &SourceForeignKey) -> String {
     format!("json_array({})", values.join(", "))
 }
 
-#[derive(diesel::QueryableByName)]
 struct OrphanRow {
-    #[diesel(sql_type = Text)]
     key: String,
-    #[diesel(sql_type = Text)]
     fk: String,
+}
+
+/// A JSON text the source built (SQLite's and MySQL's `json_object`).
+fn text_of(value: Option<&SqlValue>) -> String {
+    match value {
+        Some(SqlValue::Text(t)) => t.clone(),
+        Some(SqlValue::InvalidText(b) | SqlValue::Blob(b)) => {
+            String::from_utf8_lossy(b).into_owned()
+        }
+        _ => String::new(),
+    }
 }
 
 /// `a=1, b="x"` from a JSON object, as rejects show keys.
@@ -296,7 +312,7 @@ fn pairs_text(names: &[String], values: &[serde_json::Value]) -> String {
 
 /// Counts (and samples, or with `all_rows` lists) the orphans of one constraint.
 fn query_orphans(
-    source: &mut SqliteConnection,
+    source: &mut SourceConnection,
     predicates: &mut Predicates<'_>,
     table: &ResolvedTable,
     fk: &SourceForeignKey,
@@ -306,9 +322,9 @@ fn query_orphans(
     let condition = predicates.orphans_where(table, fk);
     let from = quote_ident(&table.source);
     let count_sql = format!("SELECT count(*) AS n FROM {from} WHERE {condition}");
-    let n = diesel::sql_query(&count_sql)
-        .get_result::<Count>(source)
-        .map(|c| count(c.n))
+    let n = source
+        .integer(&count_sql)
+        .map(|n| count(n.unwrap_or(0)))
         .map_err(|e| CheckError::query(&id, Side::Source, &count_sql, e))?;
     let mut rows = Vec::new();
     if n > 0 {
@@ -322,9 +338,15 @@ fn query_orphans(
                 format!(" LIMIT {SAMPLES}")
             }
         );
-        rows = diesel::sql_query(&rows_sql)
-            .load::<OrphanRow>(source)
-            .map_err(|e| CheckError::query(&id, Side::Source, &rows_sql, e))?;
+        rows = source
+            .load_rows(&rows_sql)
+            .map_err(|e| CheckError::query(&id, Side::Source, &rows_sql, e))?
+            .into_iter()
+            .map(|r| OrphanRow {
+                key: text_of(r.first()),
+                fk: text_of(r.get(1)),
+            })
+            .collect();
     }
     let samples = rows
         .iter()
@@ -352,7 +374,7 @@ fn query_orphans(
 /// The orphans of every planned foreign key, counted directly: a row is an orphan when no row
 /// of the referenced table that its filter carries matches.
 pub fn find_orphans(
-    source: &mut SqliteConnection,
+    source: &mut SourceConnection,
     resolved: &ResolvedPlan,
 ) -> Result<Vec<OrphanFinding>, CheckError> {
     let mut predicates = Predicates::new(resolved);
@@ -396,7 +418,7 @@ impl OrphanPlan {
 /// Finds the source's orphans and applies `settings.orphans` to what the run will do.
 pub fn plan_orphans(
     prepared: &Prepared,
-    source: &mut SqliteConnection,
+    source: &mut SourceConnection,
 ) -> Result<OrphanPlan, CheckError> {
     let resolved = &prepared.resolved;
     let policy = resolved.settings.orphans;
@@ -444,7 +466,7 @@ pub fn plan_orphans(
 /// reject, and leaves the orphans out of the loads.
 fn reject_orphans(
     prepared: &Prepared,
-    source: &mut SqliteConnection,
+    source: &mut SourceConnection,
     plan: &mut OrphanPlan,
 ) -> Result<(), CheckError> {
     let resolved = &prepared.resolved;
@@ -587,7 +609,7 @@ const TARGET_FOREIGN_KEYS: &str = "SELECT c.conname::text AS name, c.convalidate
 /// the source's orphans are reported with sample keys. `known` holds the orphans a run already
 /// counted in the same source before loading; without it the source is searched.
 pub fn check_table(
-    source: &mut SqliteConnection,
+    source: &mut SourceConnection,
     target: &mut PgConnection,
     resolved: &ResolvedPlan,
     table: &ResolvedTable,

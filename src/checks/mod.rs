@@ -9,18 +9,15 @@ pub mod row_counts;
 use std::time::Instant;
 
 use diesel::connection::SimpleConnection;
-use diesel::deserialize::{self, FromSql, QueryableByName};
-use diesel::row::{NamedRow, Row};
-use diesel::sqlite::{Sqlite, SqliteType, SqliteValue};
-use diesel::{PgConnection, SqliteConnection};
+use diesel::PgConnection;
 use serde::Serialize;
 
-use crate::copy::SqlValue;
 use crate::dialect::quote_ident;
 use crate::errors::chain;
 use crate::plan::model::Selection;
 use crate::prepare::Prepared;
 use crate::resolve::{ResolvedColumn, ResolvedPlan, ResolvedTable};
+use crate::source::SourceConnection;
 
 /// The outcome of one check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -220,7 +217,7 @@ pub fn timed(id: String, f: impl FnOnce() -> Result<Finding, CheckError>) -> Che
 
 /// The source and target connections the checks read; neither is written.
 pub struct Databases<'c> {
-    pub source: &'c mut SqliteConnection,
+    pub source: &'c mut SourceConnection,
     pub target: &'c mut PgConnection,
     /// Orphans a run already counted in this source before loading (`None` outside a run).
     pub known_orphans: Option<&'c [foreign_keys::OrphanFinding]>,
@@ -437,50 +434,6 @@ pub fn read_only_on_target<T>(
         conn.batch_execute(&set)?;
         f(conn)
     })
-}
-
-/// The SQL type marker for a SQLite value read in whatever storage class it has.
-pub struct AnySqlite;
-
-/// A SQLite value in its storage class (a wrapper, so reading it stays local to the checks).
-struct AnyValue(SqlValue);
-
-impl FromSql<AnySqlite, Sqlite> for AnyValue {
-    fn from_sql(mut value: SqliteValue<'_, '_, '_>) -> deserialize::Result<Self> {
-        Ok(AnyValue(match value.value_type() {
-            None => SqlValue::Null,
-            Some(SqliteType::Long | SqliteType::Integer | SqliteType::SmallInt) => {
-                SqlValue::Integer(value.read_long())
-            }
-            Some(SqliteType::Double | SqliteType::Float) => SqlValue::Real(value.read_double()),
-            Some(SqliteType::Binary) => SqlValue::Blob(value.read_blob().to_vec()),
-            Some(SqliteType::Text) => match String::from_utf8(value.read_blob().to_vec()) {
-                Ok(text) => SqlValue::Text(text),
-                Err(e) => SqlValue::InvalidText(e.into_bytes()),
-            },
-        }))
-    }
-
-    fn from_nullable_sql(value: Option<SqliteValue<'_, '_, '_>>) -> deserialize::Result<Self> {
-        match value {
-            None => Ok(AnyValue(SqlValue::Null)),
-            Some(value) => <Self as FromSql<AnySqlite, Sqlite>>::from_sql(value),
-        }
-    }
-}
-
-/// One SQLite row of any shape: every column in order, in its storage class.
-pub struct AnyRow(pub Vec<SqlValue>);
-
-impl QueryableByName<Sqlite> for AnyRow {
-    fn build<'a>(row: &impl NamedRow<'a, Sqlite>) -> deserialize::Result<Self> {
-        let count = Row::field_count(row);
-        let mut values = Vec::with_capacity(count);
-        for i in 0..count {
-            values.push(Row::get_value::<AnySqlite, AnyValue, usize>(row, i)?.0);
-        }
-        Ok(AnyRow(values))
-    }
 }
 
 #[derive(diesel::QueryableByName)]

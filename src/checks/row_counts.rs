@@ -5,7 +5,9 @@
 use std::collections::HashMap;
 
 use diesel::sql_types::Text;
-use diesel::{PgConnection, RunQueryDsl, SqliteConnection};
+use diesel::{PgConnection, RunQueryDsl};
+
+use crate::source::SourceConnection;
 
 use super::{count, target_table_sql, CheckError, Count, Finding, Side};
 use crate::dialect::quote_ident;
@@ -106,7 +108,7 @@ fn rows_before(target: &mut PgConnection, run: i64) -> Result<HashMap<String, u6
 
 /// Compares one table's counts.
 pub fn check(
-    source: &mut SqliteConnection,
+    source: &mut SourceConnection,
     target: &mut PgConnection,
     resolved: &ResolvedPlan,
     table: &ResolvedTable,
@@ -117,9 +119,9 @@ pub fn check(
     if let Some(filter) = &table.filter {
         source_sql.push_str(&format!(" WHERE {filter}"));
     }
-    let source_rows = diesel::sql_query(&source_sql)
-        .get_result::<Count>(source)
-        .map(|c| count(c.n))
+    let source_rows = source
+        .integer(&source_sql)
+        .map(|n| count(n.unwrap_or(0)))
         .map_err(|e| CheckError::query(id, Side::Source, &source_sql, e))?;
     let target_sql = format!(
         "SELECT count(*) AS n FROM {}",

@@ -7,7 +7,7 @@ use super::{prepare_and_warn, Failure, Profiling, EXIT_CHECKS_FAILED, EXIT_OK};
 use crate::checks::{run_plan_checks, tally, tally_line, write_result, Databases};
 use crate::cli::CheckArgs;
 use crate::errors::chain;
-use crate::introspect::open_sqlite_read_only;
+use crate::introspect::open_source;
 use crate::journal::{self, RunState};
 use crate::output::colour;
 use crate::run::identity::source_fingerprint;
@@ -27,9 +27,9 @@ pub fn run(args: &CheckArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result
     })));
     let prepared = prepare_and_warn(&args.plan, Profiling::Needed, err)?;
     let plan = &prepared.loaded.plan;
-    let SourceUrl::Sqlite(file) = parse_source_url(&plan.source.url, prepared.loaded.base_dir())
+    let url = parse_source_url(&plan.source.url, prepared.loaded.base_dir())
         .map_err(|e| Failure::Other(anyhow::anyhow!("{e}")))?;
-    let mut source = open_sqlite_read_only(&file)
+    let mut source = open_source(&url)
         .map_err(|e| Failure::Other(anyhow::anyhow!("cannot open the source: {}", chain(&e))))?;
     let mut target = journal::connect(&plan.target.url).map_err(|e| Failure::Other(e.into()))?;
     // A run in progress would be seen half-done; while the checks hold the lock shared, no
@@ -48,7 +48,7 @@ pub fn run(args: &CheckArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result
         writeln!(out, "the plan has no checks")?;
         return Ok(EXIT_OK);
     }
-    let moved_on = source_moved_on(&mut target, &prepared, &file);
+    let moved_on = source_moved_on(&mut target, &prepared, &url);
     if let Some(note) = &moved_on {
         writeln!(out, "note: {note}")?;
     }
@@ -85,7 +85,7 @@ pub fn run(args: &CheckArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result
 fn source_moved_on(
     target: &mut diesel::PgConnection,
     prepared: &super::Prepared,
-    file: &std::path::Path,
+    url: &SourceUrl,
 ) -> Option<String> {
     if !journal::journal_exists(target).ok()? {
         return None;
@@ -97,7 +97,7 @@ fn source_moved_on(
     if run.state() == Some(RunState::RolledBack) {
         return None;
     }
-    let now = source_fingerprint(file, &prepared.catalog).ok()?;
+    let now = source_fingerprint(url, &prepared.catalog).ok()?;
     (now != run.source_fingerprint).then(|| {
         format!(
             "the source changed since run {} loaded it (started {}): its content, size or write counter differ from the run's snapshot",

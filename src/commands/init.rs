@@ -7,7 +7,8 @@ use anyhow::{anyhow, Context};
 
 use super::{Failure, EXIT_OK};
 use crate::cli::InitArgs;
-use crate::introspect::{introspect_sqlite, open_sqlite_read_only, profile_catalog};
+use crate::introspect::{introspect_source, open_source, profile_catalog};
+use crate::source::SourceConnection;
 use crate::url::{parse_source_url, redact_url, without_password, SourceUrl};
 
 /// `target` relative to `base` when `target` lies under it; otherwise `None`.
@@ -28,11 +29,12 @@ fn absolute(path: &Path) -> std::io::Result<PathBuf> {
 
 pub fn run(args: &InitArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<u8, Failure> {
     let cwd = std::env::current_dir()?;
-    let SourceUrl::Sqlite(file) =
-        parse_source_url(&args.source, &cwd).map_err(|e| Failure::Other(e.into()))?;
-    let mut conn = open_sqlite_read_only(&file).map_err(|e| Failure::Other(e.into()))?;
-    let mut catalog = introspect_sqlite(&mut conn).map_err(|e| Failure::Other(e.into()))?;
-    profile_catalog(&mut conn, &mut catalog, |_, _| true).map_err(|e| Failure::Other(e.into()))?;
+    let url = parse_source_url(&args.source, &cwd).map_err(|e| Failure::Other(e.into()))?;
+    let mut conn = open_source(&url).map_err(|e| Failure::Other(e.into()))?;
+    let mut catalog = introspect_source(&mut conn).map_err(|e| Failure::Other(e.into()))?;
+    if let SourceConnection::Sqlite(conn) = &mut conn {
+        profile_catalog(conn, &mut catalog, |_, _| true).map_err(|e| Failure::Other(e.into()))?;
+    }
 
     let to_file = args.output.as_ref().filter(|o| o.as_os_str() != "-");
     let plan_dir = match to_file {
@@ -42,19 +44,39 @@ pub fn run(args: &InitArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<
             .unwrap_or_else(|| cwd.clone()),
         None => cwd.clone(),
     };
-    let canonical_source = file
-        .canonicalize()
-        .with_context(|| format!("cannot resolve `{}`", file.display()))?;
     let canonical_dir = plan_dir.canonicalize().unwrap_or(plan_dir);
     let canonical_dir = canonical_dir.as_path();
-    let source_url = match relative_to(&canonical_source, canonical_dir) {
-        Some(rel) => format!("sqlite://{}", rel.display()),
-        None => format!("sqlite://{}", canonical_source.display()),
+    let (source_url, stem) = match &url {
+        SourceUrl::Sqlite(file) => {
+            let canonical_source = file
+                .canonicalize()
+                .with_context(|| format!("cannot resolve `{}`", file.display()))?;
+            let source_url = match relative_to(&canonical_source, canonical_dir) {
+                Some(rel) => format!("sqlite://{}", rel.display()),
+                None => format!("sqlite://{}", canonical_source.display()),
+            };
+            let stem = file
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .unwrap_or("source")
+                .to_owned();
+            (source_url, stem)
+        }
+        SourceUrl::Mysql(mysql) => {
+            if &redact_url(mysql) != mysql {
+                writeln!(err, "note: the password in the source URL is not written to the plan; pass it through ${{SOURCE_DATABASE_URL}}")?;
+            }
+            let database = mysql
+                .rsplit_once('/')
+                .map_or("source", |(_, db)| db.split('?').next().unwrap_or("source"))
+                .to_owned();
+            (
+                format!("${{SOURCE_DATABASE_URL:-{}}}", without_password(mysql)),
+                database,
+            )
+        }
     };
-    let stem = file
-        .file_stem()
-        .and_then(|s| s.to_str())
-        .unwrap_or("source");
+    let stem = stem.as_str();
     let name = format!("{stem}-to-postgres");
     let target_url = match &args.target {
         Some(url) => {

@@ -46,8 +46,12 @@ pub fn run(args: &ValidateArgs, out: &mut dyn Write, err: &mut dyn Write) -> Res
 /// Runs `PRAGMA quick_check` on the plan's source; prints what it found, if anything.
 fn source_passes_quick_check(prepared: &Prepared, err: &mut dyn Write) -> Result<bool, Failure> {
     let loaded = &prepared.loaded;
+    // A server checks its own pages; only a SQLite file is checked here.
     let SourceUrl::Sqlite(file) = parse_source_url(&loaded.plan.source.url, loaded.base_dir())
-        .map_err(|e| Failure::Other(e.into()))?;
+        .map_err(|e| Failure::Other(e.into()))?
+    else {
+        return Ok(true);
+    };
     let findings = open_sqlite_read_only(&file)
         .and_then(|mut conn| quick_check(&mut conn))
         .map_err(|e| Failure::Other(anyhow::anyhow!(chain(&e))))?;

@@ -16,8 +16,9 @@ mod write;
 
 use std::path::PathBuf;
 
-use diesel::connection::DefaultLoadingMode;
-use diesel::{PgConnection, RunQueryDsl, SqliteConnection};
+use diesel::PgConnection;
+
+use crate::source::{SourceConnection, VisitError};
 use serde::Serialize;
 
 use crate::dialect::quote_ident;
@@ -168,17 +169,23 @@ pub enum CopyError {
 /// columns among them, or by position.
 pub fn select_columns(table: &ResolvedTable, primary_key: &[String]) -> Vec<String> {
     let mut columns: Vec<String> = table.copied_columns().map(|c| c.source.clone()).collect();
-    let wanted: Vec<String> = if primary_key.is_empty() {
-        vec!["rowid".to_owned()]
-    } else {
-        primary_key.to_vec()
-    };
+    let wanted = row_names(table, primary_key);
     for key in wanted {
         if !columns.iter().any(|c| c.eq_ignore_ascii_case(&key)) {
             columns.push(key);
         }
     }
     columns
+}
+
+/// The columns that name a row: its key, else `rowid` where the source has one, else none
+/// (rows are then named by their position in the read).
+fn row_names(table: &ResolvedTable, primary_key: &[String]) -> Vec<String> {
+    match (primary_key.is_empty(), table.rowid) {
+        (false, _) => primary_key.to_vec(),
+        (true, true) => vec!["rowid".to_owned()],
+        (true, false) => Vec::new(),
+    }
 }
 
 /// Where a row's key values are in the selected row.
@@ -196,11 +203,7 @@ impl KeyPlan {
         } else {
             &all[..copied.min(all.len())]
         };
-        let wanted: Vec<String> = if primary_key.is_empty() {
-            vec!["rowid".to_owned()]
-        } else {
-            primary_key.to_vec()
-        };
+        let wanted = row_names(table, primary_key);
         let columns: Option<Vec<(String, usize)>> = wanted
             .into_iter()
             .map(|key| {
@@ -240,7 +243,7 @@ impl KeyPlan {
 /// COPY is cancelled; under [`OnBadRow::Reject`] bad rows go to `rejects` and the rest are written.
 #[allow(clippy::too_many_arguments)]
 pub fn copy_table(
-    source: &mut SqliteConnection,
+    source: &mut SourceConnection,
     target: &mut PgConnection,
     schema: &str,
     table: &ResolvedTable,
@@ -317,7 +320,7 @@ pub fn copy_table(
 
 /// One table's stream: the source rows, their conversion, and where bad rows go.
 struct Stream<'a> {
-    source: &'a mut SqliteConnection,
+    source: &'a mut SourceConnection,
     table: &'a ResolvedTable,
     primary_key: &'a [String],
     select_sql: &'a str,
@@ -378,12 +381,10 @@ impl Stream<'_> {
         let mut buf: Vec<u8> = Vec::with_capacity(CHUNK + CHUNK / 4);
         buf.extend_from_slice(&binary::HEADER);
         let mut keys: Option<KeyPlan> = None;
-        let rows = diesel::sql_query(select_sql)
-            .load_iter::<SourceRow, DefaultLoadingMode>(*source)
-            .map_err(read_error)?;
+        // MySQL reads a big table in key-ordered pages; the selected key columns say where.
+        let page_keys: Vec<(String, usize)> = KeyPlan::new(table, primary_key, usize::MAX).columns;
         ROWS_READ.store(0, std::sync::atomic::Ordering::Relaxed);
-        for row in rows {
-            let SourceRow(values) = row.map_err(read_error)?;
+        let visited = source.visit_in_key_order(select_sql, &page_keys, |values| {
             stats.read += 1;
             if stats.read % 4096 == 0 {
                 ROWS_READ.store(stats.read, std::sync::atomic::Ordering::Relaxed);
@@ -434,6 +435,12 @@ impl Stream<'_> {
                 send(&buf)?;
                 buf.clear();
             }
+            Ok(())
+        });
+        match visited {
+            Ok(()) => {}
+            Err(VisitError::Read(e)) => return Err(read_error(e)),
+            Err(VisitError::Stopped(e)) => return Err(e),
         }
         buf.extend_from_slice(&binary::TRAILER);
         send(&buf)?;

@@ -102,6 +102,18 @@ pub const BUILTIN_TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/postgres/sync_upsert.sql.j2"),
     ),
     (
+        "mysql/select_keys.sql.j2",
+        include_str!("../../templates/mysql/select_keys.sql.j2"),
+    ),
+    (
+        "mysql/select_page.sql.j2",
+        include_str!("../../templates/mysql/select_page.sql.j2"),
+    ),
+    (
+        "mysql/select_rows.sql.j2",
+        include_str!("../../templates/mysql/select_rows.sql.j2"),
+    ),
+    (
         "sqlite/select_keys.sql.j2",
         include_str!("../../templates/sqlite/select_keys.sql.j2"),
     ),
@@ -170,6 +182,15 @@ fn literal_filter(value: Value) -> Result<Value, Error> {
         ValueKind::None | ValueKind::Undefined => "NULL".to_owned(),
         ValueKind::Bool => if value.is_true() { "true" } else { "false" }.to_owned(),
         ValueKind::Number => value.to_string(),
+        // Bytes, as decant passes them: `{"hex": "00ff"}` becomes `X'00ff'`.
+        ValueKind::Map => match value
+            .get_attr("hex")
+            .ok()
+            .and_then(|h| h.as_str().map(str::to_owned))
+        {
+            Some(hex) if hex.bytes().all(|b| b.is_ascii_hexdigit()) => format!("X'{hex}'"),
+            _ => quote_literal(&value.to_string()),
+        },
         _ => quote_literal(&value.to_string()),
     }))
 }

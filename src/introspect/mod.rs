@@ -2,13 +2,40 @@
 //! what its values actually are; one file per engine, all access through Diesel.
 
 pub(crate) mod ddl;
+mod mysql;
 pub mod postgres;
 mod profile;
 mod sqlite;
 
 use std::path::PathBuf;
 
+pub use mysql::introspect_mysql;
 pub use profile::{profile_catalog, profile_table};
+
+use crate::catalog::Catalog;
+use crate::source::SourceConnection;
+use crate::url::{redact_url, SourceUrl};
+
+/// Opens a source read-only (SQLite) or in decant's read session (MySQL/MariaDB).
+pub fn open_source(url: &SourceUrl) -> Result<SourceConnection, IntrospectError> {
+    match url {
+        SourceUrl::Sqlite(path) => open_sqlite_read_only(path).map(SourceConnection::Sqlite),
+        SourceUrl::Mysql(url) => crate::source::mysql::open(url)
+            .map(SourceConnection::Mysql)
+            .map_err(|source| IntrospectError::Connect {
+                url: redact_url(url),
+                source,
+            }),
+    }
+}
+
+/// The catalog of an open source, whichever engine it is.
+pub fn introspect_source(conn: &mut SourceConnection) -> Result<Catalog, IntrospectError> {
+    match conn {
+        SourceConnection::Sqlite(c) => introspect_sqlite(c),
+        SourceConnection::Mysql(_) => introspect_mysql(conn),
+    }
+}
 pub use sqlite::{
     introspect_sqlite, open_sqlite_read_only, quick_check, use_sqlite_multithread_mode,
 };
@@ -18,6 +45,13 @@ pub use sqlite::{
 pub enum IntrospectError {
     #[error("source database `{}` does not exist", path.display())]
     NotFound { path: PathBuf },
+
+    #[error("cannot connect to the source `{url}`")]
+    Connect {
+        url: String,
+        #[source]
+        source: diesel::ConnectionError,
+    },
 
     #[error("source database `{}` is not a file", path.display())]
     NotAFile { path: PathBuf },

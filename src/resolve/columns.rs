@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use super::{Identity, ResolvedColumn, ResolvedTable};
-use crate::catalog::{Column, Table};
+use crate::catalog::{Column, Engine, Table};
 use crate::doc_path;
 use crate::mapping::defaults::{translate_default, DefaultTranslation};
 use crate::mapping::expressions::{translate, ExpressionContext};
@@ -100,13 +100,14 @@ fn parse_transform_at(
 /// Decides the type (and transform) of one column, with the rule that chose it.
 fn decide_type(
     plan: &Plan,
+    engine: Engine,
     table: &Table,
     column: &Column,
     problems: &mut Vec<Diagnostic>,
 ) -> TypeDecision {
     let key = format!("{}.{}", table.name, column.name);
     let over = plan.columns.get(&key);
-    let mut decision = default_mapping(table, column);
+    let mut decision = default_mapping(engine, table, column);
     if let Some((i, rule)) = plan
         .types
         .iter()
@@ -166,6 +167,7 @@ fn decide_type(
 /// Builds a resolved table's columns and identity; constraints come later.
 pub(super) fn resolve_table_columns(
     plan: &Plan,
+    engine: Engine,
     table: &Table,
     target_name: &str,
     problems: &mut Vec<Diagnostic>,
@@ -222,7 +224,7 @@ pub(super) fn resolve_table_columns(
                 ))
             });
         }
-        let decision = decide_type(plan, table, column, problems);
+        let decision = decide_type(plan, engine, table, column, problems);
         let transform_path = if over.and_then(|o| o.transform.as_ref()).is_some() {
             doc_path!["columns", &key, "transform"]
         } else {
@@ -300,7 +302,7 @@ pub(super) fn resolve_table_columns(
         column: c.target.clone(),
         autoincrement_after: table.autoincrement.as_ref().and_then(|a| a.sequence_value),
     });
-    if table.without_rowid {
+    if table.without_rowid && engine == Engine::Sqlite {
         warnings.push(
             "WITHOUT ROWID table: carried as an ordinary table with its primary key".to_owned(),
         );
@@ -312,6 +314,7 @@ pub(super) fn resolve_table_columns(
         source_rows: table.row_count,
         columns,
         key_columns: table.primary_key.clone(),
+        rowid: engine.has_rowid() && !table.without_rowid,
         primary_key: None,
         uniques: Vec::new(),
         checks: Vec::new(),

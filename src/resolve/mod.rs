@@ -9,7 +9,7 @@ mod validate;
 
 use serde::Serialize;
 
-use crate::catalog::Catalog;
+use crate::catalog::{Catalog, Engine};
 use crate::mapping::TargetType;
 use crate::plan::model::{Plan, SchemaOwner, Settings};
 use crate::plan::Diagnostic;
@@ -22,6 +22,8 @@ pub use validate::validate_plan;
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ResolvedPlan {
     pub name: String,
+    /// The source's engine: with PostgreSQL, it picks the route.
+    pub engine: Engine,
     /// The target schema.
     pub schema: String,
     /// Who makes the target's tables: decant, or the app (decant then only loads).
@@ -60,6 +62,9 @@ pub struct ResolvedTable {
     pub columns: Vec<ResolvedColumn>,
     /// Source columns that name a row in reports and rejects: the primary key, or empty for `rowid`.
     pub key_columns: Vec<String>,
+    /// Whether rows without a key are named by the source's `rowid` (SQLite) rather than by
+    /// their position in the read.
+    pub rowid: bool,
     pub primary_key: Option<KeyConstraint>,
     pub uniques: Vec<KeyConstraint>,
     pub checks: Vec<NamedCheck>,
@@ -195,8 +200,13 @@ pub fn resolve(plan: &Plan, catalog: &Catalog) -> Resolution {
     let selection = tables::select_tables(plan, catalog, &mut problems);
     let mut resolved_tables = Vec::new();
     for (source_table, target_name) in &selection.tables {
-        let mut table =
-            columns::resolve_table_columns(plan, source_table, target_name, &mut problems);
+        let mut table = columns::resolve_table_columns(
+            plan,
+            catalog.engine,
+            source_table,
+            target_name,
+            &mut problems,
+        );
         table.filter = plan.filters.get(&source_table.name).cloned();
         resolved_tables.push((source_table, table));
     }
@@ -213,16 +223,23 @@ pub fn resolve(plan: &Plan, catalog: &Catalog) -> Resolution {
     constraints::dedupe_names(&mut out_tables);
     tables::check_filters_and_overrides(plan, catalog, &out_tables, &mut problems);
     let mut notes = selection.notes;
+    notes.extend(catalog.notes.iter().cloned());
     let views = resolve_views(plan, catalog, &out_tables, &mut notes);
     for trigger in &catalog.triggers {
         notes.push(format!(
-            "trigger `{}` on `{}` is not carried: SQLite trigger bodies are not translated",
-            trigger.name, trigger.table
+            "trigger `{}` on `{}` is not carried: {} trigger bodies are not translated",
+            trigger.name,
+            trigger.table,
+            match catalog.engine {
+                Engine::Sqlite => "SQLite",
+                Engine::Mysql => "MySQL",
+            }
         ));
     }
     Resolution {
         plan: ResolvedPlan {
             name: plan.name.clone().unwrap_or_else(|| "decant".to_owned()),
+            engine: catalog.engine,
             schema: plan.target.schema.clone(),
             owner: plan.target.owner,
             settings: plan.settings.clone(),

@@ -9,14 +9,14 @@ use std::time::Instant;
 use diesel::connection::SimpleConnection;
 use diesel::pg::PgConnection;
 use diesel::sql_types::Text;
-use diesel::{Connection, RunQueryDsl, SqliteConnection};
+use diesel::{Connection, RunQueryDsl};
 
 use crate::checks::foreign_keys::{plan_orphans, OrphanFinding};
 use crate::checks::{run_plan_checks, Databases};
 use crate::copy::{self, CopyError, JsonLinesRejects, Reject, RejectSink};
 use crate::errors::chain;
 use crate::graph::StepKind;
-use crate::introspect::open_sqlite_read_only;
+use crate::introspect::open_source;
 use crate::journal::{self, JournalError, RowCounts, RunIdentity, RunState, StepRow, StepState};
 use crate::plan::model::{IfExists, SchemaOwner};
 use crate::prepare::Prepared;
@@ -24,7 +24,8 @@ use crate::render::RenderedStep;
 use crate::run::identity::{plan_hash, schema_hash, source_fingerprint};
 use crate::run::report::{RunFailure, RunReport, StepReport, TableReport};
 use crate::signals;
-use crate::url::{parse_source_url, SourceUrl};
+use crate::source::SourceConnection;
+use crate::url::{parse_source_url, redact_url};
 
 /// How to run.
 #[derive(Debug, Clone, Default)]
@@ -186,14 +187,12 @@ pub fn execute(
     options: &RunOptions,
     progress: &mut dyn RunObserver,
 ) -> Result<RunReport, RunError> {
-    let SourceUrl::Sqlite(source_file) =
-        parse_source_url(&prepared.loaded.plan.source.url, prepared.loaded.base_dir())
-            .map_err(|e| RunError::Source(e.to_string()))?;
+    let source_url = parse_source_url(&prepared.loaded.plan.source.url, prepared.loaded.base_dir())
+        .map_err(|e| RunError::Source(e.to_string()))?;
     // Orphans are found before anything touches the target; `settings.orphans` decides.
     let checked = prepared;
     let mut orphans = {
-        let mut source =
-            open_sqlite_read_only(&source_file).map_err(|e| RunError::Source(chain(&e)))?;
+        let mut source = open_source(&source_url).map_err(|e| RunError::Source(chain(&e)))?;
         plan_orphans(prepared, &mut source).map_err(|e| RunError::OrphanSearch(chain(&e)))?
     };
     if orphans.stops_the_run() {
@@ -213,8 +212,12 @@ pub fn execute(
         plan_hash: plan_hash(resolved, &prepared.steps),
         // Of the plan as written: orphan handling adjusts it by what the rows hold.
         schema_hash: schema_hash(&checked.resolved, &checked.steps, &checked.catalog),
-        source_fingerprint: source_fingerprint(&source_file, &prepared.catalog)
-            .map_err(|e| RunError::Source(format!("`{}`: {e}", source_file.display())))?,
+        source_fingerprint: source_fingerprint(&source_url, &prepared.catalog).map_err(|e| {
+            RunError::Source(format!(
+                "`{}`: {e}",
+                redact_url(&prepared.loaded.plan.source.url)
+            ))
+        })?,
         target_schema: schema.clone(),
     };
     let target_tables: Vec<String> = resolved.tables.iter().map(|t| t.target.clone()).collect();
@@ -279,12 +282,11 @@ pub fn execute(
     };
     let done: Vec<String> = done_before.iter().map(|s| s.step_id.clone()).collect();
 
-    let mut source =
-        open_sqlite_read_only(&source_file).map_err(|e| RunError::Source(chain(&e)))?;
+    let mut source = open_source(&source_url).map_err(|e| RunError::Source(chain(&e)))?;
     // One read transaction for every table and for the checks at the end: the copy is one
     // consistent snapshot of the source, and the checks compare against that same snapshot.
     source
-        .batch_execute("BEGIN")
+        .begin_snapshot()
         .map_err(|e| RunError::Source(chain(&e)))?;
     let rejects_file = if options.resume {
         // The file is rebuilt from the journal: rejects of steps that rolled back (killed or
@@ -342,7 +344,7 @@ pub fn execute(
     let completed = std::mem::take(&mut scheduler.completed);
     drop(scheduler);
     let mut loader = loader.into_inner().unwrap_or_else(|p| p.into_inner());
-    let _ = loader.source.batch_execute("COMMIT");
+    let _ = loader.source.end_snapshot();
     let _ = loader.rejects.file.flush();
     report.seconds = started.elapsed().as_secs_f64();
     let outcome = match stop {
@@ -446,7 +448,7 @@ fn tables_done_before(prepared: &Prepared, done: &[StepRow]) -> Vec<TableReport>
 
 /// The source side of loading: the one snapshot every load and the end-of-run checks read.
 struct Loader {
-    source: SqliteConnection,
+    source: SourceConnection,
     rejects: RunRejects,
 }
 

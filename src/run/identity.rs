@@ -2,13 +2,13 @@
 //! `--resume` can refuse when either changed since the interrupted run.
 
 use std::io::Read;
-use std::path::Path;
 
 use sha2::{Digest, Sha256};
 
 use crate::catalog::Catalog;
 use crate::render::RenderedStep;
 use crate::resolve::ResolvedPlan;
+use crate::url::SourceUrl;
 
 fn hex(digest: &[u8]) -> String {
     digest.iter().map(|b| format!("{b:02x}")).collect()
@@ -25,9 +25,18 @@ pub fn plan_hash(resolved: &ResolvedPlan, steps: &[RenderedStep]) -> String {
 
 /// A fingerprint of the source: its schema and row counts, its size, and SQLite's file change
 /// counter (header bytes 24..28, bumped by every committed write) and WAL size.
-pub fn source_fingerprint(file: &Path, catalog: &Catalog) -> std::io::Result<String> {
+pub fn source_fingerprint(url: &SourceUrl, catalog: &Catalog) -> std::io::Result<String> {
     let mut h = Sha256::new();
     h.update(serde_json::to_vec(catalog).unwrap_or_default());
+    let file = match url {
+        SourceUrl::Sqlite(file) => file,
+        // A server has no file to look at: its schema and exact row counts (in the catalog)
+        // stand for its content, with the server and database it is.
+        SourceUrl::Mysql(url) => {
+            h.update(crate::url::without_password(url).as_bytes());
+            return Ok(hex(&h.finalize()));
+        }
+    };
     let mut header = [0u8; 100];
     let mut f = std::fs::File::open(file)?;
     let read = f.read(&mut header)?;

@@ -12,7 +12,7 @@ use std::collections::BTreeSet;
 use std::time::{Instant, SystemTime};
 
 use diesel::connection::SimpleConnection;
-use diesel::{Connection, PgConnection, SqliteConnection};
+use diesel::{Connection, PgConnection};
 use minijinja::context;
 use serde::Serialize;
 
@@ -21,7 +21,7 @@ use crate::checks::{ChecksumOptions, DifferenceKind};
 use crate::copy::{self, Reject, VecRejects};
 use crate::dialect::Templates;
 use crate::errors::chain;
-use crate::introspect::open_sqlite_read_only;
+use crate::introspect::open_source;
 use crate::journal::{self, JournalError, RunState, SyncCounts};
 use crate::mapping::target_types::TypeFamily;
 use crate::plan::model::OnBadRow;
@@ -29,7 +29,8 @@ use crate::prepare::Prepared;
 use crate::resolve::ResolvedTable;
 use crate::run::identity::schema_hash;
 use crate::signals;
-use crate::url::{parse_source_url, SourceUrl};
+use crate::source::SourceConnection;
+use crate::url::parse_source_url;
 
 /// Keys per statement when rows are named by key.
 const KEYS_PER_STATEMENT: usize = 500;
@@ -110,9 +111,8 @@ pub fn sync(prepared: &Prepared, target_url: &str, dry_run: bool) -> Result<Sync
     let started = Instant::now();
     let started_at = SystemTime::now();
     let resolved = &prepared.resolved;
-    let SourceUrl::Sqlite(source_file) =
-        parse_source_url(&prepared.loaded.plan.source.url, prepared.loaded.base_dir())
-            .map_err(|e| SyncError::Source(e.to_string()))?;
+    let source_url = parse_source_url(&prepared.loaded.plan.source.url, prepared.loaded.base_dir())
+        .map_err(|e| SyncError::Source(e.to_string()))?;
     let mut target = journal::connect(target_url)?;
     journal::lock_target(&mut target, &resolved.schema)?;
     if !journal::journal_exists(&mut target)? {
@@ -153,11 +153,10 @@ pub fn sync(prepared: &Prepared, target_url: &str, dry_run: bool) -> Result<Sync
         }
         Some(_) => {}
     }
-    let mut source =
-        open_sqlite_read_only(&source_file).map_err(|e| SyncError::Source(chain(&e)))?;
+    let mut source = open_source(&source_url).map_err(|e| SyncError::Source(chain(&e)))?;
     // One snapshot of the source for the comparison and the rows staged from it.
     source
-        .batch_execute("BEGIN")
+        .begin_snapshot()
         .map_err(|e| SyncError::Source(chain(&e)))?;
     let mut plans = Vec::new();
     for table in &resolved.tables {
@@ -273,7 +272,7 @@ fn keyed(table: &ResolvedTable) -> Result<(), String> {
 /// The differences of one table, and how they will be applied.
 fn compare_table<'p>(
     prepared: &'p Prepared,
-    source: &mut SqliteConnection,
+    source: &mut SourceConnection,
     target: &mut PgConnection,
     table: &'p ResolvedTable,
 ) -> Result<TablePlan<'p>, SyncError> {
@@ -368,7 +367,7 @@ fn apply_error(table: &ResolvedTable) -> impl Fn(String) -> SyncError + '_ {
 fn stage(
     prepared: &Prepared,
     templates: &Templates,
-    source: &mut SqliteConnection,
+    source: &mut SourceConnection,
     target: &mut PgConnection,
     plan: &mut TablePlan<'_>,
     rejects: &mut VecRejects,
@@ -403,7 +402,7 @@ fn stage(
             .map(|rows| {
                 templates
                     .render(
-                        "sqlite/select_keys.sql.j2",
+                        &format!("{}/select_keys.sql.j2", prepared.resolved.engine.dialect()),
                         context! { select => base, keys => t.key_columns, rows },
                     )
                     .map_err(|e| failed(e.to_string()))

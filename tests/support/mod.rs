@@ -2,6 +2,7 @@
 //! runner that invokes the real `decant` binary.
 
 pub mod cli;
+pub mod mysql;
 pub mod postgres;
 pub mod setup;
 mod sqlite;

@@ -4,13 +4,16 @@
 use std::fmt::Write as _;
 
 use diesel::sql_types::{Bool, Text};
-use diesel::{PgConnection, QueryableByName, RunQueryDsl, SqliteConnection};
+use diesel::{PgConnection, QueryableByName, RunQueryDsl};
+
+use crate::catalog::Engine;
+use crate::source::SourceConnection;
 
 use super::layout::{KeyOrder, Layout};
 use super::rejects::Rejects;
 use super::windows::ranges_sql;
 use crate::checks::{CheckError, ChecksumOptions, Side};
-use crate::copy::{select_columns, SourceRow, SqlValue};
+use crate::copy::{select_columns, SqlValue};
 use crate::dialect::quote_ident;
 use crate::prepare::Prepared;
 use crate::resolve::ResolvedTable;
@@ -22,6 +25,8 @@ pub(super) struct Job<'a> {
     pub(super) layout: &'a Layout,
     pub(super) base_sql: &'a str,
     pub(super) schema: &'a str,
+    /// The source's engine: how its SELECT is ordered by bytes.
+    pub(super) engine: Engine,
     pub(super) options: &'a ChecksumOptions,
     pub(super) rejects: &'a Rejects,
 }
@@ -76,10 +81,17 @@ impl Job<'_> {
             .layout
             .key
             .iter()
-            .map(|&k| match self.layout.columns[k].ty.key_order() {
-                Some(KeyOrder::Integer) => format!("{}", k + 1),
-                _ => format!("{} COLLATE BINARY", k + 1),
-            })
+            .map(
+                |&k| match (self.layout.columns[k].ty.key_order(), self.engine) {
+                    (Some(KeyOrder::Integer), _) => format!("{}", k + 1),
+                    (_, Engine::Sqlite) => format!("{} COLLATE BINARY", k + 1),
+                    // MySQL orders by its collation (often case-insensitive); bytes decide here,
+                    // as PostgreSQL's "C" order does on the other side.
+                    (_, Engine::Mysql) => {
+                        format!("BINARY {}", quote_ident(&self.layout.columns[k].source))
+                    }
+                },
+            )
             .collect();
         order.join(", ")
     }
@@ -90,7 +102,7 @@ impl Job<'_> {
         limit: bool,
         ranges: Option<&[(i64, i64)]>,
     ) -> String {
-        let mut sql = format!("SELECT * FROM ({})", self.base_sql);
+        let mut sql = format!("SELECT * FROM ({}) AS \"checked\"", self.base_sql);
         if let (Some(ranges), Some(c)) = (ranges, self.layout.integer_key()) {
             let _ = write!(
                 sql,
@@ -182,19 +194,16 @@ impl Job<'_> {
     /// NULL, or not an integer).
     pub(super) fn source_integer(
         &self,
-        source: &mut SqliteConnection,
+        source: &mut SourceConnection,
         sql: &str,
         index: usize,
     ) -> Result<Option<i64>, CheckError> {
-        let rows = diesel::sql_query(sql)
-            .load::<SourceRow>(source)
+        let rows = source
+            .load_rows(sql)
             .map_err(|e| CheckError::query(self.check, Side::Source, sql, e))?;
-        Ok(rows
-            .into_iter()
-            .next()
-            .and_then(|SourceRow(v)| match v.get(index) {
-                Some(SqlValue::Integer(i)) => Some(*i),
-                _ => None,
-            }))
+        Ok(rows.into_iter().next().and_then(|v| match v.get(index) {
+            Some(SqlValue::Integer(i)) => Some(*i),
+            _ => None,
+        }))
     }
 }

@@ -40,7 +40,9 @@ mod source;
 mod target;
 mod windows;
 
-use diesel::{PgConnection, SqliteConnection};
+use diesel::PgConnection;
+
+use crate::source::SourceConnection;
 
 use super::{CheckError, ChecksumOptions, ChecksumOutcome};
 use crate::copy::Converter;
@@ -75,7 +77,7 @@ pub fn load_select(prepared: &Prepared, table: &ResolvedTable) -> String {
 /// as the target type prints them. At most 1000 differences are listed; `note` says when more
 /// were found, and when a row limit, a sample or a fallback comparison was used.
 pub fn checksum_table(
-    source: &mut SqliteConnection,
+    source: &mut SourceConnection,
     target: &mut PgConnection,
     prepared: &Prepared,
     table: &ResolvedTable,
@@ -111,6 +113,7 @@ pub fn checksum_table(
         layout: &layout,
         base_sql: &base_sql,
         schema: &prepared.resolved.schema,
+        engine: prepared.resolved.engine,
         options,
         rejects: &rejects,
     };

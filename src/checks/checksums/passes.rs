@@ -4,7 +4,9 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::mpsc::sync_channel;
 
-use diesel::{PgConnection, SqliteConnection};
+use diesel::PgConnection;
+
+use crate::source::SourceConnection;
 
 use super::batches::{Grouping, PassConfig, Stop, Unconverted};
 use super::canonical::scan_tuple;
@@ -54,7 +56,7 @@ impl Job<'_> {
     /// Runs one pass: both sides read on their own threads, `consume` on this one.
     fn pass<R>(
         &self,
-        source: &mut SqliteConnection,
+        source: &mut SourceConnection,
         target: &mut PgConnection,
         sqls: (&str, &str),
         configs: (&PassConfig, &PassConfig),
@@ -94,7 +96,7 @@ impl Job<'_> {
     /// same way on both sides.
     pub(super) fn ordered(
         &self,
-        source: &mut SqliteConnection,
+        source: &mut SourceConnection,
         target: &mut PgConnection,
         report: &mut Report<'_>,
         notes: &mut Vec<String>,
@@ -218,7 +220,7 @@ impl Job<'_> {
     /// whose rows or sums differ. `Err(why)` when a side could not be read so.
     pub(super) fn quick(
         &self,
-        source: &mut SqliteConnection,
+        source: &mut SourceConnection,
         target: &mut PgConnection,
         grouping: Grouping<'_>,
         upper: Option<i64>,
@@ -279,7 +281,7 @@ impl Job<'_> {
     /// for the rows that differ.
     pub(super) fn hashed(
         &self,
-        source: &mut SqliteConnection,
+        source: &mut SourceConnection,
         target: &mut PgConnection,
         report: &mut Report<'_>,
         notes: &mut Vec<String>,
@@ -375,7 +377,7 @@ impl Job<'_> {
     /// Whole rows counted by hash on both sides.
     pub(super) fn multiset(
         &self,
-        source: &mut SqliteConnection,
+        source: &mut SourceConnection,
         target: &mut PgConnection,
         report: &mut Report<'_>,
         notes: &mut Vec<String>,
@@ -453,7 +455,7 @@ impl Job<'_> {
     /// conversion refuses go to the report.
     fn collect(
         &self,
-        source: &mut SqliteConnection,
+        source: &mut SourceConnection,
         target: &mut PgConnection,
         sqls: (&str, &str),
         keyed: bool,
@@ -496,7 +498,7 @@ impl Job<'_> {
     #[allow(clippy::type_complexity)]
     fn details(
         &self,
-        source: &mut SqliteConnection,
+        source: &mut SourceConnection,
         target: &mut PgConnection,
         sqls: (&str, &str),
         keyed: bool,

@@ -3,8 +3,7 @@
 
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 
-use diesel::connection::DefaultLoadingMode;
-use diesel::{RunQueryDsl, SqliteConnection};
+use crate::source::{SourceConnection, VisitError};
 
 use super::batches::{Batch, Msg, PassConfig, Producer, Stop, Summary, Unconverted};
 use super::canonical::scan_tuple;
@@ -22,7 +21,7 @@ type RowChunk = Vec<Vec<SqlValue>>;
 /// Reads the source with `sql` on one thread and converts each row as the load did, hashes and
 /// sends it on this one: SQLite's work and the conversion overlap.
 pub(super) fn read_source(
-    conn: &mut SqliteConnection,
+    conn: &mut SourceConnection,
     sql: &str,
     job: &Job<'_>,
     config: &PassConfig,
@@ -40,13 +39,9 @@ pub(super) fn read_source(
         let (back_tx, back_rx) = std::sync::mpsc::channel::<RowChunk>();
         let reader = spawn_named(scope, "checksum-sqlite", move || -> Result<u64, Stop> {
             let query_error = |e| Stop::Error(CheckError::query(job.check, Side::Source, sql, e));
-            let rows = diesel::sql_query(sql)
-                .load_iter::<SourceRow, DefaultLoadingMode>(conn)
-                .map_err(query_error)?;
             let mut read: u64 = 0;
             let mut chunk = Vec::with_capacity(READ_CHUNK);
-            for row in rows {
-                let SourceRow(values) = row.map_err(query_error)?;
+            let visited = conn.visit_rows(sql, |values| {
                 read += 1;
                 chunk.push(values);
                 if chunk.len() == READ_CHUNK {
@@ -58,11 +53,15 @@ pub(super) fn read_source(
                         Err(_) => Vec::with_capacity(READ_CHUNK),
                     };
                     let full = std::mem::replace(&mut chunk, empty);
-                    if rtx.send(full).is_err() {
-                        // The converting side stopped: what was read no longer matters.
-                        return Ok(read);
-                    }
+                    // The converting side stopped: what was read no longer matters.
+                    rtx.send(full).map_err(|_| ())?;
                 }
+                Ok(())
+            });
+            match visited {
+                Ok(()) => {}
+                Err(VisitError::Stopped(())) => return Ok(read),
+                Err(VisitError::Read(e)) => return Err(query_error(e)),
             }
             if !chunk.is_empty() {
                 let _ = rtx.send(chunk);

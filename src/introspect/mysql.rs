@@ -1,0 +1,329 @@
+//! Introspection of a MySQL or MariaDB database from `information_schema`: tables, columns with
+//! their full types, keys, foreign keys, CHECKs, views and triggers, in the engine-neutral catalog.
+
+use std::collections::BTreeMap;
+
+use super::IntrospectError;
+use crate::catalog::{
+    AutoIncrement, Catalog, CheckConstraint, Column, Engine, ForeignKey, Generated, Index,
+    IndexKey, IndexPart, Table, Trigger, UniqueConstraint, View,
+};
+use crate::dialect::quote_ident;
+use crate::source::{SourceConnection, SqlValue};
+
+/// Reads the catalog of the database the connection is on (its `DATABASE()`).
+pub fn introspect_mysql(conn: &mut SourceConnection) -> Result<Catalog, IntrospectError> {
+    let mut catalog = Catalog {
+        engine: Engine::Mysql,
+        ..Catalog::default()
+    };
+    let mut tables: BTreeMap<String, Table> = BTreeMap::new();
+    let mut order = Vec::new();
+    for row in query(
+        conn,
+        "(tables)",
+        "SELECT TABLE_NAME, TABLE_TYPE, AUTO_INCREMENT FROM information_schema.TABLES \
+         WHERE TABLE_SCHEMA = DATABASE() ORDER BY TABLE_NAME",
+    )? {
+        let name = text(&row[0]);
+        if text(&row[1]) == "VIEW" {
+            continue;
+        }
+        let autoincrement = integer(&row[2]);
+        order.push(name.clone());
+        tables.insert(
+            name.clone(),
+            Table {
+                name,
+                // MySQL has no rowid: a table without a key names its rows by position.
+                without_rowid: true,
+                autoincrement: autoincrement.map(|next| AutoIncrement {
+                    column: String::new(),
+                    // The counter is the next id to hand out; decant continues after this.
+                    sequence_value: Some(next - 1),
+                }),
+                ..Table::default()
+            },
+        );
+    }
+    let auto_increment = read_columns(conn, &mut tables)?;
+    read_keys(conn, &mut tables, &mut catalog.notes)?;
+    read_foreign_keys(conn, &mut tables)?;
+    read_checks(conn, &mut tables)?;
+    for name in &order {
+        let Some(mut table) = tables.remove(name) else {
+            continue;
+        };
+        let sql = format!("SHOW CREATE TABLE {}", quote_ident(name));
+        if let Some(row) = query(conn, name, &sql)?.into_iter().next() {
+            table.sql = row.get(1).map(text).unwrap_or_default();
+        }
+        let count = format!("SELECT count(*) FROM {}", quote_ident(name));
+        table.row_count = query(conn, name, &count)?
+            .first()
+            .and_then(|r| integer(&r[0]))
+            .unwrap_or(0)
+            .max(0) as u64;
+        // The counter belongs to the AUTO_INCREMENT column; none means no counter.
+        table.autoincrement = match (auto_increment.get(name), table.autoincrement.take()) {
+            (Some(column), Some(a)) => Some(AutoIncrement {
+                column: column.clone(),
+                ..a
+            }),
+            _ => None,
+        };
+        // An AUTO_INCREMENT column becomes an identity, with or without a counter to go on from.
+        table.rowid_alias = auto_increment.get(name).cloned();
+        catalog.tables.push(table);
+    }
+    for row in query(
+        conn,
+        "(views)",
+        "SELECT TABLE_NAME, VIEW_DEFINITION FROM information_schema.VIEWS \
+         WHERE TABLE_SCHEMA = DATABASE() ORDER BY TABLE_NAME",
+    )? {
+        catalog.views.push(View {
+            name: text(&row[0]),
+            sql: format!(
+                "CREATE VIEW {} AS {}",
+                quote_ident(&text(&row[0])),
+                text(&row[1])
+            ),
+        });
+    }
+    for row in query(
+        conn,
+        "(triggers)",
+        "SELECT TRIGGER_NAME, EVENT_OBJECT_TABLE, ACTION_STATEMENT FROM information_schema.TRIGGERS \
+         WHERE TRIGGER_SCHEMA = DATABASE() ORDER BY TRIGGER_NAME",
+    )? {
+        catalog.triggers.push(Trigger {
+            name: text(&row[0]),
+            table: text(&row[1]),
+            sql: text(&row[2]),
+        });
+    }
+    Ok(catalog)
+}
+
+/// Reads every table's columns; returns each table's AUTO_INCREMENT column.
+fn read_columns(
+    conn: &mut SourceConnection,
+    tables: &mut BTreeMap<String, Table>,
+) -> Result<BTreeMap<String, String>, IntrospectError> {
+    let mut auto_increment = BTreeMap::new();
+    let rows = query(
+        conn,
+        "(columns)",
+        "SELECT TABLE_NAME, COLUMN_NAME, COLUMN_TYPE, IS_NULLABLE, COLUMN_DEFAULT, EXTRA, \
+         GENERATION_EXPRESSION, COLLATION_NAME FROM information_schema.COLUMNS \
+         WHERE TABLE_SCHEMA = DATABASE() ORDER BY TABLE_NAME, ORDINAL_POSITION",
+    )?;
+    for row in rows {
+        let Some(table) = tables.get_mut(&text(&row[0])) else {
+            continue;
+        };
+        let extra = text(&row[5]).to_ascii_uppercase();
+        let generation = text(&row[6]);
+        let generated = (!generation.is_empty()).then(|| Generated {
+            expression: generation.replace('`', "\""),
+            stored: extra.contains("STORED") || extra.contains("PERSISTENT"),
+        });
+        let default = if extra.contains("AUTO_INCREMENT") {
+            auto_increment.insert(text(&row[0]), text(&row[1]));
+            None
+        } else {
+            match &row[4] {
+                SqlValue::Null => None,
+                // MariaDB writes a default of NULL as the word, and a function as its call.
+                value if text(value).eq_ignore_ascii_case("NULL") => None,
+                value => Some(bit_literal(&text(value)).unwrap_or_else(|| text(value))),
+            }
+        };
+        let collation = text(&row[7]);
+        table.columns.push(Column {
+            name: text(&row[1]),
+            declared_type: text(&row[2]),
+            not_null: text(&row[3]) == "NO",
+            default,
+            primary_key_position: 0,
+            generated,
+            // A case-insensitive collation folds case in keys: the same as SQLite's NOCASE,
+            // which decant carries as a `lower()` unique index.
+            collation: collation.ends_with("_ci").then(|| "NOCASE".to_owned()),
+            profile: None,
+        });
+    }
+    Ok(auto_increment)
+}
+
+fn read_keys(
+    conn: &mut SourceConnection,
+    tables: &mut BTreeMap<String, Table>,
+    notes: &mut Vec<String>,
+) -> Result<(), IntrospectError> {
+    let rows = query(
+        conn,
+        "(indexes)",
+        "SELECT TABLE_NAME, INDEX_NAME, NON_UNIQUE, COLUMN_NAME, SUB_PART, INDEX_TYPE, COLLATION \
+         FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE() \
+         ORDER BY TABLE_NAME, INDEX_NAME, SEQ_IN_INDEX",
+    )?;
+    // (table, index) → (unique, parts, why not carried)
+    type Parts = (bool, Vec<(String, bool)>, Option<String>);
+    let mut indexes: BTreeMap<(String, String), Parts> = BTreeMap::new();
+    for row in rows {
+        let key = (text(&row[0]), text(&row[1]));
+        let entry = indexes
+            .entry(key)
+            .or_insert_with(|| (integer(&row[2]) == Some(0), Vec::new(), None));
+        let column = text(&row[3]);
+        if let Some(n) = integer(&row[4]) {
+            entry.2 = Some(format!("it indexes the first {n} characters of `{column}`"));
+        }
+        if text(&row[5]) != "BTREE" {
+            entry.2 = Some(format!("it is a {} index", text(&row[5])));
+        }
+        entry.1.push((column, text(&row[6]) == "D"));
+    }
+    for ((table_name, index), (unique, parts, not_carried)) in indexes {
+        let Some(table) = tables.get_mut(&table_name) else {
+            continue;
+        };
+        if let Some(why) = not_carried {
+            notes.push(format!(
+                "index `{index}` on `{table_name}` is not carried: {why}; create it in PostgreSQL by hand if it is needed"
+            ));
+            continue;
+        }
+        let columns: Vec<String> = parts.iter().map(|(c, _)| c.clone()).collect();
+        if index == "PRIMARY" {
+            for (i, c) in columns.iter().enumerate() {
+                if let Some(col) = table.columns.iter_mut().find(|x| &x.name == c) {
+                    col.primary_key_position = i as u32 + 1;
+                }
+            }
+            table.primary_key = columns;
+        } else if unique {
+            table.uniques.push(UniqueConstraint {
+                name: Some(index),
+                columns,
+            });
+        } else {
+            table.indexes.push(Index {
+                sql: String::new(),
+                name: index,
+                unique: false,
+                parts: parts
+                    .into_iter()
+                    .map(|(c, descending)| IndexPart {
+                        key: IndexKey::Column(c),
+                        descending,
+                        collation: None,
+                    })
+                    .collect(),
+                predicate: None,
+            });
+        }
+    }
+    Ok(())
+}
+
+fn read_foreign_keys(
+    conn: &mut SourceConnection,
+    tables: &mut BTreeMap<String, Table>,
+) -> Result<(), IntrospectError> {
+    let rows = query(
+        conn,
+        "(foreign keys)",
+        "SELECT k.TABLE_NAME, k.CONSTRAINT_NAME, k.COLUMN_NAME, k.REFERENCED_TABLE_NAME, \
+         k.REFERENCED_COLUMN_NAME, r.UPDATE_RULE, r.DELETE_RULE \
+         FROM information_schema.KEY_COLUMN_USAGE k \
+         JOIN information_schema.REFERENTIAL_CONSTRAINTS r \
+           ON r.CONSTRAINT_SCHEMA = k.CONSTRAINT_SCHEMA AND r.CONSTRAINT_NAME = k.CONSTRAINT_NAME \
+          AND r.TABLE_NAME = k.TABLE_NAME \
+         WHERE k.TABLE_SCHEMA = DATABASE() AND k.REFERENCED_TABLE_NAME IS NOT NULL \
+         ORDER BY k.TABLE_NAME, k.CONSTRAINT_NAME, k.ORDINAL_POSITION",
+    )?;
+    let mut keys: BTreeMap<(String, String), ForeignKey> = BTreeMap::new();
+    for row in rows {
+        let fk = keys
+            .entry((text(&row[0]), text(&row[1])))
+            .or_insert_with(|| ForeignKey {
+                columns: Vec::new(),
+                referenced_table: text(&row[3]),
+                referenced_columns: Vec::new(),
+                on_update: text(&row[5]),
+                on_delete: text(&row[6]),
+                deferrable: false,
+                initially_deferred: false,
+            });
+        fk.columns.push(text(&row[2]));
+        fk.referenced_columns.push(text(&row[4]));
+    }
+    for ((table, _), fk) in keys {
+        if let Some(t) = tables.get_mut(&table) {
+            t.foreign_keys.push(fk);
+        }
+    }
+    Ok(())
+}
+
+fn read_checks(
+    conn: &mut SourceConnection,
+    tables: &mut BTreeMap<String, Table>,
+) -> Result<(), IntrospectError> {
+    let rows = query(
+        conn,
+        "(checks)",
+        "SELECT TABLE_NAME, CONSTRAINT_NAME, CHECK_CLAUSE FROM information_schema.CHECK_CONSTRAINTS \
+         WHERE CONSTRAINT_SCHEMA = DATABASE() ORDER BY TABLE_NAME, CONSTRAINT_NAME",
+    )?;
+    for row in rows {
+        if let Some(t) = tables.get_mut(&text(&row[0])) {
+            t.checks.push(CheckConstraint {
+                name: Some(text(&row[1])),
+                // MySQL quotes names with backticks; decant's expressions use `"`.
+                expression: text(&row[2]).replace('`', "\""),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// A BIT default as MySQL writes it (`b'1'`), as the number it is.
+fn bit_literal(default: &str) -> Option<String> {
+    let bits = default.strip_prefix("b'")?.strip_suffix('\'')?;
+    u64::from_str_radix(bits, 2).ok().map(|n| n.to_string())
+}
+
+fn query(
+    conn: &mut SourceConnection,
+    table: &str,
+    sql: &str,
+) -> Result<Vec<Vec<SqlValue>>, IntrospectError> {
+    conn.load_rows(sql)
+        .map_err(|source| IntrospectError::Query {
+            table: table.to_owned(),
+            sql: sql.to_owned(),
+            source,
+        })
+}
+
+fn text(value: &SqlValue) -> String {
+    match value {
+        SqlValue::Null => String::new(),
+        SqlValue::Integer(i) => i.to_string(),
+        SqlValue::Real(f) => f.to_string(),
+        SqlValue::Text(t) => t.clone(),
+        SqlValue::InvalidText(b) | SqlValue::Blob(b) => String::from_utf8_lossy(b).into_owned(),
+    }
+}
+
+fn integer(value: &SqlValue) -> Option<i64> {
+    match value {
+        SqlValue::Integer(i) => Some(*i),
+        SqlValue::Text(t) => t.parse().ok(),
+        _ => None,
+    }
+}

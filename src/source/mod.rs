@@ -1,0 +1,179 @@
+//! The source side of a migration: one connection type over every engine decant reads, whose
+//! rows all arrive as [`SqlValue`]s, so loads and checks are written once for every engine.
+//!
+//! Each engine is a variant of [`SourceConnection`]; what differs between them (opening, the
+//! session, the snapshot, how a big result is streamed) stays in this module and its files.
+//! The SQL the upper layers send is written for both: identifiers in `"`, standard literals
+//! (MySQL's session is put in ANSI_QUOTES / NO_BACKSLASH_ESCAPES mode to read it).
+
+pub mod mysql;
+mod value;
+
+use diesel::connection::{DefaultLoadingMode, SimpleConnection};
+use diesel::{MysqlConnection, RunQueryDsl, SqliteConnection};
+use minijinja::context;
+
+pub use value::{AnyStorage, SourceRow, SqlValue};
+
+use crate::catalog::Engine;
+use crate::dialect::Templates;
+
+/// Rows per query when a MySQL table is read in key order: MySQL's client library holds a
+/// whole result in memory, so a big table is read as a series of key-ordered pages.
+pub const MYSQL_PAGE_ROWS: usize = 20_000;
+
+/// An open source database.
+pub enum SourceConnection {
+    Sqlite(SqliteConnection),
+    Mysql(MysqlConnection),
+}
+
+/// Why visiting rows stopped early: the source failed, or the visitor said stop.
+#[derive(Debug)]
+pub enum VisitError<E> {
+    Read(diesel::result::Error),
+    Stopped(E),
+}
+
+impl SourceConnection {
+    /// Which engine this is.
+    pub fn engine(&self) -> Engine {
+        match self {
+            SourceConnection::Sqlite(_) => Engine::Sqlite,
+            SourceConnection::Mysql(_) => Engine::Mysql,
+        }
+    }
+
+    /// Runs statements that return nothing.
+    pub fn batch_execute(&mut self, sql: &str) -> diesel::QueryResult<()> {
+        match self {
+            SourceConnection::Sqlite(c) => c.batch_execute(sql),
+            SourceConnection::Mysql(c) => c.batch_execute(sql),
+        }
+    }
+
+    /// Starts the read transaction whose one snapshot every following read sees.
+    pub fn begin_snapshot(&mut self) -> diesel::QueryResult<()> {
+        match self {
+            SourceConnection::Sqlite(c) => c.batch_execute("BEGIN"),
+            SourceConnection::Mysql(c) => c.batch_execute(mysql::BEGIN_SNAPSHOT),
+        }
+    }
+
+    /// Ends the read transaction of [`Self::begin_snapshot`].
+    pub fn end_snapshot(&mut self) -> diesel::QueryResult<()> {
+        self.batch_execute("COMMIT")
+    }
+
+    /// Every row `sql` returns, in memory.
+    pub fn load_rows(&mut self, sql: &str) -> diesel::QueryResult<Vec<Vec<SqlValue>>> {
+        let rows = match self {
+            SourceConnection::Sqlite(c) => diesel::sql_query(sql).load::<SourceRow>(c)?,
+            SourceConnection::Mysql(c) => diesel::sql_query(sql).load::<SourceRow>(c)?,
+        };
+        Ok(rows.into_iter().map(|SourceRow(v)| v).collect())
+    }
+
+    /// The first column of the first row as an integer (a count, a min, a max); `None` for no
+    /// row or NULL. Integers written as text (a MySQL DECIMAL sum, say) are read too.
+    pub fn integer(&mut self, sql: &str) -> diesel::QueryResult<Option<i64>> {
+        let rows = self.load_rows(sql)?;
+        Ok(
+            match rows.into_iter().next().and_then(|r| r.into_iter().next()) {
+                Some(SqlValue::Integer(n)) => Some(n),
+                Some(SqlValue::Real(f)) => Some(f as i64),
+                Some(SqlValue::Text(t)) => t.trim().parse::<i64>().ok(),
+                _ => None,
+            },
+        )
+    }
+
+    /// Hands every row of `sql` to `visit`, in order, streamed where the engine streams:
+    /// SQLite steps through its result; MySQL's client holds the result of one query, so
+    /// callers over big tables use [`Self::visit_in_key_order`].
+    pub fn visit_rows<E>(
+        &mut self,
+        sql: &str,
+        mut visit: impl FnMut(Vec<SqlValue>) -> Result<(), E>,
+    ) -> Result<(), VisitError<E>> {
+        match self {
+            SourceConnection::Sqlite(c) => {
+                let rows = diesel::sql_query(sql)
+                    .load_iter::<SourceRow, DefaultLoadingMode>(c)
+                    .map_err(VisitError::Read)?;
+                for row in rows {
+                    let SourceRow(values) = row.map_err(VisitError::Read)?;
+                    visit(values).map_err(VisitError::Stopped)?;
+                }
+                Ok(())
+            }
+            SourceConnection::Mysql(c) => {
+                let rows = diesel::sql_query(sql)
+                    .load::<SourceRow>(c)
+                    .map_err(VisitError::Read)?;
+                for SourceRow(values) in rows {
+                    visit(values).map_err(VisitError::Stopped)?;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Like [`Self::visit_rows`], for a whole table's SELECT: on MySQL the rows are read in
+    /// pages of [`MYSQL_PAGE_ROWS`] in the order of `keys` (the selected key columns, by name
+    /// and position in the row), each page starting after the previous page's last key, so
+    /// memory stays flat. Without keys, one query reads the table.
+    pub fn visit_in_key_order<E>(
+        &mut self,
+        select_sql: &str,
+        keys: &[(String, usize)],
+        mut visit: impl FnMut(Vec<SqlValue>) -> Result<(), E>,
+    ) -> Result<(), VisitError<E>> {
+        if matches!(self, SourceConnection::Sqlite(_)) || keys.is_empty() {
+            return self.visit_rows(select_sql, visit);
+        }
+        let templates = Templates::new(None);
+        let names: Vec<&str> = keys.iter().map(|(n, _)| n.as_str()).collect();
+        let mut after: Option<Vec<serde_json::Value>> = None;
+        loop {
+            let sql = templates
+                .render(
+                    "mysql/select_page.sql.j2",
+                    context! { select => select_sql, keys => names, after, limit => MYSQL_PAGE_ROWS },
+                )
+                .map_err(|e| {
+                    VisitError::Read(diesel::result::Error::QueryBuilderError(e.to_string().into()))
+                })?;
+            let rows = self.load_rows(&sql).map_err(VisitError::Read)?;
+            let full = rows.len() == MYSQL_PAGE_ROWS;
+            let mut last = None;
+            for values in rows {
+                last = Some(
+                    keys.iter()
+                        .map(|(_, i)| literal_json(&values[*i]))
+                        .collect(),
+                );
+                visit(values).map_err(VisitError::Stopped)?;
+            }
+            if !full {
+                return Ok(());
+            }
+            after = last;
+        }
+    }
+}
+
+/// A key value as the page template writes it as a literal: numbers as numbers, text as
+/// text, bytes as `{"hex": …}`.
+fn literal_json(value: &SqlValue) -> serde_json::Value {
+    match value {
+        SqlValue::Null => serde_json::Value::Null,
+        SqlValue::Integer(i) => serde_json::Value::from(*i),
+        SqlValue::Real(f) => serde_json::Value::from(*f),
+        SqlValue::Text(t) => serde_json::Value::from(t.as_str()),
+        SqlValue::InvalidText(b) | SqlValue::Blob(b) => {
+            let hex: String = b.iter().map(|b| format!("{b:02x}")).collect();
+            serde_json::json!({ "hex": hex })
+        }
+    }
+}

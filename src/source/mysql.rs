@@ -1,0 +1,136 @@
+//! MySQL and MariaDB as a source: the session decant reads in (UTC, utf8mb4, ANSI quoting, one
+//! read-only consistent snapshot) and how the binary protocol's values become [`SqlValue`]s.
+
+use diesel::connection::SimpleConnection;
+use diesel::deserialize::{self, FromSql, QueryableByName};
+use diesel::mysql::data_types::MysqlTime;
+use diesel::mysql::{Mysql, MysqlType, MysqlValue};
+use diesel::row::{NamedRow, Row};
+use diesel::sql_types::Datetime;
+use diesel::{Connection, ConnectionResult, MysqlConnection};
+
+use super::value::{spare, AnyStorage, SourceRow, SqlValue};
+
+/// The session every read runs in. Diesel already sets `time_zone = '+00:00'` and utf8mb4 on
+/// the wire; ANSI_QUOTES and PIPES_AS_CONCAT let the SQL decant writes for any source quote
+/// identifiers with `"` and concatenate with `||`, and NO_BACKSLASH_ESCAPES makes string
+/// literals standard, so a key value is quoted the same way for every engine.
+const SESSION: &str = "SET SESSION sql_mode = 'ANSI_QUOTES,PIPES_AS_CONCAT,NO_BACKSLASH_ESCAPES'; \
+     SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ";
+
+/// Opens a connection in decant's read session; `mariadb://` is the same as `mysql://`.
+pub fn open(url: &str) -> ConnectionResult<MysqlConnection> {
+    let url = match url.strip_prefix("mariadb://") {
+        Some(rest) => format!("mysql://{rest}"),
+        None => url.to_owned(),
+    };
+    let mut conn = MysqlConnection::establish(&url)?;
+    conn.batch_execute(SESSION)
+        .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
+    Ok(conn)
+}
+
+/// Starts the one consistent snapshot a whole copy (and its checks) reads: InnoDB's
+/// REPEATABLE READ view, taken now rather than at the first read, and read-only.
+pub const BEGIN_SNAPSHOT: &str = "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY";
+
+impl FromSql<AnyStorage, Mysql> for SqlValue {
+    fn from_sql(value: MysqlValue<'_>) -> deserialize::Result<Self> {
+        let bytes = value.as_bytes();
+        Ok(match value.value_type() {
+            MysqlType::Tiny => SqlValue::Integer(i64::from(i8::from_ne_bytes(fixed(bytes)?))),
+            MysqlType::UnsignedTiny => {
+                SqlValue::Integer(i64::from(u8::from_ne_bytes(fixed(bytes)?)))
+            }
+            MysqlType::Short => SqlValue::Integer(i64::from(i16::from_ne_bytes(fixed(bytes)?))),
+            MysqlType::UnsignedShort => {
+                SqlValue::Integer(i64::from(u16::from_ne_bytes(fixed(bytes)?)))
+            }
+            MysqlType::Long => SqlValue::Integer(i64::from(i32::from_ne_bytes(fixed(bytes)?))),
+            MysqlType::UnsignedLong => {
+                SqlValue::Integer(i64::from(u32::from_ne_bytes(fixed(bytes)?)))
+            }
+            MysqlType::LongLong => SqlValue::Integer(i64::from_ne_bytes(fixed(bytes)?)),
+            // Above 2^63 a BIGINT UNSIGNED does not fit SQLite's storage class; its digits do,
+            // and the numeric(20,0) it maps to reads them exactly.
+            MysqlType::UnsignedLongLong => {
+                let n = u64::from_ne_bytes(fixed(bytes)?);
+                i64::try_from(n).map_or_else(|_| SqlValue::Text(n.to_string()), SqlValue::Integer)
+            }
+            MysqlType::Float => SqlValue::Real(f64::from(f32::from_ne_bytes(fixed(bytes)?))),
+            MysqlType::Double => SqlValue::Real(f64::from_ne_bytes(fixed(bytes)?)),
+            // DECIMAL arrives as its exact digits.
+            MysqlType::Numeric => SqlValue::Text(String::from_utf8(bytes.to_vec())?),
+            // BIT(n) is big-endian bytes.
+            MysqlType::Bit => {
+                let n = bytes.iter().fold(0u128, |n, b| (n << 8) | u128::from(*b));
+                i64::try_from(n).map_or_else(|_| SqlValue::Text(n.to_string()), SqlValue::Integer)
+            }
+            MysqlType::Date | MysqlType::DateTime | MysqlType::Timestamp => {
+                let t = <MysqlTime as FromSql<Datetime, Mysql>>::from_sql(value.clone())?;
+                SqlValue::Text(temporal_text(value.value_type(), &t))
+            }
+            // The SELECT reads TIME as text (it may be negative, which Diesel refuses).
+            MysqlType::Time => {
+                let t = <MysqlTime as FromSql<Datetime, Mysql>>::from_sql(value.clone())?;
+                SqlValue::Text(temporal_text(MysqlType::Time, &t))
+            }
+            MysqlType::Blob => SqlValue::Blob(bytes.to_vec()),
+            // String, Enum, Set, JSON: the server converted them to utf8mb4 on the wire.
+            _ => match std::str::from_utf8(bytes) {
+                Ok(text) => SqlValue::Text(spare::string(text)),
+                Err(_) => SqlValue::InvalidText(bytes.to_vec()),
+            },
+        })
+    }
+
+    fn from_nullable_sql(value: Option<MysqlValue<'_>>) -> deserialize::Result<Self> {
+        match value {
+            None => Ok(SqlValue::Null),
+            Some(value) => <Self as FromSql<AnyStorage, Mysql>>::from_sql(value),
+        }
+    }
+}
+
+impl QueryableByName<Mysql> for SourceRow {
+    fn build<'a>(row: &impl NamedRow<'a, Mysql>) -> deserialize::Result<Self> {
+        let count = Row::field_count(row);
+        let mut values = spare::row(count);
+        for i in 0..count {
+            values.push(Row::get_value::<AnyStorage, SqlValue, usize>(row, i)?);
+        }
+        Ok(SourceRow(values))
+    }
+}
+
+/// A fixed-width number's bytes, or an error naming the width.
+fn fixed<const N: usize>(bytes: &[u8]) -> deserialize::Result<[u8; N]> {
+    bytes
+        .get(..N)
+        .and_then(|b| b.try_into().ok())
+        .ok_or_else(|| format!("expected {N} bytes for a number, got {}", bytes.len()).into())
+}
+
+/// A date or time as MySQL writes it: `2024-01-31`, `2024-01-31 10:00:00.250000`, `10:00:00`.
+/// A zero date stays `0000-00-00`, so it reaches the plan's decision rather than a shift.
+fn temporal_text(kind: MysqlType, t: &MysqlTime) -> String {
+    let fraction = if t.second_part > 0 {
+        format!(".{:06}", t.second_part)
+    } else {
+        String::new()
+    };
+    match kind {
+        MysqlType::Date => format!("{:04}-{:02}-{:02}", t.year, t.month, t.day),
+        MysqlType::Time => format!(
+            "{}{:02}:{:02}:{:02}{fraction}",
+            if t.neg { "-" } else { "" },
+            t.hour + t.day * 24,
+            t.minute,
+            t.second
+        ),
+        _ => format!(
+            "{:04}-{:02}-{:02} {:02}:{:02}:{:02}{fraction}",
+            t.year, t.month, t.day, t.hour, t.minute, t.second
+        ),
+    }
+}

@@ -1,0 +1,248 @@
+//! MySQL/MariaDB → PostgreSQL against the real MariaDB server: the traps suite
+//! (`fixtures/mysql/traps.sql`, loaded by the `mariadb` client), each trap loaded right or
+//! rejected with its reason, and the checks working across the two engines.
+
+use crate::support::cli::{decant_in, repo_root, tally, Outcome, Tally};
+use crate::support::mysql::MysqlDatabase;
+use crate::support::postgres::TestDatabase;
+use crate::support::setup::{assert_exit, assert_tables_reconcile, query};
+
+const PLAN: &str = r#"version: 1
+name: traps
+source: { url: "${SOURCE_DATABASE_URL}" }
+target: { url: "${TARGET_DATABASE_URL}" }
+settings:
+  on_bad_row: reject
+columns:
+  # A zero date is a plan decision: NULL here; in `happened` it stays a bad row.
+  events.day:
+    transform: "{{ value | nullif('0000-00-00') }}"
+checks:
+  - row_counts: all
+  - checksums: all
+  - foreign_keys: all
+"#;
+
+/// The traps database in MariaDB, an empty PostgreSQL database, and the plan between them.
+struct Traps {
+    dir: tempfile::TempDir,
+    source: MysqlDatabase,
+    target: TestDatabase,
+}
+
+impl Traps {
+    fn new() -> Traps {
+        let source = MysqlDatabase::new();
+        source.load(&repo_root().join("tests/fixtures/mysql/traps.sql"));
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("plan.yaml"), PLAN).unwrap();
+        Traps {
+            dir,
+            source,
+            target: TestDatabase::new(),
+        }
+    }
+
+    fn decant(&self, args: &[&str]) -> Outcome {
+        decant_in(
+            self.dir.path(),
+            args,
+            &[
+                ("SOURCE_DATABASE_URL", &self.source.url),
+                ("TARGET_DATABASE_URL", &self.target.url),
+            ],
+        )
+    }
+
+    fn pg(&self, sql: &str) -> String {
+        query(&self.target, sql)
+    }
+}
+
+fn assert_all_checks_passed(out: &Outcome) {
+    let t = tally(out);
+    assert!(t.checks > 0, "no checks ran:\n{}", out.stdout);
+    assert_eq!(
+        t,
+        Tally::all_passed(t.checks),
+        "{}\n{}",
+        out.stdout,
+        out.stderr
+    );
+}
+
+#[test]
+fn every_mysql_trap_loads_right_or_is_rejected_with_its_reason() {
+    let t = Traps::new();
+    let out = t.decant(&["run", "plan.yaml"]);
+    // Rejected rows make the exit code 1, with every check passing.
+    assert_exit(&out, 1);
+    assert_all_checks_passed(&out);
+    let report: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(t.dir.path().join("plan.report.json")).unwrap(),
+    )
+    .unwrap();
+    assert_tables_reconcile(&report, "traps");
+
+    // Every bad row, with the value and the reason.
+    assert_eq!(
+        t.pg("SELECT string_agg(source_table || ' ' || primary_key::text || ' ' || source_column || ': ' || reason, E'\\n' ORDER BY source_table, primary_key::text, source_column) FROM decant.decant_rejects"),
+        [
+            r#"accounts {"id": "18446744073709551615"} id: `18446744073709551615` is out of range for `bigint`"#,
+            r#"accounts {"id": 3} active: 2 is not a boolean (expected 0/1, t/f, true/false, yes/no)"#,
+            r#"events {"id": 2} happened: `0000-00-00 00:00:00` has year 0, which does not exist"#,
+            r#"events {"id": 3} took: `25:00:00` is not a time of day (HH:MM[:SS[.ffffff]])"#,
+            r#"events {"id": 4} account_id: parent rejected: its row in `accounts` was rejected"#,
+            r#"events {"id": 5} note: text contains a NUL character, which PostgreSQL text cannot hold"#,
+            r#"events {"id": 6} took: `-01:00:00` is not a time of day (HH:MM[:SS[.ffffff]])"#,
+        ]
+        .join("\n")
+    );
+
+    // Types and values that came across.
+    assert_eq!(
+        t.pg("SELECT string_agg(concat_ws(' ', id, email, active, flag, coalesce(born::text, '-'), plan, coalesce(nullif(tags, ''), '-'), balance, coalesce(ratio::text, '-'), coalesce(score::text, '-'), coalesce(settings::text, '-')), ' | ' ORDER BY id) FROM accounts"),
+        r#"1 Ann@Example.com t t 1990 pro a,c 12.50 0.5 1e+300 {"theme": "dark"} | 2 bob@example.com f f - free - -3.10 - 0 -"#,
+        "accounts"
+    );
+    assert_eq!(
+        t.pg("SELECT string_agg(format_type(atttypid, atttypmod), ', ' ORDER BY attnum) FROM pg_attribute WHERE attrelid = 'accounts'::regclass AND attnum > 0"),
+        "bigint, character varying(120), boolean, boolean, smallint, text, text, numeric(12,2), real, double precision, jsonb"
+    );
+    // An AUTO_INCREMENT key is an identity that continues after MySQL's counter.
+    assert_eq!(
+        t.pg("SELECT attidentity FROM pg_attribute WHERE attrelid = 'events'::regclass AND attname = 'id'"),
+        "d"
+    );
+    assert_eq!(
+        t.pg("SELECT nextval(pg_get_serial_sequence('events', 'id'))"),
+        "9"
+    );
+    // A `_ci` unique key folds case, as in MySQL.
+    assert!(
+        t.pg("SELECT indexdef FROM pg_indexes WHERE indexname = 'accounts_email'")
+            .contains("lower((email)::text)"),
+        "{}",
+        t.pg("SELECT string_agg(indexdef, E'\\n') FROM pg_indexes WHERE tablename = 'accounts'")
+    );
+    // Dates, times, bytes; a TIMESTAMP written at +05:00 is the same instant in UTC; the zero
+    // date of `day` became NULL as the plan decided.
+    assert_eq!(
+        t.pg("SELECT string_agg(format('%s|%s|%s|%s|%s|%s|%s', id, happened, logged, day, took, note, encode(raw, 'hex')), E'\\n' ORDER BY id) FROM events"),
+        [
+            "1|2024-01-31 10:00:00.25|2024-01-31 10:00:00+00|2024-01-31|10:00:00|plain|00ff",
+            "7|||||ünïcödé ✓|",
+            "8||2024-06-01 10:00:00+00||||",
+        ]
+        .join("\n")
+    );
+    // latin1 (cp1252) bytes arrive as the characters they are.
+    assert_eq!(
+        t.pg("SELECT string_agg(name, ',' ORDER BY code, part) FROM legacy"),
+        "café,naïve,€ sign,\u{81}"
+    );
+    // A table without a key is carried as a multiset; a self-reference and a cycle keep
+    // their foreign keys.
+    assert_eq!(t.pg("SELECT count(*) FROM notes WHERE body = 'same'"), "2");
+    assert_eq!(
+        t.pg("SELECT string_agg(conname, ',' ORDER BY conname) FROM pg_constraint WHERE contype = 'f' AND conrelid IN ('categories'::regclass, 'teams'::regclass, 'players'::regclass)"),
+        "categories_parent_id_fkey,players_team_id_fkey,teams_captain_id_fkey"
+    );
+    // More rows than one page of a MySQL read, under a composite key.
+    assert_eq!(
+        t.pg("SELECT count(*) || ' ' || sum(seq) FROM readings"),
+        "45000 1012522500"
+    );
+
+    // `check` on its own agrees, and then pinpoints a row changed in the target.
+    assert_all_checks_passed(&t.decant(&["check", "plan.yaml"]));
+    t.target.connect().batch_execute_checked(
+        "UPDATE readings SET value = value + 1 WHERE sensor = 2 AND seq = 30002",
+    );
+    let out = t.decant(&["check", "plan.yaml"]);
+    assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout.contains("30002"),
+        "the changed row is not named:\n{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn plan_reports_what_a_mysql_schema_holds_that_is_not_carried() {
+    let t = Traps::new();
+    let out = t.decant(&["plan", "plan.yaml"]);
+    assert_exit(&out, 0);
+    for expected in [
+        "index `events_note_prefix` on `events` is not carried: it indexes the first 10 characters of `note`",
+        "index `events_note_words` on `events` is not carried: it is a FULLTEXT index",
+        "trigger `events_touch` on `events` is not carried: MySQL trigger bodies are not translated",
+        "bigint unsigned key → bigint",
+        "tinyint(1) → boolean",
+        "timestamp → timestamptz",
+    ] {
+        assert!(
+            out.stdout.contains(expected),
+            "missing `{expected}` in:\n{}",
+            out.stdout
+        );
+    }
+}
+
+#[test]
+fn a_source_changed_after_the_run_is_synced_from_mysql() {
+    let t = Traps::new();
+    assert_exit(&t.decant(&["run", "plan.yaml"]), 1);
+    t.source.execute(
+        "INSERT INTO readings VALUES (7, 99999, 1.5); \
+         UPDATE categories SET name = 'renamed' WHERE id = 3; \
+         DELETE FROM readings WHERE sensor = 0 AND seq = 3",
+    );
+    let out = t.decant(&["sync", "plan.yaml"]);
+    assert_exit(&out, 0);
+    assert_eq!(t.pg("SELECT name FROM categories WHERE id = 3"), "renamed");
+    assert_eq!(
+        t.pg("SELECT count(*) FROM readings WHERE seq IN (3, 99999)"),
+        "1"
+    );
+    assert_all_checks_passed(&t.decant(&["check", "plan.yaml"]));
+}
+
+#[test]
+fn a_mysql_source_that_cannot_be_reached_says_why() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("plan.yaml"), PLAN).unwrap();
+    let out = decant_in(
+        dir.path(),
+        &["validate", "plan.yaml"],
+        &[
+            (
+                "SOURCE_DATABASE_URL",
+                "mysql://nobody:secret@127.0.0.1:3306/no_such_database",
+            ),
+            ("TARGET_DATABASE_URL", "postgres://postgres@127.0.0.1:1/x"),
+        ],
+    );
+    assert_ne!(out.code, 0);
+    let said = format!("{}{}", out.stdout, out.stderr);
+    assert!(
+        said.contains(
+            "cannot connect to the source `mysql://nobody:***@127.0.0.1:3306/no_such_database`"
+        ) && said.contains("Access denied"),
+        "{said}"
+    );
+    assert!(!said.contains("secret"), "{said}");
+}
+
+/// `batch_execute` that panics with the statement on failure.
+trait Checked {
+    fn batch_execute_checked(&mut self, sql: &str);
+}
+
+impl Checked for diesel::PgConnection {
+    fn batch_execute_checked(&mut self, sql: &str) {
+        use diesel::connection::SimpleConnection;
+        self.batch_execute(sql)
+            .unwrap_or_else(|e| panic!("`{sql}`: {e}"));
+    }
+}
