@@ -246,3 +246,41 @@ impl Checked for diesel::PgConnection {
             .unwrap_or_else(|e| panic!("`{sql}`: {e}"));
     }
 }
+
+#[test]
+fn the_example_mysql_plan_runs_on_its_own_data() {
+    let source = MysqlDatabase::new();
+    source.load(&repo_root().join("plans/mysql/shop.sql"));
+    let target = TestDatabase::new();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        repo_root().join("plans/mysql/shop.yaml"),
+        dir.path().join("shop.yaml"),
+    )
+    .unwrap();
+    let out = decant_in(
+        dir.path(),
+        &["run", "shop.yaml"],
+        &[
+            ("SOURCE_DATABASE_URL", &source.url),
+            ("TARGET_DATABASE_URL", &target.url),
+        ],
+    );
+    assert_exit(&out, 0);
+    assert_all_checks_passed(&out);
+    // The zero date the app wrote for "not shipped" is NULL, as the plan decides.
+    assert_eq!(
+        query(
+            &target,
+            "SELECT string_agg(id || ':' || coalesce(shipped_at::text, 'null'), ',' ORDER BY id) FROM orders"
+        ),
+        "1:2024-03-02 08:00:00,2:null,3:null"
+    );
+    assert_eq!(
+        query(
+            &target,
+            "SELECT string_agg(format_type(atttypid, atttypmod), ', ' ORDER BY attnum) FROM pg_attribute WHERE attrelid = 'products'::regclass AND attnum > 0"
+        ),
+        "bigint, character varying(8), character varying(200), numeric(10,2), text, jsonb"
+    );
+}

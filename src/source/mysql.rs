@@ -2,14 +2,13 @@
 //! read-only consistent snapshot) and how the binary protocol's values become [`SqlValue`]s.
 
 use diesel::connection::SimpleConnection;
-use diesel::deserialize::{self, FromSql, QueryableByName};
+use diesel::deserialize::{self, FromSql};
 use diesel::mysql::data_types::MysqlTime;
 use diesel::mysql::{Mysql, MysqlType, MysqlValue};
-use diesel::row::{NamedRow, Row};
 use diesel::sql_types::Datetime;
 use diesel::{Connection, ConnectionResult, MysqlConnection};
 
-use super::value::{spare, AnyStorage, SourceRow, SqlValue};
+use super::value::{spare, AnyStorage, SqlValue};
 
 /// The session every read runs in. Diesel already sets `time_zone = '+00:00'` and utf8mb4 on
 /// the wire; ANSI_QUOTES and PIPES_AS_CONCAT let the SQL decant writes for any source quote
@@ -89,17 +88,6 @@ impl FromSql<AnyStorage, Mysql> for SqlValue {
             None => Ok(SqlValue::Null),
             Some(value) => <Self as FromSql<AnyStorage, Mysql>>::from_sql(value),
         }
-    }
-}
-
-impl QueryableByName<Mysql> for SourceRow {
-    fn build<'a>(row: &impl NamedRow<'a, Mysql>) -> deserialize::Result<Self> {
-        let count = Row::field_count(row);
-        let mut values = spare::row(count);
-        for i in 0..count {
-            values.push(Row::get_value::<AnyStorage, SqlValue, usize>(row, i)?);
-        }
-        Ok(SourceRow(values))
     }
 }
 

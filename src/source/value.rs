@@ -3,6 +3,7 @@
 
 use std::cell::RefCell;
 
+use diesel::backend::Backend;
 use diesel::deserialize::{self, FromSql, QueryableByName};
 use diesel::row::{NamedRow, Row};
 use diesel::sqlite::{Sqlite, SqliteType, SqliteValue};
@@ -63,8 +64,12 @@ impl FromSql<AnyStorage, Sqlite> for SqlValue {
 /// One source row: every selected column in order.
 pub struct SourceRow(pub Vec<SqlValue>);
 
-impl QueryableByName<Sqlite> for SourceRow {
-    fn build<'a>(row: &impl NamedRow<'a, Sqlite>) -> deserialize::Result<Self> {
+/// For every engine whose values read as [`SqlValue`]s (`super::mysql` has MySQL's).
+impl<DB: Backend> QueryableByName<DB> for SourceRow
+where
+    SqlValue: FromSql<AnyStorage, DB>,
+{
+    fn build<'a>(row: &impl NamedRow<'a, DB>) -> deserialize::Result<Self> {
         let count = Row::field_count(row);
         let mut values = spare::row(count);
         for i in 0..count {
