@@ -230,6 +230,11 @@ pub struct ColumnProfile {
     pub json_texts: u64,
     /// Texts `t`/`f`/`true`/`false`/`yes`/`no` (any case).
     pub boolean_texts: u64,
+    /// Values of a type the source enforces that its route's target type cannot hold as they
+    /// are (MySQL: zero dates, `tinyint(1)` other than 0/1, …): each would be a bad row.
+    pub unfit: u64,
+    /// What those values are, as the warning says it: `a zero date (0000-00-00)`.
+    pub unfit_kind: Option<String>,
 }
 
 impl ColumnProfile {

@@ -28,6 +28,9 @@ pub fn propose(column: &Column, decision: &TypeDecision) -> Option<Proposal> {
         return None;
     }
     let family = decision.target.family();
+    if p.unfit > 0 {
+        return unfit_proposal(p, decision, family);
+    }
     let temporal = matches!(
         family,
         TypeFamily::Timestamp | TypeFamily::TimestampTz | TypeFamily::Date
@@ -149,6 +152,42 @@ fn flag(column: &Column, decision: &TypeDecision, p: &ColumnProfile) -> Vec<Stri
         flags.push("no declared type: decided from the values".into());
     }
     flags
+}
+
+/// What to do with values a MySQL column's target type cannot hold; a commented suggestion,
+/// since NULL, a sentinel or a bad row is the team's decision.
+fn unfit_proposal(
+    p: &ColumnProfile,
+    decision: &TypeDecision,
+    family: TypeFamily,
+) -> Option<Proposal> {
+    let kind = p.unfit_kind.as_deref().unwrap_or_default();
+    match family {
+        TypeFamily::Date | TypeFamily::Timestamp | TypeFamily::TimestampTz
+            if kind.contains("zero date") =>
+        {
+            Some(Proposal {
+                to: decision.target.sql(),
+                transform: Some(if family == TypeFamily::Date {
+                    "\"{{ value | nullif('0000-00-00') }}\""
+                } else {
+                    "\"{{ value | nullif('0000-00-00 00:00:00') }}\""
+                }),
+                why: format!(
+                    "{} zero date(s): NULL instead of bad rows (or keep them as bad rows, or map a sentinel)",
+                    p.unfit
+                ),
+                active: false,
+            })
+        }
+        TypeFamily::Boolean => Some(Proposal {
+            to: "smallint".into(),
+            transform: None,
+            why: format!("{} value(s) other than 0 and 1: smallint keeps them", p.unfit),
+            active: false,
+        }),
+        _ => None,
+    }
 }
 
 fn yaml_key(text: &str) -> String {

@@ -4,12 +4,13 @@
 use std::path::Path;
 
 use crate::catalog::Catalog;
+use crate::catalog::{Column, Engine, Table};
 use crate::dialect::Templates;
 use crate::doc_path;
 use crate::errors::chain;
 use crate::graph::{build_graph, StepGraph};
 use crate::introspect::postgres::TargetSchema;
-use crate::introspect::{introspect_source, open_source, profile_catalog};
+use crate::introspect::{introspect_source, open_source, profile_catalog, profile_mysql};
 use crate::plan::model::SchemaOwner;
 use crate::plan::{load_plan_keep_going, Diagnostic, Diagnostics, LoadedPlan};
 use crate::render::{render_steps, RenderedStep};
@@ -64,18 +65,26 @@ pub fn prepare(path: &Path, profiling: Profiling) -> Result<Prepared, Diagnostic
                 let mut catalog = introspect_source(&mut conn)?;
                 // Columns the plan states a type for are profiled too (few, and a reviewer's
                 // choice): `plan` then warns when their values will not convert.
-                if let SourceConnection::Sqlite(conn) = &mut conn {
-                    profile_catalog(conn, &mut catalog, |t, c| match profiling {
-                        Profiling::All => true,
-                        Profiling::Needed => crate::mapping::types::decided_by_values(c),
-                        Profiling::Reviewed => {
-                            crate::mapping::types::decided_by_values(c)
-                                || plan
-                                    .columns
-                                    .get(&format!("{}.{}", t.name, c.name))
-                                    .is_some_and(|o| o.to.is_some())
-                        }
-                    })?;
+                let engine = conn.engine();
+                let wanted = |t: &Table, c: &Column| match profiling {
+                    Profiling::All => true,
+                    // MySQL enforces its declared types: no mapping depends on the values.
+                    Profiling::Needed => {
+                        engine == Engine::Sqlite && crate::mapping::types::decided_by_values(c)
+                    }
+                    Profiling::Reviewed => {
+                        (engine == Engine::Sqlite && crate::mapping::types::decided_by_values(c))
+                            || plan
+                                .columns
+                                .get(&format!("{}.{}", t.name, c.name))
+                                .is_some_and(|o| o.to.is_some())
+                    }
+                };
+                match &mut conn {
+                    SourceConnection::Sqlite(sqlite) => {
+                        profile_catalog(sqlite, &mut catalog, wanted)?
+                    }
+                    SourceConnection::Mysql(_) => profile_mysql(&mut conn, &mut catalog, wanted)?,
                 }
                 Ok(catalog)
             });

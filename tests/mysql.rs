@@ -284,3 +284,28 @@ fn the_example_mysql_plan_runs_on_its_own_data() {
         "bigint, character varying(8), character varying(200), numeric(10,2), text, jsonb"
     );
 }
+
+#[test]
+fn init_profiles_mysql_values_and_flags_the_ones_that_would_be_bad_rows() {
+    let t = Traps::new();
+    let out = t.decant(&["init", "--source", &t.source.url, "-o", "started.yaml"]);
+    assert_exit(&out, 0);
+    let plan = std::fs::read_to_string(t.dir.path().join("started.yaml")).unwrap();
+    for expected in [
+        "on_bad_row: reject",
+        "# 1 value(s) are an id above 2^63 - 1",
+        "#   accounts.active: { to: smallint }",
+        r#"#   events.happened: { to: timestamp, transform: "{{ value | nullif('0000-00-00 00:00:00') }}" }"#,
+        r#"#   events.day: { to: date, transform: "{{ value | nullif('0000-00-00') }}" }"#,
+        "# 2 value(s) are a TIME outside 00:00-24:00",
+        "# 1 value(s) are text holding a NUL byte",
+    ] {
+        assert!(plan.contains(expected), "missing `{expected}` in:\n{plan}");
+    }
+    // The password-free URL is written, and the plan it wrote validates.
+    assert!(
+        plan.contains(&format!("${{SOURCE_DATABASE_URL:-{}}}", t.source.url)),
+        "{plan}"
+    );
+    assert_exit(&t.decant(&["validate", "started.yaml"]), 0);
+}

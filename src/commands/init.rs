@@ -7,7 +7,7 @@ use anyhow::{anyhow, Context};
 
 use super::{Failure, EXIT_OK};
 use crate::cli::InitArgs;
-use crate::introspect::{introspect_source, open_source, profile_catalog};
+use crate::introspect::{introspect_source, open_source, profile_catalog, profile_mysql};
 use crate::source::SourceConnection;
 use crate::url::{parse_source_url, redact_url, without_password, SourceUrl};
 
@@ -32,9 +32,11 @@ pub fn run(args: &InitArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<
     let url = parse_source_url(&args.source, &cwd).map_err(|e| Failure::Other(e.into()))?;
     let mut conn = open_source(&url).map_err(|e| Failure::Other(e.into()))?;
     let mut catalog = introspect_source(&mut conn).map_err(|e| Failure::Other(e.into()))?;
-    if let SourceConnection::Sqlite(conn) = &mut conn {
-        profile_catalog(conn, &mut catalog, |_, _| true).map_err(|e| Failure::Other(e.into()))?;
+    match &mut conn {
+        SourceConnection::Sqlite(sqlite) => profile_catalog(sqlite, &mut catalog, |_, _| true),
+        SourceConnection::Mysql(_) => profile_mysql(&mut conn, &mut catalog, |_, _| true),
     }
+    .map_err(|e| Failure::Other(e.into()))?;
 
     let to_file = args.output.as_ref().filter(|o| o.as_os_str() != "-");
     let plan_dir = match to_file {

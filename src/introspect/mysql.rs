@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 
 use super::IntrospectError;
 use crate::catalog::{
-    AutoIncrement, Catalog, CheckConstraint, Column, Engine, ForeignKey, Generated, Index,
-    IndexKey, IndexPart, Table, Trigger, UniqueConstraint, View,
+    AutoIncrement, Catalog, CheckConstraint, Column, ColumnProfile, Engine, ForeignKey, Generated,
+    Index, IndexKey, IndexPart, Table, Trigger, UniqueConstraint, View,
 };
 use crate::dialect::quote_ident;
 use crate::source::{SourceConnection, SqlValue};
@@ -295,6 +295,109 @@ fn read_checks(
 fn bit_literal(default: &str) -> Option<String> {
     let bits = default.strip_prefix("b'")?.strip_suffix('\'')?;
     u64::from_str_radix(bits, 2).ok().map(|n| n.to_string())
+}
+
+/// Profiles the wanted columns of every table, one aggregate scan per table, in one snapshot:
+/// how many rows and NULLs, and how many values the MySQL route's target type cannot hold
+/// (a zero date, `tinyint(1)` holding 2, a TIME past 24 hours, an id above 2^63 − 1, a NUL
+/// byte in text). MySQL enforces its declared types, so nothing else needs counting.
+pub fn profile_mysql(
+    conn: &mut SourceConnection,
+    catalog: &mut Catalog,
+    wanted: impl Fn(&Table, &Column) -> bool,
+) -> Result<(), IntrospectError> {
+    let snapshot = |e| IntrospectError::Query {
+        table: "(snapshot)".into(),
+        sql: "START TRANSACTION WITH CONSISTENT SNAPSHOT".into(),
+        source: e,
+    };
+    conn.begin_snapshot().map_err(snapshot)?;
+    for table in &mut catalog.tables {
+        let columns: Vec<(usize, Option<(String, &'static str)>)> = table
+            .columns
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| wanted(table, c))
+            .map(|(i, c)| (i, unfit_test(table, c)))
+            .collect();
+        if columns.is_empty() {
+            continue;
+        }
+        let mut terms = vec!["count(*)".to_owned()];
+        for (i, test) in &columns {
+            let column = quote_ident(&table.columns[*i].name);
+            terms.push(format!("sum({column} IS NULL)"));
+            terms.push(match test {
+                Some((condition, _)) => format!("sum({column} IS NOT NULL AND ({condition}))"),
+                None => "0".to_owned(),
+            });
+        }
+        let sql = format!(
+            "SELECT {} FROM {}",
+            terms.join(", "),
+            quote_ident(&table.name)
+        );
+        let row = query(conn, &table.name, &sql)?
+            .into_iter()
+            .next()
+            .unwrap_or_default();
+        let number = |k: usize| row.get(k).and_then(integer).unwrap_or(0).max(0) as u64;
+        let rows = number(0);
+        for (n, (i, test)) in columns.iter().enumerate() {
+            let unfit = number(2 + 2 * n);
+            table.columns[*i].profile = Some(ColumnProfile {
+                rows,
+                nulls: number(1 + 2 * n),
+                unfit,
+                unfit_kind: test
+                    .as_ref()
+                    .filter(|_| unfit > 0)
+                    .map(|(_, kind)| (*kind).to_owned()),
+                ..ColumnProfile::default()
+            });
+        }
+    }
+    conn.end_snapshot().map_err(snapshot)
+}
+
+/// The SQL condition that finds a value the column's target type cannot hold, and what such
+/// a value is; `None` when every value of the type fits.
+fn unfit_test(table: &Table, column: &Column) -> Option<(String, &'static str)> {
+    let c = quote_ident(&column.name);
+    let declared = column.declared_type.to_ascii_lowercase();
+    let base: String = declared
+        .chars()
+        .take_while(|ch| ch.is_ascii_alphanumeric())
+        .collect();
+    let unsigned = declared.contains(" unsigned");
+    let key = table.rowid_alias.as_deref() == Some(column.name.as_str())
+        || table.primary_key.contains(&column.name)
+        || table
+            .foreign_keys
+            .iter()
+            .any(|fk| fk.columns.contains(&column.name));
+    Some(match base.as_str() {
+        "tinyint" if declared.starts_with("tinyint(1)") && !unsigned => (
+            format!("{c} NOT IN (0, 1)"),
+            "a number other than 0 or 1 in a tinyint(1) (a boolean)",
+        ),
+        "date" | "datetime" | "timestamp" => (
+            format!("MONTH({c}) = 0 OR DAYOFMONTH({c}) = 0"),
+            "a zero date (0000-00-00) or a date with a zero month or day",
+        ),
+        "time" => (
+            format!("{c} < '00:00:00' OR {c} >= '24:00:00'"),
+            "a TIME outside 00:00-24:00 (a duration, not a time of day)",
+        ),
+        "bigint" if unsigned && key => {
+            (format!("{c} > 9223372036854775807"), "an id above 2^63 - 1")
+        }
+        "char" | "varchar" | "tinytext" | "text" | "mediumtext" | "longtext" => (
+            format!("INSTR({c}, CHAR(0)) > 0"),
+            "text holding a NUL byte, which PostgreSQL text cannot",
+        ),
+        _ => return None,
+    })
 }
 
 fn query(

@@ -228,6 +228,8 @@ fn to_profile(rows: u64, numbers: &[Value]) -> Option<ColumnProfile> {
         uuid_texts: count(14)?,
         json_texts: count(15)?,
         boolean_texts: count(16)?,
+        unfit: 0,
+        unfit_kind: None,
         huge_reals: count(17)?,
         ip_texts: count(18)?,
     })

@@ -7,6 +7,19 @@ use crate::catalog::{Column, Table};
 
 /// The built-in mapping of one MySQL column.
 pub fn mysql_mapping(table: &Table, column: &Column) -> TypeDecision {
+    let mut decision = declared_mapping(table, column);
+    if let Some(p) = column.profile.as_ref().filter(|p| p.unfit > 0) {
+        decision.warnings.push(format!(
+            "{} value(s) are {}: bad rows under this mapping unless a transform or another type decides",
+            p.unfit,
+            p.unfit_kind.as_deref().unwrap_or("values it cannot hold")
+        ));
+    }
+    decision
+}
+
+/// The mapping from the declared type alone.
+fn declared_mapping(table: &Table, column: &Column) -> TypeDecision {
     let declared = column.declared_type.trim().to_ascii_lowercase();
     let base: String = declared
         .chars()

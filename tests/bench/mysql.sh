@@ -1,0 +1,231 @@
+#!/usr/bin/env bash
+# decant against pgloader from a MariaDB/MySQL source: the bench database (tests/bench/generate.py:
+# users, orders, order_items) copied into MariaDB with natural MySQL types, then moved into a
+# fresh PostgreSQL database by `decant run tests/bench/mysql.yaml` and by pgloader, N times each,
+# interleaved. Prints every run, then the medians of wall seconds and peak RSS and the ratio
+# decant / pgloader.
+#
+#   bash tests/bench/mysql.sh [--runs N] [--scale S] [--server URL] [--no-build]
+#
+#   --runs N      timed runs of each tool (default 3); the summary is the median
+#   --scale S     multiplies the generator's row counts (default 1.0: 5.2 M rows)
+#   --server URL  the PostgreSQL server (default $BENCH_SERVER_URL or
+#                 postgres://postgres@127.0.0.1:5432); scratch databases are made and dropped
+#   --no-build    use target/release/decant as it is
+#
+# The MariaDB server is $BENCH_MYSQL_HOST:$BENCH_MYSQL_PORT (default 127.0.0.1:3306), user
+# $BENCH_MYSQL_USER (default root), no password. The copy lives in the database
+# decant_bench_<scale> (dots become underscores: decant_bench_0_2) and is kept between
+# invocations; it is rebuilt when its row counts differ from the SQLite file's (exported by
+# tests/bench/mysql_load.py, loaded with LOAD DATA LOCAL INFILE).
+# decant verifies itself (the plan's row_counts and checksums over every row; exit 0 only when
+# everything loaded and the checks passed); pgloader's result is checked by row counts per table.
+# A failed run is reported and left out of the medians; the script then exits 1.
+# Needs: cargo, python3, psql, mariadb (client), pgloader, /usr/bin/time (Debian package `time`).
+set -euo pipefail
+
+RUNS=3
+SCALE=1.0
+SERVER="${BENCH_SERVER_URL:-postgres://postgres@127.0.0.1:5432}"
+BUILD=1
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --runs) RUNS="$2"; shift 2 ;;
+        --scale) SCALE="$2"; shift 2 ;;
+        --server) SERVER="${2%/}"; shift 2 ;;
+        --no-build) BUILD=0; shift ;;
+        -h|--help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        *) echo "mysql.sh: unknown argument \`$1\` (try --help)" >&2; exit 2 ;;
+    esac
+done
+case "$RUNS" in ''|*[!0-9]*|0) echo "mysql.sh: --runs needs a positive integer" >&2; exit 2 ;; esac
+die() { echo "mysql.sh: FAILED: $*" >&2; exit 1; }
+
+[ -x /usr/bin/time ] || die "/usr/bin/time is missing (apt-get install -y time)"
+command -v psql >/dev/null || die "psql is missing (apt-get install -y postgresql-client)"
+command -v mariadb >/dev/null || die "the mariadb client is missing (apt-get install -y mariadb-client)"
+command -v pgloader >/dev/null || die "pgloader is missing (apt-get install -y pgloader)"
+
+BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+. "$BENCH_DIR/common.sh"
+admin "select 1" >/dev/null || die "cannot connect to $SERVER"
+
+MY_HOST="${BENCH_MYSQL_HOST:-127.0.0.1}"
+MY_PORT="${BENCH_MYSQL_PORT:-3306}"
+MY_USER="${BENCH_MYSQL_USER:-root}"
+MDB="decant_bench_${SCALE_KEY//./_}"
+MYSQL_URL="mysql://$MY_USER@$MY_HOST:$MY_PORT/$MDB"
+my() { mariadb -h "$MY_HOST" -P "$MY_PORT" -u "$MY_USER" --batch --skip-column-names "$@"; }
+my -e "select 1" >/dev/null || die "cannot connect to MariaDB at $MY_HOST:$MY_PORT as $MY_USER"
+
+# --- the MariaDB copy ------------------------------------------------------------------------
+TABLES="users orders order_items"
+WANT="$(python3 - "$SCALED_DB" <<'EOF'
+import sqlite3, sys
+c = sqlite3.connect("file:%s?mode=ro" % sys.argv[1], uri=True)
+print(" ".join(str(c.execute('select count(*) from "%s"' % t).fetchone()[0])
+               for t in ("users", "orders", "order_items")))
+EOF
+)"
+TOTAL_ROWS=$(echo "$WANT" | tr ' ' '\n' | awk '{ n += $1 } END { print n }')
+mysql_counts() {
+    my -e "select (select count(*) from \`$MDB\`.users), (select count(*) from \`$MDB\`.orders),
+                  (select count(*) from \`$MDB\`.order_items)" 2>/dev/null | tr '\t' ' ' || true
+}
+if [ "$(mysql_counts)" = "$WANT" ]; then
+    echo "== source: MariaDB database $MDB (already built: $WANT rows)"
+else
+    echo "== building MariaDB database $MDB from $SCALED_DB"
+    TSV="$(mktemp -d /tmp/decant-mysql-tsv.XXXXXX)"
+    python3 "$BENCH_DIR/mysql_load.py" "$SCALED_DB" "$TSV" > "$TSV/counts"
+    SEQ=$(awk '$1 == "users.sequence" { print $2 }' "$TSV/counts")
+    # The server must allow LOAD DATA LOCAL; the client asks with --local-infile=1.
+    [ "$(my -e "select @@global.local_infile")" = 1 ] || my -e "set global local_infile = 1"
+    my -e "drop database if exists \`$MDB\`;
+           create database \`$MDB\` character set utf8mb4 collate utf8mb4_unicode_ci"
+    my --local-infile=1 "$MDB" <<EOF
+SET FOREIGN_KEY_CHECKS = 0;
+SET UNIQUE_CHECKS = 0;
+CREATE TABLE users (
+    id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
+    email VARCHAR(255) NOT NULL,
+    name VARCHAR(255) NOT NULL,
+    is_active TINYINT(1) NOT NULL DEFAULT 1,
+    created_at DATETIME NOT NULL,
+    profile JSON NULL,
+    UNIQUE KEY users_email (email)
+) ENGINE = InnoDB;
+CREATE TABLE orders (
+    id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
+    user_id BIGINT UNSIGNED NOT NULL,
+    amount DECIMAL(10,2) NOT NULL,
+    placed_at DATETIME NOT NULL,
+    status VARCHAR(20) NOT NULL,
+    note VARCHAR(255) NULL,
+    KEY orders_user_id (user_id),
+    KEY orders_placed_at (placed_at),
+    CONSTRAINT orders_user_id_fkey FOREIGN KEY (user_id) REFERENCES users (id)
+) ENGINE = InnoDB;
+CREATE TABLE order_items (
+    id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
+    order_id BIGINT UNSIGNED NOT NULL,
+    sku VARCHAR(32) NOT NULL,
+    product_name VARCHAR(255) NOT NULL,
+    qty INT NOT NULL,
+    unit_price DECIMAL(10,2) NOT NULL,
+    KEY order_items_order_id (order_id),
+    CONSTRAINT order_items_order_id_fkey FOREIGN KEY (order_id) REFERENCES orders (id)
+) ENGINE = InnoDB;
+LOAD DATA LOCAL INFILE '$TSV/users.tsv' INTO TABLE users CHARACTER SET utf8mb4
+    (id, email, name, is_active, created_at, profile);
+LOAD DATA LOCAL INFILE '$TSV/orders.tsv' INTO TABLE orders CHARACTER SET utf8mb4
+    (id, user_id, amount, placed_at, status, note);
+LOAD DATA LOCAL INFILE '$TSV/order_items.tsv' INTO TABLE order_items CHARACTER SET utf8mb4
+    (id, order_id, sku, product_name, qty, unit_price);
+-- The users counter continues after SQLite's sqlite_sequence, not after max(id).
+ALTER TABLE users AUTO_INCREMENT = $((SEQ + 1));
+SET FOREIGN_KEY_CHECKS = 1;
+ANALYZE TABLE users, orders, order_items;
+EOF
+    rm -rf "$TSV"
+    HAVE="$(mysql_counts)"
+    [ "$HAVE" = "$WANT" ] || die "MariaDB $MDB holds $HAVE rows, the SQLite file $WANT (LOAD DATA warnings?)"
+    WARN="$(my "$MDB" -e "select count(*) from orders o left join users u on u.id = o.user_id where u.id is null")"
+    [ "$WARN" = 0 ] || die "MariaDB $MDB: $WARN orders without their user"
+    echo "   loaded: $WANT rows (users orders order_items); users AUTO_INCREMENT $((SEQ + 1))"
+fi
+
+# --- scratch databases and timing -------------------------------------------------------------
+SUFFIX="$$"
+REPORTS="$(mktemp -d /tmp/decant-mysql-bench.XXXXXX)"
+SCRATCH=""
+cleanup() {
+    for db in $SCRATCH; do admin "drop database if exists \"$db\" with (force)" 2>/dev/null || true; done
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+fresh_db() { admin "drop database if exists \"$1\" with (force)"; admin "create database \"$1\""; admin "checkpoint"; SCRATCH="$SCRATCH $1"; }
+drop_db() { admin "drop database if exists \"$1\" with (force)"; }
+
+# Runs a command under /usr/bin/time; sets WALL (s), RSS (MiB) and RC.
+timed() { # log cmd...
+    local log="$1"; shift
+    RC=0
+    /usr/bin/time -f '%e %M' -o "$log.time" "$@" > "$log" 2>&1 || RC=$?
+    WALL=$(tail -1 "$log.time" | cut -d' ' -f1)
+    RSS=$(tail -1 "$log.time" | awk '{ printf "%.1f", $2 / 1024 }')
+}
+
+# Row counts per table in a target database (the table's schema is found, so pgloader's
+# schema named after the MySQL database works as well as decant's public).
+target_counts() { # db
+    local db="$1" t schema out=""
+    for t in $TABLES; do
+        schema=$(psql "$SERVER/$db" -X -Atc "select table_schema from information_schema.tables
+            where table_name = '$t' and table_schema not in ('pg_catalog', 'information_schema', 'decant')
+            order by table_schema = 'public' desc limit 1")
+        if [ -z "$schema" ]; then out="$out missing"; continue; fi
+        out="$out $(psql "$SERVER/$db" -X -Atc "select count(*) from \"$schema\".\"$t\"")"
+    done
+    echo "${out# }"
+}
+
+PG_FOR_PGLOADER="postgresql://${SERVER#*://}"
+D_WALL=""; D_RSS=""; P_WALL=""; P_RSS=""; FAILURES=""
+echo "== $RUNS run(s) each, $TOTAL_ROWS rows, $(nproc) cores: $("$DECANT" --version), $(pgloader --version 2>&1 | head -1)"
+echo "   source $MYSQL_URL; logs and reports in $REPORTS"
+for run in $(seq 1 "$RUNS"); do
+    # (a) decant
+    db="decant_mysql_bench_${SUFFIX}_$run"
+    fresh_db "$db"
+    mkdir -p "$REPORTS/decant-$run"
+    load=$(cut -d' ' -f1 /proc/loadavg)
+    SOURCE_DATABASE_URL="$MYSQL_URL" TARGET_DATABASE_URL="$SERVER/$db" \
+        timed "$REPORTS/decant-$run/decant.log" \
+        "$DECANT" run "$BENCH_DIR/mysql.yaml" --report-dir "$REPORTS/decant-$run"
+    got="$(target_counts "$db")"
+    printf '   decant   run %s: wall %7.2f s  %8.0f rows/s  peak RSS %7.1f MiB  exit %s  rows %s  (load before: %s)\n' \
+        "$run" "$WALL" "$(echo "$TOTAL_ROWS $WALL" | awk '{ print $1 / $2 }')" "$RSS" "$RC" "$got" "$load"
+    grep -E '^ *(PASS|FAIL|ERROR|WARN)' "$REPORTS/decant-$run/decant.log" | sed 's/^ */            /' || true
+    if [ "$RC" = 0 ] && [ "$got" = "$WANT" ]; then
+        D_WALL="$D_WALL $WALL"; D_RSS="$D_RSS $RSS"
+    else
+        FAILURES+="decant run $run: exit $RC, rows $got (want $WANT), log $REPORTS/decant-$run/decant.log"$'\n'
+        tail -n 25 "$REPORTS/decant-$run/decant.log" | sed 's/^/            | /'
+    fi
+    drop_db "$db"
+
+    # (b) pgloader
+    db="pgloader_mysql_bench_${SUFFIX}_$run"
+    fresh_db "$db"
+    mkdir -p "$REPORTS/pgloader-$run"
+    load=$(cut -d' ' -f1 /proc/loadavg)
+    timed "$REPORTS/pgloader-$run/pgloader.log" \
+        pgloader --no-ssl-cert-verification "$MYSQL_URL" "$PG_FOR_PGLOADER/$db"
+    got="$(target_counts "$db")"
+    printf '   pgloader run %s: wall %7.2f s  %8.0f rows/s  peak RSS %7.1f MiB  exit %s  rows %s  (load before: %s)\n' \
+        "$run" "$WALL" "$(echo "$TOTAL_ROWS $WALL" | awk '{ print $1 / $2 }')" "$RSS" "$RC" "$got" "$load"
+    # pgloader exits 0 even when a table fails: the row counts tell.
+    if [ "$RC" = 0 ] && [ "$got" = "$WANT" ]; then
+        P_WALL="$P_WALL $WALL"; P_RSS="$P_RSS $RSS"
+    else
+        FAILURES+="pgloader run $run: exit $RC, rows $got (want $WANT), log $REPORTS/pgloader-$run/pgloader.log"$'\n'
+        tail -n 25 "$REPORTS/pgloader-$run/pgloader.log" | sed 's/^/            | /'
+    fi
+    drop_db "$db"
+done
+
+med() { if [ -n "$1" ]; then echo "$1" | median; else echo nan; fi; }
+DW=$(med "$D_WALL"); DR=$(med "$D_RSS"); PW=$(med "$P_WALL"); PR=$(med "$P_RSS")
+echo "== MEDIAN of $RUNS run(s), scale $SCALE_KEY, $TOTAL_ROWS rows (users orders order_items: $WANT), MariaDB → PostgreSQL"
+printf '   %-8s %10s %10s %14s   %s\n' tool "wall s" "rows/s" "peak RSS MiB" "runs (wall s)"
+awk -v w="$DW" -v r="$DR" -v n="$TOTAL_ROWS" -v runs="${D_WALL# }" \
+    'BEGIN { printf "   %-8s %10s %10s %14s   %s\n", "decant", w, (w == "nan") ? "-" : sprintf("%.0f", n / w), r, runs }'
+awk -v w="$PW" -v r="$PR" -v n="$TOTAL_ROWS" -v runs="${P_WALL# }" \
+    'BEGIN { printf "   %-8s %10s %10s %14s   %s\n", "pgloader", w, (w == "nan") ? "-" : sprintf("%.0f", n / w), r, runs }'
+awk -v d="$DW" -v p="$PW" -v dr="$DR" -v pr="$PR" 'BEGIN {
+    if (d != "nan" && p != "nan") printf "   decant/pgloader: wall %.2f, peak RSS %.2f\n", d / p, dr / pr }'
+if [ -n "$FAILURES" ]; then
+    printf '%s' "$FAILURES" | sed 's/^/   FAILED: /' >&2
+    exit 1
+fi
