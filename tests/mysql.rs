@@ -21,6 +21,17 @@ checks:
   - row_counts: all
   - checksums: all
   - foreign_keys: all
+  - checksums: [readings]
+    sample_rate: 0.5
+  # MySQL SQL on the source side, PostgreSQL on the target side.
+  - name: loaded balance
+    source: "SELECT sum(balance) FROM accounts WHERE active IN (0, 1) AND id < 1000"
+    target: "SELECT sum(balance) FROM accounts"
+    expect: equal
+  - name: readings per sensor
+    source: "SELECT count(DISTINCT sensor) FROM readings"
+    target: "SELECT count(DISTINCT sensor) FROM readings"
+    expect: equal
 "#;
 
 /// The traps database in MariaDB, an empty PostgreSQL database, and the plan between them.
