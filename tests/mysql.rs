@@ -159,6 +159,16 @@ fn every_mysql_trap_loads_right_or_is_rejected_with_its_reason() {
         t.pg("SELECT string_agg(conname, ',' ORDER BY conname) FROM pg_constraint WHERE contype = 'f' AND conrelid IN ('categories'::regclass, 'teams'::regclass, 'players'::regclass)"),
         "categories_parent_id_fkey,players_team_id_fkey,teams_captain_id_fkey"
     );
+    // A STORED generated column stays generated; a VIRTUAL one in MySQL's own functions is
+    // data; the CHECK holds in PostgreSQL too.
+    assert_eq!(
+        t.pg("SELECT string_agg(format('%s=%s/%s', attname, attgenerated, (SELECT string_agg(label || ':' || total, ',' ORDER BY id) FROM lines)), ' ' ORDER BY attnum) FROM pg_attribute WHERE attrelid = 'lines'::regclass AND attname IN ('total', 'label')"),
+        "total=s/#1:10.00,#2:1.00 label=/#1:10.00,#2:1.00"
+    );
+    assert_eq!(
+        t.pg("SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conname = 'qty_positive'"),
+        "CHECK ((qty > 0))"
+    );
     // More rows than one page of a MySQL read, under a composite key.
     assert_eq!(
         t.pg("SELECT count(*) || ' ' || sum(seq) FROM readings"),
