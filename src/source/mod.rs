@@ -9,6 +9,8 @@
 pub mod mysql;
 mod value;
 
+use std::sync::mpsc::sync_channel;
+
 use diesel::connection::{DefaultLoadingMode, SimpleConnection};
 use diesel::{MysqlConnection, RunQueryDsl, SqliteConnection};
 use minijinja::context;
@@ -132,34 +134,50 @@ impl SourceConnection {
         if matches!(self, SourceConnection::Sqlite(_)) || keys.is_empty() {
             return self.visit_rows(select_sql, visit);
         }
-        let templates = Templates::new(None);
-        let names: Vec<&str> = keys.iter().map(|(n, _)| n.as_str()).collect();
-        let mut after: Option<Vec<serde_json::Value>> = None;
-        loop {
-            let sql = templates
-                .render(
-                    "mysql/select_page.sql.j2",
-                    context! { select => select_sql, keys => names, after, limit => MYSQL_PAGE_ROWS },
-                )
-                .map_err(|e| {
-                    VisitError::Read(diesel::result::Error::QueryBuilderError(e.to_string().into()))
-                })?;
-            let rows = self.load_rows(&sql).map_err(VisitError::Read)?;
-            let full = rows.len() == MYSQL_PAGE_ROWS;
-            let mut last = None;
-            for values in rows {
-                last = Some(
-                    keys.iter()
-                        .map(|(_, i)| literal_json(&values[*i]))
-                        .collect(),
-                );
-                visit(values).map_err(VisitError::Stopped)?;
+        // A reader thread fetches the next page while this one hands out the current one: the
+        // server's and the client library's work overlaps the caller's (converting, sending).
+        let (pages, received) = sync_channel::<diesel::QueryResult<Vec<Vec<SqlValue>>>>(1);
+        std::thread::scope(|scope| {
+            let conn = &mut *self;
+            scope.spawn(move || {
+                let templates = Templates::new(None);
+                let names: Vec<&str> = keys.iter().map(|(n, _)| n.as_str()).collect();
+                let mut after: Option<Vec<serde_json::Value>> = None;
+                loop {
+                    let page = templates
+                        .render(
+                            "mysql/select_page.sql.j2",
+                            context! { select => select_sql, keys => names, after, limit => MYSQL_PAGE_ROWS },
+                        )
+                        .map_err(|e| {
+                            diesel::result::Error::QueryBuilderError(e.to_string().into())
+                        })
+                        .and_then(|sql| conn.load_rows(&sql));
+                    let (full, last) = match &page {
+                        Ok(rows) => (
+                            rows.len() == MYSQL_PAGE_ROWS,
+                            rows.last().map(|row| {
+                                keys.iter()
+                                    .map(|(_, i)| row.get(*i).map_or(serde_json::Value::Null, literal_json))
+                                    .collect()
+                            }),
+                        ),
+                        Err(_) => (false, None),
+                    };
+                    // A closed channel: the caller stopped reading.
+                    if pages.send(page).is_err() || !full {
+                        return;
+                    }
+                    after = last;
+                }
+            });
+            for page in received {
+                for values in page.map_err(VisitError::Read)? {
+                    visit(values).map_err(VisitError::Stopped)?;
+                }
             }
-            if !full {
-                return Ok(());
-            }
-            after = last;
-        }
+            Ok(())
+        })
     }
 }
 
