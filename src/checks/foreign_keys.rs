@@ -13,6 +13,7 @@ use diesel::sql_types::{Array, Bool, Text};
 use diesel::{PgConnection, RunQueryDsl};
 
 use crate::catalog::Engine;
+use crate::mapping::target_types::TypeFamily;
 use crate::source::{SourceConnection, SqlValue};
 use serde::Serialize;
 
@@ -186,18 +187,23 @@ impl<'r> Predicates<'r> {
             .map(|(c, p)| {
                 // PostgreSQL matches a foreign key exactly, where SQLite used the parent
                 // column's collation (`NOCASE`); only a `citext` parent ignores case there too.
-                let citext = parent
-                    .and_then(|t| t.column(p))
-                    .is_some_and(|col| col.target_type.base == "citext");
+                let parent_column = parent.and_then(|t| t.column(p));
+                let citext = parent_column.is_some_and(|col| col.target_type.base == "citext");
+                let text = parent_column
+                    .is_none_or(|col| col.target_type.family() == TypeFamily::Text);
                 let (parent_col, child_col) = (quote_ident(p), quote_ident(c));
                 match (citext, self.resolved.engine) {
                     (true, _) => format!("{parent_ref}.{parent_col} = {child_ref}.{child_col}"),
                     (false, Engine::Sqlite) => format!(
                         "{parent_ref}.{parent_col} = {child_ref}.{child_col} COLLATE BINARY"
                     ),
-                    // MySQL compares under the column's collation (often `_ci`); bytes decide.
+                    // MySQL compares text under the column's collation (often `_ci`); bytes
+                    // decide, after the plain equality that lets the parent's key index serve.
+                    (false, Engine::Mysql) if text => format!(
+                        "{parent_ref}.{parent_col} = {child_ref}.{child_col} AND BINARY {parent_ref}.{parent_col} = {child_ref}.{child_col}"
+                    ),
                     (false, Engine::Mysql) => {
-                        format!("BINARY {parent_ref}.{parent_col} = {child_ref}.{child_col}")
+                        format!("{parent_ref}.{parent_col} = {child_ref}.{child_col}")
                     }
                 }
             })
