@@ -18,6 +18,18 @@
 //! 7. [`checks`], [`run`], [`output`], [`rehearse`]
 //! 8. [`commands`], the only place errors become messages and exit codes
 
+//!
+//! Backends. The source side is one seam: [`source::SourceConnection`] (a variant per engine:
+//! SQLite, MySQL/MariaDB) opens, snapshots and streams rows as engine-neutral
+//! [`source::SqlValue`]s; [`introspect`] has a file per engine that fills the same
+//! [`catalog::Catalog`], whose [`catalog::Engine`] picks the route: the type mapping
+//! ([`mapping::default_mapping`]) and the source's templates (`templates/<engine>/`). A new
+//! source engine is a variant there, an introspection file, a mapping file and its templates.
+//! The target is PostgreSQL only, in these places: [`journal`] (every `decant.*` statement),
+//! `copy::write` (binary COPY), [`mapping::wire`] (PostgreSQL's binary types, for the loader and
+//! the checksums), `introspect::postgres` (an app's existing schema), `checks::checksums`'
+//! target side, and `templates/postgres/`.
+
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 pub mod catalog;
