@@ -1,4 +1,4 @@
-//! Reading the source: SQLite rows read on one thread, converted on another by the load's own
+//! Reading the source: its rows read on one thread, converted on another by the load's own
 //! converter into the binary tuples the load sent, and handed to the producer.
 
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
@@ -41,7 +41,14 @@ pub(super) fn read_source(
             let query_error = |e| Stop::Error(CheckError::query(job.check, Side::Source, sql, e));
             let mut read: u64 = 0;
             let mut chunk = Vec::with_capacity(READ_CHUNK);
-            let visited = conn.visit_rows(sql, |values| {
+            // MySQL reads a single integer key's table in key-ordered pages (its client would
+            // otherwise hold the whole result); a row limit is already the query's own LIMIT.
+            let page_keys: Vec<(String, usize)> =
+                match (job.layout.integer_key(), job.options.row_limit) {
+                    (Some(c), None) => vec![(c.source.clone(), job.layout.key[0])],
+                    _ => Vec::new(),
+                };
+            let visited = conn.visit_in_key_order(sql, &page_keys, |values| {
                 read += 1;
                 chunk.push(values);
                 if chunk.len() == READ_CHUNK {
