@@ -175,6 +175,15 @@ fn every_mysql_trap_loads_right_or_is_rejected_with_its_reason() {
         "45000 1012522500"
     );
 
+    // A view is rewritten without MySQL's database qualifier and backticks; one PostgreSQL
+    // refuses (a boolean compared with 1) is reported with PostgreSQL's reason.
+    assert_eq!(t.pg("SELECT count(*) FROM big_readings"), "3000");
+    let md = std::fs::read_to_string(t.dir.path().join("plan.report.md")).unwrap();
+    assert!(
+        md.contains("view `active_accounts` is not carried: PostgreSQL refused its rewritten SELECT: operator does not exist: boolean = integer"),
+        "{md}"
+    );
+
     // `check` on its own agrees, and then pinpoints a row changed in the target.
     assert_all_checks_passed(&t.decant(&["check", "plan.yaml"]));
     t.target.connect().batch_execute_checked(

@@ -79,16 +79,16 @@ pub fn introspect_mysql(conn: &mut SourceConnection) -> Result<Catalog, Introspe
     for row in query(
         conn,
         "(views)",
-        "SELECT TABLE_NAME, VIEW_DEFINITION FROM information_schema.VIEWS \
+        "SELECT TABLE_NAME, VIEW_DEFINITION, TABLE_SCHEMA FROM information_schema.VIEWS \
          WHERE TABLE_SCHEMA = DATABASE() ORDER BY TABLE_NAME",
     )? {
+        // MySQL stores a view's SELECT with every name qualified by the database and quoted
+        // with backticks; without the database, in `"`, it reads as the SELECT decant rewrites.
+        let database = format!("`{}`.", text(&row[2]).replace('`', "``"));
+        let select = text(&row[1]).replace(&database, "").replace('`', "\"");
         catalog.views.push(View {
             name: text(&row[0]),
-            sql: format!(
-                "CREATE VIEW {} AS {}",
-                quote_ident(&text(&row[0])),
-                text(&row[1])
-            ),
+            sql: format!("CREATE VIEW {} AS {select}", quote_ident(&text(&row[0]))),
         });
     }
     for row in query(
