@@ -339,3 +339,36 @@ fn init_profiles_mysql_values_and_flags_the_ones_that_would_be_bad_rows() {
     );
     assert_exit(&t.decant(&["validate", "started.yaml"]), 0);
 }
+
+#[test]
+fn a_run_from_mysql_killed_mid_copy_or_around_a_commit_resumes_exactly() {
+    for point in [
+        "copying:load:readings",
+        "before-commit:load:events",
+        "after-commit:load:readings",
+    ] {
+        let t = Traps::new();
+        let killed = decant_in(
+            t.dir.path(),
+            &["run", "plan.yaml"],
+            &[
+                ("SOURCE_DATABASE_URL", &t.source.url),
+                ("TARGET_DATABASE_URL", &t.target.url),
+                ("DECANT_TEST_KILL_AT", point),
+            ],
+        );
+        assert_eq!(killed.code, -1, "{point}: not killed:\n{}", killed.stderr);
+        let out = t.decant(&["run", "plan.yaml", "--resume"]);
+        // Rejected rows make the exit code 1; every check passes.
+        assert_exit(&out, 1);
+        assert_all_checks_passed(&out);
+        assert_eq!(t.pg("SELECT count(*) FROM readings"), "45000", "{point}");
+        assert_eq!(t.pg("SELECT count(*) FROM events"), "3", "{point}");
+        // Each bad row once, however often its table's load started.
+        assert_eq!(
+            t.pg("SELECT count(*) FROM decant.decant_rejects"),
+            "7",
+            "{point}"
+        );
+    }
+}
