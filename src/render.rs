@@ -8,7 +8,7 @@ use minijinja::value::Value;
 use serde::Serialize;
 
 use crate::catalog::Engine;
-use crate::dialect::{TemplateError, Templates};
+use crate::dialect::{source_template, target_template, TemplateError, Templates};
 use crate::graph::{StepGraph, StepKind};
 use crate::plan::model::IfExists;
 use crate::resolve::{ResolvedPlan, ResolvedTable};
@@ -113,7 +113,7 @@ fn drop_kept_cycle_keys(
     {
         for fk in &t.foreign_keys {
             statements.push(templates.render(
-                "postgres/drop_constraint.sql.j2",
+                &target_template("drop_constraint"),
                 context! { schema, table => t.target, name => fk.name },
             )?);
         }
@@ -138,17 +138,18 @@ fn render_step(
     let mut source = Vec::new();
     match kind {
         StepKind::CreateSchema => {
-            target.push(templates.render("postgres/create_schema.sql.j2", context! { schema })?);
+            target.push(templates.render(&target_template("create_schema"), context! { schema })?);
             // Dropping or emptying every table in one statement, before any table is created or
             // loaded: parallel DROP ... CASCADE deadlocks, and a late TRUNCATE would empty a
             // table another step already loaded.
             let tables: Vec<&str> = resolved.tables.iter().map(|t| t.target.as_str()).collect();
             match resolved.settings.if_exists {
                 IfExists::Drop if !tables.is_empty() => target.push(
-                    templates.render("postgres/drop_tables.sql.j2", context! { schema, tables })?,
+                    templates
+                        .render(&target_template("drop_tables"), context! { schema, tables })?,
                 ),
                 IfExists::Truncate if !tables.is_empty() => target.push(templates.render(
-                    "postgres/truncate_tables.sql.j2",
+                    &target_template("truncate_tables"),
                     context! { schema, tables },
                 )?),
                 _ => {}
@@ -164,7 +165,7 @@ fn render_step(
                 IfExists::Truncate | IfExists::Append
             );
             target.push(templates.render(
-                "postgres/create_table.sql.j2",
+                &target_template("create_table"),
                 context! { schema, table => table_value(t), if_not_exists },
             )?);
         }
@@ -185,7 +186,7 @@ fn render_step(
                 .map(|c| c.source.as_str())
                 .collect();
             source.push(templates.render(
-                &format!("{}/select_rows.sql.j2", resolved.engine.dialect()),
+                &source_template(resolved.engine.dialect(), "select_rows"),
                 context! { table => t.source, columns => source_columns, filter => t.filter, text_columns },
             )?);
             // Into the app's table: its triggers off for the load's transaction (they must
@@ -193,17 +194,17 @@ fn render_step(
             let triggers = !t.app_triggers.is_empty();
             if triggers {
                 target.push(templates.render(
-                    "postgres/table_triggers.sql.j2",
+                    &target_template("table_triggers"),
                     context! { schema, table => t.target, enable => false },
                 )?);
             }
             target.push(templates.render(
-                "postgres/copy_from.sql.j2",
+                &target_template("copy_from"),
                 context! { schema, table => table_value(t), columns => target_columns },
             )?);
             if triggers {
                 target.push(templates.render(
-                    "postgres/table_triggers.sql.j2",
+                    &target_template("table_triggers"),
                     context! { schema, table => t.target, enable => true },
                 )?);
             }
@@ -212,18 +213,18 @@ fn render_step(
             let t = table(resolved, name)?;
             if let Some(pk) = &t.primary_key {
                 target.push(templates.render(
-                    "postgres/primary_key.sql.j2",
+                    &target_template("primary_key"),
                     context! { schema, table => t.target, name => pk.name, columns => pk.columns, guard },
                 )?);
             }
             for u in &t.uniques {
                 target.push(templates.render(
-                    "postgres/unique.sql.j2",
+                    &target_template("unique"),
                     context! { schema, table => t.target, name => u.name, columns => u.columns, guard },
                 )?);
             }
             for c in &t.checks {
-                target.push(templates.render("postgres/check.sql.j2", context! { schema, table => t.target, name => c.name, expression => c.expression, guard })?);
+                target.push(templates.render(&target_template("check"), context! { schema, table => t.target, name => c.name, expression => c.expression, guard })?);
             }
         }
         StepKind::Indexes { table: name } => {
@@ -232,19 +233,19 @@ fn render_step(
             for key in &t.app_rebuilt {
                 target.push(if key.kind == "index" {
                     templates.render(
-                        "postgres/app_index.sql.j2",
+                        &target_template("app_index"),
                         context! { definition => key.definition },
                     )?
                 } else {
                     templates.render(
-                        "postgres/add_constraint.sql.j2",
+                        &target_template("add_constraint"),
                         context! { schema, table => t.target, name => key.name, definition => key.definition },
                     )?
                 });
             }
             for i in &t.indexes {
                 target.push(templates.render(
-                    "postgres/index.sql.j2",
+                    &target_template("index"),
                     context! { schema, table => t.target, name => i.name, unique => i.unique, keys => Value::from_serialize(&i.keys), predicate => i.predicate, method => i.method, guard },
                 )?);
             }
@@ -263,12 +264,13 @@ fn render_step(
             tables.dedup();
             if !t.foreign_keys.is_empty() {
                 target.push(
-                    templates.render("postgres/lock_tables.sql.j2", context! { schema, tables })?,
+                    templates
+                        .render(&target_template("lock_tables"), context! { schema, tables })?,
                 );
             }
             for fk in &t.foreign_keys {
                 target.push(templates.render(
-                    "postgres/foreign_key.sql.j2",
+                    &target_template("foreign_key"),
                     context! { schema, table => t.target, fk => Value::from_serialize(fk), guard },
                 )?);
             }
@@ -277,20 +279,20 @@ fn render_step(
             let t = table(resolved, name)?;
             if let Some(identity) = &t.identity {
                 let continue_after = identity.autoincrement_after.unwrap_or(0);
-                target.push(templates.render("postgres/identity_reset.sql.j2", context! { schema, table => t.target, column => identity.column, continue_after })?);
+                target.push(templates.render(&target_template("identity_reset"), context! { schema, table => t.target, column => identity.column, continue_after })?);
             }
         }
         StepKind::Analyze { table: name } => {
             let t = table(resolved, name)?;
             target.push(templates.render(
-                "postgres/analyze.sql.j2",
+                &target_template("analyze"),
                 context! { schema, table => t.target },
             )?);
         }
         StepKind::Views => {
             for view in &resolved.views {
                 target.push(templates.render(
-                    "postgres/create_view.sql.j2",
+                    &target_template("create_view"),
                     context! { schema, name => view.target, select => view.select },
                 )?);
             }
@@ -308,7 +310,7 @@ fn render_step(
             let tables: Vec<&str> = resolved.tables.iter().map(|t| t.target.as_str()).collect();
             if resolved.settings.if_exists == IfExists::Truncate && !tables.is_empty() {
                 target.push(templates.render(
-                    "postgres/truncate_tables.sql.j2",
+                    &target_template("truncate_tables"),
                     context! { schema, tables },
                 )?);
             }
@@ -324,12 +326,12 @@ fn render_step(
                 for (t, key) in keys.iter().filter(|(_, k)| k.kind == kind) {
                     target.push(if kind == "index" {
                         templates.render(
-                            "postgres/drop_index.sql.j2",
+                            &target_template("drop_index"),
                             context! { schema, name => key.name },
                         )?
                     } else {
                         templates.render(
-                            "postgres/drop_constraint.sql.j2",
+                            &target_template("drop_constraint"),
                             context! { schema, table => t.target, name => key.name },
                         )?
                     });

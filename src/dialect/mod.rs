@@ -7,6 +7,21 @@ use std::path::{Path, PathBuf};
 use minijinja::value::{Value, ValueKind};
 use minijinja::{AutoEscape, Environment, Error, ErrorKind, UndefinedBehavior};
 
+/// The target's dialect. decant writes to PostgreSQL only; every statement for the target
+/// comes from `templates/postgres/`, found through [`target_template`].
+pub const TARGET_DIALECT: &str = "postgres";
+
+/// The template of a target operation: `create_table` → `postgres/create_table.sql.j2`.
+pub fn target_template(operation: &str) -> String {
+    format!("{TARGET_DIALECT}/{operation}.sql.j2")
+}
+
+/// The template of an operation on the source, in the source engine's dialect (`sqlite`,
+/// `mysql`): `select_rows` → `mysql/select_rows.sql.j2`.
+pub fn source_template(dialect: &str, operation: &str) -> String {
+    format!("{dialect}/{operation}.sql.j2")
+}
+
 /// The templates decant ships, by `<dialect>/<operation>.sql.j2`.
 pub const BUILTIN_TEMPLATES: &[(&str, &str)] = &[
     (

@@ -985,7 +985,7 @@ fn reject_children_sql(
         );
     templates
         .render(
-            "postgres/reject_children.sql.j2",
+            &crate::dialect::target_template("reject_children"),
             minijinja::context! {
                 schema => resolved.schema,
                 child => child.target,

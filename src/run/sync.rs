@@ -19,7 +19,7 @@ use serde::Serialize;
 use crate::checks::checksums::checksum_table;
 use crate::checks::{ChecksumOptions, DifferenceKind};
 use crate::copy::{self, Reject, VecRejects};
-use crate::dialect::Templates;
+use crate::dialect::{source_template, target_template, Templates};
 use crate::errors::chain;
 use crate::introspect::open_source;
 use crate::journal::{self, JournalError, RunState, SyncCounts};
@@ -382,7 +382,7 @@ fn stage(
     let temp = staged_name(t);
     let create = templates
         .render(
-            "postgres/sync_temp_table.sql.j2",
+            &target_template("sync_temp_table"),
             context! { temp, schema, table => t.target },
         )
         .map_err(|e| failed(e.to_string()))?;
@@ -402,7 +402,7 @@ fn stage(
             .map(|rows| {
                 templates
                     .render(
-                        &format!("{}/select_keys.sql.j2", prepared.resolved.engine.dialect()),
+                        &source_template(prepared.resolved.engine.dialect(), "select_keys"),
                         context! { select => base, keys => t.key_columns, rows },
                     )
                     .map_err(|e| failed(e.to_string()))
@@ -483,7 +483,7 @@ fn delete(
             statements.push(
                 templates
                     .render(
-                        "postgres/sync_delete.sql.j2",
+                        &target_template("sync_delete"),
                         context! { schema, table => t.target, keys, stage => staged_name(t) },
                     )
                     .map_err(|e| failed(e.to_string()))?,
@@ -494,7 +494,7 @@ fn delete(
         statements.push(
             templates
                 .render(
-                    "postgres/sync_delete.sql.j2",
+                    &target_template("sync_delete"),
                     context! { schema, table => t.target, keys, rows, stage => () },
                 )
                 .map_err(|e| failed(e.to_string()))?,
@@ -528,7 +528,7 @@ fn upsert(
         .collect();
     let mut statements = vec![templates
         .render(
-            "postgres/sync_upsert.sql.j2",
+            &target_template("sync_upsert"),
             context! { schema, table => t.target, columns, keys, updated, stage => staged_name(t) },
         )
         .map_err(|e| failed(e.to_string()))?];
@@ -536,7 +536,7 @@ fn upsert(
         statements.push(
             templates
                 .render(
-                    "postgres/identity_reset.sql.j2",
+                    &target_template("identity_reset"),
                     context! { schema, table => t.target, column => identity.column, continue_after => identity.autoincrement_after.unwrap_or(0) },
                 )
                 .map_err(|e| failed(e.to_string()))?,
@@ -561,7 +561,7 @@ fn app_triggers(
     {
         let sql = templates
             .render(
-                "postgres/table_triggers.sql.j2",
+                &target_template("table_triggers"),
                 context! { schema, table => t.target, enable },
             )
             .map_err(|e| apply_error(t)(e.to_string()))?;

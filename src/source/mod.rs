@@ -146,7 +146,7 @@ impl SourceConnection {
                 loop {
                     let page = templates
                         .render(
-                            "mysql/select_page.sql.j2",
+                            &crate::dialect::source_template("mysql", "select_page"),
                             context! { select => select_sql, keys => names, after, limit => MYSQL_PAGE_ROWS },
                         )
                         .map_err(|e| {
