@@ -175,6 +175,11 @@ fn every_mysql_trap_loads_right_or_is_rejected_with_its_reason() {
         "45000 1012522500"
     );
 
+    // Clock defaults carry; ON UPDATE is reported (see the plan test).
+    assert_eq!(
+        t.pg("SELECT string_agg(attname || '=' || pg_get_expr(adbin, adrelid), ', ' ORDER BY attnum) FROM pg_attrdef JOIN pg_attribute ON attrelid = adrelid AND attnum = adnum WHERE adrelid = 'stamped'::regclass"),
+        "created_at=CURRENT_TIMESTAMP, updated_at=CURRENT_TIMESTAMP, day=CURRENT_DATE"
+    );
     // A view is rewritten without MySQL's database qualifier and backticks; one PostgreSQL
     // refuses (a boolean compared with 1) is reported with PostgreSQL's reason.
     assert_eq!(t.pg("SELECT count(*) FROM big_readings"), "3000");
@@ -207,6 +212,7 @@ fn plan_reports_what_a_mysql_schema_holds_that_is_not_carried() {
         "index `events_note_prefix` on `events` is not carried: it indexes the first 10 characters of `note`",
         "index `events_note_words` on `events` is not carried: it is a FULLTEXT index",
         "trigger `events_touch` on `events` is not carried: MySQL trigger bodies are not translated",
+        "column `stamped.updated_at` has `on update current_timestamp(3)`: PostgreSQL has no such clause",
         "bigint unsigned key → bigint",
         "tinyint(1) → boolean",
         "timestamp → timestamptz",

@@ -46,7 +46,7 @@ pub fn introspect_mysql(conn: &mut SourceConnection) -> Result<Catalog, Introspe
             },
         );
     }
-    let auto_increment = read_columns(conn, &mut tables)?;
+    let auto_increment = read_columns(conn, &mut tables, &mut catalog.notes)?;
     read_keys(conn, &mut tables, &mut catalog.notes)?;
     read_foreign_keys(conn, &mut tables)?;
     read_checks(conn, &mut tables)?;
@@ -110,6 +110,7 @@ pub fn introspect_mysql(conn: &mut SourceConnection) -> Result<Catalog, Introspe
 fn read_columns(
     conn: &mut SourceConnection,
     tables: &mut BTreeMap<String, Table>,
+    notes: &mut Vec<String>,
 ) -> Result<BTreeMap<String, String>, IntrospectError> {
     let mut auto_increment = BTreeMap::new();
     let rows = query(
@@ -137,9 +138,21 @@ fn read_columns(
                 SqlValue::Null => None,
                 // MariaDB writes a default of NULL as the word, and a function as its call.
                 value if text(value).eq_ignore_ascii_case("NULL") => None,
-                value => Some(bit_literal(&text(value)).unwrap_or_else(|| text(value))),
+                value => Some(
+                    bit_literal(&text(value))
+                        .or_else(|| clock_default(&text(value)))
+                        .unwrap_or_else(|| text(value)),
+                ),
             }
         };
+        if extra.contains("ON UPDATE") {
+            notes.push(format!(
+                "column `{}.{}` has `{}`: PostgreSQL has no such clause, so it is not carried; the app or a trigger must set the column on update",
+                text(&row[0]),
+                text(&row[1]),
+                text(&row[5])
+            ));
+        }
         let collation = text(&row[7]);
         table.columns.push(Column {
             name: text(&row[1]),
@@ -289,6 +302,22 @@ fn read_checks(
         }
     }
     Ok(())
+}
+
+/// A clock default as MySQL writes it (`current_timestamp()`, `current_timestamp(3)`,
+/// `curdate()`), in the standard spelling decant carries: `CURRENT_TIMESTAMP`, `CURRENT_DATE`.
+fn clock_default(default: &str) -> Option<String> {
+    let lower = default.trim().to_ascii_lowercase();
+    let name = lower.split('(').next().unwrap_or_default().trim();
+    let call = lower == name || lower.ends_with(')');
+    call.then(|| match name {
+        "current_timestamp" | "now" | "localtimestamp" | "localtime" => Some("CURRENT_TIMESTAMP"),
+        "curdate" | "current_date" => Some("CURRENT_DATE"),
+        "curtime" | "current_time" => Some("CURRENT_TIME"),
+        _ => None,
+    })
+    .flatten()
+    .map(str::to_owned)
 }
 
 /// A BIT default as MySQL writes it (`b'1'`), as the number it is.
