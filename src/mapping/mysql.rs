@@ -129,6 +129,14 @@ fn declared_mapping(table: &Table, column: &Column) -> TypeDecision {
             "enum → text (the labels are not carried as a CHECK)",
         ),
         "set" => simple("text", "set → text (comma-separated labels)"),
+        "geometry" | "point" | "linestring" | "polygon" | "multipoint" | "multilinestring"
+        | "multipolygon" | "geometrycollection" => {
+            let mut d = simple("bytea", &format!("{base} → bytea (MySQL's internal form)"));
+            d.warnings.push(format!(
+                "spatial `{base}` is carried as MySQL's bytes (a 4-byte SRID, then WKB); for PostGIS, map it with `to:` and convert the bytes with ST_GeomFromWKB(substring(col from 5))"
+            ));
+            d
+        }
         "uuid" => simple("uuid", "uuid → uuid"),
         "inet4" | "inet6" => simple("inet", &format!("{base} → inet")),
         _ => {
@@ -191,6 +199,7 @@ mod tests {
             ("timestamp", "timestamptz"),
             ("enum('a','b')", "text"),
             ("set('x','y')", "text"),
+            ("point", "bytea"),
         ] {
             assert_eq!(mapped(declared), expected, "{declared}");
         }
