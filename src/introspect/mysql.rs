@@ -309,15 +309,16 @@ fn read_checks(
 fn clock_default(default: &str) -> Option<String> {
     let lower = default.trim().to_ascii_lowercase();
     let name = lower.split('(').next().unwrap_or_default().trim();
-    let call = lower == name || lower.ends_with(')');
-    call.then(|| match name {
-        "current_timestamp" | "now" | "localtimestamp" | "localtime" => Some("CURRENT_TIMESTAMP"),
-        "curdate" | "current_date" => Some("CURRENT_DATE"),
-        "curtime" | "current_time" => Some("CURRENT_TIME"),
-        _ => None,
-    })
-    .flatten()
-    .map(str::to_owned)
+    if lower != name && !lower.ends_with(')') {
+        return None;
+    }
+    let standard = match name {
+        "current_timestamp" | "now" | "localtimestamp" | "localtime" => "CURRENT_TIMESTAMP",
+        "curdate" | "current_date" => "CURRENT_DATE",
+        "curtime" | "current_time" => "CURRENT_TIME",
+        _ => return None,
+    };
+    Some(standard.to_owned())
 }
 
 /// A BIT default as MySQL writes it (`b'1'`), as the number it is.
