@@ -249,6 +249,7 @@ fn differences_in_a_larger_table_are_found_across_key_ranges() {
             sample_rate: None,
             list_all: false,
             rows_only: false,
+            keep_rejected: false,
         },
     );
     assert_eq!(
@@ -270,6 +271,7 @@ fn differences_in_a_larger_table_are_found_across_key_ranges() {
             sample_rate: Some(0.1),
             list_all: false,
             rows_only: false,
+            keep_rejected: false,
         },
     );
     assert!(

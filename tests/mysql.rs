@@ -378,3 +378,58 @@ fn a_run_from_mysql_killed_mid_copy_or_around_a_commit_resumes_exactly() {
         );
     }
 }
+
+#[test]
+fn sync_looks_again_at_rejected_rows_fixed_or_deleted_in_the_source() {
+    let t = Traps::new();
+    assert_exit(&t.decant(&["run", "plan.yaml"]), 1);
+    let counts = |out: &Outcome, table: &str| -> String {
+        out.stdout
+            .lines()
+            .find(|l| l.split_whitespace().next() == Some(table))
+            .map(|l| {
+                l.split_whitespace()
+                    .skip(1)
+                    .take(4)
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+            .unwrap_or_else(|| panic!("no `{table}` line in:\n{}", out.stdout))
+    };
+    // Nothing changed: the rows rejected by the run are looked at again and are no change.
+    let out = t.decant(&["sync", "plan.yaml"]);
+    assert_exit(&out, 0);
+    assert_eq!(counts(&out, "accounts"), "0 0 0 0", "{}", out.stdout);
+    assert_eq!(counts(&out, "events"), "0 0 0 0", "{}", out.stdout);
+
+    // The app fixes a rejected account and a rejected note, deletes a rejected event, makes a
+    // loaded event bad, makes a bad one bad in a new way and inserts a bad one.
+    t.source.execute(
+        "UPDATE accounts SET active = 1 WHERE id = 3; \
+         UPDATE events SET note = 'fixed' WHERE id = 5; \
+         DELETE FROM events WHERE id = 3; \
+         UPDATE events SET took = '30:00:00' WHERE id = 1; \
+         UPDATE events SET took = '26:00:00' WHERE id = 6; \
+         INSERT INTO events (id, took) VALUES (9, '40:00:00')",
+    );
+    let out = t.decant(&["sync", "plan.yaml"]);
+    // Rows rejected by this sync make its exit code 1.
+    assert_exit(&out, 1);
+    // insert, update, delete, rejected
+    assert_eq!(counts(&out, "accounts"), "1 0 0 0", "{}", out.stdout);
+    assert_eq!(counts(&out, "events"), "1 0 1 3", "{}", out.stdout);
+    assert_eq!(
+        t.pg("SELECT active::text FROM accounts WHERE id = 3"),
+        "true"
+    );
+    assert_eq!(t.pg("SELECT note FROM events WHERE id = 5"), "fixed");
+    assert_eq!(
+        t.pg("SELECT string_agg(source_table || ' ' || primary_key::text || ' ' || source_column, ', ' ORDER BY source_table, primary_key::text) FROM decant.decant_rejects"),
+        r#"accounts {"id": "18446744073709551615"} id, events {"id": 1} took, events {"id": 2} happened, events {"id": 4} account_id, events {"id": 6} took, events {"id": 9} took"#
+    );
+    assert_all_checks_passed(&t.decant(&["check", "plan.yaml"]));
+    // And a second sync applies nothing (the bad rows are bad as before: no change).
+    let out = t.decant(&["sync", "plan.yaml"]);
+    assert_exit(&out, 0);
+    assert_eq!(counts(&out, "events"), "0 0 0 0", "{}", out.stdout);
+}

@@ -78,6 +78,9 @@ pub struct ChecksumOptions {
     /// Compare rows at once, without the pass of window sums first: when differences are
     /// expected everywhere (a sync after a day of writes), that pass only reads both sides twice.
     pub rows_only: bool,
+    /// Compare the rows the newest run rejected too, rather than leave them out: `decant sync`
+    /// looks at them again, since the source may have fixed or deleted them.
+    pub keep_rejected: bool,
 }
 
 /// What a checksum comparison of one table found.
@@ -295,6 +298,7 @@ pub fn run_plan_checks(
                 sample_rate: check.sample_rate,
                 list_all: false,
                 rows_only: false,
+                keep_rejected: false,
             };
             for table in selected_tables(resolved, selection) {
                 push(

@@ -56,7 +56,16 @@ pub fn introspect_mysql(conn: &mut SourceConnection) -> Result<Catalog, Introspe
         };
         let sql = format!("SHOW CREATE TABLE {}", quote_ident(name));
         if let Some(row) = query(conn, name, &sql)?.into_iter().next() {
-            table.sql = row.get(1).map(text).unwrap_or_default();
+            // Without the counter MySQL writes into it (`AUTO_INCREMENT=42`), which moves with
+            // every insert: the definition is the table's shape, kept in `autoincrement`.
+            table.sql = row
+                .get(1)
+                .map(text)
+                .unwrap_or_default()
+                .split(' ')
+                .filter(|word| !word.starts_with("AUTO_INCREMENT="))
+                .collect::<Vec<_>>()
+                .join(" ");
         }
         let count = format!("SELECT count(*) FROM {}", quote_ident(name));
         table.row_count = query(conn, name, &count)?

@@ -627,6 +627,28 @@ impl RejectRow {
 }
 
 /// The rejects a run committed, in the order they were recorded.
+/// Takes back rejects of `run` from `table` whose rows a sync looked at again: the row left
+/// the source, or it was staged anew (it loads now, or is rejected again with a new record).
+/// `keys` are rejects' primary keys as they are recorded (`{"id": 3}`).
+pub fn delete_rejects(
+    conn: &mut PgConnection,
+    run: i64,
+    table: &str,
+    keys: &[serde_json::Value],
+) -> Result<(), JournalError> {
+    let sql = "DELETE FROM decant.decant_rejects WHERE run_id = $1 AND source_table = $2 \
+               AND primary_key IN (SELECT e FROM jsonb_array_elements($3::jsonb) AS e)";
+    for chunk in keys.chunks(2000) {
+        diesel::sql_query(sql)
+            .bind::<BigInt, _>(run)
+            .bind::<Text, _>(table)
+            .bind::<Text, _>(serde_json::Value::Array(chunk.to_vec()).to_string())
+            .execute(conn)
+            .map_err(query_error(sql))?;
+    }
+    Ok(())
+}
+
 pub fn run_rejects(
     conn: &mut PgConnection,
     run: i64,

@@ -8,7 +8,7 @@
 //! past the new ids, and the sync's journal record. A kill at any moment leaves either the
 //! whole sync or none of it, and the next sync recomputes what is left: it converges.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Instant, SystemTime};
 
 use diesel::connection::SimpleConnection;
@@ -103,6 +103,14 @@ struct TablePlan<'p> {
     /// Keys counted as inserted and as updated, so a rejected row is counted as neither.
     inserted_keys: BTreeSet<String>,
     updated_keys: BTreeSet<String>,
+    /// Rows the run (or an earlier sync) rejected that are still bad: staged again, by key, with
+    /// the column and value that were bad, so one bad in the same way is no change.
+    rechecked: BTreeMap<String, (String, String)>,
+    /// Reject records to take back before the new ones are written: rows staged again, and
+    /// rows the source no longer has.
+    retake: Vec<serde_json::Value>,
+    /// Keys of source rows that do not convert (among the missing ones).
+    unconvertible: BTreeSet<String>,
     result: TableSync,
 }
 
@@ -158,9 +166,13 @@ pub fn sync(prepared: &Prepared, target_url: &str, dry_run: bool) -> Result<Sync
     source
         .begin_snapshot()
         .map_err(|e| SyncError::Source(chain(&e)))?;
+    let earlier = journal::run_rejects(&mut target, run.id)?;
     let mut plans = Vec::new();
     for table in &resolved.tables {
-        plans.push(compare_table(prepared, &mut source, &mut target, table)?);
+        let earlier: Vec<&Reject> = earlier.iter().filter(|r| r.table == table.source).collect();
+        let mut plan = compare_table(prepared, &mut source, &mut target, table, &earlier)?;
+        recheck_rejected(&mut plan, earlier.into_iter());
+        plans.push(plan);
     }
     if dry_run {
         return Ok(SyncReport {
@@ -207,6 +219,11 @@ pub fn sync(prepared: &Prepared, target_url: &str, dry_run: bool) -> Result<Sync
             tables: plans.iter().map(|p| p.result.clone()).collect(),
             rejects: rejects.rejects.clone(),
         };
+        for plan in &plans {
+            if !plan.retake.is_empty() {
+                journal::delete_rejects(target, run.id, &plan.table.source, &plan.retake)?;
+            }
+        }
         if !report.rejects.is_empty() {
             journal::insert_rejects(target, run.id, &report.rejects)?;
         }
@@ -275,12 +292,14 @@ fn compare_table<'p>(
     source: &mut SourceConnection,
     target: &mut PgConnection,
     table: &'p ResolvedTable,
+    earlier: &[&Reject],
 ) -> Result<TablePlan<'p>, SyncError> {
     // Rows at once: after a while of app writes, changes are everywhere, and window sums
     // would only make both sides be read twice.
     let options = ChecksumOptions {
         list_all: true,
         rows_only: true,
+        keep_rejected: true,
         ..ChecksumOptions::default()
     };
     let outcome = checksum_table(source, target, prepared, table, &options).map_err(|e| {
@@ -300,6 +319,9 @@ fn compare_table<'p>(
         delete: Vec::new(),
         inserted_keys: BTreeSet::new(),
         updated_keys: BTreeSet::new(),
+        rechecked: BTreeMap::new(),
+        retake: Vec::new(),
+        unconvertible: BTreeSet::new(),
         result: TableSync::default(),
     };
     if outcome.differences.is_empty() {
@@ -320,13 +342,34 @@ fn compare_table<'p>(
         let key = serde_json::to_string(&key_of(&d.key)).unwrap_or_default();
         match d.kind {
             DifferenceKind::Changed => changed.insert(key),
-            DifferenceKind::MissingInTarget => missing.insert(key),
+            // A source row that does not convert (it names its column) is staged like a new
+            // row, and rejected there with its reason.
+            DifferenceKind::MissingInTarget => {
+                if d.column.is_some() {
+                    plan.unconvertible.insert(key.clone());
+                }
+                missing.insert(key)
+            }
             DifferenceKind::ExtraInTarget => extra.insert(key),
         };
     }
     let parse = |k: &String| serde_json::from_str::<Vec<serde_json::Value>>(k).unwrap_or_default();
+    // Rows rejected before are looked at again (`recheck_rejected`); they are no sign that the
+    // table changed.
+    let rejected_before: BTreeSet<String> = earlier
+        .iter()
+        .filter_map(|r| {
+            let values: Option<Vec<&serde_json::Value>> = table
+                .key_columns
+                .iter()
+                .map(|k| r.primary_key.get(k))
+                .collect();
+            values.map(|v| serde_json::to_string(&v).unwrap_or_default())
+        })
+        .collect();
+    let new_missing = missing.difference(&rejected_before).count();
     match keyed(table) {
-        Ok(()) if (changed.len() + missing.len()) as u64 * 2 <= table.source_rows.max(1) => {
+        Ok(()) if (changed.len() + new_missing) as u64 * 2 <= table.source_rows.max(1) => {
             result.updated = changed.len() as u64;
             result.inserted = missing.len() as u64;
             result.deleted = extra.len() as u64;
@@ -351,6 +394,56 @@ fn compare_table<'p>(
     Ok(plan)
 }
 
+/// Looks again at the rows rejected earlier from this table: each is staged again by its key,
+/// counted as inserted if it converts now and as rejected only if it is bad in a new way; one
+/// the source no longer has loses its record. A row rejected only because its parent was
+/// stays rejected as it is while the source has it.
+fn recheck_rejected<'r>(plan: &mut TablePlan<'_>, earlier: impl Iterator<Item = &'r Reject>) {
+    let t = plan.table;
+    for reject in earlier {
+        let Some(object) = reject.primary_key.as_object() else {
+            continue;
+        };
+        let values: Option<Vec<serde_json::Value>> = t
+            .key_columns
+            .iter()
+            .map(|k| object.get(k).cloned())
+            .collect();
+        let Some(values) = values.filter(|v| !v.is_empty()) else {
+            // Named by position: only a reload looks at it again.
+            if plan.result.reloaded {
+                plan.retake.push(reject.primary_key.clone());
+            }
+            continue;
+        };
+        let key = serde_json::to_string(&values).unwrap_or_default();
+        let in_source = plan.inserted_keys.contains(&key);
+        if reject.reason.starts_with("parent rejected") {
+            if in_source || plan.result.reloaded {
+                // Still out, with its record: its parent decides, as the run's cascade did.
+                if plan.inserted_keys.remove(&key) {
+                    plan.result.inserted = plan.result.inserted.saturating_sub(1);
+                }
+                plan.upsert.retain(|k| k != &values);
+            } else {
+                plan.retake.push(reject.primary_key.clone());
+            }
+            continue;
+        }
+        // Still bad: staged again, and counted only if it is bad in a new way. One that
+        // converts now stays counted as inserted. One the source no longer has stages nothing.
+        if plan.unconvertible.contains(&key) && plan.inserted_keys.remove(&key) {
+            plan.result.inserted = plan.result.inserted.saturating_sub(1);
+            plan.rechecked
+                .insert(key, (reject.column.clone(), reject.value.clone()));
+        }
+        if !plan.result.reloaded && !plan.upsert.contains(&values) {
+            plan.upsert.push(values);
+        }
+        plan.retake.push(reject.primary_key.clone());
+    }
+}
+
 fn staged_name(table: &ResolvedTable) -> String {
     format!("decant_sync_{}", table.target)
 }
@@ -373,8 +466,8 @@ fn stage(
     rejects: &mut VecRejects,
 ) -> Result<(), SyncError> {
     let t = plan.table;
-    let r = &plan.result;
-    if !r.reloaded && plan.upsert.is_empty() {
+    let reloaded = plan.result.reloaded;
+    if !reloaded && plan.upsert.is_empty() {
         return Ok(());
     }
     let failed = apply_error(t);
@@ -394,7 +487,7 @@ fn stage(
         target: temp.clone(),
         ..t.clone()
     };
-    let selects: Vec<String> = if r.reloaded {
+    let selects: Vec<String> = if reloaded {
         vec![base]
     } else {
         plan.upsert
@@ -425,9 +518,9 @@ fn stage(
         .map_err(|e| failed(chain(&e)))?;
     }
     // A row that became a bad row is rejected, as in a run, and leaves the target; it is
-    // counted as rejected, not as inserted or updated.
+    // counted as rejected, not as inserted or updated. A row rejected before that is bad in
+    // the same column with the same value is no change; one that loads now is inserted.
     let rejected = &rejects.rejects[before..];
-    plan.result.rejected = rejected.len() as u64;
     for reject in rejected {
         let key: Vec<serde_json::Value> = t
             .key_columns
@@ -435,22 +528,23 @@ fn stage(
             .map(|k| reject.primary_key.get(k).cloned().unwrap_or_default())
             .collect();
         let text = serde_json::to_string(&key).unwrap_or_default();
+        if let Some((column, value)) = plan.rechecked.get(&text) {
+            if column != &reject.column || value != &reject.value {
+                plan.result.rejected += 1;
+            }
+            continue;
+        }
+        plan.result.rejected += 1;
         if plan.updated_keys.remove(&text) {
             plan.result.updated = plan.result.updated.saturating_sub(1);
-        } else if plan.inserted_keys.remove(&text) {
-            plan.result.inserted = plan.result.inserted.saturating_sub(1);
-        }
-    }
-    if prepared.resolved.settings.on_bad_row == OnBadRow::Reject && !rejected.is_empty() {
-        for reject in rejected {
-            let key: Vec<serde_json::Value> = t
-                .key_columns
-                .iter()
-                .map(|k| reject.primary_key.get(k).cloned().unwrap_or_default())
-                .collect();
-            if !plan.delete.contains(&key) {
+            // The target has the row's old version: it leaves the target.
+            if prepared.resolved.settings.on_bad_row == OnBadRow::Reject
+                && !plan.delete.contains(&key)
+            {
                 plan.delete.push(key);
             }
+        } else if plan.inserted_keys.remove(&text) {
+            plan.result.inserted = plan.result.inserted.saturating_sub(1);
         }
     }
     Ok(())

@@ -106,7 +106,10 @@ pub fn checksum_table(
     })?;
     let layout = Layout::new(table);
     let base_sql = base_select(prepared, table);
-    let rejects = load_rejects(target, &check, &prepared.resolved.schema, table)?;
+    let mut rejects = load_rejects(target, &check, &prepared.resolved.schema, table)?;
+    if options.keep_rejected {
+        rejects.keys.clear();
+    }
     let job = Job {
         check: &check,
         table,
