@@ -291,19 +291,11 @@ pub fn source_value(
     )?;
     Ok(match (&rows[0][0], conn.engine()) {
         // MySQL hands a DECIMAL (and every SUM, even of integers) over as its digits: a number.
-        (SqlValue::Text(t), Engine::Mysql) if is_decimal_text(t) => Scalar::Number(t.clone()),
+        (SqlValue::Text(t), Engine::Mysql) if crate::dialect::is_plain_number(t) => {
+            Scalar::Number(t.clone())
+        }
         (value, _) => Scalar::from_sqlite(value),
     })
-}
-
-/// `-12.50`, `7`: what MySQL writes for a DECIMAL.
-fn is_decimal_text(t: &str) -> bool {
-    let digits = t.strip_prefix('-').unwrap_or(t);
-    let (whole, fraction) = digits.split_once('.').unwrap_or((digits, "0"));
-    !whole.is_empty()
-        && !fraction.is_empty()
-        && whole.bytes().all(|b| b.is_ascii_digit())
-        && fraction.bytes().all(|b| b.is_ascii_digit())
 }
 
 fn shape(id: &str, side: Side, rows: i64, columns: usize) -> Result<(), CheckError> {

@@ -18,7 +18,7 @@ use std::path::PathBuf;
 
 use diesel::PgConnection;
 
-use crate::source::{SourceConnection, VisitError};
+use crate::source::{PageKey, SourceConnection, VisitError};
 use serde::Serialize;
 
 use crate::dialect::quote_ident;
@@ -382,7 +382,17 @@ impl Stream<'_> {
         buf.extend_from_slice(&binary::HEADER);
         let mut keys: Option<KeyPlan> = None;
         // MySQL reads a big table in key-ordered pages; the selected key columns say where.
-        let page_keys: Vec<(String, usize)> = KeyPlan::new(table, primary_key, usize::MAX).columns;
+        let page_keys: Vec<PageKey> = KeyPlan::new(table, primary_key, usize::MAX)
+            .columns
+            .into_iter()
+            .map(|(name, position)| PageKey {
+                numeric: table
+                    .column(&name)
+                    .is_some_and(|c| PageKey::numeric_type(&c.declared)),
+                name,
+                position,
+            })
+            .collect();
         ROWS_READ.store(0, std::sync::atomic::Ordering::Relaxed);
         let visited = source.visit_in_key_order(select_sql, &page_keys, |values| {
             stats.read += 1;

@@ -198,16 +198,32 @@ fn literal_filter(value: Value) -> Result<Value, Error> {
         ValueKind::Bool => if value.is_true() { "true" } else { "false" }.to_owned(),
         ValueKind::Number => value.to_string(),
         // Bytes, as decant passes them: `{"hex": "00ff"}` becomes `X'00ff'`.
-        ValueKind::Map => match value
-            .get_attr("hex")
-            .ok()
-            .and_then(|h| h.as_str().map(str::to_owned))
-        {
-            Some(hex) if hex.bytes().all(|b| b.is_ascii_hexdigit()) => format!("X'{hex}'"),
-            _ => quote_literal(&value.to_string()),
-        },
+        // Digits too long for a JSON number: `{"number": "18446744073709551615"}`, unquoted.
+        ValueKind::Map => {
+            let attr = |name: &str| {
+                value
+                    .get_attr(name)
+                    .ok()
+                    .and_then(|h| h.as_str().map(str::to_owned))
+            };
+            match (attr("hex"), attr("number")) {
+                (Some(hex), _) if hex.bytes().all(|b| b.is_ascii_hexdigit()) => format!("X'{hex}'"),
+                (_, Some(n)) if is_plain_number(&n) => n,
+                _ => quote_literal(&value.to_string()),
+            }
+        }
         _ => quote_literal(&value.to_string()),
     }))
+}
+
+/// `-12.50`, `42`: a number safe to write into SQL unquoted.
+pub fn is_plain_number(t: &str) -> bool {
+    let digits = t.strip_prefix('-').unwrap_or(t);
+    let (whole, fraction) = digits.split_once('.').unwrap_or((digits, "0"));
+    !whole.is_empty()
+        && !fraction.is_empty()
+        && whole.bytes().all(|b| b.is_ascii_digit())
+        && fraction.bytes().all(|b| b.is_ascii_digit())
 }
 
 /// Marks text that decant produced as SQL (types, translated expressions) as safe to emit.

@@ -30,6 +30,46 @@ pub enum SourceConnection {
     Mysql(MysqlConnection),
 }
 
+/// A key column a MySQL read is paged by: its name in the SELECT, its position in a row, and
+/// whether it is numeric (its values, even those read as digits, are compared as numbers).
+#[derive(Debug, Clone)]
+pub struct PageKey {
+    pub name: String,
+    pub position: usize,
+    pub numeric: bool,
+}
+
+impl PageKey {
+    /// Whether a MySQL column type is numeric: a DECIMAL or a `bigint unsigned` above 2^63
+    /// arrives as digits, and quoted it would compare as a double, losing precision.
+    pub fn numeric_type(declared: &str) -> bool {
+        let base: String = declared
+            .trim()
+            .to_ascii_lowercase()
+            .chars()
+            .take_while(|c| c.is_ascii_alphabetic())
+            .collect();
+        matches!(
+            base.as_str(),
+            "tinyint"
+                | "smallint"
+                | "mediumint"
+                | "int"
+                | "integer"
+                | "bigint"
+                | "decimal"
+                | "numeric"
+                | "dec"
+                | "fixed"
+                | "float"
+                | "double"
+                | "real"
+                | "bit"
+                | "year"
+        )
+    }
+}
+
 /// Why visiting rows stopped early: the source failed, or the visitor said stop.
 #[derive(Debug)]
 pub enum VisitError<E> {
@@ -128,7 +168,7 @@ impl SourceConnection {
     pub fn visit_in_key_order<E>(
         &mut self,
         select_sql: &str,
-        keys: &[(String, usize)],
+        keys: &[PageKey],
         mut visit: impl FnMut(Vec<SqlValue>) -> Result<(), E>,
     ) -> Result<(), VisitError<E>> {
         if matches!(self, SourceConnection::Sqlite(_)) || keys.is_empty() {
@@ -141,7 +181,7 @@ impl SourceConnection {
             let conn = &mut *self;
             scope.spawn(move || {
                 let templates = Templates::new(None);
-                let names: Vec<&str> = keys.iter().map(|(n, _)| n.as_str()).collect();
+                let names: Vec<&str> = keys.iter().map(|k| k.name.as_str()).collect();
                 let mut after: Option<Vec<serde_json::Value>> = None;
                 loop {
                     let page = templates
@@ -158,7 +198,11 @@ impl SourceConnection {
                             rows.len() == MYSQL_PAGE_ROWS,
                             rows.last().map(|row| {
                                 keys.iter()
-                                    .map(|(_, i)| row.get(*i).map_or(serde_json::Value::Null, literal_json))
+                                    .map(|k| {
+                                        row.get(k.position).map_or(serde_json::Value::Null, |v| {
+                                            literal_json(v, k.numeric)
+                                        })
+                                    })
                                     .collect()
                             }),
                         ),
@@ -182,9 +226,12 @@ impl SourceConnection {
 }
 
 /// A key value as the page template writes it as a literal: numbers as numbers, text as
-/// text, bytes as `{"hex": …}`.
-fn literal_json(value: &SqlValue) -> serde_json::Value {
+/// text, bytes as `{"hex": …}`, and the digits of a numeric column as `{"number": …}`.
+fn literal_json(value: &SqlValue, numeric: bool) -> serde_json::Value {
     match value {
+        SqlValue::Text(t) if numeric && crate::dialect::is_plain_number(t) => {
+            serde_json::json!({ "number": t })
+        }
         SqlValue::Null => serde_json::Value::Null,
         SqlValue::Integer(i) => serde_json::Value::from(*i),
         SqlValue::Real(f) => serde_json::Value::from(*f),

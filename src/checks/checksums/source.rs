@@ -3,7 +3,7 @@
 
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 
-use crate::source::{SourceConnection, VisitError};
+use crate::source::{PageKey, SourceConnection, VisitError};
 
 use super::batches::{Batch, Msg, PassConfig, Producer, Stop, Summary, Unconverted};
 use super::canonical::scan_tuple;
@@ -37,17 +37,20 @@ pub(super) fn read_source(
         let (rtx, rrx) = sync_channel::<RowChunk>(4);
         // Chunks come back to be emptied where their rows were allocated.
         let (back_tx, back_rx) = std::sync::mpsc::channel::<RowChunk>();
-        let reader = spawn_named(scope, "checksum-sqlite", move || -> Result<u64, Stop> {
+        let reader = spawn_named(scope, "checksum-source", move || -> Result<u64, Stop> {
             let query_error = |e| Stop::Error(CheckError::query(job.check, Side::Source, sql, e));
             let mut read: u64 = 0;
             let mut chunk = Vec::with_capacity(READ_CHUNK);
             // MySQL reads a single integer key's table in key-ordered pages (its client would
             // otherwise hold the whole result); a row limit is already the query's own LIMIT.
-            let page_keys: Vec<(String, usize)> =
-                match (job.layout.integer_key(), job.options.row_limit) {
-                    (Some(c), None) => vec![(c.source.clone(), job.layout.key[0])],
-                    _ => Vec::new(),
-                };
+            let page_keys: Vec<PageKey> = match (job.layout.integer_key(), job.options.row_limit) {
+                (Some(c), None) => vec![PageKey {
+                    name: c.source.clone(),
+                    position: job.layout.key[0],
+                    numeric: true,
+                }],
+                _ => Vec::new(),
+            };
             let visited = conn.visit_in_key_order(sql, &page_keys, |values| {
                 read += 1;
                 chunk.push(values);
