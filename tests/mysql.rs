@@ -469,3 +469,37 @@ fn pages_of_a_table_keyed_by_a_wide_decimal_neither_skip_nor_repeat_rows() {
         "25000 25000 312512500"
     );
 }
+
+#[test]
+fn a_parent_that_becomes_a_bad_row_in_a_sync_takes_its_children_with_it() {
+    let t = Traps::new();
+    assert_exit(&t.decant(&["run", "plan.yaml"]), 1);
+    // Account 1 becomes bad while events 1 and 8 (8 also changed) point at it; a new event
+    // points at account 3, which the run rejected.
+    t.source.execute(
+        "UPDATE accounts SET active = 5 WHERE id = 1; \
+         UPDATE events SET note = 'changed' WHERE id = 8; \
+         INSERT INTO events (id, account_id) VALUES (10, 3)",
+    );
+    let out = t.decant(&["sync", "plan.yaml"]);
+    assert_exit(&out, 1);
+    assert_eq!(t.pg("SELECT count(*) FROM accounts WHERE id = 1"), "0");
+    assert_eq!(
+        t.pg("SELECT string_agg(id::text, ',' ORDER BY id) FROM events"),
+        "7"
+    );
+    assert_eq!(
+        t.pg("SELECT string_agg(primary_key::text || ' ' || value, ', ' ORDER BY primary_key::text) FROM decant.decant_rejects WHERE source_table = 'events' AND reason LIKE 'parent rejected%'"),
+        r#"{"id": 10} 3, {"id": 1} 1, {"id": 4} 3, {"id": 8} 1"#
+    );
+    assert_all_checks_passed(&t.decant(&["check", "plan.yaml"]));
+    let again = t.decant(&["sync", "plan.yaml"]);
+    assert_exit(&again, 0);
+    assert!(
+        again
+            .stdout
+            .contains("0 inserted, 0 updated, 0 deleted, 0 rejected"),
+        "{}",
+        again.stdout
+    );
+}

@@ -666,8 +666,9 @@ impl<'p> Scheduler<'p> {
         for i in crate::graph::parents_first(resolved) {
             let child = &resolved.tables[i];
             for fk in &child.foreign_keys {
-                if let Some(sql) = reject_children_sql(&templates, resolved, child, fk, run_id)
-                    .map_err(|e| failed(e.to_string()))?
+                if let Some(sql) =
+                    reject_children_sql(&templates, resolved, child, fk, run_id, None)
+                        .map_err(|e| failed(e.to_string()))?
                 {
                     let self_reference = fk.referenced_source == child.source;
                     statements.push((child, sql, self_reference));
@@ -938,12 +939,14 @@ impl<'p> Scheduler<'p> {
 
 /// The statement that rejects `child`'s rows whose parent row (through `fk`) this run
 /// rejected; `None` when `fk` does not reference its parent's key (rejects name rows by it).
-fn reject_children_sql(
+/// `rows_in` is where the rows are: the child table itself, or a sync's staged copy of it.
+pub(super) fn reject_children_sql(
     templates: &crate::dialect::Templates,
     resolved: &crate::resolve::ResolvedPlan,
     child: &crate::resolve::ResolvedTable,
     fk: &crate::resolve::ResolvedForeignKey,
     run_id: i64,
+    rows_in: Option<(&str, &str)>,
 ) -> Result<Option<String>, crate::dialect::TemplateError> {
     let Some(parent) = resolved.table(&fk.referenced_source) else {
         return Ok(None);
@@ -987,8 +990,8 @@ fn reject_children_sql(
         .render(
             &crate::dialect::target_template("reject_children"),
             minijinja::context! {
-                schema => resolved.schema,
-                child => child.target,
+                schema => rows_in.map_or(resolved.schema.as_str(), |(schema, _)| schema),
+                child => rows_in.map_or(child.target.as_str(), |(_, table)| table),
                 child_source => child.source,
                 parent_source => parent.source,
                 run => run_id,

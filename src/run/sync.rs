@@ -205,6 +205,21 @@ pub fn sync(prepared: &Prepared, target_url: &str, dry_run: bool) -> Result<Sync
         // The app's triggers must not rewrite synced values (as in a run's loads): off for
         // the changes, on again before the transaction commits.
         app_triggers(prepared, &templates, target, false)?;
+        // This sync's rejects go into the journal first (the earlier records of rows looked at
+        // again taken back), so a row that became bad carries its children with it, as a
+        // run's reject-children step does: out of the target and out of the staged rows.
+        for plan in &plans {
+            if !plan.retake.is_empty() {
+                journal::delete_rejects(target, run.id, &plan.table.source, &plan.retake)?;
+            }
+        }
+        if !rejects.rejects.is_empty() {
+            journal::insert_rejects(target, run.id, &rejects.rejects)?;
+        }
+        if prepared.resolved.settings.on_bad_row == OnBadRow::Reject {
+            let cascaded = reject_children(prepared, &templates, target, &mut plans, run.id)?;
+            rejects.rejects.extend(cascaded);
+        }
         for &i in order.iter().rev() {
             delete(prepared, &templates, target, &plans[i])?;
         }
@@ -219,14 +234,6 @@ pub fn sync(prepared: &Prepared, target_url: &str, dry_run: bool) -> Result<Sync
             tables: plans.iter().map(|p| p.result.clone()).collect(),
             rejects: rejects.rejects.clone(),
         };
-        for plan in &plans {
-            if !plan.retake.is_empty() {
-                journal::delete_rejects(target, run.id, &plan.table.source, &plan.retake)?;
-            }
-        }
-        if !report.rejects.is_empty() {
-            journal::insert_rejects(target, run.id, &report.rejects)?;
-        }
         report.seconds = started.elapsed().as_secs_f64();
         journal::record_sync(
             target,
@@ -442,6 +449,74 @@ fn recheck_rejected<'r>(plan: &mut TablePlan<'_>, earlier: impl Iterator<Item = 
         }
         plan.retake.push(reject.primary_key.clone());
     }
+}
+
+/// Rejects the rows whose parent row is rejected (by this sync, or still by the run), parents
+/// first so it carries down every level: among the staged rows (they are not applied) and in
+/// the target (they leave it). Each is recorded once, with "parent rejected" as its reason.
+fn reject_children(
+    prepared: &Prepared,
+    templates: &Templates,
+    target: &mut PgConnection,
+    plans: &mut [TablePlan<'_>],
+    run_id: i64,
+) -> Result<Vec<Reject>, SyncError> {
+    let resolved = &prepared.resolved;
+    let mut all = Vec::new();
+    for i in crate::graph::parents_first(resolved) {
+        let child = &resolved.tables[i];
+        let failed = apply_error(child);
+        let staged = plans[i].result.reloaded || !plans[i].upsert.is_empty();
+        let stage = staged_name(child);
+        for fk in &child.foreign_keys {
+            let places: Vec<Option<(&str, &str)>> = if staged {
+                vec![Some(("pg_temp", stage.as_str())), None]
+            } else {
+                vec![None]
+            };
+            for rows_in in places {
+                let Some(sql) = crate::run::execute::reject_children_sql(
+                    templates, resolved, child, fk, run_id, rows_in,
+                )
+                .map_err(|e| failed(e.to_string()))?
+                else {
+                    continue;
+                };
+                // A table that references itself: repeat until no row is left hanging.
+                loop {
+                    let rows = journal::reject_children(target, &sql)?;
+                    if rows.is_empty() {
+                        break;
+                    }
+                    for reject in &rows {
+                        count_as_rejected(&mut plans[i], reject);
+                    }
+                    all.extend(rows);
+                    if fk.referenced_source != child.source {
+                        break;
+                    }
+                }
+            }
+        }
+    }
+    Ok(all)
+}
+
+/// Counts a row as rejected rather than as inserted or updated.
+fn count_as_rejected(plan: &mut TablePlan<'_>, reject: &Reject) {
+    let key: Vec<serde_json::Value> = plan
+        .table
+        .key_columns
+        .iter()
+        .map(|k| reject.primary_key.get(k).cloned().unwrap_or_default())
+        .collect();
+    let text = serde_json::to_string(&key).unwrap_or_default();
+    if plan.updated_keys.remove(&text) {
+        plan.result.updated = plan.result.updated.saturating_sub(1);
+    } else if plan.inserted_keys.remove(&text) {
+        plan.result.inserted = plan.result.inserted.saturating_sub(1);
+    }
+    plan.result.rejected += 1;
 }
 
 fn staged_name(table: &ResolvedTable) -> String {
