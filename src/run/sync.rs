@@ -103,8 +103,8 @@ struct TablePlan<'p> {
     /// Keys counted as inserted and as updated, so a rejected row is counted as neither.
     inserted_keys: BTreeSet<String>,
     updated_keys: BTreeSet<String>,
-    /// Rows the run (or an earlier sync) rejected that are still bad: staged again, by key, with
-    /// the column and value that were bad, so one bad in the same way is no change.
+    /// Rows the run (or an earlier sync) rejected, staged again: by key, the column and value
+    /// that were bad, so one rejected again in the same way is no change.
     rechecked: BTreeMap<String, (String, String)>,
     /// Reject records to take back before the new ones are written: rows staged again, and
     /// rows the source no longer has.
@@ -403,8 +403,8 @@ fn compare_table<'p>(
 
 /// Looks again at the rows rejected earlier from this table: each is staged again by its key,
 /// counted as inserted if it converts now and as rejected only if it is bad in a new way; one
-/// the source no longer has loses its record. A row rejected only because its parent was
-/// stays rejected as it is while the source has it.
+/// the source no longer has loses its record. A row rejected because its parent was goes in
+/// once its parent does.
 fn recheck_rejected<'r>(plan: &mut TablePlan<'_>, earlier: impl Iterator<Item = &'r Reject>) {
     let t = plan.table;
     for reject in earlier {
@@ -426,15 +426,13 @@ fn recheck_rejected<'r>(plan: &mut TablePlan<'_>, earlier: impl Iterator<Item = 
         let key = serde_json::to_string(&values).unwrap_or_default();
         let in_source = plan.inserted_keys.contains(&key);
         if reject.reason.starts_with("parent rejected") {
+            // Staged like any row the source has (a gone one stages nothing): the cascade
+            // after staging rejects it again while its parent is rejected, which is no change.
             if in_source || plan.result.reloaded {
-                // Still out, with its record: its parent decides, as the run's cascade did.
-                if plan.inserted_keys.remove(&key) {
-                    plan.result.inserted = plan.result.inserted.saturating_sub(1);
-                }
-                plan.upsert.retain(|k| k != &values);
-            } else {
-                plan.retake.push(reject.primary_key.clone());
+                plan.rechecked
+                    .insert(key, (reject.column.clone(), reject.value.clone()));
             }
+            plan.retake.push(reject.primary_key.clone());
             continue;
         }
         // Still bad: staged again, and counted only if it is bad in a new way. One that
@@ -516,7 +514,11 @@ fn count_as_rejected(plan: &mut TablePlan<'_>, reject: &Reject) {
     } else if plan.inserted_keys.remove(&text) {
         plan.result.inserted = plan.result.inserted.saturating_sub(1);
     }
-    plan.result.rejected += 1;
+    // Rejected before for the same parent: no change.
+    match plan.rechecked.get(&text) {
+        Some((column, value)) if column == &reject.column && value == &reject.value => {}
+        _ => plan.result.rejected += 1,
+    }
 }
 
 fn staged_name(table: &ResolvedTable) -> String {
