@@ -55,19 +55,28 @@ impl Traps {
     }
 
     fn decant(&self, args: &[&str]) -> Outcome {
-        decant_in(
-            self.dir.path(),
-            args,
-            &[
-                ("SOURCE_DATABASE_URL", &self.source.url),
-                ("TARGET_DATABASE_URL", &self.target.url),
-            ],
-        )
+        decant_between(self.dir.path(), args, &self.source, &self.target, &[])
     }
 
     fn pg(&self, sql: &str) -> String {
         query(&self.target, sql)
     }
+}
+
+/// `decant ARGS` in `dir`, from `source` into `target` (the plans name both by variable).
+fn decant_between(
+    dir: &std::path::Path,
+    args: &[&str],
+    source: &MysqlDatabase,
+    target: &TestDatabase,
+    extra: &[(&str, &str)],
+) -> Outcome {
+    let mut env = vec![
+        ("SOURCE_DATABASE_URL", source.url.as_str()),
+        ("TARGET_DATABASE_URL", target.url.as_str()),
+    ];
+    env.extend_from_slice(extra);
+    decant_in(dir, args, &env)
 }
 
 fn assert_all_checks_passed(out: &Outcome) {
@@ -294,14 +303,7 @@ fn the_example_mysql_plan_runs_on_its_own_data() {
         dir.path().join("shop.yaml"),
     )
     .unwrap();
-    let out = decant_in(
-        dir.path(),
-        &["run", "shop.yaml"],
-        &[
-            ("SOURCE_DATABASE_URL", &source.url),
-            ("TARGET_DATABASE_URL", &target.url),
-        ],
-    );
+    let out = decant_between(dir.path(), &["run", "shop.yaml"], &source, &target, &[]);
     assert_exit(&out, 0);
     assert_all_checks_passed(&out);
     // The zero date the app wrote for "not shipped" is NULL, as the plan decides.
@@ -354,14 +356,12 @@ fn a_run_from_mysql_killed_mid_copy_or_around_a_commit_resumes_exactly() {
         "after-commit:load:readings",
     ] {
         let t = Traps::new();
-        let killed = decant_in(
+        let killed = decant_between(
             t.dir.path(),
             &["run", "plan.yaml"],
-            &[
-                ("SOURCE_DATABASE_URL", &t.source.url),
-                ("TARGET_DATABASE_URL", &t.target.url),
-                ("DECANT_TEST_KILL_AT", point),
-            ],
+            &t.source,
+            &t.target,
+            &[("DECANT_TEST_KILL_AT", point)],
         );
         assert_eq!(killed.code, -1, "{point}: not killed:\n{}", killed.stderr);
         let out = t.decant(&["run", "plan.yaml", "--resume"]);
@@ -453,14 +453,7 @@ fn pages_of_a_table_keyed_by_a_wide_decimal_neither_skip_nor_repeat_rows() {
         "version: 1\nname: ledger\nsource: { url: \"${SOURCE_DATABASE_URL}\" }\ntarget: { url: \"${TARGET_DATABASE_URL}\" }\nchecks:\n  - row_counts: all\n  - checksums: all\n",
     )
     .unwrap();
-    let out = decant_in(
-        dir.path(),
-        &["run", "plan.yaml"],
-        &[
-            ("SOURCE_DATABASE_URL", &source.url),
-            ("TARGET_DATABASE_URL", &target.url),
-        ],
-    );
+    let out = decant_between(dir.path(), &["run", "plan.yaml"], &source, &target, &[]);
     assert_exit(&out, 0);
     assert_all_checks_passed(&out);
     assert_eq!(
