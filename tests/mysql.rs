@@ -498,3 +498,40 @@ fn a_parent_that_becomes_a_bad_row_in_a_sync_takes_its_children_with_it() {
         again.stdout
     );
 }
+
+#[test]
+fn wide_rows_and_tables_keyed_only_by_a_unique_key_are_read_in_pages() {
+    // 120 rows of 1 MiB each (pages shrink to about 32 MiB), and a table without a primary key
+    // but with a NOT NULL unique key (paged by it) next to one with no key at all.
+    let source = MysqlDatabase::new();
+    source.execute(
+        "CREATE TABLE documents (id INT NOT NULL PRIMARY KEY, body LONGTEXT NOT NULL) ENGINE=InnoDB; \
+         INSERT INTO documents SELECT seq, REPEAT(CHAR(97 + seq % 26), 1048576) FROM seq_1_to_120; \
+         CREATE TABLE codes (code VARCHAR(20) COLLATE utf8mb4_bin NOT NULL, n INT NOT NULL, UNIQUE KEY codes_code (code)) ENGINE=InnoDB; \
+         INSERT INTO codes SELECT CONCAT('c', seq), seq FROM seq_1_to_30000; \
+         CREATE TABLE loose (n INT NULL) ENGINE=InnoDB; \
+         INSERT INTO loose VALUES (1), (1), (NULL)",
+    );
+    let target = TestDatabase::new();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("plan.yaml"),
+        "version: 1\nname: wide\nsource: { url: \"${SOURCE_DATABASE_URL}\" }\ntarget: { url: \"${TARGET_DATABASE_URL}\" }\nchecks:\n  - row_counts: all\n  - checksums: all\n",
+    )
+    .unwrap();
+    let out = decant_between(dir.path(), &["run", "plan.yaml"], &source, &target, &[]);
+    assert_exit(&out, 0);
+    assert_all_checks_passed(&out);
+    assert_eq!(
+        query(
+            &target,
+            "SELECT count(*) || ' ' || sum(length(body)) || ' ' || count(DISTINCT left(body, 1)) FROM documents"
+        ),
+        "120 125829120 26"
+    );
+    assert_eq!(
+        query(&target, "SELECT count(*) || ' ' || sum(n) FROM codes"),
+        "30000 450015000"
+    );
+    assert_eq!(query(&target, "SELECT count(*) FROM loose"), "3");
+}

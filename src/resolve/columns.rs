@@ -313,7 +313,7 @@ pub(super) fn resolve_table_columns(
         filter: None,
         source_rows: table.row_count,
         columns,
-        key_columns: table.primary_key.clone(),
+        key_columns: row_key(engine, table),
         rowid: engine.has_rowid() && !table.without_rowid,
         primary_key: None,
         uniques: Vec::new(),
@@ -325,6 +325,29 @@ pub(super) fn resolve_table_columns(
         app_rebuilt: Vec::new(),
         warnings,
     }
+}
+
+/// The columns that name a row: the primary key; on MySQL, which has no rowid, a table
+/// without one is named by its first unique key whose columns are all NOT NULL (the key its
+/// reads are paged by and its rejects are named by), when it has one.
+fn row_key(engine: Engine, table: &Table) -> Vec<String> {
+    if !table.primary_key.is_empty() || engine.has_rowid() {
+        return table.primary_key.clone();
+    }
+    table
+        .uniques
+        .iter()
+        .find(|u| {
+            u.columns.iter().all(|c| {
+                // Not a case-insensitive one: PostgreSQL gets it as a `lower()` index,
+                // which a sync's ON CONFLICT cannot name.
+                table
+                    .column(c)
+                    .is_some_and(|col| col.not_null && col.collation.is_none())
+            })
+        })
+        .map(|u| u.columns.clone())
+        .unwrap_or_default()
 }
 
 /// The expression context of a resolved table: source names → target names and kinds.

@@ -24,6 +24,10 @@ use crate::dialect::Templates;
 /// whole result in memory, so a big table is read as a series of key-ordered pages.
 pub const MYSQL_PAGE_ROWS: usize = 20_000;
 
+/// The bytes of text and blobs a page should hold at most: a table of wide rows (documents,
+/// images) is read in smaller pages, so memory stays flat whatever the rows hold.
+const MYSQL_PAGE_BYTES: usize = 32 << 20;
+
 /// An open source database.
 pub enum SourceConnection {
     Sqlite(SqliteConnection),
@@ -162,7 +166,7 @@ impl SourceConnection {
     }
 
     /// Like [`Self::visit_rows`], for a whole table's SELECT: on MySQL the rows are read in
-    /// pages of [`MYSQL_PAGE_ROWS`] in the order of `keys` (the selected key columns, by name
+    /// pages of at most [`MYSQL_PAGE_ROWS`] (fewer for wide rows) in the order of `keys` (the selected key columns, by name
     /// and position in the row), each page starting after the previous page's last key, so
     /// memory stays flat. Without keys, one query reads the table.
     pub fn visit_in_key_order<E>(
@@ -183,19 +187,19 @@ impl SourceConnection {
                 let templates = Templates::new(None);
                 let names: Vec<&str> = keys.iter().map(|k| k.name.as_str()).collect();
                 let mut after: Option<Vec<serde_json::Value>> = None;
+                // The first page is small: how wide the rows are is not known before it.
+                let mut limit = 16;
                 loop {
                     let page = templates
                         .render(
                             &crate::dialect::source_template("mysql", "select_page"),
-                            context! { select => select_sql, keys => names, after, limit => MYSQL_PAGE_ROWS },
+                            context! { select => select_sql, keys => names, after, limit },
                         )
-                        .map_err(|e| {
-                            diesel::result::Error::QueryBuilderError(e.to_string().into())
-                        })
+                        .map_err(|e| diesel::result::Error::QueryBuilderError(e.to_string().into()))
                         .and_then(|sql| conn.load_rows(&sql));
                     let (full, last) = match &page {
                         Ok(rows) => (
-                            rows.len() == MYSQL_PAGE_ROWS,
+                            rows.len() == limit,
                             rows.last().map(|row| {
                                 keys.iter()
                                     .map(|k| {
@@ -208,11 +212,14 @@ impl SourceConnection {
                         ),
                         Err(_) => (false, None),
                     };
+                    let bytes = page.as_ref().map_or(0, |rows| page_bytes(rows));
                     // A closed channel: the caller stopped reading.
                     if pages.send(page).is_err() || !full {
                         return;
                     }
                     after = last;
+                    // Wide rows: the next page holds about MYSQL_PAGE_BYTES.
+                    limit = (limit * MYSQL_PAGE_BYTES / bytes.max(1)).clamp(16, MYSQL_PAGE_ROWS);
                 }
             });
             for page in received {
@@ -241,4 +248,16 @@ fn literal_json(value: &SqlValue, numeric: bool) -> serde_json::Value {
             serde_json::json!({ "hex": hex })
         }
     }
+}
+
+/// The bytes a page of rows holds in text and blobs (numbers are small and fixed).
+fn page_bytes(rows: &[Vec<SqlValue>]) -> usize {
+    rows.iter()
+        .flatten()
+        .map(|v| match v {
+            SqlValue::Text(t) => t.len(),
+            SqlValue::InvalidText(b) | SqlValue::Blob(b) => b.len(),
+            _ => 8,
+        })
+        .sum()
 }
