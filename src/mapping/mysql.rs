@@ -1,5 +1,5 @@
 //! The built-in MySQL/MariaDB → PostgreSQL type defaults, decided from the full column type
-//! (`int(10) unsigned`, `tinyint(1)`, `enum('a','b')`); MySQL enforces its types, so no profile.
+//! (`int(10) unsigned`, `tinyint(1)`, `enum('a','b')`); a profile only adds warnings.
 
 use super::target_types::TargetType;
 use super::types::{has_json_valid_check, TypeDecision};
