@@ -118,6 +118,12 @@ pub(super) struct Col {
     plain: bool,
 }
 
+impl Col {
+    fn plain_integer(&self) -> bool {
+        self.plain && matches!(self.ty, Ty::Int2 | Ty::Int4 | Ty::Int8)
+    }
+}
+
 pub(super) struct Layout {
     pub(super) table: String,
     pub(super) columns: Vec<Col>,
@@ -178,11 +184,20 @@ impl Layout {
     /// The single integer key carried as it is, for value-range windows.
     pub(super) fn integer_key(&self) -> Option<&Col> {
         match self.key.as_slice() {
-            [i] => {
-                let c = &self.columns[*i];
-                (c.plain && matches!(c.ty, Ty::Int2 | Ty::Int4 | Ty::Int8)).then_some(c)
-            }
+            [i] => Some(&self.columns[*i]).filter(|c| c.plain_integer()),
             _ => None,
         }
+    }
+
+    /// The key columns with their positions, when every one is an integer carried as it is:
+    /// both engines order such a key the same way, so a read may be paged by it.
+    pub(super) fn integer_keys(&self) -> Option<Vec<(&Col, usize)>> {
+        if self.key.is_empty() {
+            return None;
+        }
+        self.key
+            .iter()
+            .map(|&i| Some((&self.columns[i], i)).filter(|(c, _)| c.plain_integer()))
+            .collect()
     }
 }

@@ -41,14 +41,17 @@ pub(super) fn read_source(
             let query_error = |e| Stop::Error(CheckError::query(job.check, Side::Source, sql, e));
             let mut read: u64 = 0;
             let mut chunk = Vec::with_capacity(READ_CHUNK);
-            // MySQL reads a single integer key's table in key-ordered pages (its client would
+            // MySQL reads a table keyed by integers in key-ordered pages (its client would
             // otherwise hold the whole result); a row limit is already the query's own LIMIT.
-            let page_keys: Vec<PageKey> = match (job.layout.integer_key(), job.options.row_limit) {
-                (Some(c), None) => vec![PageKey {
-                    name: c.source.clone(),
-                    position: job.layout.key[0],
-                    numeric: true,
-                }],
+            let page_keys: Vec<PageKey> = match (job.layout.integer_keys(), job.options.row_limit) {
+                (Some(keys), None) => keys
+                    .into_iter()
+                    .map(|(c, position)| PageKey {
+                        name: c.source.clone(),
+                        position,
+                        numeric: true,
+                    })
+                    .collect(),
                 _ => Vec::new(),
             };
             let visited = conn.visit_in_key_order(sql, &page_keys, |values| {
