@@ -85,7 +85,8 @@ pub struct RollbackArgs {
 
 #[derive(Debug, clap::Args)]
 pub struct InitArgs {
-    /// The source database, e.g. `sqlite://data/app.sqlite3` (relative to the current folder).
+    /// The source database, e.g. `sqlite://data/app.sqlite3` (relative to the current folder)
+    /// or `mysql://user@host:3306/app` (`mariadb://` too; its password is never written).
     #[arg(long)]
     pub source: String,
     /// The target database URL to write into the plan, as the default of `${TARGET_DATABASE_URL}`
