@@ -535,3 +535,57 @@ fn wide_rows_and_tables_keyed_only_by_a_unique_key_are_read_in_pages() {
     );
     assert_eq!(query(&target, "SELECT count(*) FROM loose"), "3");
 }
+
+#[test]
+fn orphans_that_mysql_let_in_are_found_on_two_connections_and_stop_the_run() {
+    // Written with the foreign key checks off, as dumps are restored: two children of `a`
+    // hold a row each whose parent does not exist.
+    let source = MysqlDatabase::new();
+    source.execute(
+        "SET FOREIGN_KEY_CHECKS = 0; \
+         CREATE TABLE a (id INT NOT NULL PRIMARY KEY) ENGINE=InnoDB; \
+         CREATE TABLE b (id INT NOT NULL PRIMARY KEY, a_id INT NOT NULL, CONSTRAINT b_a FOREIGN KEY (a_id) REFERENCES a (id)) ENGINE=InnoDB; \
+         CREATE TABLE c (id INT NOT NULL PRIMARY KEY, a_id INT NOT NULL, CONSTRAINT c_a FOREIGN KEY (a_id) REFERENCES a (id)) ENGINE=InnoDB; \
+         CREATE TABLE d (id INT NOT NULL PRIMARY KEY, a_id INT NOT NULL, CONSTRAINT d_a FOREIGN KEY (a_id) REFERENCES a (id)) ENGINE=InnoDB; \
+         INSERT INTO a VALUES (1), (2); \
+         INSERT INTO b VALUES (10, 1), (11, 7); \
+         INSERT INTO c VALUES (20, 2), (21, 8), (22, 9); \
+         INSERT INTO d VALUES (30, 1)",
+    );
+    let target = TestDatabase::new();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("plan.yaml"),
+        "version: 1\nname: orphans\nsource: { url: \"${SOURCE_DATABASE_URL}\" }\ntarget: { url: \"${TARGET_DATABASE_URL}\" }\n",
+    )
+    .unwrap();
+    let out = decant_between(dir.path(), &["run", "plan.yaml"], &source, &target, &[]);
+    assert_ne!(out.code, 0, "{}", out.stdout);
+    let said = format!("{}{}", out.stdout, out.stderr);
+    let b = said
+        .find("`b`")
+        .unwrap_or_else(|| panic!("b not named:\n{said}"));
+    let c = said
+        .find("`c`")
+        .unwrap_or_else(|| panic!("c not named:\n{said}"));
+    assert!(b < c, "in the plan's order:\n{said}");
+    assert!(
+        said.contains("id=11") && said.contains("id=21") && said.contains("id=22"),
+        "{said}"
+    );
+    assert!(!said.contains("`d`"), "{said}");
+
+    // Under `orphans: reject` they are left out, each a reject naming its row.
+    std::fs::write(
+        dir.path().join("plan.yaml"),
+        "version: 1\nname: orphans\nsource: { url: \"${SOURCE_DATABASE_URL}\" }\ntarget: { url: \"${TARGET_DATABASE_URL}\" }\nsettings: { orphans: reject }\nchecks:\n  - row_counts: all\n  - checksums: all\n  - foreign_keys: all\n",
+    )
+    .unwrap();
+    let out = decant_between(dir.path(), &["run", "plan.yaml"], &source, &target, &[]);
+    assert_exit(&out, 1);
+    assert_all_checks_passed(&out);
+    assert_eq!(
+        query(&target, "SELECT string_agg(source_table || ' ' || primary_key::text, ', ' ORDER BY source_table, primary_key::text) FROM decant.decant_rejects"),
+        r#"b {"id": 11}, c {"id": 21}, c {"id": 22}"#
+    );
+}

@@ -256,15 +256,23 @@ impl<'r> Predicates<'r> {
 }
 
 /// A SQLite expression that JSON can hold: blobs become `x'…'` text.
-fn json_safe(column_sql: &str) -> String {
-    format!("CASE WHEN typeof({column_sql}) = 'blob' THEN 'x''' || hex({column_sql}) || '''' ELSE {column_sql} END")
+fn json_safe(engine: Engine, column_sql: &str) -> String {
+    match engine {
+        Engine::Sqlite => format!("CASE WHEN typeof({column_sql}) = 'blob' THEN 'x''' || hex({column_sql}) || '''' ELSE {column_sql} END"),
+        // MySQL's columns hold their declared type: JSON_OBJECT writes each as it is.
+        Engine::Mysql => column_sql.to_owned(),
+    }
 }
 
 /// `json_object('id', "id", …)` of the row's key (`rowid` when the table has none).
-fn key_json(table: &ResolvedTable) -> String {
+fn key_json(engine: Engine, table: &ResolvedTable) -> String {
     let me = quote_ident(&table.source);
     if table.key_columns.is_empty() {
-        return format!("json_object('rowid', {me}.rowid)");
+        return match engine {
+            Engine::Sqlite => format!("json_object('rowid', {me}.rowid)"),
+            // No rowid: the sample names its row by the foreign key's values alone.
+            Engine::Mysql => "json_object()".to_owned(),
+        };
     }
     let pairs: Vec<String> = table
         .key_columns
@@ -273,19 +281,19 @@ fn key_json(table: &ResolvedTable) -> String {
             format!(
                 "{}, {}",
                 crate::dialect::quote_literal(c),
-                json_safe(&format!("{me}.{}", quote_ident(c)))
+                json_safe(engine, &format!("{me}.{}", quote_ident(c)))
             )
         })
         .collect();
     format!("json_object({})", pairs.join(", "))
 }
 
-fn fk_json(table: &ResolvedTable, fk: &SourceForeignKey) -> String {
+fn fk_json(engine: Engine, table: &ResolvedTable, fk: &SourceForeignKey) -> String {
     let me = quote_ident(&table.source);
     let values: Vec<String> = fk
         .columns
         .iter()
-        .map(|c| json_safe(&format!("{me}.{}", quote_ident(c))))
+        .map(|c| json_safe(engine, &format!("{me}.{}", quote_ident(c))))
         .collect();
     format!("json_array({})", values.join(", "))
 }
@@ -319,13 +327,12 @@ fn pairs_text(names: &[String], values: &[serde_json::Value]) -> String {
 /// Counts (and samples, or with `all_rows` lists) the orphans of one constraint.
 fn query_orphans(
     source: &mut SourceConnection,
-    predicates: &mut Predicates<'_>,
+    condition: &str,
     table: &ResolvedTable,
     fk: &SourceForeignKey,
     all_rows: bool,
 ) -> Result<(OrphanFinding, Vec<OrphanRow>), CheckError> {
     let id = format!("foreign-keys:{}", table.source);
-    let condition = predicates.orphans_where(table, fk);
     let from = quote_ident(&table.source);
     let count_sql = format!("SELECT count(*) AS n FROM {from} WHERE {condition}");
     let n = source
@@ -335,9 +342,9 @@ fn query_orphans(
     let mut rows = Vec::new();
     if n > 0 {
         let rows_sql = format!(
-            "SELECT {} AS key, {} AS fk FROM {from} WHERE {condition}{}",
-            key_json(table),
-            fk_json(table, fk),
+            "SELECT {} AS \"key\", {} AS \"fk\" FROM {from} WHERE {condition}{}",
+            key_json(source.engine(), table),
+            fk_json(source.engine(), table, fk),
             if all_rows {
                 String::new()
             } else {
@@ -377,23 +384,68 @@ fn query_orphans(
     ))
 }
 
+/// Opens one more connection to the source, for searches that run side by side; `None` when
+/// the source cannot (SQLite, whose reads share the process) or a connection fails.
+pub type AnotherSource<'a> = dyn Fn() -> Option<SourceConnection> + Sync + 'a;
+
 /// The orphans of every planned foreign key, counted directly: a row is an orphan when no row
 /// of the referenced table that its filter carries matches.
 pub fn find_orphans(
     source: &mut SourceConnection,
     resolved: &ResolvedPlan,
+    another: Option<&AnotherSource<'_>>,
 ) -> Result<Vec<OrphanFinding>, CheckError> {
     let mut predicates = Predicates::new(resolved);
-    let mut findings = Vec::new();
+    let mut searches = Vec::new();
     for table in &resolved.tables {
         for fk in source_foreign_keys(resolved, table) {
-            let (finding, _) = query_orphans(source, &mut predicates, table, &fk, false)?;
-            if finding.count > 0 {
-                findings.push(finding);
-            }
+            let condition = predicates.orphans_where(table, &fk);
+            searches.push((table, fk, condition));
         }
     }
-    Ok(findings)
+    let search = |conn: &mut SourceConnection,
+                  part: &[(&ResolvedTable, SourceForeignKey, String)]|
+     -> Result<Vec<OrphanFinding>, CheckError> {
+        part.iter()
+            .map(|(table, fk, condition)| {
+                query_orphans(conn, condition, table, fk, false).map(|(f, _)| f)
+            })
+            .collect()
+    };
+    // A server runs each search on one core: two connections search two keys at once.
+    let second = match another {
+        Some(open) if searches.len() > 1 => open(),
+        _ => None,
+    };
+    let found = match second {
+        Some(mut second) => {
+            let (mine, theirs): (Vec<_>, Vec<_>) = searches
+                .into_iter()
+                .enumerate()
+                .partition(|(i, _)| i % 2 == 0);
+            let mine: Vec<_> = mine.into_iter().map(|(_, s)| s).collect();
+            let theirs: Vec<_> = theirs.into_iter().map(|(_, s)| s).collect();
+            let (a, b) = std::thread::scope(|scope| {
+                let other = scope.spawn(|| search(&mut second, &theirs));
+                let a = search(source, &mine);
+                let b = other
+                    .join()
+                    .unwrap_or_else(|p| std::panic::resume_unwind(p));
+                (a, b)
+            });
+            // Back in the plan's order: the first of each pair is mine.
+            let (a, b) = (a?, b?);
+            let mut merged = Vec::with_capacity(a.len() + b.len());
+            let mut b = b.into_iter();
+            for f in a {
+                merged.push(f);
+                merged.extend(b.next());
+            }
+            merged
+        }
+        None => search(source, &searches)?,
+    };
+    Ok(found.into_iter().filter(|f| f.count > 0).collect())
 }
 
 /// What `settings.orphans` makes of the source's orphans, decided before any data moves.
@@ -425,10 +477,11 @@ impl OrphanPlan {
 pub fn plan_orphans(
     prepared: &Prepared,
     source: &mut SourceConnection,
+    another: Option<&AnotherSource<'_>>,
 ) -> Result<OrphanPlan, CheckError> {
     let resolved = &prepared.resolved;
     let policy = resolved.settings.orphans;
-    let direct = find_orphans(source, resolved)?;
+    let direct = find_orphans(source, resolved, another)?;
     let mut plan = OrphanPlan {
         policy,
         findings: direct.clone(),
@@ -508,7 +561,8 @@ fn reject_orphans(
             if !cascading.contains(&fk.key()) {
                 continue;
             }
-            let (finding, rows) = query_orphans(source, &mut predicates, table, &fk, true)?;
+            let condition = predicates.orphans_where(table, &fk);
+            let (finding, rows) = query_orphans(source, &condition, table, &fk, true)?;
             if finding.count == 0 {
                 continue;
             }
@@ -640,7 +694,8 @@ pub fn check_table(
                 .find(|f| f.table == table.source && f.constraint == fk.name)
                 .map_or((0, Vec::new()), |f| (f.count, f.samples.clone())),
             None => {
-                let (f, _) = query_orphans(source, &mut predicates, table, fk, false)?;
+                let condition = predicates.orphans_where(table, fk);
+                let (f, _) = query_orphans(source, &condition, table, fk, false)?;
                 (f.count, f.samples)
             }
         };

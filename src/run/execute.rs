@@ -25,7 +25,7 @@ use crate::run::identity::{plan_hash, schema_hash, source_fingerprint};
 use crate::run::report::{RunFailure, RunReport, StepReport, TableReport};
 use crate::signals;
 use crate::source::SourceConnection;
-use crate::url::{parse_source_url, redact_url};
+use crate::url::{parse_source_url, redact_url, SourceUrl};
 
 /// How to run.
 #[derive(Debug, Clone, Default)]
@@ -193,7 +193,15 @@ pub fn execute(
     let checked = prepared;
     let mut orphans = {
         let mut source = open_source(&source_url).map_err(|e| RunError::Source(chain(&e)))?;
-        plan_orphans(prepared, &mut source).map_err(|e| RunError::OrphanSearch(chain(&e)))?
+        // A server searches two foreign keys at once on two connections; SQLite's reads in
+        // one process only get in each other's way.
+        let another = || {
+            matches!(source_url, SourceUrl::Mysql(_))
+                .then(|| open_source(&source_url).ok())
+                .flatten()
+        };
+        plan_orphans(prepared, &mut source, Some(&another))
+            .map_err(|e| RunError::OrphanSearch(chain(&e)))?
     };
     if orphans.stops_the_run() {
         return Err(RunError::Orphans(orphans.findings));
