@@ -79,6 +79,24 @@ fn decant_between(
     decant_in(dir, args, &env)
 }
 
+/// A MariaDB database made by `sql`, moved into a new PostgreSQL database by a plan that
+/// compares every row; the run must succeed with every check passing.
+fn run_checked(sql: &str) -> (MysqlDatabase, TestDatabase) {
+    let source = MysqlDatabase::new();
+    source.execute(sql);
+    let target = TestDatabase::new();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("plan.yaml"),
+        "version: 1\nname: checked\nsource: { url: \"${SOURCE_DATABASE_URL}\" }\ntarget: { url: \"${TARGET_DATABASE_URL}\" }\nchecks:\n  - row_counts: all\n  - checksums: all\n",
+    )
+    .unwrap();
+    let out = decant_between(dir.path(), &["run", "plan.yaml"], &source, &target, &[]);
+    assert_exit(&out, 0);
+    assert_all_checks_passed(&out);
+    (source, target)
+}
+
 fn assert_all_checks_passed(out: &Outcome) {
     let t = tally(out);
     assert!(t.checks > 0, "no checks ran:\n{}", out.stdout);
@@ -441,21 +459,10 @@ fn pages_of_a_table_keyed_by_a_wide_decimal_neither_skip_nor_repeat_rows() {
     // 25 000 keys near 10^25: more than one page, each starting after the last key of the
     // one before, written unquoted (MySQL 8 compares a quoted number with a DECIMAL as a
     // double, which cannot tell these keys apart; MariaDB 10.11 compares either exactly).
-    let source = MysqlDatabase::new();
-    source.execute(
+    let (_source, target) = run_checked(
         "CREATE TABLE ledger (id DECIMAL(30,0) NOT NULL PRIMARY KEY, amount INT NOT NULL) ENGINE=InnoDB; \
          INSERT INTO ledger SELECT 10000000000000000000000000 + seq, seq % 7 FROM seq_1_to_25000",
     );
-    let target = TestDatabase::new();
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("plan.yaml"),
-        "version: 1\nname: ledger\nsource: { url: \"${SOURCE_DATABASE_URL}\" }\ntarget: { url: \"${TARGET_DATABASE_URL}\" }\nchecks:\n  - row_counts: all\n  - checksums: all\n",
-    )
-    .unwrap();
-    let out = decant_between(dir.path(), &["run", "plan.yaml"], &source, &target, &[]);
-    assert_exit(&out, 0);
-    assert_all_checks_passed(&out);
     assert_eq!(
         query(
             &target,
@@ -503,8 +510,7 @@ fn a_parent_that_becomes_a_bad_row_in_a_sync_takes_its_children_with_it() {
 fn wide_rows_and_tables_keyed_only_by_a_unique_key_are_read_in_pages() {
     // 120 rows of 1 MiB each (pages shrink to about 32 MiB), and a table without a primary key
     // but with a NOT NULL unique key (paged by it) next to one with no key at all.
-    let source = MysqlDatabase::new();
-    source.execute(
+    let (_source, target) = run_checked(
         "CREATE TABLE documents (id INT NOT NULL PRIMARY KEY, body LONGTEXT NOT NULL) ENGINE=InnoDB; \
          INSERT INTO documents SELECT seq, REPEAT(CHAR(97 + seq % 26), 1048576) FROM seq_1_to_120; \
          CREATE TABLE codes (code VARCHAR(20) COLLATE utf8mb4_bin NOT NULL, n INT NOT NULL, UNIQUE KEY codes_code (code)) ENGINE=InnoDB; \
@@ -512,16 +518,6 @@ fn wide_rows_and_tables_keyed_only_by_a_unique_key_are_read_in_pages() {
          CREATE TABLE loose (n INT NULL) ENGINE=InnoDB; \
          INSERT INTO loose VALUES (1), (1), (NULL)",
     );
-    let target = TestDatabase::new();
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("plan.yaml"),
-        "version: 1\nname: wide\nsource: { url: \"${SOURCE_DATABASE_URL}\" }\ntarget: { url: \"${TARGET_DATABASE_URL}\" }\nchecks:\n  - row_counts: all\n  - checksums: all\n",
-    )
-    .unwrap();
-    let out = decant_between(dir.path(), &["run", "plan.yaml"], &source, &target, &[]);
-    assert_exit(&out, 0);
-    assert_all_checks_passed(&out);
     assert_eq!(
         query(
             &target,
