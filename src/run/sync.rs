@@ -335,18 +335,11 @@ fn compare_table<'p>(
         plan.result = result;
         return Ok(plan);
     }
-    let key_of = |key: &serde_json::Value| -> Vec<serde_json::Value> {
-        table
-            .key_columns
-            .iter()
-            .map(|k| key.get(k).cloned().unwrap_or(serde_json::Value::Null))
-            .collect()
-    };
     let mut changed = BTreeSet::new();
     let mut missing = BTreeSet::new();
     let mut extra = BTreeSet::new();
     for d in &outcome.differences {
-        let key = serde_json::to_string(&key_of(&d.key)).unwrap_or_default();
+        let key = key_text(&key_values(table, &d.key));
         match d.kind {
             DifferenceKind::Changed => changed.insert(key),
             // A source row that does not convert (it names its column) is staged like a new
@@ -365,14 +358,7 @@ fn compare_table<'p>(
     // table changed.
     let rejected_before: BTreeSet<String> = earlier
         .iter()
-        .filter_map(|r| {
-            let values: Option<Vec<&serde_json::Value>> = table
-                .key_columns
-                .iter()
-                .map(|k| r.primary_key.get(k))
-                .collect();
-            values.map(|v| serde_json::to_string(&v).unwrap_or_default())
-        })
+        .map(|r| key_text(&key_values(table, &r.primary_key)))
         .collect();
     let new_missing = missing.difference(&rejected_before).count();
     match keyed(table) {
@@ -408,22 +394,19 @@ fn compare_table<'p>(
 fn recheck_rejected<'r>(plan: &mut TablePlan<'_>, earlier: impl Iterator<Item = &'r Reject>) {
     let t = plan.table;
     for reject in earlier {
-        let Some(object) = reject.primary_key.as_object() else {
-            continue;
-        };
-        let values: Option<Vec<serde_json::Value>> = t
-            .key_columns
-            .iter()
-            .map(|k| object.get(k).cloned())
-            .collect();
-        let Some(values) = values.filter(|v| !v.is_empty()) else {
+        let named_by_key = !t.key_columns.is_empty()
+            && t.key_columns
+                .iter()
+                .all(|k| reject.primary_key.get(k).is_some());
+        if !named_by_key {
             // Named by position: only a reload looks at it again.
             if plan.result.reloaded {
                 plan.retake.push(reject.primary_key.clone());
             }
             continue;
-        };
-        let key = serde_json::to_string(&values).unwrap_or_default();
+        }
+        let values = key_values(t, &reject.primary_key);
+        let key = key_text(&values);
         let in_source = plan.inserted_keys.contains(&key);
         if reject.reason.starts_with("parent rejected") {
             // Staged like any row the source has (a gone one stages nothing): the cascade
@@ -500,25 +483,45 @@ fn reject_children(
     Ok(all)
 }
 
-/// Counts a row as rejected rather than as inserted or updated.
-fn count_as_rejected(plan: &mut TablePlan<'_>, reject: &Reject) {
-    let key: Vec<serde_json::Value> = plan
-        .table
-        .key_columns
-        .iter()
-        .map(|k| reject.primary_key.get(k).cloned().unwrap_or_default())
-        .collect();
-    let text = serde_json::to_string(&key).unwrap_or_default();
-    if plan.updated_keys.remove(&text) {
+/// Counts a row as rejected rather than as inserted or updated; a row rejected before in the
+/// same column with the same value is no change. True when the target has the row (it changed).
+fn count_as_rejected(plan: &mut TablePlan<'_>, reject: &Reject) -> bool {
+    let text = key_text(&key_values(plan.table, &reject.primary_key));
+    let in_target = plan.updated_keys.remove(&text);
+    if in_target {
         plan.result.updated = plan.result.updated.saturating_sub(1);
     } else if plan.inserted_keys.remove(&text) {
         plan.result.inserted = plan.result.inserted.saturating_sub(1);
     }
-    // Rejected before for the same parent: no change.
     match plan.rechecked.get(&text) {
         Some((column, value)) if column == &reject.column && value == &reject.value => {}
         _ => plan.result.rejected += 1,
     }
+    in_target
+}
+
+/// A row's key values in key column order, from its `{"column": value, …}` (a difference's or
+/// a reject's key).
+fn key_values(table: &ResolvedTable, named: &serde_json::Value) -> Vec<serde_json::Value> {
+    table
+        .key_columns
+        .iter()
+        .map(|k| named.get(k).cloned().unwrap_or_default())
+        .collect()
+}
+
+/// The key values as one text, to look a row up in a set.
+fn key_text(values: &[serde_json::Value]) -> String {
+    serde_json::to_string(values).unwrap_or_default()
+}
+
+/// The target names of the key columns.
+fn target_keys(table: &ResolvedTable) -> Vec<&str> {
+    table
+        .key_columns
+        .iter()
+        .filter_map(|k| table.column(k).map(|c| c.target.as_str()))
+        .collect()
 }
 
 fn staged_name(table: &ResolvedTable) -> String {
@@ -597,31 +600,14 @@ fn stage(
     // A row that became a bad row is rejected, as in a run, and leaves the target; it is
     // counted as rejected, not as inserted or updated. A row rejected before that is bad in
     // the same column with the same value is no change; one that loads now is inserted.
-    let rejected = &rejects.rejects[before..];
-    for reject in rejected {
-        let key: Vec<serde_json::Value> = t
-            .key_columns
-            .iter()
-            .map(|k| reject.primary_key.get(k).cloned().unwrap_or_default())
-            .collect();
-        let text = serde_json::to_string(&key).unwrap_or_default();
-        if let Some((column, value)) = plan.rechecked.get(&text) {
-            if column != &reject.column || value != &reject.value {
-                plan.result.rejected += 1;
-            }
-            continue;
-        }
-        plan.result.rejected += 1;
-        if plan.updated_keys.remove(&text) {
-            plan.result.updated = plan.result.updated.saturating_sub(1);
-            // The target has the row's old version: it leaves the target.
-            if prepared.resolved.settings.on_bad_row == OnBadRow::Reject
-                && !plan.delete.contains(&key)
-            {
+    // Their target rows (a changed row's old version) leave the target.
+    let leave = prepared.resolved.settings.on_bad_row == OnBadRow::Reject;
+    for reject in &rejects.rejects[before..] {
+        if count_as_rejected(plan, reject) && leave {
+            let key = key_values(t, &reject.primary_key);
+            if !plan.delete.contains(&key) {
                 plan.delete.push(key);
             }
-        } else if plan.inserted_keys.remove(&text) {
-            plan.result.inserted = plan.result.inserted.saturating_sub(1);
         }
     }
     Ok(())
@@ -636,11 +622,7 @@ fn delete(
     let t = plan.table;
     let failed = apply_error(t);
     let schema = prepared.resolved.schema.as_str();
-    let keys: Vec<&str> = t
-        .key_columns
-        .iter()
-        .filter_map(|k| t.column(k).map(|c| c.target.as_str()))
-        .collect();
+    let keys = target_keys(t);
     let mut statements = Vec::new();
     if plan.result.reloaded {
         if keys.is_empty() {
@@ -687,11 +669,7 @@ fn upsert(
     let failed = apply_error(t);
     let schema = prepared.resolved.schema.as_str();
     let columns: Vec<&str> = t.copied_columns().map(|c| c.target.as_str()).collect();
-    let keys: Vec<&str> = t
-        .key_columns
-        .iter()
-        .filter_map(|k| t.column(k).map(|c| c.target.as_str()))
-        .collect();
+    let keys = target_keys(t);
     let updated: Vec<&str> = columns
         .iter()
         .copied()
