@@ -363,3 +363,51 @@ pub(super) fn expression_context(columns: &[ResolvedColumn]) -> ExpressionContex
     }
     ctx
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::UniqueConstraint;
+
+    fn table(
+        primary_key: &[&str],
+        unique: &[&str],
+        not_null: bool,
+        collation: Option<&str>,
+    ) -> Table {
+        let column = |name: &str| Column {
+            name: name.to_owned(),
+            declared_type: "varchar(20)".to_owned(),
+            not_null,
+            collation: collation.map(str::to_owned),
+            ..Column::default()
+        };
+        Table {
+            name: "t".to_owned(),
+            columns: vec![column("id"), column("code")],
+            primary_key: primary_key.iter().map(|c| (*c).to_owned()).collect(),
+            uniques: vec![UniqueConstraint {
+                name: None,
+                columns: unique.iter().map(|c| (*c).to_owned()).collect(),
+            }],
+            ..Table::default()
+        }
+    }
+
+    #[test]
+    fn a_mysql_table_without_a_primary_key_is_named_by_a_not_null_case_sensitive_unique_key() {
+        let key = |t: &Table, e: Engine| row_key(e, t);
+        assert_eq!(
+            key(&table(&["id"], &["code"], true, None), Engine::Mysql),
+            ["id"]
+        );
+        assert_eq!(
+            key(&table(&[], &["code"], true, None), Engine::Mysql),
+            ["code"]
+        );
+        // A NULL-able or case-insensitive unique key names no row; SQLite has its rowid.
+        assert!(key(&table(&[], &["code"], false, None), Engine::Mysql).is_empty());
+        assert!(key(&table(&[], &["code"], true, Some("NOCASE")), Engine::Mysql).is_empty());
+        assert!(key(&table(&[], &["code"], true, None), Engine::Sqlite).is_empty());
+    }
+}

@@ -218,8 +218,7 @@ impl SourceConnection {
                         return;
                     }
                     after = last;
-                    // Wide rows: the next page holds about MYSQL_PAGE_BYTES.
-                    limit = (limit * MYSQL_PAGE_BYTES / bytes.max(1)).clamp(16, MYSQL_PAGE_ROWS);
+                    limit = next_page_rows(limit, bytes);
                 }
             });
             for page in received {
@@ -250,6 +249,12 @@ fn literal_json(value: &SqlValue, numeric: bool) -> serde_json::Value {
     }
 }
 
+/// How many rows the next page asks for, after a page of `rows` rows held `bytes`: about
+/// [`MYSQL_PAGE_BYTES`] of wide rows, at most [`MYSQL_PAGE_ROWS`] narrow ones.
+fn next_page_rows(rows: usize, bytes: usize) -> usize {
+    (rows * MYSQL_PAGE_BYTES / bytes.max(1)).clamp(16, MYSQL_PAGE_ROWS)
+}
+
 /// The bytes a page of rows holds in text and blobs (numbers are small and fixed).
 fn page_bytes(rows: &[Vec<SqlValue>]) -> usize {
     rows.iter()
@@ -260,4 +265,20 @@ fn page_bytes(rows: &[Vec<SqlValue>]) -> usize {
             _ => 8,
         })
         .sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pages_hold_about_32_mib_of_wide_rows_and_20_000_narrow_ones() {
+        // The first page: 16 rows of 1 MiB, then 32 a page; of 100 bytes, then the most.
+        assert_eq!(next_page_rows(16, 16 << 20), 32);
+        assert_eq!(next_page_rows(16, 1_600), MYSQL_PAGE_ROWS);
+        // Rows of 64 MiB: never fewer than 16.
+        assert_eq!(next_page_rows(32, 32 * (64 << 20)), 16);
+        let rows = vec![vec![SqlValue::Integer(1), SqlValue::Text("x".repeat(1000))]; 10];
+        assert_eq!(page_bytes(&rows), 10 * (8 + 1000));
+    }
 }
