@@ -81,6 +81,26 @@ fn run_with_kill(s: &Setup, resume: bool, kill_at: Option<&str>) -> crate::suppo
     }
 }
 
+/// Runs the plan with a SIGKILL at `kill`, and checks the process died there.
+fn run_killed_at(s: &Setup, kill: &str) {
+    let first = run_with_kill(s, false, Some(kill));
+    assert_eq!(
+        first.code, -1,
+        "{kill}: the run was not killed\n{}{}",
+        first.stdout, first.stderr
+    );
+}
+
+/// Resumes the killed run, which must then succeed.
+fn resume_to_the_end(s: &Setup, kill: &str) {
+    let resumed = run_with_kill(s, true, None);
+    assert_eq!(
+        resumed.code, 0,
+        "{kill}\n{}{}",
+        resumed.stdout, resumed.stderr
+    );
+}
+
 /// The target holds exactly the source's rows, the user step and the migration ran once,
 /// every check passes, and the report accounts for every table.
 fn assert_exact(s: &Setup, context: &str) {
@@ -187,12 +207,7 @@ fn a_kill_at_every_step_boundary_and_commit_window_then_resume_carries_each_step
         .collect();
     for (kill, second_kill) in scenarios {
         let s = setup();
-        let first = run_with_kill(&s, false, Some(&kill));
-        assert_eq!(
-            first.code, -1,
-            "{kill}: the run was not killed\n{}{}",
-            first.stdout, first.stderr
-        );
+        run_killed_at(&s, &kill);
         let resumed = run_with_kill(&s, true, Some(&second_kill));
         if resumed.code == -1 {
             let again = run_with_kill(&s, true, None);
@@ -497,18 +512,8 @@ fn an_app_owned_run_killed_after_any_steps_commit_resumes_to_the_same_data() {
     for step in &steps {
         let s = Setup::from_example("chat-app", |p| p);
         let kill = format!("after-commit:{step}");
-        let first = run_with_kill(&s, false, Some(&kill));
-        assert_eq!(
-            first.code, -1,
-            "{kill}: not killed\n{}{}",
-            first.stdout, first.stderr
-        );
-        let resumed = run_with_kill(&s, true, None);
-        assert_eq!(
-            resumed.code, 0,
-            "{kill}\n{}{}",
-            resumed.stdout, resumed.stderr
-        );
+        run_killed_at(&s, &kill);
+        resume_to_the_end(&s, &kill);
         assert_eq!(query(&s.db, fingerprint), expected, "{kill}");
         assert_exit(&s.decant(&["check", "plan.yaml"]), 0);
     }
@@ -519,18 +524,8 @@ fn a_run_killed_around_the_commit_of_reject_children_resumes_without_rejecting_t
     for point in ["started", "before-commit", "after-commit"] {
         let s = Setup::from_example("savings", |p| p);
         let kill = format!("{point}:reject-children");
-        let first = run_with_kill(&s, false, Some(&kill));
-        assert_eq!(
-            first.code, -1,
-            "{kill}: not killed\n{}{}",
-            first.stdout, first.stderr
-        );
-        let resumed = run_with_kill(&s, true, None);
-        assert_eq!(
-            resumed.code, 0,
-            "{kill}\n{}{}",
-            resumed.stdout, resumed.stderr
-        );
+        run_killed_at(&s, &kill);
+        resume_to_the_end(&s, &kill);
         assert_eq!(
             query(&s.db, "SELECT count(*) FROM decant.decant_rejects WHERE reason LIKE 'parent rejected%'"),
             query(&s.db, "SELECT count(DISTINCT primary_key) FROM decant.decant_rejects WHERE reason LIKE 'parent rejected%'"),

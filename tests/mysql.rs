@@ -2,7 +2,7 @@
 //! (`fixtures/mysql/traps.sql`, loaded by the `mariadb` client), each trap loaded right or
 //! rejected with its reason, and the checks working across the two engines.
 
-use crate::support::cli::{decant_in, repo_root, tally, Outcome, Tally};
+use crate::support::cli::{assert_all_checks_passed, decant_in, repo_root, Outcome};
 use crate::support::mysql::MysqlDatabase;
 use crate::support::postgres::TestDatabase;
 use crate::support::setup::{assert_exit, assert_tables_reconcile, query};
@@ -95,18 +95,6 @@ fn run_checked(sql: &str) -> (MysqlDatabase, TestDatabase) {
     assert_exit(&out, 0);
     assert_all_checks_passed(&out);
     (source, target)
-}
-
-fn assert_all_checks_passed(out: &Outcome) {
-    let t = tally(out);
-    assert!(t.checks > 0, "no checks ran:\n{}", out.stdout);
-    assert_eq!(
-        t,
-        Tally::all_passed(t.checks),
-        "{}\n{}",
-        out.stdout,
-        out.stderr
-    );
 }
 
 #[test]

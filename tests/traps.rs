@@ -3,7 +3,7 @@
 
 use diesel::connection::SimpleConnection;
 
-use crate::support::cli::{tally, Outcome, Tally};
+use crate::support::cli::assert_all_checks_passed;
 use crate::support::postgres::TestDatabase;
 use crate::support::setup::{assert_exit, query, Setup};
 
@@ -33,14 +33,6 @@ fn target_refuses(db: &TestDatabase, sql: &str) -> String {
 }
 
 const CHECKS: &str = "checks:\n  - row_counts: all\n  - checksums: all\n  - foreign_keys: all\n";
-
-/// The run checked something and every check passed: read from the tally's numbers, since
-/// `contains("0 failed")` also matches `10 failed`.
-fn assert_all_checks_passed(out: &Outcome) {
-    let t = tally(out);
-    assert!(t.checks > 0, "no checks ran:\n{}", out.stdout);
-    assert_eq!(t, Tally::all_passed(t.checks), "{}", out.stdout);
-}
 
 #[test]
 fn identifiers_that_are_reserved_words_or_hold_spaces_quotes_and_mixed_case_are_carried_quoted() {

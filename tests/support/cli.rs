@@ -65,6 +65,20 @@ impl Tally {
     }
 }
 
+/// The run or check checked something and every check passed: read from the tally's numbers,
+/// since `contains("0 failed")` also matches `10 failed`.
+pub fn assert_all_checks_passed(out: &Outcome) {
+    let t = tally(out);
+    assert!(t.checks > 0, "no checks ran:\n{}", out.stdout);
+    assert_eq!(
+        t,
+        Tally::all_passed(t.checks),
+        "{}\n{}",
+        out.stdout,
+        out.stderr
+    );
+}
+
 /// The tally line of what `run` or `check` printed, read as numbers, so that `0 failed` is
 /// not mistaken for `10 failed`. Fails when there is not exactly one.
 pub fn tally(out: &Outcome) -> Tally {
