@@ -15,21 +15,7 @@
 # medians and the ratios to `created`. Needs cargo, python3, psql, pg_dump, /usr/bin/time.
 set -euo pipefail
 
-RUNS=3
-SCALE=1.0
-SERVER="${BENCH_SERVER_URL:-postgres://postgres@127.0.0.1:5432}"
-BUILD=1
-while [ $# -gt 0 ]; do
-    case "$1" in
-        --runs) RUNS="$2"; shift 2 ;;
-        --scale) SCALE="$2"; shift 2 ;;
-        --server) SERVER="${2%/}"; shift 2 ;;
-        --no-build) BUILD=0; shift ;;
-        -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-        *) echo "app_schema.sh: unknown argument \`$1\`" >&2; exit 2 ;;
-    esac
-done
-die() { echo "app_schema.sh: FAILED: $*" >&2; exit 1; }
+. "$(dirname "${BASH_SOURCE[0]}")/args.sh" "$@"
 
 BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 . "$BENCH_DIR/common.sh"

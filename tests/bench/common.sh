@@ -4,7 +4,7 @@
 
 REPO="$(cd "$BENCH_DIR/../.." && pwd)"
 DATA="$BENCH_DIR/data"
-DECANT="$REPO/target/release/decant"
+DECANT="${DECANT:-$REPO/target/release/decant}"
 mkdir -p "$DATA"
 if [ "$BUILD" = 1 ]; then (cd "$REPO" && cargo build --release --quiet); fi
 [ -x "$DECANT" ] || die "$DECANT does not exist"

@@ -11,21 +11,10 @@
 # machine (the floor reads its files from /tmp).
 set -euo pipefail
 
-RUNS=3
-SCALE=1.0
-BUILD=1
-while [ $# -gt 0 ]; do
-    case "$1" in
-        --runs) RUNS="$2"; shift 2 ;;
-        --scale) SCALE="$2"; shift 2 ;;
-        --no-build) BUILD=0; shift ;;
-        -h|--help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-        *) echo "floor.sh: unknown argument \`$1\`" >&2; exit 2 ;;
-    esac
-done
-die() { echo "floor.sh: FAILED: $*" >&2; exit 1; }
+. "$(dirname "${BASH_SOURCE[0]}")/args.sh" "$@"
 BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-SERVER="postgres://postgres@127.0.0.1:5432"
+[ "$SERVER" = "postgres://postgres@127.0.0.1:5432" ] \
+    || die "the floor reads its files from this machine's /tmp: it needs the local server, not $SERVER"
 . "$BENCH_DIR/common.sh"
 DB="decant_floor_$$"; FLOOR_DB="pg_floor_$$"
 export PGFLOOR_CACHE="/tmp/pgfloor-bench-$SCALE_KEY"

@@ -27,24 +27,7 @@
 # Needs: cargo, python3, psql, mariadb (client), pgloader, /usr/bin/time (Debian package `time`).
 set -euo pipefail
 
-RUNS=3
-SCALE=1.0
-SERVER="${BENCH_SERVER_URL:-postgres://postgres@127.0.0.1:5432}"
-BUILD=1
-DECANT_ARG=""
-while [ $# -gt 0 ]; do
-    case "$1" in
-        --runs) RUNS="$2"; shift 2 ;;
-        --scale) SCALE="$2"; shift 2 ;;
-        --server) SERVER="${2%/}"; shift 2 ;;
-        --no-build) BUILD=0; shift ;;
-        --decant) DECANT_ARG="$(cd "$(dirname "$2")" && pwd)/$(basename "$2")"; BUILD=0; shift 2 ;;
-        -h|--help) sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-        *) echo "mysql.sh: unknown argument \`$1\` (try --help)" >&2; exit 2 ;;
-    esac
-done
-case "$RUNS" in ''|*[!0-9]*|0) echo "mysql.sh: --runs needs a positive integer" >&2; exit 2 ;; esac
-die() { echo "mysql.sh: FAILED: $*" >&2; exit 1; }
+. "$(dirname "${BASH_SOURCE[0]}")/args.sh" "$@"
 
 [ -x /usr/bin/time ] || die "/usr/bin/time is missing (apt-get install -y time)"
 command -v psql >/dev/null || die "psql is missing (apt-get install -y postgresql-client)"
@@ -53,10 +36,6 @@ command -v pgloader >/dev/null || die "pgloader is missing (apt-get install -y p
 
 BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 . "$BENCH_DIR/common.sh"
-if [ -n "$DECANT_ARG" ]; then
-    [ -x "$DECANT_ARG" ] || die "$DECANT_ARG is not an executable"
-    DECANT="$DECANT_ARG"
-fi
 admin "select 1" >/dev/null || die "cannot connect to $SERVER"
 
 MY_HOST="${BENCH_MYSQL_HOST:-127.0.0.1}"

@@ -24,27 +24,9 @@
 # (Debian package `pgloader`).
 set -euo pipefail
 
-RUNS=3
-DECANT=""
-SCALE=1.0
-SERVER="${BENCH_SERVER_URL:-postgres://postgres@127.0.0.1:5432}"
-BUILD=1
 PGLOADER=1
-while [ $# -gt 0 ]; do
-    case "$1" in
-        --runs) RUNS="$2"; shift 2 ;;
-        --scale) SCALE="$2"; shift 2 ;;
-        --server) SERVER="${2%/}"; shift 2 ;;
-        --no-build) BUILD=0; shift ;;
-        --decant) DECANT="$(cd "$(dirname "$2")" && pwd)/$(basename "$2")"; BUILD=0; shift 2 ;;
-        --no-pgloader) PGLOADER=0; shift ;;
-        -h|--help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-        *) echo "run.sh: unknown argument \`$1\` (try --help)" >&2; exit 2 ;;
-    esac
-done
-case "$RUNS" in ''|*[!0-9]*|0) echo "run.sh: --runs needs a positive integer" >&2; exit 2 ;; esac
-
-die() { echo "run.sh: FAILED: $*" >&2; exit 1; }
+own_option() { [ "$1" = --no-pgloader ] && PGLOADER=0 && SHIFT=1; }
+. "$(dirname "${BASH_SOURCE[0]}")/args.sh" "$@"
 
 BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO="$(cd "$BENCH_DIR/../.." && pwd)"

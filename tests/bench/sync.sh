@@ -11,21 +11,7 @@
 # psql and /usr/bin/time.
 set -euo pipefail
 
-RUNS=3
-SCALE=1.0
-SERVER="${BENCH_SERVER_URL:-postgres://postgres@127.0.0.1:5432}"
-BUILD=1
-while [ $# -gt 0 ]; do
-    case "$1" in
-        --runs) RUNS="$2"; shift 2 ;;
-        --scale) SCALE="$2"; shift 2 ;;
-        --server) SERVER="${2%/}"; shift 2 ;;
-        --no-build) BUILD=0; shift ;;
-        -h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-        *) echo "sync.sh: unknown argument \`$1\`" >&2; exit 2 ;;
-    esac
-done
-die() { echo "sync.sh: FAILED: $*" >&2; exit 1; }
+. "$(dirname "${BASH_SOURCE[0]}")/args.sh" "$@"
 
 BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 . "$BENCH_DIR/common.sh"

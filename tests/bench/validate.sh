@@ -15,20 +15,7 @@
 set -euo pipefail
 
 RUNS=5
-DECANT=""
-BUILD=1
-while [ $# -gt 0 ]; do
-    case "$1" in
-        --runs) RUNS="$2"; shift 2 ;;
-        --no-build) BUILD=0; shift ;;
-        --decant) DECANT="$(cd "$(dirname "$2")" && pwd)/$(basename "$2")"; BUILD=0; shift 2 ;;
-        -h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-        *) echo "validate.sh: unknown argument \`$1\` (try --help)" >&2; exit 2 ;;
-    esac
-done
-case "$RUNS" in ''|*[!0-9]*|0) echo "validate.sh: --runs needs a positive integer" >&2; exit 2 ;; esac
-
-die() { echo "validate.sh: FAILED: $*" >&2; exit 1; }
+. "$(dirname "${BASH_SOURCE[0]}")/args.sh" "$@"
 
 BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO="$(cd "$BENCH_DIR/../.." && pwd)"
