@@ -21,7 +21,7 @@ while [ $# -gt 0 ]; do
         --scale) SCALE="$2"; shift 2 ;;
         --server) SERVER="${2%/}"; shift 2 ;;
         --no-build) BUILD=0; shift ;;
-        --decant) DECANT="$(cd "$(dirname "$2")" && pwd)/$(basename "$2")"; BUILD=0; shift 2 ;;
+        --decant) case "$2" in /*) DECANT="$2" ;; *) DECANT="$PWD/$2" ;; esac; BUILD=0; shift 2 ;;
         -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
         *)
             SHIFT=0
