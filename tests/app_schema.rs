@@ -3,6 +3,7 @@
 
 use diesel::connection::SimpleConnection;
 
+use crate::support::cli::assert_all_checks_passed;
 use crate::support::postgres::TestDatabase;
 use crate::support::setup::{assert_exit, query, Setup};
 
@@ -81,11 +82,7 @@ fn a_run_into_the_apps_schema_converts_to_its_types_rejects_misfits_and_keeps_it
     let out = s.decant(&["run", "plan.yaml"]);
     // Three rows do not fit the app's columns: exit 1, each rejected with its reason.
     assert_exit(&out, 1);
-    assert!(
-        out.stdout.contains(" passed, 0 failed, 0 error(s)"),
-        "{}",
-        out.stdout
-    );
+    assert_all_checks_passed(&out);
     let rejects = std::fs::read_to_string(s.path("reports/plan.rejects.jsonl")).unwrap();
     for expected in [
         r#""primary_key":{"id":2},"column":"visits","value":"70000","reason":"70000 is out of range for `smallint`""#,
@@ -575,11 +572,7 @@ fn init_against_the_apps_schema_proposes_from_both_sides_and_its_plan_runs_green
     .unwrap();
     let out = s.decant(&["run", "plan.yaml"]);
     assert_exit(&out, 0);
-    assert!(
-        out.stdout.contains(" passed, 0 failed, 0 error(s)"),
-        "{}",
-        out.stdout
-    );
+    assert_all_checks_passed(&out);
 }
 
 #[test]
@@ -639,12 +632,7 @@ fn rehearse_of_an_app_owned_plan_runs_the_apps_migrator_in_the_scratch_database(
     let s = Setup::from_example("chat-app", |p| p);
     let out = s.decant(&["rehearse", "plan.yaml", "--server", &server.url]);
     assert_exit(&out, 0);
-    assert!(
-        out.stdout.contains(" passed, 0 failed, 0 error(s)"),
-        "{}{}",
-        out.stdout,
-        out.stderr
-    );
+    assert_all_checks_passed(&out);
     // The migrator ran in the scratch database, which is gone: nothing in the server's.
     assert_eq!(
         query(

@@ -3,6 +3,7 @@
 
 use diesel::connection::SimpleConnection;
 
+use crate::support::cli::assert_all_checks_passed;
 use crate::support::cli::{decant_in, tally, Outcome, Tally};
 use crate::support::postgres::TestDatabase;
 use crate::support::setup::{assert_exit, query, Setup};
@@ -58,11 +59,7 @@ fn every_check_passes_after_a_correct_run_of_an_example() {
     for check in checks {
         assert_eq!(check["status"], "pass", "{check}");
     }
-    assert!(
-        out.stdout.contains("passed, 0 failed, 0 error(s)"),
-        "{}",
-        out.stdout
-    );
+    assert_all_checks_passed(&out);
     let md = std::fs::read_to_string(s.path("reports/plan.report.md")).unwrap();
     assert!(
         md.contains("## Checks") && md.contains("`row-counts:members` | pass"),

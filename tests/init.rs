@@ -1,5 +1,6 @@
 //! `decant init` on what real apps store: JSON in TEXT columns, IP addresses in CHAR(39).
 
+use crate::support::cli::assert_all_checks_passed;
 use crate::support::setup::{assert_exit, assert_tables_reconcile, query, Setup};
 
 const SOURCE: &str = r#"
@@ -103,11 +104,7 @@ fn the_starter_plan_of_the_readme_fixture_runs_and_a_rejected_parent_takes_its_c
     // foreign keys are made and every check passes; exit 1 because rows were rejected.
     let out = s.decant(&["run", "plan.yaml"]);
     assert_exit(&out, 1);
-    assert!(
-        out.stdout.contains(" passed, 0 failed, 0 error(s)"),
-        "{}",
-        out.stdout
-    );
+    assert_all_checks_passed(&out);
     let rejects = std::fs::read_to_string(s.path("reports/plan.rejects.jsonl")).unwrap();
     assert!(
         rejects.contains(r#""table":"repayments","primary_key":{"id":8},"column":"loan_id","value":"4","reason":"parent rejected: its row in `loans` was rejected""#),
@@ -157,9 +154,5 @@ fn a_rejection_carries_down_every_level_and_through_a_table_that_references_itse
         ),
         "5"
     );
-    assert!(
-        out.stdout.contains(" passed, 0 failed, 0 error(s)"),
-        "{}",
-        out.stdout
-    );
+    assert_all_checks_passed(&out);
 }
