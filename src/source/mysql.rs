@@ -65,14 +65,11 @@ impl FromSql<AnyStorage, Mysql> for SqlValue {
                 let n = bytes.iter().fold(0u128, |n, b| (n << 8) | u128::from(*b));
                 i64::try_from(n).map_or_else(|_| SqlValue::Text(n.to_string()), SqlValue::Integer)
             }
-            MysqlType::Date | MysqlType::DateTime | MysqlType::Timestamp => {
+            // The load's SELECT reads TIME as text (it may be negative, which Diesel refuses);
+            // a TIME read otherwise (a user's assertion) arrives here.
+            MysqlType::Date | MysqlType::DateTime | MysqlType::Timestamp | MysqlType::Time => {
                 let t = <MysqlTime as FromSql<Datetime, Mysql>>::from_sql(value.clone())?;
                 SqlValue::Text(temporal_text(value.value_type(), &t))
-            }
-            // The SELECT reads TIME as text (it may be negative, which Diesel refuses).
-            MysqlType::Time => {
-                let t = <MysqlTime as FromSql<Datetime, Mysql>>::from_sql(value.clone())?;
-                SqlValue::Text(temporal_text(MysqlType::Time, &t))
             }
             MysqlType::Blob => SqlValue::Blob(bytes.to_vec()),
             // String, Enum, Set, JSON: the server converted them to utf8mb4 on the wire.
