@@ -10,7 +10,7 @@ use serde::Serialize;
 use crate::catalog::Engine;
 use crate::dialect::{source_template, target_template, TemplateError, Templates};
 use crate::graph::{StepGraph, StepKind};
-use crate::plan::model::IfExists;
+use crate::plan::model::{ConstraintTiming, IfExists, SchemaOwner};
 use crate::resolve::{ResolvedPlan, ResolvedTable};
 
 /// One step and its SQL.
@@ -198,9 +198,21 @@ fn render_step(
                     context! { schema, table => t.target, enable => false },
                 )?);
             }
+            // A table this run created has nothing referencing it before its foreign-keys
+            // step: emptied in the load's transaction, it takes its rows frozen, which spares
+            // the index builds, checks and autovacuum after it a pass that rewrites every page.
+            let freeze = resolved.owner != SchemaOwner::App
+                && matches!(resolved.settings.if_exists, IfExists::Fail | IfExists::Drop)
+                && resolved.settings.constraints == ConstraintTiming::AfterLoad;
+            if freeze {
+                target.push(templates.render(
+                    &target_template("empty_table"),
+                    context! { schema, table => t.target },
+                )?);
+            }
             target.push(templates.render(
                 &target_template("copy_from"),
-                context! { schema, table => table_value(t), columns => target_columns },
+                context! { schema, table => table_value(t), columns => target_columns, freeze },
             )?);
             if triggers {
                 target.push(templates.render(

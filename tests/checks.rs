@@ -153,7 +153,7 @@ fn check_names_changed_missing_and_extra_rows_by_key_and_column() {
 }
 
 #[test]
-fn orphans_stop_the_run_before_any_data_moves() {
+fn orphans_stop_the_run_before_any_foreign_key_and_a_rollback_leaves_nothing() {
     let s = Setup::from_sql(&format!("{SHOP}{SHOP_ORPHANS}"), COUNTS_AND_KEYS);
     let out = s.decant(&["run", "plan.yaml"]);
     assert_exit(&out, 2);
@@ -164,6 +164,7 @@ fn orphans_stop_the_run_before_any_data_moves() {
         "order_items_order_id_fkey",
         "id=104 → order_id=77",
         "settings.orphans",
+        "decant rollback plan.yaml",
     ] {
         assert!(
             out.stderr.contains(expected),
@@ -171,10 +172,16 @@ fn orphans_stop_the_run_before_any_data_moves() {
             out.stderr
         );
     }
+    // The search ran beside the loads: the foreign keys waited for it and none was made.
+    assert_eq!(
+        query(&s.db, "SELECT count(*) FROM pg_constraint WHERE contype = 'f' AND connamespace = 'public'::regnamespace"),
+        "0"
+    );
+    assert_exit(&s.decant(&["rollback", "plan.yaml", "--yes"]), 0);
     assert_eq!(
         query(
             &s.db,
-            "SELECT count(*) FROM information_schema.tables WHERE table_schema NOT IN ('pg_catalog', 'information_schema')"
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'"
         ),
         "0"
     );

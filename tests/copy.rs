@@ -82,7 +82,7 @@ fn statements(t: &ResolvedTable, select: &[String]) -> (String, String) {
         .unwrap_or_else(|e| panic!("select template: {e}"));
     let targets: Vec<&str> = t.copied_columns().map(|c| c.target.as_str()).collect();
     let copy_sql = templates
-        .render("postgres/copy_from.sql.j2", context! { schema => "public", table => context! { target => t.target }, columns => targets })
+        .render("postgres/copy_from.sql.j2", context! { schema => "public", table => context! { target => t.target }, columns => targets, freeze => false })
         .unwrap_or_else(|e| panic!("copy template: {e}"));
     (select_sql, copy_sql)
 }

@@ -558,6 +558,21 @@ fn orphans_that_mysql_let_in_are_found_on_two_connections_and_stop_the_run() {
         "{said}"
     );
     assert!(!said.contains("`d`"), "{said}");
+    // The search ran beside the loads and stopped the run before any foreign key.
+    assert_eq!(
+        query(&target, "SELECT count(*) FROM pg_constraint WHERE contype = 'f' AND connamespace = 'public'::regnamespace"),
+        "0"
+    );
+    assert_exit(
+        &decant_between(
+            dir.path(),
+            &["rollback", "plan.yaml", "--yes"],
+            &source,
+            &target,
+            &[],
+        ),
+        0,
+    );
 
     // Under `orphans: reject` they are left out, each a reject naming its row.
     std::fs::write(

@@ -206,8 +206,27 @@ fn orphans_sqlite_never_enforced_fail_the_run_are_rejected_or_skip_the_constrain
             "books_author_id_fkey",
             "id=11 → author_id=2",
             "settings.orphans",
+            "stopped before any foreign key was made",
+            "decant rollback plan.yaml",
         ],
     );
+    // The search ran beside the loads: no foreign key was made, the run is failed in the
+    // journal with the orphans in its report, and a rollback leaves nothing behind.
+    assert_eq!(
+        query(&fail.db, "SELECT count(*) FROM pg_constraint WHERE contype = 'f' AND connamespace = 'public'::regnamespace"),
+        "0"
+    );
+    assert_eq!(
+        query(
+            &fail.db,
+            "SELECT status FROM decant.runs ORDER BY id DESC LIMIT 1"
+        ),
+        "failed"
+    );
+    let report = std::fs::read_to_string(fail.dir.path().join("reports/plan.report.md"))
+        .unwrap_or_else(|e| panic!("the failed run's report: {e}"));
+    assert_contains(&report, &["books_author_id_fkey", "orphan"]);
+    assert_exit(&fail.decant(&["rollback", "plan.yaml", "--yes"]), 0);
     assert_eq!(
         query(
             &fail.db,

@@ -448,7 +448,8 @@ pub fn find_orphans(
     Ok(found.into_iter().filter(|f| f.count > 0).collect())
 }
 
-/// What `settings.orphans` makes of the source's orphans, decided before any data moves.
+/// What `settings.orphans` makes of the source's orphans: under `reject` and `skip_constraint`
+/// decided before any data moves.
 pub struct OrphanPlan {
     pub policy: OrphanPolicy,
     /// Per constraint with orphans.
@@ -467,9 +468,16 @@ pub struct OrphanPlan {
 }
 
 impl OrphanPlan {
-    /// Orphans were found and the policy says to stop.
-    pub fn stops_the_run(&self) -> bool {
-        self.policy == OrphanPolicy::Fail && !self.findings.is_empty()
+    /// No orphans (yet): the plan runs as prepared.
+    pub fn none(policy: OrphanPolicy) -> OrphanPlan {
+        OrphanPlan {
+            policy,
+            findings: Vec::new(),
+            direct: Vec::new(),
+            adjusted: None,
+            rejects: HashMap::new(),
+            skipped: Vec::new(),
+        }
     }
 }
 

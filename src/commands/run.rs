@@ -64,7 +64,10 @@ pub fn run(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<u
             if let Some(line) = e.completed_line() {
                 writeln!(err, "{line}")?;
             }
-            if matches!(e, RunError::Step { .. } | RunError::Changed { .. }) {
+            if matches!(
+                e,
+                RunError::Step { .. } | RunError::Changed { .. } | RunError::Orphans { .. }
+            ) {
                 for line in what_next(&prepared, &args.plan, &e) {
                     writeln!(err, "{line}")?;
                 }

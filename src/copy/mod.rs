@@ -258,26 +258,33 @@ pub fn copy_table(
         column: u.column,
         type_sql: u.type_sql,
     })?;
-    let copy_target = if copy_sql.trim().is_empty() {
+    let made_target;
+    let into = if copy_sql.trim().is_empty() {
         let columns: Vec<String> = table
             .copied_columns()
             .map(|c| quote_ident(&c.target))
             .collect();
-        format!(
+        made_target = format!(
             "{}.{} ({})",
             quote_ident(schema),
             quote_ident(&table.target),
             columns.join(", ")
-        )
+        );
+        write::CopyInto {
+            target: &made_target,
+            freeze: false,
+        }
     } else {
-        write::copy_target_of(copy_sql)
-            .ok_or_else(|| CopyError::CopySql {
-                table: table.source.clone(),
-                sql: copy_sql.to_owned(),
-            })?
-            .to_owned()
+        write::copy_target_of(copy_sql).ok_or_else(|| CopyError::CopySql {
+            table: table.source.clone(),
+            sql: copy_sql.to_owned(),
+        })?
     };
-    let statement = format!("COPY {copy_target} FROM STDIN WITH (FORMAT binary)");
+    let statement = format!(
+        "COPY {} FROM STDIN WITH (FORMAT binary{})",
+        into.target,
+        if into.freeze { ", FREEZE" } else { "" }
+    );
     let mut job = Stream {
         source,
         table,
@@ -290,7 +297,7 @@ pub fn copy_table(
         stats: CopyStats::default(),
         failure: None,
     };
-    let result = write::copy_in(target, &copy_target, |out| job.run(out));
+    let result = write::copy_in(target, into, |out| job.run(out));
     match (job.failure.take(), &result) {
         // A failed send means the server gave up first; its own error says why.
         (Some(CopyError::Send { .. }), Err(CopyFailure::Database(_))) => {}

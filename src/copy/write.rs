@@ -71,9 +71,18 @@ pub(crate) enum CopyFailure {
     Aborted(String),
 }
 
+/// What a rendered `COPY <target> FROM STDIN (FORMAT binary[, FREEZE])` statement copies into.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct CopyInto<'a> {
+    /// The table and its column list, as written.
+    pub target: &'a str,
+    /// Rows are written frozen: the table was created or emptied in the same transaction.
+    pub freeze: bool,
+}
+
 /// The target part of a rendered `COPY <target> FROM STDIN (FORMAT binary)` statement, or
 /// `None` when the statement is not a binary COPY from STDIN.
-pub(crate) fn copy_target_of(copy_sql: &str) -> Option<&str> {
+pub(crate) fn copy_target_of(copy_sql: &str) -> Option<CopyInto<'_>> {
     let sql = copy_sql.trim().trim_end_matches(';').trim_end();
     // ASCII upper-casing keeps byte offsets, so they index `sql` too.
     let upper = sql.to_ascii_uppercase();
@@ -85,29 +94,28 @@ pub(crate) fn copy_target_of(copy_sql: &str) -> Option<&str> {
         .chars()
         .filter(|c| !c.is_whitespace())
         .collect();
-    if !matches!(
-        options.as_str(),
-        "(FORMATBINARY)" | "WITH(FORMATBINARY)" | "BINARY" | "WITHBINARY"
-    ) {
-        return None;
-    }
+    let freeze = match options.as_str() {
+        "(FORMATBINARY)" | "WITH(FORMATBINARY)" | "BINARY" | "WITHBINARY" => false,
+        "(FORMATBINARY,FREEZE)" | "WITH(FORMATBINARY,FREEZE)" => true,
+        _ => return None,
+    };
     let target = sql[5..from].trim();
-    (!target.is_empty()).then_some(target)
+    (!target.is_empty()).then_some(CopyInto { target, freeze })
 }
 
-/// Runs `COPY <target> FROM STDIN WITH (FORMAT binary)` on `conn`, calling `write` once with
-/// the stream. An error from `write` cancels the COPY, so the server keeps none of its rows.
-/// Returns the row count the server reports.
+/// Runs `COPY <target> FROM STDIN WITH (FORMAT binary[, FREEZE])` on `conn`, calling `write`
+/// once with the stream. An error from `write` cancels the COPY, so the server keeps none of
+/// its rows. Returns the row count the server reports.
 pub(crate) fn copy_in<F>(
     conn: &mut PgConnection,
-    target: &str,
+    into: CopyInto<'_>,
     write: F,
 ) -> Result<usize, CopyFailure>
 where
     F: FnMut(&mut dyn Write) -> Result<(), CopyFailure>,
 {
     let write = RefCell::new(write);
-    let _guard = TargetGuard::set(target);
+    let _guard = TargetGuard::set(into.target);
     diesel::copy_from(decant_copy_target::table)
         .from_raw_data(RuntimeTarget, |out: &mut dyn Write| {
             let mut write = write.try_borrow_mut().map_err(|_| {
@@ -116,6 +124,7 @@ where
             (*write)(out)
         })
         .with_format(CopyFormat::Binary)
+        .with_freeze(into.freeze)
         .execute(conn)
 }
 
@@ -138,17 +147,29 @@ mod tests {
 
     #[test]
     fn binary_copy_statements_yield_their_target() {
+        let target = |sql| copy_target_of(sql).map(|into| into.target);
         assert_eq!(
-            copy_target_of(r#"COPY "public"."t" ("a", "b") FROM STDIN (FORMAT binary)"#),
+            target(r#"COPY "public"."t" ("a", "b") FROM STDIN (FORMAT binary)"#),
             Some(r#""public"."t" ("a", "b")"#)
         );
         assert_eq!(
-            copy_target_of("copy t (a) from stdin with (format binary);"),
+            target("copy t (a) from stdin with (format binary);"),
             Some("t (a)")
         );
         assert_eq!(
-            copy_target_of(r#"COPY "a FROM STDIN" (x) FROM STDIN (FORMAT binary)"#),
+            target(r#"COPY "a FROM STDIN" (x) FROM STDIN (FORMAT binary)"#),
             Some(r#""a FROM STDIN" (x)"#)
+        );
+        assert_eq!(
+            copy_target_of(r#"COPY "s"."t" ("a") FROM STDIN (FORMAT binary, FREEZE)"#),
+            Some(CopyInto {
+                target: r#""s"."t" ("a")"#,
+                freeze: true
+            })
+        );
+        assert_eq!(
+            copy_target_of("COPY t (a) FROM STDIN (FORMAT binary)").map(|i| i.freeze),
+            Some(false)
         );
         assert_eq!(copy_target_of("COPY t (a) FROM STDIN (FORMAT csv)"), None);
         assert_eq!(copy_target_of("INSERT INTO t VALUES (1)"), None);

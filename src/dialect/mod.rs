@@ -57,6 +57,10 @@ pub const BUILTIN_TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/postgres/drop_tables.sql.j2"),
     ),
     (
+        "postgres/empty_table.sql.j2",
+        include_str!("../../templates/postgres/empty_table.sql.j2"),
+    ),
+    (
         "postgres/foreign_key.sql.j2",
         include_str!("../../templates/postgres/foreign_key.sql.j2"),
     ),

@@ -186,7 +186,9 @@ pub enum OnBadRow {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum OrphanPolicy {
-    /// Stop before any data moves, listing the orphans per constraint with sample keys.
+    /// Stop the run before any foreign key is made, listing the orphans per constraint with
+    /// sample keys. The search runs beside the first loads; `decant rollback` (or the next
+    /// run under `if_exists: drop`) removes what they wrote.
     #[default]
     Fail,
     /// Leave the orphan rows out of the load and record each as a reject, with its key and the

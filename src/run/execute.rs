@@ -3,22 +3,23 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::sync::Mutex;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use diesel::connection::SimpleConnection;
 use diesel::pg::PgConnection;
 use diesel::sql_types::Text;
 use diesel::{Connection, RunQueryDsl};
 
-use crate::checks::foreign_keys::{plan_orphans, OrphanFinding};
+use crate::checks::foreign_keys::{find_orphans, plan_orphans, OrphanFinding, OrphanPlan};
 use crate::checks::{run_plan_checks, Databases};
 use crate::copy::{self, CopyError, JsonLinesRejects, Reject, RejectSink};
 use crate::errors::chain;
 use crate::graph::StepKind;
 use crate::introspect::open_source;
 use crate::journal::{self, JournalError, RowCounts, RunIdentity, RunState, StepRow, StepState};
-use crate::plan::model::{IfExists, SchemaOwner};
+use crate::plan::model::{IfExists, OrphanPolicy, SchemaOwner};
 use crate::prepare::Prepared;
 use crate::render::RenderedStep;
 use crate::run::identity::{plan_hash, schema_hash, source_fingerprint};
@@ -49,8 +50,13 @@ pub enum RunError {
     NothingToResume(String),
     #[error("refusing to resume run {run}: the {what} changed since it started, and a resume carries on exactly the run that started")]
     Changed { run: i64, what: &'static str },
-    #[error("orphan rows in the source: settings.orphans is fail, so nothing was loaded:\n{}\nset `settings.orphans` to `reject` (leave those rows out, as rejects) or `skip_constraint` (load them, without the foreign key)", orphans_text(.0))]
-    Orphans(Vec<OrphanFinding>),
+    #[error("orphan rows in the source: settings.orphans is fail, so the run stopped before any foreign key was made:\n{}\nset `settings.orphans` to `reject` (leave those rows out, as rejects) or `skip_constraint` (load them, without the foreign key)", orphans_text(findings))]
+    Orphans {
+        findings: Vec<OrphanFinding>,
+        completed: Vec<String>,
+        /// What the run did up to the search's result, with the orphans in it.
+        report: Box<RunReport>,
+    },
     #[error("looking for orphan rows in the source failed: {0}")]
     OrphanSearch(String),
     #[error("interrupted by {}: {}", signals::name(*.signal), interrupted_text(.in_flight))]
@@ -97,24 +103,27 @@ impl RunError {
     /// The steps that completed before a step failed, as a line for the terminal.
     pub fn completed_line(&self) -> Option<String> {
         match self {
-            RunError::Step { completed, .. } | RunError::Interrupted { completed, .. } => {
-                Some(format!(
-                    "completed steps: {}",
-                    if completed.is_empty() {
-                        "none".to_owned()
-                    } else {
-                        completed.join(", ")
-                    }
-                ))
-            }
+            RunError::Step { completed, .. }
+            | RunError::Interrupted { completed, .. }
+            | RunError::Orphans { completed, .. } => Some(format!(
+                "completed steps: {}",
+                if completed.is_empty() {
+                    "none".to_owned()
+                } else {
+                    completed.join(", ")
+                }
+            )),
             _ => None,
         }
     }
 
-    /// The partial report of a run that started and then stopped: a failed step or a signal.
+    /// The partial report of a run that started and then stopped: a failed step, orphans or
+    /// a signal.
     pub fn report_mut(&mut self) -> Option<&mut RunReport> {
         match self {
-            RunError::Step { report, .. } | RunError::Interrupted { report, .. } => Some(report),
+            RunError::Step { report, .. }
+            | RunError::Interrupted { report, .. }
+            | RunError::Orphans { report, .. } => Some(report),
             _ => None,
         }
     }
@@ -189,23 +198,19 @@ pub fn execute(
 ) -> Result<RunReport, RunError> {
     let source_url = parse_source_url(&prepared.loaded.plan.source.url, prepared.loaded.base_dir())
         .map_err(|e| RunError::Source(e.to_string()))?;
-    // Orphans are found before anything touches the target; `settings.orphans` decides.
+    // Under `reject` and `skip_constraint` the orphans change what the steps do, so they are
+    // found before anything touches the target. Under `fail` they change nothing a load
+    // reads: the search runs beside the first loads, and only the foreign keys and the checks
+    // wait for its result.
     let checked = prepared;
-    let mut orphans = {
+    let beside_the_loads = prepared.resolved.settings.orphans == OrphanPolicy::Fail;
+    let mut orphans = if beside_the_loads {
+        OrphanPlan::none(OrphanPolicy::Fail)
+    } else {
         let mut source = open_source(&source_url).map_err(|e| RunError::Source(chain(&e)))?;
-        // A server searches two foreign keys at once on two connections; SQLite's reads in
-        // one process only get in each other's way.
-        let another = || {
-            matches!(source_url, SourceUrl::Mysql(_))
-                .then(|| open_source(&source_url).ok())
-                .flatten()
-        };
-        plan_orphans(prepared, &mut source, Some(&another))
+        plan_orphans(prepared, &mut source, Some(&|| another_source(&source_url)))
             .map_err(|e| RunError::OrphanSearch(chain(&e)))?
     };
-    if orphans.stops_the_run() {
-        return Err(RunError::Orphans(orphans.findings));
-    }
     let adjusted = orphans.adjusted.take();
     let prepared = adjusted.as_ref().unwrap_or(prepared);
     let resolved = &prepared.resolved;
@@ -346,10 +351,14 @@ pub fn execute(
     scheduler.checks = Some(checked);
     scheduler.target_url = target_url;
     scheduler.known_orphans = std::mem::take(&mut orphans.direct);
+    if beside_the_loads {
+        scheduler.orphan_search = Some(search_orphans_beside(resolved, &source_url));
+    }
     let stop = std::thread::scope(|scope| {
         scheduler.run(scope, lanes, &mut target, run_id, &mut report, progress)
     });
     let completed = std::mem::take(&mut scheduler.completed);
+    let found_orphans = std::mem::take(&mut scheduler.known_orphans);
     drop(scheduler);
     let mut loader = loader.into_inner().unwrap_or_else(|p| p.into_inner());
     let _ = loader.source.end_snapshot();
@@ -385,6 +394,27 @@ pub fn execute(
                 report: Box::new(report),
             })
         }
+        Some(Stop::Orphans) => {
+            let reason = format!(
+                "orphan rows in the source (settings.orphans: fail):\n{}",
+                orphans_text(&found_orphans)
+            );
+            end_run(&mut target, target_url, run_id, RunState::Failed, &reason);
+            report.orphans = found_orphans.clone();
+            report.failure = Some(RunFailure {
+                state: RunState::Failed.as_str().to_owned(),
+                step: None,
+                sql: None,
+                reason,
+                completed: completed.clone(),
+                in_flight: Vec::new(),
+            });
+            Err(RunError::Orphans {
+                findings: found_orphans,
+                completed,
+                report: Box::new(report),
+            })
+        }
         Some(Stop::Failed { step, sql, message }) => {
             end_run(&mut target, target_url, run_id, RunState::Failed, &message);
             report.failure = Some(RunFailure {
@@ -408,6 +438,35 @@ pub fn execute(
     // command started right after this one (a check, a resume) finds it free.
     let _ = journal::unlock_target(&mut target, &schema);
     outcome
+}
+
+/// A second connection for the orphan search: a server searches two foreign keys at once on
+/// two connections; SQLite's reads in one process only get in each other's way.
+fn another_source(url: &SourceUrl) -> Option<SourceConnection> {
+    matches!(url, SourceUrl::Mysql(_))
+        .then(|| open_source(url).ok())
+        .flatten()
+}
+
+/// What the orphan search beside the loads hands back: the orphans, or why it failed.
+type OrphanSearch = Receiver<Result<Vec<OrphanFinding>, String>>;
+
+/// Starts the orphan search under `settings.orphans: fail` on connections of its own. The
+/// thread is not scoped: a run stopped by a signal or a failed step does not wait for it.
+fn search_orphans_beside(resolved: &crate::resolve::ResolvedPlan, url: &SourceUrl) -> OrphanSearch {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let resolved = resolved.clone();
+    let url = url.clone();
+    std::thread::spawn(move || {
+        let result = open_source(&url)
+            .map_err(|e| format!("cannot open the source: {}", chain(&e)))
+            .and_then(|mut source| {
+                find_orphans(&mut source, &resolved, Some(&|| another_source(&url)))
+                    .map_err(|e| chain(&e))
+            });
+        let _ = tx.send(result);
+    });
+    rx
 }
 
 /// Closes a run that did not succeed: steps still `running` in the journal take the run's
@@ -493,6 +552,9 @@ enum Stop {
     },
     /// SIGINT/SIGTERM: the steps in flight were cancelled and rolled back.
     Signal { signal: i32, in_flight: Vec<String> },
+    /// The orphan search beside the loads found orphans (`settings.orphans: fail`); they are
+    /// in the scheduler's `known_orphans`.
+    Orphans,
 }
 
 /// Dispatches ready steps to idle lanes in graph order: loads to the loader lane (one source
@@ -512,8 +574,11 @@ struct Scheduler<'p> {
     loader: &'p Mutex<Loader>,
     /// The plan whose checks the `checks` step runs (as written, before orphan handling).
     checks: Option<&'p Prepared>,
-    /// The orphans found before loading, so the foreign-key checks do not search again.
+    /// The orphans found before loading (or beside the loads), so the foreign-key checks do
+    /// not search again.
     known_orphans: Vec<OrphanFinding>,
+    /// The search still running beside the loads; foreign keys and checks wait for it.
+    orphan_search: Option<OrphanSearch>,
     /// The target, for `run:` steps' environment.
     target_url: &'p str,
 }
@@ -562,23 +627,61 @@ impl<'p> Scheduler<'p> {
             loader,
             checks: None,
             known_orphans: Vec::new(),
+            orphan_search: None,
             target_url: "",
         }
     }
 
-    /// The next ready step a lane may take: the loader lane prefers loads.
+    /// The next ready step a lane may take: the loader lane prefers loads. While the orphan
+    /// search runs, foreign keys (orphans would fail them with a less telling error) and the
+    /// checks (which take its findings) wait.
     fn next_for(&mut self, is_loader: bool) -> Option<usize> {
         let steps = &self.prepared.steps;
+        let searching = self.orphan_search.is_some();
         let is_load = |i: &usize| matches!(steps[*i].kind, StepKind::Load { .. });
+        let waits = |i: &usize| {
+            searching
+                && matches!(
+                    steps[*i].kind,
+                    StepKind::ForeignKeys { .. } | StepKind::Checks
+                )
+        };
+        let other = |i: &usize| !is_load(i) && !waits(i);
         let position = if is_loader {
             self.ready
                 .iter()
                 .position(is_load)
-                .or_else(|| self.ready.iter().position(|i| !is_load(i)))
+                .or_else(|| self.ready.iter().position(other))
         } else {
-            self.ready.iter().position(|i| !is_load(i))
+            self.ready.iter().position(other)
         }?;
         Some(self.ready.remove(position))
+    }
+
+    /// Takes the orphan search's result once it has come, waiting up to `wait` for it:
+    /// orphans, or a failed search, stop the run before any foreign key is made.
+    fn orphan_search_result(&mut self, wait: Duration) -> Option<Stop> {
+        let search = self.orphan_search.as_ref()?;
+        let result = match search.recv_timeout(wait) {
+            Ok(result) => result,
+            Err(RecvTimeoutError::Timeout) => return None,
+            Err(RecvTimeoutError::Disconnected) => {
+                Err("the search stopped without a result".to_owned())
+            }
+        };
+        self.orphan_search = None;
+        match result {
+            Ok(findings) if findings.is_empty() => None,
+            Ok(findings) => {
+                self.known_orphans = findings;
+                Some(Stop::Orphans)
+            }
+            Err(message) => Some(Stop::Failed {
+                step: "orphan search".to_owned(),
+                sql: None,
+                message: format!("looking for orphan rows in the source failed: {message}"),
+            }),
+        }
     }
 
     fn release(&mut self, step: usize) {
@@ -792,6 +895,9 @@ impl<'p> Scheduler<'p> {
         loop {
             notice_signal(&mut stop, &running, &pids, None, control, prepared);
             if stop.is_none() {
+                stop = self.orphan_search_result(Duration::ZERO);
+            }
+            if stop.is_none() {
                 for lane in 0..job_txs.len() {
                     if running[lane].is_some() {
                         continue;
@@ -856,6 +962,11 @@ impl<'p> Scheduler<'p> {
                 }
             }
             if running.iter().all(Option::is_none) {
+                if stop.is_none() && self.orphan_search.is_some() {
+                    // Only steps that wait for the search are left.
+                    stop = self.orphan_search_result(Duration::from_millis(200));
+                    continue;
+                }
                 break;
             }
             let finished = match done_rx.recv_timeout(std::time::Duration::from_millis(200)) {
