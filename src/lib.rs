@@ -11,7 +11,7 @@
 //! 1. [`errors`], [`url`], [`signals`], [`catalog`], [`migrations`], [`cli`], [`dialect`]
 //! 2. [`plan`]
 //! 3. [`naming`], [`transform`], [`source`] (one connection type over every source engine),
-//!    [`introspect`], [`mapping`]
+//!    [`target`] (the same for the database decant writes), [`introspect`], [`mapping`]
 //! 4. [`resolve`]
 //! 5. [`copy`], [`graph`], [`render`], [`journal`]
 //! 6. [`prepare`] (the front half of every command), [`init`]
@@ -25,10 +25,15 @@
 //! [`catalog::Catalog`], whose [`catalog::Engine`] picks the route: the type mapping
 //! ([`mapping::default_mapping`]) and the source's templates (`templates/<engine>/`). A new
 //! source engine is a variant there, an introspection file, a mapping file and its templates.
-//! The target is PostgreSQL only, in these places: [`journal`] (every `decant.*` statement),
-//! `copy::write` (binary COPY), [`mapping::wire`] (PostgreSQL's binary types, for the loader and
-//! the checksums), `introspect::postgres` (an app's existing schema), `checks::checksums`'
-//! target side, and `templates/postgres/`.
+//! The target side is the other seam: [`target::TargetConnection`] (a variant per target:
+//! PostgreSQL today) carries statements, transactions, the bulk loader (binary COPY in) and
+//! the read-back stream for checksums (binary COPY out); every layer above holds it, never
+//! Diesel's `PgConnection` (`tests/layers.rs` keeps it so). What is PostgreSQL's own SQL
+//! reaches the inner connection through [`target::TargetConnection::postgres`], in a listed set
+//! of places: [`journal`] (every `decant.*` statement), `introspect::postgres` (an app's
+//! existing schema), the checks' typed queries; beside them [`mapping::wire`] (PostgreSQL's
+//! binary types, for the loader and the checksums) and `templates/postgres/`. A second target
+//! is a variant there, an answer in each listed place, and its templates.
 
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
@@ -55,5 +60,6 @@ pub mod resolve;
 pub mod run;
 pub mod signals;
 pub mod source;
+pub mod target;
 pub mod transform;
 pub mod url;

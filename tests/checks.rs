@@ -585,7 +585,7 @@ fn a_recorded_baseline_is_the_count_before_the_load_and_is_never_overwritten() {
         .parse()
         .unwrap();
     execute(&s.db, "DELETE FROM decant.table_baselines");
-    let mut conn = s.db.connect();
+    let mut conn = s.db.connect_target();
     // Five rows now: recorded as this run's baseline, then kept when asked again after more rows.
     let first = decant::journal::record_baseline(&mut conn, run, "public", "log")
         .unwrap_or_else(|e| panic!("{e}"));

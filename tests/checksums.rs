@@ -72,7 +72,7 @@ impl Migrated {
     fn compare(&self, table: &str, options: &ChecksumOptions) -> ChecksumOutcome {
         let mut source =
             SourceConnection::Sqlite(open_sqlite_read_only(&self.source_path()).unwrap());
-        let mut target = self.db.connect();
+        let mut target = self.db.connect_target();
         let t = self
             .prepared
             .resolved
@@ -446,7 +446,7 @@ fn checksum_throughput() {
 #[test]
 #[ignore = "a benchmark: needs DECANT_CHECKSUM_PLAN naming a plan already run"]
 fn checksum_of_a_migrated_plan() {
-    use diesel::{Connection, RunQueryDsl};
+    use diesel::RunQueryDsl;
     let Ok(plan) = std::env::var("DECANT_CHECKSUM_PLAN") else {
         eprintln!("DECANT_CHECKSUM_PLAN is not set");
         return;
@@ -458,7 +458,8 @@ fn checksum_of_a_migrated_plan() {
         decant::url::parse_source_url(&prepared.loaded.plan.source.url, prepared.loaded.base_dir())
             .unwrap();
     let mut source = decant::introspect::open_source(&url).unwrap();
-    let mut target = diesel::PgConnection::establish(&prepared.loaded.plan.target.url).unwrap();
+    let mut target =
+        decant::target::TargetConnection::establish(&prepared.loaded.plan.target.url).unwrap();
     // CPU seconds of this process and of the target's server process, where /proc shows them.
     #[derive(diesel::QueryableByName)]
     struct Pid {
@@ -466,7 +467,7 @@ fn checksum_of_a_migrated_plan() {
         pid: i32,
     }
     let backend = diesel::sql_query("SELECT pg_backend_pid() AS pid")
-        .get_result::<Pid>(&mut target)
+        .get_result::<Pid>(target.postgres())
         .map(|p| p.pid)
         .unwrap_or(0);
     let cpu = |pid: &str| -> f64 {

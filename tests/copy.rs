@@ -4,7 +4,7 @@
 use decant::source::SourceConnection;
 use diesel::connection::SimpleConnection;
 use diesel::sql_types::{BigInt, Nullable, Text};
-use diesel::{Connection, PgConnection, QueryableByName, RunQueryDsl};
+use diesel::{PgConnection, QueryableByName, RunQueryDsl};
 use minijinja::context;
 
 use decant::copy::{
@@ -127,7 +127,7 @@ struct Setup {
     _dir: tempfile::TempDir,
     source: SourceConnection,
     _db: TestDatabase,
-    target: PgConnection,
+    target: decant::target::TargetConnection,
     table: ResolvedTable,
     primary_key: Vec<String>,
 }
@@ -148,7 +148,7 @@ fn setup(sqlite_sql: &str, mut t: ResolvedTable, primary_key: &[&str]) -> Setup 
         _dir: dir,
         source,
         _db: db,
-        target,
+        target: decant::target::TargetConnection::Postgres(target),
         table: t,
         primary_key: primary_key.iter().map(|s| s.to_string()).collect(),
     }
@@ -207,11 +207,14 @@ impl Setup {
             quote_ident(name),
             quote_ident(&self.table.target)
         );
-        texts(&mut self.target, &sql)
+        texts(self.target.postgres(), &sql)
     }
 
     fn scalar(&mut self, sql: &str) -> Option<String> {
-        texts(&mut self.target, sql).into_iter().next().flatten()
+        texts(self.target.postgres(), sql)
+            .into_iter()
+            .next()
+            .flatten()
     }
 }
 
@@ -794,7 +797,7 @@ fn a_table_of_200k_rows_copies_with_its_count_and_sums() {
     let row = diesel::sql_query(
         "SELECT count(*) AS count, sum(id)::text AS sum, sum(amount)::text AS amounts FROM orders",
     )
-    .get_result::<CountSum>(&mut s.target)
+    .get_result::<CountSum>(s.target.postgres())
     .expect("count and sum");
     assert_eq!(row.count, 200_000);
     assert_eq!(row.sum.as_deref(), Some("20000100000"));

@@ -18,7 +18,14 @@ const LAYERS: &[&[&str]] = &[
         "doc_path",
     ],
     &["plan"],
-    &["naming", "transform", "source", "introspect", "mapping"],
+    &[
+        "naming",
+        "transform",
+        "source",
+        "target",
+        "introspect",
+        "mapping",
+    ],
     &["resolve"],
     &["copy", "graph", "render", "journal"],
     &["prepare", "init"],
@@ -132,4 +139,64 @@ fn modules_of_one_layer_never_use_each_other_in_a_cycle() {
             );
         }
     }
+}
+
+/// Every `.rs` file under `src/`, by its path from `src/`, without comment lines.
+fn files() -> Vec<(String, String)> {
+    fn walk(dir: &std::path::Path, root: &std::path::Path, out: &mut Vec<(String, String)>) {
+        let mut entries: Vec<_> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        entries.sort();
+        for path in entries {
+            if path.is_dir() {
+                walk(&path, root, out);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                let rel = path
+                    .strip_prefix(root)
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned();
+                out.push((rel, code(&path)));
+            }
+        }
+    }
+    let root = repo_root().join("src");
+    let mut out = Vec::new();
+    walk(&root, &root, &mut out);
+    out
+}
+
+#[test]
+fn only_the_target_side_names_the_postgres_connection() {
+    // The layers above hold a `target::TargetConnection`; PostgreSQL's own connection type is
+    // named in `target/` alone. SQL that is PostgreSQL's own reaches the inner connection with
+    // `.postgres()`, in the places listed here: a second target has to answer each of them.
+    const SPEAKS_POSTGRES: &[&str] = &[
+        "target/",
+        "journal/",
+        "introspect/postgres.rs",
+        "checks/assertions.rs",
+        "checks/foreign_keys.rs",
+        "checks/row_counts.rs",
+        "checks/checksums/job.rs",
+        "checks/checksums/rejects.rs",
+        "run/execute.rs",
+    ];
+    let mut wrong = Vec::new();
+    for (path, text) in files() {
+        if path.starts_with("target/") {
+            continue;
+        }
+        if text.contains("PgConnection") || text.contains("diesel::pg::") {
+            wrong.push(format!("{path} names PostgreSQL's connection or backend"));
+        }
+        if text.contains(".postgres()") && !SPEAKS_POSTGRES.iter().any(|p| path.starts_with(p)) {
+            wrong.push(format!(
+                "{path} reaches the PostgreSQL connection: go through target::TargetConnection, or add it to SPEAKS_POSTGRES"
+            ));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }

@@ -6,7 +6,7 @@
 //! text as text, booleans as booleans (or as SQLite's 0 and 1), and NULL only equals NULL.
 
 use diesel::sql_types::{Array, BigInt, Nullable, Text};
-use diesel::{PgConnection, RunQueryDsl};
+use diesel::RunQueryDsl;
 
 use crate::catalog::Engine;
 use crate::source::SourceConnection;
@@ -20,6 +20,7 @@ use crate::dialect::{quote_ident, quote_literal};
 use crate::mapping::target_types::TypeFamily;
 use crate::plan::model::Check;
 use crate::resolve::{ResolvedColumn, ResolvedPlan, ResolvedTable};
+use crate::target::TargetConnection;
 
 /// Runs the assertion or shorthand `check` is, if it is one.
 pub fn run(check: &Check, resolved: &ResolvedPlan, dbs: &mut Databases<'_>) -> Option<CheckResult> {
@@ -251,7 +252,11 @@ struct PgCell {
 }
 
 /// The one value a target query returns, with its kind kept through `to_json`.
-pub fn target_value(conn: &mut PgConnection, sql: &str, id: &str) -> Result<Scalar, CheckError> {
+pub fn target_value(
+    conn: &mut TargetConnection,
+    sql: &str,
+    id: &str,
+) -> Result<Scalar, CheckError> {
     let wrapped = format!(
         "SELECT r.n AS row_number, json_typeof(e.value) AS kind, e.value #>> '{{}}' AS text \
          FROM (SELECT row_number() OVER () AS n, to_json(t) AS j FROM (\n{}\n) AS t LIMIT 2) AS r \
@@ -259,7 +264,7 @@ pub fn target_value(conn: &mut PgConnection, sql: &str, id: &str) -> Result<Scal
         bare(sql)
     );
     let cells = diesel::sql_query(&wrapped)
-        .load::<PgCell>(conn)
+        .load::<PgCell>(conn.postgres())
         .map_err(|e| CheckError::query(id, Side::Target, sql, e))?;
     let rows = cells.iter().map(|c| c.row_number).max().unwrap_or(0);
     let columns = cells.iter().filter(|c| c.row_number == 1).count();
@@ -410,7 +415,7 @@ struct Sample {
 }
 
 fn not_null(
-    conn: &mut PgConnection,
+    conn: &mut TargetConnection,
     schema: &str,
     table: &ResolvedTable,
     column: &ResolvedColumn,
@@ -420,7 +425,7 @@ fn not_null(
     let col = quote_ident(&column.target);
     let count_sql = format!("SELECT count(*) AS n FROM {from} WHERE {col} IS NULL");
     let n = diesel::sql_query(&count_sql)
-        .get_result::<Count>(conn)
+        .get_result::<Count>(conn.postgres())
         .map(|c| count(c.n))
         .map_err(|e| CheckError::query(id, Side::Target, &count_sql, e))?;
     let place = format!("`{}`.`{}`.`{}`", schema, table.target, column.target);
@@ -435,7 +440,7 @@ fn not_null(
         key_sql(table)
     );
     let samples = diesel::sql_query(&sample_sql)
-        .load::<Sample>(conn)
+        .load::<Sample>(conn.postgres())
         .map_err(|e| CheckError::query(id, Side::Target, &sample_sql, e))?;
     let mut details = vec![format!("{place}: {n} row(s) hold NULL")];
     let keys: Vec<String> = samples
@@ -478,7 +483,7 @@ fn group_lines(groups: &[Group], column: &ResolvedColumn) -> String {
 }
 
 fn unique(
-    conn: &mut PgConnection,
+    conn: &mut TargetConnection,
     schema: &str,
     table: &ResolvedTable,
     column: &ResolvedColumn,
@@ -494,7 +499,7 @@ fn unique(
          ORDER BY count(*) DESC, 1 LIMIT 5"
     );
     let groups = diesel::sql_query(&sql)
-        .load::<Group>(conn)
+        .load::<Group>(conn.postgres())
         .map_err(|e| CheckError::query(id, Side::Target, &sql, e))?;
     let place = format!("`{}`.`{}`.`{}`", schema, table.target, column.target);
     let Some(first) = groups.first() else {
@@ -534,7 +539,7 @@ fn is_numeric(column: &ResolvedColumn) -> bool {
 }
 
 fn accepted_values(
-    conn: &mut PgConnection,
+    conn: &mut TargetConnection,
     schema: &str,
     table: &ResolvedTable,
     column: &ResolvedColumn,
@@ -565,7 +570,7 @@ fn accepted_values(
     );
     let groups = diesel::sql_query(&sql)
         .bind::<Array<Text>, _>(&texts)
-        .load::<Group>(conn)
+        .load::<Group>(conn.postgres())
         .map_err(|e| CheckError::query(id, Side::Target, &sql, e))?;
     let place = format!("`{}`.`{}`.`{}`", schema, table.target, column.target);
     let accepted = values

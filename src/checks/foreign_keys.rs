@@ -10,7 +10,7 @@
 use std::collections::{BTreeSet, HashMap};
 
 use diesel::sql_types::{Array, Bool, Text};
-use diesel::{PgConnection, RunQueryDsl};
+use diesel::RunQueryDsl;
 
 use crate::catalog::Engine;
 use crate::mapping::target_types::TypeFamily;
@@ -24,6 +24,7 @@ use crate::plan::model::OrphanPolicy;
 use crate::prepare::Prepared;
 use crate::render::render_steps;
 use crate::resolve::{ResolvedForeignKey, ResolvedPlan, ResolvedTable};
+use crate::target::TargetConnection;
 
 /// How many levels of rejected parents are followed when a rejected row makes its children
 /// orphans; deeper chains (long self-referencing ones) stop the run at the foreign key instead.
@@ -678,7 +679,7 @@ const TARGET_FOREIGN_KEYS: &str = "SELECT c.conname::text AS name, c.convalidate
 /// counted in the same source before loading; without it the source is searched.
 pub fn check_table(
     source: &mut SourceConnection,
-    target: &mut PgConnection,
+    target: &mut TargetConnection,
     resolved: &ResolvedPlan,
     table: &ResolvedTable,
     known: Option<&[OrphanFinding]>,
@@ -688,7 +689,7 @@ pub fn check_table(
     let present = diesel::sql_query(TARGET_FOREIGN_KEYS)
         .bind::<Text, _>(&resolved.schema)
         .bind::<Text, _>(&table.target)
-        .load::<TargetForeignKey>(target)
+        .load::<TargetForeignKey>(target.postgres())
         .map_err(|e| CheckError::query(id, Side::Target, TARGET_FOREIGN_KEYS, e))?;
     let mut predicates = Predicates::new(resolved);
     let mut details = Vec::new();

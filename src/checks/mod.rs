@@ -9,7 +9,6 @@ pub mod row_counts;
 use std::time::Instant;
 
 use diesel::connection::SimpleConnection;
-use diesel::PgConnection;
 use serde::Serialize;
 
 use crate::dialect::quote_ident;
@@ -18,6 +17,7 @@ use crate::plan::model::Selection;
 use crate::prepare::Prepared;
 use crate::resolve::{ResolvedColumn, ResolvedPlan, ResolvedTable};
 use crate::source::SourceConnection;
+use crate::target::TargetConnection;
 
 /// The outcome of one check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -221,7 +221,7 @@ pub fn timed(id: String, f: impl FnOnce() -> Result<Finding, CheckError>) -> Che
 /// The source and target connections the checks read; neither is written.
 pub struct Databases<'c> {
     pub source: &'c mut SourceConnection,
-    pub target: &'c mut PgConnection,
+    pub target: &'c mut TargetConnection,
     /// Orphans a run already counted in this source before loading (`None` outside a run).
     pub known_orphans: Option<&'c [foreign_keys::OrphanFinding]>,
     /// The source connection is already inside the read transaction to compare against (the
@@ -429,12 +429,12 @@ pub fn target_table_sql(schema: &str, table: &ResolvedTable) -> String {
 /// Runs `f` on the target in a read-only transaction whose `search_path` is the plan's schema
 /// (then `public`), so assertion SQL can name tables unqualified and can change nothing.
 pub fn read_only_on_target<T>(
-    target: &mut PgConnection,
+    target: &mut TargetConnection,
     schema: &str,
-    f: impl FnOnce(&mut PgConnection) -> Result<T, CheckError>,
+    f: impl FnOnce(&mut TargetConnection) -> Result<T, CheckError>,
 ) -> Result<T, CheckError> {
     let set = format!("SET LOCAL search_path TO {}, public", quote_ident(schema));
-    target.build_transaction().read_only().run(|conn| {
+    target.read_only_transaction(|conn| {
         conn.batch_execute(&set)?;
         f(conn)
     })

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use diesel::sql_types::Text;
-use diesel::{PgConnection, RunQueryDsl};
+use diesel::RunQueryDsl;
 
 use crate::source::SourceConnection;
 
@@ -13,6 +13,7 @@ use super::{count, target_table_sql, CheckError, Count, Finding, Side};
 use crate::dialect::quote_ident;
 use crate::plan::model::IfExists;
 use crate::resolve::{ResolvedPlan, ResolvedTable};
+use crate::target::TargetConnection;
 
 /// The rows the newest run into a schema rejected, per source table, and the rows its target
 /// tables held before it loaded into them.
@@ -46,7 +47,10 @@ struct RejectCount {
 
 /// Reads `decant.decant_rejects` and `decant.table_baselines` for the newest run into `schema`;
 /// nothing when there is no journal in the target.
-pub fn newest_run_rejects(target: &mut PgConnection, schema: &str) -> Result<Rejects, CheckError> {
+pub fn newest_run_rejects(
+    target: &mut TargetConnection,
+    schema: &str,
+) -> Result<Rejects, CheckError> {
     #[derive(diesel::QueryableByName)]
     struct Exists {
         #[diesel(sql_type = diesel::sql_types::Bool)]
@@ -54,7 +58,7 @@ pub fn newest_run_rejects(target: &mut PgConnection, schema: &str) -> Result<Rej
     }
     let probe = "SELECT to_regclass('decant.decant_rejects') IS NOT NULL AND to_regclass('decant.runs') IS NOT NULL AS exists";
     let exists = diesel::sql_query(probe)
-        .get_result::<Exists>(target)
+        .get_result::<Exists>(target.postgres())
         .map_err(|e| CheckError::query("row-counts", Side::Target, probe, e))?;
     if !exists.exists {
         return Ok(Rejects::default());
@@ -65,7 +69,7 @@ pub fn newest_run_rejects(target: &mut PgConnection, schema: &str) -> Result<Rej
                GROUP BY newest.id, r.source_table";
     let rows = diesel::sql_query(sql)
         .bind::<Text, _>(schema)
-        .load::<RejectCount>(target)
+        .load::<RejectCount>(target.postgres())
         .map_err(|e| CheckError::query("row-counts", Side::Target, sql, e))?;
     let mut rejects = Rejects::default();
     for row in rows {
@@ -82,7 +86,10 @@ pub fn newest_run_rejects(target: &mut PgConnection, schema: &str) -> Result<Rej
 
 /// The recorded row counts of run `run`'s target tables before it loaded; none when the journal
 /// predates `decant.table_baselines`.
-fn rows_before(target: &mut PgConnection, run: i64) -> Result<HashMap<String, u64>, CheckError> {
+fn rows_before(
+    target: &mut TargetConnection,
+    run: i64,
+) -> Result<HashMap<String, u64>, CheckError> {
     #[derive(diesel::QueryableByName)]
     struct Exists {
         #[diesel(sql_type = diesel::sql_types::Bool)]
@@ -90,7 +97,7 @@ fn rows_before(target: &mut PgConnection, run: i64) -> Result<HashMap<String, u6
     }
     let probe = "SELECT to_regclass('decant.table_baselines') IS NOT NULL AS exists";
     let exists = diesel::sql_query(probe)
-        .get_result::<Exists>(target)
+        .get_result::<Exists>(target.postgres())
         .map_err(|e| CheckError::query("row-counts", Side::Target, probe, e))?;
     if !exists.exists {
         return Ok(HashMap::new());
@@ -98,7 +105,7 @@ fn rows_before(target: &mut PgConnection, run: i64) -> Result<HashMap<String, u6
     let sql = "SELECT target_table, rows_before FROM decant.table_baselines WHERE run_id = $1";
     let rows = diesel::sql_query(sql)
         .bind::<diesel::sql_types::BigInt, _>(run)
-        .load::<Baseline>(target)
+        .load::<Baseline>(target.postgres())
         .map_err(|e| CheckError::query("row-counts", Side::Target, sql, e))?;
     Ok(rows
         .into_iter()
@@ -109,7 +116,7 @@ fn rows_before(target: &mut PgConnection, run: i64) -> Result<HashMap<String, u6
 /// Compares one table's counts.
 pub fn check(
     source: &mut SourceConnection,
-    target: &mut PgConnection,
+    target: &mut TargetConnection,
     resolved: &ResolvedPlan,
     table: &ResolvedTable,
     rejects: &Rejects,
@@ -128,7 +135,7 @@ pub fn check(
         target_table_sql(&resolved.schema, table)
     );
     let target_rows = diesel::sql_query(&target_sql)
-        .get_result::<Count>(target)
+        .get_result::<Count>(target.postgres())
         .map(|c| count(c.n))
         .map_err(|e| CheckError::query(id, Side::Target, &target_sql, e))?;
     let rejected = rejects.by_table.get(&table.source).copied().unwrap_or(0);

@@ -12,6 +12,7 @@ use crate::journal::{self, RunState};
 use crate::output::colour;
 use crate::run::identity::source_fingerprint;
 use crate::signals;
+use crate::target::TargetConnection;
 use crate::url::{parse_source_url, redact_url, SourceUrl};
 
 pub fn run(args: &CheckArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<u8, Failure> {
@@ -83,7 +84,7 @@ pub fn run(args: &CheckArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result
 /// Whether the source is no longer the one the newest run loaded (its fingerprint differs),
 /// said as a sentence; `None` when it is the same, or no run is recorded.
 fn source_moved_on(
-    target: &mut diesel::PgConnection,
+    target: &mut TargetConnection,
     prepared: &super::Prepared,
     url: &SourceUrl,
 ) -> Option<String> {

@@ -12,11 +12,8 @@ mod binary;
 mod convert;
 mod read;
 mod rejects;
-mod write;
 
 use std::path::PathBuf;
-
-use diesel::PgConnection;
 
 use crate::source::{PageKey, SourceConnection, VisitError};
 use serde::Serialize;
@@ -24,6 +21,7 @@ use serde::Serialize;
 use crate::dialect::quote_ident;
 use crate::plan::model::OnBadRow;
 use crate::resolve::ResolvedTable;
+use crate::target::{copy_in, copy_target_of, CopyFailure, CopyInto, TargetConnection};
 
 pub use read::{show_value, sqlite_real_text, value_json, SqlValue};
 pub use rejects::{JsonLinesRejects, VecRejects};
@@ -31,8 +29,6 @@ pub use rejects::{JsonLinesRejects, VecRejects};
 pub(crate) use addresses::IpNet;
 pub(crate) use convert::Converter;
 pub(crate) use read::SourceRow;
-use write::CopyFailure;
-pub(crate) use write::{copy_out, copy_target_of};
 
 /// Rows read by the copy in progress, for progress displays (the one loader lane copies one
 /// table at a time); updated every few thousand rows.
@@ -244,7 +240,7 @@ impl KeyPlan {
 #[allow(clippy::too_many_arguments)]
 pub fn copy_table(
     source: &mut SourceConnection,
-    target: &mut PgConnection,
+    target: &mut TargetConnection,
     schema: &str,
     table: &ResolvedTable,
     primary_key: &[String],
@@ -270,12 +266,12 @@ pub fn copy_table(
             quote_ident(&table.target),
             columns.join(", ")
         );
-        write::CopyInto {
+        CopyInto {
             target: &made_target,
             freeze: false,
         }
     } else {
-        write::copy_target_of(copy_sql).ok_or_else(|| CopyError::CopySql {
+        copy_target_of(copy_sql).ok_or_else(|| CopyError::CopySql {
             table: table.source.clone(),
             sql: copy_sql.to_owned(),
         })?
@@ -297,7 +293,7 @@ pub fn copy_table(
         stats: CopyStats::default(),
         failure: None,
     };
-    let result = write::copy_in(target, into, |out| job.run(out));
+    let result = copy_in(target, into, |out| job.run(out));
     match (job.failure.take(), &result) {
         // A failed send means the server gave up first; its own error says why.
         (Some(CopyError::Send { .. }), Err(CopyFailure::Database(_))) => {}

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use diesel::pg::PgConnection;
+use crate::target::TargetConnection;
 use diesel::sql_types::{Array, Bool, Nullable, Text};
 use diesel::{QueryableByName, RunQueryDsl};
 use serde::{Deserialize, Serialize};
@@ -242,7 +242,7 @@ pub struct TargetSchemaError {
 
 /// Reads every table of `schema` in the target.
 pub fn read_target_schema(
-    conn: &mut PgConnection,
+    conn: &mut TargetConnection,
     schema: &str,
 ) -> Result<TargetSchema, TargetSchemaError> {
     let failed = |sql: &str| {
@@ -256,19 +256,19 @@ pub fn read_target_schema(
     };
     let columns = diesel::sql_query(COLUMNS)
         .bind::<Text, _>(schema)
-        .load::<ColumnRow>(conn)
+        .load::<ColumnRow>(conn.postgres())
         .map_err(failed(COLUMNS))?;
     let constraints = diesel::sql_query(CONSTRAINTS)
         .bind::<Text, _>(schema)
-        .load::<ConstraintRow>(conn)
+        .load::<ConstraintRow>(conn.postgres())
         .map_err(failed(CONSTRAINTS))?;
     let indexes = diesel::sql_query(INDEXES)
         .bind::<Text, _>(schema)
-        .load::<IndexRow>(conn)
+        .load::<IndexRow>(conn.postgres())
         .map_err(failed(INDEXES))?;
     let triggers = diesel::sql_query(TRIGGERS)
         .bind::<Text, _>(schema)
-        .load::<Named>(conn)
+        .load::<Named>(conn.postgres())
         .map_err(failed(TRIGGERS))?;
     let mut tables: BTreeMap<String, TargetTable> = BTreeMap::new();
     for c in columns {
@@ -380,7 +380,7 @@ fn list(items: &[&String]) -> String {
 
 /// The tables of the app's schema that hold rows now, with their counts.
 pub fn tables_with_rows(
-    conn: &mut PgConnection,
+    conn: &mut TargetConnection,
     schema: &str,
     tables: &[String],
 ) -> Result<Vec<(String, i64)>, TargetSchemaError> {
@@ -397,7 +397,7 @@ pub fn tables_with_rows(
             crate::dialect::quote_ident(table)
         );
         let n = diesel::sql_query(&sql)
-            .get_result::<Count>(conn)
+            .get_result::<Count>(conn.postgres())
             .map_err(|source| TargetSchemaError {
                 schema: schema.to_owned(),
                 sql: sql.clone(),
@@ -413,7 +413,7 @@ pub fn tables_with_rows(
 
 /// Whether the connection's role may disable the table's triggers (it owns the table).
 pub fn owns_table(
-    conn: &mut PgConnection,
+    conn: &mut TargetConnection,
     schema: &str,
     table: &str,
 ) -> Result<bool, TargetSchemaError> {
@@ -427,7 +427,7 @@ pub fn owns_table(
     diesel::sql_query(sql)
         .bind::<Text, _>(schema)
         .bind::<Text, _>(table)
-        .get_result::<Owns>(conn)
+        .get_result::<Owns>(conn.postgres())
         .map(|o| o.owns)
         .map_err(|source| TargetSchemaError {
             schema: schema.to_owned(),

@@ -12,12 +12,12 @@
 //! (Diesel commits each migration with its row in `__diesel_schema_migrations`, so a repeat
 //! applies only what is still pending) and checks (they write nothing).
 
-use diesel::pg::PgConnection;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Nullable, Text};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
 use crate::dialect::quote_ident;
+use crate::target::TargetConnection;
 use crate::url::{mask_passwords, redact_url, with_database};
 
 /// The journal's schema migrations, embedded in the binary.
@@ -64,8 +64,8 @@ fn query_error(sql: &str) -> impl FnOnce(diesel::result::Error) -> JournalError 
 
 /// Opens a connection to the target; the error shows the URL without its password and
 /// libpq's reason, and says how to create the database when the server has none of that name.
-pub fn connect(url: &str) -> Result<PgConnection, JournalError> {
-    PgConnection::establish(url).map_err(|e| connect_error(url, &e))
+pub fn connect(url: &str) -> Result<TargetConnection, JournalError> {
+    TargetConnection::establish(url).map_err(|e| connect_error(url, &e))
 }
 
 fn connect_error(url: &str, e: &diesel::ConnectionError) -> JournalError {
@@ -104,7 +104,7 @@ fn missing_database(reason: &str) -> Option<String> {
 /// name (`run --create-database`); says whether it created one.
 pub fn connect_creating_database(
     url: &str,
-) -> Result<(PgConnection, Option<String>), JournalError> {
+) -> Result<(TargetConnection, Option<String>), JournalError> {
     use diesel::connection::SimpleConnection;
     let name = match connect(url) {
         Ok(conn) => return Ok((conn, None)),
@@ -122,11 +122,12 @@ pub fn connect_creating_database(
 }
 
 /// Creates or upgrades the journal tables (the migration bookkeeping lives in `decant` too).
-pub fn prepare_journal(conn: &mut PgConnection) -> Result<(), JournalError> {
+pub fn prepare_journal(conn: &mut TargetConnection) -> Result<(), JournalError> {
     use diesel::connection::SimpleConnection;
     let setup = "CREATE SCHEMA IF NOT EXISTS decant; SET search_path TO decant";
     conn.batch_execute(setup).map_err(query_error(setup))?;
     let outcome = conn
+        .postgres()
         .run_pending_migrations(MIGRATIONS)
         .map(|_| ())
         .map_err(|e| JournalError::Migrations(e.to_string()));
@@ -152,7 +153,7 @@ const LOCK_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
 /// gone: a run started right after another one ended may find the lock still held. So a held
 /// lock is tried again for up to two seconds; a run that is really in progress holds it far
 /// longer, and is then reported.
-pub fn lock_target(conn: &mut PgConnection, schema: &str) -> Result<(), JournalError> {
+pub fn lock_target(conn: &mut TargetConnection, schema: &str) -> Result<(), JournalError> {
     let sql = "SELECT pg_try_advisory_lock(hashtextextended('decant:' || $1, 0)) AS value";
     try_lock(conn, schema, sql, || JournalError::Locked {
         schema: schema.to_owned(),
@@ -160,28 +161,28 @@ pub fn lock_target(conn: &mut PgConnection, schema: &str) -> Result<(), JournalE
 }
 
 /// Lets the exclusive lock of `schema` go (the session's end would too, a moment later).
-pub fn unlock_target(conn: &mut PgConnection, schema: &str) -> Result<(), JournalError> {
+pub fn unlock_target(conn: &mut TargetConnection, schema: &str) -> Result<(), JournalError> {
     let sql = "SELECT pg_advisory_unlock(hashtextextended('decant:' || $1, 0)) AS value";
     diesel::sql_query(sql)
         .bind::<Text, _>(schema)
-        .get_result::<Flag>(conn)
+        .get_result::<Flag>(conn.postgres())
         .map(|_| ())
         .map_err(query_error(sql))
 }
 
 /// Lets the shared lock of `schema` go.
-pub fn unlock_target_shared(conn: &mut PgConnection, schema: &str) -> Result<(), JournalError> {
+pub fn unlock_target_shared(conn: &mut TargetConnection, schema: &str) -> Result<(), JournalError> {
     let sql = "SELECT pg_advisory_unlock_shared(hashtextextended('decant:' || $1, 0)) AS value";
     diesel::sql_query(sql)
         .bind::<Text, _>(schema)
-        .get_result::<Flag>(conn)
+        .get_result::<Flag>(conn.postgres())
         .map(|_| ())
         .map_err(query_error(sql))
 }
 
 /// Takes the same lock in shared mode (a check): any number of checks at once, none while a
 /// run holds it, and no run starts while a check holds it.
-pub fn lock_target_shared(conn: &mut PgConnection, schema: &str) -> Result<(), JournalError> {
+pub fn lock_target_shared(conn: &mut TargetConnection, schema: &str) -> Result<(), JournalError> {
     let sql = "SELECT pg_try_advisory_lock_shared(hashtextextended('decant:' || $1, 0)) AS value";
     try_lock(conn, schema, sql, || JournalError::RunInProgress {
         schema: schema.to_owned(),
@@ -189,7 +190,7 @@ pub fn lock_target_shared(conn: &mut PgConnection, schema: &str) -> Result<(), J
 }
 
 fn try_lock(
-    conn: &mut PgConnection,
+    conn: &mut TargetConnection,
     schema: &str,
     sql: &str,
     refused: impl Fn() -> JournalError,
@@ -198,7 +199,7 @@ fn try_lock(
     loop {
         let got = diesel::sql_query(sql)
             .bind::<Text, _>(schema)
-            .get_result::<Flag>(conn)
+            .get_result::<Flag>(conn.postgres())
             .map_err(query_error(sql))?;
         if got.value {
             return Ok(());
@@ -212,11 +213,11 @@ fn try_lock(
 
 /// Whether some session holds the lock of `schema` exclusively, i.e. a run (or rollback) is
 /// alive. Asked without waiting, and the probe's shared lock is let go at once.
-pub fn run_alive(conn: &mut PgConnection, schema: &str) -> Result<bool, JournalError> {
+pub fn run_alive(conn: &mut TargetConnection, schema: &str) -> Result<bool, JournalError> {
     let sql = "SELECT pg_try_advisory_lock_shared(hashtextextended('decant:' || $1, 0)) AS value";
     let free = diesel::sql_query(sql)
         .bind::<Text, _>(schema)
-        .get_result::<Flag>(conn)
+        .get_result::<Flag>(conn.postgres())
         .map_err(query_error(sql))?
         .value;
     if free {
@@ -224,7 +225,7 @@ pub fn run_alive(conn: &mut PgConnection, schema: &str) -> Result<bool, JournalE
             "SELECT pg_advisory_unlock_shared(hashtextextended('decant:' || $1, 0)) AS value";
         diesel::sql_query(unlock)
             .bind::<Text, _>(schema)
-            .get_result::<Flag>(conn)
+            .get_result::<Flag>(conn.postgres())
             .map_err(query_error(unlock))?;
     }
     Ok(!free)
@@ -306,7 +307,7 @@ pub struct RunIdentity {
 
 /// Records a new run and returns its id.
 pub fn start_run(
-    conn: &mut PgConnection,
+    conn: &mut TargetConnection,
     who: &RunIdentity,
     resumed_from: Option<i64>,
     created_tables: &[String],
@@ -322,19 +323,19 @@ pub fn start_run(
         .bind::<Nullable<BigInt>, _>(resumed_from)
         .bind::<diesel::sql_types::Array<Text>, _>(created_tables)
         .bind::<Text, _>(&who.schema_hash)
-        .get_result::<Id>(conn)
+        .get_result::<Id>(conn.postgres())
         .map(|r| r.id)
         .map_err(query_error(sql))
 }
 
 /// Marks a step as running (again, when resumed).
-pub fn step_started(conn: &mut PgConnection, run: i64, step: &str) -> Result<(), JournalError> {
+pub fn step_started(conn: &mut TargetConnection, run: i64, step: &str) -> Result<(), JournalError> {
     let sql = "INSERT INTO decant.steps (run_id, step_id, state) VALUES ($1, $2, 'running') \
                ON CONFLICT (run_id, step_id) DO UPDATE SET state = 'running', started_at = clock_timestamp(), finished_at = NULL, error = NULL";
     diesel::sql_query(sql)
         .bind::<BigInt, _>(run)
         .bind::<Text, _>(step)
-        .execute(conn)
+        .execute(conn.postgres())
         .map(|_| ())
         .map_err(query_error(sql))
 }
@@ -350,7 +351,7 @@ pub struct RowCounts {
 /// Marks a step as done, with its row counts when it moved rows. Call it inside the step's own
 /// transaction, so the record commits with the step's effect (see the module doc).
 pub fn step_done(
-    conn: &mut PgConnection,
+    conn: &mut TargetConnection,
     run: i64,
     step: &str,
     rows: Option<RowCounts>,
@@ -364,14 +365,14 @@ pub fn step_done(
         .bind::<Nullable<BigInt>, _>(rows.map(|r| as_i64(r.read)))
         .bind::<Nullable<BigInt>, _>(rows.map(|r| as_i64(r.written)))
         .bind::<Nullable<BigInt>, _>(rows.map(|r| as_i64(r.rejected)))
-        .execute(conn)
+        .execute(conn.postgres())
         .map(|_| ())
         .map_err(query_error(sql))
 }
 
 /// Marks a step that did not finish as `failed` or `interrupted`, with the reason.
 pub fn step_stopped(
-    conn: &mut PgConnection,
+    conn: &mut TargetConnection,
     run: i64,
     step: &str,
     state: StepState,
@@ -383,14 +384,18 @@ pub fn step_stopped(
         .bind::<Text, _>(step)
         .bind::<Text, _>(error)
         .bind::<Text, _>(state.as_str())
-        .execute(conn)
+        .execute(conn.postgres())
         .map(|_| ())
         .map_err(query_error(sql))
 }
 
 /// Sets a run's state: its outcome, `running` again when it is resumed, or `rolled_back`,
 /// which records `rolled_back_at` and keeps the time the run itself finished.
-pub fn finish_run(conn: &mut PgConnection, run: i64, state: RunState) -> Result<(), JournalError> {
+pub fn finish_run(
+    conn: &mut TargetConnection,
+    run: i64,
+    state: RunState,
+) -> Result<(), JournalError> {
     let sql = "UPDATE decant.runs SET status = $2, \
                finished_at = CASE $2 WHEN 'running' THEN NULL WHEN 'rolled_back' THEN finished_at ELSE clock_timestamp() END, \
                rolled_back_at = CASE WHEN $2 = 'rolled_back' THEN clock_timestamp() ELSE rolled_back_at END \
@@ -398,7 +403,7 @@ pub fn finish_run(conn: &mut PgConnection, run: i64, state: RunState) -> Result<
     diesel::sql_query(sql)
         .bind::<BigInt, _>(run)
         .bind::<Text, _>(state.as_str())
-        .execute(conn)
+        .execute(conn.postgres())
         .map(|_| ())
         .map_err(query_error(sql))
 }
@@ -456,17 +461,17 @@ const RUN_COLUMNS: &str = "id, plan_name, plan_hash, source_fingerprint, status,
     to_char(rolled_back_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS') || 'Z' AS rolled_back_at, resumed_from, created_tables, schema_hash";
 
 /// Whether the journal exists in this target at all.
-pub fn journal_exists(conn: &mut PgConnection) -> Result<bool, JournalError> {
+pub fn journal_exists(conn: &mut TargetConnection) -> Result<bool, JournalError> {
     let sql = "SELECT to_regclass('decant.runs') IS NOT NULL AS value";
     diesel::sql_query(sql)
-        .get_result::<Flag>(conn)
+        .get_result::<Flag>(conn.postgres())
         .map(|f| f.value)
         .map_err(query_error(sql))
 }
 
 /// Runs into `schema`, newest first.
 pub fn runs(
-    conn: &mut PgConnection,
+    conn: &mut TargetConnection,
     schema: &str,
     limit: i64,
 ) -> Result<Vec<RunRow>, JournalError> {
@@ -476,17 +481,17 @@ pub fn runs(
     diesel::sql_query(&sql)
         .bind::<Text, _>(schema)
         .bind::<BigInt, _>(limit)
-        .load::<RunRow>(conn)
+        .load::<RunRow>(conn.postgres())
         .map_err(query_error(&sql))
 }
 
 /// The steps of a run in the order they started.
-pub fn steps(conn: &mut PgConnection, run: i64) -> Result<Vec<StepRow>, JournalError> {
+pub fn steps(conn: &mut TargetConnection, run: i64) -> Result<Vec<StepRow>, JournalError> {
     let sql = "SELECT step_id, state, extract(epoch FROM (finished_at - started_at))::float8 AS seconds, rows_read, rows_written, rows_rejected, error \
                FROM decant.steps WHERE run_id = $1 ORDER BY started_at, step_id";
     diesel::sql_query(sql)
         .bind::<BigInt, _>(run)
-        .load::<StepRow>(conn)
+        .load::<StepRow>(conn.postgres())
         .map_err(query_error(sql))
 }
 
@@ -499,17 +504,19 @@ struct Applied {
 }
 
 /// Versions applied by `migrations:` plan steps, with when, oldest first; empty when none ran.
-pub fn applied_migrations(conn: &mut PgConnection) -> Result<Vec<(String, String)>, JournalError> {
+pub fn applied_migrations(
+    conn: &mut TargetConnection,
+) -> Result<Vec<(String, String)>, JournalError> {
     let exists = "SELECT to_regclass('__diesel_schema_migrations') IS NOT NULL AS value";
     let present = diesel::sql_query(exists)
-        .get_result::<Flag>(conn)
+        .get_result::<Flag>(conn.postgres())
         .map_err(query_error(exists))?;
     if !present.value {
         return Ok(Vec::new());
     }
     let sql = "SELECT version::text AS version, to_char(run_on, 'YYYY-MM-DD HH24:MI:SS') AS run_on FROM __diesel_schema_migrations ORDER BY version";
     diesel::sql_query(sql)
-        .load::<Applied>(conn)
+        .load::<Applied>(conn.postgres())
         .map(|rows| rows.into_iter().map(|a| (a.version, a.run_on)).collect())
         .map_err(query_error(sql))
 }
@@ -524,7 +531,7 @@ impl RunRow {
 /// Ends a run that did not succeed, in one transaction: steps still `running` take the run's
 /// state (`failed` or `interrupted`) with `reason`, and the run is closed with `state`.
 pub fn end_run(
-    conn: &mut PgConnection,
+    conn: &mut TargetConnection,
     run: i64,
     state: RunState,
     reason: &str,
@@ -540,7 +547,7 @@ pub fn end_run(
             .bind::<BigInt, _>(run)
             .bind::<Text, _>(step_state.as_str())
             .bind::<Text, _>(reason)
-            .execute(conn)
+            .execute(conn.postgres())
             .map_err(query_error(sql))?;
         finish_run(conn, run, state)
     })
@@ -553,28 +560,28 @@ struct Pid {
 }
 
 /// The server process behind this connection, so another connection can cancel its statement.
-pub fn backend_pid(conn: &mut PgConnection) -> Result<i32, JournalError> {
+pub fn backend_pid(conn: &mut TargetConnection) -> Result<i32, JournalError> {
     let sql = "SELECT pg_backend_pid() AS pid";
     diesel::sql_query(sql)
-        .get_result::<Pid>(conn)
+        .get_result::<Pid>(conn.postgres())
         .map(|p| p.pid)
         .map_err(query_error(sql))
 }
 
 /// Cancels the statement server process `pid` is running (nothing when it is idle); its
 /// transaction then fails and rolls back.
-pub fn cancel_backend(conn: &mut PgConnection, pid: i32) -> Result<(), JournalError> {
+pub fn cancel_backend(conn: &mut TargetConnection, pid: i32) -> Result<(), JournalError> {
     let sql = "SELECT pg_cancel_backend($1) AS value";
     diesel::sql_query(sql)
         .bind::<diesel::sql_types::Integer, _>(pid)
-        .get_result::<Flag>(conn)
+        .get_result::<Flag>(conn.postgres())
         .map(|_| ())
         .map_err(query_error(sql))
 }
 
 /// Records a load's rejects in `decant.decant_rejects`, inside the load's transaction.
 pub fn insert_rejects(
-    conn: &mut PgConnection,
+    conn: &mut TargetConnection,
     run: i64,
     rejects: &[crate::copy::Reject],
 ) -> Result<(), JournalError> {
@@ -594,7 +601,7 @@ pub fn insert_rejects(
         diesel::sql_query(sql)
             .bind::<BigInt, _>(run)
             .bind::<Text, _>(payload.to_string())
-            .execute(conn)
+            .execute(conn.postgres())
             .map_err(query_error(sql))?;
     }
     Ok(())
@@ -631,7 +638,7 @@ impl RejectRow {
 /// the source, or it was staged anew (it loads now, or is rejected again with a new record).
 /// `keys` are rejects' primary keys as they are recorded (`{"id": 3}`).
 pub fn delete_rejects(
-    conn: &mut PgConnection,
+    conn: &mut TargetConnection,
     run: i64,
     table: &str,
     keys: &[serde_json::Value],
@@ -643,14 +650,14 @@ pub fn delete_rejects(
             .bind::<BigInt, _>(run)
             .bind::<Text, _>(table)
             .bind::<Text, _>(serde_json::Value::Array(chunk.to_vec()).to_string())
-            .execute(conn)
+            .execute(conn.postgres())
             .map_err(query_error(sql))?;
     }
     Ok(())
 }
 
 pub fn run_rejects(
-    conn: &mut PgConnection,
+    conn: &mut TargetConnection,
     run: i64,
 ) -> Result<Vec<crate::copy::Reject>, JournalError> {
     let sql =
@@ -658,7 +665,7 @@ pub fn run_rejects(
                FROM decant.decant_rejects WHERE run_id = $1 ORDER BY rejected_at, ctid";
     let rows = diesel::sql_query(sql)
         .bind::<BigInt, _>(run)
-        .load::<RejectRow>(conn)
+        .load::<RejectRow>(conn.postgres())
         .map_err(query_error(sql))?;
     Ok(rows.into_iter().map(RejectRow::into_reject).collect())
 }
@@ -698,7 +705,7 @@ pub struct SyncCounts {
 /// Records a sync of `run`; a succeeded one inside the sync's own transaction, so the record
 /// commits with the changes.
 pub fn record_sync(
-    conn: &mut PgConnection,
+    conn: &mut TargetConnection,
     run: i64,
     started: std::time::SystemTime,
     counts: SyncCounts,
@@ -726,36 +733,36 @@ pub fn record_sync(
         .bind::<BigInt, _>(as_i64(counts.rejected))
         .bind::<diesel::sql_types::Double, _>(seconds)
         .bind::<Nullable<Text>, _>(error)
-        .execute(conn)
+        .execute(conn.postgres())
         .map(|_| ())
         .map_err(query_error(sql))
 }
 
 /// The syncs of a run, oldest first.
-pub fn syncs(conn: &mut PgConnection, run: i64) -> Result<Vec<SyncRow>, JournalError> {
+pub fn syncs(conn: &mut TargetConnection, run: i64) -> Result<Vec<SyncRow>, JournalError> {
     let sql = "SELECT id, status, to_char(finished_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS') || 'Z' AS finished_at, \
                inserted, updated, deleted, rejected, seconds, error FROM decant.syncs WHERE run_id = $1 ORDER BY id";
     diesel::sql_query(sql)
         .bind::<BigInt, _>(run)
-        .load::<SyncRow>(conn)
+        .load::<SyncRow>(conn.postgres())
         .map_err(query_error(sql))
 }
 
 /// Runs a rendered `reject_children` statement: the child rows it deletes become rejects, and
 /// are returned.
 pub fn reject_children(
-    conn: &mut PgConnection,
+    conn: &mut TargetConnection,
     sql: &str,
 ) -> Result<Vec<crate::copy::Reject>, JournalError> {
     let rows = diesel::sql_query(sql)
-        .load::<RejectRow>(conn)
+        .load::<RejectRow>(conn.postgres())
         .map_err(query_error(sql))?;
     Ok(rows.into_iter().map(RejectRow::into_reject).collect())
 }
 
 /// Moves `n` rows of a load step from written to rejected (rows rejected after the load).
 pub fn move_to_rejected(
-    conn: &mut PgConnection,
+    conn: &mut TargetConnection,
     run: i64,
     step: &str,
     n: u64,
@@ -766,7 +773,7 @@ pub fn move_to_rejected(
         .bind::<BigInt, _>(run)
         .bind::<Text, _>(step)
         .bind::<BigInt, _>(i64::try_from(n).unwrap_or(i64::MAX))
-        .execute(conn)
+        .execute(conn.postgres())
         .map(|_| ())
         .map_err(query_error(sql))
 }
@@ -787,7 +794,7 @@ struct RowsBefore {
 /// between (the load holds the table's lock). A count already recorded for this run and table is
 /// kept: a load that runs again after its commit must not make its own rows the baseline.
 pub fn record_baseline(
-    conn: &mut PgConnection,
+    conn: &mut TargetConnection,
     run: i64,
     schema: &str,
     table: &str,
@@ -806,7 +813,7 @@ pub fn record_baseline(
     let recorded = diesel::sql_query(&sql)
         .bind::<BigInt, _>(run)
         .bind::<Text, _>(table)
-        .get_result::<RowsBefore>(conn)
+        .get_result::<RowsBefore>(conn.postgres())
         .map_err(|source| JournalError::Query {
             sql: sql.clone(),
             source,

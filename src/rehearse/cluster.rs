@@ -8,8 +8,8 @@ use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use crate::target::TargetConnection;
 use diesel::connection::SimpleConnection;
-use diesel::{Connection, PgConnection};
 
 /// The superuser of the temporary cluster.
 const SUPERUSER: &str = "postgres";
@@ -551,7 +551,7 @@ impl Cluster {
         }
         let deadline = Instant::now() + START_DEADLINE;
         loop {
-            match PgConnection::establish(&self.url("postgres")) {
+            match TargetConnection::establish(&self.url("postgres")) {
                 Ok(_) => return Ok(()),
                 Err(e) => {
                     let exited = {
@@ -617,7 +617,7 @@ impl Cluster {
             reason,
         };
         let mut admin =
-            PgConnection::establish(&self.url("postgres")).map_err(|e| fail(e.to_string()))?;
+            TargetConnection::establish(&self.url("postgres")).map_err(|e| fail(e.to_string()))?;
         admin
             .batch_execute(&format!("CREATE DATABASE \"{name}\""))
             .map_err(|e| fail(e.to_string()))

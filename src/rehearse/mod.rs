@@ -7,8 +7,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
+use crate::target::TargetConnection;
 use diesel::connection::SimpleConnection;
-use diesel::{Connection, PgConnection};
 
 pub use cluster::{Binaries, Cluster, ClusterError, Stopper};
 
@@ -58,7 +58,10 @@ pub struct ScratchDatabase {
 
 impl ScratchDatabase {
     /// Creates `decant_rehearsal_<random>` through `admin`, a connection to `server`.
-    fn create(admin: &mut PgConnection, server: &str) -> Result<ScratchDatabase, RehearseError> {
+    fn create(
+        admin: &mut TargetConnection,
+        server: &str,
+    ) -> Result<ScratchDatabase, RehearseError> {
         let name = format!("decant_rehearsal_{}", &cluster::random_hex()[..12]);
         admin
             .batch_execute(&format!("CREATE DATABASE \"{name}\""))
@@ -104,8 +107,8 @@ impl ScratchDatabase {
     }
 }
 
-fn connect(url: &str) -> Result<PgConnection, RehearseError> {
-    PgConnection::establish(url).map_err(|e| RehearseError::Connect {
+fn connect(url: &str) -> Result<TargetConnection, RehearseError> {
+    TargetConnection::establish(url).map_err(|e| RehearseError::Connect {
         url: redact_url(url),
         reason: e.to_string().trim_end().to_owned(),
     })

@@ -8,9 +8,8 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use diesel::connection::SimpleConnection;
-use diesel::pg::PgConnection;
 use diesel::sql_types::Text;
-use diesel::{Connection, RunQueryDsl};
+use diesel::RunQueryDsl;
 
 use crate::checks::foreign_keys::{find_orphans, plan_orphans, OrphanFinding, OrphanPlan};
 use crate::checks::{run_plan_checks, Databases};
@@ -26,6 +25,7 @@ use crate::run::identity::{plan_hash, schema_hash, source_fingerprint};
 use crate::run::report::{RunFailure, RunReport, StepReport, TableReport};
 use crate::signals;
 use crate::source::SourceConnection;
+use crate::target::TargetConnection;
 use crate::url::{parse_source_url, redact_url, SourceUrl};
 
 /// How to run.
@@ -163,7 +163,7 @@ struct Name {
 }
 
 fn existing_tables(
-    conn: &mut PgConnection,
+    conn: &mut TargetConnection,
     schema: &str,
     wanted: &[String],
 ) -> Result<Vec<String>, JournalError> {
@@ -171,7 +171,7 @@ fn existing_tables(
     diesel::sql_query(sql)
         .bind::<Text, _>(schema)
         .bind::<diesel::sql_types::Array<Text>, _>(wanted)
-        .load::<Name>(conn)
+        .load::<Name>(conn.postgres())
         .map(|v| v.into_iter().map(|n| n.name).collect())
         .map_err(|source| JournalError::Query {
             sql: sql.to_owned(),
@@ -473,7 +473,7 @@ fn search_orphans_beside(resolved: &crate::resolve::ResolvedPlan, url: &SourceUr
 /// state. The control connection may be gone (the target restarted under the run), so a new
 /// one is tried for a while before giving up; the journal then still says `running`, and
 /// `decant status` shows that no process holds the run's lock.
-fn end_run(control: &mut PgConnection, url: &str, run: i64, state: RunState, reason: &str) {
+fn end_run(control: &mut TargetConnection, url: &str, run: i64, state: RunState, reason: &str) {
     if journal::end_run(control, run, state, reason).is_ok() {
         return;
     }
@@ -522,7 +522,7 @@ struct Loader {
 /// A worker: its own target connection (and the server process behind it, to cancel a
 /// statement on a signal); lane 0 also takes the loads, one at a time from the one snapshot.
 struct Lane {
-    target: PgConnection,
+    target: TargetConnection,
     pid: i32,
     loads: bool,
 }
@@ -696,7 +696,7 @@ impl<'p> Scheduler<'p> {
 
     /// Runs the plan's checks against the snapshot the loads read; the step's state says how
     /// they went.
-    fn run_checks(&self, target: &mut PgConnection, report: &mut RunReport) -> String {
+    fn run_checks(&self, target: &mut TargetConnection, report: &mut RunReport) -> String {
         let Some(checked) = self.checks else {
             return "skipped".into();
         };
@@ -718,7 +718,7 @@ impl<'p> Scheduler<'p> {
     fn run_inline(
         &mut self,
         step: usize,
-        control: &mut PgConnection,
+        control: &mut TargetConnection,
         run_id: i64,
         report: &mut RunReport,
     ) -> Result<String, Stop> {
@@ -755,7 +755,7 @@ impl<'p> Scheduler<'p> {
     fn reject_children(
         &mut self,
         rendered: &RenderedStep,
-        control: &mut PgConnection,
+        control: &mut TargetConnection,
         run_id: i64,
         report: &mut RunReport,
     ) -> Result<String, Stop> {
@@ -834,7 +834,7 @@ impl<'p> Scheduler<'p> {
         &mut self,
         scope: &'scope std::thread::Scope<'scope, 'env>,
         lanes: Vec<Lane>,
-        control: &mut PgConnection,
+        control: &mut TargetConnection,
         run_id: i64,
         report: &mut RunReport,
         progress: &mut dyn RunObserver,
@@ -1131,7 +1131,7 @@ fn notice_signal(
     running: &[Option<usize>],
     pids: &[i32],
     just_stopped: Option<usize>,
-    control: &mut PgConnection,
+    control: &mut TargetConnection,
     prepared: &Prepared,
 ) {
     let (None, Some(signal)) = (&*stop, signals::received()) else {
@@ -1154,7 +1154,7 @@ fn notice_signal(
 /// the step as done: a view PostgreSQL refuses (a SQLite-only function, say) is reported as not
 /// carried with PostgreSQL's reason; views hold no rows, so the run goes on.
 fn create_views(
-    control: &mut PgConnection,
+    control: &mut TargetConnection,
     prepared: &Prepared,
     step: &RenderedStep,
     run_id: i64,
@@ -1239,17 +1239,17 @@ fn run_step(
     prepared: &Prepared,
     step: &RenderedStep,
     target_url: &str,
-    target: &mut PgConnection,
+    target: &mut TargetConnection,
     loader: Option<&Mutex<Loader>>,
     run_id: i64,
     orphan_rejects: &HashMap<String, Vec<Reject>>,
 ) -> Result<StepDone, StepFailure> {
-    let record = |target: &mut PgConnection, rows: Option<RowCounts>| {
+    let record = |target: &mut TargetConnection, rows: Option<RowCounts>| {
         journal::step_done(target, run_id, &step.id, rows).map_err(StepError::from)?;
         signals::test_point("before-commit", &step.id);
         Ok::<_, StepError>(())
     };
-    let statement = |target: &mut PgConnection, sql: &str| {
+    let statement = |target: &mut TargetConnection, sql: &str| {
         target
             .batch_execute(sql)
             .map_err(|source| StepError::Statement {
@@ -1269,7 +1269,7 @@ fn run_step(
             let copy_at = step
                 .target_sql
                 .iter()
-                .position(|sql| copy::copy_target_of(sql).is_some())
+                .position(|sql| crate::target::copy_target_of(sql).is_some())
                 .unwrap_or(0);
             let (before_copy, rest) = step.target_sql.split_at(copy_at);
             let copy_sql = rest.first().cloned().unwrap_or_default();
@@ -1344,6 +1344,7 @@ fn run_step(
             let migrations = FileBasedMigrations::from_path(&dir)
                 .map_err(|e| (None, format!("`{}`: {e}", dir.display())))?;
             target
+                .postgres()
                 .run_pending_migrations(migrations)
                 .map_err(|e| (None, format!("applying `{}`: {e}", dir.display())))?;
             record(target, None).map_err(|e| e.failure(None))?;
@@ -1392,7 +1393,7 @@ fn run_step(
 /// Before any row moves into the app's schema: it is still the one the plan was checked
 /// against, its tables are empty unless `if_exists` says what to do with their rows, and the
 /// app's triggers can be turned off for the load.
-fn check_app_schema(prepared: &Prepared, target: &mut PgConnection) -> Result<(), StepError> {
+fn check_app_schema(prepared: &Prepared, target: &mut TargetConnection) -> Result<(), StepError> {
     use crate::introspect::postgres::{
         owns_table, read_target_schema, schema_differences, tables_with_rows,
     };

@@ -2,11 +2,10 @@
 //! transaction, and mark that run rolled back. The source is never touched.
 
 use diesel::connection::SimpleConnection;
-use diesel::pg::PgConnection;
-use diesel::Connection;
 
 use crate::dialect::quote_ident;
 use crate::journal::{self, JournalError};
+use crate::target::TargetConnection;
 
 /// What a rollback did, or why it did nothing.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,7 +28,7 @@ pub enum RollbackOutcome {
 /// Drops what the newest run created, once `confirm` (given the run and its tables) agrees;
 /// holds the target lock meanwhile, so what was confirmed is what is dropped.
 pub fn rollback(
-    conn: &mut PgConnection,
+    conn: &mut TargetConnection,
     schema: &str,
     confirm: &mut dyn FnMut(i64, &[String]) -> bool,
 ) -> Result<RollbackOutcome, JournalError> {

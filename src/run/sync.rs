@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Instant, SystemTime};
 
 use diesel::connection::SimpleConnection;
-use diesel::{Connection, PgConnection};
+
 use minijinja::context;
 use serde::Serialize;
 
@@ -30,6 +30,7 @@ use crate::resolve::ResolvedTable;
 use crate::run::identity::schema_hash;
 use crate::signals;
 use crate::source::SourceConnection;
+use crate::target::TargetConnection;
 use crate::url::parse_source_url;
 
 /// Keys per statement when rows are named by key.
@@ -297,7 +298,7 @@ fn keyed(table: &ResolvedTable) -> Result<(), String> {
 fn compare_table<'p>(
     prepared: &'p Prepared,
     source: &mut SourceConnection,
-    target: &mut PgConnection,
+    target: &mut TargetConnection,
     table: &'p ResolvedTable,
     earlier: &[&Reject],
 ) -> Result<TablePlan<'p>, SyncError> {
@@ -438,7 +439,7 @@ fn recheck_rejected<'r>(plan: &mut TablePlan<'_>, earlier: impl Iterator<Item = 
 fn reject_children(
     prepared: &Prepared,
     templates: &Templates,
-    target: &mut PgConnection,
+    target: &mut TargetConnection,
     plans: &mut [TablePlan<'_>],
     run_id: i64,
 ) -> Result<Vec<Reject>, SyncError> {
@@ -541,7 +542,7 @@ fn stage(
     prepared: &Prepared,
     templates: &Templates,
     source: &mut SourceConnection,
-    target: &mut PgConnection,
+    target: &mut TargetConnection,
     plan: &mut TablePlan<'_>,
     rejects: &mut VecRejects,
 ) -> Result<(), SyncError> {
@@ -616,7 +617,7 @@ fn stage(
 fn delete(
     prepared: &Prepared,
     templates: &Templates,
-    target: &mut PgConnection,
+    target: &mut TargetConnection,
     plan: &TablePlan<'_>,
 ) -> Result<(), SyncError> {
     let t = plan.table;
@@ -659,7 +660,7 @@ fn delete(
 fn upsert(
     prepared: &Prepared,
     templates: &Templates,
-    target: &mut PgConnection,
+    target: &mut TargetConnection,
     plan: &TablePlan<'_>,
 ) -> Result<(), SyncError> {
     let t = plan.table;
@@ -698,7 +699,7 @@ fn upsert(
 fn app_triggers(
     prepared: &Prepared,
     templates: &Templates,
-    target: &mut PgConnection,
+    target: &mut TargetConnection,
     enable: bool,
 ) -> Result<(), SyncError> {
     let schema = prepared.resolved.schema.as_str();
@@ -721,7 +722,7 @@ fn app_triggers(
 
 /// Runs the statements in order; the first failure names its SQL and the server's reason.
 fn execute_all(
-    target: &mut PgConnection,
+    target: &mut TargetConnection,
     statements: &[String],
     failed: &impl Fn(String) -> SyncError,
 ) -> Result<(), SyncError> {

@@ -55,6 +55,11 @@ impl TestDatabase {
         PgConnection::establish(&self.url)
             .unwrap_or_else(|e| panic!("cannot connect to test database `{}`: {e}", self.name))
     }
+
+    /// The same connection as decant's target side holds it.
+    pub fn connect_target(&self) -> decant::target::TargetConnection {
+        decant::target::TargetConnection::Postgres(self.connect())
+    }
 }
 
 impl Drop for TestDatabase {

@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 
 use diesel::sql_types::{Bool, Text};
-use diesel::{PgConnection, QueryableByName, RunQueryDsl};
+use diesel::{QueryableByName, RunQueryDsl};
 
 use crate::catalog::Engine;
 use crate::source::SourceConnection;
@@ -17,6 +17,7 @@ use crate::copy::{select_columns, SqlValue};
 use crate::dialect::quote_ident;
 use crate::prepare::Prepared;
 use crate::resolve::ResolvedTable;
+use crate::target::TargetConnection;
 
 /// One table's comparison: what both sides read and how.
 pub(super) struct Job<'a> {
@@ -174,7 +175,7 @@ impl Job<'_> {
 
     /// Whether the target table had rows updated (which moves them on disk), as far as the
     /// server's statistics already know.
-    pub(super) fn target_updated(&self, target: &mut PgConnection) -> Result<bool, CheckError> {
+    pub(super) fn target_updated(&self, target: &mut TargetConnection) -> Result<bool, CheckError> {
         #[derive(QueryableByName)]
         struct Updated {
             #[diesel(sql_type = Bool)]
@@ -185,7 +186,7 @@ impl Job<'_> {
         diesel::sql_query(sql)
             .bind::<Text, _>(self.schema)
             .bind::<Text, _>(&self.table.target)
-            .get_result::<Updated>(target)
+            .get_result::<Updated>(target.postgres())
             .map(|u| u.updated)
             .map_err(|e| CheckError::query(self.check, Side::Target, sql, e))
     }

@@ -40,14 +40,13 @@ mod source;
 mod target;
 mod windows;
 
-use diesel::PgConnection;
-
 use crate::source::SourceConnection;
 
 use super::{CheckError, ChecksumOptions, ChecksumOutcome};
 use crate::copy::Converter;
 use crate::prepare::Prepared;
 use crate::resolve::ResolvedTable;
+use crate::target::TargetConnection;
 use batches::Grouping;
 use job::{base_select, Job};
 use layout::{Layout, Mode};
@@ -78,7 +77,7 @@ pub fn load_select(prepared: &Prepared, table: &ResolvedTable) -> String {
 /// were found, and when a row limit, a sample or a fallback comparison was used.
 pub fn checksum_table(
     source: &mut SourceConnection,
-    target: &mut PgConnection,
+    target: &mut TargetConnection,
     prepared: &Prepared,
     table: &ResolvedTable,
     options: &ChecksumOptions,

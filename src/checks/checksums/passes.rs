@@ -4,8 +4,6 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::mpsc::sync_channel;
 
-use diesel::PgConnection;
-
 use crate::source::SourceConnection;
 
 use super::batches::{Grouping, PassConfig, Stop, Unconverted};
@@ -20,6 +18,7 @@ use super::windows::{differing_ranges, Windows};
 use super::CHUNK;
 use crate::checks::{CheckError, DifferenceKind, RowDifference, Side};
 use crate::dialect::quote_ident;
+use crate::target::TargetConnection;
 
 /// Batches queued per side.
 const QUEUE: usize = 8;
@@ -57,7 +56,7 @@ impl Job<'_> {
     fn pass<R>(
         &self,
         source: &mut SourceConnection,
-        target: &mut PgConnection,
+        target: &mut TargetConnection,
         sqls: (&str, &str),
         configs: (&PassConfig, &PassConfig),
         consume: impl FnOnce(Cursor, Cursor) -> R,
@@ -97,7 +96,7 @@ impl Job<'_> {
     pub(super) fn ordered(
         &self,
         source: &mut SourceConnection,
-        target: &mut PgConnection,
+        target: &mut TargetConnection,
         report: &mut Report<'_>,
         notes: &mut Vec<String>,
     ) -> Result<Result<u64, String>, CheckError> {
@@ -221,7 +220,7 @@ impl Job<'_> {
     pub(super) fn quick(
         &self,
         source: &mut SourceConnection,
-        target: &mut PgConnection,
+        target: &mut TargetConnection,
         grouping: Grouping<'_>,
         upper: Option<i64>,
     ) -> Result<Result<Quick, String>, CheckError> {
@@ -282,7 +281,7 @@ impl Job<'_> {
     pub(super) fn hashed(
         &self,
         source: &mut SourceConnection,
-        target: &mut PgConnection,
+        target: &mut TargetConnection,
         report: &mut Report<'_>,
         notes: &mut Vec<String>,
     ) -> Result<u64, CheckError> {
@@ -378,7 +377,7 @@ impl Job<'_> {
     pub(super) fn multiset(
         &self,
         source: &mut SourceConnection,
-        target: &mut PgConnection,
+        target: &mut TargetConnection,
         report: &mut Report<'_>,
         notes: &mut Vec<String>,
     ) -> Result<u64, CheckError> {
@@ -456,7 +455,7 @@ impl Job<'_> {
     fn collect(
         &self,
         source: &mut SourceConnection,
-        target: &mut PgConnection,
+        target: &mut TargetConnection,
         sqls: (&str, &str),
         keyed: bool,
         report: &mut Report<'_>,
@@ -499,7 +498,7 @@ impl Job<'_> {
     fn details(
         &self,
         source: &mut SourceConnection,
-        target: &mut PgConnection,
+        target: &mut TargetConnection,
         sqls: (&str, &str),
         keyed: bool,
         wanted: (HashSet<u64>, HashSet<u64>),

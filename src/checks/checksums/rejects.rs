@@ -4,12 +4,13 @@
 use std::collections::HashSet;
 
 use diesel::sql_types::{BigInt, Bool, Text};
-use diesel::{PgConnection, QueryableByName, RunQueryDsl};
+use diesel::{QueryableByName, RunQueryDsl};
 use serde_json::Value as Json;
 
 use crate::checks::{CheckError, Side};
 use crate::copy::{select_columns, value_json, SqlValue};
 use crate::resolve::ResolvedTable;
+use crate::target::TargetConnection;
 
 /// The source keys of the rows the newest run into the schema rejected from this table.
 #[derive(Default)]
@@ -80,7 +81,7 @@ struct RejectRow {
 }
 
 pub(super) fn load_rejects(
-    target: &mut PgConnection,
+    target: &mut TargetConnection,
     check: &str,
     schema: &str,
     table: &ResolvedTable,
@@ -102,7 +103,7 @@ pub(super) fn load_rejects(
     };
     let sql = "SELECT to_regclass('decant.decant_rejects') IS NOT NULL AND to_regclass('decant.runs') IS NOT NULL AS present";
     let present = diesel::sql_query(sql)
-        .get_result::<Present>(target)
+        .get_result::<Present>(target.postgres())
         .map_err(|e| CheckError::query(check, Side::Target, sql, e))?;
     if !present.present {
         return Ok(rejects);
@@ -113,7 +114,7 @@ pub(super) fn load_rejects(
     let rows = diesel::sql_query(sql)
         .bind::<Text, _>(schema)
         .bind::<Text, _>(&table.source)
-        .load::<RejectRow>(target)
+        .load::<RejectRow>(target.postgres())
         .map_err(|e| CheckError::query(check, Side::Target, sql, e))?;
     for row in rows {
         rejects.run = rejects.run.or(row.run);

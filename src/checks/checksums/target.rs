@@ -5,14 +5,13 @@ use std::io::BufRead;
 use std::sync::mpsc::{Receiver, SyncSender};
 
 use diesel::connection::SimpleConnection;
-use diesel::PgConnection;
 
 use super::batches::{Batch, Msg, PassConfig, Producer, Stop, Summary};
 use super::canonical::scan_tuple;
 use super::display::be_i32;
 use super::job::Job;
 use crate::checks::{CheckError, Side};
-use crate::copy::copy_out;
+use crate::target::{copy_out, TargetConnection};
 
 /// The binary COPY stream's signature.
 const COPY_SIGNATURE: &[u8; 11] = b"PGCOPY\n\xff\r\n\0";
@@ -79,7 +78,7 @@ impl CopyParser<'_> {
 /// Reads the target with `COPY (sql) TO STDOUT (FORMAT binary)`, always to the end (the
 /// connection is unusable until then), and sends its rows.
 pub(super) fn read_target(
-    conn: &mut PgConnection,
+    conn: &mut TargetConnection,
     sql: &str,
     job: &Job<'_>,
     config: &PassConfig,

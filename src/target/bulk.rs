@@ -1,5 +1,6 @@
-//! Writing rows with `COPY … FROM STDIN (FORMAT binary)` through Diesel, to a table and columns
-//! known only at run time.
+//! The bulk loader and the read-back stream: `COPY … FROM STDIN (FORMAT binary)` and
+//! `COPY … TO STDOUT (FORMAT binary)` through Diesel, for tables and columns known only at run
+//! time.
 //!
 //! Diesel's `copy_from` names its target through `CopyTarget::walk_target`, an associated
 //! function without `self` (and `#[doc(hidden)]`, which is why diesel is pinned). The target
@@ -11,7 +12,9 @@ use std::io::{BufRead, Write};
 
 use diesel::pg::{CopyFormat, CopyTarget, Pg};
 use diesel::query_builder::AstPass;
-use diesel::{ExecuteCopyFromDsl, PgConnection, QueryResult};
+use diesel::{ExecuteCopyFromDsl, QueryResult};
+
+use super::TargetConnection;
 
 diesel::table! {
     /// Never queried: the `Table` type Diesel's COPY API wants; the real target is set at run time.
@@ -63,7 +66,7 @@ impl Drop for TargetGuard {
 
 /// How the data callback of a COPY ends badly.
 #[derive(Debug, thiserror::Error)]
-pub(crate) enum CopyFailure {
+pub enum CopyFailure {
     #[error(transparent)]
     Database(#[from] diesel::result::Error),
     /// The caller stopped the COPY; the message goes to the server, which cancels it.
@@ -73,7 +76,7 @@ pub(crate) enum CopyFailure {
 
 /// What a rendered `COPY <target> FROM STDIN (FORMAT binary[, FREEZE])` statement copies into.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct CopyInto<'a> {
+pub struct CopyInto<'a> {
     /// The table and its column list, as written.
     pub target: &'a str,
     /// Rows are written frozen: the table was created or emptied in the same transaction.
@@ -82,7 +85,7 @@ pub(crate) struct CopyInto<'a> {
 
 /// The target part of a rendered `COPY <target> FROM STDIN (FORMAT binary)` statement, or
 /// `None` when the statement is not a binary COPY from STDIN.
-pub(crate) fn copy_target_of(copy_sql: &str) -> Option<CopyInto<'_>> {
+pub fn copy_target_of(copy_sql: &str) -> Option<CopyInto<'_>> {
     let sql = copy_sql.trim().trim_end_matches(';').trim_end();
     // ASCII upper-casing keeps byte offsets, so they index `sql` too.
     let upper = sql.to_ascii_uppercase();
@@ -106,8 +109,8 @@ pub(crate) fn copy_target_of(copy_sql: &str) -> Option<CopyInto<'_>> {
 /// Runs `COPY <target> FROM STDIN WITH (FORMAT binary[, FREEZE])` on `conn`, calling `write`
 /// once with the stream. An error from `write` cancels the COPY, so the server keeps none of
 /// its rows. Returns the row count the server reports.
-pub(crate) fn copy_in<F>(
-    conn: &mut PgConnection,
+pub fn copy_in<F>(
+    conn: &mut TargetConnection,
     into: CopyInto<'_>,
     write: F,
 ) -> Result<usize, CopyFailure>
@@ -125,20 +128,20 @@ where
         })
         .with_format(CopyFormat::Binary)
         .with_freeze(into.freeze)
-        .execute(conn)
+        .execute(conn.postgres())
 }
 
 /// Runs `COPY <source> TO STDOUT WITH (FORMAT binary)` on `conn`, where `source` is a table
 /// with its columns or a parenthesised query; returns the raw stream, which must be read to
 /// its end before `conn` runs anything else.
-pub(crate) fn copy_out<'c>(
-    conn: &'c mut PgConnection,
+pub fn copy_out<'c>(
+    conn: &'c mut TargetConnection,
     source: &str,
 ) -> QueryResult<impl BufRead + 'c> {
     let _guard = TargetGuard::set(source);
     diesel::copy_to(RuntimeTarget)
         .with_format(CopyFormat::Binary)
-        .load_raw(conn)
+        .load_raw(conn.postgres())
 }
 
 #[cfg(test)]

@@ -1,0 +1,93 @@
+//! The target side of a migration: one connection type over every database decant writes,
+//! with what the layers above need from it — statements, transactions, the bulk loader and
+//! the read-back stream for checksums.
+//!
+//! PostgreSQL is the one target today. Its variant is reached through [`TargetConnection`]
+//! everywhere above this layer; the SQL that is PostgreSQL's own (the journal's statements,
+//! the catalog reads of `introspect::postgres`, the checks' queries) takes the inner
+//! connection with [`TargetConnection::postgres`], so a second target finds each place that
+//! speaks PostgreSQL by that one name. Templates for it are found by
+//! `dialect::target_template`.
+
+mod bulk;
+
+use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use diesel::pg::PgConnection;
+use diesel::{Connection, ConnectionResult, QueryResult};
+
+pub use bulk::{copy_in, copy_out, copy_target_of, CopyFailure, CopyInto};
+
+/// An open target database.
+pub enum TargetConnection {
+    Postgres(PgConnection),
+}
+
+impl TargetConnection {
+    /// Opens `url` (a `postgres://` or `postgresql://` URL).
+    pub fn establish(url: &str) -> ConnectionResult<TargetConnection> {
+        PgConnection::establish(url).map(TargetConnection::Postgres)
+    }
+
+    /// The dialect its templates are written in (`templates/<dialect>/`).
+    pub fn dialect(&self) -> &'static str {
+        match self {
+            TargetConnection::Postgres(_) => "postgres",
+        }
+    }
+
+    /// The PostgreSQL connection, for SQL that is PostgreSQL's own: the journal, the catalog
+    /// reads, typed queries of the checks.
+    pub fn postgres(&mut self) -> &mut PgConnection {
+        match self {
+            TargetConnection::Postgres(c) => c,
+        }
+    }
+
+    /// Runs `f` in a transaction: committed when it returns `Ok`, rolled back otherwise.
+    /// Inside another transaction it is a savepoint.
+    pub fn transaction<T, E, F>(&mut self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut TargetConnection) -> Result<T, E>,
+        E: From<diesel::result::Error>,
+    {
+        self.transaction_begun_by(None, f)
+    }
+
+    /// [`Self::transaction`] in a transaction that may write nothing.
+    pub fn read_only_transaction<T, E, F>(&mut self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut TargetConnection) -> Result<T, E>,
+        E: From<diesel::result::Error>,
+    {
+        self.transaction_begun_by(Some("BEGIN TRANSACTION READ ONLY"), f)
+    }
+
+    /// Diesel's own transaction logic (savepoints when nested, a rollback that keeps the
+    /// first error), with the whole target connection handed to `f`.
+    fn transaction_begun_by<T, E, F>(&mut self, begin: Option<&str>, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut TargetConnection) -> Result<T, E>,
+        E: From<diesel::result::Error>,
+    {
+        match begin {
+            Some(sql) => AnsiTransactionManager::begin_transaction_sql(self.postgres(), sql)?,
+            None => AnsiTransactionManager::begin_transaction(self.postgres())?,
+        }
+        match f(self) {
+            Ok(value) => {
+                AnsiTransactionManager::commit_transaction(self.postgres())?;
+                Ok(value)
+            }
+            Err(error) => match AnsiTransactionManager::rollback_transaction(self.postgres()) {
+                Ok(()) | Err(diesel::result::Error::BrokenTransactionManager) => Err(error),
+                Err(rollback) => Err(rollback.into()),
+            },
+        }
+    }
+}
+
+impl SimpleConnection for TargetConnection {
+    fn batch_execute(&mut self, sql: &str) -> QueryResult<()> {
+        self.postgres().batch_execute(sql)
+    }
+}
