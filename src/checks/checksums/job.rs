@@ -173,15 +173,16 @@ impl Job<'_> {
         sql
     }
 
-    /// Whether the target table had rows updated (which moves them on disk), as far as the
-    /// server's statistics already know.
+    /// Whether the target table had rows updated (which moves them on disk) or deleted (whose
+    /// space later inserts may take, out of key order), as far as the server's statistics
+    /// already know.
     pub(super) fn target_updated(&self, target: &mut TargetConnection) -> Result<bool, CheckError> {
         #[derive(QueryableByName)]
         struct Updated {
             #[diesel(sql_type = Bool)]
             updated: bool,
         }
-        let sql = "SELECT coalesce((SELECT n_tup_upd > 0 FROM pg_stat_user_tables \
+        let sql = "SELECT coalesce((SELECT n_tup_upd + n_tup_del > 0 FROM pg_stat_user_tables \
                    WHERE schemaname = $1 AND relname = $2), false) AS updated";
         diesel::sql_query(sql)
             .bind::<Text, _>(self.schema)
