@@ -13,6 +13,7 @@ use super::read::{sqlite_real_text, SqlValue};
 use crate::mapping::wire::Kind;
 use crate::mapping::TargetType;
 use crate::resolve::{ResolvedColumn, ResolvedTable};
+use crate::transform::calendar::{self, NotADate};
 use crate::transform::{builtins, Builtin, Transform, TransformEnvironment};
 
 /// Why a value cannot become its column's type.
@@ -671,7 +672,7 @@ fn text<'a>(val: &'a Val<'_>) -> Result<Cow<'a, str>, Reason> {
             }
         },
         Val::Bool(b) => Cow::Borrowed(if *b { "true" } else { "false" }),
-        Val::Instant(micros) => Cow::Owned(builtins::format_epoch_micros(*micros)),
+        Val::Instant(micros) => Cow::Owned(builtins::format_epoch_micros(*micros)?),
         Val::Micros(micros) => Cow::Owned(builtins::microseconds_interval(*micros)),
         Val::Null => Cow::Borrowed(""),
     };
@@ -855,7 +856,7 @@ fn timestamp(val: &Val<'_>, type_sql: &str) -> Result<i64, Reason> {
     pg.ok_or_else(|| {
         format!(
             "{} is out of range for `{type_sql}`",
-            builtins::format_epoch_micros(unix_micros)
+            builtins::shown_instant(unix_micros)
         )
     })
 }
@@ -866,7 +867,7 @@ fn date(val: &Val<'_>) -> Result<i32, Reason> {
             if m.rem_euclid(binary::DAY_MICROS) != 0 {
                 return Err(format!(
                     "{} has a time of day; the column is a `date`",
-                    builtins::format_epoch_micros(*m)
+                    builtins::shown_instant(*m)
                 ));
             }
             m.div_euclid(binary::DAY_MICROS)
@@ -970,24 +971,15 @@ fn digits_at(b: &[u8], at: usize, n: usize) -> Option<i64> {
     Some(s.iter().fold(0i64, |acc, d| acc * 10 + i64::from(d - b'0')))
 }
 
-/// Days since 1970-01-01 of a civil date (Howard Hinnant's algorithm).
-pub(crate) fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y.rem_euclid(400);
-    let m = i64::from(m);
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(d) - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
 /// `YYYY-MM-DD`, then optionally `T` or a space and a time of day with an optional offset.
 ///
-/// Hand-written rather than jiff's parser, because it follows what PostgreSQL accepts, and a
-/// value must load as PostgreSQL would read its text. Checked side by side (jiff 0.2 against
-/// PostgreSQL 15): `24:00:00` (PostgreSQL: the next midnight; jiff: an error), `23:59:60`
-/// (PostgreSQL: the next minute; jiff: silently `23:59:59`), an offset after a space (`+05`;
-/// jiff: an error) and offsets past ±15:59 (PostgreSQL: an error; jiff: accepted).
+/// The tokenizer is decant's, because it follows PostgreSQL's grammar and a value must load as
+/// PostgreSQL would read its text; the calendar behind it (which dates exist, their day
+/// counts) is jiff's, through `transform::calendar`. jiff's own parser reads some texts
+/// otherwise, checked side by side (jiff 0.2 against PostgreSQL 15): `24:00:00` (PostgreSQL:
+/// the next midnight; jiff: an error), `23:59:60` (PostgreSQL: the next minute; jiff: silently
+/// `23:59:59`), an offset after a space (`+05`; jiff: an error) and offsets past ±15:59
+/// (PostgreSQL: an error; jiff: accepted).
 fn parse_datetime(t: &str) -> Result<DateTime, &'static str> {
     const NOT_ISO: &str = "is not an ISO-8601 date or date-time";
     let b = t.as_bytes();
@@ -1004,13 +996,11 @@ fn parse_datetime(t: &str) -> Result<DateTime, &'static str> {
     if year == 0 {
         return Err("has year 0, which does not exist");
     }
-    let Some(max_day) = builtins::days_in_month(year, month) else {
-        return Err("has an impossible month");
+    let days = match calendar::date(year, month, day) {
+        Ok(date) => calendar::unix_days(date),
+        Err(NotADate::Month) => return Err("has an impossible month"),
+        Err(NotADate::Day) => return Err("is an impossible date"),
     };
-    if day == 0 || day > max_day {
-        return Err("is an impossible date");
-    }
-    let days = days_from_civil(year, month, day);
     let rest = &b[10..];
     if rest.is_empty() {
         return Ok(DateTime {
@@ -1394,7 +1384,10 @@ mod tests {
         assert!(micros("2023-01-01 25:00").is_err());
         assert!(micros("2023-01-01 10:00 nonsense").is_err());
         assert!(micros("31/01/2024").is_err());
-        assert_eq!(days_from_civil(2000, 1, 1), binary::PG_EPOCH_DAYS);
+        assert_eq!(
+            calendar::date(2000, 1, 1).map(calendar::unix_days),
+            Ok(binary::PG_EPOCH_DAYS)
+        );
     }
 
     #[test]

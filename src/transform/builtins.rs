@@ -3,6 +3,8 @@
 
 use serde::Serialize;
 
+use super::calendar::NotADate;
+
 /// One built-in transform.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -80,33 +82,21 @@ impl Builtin {
     }
 }
 
-/// Year, month, day of a day count since 1970-01-01 (Howard Hinnant's algorithm).
-pub fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { y + 1 } else { y }, m, d)
+/// `2024-01-31 10:00:00.123456+00:00` from microseconds since the Unix epoch (UTC), or why
+/// it cannot be written: the calendar holds years −9999 to 9999.
+pub fn format_epoch_micros(micros: i64) -> Result<String, String> {
+    super::calendar::format_epoch_micros(micros).ok_or_else(|| {
+        format!(
+            "{} is outside the years -9999 to 9999",
+            shown_instant(micros)
+        )
+    })
 }
 
-/// `2024-01-31 10:00:00.123456+00:00` from microseconds since the Unix epoch (UTC).
-pub fn format_epoch_micros(micros: i64) -> String {
-    let secs = micros.div_euclid(1_000_000);
-    let frac = micros.rem_euclid(1_000_000);
-    let days = secs.div_euclid(86_400);
-    let sod = secs.rem_euclid(86_400);
-    let (y, m, d) = civil_from_days(days);
-    let (h, mi, s) = (sod / 3600, (sod % 3600) / 60, sod % 60);
-    if frac == 0 {
-        format!("{y:04}-{m:02}-{d:02} {h:02}:{mi:02}:{s:02}+00:00")
-    } else {
-        format!("{y:04}-{m:02}-{d:02} {h:02}:{mi:02}:{s:02}.{frac:06}+00:00")
-    }
+/// An instant for a message: its UTC text, or its microseconds when no calendar year holds it.
+pub fn shown_instant(micros: i64) -> String {
+    super::calendar::format_epoch_micros(micros)
+        .unwrap_or_else(|| format!("{micros} microseconds after 1970-01-01 00:00 UTC"))
 }
 
 /// Epoch seconds (integer or fractional) to a UTC timestamp text.
@@ -114,7 +104,7 @@ pub fn epoch_seconds(value: f64) -> Result<String, String> {
     if !value.is_finite() || value.abs() > 9.2e12 {
         return Err(format!("`{value}` is not a plausible epoch in seconds"));
     }
-    Ok(format_epoch_micros((value * 1_000_000.0).round() as i64))
+    format_epoch_micros((value * 1_000_000.0).round() as i64)
 }
 
 /// Epoch milliseconds to a UTC timestamp text.
@@ -124,7 +114,7 @@ pub fn epoch_millis(value: f64) -> Result<String, String> {
             "`{value}` is not a plausible epoch in milliseconds"
         ));
     }
-    Ok(format_epoch_micros((value * 1_000.0).round() as i64))
+    format_epoch_micros((value * 1_000.0).round() as i64)
 }
 
 /// A Julian day number (as SQLite's `julianday()` returns) to a UTC timestamp text.
@@ -133,7 +123,7 @@ pub fn julian_day(value: f64) -> Result<String, String> {
         return Err(format!("`{value}` is not a Julian day number"));
     }
     let micros = ((value - 2_440_587.5) * 86_400_000_000.0).round() as i64;
-    Ok(format_epoch_micros(micros))
+    format_epoch_micros(micros)
 }
 
 /// Boolean spellings real files use: 0/1, t/f, true/false, yes/no, y/n, on/off.
@@ -189,19 +179,6 @@ pub fn json_text(text: &str) -> Result<String, String> {
         .map_err(|e| format!("invalid JSON: {e}"))
 }
 
-/// The days in `month` (1–12) of `year` in the proleptic Gregorian calendar; `None` for a
-/// month that does not exist.
-pub fn days_in_month(year: i64, month: u32) -> Option<u32> {
-    let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-    match month {
-        1 | 3 | 5 | 7 | 8 | 10 | 12 => Some(31),
-        4 | 6 | 9 | 11 => Some(30),
-        2 if leap => Some(29),
-        2 => Some(28),
-        _ => None,
-    }
-}
-
 /// Integer microseconds to a PostgreSQL interval literal.
 pub fn microseconds_interval(micros: i64) -> String {
     format!("{micros} microseconds")
@@ -229,11 +206,10 @@ pub fn iso_datetime(text: &str, assume_utc: bool) -> Result<String, String> {
     let month: u32 = t[5..7].parse().unwrap_or(0);
     let day: u32 = t[8..10].parse().unwrap_or(0);
     let year: i64 = t[0..4].parse().unwrap_or(0);
-    let Some(max_day) = days_in_month(year, month) else {
-        return Err(format!("`{text}` has month {month}"));
-    };
-    if day == 0 || day > max_day {
-        return Err(format!("`{text}` is an impossible date"));
+    match super::calendar::date(year, month, day) {
+        Ok(_) => {}
+        Err(NotADate::Month) => return Err(format!("`{text}` has month {month}")),
+        Err(NotADate::Day) => return Err(format!("`{text}` is an impossible date")),
     }
     let mut rest = t[10..].trim_start_matches(['T', 't', ' ']).to_owned();
     if rest.is_empty() {

@@ -2,6 +2,7 @@
 //! expressions over `value` and `row` that can use the same conversions as filters.
 
 pub mod builtins;
+pub mod calendar;
 pub mod expression;
 
 use serde::Serialize;

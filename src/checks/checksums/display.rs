@@ -8,7 +8,7 @@ use serde_json::Value as Json;
 use super::canonical::canonical;
 use super::layout::Ty;
 use crate::copy::{show_value, value_json, IpNet, SqlValue};
-use crate::transform::builtins::civil_from_days;
+use crate::transform::calendar::civil_from_days;
 
 use crate::mapping::wire::{PG_EPOCH_DAYS, PG_EPOCH_MICROS};
 
@@ -166,8 +166,11 @@ fn date_text(pg_days: i32) -> String {
         i32::MAX => "infinity".to_owned(),
         i32::MIN => "-infinity".to_owned(),
         d => {
-            let (y, m, d) = civil_from_days(i64::from(d) + PG_EPOCH_DAYS);
-            format!("{y:04}-{m:02}-{d:02}")
+            let days = i64::from(d) + PG_EPOCH_DAYS;
+            match civil_from_days(days) {
+                Some((y, m, d)) => format!("{y:04}-{m:02}-{d:02}"),
+                None => format!("{days} days after 1970-01-01"),
+            }
         }
     }
 }
@@ -197,9 +200,11 @@ fn timestamp_text(pg_micros: i64, with_zone: bool) -> String {
             let unix = i128::from(m) + i128::from(PG_EPOCH_MICROS);
             let days = unix.div_euclid(86_400_000_000) as i64;
             let rest = unix.rem_euclid(86_400_000_000) as i64;
-            let (y, mo, d) = civil_from_days(days);
             let zone = if with_zone { "+00" } else { "" };
-            format!("{y:04}-{mo:02}-{d:02} {}{zone}", time_text(rest))
+            match civil_from_days(days) {
+                Some((y, mo, d)) => format!("{y:04}-{mo:02}-{d:02} {}{zone}", time_text(rest)),
+                None => format!("{days} days after 1970-01-01, {}{zone}", time_text(rest)),
+            }
         }
     }
 }
