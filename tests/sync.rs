@@ -231,3 +231,54 @@ fn a_table_that_mostly_changed_is_reloaded_whole_and_its_children_keep_their_par
     );
     assert_exit(&s.decant(&["check", "plan.yaml"]), 0);
 }
+
+#[test]
+fn once_a_sync_kept_its_window_sums_the_next_finds_every_change_from_the_changed_windows() {
+    let s = Setup::from_sql(SOURCE, PLAN);
+    assert_exit(&s.decant(&["run", "plan.yaml"]), 0);
+    // The first sync compares whole tables and keeps, per table named by an integer key, the
+    // sums of its source rows per key window.
+    assert_exit(&s.decant(&["sync", "plan.yaml"]), 0);
+    assert_eq!(
+        query(
+            &s.db,
+            "SELECT string_agg(source_table, ',' ORDER BY source_table) FROM decant.source_windows"
+        ),
+        "authors,books"
+    );
+    write_source(&s, CHANGES);
+    let out = s.decant(&["sync", "plan.yaml"]);
+    assert_exit(&out, 1);
+    assert!(
+        out.stdout
+            .contains("applied: 4 inserted, 3 updated, 6 deleted, 1 rejected"),
+        "{}",
+        out.stdout
+    );
+    assert_exit(&s.decant(&["check", "plan.yaml"]), 0);
+    // An author becomes a bad row: it leaves the target with its books.
+    write_source(&s, "UPDATE authors SET rating = 'very good' WHERE id = 7;");
+    assert_exit(&s.decant(&["sync", "plan.yaml"]), 1);
+    assert_eq!(
+        query(&s.db, "SELECT count(*) FROM books WHERE author_id = 7"),
+        "0"
+    );
+    // Fixed: the author comes back, and its books with it, though nothing changed in their
+    // own table's windows (the windows of rows rejected before are always compared).
+    write_source(&s, "UPDATE authors SET rating = 2.5 WHERE id = 7;");
+    let out = s.decant(&["sync", "plan.yaml"]);
+    assert_exit(&out, 0);
+    assert_eq!(
+        query(&s.db, "SELECT count(*) FROM books WHERE author_id = 7"),
+        "3"
+    );
+    assert_exit(&s.decant(&["check", "plan.yaml"]), 0);
+    let again = s.decant(&["sync", "plan.yaml"]);
+    assert!(
+        again
+            .stdout
+            .contains("applied: 0 inserted, 0 updated, 0 deleted, 0 rejected"),
+        "{}",
+        again.stdout
+    );
+}

@@ -81,6 +81,10 @@ pub struct ChecksumOptions {
     /// Compare the rows the newest run rejected too, rather than leave them out: `decant sync`
     /// looks at them again, since the source may have fixed or deleted them.
     pub keep_rejected: bool,
+    /// Compare only the rows whose single integer key lies in one of these ranges (first and
+    /// last key, in order, not overlapping): `decant sync` names the windows the source
+    /// changed in. Ignored for tables without such a key.
+    pub only_ranges: Option<Vec<(i64, i64)>>,
 }
 
 /// What a checksum comparison of one table found.
@@ -299,6 +303,7 @@ pub fn run_plan_checks(
                 list_all: false,
                 rows_only: false,
                 keep_rejected: false,
+                only_ranges: None,
             };
             for table in selected_tables(resolved, selection) {
                 push(

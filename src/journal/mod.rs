@@ -1,5 +1,5 @@
 //! decant's own tables in the target (`decant.runs`, `decant.steps`, `decant.decant_rejects`,
-//! `decant.table_baselines`, `decant.syncs`), created and upgraded by embedded diesel
+//! `decant.table_baselines`, `decant.syncs`, `decant.source_windows`), created and upgraded by embedded diesel
 //! migrations, the statements that write them, and the one-run-per-target lock.
 //!
 //! Exactly once: a step's `done` record is written by [`step_done`] inside the step's own
@@ -820,4 +820,73 @@ pub fn record_baseline(
         })?;
     // count(*) is never negative, and the table's CHECK says so too.
     Ok(u64::try_from(recorded.rows_before).unwrap_or(0))
+}
+
+/// The per-window digest sums of one source table that the last sync kept
+/// (`decant.source_windows`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeptWindows {
+    /// The first key of window 0.
+    pub key_min: i64,
+    /// Keys per window.
+    pub width: i64,
+    /// Per window, the wrapping sum of its rows' digests; 0 for an empty window.
+    pub sums: Vec<u64>,
+}
+
+#[derive(QueryableByName)]
+struct KeptWindowsRow {
+    #[diesel(sql_type = BigInt)]
+    key_min: i64,
+    #[diesel(sql_type = BigInt)]
+    width: i64,
+    #[diesel(sql_type = diesel::sql_types::Binary)]
+    sums: Vec<u8>,
+}
+
+/// The windows a sync kept for `table` of `run`, if any.
+pub fn kept_windows(
+    conn: &mut TargetConnection,
+    run: i64,
+    table: &str,
+) -> Result<Option<KeptWindows>, JournalError> {
+    let sql = "SELECT key_min, width, sums FROM decant.source_windows \
+               WHERE run_id = $1 AND source_table = $2";
+    let rows = diesel::sql_query(sql)
+        .bind::<BigInt, _>(run)
+        .bind::<Text, _>(table)
+        .load::<KeptWindowsRow>(conn.postgres())
+        .map_err(query_error(sql))?;
+    Ok(rows.into_iter().next().map(|r| KeptWindows {
+        key_min: r.key_min,
+        width: r.width,
+        sums: r
+            .sums
+            .chunks_exact(8)
+            .map(|c| u64::from_le_bytes(c.try_into().unwrap_or([0; 8])))
+            .collect(),
+    }))
+}
+
+/// Keeps `windows` for `table` of `run`, replacing what an earlier sync kept; in the sync's
+/// transaction, so they change exactly when the target does.
+pub fn keep_windows(
+    conn: &mut TargetConnection,
+    run: i64,
+    table: &str,
+    windows: &KeptWindows,
+) -> Result<(), JournalError> {
+    let sql = "INSERT INTO decant.source_windows (run_id, source_table, key_min, width, sums) \
+               VALUES ($1, $2, $3, $4, $5) ON CONFLICT (run_id, source_table) DO UPDATE \
+               SET key_min = excluded.key_min, width = excluded.width, sums = excluded.sums";
+    let bytes: Vec<u8> = windows.sums.iter().flat_map(|s| s.to_le_bytes()).collect();
+    diesel::sql_query(sql)
+        .bind::<BigInt, _>(run)
+        .bind::<Text, _>(table)
+        .bind::<BigInt, _>(windows.key_min)
+        .bind::<BigInt, _>(windows.width)
+        .bind::<diesel::sql_types::Binary, _>(bytes)
+        .execute(conn.postgres())
+        .map(|_| ())
+        .map_err(query_error(sql))
 }

@@ -29,6 +29,7 @@ use crate::prepare::Prepared;
 use crate::resolve::ResolvedTable;
 use crate::run::identity::schema_hash;
 use crate::signals;
+use crate::source::digest::{DigestError, WindowSums};
 use crate::source::SourceConnection;
 use crate::target::TargetConnection;
 use crate::url::parse_source_url;
@@ -169,11 +170,17 @@ pub fn sync(prepared: &Prepared, target_url: &str, dry_run: bool) -> Result<Sync
         .map_err(|e| SyncError::Source(chain(&e)))?;
     let earlier = journal::run_rejects(&mut target, run.id)?;
     let mut plans = Vec::new();
+    let mut digests = Vec::new();
     for table in &resolved.tables {
         let earlier: Vec<&Reject> = earlier.iter().filter(|r| r.table == table.source).collect();
-        let mut plan = compare_table(prepared, &mut source, &mut target, table, &earlier)?;
+        // The source's rows as they lie, summed per key window, against what the last sync
+        // kept: only the windows that changed are compared row by row.
+        let digest = digest_table(prepared, &mut source, &mut target, run.id, table, &earlier)?;
+        let only = digest.as_ref().and_then(|d| d.ranges.clone());
+        let mut plan = compare_table(prepared, &mut source, &mut target, table, &earlier, only)?;
         recheck_rejected(&mut plan, earlier.into_iter());
         plans.push(plan);
+        digests.push(digest);
     }
     if dry_run {
         return Ok(SyncReport {
@@ -228,6 +235,13 @@ pub fn sync(prepared: &Prepared, target_url: &str, dry_run: bool) -> Result<Sync
             upsert(prepared, &templates, target, &plans[i])?;
         }
         app_triggers(prepared, &templates, target, true)?;
+        // The target now holds what these sums describe: kept for the next sync, in this
+        // transaction, so they change exactly when the target does.
+        for (table, digest) in resolved.tables.iter().zip(&digests) {
+            if let Some(d) = digest {
+                journal::keep_windows(target, run.id, &table.source, &d.now)?;
+            }
+        }
         let mut report = SyncReport {
             run_id: run.id,
             dry_run,
@@ -294,28 +308,151 @@ fn keyed(table: &ResolvedTable) -> Result<(), String> {
     Ok(())
 }
 
-/// The differences of one table, and how they will be applied.
+/// Rows per key window, on average, when a sync first keeps a table's window sums: the rows
+/// compared again around each change.
+const WINDOW_ROWS: i64 = 64;
+
+/// One table's source rows summed per key window now, and the key ranges to compare: `None`
+/// for the whole table (no sums kept yet), empty when nothing changed.
+struct Digest {
+    now: journal::KeptWindows,
+    ranges: Option<Vec<(i64, i64)>>,
+}
+
+/// The window sums of `table`'s source rows, for a table named by one integer key carried as
+/// it is, read from SQLite; `None` otherwise (the whole table is compared, nothing is kept).
+/// The windows holding rows rejected before are compared too: a row rejected because its
+/// parent was may load now that the parent changed, with nothing changed in its own table.
+fn digest_table(
+    prepared: &Prepared,
+    source: &mut SourceConnection,
+    target: &mut TargetConnection,
+    run: i64,
+    table: &ResolvedTable,
+    earlier: &[&Reject],
+) -> Result<Option<Digest>, SyncError> {
+    let [key] = table.key_columns.as_slice() else {
+        return Ok(None);
+    };
+    let plain_integer = table
+        .column(key)
+        .is_some_and(|c| c.transform.is_none() && c.target_type.family() == TypeFamily::Integer);
+    if !plain_integer || source.engine() != crate::catalog::Engine::Sqlite {
+        return Ok(None);
+    }
+    let failed = |message: String| SyncError::Compare {
+        table: table.source.clone(),
+        message,
+    };
+    let base = crate::checks::checksums::load_select(prepared, table);
+    let column = crate::dialect::quote_ident(key);
+    let select = format!("SELECT {column}, * FROM ({base}) AS \"digested\"");
+    let fresh_bounds = |source: &mut SourceConnection| {
+        let mut bound = |f: &str| {
+            source
+                .integer(&format!(
+                    "SELECT {f}({column}) FROM ({base}) AS \"digested\""
+                ))
+                .map_err(|e| failed(crate::errors::database_chain(&e)))
+        };
+        let (min, max) = (bound("min")?, bound("max")?);
+        let (min, max) = (min.unwrap_or(0), max.unwrap_or(0));
+        let span = (i128::from(max) - i128::from(min) + 1).max(1);
+        let rows = i128::from(table.source_rows.max(1));
+        let width = (span * i128::from(WINDOW_ROWS) / rows).clamp(1, i128::from(i64::MAX));
+        Ok::<_, SyncError>((min, width as i64))
+    };
+    let kept = journal::kept_windows(target, run, &table.source)?;
+    let (key_min, width) = match &kept {
+        Some(k) => (k.key_min, k.width),
+        None => fresh_bounds(source)?,
+    };
+    let sums = match source.window_sums(&select, key_min, width) {
+        Ok(sums) => sums,
+        // A key below the kept windows (or past the most of them): new windows, and the
+        // whole table compared this once.
+        Err(DigestError::OutOfWindows(_)) if kept.is_some() => {
+            let (key_min, width) = fresh_bounds(source)?;
+            match source.window_sums(&select, key_min, width) {
+                Ok(Some(sums)) => {
+                    return Ok(Some(Digest {
+                        now: kept_windows(sums),
+                        ranges: None,
+                    }))
+                }
+                Ok(None) | Err(DigestError::OutOfWindows(_)) => return Ok(None),
+                Err(DigestError::Read(e)) => return Err(failed(crate::errors::database_chain(&e))),
+            }
+        }
+        Err(DigestError::OutOfWindows(_)) => return Ok(None),
+        Err(DigestError::Read(e)) => return Err(failed(crate::errors::database_chain(&e))),
+    };
+    let Some(sums) = sums else {
+        return Ok(None);
+    };
+    let ranges = kept.map(|kept| {
+        let mut windows: BTreeSet<usize> = sums.differing(&kept.sums).into_iter().collect();
+        for reject in earlier {
+            if let Some(serde_json::Value::Number(n)) = reject.primary_key.get(key) {
+                if let Some(i) = n.as_i64().and_then(|k| sums.index_of(k)) {
+                    windows.insert(i);
+                }
+            }
+        }
+        let mut ranges: Vec<(i64, i64)> = Vec::new();
+        for w in windows {
+            let (start, end) = sums.bounds(w);
+            match ranges.last_mut() {
+                Some(last) if last.1.checked_add(1) == Some(start) => last.1 = end,
+                _ => ranges.push((start, end)),
+            }
+        }
+        ranges
+    });
+    Ok(Some(Digest {
+        now: kept_windows(sums),
+        ranges,
+    }))
+}
+
+fn kept_windows(sums: WindowSums) -> journal::KeptWindows {
+    journal::KeptWindows {
+        key_min: sums.key_min,
+        width: sums.width,
+        sums: sums.sums,
+    }
+}
+
+/// The differences of one table, and how they will be applied; `only`: the key ranges to
+/// compare (none: nothing changed), else the whole table.
 fn compare_table<'p>(
     prepared: &'p Prepared,
     source: &mut SourceConnection,
     target: &mut TargetConnection,
     table: &'p ResolvedTable,
     earlier: &[&Reject],
+    only: Option<Vec<(i64, i64)>>,
 ) -> Result<TablePlan<'p>, SyncError> {
+    let nothing_changed = only.as_ref().is_some_and(Vec::is_empty);
     // Rows at once: after a while of app writes, changes are everywhere, and window sums
     // would only make both sides be read twice.
     let options = ChecksumOptions {
         list_all: true,
         rows_only: true,
         keep_rejected: true,
+        only_ranges: only,
         ..ChecksumOptions::default()
     };
-    let outcome = checksum_table(source, target, prepared, table, &options).map_err(|e| {
-        SyncError::Compare {
-            table: table.source.clone(),
-            message: chain(&e),
-        }
-    })?;
+    let outcome = if nothing_changed {
+        crate::checks::ChecksumOutcome::default()
+    } else {
+        checksum_table(source, target, prepared, table, &options).map_err(|e| {
+            SyncError::Compare {
+                table: table.source.clone(),
+                message: chain(&e),
+            }
+        })?
+    };
     let mut result = TableSync {
         source: table.source.clone(),
         target: table.target.clone(),

@@ -6,6 +6,7 @@
 //! The SQL the upper layers send is written for both: identifiers in `"`, standard literals
 //! (MySQL's session is put in ANSI_QUOTES / NO_BACKSLASH_ESCAPES mode to read it).
 
+pub mod digest;
 pub mod mysql;
 mod value;
 

@@ -11,7 +11,7 @@ use crate::source::SourceConnection;
 
 use super::layout::{KeyOrder, Layout};
 use super::rejects::Rejects;
-use super::windows::ranges_sql;
+use super::windows::{ranges_cte, ranges_sql, INLINE_RANGES};
 use crate::checks::{CheckError, ChecksumOptions, Side};
 use crate::copy::{select_columns, SqlValue};
 use crate::dialect::quote_ident;
@@ -103,14 +103,25 @@ impl Job<'_> {
         limit: bool,
         ranges: Option<&[(i64, i64)]>,
     ) -> String {
-        let mut sql = format!("SELECT * FROM ({}) AS \"checked\"", self.base_sql);
-        if let (Some(ranges), Some(c)) = (ranges, self.layout.integer_key()) {
-            let _ = write!(
-                sql,
-                " WHERE {}",
+        let mut sql = match (ranges, self.layout.integer_key()) {
+            (Some(ranges), Some(c)) if ranges.len() > INLINE_RANGES => {
+                // Many ranges: joined from a list, each one a seek on the key. CROSS JOIN
+                // makes SQLite loop over the list outside (a plain JOIN may be planned the
+                // other way round: the table scanned once per range).
+                let column = format!("\"checked\".{}", quote_ident(&c.source));
+                format!(
+                    "WITH {} SELECT \"checked\".* FROM \"decant_ranges\" CROSS JOIN ({}) AS \"checked\" WHERE {column} BETWEEN \"decant_ranges\".\"decant_lo\" AND \"decant_ranges\".\"decant_hi\"",
+                    ranges_cte(ranges),
+                    self.base_sql
+                )
+            }
+            (Some(ranges), Some(c)) => format!(
+                "SELECT * FROM ({}) AS \"checked\" WHERE {}",
+                self.base_sql,
                 ranges_sql(&quote_ident(&c.source), ranges)
-            );
-        }
+            ),
+            _ => format!("SELECT * FROM ({}) AS \"checked\"", self.base_sql),
+        };
         if ordered {
             let _ = write!(sql, " ORDER BY {}", self.source_order());
         }
@@ -138,17 +149,44 @@ impl Job<'_> {
                 columns.join(", ")
             );
         }
-        let mut sql = format!(
-            "(SELECT {} FROM {}.{}",
-            columns.join(", "),
+        let many = ranges.filter(|r| r.len() > INLINE_RANGES && l.integer_key().is_some());
+        let table = format!(
+            "{}.{}",
             quote_ident(self.schema),
             quote_ident(&self.table.target)
         );
+        let mut sql = match many {
+            // Many ranges: joined from a list, each one an index scan on the key. A plain join
+            // on BETWEEN is planned as a scan of the whole index per range; the lateral
+            // subquery (kept apart by OFFSET 0) is one range scan per range.
+            Some(ranges) => {
+                let qualified: Vec<String> = columns.iter().map(|c| format!("\"t\".{c}")).collect();
+                let key = l
+                    .integer_key()
+                    .map(|c| quote_ident(&c.target))
+                    .unwrap_or_default();
+                format!(
+                    "(WITH {} SELECT {} FROM \"decant_ranges\" CROSS JOIN LATERAL (SELECT {} FROM {table} WHERE {key} BETWEEN \"decant_ranges\".\"decant_lo\" AND \"decant_ranges\".\"decant_hi\" OFFSET 0) AS \"t\"",
+                    ranges_cte(ranges),
+                    qualified.join(", "),
+                    columns.join(", ")
+                )
+            }
+            None => format!("(SELECT {} FROM {table}", columns.join(", ")),
+        };
         if let Some(c) = l.integer_key() {
-            let column = quote_ident(&c.target);
+            let column = if many.is_some() {
+                format!("\"t\".{}", quote_ident(&c.target))
+            } else {
+                quote_ident(&c.target)
+            };
             let mut conditions = Vec::new();
             conditions.extend(upper.map(|upper| format!("{column} <= {upper}")));
-            conditions.extend(ranges.map(|r| format!("({})", ranges_sql(&column, r))));
+            conditions.extend(
+                ranges
+                    .filter(|_| many.is_none())
+                    .map(|r| format!("({})", ranges_sql(&column, r))),
+            );
             if !conditions.is_empty() {
                 let _ = write!(sql, " WHERE {}", conditions.join(" AND "));
             }

@@ -147,7 +147,8 @@ impl Job<'_> {
         let ranges = quick
             .as_ref()
             .filter(|_| self.options.row_limit.is_none())
-            .and_then(|q| differing_ranges(&q.differing, windows.as_ref()?));
+            .and_then(|q| differing_ranges(&q.differing, windows.as_ref()?))
+            .or_else(|| self.options.only_ranges.clone());
         let ssql = self.source_sql(true, true, ranges.as_deref());
         let configs = (
             PassConfig {

@@ -52,6 +52,19 @@ pub(super) fn differing_ranges(
     (ranges.len() <= MAX_RANGES).then_some(ranges)
 }
 
+/// Up to this many key ranges are written as `BETWEEN … OR …`; more are joined from a list
+/// (`ranges_cte`), which every engine reads as one seek per range.
+pub(super) const INLINE_RANGES: usize = MAX_RANGES;
+
+/// `"decant_ranges" ("decant_lo", "decant_hi") AS (VALUES (a, b), …)`: the ranges as a table to join.
+pub(super) fn ranges_cte(ranges: &[(i64, i64)]) -> String {
+    let rows: Vec<String> = ranges.iter().map(|(a, b)| format!("({a}, {b})")).collect();
+    format!(
+        "\"decant_ranges\" (\"decant_lo\", \"decant_hi\") AS (VALUES {})",
+        rows.join(", ")
+    )
+}
+
 /// `column BETWEEN a AND b OR …` over `ranges`.
 pub(super) fn ranges_sql(column: &str, ranges: &[(i64, i64)]) -> String {
     let parts: Vec<String> = ranges

@@ -1,0 +1,1 @@
+DROP TABLE decant.source_windows;
