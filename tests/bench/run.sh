@@ -4,7 +4,7 @@
 # installed, side by side, N times each, interleaved.
 #
 #   bash tests/bench/run.sh [--runs N] [--scale S] [--server URL] [--no-build | --decant PATH]
-#                             [--no-pgloader]
+#                             [--no-pgloader] [--no-floor]
 #
 #   --runs N       timed runs of each tool (default 3); the summary is the median
 #   --scale S      multiplies the generator's row counts (default 1.0; 0.05 for a quick try)
@@ -14,6 +14,10 @@
 #   --no-build     use target/release/decant as it is
 #   --decant PATH  time this decant binary instead (implies --no-build)
 #   --no-pgloader  skip pgloader even when it is installed
+#   --no-floor     skip the PostgreSQL floor (tests/bench/pgfloor.sh: the server alone loads the
+#                  same data from pre-encoded binary files on its own disk and builds the same
+#                  keys in two lanes); it runs after each decant run, from that run's target,
+#                  and needs the server on this machine (the default --server)
 #
 # Every run starts from an empty scratch database. After each run the target is checked against
 # the source (row counts, a few column aggregates, indexes, foreign keys, the users identity
@@ -25,7 +29,15 @@
 set -euo pipefail
 
 PGLOADER=1
-own_option() { [ "$1" = --no-pgloader ] && PGLOADER=0 && SHIFT=1; }
+FLOOR=1
+own_option() {
+    case "$1" in
+        --no-pgloader) PGLOADER=0 ;;
+        --no-floor) FLOOR=0 ;;
+        *) return 1 ;;
+    esac
+    SHIFT=1
+}
 . "$(dirname "${BASH_SOURCE[0]}")/args.sh" "$@"
 
 BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -38,6 +50,10 @@ mkdir -p "$DATA"
 
 [ -x /usr/bin/time ] || die "/usr/bin/time is missing (apt-get install -y time)"
 command -v psql >/dev/null || die "psql is missing (apt-get install -y postgresql-client)"
+if [ "$FLOOR" = 1 ] && [ "$SERVER" != "postgres://postgres@127.0.0.1:5432" ]; then
+    echo "the floor reads its files from this machine's /tmp: not measured against $SERVER"
+    FLOOR=0
+fi
 if [ "$PGLOADER" = 1 ] && ! command -v pgloader >/dev/null; then
     echo "pgloader is not installed (apt-get install -y pgloader): decant runs alone"
     PGLOADER=0
@@ -97,6 +113,8 @@ echo "   total rows: $TOTAL_ROWS, file: $(du -mL "$DB" | cut -f1) MiB"
 SUFFIX="$$"
 DECANT_DB="decant_bench_$SUFFIX"
 PGLOADER_DB="pgloader_bench_$SUFFIX"
+FLOOR_DB="pg_floor_bench_$SUFFIX"
+export PGFLOOR_CACHE="/tmp/pgfloor-run-$SUFFIX"
 admin() {
     PGOPTIONS="-c client_min_messages=warning" \
         psql "$SERVER/postgres" -X -q -v ON_ERROR_STOP=1 -Atc "$1"
@@ -105,6 +123,8 @@ admin "select 1" >/dev/null || die "cannot connect to $SERVER"
 cleanup() {
     admin "drop database if exists \"$DECANT_DB\" with (force)" 2>/dev/null || true
     admin "drop database if exists \"$PGLOADER_DB\" with (force)" 2>/dev/null || true
+    admin "drop database if exists \"$FLOOR_DB\" with (force)" 2>/dev/null || true
+    rm -rf "$PGFLOOR_CACHE"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -232,6 +252,13 @@ for run in $(seq 1 "$RUNS"); do
         "$DECANT" run "$PLAN" --report-dir "$DATA/reports/decant-$run"
     verify decant "$DECANT_DB" || die "decant run $run: the target does not match the source"
     echo "            verified: rows, aggregates, keys, indexes, foreign keys, sequence"
+    if [ "$FLOOR" = 1 ]; then
+        # From this run's target (its binary files are made once, then kept for the runs).
+        floor_s="$(bash "$BENCH_DIR/pgfloor.sh" "$DECANT_DB" "$FLOOR_DB" | sed -n 's/^pg floor: \([0-9.]*\) s$/\1/p')"
+        [ -n "$floor_s" ] || die "pgfloor.sh printed no time"
+        printf 'floor\t%s\t%.2f\t0\t0\t0\t0\t-\n' "$run" "$floor_s" >> "$RESULTS"
+        printf '   %-8s run %s: wall %7.2f s  (the server alone: no client)\n' floor "$run" "$floor_s"
+    fi
     if [ "$PGLOADER" = 1 ]; then
         fresh_db "$PGLOADER_DB"
         mkdir -p "$DATA/reports/pgloader-$run"
@@ -272,6 +299,10 @@ for tool, rs in runs.items():
 ratio = med["decant"] / med["pgloader"] if "pgloader" in med else None
 if ratio is not None:
     print("   decant/pgloader wall-time ratio: %.2f" % ratio)
+if "floor" in med:  # issue 12: at most 1.15x what the server alone needs
+    floor = med["decant"] / med["floor"]
+    print("   decant/floor wall-time ratio: %.2f (goal <= 1.15: %s)"
+          % (floor, "met" if floor <= 1.15 else "NOT MET"))
 if rows == 5_200_000:  # the targets of issue 3 are stated for scale 1
     d = runs["decant"]
     cpu = statistics.median(r[1] for r in d)
