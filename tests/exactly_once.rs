@@ -535,3 +535,45 @@ fn a_run_killed_around_the_commit_of_reject_children_resumes_without_rejecting_t
         assert_exit(&s.decant(&["check", "plan.yaml"]), 0);
     }
 }
+
+#[test]
+fn foreign_keys_and_checks_wait_for_the_orphan_search_that_runs_beside_the_loads() {
+    let s = Setup::from_sql(
+        "PRAGMA foreign_keys = OFF;
+         CREATE TABLE authors (id INTEGER PRIMARY KEY, name TEXT);
+         CREATE TABLE books (id INTEGER PRIMARY KEY, author_id INTEGER REFERENCES authors (id), title TEXT);
+         INSERT INTO authors VALUES (1, 'ann');
+         INSERT INTO books VALUES (10, 1, 'kept'), (11, 2, 'author 2 was deleted');",
+        "checks:\n  - foreign_keys: all\n",
+    );
+    // The search holds its result back: every load finishes meanwhile, and no foreign key or
+    // check starts until the result is in.
+    let mut child = spawn_run(&s, Some("searched:orphans"));
+    let stderr = wait_paused(&mut child);
+    let loads_done =
+        "SELECT count(*) FROM decant.steps WHERE step_id LIKE 'load:%' AND state = 'done'";
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while query(&s.db, loads_done) != "2" {
+        assert!(
+            Instant::now() < deadline,
+            "the loads did not finish beside the search"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(
+        query(&s.db, "SELECT count(*) FROM decant.steps WHERE step_id LIKE 'foreign-keys:%' OR step_id = 'checks'"),
+        "0"
+    );
+    release(&s);
+    let status = child.wait().unwrap();
+    let stderr = stderr.join().unwrap();
+    assert_eq!(status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("stopped before any foreign key was made") && stderr.contains("id=11"),
+        "{stderr}"
+    );
+    assert_eq!(
+        query(&s.db, "SELECT count(*) FROM pg_constraint WHERE contype = 'f' AND connamespace = 'public'::regnamespace"),
+        "0"
+    );
+}

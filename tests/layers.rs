@@ -42,27 +42,32 @@ fn layer_of(module: &str) -> usize {
         })
 }
 
-/// Every `.rs` file under `path` (or `path` itself), concatenated, without comment lines.
-fn code(path: &std::path::Path) -> String {
-    let mut out = String::new();
+/// Every `.rs` file under `path` (or `path` itself), in path order, with its code: its lines
+/// without comment lines.
+fn files(path: &std::path::Path) -> Vec<(std::path::PathBuf, String)> {
     if path.is_dir() {
         let mut entries: Vec<_> = std::fs::read_dir(path)
             .unwrap()
             .map(|e| e.unwrap().path())
             .collect();
         entries.sort();
-        for entry in entries {
-            out.push_str(&code(&entry));
-        }
-    } else if path.extension().is_some_and(|e| e == "rs") {
-        for line in std::fs::read_to_string(path).unwrap().lines() {
-            if !line.trim_start().starts_with("//") {
-                out.push_str(line);
-                out.push('\n');
-            }
-        }
+        return entries.iter().flat_map(|e| files(e)).collect();
     }
-    out
+    if path.extension().is_none_or(|e| e != "rs") {
+        return Vec::new();
+    }
+    let code: String = std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .filter(|line| !line.trim_start().starts_with("//"))
+        .flat_map(|line| [line, "\n"])
+        .collect();
+    vec![(path.to_path_buf(), code)]
+}
+
+/// Every `.rs` file under `path` (or `path` itself), concatenated, without comment lines.
+fn code(path: &std::path::Path) -> String {
+    files(path).into_iter().map(|(_, code)| code).collect()
 }
 
 /// Each top-level module of `src/` with the top-level modules its code names (`crate::x`).
@@ -141,33 +146,6 @@ fn modules_of_one_layer_never_use_each_other_in_a_cycle() {
     }
 }
 
-/// Every `.rs` file under `src/`, by its path from `src/`, without comment lines.
-fn files() -> Vec<(String, String)> {
-    fn walk(dir: &std::path::Path, root: &std::path::Path, out: &mut Vec<(String, String)>) {
-        let mut entries: Vec<_> = std::fs::read_dir(dir)
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .collect();
-        entries.sort();
-        for path in entries {
-            if path.is_dir() {
-                walk(&path, root, out);
-            } else if path.extension().is_some_and(|e| e == "rs") {
-                let rel = path
-                    .strip_prefix(root)
-                    .unwrap()
-                    .to_string_lossy()
-                    .into_owned();
-                out.push((rel, code(&path)));
-            }
-        }
-    }
-    let root = repo_root().join("src");
-    let mut out = Vec::new();
-    walk(&root, &root, &mut out);
-    out
-}
-
 #[test]
 fn only_the_target_side_names_the_postgres_connection() {
     // The layers above hold a `target::TargetConnection`; PostgreSQL's own connection type is
@@ -185,7 +163,13 @@ fn only_the_target_side_names_the_postgres_connection() {
         "run/execute.rs",
     ];
     let mut wrong = Vec::new();
-    for (path, text) in files() {
+    let src = repo_root().join("src");
+    for (path, text) in files(&src) {
+        let path = path
+            .strip_prefix(&src)
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
         if path.starts_with("target/") {
             continue;
         }

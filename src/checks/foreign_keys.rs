@@ -492,12 +492,9 @@ pub fn plan_orphans(
     let policy = resolved.settings.orphans;
     let direct = find_orphans(source, resolved, another)?;
     let mut plan = OrphanPlan {
-        policy,
         findings: direct.clone(),
         direct,
-        adjusted: None,
-        rejects: HashMap::new(),
-        skipped: Vec::new(),
+        ..OrphanPlan::none(policy)
     };
     if plan.findings.is_empty() {
         return Ok(plan);

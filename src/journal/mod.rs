@@ -17,6 +17,7 @@ use diesel::sql_types::{BigInt, Nullable, Text};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
 use crate::dialect::quote_ident;
+use crate::source::digest::WindowSums;
 use crate::target::TargetConnection;
 use crate::url::{mask_passwords, redact_url, with_database};
 
@@ -822,18 +823,6 @@ pub fn record_baseline(
     Ok(u64::try_from(recorded.rows_before).unwrap_or(0))
 }
 
-/// The per-window digest sums of one source table that the last sync kept
-/// (`decant.source_windows`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct KeptWindows {
-    /// The first key of window 0.
-    pub key_min: i64,
-    /// Keys per window.
-    pub width: i64,
-    /// Per window, the wrapping sum of its rows' digests; 0 for an empty window.
-    pub sums: Vec<u64>,
-}
-
 #[derive(QueryableByName)]
 struct KeptWindowsRow {
     #[diesel(sql_type = BigInt)]
@@ -849,7 +838,7 @@ pub fn kept_windows(
     conn: &mut TargetConnection,
     run: i64,
     table: &str,
-) -> Result<Option<KeptWindows>, JournalError> {
+) -> Result<Option<WindowSums>, JournalError> {
     let sql = "SELECT key_min, width, sums FROM decant.source_windows \
                WHERE run_id = $1 AND source_table = $2";
     let rows = diesel::sql_query(sql)
@@ -857,7 +846,7 @@ pub fn kept_windows(
         .bind::<Text, _>(table)
         .load::<KeptWindowsRow>(conn.postgres())
         .map_err(query_error(sql))?;
-    Ok(rows.into_iter().next().map(|r| KeptWindows {
+    Ok(rows.into_iter().next().map(|r| WindowSums {
         key_min: r.key_min,
         width: r.width,
         sums: r
@@ -874,7 +863,7 @@ pub fn keep_windows(
     conn: &mut TargetConnection,
     run: i64,
     table: &str,
-    windows: &KeptWindows,
+    windows: &WindowSums,
 ) -> Result<(), JournalError> {
     let sql = "INSERT INTO decant.source_windows (run_id, source_table, key_min, width, sums) \
                VALUES ($1, $2, $3, $4, $5) ON CONFLICT (run_id, source_table) DO UPDATE \

@@ -464,6 +464,7 @@ fn search_orphans_beside(resolved: &crate::resolve::ResolvedPlan, url: &SourceUr
                 find_orphans(&mut source, &resolved, Some(&|| another_source(&url)))
                     .map_err(|e| chain(&e))
             });
+        signals::test_point("searched", "orphans");
         let _ = tx.send(result);
     });
     rx

@@ -315,7 +315,7 @@ const WINDOW_ROWS: i64 = 64;
 /// One table's source rows summed per key window now, and the key ranges to compare: `None`
 /// for the whole table (no sums kept yet), empty when nothing changed.
 struct Digest {
-    now: journal::KeptWindows,
+    now: WindowSums,
     ranges: Option<Vec<(i64, i64)>>,
 }
 
@@ -362,31 +362,29 @@ fn digest_table(
         let width = (span * i128::from(WINDOW_ROWS) / rows).clamp(1, i128::from(i64::MAX));
         Ok::<_, SyncError>((min, width as i64))
     };
-    let kept = journal::kept_windows(target, run, &table.source)?;
-    let (key_min, width) = match &kept {
+    // `None`: an engine whose rows are not digested; `Some(None)`: a key outside the windows
+    // (below their first key, or too far past it).
+    let digest = |source: &mut SourceConnection, (key_min, width): (i64, i64)| match source
+        .window_sums(&select, key_min, width)
+    {
+        Ok(sums) => Ok(sums.map(Some)),
+        Err(DigestError::OutOfWindows(_)) => Ok(Some(None)),
+        Err(DigestError::Read(e)) => Err(failed(crate::errors::database_chain(&e))),
+    };
+    let mut kept = journal::kept_windows(target, run, &table.source)?;
+    let bounds = match &kept {
         Some(k) => (k.key_min, k.width),
         None => fresh_bounds(source)?,
     };
-    let sums = match source.window_sums(&select, key_min, width) {
-        Ok(sums) => sums,
-        // A key below the kept windows (or past the most of them): new windows, and the
-        // whole table compared this once.
-        Err(DigestError::OutOfWindows(_)) if kept.is_some() => {
-            let (key_min, width) = fresh_bounds(source)?;
-            match source.window_sums(&select, key_min, width) {
-                Ok(Some(sums)) => {
-                    return Ok(Some(Digest {
-                        now: kept_windows(sums),
-                        ranges: None,
-                    }))
-                }
-                Ok(None) | Err(DigestError::OutOfWindows(_)) => return Ok(None),
-                Err(DigestError::Read(e)) => return Err(failed(crate::errors::database_chain(&e))),
-            }
-        }
-        Err(DigestError::OutOfWindows(_)) => return Ok(None),
-        Err(DigestError::Read(e)) => return Err(failed(crate::errors::database_chain(&e))),
+    let Some(mut sums) = digest(source, bounds)? else {
+        return Ok(None);
     };
+    if sums.is_none() && kept.is_some() {
+        // New windows, and the whole table compared this once.
+        kept = None;
+        let bounds = fresh_bounds(source)?;
+        sums = digest(source, bounds)?.flatten();
+    }
     let Some(sums) = sums else {
         return Ok(None);
     };
@@ -399,28 +397,9 @@ fn digest_table(
                 }
             }
         }
-        let mut ranges: Vec<(i64, i64)> = Vec::new();
-        for w in windows {
-            let (start, end) = sums.bounds(w);
-            match ranges.last_mut() {
-                Some(last) if last.1.checked_add(1) == Some(start) => last.1 = end,
-                _ => ranges.push((start, end)),
-            }
-        }
-        ranges
+        sums.ranges(windows)
     });
-    Ok(Some(Digest {
-        now: kept_windows(sums),
-        ranges,
-    }))
-}
-
-fn kept_windows(sums: WindowSums) -> journal::KeptWindows {
-    journal::KeptWindows {
-        key_min: sums.key_min,
-        width: sums.width,
-        sums: sums.sums,
-    }
+    Ok(Some(Digest { now: sums, ranges }))
 }
 
 /// The differences of one table, and how they will be applied; `only`: the key ranges to

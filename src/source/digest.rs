@@ -46,6 +46,19 @@ impl WindowSums {
         (clamp(start), clamp(start + i128::from(self.width) - 1))
     }
 
+    /// The key ranges covering `windows` (in order), adjacent ones joined.
+    pub fn ranges(&self, windows: impl IntoIterator<Item = usize>) -> Vec<(i64, i64)> {
+        let mut ranges: Vec<(i64, i64)> = Vec::new();
+        for w in windows {
+            let (start, end) = self.bounds(w);
+            match ranges.last_mut() {
+                Some(last) if last.1.checked_add(1) == Some(start) => last.1 = end,
+                _ => ranges.push((start, end)),
+            }
+        }
+        ranges
+    }
+
     /// The windows whose sums differ from `kept`'s (a window past the end of either is 0).
     pub fn differing(&self, kept: &[u64]) -> Vec<usize> {
         let n = self.sums.len().max(kept.len());
@@ -186,5 +199,6 @@ mod tests {
         assert_eq!(w.differing(&[1, 0, 5]), Vec::<usize>::new());
         assert_eq!(w.differing(&[1, 0, 6, 0, 3]), vec![2, 4]);
         assert_eq!(w.differing(&[1]), vec![2]);
+        assert_eq!(w.ranges([0, 1, 3]), vec![(10, 17), (22, 25)]);
     }
 }
