@@ -282,3 +282,89 @@ fn once_a_sync_kept_its_window_sums_the_next_finds_every_change_from_the_changed
         again.stdout
     );
 }
+
+#[test]
+fn a_big_table_is_digested_in_parts_on_two_connections_and_every_change_is_found() {
+    // Past 250 000 rows keyed by the rowid, a table's digest is read in key ranges, shared
+    // out between two connections on one snapshot; a change in every range, on both sides of
+    // the boundary between them (key 130048 ends the first: 64 keys a window, 2 032 windows
+    // a part), and past the open end above, is found.
+    let s = Setup::from_sql(
+        "CREATE TABLE events (id INTEGER PRIMARY KEY, n INTEGER NOT NULL, tag TEXT);
+         CREATE TABLE kinds (id INTEGER PRIMARY KEY, name TEXT);
+         INSERT INTO kinds VALUES (1, 'a'), (2, 'b');
+         WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 260000)
+         INSERT INTO events SELECT x, x % 7, CASE WHEN x % 3 = 0 THEN 't' || x END FROM c;",
+        "checks:\n  - row_counts: all\n",
+    );
+    assert_exit(&s.decant(&["run", "plan.yaml"]), 0);
+    assert_exit(&s.decant(&["sync", "plan.yaml"]), 0);
+    write_source(
+        &s,
+        "UPDATE events SET n = -1 WHERE id IN (5, 130048, 130049, 259999);
+         UPDATE events SET tag = NULL WHERE id = 200001;
+         DELETE FROM events WHERE id IN (1, 260000);
+         INSERT INTO events VALUES (900000, 2, 'far past the last window');
+         UPDATE kinds SET name = 'c' WHERE id = 2;",
+    );
+    let out = s.decant(&["sync", "plan.yaml"]);
+    assert_exit(&out, 0);
+    assert!(
+        out.stdout
+            .contains("applied: 1 inserted, 6 updated, 2 deleted, 0 rejected"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(
+        query(
+            &s.db,
+            "SELECT count(*) || ' ' || sum(n) || ' ' || count(tag) FROM events"
+        ),
+        query_source(
+            &s,
+            "SELECT count(*) || ' ' || sum(n) || ' ' || count(tag) FROM events"
+        )
+    );
+    let again = s.decant(&["sync", "plan.yaml"]);
+    assert!(
+        again
+            .stdout
+            .contains("applied: 0 inserted, 0 updated, 0 deleted, 0 rejected"),
+        "{}",
+        again.stdout
+    );
+}
+
+#[test]
+fn a_source_in_wal_mode_is_synced_on_one_connection() {
+    // Writers commit beside a WAL reader, so a second connection could see other rows: the
+    // digest stays on the sync's own snapshot.
+    let s = Setup::from_sql(SOURCE, PLAN);
+    write_source(&s, "PRAGMA journal_mode = wal;");
+    assert_exit(&s.decant(&["run", "plan.yaml"]), 0);
+    assert_exit(&s.decant(&["sync", "plan.yaml"]), 0);
+    write_source(&s, CHANGES);
+    let out = s.decant(&["sync", "plan.yaml"]);
+    assert_exit(&out, 1);
+    assert!(
+        out.stdout
+            .contains("applied: 4 inserted, 3 updated, 6 deleted, 1 rejected"),
+        "{}",
+        out.stdout
+    );
+    assert_exit(&s.decant(&["check", "plan.yaml"]), 0);
+}
+
+fn query_source(s: &Setup, sql: &str) -> String {
+    let path = s.path("source.sqlite3");
+    let mut conn = SqliteConnection::establish(path.to_str().unwrap()).unwrap();
+    #[derive(diesel::QueryableByName)]
+    struct Text {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        t: String,
+    }
+    diesel::RunQueryDsl::load::<Text>(diesel::sql_query(format!("SELECT ({sql}) AS t")), &mut conn)
+        .unwrap()
+        .remove(0)
+        .t
+}

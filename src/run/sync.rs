@@ -29,10 +29,10 @@ use crate::prepare::Prepared;
 use crate::resolve::ResolvedTable;
 use crate::run::identity::schema_hash;
 use crate::signals;
-use crate::source::digest::{DigestError, WindowSums};
+use crate::source::digest::{digest_parts, DigestError, DigestPart, PartSums, WindowSums};
 use crate::source::SourceConnection;
 use crate::target::TargetConnection;
-use crate::url::parse_source_url;
+use crate::url::{parse_source_url, SourceUrl};
 
 /// Keys per statement when rows are named by key.
 const KEYS_PER_STATEMENT: usize = 500;
@@ -169,18 +169,25 @@ pub fn sync(prepared: &Prepared, target_url: &str, dry_run: bool) -> Result<Sync
         .begin_snapshot()
         .map_err(|e| SyncError::Source(chain(&e)))?;
     let earlier = journal::run_rejects(&mut target, run.id)?;
+    // A second connection on the same snapshot, so the digests take both cores.
+    let mut twin = twin_reader(&mut source, &source_url);
+    let digests = digest_tables(
+        prepared,
+        &mut source,
+        twin.as_mut(),
+        &mut target,
+        run.id,
+        &earlier,
+    )?;
+    drop(twin.take());
     let mut plans = Vec::new();
-    let mut digests = Vec::new();
-    for table in &resolved.tables {
+    for (table, digest) in resolved.tables.iter().zip(&digests) {
         let earlier: Vec<&Reject> = earlier.iter().filter(|r| r.table == table.source).collect();
-        // The source's rows as they lie, summed per key window, against what the last sync
-        // kept: only the windows that changed are compared row by row.
-        let digest = digest_table(prepared, &mut source, &mut target, run.id, table, &earlier)?;
+        // Only the windows whose sums changed since the last sync are compared row by row.
         let only = digest.as_ref().and_then(|d| d.ranges.clone());
         let mut plan = compare_table(prepared, &mut source, &mut target, table, &earlier, only)?;
         recheck_rejected(&mut plan, earlier.into_iter());
         plans.push(plan);
-        digests.push(digest);
     }
     if dry_run {
         return Ok(SyncReport {
@@ -285,6 +292,19 @@ pub fn sync(prepared: &Prepared, target_url: &str, dry_run: bool) -> Result<Sync
     outcome
 }
 
+/// A second connection reading the snapshot `source`'s transaction holds, when the engine
+/// promises it is the same (a SQLite file in a rollback-journal mode: `source`'s shared lock
+/// holds every commit back); `None` otherwise, or when it cannot start reading now (a writer
+/// waiting to commit already holds new readers off). The digests then use one connection.
+fn twin_reader(source: &mut SourceConnection, url: &SourceUrl) -> Option<SourceConnection> {
+    if !source.keeps_writers_out().ok()? {
+        return None;
+    }
+    let mut twin = open_source(url).ok()?;
+    twin.begin_snapshot().ok()?;
+    twin.keeps_writers_out().ok()?.then_some(twin)
+}
+
 /// Whether rows can be named by key on both sides: every key column copied as it is, of a
 /// type whose JSON form is the same in SQLite and PostgreSQL (integers, text).
 fn keyed(table: &ResolvedTable) -> Result<(), String> {
@@ -319,87 +339,239 @@ struct Digest {
     ranges: Option<Vec<(i64, i64)>>,
 }
 
-/// The window sums of `table`'s source rows, for a table named by one integer key carried as
-/// it is, read from SQLite; `None` otherwise (the whole table is compared, nothing is kept).
+/// Rows per part a table's digest is read in, when its key is the rowid (a range of it reads
+/// as cheaply as the whole table): parts keep the two connections that digest at once busy
+/// to the end.
+const PART_ROWS: u64 = 250_000;
+
+/// How one table is digested: its windows, the sums the last sync kept, and its parts'
+/// indexes in the list both connections take from.
+struct DigestPlan<'t> {
+    table: &'t ResolvedTable,
+    key: &'t str,
+    kept: Option<WindowSums>,
+    key_min: i64,
+    width: i64,
+    parts: Vec<usize>,
+}
+
+/// The digest of every table, in `resolved.tables` order: for a table named by one integer
+/// key carried as it is, read from SQLite, its window sums; `None` otherwise (the whole table
+/// is compared, nothing is kept). All tables are read at once on `source` and, when given,
+/// `twin` (a second connection on the same snapshot), in parts taken biggest first.
 /// The windows holding rows rejected before are compared too: a row rejected because its
 /// parent was may load now that the parent changed, with nothing changed in its own table.
-fn digest_table(
+fn digest_tables(
     prepared: &Prepared,
     source: &mut SourceConnection,
+    mut twin: Option<&mut SourceConnection>,
     target: &mut TargetConnection,
     run: i64,
-    table: &ResolvedTable,
-    earlier: &[&Reject],
-) -> Result<Option<Digest>, SyncError> {
+    earlier: &[Reject],
+) -> Result<Vec<Option<Digest>>, SyncError> {
+    let mut plans = Vec::new();
+    let mut parts: Vec<(DigestPart, u64)> = Vec::new();
+    for table in &prepared.resolved.tables {
+        let Some(key) = digested_key(source, table) else {
+            plans.push(None);
+            continue;
+        };
+        let kept = journal::kept_windows(target, run, &table.source)?;
+        let (key_min, width, windows) = match &kept {
+            Some(k) => (k.key_min, k.width, k.sums.len()),
+            None => fresh_windows(prepared, source, table, key)?,
+        };
+        let mut plan = DigestPlan {
+            table,
+            key,
+            kept,
+            key_min,
+            width,
+            parts: Vec::new(),
+        };
+        for part in split(prepared, table, key, (key_min, width), windows) {
+            plan.parts.push(parts.len());
+            parts.push(part);
+        }
+        plans.push(Some(plan));
+    }
+    let mut sums = digest_in_order(source, twin.as_deref_mut(), parts);
+    let mut digests = Vec::new();
+    for plan in plans {
+        let Some(mut plan) = plan else {
+            digests.push(None);
+            continue;
+        };
+        let table = plan.table;
+        let results = plan.parts.iter().map(|&i| sums[i].take());
+        let mut now = merged(table, (plan.key_min, plan.width), results)?;
+        if now.is_none() && plan.kept.is_some() {
+            // A key outside the kept windows: new windows, and the whole table compared once.
+            plan.kept = None;
+            let (key_min, width, windows) = fresh_windows(prepared, source, table, plan.key)?;
+            let parts = split(prepared, table, plan.key, (key_min, width), windows);
+            let results = digest_in_order(source, twin.as_deref_mut(), parts);
+            now = merged(table, (key_min, width), results.into_iter())?;
+        }
+        let Some(now) = now else {
+            digests.push(None);
+            continue;
+        };
+        let ranges = plan.kept.map(|kept| {
+            let mut windows: BTreeSet<usize> = now.differing(&kept.sums).into_iter().collect();
+            for reject in earlier.iter().filter(|r| r.table == table.source) {
+                if let Some(serde_json::Value::Number(n)) = reject.primary_key.get(plan.key) {
+                    if let Some(i) = n.as_i64().and_then(|k| now.index_of(k)) {
+                        windows.insert(i);
+                    }
+                }
+            }
+            now.ranges(windows)
+        });
+        digests.push(Some(Digest { now, ranges }));
+    }
+    Ok(digests)
+}
+
+/// The key `table`'s rows are digested by: its one integer key, copied as it is, in SQLite.
+fn digested_key<'t>(source: &SourceConnection, table: &'t ResolvedTable) -> Option<&'t str> {
     let [key] = table.key_columns.as_slice() else {
-        return Ok(None);
+        return None;
     };
     let plain_integer = table
         .column(key)
         .is_some_and(|c| c.transform.is_none() && c.target_type.family() == TypeFamily::Integer);
-    if !plain_integer || source.engine() != crate::catalog::Engine::Sqlite {
-        return Ok(None);
-    }
-    let failed = |message: String| SyncError::Compare {
-        table: table.source.clone(),
-        message,
+    (plain_integer && source.engine() == crate::catalog::Engine::Sqlite).then_some(key.as_str())
+}
+
+/// New windows for `table`: its keys' span cut so a window holds [`WINDOW_ROWS`] rows on
+/// average. The first key, the keys per window, and how many windows.
+fn fresh_windows(
+    prepared: &Prepared,
+    source: &mut SourceConnection,
+    table: &ResolvedTable,
+    key: &str,
+) -> Result<(i64, i64, usize), SyncError> {
+    let base = crate::checks::checksums::load_select(prepared, table);
+    let column = crate::dialect::quote_ident(key);
+    let mut bound = |f: &str| {
+        source
+            .integer(&format!(
+                "SELECT {f}({column}) FROM ({base}) AS \"digested\""
+            ))
+            .map_err(|e| SyncError::Compare {
+                table: table.source.clone(),
+                message: crate::errors::database_chain(&e),
+            })
     };
+    let (min, max) = (bound("min")?, bound("max")?);
+    let (min, max) = (min.unwrap_or(0), max.unwrap_or(0));
+    let span = (i128::from(max) - i128::from(min) + 1).max(1);
+    let rows = i128::from(table.source_rows.max(1));
+    let width = (span * i128::from(WINDOW_ROWS) / rows).clamp(1, i128::from(i64::MAX));
+    let windows = usize::try_from(span / width + 1).unwrap_or(usize::MAX);
+    Ok((min, width as i64, windows))
+}
+
+/// The parts `table`'s digest is read in, each with the rows it is expected to hold: key
+/// ranges of whole windows when the key is the rowid, else the whole table. The first part
+/// is open below and the last open above, so a key outside the windows is still seen.
+fn split(
+    prepared: &Prepared,
+    table: &ResolvedTable,
+    key: &str,
+    (key_min, width): (i64, i64),
+    windows: usize,
+) -> Vec<(DigestPart, u64)> {
     let base = crate::checks::checksums::load_select(prepared, table);
     let column = crate::dialect::quote_ident(key);
     let select = format!("SELECT {column}, * FROM ({base}) AS \"digested\"");
-    let fresh_bounds = |source: &mut SourceConnection| {
-        let mut bound = |f: &str| {
-            source
-                .integer(&format!(
-                    "SELECT {f}({column}) FROM ({base}) AS \"digested\""
-                ))
-                .map_err(|e| failed(crate::errors::database_chain(&e)))
-        };
-        let (min, max) = (bound("min")?, bound("max")?);
-        let (min, max) = (min.unwrap_or(0), max.unwrap_or(0));
-        let span = (i128::from(max) - i128::from(min) + 1).max(1);
-        let rows = i128::from(table.source_rows.max(1));
-        let width = (span * i128::from(WINDOW_ROWS) / rows).clamp(1, i128::from(i64::MAX));
-        Ok::<_, SyncError>((min, width as i64))
+    let part = |select: String| DigestPart {
+        select,
+        key_min,
+        width,
     };
-    // `None`: an engine whose rows are not digested; `Some(None)`: a key outside the windows
-    // (below their first key, or too far past it).
-    let digest = |source: &mut SourceConnection, (key_min, width): (i64, i64)| match source
-        .window_sums(&select, key_min, width)
-    {
-        Ok(sums) => Ok(sums.map(Some)),
-        Err(DigestError::OutOfWindows(_)) => Ok(Some(None)),
-        Err(DigestError::Read(e)) => Err(failed(crate::errors::database_chain(&e))),
+    let by_rowid = prepared
+        .catalog
+        .table(&table.source)
+        .and_then(|t| t.rowid_alias.as_deref())
+        == Some(key);
+    let wanted = if by_rowid {
+        table.source_rows.div_ceil(PART_ROWS).clamp(1, 64) as usize
+    } else {
+        1
     };
-    let mut kept = journal::kept_windows(target, run, &table.source)?;
-    let bounds = match &kept {
-        Some(k) => (k.key_min, k.width),
-        None => fresh_bounds(source)?,
-    };
-    let Some(mut sums) = digest(source, bounds)? else {
-        return Ok(None);
-    };
-    if sums.is_none() && kept.is_some() {
-        // New windows, and the whole table compared this once.
-        kept = None;
-        let bounds = fresh_bounds(source)?;
-        sums = digest(source, bounds)?.flatten();
+    let per = windows.max(1).div_ceil(wanted);
+    let pieces = windows.max(1).div_ceil(per);
+    if pieces <= 1 {
+        return vec![(part(select), table.source_rows)];
     }
-    let Some(sums) = sums else {
-        return Ok(None);
+    let windows_of = WindowSums {
+        key_min,
+        width,
+        sums: Vec::new(),
     };
-    let ranges = kept.map(|kept| {
-        let mut windows: BTreeSet<usize> = sums.differing(&kept.sums).into_iter().collect();
-        for reject in earlier {
-            if let Some(serde_json::Value::Number(n)) = reject.primary_key.get(key) {
-                if let Some(i) = n.as_i64().and_then(|k| sums.index_of(k)) {
-                    windows.insert(i);
-                }
+    (0..pieces)
+        .map(|p| {
+            let mut bounds = Vec::new();
+            if p > 0 {
+                bounds.push(format!("{column} >= {}", windows_of.bounds(p * per).0));
+            }
+            if p + 1 < pieces {
+                bounds.push(format!(
+                    "{column} <= {}",
+                    windows_of.bounds((p + 1) * per - 1).1
+                ));
+            }
+            let sql = format!("{select} WHERE {}", bounds.join(" AND "));
+            (part(sql), table.source_rows / pieces as u64)
+        })
+        .collect()
+}
+
+/// Digests `parts`, biggest first, on `source` and `twin`; each part's sums at its index.
+fn digest_in_order(
+    source: &mut SourceConnection,
+    twin: Option<&mut SourceConnection>,
+    parts: Vec<(DigestPart, u64)>,
+) -> Vec<Option<PartSums>> {
+    let mut order: Vec<usize> = (0..parts.len()).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(parts[i].1));
+    let sorted: Vec<DigestPart> = order.iter().map(|&i| parts[i].0.clone()).collect();
+    let mut sums: Vec<Option<PartSums>> = (0..parts.len()).map(|_| None).collect();
+    for (result, i) in digest_parts(source, twin, &sorted).into_iter().zip(order) {
+        sums[i] = Some(result);
+    }
+    sums
+}
+
+/// One table's parts' sums added up; `Ok(None)` when a key fell outside the windows.
+fn merged(
+    table: &ResolvedTable,
+    (key_min, width): (i64, i64),
+    parts: impl Iterator<Item = Option<PartSums>>,
+) -> Result<Option<WindowSums>, SyncError> {
+    let mut whole = WindowSums {
+        key_min,
+        width,
+        sums: Vec::new(),
+    };
+    let mut outside = false;
+    for part in parts {
+        match part.expect("every part of a table is digested") {
+            Ok(Some(sums)) => whole.absorb(&sums),
+            // Only SQLite tables are digested (see `digested_key`).
+            Ok(None) => return Ok(None),
+            Err(DigestError::OutOfWindows(_)) => outside = true,
+            Err(DigestError::Read(e)) => {
+                return Err(SyncError::Compare {
+                    table: table.source.clone(),
+                    message: crate::errors::database_chain(&e),
+                })
             }
         }
-        sums.ranges(windows)
-    });
-    Ok(Some(Digest { now: sums, ranges }))
+    }
+    Ok((!outside).then_some(whole))
 }
 
 /// The differences of one table, and how they will be applied; `only`: the key ranges to

@@ -5,8 +5,8 @@
 use std::cell::RefCell;
 
 use diesel::connection::DefaultLoadingMode;
-use diesel::deserialize::{self, FromSql, QueryableByName};
-use diesel::row::{NamedRow, Row};
+use diesel::deserialize::{self, QueryableByName};
+use diesel::row::{Field, NamedRow, Row};
 use diesel::sqlite::{Sqlite, SqliteType, SqliteValue};
 use diesel::RunQueryDsl;
 use xxhash_rust::xxh3::xxh3_64;
@@ -59,6 +59,17 @@ impl WindowSums {
         ranges
     }
 
+    /// Adds the sums of `part` (the same windows, from rows of the same table not counted
+    /// here yet).
+    pub fn absorb(&mut self, part: &WindowSums) {
+        if part.sums.len() > self.sums.len() {
+            self.sums.resize(part.sums.len(), 0);
+        }
+        for (sum, add) in self.sums.iter_mut().zip(&part.sums) {
+            *sum = sum.wrapping_add(*add);
+        }
+    }
+
     /// The windows whose sums differ from `kept`'s (a window past the end of either is 0).
     pub fn differing(&self, kept: &[u64]) -> Vec<usize> {
         let n = self.sums.len().max(kept.len());
@@ -70,66 +81,74 @@ impl WindowSums {
     }
 }
 
-thread_local! {
-    /// The bytes of the row being digested: every value's class, length and bytes.
-    static ROW: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
-}
-
-/// One value appended to [`ROW`] (what `Row::get_value` needs a type for).
-struct Appended;
-
-impl FromSql<AnyStorage, Sqlite> for Appended {
-    fn from_sql(mut value: SqliteValue<'_, '_, '_>) -> deserialize::Result<Self> {
-        ROW.with(|row| {
-            let mut row = row.borrow_mut();
-            match value.value_type() {
-                None => row.push(0),
-                Some(SqliteType::Long | SqliteType::Integer | SqliteType::SmallInt) => {
-                    row.push(1);
-                    row.extend_from_slice(&value.read_long().to_le_bytes());
-                }
-                Some(SqliteType::Double | SqliteType::Float) => {
-                    row.push(2);
-                    row.extend_from_slice(&value.read_double().to_bits().to_le_bytes());
-                }
-                Some(class) => {
-                    // TEXT and BLOB alike as their bytes, exactly as stored.
-                    row.push(if class == SqliteType::Text { 3 } else { 4 });
-                    let bytes = value.read_blob();
-                    row.extend_from_slice(&(bytes.len() as u64).to_le_bytes());
-                    row.extend_from_slice(bytes);
-                }
-            }
-        });
-        Ok(Appended)
-    }
-
-    fn from_nullable_sql(value: Option<SqliteValue<'_, '_, '_>>) -> deserialize::Result<Self> {
-        match value {
-            Some(value) => Self::from_sql(value),
-            None => {
-                ROW.with(|row| row.borrow_mut().push(0));
-                Ok(Appended)
-            }
-        }
-    }
-}
-
 /// A row of `SELECT key, * FROM …`: its key, and the digest of every other column.
 struct KeyedDigest {
     key: SqlValue,
     digest: u64,
 }
 
+thread_local! {
+    /// The bytes of the row being digested, reused from row to row (`QueryableByName` is
+    /// handed no state of ours).
+    static ROW: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Appends one value to `row`: its storage class, then its bytes as stored (an integer's and
+/// a real's eight, a text's and a blob's with their length first).
+fn append_value(row: &mut Vec<u8>, value: Option<SqliteValue<'_, '_, '_>>) {
+    let Some(mut value) = value else {
+        row.push(0);
+        return;
+    };
+    match value.value_type() {
+        None => row.push(0),
+        Some(SqliteType::Long | SqliteType::Integer | SqliteType::SmallInt) => {
+            row.push(1);
+            row.extend_from_slice(&value.read_long().to_le_bytes());
+        }
+        Some(SqliteType::Double | SqliteType::Float) => {
+            row.push(2);
+            row.extend_from_slice(&value.read_double().to_bits().to_le_bytes());
+        }
+        Some(SqliteType::Text) => {
+            row.push(3);
+            // Text read as text is SQLite's own buffer; read as a blob, Diesel copies it
+            // (a malloc and SQLite's allocator mutex per value). Text that is not UTF-8 comes
+            // back with U+FFFD in place of its bytes, which would hide a change between two
+            // such values: then, and for a real U+FFFD, its exact bytes are read after all.
+            let text = value.read_text();
+            // 0xEF leads U+FFFD's UTF-8; most text has none, and a byte search is cheap.
+            if text.as_bytes().contains(&0xEF) && text.contains('\u{FFFD}') {
+                append_bytes(row, value.read_blob());
+            } else {
+                append_bytes(row, text.as_bytes());
+            }
+        }
+        Some(_) => {
+            row.push(4);
+            append_bytes(row, value.read_blob());
+        }
+    }
+}
+
+fn append_bytes(row: &mut Vec<u8>, bytes: &[u8]) {
+    row.extend_from_slice(&(bytes.len() as u64).to_le_bytes());
+    row.extend_from_slice(bytes);
+}
+
 impl QueryableByName<Sqlite> for KeyedDigest {
     fn build<'a>(row: &impl NamedRow<'a, Sqlite>) -> deserialize::Result<Self> {
         let count = Row::field_count(row);
         let key = Row::get_value::<AnyStorage, SqlValue, usize>(row, 0)?;
-        ROW.with(|r| r.borrow_mut().clear());
-        for i in 1..count {
-            Row::get_value::<AnyStorage, Appended, usize>(row, i)?;
-        }
-        let digest = ROW.with(|r| xxh3_64(&r.borrow()));
+        let digest = ROW.with(|bytes| {
+            let mut bytes = bytes.borrow_mut();
+            bytes.clear();
+            for i in 1..count {
+                let field = Row::get(row, i);
+                append_value(&mut bytes, field.as_ref().and_then(|f| f.value()));
+            }
+            xxh3_64(&bytes)
+        });
         Ok(KeyedDigest { key, digest })
     }
 }
@@ -179,6 +198,50 @@ impl SourceConnection {
     }
 }
 
+/// A part of one table's digest: the rows `select` returns (integer key first), summed into
+/// windows of `width` keys from `key_min`.
+#[derive(Debug, Clone)]
+pub struct DigestPart {
+    pub select: String,
+    pub key_min: i64,
+    pub width: i64,
+}
+
+/// What digesting one part gave: see [`SourceConnection::window_sums`].
+pub type PartSums = Result<Option<WindowSums>, DigestError>;
+
+/// Digests `parts` on `first` and, in a thread of its own, on `second` (which must read the
+/// same snapshot as `first`: the caller's promise); each part's sums at its index. Each
+/// connection takes the next part not taken yet, so give the biggest parts first.
+pub fn digest_parts(
+    first: &mut SourceConnection,
+    second: Option<&mut SourceConnection>,
+    parts: &[DigestPart],
+) -> Vec<PartSums> {
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let results: std::sync::Mutex<Vec<Option<PartSums>>> =
+        std::sync::Mutex::new((0..parts.len()).map(|_| None).collect());
+    let work = |conn: &mut SourceConnection| loop {
+        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let Some(part) = parts.get(i) else { break };
+        let sums = conn.window_sums(&part.select, part.key_min, part.width);
+        results.lock().unwrap_or_else(|e| e.into_inner())[i] = Some(sums);
+    };
+    let work = &work;
+    std::thread::scope(|scope| {
+        if let Some(second) = second {
+            scope.spawn(move || work(second));
+        }
+        work(first);
+    });
+    results
+        .into_inner()
+        .unwrap_or_else(|e| e.into_inner())
+        .into_iter()
+        .map(|r| r.expect("every part is taken by a connection that runs to the end"))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -200,5 +263,12 @@ mod tests {
         assert_eq!(w.differing(&[1, 0, 6, 0, 3]), vec![2, 4]);
         assert_eq!(w.differing(&[1]), vec![2]);
         assert_eq!(w.ranges([0, 1, 3]), vec![(10, 17), (22, 25)]);
+        let mut whole = w.clone();
+        whole.absorb(&WindowSums {
+            key_min: 10,
+            width: 4,
+            sums: vec![u64::MAX, 2, 0, 7],
+        });
+        assert_eq!(whole.sums, vec![0, 2, 5, 7]);
     }
 }

@@ -107,6 +107,23 @@ impl SourceConnection {
         }
     }
 
+    /// Whether, inside this connection's read transaction, no writer can commit until it ends:
+    /// a SQLite file in a rollback-journal mode, whose shared lock holds every commit back.
+    /// Another connection that starts reading meanwhile then sees the very same rows. Takes the
+    /// lock first (the transaction's first read). False for a WAL-mode file, where writers
+    /// commit beside readers, and for MySQL, whose snapshots are each connection's own.
+    pub fn keeps_writers_out(&mut self) -> diesel::QueryResult<bool> {
+        if self.engine() != Engine::Sqlite {
+            return Ok(false);
+        }
+        self.load_rows("SELECT count(*) FROM sqlite_schema")?;
+        let mode = self.load_rows("PRAGMA journal_mode")?;
+        Ok(!matches!(
+            mode.first().and_then(|row| row.first()),
+            Some(SqlValue::Text(m)) if m.eq_ignore_ascii_case("wal")
+        ))
+    }
+
     /// Ends the read transaction of [`Self::begin_snapshot`].
     pub fn end_snapshot(&mut self) -> diesel::QueryResult<()> {
         self.batch_execute("COMMIT")
@@ -271,6 +288,29 @@ fn page_bytes(rows: &[Vec<SqlValue>]) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use diesel::Connection;
+
+    #[test]
+    fn a_sqlite_reader_keeps_writers_out_unless_the_file_is_in_wal_mode() {
+        let dir = tempfile::tempdir().unwrap();
+        for (mode, keeps_out) in [("delete", true), ("truncate", true), ("wal", false)] {
+            let path = dir.path().join(format!("{mode}.sqlite3"));
+            let url = path.to_str().unwrap();
+            let mut writer = SqliteConnection::establish(url).unwrap();
+            writer
+                .batch_execute(&format!(
+                    "PRAGMA journal_mode = {mode}; CREATE TABLE t (x INTEGER);"
+                ))
+                .unwrap();
+            let mut reader = SourceConnection::Sqlite(SqliteConnection::establish(url).unwrap());
+            reader.begin_snapshot().unwrap();
+            assert_eq!(reader.keeps_writers_out().unwrap(), keeps_out, "{mode}");
+            // What the answer promises: a commit waits for the reader's transaction to end.
+            let commit = writer.batch_execute("INSERT INTO t VALUES (1)");
+            assert_eq!(commit.is_ok(), !keeps_out, "{mode}: {commit:?}");
+            reader.end_snapshot().unwrap();
+        }
+    }
 
     #[test]
     fn pages_hold_about_32_mib_of_wide_rows_and_20_000_narrow_ones() {
