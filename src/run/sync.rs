@@ -29,7 +29,9 @@ use crate::prepare::Prepared;
 use crate::resolve::ResolvedTable;
 use crate::run::identity::schema_hash;
 use crate::signals;
-use crate::source::digest::{digest_parts, DigestError, DigestPart, PartSums, WindowSums};
+use crate::source::digest::{
+    digest_parts, DigestError, DigestPart, PartSums, WindowSums, MAX_WINDOWS,
+};
 use crate::source::SourceConnection;
 use crate::target::TargetConnection;
 use crate::url::{parse_source_url, SourceUrl};
@@ -330,7 +332,7 @@ fn keyed(table: &ResolvedTable) -> Result<(), String> {
 
 /// Rows per key window, on average, when a sync first keeps a table's window sums: the rows
 /// compared again around each change.
-const WINDOW_ROWS: i64 = 64;
+const WINDOW_ROWS: i64 = 16;
 
 /// One table's source rows summed per key window now, and the key ranges to compare: `None`
 /// for the whole table (no sums kept yet), empty when nothing changed.
@@ -468,7 +470,9 @@ fn fresh_windows(
     let (min, max) = (min.unwrap_or(0), max.unwrap_or(0));
     let span = (i128::from(max) - i128::from(min) + 1).max(1);
     let rows = i128::from(table.source_rows.max(1));
-    let width = (span * i128::from(WINDOW_ROWS) / rows).clamp(1, i128::from(i64::MAX));
+    // At most MAX_WINDOWS windows: a huge table gets wider ones rather than none.
+    let fewest = span / MAX_WINDOWS as i128 + 1;
+    let width = (span * i128::from(WINDOW_ROWS) / rows).clamp(fewest, i128::from(i64::MAX));
     let windows = usize::try_from(span / width + 1).unwrap_or(usize::MAX);
     Ok((min, width as i64, windows))
 }

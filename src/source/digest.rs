@@ -31,6 +31,13 @@ pub struct WindowSums {
 impl WindowSums {
     /// The window of `key`, or `None` below `key_min` or past [`MAX_WINDOWS`].
     pub fn index_of(&self, key: i64) -> Option<usize> {
+        // Every source row passes here: i64 arithmetic when it cannot overflow (i128
+        // division is a library call).
+        if let Some(offset) = key.checked_sub(self.key_min) {
+            return usize::try_from(offset / self.width)
+                .ok()
+                .filter(|i| offset >= 0 && *i < MAX_WINDOWS);
+        }
         let offset = i128::from(key) - i128::from(self.key_min);
         let index = offset.checked_div(i128::from(self.width))?;
         (offset >= 0)

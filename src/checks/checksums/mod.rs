@@ -41,8 +41,9 @@ mod target;
 mod windows;
 
 use crate::source::SourceConnection;
+use diesel::connection::SimpleConnection;
 
-use super::{CheckError, ChecksumOptions, ChecksumOutcome};
+use super::{CheckError, ChecksumOptions, ChecksumOutcome, Side};
 use crate::copy::Converter;
 use crate::prepare::Prepared;
 use crate::resolve::ResolvedTable;
@@ -103,6 +104,11 @@ pub fn checksum_table(
             u.column, u.type_sql
         ))
     })?;
+    // The reads below are plain scans whose estimated cost passes `jit_above_cost`: PostgreSQL
+    // would spend 100-400 ms compiling each with LLVM, more than a sync's ranges take to read.
+    target
+        .batch_execute("SET jit = off")
+        .map_err(|e| CheckError::query(&check, Side::Target, "SET jit = off", e))?;
     let layout = Layout::new(table);
     let base_sql = base_select(prepared, table);
     let mut rejects = load_rejects(target, &check, &prepared.resolved.schema, table)?;
