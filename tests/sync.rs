@@ -286,9 +286,10 @@ fn once_a_sync_kept_its_window_sums_the_next_finds_every_change_from_the_changed
 #[test]
 fn a_big_table_is_digested_in_parts_on_two_connections_and_every_change_is_found() {
     // Past 250 000 rows keyed by the rowid, a table's digest is read in key ranges, shared
-    // out between two connections on one snapshot; a change in every range, on both sides of
-    // the boundary between them (key 130048 ends the first: 64 keys a window, 2 032 windows
-    // a part), and past the open end above, is found.
+    // out between two connections on one snapshot; a change in every range, on each side of
+    // the boundary between them, and past the open end above, is found. The run keeps 16 250
+    // windows of 16 keys (the last holds key 260 000), so two parts of 8 125 windows: the
+    // first ends at key 130 000.
     let s = Setup::from_sql(
         "CREATE TABLE events (id INTEGER PRIMARY KEY, n INTEGER NOT NULL, tag TEXT);
          CREATE TABLE kinds (id INTEGER PRIMARY KEY, name TEXT);
@@ -301,17 +302,16 @@ fn a_big_table_is_digested_in_parts_on_two_connections_and_every_change_is_found
     assert_exit(&s.decant(&["sync", "plan.yaml"]), 0);
     write_source(
         &s,
-        "UPDATE events SET n = -1 WHERE id IN (5, 130048, 130049, 259999);
+        "UPDATE events SET n = -1 WHERE id IN (5, 130000, 259999);
          UPDATE events SET tag = NULL WHERE id = 200001;
          DELETE FROM events WHERE id IN (1, 260000);
-         INSERT INTO events VALUES (900000, 2, 'far past the last window');
          UPDATE kinds SET name = 'c' WHERE id = 2;",
     );
     let out = s.decant(&["sync", "plan.yaml"]);
     assert_exit(&out, 0);
     assert!(
         out.stdout
-            .contains("applied: 1 inserted, 6 updated, 2 deleted, 0 rejected"),
+            .contains("applied: 0 inserted, 5 updated, 2 deleted, 0 rejected"),
         "{}",
         out.stdout
     );
@@ -324,6 +324,28 @@ fn a_big_table_is_digested_in_parts_on_two_connections_and_every_change_is_found
             &s,
             "SELECT count(*) || ' ' || sum(n) || ' ' || count(tag) FROM events"
         )
+    );
+    // The first key of the second part, alone: a change next to another would be found
+    // with it (the comparison reads around each changed range).
+    write_source(&s, "UPDATE events SET n = -2 WHERE id = 130001;");
+    let out = s.decant(&["sync", "plan.yaml"]);
+    assert!(
+        out.stdout
+            .contains("applied: 0 inserted, 1 updated, 0 deleted, 0 rejected"),
+        "{}",
+        out.stdout
+    );
+    // Past the open end above (the windows grow, and the parts with them).
+    write_source(
+        &s,
+        "INSERT INTO events VALUES (900000, 2, 'far past the last window');",
+    );
+    let out = s.decant(&["sync", "plan.yaml"]);
+    assert!(
+        out.stdout
+            .contains("applied: 1 inserted, 0 updated, 0 deleted, 0 rejected"),
+        "{}",
+        out.stdout
     );
     let again = s.decant(&["sync", "plan.yaml"]);
     assert!(
@@ -367,4 +389,42 @@ fn query_source(s: &Setup, sql: &str) -> String {
         .unwrap()
         .remove(0)
         .t
+}
+
+#[test]
+fn a_run_keeps_window_sums_so_the_first_sync_compares_only_the_changed_windows() {
+    let s = Setup::from_sql(SOURCE, PLAN);
+    assert_exit(&s.decant(&["run", "plan.yaml"]), 0);
+    // The loads summed the source rows per key window on the way (tables keyed by the rowid;
+    // `tags` has no key).
+    assert_eq!(
+        query(
+            &s.db,
+            "SELECT string_agg(source_table, ',' ORDER BY source_table) FROM decant.source_windows"
+        ),
+        "authors,books"
+    );
+    write_source(&s, CHANGES);
+    let out = s.decant(&["sync", "plan.yaml"]);
+    assert_exit(&out, 1);
+    assert!(
+        out.stdout
+            .contains("applied: 4 inserted, 3 updated, 6 deleted, 1 rejected"),
+        "{}",
+        out.stdout
+    );
+    // Windows of 16 keys: authors 3, 4 and 9 share window 0, the new author 501 is in window
+    // 31; books change in windows 0-1, 31 and 62 (author 9's books 8, 508, 1008) and 5625
+    // (90001, 90002). Sums that differed everywhere would join into one range.
+    let line = |table: &str| {
+        out.stdout
+            .lines()
+            .find(|l| l.trim_start().starts_with(table))
+            .unwrap_or_else(|| panic!("no line for {table}: {}", out.stdout))
+            .to_owned()
+    };
+    assert!(line("authors").contains(" 2 key ranges"), "{}", out.stdout);
+    assert!(line("books").contains(" 4 key ranges"), "{}", out.stdout);
+    assert!(line("tags").contains("whole table"), "{}", out.stdout);
+    assert_exit(&s.decant(&["check", "plan.yaml"]), 0);
 }

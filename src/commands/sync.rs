@@ -58,18 +58,23 @@ fn write_summary(report: &SyncReport, out: &mut dyn Write) -> std::io::Result<()
     )?;
     writeln!(
         out,
-        "  {:<28} {:>10} {:>10} {:>10} {:>9}",
+        "  {:<28} {:>10} {:>10} {:>10} {:>9}  compared",
         "table", "insert", "update", "delete", "rejected"
     )?;
     for t in &report.tables {
         writeln!(
             out,
-            "  {:<28} {:>10} {:>10} {:>10} {:>9}{}",
+            "  {:<28} {:>10} {:>10} {:>10} {:>9}  {}{}",
             t.source,
             t.inserted,
             t.updated,
             t.deleted,
             t.rejected,
+            match t.compared_ranges {
+                None => "whole table".to_owned(),
+                Some(1) => "1 key range".to_owned(),
+                Some(n) => format!("{n} key ranges"),
+            },
             t.note
                 .as_deref()
                 .map(|n| format!("  ({n})"))

@@ -15,6 +15,7 @@ mod rejects;
 
 use std::path::PathBuf;
 
+use crate::source::digest::StreamedDigest;
 use crate::source::{PageKey, SourceConnection, VisitError};
 use serde::Serialize;
 
@@ -249,6 +250,34 @@ pub fn copy_table(
     on_bad_row: OnBadRow,
     rejects: &mut dyn RejectSink,
 ) -> Result<CopyStats, CopyError> {
+    copy_table_digesting(
+        source,
+        target,
+        schema,
+        table,
+        primary_key,
+        select_sql,
+        copy_sql,
+        on_bad_row,
+        rejects,
+        None,
+    )
+}
+
+/// [`copy_table`], adding every row read (bad rows too) to `digest` on the way.
+#[allow(clippy::too_many_arguments)]
+pub fn copy_table_digesting(
+    source: &mut SourceConnection,
+    target: &mut TargetConnection,
+    schema: &str,
+    table: &ResolvedTable,
+    primary_key: &[String],
+    select_sql: &str,
+    copy_sql: &str,
+    on_bad_row: OnBadRow,
+    rejects: &mut dyn RejectSink,
+    digest: Option<&mut StreamedDigest>,
+) -> Result<CopyStats, CopyError> {
     let converter = Converter::new(table).map_err(|u| CopyError::UnsupportedType {
         table: table.source.clone(),
         column: u.column,
@@ -290,6 +319,7 @@ pub fn copy_table(
         converter: &converter,
         on_bad_row,
         rejects,
+        digest,
         stats: CopyStats::default(),
         failure: None,
     };
@@ -331,6 +361,7 @@ struct Stream<'a> {
     converter: &'a Converter,
     on_bad_row: OnBadRow,
     rejects: &'a mut dyn RejectSink,
+    digest: Option<&'a mut StreamedDigest>,
     stats: CopyStats,
     /// Why the stream stopped, kept here: Diesel reports a cancelled COPY as a database error.
     failure: Option<CopyError>,
@@ -363,6 +394,7 @@ impl Stream<'_> {
             converter,
             on_bad_row,
             rejects,
+            digest,
             stats,
             ..
         } = self;
@@ -420,6 +452,9 @@ impl Stream<'_> {
                     expected,
                     found: values.len(),
                 });
+            }
+            if let Some(digest) = digest.as_deref_mut() {
+                digest.add(&values);
             }
             let start = buf.len();
             match converter.encode_row(&values, &mut buf) {

@@ -24,6 +24,7 @@ use crate::render::RenderedStep;
 use crate::run::identity::{plan_hash, schema_hash, source_fingerprint};
 use crate::run::report::{RunFailure, RunReport, StepReport, TableReport};
 use crate::signals;
+use crate::source::digest::StreamedDigest;
 use crate::source::SourceConnection;
 use crate::target::TargetConnection;
 use crate::url::{parse_source_url, redact_url, SourceUrl};
@@ -1302,7 +1303,10 @@ fn run_step(
                 for sql in before_copy {
                     statement(target, sql)?;
                 }
-                let mut stats = copy::copy_table(
+                // Every row passes here anyway: summed per key window on the way, the first
+                // sync after this run compares only the windows the app changed since.
+                let mut digest = super::sync::streamed_digest(prepared, source, target, t);
+                let mut stats = copy::copy_table_digesting(
                     source,
                     target,
                     &prepared.resolved.schema,
@@ -1312,7 +1316,11 @@ fn run_step(
                     &copy_sql,
                     on_bad_row,
                     rejects,
+                    digest.as_mut(),
                 )?;
+                if let Some(sums) = digest.and_then(StreamedDigest::finish) {
+                    journal::keep_windows(target, run_id, &t.source, &sums)?;
+                }
                 for sql in after_copy {
                     statement(target, sql)?;
                 }

@@ -24,13 +24,13 @@ use crate::errors::chain;
 use crate::introspect::open_source;
 use crate::journal::{self, JournalError, RunState, SyncCounts};
 use crate::mapping::target_types::TypeFamily;
-use crate::plan::model::OnBadRow;
+use crate::plan::model::{IfExists, OnBadRow};
 use crate::prepare::Prepared;
 use crate::resolve::ResolvedTable;
 use crate::run::identity::schema_hash;
 use crate::signals;
 use crate::source::digest::{
-    digest_parts, DigestError, DigestPart, PartSums, WindowSums, MAX_WINDOWS,
+    digest_parts, DigestError, DigestPart, PartSums, StreamedDigest, WindowSums, MAX_WINDOWS,
 };
 use crate::source::SourceConnection;
 use crate::target::TargetConnection;
@@ -52,6 +52,9 @@ pub struct TableSync {
     pub reloaded: bool,
     /// Why, when the table was reloaded.
     pub note: Option<String>,
+    /// How many key ranges were compared row by row (the windows whose sums changed, and
+    /// those of earlier rejects); `None`: the whole table was.
+    pub compared_ranges: Option<usize>,
 }
 
 /// What a sync did.
@@ -435,6 +438,39 @@ fn digest_tables(
     Ok(digests)
 }
 
+/// Window sums to make while `table` loads in a run, so the first sync after it compares only
+/// the windows that changed: for a table a sync digests whose key is SQLite's rowid (its first
+/// and last key are read without a scan), loaded into a target table that holds no row yet
+/// (else the target holds more than the sums say). `None` otherwise, or when the key's bounds
+/// cannot be read: the load then fails on its own read, with the reason.
+pub(super) fn streamed_digest(
+    prepared: &Prepared,
+    source: &mut SourceConnection,
+    target: &mut TargetConnection,
+    table: &ResolvedTable,
+) -> Option<StreamedDigest> {
+    let key = digested_key(source, table)?;
+    let by_rowid = prepared
+        .catalog
+        .table(&table.source)
+        .and_then(|t| t.rowid_alias.as_deref())
+        == Some(key);
+    if !by_rowid || prepared.resolved.settings.if_exists == IfExists::Append {
+        return None;
+    }
+    let qualified = crate::checks::target_table_sql(&prepared.resolved.schema, table);
+    // In a savepoint: a failed read must not leave the load's transaction aborted.
+    let empty = target.transaction::<_, diesel::result::Error, _>(|t| t.holds_no_rows(&qualified));
+    if !empty.ok()? {
+        return None;
+    }
+    let position = copy::select_columns(table, &table.key_columns)
+        .iter()
+        .position(|c| c == key)?;
+    let (key_min, width, _) = fresh_windows(prepared, source, table, key).ok()?;
+    Some(StreamedDigest::new(position, key_min, width))
+}
+
 /// The key `table`'s rows are digested by: its one integer key, copied as it is, in SQLite.
 fn digested_key<'t>(source: &SourceConnection, table: &'t ResolvedTable) -> Option<&'t str> {
     let [key] = table.key_columns.as_slice() else {
@@ -589,6 +625,7 @@ fn compare_table<'p>(
     only: Option<Vec<(i64, i64)>>,
 ) -> Result<TablePlan<'p>, SyncError> {
     let nothing_changed = only.as_ref().is_some_and(Vec::is_empty);
+    let compared_ranges = only.as_ref().map(Vec::len);
     // Rows at once: after a while of app writes, changes are everywhere, and window sums
     // would only make both sides be read twice.
     let options = ChecksumOptions {
@@ -611,6 +648,7 @@ fn compare_table<'p>(
     let mut result = TableSync {
         source: table.source.clone(),
         target: table.target.clone(),
+        compared_ranges,
         ..TableSync::default()
     };
     let mut plan = TablePlan {

@@ -66,6 +66,22 @@ impl WindowSums {
         ranges
     }
 
+    /// Adds a row's digest to the window of its `key`; false for a key that is no integer or
+    /// lies outside the windows.
+    pub fn add(&mut self, key: &SqlValue, digest: u64) -> bool {
+        let SqlValue::Integer(k) = key else {
+            return false;
+        };
+        let Some(index) = self.index_of(*k) else {
+            return false;
+        };
+        if index >= self.sums.len() {
+            self.sums.resize(index + 1, 0);
+        }
+        self.sums[index] = self.sums[index].wrapping_add(digest);
+        true
+    }
+
     /// Adds the sums of `part` (the same windows, from rows of the same table not counted
     /// here yet).
     pub fn absorb(&mut self, part: &WindowSums) {
@@ -138,6 +154,74 @@ fn append_value(row: &mut Vec<u8>, value: Option<SqliteValue<'_, '_, '_>>) {
     }
 }
 
+/// [`append_value`] for a value already read: the same bytes for the same stored value.
+fn append_read_value(row: &mut Vec<u8>, value: &SqlValue) {
+    match value {
+        SqlValue::Null => row.push(0),
+        SqlValue::Integer(i) => {
+            row.push(1);
+            row.extend_from_slice(&i.to_le_bytes());
+        }
+        SqlValue::Real(f) => {
+            row.push(2);
+            row.extend_from_slice(&f.to_bits().to_le_bytes());
+        }
+        SqlValue::Text(text) => {
+            row.push(3);
+            append_bytes(row, text.as_bytes());
+        }
+        SqlValue::InvalidText(bytes) => {
+            row.push(3);
+            append_bytes(row, bytes);
+        }
+        SqlValue::Blob(bytes) => {
+            row.push(4);
+            append_bytes(row, bytes);
+        }
+    }
+}
+
+/// Window sums made of rows as another reader streams them past (a run's load reads every
+/// row anyway): the sums [`SourceConnection::window_sums`] makes of the same rows, so the
+/// first sync after a run compares only the windows that changed since.
+pub struct StreamedDigest {
+    /// Where the key is among a row's values.
+    key_position: usize,
+    sums: WindowSums,
+    row: Vec<u8>,
+    outside: bool,
+}
+
+impl StreamedDigest {
+    pub fn new(key_position: usize, key_min: i64, width: i64) -> StreamedDigest {
+        StreamedDigest {
+            key_position,
+            sums: WindowSums {
+                key_min,
+                width: width.max(1),
+                sums: Vec::new(),
+            },
+            row: Vec::new(),
+            outside: false,
+        }
+    }
+
+    /// One row: every value of the SELECT the sync digests (see [`KeyedDigest`]).
+    pub fn add(&mut self, values: &[SqlValue]) {
+        self.row.clear();
+        for value in values {
+            append_read_value(&mut self.row, value);
+        }
+        let key = values.get(self.key_position).unwrap_or(&SqlValue::Null);
+        self.outside |= !self.sums.add(key, xxh3_64(&self.row));
+    }
+
+    /// The sums, or `None` when a key fell outside the windows (the sync then starts anew).
+    pub fn finish(self) -> Option<WindowSums> {
+        (!self.outside).then_some(self.sums)
+    }
+}
+
 fn append_bytes(row: &mut Vec<u8>, bytes: &[u8]) {
     row.extend_from_slice(&(bytes.len() as u64).to_le_bytes());
     row.extend_from_slice(bytes);
@@ -191,15 +275,9 @@ impl SourceConnection {
         };
         for row in diesel::sql_query(select).load_iter::<KeyedDigest, DefaultLoadingMode>(c)? {
             let row = row?;
-            let index = match row.key {
-                SqlValue::Integer(k) => sums.index_of(k),
-                _ => None,
+            if !sums.add(&row.key, row.digest) {
+                return Err(DigestError::OutOfWindows(format!("{:?}", row.key)));
             }
-            .ok_or_else(|| DigestError::OutOfWindows(format!("{:?}", row.key)))?;
-            if index >= sums.sums.len() {
-                sums.sums.resize(index + 1, 0);
-            }
-            sums.sums[index] = sums.sums[index].wrapping_add(row.digest);
         }
         Ok(Some(sums))
     }
@@ -252,6 +330,38 @@ pub fn digest_parts(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use diesel::connection::SimpleConnection;
+    use diesel::Connection;
+
+    #[test]
+    fn rows_streamed_past_sum_as_the_sqlite_read_of_them_does() {
+        let mut conn = diesel::SqliteConnection::establish(":memory:").unwrap();
+        conn.batch_execute(
+            "CREATE TABLE t (id INTEGER PRIMARY KEY, a, b, c);
+             INSERT INTO t VALUES (1, NULL, 2, 2.5), (2, 'text', x'00ff', -0.0),
+               (3, CAST(x'61ff62' AS TEXT), 'with \u{FFFD} in it', ''),
+               (7, 9223372036854775807, x'', 'é'), (40, 1e300, 'x', NULL);",
+        )
+        .unwrap();
+        let mut source = SourceConnection::Sqlite(conn);
+        let select = "SELECT id, a, b, c FROM t";
+        let read = source
+            .window_sums(&format!("SELECT id, * FROM ({select})"), 1, 4)
+            .unwrap()
+            .unwrap();
+        let mut streamed = StreamedDigest::new(0, 1, 4);
+        for row in source.load_rows(select).unwrap() {
+            streamed.add(&row);
+        }
+        let streamed = streamed.finish().unwrap();
+        assert_eq!(streamed, read);
+        assert_eq!(read.sums.len(), 10);
+        assert!(read.sums[0] != 0 && read.sums[1] != 0 && read.sums[9] != 0);
+        // A key below the windows: no sums.
+        let mut below = StreamedDigest::new(0, 2, 4);
+        below.add(&[SqlValue::Integer(1)]);
+        assert!(below.finish().is_none());
+    }
 
     #[test]
     fn windows_index_keys_and_name_the_ones_that_differ() {

@@ -43,6 +43,18 @@ impl TargetConnection {
         }
     }
 
+    /// Whether `table` (schema-qualified and quoted, as written in SQL) holds no row.
+    pub fn holds_no_rows(&mut self, table: &str) -> QueryResult<bool> {
+        #[derive(diesel::QueryableByName)]
+        struct Empty {
+            #[diesel(sql_type = diesel::sql_types::Bool)]
+            empty: bool,
+        }
+        let sql = format!("SELECT NOT EXISTS (SELECT 1 FROM {table}) AS empty");
+        let row: Empty = diesel::RunQueryDsl::get_result(diesel::sql_query(sql), self.postgres())?;
+        Ok(row.empty)
+    }
+
     /// Runs `f` in a transaction: committed when it returns `Ok`, rolled back otherwise.
     /// Inside another transaction it is a savepoint.
     pub fn transaction<T, E, F>(&mut self, f: F) -> Result<T, E>
