@@ -84,6 +84,11 @@ fn decant_between(
 fn run_checked(sql: &str) -> (MysqlDatabase, TestDatabase) {
     let source = MysqlDatabase::new();
     source.execute(sql);
+    run_checked_from(source)
+}
+
+/// [`run_checked`] from a database made already.
+fn run_checked_from(source: MysqlDatabase) -> (MysqlDatabase, TestDatabase) {
     let target = TestDatabase::new();
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
@@ -491,6 +496,36 @@ fn a_parent_that_becomes_a_bad_row_in_a_sync_takes_its_children_with_it() {
             .contains("0 inserted, 0 updated, 0 deleted, 0 rejected"),
         "{}",
         again.stdout
+    );
+}
+
+#[test]
+fn a_big_table_is_read_in_key_ranges_by_two_connections_on_one_snapshot() {
+    // Past 200 000 rows with one integer key, a table is read in key ranges by `workers` (2)
+    // connections at once, whose snapshots start under one global read lock: MariaDB counts
+    // each FLUSH TABLES WITH READ LOCK in `Com_flush`. Keys negative and positive, with gaps;
+    // every row compared by the checks.
+    let source = MysqlDatabase::new();
+    source.execute(
+        "CREATE TABLE big (id BIGINT NOT NULL PRIMARY KEY, n INT NOT NULL, note VARCHAR(20) NULL) ENGINE=InnoDB; \
+         INSERT INTO big SELECT CAST(seq AS SIGNED) * 3 - 450000, seq % 11, IF(seq % 5 = 0, NULL, CONCAT('n', seq)) FROM seq_1_to_300000",
+    );
+    let flushes = |db: &MysqlDatabase| -> u64 {
+        let row = db.query("SHOW GLOBAL STATUS LIKE 'Com_flush'");
+        row.rsplit('\t').next().unwrap().parse().unwrap()
+    };
+    let before = flushes(&source);
+    let (source, target) = run_checked_from(source);
+    assert!(
+        flushes(&source) > before,
+        "the snapshots were not started together"
+    );
+    assert_eq!(
+        query(
+            &target,
+            "SELECT count(*) || ' ' || count(DISTINCT id) || ' ' || min(id) || ' ' || max(id) || ' ' || sum(n) || ' ' || count(note) FROM big"
+        ),
+        "300000 300000 -449997 450000 1499996 240000"
     );
 }
 

@@ -252,6 +252,7 @@ pub fn copy_table(
 ) -> Result<CopyStats, CopyError> {
     copy_table_digesting(
         source,
+        &mut [],
         target,
         schema,
         table,
@@ -264,10 +265,13 @@ pub fn copy_table(
     )
 }
 
-/// [`copy_table`], adding every row read (bad rows too) to `digest` on the way.
+/// [`copy_table`], adding every row read (bad rows too) to `digest` on the way; a big MySQL
+/// table with one integer key is read in key ranges by `source` and `twins` at once (they
+/// must read one snapshot: [`SourceConnection::begin_snapshot_with`]).
 #[allow(clippy::too_many_arguments)]
 pub fn copy_table_digesting(
     source: &mut SourceConnection,
+    twins: &mut [SourceConnection],
     target: &mut TargetConnection,
     schema: &str,
     table: &ResolvedTable,
@@ -312,6 +316,7 @@ pub fn copy_table_digesting(
     );
     let mut job = Stream {
         source,
+        twins,
         table,
         primary_key,
         select_sql,
@@ -351,9 +356,61 @@ pub fn copy_table_digesting(
     }
 }
 
+/// Rows a MySQL table must have (by the catalog's count) to be read in key ranges by
+/// several connections at once.
+pub const PARALLEL_READ_ROWS: u64 = 200_000;
+
+/// Ranges a table read by several connections is cut into, per connection: a connection that
+/// finishes early takes another.
+const RANGES_PER_READER: i64 = 4;
+
+/// The key ranges `table` is read in by `1 + twins` connections: for a MySQL table of at least
+/// [`PARALLEL_READ_ROWS`] rows with one integer key; `None` otherwise (one reader, in pages).
+fn parallel_ranges(
+    source: &mut SourceConnection,
+    twins: usize,
+    table: &ResolvedTable,
+    select_sql: &str,
+    keys: &[PageKey],
+) -> Option<Vec<(i64, i64)>> {
+    let [key] = keys else { return None };
+    let integer = table.column(&key.name).is_some_and(|c| {
+        c.target_type.family() == crate::mapping::target_types::TypeFamily::Integer
+    });
+    if twins == 0
+        || source.engine() != crate::catalog::Engine::Mysql
+        || table.source_rows < PARALLEL_READ_ROWS
+        || !integer
+    {
+        return None;
+    }
+    let column = quote_ident(&key.name);
+    let mut bound = |f: &str| {
+        source
+            .integer(&format!(
+                "SELECT {f}({column}) FROM ({select_sql}) AS \"bounds\""
+            ))
+            .ok()
+            .flatten()
+    };
+    let (min, max) = (bound("min")?, bound("max")?);
+    let pieces = i128::from(RANGES_PER_READER) * (twins as i128 + 1);
+    let width = ((i128::from(max) - i128::from(min)) / pieces + 1).max(1);
+    let mut ranges = Vec::new();
+    let mut lo = i128::from(min);
+    while lo <= i128::from(max) {
+        let hi = (lo + width - 1).min(i128::from(max));
+        // Both ends lie between min and max, so they fit in i64.
+        ranges.push((lo as i64, hi as i64));
+        lo = hi + 1;
+    }
+    Some(ranges)
+}
+
 /// One table's stream: the source rows, their conversion, and where bad rows go.
 struct Stream<'a> {
     source: &'a mut SourceConnection,
+    twins: &'a mut [SourceConnection],
     table: &'a ResolvedTable,
     primary_key: &'a [String],
     select_sql: &'a str,
@@ -387,6 +444,7 @@ impl Stream<'_> {
     fn send(&mut self, out: &mut dyn std::io::Write) -> Result<(), CopyError> {
         let Stream {
             source,
+            twins,
             table,
             primary_key,
             select_sql,
@@ -429,7 +487,8 @@ impl Stream<'_> {
             })
             .collect();
         ROWS_READ.store(0, std::sync::atomic::Ordering::Relaxed);
-        let visited = source.visit_in_key_order(select_sql, &page_keys, |values| {
+        let ranges = parallel_ranges(source, twins.len(), table, select_sql, &page_keys);
+        let visitor = |values: Vec<SqlValue>| {
             stats.read += 1;
             if stats.read % 4096 == 0 {
                 ROWS_READ.store(stats.read, std::sync::atomic::Ordering::Relaxed);
@@ -484,7 +543,11 @@ impl Stream<'_> {
                 buf.clear();
             }
             Ok(())
-        });
+        };
+        let visited = match ranges {
+            Some(ranges) => source.visit_ranges(twins, select_sql, &page_keys, &ranges, visitor),
+            None => source.visit_in_key_order(select_sql, &page_keys, visitor),
+        };
         match visited {
             Ok(()) => {}
             Err(VisitError::Read(e)) => return Err(read_error(e)),

@@ -299,9 +299,12 @@ pub fn execute(
     let mut source = open_source(&source_url).map_err(|e| RunError::Source(chain(&e)))?;
     // One read transaction for every table and for the checks at the end: the copy is one
     // consistent snapshot of the source, and the checks compare against that same snapshot.
-    source
-        .begin_snapshot()
-        .map_err(|e| RunError::Source(chain(&e)))?;
+    // Big MySQL tables are read by `workers` connections at once, on that same snapshot.
+    let twins = match parallel_readers(prepared, &source_url) {
+        Some((control, twins)) => source.begin_snapshot_with(control, twins),
+        None => source.begin_snapshot().map(|()| Vec::new()),
+    }
+    .map_err(|e| RunError::Source(chain(&e)))?;
     let rejects_file = if options.resume {
         // The file is rebuilt from the journal: rejects of steps that rolled back (killed or
         // failed mid-table) must not stay in it next to those of the step's next attempt.
@@ -317,6 +320,7 @@ pub fn execute(
     };
     let loader = Mutex::new(Loader {
         source,
+        twins,
         rejects: RunRejects {
             file: rejects_file,
             pending: Vec::new(),
@@ -449,6 +453,28 @@ fn another_source(url: &SourceUrl) -> Option<SourceConnection> {
         .flatten()
 }
 
+/// For a MySQL source with a table big enough to be read in key ranges: a connection to hold
+/// commits back while the snapshots start, and `workers - 1` more readers.
+fn parallel_readers(
+    prepared: &Prepared,
+    url: &SourceUrl,
+) -> Option<(SourceConnection, Vec<SourceConnection>)> {
+    let big = prepared
+        .resolved
+        .tables
+        .iter()
+        .any(|t| t.key_columns.len() == 1 && t.source_rows >= copy::PARALLEL_READ_ROWS);
+    let readers = usize::try_from(prepared.resolved.settings.workers).map_or(1, |w| w.min(8));
+    if !matches!(url, SourceUrl::Mysql(_)) || !big || readers < 2 {
+        return None;
+    }
+    let control = open_source(url).ok()?;
+    let twins = (1..readers)
+        .map(|_| open_source(url).ok())
+        .collect::<Option<Vec<_>>>()?;
+    Some((control, twins))
+}
+
 /// What the orphan search beside the loads hands back: the orphans, or why it failed.
 type OrphanSearch = Receiver<Result<Vec<OrphanFinding>, String>>;
 
@@ -518,6 +544,8 @@ fn tables_done_before(prepared: &Prepared, done: &[StepRow]) -> Vec<TableReport>
 /// The source side of loading: the one snapshot every load and the end-of-run checks read.
 struct Loader {
     source: SourceConnection,
+    /// More connections on the same snapshot, reading big MySQL tables with `source`.
+    twins: Vec<SourceConnection>,
     rejects: RunRejects,
 }
 
@@ -1284,7 +1312,11 @@ fn run_step(
                 ));
             };
             let mut guard = lock_loader(loader);
-            let Loader { source, rejects } = &mut *guard;
+            let Loader {
+                source,
+                twins,
+                rejects,
+            } = &mut *guard;
             rejects.pending.clear();
             // Orphans left out of the SELECT under `settings.orphans: reject` are this table's
             // rejects too: read, not written, each with its key and the row it lacks.
@@ -1308,6 +1340,7 @@ fn run_step(
                 let mut digest = super::sync::streamed_digest(prepared, source, target, t);
                 let mut stats = copy::copy_table_digesting(
                     source,
+                    twins,
                     target,
                     &prepared.resolved.schema,
                     t,

@@ -201,44 +201,8 @@ impl SourceConnection {
         let (pages, received) = sync_channel::<diesel::QueryResult<Vec<Vec<SqlValue>>>>(1);
         std::thread::scope(|scope| {
             let conn = &mut *self;
-            scope.spawn(move || {
-                let templates = Templates::new(None);
-                let names: Vec<&str> = keys.iter().map(|k| k.name.as_str()).collect();
-                let mut after: Option<Vec<serde_json::Value>> = None;
-                // The first page is small: how wide the rows are is not known before it.
-                let mut limit = 16;
-                loop {
-                    let page = templates
-                        .render(
-                            &crate::dialect::source_template("mysql", "select_page"),
-                            context! { select => select_sql, keys => names, after, limit },
-                        )
-                        .map_err(|e| diesel::result::Error::QueryBuilderError(e.to_string().into()))
-                        .and_then(|sql| conn.load_rows(&sql));
-                    let (full, last) = match &page {
-                        Ok(rows) => (
-                            rows.len() == limit,
-                            rows.last().map(|row| {
-                                keys.iter()
-                                    .map(|k| {
-                                        row.get(k.position).map_or(serde_json::Value::Null, |v| {
-                                            literal_json(v, k.numeric)
-                                        })
-                                    })
-                                    .collect()
-                            }),
-                        ),
-                        Err(_) => (false, None),
-                    };
-                    let bytes = page.as_ref().map_or(0, |rows| page_bytes(rows));
-                    // A closed channel: the caller stopped reading.
-                    if pages.send(page).is_err() || !full {
-                        return;
-                    }
-                    after = last;
-                    limit = next_page_rows(limit, bytes);
-                }
-            });
+            scope
+                .spawn(move || read_pages(conn, select_sql, keys, None, |p| pages.send(p).is_ok()));
             for page in received {
                 for values in page.map_err(VisitError::Read)? {
                     visit(values).map_err(VisitError::Stopped)?;
@@ -246,6 +210,118 @@ impl SourceConnection {
             }
             Ok(())
         })
+    }
+
+    /// [`Self::visit_in_key_order`] for a big MySQL table whose one integer key is cut into
+    /// `ranges` (first and last key, inclusive): this connection and `others` (which must read
+    /// the same snapshot, see [`Self::begin_snapshot_with`]) each take the next range not
+    /// taken yet and read it in pages, all at once; `visit` sees every page in the order the
+    /// pages arrive.
+    pub fn visit_ranges<E>(
+        &mut self,
+        others: &mut [SourceConnection],
+        select_sql: &str,
+        keys: &[PageKey],
+        ranges: &[(i64, i64)],
+        mut visit: impl FnMut(Vec<SqlValue>) -> Result<(), E>,
+    ) -> Result<(), VisitError<E>> {
+        let readers = 1 + others.len();
+        let (pages, received) = sync_channel::<diesel::QueryResult<Vec<Vec<SqlValue>>>>(readers);
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        std::thread::scope(|scope| {
+            for conn in std::iter::once(self).chain(others.iter_mut()) {
+                let (pages, next) = (pages.clone(), &next);
+                scope.spawn(move || loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some(range) = ranges.get(i) else { return };
+                    let mut open = true;
+                    read_pages(conn, select_sql, keys, Some(*range), |p| {
+                        open = pages.send(p).is_ok();
+                        open
+                    });
+                    if !open {
+                        return;
+                    }
+                });
+            }
+            // Only the readers' copies are left: the channel closes when the last one ends.
+            drop(pages);
+            for page in received {
+                for values in page.map_err(VisitError::Read)? {
+                    visit(values).map_err(VisitError::Stopped)?;
+                }
+            }
+            Ok(())
+        })
+    }
+
+    /// Starts this connection's snapshot together with `twins`': all see the same rows.
+    /// MySQL's snapshots are each connection's own, so they start while a global read lock
+    /// (`FLUSH TABLES WITH READ LOCK`, taken on `control`) holds every commit back — for the
+    /// moment it takes to start them — as mysqldump and mydumper do. Returns the twins whose
+    /// snapshot began: none when the lock is refused (it needs the RELOAD privilege) or a twin
+    /// fails, and this connection then reads alone.
+    pub fn begin_snapshot_with(
+        &mut self,
+        mut control: SourceConnection,
+        mut twins: Vec<SourceConnection>,
+    ) -> diesel::QueryResult<Vec<SourceConnection>> {
+        if control.batch_execute(mysql::LOCK_COMMITS).is_err() {
+            self.begin_snapshot()?;
+            return Ok(Vec::new());
+        }
+        let begun = self.begin_snapshot();
+        let twins_begun = twins.iter_mut().all(|t| t.begin_snapshot().is_ok());
+        // Closing the connection would release the lock too; unlocking says so.
+        let _ = control.batch_execute(mysql::UNLOCK_COMMITS);
+        begun?;
+        Ok(if twins_begun { twins } else { Vec::new() })
+    }
+}
+
+/// Reads `select_sql` in key-ordered pages (only keys within `within`, when given) and hands
+/// each page to `send`, until the last page or until `send` says stop.
+fn read_pages(
+    conn: &mut SourceConnection,
+    select_sql: &str,
+    keys: &[PageKey],
+    within: Option<(i64, i64)>,
+    mut send: impl FnMut(diesel::QueryResult<Vec<Vec<SqlValue>>>) -> bool,
+) {
+    let templates = Templates::new(None);
+    let names: Vec<&str> = keys.iter().map(|k| k.name.as_str()).collect();
+    let mut after: Option<Vec<serde_json::Value>> = None;
+    // The first page is small: how wide the rows are is not known before it.
+    let mut limit = 16;
+    loop {
+        let page = templates
+            .render(
+                &crate::dialect::source_template("mysql", "select_page"),
+                context! { select => select_sql, keys => names, after, limit, within },
+            )
+            .map_err(|e| diesel::result::Error::QueryBuilderError(e.to_string().into()))
+            .and_then(|sql| conn.load_rows(&sql));
+        let (full, last) = match &page {
+            Ok(rows) => (
+                rows.len() == limit,
+                rows.last().map(|row| {
+                    keys.iter()
+                        .map(|k| {
+                            row.get(k.position)
+                                .map_or(serde_json::Value::Null, |v| literal_json(v, k.numeric))
+                        })
+                        .collect()
+                }),
+            ),
+            Err(_) => (false, None),
+        };
+        let bytes = page.as_ref().map_or(0, |rows| page_bytes(rows));
+        // A closed channel: the caller stopped reading.
+        if !send(page) || !full {
+            return;
+        }
+        after = last;
+        limit = next_page_rows(limit, bytes);
     }
 }
 

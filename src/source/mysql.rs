@@ -33,6 +33,10 @@ pub fn open(url: &str) -> ConnectionResult<MysqlConnection> {
 /// REPEATABLE READ view, taken now rather than at the first read, and read-only.
 pub const BEGIN_SNAPSHOT: &str = "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY";
 
+/// Holds every commit back while several connections start their snapshots.
+pub const LOCK_COMMITS: &str = "FLUSH TABLES WITH READ LOCK";
+pub const UNLOCK_COMMITS: &str = "UNLOCK TABLES";
+
 impl FromSql<AnyStorage, Mysql> for SqlValue {
     fn from_sql(value: MysqlValue<'_>) -> deserialize::Result<Self> {
         let bytes = value.as_bytes();
