@@ -4,6 +4,7 @@
 use diesel::connection::SimpleConnection;
 use diesel::{Connection, SqliteConnection};
 
+use crate::support::cli::Outcome;
 use crate::support::setup::{assert_exit, query, Setup};
 
 const SOURCE: &str = "
@@ -26,6 +27,15 @@ checks:
   - checksums: all
   - foreign_keys: all
 ";
+
+/// The sync's first line says it applied `counts` ("4 inserted, 3 updated, …").
+fn assert_applied(out: &Outcome, counts: &str) {
+    assert!(
+        out.stdout.contains(&format!("applied: {counts}")),
+        "{}",
+        out.stdout
+    );
+}
 
 fn write_source(s: &Setup, sql: &str) {
     let path = s.path("source.sqlite3");
@@ -64,12 +74,7 @@ fn sync_applies_inserts_updates_and_deletes_since_the_run_and_a_second_sync_appl
     // The sync: the row that became a bad row is rejected (exit 1) and leaves the target.
     let out = s.decant(&["sync", "plan.yaml"]);
     assert_exit(&out, 1);
-    assert!(
-        out.stdout
-            .contains("applied: 4 inserted, 3 updated, 6 deleted, 1 rejected"),
-        "{}",
-        out.stdout
-    );
+    assert_applied(&out, "4 inserted, 3 updated, 6 deleted, 1 rejected");
     assert_eq!(
         query(&s.db, "SELECT format('%s|%s|%s|%s|%s', bio, rating, active, joined, meta) FROM authors WHERE id = 3"),
         "a bio now||f|2025-06-01 12:00:00+00|{\"k\": \"changed\"}"
@@ -123,13 +128,7 @@ fn sync_applies_inserts_updates_and_deletes_since_the_run_and_a_second_sync_appl
     assert_exit(&check, 0);
     let again = s.decant(&["sync", "plan.yaml"]);
     assert_exit(&again, 0);
-    assert!(
-        again
-            .stdout
-            .contains("applied: 0 inserted, 0 updated, 0 deleted, 0 rejected"),
-        "{}",
-        again.stdout
-    );
+    assert_applied(&again, "0 inserted, 0 updated, 0 deleted, 0 rejected");
     let status = s.decant(&["status", "plan.yaml"]);
     assert!(
         status.stdout.contains("sync 1  succeeded")
@@ -249,12 +248,7 @@ fn once_a_sync_kept_its_window_sums_the_next_finds_every_change_from_the_changed
     write_source(&s, CHANGES);
     let out = s.decant(&["sync", "plan.yaml"]);
     assert_exit(&out, 1);
-    assert!(
-        out.stdout
-            .contains("applied: 4 inserted, 3 updated, 6 deleted, 1 rejected"),
-        "{}",
-        out.stdout
-    );
+    assert_applied(&out, "4 inserted, 3 updated, 6 deleted, 1 rejected");
     assert_exit(&s.decant(&["check", "plan.yaml"]), 0);
     // An author becomes a bad row: it leaves the target with its books.
     write_source(&s, "UPDATE authors SET rating = 'very good' WHERE id = 7;");
@@ -274,13 +268,7 @@ fn once_a_sync_kept_its_window_sums_the_next_finds_every_change_from_the_changed
     );
     assert_exit(&s.decant(&["check", "plan.yaml"]), 0);
     let again = s.decant(&["sync", "plan.yaml"]);
-    assert!(
-        again
-            .stdout
-            .contains("applied: 0 inserted, 0 updated, 0 deleted, 0 rejected"),
-        "{}",
-        again.stdout
-    );
+    assert_applied(&again, "0 inserted, 0 updated, 0 deleted, 0 rejected");
 }
 
 #[test]
@@ -309,12 +297,7 @@ fn a_big_table_is_digested_in_parts_on_two_connections_and_every_change_is_found
     );
     let out = s.decant(&["sync", "plan.yaml"]);
     assert_exit(&out, 0);
-    assert!(
-        out.stdout
-            .contains("applied: 0 inserted, 5 updated, 2 deleted, 0 rejected"),
-        "{}",
-        out.stdout
-    );
+    assert_applied(&out, "0 inserted, 5 updated, 2 deleted, 0 rejected");
     assert_eq!(
         query(
             &s.db,
@@ -329,32 +312,16 @@ fn a_big_table_is_digested_in_parts_on_two_connections_and_every_change_is_found
     // with it (the comparison reads around each changed range).
     write_source(&s, "UPDATE events SET n = -2 WHERE id = 130001;");
     let out = s.decant(&["sync", "plan.yaml"]);
-    assert!(
-        out.stdout
-            .contains("applied: 0 inserted, 1 updated, 0 deleted, 0 rejected"),
-        "{}",
-        out.stdout
-    );
+    assert_applied(&out, "0 inserted, 1 updated, 0 deleted, 0 rejected");
     // Past the open end above (the windows grow, and the parts with them).
     write_source(
         &s,
         "INSERT INTO events VALUES (900000, 2, 'far past the last window');",
     );
     let out = s.decant(&["sync", "plan.yaml"]);
-    assert!(
-        out.stdout
-            .contains("applied: 1 inserted, 0 updated, 0 deleted, 0 rejected"),
-        "{}",
-        out.stdout
-    );
+    assert_applied(&out, "1 inserted, 0 updated, 0 deleted, 0 rejected");
     let again = s.decant(&["sync", "plan.yaml"]);
-    assert!(
-        again
-            .stdout
-            .contains("applied: 0 inserted, 0 updated, 0 deleted, 0 rejected"),
-        "{}",
-        again.stdout
-    );
+    assert_applied(&again, "0 inserted, 0 updated, 0 deleted, 0 rejected");
 }
 
 #[test]
@@ -368,12 +335,7 @@ fn a_source_in_wal_mode_is_synced_on_one_connection() {
     write_source(&s, CHANGES);
     let out = s.decant(&["sync", "plan.yaml"]);
     assert_exit(&out, 1);
-    assert!(
-        out.stdout
-            .contains("applied: 4 inserted, 3 updated, 6 deleted, 1 rejected"),
-        "{}",
-        out.stdout
-    );
+    assert_applied(&out, "4 inserted, 3 updated, 6 deleted, 1 rejected");
     assert_exit(&s.decant(&["check", "plan.yaml"]), 0);
 }
 
@@ -407,12 +369,7 @@ fn a_run_keeps_window_sums_so_the_first_sync_compares_only_the_changed_windows()
     write_source(&s, CHANGES);
     let out = s.decant(&["sync", "plan.yaml"]);
     assert_exit(&out, 1);
-    assert!(
-        out.stdout
-            .contains("applied: 4 inserted, 3 updated, 6 deleted, 1 rejected"),
-        "{}",
-        out.stdout
-    );
+    assert_applied(&out, "4 inserted, 3 updated, 6 deleted, 1 rejected");
     // Windows of 16 keys: authors 3, 4 and 9 share window 0, the new author 501 is in window
     // 31; books change in windows 0-1, 31 and 62 (author 9's books 8, 508, 1008) and 5625
     // (90001, 90002). Sums that differed everywhere would join into one range.
