@@ -530,6 +530,54 @@ fn a_big_table_is_read_in_key_ranges_by_two_connections_on_one_snapshot() {
 }
 
 #[test]
+fn without_the_privilege_to_hold_commits_back_a_big_table_is_read_by_one_connection() {
+    // A user that may only SELECT cannot take FLUSH TABLES WITH READ LOCK: the run reads the
+    // big table with one connection, and every row still arrives.
+    let source = MysqlDatabase::new();
+    source.execute(
+        "CREATE TABLE big (id INT NOT NULL PRIMARY KEY, n INT NOT NULL) ENGINE=InnoDB; \
+         INSERT INTO big SELECT seq, seq % 13 FROM seq_1_to_210000",
+    );
+    let user = format!("{}_reader", source.name);
+    source.execute(&format!(
+        "CREATE USER '{user}'@'%' IDENTIFIED BY 'pw'; CREATE USER '{user}'@'localhost' IDENTIFIED BY 'pw'; \
+         GRANT SELECT ON `{db}`.* TO '{user}'@'%'; GRANT SELECT ON `{db}`.* TO '{user}'@'localhost'",
+        db = source.name
+    ));
+    let (scheme, rest) = source.url.split_once("://").unwrap();
+    let (_, place) = rest.split_once('@').unwrap();
+    let reader_url = format!("{scheme}://{user}:pw@{place}");
+    let target = TestDatabase::new();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("plan.yaml"),
+        "version: 1\nname: reader\nsource: { url: \"${SOURCE_DATABASE_URL}\" }\ntarget: { url: \"${TARGET_DATABASE_URL}\" }\nchecks:\n  - row_counts: all\n  - checksums: all\n",
+    )
+    .unwrap();
+    let out = decant_between(
+        dir.path(),
+        &["run", "plan.yaml"],
+        &source,
+        &target,
+        &[("SOURCE_DATABASE_URL", reader_url.as_str())],
+    );
+    source.execute(&format!(
+        "DROP USER '{user}'@'%'; DROP USER '{user}'@'localhost'"
+    ));
+    assert_exit(&out, 0);
+    assert_all_checks_passed(&out);
+    assert_eq!(
+        query(&target, "SELECT count(*) || ' ' || sum(n) FROM big"),
+        query_sum_of_mod(210000, 13)
+    );
+}
+
+/// `count sum` of `seq % m` for seq in 1..=n, as the query above prints it.
+fn query_sum_of_mod(n: u64, m: u64) -> String {
+    format!("{n} {}", (1..=n).map(|s| s % m).sum::<u64>())
+}
+
+#[test]
 fn wide_rows_and_tables_keyed_only_by_a_unique_key_are_read_in_pages() {
     // 120 rows of 1 MiB each (pages shrink to about 32 MiB), and a table without a primary key
     // but with a NOT NULL unique key (paged by it) next to one with no key at all.

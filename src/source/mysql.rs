@@ -33,8 +33,10 @@ pub fn open(url: &str) -> ConnectionResult<MysqlConnection> {
 /// REPEATABLE READ view, taken now rather than at the first read, and read-only.
 pub const BEGIN_SNAPSHOT: &str = "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY";
 
-/// Holds every commit back while several connections start their snapshots.
-pub const LOCK_COMMITS: &str = "FLUSH TABLES WITH READ LOCK";
+/// Holds every commit back while several connections start their snapshots. The lock waits
+/// for running statements to end, and the app's writes wait behind it: at most 2 seconds,
+/// then decant reads with one connection instead.
+pub const LOCK_COMMITS: &str = "SET SESSION lock_wait_timeout = 2; FLUSH TABLES WITH READ LOCK";
 pub const UNLOCK_COMMITS: &str = "UNLOCK TABLES";
 
 impl FromSql<AnyStorage, Mysql> for SqlValue {
