@@ -325,9 +325,9 @@ fn a_big_table_is_digested_in_parts_on_two_connections_and_every_change_is_found
 }
 
 #[test]
-fn a_source_in_wal_mode_is_synced_on_one_connection() {
-    // Writers commit beside a WAL reader, so a second connection could see other rows: the
-    // digest stays on the sync's own snapshot.
+fn a_source_in_wal_mode_is_synced_too() {
+    // Writers commit beside a WAL reader: the second connection digests only when no commit
+    // came between the two snapshots (`PRAGMA data_version`, unit-tested in `source`).
     let s = Setup::from_sql(SOURCE, PLAN);
     write_source(&s, "PRAGMA journal_mode = wal;");
     assert_exit(&s.decant(&["run", "plan.yaml"]), 0);

@@ -297,17 +297,12 @@ pub fn sync(prepared: &Prepared, target_url: &str, dry_run: bool) -> Result<Sync
     outcome
 }
 
-/// A second connection reading the snapshot `source`'s transaction holds, when the engine
-/// promises it is the same (a SQLite file in a rollback-journal mode: `source`'s shared lock
-/// holds every commit back); `None` otherwise, or when it cannot start reading now (a writer
-/// waiting to commit already holds new readers off). The digests then use one connection.
+/// A second connection reading the snapshot `source`'s transaction holds, when SQLite can
+/// promise it is the same (see [`SourceConnection::begin_twin`]); `None` otherwise, or when it
+/// cannot start reading now (a writer waiting to commit holds new readers off, or committed
+/// between the two). The digests then use one connection.
 fn twin_reader(source: &mut SourceConnection, url: &SourceUrl) -> Option<SourceConnection> {
-    if !source.keeps_writers_out().ok()? {
-        return None;
-    }
-    let mut twin = open_source(url).ok()?;
-    twin.begin_snapshot().ok()?;
-    twin.keeps_writers_out().ok()?.then_some(twin)
+    source.begin_twin(|| open_source(url).ok())
 }
 
 /// Whether rows can be named by key on both sides: every key column copied as it is, of a

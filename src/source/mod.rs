@@ -107,21 +107,38 @@ impl SourceConnection {
         }
     }
 
-    /// Whether, inside this connection's read transaction, no writer can commit until it ends:
-    /// a SQLite file in a rollback-journal mode, whose shared lock holds every commit back.
-    /// Another connection that starts reading meanwhile then sees the very same rows. Takes the
-    /// lock first (the transaction's first read). False for a WAL-mode file, where writers
-    /// commit beside readers, and for MySQL, whose snapshots are each connection's own.
-    pub fn keeps_writers_out(&mut self) -> diesel::QueryResult<bool> {
+    /// A second connection (made by `open`) reading the very rows this one reads, for SQLite;
+    /// call it right after [`Self::begin_snapshot`], before this connection reads anything.
+    /// This connection's snapshot starts here, with its first read, and the twin's just after:
+    /// - in a rollback-journal mode, this connection's shared lock holds every commit back
+    ///   until its transaction ends, so nothing can be committed between the two;
+    /// - in WAL mode writers commit beside readers, so a third connection reads
+    ///   `PRAGMA data_version` before and after: the same value means no other connection
+    ///   committed in between, and both snapshots hold the same commit.
+    ///
+    /// `None` otherwise (a commit came in between, a connection did not open or read, MySQL).
+    pub fn begin_twin(
+        &mut self,
+        open: impl Fn() -> Option<SourceConnection>,
+    ) -> Option<SourceConnection> {
         if self.engine() != Engine::Sqlite {
-            return Ok(false);
+            return None;
         }
-        self.load_rows("SELECT count(*) FROM sqlite_schema")?;
-        let mode = self.load_rows("PRAGMA journal_mode")?;
-        Ok(!matches!(
+        let mut probe = open()?;
+        let before = probe.load_rows("PRAGMA data_version").ok()?;
+        self.load_rows("SELECT count(*) FROM sqlite_schema").ok()?;
+        let mode = self.load_rows("PRAGMA journal_mode").ok()?;
+        let wal = matches!(
             mode.first().and_then(|row| row.first()),
             Some(SqlValue::Text(m)) if m.eq_ignore_ascii_case("wal")
-        ))
+        );
+        let mut twin = open()?;
+        twin.begin_snapshot().ok()?;
+        twin.load_rows("SELECT count(*) FROM sqlite_schema").ok()?;
+        if wal && probe.load_rows("PRAGMA data_version").ok()? != before {
+            return None;
+        }
+        Some(twin)
     }
 
     /// Ends the read transaction of [`Self::begin_snapshot`].
@@ -367,25 +384,57 @@ mod tests {
     use diesel::Connection;
 
     #[test]
-    fn a_sqlite_reader_keeps_writers_out_unless_the_file_is_in_wal_mode() {
+    fn a_sqlite_twin_reads_the_same_rows_in_every_journal_mode() {
         let dir = tempfile::tempdir().unwrap();
-        for (mode, keeps_out) in [("delete", true), ("truncate", true), ("wal", false)] {
+        for mode in ["delete", "truncate", "wal"] {
             let path = dir.path().join(format!("{mode}.sqlite3"));
-            let url = path.to_str().unwrap();
-            let mut writer = SqliteConnection::establish(url).unwrap();
+            let url = path.to_str().unwrap().to_owned();
+            let mut writer = SqliteConnection::establish(&url).unwrap();
             writer
                 .batch_execute(&format!(
-                    "PRAGMA journal_mode = {mode}; CREATE TABLE t (x INTEGER);"
+                    "PRAGMA journal_mode = {mode}; CREATE TABLE t (x INTEGER); INSERT INTO t VALUES (1);"
                 ))
                 .unwrap();
-            let mut reader = SourceConnection::Sqlite(SqliteConnection::establish(url).unwrap());
+            let open = || {
+                SqliteConnection::establish(&url)
+                    .ok()
+                    .map(SourceConnection::Sqlite)
+            };
+            let mut reader = open().unwrap();
             reader.begin_snapshot().unwrap();
-            assert_eq!(reader.keeps_writers_out().unwrap(), keeps_out, "{mode}");
-            // What the answer promises: a commit waits for the reader's transaction to end.
-            let commit = writer.batch_execute("INSERT INTO t VALUES (1)");
-            assert_eq!(commit.is_ok(), !keeps_out, "{mode}: {commit:?}");
+            let mut twin = reader.begin_twin(open).expect(mode);
+            // A rollback journal holds the commit back while the readers read; WAL takes it,
+            // and neither reader sees it.
+            let commit = writer.batch_execute("INSERT INTO t VALUES (2)");
+            assert_eq!(commit.is_ok(), mode == "wal", "{mode}: {commit:?}");
+            for conn in [&mut reader, &mut twin] {
+                assert_eq!(
+                    conn.integer("SELECT count(*) FROM t").unwrap(),
+                    Some(1),
+                    "{mode}"
+                );
+            }
             reader.end_snapshot().unwrap();
+            twin.end_snapshot().unwrap();
         }
+    }
+
+    #[test]
+    fn in_wal_mode_data_version_tells_a_commit_between_two_reads() {
+        // What `begin_twin` relies on to tell that no commit came between the snapshots.
+        let dir = tempfile::tempdir().unwrap();
+        let url = dir.path().join("wal.sqlite3");
+        let url = url.to_str().unwrap();
+        let mut writer = SqliteConnection::establish(url).unwrap();
+        writer
+            .batch_execute("PRAGMA journal_mode = wal; CREATE TABLE t (x INTEGER);")
+            .unwrap();
+        let mut probe = SourceConnection::Sqlite(SqliteConnection::establish(url).unwrap());
+        let mut version = || probe.load_rows("PRAGMA data_version").unwrap();
+        let first = version();
+        assert_eq!(version(), first);
+        writer.batch_execute("INSERT INTO t VALUES (1)").unwrap();
+        assert_ne!(version(), first);
     }
 
     #[test]
