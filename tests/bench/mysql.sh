@@ -169,6 +169,10 @@ target_fks() {
 }
 
 PG_FOR_PGLOADER="postgresql://${SERVER#*://}"
+# pgloader connects to PostgreSQL without TLS (pg_stat_ssl.ssl is false for its backends);
+# decant's libpq would negotiate TLS (sslmode=prefer) on localhost too. Both run plain here,
+# so the two tools move the same bytes the same way.
+PLAIN="?sslmode=disable"
 D_WALL=""; D_RSS=""; C_WALL=""; C_RSS=""; P_WALL=""; P_RSS=""; FAILURES=""
 echo "== $RUNS run(s) each, $TOTAL_ROWS rows, $(nproc) cores: $("$DECANT" --version), $(pgloader --version 2>&1 | head -1)"
 echo "   source $MYSQL_URL; logs and reports in $REPORTS"
@@ -178,7 +182,7 @@ for run in $(seq 1 "$RUNS"); do
     fresh_db "$db"
     mkdir -p "$REPORTS/decant-$run"
     load=$(cut -d' ' -f1 /proc/loadavg)
-    SOURCE_DATABASE_URL="$MYSQL_URL" TARGET_DATABASE_URL="$SERVER/$db" \
+    SOURCE_DATABASE_URL="$MYSQL_URL" TARGET_DATABASE_URL="$SERVER/$db$PLAIN" \
         timed "$REPORTS/decant-$run/decant.log" \
         "$DECANT" run "$BENCH_DIR/mysql.yaml" --report-dir "$REPORTS/decant-$run"
     got="$(target_counts "$db")"; fks="$(target_fks "$db")"
@@ -187,7 +191,7 @@ for run in $(seq 1 "$RUNS"); do
     grep -E '^ *(checks:|error|warning)' "$REPORTS/decant-$run/decant.log" | sed 's/^ */            /' || true
     RUN_RC="$RC"; RUN_WALL="$WALL"; RUN_RSS="$RSS"
     # Verified row by row, timed apart: `decant check` with checksums over every row.
-    SOURCE_DATABASE_URL="$MYSQL_URL" TARGET_DATABASE_URL="$SERVER/$db" \
+    SOURCE_DATABASE_URL="$MYSQL_URL" TARGET_DATABASE_URL="$SERVER/$db$PLAIN" \
         timed "$REPORTS/decant-$run/check.log" "$DECANT" check "$BENCH_DIR/mysql-checksums.yaml"
     printf '   decant   check %s: wall %7.2f s  peak RSS %7.1f MiB  exit %s  %s\n' \
         "$run" "$WALL" "$RSS" "$RC" "$(grep -E 'check\(s\):' "$REPORTS/decant-$run/check.log" | tail -1)"
