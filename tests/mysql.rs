@@ -84,11 +84,14 @@ fn decant_between(
 fn run_checked(sql: &str) -> (MysqlDatabase, TestDatabase) {
     let source = MysqlDatabase::new();
     source.execute(sql);
-    run_checked_from(source)
+    run_checked_from(source, &[])
 }
 
-/// [`run_checked`] from a database made already.
-fn run_checked_from(source: MysqlDatabase) -> (MysqlDatabase, TestDatabase) {
+/// [`run_checked`] from a database made already, with `extra` in decant's environment.
+fn run_checked_from(
+    source: MysqlDatabase,
+    extra: &[(&str, &str)],
+) -> (MysqlDatabase, TestDatabase) {
     let target = TestDatabase::new();
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
@@ -96,7 +99,7 @@ fn run_checked_from(source: MysqlDatabase) -> (MysqlDatabase, TestDatabase) {
         "version: 1\nname: checked\nsource: { url: \"${SOURCE_DATABASE_URL}\" }\ntarget: { url: \"${TARGET_DATABASE_URL}\" }\nchecks:\n  - row_counts: all\n  - checksums: all\n",
     )
     .unwrap();
-    let out = decant_between(dir.path(), &["run", "plan.yaml"], &source, &target, &[]);
+    let out = decant_between(dir.path(), &["run", "plan.yaml"], &source, &target, extra);
     assert_exit(&out, 0);
     assert_all_checks_passed(&out);
     (source, target)
@@ -515,7 +518,7 @@ fn a_big_table_is_read_in_key_ranges_by_two_connections_on_one_snapshot() {
         row.rsplit('\t').next().unwrap().parse().unwrap()
     };
     let before = flushes(&source);
-    let (source, target) = run_checked_from(source);
+    let (source, target) = run_checked_from(source, &[]);
     assert!(
         flushes(&source) > before,
         "the snapshots were not started together"
@@ -538,43 +541,51 @@ fn without_the_privilege_to_hold_commits_back_a_big_table_is_read_by_one_connect
         "CREATE TABLE big (id INT NOT NULL PRIMARY KEY, n INT NOT NULL) ENGINE=InnoDB; \
          INSERT INTO big SELECT seq, seq % 13 FROM seq_1_to_210000",
     );
-    let user = format!("{}_reader", source.name);
-    source.execute(&format!(
-        "CREATE USER '{user}'@'%' IDENTIFIED BY 'pw'; CREATE USER '{user}'@'localhost' IDENTIFIED BY 'pw'; \
-         GRANT SELECT ON `{db}`.* TO '{user}'@'%'; GRANT SELECT ON `{db}`.* TO '{user}'@'localhost'",
-        db = source.name
-    ));
-    let (scheme, rest) = source.url.split_once("://").unwrap();
-    let (_, place) = rest.split_once('@').unwrap();
-    let reader_url = format!("{scheme}://{user}:pw@{place}");
-    let target = TestDatabase::new();
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("plan.yaml"),
-        "version: 1\nname: reader\nsource: { url: \"${SOURCE_DATABASE_URL}\" }\ntarget: { url: \"${TARGET_DATABASE_URL}\" }\nchecks:\n  - row_counts: all\n  - checksums: all\n",
-    )
-    .unwrap();
-    let out = decant_between(
-        dir.path(),
-        &["run", "plan.yaml"],
-        &source,
-        &target,
-        &[("SOURCE_DATABASE_URL", reader_url.as_str())],
-    );
-    source.execute(&format!(
-        "DROP USER '{user}'@'%'; DROP USER '{user}'@'localhost'"
-    ));
-    assert_exit(&out, 0);
-    assert_all_checks_passed(&out);
+    let reader = SelectOnlyUser::new(&source);
+    let (_source, target) = run_checked_from(source, &[("SOURCE_DATABASE_URL", &reader.url)]);
     assert_eq!(
         query(&target, "SELECT count(*) || ' ' || sum(n) FROM big"),
-        query_sum_of_mod(210000, 13)
+        "210000 1260000"
     );
 }
 
-/// `count sum` of `seq % m` for seq in 1..=n, as the query above prints it.
-fn query_sum_of_mod(n: u64, m: u64) -> String {
-    format!("{n} {}", (1..=n).map(|s| s % m).sum::<u64>())
+/// A MariaDB user that may only SELECT in one database, dropped when the test ends.
+struct SelectOnlyUser {
+    admin_url: String,
+    name: String,
+    /// The database's URL as this user.
+    url: String,
+}
+
+impl SelectOnlyUser {
+    fn new(db: &MysqlDatabase) -> SelectOnlyUser {
+        let name = format!("{}_reader", db.name);
+        db.execute(&format!(
+            "CREATE USER '{name}'@'%' IDENTIFIED BY 'pw'; CREATE USER '{name}'@'localhost' IDENTIFIED BY 'pw'; \
+             GRANT SELECT ON `{db}`.* TO '{name}'@'%'; GRANT SELECT ON `{db}`.* TO '{name}'@'localhost'",
+            db = db.name
+        ));
+        let (scheme, rest) = db.url.split_once("://").unwrap();
+        let (_, place) = rest.split_once('@').unwrap();
+        SelectOnlyUser {
+            admin_url: db.url.clone(),
+            url: format!("{scheme}://{name}:pw@{place}"),
+            name,
+        }
+    }
+}
+
+impl Drop for SelectOnlyUser {
+    fn drop(&mut self) {
+        use diesel::connection::SimpleConnection;
+        use diesel::Connection;
+        if let Ok(mut admin) = diesel::MysqlConnection::establish(&self.admin_url) {
+            let name = &self.name;
+            let _ = admin.batch_execute(&format!(
+                "DROP USER IF EXISTS '{name}'@'%'; DROP USER IF EXISTS '{name}'@'localhost'"
+            ));
+        }
+    }
 }
 
 #[test]

@@ -37,6 +37,15 @@ fn assert_applied(out: &Outcome, counts: &str) {
     );
 }
 
+/// The sync summary's line for `table` (its counts and what it compared).
+fn compared(out: &Outcome, table: &str) -> String {
+    out.stdout
+        .lines()
+        .find(|l| l.trim_start().starts_with(table))
+        .unwrap_or_else(|| panic!("no line for {table}: {}", out.stdout))
+        .to_owned()
+}
+
 fn write_source(s: &Setup, sql: &str) {
     let path = s.path("source.sqlite3");
     let mut conn = SqliteConnection::establish(path.to_str().unwrap()).unwrap();
@@ -232,12 +241,11 @@ fn a_table_that_mostly_changed_is_reloaded_whole_and_its_children_keep_their_par
 }
 
 #[test]
-fn once_a_sync_kept_its_window_sums_the_next_finds_every_change_from_the_changed_windows() {
+fn window_sums_kept_by_the_run_then_by_each_sync_lead_every_sync_to_the_changed_windows() {
     let s = Setup::from_sql(SOURCE, PLAN);
     assert_exit(&s.decant(&["run", "plan.yaml"]), 0);
-    // The first sync compares whole tables and keeps, per table named by an integer key, the
-    // sums of its source rows per key window.
-    assert_exit(&s.decant(&["sync", "plan.yaml"]), 0);
+    // The loads summed the source rows per key window on the way (tables keyed by the rowid;
+    // `tags` has no key), so the first sync compares no window where nothing changed.
     assert_eq!(
         query(
             &s.db,
@@ -245,10 +253,40 @@ fn once_a_sync_kept_its_window_sums_the_next_finds_every_change_from_the_changed
         ),
         "authors,books"
     );
+    let first = s.decant(&["sync", "plan.yaml"]);
+    assert_exit(&first, 0);
+    assert!(
+        compared(&first, "authors").contains(" 0 key ranges"),
+        "{}",
+        first.stdout
+    );
+    assert!(
+        compared(&first, "books").contains(" 0 key ranges"),
+        "{}",
+        first.stdout
+    );
     write_source(&s, CHANGES);
     let out = s.decant(&["sync", "plan.yaml"]);
     assert_exit(&out, 1);
     assert_applied(&out, "4 inserted, 3 updated, 6 deleted, 1 rejected");
+    // Windows of 16 keys: authors 3, 4 and 9 share window 0, the new author 501 is in window
+    // 31; books change in windows 0-1, 31 and 62 (author 9's books 8, 508, 1008) and 5625
+    // (90001, 90002). Sums that differed everywhere would join into one range.
+    assert!(
+        compared(&out, "authors").contains(" 2 key ranges"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        compared(&out, "books").contains(" 4 key ranges"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        compared(&out, "tags").contains("whole table"),
+        "{}",
+        out.stdout
+    );
     assert_exit(&s.decant(&["check", "plan.yaml"]), 0);
     // An author becomes a bad row: it leaves the target with its books.
     write_source(&s, "UPDATE authors SET rating = 'very good' WHERE id = 7;");
@@ -351,37 +389,4 @@ fn query_source(s: &Setup, sql: &str) -> String {
         .unwrap()
         .remove(0)
         .t
-}
-
-#[test]
-fn a_run_keeps_window_sums_so_the_first_sync_compares_only_the_changed_windows() {
-    let s = Setup::from_sql(SOURCE, PLAN);
-    assert_exit(&s.decant(&["run", "plan.yaml"]), 0);
-    // The loads summed the source rows per key window on the way (tables keyed by the rowid;
-    // `tags` has no key).
-    assert_eq!(
-        query(
-            &s.db,
-            "SELECT string_agg(source_table, ',' ORDER BY source_table) FROM decant.source_windows"
-        ),
-        "authors,books"
-    );
-    write_source(&s, CHANGES);
-    let out = s.decant(&["sync", "plan.yaml"]);
-    assert_exit(&out, 1);
-    assert_applied(&out, "4 inserted, 3 updated, 6 deleted, 1 rejected");
-    // Windows of 16 keys: authors 3, 4 and 9 share window 0, the new author 501 is in window
-    // 31; books change in windows 0-1, 31 and 62 (author 9's books 8, 508, 1008) and 5625
-    // (90001, 90002). Sums that differed everywhere would join into one range.
-    let line = |table: &str| {
-        out.stdout
-            .lines()
-            .find(|l| l.trim_start().starts_with(table))
-            .unwrap_or_else(|| panic!("no line for {table}: {}", out.stdout))
-            .to_owned()
-    };
-    assert!(line("authors").contains(" 2 key ranges"), "{}", out.stdout);
-    assert!(line("books").contains(" 4 key ranges"), "{}", out.stdout);
-    assert!(line("tags").contains("whole table"), "{}", out.stdout);
-    assert_exit(&s.decant(&["check", "plan.yaml"]), 0);
 }

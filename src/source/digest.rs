@@ -116,69 +116,86 @@ thread_local! {
     static ROW: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
 }
 
-/// Appends one value to `row`: its storage class, then its bytes as stored (an integer's and
-/// a real's eight, a text's and a blob's with their length first).
+/// A value as SQLite stores it: what a row's digest is made of, whoever read the row.
+enum Stored<'a> {
+    Null,
+    Integer(i64),
+    Real(f64),
+    /// TEXT's bytes, valid UTF-8 or not.
+    Text(&'a [u8]),
+    Blob(&'a [u8]),
+}
+
+impl Stored<'_> {
+    /// Appends the value's storage class, then its bytes: an integer's and a real's eight, a
+    /// text's and a blob's with their length first.
+    fn append(self, row: &mut Vec<u8>) {
+        let with_length = |row: &mut Vec<u8>, bytes: &[u8]| {
+            row.extend_from_slice(&(bytes.len() as u64).to_le_bytes());
+            row.extend_from_slice(bytes);
+        };
+        match self {
+            Stored::Null => row.push(0),
+            Stored::Integer(i) => {
+                row.push(1);
+                row.extend_from_slice(&i.to_le_bytes());
+            }
+            Stored::Real(f) => {
+                row.push(2);
+                row.extend_from_slice(&f.to_bits().to_le_bytes());
+            }
+            Stored::Text(bytes) => {
+                row.push(3);
+                with_length(row, bytes);
+            }
+            Stored::Blob(bytes) => {
+                row.push(4);
+                with_length(row, bytes);
+            }
+        }
+    }
+}
+
+/// Appends one value of a row SQLite hands over.
 fn append_value(row: &mut Vec<u8>, value: Option<SqliteValue<'_, '_, '_>>) {
     let Some(mut value) = value else {
-        row.push(0);
-        return;
+        return Stored::Null.append(row);
     };
     match value.value_type() {
-        None => row.push(0),
+        None => Stored::Null.append(row),
         Some(SqliteType::Long | SqliteType::Integer | SqliteType::SmallInt) => {
-            row.push(1);
-            row.extend_from_slice(&value.read_long().to_le_bytes());
+            Stored::Integer(value.read_long()).append(row)
         }
         Some(SqliteType::Double | SqliteType::Float) => {
-            row.push(2);
-            row.extend_from_slice(&value.read_double().to_bits().to_le_bytes());
+            Stored::Real(value.read_double()).append(row)
         }
         Some(SqliteType::Text) => {
-            row.push(3);
             // Text read as text is SQLite's own buffer; read as a blob, Diesel copies it
             // (a malloc and SQLite's allocator mutex per value). Text that is not UTF-8 comes
             // back with U+FFFD in place of its bytes, which would hide a change between two
             // such values: then, and for a real U+FFFD, its exact bytes are read after all.
             let text = value.read_text();
             // 0xEF leads U+FFFD's UTF-8; most text has none, and a byte search is cheap.
-            if text.as_bytes().contains(&0xEF) && text.contains('\u{FFFD}') {
-                append_bytes(row, value.read_blob());
-            } else {
-                append_bytes(row, text.as_bytes());
+            if !(text.as_bytes().contains(&0xEF) && text.contains('\u{FFFD}')) {
+                return Stored::Text(text.as_bytes()).append(row);
             }
+            Stored::Text(value.read_blob()).append(row)
         }
-        Some(_) => {
-            row.push(4);
-            append_bytes(row, value.read_blob());
-        }
+        Some(_) => Stored::Blob(value.read_blob()).append(row),
     }
 }
 
-/// [`append_value`] for a value already read: the same bytes for the same stored value.
+/// Appends one value of a row already read: the same bytes as [`append_value`].
 fn append_read_value(row: &mut Vec<u8>, value: &SqlValue) {
     match value {
-        SqlValue::Null => row.push(0),
-        SqlValue::Integer(i) => {
-            row.push(1);
-            row.extend_from_slice(&i.to_le_bytes());
-        }
-        SqlValue::Real(f) => {
-            row.push(2);
-            row.extend_from_slice(&f.to_bits().to_le_bytes());
-        }
-        SqlValue::Text(text) => {
-            row.push(3);
-            append_bytes(row, text.as_bytes());
-        }
-        SqlValue::InvalidText(bytes) => {
-            row.push(3);
-            append_bytes(row, bytes);
-        }
-        SqlValue::Blob(bytes) => {
-            row.push(4);
-            append_bytes(row, bytes);
-        }
+        SqlValue::Null => Stored::Null,
+        SqlValue::Integer(i) => Stored::Integer(*i),
+        SqlValue::Real(f) => Stored::Real(*f),
+        SqlValue::Text(text) => Stored::Text(text.as_bytes()),
+        SqlValue::InvalidText(bytes) => Stored::Text(bytes),
+        SqlValue::Blob(bytes) => Stored::Blob(bytes),
     }
+    .append(row)
 }
 
 /// Window sums made of rows as another reader streams them past (a run's load reads every
@@ -220,11 +237,6 @@ impl StreamedDigest {
     pub fn finish(self) -> Option<WindowSums> {
         (!self.outside).then_some(self.sums)
     }
-}
-
-fn append_bytes(row: &mut Vec<u8>, bytes: &[u8]) {
-    row.extend_from_slice(&(bytes.len() as u64).to_le_bytes());
-    row.extend_from_slice(bytes);
 }
 
 impl QueryableByName<Sqlite> for KeyedDigest {
@@ -295,29 +307,20 @@ pub struct DigestPart {
 /// What digesting one part gave: see [`SourceConnection::window_sums`].
 pub type PartSums = Result<Option<WindowSums>, DigestError>;
 
-/// Digests `parts` on `first` and, in a thread of its own, on `second` (which must read the
-/// same snapshot as `first`: the caller's promise); each part's sums at its index. Each
-/// connection takes the next part not taken yet, so give the biggest parts first.
+/// Digests `parts` on `first` and `second` at once ([`super::share_out`]: they must read one
+/// snapshot, and the biggest parts come first); each part's sums at its index.
 pub fn digest_parts(
     first: &mut SourceConnection,
     second: Option<&mut SourceConnection>,
     parts: &[DigestPart],
 ) -> Vec<PartSums> {
-    let next = std::sync::atomic::AtomicUsize::new(0);
     let results: std::sync::Mutex<Vec<Option<PartSums>>> =
         std::sync::Mutex::new((0..parts.len()).map(|_| None).collect());
-    let work = |conn: &mut SourceConnection| loop {
-        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let Some(part) = parts.get(i) else { break };
+    let conns = std::iter::once(first).chain(second).collect();
+    super::share_out(conns, parts, |conn, i, part| {
         let sums = conn.window_sums(&part.select, part.key_min, part.width);
         results.lock().unwrap_or_else(|e| e.into_inner())[i] = Some(sums);
-    };
-    let work = &work;
-    std::thread::scope(|scope| {
-        if let Some(second) = second {
-            scope.spawn(move || work(second));
-        }
-        work(first);
+        true
     });
     results
         .into_inner()

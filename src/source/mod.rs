@@ -121,6 +121,16 @@ impl SourceConnection {
         &mut self,
         open: impl Fn() -> Option<SourceConnection>,
     ) -> Option<SourceConnection> {
+        self.begin_twin_after(open, || ())
+    }
+
+    /// [`Self::begin_twin`], running `between` after this connection's snapshot starts and
+    /// before the twin's: where the tests put an app's commit.
+    fn begin_twin_after(
+        &mut self,
+        open: impl Fn() -> Option<SourceConnection>,
+        between: impl FnOnce(),
+    ) -> Option<SourceConnection> {
         if self.engine() != Engine::Sqlite {
             return None;
         }
@@ -132,6 +142,7 @@ impl SourceConnection {
             mode.first().and_then(|row| row.first()),
             Some(SqlValue::Text(m)) if m.eq_ignore_ascii_case("wal")
         );
+        between();
         let mut twin = open()?;
         twin.begin_snapshot().ok()?;
         twin.load_rows("SELECT count(*) FROM sqlite_schema").ok()?;
@@ -244,25 +255,19 @@ impl SourceConnection {
     ) -> Result<(), VisitError<E>> {
         let readers = 1 + others.len();
         let (pages, received) = sync_channel::<diesel::QueryResult<Vec<Vec<SqlValue>>>>(readers);
-        let next = std::sync::atomic::AtomicUsize::new(0);
         std::thread::scope(|scope| {
-            for conn in std::iter::once(self).chain(others.iter_mut()) {
-                let (pages, next) = (pages.clone(), &next);
-                scope.spawn(move || loop {
-                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    let Some(range) = ranges.get(i) else { return };
+            let conns = std::iter::once(self).chain(others.iter_mut()).collect();
+            // `pages` ends with this thread, and the channel with it once every range is read.
+            scope.spawn(move || {
+                share_out(conns, ranges, |conn, _, range| {
                     let mut open = true;
                     read_pages(conn, select_sql, keys, Some(*range), |p| {
                         open = pages.send(p).is_ok();
                         open
                     });
-                    if !open {
-                        return;
-                    }
-                });
-            }
-            // Only the readers' copies are left: the channel closes when the last one ends.
-            drop(pages);
+                    open
+                })
+            });
             for page in received {
                 for values in page.map_err(VisitError::Read)? {
                     visit(values).map_err(VisitError::Stopped)?;
@@ -294,6 +299,30 @@ impl SourceConnection {
         begun?;
         Ok(if twins_begun { twins } else { Vec::new() })
     }
+}
+
+/// Hands `items` out to `conns`, a thread each, until every item is done: each connection
+/// takes the next item not taken yet (so give the biggest first) and runs `work(connection,
+/// index, item)`; a connection stops early when `work` returns false. The connections must
+/// read one snapshot (the caller's promise).
+pub(crate) fn share_out<T: Sync>(
+    conns: Vec<&mut SourceConnection>,
+    items: &[T],
+    work: impl Fn(&mut SourceConnection, usize, &T) -> bool + Sync,
+) {
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let (next, work) = (&next, &work);
+    std::thread::scope(|scope| {
+        for conn in conns {
+            scope.spawn(move || loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some(item) = items.get(i) else { return };
+                if !work(conn, i, item) {
+                    return;
+                }
+            });
+        }
+    });
 }
 
 /// Reads `select_sql` in key-ordered pages (only keys within `within`, when given) and hands
@@ -416,6 +445,17 @@ mod tests {
             }
             reader.end_snapshot().unwrap();
             twin.end_snapshot().unwrap();
+            // An app's commit between the two snapshots: held back by the first reader's lock
+            // in a rollback journal (the twin reads what the reader reads); in WAL mode it
+            // goes through, the twin would see one row more, and there is none.
+            reader.begin_snapshot().unwrap();
+            let mut between = None;
+            let twin = reader.begin_twin_after(open, || {
+                between = Some(writer.batch_execute("INSERT INTO t VALUES (3)").is_ok());
+            });
+            assert_eq!(between, Some(mode == "wal"), "{mode}");
+            assert_eq!(twin.is_none(), mode == "wal", "{mode}");
+            reader.end_snapshot().unwrap();
         }
     }
 
