@@ -6,6 +6,7 @@
 # decant / pgloader.
 #
 #   bash tests/bench/mysql.sh [--runs N] [--scale S] [--server URL] [--no-build | --decant PATH]
+#                             [--no-floor]
 #
 #   --runs N      timed runs of each tool (default 3); the summary is the median
 #   --scale S     multiplies the generator's row counts (default 1.0: 5.2 M rows)
@@ -14,6 +15,9 @@
 #   --no-build    use target/release/decant as it is
 #   --decant PATH time this decant binary instead (implies --no-build); a copy of it is timed,
 #                 so a rebuild of target/ during the runs does not change the binary mid-way
+#   --no-floor    skip the PostgreSQL floor (tests/bench/pgfloor.sh: the server alone loads the
+#                 same data from binary files on its own disk and builds the same keys, indexes
+#                 and foreign keys — what no client can beat); on by default for the local server
 #
 # The MariaDB server is $BENCH_MYSQL_HOST:$BENCH_MYSQL_PORT (default 127.0.0.1:3306), user
 # $BENCH_MYSQL_USER (default root), no password. The copy lives in the database
@@ -27,6 +31,13 @@
 # Needs: cargo, python3, psql, mariadb (client), pgloader, /usr/bin/time (Debian package `time`).
 set -euo pipefail
 
+FLOOR=1
+own_option() {
+    case "$1" in
+        --no-floor) FLOOR=0; SHIFT=1 ;;
+        *) return 1 ;;
+    esac
+}
 . "$(dirname "${BASH_SOURCE[0]}")/args.sh" "$@"
 
 [ -x /usr/bin/time ] || die "/usr/bin/time is missing (apt-get install -y time)"
@@ -37,6 +48,10 @@ command -v pgloader >/dev/null || die "pgloader is missing (apt-get install -y p
 BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 . "$BENCH_DIR/common.sh"
 admin "select 1" >/dev/null || die "cannot connect to $SERVER"
+if [ "$FLOOR" = 1 ] && [ "$SERVER" != "postgres://postgres@127.0.0.1:5432" ]; then
+    echo "the floor reads its files from this machine's /tmp: not measured against $SERVER"
+    FLOOR=0
+fi
 
 MY_HOST="${BENCH_MYSQL_HOST:-127.0.0.1}"
 MY_PORT="${BENCH_MYSQL_PORT:-3306}"
@@ -129,8 +144,11 @@ REPORTS="$(mktemp -d /tmp/decant-mysql-bench.XXXXXX)"
 cp "$DECANT" "$REPORTS/decant"   # the binary timed, whatever happens to target/ meanwhile
 DECANT="$REPORTS/decant"
 SCRATCH=""
+FLOOR_DB="pg_floor_mysql_bench_$SUFFIX"
+export PGFLOOR_CACHE="/tmp/pgfloor-mysql-$SUFFIX"
 cleanup() {
-    for db in $SCRATCH; do admin "drop database if exists \"$db\" with (force)" 2>/dev/null || true; done
+    for db in $SCRATCH $FLOOR_DB; do admin "drop database if exists \"$db\" with (force)" 2>/dev/null || true; done
+    rm -rf "$PGFLOOR_CACHE"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -173,7 +191,7 @@ PG_FOR_PGLOADER="postgresql://${SERVER#*://}"
 # decant's libpq would negotiate TLS (sslmode=prefer) on localhost too. Both run plain here,
 # so the two tools move the same bytes the same way.
 PLAIN="?sslmode=disable"
-D_WALL=""; D_RSS=""; C_WALL=""; C_RSS=""; P_WALL=""; P_RSS=""; FAILURES=""
+D_WALL=""; D_RSS=""; C_WALL=""; C_RSS=""; F_WALL=""; P_WALL=""; P_RSS=""; FAILURES=""
 echo "== $RUNS run(s) each, $TOTAL_ROWS rows, $(nproc) cores: $("$DECANT" --version), $(pgloader --version 2>&1 | head -1)"
 echo "   source $MYSQL_URL; logs and reports in $REPORTS"
 for run in $(seq 1 "$RUNS"); do
@@ -202,6 +220,14 @@ for run in $(seq 1 "$RUNS"); do
     else
         FAILURES+="decant run $run: exit $RUN_RC, rows $got (want $WANT), log $REPORTS/decant-$run/decant.log"$'\n'
         tail -n 25 "$REPORTS/decant-$run/decant.log" | sed 's/^/            | /'
+    fi
+    if [ "$FLOOR" = 1 ] && [ "$RUN_RC" = 0 ]; then
+        # From this run's target: its binary files are made once, then kept for the runs.
+        floor_s="$(bash "$BENCH_DIR/pgfloor.sh" "$db" "$FLOOR_DB" | sed -n 's/^pg floor: \([0-9.]*\) s$/\1/p')"
+        [ -n "$floor_s" ] || die "pgfloor.sh printed no time"
+        printf '   floor    run %s: wall %7.2f s  (the server alone: no client, no source)\n' "$run" "$floor_s"
+        F_WALL="$F_WALL $floor_s"
+        drop_db "$FLOOR_DB"
     fi
     drop_db "$db"
 
@@ -236,10 +262,21 @@ awk -v w="$DW" -v r="$DR" -v n="$TOTAL_ROWS" -v runs="${D_WALL# }" \
 CW=$(med "$C_WALL"); CR=$(med "$C_RSS")
 awk -v w="$CW" -v r="$CR" -v n="$TOTAL_ROWS" -v runs="${C_WALL# }" \
     'BEGIN { printf "   %-8s %10s %10s %14s   %s\n", "(check)", w, (w == "nan") ? "-" : sprintf("%.0f", n / w), r, runs }'
+FW=$(med "$F_WALL")
+if [ "$FLOOR" = 1 ]; then
+    awk -v w="$FW" -v n="$TOTAL_ROWS" -v runs="${F_WALL# }" \
+        'BEGIN { printf "   %-8s %10s %10s %14s   %s\n", "floor", w, (w == "nan") ? "-" : sprintf("%.0f", n / w), "-", runs }'
+fi
 awk -v w="$PW" -v r="$PR" -v n="$TOTAL_ROWS" -v runs="${P_WALL# }" \
     'BEGIN { printf "   %-8s %10s %10s %14s   %s\n", "pgloader", w, (w == "nan") ? "-" : sprintf("%.0f", n / w), r, runs }'
 awk -v d="$DW" -v p="$PW" -v dr="$DR" -v pr="$PR" 'BEGIN {
-    if (d != "nan" && p != "nan") printf "   decant/pgloader: wall %.2f, peak RSS %.2f\n", d / p, dr / pr }'
+    if (d != "nan" && p != "nan") printf "   decant/pgloader: wall %.2f, peak RSS %.2f (goal: wall <= 0.40)\n", d / p, dr / pr }'
+# The floor is the server's share alone: decant/floor says what the client and the source add,
+# floor/pgloader how low decant/pgloader can go on this machine.
+awk -v d="$DW" -v f="$FW" -v p="$PW" 'BEGIN {
+    if (d != "nan" && f != "nan") printf "   decant/floor: wall %.2f", d / f
+    if (f != "nan" && p != "nan") printf ", floor/pgloader: wall %.2f", f / p
+    if (f != "nan") printf "\n" }'
 if [ -n "$FAILURES" ]; then
     printf '%s' "$FAILURES" | sed 's/^/   FAILED: /' >&2
     exit 1
