@@ -223,8 +223,9 @@ for run in $(seq 1 "$RUNS"); do
     fi
     if [ "$FLOOR" = 1 ] && [ "$RUN_RC" = 0 ]; then
         # From this run's target: its binary files are made once, then kept for the runs.
-        floor_s="$(bash "$BENCH_DIR/pgfloor.sh" "$db" "$FLOOR_DB" | sed -n 's/^pg floor: \([0-9.]*\) s$/\1/p')"
+        floor_s="$(PGOPTIONS="-c client_min_messages=warning" bash "$BENCH_DIR/pgfloor.sh" "$db" "$FLOOR_DB" | sed -n 's/^pg floor: \([0-9.]*\) s$/\1/p')"
         [ -n "$floor_s" ] || die "pgfloor.sh printed no time"
+        floor_s=$(printf "%.2f" "$floor_s")
         printf '   floor    run %s: wall %7.2f s  (the server alone: no client, no source)\n' "$run" "$floor_s"
         F_WALL="$F_WALL $floor_s"
         drop_db "$FLOOR_DB"
