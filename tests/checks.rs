@@ -3,7 +3,7 @@
 
 use diesel::connection::SimpleConnection;
 
-use crate::support::cli::assert_all_checks_passed;
+use crate::support::cli::{assert_all_checks_passed, assert_contains};
 use crate::support::cli::{decant_in, tally, Outcome, Tally};
 use crate::support::postgres::TestDatabase;
 use crate::support::setup::{assert_exit, query, Setup};
@@ -184,6 +184,55 @@ fn orphans_stop_the_run_before_any_foreign_key_and_a_rollback_leaves_nothing() {
             "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'"
         ),
         "0"
+    );
+}
+
+/// Both tables have a `status` column, which their filters name bare.
+const FILTERED_SHELF: &str = "PRAGMA foreign_keys = OFF;
+CREATE TABLE authors (id INTEGER PRIMARY KEY, status TEXT NOT NULL);
+CREATE TABLE books (id INTEGER PRIMARY KEY, author_id INTEGER REFERENCES authors (id), status TEXT NOT NULL);
+INSERT INTO authors VALUES (1, 'live'), (2, 'hidden');
+INSERT INTO books VALUES (10, 1, 'live'), (11, 2, 'live'), (12, 3, 'live'), (13, 2, 'hidden'), (14, 3, 'hidden');";
+
+#[test]
+fn the_orphan_search_counts_only_rows_read_against_parents_carried_with_or_without_filters() {
+    // Unfiltered, the search is an anti-join: only the books whose author does not exist.
+    let plain = Setup::from_sql(FILTERED_SHELF, "checks:\n  - foreign_keys: all\n");
+    let out = plain.decant(&["run", "plan.yaml"]);
+    assert_exit(&out, 2);
+    assert_contains(
+        &out.stderr,
+        &[
+            "2 row(s) whose (author_id)",
+            "id=12 → author_id=3",
+            "id=14 → author_id=3",
+        ],
+    );
+    assert!(
+        !out.stderr.contains("id=11") && !out.stderr.contains("id=13"),
+        "{}",
+        out.stderr
+    );
+    // Filtered, a book is an orphan when its author is not carried, and only books read count;
+    // the filters' bare `status` would be ambiguous in a join of the two tables.
+    let filtered = Setup::from_sql(
+        FILTERED_SHELF,
+        "filters:\n  authors: \"status = 'live'\"\n  books: \"status = 'live'\"\nchecks:\n  - foreign_keys: all\n",
+    );
+    let out = filtered.decant(&["run", "plan.yaml"]);
+    assert_exit(&out, 2);
+    assert_contains(
+        &out.stderr,
+        &[
+            "2 row(s) whose (author_id)",
+            "id=11 → author_id=2",
+            "id=12 → author_id=3",
+        ],
+    );
+    assert!(
+        !out.stderr.contains("id=13") && !out.stderr.contains("id=14"),
+        "{}",
+        out.stderr
     );
 }
 

@@ -3,7 +3,7 @@
 
 use diesel::connection::SimpleConnection;
 
-use crate::support::cli::assert_all_checks_passed;
+use crate::support::cli::{assert_all_checks_passed, assert_contains};
 use crate::support::postgres::TestDatabase;
 use crate::support::setup::{assert_exit, query, Setup};
 
@@ -13,15 +13,6 @@ fn rejects(db: &TestDatabase) -> String {
         db,
         "SELECT coalesce(string_agg(source_table || ' ' || primary_key::text || ' ' || source_column || ': ' || reason, E'\\n' ORDER BY source_table, primary_key::text, source_column), '') FROM decant.decant_rejects",
     )
-}
-
-fn assert_contains(haystack: &str, needles: &[&str]) {
-    for needle in needles {
-        assert!(
-            haystack.contains(needle),
-            "missing `{needle}` in:\n{haystack}"
-        );
-    }
 }
 
 /// Runs `sql` on the target and returns the error it must fail with.

@@ -65,6 +65,16 @@ impl Tally {
     }
 }
 
+/// Every one of `needles` is in `haystack`.
+pub fn assert_contains(haystack: &str, needles: &[&str]) {
+    for needle in needles {
+        assert!(
+            haystack.contains(needle),
+            "missing `{needle}` in:\n{haystack}"
+        );
+    }
+}
+
 /// The run or check checked something and every check passed: read from the tally's numbers,
 /// since `contains("0 failed")` also matches `10 failed`.
 pub fn assert_all_checks_passed(out: &Outcome) {
