@@ -533,6 +533,64 @@ fn a_big_table_is_read_in_key_ranges_by_two_connections_on_one_snapshot() {
 }
 
 #[test]
+fn the_checks_count_rows_on_every_parallel_reader_in_the_snapshot_the_loads_read() {
+    // A big table brings a second reader on the loads' snapshot; the checks count the source's
+    // tables on both connections at once. Rows the app commits after the loads (here while the
+    // run is paused at the big table's ANALYZE) are in neither count, whichever reader counts.
+    let source = MysqlDatabase::new();
+    source.execute(
+        "CREATE TABLE big (id INT NOT NULL PRIMARY KEY, n INT NOT NULL) ENGINE=InnoDB; \
+         INSERT INTO big SELECT seq, seq % 7 FROM seq_1_to_210000; \
+         CREATE TABLE small (id INT NOT NULL PRIMARY KEY) ENGINE=InnoDB; \
+         INSERT INTO small SELECT seq FROM seq_1_to_10",
+    );
+    let target = TestDatabase::new();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("plan.yaml"),
+        "version: 1\nname: counted\nsource: { url: \"${SOURCE_DATABASE_URL}\" }\ntarget: { url: \"${TARGET_DATABASE_URL}\" }\nchecks:\n  - row_counts: all\n",
+    )
+    .unwrap();
+    let release = dir.path().join("release");
+    let paused = || {
+        use diesel::RunQueryDsl;
+        let sql = "SELECT 1 FROM decant.steps WHERE step_id = 'analyze:big' AND state = 'running'";
+        diesel::sql_query(sql).execute(&mut target.connect()) == Ok(1)
+    };
+    let out = std::thread::scope(|scope| {
+        let run = scope.spawn(|| {
+            decant_between(
+                dir.path(),
+                &["run", "plan.yaml"],
+                &source,
+                &target,
+                &[
+                    ("DECANT_TEST_PAUSE_AT", "started:analyze:big"),
+                    ("DECANT_TEST_RELEASE", release.to_str().unwrap()),
+                ],
+            )
+        });
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+        while !paused() {
+            assert!(std::time::Instant::now() < deadline, "the run never paused");
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        source.execute("INSERT INTO big VALUES (300000, 1); INSERT INTO small VALUES (11)");
+        std::fs::write(&release, "").unwrap();
+        run.join().unwrap()
+    });
+    assert_exit(&out, 0);
+    assert_all_checks_passed(&out);
+    assert_eq!(
+        query(
+            &target,
+            "(SELECT count(*) FROM big) || ' ' || (SELECT count(*) FROM small)"
+        ),
+        "210000 10"
+    );
+}
+
+#[test]
 fn without_the_privilege_to_hold_commits_back_a_big_table_is_read_by_one_connection() {
     // A user that may only SELECT cannot take FLUSH TABLES WITH READ LOCK: the run reads the
     // big table with one connection, and every row still arrives.

@@ -226,6 +226,9 @@ pub fn timed(id: String, f: impl FnOnce() -> Result<Finding, CheckError>) -> Che
 pub struct Databases<'c> {
     pub source: &'c mut SourceConnection,
     pub target: &'c mut TargetConnection,
+    /// More connections reading the same snapshot as `source` (a run's parallel readers of a
+    /// MySQL source; none elsewhere): the source's row counts are shared out among them all.
+    pub twins: &'c mut [SourceConnection],
     /// Orphans a run already counted in this source before loading (`None` outside a run).
     pub known_orphans: Option<&'c [foreign_keys::OrphanFinding]>,
     /// The source connection is already inside the read transaction to compare against (the
@@ -263,33 +266,59 @@ pub fn run_plan_checks(
         progress(&r);
         results.push(r);
     };
-    // Rejects of the newest run, looked up once, when a row count needs them.
-    let mut rejects: Option<Result<row_counts::Rejects, CheckError>> = None;
+    // Every row count is read first, both sides at once (see `count_both_sides`), after the
+    // rejects of the newest run they subtract.
+    let counted: Vec<&ResolvedTable> = prepared
+        .loaded
+        .plan
+        .checks
+        .iter()
+        .filter_map(|check| check.row_counts.as_ref())
+        .flat_map(|selection| selected_tables(resolved, selection))
+        .collect();
+    let rejects =
+        (!counted.is_empty()).then(|| row_counts::newest_run_rejects(dbs.target, &resolved.schema));
+    let mut counts = match &rejects {
+        Some(Ok(_)) => {
+            let sources = std::iter::once(&mut *dbs.source)
+                .chain(dbs.twins.iter_mut())
+                .collect();
+            row_counts::count_both_sides(sources, dbs.target, resolved, &counted)
+        }
+        _ => Vec::new(),
+    }
+    .into_iter();
     for check in &prepared.loaded.plan.checks {
         if let Some(selection) = &check.row_counts {
-            let rejects = rejects.get_or_insert_with(|| {
-                row_counts::newest_run_rejects(dbs.target, &resolved.schema)
-            });
             for table in selected_tables(resolved, selection) {
-                let id = format!("row-counts:{}", table.source);
-                let r = match rejects {
-                    Ok(rejects) => timed(id, || {
-                        row_counts::check(
-                            dbs.source,
-                            dbs.target,
-                            resolved,
-                            table,
-                            rejects,
-                            &format!("row-counts:{}", table.source),
-                        )
-                    }),
-                    Err(e) => timed(id, || {
+                let id = row_counts::check_id(table);
+                let r = match (&rejects, counts.next()) {
+                    (Some(Ok(rejects)), Some(sides)) => {
+                        let mut r = timed(id, || {
+                            Ok(row_counts::compare(
+                                resolved,
+                                table,
+                                rejects,
+                                sides.source_rows?,
+                                sides.target_rows?,
+                            ))
+                        });
+                        r.seconds += sides.seconds;
+                        r
+                    }
+                    (Some(Err(e)), _) => timed(id.clone(), || {
                         Err(CheckError::Value {
-                            check: format!("row-counts:{}", table.source),
+                            check: id,
                             message: format!(
                                 "cannot read the rejects of the newest run: {}",
                                 chain(e)
                             ),
+                        })
+                    }),
+                    _ => timed(id.clone(), || {
+                        Err(CheckError::Value {
+                            check: id,
+                            message: "the table's rows were not counted".into(),
                         })
                     }),
                 };

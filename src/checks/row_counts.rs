@@ -113,31 +113,112 @@ fn rows_before(
         .collect())
 }
 
-/// Compares one table's counts.
-pub fn check(
-    source: &mut SourceConnection,
+/// Both sides' counts of `tables`, read at once: the source's by `sources` (connections that
+/// read one snapshot: a run's parallel readers, or the one source connection), each taking the
+/// next table not counted yet, the target's on `target` meanwhile. The counts are the longest
+/// queries of a run's last step, where no other step keeps the cores busy.
+pub fn count_both_sides(
+    sources: Vec<&mut SourceConnection>,
     target: &mut TargetConnection,
     resolved: &ResolvedPlan,
-    table: &ResolvedTable,
-    rejects: &Rejects,
-    id: &str,
-) -> Result<Finding, CheckError> {
+    tables: &[&ResolvedTable],
+) -> Vec<SidesCounted> {
+    // Biggest first, so the last table taken is a small one.
+    let mut order: Vec<usize> = (0..tables.len()).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(tables[i].source_rows));
+    let source_counts: Vec<std::sync::Mutex<Option<Timed>>> =
+        tables.iter().map(|_| std::sync::Mutex::new(None)).collect();
+    let target_counts: Vec<Timed> = std::thread::scope(|scope| {
+        scope.spawn(|| {
+            crate::source::share_out(sources, &order, |source, _, &i| {
+                let started = std::time::Instant::now();
+                let n = source_rows(source, tables[i]);
+                let counted = (n, started.elapsed().as_secs_f64());
+                *source_counts[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(counted);
+                true
+            });
+        });
+        tables
+            .iter()
+            .map(|table| {
+                let started = std::time::Instant::now();
+                let n = target_rows(target, resolved, table);
+                (n, started.elapsed().as_secs_f64())
+            })
+            .collect()
+    });
+    source_counts
+        .into_iter()
+        .zip(target_counts)
+        .zip(tables)
+        .map(|((source, target), table)| {
+            let source = source.into_inner().unwrap_or_else(|e| e.into_inner());
+            // Every table is taken unless a reader thread died: say so rather than guess.
+            let (source_rows, source_seconds) = source.unwrap_or_else(|| {
+                let message = "the source's count was not read".into();
+                let check = check_id(table);
+                (Err(CheckError::Value { check, message }), 0.0)
+            });
+            SidesCounted {
+                source_rows,
+                target_rows: target.0,
+                seconds: source_seconds + target.1,
+            }
+        })
+        .collect()
+}
+
+/// A count and the seconds its query took.
+type Timed = (Result<u64, CheckError>, f64);
+
+/// One table's counts on both sides, and the seconds their queries took together.
+pub struct SidesCounted {
+    pub source_rows: Result<u64, CheckError>,
+    pub target_rows: Result<u64, CheckError>,
+    pub seconds: f64,
+}
+
+/// The rows of `table` in the source that its filter lets through.
+fn source_rows(source: &mut SourceConnection, table: &ResolvedTable) -> Result<u64, CheckError> {
     let mut source_sql = format!("SELECT count(*) AS n FROM {}", quote_ident(&table.source));
     if let Some(filter) = &table.filter {
         source_sql.push_str(&format!(" WHERE {filter}"));
     }
-    let source_rows = source
+    source
         .integer(&source_sql)
         .map(|n| count(n.unwrap_or(0)))
-        .map_err(|e| CheckError::query(id, Side::Source, &source_sql, e))?;
+        .map_err(|e| CheckError::query(check_id(table), Side::Source, &source_sql, e))
+}
+
+/// The rows in `table`'s target table.
+fn target_rows(
+    target: &mut TargetConnection,
+    resolved: &ResolvedPlan,
+    table: &ResolvedTable,
+) -> Result<u64, CheckError> {
     let target_sql = format!(
         "SELECT count(*) AS n FROM {}",
         target_table_sql(&resolved.schema, table)
     );
-    let target_rows = diesel::sql_query(&target_sql)
+    diesel::sql_query(&target_sql)
         .get_result::<Count>(target.postgres())
         .map(|c| count(c.n))
-        .map_err(|e| CheckError::query(id, Side::Target, &target_sql, e))?;
+        .map_err(|e| CheckError::query(check_id(table), Side::Target, &target_sql, e))
+}
+
+/// `row-counts:<table>`.
+pub fn check_id(table: &ResolvedTable) -> String {
+    format!("row-counts:{}", table.source)
+}
+
+/// Compares one table's counts, as [`count_both_sides`] read them.
+pub fn compare(
+    resolved: &ResolvedPlan,
+    table: &ResolvedTable,
+    rejects: &Rejects,
+    source_rows: u64,
+    target_rows: u64,
+) -> Finding {
     let rejected = rejects.by_table.get(&table.source).copied().unwrap_or(0);
     let loaded = source_rows.saturating_sub(rejected);
     // Under append the table keeps what it held: only the journal knows how much that was.
@@ -213,5 +294,5 @@ pub fn check(
             details,
         )
     };
-    Ok(finding)
+    finding
 }

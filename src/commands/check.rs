@@ -56,6 +56,7 @@ pub fn run(args: &CheckArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result
     let mut dbs = Databases {
         source: &mut source,
         target: &mut target,
+        twins: &mut [],
         known_orphans: None,
         in_snapshot: false,
     };

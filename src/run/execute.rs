@@ -734,8 +734,10 @@ impl<'p> Scheduler<'p> {
             return "done (the plan has no checks)".into();
         }
         let mut loader = lock_loader(self.loader);
+        let Loader { source, twins, .. } = &mut *loader;
         let mut dbs = Databases {
-            source: &mut loader.source,
+            source,
+            twins,
             target,
             known_orphans: Some(&self.known_orphans),
             in_snapshot: true,
