@@ -62,7 +62,7 @@ pub fn prepare(path: &Path, profiling: Profiling) -> Result<Prepared, Diagnostic
         }
         Ok(url) => {
             let introspected = open_source(&url).and_then(|mut conn| {
-                let mut catalog = introspect_source(&mut conn)?;
+                let mut catalog = introspect_source(&mut conn, &|| open_source(&url).ok())?;
                 // Columns the plan states a type for are profiled too (few, and a reviewer's
                 // choice): `plan` then warns when their values will not convert.
                 let engine = conn.engine();

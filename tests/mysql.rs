@@ -533,6 +533,43 @@ fn a_big_table_is_read_in_key_ranges_by_two_connections_on_one_snapshot() {
 }
 
 #[test]
+fn introspection_counts_every_tables_rows_exactly_on_two_connections() {
+    // Counted two tables at a time, biggest first by InnoDB's estimate; each count must land on
+    // its own table, and a table whose estimate is far off is still counted exactly.
+    let source = MysqlDatabase::new();
+    source.execute(
+        "CREATE TABLE a (id INT NOT NULL PRIMARY KEY) ENGINE=InnoDB; \
+         CREATE TABLE b (id INT NOT NULL PRIMARY KEY) ENGINE=InnoDB; \
+         CREATE TABLE c (id INT NOT NULL PRIMARY KEY) ENGINE=InnoDB; \
+         CREATE TABLE d (id INT NOT NULL PRIMARY KEY) ENGINE=InnoDB; \
+         INSERT INTO a SELECT seq FROM seq_1_to_3; \
+         INSERT INTO b SELECT seq FROM seq_1_to_5000; \
+         INSERT INTO d SELECT seq FROM seq_1_to_70; \
+         ANALYZE TABLE a, b, c, d; \
+         INSERT INTO c SELECT seq FROM seq_1_to_1200",
+    );
+    let url = decant::url::parse_source_url(&source.url, std::path::Path::new(".")).unwrap();
+    let mut conn = decant::introspect::open_source(&url).unwrap();
+    let opened = std::sync::atomic::AtomicUsize::new(0);
+    let another = || {
+        opened.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        decant::introspect::open_source(&url).ok()
+    };
+    let catalog = decant::introspect::introspect_source(&mut conn, &another).unwrap();
+    let counts: Vec<String> = catalog
+        .tables
+        .iter()
+        .map(|t| format!("{} {}", t.name, t.row_count))
+        .collect();
+    assert_eq!(counts, ["a 3", "b 5000", "c 1200", "d 70"]);
+    assert_eq!(
+        opened.into_inner(),
+        1,
+        "a second connection counts beside the first"
+    );
+}
+
+#[test]
 fn the_checks_count_rows_on_every_parallel_reader_in_the_snapshot_the_loads_read() {
     // A big table brings a second reader on the loads' snapshot; the checks count the source's
     // tables on both connections at once. Rows the app commits after the loads (here while the

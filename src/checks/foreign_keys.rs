@@ -453,9 +453,7 @@ fn query_orphans(
     ))
 }
 
-/// Opens one more connection to the source, for searches that run side by side; `None` when
-/// the source cannot (SQLite, whose reads share the process) or a connection fails.
-pub type AnotherSource<'a> = dyn Fn() -> Option<SourceConnection> + Sync + 'a;
+pub use crate::source::AnotherSource;
 
 /// The orphans of every planned foreign key, counted directly: a row is an orphan when no row
 /// of the referenced table that its filter carries matches.

@@ -13,7 +13,7 @@ pub use mysql::{introspect_mysql, profile_mysql};
 pub use profile::{profile_catalog, profile_table};
 
 use crate::catalog::Catalog;
-use crate::source::SourceConnection;
+use crate::source::{AnotherSource, SourceConnection};
 use crate::url::{redact_url, SourceUrl};
 
 /// Opens a source read-only (SQLite) or in decant's read session (MySQL/MariaDB).
@@ -29,11 +29,15 @@ pub fn open_source(url: &SourceUrl) -> Result<SourceConnection, IntrospectError>
     }
 }
 
-/// The catalog of an open source, whichever engine it is.
-pub fn introspect_source(conn: &mut SourceConnection) -> Result<Catalog, IntrospectError> {
+/// The catalog of an open source, whichever engine it is; `another` may open one more
+/// connection to read beside `conn` (MySQL counts two tables' rows at once).
+pub fn introspect_source(
+    conn: &mut SourceConnection,
+    another: &AnotherSource<'_>,
+) -> Result<Catalog, IntrospectError> {
     match conn {
         SourceConnection::Sqlite(c) => introspect_sqlite(c),
-        SourceConnection::Mysql(_) => introspect_mysql(conn),
+        SourceConnection::Mysql(_) => introspect_mysql(conn, another),
     }
 }
 pub use sqlite::{

@@ -29,6 +29,10 @@ pub const MYSQL_PAGE_ROWS: usize = 20_000;
 /// images) is read in smaller pages, so memory stays flat whatever the rows hold.
 const MYSQL_PAGE_BYTES: usize = 32 << 20;
 
+/// Opens one more connection to the source, for reads that run side by side; `None` when the
+/// source cannot (SQLite, whose reads share the process) or a connection fails.
+pub type AnotherSource<'a> = dyn Fn() -> Option<SourceConnection> + Sync + 'a;
+
 /// An open source database.
 pub enum SourceConnection {
     Sqlite(SqliteConnection),
