@@ -8,7 +8,8 @@ use diesel::{PgConnection, QueryableByName, RunQueryDsl};
 use minijinja::context;
 
 use decant::copy::{
-    copy_table, select_columns, CopyError, CopyStats, JsonLinesRejects, RejectSink, VecRejects,
+    copy_table, select_columns, CopyError, CopyStats, JsonLinesRejects, ReadAlong, RejectSink,
+    VecRejects,
 };
 use decant::dialect::{quote_ident, Templates};
 use decant::introspect::open_sqlite_read_only;
@@ -190,6 +191,7 @@ impl Setup {
                 &copy_sql,
                 on_bad_row,
                 rejects,
+                ReadAlong::default(),
             )
             .map_err(TxError::Copy)
         });
@@ -550,6 +552,7 @@ fn text_in_an_integer_column_under_stop_names_table_column_key_and_value_and_lea
         &copy_sql,
         OnBadRow::Stop,
         &mut VecRejects::default(),
+        ReadAlong::default(),
     );
     assert!(matches!(result, Err(CopyError::BadRow(_))), "{result:?}");
     assert_eq!(

@@ -249,39 +249,9 @@ pub fn copy_table(
     copy_sql: &str,
     on_bad_row: OnBadRow,
     rejects: &mut dyn RejectSink,
+    along: ReadAlong<'_>,
 ) -> Result<CopyStats, CopyError> {
-    copy_table_digesting(
-        source,
-        &mut [],
-        target,
-        schema,
-        table,
-        primary_key,
-        select_sql,
-        copy_sql,
-        on_bad_row,
-        rejects,
-        None,
-    )
-}
-
-/// [`copy_table`], adding every row read (bad rows too) to `digest` on the way; a big MySQL
-/// table with one integer key is read in key ranges by `source` and `twins` at once (they
-/// must read one snapshot: [`SourceConnection::begin_snapshot_with`]).
-#[allow(clippy::too_many_arguments)]
-pub fn copy_table_digesting(
-    source: &mut SourceConnection,
-    twins: &mut [SourceConnection],
-    target: &mut TargetConnection,
-    schema: &str,
-    table: &ResolvedTable,
-    primary_key: &[String],
-    select_sql: &str,
-    copy_sql: &str,
-    on_bad_row: OnBadRow,
-    rejects: &mut dyn RejectSink,
-    digest: Option<&mut StreamedDigest>,
-) -> Result<CopyStats, CopyError> {
+    let ReadAlong { twins, digest } = along;
     let converter = Converter::new(table).map_err(|u| CopyError::UnsupportedType {
         table: table.source.clone(),
         column: u.column,
@@ -405,6 +375,16 @@ fn parallel_ranges(
         lo = hi + 1;
     }
     Some(ranges)
+}
+
+/// What reads along with a copy ([`copy_table`]); by default, nothing.
+#[derive(Default)]
+pub struct ReadAlong<'a> {
+    /// More connections on `source`'s snapshot ([`SourceConnection::begin_snapshot_with`]): a
+    /// big MySQL table with one integer key is read in key ranges by all of them at once.
+    pub twins: &'a mut [SourceConnection],
+    /// Every row read (bad rows too) is added to it on the way.
+    pub digest: Option<&'a mut StreamedDigest>,
 }
 
 /// One table's stream: the source rows, their conversion, and where bad rows go.

@@ -1340,9 +1340,8 @@ fn run_step(
                 // Every row passes here anyway: summed per key window on the way, the first
                 // sync after this run compares only the windows the app changed since.
                 let mut digest = super::sync::streamed_digest(prepared, source, target, t);
-                let mut stats = copy::copy_table_digesting(
+                let mut stats = copy::copy_table(
                     source,
-                    twins,
                     target,
                     &prepared.resolved.schema,
                     t,
@@ -1351,7 +1350,10 @@ fn run_step(
                     &copy_sql,
                     on_bad_row,
                     rejects,
-                    digest.as_mut(),
+                    copy::ReadAlong {
+                        twins,
+                        digest: digest.as_mut(),
+                    },
                 )?;
                 if let Some(sums) = digest.and_then(StreamedDigest::finish) {
                     journal::keep_windows(target, run_id, &t.source, &sums)?;

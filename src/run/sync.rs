@@ -920,6 +920,7 @@ fn stage(
             "",
             prepared.resolved.settings.on_bad_row,
             rejects,
+            copy::ReadAlong::default(),
         )
         .map_err(|e| failed(chain(&e)))?;
     }
