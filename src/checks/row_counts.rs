@@ -115,7 +115,7 @@ fn rows_before(
 
 /// Both sides' counts of `tables`, read at once: the source's by `sources` (connections that
 /// read one snapshot: a run's parallel readers, or the one source connection), each taking the
-/// next table not counted yet, the target's on `target` meanwhile. The counts are the longest
+/// biggest table not counted yet, the target's on `target` meanwhile. The counts are the longest
 /// queries of a run's last step, where no other step keeps the cores busy.
 pub fn count_both_sides(
     sources: Vec<&mut SourceConnection>,
@@ -123,48 +123,43 @@ pub fn count_both_sides(
     resolved: &ResolvedPlan,
     tables: &[&ResolvedTable],
 ) -> Vec<SidesCounted> {
-    // Biggest first, so the last table taken is a small one.
-    let mut order: Vec<usize> = (0..tables.len()).collect();
-    order.sort_by_key(|&i| std::cmp::Reverse(tables[i].source_rows));
-    let source_counts: Vec<std::sync::Mutex<Option<Timed>>> =
-        tables.iter().map(|_| std::sync::Mutex::new(None)).collect();
-    let target_counts: Vec<Timed> = std::thread::scope(|scope| {
-        scope.spawn(|| {
-            crate::source::share_out(sources, &order, |source, _, &i| {
-                let started = std::time::Instant::now();
-                let n = source_rows(source, tables[i]);
-                let counted = (n, started.elapsed().as_secs_f64());
-                *source_counts[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(counted);
-                true
-            });
+    let timed = |n: Result<u64, CheckError>, started: std::time::Instant| {
+        (n, started.elapsed().as_secs_f64())
+    };
+    let (source_counts, target_counts): (Vec<Timed>, Vec<Timed>) = std::thread::scope(|scope| {
+        let sources = scope.spawn(|| {
+            crate::source::share_out(
+                sources,
+                tables,
+                |t| t.source_rows,
+                |source, table| {
+                    let started = std::time::Instant::now();
+                    timed(source_rows(source, table), started)
+                },
+            )
         });
-        tables
+        let targets = tables
             .iter()
             .map(|table| {
                 let started = std::time::Instant::now();
-                let n = target_rows(target, resolved, table);
-                (n, started.elapsed().as_secs_f64())
+                timed(target_rows(target, resolved, table), started)
             })
-            .collect()
+            .collect();
+        let sources = sources
+            .join()
+            .unwrap_or_else(|p| std::panic::resume_unwind(p));
+        (sources, targets)
     });
     source_counts
         .into_iter()
         .zip(target_counts)
-        .zip(tables)
-        .map(|((source, target), table)| {
-            let source = source.into_inner().unwrap_or_else(|e| e.into_inner());
-            // Every table is taken unless a reader thread died: say so rather than guess.
-            let (source_rows, source_seconds) = source.unwrap_or_else(|| {
-                let message = "the source's count was not read".into();
-                let check = check_id(table);
-                (Err(CheckError::Value { check, message }), 0.0)
-            });
-            SidesCounted {
+        .map(
+            |((source_rows, source_s), (target_rows, target_s))| SidesCounted {
                 source_rows,
-                target_rows: target.0,
-                seconds: source_seconds + target.1,
-            }
-        })
+                target_rows,
+                seconds: source_s + target_s,
+            },
+        )
         .collect()
 }
 

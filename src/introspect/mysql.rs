@@ -9,8 +9,6 @@ use crate::catalog::{
     Index, IndexKey, IndexPart, Table, Trigger, UniqueConstraint, View,
 };
 use crate::dialect::quote_ident;
-use std::sync::Mutex;
-
 use crate::source::{share_out, AnotherSource, SourceConnection, SqlValue};
 
 /// Reads the catalog of the database the connection is on (its `DATABASE()`); `another` opens
@@ -454,28 +452,21 @@ fn count_rows(
     names: &[String],
     estimated: &[i64],
 ) -> Result<Vec<u64>, IntrospectError> {
-    let mut order: Vec<usize> = (0..names.len()).collect();
-    order.sort_by_key(|&i| std::cmp::Reverse(estimated.get(i).copied().unwrap_or(0)));
     let mut second = if names.len() > 1 { another() } else { None };
-    let conns = std::iter::once(&mut *conn).chain(second.as_mut()).collect();
-    let counted: Vec<Mutex<Option<Result<u64, IntrospectError>>>> =
-        names.iter().map(|_| Mutex::new(None)).collect();
-    share_out(conns, &order, |conn, _, &i| {
-        let n = count_one(conn, &names[i]);
-        *counted[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(n);
-        true
-    });
-    counted
-        .into_iter()
-        .zip(names)
-        .map(
-            |(n, name)| match n.into_inner().unwrap_or_else(|e| e.into_inner()) {
-                Some(n) => n,
-                // Every table is taken; should one not be, it is counted here.
-                None => count_one(conn, name),
-            },
-        )
-        .collect()
+    let conns = std::iter::once(conn).chain(second.as_mut()).collect();
+    let tables: Vec<(&String, u64)> = names
+        .iter()
+        .zip(estimated)
+        .map(|(name, &rows)| (name, u64::try_from(rows).unwrap_or(0)))
+        .collect();
+    share_out(
+        conns,
+        &tables,
+        |(_, rows)| *rows,
+        |conn, (name, _)| count_one(conn, name),
+    )
+    .into_iter()
+    .collect()
 }
 
 fn count_one(conn: &mut SourceConnection, name: &str) -> Result<u64, IntrospectError> {

@@ -395,7 +395,10 @@ fn digest_tables(
         }
         plans.push(Some(plan));
     }
-    let mut sums = digest_in_order(source, twin.as_deref_mut(), parts);
+    let mut sums: Vec<Option<PartSums>> = digest_parts(source, twin.as_deref_mut(), &parts)
+        .into_iter()
+        .map(Some)
+        .collect();
     let mut digests = Vec::new();
     for plan in plans {
         let Some(mut plan) = plan else {
@@ -410,8 +413,8 @@ fn digest_tables(
             plan.kept = None;
             let (key_min, width, windows) = fresh_windows(prepared, source, table, plan.key)?;
             let parts = split(prepared, table, plan.key, (key_min, width), windows);
-            let results = digest_in_order(source, twin.as_deref_mut(), parts);
-            now = merged(table, (key_min, width), results.into_iter())?;
+            let results = digest_parts(source, twin.as_deref_mut(), &parts);
+            now = merged(table, (key_min, width), results.into_iter().map(Some))?;
         }
         let Some(now) = now else {
             digests.push(None);
@@ -562,22 +565,6 @@ fn split(
             (part(sql), table.source_rows / pieces as u64)
         })
         .collect()
-}
-
-/// Digests `parts`, biggest first, on `source` and `twin`; each part's sums at its index.
-fn digest_in_order(
-    source: &mut SourceConnection,
-    twin: Option<&mut SourceConnection>,
-    parts: Vec<(DigestPart, u64)>,
-) -> Vec<Option<PartSums>> {
-    let mut order: Vec<usize> = (0..parts.len()).collect();
-    order.sort_by_key(|&i| std::cmp::Reverse(parts[i].1));
-    let sorted: Vec<DigestPart> = order.iter().map(|&i| parts[i].0.clone()).collect();
-    let mut sums: Vec<Option<PartSums>> = (0..parts.len()).map(|_| None).collect();
-    for (result, i) in digest_parts(source, twin, &sorted).into_iter().zip(order) {
-        sums[i] = Some(result);
-    }
-    sums
 }
 
 /// One table's parts' sums added up; `Ok(None)` when a key fell outside the windows.

@@ -307,27 +307,21 @@ pub struct DigestPart {
 /// What digesting one part gave: see [`SourceConnection::window_sums`].
 pub type PartSums = Result<Option<WindowSums>, DigestError>;
 
-/// Digests `parts` on `first` and `second` at once ([`super::share_out`]: they must read one
-/// snapshot, and the biggest parts come first); each part's sums at its index.
+/// Digests `parts` (each with its estimated rows) on `first` and `second` at once, the
+/// biggest first ([`super::share_out`]: they must read one snapshot); each part's sums at its
+/// index.
 pub fn digest_parts(
     first: &mut SourceConnection,
     second: Option<&mut SourceConnection>,
-    parts: &[DigestPart],
+    parts: &[(DigestPart, u64)],
 ) -> Vec<PartSums> {
-    let results: std::sync::Mutex<Vec<Option<PartSums>>> =
-        std::sync::Mutex::new((0..parts.len()).map(|_| None).collect());
     let conns = std::iter::once(first).chain(second).collect();
-    super::share_out(conns, parts, |conn, i, part| {
-        let sums = conn.window_sums(&part.select, part.key_min, part.width);
-        results.lock().unwrap_or_else(|e| e.into_inner())[i] = Some(sums);
-        true
-    });
-    results
-        .into_inner()
-        .unwrap_or_else(|e| e.into_inner())
-        .into_iter()
-        .map(|r| r.expect("every part is taken by a connection that runs to the end"))
-        .collect()
+    super::share_out(
+        conns,
+        parts,
+        |(_, rows)| *rows,
+        |conn, (part, _)| conn.window_sums(&part.select, part.key_min, part.width),
+    )
 }
 
 #[cfg(test)]

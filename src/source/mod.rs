@@ -223,25 +223,14 @@ impl SourceConnection {
         &mut self,
         select_sql: &str,
         keys: &[PageKey],
-        mut visit: impl FnMut(Vec<SqlValue>) -> Result<(), E>,
+        visit: impl FnMut(Vec<SqlValue>) -> Result<(), E>,
     ) -> Result<(), VisitError<E>> {
         if matches!(self, SourceConnection::Sqlite(_)) || keys.is_empty() {
             return self.visit_rows(select_sql, visit);
         }
         // A reader thread fetches the next page while this one hands out the current one: the
         // server's and the client library's work overlaps the caller's (converting, sending).
-        let (pages, received) = sync_channel::<diesel::QueryResult<Vec<Vec<SqlValue>>>>(1);
-        std::thread::scope(|scope| {
-            let conn = &mut *self;
-            scope
-                .spawn(move || read_pages(conn, select_sql, keys, None, |p| pages.send(p).is_ok()));
-            for page in received {
-                for values in page.map_err(VisitError::Read)? {
-                    visit(values).map_err(VisitError::Stopped)?;
-                }
-            }
-            Ok(())
-        })
+        self.visit_pages(&mut [], select_sql, keys, &[None], visit)
     }
 
     /// [`Self::visit_in_key_order`] for a big MySQL table whose one integer key is cut into
@@ -255,22 +244,39 @@ impl SourceConnection {
         select_sql: &str,
         keys: &[PageKey],
         ranges: &[(i64, i64)],
+        visit: impl FnMut(Vec<SqlValue>) -> Result<(), E>,
+    ) -> Result<(), VisitError<E>> {
+        let within: Vec<Option<(i64, i64)>> = ranges.iter().copied().map(Some).collect();
+        self.visit_pages(others, select_sql, keys, &within, visit)
+    }
+
+    /// Reads `select_sql` in key-ordered pages, a part (all keys, or a range) at a time, on
+    /// this connection and `others` at once; hands every row to `visit` as the pages arrive.
+    fn visit_pages<E>(
+        &mut self,
+        others: &mut [SourceConnection],
+        select_sql: &str,
+        keys: &[PageKey],
+        parts: &[Option<(i64, i64)>],
         mut visit: impl FnMut(Vec<SqlValue>) -> Result<(), E>,
     ) -> Result<(), VisitError<E>> {
         let readers = 1 + others.len();
         let (pages, received) = sync_channel::<diesel::QueryResult<Vec<Vec<SqlValue>>>>(readers);
         std::thread::scope(|scope| {
             let conns = std::iter::once(self).chain(others.iter_mut()).collect();
-            // `pages` ends with this thread, and the channel with it once every range is read.
+            // `pages` ends with this thread, and the channel with it once every part is read.
+            // Once the caller stops, each part left ends at its first page, which finds no one
+            // to take it.
             scope.spawn(move || {
-                share_out(conns, ranges, |conn, _, range| {
-                    let mut open = true;
-                    read_pages(conn, select_sql, keys, Some(*range), |p| {
-                        open = pages.send(p).is_ok();
-                        open
-                    });
-                    open
-                })
+                // In key order: all the same size.
+                share_out(
+                    conns,
+                    parts,
+                    |_| 0,
+                    |conn, within| {
+                        read_pages(conn, select_sql, keys, *within, |p| pages.send(p).is_ok());
+                    },
+                )
             });
             for page in received {
                 for values in page.map_err(VisitError::Read)? {
@@ -306,27 +312,42 @@ impl SourceConnection {
 }
 
 /// Hands `items` out to `conns`, a thread each, until every item is done: each connection
-/// takes the next item not taken yet (so give the biggest first) and runs `work(connection,
-/// index, item)`; a connection stops early when `work` returns false. The connections must
-/// read one snapshot (the caller's promise).
-pub(crate) fn share_out<T: Sync>(
+/// takes the biggest item (by `size`) not taken yet, so that the last ones taken are small,
+/// and runs `work(connection, item)`. Returns each item's result, in the items' order. The
+/// connections must read one snapshot (the caller's promise).
+pub(crate) fn share_out<T: Sync, R: Send>(
     conns: Vec<&mut SourceConnection>,
     items: &[T],
-    work: impl Fn(&mut SourceConnection, usize, &T) -> bool + Sync,
-) {
+    size: impl Fn(&T) -> u64,
+    work: impl Fn(&mut SourceConnection, &T) -> R + Sync,
+) -> Vec<R> {
+    let mut order: Vec<usize> = (0..items.len()).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(size(&items[i])));
     let next = std::sync::atomic::AtomicUsize::new(0);
-    let (next, work) = (&next, &work);
-    std::thread::scope(|scope| {
-        for conn in conns {
-            scope.spawn(move || loop {
-                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                let Some(item) = items.get(i) else { return };
-                if !work(conn, i, item) {
-                    return;
-                }
-            });
-        }
+    let (next, order, work) = (&next, &order, &work);
+    let mut done: Vec<(usize, R)> = std::thread::scope(|scope| {
+        let threads: Vec<_> = conns
+            .into_iter()
+            .map(|conn| {
+                scope.spawn(move || {
+                    let mut done = Vec::new();
+                    loop {
+                        let taken = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(&i) = order.get(taken) else {
+                            return done;
+                        };
+                        done.push((i, work(conn, &items[i])));
+                    }
+                })
+            })
+            .collect();
+        threads
+            .into_iter()
+            .flat_map(|t| t.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .collect()
     });
+    done.sort_unstable_by_key(|(i, _)| *i);
+    done.into_iter().map(|(_, r)| r).collect()
 }
 
 /// Reads `select_sql` in key-ordered pages (only keys within `within`, when given) and hands
