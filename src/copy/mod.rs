@@ -354,16 +354,10 @@ fn parallel_ranges(
     {
         return None;
     }
-    let column = quote_ident(&key.name);
-    let mut bound = |f: &str| {
-        source
-            .integer(&format!(
-                "SELECT {f}({column}) FROM ({select_sql}) AS \"bounds\""
-            ))
-            .ok()
-            .flatten()
-    };
-    let (min, max) = (bound("min")?, bound("max")?);
+    let (min, max) = source
+        .key_span(select_sql, &quote_ident(&key.name))
+        .ok()
+        .flatten()?;
     let pieces = i128::from(RANGES_PER_READER) * (twins as i128 + 1);
     let width = ((i128::from(max) - i128::from(min)) / pieces + 1).max(1);
     let mut ranges = Vec::new();

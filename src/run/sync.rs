@@ -448,12 +448,9 @@ pub(super) fn streamed_digest(
     table: &ResolvedTable,
 ) -> Option<StreamedDigest> {
     let key = digested_key(source, table)?;
-    let by_rowid = prepared
-        .catalog
-        .table(&table.source)
-        .and_then(|t| t.rowid_alias.as_deref())
-        == Some(key);
-    if !by_rowid || prepared.resolved.settings.if_exists == IfExists::Append {
+    if !keyed_by_rowid(prepared, table, key)
+        || prepared.resolved.settings.if_exists == IfExists::Append
+    {
         return None;
     }
     let qualified = crate::checks::target_table_sql(&prepared.resolved.schema, table);
@@ -467,6 +464,16 @@ pub(super) fn streamed_digest(
         .position(|c| c == key)?;
     let (key_min, width, _) = fresh_windows(prepared, source, table, key).ok()?;
     Some(StreamedDigest::new(position, key_min, width))
+}
+
+/// Whether `key` is SQLite's rowid for `table`: a range of it reads as cheaply as the whole
+/// table, and its first and last key are read without a scan.
+fn keyed_by_rowid(prepared: &Prepared, table: &ResolvedTable, key: &str) -> bool {
+    prepared
+        .catalog
+        .table(&table.source)
+        .and_then(|t| t.rowid_alias.as_deref())
+        == Some(key)
 }
 
 /// The key `table`'s rows are digested by: its one integer key, copied as it is, in SQLite.
@@ -489,19 +496,13 @@ fn fresh_windows(
     key: &str,
 ) -> Result<(i64, i64, usize), SyncError> {
     let base = crate::checks::checksums::load_select(prepared, table);
-    let column = crate::dialect::quote_ident(key);
-    let mut bound = |f: &str| {
-        source
-            .integer(&format!(
-                "SELECT {f}({column}) FROM ({base}) AS \"digested\""
-            ))
-            .map_err(|e| SyncError::Compare {
-                table: table.source.clone(),
-                message: crate::errors::database_chain(&e),
-            })
-    };
-    let (min, max) = (bound("min")?, bound("max")?);
-    let (min, max) = (min.unwrap_or(0), max.unwrap_or(0));
+    let (min, max) = source
+        .key_span(&base, &crate::dialect::quote_ident(key))
+        .map_err(|e| SyncError::Compare {
+            table: table.source.clone(),
+            message: crate::errors::database_chain(&e),
+        })?
+        .unwrap_or((0, 0));
     let span = (i128::from(max) - i128::from(min) + 1).max(1);
     let rows = i128::from(table.source_rows.max(1));
     // At most MAX_WINDOWS windows: a huge table gets wider ones rather than none.
@@ -529,12 +530,7 @@ fn split(
         key_min,
         width,
     };
-    let by_rowid = prepared
-        .catalog
-        .table(&table.source)
-        .and_then(|t| t.rowid_alias.as_deref())
-        == Some(key);
-    let wanted = if by_rowid {
+    let wanted = if keyed_by_rowid(prepared, table, key) {
         table.source_rows.div_ceil(PART_ROWS).clamp(1, 64) as usize
     } else {
         1

@@ -184,6 +184,23 @@ impl SourceConnection {
         )
     }
 
+    /// The least and the greatest value of the integer `column` (quoted) among the rows of
+    /// `select_sql`; `None` when there is no row.
+    pub fn key_span(
+        &mut self,
+        select_sql: &str,
+        column: &str,
+    ) -> diesel::QueryResult<Option<(i64, i64)>> {
+        // Two reads: SQLite finds a lone min() or max() of a key in its index, but scans the
+        // whole table for both in one SELECT (0.2 s for 3 M rows).
+        let mut bound = |f: &str| {
+            self.integer(&format!(
+                "SELECT {f}({column}) FROM ({select_sql}) AS \"span\""
+            ))
+        };
+        Ok(bound("min")?.zip(bound("max")?))
+    }
+
     /// Hands every row of `sql` to `visit`, in order, streamed where the engine streams:
     /// SQLite steps through its result; MySQL's client holds the result of one query, so
     /// callers over big tables use [`Self::visit_in_key_order`].
