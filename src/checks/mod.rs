@@ -266,8 +266,7 @@ pub fn run_plan_checks(
         progress(&r);
         results.push(r);
     };
-    // Every row count is read first, both sides at once (see `count_both_sides`), after the
-    // rejects of the newest run they subtract.
+    // Every row count is read first, both sides at once (see `row_counts::check_tables`).
     let counted: Vec<&ResolvedTable> = prepared
         .loaded
         .plan
@@ -276,53 +275,18 @@ pub fn run_plan_checks(
         .filter_map(|check| check.row_counts.as_ref())
         .flat_map(|selection| selected_tables(resolved, selection))
         .collect();
-    let rejects =
-        (!counted.is_empty()).then(|| row_counts::newest_run_rejects(dbs.target, &resolved.schema));
-    let mut counts = match &rejects {
-        Some(Ok(_)) => {
-            let sources = std::iter::once(&mut *dbs.source)
-                .chain(dbs.twins.iter_mut())
-                .collect();
-            row_counts::count_both_sides(sources, dbs.target, resolved, &counted)
-        }
-        _ => Vec::new(),
-    }
-    .into_iter();
+    let sources = std::iter::once(&mut *dbs.source)
+        .chain(dbs.twins.iter_mut())
+        .collect();
+    let mut row_counts =
+        row_counts::check_tables(sources, dbs.target, resolved, &counted).into_iter();
     for check in &prepared.loaded.plan.checks {
         if let Some(selection) = &check.row_counts {
-            for table in selected_tables(resolved, selection) {
-                let id = row_counts::check_id(table);
-                let r = match (&rejects, counts.next()) {
-                    (Some(Ok(rejects)), Some(sides)) => {
-                        let mut r = timed(id, || {
-                            Ok(row_counts::compare(
-                                resolved,
-                                table,
-                                rejects,
-                                sides.source_rows?,
-                                sides.target_rows?,
-                            ))
-                        });
-                        r.seconds += sides.seconds;
-                        r
-                    }
-                    (Some(Err(e)), _) => timed(id.clone(), || {
-                        Err(CheckError::Value {
-                            check: id,
-                            message: format!(
-                                "cannot read the rejects of the newest run: {}",
-                                chain(e)
-                            ),
-                        })
-                    }),
-                    _ => timed(id.clone(), || {
-                        Err(CheckError::Value {
-                            check: id,
-                            message: "the table's rows were not counted".into(),
-                        })
-                    }),
-                };
-                push(r, &mut results);
+            // One result per table, in the order `counted` lists them.
+            for _ in selected_tables(resolved, selection) {
+                if let Some(r) = row_counts.next() {
+                    push(r, &mut results);
+                }
             }
         }
         if let Some(selection) = &check.checksums {

@@ -9,8 +9,9 @@ use diesel::RunQueryDsl;
 
 use crate::source::SourceConnection;
 
-use super::{count, target_table_sql, CheckError, Count, Finding, Side};
+use super::{count, target_table_sql, timed, CheckError, CheckResult, Count, Finding, Side};
 use crate::dialect::quote_ident;
+use crate::errors::chain;
 use crate::plan::model::IfExists;
 use crate::resolve::{ResolvedPlan, ResolvedTable};
 use crate::target::TargetConnection;
@@ -113,11 +114,55 @@ fn rows_before(
         .collect())
 }
 
+/// The `row-counts` result of each of `tables`, in order, both sides counted at once (see
+/// [`count_both_sides`]), less the rejects of the newest run.
+pub fn check_tables(
+    sources: Vec<&mut SourceConnection>,
+    target: &mut TargetConnection,
+    resolved: &ResolvedPlan,
+    tables: &[&ResolvedTable],
+) -> Vec<CheckResult> {
+    if tables.is_empty() {
+        return Vec::new();
+    }
+    let rejects = match newest_run_rejects(target, &resolved.schema) {
+        Ok(rejects) => rejects,
+        Err(e) => {
+            let message = format!("cannot read the rejects of the newest run: {}", chain(&e));
+            return tables
+                .iter()
+                .map(|table| {
+                    let check = check_id(table);
+                    let message = message.clone();
+                    timed(check.clone(), || Err(CheckError::Value { check, message }))
+                })
+                .collect();
+        }
+    };
+    count_both_sides(sources, target, resolved, tables)
+        .into_iter()
+        .zip(tables)
+        .map(|(sides, table)| {
+            let mut result = timed(check_id(table), || {
+                Ok(compare(
+                    resolved,
+                    table,
+                    &rejects,
+                    sides.source_rows?,
+                    sides.target_rows?,
+                ))
+            });
+            result.seconds += sides.seconds;
+            result
+        })
+        .collect()
+}
+
 /// Both sides' counts of `tables`, read at once: the source's by `sources` (connections that
 /// read one snapshot: a run's parallel readers, or the one source connection), each taking the
 /// biggest table not counted yet, the target's on `target` meanwhile. The counts are the longest
 /// queries of a run's last step, where no other step keeps the cores busy.
-pub fn count_both_sides(
+fn count_both_sides(
     sources: Vec<&mut SourceConnection>,
     target: &mut TargetConnection,
     resolved: &ResolvedPlan,
@@ -167,10 +212,10 @@ pub fn count_both_sides(
 type Timed = (Result<u64, CheckError>, f64);
 
 /// One table's counts on both sides, and the seconds their queries took together.
-pub struct SidesCounted {
-    pub source_rows: Result<u64, CheckError>,
-    pub target_rows: Result<u64, CheckError>,
-    pub seconds: f64,
+struct SidesCounted {
+    source_rows: Result<u64, CheckError>,
+    target_rows: Result<u64, CheckError>,
+    seconds: f64,
 }
 
 /// The rows of `table` in the source that its filter lets through.
@@ -202,12 +247,12 @@ fn target_rows(
 }
 
 /// `row-counts:<table>`.
-pub fn check_id(table: &ResolvedTable) -> String {
+fn check_id(table: &ResolvedTable) -> String {
     format!("row-counts:{}", table.source)
 }
 
 /// Compares one table's counts, as [`count_both_sides`] read them.
-pub fn compare(
+fn compare(
     resolved: &ResolvedPlan,
     table: &ResolvedTable,
     rejects: &Rejects,
