@@ -226,6 +226,67 @@ fn the_orphan_search_counts_only_rows_read_against_parents_carried_with_or_witho
     }
 }
 
+/// Authors have an integer key and a text one; books reference both. With the filters, the
+/// books carried reference carried authors only.
+const TWO_KEY_SHELF: &str = "PRAGMA foreign_keys = OFF;
+CREATE TABLE authors (id INTEGER PRIMARY KEY, code TEXT NOT NULL UNIQUE, status TEXT NOT NULL);
+CREATE TABLE books (id INTEGER PRIMARY KEY, author_id INTEGER REFERENCES authors (id), author_code TEXT REFERENCES authors (code), status TEXT NOT NULL);
+INSERT INTO authors VALUES (1, 'a1', 'live'), (2, 'a2', 'hidden');
+INSERT INTO books VALUES (10, 1, 'a1', 'live'), (11, NULL, NULL, 'live'), (12, 2, 'a2', 'hidden'), (13, 3, 'a3', 'hidden');";
+
+/// The report's list of foreign keys (target names) under `field`, sorted.
+fn constraints_in(report: &serde_json::Value, field: &str) -> Vec<String> {
+    let mut names: Vec<String> = report[field]
+        .as_array()
+        .unwrap_or_else(|| panic!("no `{field}` in the report"))
+        .iter()
+        .map(|v| v.as_str().unwrap().to_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn the_loads_settle_integer_foreign_keys_of_the_rows_they_carry_and_the_source_is_searched_for_the_rest(
+) {
+    let s = Setup::from_sql(
+        TWO_KEY_SHELF,
+        "filters:\n  authors: \"status = 'live'\"\n  books: \"status = 'live'\"\nchecks:\n  - foreign_keys: all\n",
+    );
+    let out = s.decant(&["run", "plan.yaml"]);
+    assert_exit(&out, 0);
+    let report = s.report("plan");
+    // Book 13's author 3 does not exist, but book 13 is not carried: no orphan.
+    assert_eq!(
+        constraints_in(&report, "orphans_settled_by_loads"),
+        ["books_author_id_fkey"]
+    );
+    // Text is compared by the source's rules (SQLite's affinity, MySQL's collations).
+    assert_eq!(
+        constraints_in(&report, "orphans_searched_in_source"),
+        ["books_author_code_fkey"]
+    );
+    assert_eq!(
+        query(&s.db, "SELECT string_agg(conname, ' ' ORDER BY conname) FROM pg_constraint WHERE contype = 'f' AND connamespace = 'public'::regnamespace"),
+        "books_author_code_fkey books_author_id_fkey"
+    );
+    assert_all_checks_passed(&out);
+
+    // Unfiltered, the loads see book 13's author 3 without a parent: the source is searched
+    // and names the row, in both keys.
+    let s = Setup::from_sql(TWO_KEY_SHELF, "checks:\n  - foreign_keys: all\n");
+    let out = s.decant(&["run", "plan.yaml"]);
+    assert_exit(&out, 2);
+    assert_contains(
+        &out.stderr,
+        &["id=13 → author_id=3", "id=13 → author_code=\"a3\""],
+    );
+    assert_eq!(
+        constraints_in(&s.report("plan"), "orphans_searched_in_source"),
+        ["books_author_code_fkey", "books_author_id_fkey"]
+    );
+}
+
 #[test]
 fn orphans_under_reject_are_left_out_with_their_children_and_recorded_as_rejects() {
     let s = Setup::from_sql(

@@ -577,3 +577,75 @@ fn foreign_keys_and_checks_wait_for_the_orphan_search_that_runs_beside_the_loads
         "0"
     );
 }
+
+#[test]
+fn orphans_the_source_search_finds_first_stop_the_run_with_those_the_loads_were_watching() {
+    // `author_code` is text: searched in the source from the start. `author_id` is watched by
+    // the loads, which the pause holds back until that search has ended with orphans: the
+    // run starts no load, searches `author_id` too, and the stop names both.
+    let s = Setup::from_sql(
+        "PRAGMA foreign_keys = OFF;
+         CREATE TABLE authors (id INTEGER PRIMARY KEY, code TEXT NOT NULL UNIQUE);
+         CREATE TABLE books (id INTEGER PRIMARY KEY, author_id INTEGER REFERENCES authors (id), author_code TEXT REFERENCES authors (code));
+         INSERT INTO authors VALUES (1, 'a1');
+         INSERT INTO books VALUES (10, 1, 'a1'), (11, 2, 'a2');",
+        "settings: { workers: 1 }\n",
+    );
+    let mut child = spawn_run(&s, Some("started:create-schema"));
+    let stderr = wait_paused(&mut child);
+    // SQLite answers a search of two rows in milliseconds.
+    std::thread::sleep(Duration::from_secs(2));
+    release(&s);
+    let status = child.wait().unwrap();
+    let stderr = stderr.join().unwrap();
+    assert_eq!(status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("id=11 → author_id=2") && stderr.contains("id=11 → author_code=\"a2\""),
+        "{stderr}"
+    );
+    assert_eq!(
+        query(
+            &s.db,
+            "SELECT count(*) FROM decant.steps WHERE step_id LIKE 'load:%'"
+        ),
+        "0"
+    );
+    assert_eq!(
+        query(&s.db, "SELECT count(*) FROM pg_constraint WHERE contype = 'f' AND connamespace = 'public'::regnamespace"),
+        "0"
+    );
+}
+
+#[test]
+fn a_resumed_run_searches_the_source_for_the_foreign_keys_of_tables_loaded_before() {
+    let s = Setup::from_sql(
+        "CREATE TABLE authors (id INTEGER PRIMARY KEY, name TEXT);
+         CREATE TABLE books (id INTEGER PRIMARY KEY, author_id INTEGER REFERENCES authors (id));
+         CREATE TABLE reviews (id INTEGER PRIMARY KEY, book_id INTEGER REFERENCES books (id));
+         INSERT INTO authors VALUES (1, 'ann'), (2, 'bo');
+         INSERT INTO books VALUES (10, 1), (11, 2);
+         INSERT INTO reviews VALUES (100, 10), (101, 11), (102, NULL);",
+        "settings: { workers: 1 }\n",
+    );
+    run_killed_at(&s, "after-commit:load:authors");
+    resume_to_the_end(&s, "after-commit:load:authors");
+    let report = s.report("plan");
+    let names = |field: &str| {
+        report[field]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap().to_owned())
+            .collect::<Vec<_>>()
+    };
+    // The authors' keys were loaded by the killed attempt: nothing watched them this time.
+    assert_eq!(
+        names("orphans_searched_in_source"),
+        ["books_author_id_fkey"]
+    );
+    assert_eq!(names("orphans_settled_by_loads"), ["reviews_book_id_fkey"]);
+    assert_eq!(
+        query(&s.db, "SELECT count(*) FROM pg_constraint WHERE contype = 'f' AND connamespace = 'public'::regnamespace"),
+        "2"
+    );
+}

@@ -2,7 +2,9 @@
 //! (`fixtures/mysql/traps.sql`, loaded by the `mariadb` client), each trap loaded right or
 //! rejected with its reason, and the checks working across the two engines.
 
-use crate::support::cli::{assert_all_checks_passed, decant_in, repo_root, Outcome};
+use crate::support::cli::{
+    assert_all_checks_passed, assert_contains, decant_in, repo_root, Outcome,
+};
 use crate::support::mysql::MysqlDatabase;
 use crate::support::postgres::TestDatabase;
 use crate::support::setup::{assert_exit, assert_tables_reconcile, query};
@@ -530,6 +532,60 @@ fn a_big_table_is_read_in_key_ranges_by_two_connections_on_one_snapshot() {
         ),
         "300000 300000 -449997 450000 1499996 240000"
     );
+}
+
+#[test]
+fn the_loads_settle_foreign_keys_to_a_table_read_in_key_ranges_and_give_keys_past_2_63_to_the_search(
+) {
+    // `parents` is read in key ranges by two connections, its rows arriving interleaved; the
+    // loads see every child value among its keys. `wide` keys are BIGINT UNSIGNED, one of
+    // them past 2^63: read as digits, it makes the loads give up on the key, and the source
+    // is searched (the row is rejected as out of range, and its child with it).
+    let source = MysqlDatabase::new();
+    source.execute(
+        "CREATE TABLE parents (id BIGINT NOT NULL PRIMARY KEY) ENGINE=InnoDB; \
+         INSERT INTO parents SELECT seq FROM seq_1_to_210000; \
+         CREATE TABLE kids (id INT NOT NULL PRIMARY KEY, parent_id BIGINT NULL, CONSTRAINT kids_parent FOREIGN KEY (parent_id) REFERENCES parents (id)) ENGINE=InnoDB; \
+         INSERT INTO kids SELECT seq, IF(seq % 7 = 0, NULL, seq * 200) FROM seq_1_to_1000; \
+         CREATE TABLE wide (id BIGINT UNSIGNED NOT NULL PRIMARY KEY) ENGINE=InnoDB; \
+         INSERT INTO wide VALUES (1), (9223372036854775808); \
+         CREATE TABLE wide_kids (id INT NOT NULL PRIMARY KEY, wide_id BIGINT UNSIGNED NOT NULL, CONSTRAINT wide_kids_wide FOREIGN KEY (wide_id) REFERENCES wide (id)) ENGINE=InnoDB; \
+         INSERT INTO wide_kids VALUES (1, 9223372036854775808), (2, 1)",
+    );
+    let target = TestDatabase::new();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("plan.yaml"),
+        "version: 1\nname: keys\nsource: { url: \"${SOURCE_DATABASE_URL}\" }\ntarget: { url: \"${TARGET_DATABASE_URL}\" }\nsettings: { on_bad_row: reject }\nchecks:\n  - foreign_keys: all\n",
+    )
+    .unwrap();
+    let out = decant_between(dir.path(), &["run", "plan.yaml"], &source, &target, &[]);
+    assert_exit(&out, 1);
+    assert_all_checks_passed(&out);
+    let report: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("plan.report.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        report["orphans_settled_by_loads"],
+        serde_json::json!(["kids_parent_id_fkey"])
+    );
+    assert_eq!(
+        report["orphans_searched_in_source"],
+        serde_json::json!(["wide_kids_wide_id_fkey"])
+    );
+    assert_eq!(
+        query(&target, "SELECT string_agg(conname, ' ' ORDER BY conname) FROM pg_constraint WHERE contype = 'f' AND connamespace = 'public'::regnamespace"),
+        "kids_parent_id_fkey wide_kids_wide_id_fkey"
+    );
+
+    // One child without its parent among the 210 000: the loads cannot settle the key, and
+    // the source's search names the row.
+    source.execute("SET FOREIGN_KEY_CHECKS = 0; INSERT INTO kids VALUES (1001, 210001)");
+    let target = TestDatabase::new();
+    let out = decant_between(dir.path(), &["run", "plan.yaml"], &source, &target, &[]);
+    assert_exit(&out, 2);
+    assert_contains(&out.stderr, &["id=1001 → parent_id=210001"]);
 }
 
 #[test]

@@ -462,10 +462,38 @@ pub fn find_orphans(
     resolved: &ResolvedPlan,
     another: Option<&AnotherSource<'_>>,
 ) -> Result<Vec<OrphanFinding>, CheckError> {
+    find_orphans_of(
+        source,
+        resolved,
+        &all_source_foreign_keys(resolved),
+        another,
+    )
+}
+
+/// Every planned foreign key in source names, in the plan's order.
+pub fn all_source_foreign_keys(resolved: &ResolvedPlan) -> Vec<SourceForeignKey> {
+    resolved
+        .tables
+        .iter()
+        .flat_map(|table| source_foreign_keys(resolved, table))
+        .collect()
+}
+
+/// The orphans of the planned foreign keys among `which`, as [`find_orphans`] finds them,
+/// in the plan's order.
+pub fn find_orphans_of(
+    source: &mut SourceConnection,
+    resolved: &ResolvedPlan,
+    which: &[SourceForeignKey],
+    another: Option<&AnotherSource<'_>>,
+) -> Result<Vec<OrphanFinding>, CheckError> {
     let mut predicates = Predicates::new(resolved);
     let mut searches = Vec::new();
     for table in &resolved.tables {
         for fk in source_foreign_keys(resolved, table) {
+            if !which.iter().any(|w| w.key() == fk.key()) {
+                continue;
+            }
             let search = predicates.orphans_search(table, &fk);
             searches.push((table, fk, search));
         }

@@ -10,6 +10,7 @@
 mod addresses;
 mod binary;
 mod convert;
+mod key_watch;
 mod read;
 mod rejects;
 
@@ -24,6 +25,7 @@ use crate::plan::model::OnBadRow;
 use crate::resolve::ResolvedTable;
 use crate::target::{copy_in, copy_target_of, CopyFailure, CopyInto, TargetConnection};
 
+pub use key_watch::{KeySet, KeyWatch, WatchedColumn};
 pub use read::{show_value, sqlite_real_text, value_json, SqlValue};
 pub use rejects::{JsonLinesRejects, VecRejects};
 
@@ -251,7 +253,11 @@ pub fn copy_table(
     rejects: &mut dyn RejectSink,
     along: ReadAlong<'_>,
 ) -> Result<CopyStats, CopyError> {
-    let ReadAlong { twins, digest } = along;
+    let ReadAlong {
+        twins,
+        digest,
+        watch,
+    } = along;
     let converter = Converter::new(table).map_err(|u| CopyError::UnsupportedType {
         table: table.source.clone(),
         column: u.column,
@@ -295,6 +301,7 @@ pub fn copy_table(
         on_bad_row,
         rejects,
         digest,
+        watch,
         stats: CopyStats::default(),
         failure: None,
     };
@@ -379,6 +386,8 @@ pub struct ReadAlong<'a> {
     pub twins: &'a mut [SourceConnection],
     /// Every row read (bad rows too) is added to it on the way.
     pub digest: Option<&'a mut StreamedDigest>,
+    /// Columns whose values every row read (bad rows too) adds to a set.
+    pub watch: Option<&'a mut KeyWatch>,
 }
 
 /// One table's stream: the source rows, their conversion, and where bad rows go.
@@ -393,6 +402,7 @@ struct Stream<'a> {
     on_bad_row: OnBadRow,
     rejects: &'a mut dyn RejectSink,
     digest: Option<&'a mut StreamedDigest>,
+    watch: Option<&'a mut KeyWatch>,
     stats: CopyStats,
     /// Why the stream stopped, kept here: Diesel reports a cancelled COPY as a database error.
     failure: Option<CopyError>,
@@ -427,6 +437,7 @@ impl Stream<'_> {
             on_bad_row,
             rejects,
             digest,
+            watch,
             stats,
             ..
         } = self;
@@ -488,6 +499,9 @@ impl Stream<'_> {
             }
             if let Some(digest) = digest.as_deref_mut() {
                 digest.add(&values);
+            }
+            if let Some(watch) = watch.as_deref_mut() {
+                watch.add(&values);
             }
             let start = buf.len();
             match converter.encode_row(&values, &mut buf) {

@@ -11,9 +11,12 @@ use diesel::connection::SimpleConnection;
 use diesel::sql_types::Text;
 use diesel::RunQueryDsl;
 
-use crate::checks::foreign_keys::{find_orphans, plan_orphans, OrphanFinding, OrphanPlan};
+use crate::checks::foreign_keys::{
+    all_source_foreign_keys, find_orphans_of, plan_orphans, OrphanFinding, OrphanPlan,
+    SourceForeignKey,
+};
 use crate::checks::{run_plan_checks, Databases};
-use crate::copy::{self, CopyError, JsonLinesRejects, Reject, RejectSink};
+use crate::copy::{self, CopyError, JsonLinesRejects, KeyWatch, Reject, RejectSink};
 use crate::errors::chain;
 use crate::graph::StepKind;
 use crate::introspect::open_source;
@@ -22,6 +25,7 @@ use crate::plan::model::{IfExists, OrphanPolicy, SchemaOwner};
 use crate::prepare::Prepared;
 use crate::render::RenderedStep;
 use crate::run::identity::{plan_hash, schema_hash, source_fingerprint};
+use crate::run::orphan_watch::OrphanWatch;
 use crate::run::report::{RunFailure, RunReport, StepReport, TableReport};
 use crate::signals;
 use crate::source::digest::StreamedDigest;
@@ -357,7 +361,16 @@ pub fn execute(
     scheduler.target_url = target_url;
     scheduler.known_orphans = std::mem::take(&mut orphans.direct);
     if beside_the_loads {
-        scheduler.orphan_search = Some(search_orphans_beside(resolved, &source_url));
+        let (watch, searched) = OrphanWatch::plan(prepared, &done);
+        let mut beside = BesideSearch {
+            watch,
+            searches: Vec::new(),
+            unsure: Vec::new(),
+            found: Vec::new(),
+            url: source_url.clone(),
+        };
+        beside.search(resolved, searched, &mut report);
+        scheduler.beside = Some(beside);
     }
     let stop = std::thread::scope(|scope| {
         scheduler.run(scope, lanes, &mut target, run_id, &mut report, progress)
@@ -475,12 +488,16 @@ fn parallel_readers(
     Some((control, twins))
 }
 
-/// What the orphan search beside the loads hands back: the orphans, or why it failed.
+/// What an orphan search beside the loads hands back: the orphans, or why it failed.
 type OrphanSearch = Receiver<Result<Vec<OrphanFinding>, String>>;
 
-/// Starts the orphan search under `settings.orphans: fail` on connections of its own. The
-/// thread is not scoped: a run stopped by a signal or a failed step does not wait for it.
-fn search_orphans_beside(resolved: &crate::resolve::ResolvedPlan, url: &SourceUrl) -> OrphanSearch {
+/// Starts an orphan search for the constraints `which` on connections of its own. The thread
+/// is not scoped: a run stopped by a signal or a failed step does not wait for it.
+fn search_orphans_beside(
+    resolved: &crate::resolve::ResolvedPlan,
+    url: &SourceUrl,
+    which: Vec<SourceForeignKey>,
+) -> OrphanSearch {
     let (tx, rx) = std::sync::mpsc::channel();
     let resolved = resolved.clone();
     let url = url.clone();
@@ -488,13 +505,123 @@ fn search_orphans_beside(resolved: &crate::resolve::ResolvedPlan, url: &SourceUr
         let result = open_source(&url)
             .map_err(|e| format!("cannot open the source: {}", chain(&e)))
             .and_then(|mut source| {
-                find_orphans(&mut source, &resolved, Some(&|| another_source(&url)))
-                    .map_err(|e| chain(&e))
+                find_orphans_of(
+                    &mut source,
+                    &resolved,
+                    &which,
+                    Some(&|| another_source(&url)),
+                )
+                .map_err(|e| chain(&e))
             });
         signals::test_point("searched", "orphans");
         let _ = tx.send(result);
     });
     rx
+}
+
+/// Under `settings.orphans: fail`, how the orphans are found beside the loads: the loads watch
+/// the keys they can settle, and the source is searched for the rest, all before any foreign
+/// key is made.
+struct BesideSearch {
+    watch: OrphanWatch,
+    /// Searches still running.
+    searches: Vec<OrphanSearch>,
+    /// Constraints the loads could not settle, searched once the watch is over: one search
+    /// shares two connections out among them all.
+    unsure: Vec<SourceForeignKey>,
+    /// The orphans the searches found so far.
+    found: Vec<OrphanFinding>,
+    url: SourceUrl,
+}
+
+impl BesideSearch {
+    /// True until every constraint is settled or searched: foreign keys and checks wait.
+    fn busy(&self) -> bool {
+        self.watch.waiting() || !self.searches.is_empty()
+    }
+
+    /// Starts the search of `which` (none when empty) and names them in the report.
+    fn search(
+        &mut self,
+        resolved: &crate::resolve::ResolvedPlan,
+        which: Vec<SourceForeignKey>,
+        report: &mut RunReport,
+    ) {
+        if which.is_empty() {
+            return;
+        }
+        report
+            .orphans_searched_in_source
+            .extend(which.iter().map(|fk| fk.name.clone()));
+        self.searches
+            .push(search_orphans_beside(resolved, &self.url, which));
+    }
+
+    /// Once nothing is watched any more, the constraints the loads left unsure are searched.
+    fn search_the_unsure(
+        &mut self,
+        resolved: &crate::resolve::ResolvedPlan,
+        report: &mut RunReport,
+    ) {
+        if !self.watch.waiting() {
+            let unsure = std::mem::take(&mut self.unsure);
+            self.search(resolved, unsure, report);
+        }
+    }
+
+    /// Takes the results of the searches that have ended, waiting up to `wait` for the first:
+    /// orphans (once every constraint is settled or searched, so the stop names them all), or
+    /// a failed search, stop the run before any foreign key is made.
+    fn result(
+        &mut self,
+        resolved: &crate::resolve::ResolvedPlan,
+        wait: Duration,
+        report: &mut RunReport,
+    ) -> Option<Stop> {
+        let mut i = 0;
+        while i < self.searches.len() {
+            let result =
+                match self.searches[i].recv_timeout(if i == 0 { wait } else { Duration::ZERO }) {
+                    Ok(result) => result,
+                    Err(RecvTimeoutError::Timeout) => {
+                        i += 1;
+                        continue;
+                    }
+                    Err(RecvTimeoutError::Disconnected) => {
+                        Err("the search stopped without a result".to_owned())
+                    }
+                };
+            self.searches.remove(i);
+            match result {
+                Ok(findings) => self.found.extend(findings),
+                Err(message) => {
+                    return Some(Stop::Failed {
+                        step: "orphan search".to_owned(),
+                        sql: None,
+                        message: format!("looking for orphan rows in the source failed: {message}"),
+                    })
+                }
+            }
+        }
+        if !self.found.is_empty() && self.watch.waiting() {
+            // The run stops: what the loads still watch is searched now, so that the stop
+            // lists every constraint with orphans.
+            self.unsure.extend(self.watch.give_up());
+        }
+        self.search_the_unsure(resolved, report);
+        if self.found.is_empty() || self.busy() {
+            return None;
+        }
+        // In the plan's order, whichever search found them.
+        let order = all_source_foreign_keys(resolved);
+        let rank = |f: &OrphanFinding| {
+            order
+                .iter()
+                .position(|fk| fk.table == f.table && fk.name == f.constraint)
+        };
+        self.found.sort_by_key(rank);
+        Some(Stop::Orphans)
+    }
 }
 
 /// Closes a run that did not succeed: steps still `running` in the journal take the run's
@@ -570,6 +697,8 @@ struct Finished {
 struct StepDone {
     rows: Option<RowCounts>,
     output: Option<String>,
+    /// What a load saw in the columns it watched for the orphan search.
+    watch: Option<KeyWatch>,
 }
 
 /// Why the scheduler stopped handing out steps.
@@ -607,8 +736,9 @@ struct Scheduler<'p> {
     /// The orphans found before loading (or beside the loads), so the foreign-key checks do
     /// not search again.
     known_orphans: Vec<OrphanFinding>,
-    /// The search still running beside the loads; foreign keys and checks wait for it.
-    orphan_search: Option<OrphanSearch>,
+    /// Under `settings.orphans: fail`, the orphan search beside the loads; foreign keys and
+    /// checks wait for it.
+    beside: Option<BesideSearch>,
     /// The target, for `run:` steps' environment.
     target_url: &'p str,
 }
@@ -657,7 +787,7 @@ impl<'p> Scheduler<'p> {
             loader,
             checks: None,
             known_orphans: Vec::new(),
-            orphan_search: None,
+            beside: None,
             target_url: "",
         }
     }
@@ -667,7 +797,11 @@ impl<'p> Scheduler<'p> {
     /// checks (which take its findings) wait.
     fn next_for(&mut self, is_loader: bool) -> Option<usize> {
         let steps = &self.prepared.steps;
-        let searching = self.orphan_search.is_some();
+        let searching = self.beside.as_ref().is_some_and(BesideSearch::busy);
+        if self.beside.as_ref().is_some_and(|b| !b.found.is_empty()) {
+            // The run stops once every search has ended: nothing new starts meanwhile.
+            return None;
+        }
         let is_load = |i: &usize| matches!(steps[*i].kind, StepKind::Load { .. });
         let waits = |i: &usize| {
             searching
@@ -688,30 +822,15 @@ impl<'p> Scheduler<'p> {
         Some(self.ready.remove(position))
     }
 
-    /// Takes the orphan search's result once it has come, waiting up to `wait` for it:
-    /// orphans, or a failed search, stop the run before any foreign key is made.
-    fn orphan_search_result(&mut self, wait: Duration) -> Option<Stop> {
-        let search = self.orphan_search.as_ref()?;
-        let result = match search.recv_timeout(wait) {
-            Ok(result) => result,
-            Err(RecvTimeoutError::Timeout) => return None,
-            Err(RecvTimeoutError::Disconnected) => {
-                Err("the search stopped without a result".to_owned())
-            }
-        };
-        self.orphan_search = None;
-        match result {
-            Ok(findings) if findings.is_empty() => None,
-            Ok(findings) => {
-                self.known_orphans = findings;
-                Some(Stop::Orphans)
-            }
-            Err(message) => Some(Stop::Failed {
-                step: "orphan search".to_owned(),
-                sql: None,
-                message: format!("looking for orphan rows in the source failed: {message}"),
-            }),
+    /// Takes the results of the orphan searches beside the loads ([`BesideSearch::result`]);
+    /// the orphans they found become the run's.
+    fn orphan_search_result(&mut self, wait: Duration, report: &mut RunReport) -> Option<Stop> {
+        let beside = self.beside.as_mut()?;
+        let stop = beside.result(&self.prepared.resolved, wait, report);
+        if matches!(stop, Some(Stop::Orphans)) {
+            self.known_orphans = std::mem::take(&mut beside.found);
         }
+        stop
     }
 
     fn release(&mut self, step: usize) {
@@ -883,23 +1002,29 @@ impl<'p> Scheduler<'p> {
         let mut loader_flags = Vec::new();
         let mut pids = Vec::new();
         for (lane_no, mut lane) in lanes.into_iter().enumerate() {
-            let (tx, rx) = std::sync::mpsc::channel::<usize>();
+            // A step, and for a load the columns it watches.
+            let (tx, rx) = std::sync::mpsc::channel::<(usize, Option<KeyWatch>)>();
             job_txs.push(tx);
             loader_flags.push(lane.loads);
             pids.push(lane.pid);
             let done_tx = done_tx.clone();
             scope.spawn(move || {
-                for step in rx {
+                for (step, mut watch) in rx {
                     let started = Instant::now();
+                    let source = lane.loads.then_some(LoadSource {
+                        loader,
+                        orphan_rejects,
+                        watch: watch.as_mut(),
+                    });
                     let outcome = run_step(
                         prepared,
                         &prepared.steps[step],
                         target_url,
                         &mut lane.target,
-                        lane.loads.then_some(loader),
+                        source,
                         run_id,
-                        orphan_rejects,
-                    );
+                    )
+                    .map(|done| StepDone { watch, ..done });
                     let _ = done_tx.send(Finished {
                         lane: lane_no,
                         step,
@@ -927,7 +1052,7 @@ impl<'p> Scheduler<'p> {
         loop {
             notice_signal(&mut stop, &running, &pids, None, control, prepared);
             if stop.is_none() {
-                stop = self.orphan_search_result(Duration::ZERO);
+                stop = self.orphan_search_result(Duration::ZERO, report);
             }
             if stop.is_none() {
                 for lane in 0..job_txs.len() {
@@ -979,10 +1104,17 @@ impl<'p> Scheduler<'p> {
                         _ => None,
                     };
                     progress.step_started(id, expected);
-                    if let StepKind::Load { .. } = prepared.steps[step].kind {
+                    let mut watch = None;
+                    if let StepKind::Load { table } = &prepared.steps[step].kind {
                         loading = Some(step);
+                        watch = self.beside.as_ref().and_then(|b| {
+                            prepared
+                                .resolved
+                                .table(table)
+                                .and_then(|t| b.watch.for_load(t))
+                        });
                     }
-                    if job_txs[lane].send(step).is_err() {
+                    if job_txs[lane].send((step, watch)).is_err() {
                         stop = Some(Stop::Failed {
                             step: id.clone(),
                             sql: None,
@@ -994,9 +1126,11 @@ impl<'p> Scheduler<'p> {
                 }
             }
             if running.iter().all(Option::is_none) {
-                if stop.is_none() && self.orphan_search.is_some() {
-                    // Only steps that wait for the search are left.
-                    stop = self.orphan_search_result(Duration::from_millis(200));
+                if let Some(beside) = self.beside.as_mut().filter(|b| stop.is_none() && b.busy()) {
+                    // Only steps that wait for the search are left: no load is coming that
+                    // the watch could wait for.
+                    beside.unsure.extend(beside.watch.give_up());
+                    stop = self.orphan_search_result(Duration::from_millis(200), report);
                     continue;
                 }
                 break;
@@ -1017,7 +1151,21 @@ impl<'p> Scheduler<'p> {
             running[finished.lane] = None;
             let step = &prepared.steps[finished.step];
             match finished.outcome {
-                Ok(StepDone { rows, output }) => {
+                Ok(StepDone {
+                    rows,
+                    output,
+                    watch,
+                }) => {
+                    if let (Some(beside), Some(watch), StepKind::Load { table }) =
+                        (self.beside.as_mut(), watch, &step.kind)
+                    {
+                        let settled = beside.watch.loaded(table, watch);
+                        report
+                            .orphans_settled_by_loads
+                            .extend(settled.free.into_iter().map(|fk| fk.name));
+                        beside.unsure.extend(settled.unsure);
+                        beside.search_the_unsure(&prepared.resolved, report);
+                    }
                     // Committed, together with its `done` record, on the lane's connection.
                     if let (Some(rows), StepKind::Load { table }) = (rows, &step.kind) {
                         let target_name = prepared
@@ -1266,15 +1414,24 @@ impl StepError {
     }
 }
 
+/// What a load reads from, on the loader lane.
+struct LoadSource<'a> {
+    /// The source snapshot and the rejects.
+    loader: &'a Mutex<Loader>,
+    /// Under `settings.orphans: reject`, the orphan rows of each table, rejected at its load.
+    orphan_rejects: &'a HashMap<String, Vec<Reject>>,
+    /// The columns the load watches for the orphan search beside the loads.
+    watch: Option<&'a mut KeyWatch>,
+}
+
 /// Runs one step on a lane's connection, in one transaction with its `done` record.
 fn run_step(
     prepared: &Prepared,
     step: &RenderedStep,
     target_url: &str,
     target: &mut TargetConnection,
-    loader: Option<&Mutex<Loader>>,
+    source: Option<LoadSource<'_>>,
     run_id: i64,
-    orphan_rejects: &HashMap<String, Vec<Reject>>,
 ) -> Result<StepDone, StepFailure> {
     let record = |target: &mut TargetConnection, rows: Option<RowCounts>| {
         journal::step_done(target, run_id, &step.id, rows).map_err(StepError::from)?;
@@ -1307,7 +1464,12 @@ fn run_step(
             let copy_sql = rest.first().cloned().unwrap_or_default();
             let after_copy = rest.get(1..).unwrap_or_default();
             let on_bad_row = prepared.resolved.settings.on_bad_row;
-            let Some(loader) = loader else {
+            let Some(LoadSource {
+                loader,
+                orphan_rejects,
+                watch,
+            }) = source
+            else {
                 return Err((
                     None,
                     "a load step reached a lane without the source".to_owned(),
@@ -1353,6 +1515,7 @@ fn run_step(
                     copy::ReadAlong {
                         twins,
                         digest: digest.as_mut(),
+                        watch,
                     },
                 )?;
                 if let Some(sums) = digest.and_then(StreamedDigest::finish) {
@@ -1378,7 +1541,7 @@ fn run_step(
             result
                 .map(|rows| StepDone {
                     rows: Some(rows),
-                    output: None,
+                    ..StepDone::default()
                 })
                 .map_err(|e| e.failure(Some(copy_sql.clone())))
         }
@@ -1403,8 +1566,8 @@ fn run_step(
                 .map_err(|message| (None, message))?;
             record(target, None).map_err(|e| e.failure(None))?;
             Ok(StepDone {
-                rows: None,
                 output: Some(output.text),
+                ..StepDone::default()
             })
         }
         StepKind::PrepareTarget => target

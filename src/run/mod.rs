@@ -4,6 +4,7 @@
 pub mod command;
 pub mod execute;
 pub mod identity;
+pub mod orphan_watch;
 pub mod progress;
 pub mod report;
 pub mod rollback;

@@ -77,6 +77,11 @@ pub struct RunReport {
     pub rejects_file: PathBuf,
     /// Orphan rows found in the source before loading, per foreign key.
     pub orphans: Vec<OrphanFinding>,
+    /// Under `settings.orphans: fail`, the foreign keys (target names) whose child values the
+    /// loads found all among their parent's keys, without a search in the source.
+    pub orphans_settled_by_loads: Vec<String>,
+    /// Under `settings.orphans: fail`, the foreign keys searched for orphans in the source.
+    pub orphans_searched_in_source: Vec<String>,
     /// What the run did differently from the plan, and why (e.g. a foreign key left out).
     pub notes: Vec<String>,
     /// Source objects the plan does not carry (views, triggers, excluded tables), with why.
@@ -107,6 +112,8 @@ impl RunReport {
             steps: Vec::new(),
             rejects_file,
             orphans: Vec::new(),
+            orphans_settled_by_loads: Vec::new(),
+            orphans_searched_in_source: Vec::new(),
             notes: Vec::new(),
             not_carried: Vec::new(),
             warnings: Vec::new(),
