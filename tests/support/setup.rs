@@ -23,6 +23,15 @@ pub fn query(db: &TestDatabase, sql: &str) -> String {
         .v
 }
 
+/// The foreign keys made in the `public` schema of `db`, their names in order, space-separated
+/// (empty when there is none).
+pub fn foreign_keys_made(db: &TestDatabase) -> String {
+    query(
+        db,
+        "SELECT coalesce(string_agg(conname, ' ' ORDER BY conname), '') FROM pg_constraint WHERE contype = 'f' AND connamespace = 'public'::regnamespace",
+    )
+}
+
 /// A plan in a temporary folder next to its source, with the target taken from the test database.
 pub struct Setup {
     pub dir: tempfile::TempDir,
