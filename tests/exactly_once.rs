@@ -580,8 +580,9 @@ fn foreign_keys_and_checks_wait_for_the_orphan_search_that_runs_beside_the_loads
 #[test]
 fn orphans_the_source_search_finds_first_stop_the_run_with_those_the_loads_were_watching() {
     // `author_code` is text: searched in the source from the start. `author_id` is watched by
-    // the loads, which the pause holds back until that search has ended with orphans: the
-    // run starts no load, searches `author_id` too, and the stop names both.
+    // the loads, which the pause (before the first step) holds back until that search has
+    // ended with orphans: the run starts no load, searches `author_id` too, and the stop
+    // names both.
     let s = Setup::from_sql(
         "PRAGMA foreign_keys = OFF;
          CREATE TABLE authors (id INTEGER PRIMARY KEY, code TEXT NOT NULL UNIQUE);
@@ -590,7 +591,7 @@ fn orphans_the_source_search_finds_first_stop_the_run_with_those_the_loads_were_
          INSERT INTO books VALUES (10, 1, 'a1'), (11, 2, 'a2');",
         "settings: { workers: 1 }\n",
     );
-    let mut child = spawn_run(&s, Some("started:create-schema"));
+    let mut child = spawn_run(&s, Some("searching:orphans"));
     let stderr = wait_paused(&mut child);
     // SQLite answers a search of two rows in milliseconds.
     std::thread::sleep(Duration::from_secs(2));

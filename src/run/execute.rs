@@ -371,6 +371,8 @@ pub fn execute(
         };
         beside.search(resolved, searched, &mut report);
         scheduler.beside = Some(beside);
+        // Tests hold the run here, before any step, while the search runs.
+        signals::test_point("searching", "orphans");
     }
     let stop = std::thread::scope(|scope| {
         scheduler.run(scope, lanes, &mut target, run_id, &mut report, progress)
@@ -1011,19 +1013,28 @@ impl<'p> Scheduler<'p> {
             scope.spawn(move || {
                 for (step, mut watch) in rx {
                     let started = Instant::now();
-                    let source = lane.loads.then_some(LoadSource {
-                        loader,
-                        orphan_rejects,
-                        watch: watch.as_mut(),
-                    });
-                    let outcome = run_step(
-                        prepared,
-                        &prepared.steps[step],
-                        target_url,
-                        &mut lane.target,
-                        source,
-                        run_id,
-                    )
+                    let rendered = &prepared.steps[step];
+                    let mut attempts = 0;
+                    let outcome = loop {
+                        let source = lane.loads.then_some(LoadSource {
+                            loader,
+                            orphan_rejects,
+                            watch: watch.as_mut(),
+                        });
+                        let outcome = run_step(
+                            prepared,
+                            rendered,
+                            target_url,
+                            &mut lane.target,
+                            source,
+                            run_id,
+                        );
+                        attempts += 1;
+                        if attempts < DEADLOCK_ATTEMPTS && lost_a_deadlock(rendered, &outcome) {
+                            continue;
+                        }
+                        break outcome;
+                    }
                     .map(|done| StepDone { watch, ..done });
                     let _ = done_tx.send(Finished {
                         lane: lane_no,
@@ -1412,6 +1423,21 @@ impl StepError {
             other => (default_sql, chain(&other)),
         }
     }
+}
+
+/// Times a step that PostgreSQL chose as a deadlock's victim is run in all.
+const DEADLOCK_ATTEMPTS: usize = 3;
+
+/// True when `step` failed as the victim of a deadlock, so running it again is safe and
+/// likely to succeed: PostgreSQL rolled its whole transaction back, and the other side has
+/// gone on. A plan's own SQL step (a bare `ANALYZE` holds every table's lock until its
+/// commit) can meet a foreign-key step's locks in the other order. Loads and commands are
+/// not run again: a load's reads feed sums and sets that would count its rows twice, and a
+/// command ran outside the step's transaction. Diesel does not expose the SQLSTATE (40P01),
+/// so PostgreSQL's message tells.
+fn lost_a_deadlock(step: &RenderedStep, outcome: &Result<StepDone, StepFailure>) -> bool {
+    !matches!(step.kind, StepKind::Load { .. } | StepKind::Command { .. })
+        && matches!(outcome, Err((_, message)) if message.contains("deadlock detected"))
 }
 
 /// What a load reads from, on the loader lane.
