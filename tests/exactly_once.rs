@@ -642,3 +642,43 @@ fn a_resumed_run_searches_the_source_for_the_foreign_keys_of_tables_loaded_befor
         "books_author_id_fkey reviews_book_id_fkey"
     );
 }
+
+#[test]
+fn a_step_postgresql_rolls_back_as_a_deadlocks_victim_runs_again() {
+    let s = Setup::from_sql(
+        "CREATE TABLE a (id INTEGER PRIMARY KEY);
+         CREATE TABLE b (id INTEGER PRIMARY KEY);
+         INSERT INTO a VALUES (1);
+         INSERT INTO b VALUES (1);",
+        "settings: { workers: 1 }\nsteps:\n  - { id: lock-both, sql: \"LOCK TABLE public.a IN ACCESS EXCLUSIVE MODE; LOCK TABLE public.b IN ACCESS EXCLUSIVE MODE\", after: [load] }\n",
+    );
+    let mut child = spawn_run(&s, Some("started:lock-both"));
+    let stderr = wait_paused(&mut child);
+    // This transaction holds `b` before the step starts, and waits for `a` once the step holds
+    // it and waits for `b`. Its deadlock timeout is a minute, the step's the server's second:
+    // the step's backend finds the deadlock and is rolled back.
+    let mut other = s.db.connect();
+    other
+        .batch_execute("BEGIN; SET LOCAL deadlock_timeout = '1min'; LOCK TABLE public.b IN ACCESS EXCLUSIVE MODE")
+        .unwrap();
+    release(&s);
+    let waits_for_b = "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE c.relname = 'b' AND NOT l.granted";
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while query(&s.db, waits_for_b) != "1" {
+        assert!(Instant::now() < deadline, "the step never waited for `b`");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    other
+        .batch_execute("LOCK TABLE public.a IN ACCESS EXCLUSIVE MODE; COMMIT")
+        .unwrap();
+    let status = child.wait().unwrap();
+    let stderr = stderr.join().unwrap();
+    assert_eq!(status.code(), Some(0), "{stderr}");
+    assert_eq!(
+        query(
+            &s.db,
+            "SELECT state FROM decant.steps WHERE step_id = 'lock-both'"
+        ),
+        "done"
+    );
+}
