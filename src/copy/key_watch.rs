@@ -104,11 +104,6 @@ impl KeySet {
         self.chunks = Vec::new();
     }
 
-    /// False once the set gave up: it no longer says which values were seen.
-    pub fn complete(&self) -> bool {
-        self.complete
-    }
-
     /// The chunk of `other` with the same values as `self`'s chunk at `index`.
     fn same_chunk<'o>(&self, other: &'o KeySet, index: usize) -> Option<&'o Chunk> {
         let chunk = self.first + index as i64;
@@ -168,12 +163,6 @@ impl KeyWatch {
             }
         }
     }
-
-    /// What was seen in the column `name`.
-    pub fn take(&mut self, name: &str) -> Option<KeySet> {
-        let at = self.columns.iter().position(|c| c.name == name)?;
-        Some(self.columns.swap_remove(at).seen)
-    }
 }
 
 #[cfg(test)]
@@ -224,7 +213,7 @@ mod tests {
             SqlValue::InvalidText(vec![0xff]),
         ] {
             let set = set_of(&[SqlValue::Integer(1), odd.clone(), SqlValue::Integer(2)]);
-            assert!(!set.complete(), "{odd:?}");
+            assert!(!set.complete, "{odd:?}");
             let whole = set_of(&[SqlValue::Integer(1)]);
             assert_eq!(set.missing_from(&whole, 5), None);
             assert_eq!(whole.missing_from(&set, 5), None);
@@ -237,7 +226,7 @@ mod tests {
         for n in (0..3_000_000).rev() {
             dense.add(&SqlValue::Integer(n - 1_000_000));
         }
-        assert!(dense.complete());
+        assert!(dense.complete);
         assert!(dense.chunks.len() <= 3_000_000 / (1 << CHUNK_BITS) + 2);
         assert_eq!(dense.missing_from(&dense, 5), Some(vec![]));
         // One value per 2^32: a few fit, then the span is too wide.
@@ -245,7 +234,7 @@ mod tests {
         for n in 0..1_000i64 {
             scattered.add(&SqlValue::Integer(n << 32));
         }
-        assert!(!scattered.complete());
+        assert!(!scattered.complete);
         assert!(scattered.chunks.is_empty());
         // The widest span kept, from either end.
         let mut wide = KeySet::new();
@@ -253,10 +242,10 @@ mod tests {
         wide.add(&SqlValue::Integer(0));
         wide.add(&SqlValue::Integer(span - 1));
         wide.add(&SqlValue::Integer(-1));
-        assert!(!wide.complete());
+        assert!(!wide.complete);
         let mut wide = KeySet::new();
         wide.add(&SqlValue::Integer(span - 1));
         wide.add(&SqlValue::Integer(0));
-        assert!(wide.complete());
+        assert!(wide.complete);
     }
 }
