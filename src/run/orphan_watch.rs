@@ -76,15 +76,13 @@ impl OrphanWatch {
 
     /// The columns the load of `table` watches; `None` when it watches none.
     pub fn for_load(&self, table: &ResolvedTable) -> Option<KeyWatch> {
-        let mut names: Vec<&str> = Vec::new();
-        for fk in &self.pending {
-            if fk.table == table.source {
-                names.push(&fk.columns[0]);
-            }
-            if fk.referenced_table == table.source {
-                names.push(&fk.referenced_columns[0]);
-            }
-        }
+        let mut names: Vec<&str> = self
+            .pending
+            .iter()
+            .flat_map(ends)
+            .filter(|(t, _)| *t == table.source)
+            .map(|(_, column)| column)
+            .collect();
         names.sort_unstable();
         names.dedup();
         let columns: Vec<WatchedColumn> = names
@@ -109,12 +107,10 @@ impl OrphanWatch {
         }
         let mut settled = Settled::default();
         let seen = &self.seen;
+        let set_of =
+            |(table, column): (&str, &str)| seen.get(&(table.to_owned(), column.to_owned()));
         self.pending.retain(|fk| {
-            let child = seen.get(&(fk.table.clone(), fk.columns[0].clone()));
-            let parent = seen.get(&(
-                fk.referenced_table.clone(),
-                fk.referenced_columns[0].clone(),
-            ));
+            let [child, parent] = ends(fk).map(set_of);
             let (Some(child), Some(parent)) = (child, parent) else {
                 return true;
             };
@@ -128,10 +124,10 @@ impl OrphanWatch {
         // Sets no waiting constraint reads are let go as soon as they are done with.
         let pending = &self.pending;
         self.seen.retain(|(table, column), _| {
-            pending.iter().any(|fk| {
-                (fk.table == *table && fk.columns[0] == *column)
-                    || (fk.referenced_table == *table && fk.referenced_columns[0] == *column)
-            })
+            pending
+                .iter()
+                .flat_map(ends)
+                .any(|end| end == (table.as_str(), column.as_str()))
         });
         settled
     }
@@ -151,6 +147,14 @@ pub struct Settled {
     pub free: Vec<SourceForeignKey>,
     /// The sets could not tell (or found values without a parent): the source is searched.
     pub unsure: Vec<SourceForeignKey>,
+}
+
+/// The watched (table, column) of a constraint's child, then of its parent.
+fn ends(fk: &SourceForeignKey) -> [(&str, &str); 2] {
+    [
+        (&fk.table, &fk.columns[0]),
+        (&fk.referenced_table, &fk.referenced_columns[0]),
+    ]
 }
 
 /// Where `column` is among the values of a row its table's load reads: the copied columns, in
