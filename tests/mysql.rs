@@ -711,8 +711,11 @@ struct SelectOnlyUser {
 impl SelectOnlyUser {
     fn new(db: &MysqlDatabase) -> SelectOnlyUser {
         let name = format!("{}_reader", db.name);
+        // A test process killed before its `Drop` leaves its user behind, and a later process
+        // with the same pid makes the same name: that user is stale, and goes first.
         db.execute(&format!(
-            "CREATE USER '{name}'@'%' IDENTIFIED BY 'pw'; CREATE USER '{name}'@'localhost' IDENTIFIED BY 'pw'; \
+            "DROP USER IF EXISTS '{name}'@'%'; DROP USER IF EXISTS '{name}'@'localhost'; \
+             CREATE USER '{name}'@'%' IDENTIFIED BY 'pw'; CREATE USER '{name}'@'localhost' IDENTIFIED BY 'pw'; \
              GRANT SELECT ON `{db}`.* TO '{name}'@'%'; GRANT SELECT ON `{db}`.* TO '{name}'@'localhost'",
             db = db.name
         ));
