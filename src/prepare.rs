@@ -1,6 +1,7 @@
 //! The pipeline's front half, shared by every command and below them: load the plan, introspect
 //! the source, resolve, validate, build the graph and render the SQL — every problem collected.
 
+use std::collections::HashMap;
 use std::path::Path;
 
 use crate::catalog::Catalog;
@@ -21,8 +22,12 @@ use crate::url::{check_target_url, parse_source_url};
 /// Which source columns preparing a plan profiles (reads every value of).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Profiling {
-    /// Only those whose mapping depends on their values: what running needs.
+    /// Only those whose mapping depends on their values.
     Needed,
+    /// What `run` needs: as [`Profiling::Needed`], and a MySQL source's rows are not counted
+    /// here but estimated: `run` counts them in the snapshot it loads, once for its identity,
+    /// its parallel reads and its row-count check ([`SourceCounts::Estimated`]).
+    Run,
     /// Those, and the columns the plan states a type for, so a reviewer sees whether their
     /// values will convert (`plan`, `validate`). A scan of those columns' tables.
     Reviewed,
@@ -31,6 +36,7 @@ pub enum Profiling {
 }
 
 /// A plan ready to show or run.
+#[derive(Clone)]
 pub struct Prepared {
     pub loaded: LoadedPlan,
     pub catalog: Catalog,
@@ -41,6 +47,41 @@ pub struct Prepared {
     pub warnings: Diagnostics,
     /// With `target.owner: app`, the app's schema the plan was checked against (its snapshot).
     pub app_schema: Option<TargetSchema>,
+    /// What the catalog's row counts (and the resolved tables' `source_rows`) are.
+    pub source_counts: SourceCounts,
+}
+
+/// Where the row counts of a [`Prepared`] plan come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SourceCounts {
+    /// Exact, counted while introspecting (outside any snapshot a run reads).
+    Introspected,
+    /// InnoDB's estimates ([`Profiling::Run`] on a MySQL source): `run` replaces them with
+    /// exact counts taken in its snapshot before anything else reads them.
+    Estimated,
+    /// Exact, counted in the snapshot the run loads from: the row-count check compares the
+    /// target with these rather than count the source again.
+    InSnapshot,
+}
+
+impl Prepared {
+    /// This plan with each table's rows as `counts` (source table name → rows) has them, all
+    /// counted in the run's snapshot.
+    pub fn with_counts_in_snapshot(&self, counts: &HashMap<String, u64>) -> Prepared {
+        let mut counted = self.clone();
+        for t in &mut counted.catalog.tables {
+            if let Some(n) = counts.get(&t.name) {
+                t.row_count = *n;
+            }
+        }
+        for t in &mut counted.resolved.tables {
+            if let Some(n) = counts.get(&t.source) {
+                t.source_rows = *n;
+            }
+        }
+        counted.source_counts = SourceCounts::InSnapshot;
+        counted
+    }
 }
 
 /// Loads, introspects and profiles the source, resolves, validates and renders.
@@ -62,14 +103,15 @@ pub fn prepare(path: &Path, profiling: Profiling) -> Result<Prepared, Diagnostic
         }
         Ok(url) => {
             let introspected = open_source(&url).and_then(|mut conn| {
-                let mut catalog = introspect_source(&mut conn, &|| open_source(&url).ok())?;
+                let exact = profiling != Profiling::Run;
+                let mut catalog = introspect_source(&mut conn, &|| open_source(&url).ok(), exact)?;
                 // Columns the plan states a type for are profiled too (few, and a reviewer's
                 // choice): `plan` then warns when their values will not convert.
                 let engine = conn.engine();
                 let wanted = |t: &Table, c: &Column| match profiling {
                     Profiling::All => true,
                     // MySQL enforces its declared types: no mapping depends on the values.
-                    Profiling::Needed => {
+                    Profiling::Needed | Profiling::Run => {
                         engine == Engine::Sqlite && crate::mapping::types::decided_by_values(c)
                     }
                     Profiling::Reviewed => {
@@ -142,7 +184,13 @@ pub fn prepare(path: &Path, profiling: Profiling) -> Result<Prepared, Diagnostic
         }
     };
     let warnings = loaded.diagnostics(problems);
+    let source_counts = if profiling == Profiling::Run && catalog.engine == Engine::Mysql {
+        SourceCounts::Estimated
+    } else {
+        SourceCounts::Introspected
+    };
     Ok(Prepared {
+        source_counts,
         loaded,
         catalog,
         resolved: resolution.plan,

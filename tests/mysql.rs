@@ -611,7 +611,7 @@ fn introspection_counts_every_tables_rows_exactly_on_two_connections() {
         opened.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         decant::introspect::open_source(&url).ok()
     };
-    let catalog = decant::introspect::introspect_source(&mut conn, &another).unwrap();
+    let catalog = decant::introspect::introspect_source(&mut conn, &another, true).unwrap();
     let counts: Vec<String> = catalog
         .tables
         .iter()
@@ -622,6 +622,100 @@ fn introspection_counts_every_tables_rows_exactly_on_two_connections() {
         opened.into_inner(),
         1,
         "a second connection counts beside the first"
+    );
+}
+
+#[test]
+fn a_run_counts_the_source_once_in_its_snapshot_whatever_innodbs_estimates_say() {
+    // `run` prepares with InnoDB's estimates and counts each table exactly in the snapshot it
+    // loads; the row-count check compares the target with those counts. An open transaction
+    // holds 1000 uncommitted rows of `c`, which InnoDB's estimate includes. Rows committed once
+    // the snapshot began (the run is paused at its first step) are in neither the counts nor
+    // the loads.
+    use diesel::connection::SimpleConnection;
+    let source = MysqlDatabase::new();
+    source.execute(
+        "CREATE TABLE a (id INT NOT NULL PRIMARY KEY) ENGINE=InnoDB; \
+         CREATE TABLE c (id INT NOT NULL PRIMARY KEY) ENGINE=InnoDB; \
+         INSERT INTO a SELECT seq FROM seq_1_to_3; \
+         INSERT INTO c SELECT seq FROM seq_1_to_1200",
+    );
+    let mut uncommitted =
+        <diesel::MysqlConnection as diesel::Connection>::establish(&source.url).unwrap();
+    uncommitted
+        .batch_execute("START TRANSACTION; INSERT INTO c SELECT seq FROM seq_1201_to_2200")
+        .unwrap();
+    let estimate: u64 = source
+        .query("SELECT TABLE_ROWS FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'c'")
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(
+        estimate > 1200,
+        "InnoDB's estimate is {estimate}: the test needs it off"
+    );
+    let target = TestDatabase::new();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("plan.yaml"),
+        "version: 1\nname: counted\nsource: { url: \"${SOURCE_DATABASE_URL}\" }\ntarget: { url: \"${TARGET_DATABASE_URL}\" }\nchecks:\n  - row_counts: all\n",
+    )
+    .unwrap();
+    let release = dir.path().join("release");
+    let paused = || {
+        use diesel::RunQueryDsl;
+        let sql =
+            "SELECT 1 FROM decant.steps WHERE step_id = 'create-schema' AND state = 'running'";
+        diesel::sql_query(sql).execute(&mut target.connect()) == Ok(1)
+    };
+    let out = std::thread::scope(|scope| {
+        let run = scope.spawn(|| {
+            decant_between(
+                dir.path(),
+                &["run", "plan.yaml"],
+                &source,
+                &target,
+                &[
+                    ("DECANT_TEST_PAUSE_AT", "started:create-schema"),
+                    ("DECANT_TEST_RELEASE", release.to_str().unwrap()),
+                ],
+            )
+        });
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+        while !paused() {
+            assert!(std::time::Instant::now() < deadline, "the run never paused");
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        source.execute("INSERT INTO a VALUES (4); INSERT INTO c SELECT seq FROM seq_3001_to_3050");
+        std::fs::write(&release, "").unwrap();
+        run.join().unwrap()
+    });
+    assert_exit(&out, 0);
+    assert_all_checks_passed(&out);
+    assert_eq!(
+        query(
+            &target,
+            "(SELECT count(*) FROM a) || ' ' || (SELECT count(*) FROM c)"
+        ),
+        "3 1200"
+    );
+    uncommitted.batch_execute("ROLLBACK").unwrap();
+    let report: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("plan.report.json")).unwrap(),
+    )
+    .unwrap();
+    let summaries: Vec<&str> = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["summary"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        summaries,
+        [
+            "3 row(s) in the target, as expected",
+            "1200 row(s) in the target, as expected"
+        ]
     );
 }
 

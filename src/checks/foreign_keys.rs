@@ -739,6 +739,7 @@ fn with_resolved(prepared: &Prepared, resolved: ResolvedPlan) -> Result<Prepared
         steps,
         warnings: prepared.warnings.clone(),
         app_schema: prepared.app_schema.clone(),
+        source_counts: prepared.source_counts,
     })
 }
 

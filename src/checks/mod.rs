@@ -278,8 +278,12 @@ pub fn run_plan_checks(
     let sources = std::iter::once(&mut *dbs.source)
         .chain(dbs.twins.iter_mut())
         .collect();
+    // A run counted its source in the snapshot these checks read: those counts stand.
+    let counted_in_snapshot =
+        dbs.in_snapshot && prepared.source_counts == crate::prepare::SourceCounts::InSnapshot;
     let mut row_counts =
-        row_counts::check_tables(sources, dbs.target, resolved, &counted).into_iter();
+        row_counts::check_tables(sources, dbs.target, resolved, &counted, counted_in_snapshot)
+            .into_iter();
     for check in &prepared.loaded.plan.checks {
         if let Some(selection) = &check.row_counts {
             // One result per table, in the order `counted` lists them.

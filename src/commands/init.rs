@@ -31,7 +31,7 @@ pub fn run(args: &InitArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<
     let cwd = std::env::current_dir()?;
     let url = parse_source_url(&args.source, &cwd).map_err(|e| Failure::Other(e.into()))?;
     let mut conn = open_source(&url).map_err(|e| Failure::Other(e.into()))?;
-    let mut catalog = introspect_source(&mut conn, &|| open_source(&url).ok())
+    let mut catalog = introspect_source(&mut conn, &|| open_source(&url).ok(), true)
         .map_err(|e| Failure::Other(e.into()))?;
     match &mut conn {
         SourceConnection::Sqlite(sqlite) => profile_catalog(sqlite, &mut catalog, |_, _| true),

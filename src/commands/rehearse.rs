@@ -23,7 +23,7 @@ struct Target {
 }
 
 pub fn run(args: &RehearseArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<u8, Failure> {
-    let prepared = prepare_and_warn(&args.plan, Profiling::Needed, err)?;
+    let prepared = prepare_and_warn(&args.plan, Profiling::Run, err)?;
     let (dir, stem) = report_location(&prepared, &args.plan, args.report_dir.as_deref())?;
     let stem = format!("{stem}.rehearsal");
 

@@ -22,7 +22,7 @@ pub fn run(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<u
     // in flight and marks the run `interrupted`.
     signals::install().map_err(|e| Failure::Other(anyhow::anyhow!(e)))?;
     signals::set_hook(None);
-    let prepared = prepare_and_warn(&args.plan, Profiling::Needed, err)?;
+    let prepared = prepare_and_warn(&args.plan, Profiling::Run, err)?;
     let (dir, stem) = report_location(&prepared, &args.plan, args.report_dir.as_deref())?;
     let target_url = &prepared.loaded.plan.target.url;
     if args.create_database {

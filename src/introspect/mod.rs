@@ -34,10 +34,11 @@ pub fn open_source(url: &SourceUrl) -> Result<SourceConnection, IntrospectError>
 pub fn introspect_source(
     conn: &mut SourceConnection,
     another: &AnotherSource<'_>,
+    exact_counts: bool,
 ) -> Result<Catalog, IntrospectError> {
     match conn {
         SourceConnection::Sqlite(c) => introspect_sqlite(c),
-        SourceConnection::Mysql(_) => introspect_mysql(conn, another),
+        SourceConnection::Mysql(_) => introspect_mysql(conn, another, exact_counts),
     }
 }
 pub use sqlite::{

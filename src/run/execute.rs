@@ -22,7 +22,7 @@ use crate::graph::StepKind;
 use crate::introspect::open_source;
 use crate::journal::{self, JournalError, RowCounts, RunIdentity, RunState, StepRow, StepState};
 use crate::plan::model::{IfExists, OrphanPolicy, SchemaOwner};
-use crate::prepare::Prepared;
+use crate::prepare::{Prepared, SourceCounts};
 use crate::render::RenderedStep;
 use crate::run::identity::{plan_hash, schema_hash, source_fingerprint};
 use crate::run::orphan_watch::OrphanWatch;
@@ -203,6 +203,25 @@ pub fn execute(
 ) -> Result<RunReport, RunError> {
     let source_url = parse_source_url(&prepared.loaded.plan.source.url, prepared.loaded.base_dir())
         .map_err(|e| RunError::Source(e.to_string()))?;
+    let mut source = open_source(&source_url).map_err(|e| RunError::Source(chain(&e)))?;
+    // One read transaction for every table and for the checks at the end: the copy is one
+    // consistent snapshot of the source, and the checks compare against that same snapshot.
+    // Big MySQL tables are read by `workers` connections at once, on that same snapshot.
+    let mut twins = match parallel_readers(prepared, &source_url) {
+        Some((control, twins)) => source.begin_snapshot_with(control, twins),
+        None => source.begin_snapshot().map(|()| Vec::new()),
+    }
+    .map_err(|e| RunError::Source(chain(&e)))?;
+    // A MySQL source's rows are counted here, in the snapshot, once: the run's identity, its
+    // parallel reads and its row-count check all take these counts.
+    let counted;
+    let prepared = if prepared.source_counts == SourceCounts::Estimated {
+        let counts = count_in_snapshot(prepared, &mut source, &mut twins)?;
+        counted = prepared.with_counts_in_snapshot(&counts);
+        &counted
+    } else {
+        prepared
+    };
     // Under `reject` and `skip_constraint` the orphans change what the steps do, so they are
     // found before anything touches the target. Under `fail` they change nothing a load
     // reads: the search runs beside the first loads, and only the foreign keys and the checks
@@ -300,15 +319,6 @@ pub fn execute(
     };
     let done: Vec<String> = done_before.iter().map(|s| s.step_id.clone()).collect();
 
-    let mut source = open_source(&source_url).map_err(|e| RunError::Source(chain(&e)))?;
-    // One read transaction for every table and for the checks at the end: the copy is one
-    // consistent snapshot of the source, and the checks compare against that same snapshot.
-    // Big MySQL tables are read by `workers` connections at once, on that same snapshot.
-    let twins = match parallel_readers(prepared, &source_url) {
-        Some((control, twins)) => source.begin_snapshot_with(control, twins),
-        None => source.begin_snapshot().map(|()| Vec::new()),
-    }
-    .map_err(|e| RunError::Source(chain(&e)))?;
     let rejects_file = if options.resume {
         // The file is rebuilt from the journal: rejects of steps that rolled back (killed or
         // failed mid-table) must not stay in it next to those of the step's next attempt.
@@ -467,16 +477,22 @@ fn another_source(url: &SourceUrl) -> Option<SourceConnection> {
 }
 
 /// For a MySQL source with a table big enough to be read in key ranges: a connection to hold
-/// commits back while the snapshots start, and `workers - 1` more readers.
+/// commits back while the snapshots start, and `workers - 1` more readers. With estimated
+/// counts a table half as big is enough: InnoDB's estimates can be well off, and a reader
+/// too many costs only a connection.
 fn parallel_readers(
     prepared: &Prepared,
     url: &SourceUrl,
 ) -> Option<(SourceConnection, Vec<SourceConnection>)> {
+    let enough = match prepared.source_counts {
+        SourceCounts::Estimated => copy::PARALLEL_READ_ROWS / 2,
+        SourceCounts::Introspected | SourceCounts::InSnapshot => copy::PARALLEL_READ_ROWS,
+    };
     let big = prepared
         .resolved
         .tables
         .iter()
-        .any(|t| t.key_columns.len() == 1 && t.source_rows >= copy::PARALLEL_READ_ROWS);
+        .any(|t| t.key_columns.len() == 1 && t.source_rows >= enough);
     let readers = usize::try_from(prepared.resolved.settings.workers).map_or(1, |w| w.min(8));
     if !matches!(url, SourceUrl::Mysql(_)) || !big || readers < 2 {
         return None;
@@ -486,6 +502,40 @@ fn parallel_readers(
         .map(|_| open_source(url).ok())
         .collect::<Option<Vec<_>>>()?;
     Some((control, twins))
+}
+
+/// The exact rows of every table of the catalog, counted in the snapshot `source` and `twins`
+/// read, the biggest (by InnoDB's estimate) first, by all of them at once.
+fn count_in_snapshot(
+    prepared: &Prepared,
+    source: &mut SourceConnection,
+    twins: &mut [SourceConnection],
+) -> Result<HashMap<String, u64>, RunError> {
+    let tables = &prepared.catalog.tables;
+    let conns = std::iter::once(source).chain(twins.iter_mut()).collect();
+    let counts = crate::source::share_out(
+        conns,
+        tables,
+        |t| t.row_count,
+        |conn, t| {
+            let sql = format!(
+                "SELECT count(*) FROM {}",
+                crate::dialect::quote_ident(&t.name)
+            );
+            conn.integer(&sql).map_err(|e| {
+                RunError::Source(format!(
+                    "counting the rows of `{}` ({sql}): {}",
+                    t.name,
+                    crate::errors::database_chain(&e)
+                ))
+            })
+        },
+    );
+    tables
+        .iter()
+        .zip(counts)
+        .map(|(t, n)| Ok((t.name.clone(), u64::try_from(n?.unwrap_or(0)).unwrap_or(0))))
+        .collect()
 }
 
 /// What an orphan search beside the loads hands back: the orphans, or why it failed.
