@@ -107,6 +107,48 @@ fn run_checked_from(
     (source, target)
 }
 
+/// `decant run plan.yaml` in `dir`, paused as `step` starts (the journal shows it running)
+/// while `meanwhile` runs: what the app does while the run holds its snapshot.
+fn run_paused_at(
+    dir: &std::path::Path,
+    source: &MysqlDatabase,
+    target: &TestDatabase,
+    step: &str,
+    meanwhile: impl FnOnce(),
+) -> Outcome {
+    let release = dir.join("release");
+    let paused = || {
+        use diesel::RunQueryDsl;
+        diesel::sql_query("SELECT 1 FROM decant.steps WHERE step_id = $1 AND state = 'running'")
+            .bind::<diesel::sql_types::Text, _>(step)
+            .execute(&mut target.connect())
+            == Ok(1)
+    };
+    let point = format!("started:{step}");
+    std::thread::scope(|scope| {
+        let run = scope.spawn(|| {
+            decant_between(
+                dir,
+                &["run", "plan.yaml"],
+                source,
+                target,
+                &[
+                    ("DECANT_TEST_PAUSE_AT", point.as_str()),
+                    ("DECANT_TEST_RELEASE", release.to_str().unwrap()),
+                ],
+            )
+        });
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+        while !paused() {
+            assert!(std::time::Instant::now() < deadline, "the run never paused");
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        meanwhile();
+        std::fs::write(&release, "").unwrap();
+        run.join().unwrap()
+    })
+}
+
 #[test]
 fn every_mysql_trap_loads_right_or_is_rejected_with_its_reason() {
     let t = Traps::new();
@@ -626,7 +668,7 @@ fn introspection_counts_every_tables_rows_exactly_on_two_connections() {
 }
 
 #[test]
-fn a_run_counts_the_source_once_in_its_snapshot_whatever_innodbs_estimates_say() {
+fn a_run_counts_the_source_in_its_snapshot_whatever_innodbs_estimates_say() {
     // `run` prepares with InnoDB's estimates and counts each table exactly in the snapshot it
     // loads; the row-count check compares the target with those counts. An open transaction
     // holds 1000 uncommitted rows of `c`, which InnoDB's estimate includes. Rows committed once
@@ -661,34 +703,8 @@ fn a_run_counts_the_source_once_in_its_snapshot_whatever_innodbs_estimates_say()
         "version: 1\nname: counted\nsource: { url: \"${SOURCE_DATABASE_URL}\" }\ntarget: { url: \"${TARGET_DATABASE_URL}\" }\nchecks:\n  - row_counts: all\n",
     )
     .unwrap();
-    let release = dir.path().join("release");
-    let paused = || {
-        use diesel::RunQueryDsl;
-        let sql =
-            "SELECT 1 FROM decant.steps WHERE step_id = 'create-schema' AND state = 'running'";
-        diesel::sql_query(sql).execute(&mut target.connect()) == Ok(1)
-    };
-    let out = std::thread::scope(|scope| {
-        let run = scope.spawn(|| {
-            decant_between(
-                dir.path(),
-                &["run", "plan.yaml"],
-                &source,
-                &target,
-                &[
-                    ("DECANT_TEST_PAUSE_AT", "started:create-schema"),
-                    ("DECANT_TEST_RELEASE", release.to_str().unwrap()),
-                ],
-            )
-        });
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
-        while !paused() {
-            assert!(std::time::Instant::now() < deadline, "the run never paused");
-            std::thread::sleep(std::time::Duration::from_millis(50));
-        }
+    let out = run_paused_at(dir.path(), &source, &target, "create-schema", || {
         source.execute("INSERT INTO a VALUES (4); INSERT INTO c SELECT seq FROM seq_3001_to_3050");
-        std::fs::write(&release, "").unwrap();
-        run.join().unwrap()
     });
     assert_exit(&out, 0);
     assert_all_checks_passed(&out);
@@ -738,33 +754,8 @@ fn the_checks_count_rows_on_every_parallel_reader_in_the_snapshot_the_loads_read
         "version: 1\nname: counted\nsource: { url: \"${SOURCE_DATABASE_URL}\" }\ntarget: { url: \"${TARGET_DATABASE_URL}\" }\nchecks:\n  - row_counts: all\n",
     )
     .unwrap();
-    let release = dir.path().join("release");
-    let paused = || {
-        use diesel::RunQueryDsl;
-        let sql = "SELECT 1 FROM decant.steps WHERE step_id = 'analyze:big' AND state = 'running'";
-        diesel::sql_query(sql).execute(&mut target.connect()) == Ok(1)
-    };
-    let out = std::thread::scope(|scope| {
-        let run = scope.spawn(|| {
-            decant_between(
-                dir.path(),
-                &["run", "plan.yaml"],
-                &source,
-                &target,
-                &[
-                    ("DECANT_TEST_PAUSE_AT", "started:analyze:big"),
-                    ("DECANT_TEST_RELEASE", release.to_str().unwrap()),
-                ],
-            )
-        });
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
-        while !paused() {
-            assert!(std::time::Instant::now() < deadline, "the run never paused");
-            std::thread::sleep(std::time::Duration::from_millis(50));
-        }
+    let out = run_paused_at(dir.path(), &source, &target, "analyze:big", || {
         source.execute("INSERT INTO big VALUES (300000, 1); INSERT INTO small VALUES (11)");
-        std::fs::write(&release, "").unwrap();
-        run.join().unwrap()
     });
     assert_exit(&out, 0);
     assert_all_checks_passed(&out);

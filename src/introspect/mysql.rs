@@ -38,7 +38,7 @@ pub fn introspect_mysql(
             continue;
         }
         let autoincrement = integer(&row[2]);
-        estimated_rows.push(integer(&row[3]).unwrap_or(0));
+        estimated_rows.push(integer(&row[3]).map_or(0, |n| u64::try_from(n).unwrap_or(0)));
         order.push(name.clone());
         tables.insert(
             name.clone(),
@@ -60,12 +60,11 @@ pub fn introspect_mysql(
     read_foreign_keys(conn, &mut tables)?;
     read_checks(conn, &mut tables)?;
     let row_counts = if exact_counts {
-        count_rows(conn, another, &order, &estimated_rows)?
+        let mut second = if order.len() > 1 { another() } else { None };
+        let conns = std::iter::once(&mut *conn).chain(second.as_mut()).collect();
+        count_tables(conns, &order, &estimated_rows)?
     } else {
         estimated_rows
-            .iter()
-            .map(|&n| u64::try_from(n).unwrap_or(0))
-            .collect()
     };
     let mut row_counts = row_counts.into_iter();
     for name in &order {
@@ -452,23 +451,16 @@ fn unfit_test(table: &Table, column: &Column) -> Option<(String, &'static str)> 
     })
 }
 
-/// The exact row count of each table in `names`, in that order. InnoDB counts by reading an
-/// index, which makes the counts most of the time `run` spends introspecting a big database,
-/// with nothing else to do yet: a second connection (when `another` opens one) counts beside
-/// the first, and both take the biggest tables (by `estimated`) first.
-fn count_rows(
-    conn: &mut SourceConnection,
-    another: &AnotherSource<'_>,
+/// The exact row count of each table in `names`, in that order, counted on `conns` at once,
+/// each taking the biggest table (by `estimated`) not counted yet. InnoDB counts by reading an
+/// index, which makes the counts the longest reads before a run's first load: introspection
+/// counts on a second connection beside the first, a run on its snapshot's parallel readers.
+pub fn count_tables(
+    conns: Vec<&mut SourceConnection>,
     names: &[String],
-    estimated: &[i64],
+    estimated: &[u64],
 ) -> Result<Vec<u64>, IntrospectError> {
-    let mut second = if names.len() > 1 { another() } else { None };
-    let conns = std::iter::once(conn).chain(second.as_mut()).collect();
-    let tables: Vec<(&String, u64)> = names
-        .iter()
-        .zip(estimated)
-        .map(|(name, &rows)| (name, u64::try_from(rows).unwrap_or(0)))
-        .collect();
+    let tables: Vec<(&String, u64)> = names.iter().zip(estimated.iter().copied()).collect();
     share_out(
         conns,
         &tables,

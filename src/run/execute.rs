@@ -19,7 +19,7 @@ use crate::checks::{run_plan_checks, Databases};
 use crate::copy::{self, CopyError, JsonLinesRejects, KeyWatch, Reject, RejectSink};
 use crate::errors::chain;
 use crate::graph::StepKind;
-use crate::introspect::open_source;
+use crate::introspect::{count_tables, open_source};
 use crate::journal::{self, JournalError, RowCounts, RunIdentity, RunState, StepRow, StepState};
 use crate::plan::model::{IfExists, OrphanPolicy, SchemaOwner};
 use crate::prepare::{Prepared, SourceCounts};
@@ -505,37 +505,19 @@ fn parallel_readers(
 }
 
 /// The exact rows of every table of the catalog, counted in the snapshot `source` and `twins`
-/// read, the biggest (by InnoDB's estimate) first, by all of them at once.
+/// read, by all of them at once ([`count_tables`]).
 fn count_in_snapshot(
     prepared: &Prepared,
     source: &mut SourceConnection,
     twins: &mut [SourceConnection],
 ) -> Result<HashMap<String, u64>, RunError> {
     let tables = &prepared.catalog.tables;
+    let names: Vec<String> = tables.iter().map(|t| t.name.clone()).collect();
+    let estimated: Vec<u64> = tables.iter().map(|t| t.row_count).collect();
     let conns = std::iter::once(source).chain(twins.iter_mut()).collect();
-    let counts = crate::source::share_out(
-        conns,
-        tables,
-        |t| t.row_count,
-        |conn, t| {
-            let sql = format!(
-                "SELECT count(*) FROM {}",
-                crate::dialect::quote_ident(&t.name)
-            );
-            conn.integer(&sql).map_err(|e| {
-                RunError::Source(format!(
-                    "counting the rows of `{}` ({sql}): {}",
-                    t.name,
-                    crate::errors::database_chain(&e)
-                ))
-            })
-        },
-    );
-    tables
-        .iter()
-        .zip(counts)
-        .map(|(t, n)| Ok((t.name.clone(), u64::try_from(n?.unwrap_or(0)).unwrap_or(0))))
-        .collect()
+    let counts =
+        count_tables(conns, &names, &estimated).map_err(|e| RunError::Source(chain(&e)))?;
+    Ok(names.into_iter().zip(counts).collect())
 }
 
 /// What an orphan search beside the loads hands back: the orphans, or why it failed.
