@@ -107,16 +107,22 @@ fn run_checked_from(
     (source, target)
 }
 
-/// `decant run plan.yaml` in `dir`, paused as `step` starts (the journal shows it running)
-/// while `meanwhile` runs: what the app does while the run holds its snapshot.
-fn run_paused_at(
-    dir: &std::path::Path,
+/// A run from `source` into a new database of a plan that checks row counts, paused as `step`
+/// starts (the journal shows it running) while `meanwhile` runs: what the app does while the
+/// run holds its snapshot. Returns the target, the plan's directory and the run's outcome.
+fn run_counted_paused_at(
     source: &MysqlDatabase,
-    target: &TestDatabase,
     step: &str,
     meanwhile: impl FnOnce(),
-) -> Outcome {
-    let release = dir.join("release");
+) -> (TestDatabase, tempfile::TempDir, Outcome) {
+    let target = TestDatabase::new();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("plan.yaml"),
+        "version: 1\nname: counted\nsource: { url: \"${SOURCE_DATABASE_URL}\" }\ntarget: { url: \"${TARGET_DATABASE_URL}\" }\nchecks:\n  - row_counts: all\n",
+    )
+    .unwrap();
+    let release = dir.path().join("release");
     let paused = || {
         use diesel::RunQueryDsl;
         diesel::sql_query("SELECT 1 FROM decant.steps WHERE step_id = $1 AND state = 'running'")
@@ -125,13 +131,13 @@ fn run_paused_at(
             == Ok(1)
     };
     let point = format!("started:{step}");
-    std::thread::scope(|scope| {
+    let out = std::thread::scope(|scope| {
         let run = scope.spawn(|| {
             decant_between(
-                dir,
+                dir.path(),
                 &["run", "plan.yaml"],
                 source,
-                target,
+                &target,
                 &[
                     ("DECANT_TEST_PAUSE_AT", point.as_str()),
                     ("DECANT_TEST_RELEASE", release.to_str().unwrap()),
@@ -146,7 +152,8 @@ fn run_paused_at(
         meanwhile();
         std::fs::write(&release, "").unwrap();
         run.join().unwrap()
-    })
+    });
+    (target, dir, out)
 }
 
 #[test]
@@ -696,14 +703,7 @@ fn a_run_counts_the_source_in_its_snapshot_whatever_innodbs_estimates_say() {
         estimate > 1200,
         "InnoDB's estimate is {estimate}: the test needs it off"
     );
-    let target = TestDatabase::new();
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("plan.yaml"),
-        "version: 1\nname: counted\nsource: { url: \"${SOURCE_DATABASE_URL}\" }\ntarget: { url: \"${TARGET_DATABASE_URL}\" }\nchecks:\n  - row_counts: all\n",
-    )
-    .unwrap();
-    let out = run_paused_at(dir.path(), &source, &target, "create-schema", || {
+    let (target, dir, out) = run_counted_paused_at(&source, "create-schema", || {
         source.execute("INSERT INTO a VALUES (4); INSERT INTO c SELECT seq FROM seq_3001_to_3050");
     });
     assert_exit(&out, 0);
@@ -747,14 +747,7 @@ fn the_checks_count_rows_on_every_parallel_reader_in_the_snapshot_the_loads_read
          CREATE TABLE small (id INT NOT NULL PRIMARY KEY) ENGINE=InnoDB; \
          INSERT INTO small SELECT seq FROM seq_1_to_10",
     );
-    let target = TestDatabase::new();
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("plan.yaml"),
-        "version: 1\nname: counted\nsource: { url: \"${SOURCE_DATABASE_URL}\" }\ntarget: { url: \"${TARGET_DATABASE_URL}\" }\nchecks:\n  - row_counts: all\n",
-    )
-    .unwrap();
-    let out = run_paused_at(dir.path(), &source, &target, "analyze:big", || {
+    let (target, _dir, out) = run_counted_paused_at(&source, "analyze:big", || {
         source.execute("INSERT INTO big VALUES (300000, 1); INSERT INTO small VALUES (11)");
     });
     assert_exit(&out, 0);
