@@ -682,3 +682,117 @@ fn a_step_postgresql_rolls_back_as_a_deadlocks_victim_runs_again() {
         "done"
     );
 }
+
+/// A PostgreSQL backend stopped with SIGSTOP, continued when dropped (also when the test
+/// fails), so no stopped server process outlives the test.
+struct StoppedBackend(i32);
+
+impl StoppedBackend {
+    fn stop(pid: i32) -> StoppedBackend {
+        signal_pid(pid, "STOP");
+        StoppedBackend(pid)
+    }
+}
+
+impl Drop for StoppedBackend {
+    fn drop(&mut self) {
+        signal_pid(self.0, "CONT");
+    }
+}
+
+fn signal_pid(pid: i32, signal: &str) {
+    let status = Command::new("kill")
+        .args([format!("-{signal}"), pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success(), "kill -{signal} {pid}");
+}
+
+/// The child's output, or a failed test (the child killed) if it does not end in time: a
+/// resume that works instead of refusing blocks on the stopped process's locks.
+fn within(mut child: Child, limit: Duration, context: &str) -> std::process::Output {
+    let started = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if started.elapsed() > limit {
+            child.kill().unwrap();
+            let out = child.wait_with_output().unwrap();
+            panic!(
+                "{context}: still running after {limit:?}\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child.wait_with_output().unwrap()
+}
+
+fn resume_with_wait(s: &Setup, wait_seconds: u64) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_decant"))
+        .args([
+            "run",
+            "plan.yaml",
+            "--resume",
+            "--report-dir",
+            s.path("reports").to_str().unwrap(),
+        ])
+        .current_dir(s.dir.path())
+        .env("TARGET_DATABASE_URL", &s.db.url)
+        .env("DECANT_EARLIER_ATTEMPT_WAIT", wait_seconds.to_string())
+        .env_remove("DECANT_TEST_KILL_AT")
+        .env_remove("DECANT_TEST_PAUSE_AT")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+#[test]
+fn a_resume_waits_for_a_killed_runs_commit_still_in_flight_and_never_repeats_the_step() {
+    // The reproduction: a lane paused before its COMMIT, its server process stopped, the
+    // COMMIT sent, decant killed, a resume started, the server process continued 4 s later.
+    // Whether the old COMMIT lands or not, every step must end up done exactly once.
+    for step in ["load:orders", "audit-insert", "indexes:orders"] {
+        let s = setup();
+        let mut child = spawn_run(&s, Some(&format!("before-commit:{step}")));
+        let _stderr = wait_paused(&mut child);
+        // The paused lane's last statement was its step's `done` record, not yet committed.
+        let pid: i32 = query(
+            &s.db,
+            "SELECT pid FROM pg_stat_activity WHERE application_name LIKE 'decant run % lane %' \
+             AND state = 'idle in transaction' AND query LIKE 'UPDATE decant.steps SET state = ''done''%'",
+        )
+        .parse()
+        .unwrap_or_else(|e| panic!("{step}: no paused lane found: {e}"));
+        let stopped = StoppedBackend::stop(pid);
+        release(&s);
+        // decant sends COMMIT to the stopped server process and waits for its answer.
+        std::thread::sleep(Duration::from_millis(500));
+        child.kill().unwrap();
+        child.wait().unwrap();
+
+        // A resume that may wait only a second refuses, naming the process, and does nothing.
+        let refused = within(resume_with_wait(&s, 1), Duration::from_secs(30), step);
+        let stderr = String::from_utf8_lossy(&refused.stderr);
+        assert_eq!(refused.status.code(), Some(2), "{step}: {stderr}");
+        assert!(
+            stderr.contains(&format!("pid {pid}")) && stderr.contains("may still commit"),
+            "{step}: {stderr}"
+        );
+
+        let resumed = resume_with_wait(&s, 60);
+        std::thread::sleep(Duration::from_secs(4));
+        drop(stopped);
+        let out = resumed.wait_with_output().unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{step}: the resume\n{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_exact(
+            &s,
+            &format!("a COMMIT of {step} in flight during the resume"),
+        );
+    }
+}

@@ -4,6 +4,7 @@
 
 mod support;
 
+mod app_restore;
 mod app_schema;
 mod checks;
 mod checksums;

@@ -809,6 +809,11 @@ pub fn check_table(
         });
         let line = match found {
             Some(p) if p.validated => format!("`{}` {}: present and validated", p.name, fk.describe()),
+            Some(p) if resolved_fk.not_valid => format!(
+                "`{}` {}: present and NOT VALID, as the app made it",
+                p.name,
+                fk.describe()
+            ),
             Some(p) => {
                 problems += 1;
                 format!(

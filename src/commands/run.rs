@@ -127,12 +127,16 @@ fn what_next(prepared: &Prepared, plan: &Path, e: &RunError) -> Vec<String> {
             "   = help: if the cause was in the target or its server (space, permissions, a lost connection) and neither the plan nor the source changes, fix it and continue with `decant run {plan} --resume`"
         ));
     }
-    let rerun = if resolved.owner == SchemaOwner::App
-        && resolved.settings.if_exists != IfExists::Truncate
-    {
-        format!(
-            "the app owns the tables: decant created none, so `decant rollback` cannot undo this run; empty the tables the completed steps loaded (or re-create the database and run the app's migrator), or set `settings.if_exists: truncate` so the next run empties them, then `decant run {plan}`"
-        )
+    let rerun = if resolved.owner == SchemaOwner::App {
+        if resolved.settings.if_exists == IfExists::Append {
+            format!(
+                "undo this run with `decant rollback {plan}`: it makes the app's keys, indexes and foreign keys again as they were, but cannot tell the rows the run appended from the app's: delete those yourself, then `decant run {plan}`"
+            )
+        } else {
+            format!(
+                "undo this run with `decant rollback {plan}` (it empties the app's tables the run loaded and makes the app's keys, indexes and foreign keys again as they were), then `decant run {plan}`"
+            )
+        }
     } else {
         match resolved.settings.if_exists {
             IfExists::Fail => format!(

@@ -174,6 +174,8 @@ struct ConstraintRow {
     definition: String,
 }
 
+/// `pg_get_constraintdef` leaves out a key's index storage parameters (`WITH (fillfactor=…)`):
+/// they are put back before any `DEFERRABLE`, where the grammar has them.
 const CONSTRAINTS: &str = "
 SELECT c.relname::text AS table_name, con.conname::text AS name,
        CASE con.contype WHEN 'p' THEN 'primary_key' WHEN 'u' THEN 'unique'
@@ -183,11 +185,14 @@ SELECT c.relname::text AS table_name, con.conname::text AS name,
        rc.relname::text AS referenced_table,
        ARRAY(SELECT a.attname::text FROM unnest(con.confkey) WITH ORDINALITY AS k(num, i)
              JOIN pg_attribute a ON a.attrelid = con.confrelid AND a.attnum = k.num ORDER BY k.i) AS referenced_columns,
-       pg_get_constraintdef(con.oid) AS definition
+       CASE WHEN ic.reloptions IS NULL THEN pg_get_constraintdef(con.oid)
+       ELSE regexp_replace(pg_get_constraintdef(con.oid), '( DEFERRABLE.*)?$',
+           ' WITH (' || array_to_string(ic.reloptions, ', ') || ')\\1') END AS definition
 FROM pg_constraint con
 JOIN pg_class c ON c.oid = con.conrelid
 JOIN pg_namespace n ON n.oid = c.relnamespace
 LEFT JOIN pg_class rc ON rc.oid = con.confrelid
+LEFT JOIN pg_class ic ON ic.oid = con.conindid AND con.contype IN ('p', 'u')
 WHERE n.nspname = $1 AND con.contype IN ('p', 'u', 'c', 'f')
 ORDER BY c.relname, con.conname";
 

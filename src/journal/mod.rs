@@ -54,6 +54,16 @@ pub enum JournalError {
     Locked { schema: String },
     #[error("a decant run is in progress on this target (schema `{schema}`): checks now would see it half-done; wait for it to finish (see `decant status`)")]
     RunInProgress { schema: String },
+    #[error("a connection of an earlier attempt on this target (schema `{schema}`) is still alive after {seconds} s and may still commit: {backends}; decant cannot know what it will commit until it ends: end it (a stopped server process ends once it is continued), then run again")]
+    EarlierAttemptAlive {
+        schema: String,
+        backends: String,
+        seconds: u64,
+    },
+    #[error("step `{step}` of run {run} is already done: an earlier attempt committed it, and it is never run again")]
+    StepAlreadyDone { run: i64, step: String },
+    #[error("step `{step}` of run {run} is not running (another attempt of the run took it over); its work is rolled back")]
+    StepNotRunning { run: i64, step: String },
 }
 
 fn query_error(sql: &str) -> impl FnOnce(diesel::result::Error) -> JournalError + '_ {
@@ -154,11 +164,160 @@ const LOCK_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
 /// gone: a run started right after another one ended may find the lock still held. So a held
 /// lock is tried again for up to two seconds; a run that is really in progress holds it far
 /// longer, and is then reported.
+///
+/// Holding it is not enough to start work: a killed run's lane may still be inside a COMMIT
+/// (a stopped or slow backend outlives its client), so the lock is only taken once every
+/// connection of an earlier attempt has ended (see [`await_earlier_attempts`]).
 pub fn lock_target(conn: &mut TargetConnection, schema: &str) -> Result<(), JournalError> {
     let sql = "SELECT pg_try_advisory_lock(hashtextextended('decant:' || $1, 0)) AS value";
     try_lock(conn, schema, sql, || JournalError::Locked {
         schema: schema.to_owned(),
+    })?;
+    await_earlier_attempts(conn, schema, earlier_attempt_wait())
+}
+
+/// The key of the lock every lane of a run holds in shared mode for as long as its connection
+/// lives (`decant-work:<schema>`), distinct from the run's own lock (`decant:<schema>`).
+const WORK_KEY: &str = "hashtextextended('decant-work:' || $1, 0)";
+
+/// How long a run waits for an earlier attempt's connections to end before it refuses:
+/// `DECANT_EARLIER_ATTEMPT_WAIT` seconds, 60 unless set.
+fn earlier_attempt_wait() -> std::time::Duration {
+    let seconds = std::env::var("DECANT_EARLIER_ATTEMPT_WAIT")
+        .ok()
+        .and_then(|s| s.trim().parse::<u64>().ok())
+        .unwrap_or(60);
+    std::time::Duration::from_secs(seconds)
+}
+
+/// Marks a lane's connection as doing a run's work: it holds the work lock in shared mode
+/// until it ends, and names itself in `pg_stat_activity`, so a later attempt can tell that it
+/// may still commit and wait for it (a shared lock is free to take while no one holds it
+/// exclusively, which only [`await_earlier_attempts`] does, for an instant).
+pub fn join_work(
+    conn: &mut TargetConnection,
+    schema: &str,
+    name: &str,
+) -> Result<(), JournalError> {
+    set_application_name(conn, name)?;
+    let sql = format!("SELECT pg_try_advisory_lock_shared({WORK_KEY}) AS value");
+    try_lock(conn, schema, &sql, || JournalError::Locked {
+        schema: schema.to_owned(),
     })
+}
+
+/// Names this connection in `pg_stat_activity` (`decant run 7 lane 1`, …).
+pub fn set_application_name(conn: &mut TargetConnection, name: &str) -> Result<(), JournalError> {
+    let sql = "SELECT set_config('application_name', $1, false) IS NOT NULL AS value";
+    diesel::sql_query(sql)
+        .bind::<Text, _>(name)
+        .get_result::<Flag>(conn.postgres())
+        .map(|_| ())
+        .map_err(query_error(sql))
+}
+
+#[derive(QueryableByName)]
+struct WorkHolder {
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    pid: i32,
+    #[diesel(sql_type = Text)]
+    application_name: String,
+    #[diesel(sql_type = Text)]
+    state: String,
+    #[diesel(sql_type = Text)]
+    query: String,
+}
+
+/// Waits until no connection of an earlier attempt on `schema` can still commit, ending them
+/// first. A killed run's lanes hold the work lock until their backends exit; a backend stopped
+/// or busy inside COMMIT exits only after the COMMIT has landed or failed, and then the journal
+/// tells the truth about its step. So work (and reading the journal's `done` steps) starts only
+/// once the work lock can be taken exclusively. `pg_terminate_backend` hurries the others: it
+/// never cuts a COMMIT in half (PostgreSQL holds interrupts while it commits). After `wait`
+/// the run is refused, naming the backends: they may still commit, and nothing can tell what
+/// they will do until they end.
+pub fn await_earlier_attempts(
+    conn: &mut TargetConnection,
+    schema: &str,
+    wait: std::time::Duration,
+) -> Result<(), JournalError> {
+    let holders_sql = format!(
+        "SELECT a.pid, coalesce(a.application_name, '') AS application_name, coalesce(a.state, '') AS state, \
+         left(coalesce(a.query, ''), 200) AS query \
+         FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid \
+         WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 AND l.pid <> pg_backend_pid() \
+         AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) \
+         AND ((l.classid::bigint << 32) | l.objid::bigint) = {WORK_KEY} ORDER BY a.pid"
+    );
+    let exclusive = format!("SELECT pg_try_advisory_lock({WORK_KEY}) AS value");
+    let release = format!("SELECT pg_advisory_unlock({WORK_KEY}) AS value");
+    let started = std::time::Instant::now();
+    let mut ended: Vec<i32> = Vec::new();
+    let mut told = false;
+    loop {
+        let free = diesel::sql_query(&exclusive)
+            .bind::<Text, _>(schema)
+            .get_result::<Flag>(conn.postgres())
+            .map_err(query_error(&exclusive))?
+            .value;
+        if free {
+            diesel::sql_query(&release)
+                .bind::<Text, _>(schema)
+                .get_result::<Flag>(conn.postgres())
+                .map_err(query_error(&release))?;
+            if told {
+                crate::signals::say("decant: the earlier attempt's connections have ended\n");
+            }
+            return Ok(());
+        }
+        let holders = diesel::sql_query(&holders_sql)
+            .bind::<Text, _>(schema)
+            .load::<WorkHolder>(conn.postgres())
+            .map_err(query_error(&holders_sql))?;
+        for h in &holders {
+            // A connection that is merely closing (a run that just ended) is gone within
+            // milliseconds: only a wait that lasts is worth a word.
+            if !told && started.elapsed() >= std::time::Duration::from_secs(1) {
+                crate::signals::say(&format!(
+                    "decant: waiting for the connections of an earlier attempt on schema `{schema}` to end (they may still commit): pid {} `{}` {} `{}`\n",
+                    h.pid, h.application_name, h.state, h.query
+                ));
+                told = true;
+            }
+            if !ended.contains(&h.pid) {
+                // Refused to a role that may not end it: then only waiting helps.
+                let _ = cancel_backend_ending(conn, h.pid);
+                ended.push(h.pid);
+            }
+        }
+        if started.elapsed() >= wait {
+            return Err(JournalError::EarlierAttemptAlive {
+                schema: schema.to_owned(),
+                backends: holders
+                    .iter()
+                    .map(|h| {
+                        format!(
+                            "pid {} `{}` ({}: `{}`)",
+                            h.pid, h.application_name, h.state, h.query
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                seconds: wait.as_secs(),
+            });
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+/// Asks PostgreSQL to end a backend (`pg_terminate_backend`, without waiting).
+fn cancel_backend_ending(conn: &mut TargetConnection, pid: i32) -> Result<(), JournalError> {
+    let sql = "SELECT pg_terminate_backend($1) AS value";
+    diesel::sql_query(sql)
+        .bind::<diesel::sql_types::Integer, _>(pid)
+        .get_result::<Flag>(conn.postgres())
+        .map(|_| ())
+        .map_err(query_error(sql))
 }
 
 /// Lets the exclusive lock of `schema` go (the session's end would too, a moment later).
@@ -331,14 +490,22 @@ pub fn start_run(
 
 /// Marks a step as running (again, when resumed).
 pub fn step_started(conn: &mut TargetConnection, run: i64, step: &str) -> Result<(), JournalError> {
+    // A `done` record is never overwritten: the step's effect committed with it.
     let sql = "INSERT INTO decant.steps (run_id, step_id, state) VALUES ($1, $2, 'running') \
-               ON CONFLICT (run_id, step_id) DO UPDATE SET state = 'running', started_at = clock_timestamp(), finished_at = NULL, error = NULL";
-    diesel::sql_query(sql)
+               ON CONFLICT (run_id, step_id) DO UPDATE SET state = 'running', started_at = clock_timestamp(), finished_at = NULL, error = NULL \
+               WHERE decant.steps.state <> 'done'";
+    let changed = diesel::sql_query(sql)
         .bind::<BigInt, _>(run)
         .bind::<Text, _>(step)
         .execute(conn.postgres())
-        .map(|_| ())
-        .map_err(query_error(sql))
+        .map_err(query_error(sql))?;
+    if changed == 0 {
+        return Err(JournalError::StepAlreadyDone {
+            run,
+            step: step.to_owned(),
+        });
+    }
+    Ok(())
 }
 
 /// Row counts of a load step.
@@ -357,18 +524,26 @@ pub fn step_done(
     step: &str,
     rows: Option<RowCounts>,
 ) -> Result<(), JournalError> {
+    // Only a `running` record becomes `done`: anything else means another attempt has the
+    // step, and this transaction must not commit.
     let sql = "UPDATE decant.steps SET state = 'done', finished_at = clock_timestamp(), rows_read = $3, rows_written = $4, rows_rejected = $5 \
-               WHERE run_id = $1 AND step_id = $2";
+               WHERE run_id = $1 AND step_id = $2 AND state = 'running'";
     let as_i64 = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
-    diesel::sql_query(sql)
+    let changed = diesel::sql_query(sql)
         .bind::<BigInt, _>(run)
         .bind::<Text, _>(step)
         .bind::<Nullable<BigInt>, _>(rows.map(|r| as_i64(r.read)))
         .bind::<Nullable<BigInt>, _>(rows.map(|r| as_i64(r.written)))
         .bind::<Nullable<BigInt>, _>(rows.map(|r| as_i64(r.rejected)))
         .execute(conn.postgres())
-        .map(|_| ())
-        .map_err(query_error(sql))
+        .map_err(query_error(sql))?;
+    if changed == 0 {
+        return Err(JournalError::StepNotRunning {
+            run,
+            step: step.to_owned(),
+        });
+    }
+    Ok(())
 }
 
 /// Marks a step that did not finish as `failed` or `interrupted`, with the reason.
@@ -875,6 +1050,90 @@ pub fn keep_windows(
         .bind::<BigInt, _>(windows.key_min)
         .bind::<BigInt, _>(windows.width)
         .bind::<diesel::sql_types::Binary, _>(bytes)
+        .execute(conn.postgres())
+        .map(|_| ())
+        .map_err(query_error(sql))
+}
+
+/// One of the app's definitions a run recorded before it touched them (`decant.app_definitions`).
+#[derive(Debug, Clone, PartialEq, Eq, QueryableByName)]
+pub struct AppDefinition {
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    pub position: i32,
+    /// `empty` (the statement that empties what the run loaded), `constraint`, `index`,
+    /// `foreign_key` (each makes the object again) or `detail` (re-applied as it is).
+    #[diesel(sql_type = Text)]
+    pub kind: String,
+    #[diesel(sql_type = Text)]
+    pub table_name: String,
+    #[diesel(sql_type = Text)]
+    pub name: String,
+    #[diesel(sql_type = Text)]
+    pub statement: String,
+}
+
+/// Records the app's definitions for `run` and marks its restore pending. Call it in the
+/// transaction that drops them, so the record and the drop commit together or neither.
+pub fn record_app_definitions(
+    conn: &mut TargetConnection,
+    run: i64,
+    definitions: &[AppDefinition],
+) -> Result<(), JournalError> {
+    let clear = "DELETE FROM decant.app_definitions WHERE run_id = $1";
+    diesel::sql_query(clear)
+        .bind::<BigInt, _>(run)
+        .execute(conn.postgres())
+        .map_err(query_error(clear))?;
+    let sql =
+        "INSERT INTO decant.app_definitions (run_id, position, kind, table_name, name, statement) \
+               VALUES ($1, $2, $3, $4, $5, $6)";
+    for d in definitions {
+        diesel::sql_query(sql)
+            .bind::<BigInt, _>(run)
+            .bind::<diesel::sql_types::Integer, _>(d.position)
+            .bind::<Text, _>(&d.kind)
+            .bind::<Text, _>(&d.table_name)
+            .bind::<Text, _>(&d.name)
+            .bind::<Text, _>(&d.statement)
+            .execute(conn.postgres())
+            .map_err(query_error(sql))?;
+    }
+    set_app_restore_pending(conn, run, true)
+}
+
+/// The app's definitions `run` recorded, in the order they are made again.
+pub fn app_definitions(
+    conn: &mut TargetConnection,
+    run: i64,
+) -> Result<Vec<AppDefinition>, JournalError> {
+    let sql = "SELECT position, kind, table_name, name, statement FROM decant.app_definitions \
+               WHERE run_id = $1 ORDER BY position";
+    diesel::sql_query(sql)
+        .bind::<BigInt, _>(run)
+        .load(conn.postgres())
+        .map_err(query_error(sql))
+}
+
+/// Whether `run` dropped the app's keys and has not put every one back.
+pub fn app_restore_pending(conn: &mut TargetConnection, run: i64) -> Result<bool, JournalError> {
+    let sql = "SELECT coalesce((SELECT app_restore_pending FROM decant.runs WHERE id = $1), false) AS value";
+    diesel::sql_query(sql)
+        .bind::<BigInt, _>(run)
+        .get_result::<Flag>(conn.postgres())
+        .map(|f| f.value)
+        .map_err(query_error(sql))
+}
+
+/// Marks whether `run` still owes the app its definitions.
+pub fn set_app_restore_pending(
+    conn: &mut TargetConnection,
+    run: i64,
+    pending: bool,
+) -> Result<(), JournalError> {
+    let sql = "UPDATE decant.runs SET app_restore_pending = $2 WHERE id = $1";
+    diesel::sql_query(sql)
+        .bind::<BigInt, _>(run)
+        .bind::<diesel::sql_types::Bool, _>(pending)
         .execute(conn.postgres())
         .map(|_| ())
         .map_err(query_error(sql))

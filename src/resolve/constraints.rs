@@ -242,6 +242,7 @@ pub(super) fn resolve_constraints(
             on_delete: fk.on_delete.to_uppercase(),
             deferrable: fk.deferrable,
             initially_deferred: fk.initially_deferred,
+            not_valid: false,
         });
     }
 }

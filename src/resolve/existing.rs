@@ -239,6 +239,7 @@ fn fit_table(
                 on_update: rule("ON UPDATE"),
                 on_delete: rule("ON DELETE"),
                 deferrable,
+                not_valid: fk.definition.ends_with(" NOT VALID"),
             })
         })
         .collect();

@@ -166,6 +166,9 @@ pub struct ResolvedForeignKey {
     pub on_update: String,
     pub on_delete: String,
     pub deferrable: bool,
+    /// The app made it `NOT VALID` (its rows are never checked against it), and so it stays.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub not_valid: bool,
 }
 
 /// An index or foreign key of the app's, as PostgreSQL defines it.

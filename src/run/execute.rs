@@ -11,6 +11,7 @@ use diesel::connection::SimpleConnection;
 use diesel::sql_types::Text;
 use diesel::RunQueryDsl;
 
+use super::app_definitions;
 use crate::checks::foreign_keys::{
     all_source_foreign_keys, find_orphans_of, plan_orphans, OrphanFinding, OrphanPlan,
     SourceForeignKey,
@@ -51,6 +52,12 @@ pub enum RunError {
     Source(String),
     #[error("target tables already exist in schema `{schema}`: {}; set `settings.if_exists` to drop, truncate or append", tables.join(", "))]
     TablesExist { schema: String, tables: Vec<String> },
+    #[error("run {run} into the app's schema `{schema}` dropped the app's keys, indexes and foreign keys and has not made them all again (it is `{status}`); a new run would start from a schema that is not the app's: continue run {run} with `run --resume`, or undo it with `decant rollback`, which empties what it loaded and makes them again as they were")]
+    AppKeysDropped {
+        run: i64,
+        status: String,
+        schema: String,
+    },
     #[error("nothing to resume: {0}")]
     NothingToResume(String),
     #[error("refusing to resume run {run}: the {what} changed since it started, and a resume carries on exactly the run that started")]
@@ -243,6 +250,7 @@ pub fn execute(
     let mut target = journal::connect(target_url)?;
     journal::lock_target(&mut target, &schema)?;
     journal::prepare_journal(&mut target)?;
+    journal::set_application_name(&mut target, "decant run control")?;
 
     let identity = RunIdentity {
         plan_name: resolved.name.clone(),
@@ -292,9 +300,33 @@ pub fn execute(
             .filter(|s| s.state == StepState::Done.as_str())
             .collect();
         journal::finish_run(&mut target, last.id, RunState::Running)?;
+        // A failed or interrupted attempt made the app's keys again; the steps still to run
+        // expect them dropped, as prepare-target left them.
+        let key_steps_done: Vec<&str> = done.iter().map(|s| s.step_id.as_str()).collect();
+        let pending = |table: &str| {
+            resolved
+                .tables
+                .iter()
+                .find(|t| t.target == table)
+                .is_some_and(|t| {
+                    !key_steps_done.contains(&format!("indexes:{}", t.source).as_str())
+                })
+        };
+        app_definitions::drop_again(&mut target, &schema, last.id, &pending)?;
         (last.id, done)
     } else {
         let app_owned = resolved.owner == SchemaOwner::App;
+        if app_owned {
+            if let Some(last) = journal::runs(&mut target, &schema, 1)?.into_iter().next() {
+                if journal::app_restore_pending(&mut target, last.id)? {
+                    return Err(RunError::AppKeysDropped {
+                        run: last.id,
+                        status: last.status,
+                        schema,
+                    });
+                }
+            }
+        }
         if resolved.settings.if_exists == IfExists::Fail && !app_owned {
             let existing = existing_tables(&mut target, &schema, &target_tables)?;
             if !existing.is_empty() {
@@ -358,6 +390,13 @@ pub fn execute(
     let mut lanes = Vec::new();
     for lane in 0..workers {
         let mut conn = journal::connect(target_url)?;
+        // Held until the connection ends: a later attempt waits for it (it may be inside a
+        // COMMIT when this process dies) before it trusts the journal.
+        journal::join_work(
+            &mut conn,
+            &schema,
+            &format!("decant run {run_id} lane {lane}"),
+        )?;
         let pid = journal::backend_pid(&mut conn)?;
         lanes.push(Lane {
             target: conn,
@@ -392,6 +431,42 @@ pub fn execute(
     let _ = loader.source.end_snapshot();
     let _ = loader.rejects.file.flush();
     report.seconds = started.elapsed().as_secs_f64();
+    // Whatever the outcome, the app's schema gets back every definition the run recorded:
+    // after a success that is its comments, cluster mark, replica identity, statistics
+    // targets and trigger states; after a failure or a signal, its keys too.
+    let app_owned = resolved.owner == SchemaOwner::App;
+    let restored = app_owned.then(|| app_definitions::restore(&mut target, &schema, run_id, false));
+    let not_restored = match &restored {
+        Some(Ok(r)) if !r.failed.is_empty() => Some(format!(
+            "the app's schema is not whole again: these definitions could not be made:\n{}\ncontinue with `run --resume`, or undo the run with `decant rollback` (it empties what the run loaded, then makes them)",
+            app_definitions::failures_text(&r.failed)
+        )),
+        Some(Err(e)) => Some(format!(
+            "the app's definitions could not be restored: {}; continue with `run --resume`, or undo the run with `decant rollback`",
+            chain(e)
+        )),
+        _ => None,
+    };
+    let stop = match (stop, &not_restored) {
+        (None, Some(message)) => Some(Stop::Failed {
+            step: "restore-app-schema".to_owned(),
+            sql: None,
+            message: message.clone(),
+        }),
+        (Some(Stop::Failed { step, sql, message }), Some(note)) => Some(Stop::Failed {
+            step,
+            sql,
+            message: format!("{message}\n{note}"),
+        }),
+        (stop, _) => stop,
+    };
+    if let Some(note) = &not_restored {
+        report.notes.push(note.clone());
+        // A failed step's message carries it; any other ending says it here.
+        if !matches!(stop, Some(Stop::Failed { .. })) {
+            signals::say(&format!("{note}\n"));
+        }
+    }
     let outcome = match stop {
         None => {
             journal::finish_run(&mut target, run_id, RunState::Succeeded)?;
@@ -1632,6 +1707,7 @@ fn run_step(
         StepKind::PrepareTarget => target
             .transaction::<_, StepError, _>(|target| {
                 check_app_schema(prepared, target)?;
+                record_app_definitions(prepared, target, run_id)?;
                 for sql in &step.target_sql {
                     statement(target, sql)?;
                 }
@@ -1656,6 +1732,28 @@ fn run_step(
         signals::test_point("after-commit", &step.id);
     }
     outcome
+}
+
+/// Into the app's schema: every definition on the tables the run loads goes into the journal
+/// before anything is dropped, in the same transaction (see `app_definitions`).
+fn record_app_definitions(
+    prepared: &Prepared,
+    target: &mut TargetConnection,
+    run_id: i64,
+) -> Result<(), StepError> {
+    let resolved = &prepared.resolved;
+    if resolved.owner != SchemaOwner::App {
+        return Ok(());
+    }
+    let tables: Vec<String> = resolved.tables.iter().map(|t| t.target.clone()).collect();
+    let empty = app_definitions::emptying_statement(
+        &resolved.schema,
+        &tables,
+        resolved.settings.if_exists == IfExists::Append,
+    );
+    let definitions = app_definitions::capture(target, &resolved.schema, &tables, empty)?;
+    journal::record_app_definitions(target, run_id, &definitions)?;
+    Ok(())
 }
 
 /// Before any row moves into the app's schema: it is still the one the plan was checked

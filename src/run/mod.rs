@@ -1,6 +1,7 @@
 //! Running a plan against the target: identity of a run, execution of the step graph,
 //! the report, and undoing what a run created.
 
+pub mod app_definitions;
 pub mod command;
 pub mod execute;
 pub mod identity;

@@ -1,8 +1,10 @@
 //! `decant rollback`: drop the tables the newest run into a schema created, in one
-//! transaction, and mark that run rolled back. The source is never touched.
+//! transaction, and mark that run rolled back; for a run into the app's schema, empty what it
+//! loaded and make the app's definitions again. The source is never touched.
 
 use diesel::connection::SimpleConnection;
 
+use super::app_definitions;
 use crate::dialect::quote_ident;
 use crate::journal::{self, JournalError};
 use crate::target::TargetConnection;
@@ -22,15 +24,31 @@ pub enum RollbackOutcome {
     /// These tables of this run were dropped.
     Dropped { run: i64, tables: Vec<String> },
     /// `confirm` said no (or it was a dry run): these tables would have been dropped.
-    NotConfirmed { run: i64, tables: Vec<String> },
+    NotConfirmed {
+        run: i64,
+        tables: Vec<String>,
+        app: bool,
+    },
+    /// A run into the app's schema: its tables were emptied (unless it appended: then its
+    /// rows cannot be told from the app's and stay) and every definition the run recorded
+    /// before dropping it is back.
+    Restored {
+        run: i64,
+        tables: Vec<String>,
+        emptied: bool,
+        made: usize,
+    },
+    /// Some definitions could not be made again; the run stays as it was.
+    NotRestored { run: i64, failures: String },
 }
 
-/// Drops what the newest run created, once `confirm` (given the run and its tables) agrees;
+/// Drops what the newest run created, once `confirm` (given the run, its tables, and whether
+/// they are the app's, emptied and restored rather than dropped) agrees;
 /// holds the target lock meanwhile, so what was confirmed is what is dropped.
 pub fn rollback(
     conn: &mut TargetConnection,
     schema: &str,
-    confirm: &mut dyn FnMut(i64, &[String]) -> bool,
+    confirm: &mut dyn FnMut(i64, &[String], bool) -> bool,
 ) -> Result<RollbackOutcome, JournalError> {
     journal::lock_target(conn, schema)?;
     if !journal::journal_exists(conn)? {
@@ -43,15 +61,20 @@ pub fn rollback(
         return Ok(RollbackOutcome::AlreadyRolledBack { run: run.id });
     }
     if run.created_tables.is_empty() {
+        let definitions = journal::app_definitions(conn, run.id)?;
+        if !definitions.is_empty() {
+            return restore_app_schema(conn, schema, run.id, &definitions, confirm);
+        }
         return Ok(RollbackOutcome::CreatedNoTables {
             run: run.id,
             status: run.status,
         });
     }
-    if !confirm(run.id, &run.created_tables) {
+    if !confirm(run.id, &run.created_tables, false) {
         return Ok(RollbackOutcome::NotConfirmed {
             run: run.id,
             tables: run.created_tables,
+            app: false,
         });
     }
     let statements: Vec<String> = run
@@ -78,5 +101,45 @@ pub fn rollback(
     Ok(RollbackOutcome::Dropped {
         run: run.id,
         tables: run.created_tables,
+    })
+}
+
+/// Rolls back a run into the app's schema: empties its tables (when the run recorded how)
+/// and makes every recorded definition again, then marks the run rolled back.
+fn restore_app_schema(
+    conn: &mut TargetConnection,
+    schema: &str,
+    run: i64,
+    definitions: &[journal::AppDefinition],
+    confirm: &mut dyn FnMut(i64, &[String], bool) -> bool,
+) -> Result<RollbackOutcome, JournalError> {
+    let mut tables: Vec<String> = definitions
+        .iter()
+        .filter(|d| !d.table_name.is_empty())
+        .map(|d| d.table_name.clone())
+        .collect();
+    tables.sort();
+    tables.dedup();
+    let emptied = definitions.iter().any(|d| d.kind == "empty");
+    if !confirm(run, &tables, true) {
+        return Ok(RollbackOutcome::NotConfirmed {
+            run,
+            tables,
+            app: true,
+        });
+    }
+    let restored = app_definitions::restore(conn, schema, run, true)?;
+    if !restored.failed.is_empty() {
+        return Ok(RollbackOutcome::NotRestored {
+            run,
+            failures: app_definitions::failures_text(&restored.failed),
+        });
+    }
+    journal::finish_run(conn, run, journal::RunState::RolledBack)?;
+    Ok(RollbackOutcome::Restored {
+        run,
+        tables,
+        emptied,
+        made: restored.made,
     })
 }
