@@ -507,10 +507,12 @@ fn an_app_owned_run_killed_after_any_steps_commit_resumes_to_the_same_data() {
         );
     }
     let fingerprint = "SELECT (SELECT count(*) FROM users) || '/' || (SELECT count(*) FROM messages) || '/' || \
-         (SELECT count(*) FROM pg_indexes WHERE schemaname = 'public') || '/' || \
-         (SELECT count(*) FROM pg_constraint WHERE contype IN ('p', 'u', 'f') AND connamespace = 'public'::regnamespace) || '/' || \
          (SELECT string_agg(version, ',' ORDER BY version) FROM schema_migrations)";
     let expected = query(&clean.db, fingerprint);
+    // The oracle for the schema is the app's own, as its snapshot holds it: every index and
+    // key, foreign key and check with its exact definition, not a count from a clean run.
+    let app = app_definitions_in_snapshot();
+    assert_eq!(definitions_in_target(&clean), app, "clean run");
     drop(clean);
     for step in &steps {
         let s = Setup::from_example("chat-app", |p| p);
@@ -518,8 +520,49 @@ fn an_app_owned_run_killed_after_any_steps_commit_resumes_to_the_same_data() {
         run_killed_at(&s, &kill);
         resume_to_the_end(&s, &kill);
         assert_eq!(query(&s.db, fingerprint), expected, "{kill}");
+        assert_eq!(definitions_in_target(&s), app, "{kill}");
         assert_exit(&s.decant(&["check", "plan.yaml"]), 0);
     }
+}
+
+/// The app's indexes and constraints as `plans/chat-app.schema.json` (its snapshot) holds
+/// them, one `table name definition` line each, sorted.
+fn app_definitions_in_snapshot() -> Vec<String> {
+    let path = crate::support::cli::repo_root().join("plans/chat-app.schema.json");
+    let snapshot: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let mut lines = Vec::new();
+    for t in snapshot["tables"].as_array().unwrap() {
+        let table = t["name"].as_str().unwrap();
+        for kind in ["indexes", "constraints"] {
+            for d in t[kind].as_array().unwrap() {
+                lines.push(format!(
+                    "{table} {} {}",
+                    d["name"].as_str().unwrap(),
+                    d["definition"].as_str().unwrap()
+                ));
+            }
+        }
+    }
+    lines.sort();
+    lines
+}
+
+/// The same lines, read from the target's catalog.
+fn definitions_in_target(s: &Setup) -> Vec<String> {
+    let mut lines: Vec<String> = query(
+        &s.db,
+        "SELECT string_agg(line, E'\\n') FROM ( \
+           SELECT tablename || ' ' || indexname || ' ' || indexdef AS line FROM pg_indexes WHERE schemaname = 'public' \
+           UNION ALL SELECT c.relname || ' ' || con.conname || ' ' || pg_get_constraintdef(con.oid) \
+           FROM pg_constraint con JOIN pg_class c ON c.oid = con.conrelid WHERE con.connamespace = 'public'::regnamespace \
+           AND con.contype IN ('p', 'u', 'f', 'c')) d",
+    )
+    .lines()
+    .map(str::to_owned)
+    .collect();
+    lines.sort();
+    lines
 }
 
 #[test]
@@ -794,5 +837,71 @@ fn a_resume_waits_for_a_killed_runs_commit_still_in_flight_and_never_repeats_the
             &s,
             &format!("a COMMIT of {step} in flight during the resume"),
         );
+    }
+}
+
+/// Every `done` step of the newest run with when it started and finished: a resume must
+/// leave each of these as it was (it never runs a committed step again).
+fn done_steps(s: &Setup) -> Vec<String> {
+    query(
+        &s.db,
+        "SELECT coalesce(string_agg(step_id || ' ' || started_at || ' ' || finished_at, E'\\n' ORDER BY step_id), '') \
+         FROM decant.steps WHERE state = 'done' AND run_id = (SELECT max(id) FROM decant.runs)",
+    )
+    .lines()
+    .map(str::to_owned)
+    .collect()
+}
+
+#[test]
+fn under_truncate_and_append_a_kill_around_each_loads_commit_then_resume_loads_each_table_once() {
+    // Under `truncate` and `append` a load repeated by a resume would not replace the rows it
+    // loaded, as under `fail`/`drop`, but add to them: every table must hold the source's
+    // rows once, and the steps done before the resume must be untouched by it.
+    const PLAIN: &str = "settings: { workers: 2, if_exists: MODE }
+checks:
+  - row_counts: all
+  - checksums: all
+";
+    for mode in ["truncate", "append"] {
+        for table in ["customers", "orders", "lines"] {
+            for point in ["before-commit", "after-commit"] {
+                let kill = format!("{point}:load:{table}");
+                let context = format!("if_exists: {mode}, killed at {kill}");
+                let s = Setup::from_sql(SOURCE, &PLAIN.replace("MODE", mode));
+                // The tables exist before the run; under append they are empty, under
+                // truncate they hold a first run's rows, which the run must replace.
+                assert_exit(&run_with_kill(&s, false, None), 0);
+                if mode == "append" {
+                    s.db.connect()
+                        .batch_execute("TRUNCATE public.lines, public.orders, public.customers")
+                        .unwrap();
+                }
+                run_killed_at(&s, &kill);
+                let before = done_steps(&s);
+                let resumed = run_with_kill(&s, true, None);
+                assert_eq!(
+                    resumed.code, 0,
+                    "{context}\n{}{}",
+                    resumed.stdout, resumed.stderr
+                );
+                let after = done_steps(&s);
+                for step in &before {
+                    assert!(
+                        after.contains(step),
+                        "{context}: the resume ran `{step}` again:\n{after:?}"
+                    );
+                }
+                assert_eq!(
+                    query(
+                        &s.db,
+                        "SELECT (SELECT count(*) FROM public.customers) || '/' || (SELECT count(*) FROM public.orders) || '/' || (SELECT count(*) FROM public.lines)"
+                    ),
+                    "300/3000/6000",
+                    "{context}"
+                );
+                assert_exit(&s.decant(&["check", "plan.yaml"]), 0);
+            }
+        }
     }
 }

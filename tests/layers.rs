@@ -161,6 +161,7 @@ fn only_the_target_side_names_the_postgres_connection() {
         "checks/checksums/job.rs",
         "checks/checksums/rejects.rs",
         "run/execute.rs",
+        "run/app_definitions.rs",
     ];
     let mut wrong = Vec::new();
     let src = repo_root().join("src");
