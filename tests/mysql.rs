@@ -333,7 +333,7 @@ fn a_mysql_source_that_cannot_be_reached_says_why() {
             ("TARGET_DATABASE_URL", "postgres://postgres@127.0.0.1:1/x"),
         ],
     );
-    assert_ne!(out.code, 0);
+    assert_exit(&out, 2);
     let said = format!("{}{}", out.stdout, out.stderr);
     assert!(
         said.contains(
@@ -884,7 +884,7 @@ fn orphans_that_mysql_let_in_are_found_on_two_connections_and_stop_the_run() {
     )
     .unwrap();
     let out = decant_between(dir.path(), &["run", "plan.yaml"], &source, &target, &[]);
-    assert_ne!(out.code, 0, "{}", out.stdout);
+    assert_exit(&out, 2);
     let said = format!("{}{}", out.stdout, out.stderr);
     let b = said
         .find("`b`")
