@@ -107,11 +107,13 @@ fn run_checked_from(
     (source, target)
 }
 
-/// A run from `source` into a new database of a plan that checks row counts, paused as `step`
-/// starts (the journal shows it running) while `meanwhile` runs: what the app does while the
-/// run holds its snapshot. Returns the target, the plan's directory and the run's outcome.
+/// A run from `source` into a new database of a plan that checks row counts (with `more` of
+/// the plan after that), paused as `step` starts (the journal shows it running) while
+/// `meanwhile` runs: what the app does while the run holds its snapshot. Returns the target,
+/// the plan's directory and the run's outcome.
 fn run_counted_paused_at(
     source: &MysqlDatabase,
+    more: &str,
     step: &str,
     meanwhile: impl FnOnce(),
 ) -> (TestDatabase, tempfile::TempDir, Outcome) {
@@ -119,7 +121,7 @@ fn run_counted_paused_at(
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
         dir.path().join("plan.yaml"),
-        "version: 1\nname: counted\nsource: { url: \"${SOURCE_DATABASE_URL}\" }\ntarget: { url: \"${TARGET_DATABASE_URL}\" }\nchecks:\n  - row_counts: all\n",
+        format!("version: 1\nname: counted\nsource: {{ url: \"${{SOURCE_DATABASE_URL}}\" }}\ntarget: {{ url: \"${{TARGET_DATABASE_URL}}\" }}\nchecks:\n  - row_counts: all\n{more}"),
     )
     .unwrap();
     let release = dir.path().join("release");
@@ -703,7 +705,7 @@ fn a_run_counts_the_source_in_its_snapshot_whatever_innodbs_estimates_say() {
         estimate > 1200,
         "InnoDB's estimate is {estimate}: the test needs it off"
     );
-    let (target, dir, out) = run_counted_paused_at(&source, "create-schema", || {
+    let (target, dir, out) = run_counted_paused_at(&source, "", "create-schema", || {
         source.execute("INSERT INTO a VALUES (4); INSERT INTO c SELECT seq FROM seq_3001_to_3050");
     });
     assert_exit(&out, 0);
@@ -736,28 +738,67 @@ fn a_run_counts_the_source_in_its_snapshot_whatever_innodbs_estimates_say() {
 }
 
 #[test]
-fn the_checks_count_rows_on_every_parallel_reader_in_the_snapshot_the_loads_read() {
-    // A big table brings a second reader on the loads' snapshot; the checks count the source's
-    // tables on both connections at once. Rows the app commits after the loads (here while the
-    // run is paused at the big table's ANALYZE) are in neither count, whichever reader counts.
+fn the_checks_count_filtered_tables_on_every_parallel_reader_in_the_snapshot_the_loads_read() {
+    // `big` is read in key ranges by two connections on one snapshot. The counts the run took
+    // in that snapshot stand for the unfiltered tables; the four filtered ones the checks count
+    // again, on both connections at once. The app commits rows that pass the filters while the
+    // run is paused after every load, just before the checks: they are in neither the loads
+    // nor the counts, whichever connection counts a table.
     let source = MysqlDatabase::new();
-    source.execute(
+    let mut sql = String::from(
         "CREATE TABLE big (id INT NOT NULL PRIMARY KEY, n INT NOT NULL) ENGINE=InnoDB; \
-         INSERT INTO big SELECT seq, seq % 7 FROM seq_1_to_210000; \
-         CREATE TABLE small (id INT NOT NULL PRIMARY KEY) ENGINE=InnoDB; \
-         INSERT INTO small SELECT seq FROM seq_1_to_10",
+         INSERT INTO big SELECT seq, seq % 7 FROM seq_1_to_210000;",
     );
-    let (target, _dir, out) = run_counted_paused_at(&source, "analyze:big", || {
-        source.execute("INSERT INTO big VALUES (300000, 1); INSERT INTO small VALUES (11)");
+    let mut filters = String::from("filters:\n");
+    let mut commits = String::from("INSERT INTO big VALUES (300000, 1);");
+    for t in ["f1", "f2", "f3", "f4"] {
+        sql.push_str(&format!(
+            "CREATE TABLE {t} (id INT NOT NULL PRIMARY KEY, keep INT NOT NULL) ENGINE=InnoDB; \
+             INSERT INTO {t} SELECT seq, seq % 2 FROM seq_1_to_40000;"
+        ));
+        filters.push_str(&format!("  {t}: \"keep = 1\"\n"));
+        commits.push_str(&format!("INSERT INTO {t} VALUES (50001, 1), (50002, 1);"));
+    }
+    source.execute(&sql);
+    let more =
+        format!("{filters}steps:\n  - {{ id: app-writes, sql: \"SELECT 1\", after: [load] }}\n");
+    let (target, dir, out) = run_counted_paused_at(&source, &more, "app-writes", || {
+        source.execute(&commits);
     });
     assert_exit(&out, 0);
     assert_all_checks_passed(&out);
     assert_eq!(
         query(
             &target,
-            "(SELECT count(*) FROM big) || ' ' || (SELECT count(*) FROM small)"
+            "(SELECT count(*) FROM big) || ' ' || (SELECT count(*) FROM f1) || ' ' || (SELECT count(*) FROM f2) || ' ' || (SELECT count(*) FROM f3) || ' ' || (SELECT count(*) FROM f4)"
         ),
-        "210000 10"
+        "210000 20000 20000 20000 20000"
+    );
+    let report: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("plan.report.json")).unwrap(),
+    )
+    .unwrap();
+    let summaries: Vec<String> = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            format!(
+                "{} {}",
+                c["id"].as_str().unwrap(),
+                c["summary"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(
+        summaries,
+        [
+            "row-counts:big 210000 row(s) in the target, as expected",
+            "row-counts:f1 20000 row(s) in the target, as expected",
+            "row-counts:f2 20000 row(s) in the target, as expected",
+            "row-counts:f3 20000 row(s) in the target, as expected",
+            "row-counts:f4 20000 row(s) in the target, as expected",
+        ]
     );
 }
 
