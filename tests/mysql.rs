@@ -3,7 +3,7 @@
 //! rejected with its reason, and the checks working across the two engines.
 
 use crate::support::cli::{
-    assert_all_checks_passed, assert_contains, decant_in, repo_root, Outcome,
+    assert_all_checks_passed, assert_contains, decant_in, repo_root, Outcome, Paused,
 };
 use crate::support::mysql::MysqlDatabase;
 use crate::support::postgres::TestDatabase;
@@ -86,14 +86,16 @@ fn decant_between(
 fn run_checked(sql: &str) -> (MysqlDatabase, TestDatabase) {
     let source = MysqlDatabase::new();
     source.execute(sql);
-    run_checked_from(source, &[])
+    let (source, target, _) = run_checked_from(source, &[]);
+    (source, target)
 }
 
-/// [`run_checked`] from a database made already, with `extra` in decant's environment.
+/// [`run_checked`] from a database made already, with `extra` in decant's environment; the
+/// run's report too.
 fn run_checked_from(
     source: MysqlDatabase,
     extra: &[(&str, &str)],
-) -> (MysqlDatabase, TestDatabase) {
+) -> (MysqlDatabase, TestDatabase, serde_json::Value) {
     let target = TestDatabase::new();
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
@@ -104,7 +106,11 @@ fn run_checked_from(
     let out = decant_between(dir.path(), &["run", "plan.yaml"], &source, &target, extra);
     assert_exit(&out, 0);
     assert_all_checks_passed(&out);
-    (source, target)
+    let report = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("plan.report.json")).unwrap(),
+    )
+    .unwrap();
+    (source, target, report)
 }
 
 /// A run from `source` into a new database of a plan that checks row counts (with `more` of
@@ -558,24 +564,51 @@ fn a_parent_that_becomes_a_bad_row_in_a_sync_takes_its_children_with_it() {
 #[test]
 fn a_big_table_is_read_in_key_ranges_by_two_connections_on_one_snapshot() {
     // Past 200 000 rows with one integer key, a table is read in key ranges by `workers` (2)
-    // connections at once, whose snapshots start under one global read lock: MariaDB counts
-    // each FLUSH TABLES WITH READ LOCK in `Com_flush`. Keys negative and positive, with gaps;
-    // every row compared by the checks.
+    // connections at once, whose snapshots begin while the run holds every commit back (FLUSH
+    // TABLES WITH READ LOCK): paused there, the app's write waits for the lock and gives up.
+    // The run's report says how many connections read its one snapshot. Keys negative and
+    // positive, with gaps; every row compared by the checks.
+    use diesel::connection::SimpleConnection;
     let source = MysqlDatabase::new();
     source.execute(
         "CREATE TABLE big (id BIGINT NOT NULL PRIMARY KEY, n INT NOT NULL, note VARCHAR(20) NULL) ENGINE=InnoDB; \
          INSERT INTO big SELECT CAST(seq AS SIGNED) * 3 - 450000, seq % 11, IF(seq % 5 = 0, NULL, CONCAT('n', seq)) FROM seq_1_to_300000",
     );
-    let flushes = |db: &MysqlDatabase| -> u64 {
-        let row = db.query("SHOW GLOBAL STATUS LIKE 'Com_flush'");
-        row.rsplit('\t').next().unwrap().parse().unwrap()
-    };
-    let before = flushes(&source);
-    let (source, target) = run_checked_from(source, &[]);
-    assert!(
-        flushes(&source) > before,
-        "the snapshots were not started together"
+    let target = TestDatabase::new();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("plan.yaml"),
+        "version: 1\nname: checked\nsource: { url: \"${SOURCE_DATABASE_URL}\" }\ntarget: { url: \"${TARGET_DATABASE_URL}\" }\nchecks:\n  - row_counts: all\n  - checksums: all\n",
+    )
+    .unwrap();
+    let release = dir.path().join("release");
+    let run = Paused::start(
+        dir.path(),
+        &["run", "plan.yaml"],
+        &[
+            ("SOURCE_DATABASE_URL", source.url.as_str()),
+            ("TARGET_DATABASE_URL", target.url.as_str()),
+            ("DECANT_TEST_RELEASE", release.to_str().unwrap()),
+        ],
+        "locked:snapshot",
     );
+    // Held back, the write is in no snapshot of the run: without the lock it would be in all.
+    let mut app = <diesel::MysqlConnection as diesel::Connection>::establish(&source.url).unwrap();
+    let write =
+        app.batch_execute("SET SESSION lock_wait_timeout = 1; INSERT INTO big VALUES (1, 0, NULL)");
+    std::fs::write(&release, "").unwrap();
+    let out = run.finish_within(std::time::Duration::from_secs(120));
+    match write {
+        Err(e) => assert!(e.to_string().contains("Lock wait timeout"), "{e}"),
+        Ok(()) => panic!("the app's write went in while the run's snapshots began"),
+    }
+    assert_exit(&out, 0);
+    assert_all_checks_passed(&out);
+    let report: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("plan.report.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(report["source_readers"], 2);
     assert_eq!(
         query(
             &target,
@@ -812,7 +845,9 @@ fn without_the_privilege_to_hold_commits_back_a_big_table_is_read_by_one_connect
          INSERT INTO big SELECT seq, seq % 13 FROM seq_1_to_210000",
     );
     let reader = SelectOnlyUser::new(&source);
-    let (_source, target) = run_checked_from(source, &[("SOURCE_DATABASE_URL", &reader.url)]);
+    let (_source, target, report) =
+        run_checked_from(source, &[("SOURCE_DATABASE_URL", &reader.url)]);
+    assert_eq!(report["source_readers"], 1);
     assert_eq!(
         query(&target, "SELECT count(*) || ' ' || sum(n) FROM big"),
         "210000 1260000"
