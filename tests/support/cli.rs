@@ -182,6 +182,11 @@ impl Paused {
         paused
     }
 
+    /// The process id, to send it a signal.
+    pub fn id(&self) -> u32 {
+        self.child.id()
+    }
+
     /// What the run printed and how it exited, once it ends; killed after `limit`.
     pub fn finish_within(mut self, limit: std::time::Duration) -> Outcome {
         let until = std::time::Instant::now() + limit;
