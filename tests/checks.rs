@@ -614,17 +614,31 @@ fn an_append_run_whose_rows_were_duplicated_fails_row_counts() {
 
 #[test]
 fn append_row_counts_expect_the_rows_from_before_the_run_plus_the_rows_it_loaded() {
-    let s = Setup::from_sql(LOG, APPEND);
+    // End to end: the run records how many rows `log` held before its load, and both its own
+    // row-count check and a later `check` expect those plus the rows it loaded.
+    let s = Setup::from_sql(LOG, &format!("{APPEND}{ROW_COUNTS}"));
     log_with_earlier_rows(&s);
-    assert_exit(&s.decant(&["run", "plan.yaml"]), 0);
-    assert_eq!(query(&s.db, "SELECT count(*) FROM public.log"), "5");
-    // What the executor records in the load step before its COPY (see `decant::journal::record_baseline`).
-    execute(
-        &s.db,
-        "INSERT INTO decant.table_baselines (run_id, target_table, rows_before)
-         SELECT max(id), 'log', 3 FROM decant.runs ON CONFLICT DO NOTHING",
+    let out = s.decant(&["run", "plan.yaml"]);
+    assert_exit(&out, 0);
+    let report = s.report("plan");
+    let checks: Vec<String> = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| format!("{} {}: {}", c["status"], c["id"], c["summary"]))
+        .collect();
+    assert_eq!(
+        checks,
+        [r#""pass" "row-counts:log": "5 row(s) in the target, as expected""#]
     );
-    add_row_counts(&s);
+    assert_eq!(query(&s.db, "SELECT count(*) FROM public.log"), "5");
+    assert_eq!(
+        query(
+            &s.db,
+            "SELECT string_agg(target_table || '=' || rows_before, ',') FROM decant.table_baselines"
+        ),
+        "log=3"
+    );
     let out = s.decant(&["check", "plan.yaml", "-v"]);
     assert_exit(&out, 0);
     assert_status(&out, "row-counts:log", "PASS");

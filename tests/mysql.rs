@@ -3,7 +3,7 @@
 //! rejected with its reason, and the checks working across the two engines.
 
 use crate::support::cli::{
-    assert_all_checks_passed, assert_contains, decant_in, repo_root, Outcome,
+    assert_all_checks_passed, assert_contains, decant_in, repo_root, Outcome, Paused,
 };
 use crate::support::mysql::MysqlDatabase;
 use crate::support::postgres::TestDatabase;
@@ -86,14 +86,16 @@ fn decant_between(
 fn run_checked(sql: &str) -> (MysqlDatabase, TestDatabase) {
     let source = MysqlDatabase::new();
     source.execute(sql);
-    run_checked_from(source, &[])
+    let (source, target, _) = run_checked_from(source, &[]);
+    (source, target)
 }
 
-/// [`run_checked`] from a database made already, with `extra` in decant's environment.
+/// [`run_checked`] from a database made already, with `extra` in decant's environment; the
+/// run's report too.
 fn run_checked_from(
     source: MysqlDatabase,
     extra: &[(&str, &str)],
-) -> (MysqlDatabase, TestDatabase) {
+) -> (MysqlDatabase, TestDatabase, serde_json::Value) {
     let target = TestDatabase::new();
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
@@ -104,14 +106,20 @@ fn run_checked_from(
     let out = decant_between(dir.path(), &["run", "plan.yaml"], &source, &target, extra);
     assert_exit(&out, 0);
     assert_all_checks_passed(&out);
-    (source, target)
+    let report = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("plan.report.json")).unwrap(),
+    )
+    .unwrap();
+    (source, target, report)
 }
 
-/// A run from `source` into a new database of a plan that checks row counts, paused as `step`
-/// starts (the journal shows it running) while `meanwhile` runs: what the app does while the
-/// run holds its snapshot. Returns the target, the plan's directory and the run's outcome.
+/// A run from `source` into a new database of a plan that checks row counts (with `more` of
+/// the plan after that), paused as `step` starts (the journal shows it running) while
+/// `meanwhile` runs: what the app does while the run holds its snapshot. Returns the target,
+/// the plan's directory and the run's outcome.
 fn run_counted_paused_at(
     source: &MysqlDatabase,
+    more: &str,
     step: &str,
     meanwhile: impl FnOnce(),
 ) -> (TestDatabase, tempfile::TempDir, Outcome) {
@@ -119,7 +127,7 @@ fn run_counted_paused_at(
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
         dir.path().join("plan.yaml"),
-        "version: 1\nname: counted\nsource: { url: \"${SOURCE_DATABASE_URL}\" }\ntarget: { url: \"${TARGET_DATABASE_URL}\" }\nchecks:\n  - row_counts: all\n",
+        format!("version: 1\nname: counted\nsource: {{ url: \"${{SOURCE_DATABASE_URL}}\" }}\ntarget: {{ url: \"${{TARGET_DATABASE_URL}}\" }}\nchecks:\n  - row_counts: all\n{more}"),
     )
     .unwrap();
     let release = dir.path().join("release");
@@ -333,7 +341,7 @@ fn a_mysql_source_that_cannot_be_reached_says_why() {
             ("TARGET_DATABASE_URL", "postgres://postgres@127.0.0.1:1/x"),
         ],
     );
-    assert_ne!(out.code, 0);
+    assert_exit(&out, 2);
     let said = format!("{}{}", out.stdout, out.stderr);
     assert!(
         said.contains(
@@ -556,24 +564,51 @@ fn a_parent_that_becomes_a_bad_row_in_a_sync_takes_its_children_with_it() {
 #[test]
 fn a_big_table_is_read_in_key_ranges_by_two_connections_on_one_snapshot() {
     // Past 200 000 rows with one integer key, a table is read in key ranges by `workers` (2)
-    // connections at once, whose snapshots start under one global read lock: MariaDB counts
-    // each FLUSH TABLES WITH READ LOCK in `Com_flush`. Keys negative and positive, with gaps;
-    // every row compared by the checks.
+    // connections at once, whose snapshots begin while the run holds every commit back (FLUSH
+    // TABLES WITH READ LOCK): paused there, the app's write waits for the lock and gives up.
+    // The run's report says how many connections read its one snapshot. Keys negative and
+    // positive, with gaps; every row compared by the checks.
+    use diesel::connection::SimpleConnection;
     let source = MysqlDatabase::new();
     source.execute(
         "CREATE TABLE big (id BIGINT NOT NULL PRIMARY KEY, n INT NOT NULL, note VARCHAR(20) NULL) ENGINE=InnoDB; \
          INSERT INTO big SELECT CAST(seq AS SIGNED) * 3 - 450000, seq % 11, IF(seq % 5 = 0, NULL, CONCAT('n', seq)) FROM seq_1_to_300000",
     );
-    let flushes = |db: &MysqlDatabase| -> u64 {
-        let row = db.query("SHOW GLOBAL STATUS LIKE 'Com_flush'");
-        row.rsplit('\t').next().unwrap().parse().unwrap()
-    };
-    let before = flushes(&source);
-    let (source, target) = run_checked_from(source, &[]);
-    assert!(
-        flushes(&source) > before,
-        "the snapshots were not started together"
+    let target = TestDatabase::new();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("plan.yaml"),
+        "version: 1\nname: checked\nsource: { url: \"${SOURCE_DATABASE_URL}\" }\ntarget: { url: \"${TARGET_DATABASE_URL}\" }\nchecks:\n  - row_counts: all\n  - checksums: all\n",
+    )
+    .unwrap();
+    let release = dir.path().join("release");
+    let run = Paused::start(
+        dir.path(),
+        &["run", "plan.yaml"],
+        &[
+            ("SOURCE_DATABASE_URL", source.url.as_str()),
+            ("TARGET_DATABASE_URL", target.url.as_str()),
+            ("DECANT_TEST_RELEASE", release.to_str().unwrap()),
+        ],
+        "locked:snapshot",
     );
+    // Held back, the write is in no snapshot of the run: without the lock it would be in all.
+    let mut app = <diesel::MysqlConnection as diesel::Connection>::establish(&source.url).unwrap();
+    let write =
+        app.batch_execute("SET SESSION lock_wait_timeout = 1; INSERT INTO big VALUES (1, 0, NULL)");
+    std::fs::write(&release, "").unwrap();
+    let out = run.finish_within(std::time::Duration::from_secs(120));
+    match write {
+        Err(e) => assert!(e.to_string().contains("Lock wait timeout"), "{e}"),
+        Ok(()) => panic!("the app's write went in while the run's snapshots began"),
+    }
+    assert_exit(&out, 0);
+    assert_all_checks_passed(&out);
+    let report: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("plan.report.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(report["source_readers"], 2);
     assert_eq!(
         query(
             &target,
@@ -703,7 +738,7 @@ fn a_run_counts_the_source_in_its_snapshot_whatever_innodbs_estimates_say() {
         estimate > 1200,
         "InnoDB's estimate is {estimate}: the test needs it off"
     );
-    let (target, dir, out) = run_counted_paused_at(&source, "create-schema", || {
+    let (target, dir, out) = run_counted_paused_at(&source, "", "create-schema", || {
         source.execute("INSERT INTO a VALUES (4); INSERT INTO c SELECT seq FROM seq_3001_to_3050");
     });
     assert_exit(&out, 0);
@@ -736,28 +771,67 @@ fn a_run_counts_the_source_in_its_snapshot_whatever_innodbs_estimates_say() {
 }
 
 #[test]
-fn the_checks_count_rows_on_every_parallel_reader_in_the_snapshot_the_loads_read() {
-    // A big table brings a second reader on the loads' snapshot; the checks count the source's
-    // tables on both connections at once. Rows the app commits after the loads (here while the
-    // run is paused at the big table's ANALYZE) are in neither count, whichever reader counts.
+fn the_checks_count_filtered_tables_on_every_parallel_reader_in_the_snapshot_the_loads_read() {
+    // `big` is read in key ranges by two connections on one snapshot. The counts the run took
+    // in that snapshot stand for the unfiltered tables; the four filtered ones the checks count
+    // again, on both connections at once. The app commits rows that pass the filters while the
+    // run is paused after every load, just before the checks: they are in neither the loads
+    // nor the counts, whichever connection counts a table.
     let source = MysqlDatabase::new();
-    source.execute(
+    let mut sql = String::from(
         "CREATE TABLE big (id INT NOT NULL PRIMARY KEY, n INT NOT NULL) ENGINE=InnoDB; \
-         INSERT INTO big SELECT seq, seq % 7 FROM seq_1_to_210000; \
-         CREATE TABLE small (id INT NOT NULL PRIMARY KEY) ENGINE=InnoDB; \
-         INSERT INTO small SELECT seq FROM seq_1_to_10",
+         INSERT INTO big SELECT seq, seq % 7 FROM seq_1_to_210000;",
     );
-    let (target, _dir, out) = run_counted_paused_at(&source, "analyze:big", || {
-        source.execute("INSERT INTO big VALUES (300000, 1); INSERT INTO small VALUES (11)");
+    let mut filters = String::from("filters:\n");
+    let mut commits = String::from("INSERT INTO big VALUES (300000, 1);");
+    for t in ["f1", "f2", "f3", "f4"] {
+        sql.push_str(&format!(
+            "CREATE TABLE {t} (id INT NOT NULL PRIMARY KEY, keep INT NOT NULL) ENGINE=InnoDB; \
+             INSERT INTO {t} SELECT seq, seq % 2 FROM seq_1_to_40000;"
+        ));
+        filters.push_str(&format!("  {t}: \"keep = 1\"\n"));
+        commits.push_str(&format!("INSERT INTO {t} VALUES (50001, 1), (50002, 1);"));
+    }
+    source.execute(&sql);
+    let more =
+        format!("{filters}steps:\n  - {{ id: app-writes, sql: \"SELECT 1\", after: [load] }}\n");
+    let (target, dir, out) = run_counted_paused_at(&source, &more, "app-writes", || {
+        source.execute(&commits);
     });
     assert_exit(&out, 0);
     assert_all_checks_passed(&out);
     assert_eq!(
         query(
             &target,
-            "(SELECT count(*) FROM big) || ' ' || (SELECT count(*) FROM small)"
+            "(SELECT count(*) FROM big) || ' ' || (SELECT count(*) FROM f1) || ' ' || (SELECT count(*) FROM f2) || ' ' || (SELECT count(*) FROM f3) || ' ' || (SELECT count(*) FROM f4)"
         ),
-        "210000 10"
+        "210000 20000 20000 20000 20000"
+    );
+    let report: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("plan.report.json")).unwrap(),
+    )
+    .unwrap();
+    let summaries: Vec<String> = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            format!(
+                "{} {}",
+                c["id"].as_str().unwrap(),
+                c["summary"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(
+        summaries,
+        [
+            "row-counts:big 210000 row(s) in the target, as expected",
+            "row-counts:f1 20000 row(s) in the target, as expected",
+            "row-counts:f2 20000 row(s) in the target, as expected",
+            "row-counts:f3 20000 row(s) in the target, as expected",
+            "row-counts:f4 20000 row(s) in the target, as expected",
+        ]
     );
 }
 
@@ -771,16 +845,21 @@ fn without_the_privilege_to_hold_commits_back_a_big_table_is_read_by_one_connect
          INSERT INTO big SELECT seq, seq % 13 FROM seq_1_to_210000",
     );
     let reader = SelectOnlyUser::new(&source);
-    let (_source, target) = run_checked_from(source, &[("SOURCE_DATABASE_URL", &reader.url)]);
+    let (_source, target, report) =
+        run_checked_from(source, &[("SOURCE_DATABASE_URL", &reader.url)]);
+    assert_eq!(report["source_readers"], 1);
     assert_eq!(
         query(&target, "SELECT count(*) || ' ' || sum(n) FROM big"),
         "210000 1260000"
     );
+    // The user goes before its database.
+    drop(reader);
 }
 
-/// A MariaDB user that may only SELECT in one database, dropped when the test ends.
+/// A MariaDB user that may only SELECT in one database, dropped when the test ends (by the
+/// server's URL: its database may be gone by then). A drop that fails fails the test.
 struct SelectOnlyUser {
-    admin_url: String,
+    server_url: String,
     name: String,
     /// The database's URL as this user.
     url: String,
@@ -800,7 +879,7 @@ impl SelectOnlyUser {
         let (scheme, rest) = db.url.split_once("://").unwrap();
         let (_, place) = rest.split_once('@').unwrap();
         SelectOnlyUser {
-            admin_url: db.url.clone(),
+            server_url: db.server_url().to_owned(),
             url: format!("{scheme}://{name}:pw@{place}"),
             name,
         }
@@ -811,11 +890,22 @@ impl Drop for SelectOnlyUser {
     fn drop(&mut self) {
         use diesel::connection::SimpleConnection;
         use diesel::Connection;
-        if let Ok(mut admin) = diesel::MysqlConnection::establish(&self.admin_url) {
-            let name = &self.name;
-            let _ = admin.batch_execute(&format!(
-                "DROP USER IF EXISTS '{name}'@'%'; DROP USER IF EXISTS '{name}'@'localhost'"
-            ));
+        let name = &self.name;
+        let dropped = diesel::MysqlConnection::establish(&self.server_url)
+            .map_err(|e| e.to_string())
+            .and_then(|mut admin| {
+                admin
+                    .batch_execute(&format!(
+                        "DROP USER IF EXISTS '{name}'@'%'; DROP USER IF EXISTS '{name}'@'localhost'"
+                    ))
+                    .map_err(|e| e.to_string())
+            });
+        match dropped {
+            Ok(()) => {}
+            Err(e) if std::thread::panicking() => {
+                eprintln!("warning: MariaDB user `{name}` was not dropped: {e}")
+            }
+            Err(e) => panic!("MariaDB user `{name}` was not dropped: {e}"),
         }
     }
 }
@@ -870,7 +960,7 @@ fn orphans_that_mysql_let_in_are_found_on_two_connections_and_stop_the_run() {
     )
     .unwrap();
     let out = decant_between(dir.path(), &["run", "plan.yaml"], &source, &target, &[]);
-    assert_ne!(out.code, 0, "{}", out.stdout);
+    assert_exit(&out, 2);
     let said = format!("{}{}", out.stdout, out.stderr);
     let b = said
         .find("`b`")

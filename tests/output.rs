@@ -3,7 +3,7 @@
 
 use std::process::{Command, Stdio};
 
-use crate::support::cli::{decant, decant_in, repo_root};
+use crate::support::cli::{decant, decant_in, repo_root, tally, Tally};
 use crate::support::setup::{assert_exit, Setup};
 
 #[test]
@@ -51,11 +51,15 @@ fn check_prints_one_line_per_passing_check_and_every_detail_with_verbose() {
         .lines()
         .filter(|l| !l.starts_with("checking ") && !l.contains(" check(s): "))
         .collect();
-    assert!(
-        results.iter().all(|l| l.starts_with("PASS")),
-        "only one PASS line per check:\n{}",
+    // Two tables: two row counts, two checksums, one foreign key.
+    assert_eq!(tally(&quiet), Tally::all_passed(5), "{}", quiet.stdout);
+    assert_eq!(
+        results.iter().filter(|l| l.starts_with("PASS")).count(),
+        5,
+        "one PASS line per check, and nothing else:\n{}",
         quiet.stdout
     );
+    assert_eq!(results.len(), 5, "{}", quiet.stdout);
     let verbose = s.decant(&["check", "plan.yaml", "-v"]);
     assert_exit(&verbose, 0);
     assert!(

@@ -1,7 +1,7 @@
 //! The README's examples are real: every `yaml` block is a plan that validates, and CI runs
 //! the test command the README states.
 
-use crate::support::cli::{decant, repo_root};
+use crate::support::cli::{decant_in, repo_root};
 
 /// Fenced blocks of the README with their info string.
 fn fenced_blocks(text: &str) -> Vec<(String, String)> {
@@ -33,12 +33,16 @@ fn every_yaml_block_in_the_readme_is_a_plan_that_validates() {
         .map(|(_, b)| b)
         .collect();
     assert!(!blocks.is_empty(), "the README shows at least one plan");
+    // Each block a plan file in a folder outside the repository, where the paths the blocks
+    // name relative to the plan (`plans/data/…`) lead to the repository's files.
+    let dir = tempfile::tempdir().unwrap();
+    for linked in ["plans", "schemas"] {
+        std::os::unix::fs::symlink(repo_root().join(linked), dir.path().join(linked)).unwrap();
+    }
     for (i, block) in blocks.iter().enumerate() {
-        let name = format!(".readme-block-{i}-{}.yaml", std::process::id());
-        let path = repo_root().join(&name);
-        std::fs::write(&path, block).unwrap();
-        let out = decant(&["validate", &name]);
-        std::fs::remove_file(&path).unwrap();
+        let name = format!("readme-block-{i}.yaml");
+        std::fs::write(dir.path().join(&name), block).unwrap();
+        let out = decant_in(dir.path(), &["validate", &name], &[]);
         assert_eq!(
             out.code, 0,
             "README yaml block {i} does not validate:\n{block}\n{}",

@@ -116,6 +116,16 @@ fn run_with_create_database_creates_a_missing_target_database_and_loads_it() {
         "{}",
         out.stderr
     );
+    // The rows are in the database it created.
+    let mut conn = diesel::PgConnection::establish(&url).unwrap();
+    let items: crate::support::setup::Value = diesel::RunQueryDsl::get_result(
+        diesel::sql_query(
+            "SELECT coalesce(string_agg(id || ':' || label, ',' ORDER BY id), '') AS v FROM items",
+        ),
+        &mut conn,
+    )
+    .unwrap();
+    assert_eq!(items.v, "1:a,2:b");
     // A second run finds the database there and says nothing about creating it.
     let status = decant_in(
         s.dir.path(),

@@ -1,15 +1,14 @@
 //! `decant rehearse`: the whole plan in a temporary cluster or a scratch database, per-step
 //! timings, and nothing left behind — after success, after a failure and after Ctrl-C.
 
-use std::io::BufRead;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 use diesel::{QueryableByName, RunQueryDsl};
 
-use crate::support::cli::{decant_in, repo_root, Outcome};
+use crate::support::cli::{decant_in, repo_root, Outcome, Paused};
 use crate::support::postgres::TestDatabase;
 
 /// A target the rehearsal must never contact: nothing listens on port 1.
@@ -276,64 +275,25 @@ fn a_failed_rehearsal_writes_its_reports_with_the_failure_in_them() {
 #[test]
 fn rehearse_interrupted_by_ctrl_c_stops_the_cluster_and_exits_130() {
     let s = Setup::savings("  - { id: slow, sql: \"select pg_sleep(60)\", after: [load] }\n");
-    let mut command = Command::new(env!("CARGO_BIN_EXE_decant"));
-    command
-        .args(["rehearse", "plan.yaml", "--report-dir", "reports"])
-        .current_dir(s.dir.path())
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
-    for (k, v) in s.env() {
-        command.env(k, v);
-    }
-    let mut child = command.spawn().unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel::<String>();
-    let reader = std::thread::spawn(move || {
-        for line in std::io::BufReader::new(stderr).lines() {
-            let Ok(line) = line else { break };
-            let _ = tx.send(line);
-        }
-    });
-    // Interrupt once the tables are loaded and the slow step is running.
-    let mut seen = String::new();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let line = rx
-            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
-            .unwrap_or_else(|_| {
-                let _ = child.kill();
-                panic!("decant did not get to the slow step:\n{seen}")
-            });
-        seen.push_str(&line);
-        seen.push('\n');
-        if line.starts_with("load:repayments") {
-            break;
-        }
-    }
-    std::thread::sleep(Duration::from_millis(300));
+    // Interrupt once the tables are loaded and the slow step starts: the run pauses there
+    // until the signal arrives.
+    let run = Paused::start(
+        s.dir.path(),
+        &["rehearse", "plan.yaml", "--report-dir", "reports"],
+        &s.env(),
+        "started:slow",
+    );
     let sent = Command::new("/bin/sh")
-        .args(["-c", "kill -INT \"$1\"", "sh", &child.id().to_string()])
+        .args(["-c", "kill -INT \"$1\"", "sh", &run.id().to_string()])
         .status()
         .unwrap();
     assert!(sent.success());
-    let until = Instant::now() + Duration::from_secs(30);
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if Instant::now() > until {
-            let _ = child.kill();
-            panic!("decant did not end within 30 s of Ctrl-C:\n{seen}");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    reader.join().unwrap();
-    for line in rx.try_iter() {
-        seen.push_str(&line);
-        seen.push('\n');
-    }
-    assert_eq!(status.code(), Some(130), "{seen}");
+    let out = run.finish_within(Duration::from_secs(30));
+    let seen = format!("{}{}", out.stdout, out.stderr);
+    assert_eq!(
+        out.code, 130,
+        "decant did not end within 30 s of Ctrl-C, or not with 130:\n{seen}"
+    );
     assert!(seen.contains("interrupted: cleaning up"), "{seen}");
     assert!(
         seen.contains("cleaned up: the temporary cluster was stopped"),

@@ -130,8 +130,16 @@ fn sync_applies_inserts_updates_and_deletes_since_the_run_and_a_second_sync_appl
         ),
         "true"
     );
-    let rejects = std::fs::read_to_string(s.path("reports/plan.sync.report.json"));
-    assert!(rejects.is_err() || rejects.unwrap().contains("not a number"));
+    // The sync's report, beside the plan, holds the row it rejected and why.
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(s.path("plan.sync.report.json")).unwrap())
+            .unwrap();
+    let rejects = report["rejects"].as_array().unwrap();
+    assert_eq!(rejects.len(), 1, "{report:#}");
+    assert!(
+        rejects[0].to_string().contains("not a number"),
+        "{report:#}"
+    );
     // Every check passes against the source as it is now; nothing is left to apply.
     let check = s.decant(&["check", "plan.yaml"]);
     assert_exit(&check, 0);

@@ -364,6 +364,7 @@ pub fn execute(
     } else {
         JsonLinesRejects::create(&options.rejects_path).map_err(|e| RunError::Source(chain(&e)))?
     };
+    let source_readers = 1 + twins.len();
     let loader = Mutex::new(Loader {
         source,
         twins,
@@ -379,6 +380,7 @@ pub fn execute(
         &prepared.loaded.plan,
         options.rejects_path.clone(),
     );
+    report.source_readers = source_readers;
     report.orphans = std::mem::take(&mut orphans.findings);
     report.notes.append(&mut orphans.skipped);
     report.not_carried = resolved.notes.clone();

@@ -73,6 +73,9 @@ pub struct RunReport {
     pub target: String,
     pub seconds: f64,
     pub tables: Vec<TableReport>,
+    /// The connections that read the source, all in one snapshot: more than one when a big
+    /// MySQL table is read in key ranges (their snapshots begin under one global read lock).
+    pub source_readers: usize,
     pub steps: Vec<StepReport>,
     pub rejects_file: PathBuf,
     /// Orphan rows found in the source before loading, per foreign key.
@@ -109,6 +112,7 @@ impl RunReport {
             target: redact_url(&plan.target.url),
             seconds: 0.0,
             tables: Vec::new(),
+            source_readers: 1,
             steps: Vec::new(),
             rejects_file,
             orphans: Vec::new(),

@@ -319,6 +319,8 @@ impl SourceConnection {
             self.begin_snapshot()?;
             return Ok(Vec::new());
         }
+        // Where a test acts while the run holds every commit back.
+        crate::signals::test_point("locked", "snapshot");
         let begun = self.begin_snapshot();
         let twins_begun = twins.iter_mut().all(|t| t.begin_snapshot().is_ok());
         // Closing the connection would release the lock too; unlocking says so.

@@ -117,3 +117,93 @@ fn parse_tally(line: &str) -> Option<Tally> {
         errors.parse().ok()?,
     ))
 }
+
+/// `decant ARGS` in `cwd`, started with `DECANT_TEST_PAUSE_AT` set to `point` and waited for
+/// until it says it paused there (60 s at most): the test acts on the run in progress, then
+/// lets it go on (the file `DECANT_TEST_RELEASE` names, or a signal) and collects it.
+pub struct Paused {
+    child: std::process::Child,
+    stdout: std::thread::JoinHandle<String>,
+    stderr: std::thread::JoinHandle<String>,
+}
+
+impl Paused {
+    pub fn start(cwd: &Path, args: &[&str], env: &[(&str, &str)], point: &str) -> Paused {
+        use std::io::{BufRead, Read};
+        use std::process::Stdio;
+        let mut command = Command::new(env!("CARGO_BIN_EXE_decant"));
+        command
+            .args(args)
+            .current_dir(cwd)
+            .env_remove("TARGET_DATABASE_URL")
+            .env("DECANT_TEST_PAUSE_AT", point)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        for (k, v) in env {
+            command.env(k, v);
+        }
+        let mut child = command
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot run decant: {e}"));
+        let mut out = child.stdout.take().unwrap();
+        let stdout = std::thread::spawn(move || {
+            let mut all = String::new();
+            let _ = out.read_to_string(&mut all);
+            all
+        });
+        let err = child.stderr.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let stderr = std::thread::spawn(move || {
+            let mut all = String::new();
+            for line in std::io::BufReader::new(err).lines() {
+                let line = line.unwrap_or_default();
+                // Anywhere in the line: another thread may have been mid-line.
+                if line.contains("decant: paused at") {
+                    let _ = tx.send(());
+                }
+                all.push_str(&line);
+                all.push('\n');
+            }
+            all
+        });
+        let paused = Paused {
+            child,
+            stdout,
+            stderr,
+        };
+        if rx.recv_timeout(std::time::Duration::from_secs(60)).is_err() {
+            let out = paused.finish_within(std::time::Duration::ZERO);
+            panic!(
+                "the run never paused at `{point}`:\n{}\n{}",
+                out.stdout, out.stderr
+            );
+        }
+        paused
+    }
+
+    /// The process id, to send it a signal.
+    pub fn id(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// What the run printed and how it exited, once it ends; killed after `limit`.
+    pub fn finish_within(mut self, limit: std::time::Duration) -> Outcome {
+        let until = std::time::Instant::now() + limit;
+        let status = loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                break status;
+            }
+            if std::time::Instant::now() > until {
+                let _ = self.child.kill();
+                break self.child.wait().unwrap();
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        };
+        Outcome {
+            code: status.code().unwrap_or(-1),
+            stdout: self.stdout.join().unwrap(),
+            stderr: self.stderr.join().unwrap(),
+        }
+    }
+}

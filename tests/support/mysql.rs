@@ -47,6 +47,11 @@ impl MysqlDatabase {
         }
     }
 
+    /// The server's URL, for statements outside this database (accounts, say).
+    pub fn server_url(&self) -> &str {
+        &self.server
+    }
+
     /// Runs a SQL file with the `mariadb` command-line client, as a team restoring a dump would.
     pub fn load(&self, file: &Path) {
         let sql = std::fs::File::open(file).unwrap();

@@ -25,6 +25,19 @@ impl TestDatabase {
     /// Creates `decant_test_<pid>_<counter>_<random>` on the test server.
     #[allow(clippy::new_without_default)]
     pub fn new() -> TestDatabase {
+        TestDatabase::create("")
+    }
+
+    /// [`TestDatabase::new`] with its collation and character classes (what `lower()` folds)
+    /// pinned to `locale`, whatever the server's default.
+    pub fn with_locale(locale: &str) -> TestDatabase {
+        TestDatabase::create(&format!(
+            " TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE '{locale}' LC_CTYPE '{locale}'"
+        ))
+    }
+
+    /// Creates the database with `options` after its name in `CREATE DATABASE`.
+    fn create(options: &str) -> TestDatabase {
         let server = server_url();
         let name = format!(
             "decant_test_{}_{}_{:08x}",
@@ -38,7 +51,7 @@ impl TestDatabase {
                 redact_url(&server)
             )
         });
-        if let Err(e) = admin.batch_execute(&format!("CREATE DATABASE \"{name}\"")) {
+        if let Err(e) = admin.batch_execute(&format!("CREATE DATABASE \"{name}\"{options}")) {
             panic!(
                 "cannot create test database `{name}` on `{}`: {e}",
                 redact_url(&server)

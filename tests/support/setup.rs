@@ -75,15 +75,17 @@ impl Setup {
 
     /// `source.sqlite3` built from `sql`, and `plan.yaml` made of a header and `plan_body`.
     pub fn from_sql(sql: &str, plan_body: &str) -> Setup {
+        Setup::from_sql_into(sql, plan_body, TestDatabase::new())
+    }
+
+    /// [`Setup::from_sql`] into the database `target`.
+    pub fn from_sql_into(sql: &str, plan_body: &str, target: TestDatabase) -> Setup {
         let dir = tempfile::tempdir().unwrap();
         let (_guard, db) = super::sqlite_from_sql(sql);
         std::fs::copy(&db, dir.path().join("source.sqlite3")).unwrap();
         let plan = format!("version: 1\nname: t\nsource: {{ url: \"sqlite://source.sqlite3\" }}\ntarget: {{ url: \"${{TARGET_DATABASE_URL}}\" }}\n{plan_body}");
         std::fs::write(dir.path().join("plan.yaml"), plan).unwrap();
-        Setup {
-            dir,
-            db: TestDatabase::new(),
-        }
+        Setup { dir, db: target }
     }
 
     /// Runs `decant ARGS` in the folder; `run` writes its reports to `reports/`.
