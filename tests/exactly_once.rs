@@ -5,7 +5,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use diesel::connection::SimpleConnection;
-use diesel::{Connection, SqliteConnection};
+use diesel::{Connection, RunQueryDsl, SqliteConnection};
 
 use crate::support::setup::{
     assert_exit, assert_tables_reconcile, foreign_keys_made, query, Setup,
@@ -376,6 +376,12 @@ fn check_during_a_run_refuses_and_status_tells_a_live_run_from_an_abandoned_one(
     assert_exit(&check, 0);
 }
 
+#[derive(diesel::QueryableByName)]
+struct Count {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    n: i64,
+}
+
 #[test]
 fn a_source_written_during_the_run_is_checked_against_the_snapshot_that_was_loaded() {
     let s = Setup::from_sql(
@@ -420,8 +426,24 @@ fn a_source_written_during_the_run_is_checked_against_the_snapshot_that_was_load
         stderr.join().unwrap()
     );
     assert!(stdout.contains(" passed, 0 failed, 0 error(s)"), "{stdout}");
-    // The target is the snapshot that was loaded: as many rows as the report says were read,
-    // fewer than the source has now.
+    // The target is the snapshot that was loaded, row for row the source before the app's
+    // writes: all 300 000 rows with their first payloads, none of the app's later rows or
+    // changes, and the counter as it was; the source has moved on since.
+    assert_eq!(
+        query(
+            &s.db,
+            "SELECT count(*) || '/' || count(*) FILTER (WHERE payload = 'payload ' || id AND kind = 'k' || (id % 7)) || '/' || min(id) || '/' || max(id) FROM public.events"
+        ),
+        "300000/300000/1/300000"
+    );
+    assert_eq!(query(&s.db, "SELECT n FROM public.counters"), "300000");
+    let moved: i64 = diesel::sql_query(
+        "SELECT count(*) AS n FROM events WHERE kind = 'live' OR payload = 'changed'",
+    )
+    .get_result::<Count>(&mut app)
+    .unwrap()
+    .n;
+    assert!(moved > 0, "the app's writes are not in the source");
     let report = s.report("plan");
     let events = report["tables"]
         .as_array()
