@@ -39,6 +39,9 @@ pub enum Command {
     /// After a completed run, make the target equal to the source's current content: only the
     /// rows inserted, updated or deleted since are applied, in one transaction
     Sync(SyncArgs),
+    /// Switch over: pause the source's writes (never writing it), sync a last time, fix the
+    /// sequences, run the checks and the plan's `phase: cutover` steps, release, report the pause
+    Cutover(CutoverArgs),
     /// Print the JSON Schema of plan files (the one in `schemas/plan.schema.json`).
     Schema,
     /// Print the completion script for a shell: bash, zsh, fish, elvish or powershell.
@@ -117,9 +120,49 @@ pub struct SyncArgs {
     /// The plan file
     pub plan: PathBuf,
     /// Print per table how many rows would be inserted, updated and deleted; write nothing
-    #[arg(long)]
+    #[arg(long, conflicts_with = "follow")]
     pub dry_run: bool,
     /// Where the report goes (default: the plan's folder)
+    #[arg(long)]
+    pub report_dir: Option<PathBuf>,
+    /// Sync again and again until SIGINT/SIGTERM (or `--until-lag`), each pass journaled as a
+    /// sync; a line per pass with the rows applied and the lag
+    #[arg(long)]
+    pub follow: bool,
+    /// With `--follow`: stop once a pass took at most this many seconds (the target was then
+    /// at most that far behind the source)
+    #[arg(long, value_name = "SECONDS", requires = "follow")]
+    pub until_lag: Option<f64>,
+    /// With `--follow`: the least time from one pass's start to the next's
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        default_value_t = 1.0,
+        requires = "follow"
+    )]
+    pub interval: f64,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CutoverArgs {
+    /// The plan file
+    pub plan: PathBuf,
+    /// The operator stopped the app: take no lock, and verify after the window that the source
+    /// did not change during it (the cutover fails if it did)
+    #[arg(long)]
+    pub app_stopped: bool,
+    /// Refuse unless the run or a sync caught up at most this many seconds ago, so the final
+    /// sync inside the pause is short
+    #[arg(long, value_name = "SECONDS", default_value_t = 900)]
+    pub max_catch_up_age: u64,
+    /// How long to wait for the app's writes in flight to let go of the source's write lock
+    #[arg(long, value_name = "SECONDS", default_value_t = 10)]
+    pub lock_wait: u64,
+    /// Inside the pause, run the plan's checksums too (they read every row: a longer pause);
+    /// without it the pause runs the plan's other checks
+    #[arg(long)]
+    pub checksums: bool,
+    /// Where the reports go (default: the plan's folder)
     #[arg(long)]
     pub report_dir: Option<PathBuf>,
 }

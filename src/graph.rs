@@ -581,6 +581,19 @@ fn add_plan_steps(
 ) {
     let mut plan_nodes = Vec::new();
     for (i, step) in plan.steps.iter().enumerate() {
+        if step.phase.is_some() {
+            // `decant cutover` runs it, not a run; it may not order a run's steps either.
+            if !step.before.is_empty() || !step.after.is_empty() || step.migrations.is_some() {
+                problems.push(Diagnostic::error(
+                    doc_path!["steps", i],
+                    format!(
+                        "step `{}` runs in the cutover's write pause (`phase: cutover`): it takes `run` or `sql`, and no `before`, `after` or `migrations`",
+                        step.id
+                    ),
+                ));
+            }
+            continue;
+        }
         let kind = match (&step.sql, &step.migrations, &step.run) {
             (Some(sql), None, None) => StepKind::Sql { sql: sql.clone() },
             (None, Some(dir), None) => StepKind::Migrations {

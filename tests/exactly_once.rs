@@ -528,7 +528,8 @@ fn an_app_owned_run_killed_after_any_steps_commit_resumes_to_the_same_data() {
             "no `{kind}` step in {steps:?}"
         );
     }
-    let fingerprint = "SELECT (SELECT count(*) FROM users) || '/' || (SELECT count(*) FROM messages) || '/' || \
+    let fingerprint =
+        "SELECT (SELECT count(*) FROM users) || '/' || (SELECT count(*) FROM messages) || '/' || \
          (SELECT string_agg(version, ',' ORDER BY version) FROM schema_migrations)";
     let expected = query(&clean.db, fingerprint);
     // The oracle for the schema is the app's own, as its snapshot holds it: every index and

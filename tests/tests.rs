@@ -10,6 +10,7 @@ mod checks;
 mod checksums;
 mod cli;
 mod copy;
+mod cutover;
 mod exactly_once;
 mod fixtures;
 mod init;

@@ -2,6 +2,7 @@
 //! its output; errors become messages and exit codes here and nowhere else.
 
 mod check;
+mod cutover;
 mod graph;
 mod init;
 mod plan;
@@ -39,6 +40,7 @@ pub fn execute(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
         Command::Rollback(args) => rollback::run(&args, out, err),
         Command::Snapshot(args) => snapshot::run(&args, out, err),
         Command::Sync(args) => sync::run(&args, out, err),
+        Command::Cutover(args) => cutover::run(&args, out, err),
         Command::Schema => write_schema(out),
         Command::Completions(args) => write_completions(args.shell, out),
         Command::Man => write_man(out),

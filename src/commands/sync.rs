@@ -1,5 +1,5 @@
-//! `decant sync PLAN [--dry-run]`: after a completed run, apply the source's inserts, updates
-//! and deletes since; print per table what changed and the wall time (a cutover's downtime).
+//! `decant sync PLAN [--dry-run | --follow]`: after a completed run, apply the source's inserts,
+//! updates and deletes since; print per table what changed and the wall time; or follow the source.
 
 use std::io::Write;
 
@@ -22,6 +22,9 @@ pub fn run(args: &SyncArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<
         std::process::exit(signals::exit_code(signal).into());
     })));
     let prepared = prepare_and_warn(&args.plan, Profiling::Needed, err)?;
+    if args.follow {
+        return follow(args, &prepared, out, err);
+    }
     let report = match sync(&prepared, &prepared.loaded.plan.target.url, args.dry_run) {
         Ok(report) => report,
         Err(e) => {
@@ -42,6 +45,76 @@ pub fn run(args: &SyncArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<
     } else {
         EXIT_OK
     })
+}
+
+/// `--follow`: one sync after another until a signal (or `--until-lag`), each its own journaled
+/// transaction; a line per pass. A signal mid-pass ends the process and rolls that pass back,
+/// which loses nothing: the next sync (or the cutover's) applies the same changes.
+fn follow(
+    args: &SyncArgs,
+    prepared: &crate::prepare::Prepared,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<u8, Failure> {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::Arc;
+    use std::time::{Duration, Instant};
+    let passes = Arc::new(AtomicU64::new(0));
+    let counted = Arc::clone(&passes);
+    signals::set_hook(Some(Box::new(move |signal| {
+        signals::say(&format!(
+            "\nstopped by {} after {} pass(es); a pass in flight was rolled back, the target is as the last pass left it\n",
+            signals::name(signal),
+            counted.load(Ordering::SeqCst)
+        ));
+        std::process::exit(0);
+    })));
+    let (dir, stem) = report_location(prepared, &args.plan, args.report_dir.as_deref())?;
+    let path = dir.join(format!("{stem}.sync.report.json"));
+    let interval = Duration::from_secs_f64(args.interval.max(0.0));
+    loop {
+        let started = Instant::now();
+        let report = match sync(prepared, &prepared.loaded.plan.target.url, false) {
+            Ok(report) => report,
+            Err(e) => {
+                writeln!(
+                    err,
+                    "error: pass {}: {e}",
+                    passes.load(Ordering::SeqCst) + 1
+                )?;
+                return Ok(EXIT_USAGE);
+            }
+        };
+        let pass = passes.fetch_add(1, Ordering::SeqCst) + 1;
+        // The target now holds the source as this pass saw it when it started.
+        let lag = started.elapsed().as_secs_f64();
+        let c = report.counts();
+        writeln!(
+            out,
+            "pass {pass}: {} inserted, {} updated, {} deleted, {} rejected; lag {lag:.2}s",
+            c.inserted, c.updated, c.deleted, c.rejected
+        )?;
+        out.flush()?;
+        std::fs::write(&path, serde_json::to_vec_pretty(&report).context("report")?)
+            .with_context(|| format!("cannot write `{}`", path.display()))?;
+        if let Some(limit) = args.until_lag {
+            if lag <= limit {
+                writeln!(
+                    out,
+                    "caught up after {pass} pass(es): lag {lag:.2}s <= {limit}s; report: {}",
+                    path.display()
+                )?;
+                return Ok(if c.rejected > 0 {
+                    EXIT_CHECKS_FAILED
+                } else {
+                    EXIT_OK
+                });
+            }
+        }
+        if let Some(rest) = interval.checked_sub(started.elapsed()) {
+            std::thread::sleep(rest);
+        }
+    }
 }
 
 fn write_summary(report: &SyncReport, out: &mut dyn Write) -> std::io::Result<()> {

@@ -1138,3 +1138,21 @@ pub fn set_app_restore_pending(
         .map(|_| ())
         .map_err(query_error(sql))
 }
+
+/// Seconds since the target last caught up with the source: the end of run `run` or of its
+/// newest successful sync, whichever is later.
+pub fn catch_up_age(conn: &mut TargetConnection, run: i64) -> Result<f64, JournalError> {
+    #[derive(QueryableByName)]
+    struct Age {
+        #[diesel(sql_type = diesel::sql_types::Double)]
+        seconds: f64,
+    }
+    let sql = "SELECT coalesce(extract(epoch FROM clock_timestamp() - greatest(r.finished_at, \
+               (SELECT max(s.finished_at) FROM decant.syncs s WHERE s.run_id = r.id AND s.status = 'succeeded')))::float8, 1e12) AS seconds \
+               FROM decant.runs r WHERE r.id = $1";
+    diesel::sql_query(sql)
+        .bind::<BigInt, _>(run)
+        .get_result::<Age>(conn.postgres())
+        .map(|a| a.seconds)
+        .map_err(query_error(sql))
+}

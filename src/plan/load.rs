@@ -418,6 +418,7 @@ checks:
             run: None,
             before: vec![],
             after: vec![],
+            phase: None,
         };
         Plan {
             version: 1,

@@ -361,6 +361,20 @@ pub struct Step {
     /// Steps or phases this one waits for.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub after: Vec<String>,
+    /// `cutover`: not part of a run; `decant cutover` runs it inside the write pause, after
+    /// the final sync and the checks (the app's configuration switch, a load balancer's flip),
+    /// and puts its output in the cutover report. A failure releases the pause and stops the
+    /// cutover. It takes no `before`/`after`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phase: Option<StepPhase>,
+}
+
+/// When a plan step runs outside a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum StepPhase {
+    /// Inside `decant cutover`'s write pause.
+    Cutover,
 }
 
 /// A check. Exactly one of `row_counts`, `checksums`, `foreign_keys`, `not_null`, `unique`,

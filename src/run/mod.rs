@@ -3,6 +3,7 @@
 
 pub mod app_definitions;
 pub mod command;
+pub mod cutover;
 pub mod execute;
 pub mod identity;
 pub mod orphan_watch;

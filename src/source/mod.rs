@@ -8,6 +8,7 @@
 
 pub mod digest;
 pub mod mysql;
+pub mod pause;
 mod value;
 
 use std::sync::mpsc::sync_channel;

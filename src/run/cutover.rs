@@ -1,0 +1,365 @@
+//! `decant cutover`: the switch from the old database to PostgreSQL as one measured window —
+//! pre-flight, write pause, final sync, sequences, checks, the plan's cutover steps, release.
+//!
+//! The source is never written: the pause is a lock held (see `source::pause`), or the
+//! operator's word that the app is stopped, verified afterwards by a sync that finds nothing.
+//! Whatever fails inside the window, the pause is released first; the final sync is one
+//! transaction, so the target is the last good sync or the source as of the pause.
+
+use std::time::{Duration, Instant, SystemTime};
+
+use diesel::connection::SimpleConnection;
+use serde::Serialize;
+
+use super::sync::{sync, SyncReport};
+use crate::checks::{run_plan_checks, CheckResult, CheckStatus, Databases};
+use crate::errors::chain;
+use crate::graph::StepKind;
+use crate::introspect::open_source;
+use crate::journal::{self, RunState};
+use crate::plan::model::StepPhase;
+use crate::prepare::Prepared;
+use crate::signals;
+use crate::source::pause::WritePause;
+use crate::url::parse_source_url;
+
+/// How a cutover is done.
+#[derive(Debug, Clone)]
+pub struct CutoverOptions {
+    /// No lock: the operator stopped the app; a dry sync after the window proves it.
+    pub app_stopped: bool,
+    /// The run or a sync must have caught up at most this long ago.
+    pub max_catch_up_age: Duration,
+    /// How long the pause may wait for the app's writes in flight.
+    pub lock_wait: Duration,
+    /// Run the plan's checksums inside the pause too.
+    pub checksums: bool,
+    /// The run's JSON report, whose checks must have passed (when it exists).
+    pub run_report: Option<std::path::PathBuf>,
+}
+
+/// One check as the cutover report shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckLine {
+    pub id: String,
+    pub status: CheckStatus,
+    pub summary: String,
+}
+
+/// A plan step of `phase: cutover` and what it printed.
+#[derive(Debug, Clone, Serialize)]
+pub struct StepOutput {
+    pub id: String,
+    pub output: String,
+}
+
+/// What a cutover did, for `cutover.report.json` and `.md`.
+#[derive(Debug, Clone, Serialize)]
+pub struct CutoverReport {
+    pub plan: String,
+    pub run_id: i64,
+    /// `lock` (decant held the source's write lock) or `app_stopped`.
+    pub pause_kind: String,
+    /// Seconds since the Unix epoch when the pause began and ended.
+    pub pause_started_at: f64,
+    pub pause_ended_at: Option<f64>,
+    /// The measured write pause: from the lock taken to the lock released.
+    pub pause_seconds: Option<f64>,
+    pub catch_up_age_seconds: f64,
+    pub sync: Option<SyncReport>,
+    pub sequences: Vec<String>,
+    pub checks: Vec<CheckLine>,
+    /// The plan's checks left out of the pause (checksums, unless `--checksums`).
+    pub checks_skipped: Vec<String>,
+    pub steps: Vec<StepOutput>,
+    /// With `--app-stopped`: the dry sync after the window found no change.
+    pub verified_unchanged: Option<bool>,
+    /// What failed inside the window, and what to do.
+    pub failure: Option<String>,
+    pub seconds: f64,
+}
+
+/// Why a cutover did not start; nothing was paused or written.
+#[derive(Debug, thiserror::Error)]
+pub enum CutoverError {
+    #[error(transparent)]
+    Journal(#[from] journal::JournalError),
+    #[error("cutover refused: {0}")]
+    Refused(String),
+    #[error("cannot pause the source's writes: {0}")]
+    Pause(#[from] crate::source::pause::PauseError),
+}
+
+/// Does the cutover; `say` hears each stage as it starts (the console's live lines).
+pub fn cutover(
+    prepared: &Prepared,
+    options: &CutoverOptions,
+    say: &mut dyn FnMut(&str),
+) -> Result<CutoverReport, CutoverError> {
+    let started = Instant::now();
+    let plan = &prepared.loaded.plan;
+    let source_url = parse_source_url(&plan.source.url, prepared.loaded.base_dir())
+        .map_err(|e| CutoverError::Refused(e.to_string()))?;
+    // Pre-flight: nothing is paused until every reason to refuse has been looked for.
+    let (run_id, age) = preflight(prepared, options)?;
+    say(&format!(
+        "pre-flight: run {run_id} succeeded; the target caught up {age:.0}s ago"
+    ));
+    let mut report = CutoverReport {
+        plan: prepared.resolved.name.clone(),
+        run_id,
+        pause_kind: if options.app_stopped {
+            "app_stopped"
+        } else {
+            "lock"
+        }
+        .to_owned(),
+        pause_started_at: epoch_seconds(),
+        pause_ended_at: None,
+        pause_seconds: None,
+        catch_up_age_seconds: age,
+        sync: None,
+        sequences: Vec::new(),
+        checks: Vec::new(),
+        checks_skipped: Vec::new(),
+        steps: Vec::new(),
+        verified_unchanged: None,
+        failure: None,
+        seconds: 0.0,
+    };
+    let pause = if options.app_stopped {
+        None
+    } else {
+        Some(WritePause::begin(&source_url, options.lock_wait)?)
+    };
+    let paused = Instant::now();
+    report.pause_started_at = epoch_seconds();
+    say("write pause: the source's writers wait now");
+    signals::test_point("paused", "cutover");
+    let outcome = inside_the_pause(prepared, options, &mut report, say);
+    let released = pause.map(WritePause::release);
+    report.pause_seconds = Some(paused.elapsed().as_secs_f64());
+    report.pause_ended_at = Some(epoch_seconds());
+    if let Some(Err(e)) = released {
+        // The lock ends with the connection, which is gone now too.
+        say(&format!(
+            "releasing the pause said: {e}; the lock ended with its connection"
+        ));
+    }
+    if let Err(message) = outcome {
+        report.failure = Some(format!(
+            "{message}\nthe pause is released and the source was never written; the target holds {}: the app stays on the source. Fix the cause, then `decant sync` and `decant cutover` again",
+            if report.sync.is_some() {
+                "the source as of the pause (the final sync committed)"
+            } else {
+                "the last good sync"
+            }
+        ));
+    }
+    report.seconds = started.elapsed().as_secs_f64();
+    Ok(report)
+}
+
+/// The window: final sync, sequences, checks, the plan's cutover steps and, without a lock,
+/// the proof that nothing changed. The first failure ends it.
+fn inside_the_pause(
+    prepared: &Prepared,
+    options: &CutoverOptions,
+    report: &mut CutoverReport,
+    say: &mut dyn FnMut(&str),
+) -> Result<(), String> {
+    let plan = &prepared.loaded.plan;
+    let target_url = &plan.target.url;
+    say("final sync");
+    let synced = sync(prepared, target_url, false)
+        .map_err(|e| format!("the final sync failed: {}", chain(&e)))?;
+    let rejected = synced.counts().rejected;
+    report.sync = Some(synced);
+    if rejected > 0 {
+        return Err(format!(
+            "the final sync rejected {rejected} row(s) (see the report): the target would not be the source"
+        ));
+    }
+    say("sequences");
+    let mut target = journal::connect(target_url).map_err(|e| chain(&e))?;
+    let sequences: Vec<String> = prepared
+        .steps
+        .iter()
+        .filter(|s| matches!(s.kind, StepKind::Sequence { .. }))
+        .flat_map(|s| s.target_sql.iter().cloned())
+        .collect();
+    target
+        .transaction::<_, diesel::result::Error, _>(|t| {
+            for sql in &sequences {
+                t.batch_execute(sql)?;
+            }
+            Ok(())
+        })
+        .map_err(|e| {
+            format!(
+                "setting the sequences failed: {}",
+                crate::errors::database_chain(&e)
+            )
+        })?;
+    report.sequences = sequences;
+    say("checks");
+    let mut checked = prepared.clone();
+    if !options.checksums {
+        let (kept, skipped): (Vec<_>, Vec<_>) = checked
+            .loaded
+            .plan
+            .checks
+            .drain(..)
+            .partition(|c| c.checksums.is_none());
+        report.checks_skipped = skipped
+            .iter()
+            .map(|_| {
+                "checksums (run `decant check` after the switch, or `cutover --checksums`)"
+                    .to_owned()
+            })
+            .collect();
+        checked.loaded.plan.checks = kept;
+    }
+    let source_url = parse_source_url(&plan.source.url, prepared.loaded.base_dir())
+        .map_err(|e| e.to_string())?;
+    let mut source = open_source(&source_url).map_err(|e| chain(&e))?;
+    let mut dbs = Databases {
+        source: &mut source,
+        target: &mut target,
+        twins: &mut [],
+        known_orphans: None,
+        in_snapshot: false,
+    };
+    let results: Vec<CheckResult> = run_plan_checks(&checked, &mut dbs, &mut |_| {});
+    report.checks = results
+        .iter()
+        .map(|r| CheckLine {
+            id: r.id.clone(),
+            status: r.status,
+            summary: r.summary.clone(),
+        })
+        .collect();
+    let failing: Vec<String> = results
+        .iter()
+        .filter(|r| r.status != CheckStatus::Pass)
+        .map(|r| format!("`{}`: {}", r.id, r.summary))
+        .collect();
+    if !failing.is_empty() {
+        return Err(format!(
+            "checks failed inside the pause: {}",
+            failing.join("; ")
+        ));
+    }
+    for step in plan
+        .steps
+        .iter()
+        .filter(|s| s.phase == Some(StepPhase::Cutover))
+    {
+        say(&format!("step `{}`", step.id));
+        let output = if let Some(run) = &step.run {
+            super::command::run_command(run, prepared.loaded.base_dir(), target_url)
+                .map_err(|e| format!("step `{}` failed: {e}", step.id))?
+                .text
+        } else if let Some(sql) = &step.sql {
+            target
+                .transaction::<_, diesel::result::Error, _>(|t| t.batch_execute(sql))
+                .map_err(|e| {
+                    format!(
+                        "step `{}` failed at `{}`: {}",
+                        step.id,
+                        sql.trim(),
+                        crate::errors::database_chain(&e)
+                    )
+                })?;
+            "ok".to_owned()
+        } else {
+            return Err(format!("step `{}` has neither `run` nor `sql`", step.id));
+        };
+        report.steps.push(StepOutput {
+            id: step.id.clone(),
+            output,
+        });
+    }
+    if options.app_stopped {
+        say("verifying that the source did not change");
+        let after = sync(prepared, target_url, true)
+            .map_err(|e| format!("the verifying sync failed: {}", chain(&e)))?;
+        let c = after.counts();
+        let unchanged = c.inserted + c.updated + c.deleted == 0;
+        report.verified_unchanged = Some(unchanged);
+        if !unchanged {
+            return Err(format!(
+                "the source changed during the window ({} inserted, {} updated, {} deleted since the final sync): the app was not stopped",
+                c.inserted, c.updated, c.deleted
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Refuses a cutover that would start from a run that did not finish, a target far behind
+/// the source, or checks that did not pass.
+fn preflight(prepared: &Prepared, options: &CutoverOptions) -> Result<(i64, f64), CutoverError> {
+    let schema = &prepared.resolved.schema;
+    let mut target = journal::connect(&prepared.loaded.plan.target.url)?;
+    if !journal::journal_exists(&mut target)? {
+        return Err(CutoverError::Refused(format!(
+            "no decant run is recorded in schema `{schema}`: run the plan, then sync"
+        )));
+    }
+    let run = journal::runs(&mut target, schema, 1)?
+        .into_iter()
+        .next()
+        .ok_or_else(|| {
+            CutoverError::Refused(format!(
+                "no run into schema `{schema}` is recorded: run the plan, then sync"
+            ))
+        })?;
+    if run.state() != Some(RunState::Succeeded) {
+        return Err(CutoverError::Refused(format!(
+            "the newest run ({}) is `{}`: finish it (`decant run --resume`) before switching",
+            run.id, run.status
+        )));
+    }
+    let age = journal::catch_up_age(&mut target, run.id)?;
+    if age > options.max_catch_up_age.as_secs_f64() {
+        return Err(CutoverError::Refused(format!(
+            "the target last caught up with the source {age:.0}s ago (run {} or its newest sync), more than {}s: the final sync inside the pause would be long; run `decant sync` (or `decant sync --follow`) first",
+            run.id,
+            options.max_catch_up_age.as_secs()
+        )));
+    }
+    if let Some(path) = &options.run_report {
+        if let Ok(text) = std::fs::read_to_string(path) {
+            let value: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+            if value["run_id"].as_i64() == Some(run.id) {
+                let failed: Vec<String> = value["checks"]
+                    .as_array()
+                    .map(|checks| {
+                        checks
+                            .iter()
+                            .filter(|c| c["status"] != "pass")
+                            .filter_map(|c| c["id"].as_str().map(str::to_owned))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                if !failed.is_empty() {
+                    return Err(CutoverError::Refused(format!(
+                        "run {}'s checks did not all pass ({}; `{}`): find out why before switching",
+                        run.id,
+                        failed.join(", "),
+                        path.display()
+                    )));
+                }
+            }
+        }
+    }
+    Ok((run.id, age))
+}
+
+fn epoch_seconds() -> f64 {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
+}

@@ -1,0 +1,385 @@
+//! Cutover: `sync --follow` and `cutover` against a SQLite source an app keeps writing in WAL
+//! mode: the writer's commits wait during the pause and none is lost, the target equals the
+//! source as of the pause, and a kill or a failure inside the pause frees the source at once.
+
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use diesel::connection::SimpleConnection;
+use diesel::{Connection, SqliteConnection};
+
+use crate::support::cli::Outcome;
+use crate::support::setup::{assert_exit, query, Setup};
+
+const SOURCE: &str = "
+    PRAGMA journal_mode = WAL;
+    CREATE TABLE accounts (id INTEGER PRIMARY KEY AUTOINCREMENT, owner TEXT NOT NULL, balance INTEGER NOT NULL);
+    WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 5000)
+    INSERT INTO accounts (owner, balance) SELECT 'owner ' || x, x FROM c;
+";
+
+const PLAN: &str = "checks:
+  - row_counts: all
+  - checksums: all
+";
+
+/// One commit of the app: when it began and ended (since the epoch), and whether it failed.
+#[derive(Debug, Clone, Copy)]
+struct Commit {
+    began: f64,
+    ended: f64,
+    failed: bool,
+}
+
+fn epoch() -> f64 {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64()
+}
+
+/// The app: a new account and a changed balance per commit, every 3 ms, with a busy timeout
+/// long enough to wait out a cutover's pause (what the cutover guide tells apps to set).
+struct Writer {
+    stop: Arc<AtomicBool>,
+    handle: std::thread::JoinHandle<Vec<Commit>>,
+}
+
+impl Writer {
+    fn start(s: &Setup) -> Writer {
+        let path = s.path("source.sqlite3");
+        let stop = Arc::new(AtomicBool::new(false));
+        let stopping = Arc::clone(&stop);
+        let handle = std::thread::spawn(move || {
+            let mut conn = SqliteConnection::establish(path.to_str().unwrap()).unwrap();
+            conn.batch_execute("PRAGMA busy_timeout = 30000").unwrap();
+            let mut commits = Vec::new();
+            let mut n = 0u64;
+            while !stopping.load(Ordering::SeqCst) {
+                n += 1;
+                let began = epoch();
+                let result = conn.batch_execute(&format!(
+                    "BEGIN IMMEDIATE; INSERT INTO accounts (owner, balance) VALUES ('live {n}', {n}); \
+                     UPDATE accounts SET balance = balance + 1 WHERE id = {}; COMMIT;",
+                    1 + n % 5000
+                ));
+                if result.is_err() {
+                    let _ = conn.batch_execute("ROLLBACK");
+                }
+                commits.push(Commit {
+                    began,
+                    ended: epoch(),
+                    failed: result.is_err(),
+                });
+                std::thread::sleep(Duration::from_millis(3));
+            }
+            commits
+        });
+        Writer { stop, handle }
+    }
+
+    fn stop(self) -> Vec<Commit> {
+        self.stop.store(true, Ordering::SeqCst);
+        self.handle.join().unwrap()
+    }
+}
+
+fn decant(s: &Setup, args: &[&str], kill: Option<&str>) -> Outcome {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_decant"));
+    command
+        .args(args)
+        .current_dir(s.dir.path())
+        .env("TARGET_DATABASE_URL", &s.db.url)
+        .env_remove("DECANT_TEST_KILL_AT");
+    if let Some(point) = kill {
+        command.env("DECANT_TEST_KILL_AT", point);
+    }
+    let output = command.output().unwrap();
+    Outcome {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+/// `count/sum(balance)/max(id)` of accounts with ids up to `max` in the source.
+fn source_state(s: &Setup, max: i64) -> String {
+    #[derive(diesel::QueryableByName)]
+    struct State {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        v: String,
+    }
+    let mut conn = SqliteConnection::establish(s.path("source.sqlite3").to_str().unwrap()).unwrap();
+    diesel::RunQueryDsl::get_result::<State>(
+        diesel::sql_query(format!(
+            "SELECT count(*) || '/' || sum(balance) || '/' || max(id) AS v FROM accounts WHERE id <= {max}"
+        )),
+        &mut conn,
+    )
+    .unwrap()
+    .v
+}
+
+fn target_state(s: &Setup) -> String {
+    query(
+        &s.db,
+        "SELECT count(*) || '/' || sum(balance) || '/' || max(id) FROM public.accounts",
+    )
+}
+
+fn run_and_report(s: &Setup) {
+    assert_exit(
+        &decant(s, &["run", "plan.yaml", "--report-dir", "reports"], None),
+        0,
+    );
+}
+
+#[test]
+fn a_cutover_under_a_live_writer_pauses_it_loses_no_commit_and_leaves_the_target_equal_to_the_source_at_the_pause(
+) {
+    let s = Setup::from_sql(SOURCE, PLAN);
+    std::fs::write(
+        s.path("plan.yaml"),
+        std::fs::read_to_string(s.path("plan.yaml")).unwrap()
+            + "steps:\n  - { id: switch-app, run: \"echo switched to $PGDATABASE\", phase: cutover }\n",
+    )
+    .unwrap();
+    run_and_report(&s);
+    let writer = Writer::start(&s);
+    // Following: passes until the target is less than 5 s behind.
+    let follow = decant(
+        &s,
+        &[
+            "sync",
+            "plan.yaml",
+            "--follow",
+            "--until-lag",
+            "5",
+            "--interval",
+            "0.2",
+            "--report-dir",
+            "reports",
+        ],
+        None,
+    );
+    assert_exit(&follow, 0);
+    assert!(
+        follow.stdout.contains("pass 1:") && follow.stdout.contains("caught up"),
+        "{}",
+        follow.stdout
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    let cut = decant(
+        &s,
+        &["cutover", "plan.yaml", "--report-dir", "reports"],
+        None,
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    let commits = writer.stop();
+    assert_exit(&cut, 0);
+    assert!(cut.stdout.contains("write pause"), "{}", cut.stdout);
+    let report: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(s.path("reports/plan.cutover.report.json")).unwrap(),
+    )
+    .unwrap();
+    assert!(report["failure"].is_null(), "{report}");
+    assert_eq!(report["steps"][0]["id"], "switch-app");
+    assert!(report["steps"][0]["output"]
+        .as_str()
+        .unwrap()
+        .contains("switched to"));
+    let (start, end) = (
+        report["pause_started_at"].as_f64().unwrap(),
+        report["pause_ended_at"].as_f64().unwrap(),
+    );
+    // No commit of the app was lost, and those that arrived during the pause waited for it.
+    assert!(commits.iter().all(|c| !c.failed), "a commit failed");
+    let waited = commits
+        .iter()
+        .filter(|c| c.began >= start && c.began < end && c.ended >= end - 0.01)
+        .count();
+    assert!(
+        waited >= 1,
+        "no commit waited for the pause ({start}..{end})"
+    );
+    // The target is the source as of the pause: every row up to the target's highest id, with
+    // the balances the source had then (the app's later updates touch ids up to 5000 only
+    // after the pause, so compare the rows the app inserted, which it never changes).
+    let target = target_state(&s);
+    let max: i64 = target.rsplit('/').next().unwrap().parse().unwrap();
+    let inserted_then = query(
+        &s.db,
+        "SELECT count(*) FROM public.accounts WHERE owner LIKE 'live %'",
+    );
+    let in_source_then = commits.iter().filter(|c| c.ended <= start).count();
+    assert!(
+        inserted_then.parse::<usize>().unwrap() >= in_source_then,
+        "{inserted_then} live rows in the target, {in_source_then} committed before the pause"
+    );
+    assert!(
+        source_state(&s, i64::MAX)
+            .split('/')
+            .next()
+            .unwrap()
+            .parse::<i64>()
+            .unwrap()
+            > max
+    );
+    // Sequences continue after the loaded ids: a new row in the target takes the next id.
+    s.db.connect()
+        .batch_execute("INSERT INTO public.accounts (owner, balance) VALUES ('after', 0)")
+        .unwrap();
+    assert_eq!(
+        query(
+            &s.db,
+            "SELECT id FROM public.accounts WHERE owner = 'after'"
+        ),
+        (max + 1).to_string()
+    );
+}
+
+#[test]
+fn a_cutover_killed_or_failing_inside_the_pause_frees_the_source_and_can_be_done_again() {
+    let s = Setup::from_sql(SOURCE, PLAN);
+    std::fs::write(
+        s.path("plan.yaml"),
+        std::fs::read_to_string(s.path("plan.yaml")).unwrap()
+            + "steps:\n  - { id: switch-app, run: \"test -f switch-ok\", phase: cutover }\n",
+    )
+    .unwrap();
+    run_and_report(&s);
+    let writer = Writer::start(&s);
+    std::thread::sleep(Duration::from_millis(200));
+    // Killed inside the pause: the lock dies with the process.
+    let killed = decant(
+        &s,
+        &["cutover", "plan.yaml", "--report-dir", "reports"],
+        Some("paused:cutover"),
+    );
+    assert_eq!(killed.code, -1, "{}", killed.stderr);
+    let after_kill = epoch();
+    std::thread::sleep(Duration::from_millis(300));
+    // A step that fails inside the pause: released, exit 2, the report says what to do.
+    let failed = decant(
+        &s,
+        &["cutover", "plan.yaml", "--report-dir", "reports"],
+        None,
+    );
+    assert_exit(&failed, 2);
+    assert!(
+        failed.stderr.contains("switch-app")
+            && failed.stderr.contains("the app stays on the source"),
+        "{}",
+        failed.stderr
+    );
+    let after_failure = epoch();
+    std::thread::sleep(Duration::from_millis(300));
+    let commits = writer.stop();
+    assert!(commits.iter().all(|c| !c.failed), "a commit failed");
+    for moment in [after_kill, after_failure] {
+        assert!(
+            commits
+                .iter()
+                .any(|c| c.began > moment && c.ended < moment + 0.25),
+            "the source was not writable right after the cutover ended ({moment})"
+        );
+    }
+    // Done again, with the step fixed: the target equals the source, now still.
+    std::fs::write(s.path("switch-ok"), "").unwrap();
+    let done = decant(
+        &s,
+        &["cutover", "plan.yaml", "--report-dir", "reports"],
+        None,
+    );
+    assert_exit(&done, 0);
+    let target = target_state(&s);
+    let max: i64 = target.rsplit('/').next().unwrap().parse().unwrap();
+    assert_eq!(target, source_state(&s, max));
+    assert_eq!(source_state(&s, i64::MAX), target);
+}
+
+#[test]
+fn a_cutover_refuses_before_any_pause_when_the_run_did_not_finish_or_the_target_is_far_behind() {
+    let s = Setup::from_sql(SOURCE, PLAN);
+    let none = decant(&s, &["cutover", "plan.yaml"], None);
+    assert_exit(&none, 2);
+    assert!(none.stderr.contains("run the plan"), "{}", none.stderr);
+    run_and_report(&s);
+    s.db.connect()
+        .batch_execute("UPDATE decant.runs SET finished_at = finished_at - interval '2 hours'")
+        .unwrap();
+    let stale = decant(
+        &s,
+        &["cutover", "plan.yaml", "--max-catch-up-age", "600"],
+        None,
+    );
+    assert_exit(&stale, 2);
+    assert!(stale.stderr.contains("decant sync"), "{}", stale.stderr);
+    // After a sync it goes ahead; with --app-stopped and no writer it verifies nothing changed.
+    assert_exit(&decant(&s, &["sync", "plan.yaml"], None), 0);
+    let stopped = decant(
+        &s,
+        &[
+            "cutover",
+            "plan.yaml",
+            "--app-stopped",
+            "--report-dir",
+            "reports",
+        ],
+        None,
+    );
+    assert_exit(&stopped, 0);
+    let report = std::fs::read_to_string(s.path("reports/plan.cutover.report.json")).unwrap();
+    assert!(report.contains("\"verified_unchanged\": true"), "{report}");
+}
+
+#[test]
+fn sync_follow_stops_cleanly_on_sigint_with_every_pass_journaled() {
+    let s = Setup::from_sql(SOURCE, PLAN);
+    run_and_report(&s);
+    let writer = Writer::start(&s);
+    let child = Command::new(env!("CARGO_BIN_EXE_decant"))
+        .args(["sync", "plan.yaml", "--follow", "--interval", "0.1"])
+        .current_dir(s.dir.path())
+        .env("TARGET_DATABASE_URL", &s.db.url)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let began = Instant::now();
+    while query(&s.db, "SELECT count(*) FROM decant.syncs")
+        .parse::<u32>()
+        .unwrap()
+        < 3
+    {
+        assert!(began.elapsed() < Duration::from_secs(60), "no third pass");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let commits = writer.stop();
+    assert!(commits.iter().all(|c| !c.failed));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
+    assert!(stderr.contains("stopped by SIGINT after"), "{stderr}");
+    let printed = stdout.lines().filter(|l| l.starts_with("pass ")).count();
+    let journaled: usize = query(
+        &s.db,
+        "SELECT count(*) FROM decant.syncs WHERE status = 'succeeded'",
+    )
+    .parse()
+    .unwrap();
+    assert!(
+        printed >= 3 && journaled >= printed,
+        "{printed} printed, {journaled} journaled\n{stdout}"
+    );
+    // A last sync with the app quiet makes the target equal to the source.
+    assert_exit(&decant(&s, &["sync", "plan.yaml"], None), 0);
+    assert_eq!(target_state(&s), source_state(&s, i64::MAX));
+}
