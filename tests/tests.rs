@@ -22,5 +22,6 @@ mod rehearse;
 mod resolve;
 mod rollback;
 mod run;
+mod secrets;
 mod sync;
 mod traps;

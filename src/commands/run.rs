@@ -16,6 +16,7 @@ use crate::run::execute::{execute, RunError, RunOptions};
 use crate::run::progress::ConsoleProgress;
 use crate::run::report::RunReport;
 use crate::signals;
+use crate::url::redact_text;
 
 pub fn run(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<u8, Failure> {
     // SIGINT/SIGTERM are heard by the executor, which stops scheduling, rolls back the steps
@@ -30,7 +31,7 @@ pub fn run(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<u
             Ok((_, Some(name))) => writeln!(err, "created database `{name}`")?,
             Ok((_, None)) => {}
             Err(e) => {
-                writeln!(err, "error: {e}")?;
+                writeln!(err, "error: {}", redact_text(&e.to_string()))?;
                 return Ok(EXIT_USAGE);
             }
         }
@@ -60,7 +61,7 @@ pub fn run(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<u
                 write_report_paths(written.as_ref(), err)?;
                 return Ok(signals::exit_code(*signal));
             }
-            writeln!(err, "error: {e}")?;
+            writeln!(err, "error: {}", redact_text(&e.to_string()))?;
             if let Some(line) = e.completed_line() {
                 writeln!(err, "{line}")?;
             }
