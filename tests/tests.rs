@@ -25,3 +25,4 @@ mod run;
 mod secrets;
 mod sync;
 mod traps;
+mod values;

@@ -505,6 +505,13 @@ fn apply_builtin(b: Builtin, val: Val<'_>, kind: Kind) -> Result<Val<'_>, Reason
                 other.describe()
             )),
         },
+        Builtin::KeepNanInfinity => match val {
+            Val::Text(t) => Ok(match builtins::special_float(&t) {
+                Some(f) => Val::Real(f),
+                None => Val::Text(t),
+            }),
+            other => Ok(other),
+        },
         Builtin::Trim | Builtin::Lower | Builtin::Upper => match val {
             Val::Text(t) => Ok(Val::Text(Cow::Owned(match b {
                 Builtin::Trim => t.trim().to_owned(),
@@ -626,10 +633,21 @@ fn float(val: &Val<'_>) -> Result<f64, Reason> {
             }
             Ok(f)
         }
-        Val::Text(t) => t
-            .trim()
-            .parse::<f64>()
-            .map_err(|_| format!("`{t}` is not a number")),
+        Val::Text(t) => match t.trim().parse::<f64>() {
+            // Rust reads `NaN`, `inf` and `1e999` as floats, and PostgreSQL would store them;
+            // the profile calls such text a bad row, and so does the load unless the column
+            // says otherwise.
+            Ok(f) if !f.is_finite() => Err(match builtins::special_float(t) {
+                Some(_) => format!(
+                    "text {} is not a finite number; add `transform: keep_nan_infinity` to the column to load it as {}",
+                    shown(t),
+                    if f.is_nan() { "NaN" } else if f > 0.0 { "Infinity" } else { "-Infinity" }
+                ),
+                None => format!("text {} is out of range for a floating-point number", shown(t)),
+            }),
+            Ok(f) => Ok(f),
+            Err(_) => Err(format!("`{t}` is not a number")),
+        },
         Val::InvalidText(b) => Err(invalid_utf8(b)),
         other => Err(format!("{} is not a number", other.describe())),
     }

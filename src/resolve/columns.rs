@@ -156,9 +156,28 @@ fn decide_type(
     if !decision.rule.starts_with("default") && !decision.rule.starts_with("profile") {
         if let Some(profile) = &column.profile {
             if decision.transform.is_none() {
-                decision.warnings =
-                    crate::mapping::types::profile_warnings(&decision.target, column, profile);
+                decision.warnings = crate::mapping::types::profile_warnings(
+                    &decision.target,
+                    column,
+                    profile,
+                    None,
+                );
             }
+        }
+    }
+    // A built-in that decides which values are bad rows (`keep_nan_infinity`) changes what
+    // the profile says about the column: its warnings are said again with it.
+    if let (Some(profile), Some(Ok(Transform::Builtin(b)))) = (
+        &column.profile,
+        decision.transform.as_deref().map(Transform::parse),
+    ) {
+        if b.decides_bad_rows() {
+            use crate::mapping::types::profile_warnings;
+            let without = profile_warnings(&decision.target, column, profile, None);
+            decision.warnings.retain(|w| !without.contains(w));
+            decision
+                .warnings
+                .extend(profile_warnings(&decision.target, column, profile, Some(b)));
         }
     }
     decision
