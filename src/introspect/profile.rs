@@ -20,7 +20,7 @@ const COLUMNS_PER_CHUNK: usize = 50;
 const COLUMNS_PER_SCAN: usize = 90;
 
 /// The numbers per column, in the order [`column_aggregates`] writes them.
-const FIELDS: usize = 20;
+const FIELDS: usize = 22;
 
 #[derive(QueryableByName)]
 struct ProfileRow {
@@ -182,6 +182,14 @@ fn column_aggregates(q: &str) -> String {
             "{text} AND lower(trim({q}, ' ' || char(9, 10, 13))) IN \
              ('nan', '+nan', '-nan', 'inf', '+inf', '-inf', 'infinity', '+infinity', '-infinity')"
         )),
+        // What `copy::convert::inexact_time` refuses unless `round_times`.
+        count(format!(
+            "{text} AND ({q} GLOB '*[0-9][0-9]:[0-9][0-9]:[0-9][0-9].[0-9][0-9][0-9][0-9][0-9][0-9][0-9]*' \
+             OR {q} GLOB '*[0-9][0-9]:[0-9][0-9]:60*')"
+        )),
+        count(format!(
+            "{text} AND ltrim({q}) GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9][Tt ]24:*'"
+        )),
     ];
     debug_assert_eq!(fields.len(), FIELDS);
     format!("json_array({})", fields.join(", "))
@@ -238,5 +246,7 @@ fn to_profile(rows: u64, numbers: &[Value]) -> Option<ColumnProfile> {
         huge_reals: count(17)?,
         ip_texts: count(18)?,
         special_float_texts: count(19)?,
+        inexact_time_texts: count(20)?,
+        day_end_texts: count(21)?,
     })
 }

@@ -251,6 +251,34 @@ pub fn profile_warnings(
     let foreign = |n: u64, what: &str| {
         format!("{n} {what} value(s) in a column mapped to `{}`; they are bad rows unless a transform handles them", target.sql())
     };
+    // Times PostgreSQL would change on reading them: bad rows, or said to be changed.
+    if matches!(target.family(), F::Timestamp | F::TimestampTz | F::Time) {
+        let rounds = transform == Some(Builtin::RoundTimes);
+        let target_sql = target.sql();
+        let day_ends = if target.family() == F::Time {
+            0
+        } else {
+            p.day_end_texts
+        };
+        for (n, what, changed) in [
+            (
+                p.inexact_time_texts,
+                "time(s) finer than a microsecond or at second 60",
+                "rounded by PostgreSQL",
+            ),
+            (
+                day_ends,
+                "date-time(s) at 24:00",
+                "midnight of the next day",
+            ),
+        ] {
+            if n > 0 && rounds {
+                out.push(format!("{n} {what} in a column mapped to `{target_sql}` become {changed} (`transform: round_times`)"));
+            } else if n > 0 {
+                out.push(format!("{n} {what} in a column mapped to `{target_sql}`; they are bad rows unless the column has `transform: round_times` (then {changed})"));
+            }
+        }
+    }
     match target.family() {
         F::Integer => {
             if p.texts > p.integer_texts {

@@ -22,6 +22,7 @@ pub enum Builtin {
     Lower,
     Upper,
     KeepNanInfinity,
+    RoundTimes,
 }
 
 /// Every built-in, in documentation order.
@@ -39,6 +40,7 @@ pub const BUILTINS: &[Builtin] = &[
     Builtin::Lower,
     Builtin::Upper,
     Builtin::KeepNanInfinity,
+    Builtin::RoundTimes,
 ];
 
 /// Names of every built-in.
@@ -62,6 +64,7 @@ impl Builtin {
             Builtin::Lower => "lower",
             Builtin::Upper => "upper",
             Builtin::KeepNanInfinity => "keep_nan_infinity",
+            Builtin::RoundTimes => "round_times",
         }
     }
 
@@ -72,7 +75,7 @@ impl Builtin {
     /// Whether the built-in changes which values of its column are bad rows rather than
     /// converting them: the profile's warnings about the column depend on it.
     pub fn decides_bad_rows(self) -> bool {
-        matches!(self, Builtin::KeepNanInfinity)
+        matches!(self, Builtin::KeepNanInfinity | Builtin::RoundTimes)
     }
 
     /// The target type this built-in produces, when it fixes one.
@@ -86,7 +89,11 @@ impl Builtin {
             Builtin::HexToUuid => Some("uuid"),
             Builtin::JsonToJsonb => Some("jsonb"),
             Builtin::MicrosecondsToInterval => Some("interval"),
-            Builtin::Trim | Builtin::Lower | Builtin::Upper | Builtin::KeepNanInfinity => None,
+            Builtin::Trim
+            | Builtin::Lower
+            | Builtin::Upper
+            | Builtin::KeepNanInfinity
+            | Builtin::RoundTimes => None,
         }
     }
 }
