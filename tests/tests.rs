@@ -14,6 +14,7 @@ mod fixtures;
 mod init;
 mod introspect;
 mod layers;
+mod limits;
 mod mysql;
 mod output;
 mod readme;

@@ -183,6 +183,9 @@ fn decide_type(
     decision
 }
 
+/// PostgreSQL's limit on the columns of one table (`MaxHeapAttributeNumber`).
+const MAX_COLUMNS: usize = 1600;
+
 /// Builds a resolved table's columns and identity; constraints come later.
 pub(super) fn resolve_table_columns(
     plan: &Plan,
@@ -295,6 +298,30 @@ pub(super) fn resolve_table_columns(
             identity: is_rowid_identity,
             warnings: column_warnings,
         });
+    }
+    if columns.len() > MAX_COLUMNS {
+        // `create-table` would fail with "tables can have at most 1600 columns" after every
+        // step before it ran; say so now, where the plan can change it.
+        let path = if plan.tables.rename.contains_key(&table.name) {
+            doc_path!["tables", "rename", &table.name]
+        } else {
+            doc_path!["tables", "include"]
+        };
+        problems.push(
+            Diagnostic::error(
+                path,
+                format!(
+                    "table `{}` has {} columns to carry; PostgreSQL allows at most {MAX_COLUMNS} in a table",
+                    table.name,
+                    columns.len()
+                ),
+            )
+            .with_help(format!(
+                "leave {} column(s) out with `columns.{}.<column>.skip: true`, or the table with `tables.exclude`",
+                columns.len() - MAX_COLUMNS,
+                table.name
+            )),
+        );
     }
     // Generated columns need every column's target name first.
     let ctx = expression_context(&columns);
