@@ -1,4 +1,7 @@
-//! What `validate` must refuse before any step runs: a table wider than PostgreSQL allows.
+//! What `validate` must refuse, quickly and briefly, before any step runs: a table wider than
+//! PostgreSQL allows, and a transform of megabytes.
+
+use std::time::{Duration, Instant};
 
 use crate::support::cli::{decant_in, Outcome};
 
@@ -54,4 +57,58 @@ fn a_table_wider_than_postgresql_allows_is_refused_at_validate_with_its_place() 
     // 1600 is allowed.
     let out = validate(&plan_dir(&wide_table(1600), ""));
     assert_eq!(out.code, 0, "{}", out.stderr);
+}
+
+#[test]
+fn a_transform_of_megabytes_is_refused_fast_and_not_echoed_whole() {
+    for transform in [
+        "x".repeat(5_000_000),
+        format!(
+            "{{{{ value ~ '{}' | nosuchfilter }}}}",
+            "x".repeat(5_000_000)
+        ),
+        format!("{{{{ value {}}}}}", "| trim ".repeat(400_000)),
+    ] {
+        let dir = plan_dir(
+            "CREATE TABLE t (id INTEGER PRIMARY KEY, c TEXT);",
+            &format!("columns:\n  t.c:\n    transform: \"{transform}\"\n"),
+        );
+        let started = Instant::now();
+        let out = validate(&dir);
+        let took = started.elapsed();
+        assert_eq!(out.code, 2, "{}", &out.stderr[..out.stderr.len().min(2000)]);
+        assert!(
+            out.stderr
+                .contains("characters long; decant reads transforms of at most 10000"),
+            "{}",
+            &out.stderr[..out.stderr.len().min(2000)]
+        );
+        assert!(out.stderr.len() < 2_000, "{} bytes", out.stderr.len());
+        // It took 13 s in a debug build, most of it comparing the name with every built-in's.
+        assert!(took < Duration::from_secs(5), "{took:?}");
+    }
+}
+
+#[test]
+fn a_bad_transform_expression_is_quoted_cut() {
+    let expression = format!("{{{{ value ~ '{}' | nosuchfilter }}}}", "y".repeat(9_000));
+    let dir = plan_dir(
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, c TEXT);",
+        &format!("columns:\n  t.c:\n    transform: \"{expression}\"\n"),
+    );
+    let out = validate(&dir);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("error: bad transform expression `{{ value ~ 'yyy"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("…` (9031 characters): "),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("nosuchfilter"), "{}", out.stderr);
+    assert!(out.stderr.len() < 2_000, "{}", out.stderr);
 }

@@ -75,13 +75,29 @@ fn parse_transform_at(
     path: DocPath,
     problems: &mut Vec<Diagnostic>,
 ) -> Option<Transform> {
+    let length = text.trim().chars().count();
+    if length > MAX_TRANSFORM_CHARS {
+        // Compiling megabytes of expression takes seconds (and a deep one the whole stack);
+        // no transform a person writes is this long.
+        problems.push(
+            Diagnostic::error(
+                path,
+                format!(
+                    "transform `{}…` is {length} characters long; decant reads transforms of at most {MAX_TRANSFORM_CHARS}",
+                    text.trim().chars().take(80).collect::<String>()
+                ),
+            )
+            .with_help("write a built-in name or one expression such as `{{ value | trim }}`; move long logic into a `sql:` step after the load"),
+        );
+        return None;
+    }
     match Transform::parse(text) {
         Ok(Transform::Expression(e)) => match check_expression(&e) {
             Ok(()) => Some(Transform::Expression(e)),
             Err(why) => {
                 problems.push(Diagnostic::error(
                     path,
-                    format!("bad transform expression `{e}`: {why}"),
+                    format!("bad transform expression {}: {why}", shown_transform(&e)),
                 ));
                 None
             }
@@ -89,11 +105,25 @@ fn parse_transform_at(
         Ok(t) => Some(t),
         Err(help) => {
             problems.push(
-                Diagnostic::error(path, format!("unknown transform `{}`", text.trim()))
+                Diagnostic::error(path, format!("unknown transform {}", shown_transform(text)))
                     .with_help(help),
             );
             None
         }
+    }
+}
+
+/// The longest transform, in characters, that decant compiles.
+const MAX_TRANSFORM_CHARS: usize = 10_000;
+
+/// A transform quoted in a message: in backticks, cut after 80 characters (the code frame
+/// shows where it is).
+fn shown_transform(text: &str) -> String {
+    const SHOWN: usize = 80;
+    let text = text.trim();
+    match text.char_indices().nth(SHOWN) {
+        Some((cut, _)) => format!("`{}…` ({} characters)", &text[..cut], text.chars().count()),
+        None => format!("`{text}`"),
     }
 }
 
