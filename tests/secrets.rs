@@ -129,3 +129,41 @@ fn a_yaml_error_on_the_line_of_a_url_does_not_print_its_password() {
         }
     }
 }
+
+#[test]
+fn no_command_prints_the_password_of_a_malformed_mysql_source() {
+    for source in [
+        "mysql//root:SECRETpw@127.0.0.1:1/shop",
+        "mariadb://root:SECRETpw@127.0.0.1:1/",
+        "mysql://root@127.0.0.1:1/shop?passwd=SECRETpw",
+        "mysql://root:SECRETpw@127.0.0.1:1/shop",
+    ] {
+        let dir = bad_plan_dir(
+            "version: 1\nsource: { url: \"${SOURCE_DATABASE_URL}\" }\ntarget: { url: \"postgres://127.0.0.1:1/x\" }\n",
+        );
+        for command in COMMANDS {
+            let out = decant_in(
+                dir.path(),
+                &[command, "plan.yaml"],
+                &[("SOURCE_DATABASE_URL", source)],
+            );
+            assert_no_secret(&format!("`decant {command}` with source `{source}`"), &out);
+            assert_ne!(out.code, 0, "`{command}` with `{source}`: {}", out.stderr);
+        }
+        // An unknown key beside the URL: its frame quotes the URL's line.
+        let dir = bad_plan_dir(&format!(
+            "version: 1\nsource: {{ url: \"{source}\", extra: 1 }}\ntarget: {{ url: \"postgres://127.0.0.1:1/x\" }}\n"
+        ));
+        let out = decant_in(dir.path(), &["validate", "plan.yaml"], &[]);
+        assert_eq!(out.code, 2, "{}", out.stderr);
+        assert!(
+            out.stderr.contains("2 | source: { url: \""),
+            "{}",
+            out.stderr
+        );
+        assert_no_secret(
+            &format!("`decant validate` with source `{source}` in the plan"),
+            &out,
+        );
+    }
+}
