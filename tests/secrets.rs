@@ -167,3 +167,57 @@ fn no_command_prints_the_password_of_a_malformed_mysql_source() {
         );
     }
 }
+
+#[test]
+fn what_a_migrator_prints_of_the_target_url_is_masked_in_the_output_and_the_reports() {
+    let s = crate::support::setup::Setup::from_sql(
+        "CREATE TABLE t (id INTEGER PRIMARY KEY);",
+        "steps:\n  - { id: migrate, run: \"echo connecting to $DATABASE_URL; echo host=db password=$PGPASSWORD; exit 3\", before: [load] }\n",
+    );
+    // A temporary cluster of the test support has a password of its own; the CI server
+    // trusts local connections, so one put into its URL is carried and never checked.
+    let (url, secret) = match s.db.url.split_once("://postgres:") {
+        Some((_, rest)) => {
+            let password = rest.split_once('@').map_or("", |(p, _)| p).to_owned();
+            (s.db.url.clone(), password)
+        }
+        None => (
+            s.db.url.replacen("postgres@", "postgres:SECRETpw@", 1),
+            SECRET.to_owned(),
+        ),
+    };
+    assert!(
+        url.contains(&format!(":{secret}@")) && secret.len() >= 8,
+        "{url}"
+    );
+    let reports = s.path("reports");
+    let out = decant_in(
+        s.dir.path(),
+        &[
+            "run",
+            "plan.yaml",
+            "--report-dir",
+            reports.to_str().unwrap(),
+        ],
+        &[("TARGET_DATABASE_URL", &url)],
+    );
+    assert_ne!(out.code, 0, "{}", out.stderr);
+    assert!(out.stderr.contains("migrate"), "{}", out.stderr);
+    assert!(
+        !out.stdout.contains(&secret) && !out.stderr.contains(&secret),
+        "{}\n{}",
+        out.stdout,
+        out.stderr
+    );
+    for report in ["plan.report.json", "plan.report.md"] {
+        let text = std::fs::read_to_string(reports.join(report)).unwrap();
+        assert!(
+            text.contains("connecting to postgres://postgres:***@"),
+            "{text}"
+        );
+        assert!(!text.contains(&secret), "{report}:\n{text}");
+    }
+    // The JSON report is still JSON.
+    let report = s.report("plan");
+    assert_eq!(report["failure"]["step"], "migrate", "{report}");
+}

@@ -184,6 +184,7 @@ pub(super) fn report_and_exit_code(
     stem: &str,
     out: &mut dyn Write,
 ) -> anyhow::Result<u8> {
+    let report = &report.redacted();
     let (json_path, md_path) = write_reports(report, dir, stem)?;
     report.write_summary(out, crate::output::colour::for_stdout())?;
     writeln!(
@@ -201,6 +202,7 @@ pub(super) fn report_and_exit_code(
 
 /// Writes `<stem>.report.json` and `<stem>.report.md` into `dir`.
 fn write_reports(report: &RunReport, dir: &Path, stem: &str) -> anyhow::Result<(PathBuf, PathBuf)> {
+    let report = &report.redacted();
     let json_path = dir.join(format!("{stem}.report.json"));
     let md_path = dir.join(format!("{stem}.report.md"));
     std::fs::write(
