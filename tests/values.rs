@@ -163,3 +163,25 @@ fn round_times_lets_postgresql_round_them_and_the_profile_says_so() {
          5=2024-01-31 10:00:00+00/10:00:00.123457"
     );
 }
+
+#[test]
+fn validate_warns_when_such_a_transform_has_nothing_to_decide() {
+    let s = Setup::from_sql(
+        "CREATE TABLE m (id INTEGER PRIMARY KEY, x REAL, ts TIMESTAMP, name TEXT);",
+        "columns:\n  m.x: { transform: keep_nan_infinity }\n  m.ts: { transform: round_times }\n  m.name: { transform: round_times }\n  m.id: { transform: keep_nan_infinity }\n",
+    );
+    let out = s.decant(&["validate", "plan.yaml"]);
+    assert_exit(&out, 0);
+    assert!(
+        out.stderr.contains("warning: `round_times` does nothing on `m.name`, mapped to `text`: it is for timestamp and time columns"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("warning: `keep_nan_infinity` does nothing on `m.id`, mapped to `bigint`: it is for float columns"),
+        "{}",
+        out.stderr
+    );
+    // The two in their place say nothing.
+    assert_eq!(out.stderr.matches("warning: ").count(), 2, "{}", out.stderr);
+}

@@ -15,7 +15,7 @@ use crate::naming::{
 };
 use crate::plan::model::{ColumnOverride, Plan, TypeRule};
 use crate::plan::{Diagnostic, DocPath};
-use crate::transform::{check_expression, Transform};
+use crate::transform::{check_expression, Builtin, Transform};
 
 /// The target name of a source column: `columns.<t>.<c>.rename`, else the naming rule.
 pub(crate) fn target_column_name(plan: &Plan, table: &str, column: &str) -> String {
@@ -110,6 +110,23 @@ fn parse_transform_at(
             );
             None
         }
+    }
+}
+
+/// What a built-in that only decides bad rows is for, when a column of `family` gives it
+/// nothing to decide (`keep_nan_infinity` on a `text` column).
+fn idle_builtin(b: Builtin, family: TypeFamily) -> Option<&'static str> {
+    match b {
+        Builtin::KeepNanInfinity if family != TypeFamily::Float => Some("float columns"),
+        Builtin::RoundTimes
+            if !matches!(
+                family,
+                TypeFamily::Timestamp | TypeFamily::TimestampTz | TypeFamily::Time
+            ) =>
+        {
+            Some("timestamp and time columns")
+        }
+        _ => None,
     }
 }
 
@@ -293,7 +310,19 @@ pub(super) fn resolve_table_columns(
         let transform = decision
             .transform
             .as_deref()
-            .and_then(|t| parse_transform_at(t, transform_path, problems));
+            .and_then(|t| parse_transform_at(t, transform_path.clone(), problems));
+        if let Some(Transform::Builtin(b)) = &transform {
+            if let Some(wants) = idle_builtin(*b, decision.target.family()) {
+                problems.push(Diagnostic::warning(
+                    transform_path,
+                    format!(
+                        "`{}` does nothing on `{key}`, mapped to `{}`: it is for {wants}",
+                        b.name(),
+                        decision.target.sql()
+                    ),
+                ));
+            }
+        }
         let is_rowid_identity = table.rowid_alias.as_deref() == Some(column.name.as_str())
             && decision.target.family() == TypeFamily::Integer;
         let nullable = over
