@@ -230,6 +230,15 @@ pub struct ColumnProfile {
     pub json_texts: u64,
     /// Texts `t`/`f`/`true`/`false`/`yes`/`no` (any case).
     pub boolean_texts: u64,
+    /// Texts that name a float that is not finite: `NaN`, `Infinity`, `-inf` (any case);
+    /// counted in no numeric shape, so a bad row in a float column unless the column has
+    /// `transform: keep_nan_infinity`.
+    pub special_float_texts: u64,
+    /// Texts with a time PostgreSQL would change on reading it: more than six digits after
+    /// the second, or second 60.
+    pub inexact_time_texts: u64,
+    /// Date-time texts at hour 24, which PostgreSQL makes midnight of the next day.
+    pub day_end_texts: u64,
     /// Values of a type the source enforces that its route's target type cannot hold as they
     /// are (MySQL: zero dates, `tinyint(1)` other than 0/1, …): each would be a bad row.
     pub unfit: u64,

@@ -154,7 +154,7 @@ checks:
   - { name: total, target: "select 1" }
 "#;
 
-fn bad_plan_dir(plan: &str) -> tempfile::TempDir {
+pub(crate) fn bad_plan_dir(plan: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     std::fs::copy(
         repo_root().join("plans/data/savings.sqlite3"),

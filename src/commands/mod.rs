@@ -20,6 +20,7 @@ use std::io::Write;
 pub use prepare::{prepare, prepare_and_warn, Failure, Prepared, Profiling};
 
 use crate::cli::{Cli, Command};
+use crate::url::redact_text;
 
 /// Exit codes: 0 success; 1 a check failed or rows were rejected; 2 the plan or command was wrong.
 pub const EXIT_OK: u8 = 0;
@@ -55,9 +56,10 @@ pub fn execute(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
             EXIT_USAGE
         }
         Err(Failure::Other(e)) => {
-            let _ = writeln!(err, "error: {e}");
+            // The last guard: no message prints a password, whoever wrote it.
+            let _ = writeln!(err, "error: {}", redact_text(&e.to_string()));
             for cause in e.chain().skip(1) {
-                let _ = writeln!(err, "  caused by: {cause}");
+                let _ = writeln!(err, "  caused by: {}", redact_text(&cause.to_string()));
             }
             EXIT_USAGE
         }

@@ -10,7 +10,7 @@ use crate::cli::RehearseArgs;
 use crate::rehearse::{self, Binaries, Ending, Rehearsal, CLUSTER_DATABASE};
 use crate::run::execute::{execute, RunOptions};
 use crate::run::progress::ConsoleProgress;
-use crate::url::redact_url;
+use crate::url::{redact_text, redact_url};
 
 /// The throwaway target, as far as the run and the messages need it.
 struct Target {
@@ -67,7 +67,11 @@ pub fn run(args: &RehearseArgs, out: &mut dyn Write, err: &mut dyn Write) -> Res
                 }
                 None => None,
             };
-            writeln!(err, "error: the rehearsal failed: {e}")?;
+            writeln!(
+                err,
+                "error: the rehearsal failed: {}",
+                redact_text(&e.to_string())
+            )?;
             if let Some(line) = e.completed_line() {
                 writeln!(err, "{line}")?;
             }

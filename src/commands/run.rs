@@ -16,6 +16,7 @@ use crate::run::execute::{execute, RunError, RunOptions};
 use crate::run::progress::ConsoleProgress;
 use crate::run::report::RunReport;
 use crate::signals;
+use crate::url::redact_text;
 
 pub fn run(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<u8, Failure> {
     // SIGINT/SIGTERM are heard by the executor, which stops scheduling, rolls back the steps
@@ -30,7 +31,7 @@ pub fn run(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<u
             Ok((_, Some(name))) => writeln!(err, "created database `{name}`")?,
             Ok((_, None)) => {}
             Err(e) => {
-                writeln!(err, "error: {e}")?;
+                writeln!(err, "error: {}", redact_text(&e.to_string()))?;
                 return Ok(EXIT_USAGE);
             }
         }
@@ -60,7 +61,7 @@ pub fn run(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<u
                 write_report_paths(written.as_ref(), err)?;
                 return Ok(signals::exit_code(*signal));
             }
-            writeln!(err, "error: {e}")?;
+            writeln!(err, "error: {}", redact_text(&e.to_string()))?;
             if let Some(line) = e.completed_line() {
                 writeln!(err, "{line}")?;
             }
@@ -187,6 +188,7 @@ pub(super) fn report_and_exit_code(
     stem: &str,
     out: &mut dyn Write,
 ) -> anyhow::Result<u8> {
+    let report = &report.redacted();
     let (json_path, md_path) = write_reports(report, dir, stem)?;
     report.write_summary(out, crate::output::colour::for_stdout())?;
     writeln!(
@@ -204,6 +206,7 @@ pub(super) fn report_and_exit_code(
 
 /// Writes `<stem>.report.json` and `<stem>.report.md` into `dir`.
 fn write_reports(report: &RunReport, dir: &Path, stem: &str) -> anyhow::Result<(PathBuf, PathBuf)> {
+    let report = &report.redacted();
     let json_path = dir.join(format!("{stem}.report.json"));
     let md_path = dir.join(format!("{stem}.report.md"));
     std::fs::write(

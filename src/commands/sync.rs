@@ -10,6 +10,7 @@ use super::{prepare_and_warn, Failure, Profiling, EXIT_CHECKS_FAILED, EXIT_OK, E
 use crate::cli::SyncArgs;
 use crate::run::sync::{sync, SyncReport};
 use crate::signals;
+use crate::url::redact_text;
 
 pub fn run(args: &SyncArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<u8, Failure> {
     // The sync is one transaction: on a signal the process ends, and the transaction with it.
@@ -28,7 +29,7 @@ pub fn run(args: &SyncArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<
     let report = match sync(&prepared, &prepared.loaded.plan.target.url, args.dry_run) {
         Ok(report) => report,
         Err(e) => {
-            writeln!(err, "error: {e}")?;
+            writeln!(err, "error: {}", redact_text(&e.to_string()))?;
             return Ok(EXIT_USAGE);
         }
     };

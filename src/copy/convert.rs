@@ -88,6 +88,9 @@ pub(crate) struct Column {
     labels: Vec<String>,
     /// An array's element encoder.
     element: Option<Box<Column>>,
+    /// Refuse a time that PostgreSQL would change on reading it (finer than a microsecond,
+    /// second 60, a date-time at 24:00) rather than let it: unless `transform: round_times`.
+    exact_times: bool,
 }
 
 /// Converts whole rows of one table into binary COPY tuples.
@@ -239,6 +242,7 @@ impl Column {
             type_sql,
             kind,
             nullable: c.nullable,
+            exact_times: !matches!(step, Some(Step::Builtin(Builtin::RoundTimes))),
             step,
             labels: c.target_type.labels.clone(),
             element,
@@ -397,15 +401,15 @@ impl Column {
             },
             Kind::Date => binary::date(out, date(&val)?),
             Kind::Time => {
-                let (micros, _) = time_of_day(&val, false)?;
+                let (micros, _) = time_of_day(&val, false, self.exact_times)?;
                 binary::time(out, micros);
             }
             Kind::TimeTz => {
-                let (micros, offset) = time_of_day(&val, true)?;
+                let (micros, offset) = time_of_day(&val, true, self.exact_times)?;
                 binary::timetz(out, micros, offset);
             }
             Kind::Timestamp | Kind::TimestampTz => {
-                binary::timestamp(out, timestamp(&val, &self.type_sql)?)
+                binary::timestamp(out, timestamp(&val, &self.type_sql, self.exact_times)?)
             }
             Kind::Interval => {
                 let (micros, days) = interval(&val)?;
@@ -504,6 +508,15 @@ fn apply_builtin(b: Builtin, val: Val<'_>, kind: Kind) -> Result<Val<'_>, Reason
                 "{} is not a number of microseconds",
                 other.describe()
             )),
+        },
+        // The time encoders read the text; the column's `exact_times` is off.
+        Builtin::RoundTimes => Ok(val),
+        Builtin::KeepNanInfinity => match val {
+            Val::Text(t) => Ok(match builtins::special_float(&t) {
+                Some(f) => Val::Real(f),
+                None => Val::Text(t),
+            }),
+            other => Ok(other),
         },
         Builtin::Trim | Builtin::Lower | Builtin::Upper => match val {
             Val::Text(t) => Ok(Val::Text(Cow::Owned(match b {
@@ -626,10 +639,21 @@ fn float(val: &Val<'_>) -> Result<f64, Reason> {
             }
             Ok(f)
         }
-        Val::Text(t) => t
-            .trim()
-            .parse::<f64>()
-            .map_err(|_| format!("`{t}` is not a number")),
+        Val::Text(t) => match t.trim().parse::<f64>() {
+            // Rust reads `NaN`, `inf` and `1e999` as floats, and PostgreSQL would store them;
+            // the profile calls such text a bad row, and so does the load unless the column
+            // says otherwise.
+            Ok(f) if !f.is_finite() => Err(match builtins::special_float(t) {
+                Some(_) => format!(
+                    "text {} is not a finite number; add `transform: keep_nan_infinity` to the column to load it as {}",
+                    shown(t),
+                    if f.is_nan() { "NaN" } else if f > 0.0 { "Infinity" } else { "-Infinity" }
+                ),
+                None => format!("text {} is out of range for a floating-point number", shown(t)),
+            }),
+            Ok(f) => Ok(f),
+            Err(_) => Err(format!("`{t}` is not a number")),
+        },
         Val::InvalidText(b) => Err(invalid_utf8(b)),
         other => Err(format!("{} is not a number", other.describe())),
     }
@@ -829,7 +853,41 @@ struct DateTime {
     offset: Option<i32>,
 }
 
-fn timestamp(val: &Val<'_>, type_sql: &str) -> Result<i64, Reason> {
+/// Why PostgreSQL would change a valid time text on reading it, if it would: more than six
+/// digits after the second (rounded to the microsecond), second 60 (the next minute), and,
+/// when `day_ends` (a date-time; a `time` keeps `24:00:00`), hour 24 (the next midnight).
+fn inexact_time(text: &str, day_ends: bool) -> Option<&'static str> {
+    let b = text.as_bytes();
+    let dated = b.len() > 10 && b[4] == b'-' && b[7] == b'-';
+    let clock = if dated { &b[11..] } else { b };
+    let hour = digits_at(clock, 0, 2)?;
+    let second = (clock.get(5) == Some(&b':'))
+        .then(|| digits_at(clock, 6, 2))
+        .flatten();
+    let digits = match (second, clock.get(8)) {
+        (Some(_), Some(b'.')) => clock[9..].iter().take_while(|c| c.is_ascii_digit()).count(),
+        _ => 0,
+    };
+    if digits > 6 {
+        Some("has more than six digits after the second, and PostgreSQL would round it to the microsecond")
+    } else if second == Some(60) {
+        Some("has second 60, which PostgreSQL would make the next minute")
+    } else if dated && day_ends && hour == 24 {
+        Some("is at 24:00, which PostgreSQL would make midnight of the next day")
+    } else {
+        None
+    }
+}
+
+/// The reason for a time text [`inexact_time`] refuses.
+fn inexact_reason(text: &str, why: &str) -> Reason {
+    format!(
+        "{} {why}; add `transform: round_times` to the column to let it",
+        shown(text)
+    )
+}
+
+fn timestamp(val: &Val<'_>, type_sql: &str, exact: bool) -> Result<i64, Reason> {
     let unix_micros = match val {
         Val::Instant(m) => *m,
         Val::Text(t) => {
@@ -842,6 +900,9 @@ fn timestamp(val: &Val<'_>, type_sql: &str) -> Result<i64, Reason> {
                 return Ok(i64::MIN);
             }
             let dt = parse_datetime(trimmed).map_err(|r| format!("`{t}` {r}"))?;
+            if let Some(why) = inexact_time(trimmed, true).filter(|_| exact) {
+                return Err(inexact_reason(t, why));
+            }
             // Naive values are UTC; an offset is applied, so the instant is kept.
             (dt.days * binary::DAY_MICROS + dt.micros)
                 - i64::from(dt.offset.unwrap_or(0)) * 1_000_000
@@ -893,13 +954,16 @@ fn date(val: &Val<'_>) -> Result<i32, Reason> {
     Ok((days - binary::PG_EPOCH_DAYS) as i32)
 }
 
-fn time_of_day(val: &Val<'_>, with_zone: bool) -> Result<(i64, i32), Reason> {
+fn time_of_day(val: &Val<'_>, with_zone: bool, exact: bool) -> Result<(i64, i32), Reason> {
     match val {
         Val::Text(t) => {
             let (micros, offset, rest) = parse_time(t.trim().as_bytes())
                 .ok_or_else(|| format!("`{t}` is not a time of day (HH:MM[:SS[.ffffff]])"))?;
             if !rest.is_empty() {
                 return Err(format!("`{t}` is not a time of day (HH:MM[:SS[.ffffff]])"));
+            }
+            if let Some(why) = inexact_time(t.trim(), false).filter(|_| exact) {
+                return Err(inexact_reason(t, why));
             }
             if offset.is_some() && !with_zone {
                 return Err(format!(
@@ -1422,6 +1486,40 @@ mod tests {
         assert!(exact_real(1e15, 2, "numeric(20,2)").is_err());
         assert!(exact_real(1e13, 2, "numeric(20,2)").is_ok());
         assert!(exact_real(-0.1, 2, "numeric(5,2)").is_ok());
+    }
+
+    #[test]
+    fn times_postgresql_would_change_are_found() {
+        assert!(inexact_time("2024-01-31 10:00:00.1234567", true).is_some());
+        assert!(inexact_time("2024-01-31T10:00:00.1234567+05:30", true).is_some());
+        assert!(inexact_time("2024-01-31 10:00:00.123456", true).is_none());
+        assert!(inexact_time("2024-01-31 24:00:00", true).is_some());
+        assert!(inexact_time("2024-01-31 24:00", true).is_some());
+        assert!(inexact_time("2024-01-31 23:59:60Z", true).is_some());
+        assert!(inexact_time("2024-01-31", true).is_none());
+        assert!(inexact_time("2024-01-31 20:24:00", true).is_none());
+        // A `time` keeps 24:00:00; its seventh digit is still rounded.
+        assert!(inexact_time("24:00:00", false).is_none());
+        assert!(inexact_time("10:00:00.1234567", false).is_some());
+        assert!(inexact_time("10:00:60", false).is_some());
+        let column = Column {
+            source: "t".into(),
+            type_sql: "timestamptz".into(),
+            kind: Kind::TimestampTz,
+            nullable: true,
+            step: None,
+            labels: Vec::new(),
+            element: None,
+            exact_times: true,
+        };
+        let mut out = Vec::new();
+        let text = Val::Text(Cow::Borrowed("2024-01-31 24:00:00"));
+        assert!(column.encode(text.clone(), &mut out).is_err());
+        let lenient = Column {
+            exact_times: false,
+            ..column
+        };
+        assert_eq!(lenient.encode(text, &mut out), Ok(()));
     }
 
     #[test]

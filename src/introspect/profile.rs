@@ -17,10 +17,10 @@ const COLUMNS_PER_CHUNK: usize = 50;
 
 /// Columns per query: SQLite allows at most 2000 aggregate terms in one query, and each
 /// column takes [`FIELDS`]; wider tables take one more scan per this many columns.
-const COLUMNS_PER_SCAN: usize = 100;
+const COLUMNS_PER_SCAN: usize = 90;
 
 /// The numbers per column, in the order [`column_aggregates`] writes them.
-const FIELDS: usize = 19;
+const FIELDS: usize = 22;
 
 #[derive(QueryableByName)]
 struct ProfileRow {
@@ -177,6 +177,19 @@ fn column_aggregates(q: &str) -> String {
              AND length({q}) - length(replace({q}, '.', '')) = 3) \
              OR ({q} GLOB '*:*:*' AND {q} NOT GLOB '*[^0-9a-fA-F:.]*'))"
         )),
+        // What `transform::builtins::special_float` reads, blanks around and all.
+        count(format!(
+            "{text} AND lower(trim({q}, ' ' || char(9, 10, 13))) IN \
+             ('nan', '+nan', '-nan', 'inf', '+inf', '-inf', 'infinity', '+infinity', '-infinity')"
+        )),
+        // What `copy::convert::inexact_time` refuses unless `round_times`.
+        count(format!(
+            "{text} AND ({q} GLOB '*[0-9][0-9]:[0-9][0-9]:[0-9][0-9].[0-9][0-9][0-9][0-9][0-9][0-9][0-9]*' \
+             OR {q} GLOB '*[0-9][0-9]:[0-9][0-9]:60*')"
+        )),
+        count(format!(
+            "{text} AND ltrim({q}) GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9][Tt ]24:*'"
+        )),
     ];
     debug_assert_eq!(fields.len(), FIELDS);
     format!("json_array({})", fields.join(", "))
@@ -232,5 +245,8 @@ fn to_profile(rows: u64, numbers: &[Value]) -> Option<ColumnProfile> {
         unfit_kind: None,
         huge_reals: count(17)?,
         ip_texts: count(18)?,
+        special_float_texts: count(19)?,
+        inexact_time_texts: count(20)?,
+        day_end_texts: count(21)?,
     })
 }

@@ -5,6 +5,7 @@ use serde::Serialize;
 
 use super::target_types::TargetType;
 use crate::catalog::{Column, ColumnProfile, Table};
+use crate::transform::Builtin;
 
 /// What a column becomes, and why.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -172,7 +173,7 @@ pub fn default_mapping(table: &Table, column: &Column) -> TypeDecision {
     if let Some(profile) = &column.profile {
         decision
             .warnings
-            .extend(profile_warnings(&decision.target, column, profile));
+            .extend(profile_warnings(&decision.target, column, profile, None));
     }
     decision
 }
@@ -234,8 +235,14 @@ pub fn classes(p: &ColumnProfile) -> String {
     parts.join(", ")
 }
 
-/// What the values say about a declared mapping: lossy or ambiguous cases.
-pub fn profile_warnings(target: &TargetType, column: &Column, p: &ColumnProfile) -> Vec<String> {
+/// What the values say about a declared mapping: lossy or ambiguous cases. `transform` is
+/// the column's, when the plan gives one: some decide what a bad row is.
+pub fn profile_warnings(
+    target: &TargetType,
+    column: &Column,
+    p: &ColumnProfile,
+    transform: Option<Builtin>,
+) -> Vec<String> {
     use super::target_types::TypeFamily as F;
     let mut out = Vec::new();
     let huge = |n: u64| {
@@ -244,6 +251,34 @@ pub fn profile_warnings(target: &TargetType, column: &Column, p: &ColumnProfile)
     let foreign = |n: u64, what: &str| {
         format!("{n} {what} value(s) in a column mapped to `{}`; they are bad rows unless a transform handles them", target.sql())
     };
+    // Times PostgreSQL would change on reading them: bad rows, or said to be changed.
+    if matches!(target.family(), F::Timestamp | F::TimestampTz | F::Time) {
+        let rounds = transform == Some(Builtin::RoundTimes);
+        let target_sql = target.sql();
+        let day_ends = if target.family() == F::Time {
+            0
+        } else {
+            p.day_end_texts
+        };
+        for (n, what, changed) in [
+            (
+                p.inexact_time_texts,
+                "time(s) finer than a microsecond or at second 60",
+                "rounded by PostgreSQL",
+            ),
+            (
+                day_ends,
+                "date-time(s) at 24:00",
+                "midnight of the next day",
+            ),
+        ] {
+            if n > 0 && rounds {
+                out.push(format!("{n} {what} in a column mapped to `{target_sql}` become {changed} (`transform: round_times`)"));
+            } else if n > 0 {
+                out.push(format!("{n} {what} in a column mapped to `{target_sql}`; they are bad rows unless the column has `transform: round_times` (then {changed})"));
+            }
+        }
+    }
     match target.family() {
         F::Integer => {
             if p.texts > p.integer_texts {
@@ -263,11 +298,22 @@ pub fn profile_warnings(target: &TargetType, column: &Column, p: &ColumnProfile)
             }
         }
         F::Float | F::Numeric => {
-            if p.texts > p.integer_texts + p.real_texts {
-                out.push(foreign(
-                    p.texts - p.integer_texts - p.real_texts,
-                    "non-numeric text",
+            let non_numeric = p.texts.saturating_sub(p.integer_texts + p.real_texts);
+            // `NaN` and `Infinity` load into a float column only when it says so; a numeric
+            // column never takes them.
+            let special = if target.family() == F::Float {
+                p.special_float_texts.min(non_numeric)
+            } else {
+                0
+            };
+            if special > 0 && transform != Some(Builtin::KeepNanInfinity) {
+                out.push(format!(
+                    "{special} text value(s) `NaN`/`Infinity` in a column mapped to `{}`; they are bad rows unless the column has `transform: keep_nan_infinity`",
+                    target.sql()
                 ));
+            }
+            if non_numeric > special {
+                out.push(foreign(non_numeric - special, "non-numeric text"));
             }
             if target.family() == F::Numeric
                 && target.modifiers.len() == 2

@@ -4,10 +4,10 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt::{self, Write as _};
-use std::sync::LazyLock;
 
 use indexmap::IndexMap;
-use regex::Regex;
+
+use crate::url::redact_text;
 
 /// A place in the plan file: 1-based line and column, and how many characters to underline.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -178,7 +178,9 @@ impl Diagnostic {
             Severity::Error => "error",
             Severity::Warning => "warning",
         };
-        let _ = writeln!(out, "{label}: {}", self.message);
+        // Whatever a message quotes (a URL, a connection string, a value from the
+        // environment), no password in it is printed.
+        let _ = writeln!(out, "{label}: {}", redact_text(&self.message));
         match self.span {
             Some(span) => {
                 let _ = writeln!(out, "  --> {file}:{}:{}", span.line, span.col);
@@ -204,7 +206,7 @@ impl Diagnostic {
             let _ = writeln!(out, "   = at `{}`", display_path(&self.path));
         }
         if let Some(help) = &self.help {
-            let _ = writeln!(out, "   = help: {help}");
+            let _ = writeln!(out, "   = help: {}", redact_text(help));
         }
         out
     }
@@ -240,7 +242,9 @@ const CHECKPOINT: usize = 256;
 /// One line of the plan, indexed so that a column (in characters) finds its byte offset
 /// without walking the line from its start: a one-line file can hold thousands of problems.
 struct Line<'a> {
-    /// The line with its passwords masked.
+    /// The line with every secret in it masked ([`crate::url::mask_line`]): a snippet quotes
+    /// the plan, and a URL written into it must not be printed with its password, whatever
+    /// made the line worth showing.
     text: Cow<'a, str>,
     chars: usize,
     /// The byte offset of character `i * CHECKPOINT`.
@@ -249,7 +253,7 @@ struct Line<'a> {
 
 impl<'a> Line<'a> {
     fn new(text: &'a str) -> Self {
-        let text = mask_passwords(text);
+        let text = crate::url::mask_line(text);
         let mut checkpoints = Vec::new();
         let mut chars = 0;
         for (i, (byte, _)) in text.char_indices().enumerate() {
@@ -281,43 +285,6 @@ impl<'a> Line<'a> {
     fn slice(&self, start: usize, end: usize) -> &str {
         &self.text[self.byte_at(start)..self.byte_at(end.max(start))]
     }
-}
-
-/// A password in a URL's userinfo (`://user:secret@`).
-static URL_PASSWORD: LazyLock<Option<Regex>> =
-    LazyLock::new(|| Regex::new(r#"://[^/\s:@"']*:([^@\s"']+)@"#).ok());
-
-/// A `password=` parameter or libpq `key=value` pair (or a key like it: `sslpassword`,
-/// `passwd`), its value quoted or not.
-static KEY_PASSWORD: LazyLock<Option<Regex>> =
-    LazyLock::new(|| Regex::new(r#"(?i)\b\w*pass\w*\s*=\s*('(?:[^'\\]|\\.)*'|[^\s&"'},]+)"#).ok());
-
-/// The line with every character of a password in it replaced by `*`: a snippet quotes the
-/// plan, and a URL written into the plan must not be printed with its password. The length in
-/// characters stays, so the caret still points at the right column.
-fn mask_passwords(line: &str) -> Cow<'_, str> {
-    let mut ranges = Vec::new();
-    for re in [&*URL_PASSWORD, &*KEY_PASSWORD].into_iter().flatten() {
-        ranges.extend(
-            re.captures_iter(line)
-                .filter_map(|c| c.get(1))
-                .map(|m| m.range()),
-        );
-    }
-    if ranges.is_empty() {
-        return Cow::Borrowed(line);
-    }
-    ranges.sort_by_key(|r| r.start);
-    let mut masked = String::with_capacity(line.len());
-    let mut next = ranges.iter().peekable();
-    for (i, c) in line.char_indices() {
-        while next.peek().is_some_and(|r| r.end <= i) {
-            next.next();
-        }
-        let secret = next.peek().is_some_and(|r| r.contains(&i));
-        masked.push(if secret { '*' } else { c });
-    }
-    Cow::Owned(masked)
 }
 
 /// The part of a line a snippet shows, the padding under it up to the caret, and how many carets.
@@ -567,6 +534,31 @@ mod tests {
         let lines: Vec<&str> = out.lines().collect();
         let caret = lines[4].chars().position(|c| c == '^').unwrap_or(0);
         assert_eq!(lines[3].chars().nth(caret), Some('5'), "{out}");
+    }
+
+    #[test]
+    fn no_secret_is_rendered_whatever_holds_it() {
+        let text = "target:\n  url: \"host=db user=app password='SECRET dbname=x\"\n  alt: postgres//app:SECRET@db/x?passwd=SECRET\n";
+        let diagnostics = Diagnostics {
+            file: "p.yaml".into(),
+            text: text.into(),
+            items: vec![
+                at(2, 8, 40, "bad target `host=db password='SECRET`")
+                    .with_help("write `postgres://app:SECRET@db/x` instead"),
+                at(3, 8, 10, "bad `postgres//app:SECRET@db/x?passwd=SECRET`"),
+            ],
+        };
+        let out = diagnostics.render();
+        assert!(!out.contains("SECRET"), "{out}");
+        // The frames are there, the names in them too.
+        assert!(
+            out.contains("2 |   url: \"host=db user=app password="),
+            "{out}"
+        );
+        assert!(
+            out.contains("3 |   alt: postgres//app:******@db/x?passwd=******"),
+            "{out}"
+        );
     }
 
     #[test]

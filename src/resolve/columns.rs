@@ -15,7 +15,7 @@ use crate::naming::{
 };
 use crate::plan::model::{ColumnOverride, Plan, TypeRule};
 use crate::plan::{Diagnostic, DocPath};
-use crate::transform::{check_expression, Transform};
+use crate::transform::{check_expression, Builtin, Transform};
 
 /// The target name of a source column: `columns.<t>.<c>.rename`, else the naming rule.
 pub(crate) fn target_column_name(plan: &Plan, table: &str, column: &str) -> String {
@@ -75,13 +75,29 @@ fn parse_transform_at(
     path: DocPath,
     problems: &mut Vec<Diagnostic>,
 ) -> Option<Transform> {
+    let length = text.trim().chars().count();
+    if length > MAX_TRANSFORM_CHARS {
+        // Compiling megabytes of expression takes seconds (and a deep one the whole stack);
+        // no transform a person writes is this long.
+        problems.push(
+            Diagnostic::error(
+                path,
+                format!(
+                    "transform `{}…` is {length} characters long; decant reads transforms of at most {MAX_TRANSFORM_CHARS}",
+                    text.trim().chars().take(80).collect::<String>()
+                ),
+            )
+            .with_help("write a built-in name or one expression such as `{{ value | trim }}`; move long logic into a `sql:` step after the load"),
+        );
+        return None;
+    }
     match Transform::parse(text) {
         Ok(Transform::Expression(e)) => match check_expression(&e) {
             Ok(()) => Some(Transform::Expression(e)),
             Err(why) => {
                 problems.push(Diagnostic::error(
                     path,
-                    format!("bad transform expression `{e}`: {why}"),
+                    format!("bad transform expression {}: {why}", shown_transform(&e)),
                 ));
                 None
             }
@@ -89,11 +105,42 @@ fn parse_transform_at(
         Ok(t) => Some(t),
         Err(help) => {
             problems.push(
-                Diagnostic::error(path, format!("unknown transform `{}`", text.trim()))
+                Diagnostic::error(path, format!("unknown transform {}", shown_transform(text)))
                     .with_help(help),
             );
             None
         }
+    }
+}
+
+/// What a built-in that only decides bad rows is for, when a column of `family` gives it
+/// nothing to decide (`keep_nan_infinity` on a `text` column).
+fn idle_builtin(b: Builtin, family: TypeFamily) -> Option<&'static str> {
+    match b {
+        Builtin::KeepNanInfinity if family != TypeFamily::Float => Some("float columns"),
+        Builtin::RoundTimes
+            if !matches!(
+                family,
+                TypeFamily::Timestamp | TypeFamily::TimestampTz | TypeFamily::Time
+            ) =>
+        {
+            Some("timestamp and time columns")
+        }
+        _ => None,
+    }
+}
+
+/// The longest transform, in characters, that decant compiles.
+const MAX_TRANSFORM_CHARS: usize = 10_000;
+
+/// A transform quoted in a message: in backticks, cut after 80 characters (the code frame
+/// shows where it is).
+fn shown_transform(text: &str) -> String {
+    const SHOWN: usize = 80;
+    let text = text.trim();
+    match text.char_indices().nth(SHOWN) {
+        Some((cut, _)) => format!("`{}…` ({} characters)", &text[..cut], text.chars().count()),
+        None => format!("`{text}`"),
     }
 }
 
@@ -156,13 +203,35 @@ fn decide_type(
     if !decision.rule.starts_with("default") && !decision.rule.starts_with("profile") {
         if let Some(profile) = &column.profile {
             if decision.transform.is_none() {
-                decision.warnings =
-                    crate::mapping::types::profile_warnings(&decision.target, column, profile);
+                decision.warnings = crate::mapping::types::profile_warnings(
+                    &decision.target,
+                    column,
+                    profile,
+                    None,
+                );
             }
+        }
+    }
+    // A built-in that decides which values are bad rows (`keep_nan_infinity`) changes what
+    // the profile says about the column: its warnings are said again with it.
+    if let (Some(profile), Some(Ok(Transform::Builtin(b)))) = (
+        &column.profile,
+        decision.transform.as_deref().map(Transform::parse),
+    ) {
+        if b.decides_bad_rows() {
+            use crate::mapping::types::profile_warnings;
+            let without = profile_warnings(&decision.target, column, profile, None);
+            decision.warnings.retain(|w| !without.contains(w));
+            decision
+                .warnings
+                .extend(profile_warnings(&decision.target, column, profile, Some(b)));
         }
     }
     decision
 }
+
+/// PostgreSQL's limit on the columns of one table (`MaxHeapAttributeNumber`).
+const MAX_COLUMNS: usize = 1600;
 
 /// Builds a resolved table's columns and identity; constraints come later.
 pub(super) fn resolve_table_columns(
@@ -241,7 +310,19 @@ pub(super) fn resolve_table_columns(
         let transform = decision
             .transform
             .as_deref()
-            .and_then(|t| parse_transform_at(t, transform_path, problems));
+            .and_then(|t| parse_transform_at(t, transform_path.clone(), problems));
+        if let Some(Transform::Builtin(b)) = &transform {
+            if let Some(wants) = idle_builtin(*b, decision.target.family()) {
+                problems.push(Diagnostic::warning(
+                    transform_path,
+                    format!(
+                        "`{}` does nothing on `{key}`, mapped to `{}`: it is for {wants}",
+                        b.name(),
+                        decision.target.sql()
+                    ),
+                ));
+            }
+        }
         let is_rowid_identity = table.rowid_alias.as_deref() == Some(column.name.as_str())
             && decision.target.family() == TypeFamily::Integer;
         let nullable = over
@@ -276,6 +357,30 @@ pub(super) fn resolve_table_columns(
             identity: is_rowid_identity,
             warnings: column_warnings,
         });
+    }
+    if columns.len() > MAX_COLUMNS {
+        // `create-table` would fail with "tables can have at most 1600 columns" after every
+        // step before it ran; say so now, where the plan can change it.
+        let path = if plan.tables.rename.contains_key(&table.name) {
+            doc_path!["tables", "rename", &table.name]
+        } else {
+            doc_path!["tables", "include"]
+        };
+        problems.push(
+            Diagnostic::error(
+                path,
+                format!(
+                    "table `{}` has {} columns to carry; PostgreSQL allows at most {MAX_COLUMNS} in a table",
+                    table.name,
+                    columns.len()
+                ),
+            )
+            .with_help(format!(
+                "leave {} column(s) out with `columns.{}.<column>.skip: true`, or the table with `tables.exclude`",
+                columns.len() - MAX_COLUMNS,
+                table.name
+            )),
+        );
     }
     // Generated columns need every column's target name first.
     let ctx = expression_context(&columns);

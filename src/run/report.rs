@@ -127,6 +127,25 @@ impl RunReport {
         }
     }
 
+    /// The report as it may be written and printed: what a migrator printed, why a step
+    /// failed, notes and warnings may quote a URL (a `run:` step gets `DATABASE_URL`), so
+    /// every secret in them is masked ([`crate::url::redact_text`]).
+    pub fn redacted(&self) -> RunReport {
+        use crate::url::redact_text;
+        let mut report = self.clone();
+        for step in &mut report.steps {
+            step.output = step.output.as_deref().map(redact_text);
+        }
+        if let Some(failure) = &mut report.failure {
+            failure.reason = redact_text(&failure.reason);
+        }
+        report.check_error = report.check_error.as_deref().map(redact_text);
+        for text in report.notes.iter_mut().chain(report.warnings.iter_mut()) {
+            *text = redact_text(text);
+        }
+        report
+    }
+
     pub fn rejected(&self) -> u64 {
         self.tables.iter().map(|t| t.rejected).sum()
     }

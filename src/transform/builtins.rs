@@ -21,6 +21,8 @@ pub enum Builtin {
     Trim,
     Lower,
     Upper,
+    KeepNanInfinity,
+    RoundTimes,
 }
 
 /// Every built-in, in documentation order.
@@ -37,6 +39,8 @@ pub const BUILTINS: &[Builtin] = &[
     Builtin::Trim,
     Builtin::Lower,
     Builtin::Upper,
+    Builtin::KeepNanInfinity,
+    Builtin::RoundTimes,
 ];
 
 /// Names of every built-in.
@@ -59,11 +63,19 @@ impl Builtin {
             Builtin::Trim => "trim",
             Builtin::Lower => "lower",
             Builtin::Upper => "upper",
+            Builtin::KeepNanInfinity => "keep_nan_infinity",
+            Builtin::RoundTimes => "round_times",
         }
     }
 
     pub fn from_name(name: &str) -> Option<Builtin> {
         BUILTINS.iter().copied().find(|b| b.name() == name)
+    }
+
+    /// Whether the built-in changes which values of its column are bad rows rather than
+    /// converting them: the profile's warnings about the column depend on it.
+    pub fn decides_bad_rows(self) -> bool {
+        matches!(self, Builtin::KeepNanInfinity | Builtin::RoundTimes)
     }
 
     /// The target type this built-in produces, when it fixes one.
@@ -77,9 +89,31 @@ impl Builtin {
             Builtin::HexToUuid => Some("uuid"),
             Builtin::JsonToJsonb => Some("jsonb"),
             Builtin::MicrosecondsToInterval => Some("interval"),
-            Builtin::Trim | Builtin::Lower | Builtin::Upper => None,
+            Builtin::Trim
+            | Builtin::Lower
+            | Builtin::Upper
+            | Builtin::KeepNanInfinity
+            | Builtin::RoundTimes => None,
         }
     }
+}
+
+/// The floating-point value of a text that names one that is not finite (`NaN`, `Infinity`,
+/// `-inf`, in any case, with blanks around): text Rust and PostgreSQL both read as a float,
+/// but that a column of numbers holds by accident more often than on purpose, so a float
+/// column takes it only with `transform: keep_nan_infinity`.
+pub fn special_float(text: &str) -> Option<f64> {
+    let t = text.trim().to_ascii_lowercase();
+    let (negative, word) = match t.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, t.strip_prefix('+').unwrap_or(&t)),
+    };
+    let f = match word {
+        "nan" => f64::NAN,
+        "inf" | "infinity" => f64::INFINITY,
+        _ => return None,
+    };
+    Some(if negative { -f } else { f })
 }
 
 /// `2024-01-31 10:00:00.123456+00:00` from microseconds since the Unix epoch (UTC), or why
@@ -337,5 +371,17 @@ mod tests {
     fn invalid_json_is_an_error() {
         assert!(json_text("{\"a\": 1}").is_ok());
         assert!(json_text("{a: 1}").is_err());
+    }
+
+    #[test]
+    fn special_floats_are_named_in_any_case_with_a_sign_and_blanks() {
+        assert!(special_float("NaN").is_some_and(f64::is_nan));
+        assert!(special_float(" -nan ").is_some_and(f64::is_nan));
+        assert_eq!(special_float("Infinity"), Some(f64::INFINITY));
+        assert_eq!(special_float("+INF"), Some(f64::INFINITY));
+        assert_eq!(special_float("-infinity"), Some(f64::NEG_INFINITY));
+        assert_eq!(special_float("1e999"), None);
+        assert_eq!(special_float("nanny"), None);
+        assert_eq!(special_float(""), None);
     }
 }

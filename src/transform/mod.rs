@@ -30,16 +30,22 @@ impl Transform {
         Builtin::from_name(trimmed)
             .map(Transform::Builtin)
             .ok_or_else(|| {
-                let help = crate::plan::diagnostic::did_you_mean(
-                    trimmed,
-                    BUILTINS.iter().map(|b| b.name()),
-                )
-                .unwrap_or_else(|| {
-                    format!(
-                        "built-ins: {}; or an expression like `{{{{ value | trim }}}}`",
-                        builtins::names().join(", ")
-                    )
-                });
+                // Jaro-Winkler is quadratic in the length: a name far longer than any
+                // built-in's is no typo of one.
+                let help = (trimmed.len() <= 64)
+                    .then(|| {
+                        crate::plan::diagnostic::did_you_mean(
+                            trimmed,
+                            BUILTINS.iter().map(|b| b.name()),
+                        )
+                    })
+                    .flatten()
+                    .unwrap_or_else(|| {
+                        format!(
+                            "built-ins: {}; or an expression like `{{{{ value | trim }}}}`",
+                            builtins::names().join(", ")
+                        )
+                    });
                 help
             })
     }
