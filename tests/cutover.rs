@@ -33,6 +33,13 @@ struct Commit {
     failed: bool,
 }
 
+/// Whether a commit waited for the pause `start..end` to end: it was in flight when the pause
+/// ended and had waited at least half of it (it may have begun a moment before `start`, which is
+/// taken once the lock is held).
+fn waited_out(c: &Commit, start: f64, end: f64) -> bool {
+    c.began < end && c.ended >= end - 0.01 && c.ended - c.began >= (end - start) / 2.0
+}
+
 fn epoch() -> f64 {
     SystemTime::now()
         .duration_since(SystemTime::UNIX_EPOCH)
@@ -196,10 +203,7 @@ fn a_cutover_under_a_live_writer_pauses_it_loses_no_commit_and_leaves_the_target
     );
     // No commit of the app was lost, and those that arrived during the pause waited for it.
     assert!(commits.iter().all(|c| !c.failed), "a commit failed");
-    let waited = commits
-        .iter()
-        .filter(|c| c.began >= start && c.began < end && c.ended >= end - 0.01)
-        .count();
+    let waited = commits.iter().filter(|c| waited_out(c, start, end)).count();
     assert!(
         waited >= 1,
         "no commit waited for the pause ({start}..{end})"
@@ -382,4 +386,89 @@ fn sync_follow_stops_cleanly_on_sigint_with_every_pass_journaled() {
     // A last sync with the app quiet makes the target equal to the source.
     assert_exit(&decant(&s, &["sync", "plan.yaml"], None), 0);
     assert_eq!(target_state(&s), source_state(&s, i64::MAX));
+}
+
+#[test]
+fn a_cutover_from_mariadb_holds_its_writers_on_flush_tables_with_read_lock_and_loses_none() {
+    use crate::support::mysql::MysqlDatabase;
+    let source = MysqlDatabase::new();
+    source.execute(
+        "CREATE TABLE accounts (id INT AUTO_INCREMENT PRIMARY KEY, owner VARCHAR(40) NOT NULL, balance INT NOT NULL) ENGINE=InnoDB;
+         INSERT INTO accounts (owner, balance) SELECT concat('owner ', seq), seq FROM seq_1_to_3000;",
+    );
+    let s = Setup::from_sql("", PLAN);
+    std::fs::write(
+        s.path("plan.yaml"),
+        format!(
+            "version: 1\nname: t\nsource: {{ url: \"{}\" }}\ntarget: {{ url: \"${{TARGET_DATABASE_URL}}\" }}\n{PLAN}",
+            source.url
+        ),
+    )
+    .unwrap();
+    run_and_report(&s);
+    // The app: one insert per commit every 3 ms.
+    let stop = Arc::new(AtomicBool::new(false));
+    let stopping = Arc::clone(&stop);
+    let url = source.url.clone();
+    let writer = std::thread::spawn(move || {
+        let mut conn = diesel::MysqlConnection::establish(&url).unwrap();
+        let mut commits = Vec::new();
+        let mut n = 0;
+        while !stopping.load(Ordering::SeqCst) {
+            n += 1;
+            let began = epoch();
+            let result = conn.batch_execute(&format!(
+                "INSERT INTO accounts (owner, balance) VALUES ('live {n}', {n})"
+            ));
+            commits.push(Commit {
+                began,
+                ended: epoch(),
+                failed: result.is_err(),
+            });
+            std::thread::sleep(Duration::from_millis(3));
+        }
+        commits
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    let cut = decant(
+        &s,
+        &["cutover", "plan.yaml", "--report-dir", "reports"],
+        None,
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    stop.store(true, Ordering::SeqCst);
+    let commits = writer.join().unwrap();
+    assert_exit(&cut, 0);
+    let report: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(s.path("reports/plan.cutover.report.json")).unwrap(),
+    )
+    .unwrap();
+    let (start, end) = (
+        report["pause_started_at"].as_f64().unwrap(),
+        report["pause_ended_at"].as_f64().unwrap(),
+    );
+    assert!(commits.iter().all(|c| !c.failed), "a commit failed");
+    assert!(
+        commits.iter().any(|c| waited_out(c, start, end)),
+        "no commit waited for the pause ({start}..{end}): {:?}",
+        commits
+            .iter()
+            .filter(|c| c.ended >= start - 0.05 && c.began <= end + 0.05)
+            .map(|c| (c.began - start, c.ended - start))
+            .collect::<Vec<_>>()
+    );
+    // The target is the source as of the pause: every row up to its highest id, no later one.
+    let target = target_state(&s);
+    let max: i64 = target.rsplit('/').next().unwrap().parse().unwrap();
+    assert_eq!(
+        source.query(&format!(
+            "SELECT concat(count(*), '/', sum(balance), '/', max(id)) FROM accounts WHERE id <= {max}"
+        )),
+        target
+    );
+    let later: i64 = source
+        .query(&format!("SELECT count(*) FROM accounts WHERE id > {max}"))
+        .parse()
+        .unwrap();
+    assert!(later > 0, "no commit came after the pause");
 }
