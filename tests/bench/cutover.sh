@@ -87,7 +87,7 @@ open(sys.argv[2], "w").write(f"{n} {failed} {longest:.3f}\n")
 PY
     WRITER_PID=$!
     sleep 1
-    "$DECANT" cutover "$DATA/cutover-bench.yaml" --report-dir "$DATA/cutover-reports" --max-catch-up-age 3600 >/dev/null \
+    "$DECANT" cutover "$DATA/cutover-bench.yaml" --report-dir "$DATA/cutover-reports" --max-catch-up-age 3600 >/dev/null 2>"$DATA/cutover-$i.log" \
         || die "cutover $i failed"
     sleep 1
     kill -TERM "$WRITER_PID"; wait "$WRITER_PID" || true; WRITER_PID=""
