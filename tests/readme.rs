@@ -82,7 +82,7 @@ fn the_first_screen_shows_the_two_set_up_commands_and_install_is_locked_without_
     assert_eq!(
         lines,
         [
-            "cargo run --release -- rehearse plans/savings.yaml",
+            "cargo run -- rehearse plans/savings.yaml",
             "cargo test --all-targets"
         ],
         "the first sh block is the two set-up commands"
