@@ -277,6 +277,10 @@ pub fn starter_plan(catalog: &Catalog, name: &str, source_url: &str, target_url:
             out,
             "\n# No column needs a decision: the defaults above are used."
         );
+    } else if entries.lines().all(|l| l.trim_start().starts_with('#')) {
+        // Only warnings: an empty mapping, or the plan would not load.
+        let _ = writeln!(out, "\ncolumns: {{}}");
+        out.push_str(&entries);
     } else {
         let _ = writeln!(out, "\ncolumns:");
         out.push_str(&entries);
@@ -407,6 +411,52 @@ pub struct AppSide<'a> {
     pub snapshot_file: &'a str,
 }
 
+/// `settings.app_triggers` for tables with a NOT NULL column, without a default, that no
+/// source column fills and a trigger of the app's does: decant turns the app's triggers off for
+/// a load, so the plan proposes to keep them on there, for the reviewer to accept.
+fn write_kept_triggers(
+    out: &mut String,
+    catalog: &Catalog,
+    app: &crate::introspect::postgres::TargetSchema,
+) {
+    let mut kept = Vec::new();
+    for table in &catalog.tables {
+        let Some(app_table) = app.table(&table.name) else {
+            continue;
+        };
+        let needs: Vec<&str> = app_table
+            .columns
+            .iter()
+            .filter(|c| {
+                !c.fills_itself()
+                    && app_table.trigger_filled.contains(&c.name)
+                    && !table.columns.iter().any(|s| s.name == c.name)
+            })
+            .map(|c| c.name.as_str())
+            .collect();
+        if !needs.is_empty() {
+            kept.push((table.name.as_str(), needs));
+        }
+    }
+    if kept.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "  # The app's triggers fill these NOT NULL columns, which no source column fills; they stay");
+    let _ = writeln!(
+        out,
+        "  # on during these tables' loads and syncs and fire for every row (the load is slower)."
+    );
+    let _ = writeln!(out, "  app_triggers:");
+    for (table, columns) in kept {
+        let _ = writeln!(
+            out,
+            "    {}: keep   # fills {}",
+            yaml_key(table),
+            columns.join(", ")
+        );
+    }
+}
+
 /// A starter plan that loads the source into the app's schema: `target.owner: app`, every
 /// source table matched to the app's (or left out, saying why), and transforms proposed where
 /// a value's meaning depends on the app's column type.
@@ -436,6 +486,7 @@ pub fn starter_plan_for_app(
         yaml_key(app.snapshot_file)
     );
     let _ = writeln!(out, "settings:\n  if_exists: fail       # the app's tables must be empty; truncate | append otherwise\n  on_bad_row: reject    # a value that does not fit the app's column is a rejected row\n  workers: 2");
+    write_kept_triggers(&mut out, catalog, app.schema);
     let django = catalog.tables.iter().any(|t| t.name == "django_migrations");
     let mut excluded: Vec<(String, String)> = Vec::new();
     let mut entries = String::new();
@@ -483,7 +534,10 @@ pub fn starter_plan_for_app(
             }
         }
         for app_column in &app_table.columns {
-            if table.column(&app_column.name).is_none() && !app_column.fills_itself() {
+            // A column the app's trigger fills is proposed under `settings.app_triggers`.
+            let by_trigger = app_table.trigger_filled.contains(&app_column.name);
+            if table.column(&app_column.name).is_none() && !app_column.fills_itself() && !by_trigger
+            {
                 let _ = writeln!(entries, "  # WARNING: `{}`.`{}` is NOT NULL without a default and no source column fills it: map one onto it with `rename`", app_table.name, app_column.name);
             }
         }

@@ -6,6 +6,7 @@ mod support;
 
 mod app_restore;
 mod app_schema;
+mod app_triggers;
 mod checks;
 mod checksums;
 mod cli;

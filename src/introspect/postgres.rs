@@ -27,6 +27,10 @@ pub struct TargetTable {
     pub indexes: Vec<TargetIndex>,
     /// The app's own triggers (not PostgreSQL's internal ones), by name.
     pub triggers: Vec<String>,
+    /// Columns a BEFORE INSERT row trigger of the app assigns (`NEW.col := …` in its function,
+    /// or `tsvector_update_trigger(col, …)`): filled by the app when its triggers fire.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub trigger_filled: Vec<String>,
 }
 
 /// One column, with what a load must respect.
@@ -235,6 +239,42 @@ FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.
 WHERE n.nspname = $1 AND NOT t.tgisinternal
 ORDER BY c.relname, t.tgname";
 
+/// The app's BEFORE INSERT row triggers with their functions, to see which columns they fill.
+const TRIGGER_FUNCTIONS: &str = "
+SELECT c.relname::text AS table_name, p.proname::text AS function_name, coalesce(p.prosrc, '') AS source,
+       ARRAY(SELECT a FROM unnest(string_to_array(encode(t.tgargs, 'escape'), E'\\\\000')) a WHERE a <> '') AS args
+FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+JOIN pg_proc p ON p.oid = t.tgfoid
+WHERE n.nspname = $1 AND NOT t.tgisinternal AND t.tgtype & 1 = 1 AND t.tgtype & 2 = 2 AND t.tgtype & 4 = 4
+ORDER BY c.relname, t.tgname";
+
+#[derive(QueryableByName)]
+struct TriggerFunction {
+    #[diesel(sql_type = Text)]
+    table_name: String,
+    #[diesel(sql_type = Text)]
+    function_name: String,
+    #[diesel(sql_type = Text)]
+    source: String,
+    #[diesel(sql_type = Array<Text>)]
+    args: Vec<String>,
+}
+
+impl TriggerFunction {
+    /// Whether this trigger assigns `column` of the row being inserted.
+    fn fills(&self, column: &str) -> bool {
+        if self.function_name.starts_with("tsvector_update_trigger") {
+            return self.args.first().is_some_and(|a| a == column);
+        }
+        let pattern = format!(
+            r#"(?i)\bnew\s*\.\s*(?:"{}"|{})\s*:?=[^=]"#,
+            regex::escape(column),
+            regex::escape(column)
+        );
+        regex::Regex::new(&pattern).is_ok_and(|r| r.is_match(&self.source))
+    }
+}
+
 /// A catalog query failed.
 #[derive(Debug, thiserror::Error)]
 #[error("reading the target's schema `{schema}` failed: `{sql}`")]
@@ -313,6 +353,23 @@ pub fn read_target_schema(
     for t in triggers {
         entry(&mut tables, &t.table_name).triggers.push(t.text);
     }
+    let functions = diesel::sql_query(TRIGGER_FUNCTIONS)
+        .bind::<Text, _>(schema)
+        .load::<TriggerFunction>(conn.postgres())
+        .map_err(failed(TRIGGER_FUNCTIONS))?;
+    for table in tables.values_mut() {
+        let filled: Vec<String> = table
+            .columns
+            .iter()
+            .filter(|c| {
+                functions
+                    .iter()
+                    .any(|f| f.table_name == table.name && f.fills(&c.name))
+            })
+            .map(|c| c.name.clone())
+            .collect();
+        table.trigger_filled = filled;
+    }
     Ok(TargetSchema {
         schema: schema.to_owned(),
         tables: tables.into_values().collect(),
@@ -328,6 +385,7 @@ fn entry<'t>(tables: &'t mut BTreeMap<String, TargetTable>, name: &str) -> &'t m
             constraints: Vec::new(),
             indexes: Vec::new(),
             triggers: Vec::new(),
+            trigger_filled: Vec::new(),
         })
 }
 

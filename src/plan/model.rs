@@ -125,6 +125,23 @@ pub struct Settings {
     /// 4× slower on the bench database: tests/bench/app_schema.sh).
     #[serde(default)]
     pub existing_keys: ExistingKeys,
+    /// With `target.owner: app`, per source table, what the app's triggers do during its load
+    /// and syncs: `off` (the default) turns them off, so values arrive as the source has them;
+    /// `keep` lets them fire for every row, so a column only a trigger fills (a search vector,
+    /// a slug) is filled, at the cost of running the trigger per row.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub app_triggers: IndexMap<String, AppTriggers>,
+}
+
+/// What a load does with the app's triggers on one table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AppTriggers {
+    /// Turned off for the load (needs the table's owner), on again before it commits.
+    #[default]
+    Off,
+    /// Left on: they fire for every loaded row.
+    Keep,
 }
 
 /// What a load does with the app's secondary indexes and foreign keys.
@@ -151,6 +168,7 @@ impl Default for Settings {
             workers: default_workers(),
             orphans: OrphanPolicy::default(),
             existing_keys: ExistingKeys::default(),
+            app_triggers: IndexMap::new(),
         }
     }
 }

@@ -7,7 +7,7 @@ use crate::introspect::postgres::{TargetColumn, TargetSchema, TargetTable};
 use crate::mapping::target_types::{parse_target_type, TypeFamily};
 use crate::mapping::TargetType;
 use crate::plan::diagnostic::did_you_mean;
-use crate::plan::model::{ExistingKeys, IfExists, OnBadRow, OrphanPolicy, Plan};
+use crate::plan::model::{AppTriggers, ExistingKeys, IfExists, OnBadRow, OrphanPolicy, Plan};
 use crate::plan::Diagnostic;
 use crate::transform::Transform;
 
@@ -57,6 +57,18 @@ pub fn fit_to_app_schema(
         .iter()
         .map(|t| (t.source.clone(), t.target.clone()))
         .collect();
+    for name in plan.settings.app_triggers.keys() {
+        if !carried.iter().any(|(source, _)| source == name) {
+            let near = did_you_mean(name, carried.iter().map(|(s, _)| s.as_str()));
+            problems.push(
+                Diagnostic::error(
+                    doc_path!["settings", "app_triggers", name],
+                    format!("`settings.app_triggers` names `{name}`, which is not a carried source table"),
+                )
+                .with_help(near.unwrap_or_else(|| "name a source table the plan carries".to_owned())),
+            );
+        }
+    }
     // A key that a foreign key of a table decant does not load depends on cannot be dropped
     // for the load: PostgreSQL refuses, and that table's rows stay as they are anyway.
     let referenced_from_outside: Vec<&str> = app
@@ -144,10 +156,29 @@ fn fit_table(
         let declared = source_column.map_or("", |c| c.declared_type.as_str());
         fit_column(plan, &key, declared, column, app_column, problems);
     }
-    // NOT NULL columns of the app's that no source column fills and PostgreSQL cannot fill.
+    // NOT NULL columns of the app's that no source column fills and PostgreSQL cannot fill
+    // (a trigger of the app's fills it only when its triggers stay on).
+    let triggers_kept = plan.settings.app_triggers.get(&table.source) == Some(&AppTriggers::Keep);
     for app_column in &app_table.columns {
         let filled = table.columns.iter().any(|c| c.target == app_column.name);
-        if !filled && !app_column.fills_itself() {
+        let by_trigger = app_table.trigger_filled.contains(&app_column.name);
+        if !filled && !app_column.fills_itself() && by_trigger && !triggers_kept {
+            problems.push(
+                Diagnostic::error(
+                    doc_path!["settings", "app_triggers"],
+                    format!(
+                        "column `{}`.`{}` of the app's schema is NOT NULL without a default and filled by the app's trigger, which decant turns off for the load; no column of source table `{}` fills it",
+                        app_table.name, app_column.name, table.source
+                    ),
+                )
+                .with_help(format!(
+                    "let the app's triggers fire during the load with `settings.app_triggers: {{ {}: keep }}` (they run for every row), or map a source column onto it",
+                    table.source
+                )),
+            );
+            continue;
+        }
+        if !filled && !app_column.fills_itself() && !(by_trigger && triggers_kept) {
             problems.push(
                 Diagnostic::error(
                     doc_path!["target", "owner"],
@@ -168,7 +199,12 @@ fn fit_table(
     // What decant would have done to make the table (keys, collations, WITHOUT ROWID) does not
     // happen: the app made it.
     table.warnings.clear();
-    table.app_triggers = app_table.triggers.clone();
+    // Kept triggers fire for every row: nothing turns them off, so nothing turns them on.
+    table.app_triggers = if triggers_kept {
+        Vec::new()
+    } else {
+        app_table.triggers.clone()
+    };
     // `existing_keys: rebuild`: keys (primary and unique), secondary indexes and foreign keys
     // go for the load and come back with their exact definitions, in the order they can:
     // keys, then indexes, then the foreign keys that need the parents' keys. CHECKs stay.
