@@ -439,6 +439,7 @@ checks:
                 workers: 2,
                 orphans: Default::default(),
                 existing_keys: Default::default(),
+                app_triggers: Default::default(),
             },
             naming: Naming {
                 identifiers: IdentifierCase::Preserve,

@@ -178,7 +178,8 @@ fn fit_table(
             );
             continue;
         }
-        if !filled && !app_column.fills_itself() && !(by_trigger && triggers_kept) {
+        let filled_by_kept_trigger = by_trigger && triggers_kept;
+        if !filled && !app_column.fills_itself() && !filled_by_kept_trigger {
             problems.push(
                 Diagnostic::error(
                     doc_path!["target", "owner"],
