@@ -64,6 +64,17 @@ pub fn run(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<u
             if let Some(line) = e.completed_line() {
                 writeln!(err, "{line}")?;
             }
+            if let RunError::TablesExist {
+                unfinished: Some(_),
+                ..
+            } = &e
+            {
+                let plan = args.plan.display();
+                writeln!(
+                    err,
+                    "   = help: continue it: `decant run {plan} --resume`; or undo it: `decant rollback {plan}`, then `decant run {plan}`"
+                )?;
+            }
             if matches!(
                 e,
                 RunError::Step { .. } | RunError::Changed { .. } | RunError::Orphans { .. }
