@@ -8,6 +8,7 @@ use crate::introspect::postgres::{TargetColumn, TargetSchema};
 use crate::mapping::target_types::TypeFamily;
 use crate::mapping::types::classes;
 use crate::mapping::{default_mapping, TypeDecision};
+use crate::plan::model::IdentifierCase;
 
 /// What `init` proposes for one column beyond the defaults.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -436,6 +437,20 @@ pub fn starter_plan_for_app(
         yaml_key(app.snapshot_file)
     );
     let _ = writeln!(out, "settings:\n  if_exists: fail       # the app's tables must be empty; truncate | append otherwise\n  on_bad_row: reject    # a value that does not fit the app's column is a rejected row\n  workers: 2");
+    let (case, matched) = app_naming(catalog, app.schema);
+    let _ = writeln!(
+        out,
+        "naming:\n  identifiers: {} # preserve | snake_case | lower: {}",
+        case_name(case),
+        if matched == 0 {
+            "no rule matches a source table with one of the app's".to_owned()
+        } else {
+            format!(
+                "the rule under which the most source tables and columns ({matched}) have the app's names"
+            )
+        }
+    );
+    let app_name = |name: &str| crate::naming::apply_case(name, case);
     let django = catalog.tables.iter().any(|t| t.name == "django_migrations");
     let mut excluded: Vec<(String, String)> = Vec::new();
     let mut entries = String::new();
@@ -443,14 +458,17 @@ pub fn starter_plan_for_app(
         if table.name.starts_with("sqlite_") {
             continue;
         }
-        let Some(app_table) = app.schema.table(&table.name) else {
+        let Some(app_table) = app.schema.table(&app_name(&table.name)) else {
             excluded.push((
                 table.name.clone(),
-                "not in the app's schema (rename it with `tables.rename` to load it)".to_owned(),
+                format!(
+                    "not in the app's schema as `{}` (rename it with `tables.rename` to load it)",
+                    app_name(&table.name)
+                ),
             ));
             continue;
         };
-        if let Some((_, rows)) = app.filled.iter().find(|(t, _)| *t == table.name) {
+        if let Some((_, rows)) = app.filled.iter().find(|(t, _)| *t == app_table.name) {
             let why = if BOOKKEEPING_TABLES.contains(&table.name.as_str()) {
                 format!("the app's migration bookkeeping: its migrator keeps its own ({rows} row(s)); never merged")
             } else {
@@ -468,7 +486,7 @@ pub fn starter_plan_for_app(
         }
         for column in &table.columns {
             let key = yaml_key(&format!("{}.{}", table.name, column.name));
-            let Some(app_column) = app_table.column(&column.name) else {
+            let Some(app_column) = app_table.column(&app_name(&column.name)) else {
                 let _ = writeln!(
                     entries,
                     "  # `{}` has no column `{}` in the app's schema: left out",
@@ -483,7 +501,11 @@ pub fn starter_plan_for_app(
             }
         }
         for app_column in &app_table.columns {
-            if table.column(&app_column.name).is_none() && !app_column.fills_itself() {
+            let filled = table
+                .columns
+                .iter()
+                .any(|c| app_name(&c.name) == app_column.name);
+            if !filled && !app_column.fills_itself() {
                 let _ = writeln!(entries, "  # WARNING: `{}`.`{}` is NOT NULL without a default and no source column fills it: map one onto it with `rename`", app_table.name, app_column.name);
             }
         }
@@ -510,6 +532,49 @@ pub fn starter_plan_for_app(
         "\nchecks:\n  - row_counts: all\n  - checksums: all\n  - foreign_keys: all"
     );
     out
+}
+
+/// The naming rule under which the source's tables and their columns have the app's names
+/// most often (a Rails or Django schema is snake_case, a MySQL source often `Customers`), with
+/// how many tables and columns match under it; `preserve` on a tie.
+fn app_naming(catalog: &Catalog, schema: &TargetSchema) -> (IdentifierCase, usize) {
+    use crate::naming::apply_case;
+    [
+        IdentifierCase::Preserve,
+        IdentifierCase::Lower,
+        IdentifierCase::SnakeCase,
+    ]
+    .into_iter()
+    .map(|case| {
+        let matched: usize = catalog
+            .tables
+            .iter()
+            .filter_map(|t| Some((t, schema.table(&apply_case(&t.name, case))?)))
+            .map(|(t, app)| {
+                1 + t
+                    .columns
+                    .iter()
+                    .filter(|c| app.column(&apply_case(&c.name, case)).is_some())
+                    .count()
+            })
+            .sum();
+        (case, matched)
+    })
+    .fold((IdentifierCase::Preserve, 0), |best, this| {
+        if this.1 > best.1 {
+            this
+        } else {
+            best
+        }
+    })
+}
+
+fn case_name(case: IdentifierCase) -> &'static str {
+    match case {
+        IdentifierCase::Preserve => "preserve",
+        IdentifierCase::SnakeCase => "snake_case",
+        IdentifierCase::Lower => "lower",
+    }
 }
 
 /// The app's migrator, guessed from the bookkeeping table its schema has, as a commented
