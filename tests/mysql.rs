@@ -1001,3 +1001,34 @@ fn orphans_that_mysql_let_in_are_found_on_two_connections_and_stop_the_run() {
         r#"b {"id": 11}, c {"id": 21}, c {"id": 22}"#
     );
 }
+
+#[test]
+fn a_mysql_row_with_a_zero_date_and_a_tinyint_1_holding_2_is_rejected_naming_both() {
+    let source = MysqlDatabase::new();
+    source.execute(
+        "SET SESSION sql_mode = ''; \
+         CREATE TABLE visits (id INT PRIMARY KEY, day DATE NULL, seen TINYINT(1) NULL) ENGINE=InnoDB; \
+         INSERT INTO visits VALUES (1, '2024-05-06', 1), (2, '0000-00-00', 2), (3, '2024-05-07', 0)",
+    );
+    let target = TestDatabase::new();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("plan.yaml"),
+        "version: 1\nname: visits\nsource: { url: \"${SOURCE_DATABASE_URL}\" }\ntarget: { url: \"${TARGET_DATABASE_URL}\" }\nsettings: { on_bad_row: reject }\n",
+    )
+    .unwrap();
+    let out = decant_between(dir.path(), &["run", "plan.yaml"], &source, &target, &[]);
+    assert_exit(&out, 1);
+    let lines = std::fs::read_to_string(dir.path().join("plan.rejects.jsonl")).unwrap();
+    let reject: serde_json::Value = serde_json::from_str(lines.trim()).unwrap();
+    assert_eq!(reject["primary_key"]["id"], 2, "{lines}");
+    assert_eq!(reject["column"], "day", "{lines}");
+    let named: Vec<&str> = reject["columns"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no `columns` list: {lines}"))
+        .iter()
+        .map(|b| b["column"].as_str().unwrap())
+        .collect();
+    assert_eq!(named, ["day", "seen"], "{lines}");
+    assert_eq!(query(&target, "SELECT count(*) FROM visits"), "2");
+}
