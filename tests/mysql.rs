@@ -1032,3 +1032,52 @@ fn a_mysql_row_with_a_zero_date_and_a_tinyint_1_holding_2_is_rejected_naming_bot
     assert_eq!(named, ["day", "seen"], "{lines}");
     assert_eq!(query(&target, "SELECT count(*) FROM visits"), "2");
 }
+
+#[test]
+fn stored_procedures_and_functions_are_listed_as_not_carried_in_plan_and_report() {
+    let source = MysqlDatabase::new();
+    source.execute(
+        "CREATE TABLE film (id INT PRIMARY KEY, title VARCHAR(40)) ENGINE=InnoDB; INSERT INTO film VALUES (1, 'A')",
+    );
+    source.execute(
+        "CREATE PROCEDURE film_in_stock(IN f INT, OUT n INT) BEGIN SELECT count(*) INTO n FROM film WHERE id = f; END",
+    );
+    source.execute(
+        "CREATE FUNCTION get_title(f INT) RETURNS VARCHAR(40) READS SQL DATA RETURN (SELECT title FROM film WHERE id = f)",
+    );
+    let target = TestDatabase::new();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("plan.yaml"),
+        "version: 1\nname: films\nsource: { url: \"${SOURCE_DATABASE_URL}\" }\ntarget: { url: \"${TARGET_DATABASE_URL}\" }\n",
+    )
+    .unwrap();
+    let procedure =
+        "stored procedure `film_in_stock` is not carried: MySQL routine bodies are not translated";
+    let function = "stored function `get_title` is not carried";
+    let plan = decant_between(dir.path(), &["plan", "plan.yaml"], &source, &target, &[]);
+    assert_exit(&plan, 0);
+    assert_contains(&plan.stdout, &[procedure, function]);
+    let run = decant_between(dir.path(), &["run", "plan.yaml"], &source, &target, &[]);
+    assert_exit(&run, 0);
+    assert!(
+        run.stdout.contains("2 source object(s) not carried"),
+        "{}",
+        run.stdout
+    );
+    let md = std::fs::read_to_string(dir.path().join("plan.report.md")).unwrap();
+    assert_contains(&md, &[procedure, function]);
+    let json = std::fs::read_to_string(dir.path().join("plan.report.json")).unwrap();
+    let report: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let listed: Vec<&str> = report["not_carried"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|n| n.as_str())
+        .collect();
+    assert!(
+        listed.iter().any(|n| n.starts_with(procedure))
+            && listed.iter().any(|n| n.starts_with(function)),
+        "{listed:?}"
+    );
+}
