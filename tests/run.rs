@@ -448,3 +448,51 @@ fn a_rejected_row_names_every_bad_value_and_keeps_the_first_in_column_value_reas
         out.stderr
     );
 }
+
+#[test]
+fn a_misspelled_column_with_a_broken_transform_reports_both_problems() {
+    let s = Setup::from_sql(
+        BAD,
+        "columns:\n  items.qtty: { to: integr, transform: \"{{ value | }}\" }\n",
+    );
+    let out = s.decant(&["validate", "plan.yaml"]);
+    assert_exit(&out, 2);
+    for expected in [
+        "table `items` has no column `qtty`; did you mean `qty`?",
+        "bad transform expression `{{ value | }}`",
+        "did you mean `integer`?",
+    ] {
+        assert!(
+            out.stderr.contains(expected),
+            "missing `{expected}` in:\n{}",
+            out.stderr
+        );
+    }
+}
+
+#[test]
+fn a_run_that_rejects_nothing_leaves_no_rejects_file_not_even_an_earlier_one() {
+    let s = Setup::from_sql(BAD, "settings: { on_bad_row: reject }\n");
+    let rejects = s.path("reports/plan.rejects.jsonl");
+    assert_exit(&s.decant(&["run", "plan.yaml"]), 1);
+    assert_eq!(
+        std::fs::read_to_string(&rejects).unwrap().lines().count(),
+        2
+    );
+    // The source is fixed: the next run rejects nothing, and the old file does not stay.
+    assert_exit(&s.decant(&["rollback", "plan.yaml"]), 0);
+    let path = s.path("source.sqlite3");
+    let mut fix =
+        <diesel::SqliteConnection as diesel::Connection>::establish(path.to_str().unwrap())
+            .unwrap();
+    fix.batch_execute("UPDATE items SET qty = 1 WHERE typeof(qty) = 'text'")
+        .unwrap();
+    let clean = s.decant(&["run", "plan.yaml"]);
+    assert_exit(&clean, 0);
+    assert!(s.path("reports/plan.report.json").exists());
+    assert!(
+        !rejects.exists(),
+        "a rejects file with nothing rejected: {:?}",
+        std::fs::read_to_string(&rejects)
+    );
+}

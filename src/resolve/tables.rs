@@ -242,7 +242,7 @@ pub(super) fn check_filters_and_overrides(
             ));
         }
     }
-    for key in plan.columns.keys() {
+    for (key, over) in &plan.columns {
         if let Err(message) = split_column_key(catalog, key) {
             problems.push(
                 Diagnostic::error(
@@ -251,6 +251,17 @@ pub(super) fn check_filters_and_overrides(
                 )
                 .on_key(),
             );
+            // The entry is checked as well: fixing the name must not reveal the next problem.
+            if let Some(to) = &over.to {
+                super::columns::parse_type_at(to, doc_path!["columns", key, "to"], problems);
+            }
+            if let Some(transform) = &over.transform {
+                super::columns::parse_transform_at(
+                    transform,
+                    doc_path!["columns", key, "transform"],
+                    problems,
+                );
+            }
         }
     }
 }
