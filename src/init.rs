@@ -242,7 +242,9 @@ pub fn starter_plan(catalog: &Catalog, name: &str, source_url: &str, target_url:
     write_head(&mut out, name, source_url, target_url);
     let _ = writeln!(out, "  schema: public");
     // Values that will not convert make `stop` end the first run: start with `reject`, so the
-    // run goes through and lists them (their child rows are rejected with them).
+    // run goes through and lists them (their child rows are rejected with them). When the
+    // profile found none, `stop`: a bad value that turns up later is a surprise a reviewer
+    // wants to hear about before the run goes on, not a row set aside among the rejects.
     let bad_rows = catalog.tables.iter().any(|t| {
         t.columns.iter().any(|c| {
             c.profile.as_ref().is_some_and(|p| {
@@ -255,7 +257,7 @@ pub fn starter_plan(catalog: &Catalog, name: &str, source_url: &str, target_url:
     let on_bad_row = if bad_rows {
         "reject      # stop | reject — some values flagged below will not convert: they are listed, with their child rows"
     } else {
-        "stop        # stop | reject"
+        "stop        # stop | reject — the profile found no value that will not convert: one that turns up at run time stops the run (its table rolls back)"
     };
     let _ = writeln!(out, "settings:\n  if_exists: fail       # fail | drop | truncate | append\n  on_bad_row: {on_bad_row}\n  constraints: after_load\n  workers: 2");
     let _ = writeln!(

@@ -1081,3 +1081,38 @@ fn stored_procedures_and_functions_are_listed_as_not_carried_in_plan_and_report(
         "{listed:?}"
     );
 }
+
+#[test]
+fn init_on_mysql_starts_with_reject_only_when_it_flags_a_bad_value_and_says_which_case_it_is() {
+    let clean = MysqlDatabase::new();
+    clean.execute(
+        "CREATE TABLE visits (id INT PRIMARY KEY, day DATE NULL, seen TINYINT(1) NULL) ENGINE=InnoDB; \
+         INSERT INTO visits VALUES (1, '2024-05-06', 1), (2, NULL, 0)",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let out = decant_in(dir.path(), &["init", "--source", &clean.url], &[]);
+    assert_exit(&out, 0);
+    assert!(
+        out.stdout.contains(
+            "  on_bad_row: stop        # stop | reject — the profile found no value that will not convert: one that turns up at run time stops the run (its table rolls back)"
+        ),
+        "{}",
+        out.stdout
+    );
+    clean.execute("SET SESSION sql_mode = ''; INSERT INTO visits VALUES (3, '0000-00-00', 2)");
+    let out = decant_in(dir.path(), &["init", "--source", &clean.url], &[]);
+    assert_exit(&out, 0);
+    assert!(
+        out.stdout
+            .contains("  on_bad_row: reject      # stop | reject — some values flagged below will not convert"),
+        "{}",
+        out.stdout
+    );
+    // The README says the same.
+    let readme = std::fs::read_to_string(repo_root().join("README.md")).unwrap();
+    assert!(
+        readme.contains("When it flags such a\nvalue it starts the plan with `on_bad_row: reject`")
+            && readme.contains("when the profile finds none it writes `on_bad_row: stop`"),
+        "the README's `init` on MySQL section does not say when init writes reject and stop"
+    );
+}
