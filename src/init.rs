@@ -8,6 +8,7 @@ use crate::introspect::postgres::{TargetColumn, TargetSchema};
 use crate::mapping::target_types::TypeFamily;
 use crate::mapping::types::classes;
 use crate::mapping::{default_mapping, TypeDecision};
+use crate::plan::model::IdentifierCase;
 
 /// What `init` proposes for one column beyond the defaults.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -241,7 +242,9 @@ pub fn starter_plan(catalog: &Catalog, name: &str, source_url: &str, target_url:
     write_head(&mut out, name, source_url, target_url);
     let _ = writeln!(out, "  schema: public");
     // Values that will not convert make `stop` end the first run: start with `reject`, so the
-    // run goes through and lists them (their child rows are rejected with them).
+    // run goes through and lists them (their child rows are rejected with them). When the
+    // profile found none, `stop`: a bad value that turns up later is a surprise a reviewer
+    // wants to hear about before the run goes on, not a row set aside among the rejects.
     let bad_rows = catalog.tables.iter().any(|t| {
         t.columns.iter().any(|c| {
             c.profile.as_ref().is_some_and(|p| {
@@ -254,7 +257,7 @@ pub fn starter_plan(catalog: &Catalog, name: &str, source_url: &str, target_url:
     let on_bad_row = if bad_rows {
         "reject      # stop | reject — some values flagged below will not convert: they are listed, with their child rows"
     } else {
-        "stop        # stop | reject"
+        "stop        # stop | reject — the profile found no value that will not convert: one that turns up at run time stops the run (its table rolls back)"
     };
     let _ = writeln!(out, "settings:\n  if_exists: fail       # fail | drop | truncate | append\n  on_bad_row: {on_bad_row}\n  constraints: after_load\n  workers: 2");
     let _ = writeln!(
@@ -418,10 +421,11 @@ fn write_kept_triggers(
     out: &mut String,
     catalog: &Catalog,
     app: &crate::introspect::postgres::TargetSchema,
+    app_name: &dyn Fn(&str) -> String,
 ) {
     let mut kept = Vec::new();
     for table in &catalog.tables {
-        let Some(app_table) = app.table(&table.name) else {
+        let Some(app_table) = app.table(&app_name(&table.name)) else {
             continue;
         };
         let needs: Vec<&str> = app_table
@@ -430,7 +434,7 @@ fn write_kept_triggers(
             .filter(|c| {
                 !c.fills_itself()
                     && app_table.trigger_filled.contains(&c.name)
-                    && !table.columns.iter().any(|s| s.name == c.name)
+                    && !table.columns.iter().any(|s| app_name(&s.name) == c.name)
             })
             .map(|c| c.name.as_str())
             .collect();
@@ -486,7 +490,21 @@ pub fn starter_plan_for_app(
         yaml_key(app.snapshot_file)
     );
     let _ = writeln!(out, "settings:\n  if_exists: fail       # the app's tables must be empty; truncate | append otherwise\n  on_bad_row: reject    # a value that does not fit the app's column is a rejected row\n  workers: 2");
-    write_kept_triggers(&mut out, catalog, app.schema);
+    let (case, matched) = app_naming(catalog, app.schema);
+    let app_name = |name: &str| crate::naming::apply_case(name, case);
+    write_kept_triggers(&mut out, catalog, app.schema, &app_name);
+    let _ = writeln!(
+        out,
+        "naming:\n  identifiers: {} # preserve | snake_case | lower: {}",
+        case_name(case),
+        if matched == 0 {
+            "no rule matches a source table with one of the app's".to_owned()
+        } else {
+            format!(
+                "the rule under which the most source tables and columns ({matched}) have the app's names"
+            )
+        }
+    );
     let django = catalog.tables.iter().any(|t| t.name == "django_migrations");
     let mut excluded: Vec<(String, String)> = Vec::new();
     let mut entries = String::new();
@@ -494,14 +512,17 @@ pub fn starter_plan_for_app(
         if table.name.starts_with("sqlite_") {
             continue;
         }
-        let Some(app_table) = app.schema.table(&table.name) else {
+        let Some(app_table) = app.schema.table(&app_name(&table.name)) else {
             excluded.push((
                 table.name.clone(),
-                "not in the app's schema (rename it with `tables.rename` to load it)".to_owned(),
+                format!(
+                    "not in the app's schema as `{}` (rename it with `tables.rename` to load it)",
+                    app_name(&table.name)
+                ),
             ));
             continue;
         };
-        if let Some((_, rows)) = app.filled.iter().find(|(t, _)| *t == table.name) {
+        if let Some((_, rows)) = app.filled.iter().find(|(t, _)| *t == app_table.name) {
             let why = if BOOKKEEPING_TABLES.contains(&table.name.as_str()) {
                 format!("the app's migration bookkeeping: its migrator keeps its own ({rows} row(s)); never merged")
             } else {
@@ -519,7 +540,7 @@ pub fn starter_plan_for_app(
         }
         for column in &table.columns {
             let key = yaml_key(&format!("{}.{}", table.name, column.name));
-            let Some(app_column) = app_table.column(&column.name) else {
+            let Some(app_column) = app_table.column(&app_name(&column.name)) else {
                 let _ = writeln!(
                     entries,
                     "  # `{}` has no column `{}` in the app's schema: left out",
@@ -534,10 +555,13 @@ pub fn starter_plan_for_app(
             }
         }
         for app_column in &app_table.columns {
+            let filled = table
+                .columns
+                .iter()
+                .any(|c| app_name(&c.name) == app_column.name);
             // A column the app's trigger fills is proposed under `settings.app_triggers`.
             let by_trigger = app_table.trigger_filled.contains(&app_column.name);
-            if table.column(&app_column.name).is_none() && !app_column.fills_itself() && !by_trigger
-            {
+            if !filled && !app_column.fills_itself() && !by_trigger {
                 let _ = writeln!(entries, "  # WARNING: `{}`.`{}` is NOT NULL without a default and no source column fills it: map one onto it with `rename`", app_table.name, app_column.name);
             }
         }
@@ -564,6 +588,49 @@ pub fn starter_plan_for_app(
         "\nchecks:\n  - row_counts: all\n  - checksums: all\n  - foreign_keys: all"
     );
     out
+}
+
+/// The naming rule under which the source's tables and their columns have the app's names
+/// most often (a Rails or Django schema is snake_case, a MySQL source often `Customers`), with
+/// how many tables and columns match under it; `preserve` on a tie.
+fn app_naming(catalog: &Catalog, schema: &TargetSchema) -> (IdentifierCase, usize) {
+    use crate::naming::apply_case;
+    [
+        IdentifierCase::Preserve,
+        IdentifierCase::Lower,
+        IdentifierCase::SnakeCase,
+    ]
+    .into_iter()
+    .map(|case| {
+        let matched: usize = catalog
+            .tables
+            .iter()
+            .filter_map(|t| Some((t, schema.table(&apply_case(&t.name, case))?)))
+            .map(|(t, app)| {
+                1 + t
+                    .columns
+                    .iter()
+                    .filter(|c| app.column(&apply_case(&c.name, case)).is_some())
+                    .count()
+            })
+            .sum();
+        (case, matched)
+    })
+    .fold((IdentifierCase::Preserve, 0), |best, this| {
+        if this.1 > best.1 {
+            this
+        } else {
+            best
+        }
+    })
+}
+
+fn case_name(case: IdentifierCase) -> &'static str {
+    match case {
+        IdentifierCase::Preserve => "preserve",
+        IdentifierCase::SnakeCase => "snake_case",
+        IdentifierCase::Lower => "lower",
+    }
 }
 
 /// The app's migrator, guessed from the bookkeeping table its schema has, as a commented

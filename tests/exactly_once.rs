@@ -824,7 +824,8 @@ fn a_resume_waits_for_a_killed_runs_commit_still_in_flight_and_never_repeats_the
         // The paused lane's last statement was its step's `done` record, not yet committed.
         let pid: i32 = query(
             &s.db,
-            "SELECT pid FROM pg_stat_activity WHERE application_name LIKE 'decant run % lane %' \
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() \
+             AND application_name LIKE 'decant run % lane %' \
              AND state = 'idle in transaction' AND query LIKE 'UPDATE decant.steps SET state = ''done''%'",
         )
         .parse()

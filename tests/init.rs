@@ -156,3 +156,98 @@ fn a_rejection_carries_down_every_level_and_through_a_table_that_references_itse
     );
     assert_all_checks_passed(&out);
 }
+
+/// A source named as MySQL apps often are, and the app's schema in snake_case.
+const CUSTOMERS: &str = "
+    CREATE TABLE Customers (CustomerID INTEGER PRIMARY KEY, CompanyName TEXT NOT NULL);
+    INSERT INTO Customers VALUES (1, 'Alfreds'), (2, 'Ana Trujillo');
+    CREATE TABLE Orders (OrderID INTEGER PRIMARY KEY,
+                         CustomerID INTEGER REFERENCES Customers (CustomerID), ShipCity TEXT);
+    INSERT INTO Orders VALUES (10, 1, 'Berlin'), (11, 2, NULL), (12, 1, 'Berlin');
+";
+
+#[test]
+fn init_app_schema_matches_tables_and_columns_through_the_naming_rule_and_writes_it() {
+    use diesel::connection::SimpleConnection;
+    let s = Setup::from_sql(CUSTOMERS, "");
+    s.db.connect()
+        .batch_execute(
+            "CREATE TABLE public.customers (customer_id integer PRIMARY KEY, company_name text NOT NULL);
+             CREATE TABLE public.orders (order_id integer PRIMARY KEY,
+                                         customer_id integer REFERENCES public.customers, ship_city text);",
+        )
+        .unwrap();
+    std::fs::remove_file(s.path("plan.yaml")).unwrap();
+    let init = s.decant(&[
+        "init",
+        "--source",
+        "sqlite://source.sqlite3",
+        "--target",
+        &s.db.url,
+        "--app-schema",
+        "-o",
+        "plan.yaml",
+    ]);
+    assert_exit(&init, 0);
+    let plan = std::fs::read_to_string(s.path("plan.yaml")).unwrap();
+    assert!(
+        plan.contains("naming:\n  identifiers: snake_case # preserve | snake_case | lower: the rule under which the most source tables and columns (7) have the app's names"),
+        "{plan}"
+    );
+    assert!(
+        plan.contains("exclude: [\"sqlite_*\"]\n") && !plan.contains("skip: true"),
+        "{plan}"
+    );
+    let run = s.decant(&["run", "plan.yaml"]);
+    assert_exit(&run, 0);
+    assert_all_checks_passed(&run);
+    assert_eq!(
+        query(
+            &s.db,
+            "SELECT string_agg(order_id || ':' || customer_id || ':' || coalesce(ship_city, '-'), ' ' ORDER BY order_id) FROM public.orders"
+        ),
+        "10:1:Berlin 11:2:- 12:1:Berlin"
+    );
+    assert_eq!(
+        query(
+            &s.db,
+            "SELECT string_agg(company_name, ', ' ORDER BY customer_id) FROM public.customers"
+        ),
+        "Alfreds, Ana Trujillo"
+    );
+}
+
+#[test]
+fn a_plan_that_carries_no_table_is_an_error_and_a_run_that_loads_no_row_says_so() {
+    let s = Setup::from_sql(CUSTOMERS, "tables:\n  exclude: [Customers, Orders]\n");
+    for command in ["validate", "run"] {
+        let out = s.decant(&[command, "plan.yaml"]);
+        assert_exit(&out, 2);
+        assert!(
+            out.stderr.contains(
+                "the plan carries no table: `tables.include` and `tables.exclude` leave out every one of the source's 2 table(s)"
+            ),
+            "{command}: {}",
+            out.stderr
+        );
+    }
+    // Carried, but the filters leave nothing: the run is not a success.
+    let s = Setup::from_sql(
+        CUSTOMERS,
+        "filters:\n  Customers: \"CustomerID < 0\"\n  Orders: \"OrderID < 0\"\n",
+    );
+    let run = s.decant(&["run", "plan.yaml"]);
+    assert_exit(&run, 1);
+    assert!(
+        run.stdout
+            .contains("WARNING: no row was loaded, though the source holds 5 row(s)"),
+        "{}",
+        run.stdout
+    );
+    let md = std::fs::read_to_string(s.path("reports/plan.report.md")).unwrap();
+    assert!(
+        md.contains("**Result: run failed: no row was loaded, though the source holds 5 row(s)"),
+        "{md}"
+    );
+    assert_eq!(s.report("plan")["source_rows"], 5);
+}

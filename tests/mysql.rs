@@ -1001,3 +1001,118 @@ fn orphans_that_mysql_let_in_are_found_on_two_connections_and_stop_the_run() {
         r#"b {"id": 11}, c {"id": 21}, c {"id": 22}"#
     );
 }
+
+#[test]
+fn a_mysql_row_with_a_zero_date_and_a_tinyint_1_holding_2_is_rejected_naming_both() {
+    let source = MysqlDatabase::new();
+    source.execute(
+        "SET SESSION sql_mode = ''; \
+         CREATE TABLE visits (id INT PRIMARY KEY, day DATE NULL, seen TINYINT(1) NULL) ENGINE=InnoDB; \
+         INSERT INTO visits VALUES (1, '2024-05-06', 1), (2, '0000-00-00', 2), (3, '2024-05-07', 0)",
+    );
+    let target = TestDatabase::new();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("plan.yaml"),
+        "version: 1\nname: visits\nsource: { url: \"${SOURCE_DATABASE_URL}\" }\ntarget: { url: \"${TARGET_DATABASE_URL}\" }\nsettings: { on_bad_row: reject }\n",
+    )
+    .unwrap();
+    let out = decant_between(dir.path(), &["run", "plan.yaml"], &source, &target, &[]);
+    assert_exit(&out, 1);
+    let lines = std::fs::read_to_string(dir.path().join("plan.rejects.jsonl")).unwrap();
+    let reject: serde_json::Value = serde_json::from_str(lines.trim()).unwrap();
+    assert_eq!(reject["primary_key"]["id"], 2, "{lines}");
+    assert_eq!(reject["column"], "day", "{lines}");
+    let named: Vec<&str> = reject["columns"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no `columns` list: {lines}"))
+        .iter()
+        .map(|b| b["column"].as_str().unwrap())
+        .collect();
+    assert_eq!(named, ["day", "seen"], "{lines}");
+    assert_eq!(query(&target, "SELECT count(*) FROM visits"), "2");
+}
+
+#[test]
+fn stored_procedures_and_functions_are_listed_as_not_carried_in_plan_and_report() {
+    let source = MysqlDatabase::new();
+    source.execute(
+        "CREATE TABLE film (id INT PRIMARY KEY, title VARCHAR(40)) ENGINE=InnoDB; INSERT INTO film VALUES (1, 'A')",
+    );
+    source.execute(
+        "CREATE PROCEDURE film_in_stock(IN f INT, OUT n INT) BEGIN SELECT count(*) INTO n FROM film WHERE id = f; END",
+    );
+    source.execute(
+        "CREATE FUNCTION get_title(f INT) RETURNS VARCHAR(40) READS SQL DATA RETURN (SELECT title FROM film WHERE id = f)",
+    );
+    let target = TestDatabase::new();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("plan.yaml"),
+        "version: 1\nname: films\nsource: { url: \"${SOURCE_DATABASE_URL}\" }\ntarget: { url: \"${TARGET_DATABASE_URL}\" }\n",
+    )
+    .unwrap();
+    let procedure =
+        "stored procedure `film_in_stock` is not carried: MySQL routine bodies are not translated";
+    let function = "stored function `get_title` is not carried";
+    let plan = decant_between(dir.path(), &["plan", "plan.yaml"], &source, &target, &[]);
+    assert_exit(&plan, 0);
+    assert_contains(&plan.stdout, &[procedure, function]);
+    let run = decant_between(dir.path(), &["run", "plan.yaml"], &source, &target, &[]);
+    assert_exit(&run, 0);
+    assert!(
+        run.stdout.contains("2 source object(s) not carried"),
+        "{}",
+        run.stdout
+    );
+    let md = std::fs::read_to_string(dir.path().join("plan.report.md")).unwrap();
+    assert_contains(&md, &[procedure, function]);
+    let json = std::fs::read_to_string(dir.path().join("plan.report.json")).unwrap();
+    let report: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let listed: Vec<&str> = report["not_carried"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|n| n.as_str())
+        .collect();
+    assert!(
+        listed.iter().any(|n| n.starts_with(procedure))
+            && listed.iter().any(|n| n.starts_with(function)),
+        "{listed:?}"
+    );
+}
+
+#[test]
+fn init_on_mysql_starts_with_reject_only_when_it_flags_a_bad_value_and_says_which_case_it_is() {
+    let clean = MysqlDatabase::new();
+    clean.execute(
+        "CREATE TABLE visits (id INT PRIMARY KEY, day DATE NULL, seen TINYINT(1) NULL) ENGINE=InnoDB; \
+         INSERT INTO visits VALUES (1, '2024-05-06', 1), (2, NULL, 0)",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let out = decant_in(dir.path(), &["init", "--source", &clean.url], &[]);
+    assert_exit(&out, 0);
+    assert!(
+        out.stdout.contains(
+            "  on_bad_row: stop        # stop | reject — the profile found no value that will not convert: one that turns up at run time stops the run (its table rolls back)"
+        ),
+        "{}",
+        out.stdout
+    );
+    clean.execute("SET SESSION sql_mode = ''; INSERT INTO visits VALUES (3, '0000-00-00', 2)");
+    let out = decant_in(dir.path(), &["init", "--source", &clean.url], &[]);
+    assert_exit(&out, 0);
+    assert!(
+        out.stdout
+            .contains("  on_bad_row: reject      # stop | reject — some values flagged below will not convert"),
+        "{}",
+        out.stdout
+    );
+    // The README says the same.
+    let readme = std::fs::read_to_string(repo_root().join("README.md")).unwrap();
+    assert!(
+        readme.contains("When it flags such a\nvalue it starts the plan with `on_bad_row: reject`")
+            && readme.contains("when the profile finds none it writes `on_bad_row: stop`"),
+        "the README's `init` on MySQL section does not say when init writes reject and stop"
+    );
+}

@@ -257,3 +257,152 @@ fn the_markdown_report_leads_with_the_result_and_totals_and_puts_checks_before_s
     let timings = md.find("## Step timings").unwrap();
     assert!(checks < timings, "{md}");
 }
+
+/// `small` loads, then the run is interrupted (SIGINT) in the middle of the COPY of `big`:
+/// the journal has run 1 `interrupted`, `big` exists and is empty.
+fn interrupted_setup() -> Setup {
+    let s = Setup::from_sql(
+        "CREATE TABLE small (id INTEGER PRIMARY KEY, v TEXT); INSERT INTO small VALUES (1, 'a'), (2, 'b');
+         CREATE TABLE big (id INTEGER PRIMARY KEY, v TEXT);
+         WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 5000)
+         INSERT INTO big SELECT x, 'row ' || x FROM c;",
+        "settings: { workers: 1 }\nchecks:\n  - checksums: all\n",
+    );
+    let run = crate::support::cli::Paused::start(
+        s.dir.path(),
+        &["run", "plan.yaml", "--report-dir", "reports"],
+        &[("TARGET_DATABASE_URL", &s.db.url)],
+        "copying:load:big",
+    );
+    let sent = std::process::Command::new("/bin/sh")
+        .args(["-c", "kill -INT \"$1\"", "sh", &run.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let out = run.finish_within(std::time::Duration::from_secs(60));
+    assert_eq!(out.code, 130, "{}{}", out.stdout, out.stderr);
+    assert_eq!(
+        query(&s.db, "SELECT status FROM decant.runs"),
+        "interrupted"
+    );
+    assert_eq!(query(&s.db, "SELECT count(*) FROM public.big"), "0");
+    s
+}
+
+#[test]
+fn a_plain_run_after_an_interrupted_one_names_that_run_and_leads_to_resume_or_rollback() {
+    let s = interrupted_setup();
+    let again = s.decant(&["run", "plan.yaml"]);
+    assert_exit(&again, 2);
+    assert!(
+        again.stderr.contains(
+            "run 1 into schema `public` never finished (the journal has it `interrupted`)"
+        ) && again.stderr.contains("`decant run plan.yaml --resume`")
+            && again.stderr.contains("`decant rollback plan.yaml`"),
+        "{}",
+        again.stderr
+    );
+    // Dropping the tables would lose what run 1 committed: not the advice.
+    assert!(!again.stderr.contains("if_exists"), "{}", again.stderr);
+    // What it says works.
+    assert_exit(&s.decant(&["run", "plan.yaml", "--resume"]), 0);
+    assert_eq!(query(&s.db, "SELECT count(*) FROM public.big"), "5000");
+}
+
+#[test]
+fn check_on_an_interrupted_target_says_first_that_the_run_never_finished_and_caps_the_listing() {
+    let s = interrupted_setup();
+    let check = s.decant(&["check", "plan.yaml"]);
+    assert_exit(&check, 1);
+    let lines: Vec<&str> = check.stdout.lines().collect();
+    assert!(
+        lines[1].starts_with("run 1 never finished (the journal has it `interrupted`)")
+            && lines[1].contains("`decant run plan.yaml --resume`"),
+        "{}",
+        check.stdout
+    );
+    let missing = lines
+        .iter()
+        .filter(|l| l.contains("missing in the target"))
+        .count();
+    assert!(missing <= 21, "{missing} lines:\n{}", check.stdout);
+    assert!(
+        check
+            .stdout
+            .contains("… and 980 more line(s) of this check: `decant check -v` lists them all"),
+        "{}",
+        check.stdout
+    );
+    // `-v` lists every one the check kept (1000 at most).
+    let all = s.decant(&["check", "plan.yaml", "-v"]);
+    assert_eq!(
+        all.stdout
+            .lines()
+            .filter(|l| l.contains("in the source, missing in the target"))
+            .count(),
+        1000,
+        "{}",
+        all.stdout
+    );
+}
+
+#[test]
+fn tables_no_decant_run_made_lead_to_app_schema_never_to_dropping_them() {
+    let s = Setup::from_sql(ITEMS, "");
+    // The app's migrator made `items`, and the app wrote a row.
+    s.db.connect()
+        .batch_execute("CREATE TABLE public.items (id integer PRIMARY KEY, label text); INSERT INTO public.items VALUES (7, 'app')")
+        .unwrap();
+    let run = s.decant(&["run", "plan.yaml"]);
+    assert_exit(&run, 2);
+    assert!(
+        run.stderr.contains("no decant run made them")
+            && run.stderr.contains("decant init --app-schema"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("if_exists` to drop"), "{}", run.stderr);
+    let init = decant_in(
+        s.dir.path(),
+        &[
+            "init",
+            "--source",
+            "sqlite://source.sqlite3",
+            "--target",
+            &s.db.url,
+        ],
+        &[],
+    );
+    assert_exit(&init, 0);
+    assert!(
+        init.stderr.contains("warning: schema `public` of")
+            && init
+                .stderr
+                .contains("1 table(s) no decant run made (`items`)")
+            && init.stderr.contains("decant init --app-schema"),
+        "{}",
+        init.stderr
+    );
+    // A schema decant made is not an app's.
+    let own = Setup::from_sql(ITEMS, "");
+    assert_exit(&own.decant(&["run", "plan.yaml"]), 0);
+    let init = decant_in(
+        own.dir.path(),
+        &[
+            "init",
+            "--source",
+            "sqlite://source.sqlite3",
+            "--target",
+            &own.db.url,
+        ],
+        &[],
+    );
+    assert_exit(&init, 0);
+    assert!(!init.stderr.contains("warning"), "{}", init.stderr);
+    let again = own.decant(&["run", "plan.yaml"]);
+    assert!(
+        again.stderr.contains("set `settings.if_exists` to drop"),
+        "{}",
+        again.stderr
+    );
+}

@@ -397,3 +397,102 @@ fn every_example_plan_runs_with_every_check_passing() {
         }
     }
 }
+
+#[test]
+fn a_rejected_row_names_every_bad_value_and_keeps_the_first_in_column_value_reason() {
+    let sql = "CREATE TABLE items (id INTEGER PRIMARY KEY, qty INTEGER, label TEXT, shipped DATE, n INTEGER);
+        INSERT INTO items VALUES (1, 5, 'ok', '2024-01-02', 1), (2, 'lots', 'two bad', 'soon', 3),
+                                 (3, 'many', 'one bad', '2024-03-04', 4);";
+    let s = Setup::from_sql(sql, "settings: { on_bad_row: reject }\n");
+    let out = s.decant(&["run", "plan.yaml"]);
+    assert_exit(&out, 1);
+    let lines = std::fs::read_to_string(s.path("reports/plan.rejects.jsonl")).unwrap();
+    let rejects: Vec<serde_json::Value> = lines
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(rejects.len(), 2, "{lines}");
+    let two = &rejects[0];
+    assert_eq!(two["primary_key"]["id"], 2, "{lines}");
+    // Where a reader of the earlier format looks: the first bad value.
+    assert_eq!(two["column"], "qty", "{lines}");
+    assert_eq!(two["value"], "lots", "{lines}");
+    let columns: Vec<(&str, &str)> = two["columns"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no `columns` list: {lines}"))
+        .iter()
+        .map(|b| (b["column"].as_str().unwrap(), b["value"].as_str().unwrap()))
+        .collect();
+    assert_eq!(columns, [("qty", "lots"), ("shipped", "soon")], "{lines}");
+    assert_eq!(two["columns"][0]["reason"], two["reason"], "{lines}");
+    assert!(
+        two["columns"][1]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("date"),
+        "{lines}"
+    );
+    assert_eq!(
+        rejects[1]["columns"].as_array().unwrap().len(),
+        1,
+        "{lines}"
+    );
+    // Under `stop`, the error names both.
+    let s = Setup::from_sql(sql, "settings: { on_bad_row: stop }\n");
+    let out = s.decant(&["run", "plan.yaml"]);
+    assert_exit(&out, 2);
+    assert!(
+        out.stderr.contains("column `qty` cannot take `lots`")
+            && out.stderr.contains("column `shipped` cannot take `soon`"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn a_misspelled_column_with_a_broken_transform_reports_both_problems() {
+    let s = Setup::from_sql(
+        BAD,
+        "columns:\n  items.qtty: { to: integr, transform: \"{{ value | }}\" }\n",
+    );
+    let out = s.decant(&["validate", "plan.yaml"]);
+    assert_exit(&out, 2);
+    for expected in [
+        "table `items` has no column `qtty`; did you mean `qty`?",
+        "bad transform expression `{{ value | }}`",
+        "did you mean `integer`?",
+    ] {
+        assert!(
+            out.stderr.contains(expected),
+            "missing `{expected}` in:\n{}",
+            out.stderr
+        );
+    }
+}
+
+#[test]
+fn a_run_that_rejects_nothing_leaves_no_rejects_file_not_even_an_earlier_one() {
+    let s = Setup::from_sql(BAD, "settings: { on_bad_row: reject }\n");
+    let rejects = s.path("reports/plan.rejects.jsonl");
+    assert_exit(&s.decant(&["run", "plan.yaml"]), 1);
+    assert_eq!(
+        std::fs::read_to_string(&rejects).unwrap().lines().count(),
+        2
+    );
+    // The source is fixed: the next run rejects nothing, and the old file does not stay.
+    assert_exit(&s.decant(&["rollback", "plan.yaml"]), 0);
+    let path = s.path("source.sqlite3");
+    let mut fix =
+        <diesel::SqliteConnection as diesel::Connection>::establish(path.to_str().unwrap())
+            .unwrap();
+    fix.batch_execute("UPDATE items SET qty = 1 WHERE typeof(qty) = 'text'")
+        .unwrap();
+    let clean = s.decant(&["run", "plan.yaml"]);
+    assert_exit(&clean, 0);
+    assert!(s.path("reports/plan.report.json").exists());
+    assert!(
+        !rejects.exists(),
+        "a rejects file with nothing rejected: {:?}",
+        std::fs::read_to_string(&rejects)
+    );
+}

@@ -699,6 +699,7 @@ fn reject_orphans(
                         fk.referenced_table,
                         pairs_text(&fk.referenced_columns, &values)
                     ),
+                    columns: Vec::new(),
                 });
             }
             findings.push(finding);

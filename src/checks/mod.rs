@@ -494,7 +494,8 @@ pub fn difference_line(d: &RowDifference) -> String {
 }
 
 /// One result for a terminal: status (in colour when it failed and `colour`), id, duration and
-/// summary, then details and differences: of a passing check only when `verbose`.
+/// summary, then details and differences: of a passing check only when `verbose`, and at
+/// most `LISTED_ON_SCREEN` of each unless `verbose`.
 pub fn write_result(
     out: &mut dyn std::io::Write,
     r: &CheckResult,
@@ -516,11 +517,27 @@ pub fn write_result(
     if r.passed() && !verbose {
         return Ok(());
     }
-    for d in &r.details {
+    // A target a run never finished can miss every row: a screenful says it, `-v` lists all.
+    let cap = if verbose {
+        usize::MAX
+    } else {
+        LISTED_ON_SCREEN
+    };
+    for d in r.details.iter().take(cap) {
         writeln!(out, "       {d}")?;
     }
-    for d in &r.differences {
+    for d in r.differences.iter().take(cap) {
         writeln!(out, "       {}", difference_line(d))?;
+    }
+    let hidden = r.details.len().saturating_sub(cap) + r.differences.len().saturating_sub(cap);
+    if hidden > 0 {
+        writeln!(
+            out,
+            "       … and {hidden} more line(s) of this check: `decant check -v` lists them all"
+        )?;
     }
     Ok(())
 }
+
+/// How many details and differences of one check `write_result` prints without `verbose`.
+pub const LISTED_ON_SCREEN: usize = 20;

@@ -49,6 +49,14 @@ pub fn run(args: &CheckArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result
         writeln!(out, "the plan has no checks")?;
         return Ok(EXIT_OK);
     }
+    let unfinished = unfinished_run(&mut target, &prepared.resolved.schema);
+    if let Some(line) = &unfinished {
+        writeln!(
+            out,
+            "{line}: the checks below compare the source with what it committed, so they find what it did not load; continue it with `decant run {plan} --resume`, or undo it with `decant rollback {plan}`",
+            plan = args.plan.display()
+        )?;
+    }
     let moved_on = source_moved_on(&mut target, &prepared, &url);
     if let Some(note) = &moved_on {
         writeln!(out, "note: {note}")?;
@@ -69,6 +77,9 @@ pub fn run(args: &CheckArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result
     let _ = journal::unlock_target_shared(dbs.target, &prepared.resolved.schema);
     writeln!(out, "{}", tally_line(&results))?;
     let (_, failed, errors) = tally(&results);
+    if let (Some(line), true) = (&unfinished, failed + errors > 0) {
+        writeln!(out, "{line}")?;
+    }
     if failed > 0 && moved_on.is_some() {
         writeln!(
             out,
@@ -79,6 +90,25 @@ pub fn run(args: &CheckArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result
         EXIT_OK
     } else {
         EXIT_CHECKS_FAILED
+    })
+}
+
+/// `run N never finished (…)` when the newest run into `schema` did not succeed and was not
+/// rolled back; `None` otherwise, or when there is no journal.
+fn unfinished_run(target: &mut TargetConnection, schema: &str) -> Option<String> {
+    if !journal::journal_exists(target).ok()? {
+        return None;
+    }
+    let run = journal::runs(target, schema, 1).ok()?.into_iter().next()?;
+    matches!(
+        run.state(),
+        Some(RunState::Running | RunState::Failed | RunState::Interrupted)
+    )
+    .then(|| {
+        format!(
+            "run {} never finished (the journal has it `{}`)",
+            run.id, run.status
+        )
     })
 }
 

@@ -140,6 +140,11 @@ pub fn run(args: &InitArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<
         };
         crate::init::starter_plan_for_app(&catalog, &app, &name, &source_url, &target_url)
     } else {
+        if let Some(url) = &args.target {
+            if let Some(line) = app_schema_hint(url) {
+                writeln!(err, "{line}")?;
+            }
+        }
         crate::init::starter_plan(&catalog, &name, &source_url, &target_url)
     };
     match to_file {
@@ -163,4 +168,42 @@ pub fn run(args: &InitArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<
         None => out.write_all(text.as_bytes())?,
     }
     Ok(EXIT_OK)
+}
+
+/// A warning when schema `public` of the target already holds tables no decant run made: an
+/// app's migrator made them, likely, and a plan that makes the schema would refuse to run into
+/// them (or, told to drop them, drop the app's tables). `None` when the schema is empty, its
+/// tables are decant's, or the target cannot be read: plain `init` never needs it.
+fn app_schema_hint(url: &str) -> Option<String> {
+    let mut conn = crate::journal::connect(url).ok()?;
+    let schema = crate::introspect::postgres::read_target_schema(&mut conn, "public").ok()?;
+    let mut decants = Vec::new();
+    if crate::journal::journal_exists(&mut conn).ok()? {
+        for run in crate::journal::runs(&mut conn, "public", i64::MAX).ok()? {
+            if run.state() != Some(crate::journal::RunState::RolledBack) {
+                decants.extend(run.created_tables);
+            }
+        }
+    }
+    let apps: Vec<&str> = schema
+        .tables
+        .iter()
+        .map(|t| t.name.as_str())
+        .filter(|t| !decants.iter().any(|d| d == t))
+        .collect();
+    if apps.is_empty() {
+        return None;
+    }
+    let shown: Vec<String> = apps.iter().take(5).map(|t| format!("`{t}`")).collect();
+    let more = if apps.len() > 5 {
+        format!(" and {} more", apps.len() - 5)
+    } else {
+        String::new()
+    };
+    Some(format!(
+        "warning: schema `public` of {} already holds {} table(s) no decant run made ({}{more}): if the app's migrator made them, write the plan with `decant init --app-schema --target …`, which loads into the app's tables and keeps them; this plan makes its own tables and refuses to run into existing ones",
+        redact_url(url),
+        apps.len(),
+        shown.join(", ")
+    ))
 }

@@ -4,7 +4,9 @@
 use std::io::Write;
 use std::time::Instant;
 
-use super::run::{report_and_exit_code, report_location, report_of_failure, write_report_paths};
+use super::run::{
+    report_and_exit_code, report_location, report_of_failure, source_rows, write_report_paths,
+};
 use super::{prepare_and_warn, Failure, Profiling, EXIT_USAGE};
 use crate::cli::RehearseArgs;
 use crate::rehearse::{self, Binaries, Ending, Rehearsal, CLUSTER_DATABASE};
@@ -56,6 +58,7 @@ pub fn run(args: &RehearseArgs, out: &mut dyn Write, err: &mut dyn Write) -> Res
         Ok(mut report) => {
             report.kind = "rehearsal";
             report.target = target.shown.clone();
+            report.source_rows = source_rows(&prepared);
             report_and_exit_code(&report, &dir, &stem, out)?
         }
         Err(mut e) => {

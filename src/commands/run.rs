@@ -41,7 +41,7 @@ pub fn run(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<u
         rejects_path: dir.join(format!("{stem}.rejects.jsonl")),
     };
     let mut progress = ConsoleProgress::new(err, args.verbose);
-    let report = match execute(&prepared, target_url, &options, &mut progress) {
+    let mut report = match execute(&prepared, target_url, &options, &mut progress) {
         Ok(report) => report,
         Err(mut e) => {
             let written = match e.report_mut() {
@@ -65,6 +65,17 @@ pub fn run(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<u
             if let Some(line) = e.completed_line() {
                 writeln!(err, "{line}")?;
             }
+            if let RunError::TablesExist {
+                unfinished: Some(_),
+                ..
+            } = &e
+            {
+                let plan = args.plan.display();
+                writeln!(
+                    err,
+                    "   = help: continue it: `decant run {plan} --resume`; or undo it: `decant rollback {plan}`, then `decant run {plan}`"
+                )?;
+            }
             if matches!(
                 e,
                 RunError::Step { .. } | RunError::Changed { .. } | RunError::Orphans { .. }
@@ -77,7 +88,23 @@ pub fn run(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<u
             return Ok(EXIT_USAGE);
         }
     };
+    report.source_rows = source_rows(&prepared);
     Ok(report_and_exit_code(&report, &dir, &stem, out)?)
+}
+
+/// Rows in all of the source's tables, as prepared (shared with `rehearse`); 0 when those are
+/// InnoDB's estimates, which can be stale: the rows the run read then tell.
+pub(super) fn source_rows(prepared: &Prepared) -> u64 {
+    if prepared.source_counts == crate::prepare::SourceCounts::Estimated {
+        return 0;
+    }
+    prepared
+        .catalog
+        .tables
+        .iter()
+        .filter(|t| !t.name.starts_with("sqlite_"))
+        .map(|t| t.row_count)
+        .sum()
 }
 
 /// Writes the reports of a run that stopped; a report that cannot be written is said, and

@@ -127,25 +127,52 @@ impl Converter {
     pub fn encode_row(&self, row: &[SqlValue], out: &mut Vec<u8>) -> Result<(), (usize, Reason)> {
         binary::tuple(out, self.columns.len() as i16);
         let mut row_value: Option<JinjaValue> = None;
-        for (i, column) in self.columns.iter().enumerate() {
-            let value = row.get(i).unwrap_or(&SqlValue::Null);
-            let val = match &column.step {
-                None => Val::of(value),
-                Some(Step::Builtin(b)) => {
-                    apply_builtin(*b, Val::of(value), column.kind).map_err(|r| (i, r))?
-                }
-                Some(Step::Expression { text, uses_row }) => {
-                    let row_arg = if *uses_row {
-                        row_value.get_or_insert_with(|| self.row_value(row)).clone()
-                    } else {
-                        JinjaValue::from(())
-                    };
-                    self.evaluate(text, value, row_arg).map_err(|r| (i, r))?
-                }
-            };
-            column.encode(val, out).map_err(|r| (i, r))?;
+        for i in 0..self.columns.len() {
+            self.encode_column(i, row, &mut row_value, out)
+                .map_err(|r| (i, r))?;
         }
         Ok(())
+    }
+
+    /// The columns after `first` (the one [`Converter::encode_row`] stopped at) whose values
+    /// cannot be converted either, with why: a rejected row names every bad value, so the
+    /// reviewer fixes them in one pass. Only called for a row already rejected.
+    pub fn later_bad_columns(&self, row: &[SqlValue], first: usize) -> Vec<(usize, Reason)> {
+        let mut row_value: Option<JinjaValue> = None;
+        let mut scratch = Vec::new();
+        (first + 1..self.columns.len())
+            .filter_map(|i| {
+                scratch.clear();
+                self.encode_column(i, row, &mut row_value, &mut scratch)
+                    .err()
+                    .map(|r| (i, r))
+            })
+            .collect()
+    }
+
+    /// Converts and appends column `i` of `row`.
+    fn encode_column(
+        &self,
+        i: usize,
+        row: &[SqlValue],
+        row_value: &mut Option<JinjaValue>,
+        out: &mut Vec<u8>,
+    ) -> Result<(), Reason> {
+        let column = &self.columns[i];
+        let value = row.get(i).unwrap_or(&SqlValue::Null);
+        let val = match &column.step {
+            None => Val::of(value),
+            Some(Step::Builtin(b)) => apply_builtin(*b, Val::of(value), column.kind)?,
+            Some(Step::Expression { text, uses_row }) => {
+                let row_arg = if *uses_row {
+                    row_value.get_or_insert_with(|| self.row_value(row)).clone()
+                } else {
+                    JinjaValue::from(())
+                };
+                self.evaluate(text, value, row_arg)?
+            }
+        };
+        column.encode(val, out)
     }
 
     fn row_value(&self, row: &[SqlValue]) -> JinjaValue {

@@ -66,6 +66,18 @@ pub struct Reject {
     /// The source value, shown safely: text escaped, blobs as `x'…'` hex, both truncated.
     pub value: String,
     pub reason: String,
+    /// Every column of the row whose value could not be converted, in column order, the one
+    /// in `column` first; empty for a reject that is not about values (an orphan row).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub columns: Vec<BadValue>,
+}
+
+/// One value of a rejected row that could not be converted.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BadValue {
+    pub column: String,
+    pub value: String,
+    pub reason: String,
 }
 
 /// A row's key as `id=3` or `order_id=3, line=2` (any other JSON as it is written).
@@ -84,6 +96,26 @@ impl Reject {
     /// The primary key as `id=3` or `order_id=3, line=2`.
     pub fn key_text(&self) -> String {
         key_text(&self.primary_key)
+    }
+
+    /// What is wrong with the row: `column `a` cannot take `x`: why`, for each bad value.
+    pub fn problems_text(&self) -> String {
+        if self.columns.is_empty() {
+            return format!(
+                "column `{}` cannot take `{}`: {}",
+                self.column, self.value, self.reason
+            );
+        }
+        self.columns
+            .iter()
+            .map(|b| {
+                format!(
+                    "column `{}` cannot take `{}`: {}",
+                    b.column, b.value, b.reason
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("; ")
     }
 }
 
@@ -144,7 +176,7 @@ pub enum CopyError {
         source: std::io::Error,
     },
 
-    #[error("table `{}`, row {}: column `{}` cannot take `{}`: {}", .0.table, .0.key_text(), .0.column, .0.value, .0.reason)]
+    #[error("table `{}`, row {}: {}", .0.table, .0.key_text(), .0.problems_text())]
     BadRow(Box<Reject>),
 
     #[error("table `{table}`: {written} rows were sent but the target reports {reported} copied")]
@@ -510,12 +542,25 @@ impl Stream<'_> {
                     buf.truncate(start);
                     let keys =
                         keys.get_or_insert_with(|| KeyPlan::new(table, primary_key, values.len()));
+                    let bad = |(i, reason): (usize, String)| BadValue {
+                        column: converter.columns[i].source.clone(),
+                        value: show_value(&values[i]),
+                        reason,
+                    };
+                    let mut columns = vec![bad((column, reason.clone()))];
+                    columns.extend(
+                        converter
+                            .later_bad_columns(&values, column)
+                            .into_iter()
+                            .map(bad),
+                    );
                     let reject = Reject {
                         table: table.source.clone(),
                         primary_key: keys.json(&values, stats.read),
                         column: converter.columns[column].source.clone(),
                         value: show_value(&values[column]),
                         reason,
+                        columns,
                     };
                     match on_bad_row {
                         OnBadRow::Stop => return Err(CopyError::BadRow(Box::new(reject))),

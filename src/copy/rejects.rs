@@ -7,40 +7,44 @@ use std::path::{Path, PathBuf};
 
 use super::{CopyError, Reject, RejectSink};
 
-/// Appends rejects to a JSON-lines file.
+/// Appends rejects to a JSON-lines file, made at the first reject: a run that rejects nothing
+/// leaves no file (and no stale one from an earlier run) for a reader to wonder about.
 pub struct JsonLinesRejects {
     path: PathBuf,
-    out: BufWriter<File>,
+    out: Option<BufWriter<File>>,
+    /// Open an existing file for appending rather than truncate it.
+    append: bool,
     count: u64,
 }
 
 impl JsonLinesRejects {
-    /// Creates (or truncates) the file.
+    /// Rejects for a new file at `path`; an existing file there is removed now, so what is at
+    /// `path` afterwards is this run's rejects or nothing.
     pub fn create(path: &Path) -> Result<JsonLinesRejects, CopyError> {
-        let file = File::create(path).map_err(|source| CopyError::Rejects {
-            path: path.to_owned(),
-            source,
-        })?;
-        Ok(Self::with_file(path, file))
+        match std::fs::remove_file(path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(source) => {
+                return Err(CopyError::Rejects {
+                    path: path.to_owned(),
+                    source,
+                })
+            }
+        }
+        Ok(Self::lazy(path, false))
     }
 
-    /// Opens the file for appending, creating it when missing (a resumed run keeps earlier rejects).
+    /// Rejects appended to the file at `path`, made when missing (a resumed run keeps earlier
+    /// rejects).
     pub fn append(path: &Path) -> Result<JsonLinesRejects, CopyError> {
-        let file = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)
-            .map_err(|source| CopyError::Rejects {
-                path: path.to_owned(),
-                source,
-            })?;
-        Ok(Self::with_file(path, file))
+        Ok(Self::lazy(path, true))
     }
 
-    fn with_file(path: &Path, file: File) -> JsonLinesRejects {
+    fn lazy(path: &Path, append: bool) -> JsonLinesRejects {
         JsonLinesRejects {
             path: path.to_owned(),
-            out: BufWriter::with_capacity(64 * 1024, file),
+            out: None,
+            append,
             count: 0,
         }
     }
@@ -66,18 +70,44 @@ impl JsonLinesRejects {
             source,
         }
     }
+
+    /// The open file, opened (created, or for appending) at the first reject.
+    fn file(&mut self) -> Result<&mut BufWriter<File>, CopyError> {
+        let out = match self.out.take() {
+            Some(out) => out,
+            None => {
+                let file = if self.append {
+                    OpenOptions::new()
+                        .create(true)
+                        .append(true)
+                        .open(&self.path)
+                } else {
+                    File::create(&self.path)
+                }
+                .map_err(|e| self.io(e))?;
+                BufWriter::with_capacity(64 * 1024, file)
+            }
+        };
+        Ok(self.out.insert(out))
+    }
 }
 
 impl RejectSink for JsonLinesRejects {
     fn reject(&mut self, r: Reject) -> Result<(), CopyError> {
-        serde_json::to_writer(&mut self.out, &r).map_err(|e| self.io(e.into()))?;
-        self.out.write_all(b"\n").map_err(|e| self.io(e))?;
+        let out = self.file()?;
+        let written = serde_json::to_writer(&mut *out, &r)
+            .map_err(std::io::Error::from)
+            .and_then(|()| out.write_all(b"\n"));
+        written.map_err(|e| self.io(e))?;
         self.count += 1;
         Ok(())
     }
 
     fn flush(&mut self) -> Result<(), CopyError> {
-        self.out.flush().map_err(|e| self.io(e))
+        match self.out.as_mut().map(Write::flush) {
+            Some(Err(e)) => Err(self.io(e)),
+            _ => Ok(()),
+        }
     }
 }
 

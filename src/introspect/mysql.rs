@@ -124,6 +124,23 @@ pub fn introspect_mysql(
             sql: text(&row[2]),
         });
     }
+    // Stored procedures and functions: a run carries none, and says so, as for triggers.
+    for row in query(
+        conn,
+        "(routines)",
+        "SELECT ROUTINE_NAME, ROUTINE_TYPE FROM information_schema.ROUTINES \
+         WHERE ROUTINE_SCHEMA = DATABASE() ORDER BY ROUTINE_TYPE, ROUTINE_NAME",
+    )? {
+        let kind = if text(&row[1]).eq_ignore_ascii_case("function") {
+            "stored function"
+        } else {
+            "stored procedure"
+        };
+        catalog.notes.push(format!(
+            "{kind} `{}` is not carried: MySQL routine bodies are not translated; write it again in PL/pgSQL if the app calls it",
+            text(&row[0])
+        ));
+    }
     Ok(catalog)
 }
 

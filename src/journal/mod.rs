@@ -805,6 +805,8 @@ impl RejectRow {
             column: self.source_column,
             value: self.value.unwrap_or_default(),
             reason: self.reason,
+            // The journal records the first bad value of a row (`source_column`, `value`).
+            columns: Vec::new(),
         }
     }
 }

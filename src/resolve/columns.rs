@@ -37,7 +37,11 @@ fn rule_matches(rule: &TypeRule, table: &Table, column: &Column) -> bool {
     type_ok && column_ok && (rule.matcher.declared_type.is_some() || rule.matcher.column.is_some())
 }
 
-fn parse_type_at(text: &str, path: DocPath, problems: &mut Vec<Diagnostic>) -> Option<TargetType> {
+pub(super) fn parse_type_at(
+    text: &str,
+    path: DocPath,
+    problems: &mut Vec<Diagnostic>,
+) -> Option<TargetType> {
     match parse_target_type(text) {
         Ok(t) if !crate::mapping::wire::writable(&t) => {
             let instead = match (t.base.as_str(), t.array) {
@@ -70,7 +74,7 @@ fn parse_type_at(text: &str, path: DocPath, problems: &mut Vec<Diagnostic>) -> O
     }
 }
 
-fn parse_transform_at(
+pub(super) fn parse_transform_at(
     text: &str,
     path: DocPath,
     problems: &mut Vec<Diagnostic>,

@@ -87,6 +87,23 @@ pub(super) fn select_tables<'a>(
             ));
         }
     }
+    let user_tables = catalog
+        .tables
+        .iter()
+        .filter(|t| !t.name.starts_with("sqlite_"))
+        .count();
+    if selection.tables.is_empty() && user_tables > 0 {
+        // A run of it would load nothing and call that success.
+        problems.push(
+            Diagnostic::error(
+                doc_path!["tables"],
+                format!(
+                    "the plan carries no table: `tables.include` and `tables.exclude` leave out every one of the source's {user_tables} table(s)"
+                ),
+            )
+            .with_help("include at least one source table; `decant init --app-schema` excludes the tables it cannot match with the app's, so check its `naming:` and `tables.rename`"),
+        );
+    }
     for (source, _) in &plan.tables.rename {
         if catalog.table(source).is_none() {
             problems.push(
@@ -225,7 +242,7 @@ pub(super) fn check_filters_and_overrides(
             ));
         }
     }
-    for key in plan.columns.keys() {
+    for (key, over) in &plan.columns {
         if let Err(message) = split_column_key(catalog, key) {
             problems.push(
                 Diagnostic::error(
@@ -234,6 +251,17 @@ pub(super) fn check_filters_and_overrides(
                 )
                 .on_key(),
             );
+            // The entry is checked as well: fixing the name must not reveal the next problem.
+            if let Some(to) = &over.to {
+                super::columns::parse_type_at(to, doc_path!["columns", key, "to"], problems);
+            }
+            if let Some(transform) = &over.transform {
+                super::columns::parse_transform_at(
+                    transform,
+                    doc_path!["columns", key, "transform"],
+                    problems,
+                );
+            }
         }
     }
 }

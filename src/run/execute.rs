@@ -50,8 +50,16 @@ pub enum RunError {
     Journal(#[from] JournalError),
     #[error("cannot open the source: {0}")]
     Source(String),
-    #[error("target tables already exist in schema `{schema}`: {}; set `settings.if_exists` to drop, truncate or append", tables.join(", "))]
-    TablesExist { schema: String, tables: Vec<String> },
+    #[error("{}", tables_exist_text(schema, tables, unfinished.as_ref(), *made_by_decant))]
+    TablesExist {
+        schema: String,
+        tables: Vec<String>,
+        /// The newest run into the schema, when it never finished: its id and journal status.
+        unfinished: Option<(i64, String)>,
+        /// Whether a decant run recorded creating any of these tables; when none did they
+        /// may be an app's, and dropping them is never the advice.
+        made_by_decant: bool,
+    },
     #[error("run {run} into the app's schema `{schema}` dropped the app's keys, indexes and foreign keys and has not made them all again (it is `{status}`); a new run would start from a schema that is not the app's: continue run {run} with `run --resume`, or undo it with `decant rollback`, which empties what it loaded and makes them again as they were")]
     AppKeysDropped {
         run: i64,
@@ -90,6 +98,25 @@ pub enum RunError {
         /// pastes into an incident ticket.
         report: Box<RunReport>,
     },
+}
+
+fn tables_exist_text(
+    schema: &str,
+    tables: &[String],
+    unfinished: Option<&(i64, String)>,
+    made_by_decant: bool,
+) -> String {
+    let tables = tables.join(", ");
+    if let Some((run, status)) = unfinished {
+        return format!(
+            "run {run} into schema `{schema}` never finished (the journal has it `{status}`), and the tables it made are still there: {tables}; continue that run with `decant run --resume`, or undo it with `decant rollback` (it drops the tables the run created) and then run again"
+        );
+    }
+    if made_by_decant {
+        format!("target tables already exist in schema `{schema}`: {tables}; set `settings.if_exists` to drop, truncate or append")
+    } else {
+        format!("target tables already exist in schema `{schema}`: {tables}; no decant run made them, so they may be an app's: to load into an app's tables, write the plan with `decant init --app-schema` (`target.owner: app`, which never drops them); otherwise choose another `target.schema`, or set `settings.if_exists` to truncate or append")
+    }
 }
 
 fn interrupted_text(in_flight: &[String]) -> String {
@@ -330,9 +357,26 @@ pub fn execute(
         if resolved.settings.if_exists == IfExists::Fail && !app_owned {
             let existing = existing_tables(&mut target, &schema, &target_tables)?;
             if !existing.is_empty() {
+                // What made them says the way on: an unfinished run is continued or undone.
+                let runs = journal::runs(&mut target, &schema, i64::MAX)?;
+                let unfinished = runs
+                    .first()
+                    .filter(|r| {
+                        matches!(
+                            r.state(),
+                            Some(RunState::Running | RunState::Failed | RunState::Interrupted)
+                        )
+                    })
+                    .map(|r| (r.id, r.status.clone()));
+                let made_by_decant = runs.iter().any(|r| {
+                    r.state() != Some(RunState::RolledBack)
+                        && r.created_tables.iter().any(|t| existing.contains(t))
+                });
                 return Err(RunError::TablesExist {
                     schema,
                     tables: existing,
+                    unfinished,
+                    made_by_decant,
                 });
             }
         }

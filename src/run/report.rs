@@ -97,6 +97,9 @@ pub struct RunReport {
     pub check_error: Option<String>,
     /// Why the run stopped before its end; `None` when it ran to the end.
     pub failure: Option<RunFailure>,
+    /// Rows in all of the source's tables when the plan was prepared, carried or not: a run
+    /// that writes none of them is not a success.
+    pub source_rows: u64,
 }
 
 impl RunReport {
@@ -124,6 +127,7 @@ impl RunReport {
             checks: Vec::new(),
             check_error: None,
             failure: None,
+            source_rows: 0,
         }
     }
 
@@ -146,6 +150,27 @@ impl RunReport {
         report
     }
 
+    /// It ran to the end and wrote no row, while the source holds some: a plan that matched
+    /// nothing, or filters and rejects that left nothing.
+    pub fn loaded_nothing(&self) -> bool {
+        self.failure.is_none()
+            && self.source_rows_seen() > 0
+            && self.tables.iter().map(|t| t.written).sum::<u64>() == 0
+    }
+
+    /// The source's rows as prepared, or the rows the run read when more.
+    fn source_rows_seen(&self) -> u64 {
+        self.source_rows
+            .max(self.tables.iter().map(|t| t.read).sum::<u64>())
+    }
+
+    fn loaded_nothing_text(&self) -> String {
+        format!(
+            "no row was loaded, though the source holds {} row(s): check which tables the plan carries (`tables`, `naming`), its `filters` and the rejects",
+            self.source_rows_seen()
+        )
+    }
+
     pub fn rejected(&self) -> u64 {
         self.tables.iter().map(|t| t.rejected).sum()
     }
@@ -161,6 +186,7 @@ impl RunReport {
             && self.tables.iter().all(TableReport::reconciles)
             && self.rejected() == 0
             && self.checks_passed()
+            && !self.loaded_nothing()
     }
 
     /// The summary table for a terminal; with `colour`, what went wrong stands out.
@@ -196,6 +222,14 @@ impl RunReport {
                 } else {
                     alarm("NO", colour)
                 }
+            )?;
+        }
+        if self.loaded_nothing() {
+            writeln!(
+                out,
+                "  {}: {}",
+                alarm("WARNING", colour),
+                self.loaded_nothing_text()
             )?;
         }
         if self.rejected() > 0 {
@@ -265,6 +299,9 @@ impl RunReport {
             problems.push(format!(
                 "{unreconciled} table(s) do not reconcile read = written + rejected"
             ));
+        }
+        if self.loaded_nothing() {
+            problems.push(self.loaded_nothing_text());
         }
         if self.rejected() > 0 {
             problems.push(format!("{} row(s) rejected", self.rejected()));
