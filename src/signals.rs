@@ -96,12 +96,14 @@ pub fn say(text: &str) {
 /// process sends itself SIGKILL there: no cleanup, no unwinding, exactly like `kill -9`. When
 /// `DECANT_TEST_PAUSE_AT` names the point, the process waits there for the test to act on a
 /// run in progress, until a signal arrives or the file `DECANT_TEST_RELEASE` names exists.
+/// When `DECANT_TEST_PANIC_AT` names it, the thread there panics, as a bug would.
 pub fn test_point(point: &str, step: &str) {
-    static TARGETS: OnceLock<(Option<String>, Option<String>)> = OnceLock::new();
-    let (kill, pause) = TARGETS.get_or_init(|| {
+    static TARGETS: OnceLock<(Option<String>, Option<String>, Option<String>)> = OnceLock::new();
+    let (kill, pause, panic) = TARGETS.get_or_init(|| {
         (
             std::env::var("DECANT_TEST_KILL_AT").ok(),
             std::env::var("DECANT_TEST_PAUSE_AT").ok(),
+            std::env::var("DECANT_TEST_PANIC_AT").ok(),
         )
     });
     let here = |target: &Option<String>| {
@@ -115,6 +117,9 @@ pub fn test_point(point: &str, step: &str) {
         let _ = signal_hook::low_level::raise(signal_hook::consts::SIGKILL);
         // SIGKILL cannot be caught: this sleep is never reached.
         std::thread::sleep(std::time::Duration::from_secs(60));
+    }
+    if here(panic) {
+        panic!("test panic at {point}:{step}");
     }
     if here(pause) {
         // Until a signal arrives (the code after the point then sees it) or the test creates

@@ -23,5 +23,6 @@ mod rehearse;
 mod resolve;
 mod rollback;
 mod run;
+mod signals;
 mod sync;
 mod traps;
