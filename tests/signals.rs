@@ -55,6 +55,14 @@ impl Running {
         Running { child, stderr }
     }
 
+    fn signal(&self, signal: &str) {
+        let status = Command::new("kill")
+            .args([format!("-{signal}"), self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
     /// Waits for the end; a child still alive after `limit` is killed and the test fails.
     fn end_within(mut self, limit: Duration, context: &str) -> Ended {
         let started = Instant::now();
@@ -93,6 +101,45 @@ fn sqlite_run(s: &Setup, env: &[(&str, &str)]) -> Running {
         ],
         &all,
     )
+}
+
+#[test]
+fn two_sigints_100_ms_apart_are_one_request_and_the_run_is_journaled_and_reported() {
+    // The signals arrive while a `run:` step's command is still busy: the run winds down only
+    // after it, well after the second signal.
+    let s = Setup::from_sql(
+        "CREATE TABLE small (id INTEGER PRIMARY KEY, v TEXT); INSERT INTO small VALUES (1, 'a');",
+        "settings: { workers: 1 }\nsteps:\n  - { id: slow, run: \"touch started; sleep 3\", after: [load] }\n",
+    );
+    let run = sqlite_run(&s, &[]);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !s.path("started").exists() {
+        assert!(Instant::now() < deadline, "the `slow` step never started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // As `timeout -s INT` does: the process, then its group.
+    run.signal("INT");
+    std::thread::sleep(Duration::from_millis(100));
+    run.signal("INT");
+    let ended = run.end_within(Duration::from_secs(120), "two SIGINTs");
+    assert_eq!(ended.code, Some(130), "{}", ended.stderr);
+    assert!(
+        !ended.stderr.contains("second signal"),
+        "the second SIGINT was taken for a second request:\n{}",
+        ended.stderr
+    );
+    assert!(
+        ended.stderr.contains("interrupted by SIGINT") && ended.stderr.contains("--resume"),
+        "{}",
+        ended.stderr
+    );
+    assert_eq!(
+        query(&s.db, "SELECT status FROM decant.runs"),
+        "interrupted"
+    );
+    let report = s.report("plan");
+    assert_eq!(report["failure"]["state"], "interrupted", "{report}");
+    assert!(s.path("reports/plan.report.md").exists());
 }
 
 /// The journal's state of the run and of `step`, and the report's failure.
