@@ -5,6 +5,7 @@
 mod support;
 
 mod app_restore;
+mod app_cycles;
 mod app_schema;
 mod checks;
 mod checksums;
