@@ -185,9 +185,23 @@ fn render_step(
                 })
                 .map(|c| c.source.as_str())
                 .collect();
+            // Spatial columns as WKB (`ST_AsBinary`): MySQL's own form cannot be read. Into
+            // PostGIS's `geometry`, with their SRID ahead of it (4 bytes), for the EWKB.
+            let spatial = |geometry: bool| -> Vec<&str> {
+                t.columns
+                    .iter()
+                    .filter(|c| {
+                        resolved.engine == Engine::Mysql
+                            && crate::mapping::mysql::is_spatial(&c.declared)
+                            && (c.target_type.base == "geometry") == geometry
+                    })
+                    .map(|c| c.source.as_str())
+                    .collect()
+            };
+            let (wkb_columns, srid_wkb_columns) = (spatial(false), spatial(true));
             source.push(templates.render(
                 &source_template(resolved.engine.dialect(), "select_rows"),
-                context! { table => t.source, columns => source_columns, filter => t.filter, text_columns },
+                context! { table => t.source, columns => source_columns, filter => t.filter, text_columns, wkb_columns, srid_wkb_columns },
             )?);
             // Into the app's table: its triggers off for the load's transaction (they must
             // not rewrite loaded values), on again before it commits.

@@ -4,8 +4,8 @@
 
 mod support;
 
-mod app_restore;
 mod app_cycles;
+mod app_restore;
 mod app_schema;
 mod checks;
 mod checksums;
@@ -25,5 +25,6 @@ mod resolve;
 mod rollback;
 mod run;
 mod signals;
+mod spatial;
 mod sync;
 mod traps;
