@@ -134,6 +134,9 @@ pub struct Index {
     pub predicate: Option<String>,
     /// The `CREATE INDEX` statement as stored.
     pub sql: String,
+    /// `spatial` for MySQL's SPATIAL (R-tree) index; `None` for an ordinary (B-tree) one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub method: Option<String>,
 }
 
 /// One key part of an index.

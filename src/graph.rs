@@ -230,7 +230,7 @@ pub fn build_graph(plan: &Plan, resolved: &ResolvedPlan) -> (StepGraph, Vec<Diag
         n
     };
     if resolved.owner == SchemaOwner::App {
-        add_app_steps(resolved, &mut g, &mut add, &mut problems);
+        add_app_steps(resolved, &mut g, &mut add);
     } else {
         add_decant_steps(resolved, &mut g, &mut add);
     }
@@ -281,7 +281,6 @@ fn add_app_steps(
     resolved: &ResolvedPlan,
     g: &mut DiGraph<Step, ()>,
     add: &mut impl FnMut(&mut DiGraph<Step, ()>, String, StepKind) -> NodeIndex,
-    problems: &mut Vec<Diagnostic>,
 ) {
     let prepare = add(g, "prepare-target".into(), StepKind::PrepareTarget);
     let mut loads: HashMap<&str, NodeIndex> = HashMap::new();
@@ -298,32 +297,20 @@ fn add_app_steps(
         loads.insert(name, load);
     }
     // With the app's foreign keys in place during the load (`existing_keys: keep`), parents
-    // load before children, and a cycle cannot be ordered. With `rebuild` they are dropped
-    // before any load and the order does not matter.
+    // load before children. With `rebuild` they are dropped before any load and the order
+    // does not matter. The foreign keys of tables in a cycle are dropped either way (see
+    // `resolve::existing`) and come back in a `foreign-keys:<t>` step once every table of the
+    // cycle has its keys, as on the created-schema route.
     let keys_in_place = resolved.settings.existing_keys == ExistingKeys::Keep;
-    let cyclic = if keys_in_place {
-        cyclic_tables(resolved)
-    } else {
-        BTreeSet::new()
-    };
-    if !cyclic.is_empty() {
-        problems.push(
-            Diagnostic::error(
-                doc_path!["target", "owner"],
-                format!(
-                    "the app's foreign keys between {} form a cycle: with the app's keys in place, no table of it can be loaded first",
-                    cyclic.iter().map(|t| format!("`{t}`")).collect::<Vec<_>>().join(", ")
-                ),
-            )
-            .with_help("use `settings.existing_keys: rebuild` (the default), which drops them for the load and re-creates them after"),
-        );
-    }
+    let cyclic = cyclic_tables(resolved);
     let mut key_steps: HashMap<&str, NodeIndex> = HashMap::new();
+    let mut fk_steps: HashMap<&str, NodeIndex> = HashMap::new();
     for t in &resolved.tables {
         let name = t.source.as_str();
         let load = loads[name];
+        let in_cycle = cyclic.contains(name);
         for fk in &t.foreign_keys {
-            if keys_in_place && fk.referenced_source != t.source && !cyclic.contains(name) {
+            if keys_in_place && fk.referenced_source != t.source && !in_cycle {
                 if let Some(parent) = loads.get(fk.referenced_source.as_str()) {
                     g.update_edge(*parent, load, ());
                 }
@@ -331,9 +318,13 @@ fn add_app_steps(
         }
         // The app's indexes and foreign keys, dropped by prepare-target, come back after the
         // load (a foreign key also after its parent's load), on any lane.
-        let last = if t.app_rebuilt.is_empty() {
-            load
-        } else {
+        let own_keys = t
+            .app_rebuilt
+            .iter()
+            .any(|k| k.kind != "foreign_key" || !in_cycle);
+        let cycle_keys = in_cycle && t.app_rebuilt.iter().any(|k| k.kind == "foreign_key");
+        let mut last = load;
+        if own_keys {
             let keys = add(
                 g,
                 format!("indexes:{name}"),
@@ -343,8 +334,20 @@ fn add_app_steps(
             );
             g.add_edge(load, keys, ());
             key_steps.insert(name, keys);
-            keys
-        };
+            last = keys;
+        }
+        if cycle_keys {
+            let fks = add(
+                g,
+                format!("foreign-keys:{name}"),
+                StepKind::ForeignKeys {
+                    table: name.to_owned(),
+                },
+            );
+            g.add_edge(last, fks, ());
+            fk_steps.insert(name, fks);
+            last = fks;
+        }
         if t.identity.is_some() {
             let seq = add(
                 g,
@@ -366,7 +369,10 @@ fn add_app_steps(
     }
     // A foreign key comes back once its parent is loaded and has its key back.
     for t in &resolved.tables {
-        let Some(&keys) = key_steps.get(t.source.as_str()) else {
+        let Some(&keys) = fk_steps
+            .get(t.source.as_str())
+            .or_else(|| key_steps.get(t.source.as_str()))
+        else {
             continue;
         };
         for fk in &t.foreign_keys {
@@ -543,34 +549,7 @@ fn add_decant_steps(
     }
 }
 
-/// The tables (source names) whose foreign keys reference each other in a cycle of two or more
-/// tables; self-references alone do not count.
-pub(crate) fn cyclic_tables(resolved: &ResolvedPlan) -> BTreeSet<&str> {
-    let mut g: DiGraph<&str, ()> = DiGraph::new();
-    let idx: HashMap<&str, NodeIndex> = resolved
-        .tables
-        .iter()
-        .map(|t| (t.source.as_str(), g.add_node(t.source.as_str())))
-        .collect();
-    for t in &resolved.tables {
-        for fk in &t.foreign_keys {
-            if let (Some(a), Some(b)) = (
-                idx.get(fk.referenced_source.as_str()),
-                idx.get(t.source.as_str()),
-            ) {
-                if a != b {
-                    g.add_edge(*a, *b, ());
-                }
-            }
-        }
-    }
-    tarjan_scc(&g)
-        .into_iter()
-        .filter(|scc| scc.len() > 1)
-        .flatten()
-        .map(|n| g[n])
-        .collect()
-}
+pub(crate) use crate::resolve::cyclic_tables;
 
 fn add_plan_steps(
     plan: &Plan,

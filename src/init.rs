@@ -225,7 +225,15 @@ fn write_head(out: &mut String, name: &str, source_url: &str, target_url: &str) 
 }
 
 /// Writes the starter plan text.
-pub fn starter_plan(catalog: &Catalog, name: &str, source_url: &str, target_url: &str) -> String {
+/// `postgis`: PostGIS is installed in the target database, so a MySQL spatial column is
+/// proposed as `geometry` (its SRID kept) rather than left as WKB in `bytea`.
+pub fn starter_plan(
+    catalog: &Catalog,
+    name: &str,
+    source_url: &str,
+    target_url: &str,
+    postgis: bool,
+) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -268,7 +276,7 @@ pub fn starter_plan(catalog: &Catalog, name: &str, source_url: &str, target_url:
     let mut entries = String::new();
     let mut summary = String::new();
     for table in &catalog.tables {
-        write_table_summary(catalog.engine, table, &mut summary, &mut entries);
+        write_table_summary(catalog.engine, table, postgis, &mut summary, &mut entries);
     }
     let _ = writeln!(
         out,
@@ -304,7 +312,13 @@ pub fn starter_plan(catalog: &Catalog, name: &str, source_url: &str, target_url:
     out
 }
 
-fn write_table_summary(engine: Engine, table: &Table, summary: &mut String, entries: &mut String) {
+fn write_table_summary(
+    engine: Engine,
+    table: &Table,
+    postgis: bool,
+    summary: &mut String,
+    entries: &mut String,
+) {
     let _ = writeln!(
         summary,
         "#\n# {} ({} rows{})",
@@ -318,7 +332,17 @@ fn write_table_summary(engine: Engine, table: &Table, summary: &mut String, entr
     );
     for column in &table.columns {
         let decision = default_mapping(engine, table, column);
-        let proposal = propose(column, &decision);
+        let proposal = propose(column, &decision).or_else(|| {
+            (postgis
+                && engine == Engine::Mysql
+                && crate::mapping::mysql::is_spatial(&column.declared_type))
+            .then(|| Proposal {
+                to: "geometry".into(),
+                transform: None,
+                why: "PostGIS is installed in the target database: `geometry` keeps the value and its SRID".into(),
+                active: true,
+            })
+        });
         let flags = column
             .profile
             .as_ref()

@@ -185,9 +185,23 @@ fn render_step(
                 })
                 .map(|c| c.source.as_str())
                 .collect();
+            // Spatial columns as WKB (`ST_AsBinary`): MySQL's own form cannot be read. Into
+            // PostGIS's `geometry`, with their SRID ahead of it (4 bytes), for the EWKB.
+            let spatial = |geometry: bool| -> Vec<&str> {
+                t.columns
+                    .iter()
+                    .filter(|c| {
+                        resolved.engine == Engine::Mysql
+                            && crate::mapping::mysql::is_spatial(&c.declared)
+                            && (c.target_type.base == "geometry") == geometry
+                    })
+                    .map(|c| c.source.as_str())
+                    .collect()
+            };
+            let (wkb_columns, srid_wkb_columns) = (spatial(false), spatial(true));
             source.push(templates.render(
                 &source_template(resolved.engine.dialect(), "select_rows"),
-                context! { table => t.source, columns => source_columns, filter => t.filter, text_columns },
+                context! { table => t.source, columns => source_columns, filter => t.filter, text_columns, wkb_columns, srid_wkb_columns },
             )?);
             // Into the app's table: its triggers off for the load's transaction (they must
             // not rewrite loaded values), on again before it commits.
@@ -241,8 +255,14 @@ fn render_step(
         }
         StepKind::Indexes { table: name } => {
             let t = table(resolved, name)?;
-            // The app's own indexes and foreign keys, back with their exact definitions.
-            for key in &t.app_rebuilt {
+            // The app's own indexes and foreign keys, back with their exact definitions; the
+            // foreign keys of a table in a cycle come back in its foreign-keys step.
+            let in_cycle = crate::graph::cyclic_tables(resolved).contains(t.source.as_str());
+            for key in t
+                .app_rebuilt
+                .iter()
+                .filter(|k| !(in_cycle && k.kind == "foreign_key"))
+            {
                 target.push(if key.kind == "index" {
                     templates.render(
                         &target_template("app_index"),
@@ -259,6 +279,36 @@ fn render_step(
                 target.push(templates.render(
                     &target_template("index"),
                     context! { schema, table => t.target, name => i.name, unique => i.unique, keys => Value::from_serialize(&i.keys), predicate => i.predicate, method => i.method, guard },
+                )?);
+            }
+        }
+        StepKind::ForeignKeys { table: name } if resolved.owner == SchemaOwner::App => {
+            // The app's foreign keys of a table in a cycle, once every table of the cycle has
+            // its keys; each only where missing (a failed attempt's restore may have made it).
+            let t = table(resolved, name)?;
+            let keys: Vec<&crate::resolve::AppKey> = t
+                .app_rebuilt
+                .iter()
+                .filter(|k| k.kind == "foreign_key")
+                .collect();
+            let mut tables: Vec<&str> = t
+                .foreign_keys
+                .iter()
+                .map(|fk| fk.referenced_table.as_str())
+                .chain([t.target.as_str()])
+                .collect();
+            tables.sort_unstable();
+            tables.dedup();
+            if !keys.is_empty() {
+                target.push(
+                    templates
+                        .render(&target_template("lock_tables"), context! { schema, tables })?,
+                );
+            }
+            for key in keys {
+                target.push(templates.render(
+                    &target_template("app_foreign_key"),
+                    context! { schema, table => t.target, name => key.name, definition => key.definition },
                 )?);
             }
         }
@@ -328,7 +378,9 @@ fn render_step(
             }
             // `existing_keys: rebuild`: the app's keys, indexes and foreign keys go before any
             // load, foreign keys first (they need the keys), indexes last; each table's
-            // `indexes:<t>` step re-creates them after its load, as decant does its own.
+            // `indexes:<t>` step re-creates them after its load, as decant does its own (the
+            // foreign keys of a cycle: its `foreign-keys:<t>` step). Under `keep`, only the
+            // foreign keys of a cycle go.
             let keys: Vec<(&ResolvedTable, &crate::resolve::AppKey)> = resolved
                 .tables
                 .iter()

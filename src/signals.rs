@@ -1,6 +1,8 @@
 //! SIGINT, SIGTERM and SIGHUP for the whole process: which one arrived, and who acts on it.
 //! A command either polls [`received`] and winds down itself (`run`), or sets a [`Hook`] that
-//! ends the process (`check`, `rehearse`); a second signal always ends it at once.
+//! ends the process (`check`, `rehearse`). A second signal within a second of the first is the
+//! same request (a supervisor such as `timeout -s INT` signals the process and its group); a
+//! later one ends the process at once.
 
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::{Mutex, OnceLock};
@@ -13,6 +15,11 @@ pub type Hook = Box<dyn Fn(i32) + Send>;
 /// The first signal received, 0 until one arrives.
 static RECEIVED: AtomicI32 = AtomicI32::new(0);
 static HOOK: Mutex<Option<Hook>> = Mutex::new(None);
+/// When the first signal arrived.
+static FIRST_AT: OnceLock<std::time::Instant> = OnceLock::new();
+
+/// How long after the first signal another one is the same request, not a second one.
+pub const SAME_REQUEST: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Starts listening for SIGINT, SIGTERM and SIGHUP, once per process. Until a command calls
 /// this, the default actions apply (the process ends at once, as with kill -9).
@@ -39,6 +46,13 @@ fn on_signal(signal: i32) {
     let first = RECEIVED
         .compare_exchange(0, signal, Ordering::SeqCst, Ordering::SeqCst)
         .is_ok();
+    if first {
+        let _ = FIRST_AT.set(std::time::Instant::now());
+    } else if FIRST_AT.get().is_some_and(|at| at.elapsed() < SAME_REQUEST) {
+        // The same request delivered twice: `timeout -s INT` signals decant and then its
+        // process group, a supervisor may repeat itself. The first is being acted on.
+        return;
+    }
     if !first {
         // The user asked twice: whatever was winding down, stop now. Everything a step commits
         // carries its journal record, so ending here loses nothing that a resume cannot redo.
@@ -96,12 +110,14 @@ pub fn say(text: &str) {
 /// process sends itself SIGKILL there: no cleanup, no unwinding, exactly like `kill -9`. When
 /// `DECANT_TEST_PAUSE_AT` names the point, the process waits there for the test to act on a
 /// run in progress, until a signal arrives or the file `DECANT_TEST_RELEASE` names exists.
+/// When `DECANT_TEST_PANIC_AT` names it, the thread there panics, as a bug would.
 pub fn test_point(point: &str, step: &str) {
-    static TARGETS: OnceLock<(Option<String>, Option<String>)> = OnceLock::new();
-    let (kill, pause) = TARGETS.get_or_init(|| {
+    static TARGETS: OnceLock<(Option<String>, Option<String>, Option<String>)> = OnceLock::new();
+    let (kill, pause, panic) = TARGETS.get_or_init(|| {
         (
             std::env::var("DECANT_TEST_KILL_AT").ok(),
             std::env::var("DECANT_TEST_PAUSE_AT").ok(),
+            std::env::var("DECANT_TEST_PANIC_AT").ok(),
         )
     });
     let here = |target: &Option<String>| {
@@ -115,6 +131,9 @@ pub fn test_point(point: &str, step: &str) {
         let _ = signal_hook::low_level::raise(signal_hook::consts::SIGKILL);
         // SIGKILL cannot be caught: this sleep is never reached.
         std::thread::sleep(std::time::Duration::from_secs(60));
+    }
+    if here(panic) {
+        panic!("test panic at {point}:{step}");
     }
     if here(pause) {
         // Until a signal arrives (the code after the point then sees it) or the test creates

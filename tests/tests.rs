@@ -4,6 +4,7 @@
 
 mod support;
 
+mod app_cycles;
 mod app_restore;
 mod app_schema;
 mod app_triggers;
@@ -27,6 +28,8 @@ mod resolve;
 mod rollback;
 mod run;
 mod secrets;
+mod signals;
+mod spatial;
 mod sync;
 mod traps;
 mod values;

@@ -145,7 +145,29 @@ pub fn run(args: &InitArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<
                 writeln!(err, "{line}")?;
             }
         }
-        crate::init::starter_plan(&catalog, &name, &source_url, &target_url)
+        // A spatial column becomes `geometry` only where PostGIS is installed in the target.
+        let spatial = catalog.engine == crate::catalog::Engine::Mysql
+            && catalog.tables.iter().any(|t| {
+                t.columns
+                    .iter()
+                    .any(|c| crate::mapping::mysql::is_spatial(&c.declared_type))
+            });
+        let postgis = match args.target.as_deref().filter(|_| spatial) {
+            Some(url) => match crate::journal::connect(url)
+                .map_err(|e| crate::errors::chain(&e))
+                .and_then(|mut conn| {
+                    crate::introspect::postgres::postgis_installed(&mut conn)
+                        .map_err(|e| e.to_string())
+                }) {
+                Ok(installed) => installed,
+                Err(e) => {
+                    writeln!(err, "note: cannot ask --target whether PostGIS is installed ({e}); spatial columns are proposed as `bytea` (WKB)")?;
+                    false
+                }
+            },
+            None => false,
+        };
+        crate::init::starter_plan(&catalog, &name, &source_url, &target_url, postgis)
     };
     match to_file {
         Some(path) => {

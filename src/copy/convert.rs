@@ -426,6 +426,15 @@ impl Column {
                 Val::InvalidText(b) => binary::bytes(out, b),
                 other => return Err(format!("{} is not binary data", other.describe())),
             },
+            Kind::Geometry => {
+                let bytes = match &val {
+                    Val::Blob(b) => b.as_ref(),
+                    Val::InvalidText(b) => b,
+                    Val::Text(t) => t.as_bytes(),
+                    other => return Err(format!("{} is not a spatial value", other.describe())),
+                };
+                binary::bytes(out, &ewkb(bytes)?);
+            }
             Kind::Date => binary::date(out, date(&val)?),
             Kind::Time => {
                 let (micros, _) = time_of_day(&val, false, self.exact_times)?;
@@ -1417,6 +1426,43 @@ fn decimal(val: &Val<'_>) -> Result<Decimal, Reason> {
     }
 }
 
+/// PostGIS's EWKB of a spatial value as the MySQL load selects it: a 4-byte big-endian SRID,
+/// then the WKB. The SRID goes into the WKB's header (flag 0x20000000), in its byte order;
+/// SRID 0 (none) leaves plain WKB.
+fn ewkb(bytes: &[u8]) -> Result<Vec<u8>, String> {
+    let too_short = || format!("{} bytes are not an SRID and WKB", bytes.len());
+    let (srid, wkb) = bytes.split_at_checked(4).ok_or_else(too_short)?;
+    let srid = u32::from_be_bytes(srid.try_into().map_err(|_| too_short())?);
+    if wkb.len() < 5 {
+        return Err(too_short());
+    }
+    if srid == 0 {
+        return Ok(wkb.to_vec());
+    }
+    let little = match wkb[0] {
+        1 => true,
+        0 => false,
+        b => return Err(format!("WKB byte order {b} is neither 0 nor 1")),
+    };
+    let header: [u8; 4] = wkb[1..5].try_into().map_err(|_| too_short())?;
+    let kind = if little {
+        u32::from_le_bytes(header)
+    } else {
+        u32::from_be_bytes(header)
+    } | 0x2000_0000;
+    let mut out = Vec::with_capacity(wkb.len() + 4);
+    out.push(wkb[0]);
+    if little {
+        out.extend_from_slice(&kind.to_le_bytes());
+        out.extend_from_slice(&srid.to_le_bytes());
+    } else {
+        out.extend_from_slice(&kind.to_be_bytes());
+        out.extend_from_slice(&srid.to_be_bytes());
+    }
+    out.extend_from_slice(&wkb[5..]);
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1426,6 +1472,30 @@ mod tests {
             .ok_or("unparsed")?
             .fit(p, s, "numeric")
             .map(|d| d.to_string())
+    }
+
+    #[test]
+    fn ewkb_puts_the_srid_into_the_wkb_header_in_its_byte_order_and_leaves_srid_0_plain() {
+        // POINT(1 2), little-endian WKB, SRID 4326 ahead of it (big-endian, as selected).
+        let mut point = vec![1, 1, 0, 0, 0];
+        point.extend(1f64.to_le_bytes());
+        point.extend(2f64.to_le_bytes());
+        let with = |srid: u32, wkb: &[u8]| [srid.to_be_bytes().as_slice(), wkb].concat();
+        let mut expected = vec![1, 1, 0, 0, 0x20];
+        expected.extend(4326u32.to_le_bytes());
+        expected.extend(&point[5..]);
+        assert_eq!(ewkb(&with(4326, &point)).unwrap(), expected);
+        assert_eq!(ewkb(&with(0, &point)).unwrap(), point);
+        // Big-endian WKB keeps big-endian.
+        let mut big = vec![0, 0, 0, 0, 1];
+        big.extend(1f64.to_be_bytes());
+        big.extend(2f64.to_be_bytes());
+        let mut expected = vec![0, 0x20, 0, 0, 1];
+        expected.extend(4326u32.to_be_bytes());
+        expected.extend(&big[5..]);
+        assert_eq!(ewkb(&with(4326, &big)).unwrap(), expected);
+        assert!(ewkb(&[0, 0, 0]).is_err());
+        assert!(ewkb(&with(4326, &[7, 1, 0, 0, 0])).is_err());
     }
 
     #[test]

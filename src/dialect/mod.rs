@@ -105,6 +105,10 @@ pub const BUILTIN_TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/postgres/add_constraint.sql.j2"),
     ),
     (
+        "postgres/app_foreign_key.sql.j2",
+        include_str!("../../templates/postgres/app_foreign_key.sql.j2"),
+    ),
+    (
         "postgres/sync_temp_table.sql.j2",
         include_str!("../../templates/postgres/sync_temp_table.sql.j2"),
     ),

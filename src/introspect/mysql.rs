@@ -223,21 +223,31 @@ fn read_keys(
     // (table, index) → (unique, parts, why not carried)
     type Parts = (bool, Vec<(String, bool)>, Option<String>);
     let mut indexes: BTreeMap<(String, String), Parts> = BTreeMap::new();
+    let mut spatial: std::collections::BTreeSet<(String, String)> = Default::default();
     for row in rows {
         let key = (text(&row[0]), text(&row[1]));
+        let key_of = key.clone();
         let entry = indexes
             .entry(key)
             .or_insert_with(|| (integer(&row[2]) == Some(0), Vec::new(), None));
         let column = text(&row[3]);
-        if let Some(n) = integer(&row[4]) {
+        // MariaDB gives a SPATIAL index's part a length (32) that is no prefix.
+        if let Some(n) = integer(&row[4]).filter(|_| text(&row[5]) != "SPATIAL") {
             entry.2 = Some(format!("it indexes the first {n} characters of `{column}`"));
         }
-        if text(&row[5]) != "BTREE" {
+        // A SPATIAL index becomes a GiST index where its column becomes PostGIS's geometry
+        // (decided when the plan is resolved).
+        if text(&row[5]) == "SPATIAL" {
+            spatial.insert(key_of.clone());
+        } else if text(&row[5]) != "BTREE" {
             entry.2 = Some(format!("it is a {} index", text(&row[5])));
         }
         entry.1.push((column, text(&row[6]) == "D"));
     }
     for ((table_name, index), (unique, parts, not_carried)) in indexes {
+        let method = spatial
+            .contains(&(table_name.clone(), index.clone()))
+            .then(|| "spatial".to_owned());
         let Some(table) = tables.get_mut(&table_name) else {
             continue;
         };
@@ -274,6 +284,7 @@ fn read_keys(
                     })
                     .collect(),
                 predicate: None,
+                method,
             });
         }
     }

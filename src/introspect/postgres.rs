@@ -442,6 +442,15 @@ fn list(items: &[&String]) -> String {
 }
 
 /// The tables of the app's schema that hold rows now, with their counts.
+/// Whether PostGIS is installed in the target database (`CREATE EXTENSION postgis` ran there):
+/// only then does `init` propose `geometry` for a spatial column.
+pub fn postgis_installed(conn: &mut TargetConnection) -> diesel::QueryResult<bool> {
+    diesel::select(diesel::dsl::sql::<Bool>(
+        "EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'postgis')",
+    ))
+    .get_result(conn.postgres())
+}
+
 pub fn tables_with_rows(
     conn: &mut TargetConnection,
     schema: &str,

@@ -613,6 +613,7 @@ fn created_indexes(
             parts,
             predicate: parsed.predicate,
             sql,
+            method: None,
         });
     }
     Ok(indexes)

@@ -129,11 +129,10 @@ fn declared_mapping(table: &Table, column: &Column) -> TypeDecision {
             "enum → text (the labels are not carried as a CHECK)",
         ),
         "set" => simple("text", "set → text (comma-separated labels)"),
-        "geometry" | "point" | "linestring" | "polygon" | "multipoint" | "multilinestring"
-        | "multipolygon" | "geometrycollection" => {
-            let mut d = simple("bytea", &format!("{base} → bytea (MySQL's internal form)"));
+        b if is_spatial(b) => {
+            let mut d = simple("bytea", &format!("{base} → bytea (WKB)"));
             d.warnings.push(format!(
-                "spatial `{base}` is carried as MySQL's bytes (a 4-byte SRID, then WKB); for PostGIS, map it with `to:` and convert the bytes with ST_GeomFromWKB(substring(col from 5))"
+                "spatial `{base}` is carried as WKB in `bytea`, without its SRID; with PostGIS installed in the target database, `to: geometry` keeps the geometry and its SRID"
             ));
             d
         }
@@ -151,6 +150,28 @@ fn declared_mapping(table: &Table, column: &Column) -> TypeDecision {
 }
 
 /// Whether the column is an AUTO_INCREMENT column, or in the primary key or a foreign key.
+/// Whether a MySQL type (its base name, any case) is spatial: the load reads such a column as
+/// WKB (`ST_AsBinary`), never in MySQL's own form, which the client library cannot bind.
+pub fn is_spatial(declared: &str) -> bool {
+    let base = declared
+        .split(|c: char| c == '(' || c.is_whitespace())
+        .next()
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    matches!(
+        base.as_str(),
+        "geometry"
+            | "point"
+            | "linestring"
+            | "polygon"
+            | "multipoint"
+            | "multilinestring"
+            | "multipolygon"
+            | "geometrycollection"
+            | "geomcollection"
+    )
+}
+
 fn is_key(table: &Table, column: &str) -> bool {
     table.rowid_alias.as_deref() == Some(column)
         || table.primary_key.iter().any(|c| c == column)

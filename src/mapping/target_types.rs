@@ -135,6 +135,7 @@ const KNOWN_TYPES: &[(&str, &[&str])] = &[
     ("xml", &["xml"]),
     ("tsvector", &["tsvector"]),
     ("point", &["point"]),
+    ("geometry", &["geometry"]),
     ("int4range", &["int4range"]),
     ("int8range", &["int8range"]),
     ("numrange", &["numrange"]),

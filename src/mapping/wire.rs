@@ -42,6 +42,9 @@ pub(crate) enum Kind {
     },
     MacAddr,
     Point,
+    /// PostGIS's `geometry`, from MySQL's spatial bytes as decant selects them (a 4-byte
+    /// big-endian SRID, then WKB); written as EWKB, the SRID kept.
+    Geometry,
     /// An enum of the app's schema; the labels are the column's.
     Enum,
     /// A one-dimensional array from JSON-array text; the element's OID, and its encoder is
@@ -147,6 +150,7 @@ impl Kind {
                 "cidr" => Kind::Inet { cidr: true },
                 "macaddr" => Kind::MacAddr,
                 "point" => Kind::Point,
+                "geometry" => Kind::Geometry,
                 _ => return None,
             },
         })

@@ -150,6 +150,29 @@ pub(super) fn resolve_constraints(
     for index in &source.indexes {
         let mut keys = Vec::new();
         let mut failure = None;
+        // MySQL's SPATIAL index: a GiST index where every column is PostGIS's geometry.
+        let spatial = index.method.as_deref() == Some("spatial");
+        if spatial {
+            let not_geometry = index.parts.iter().find_map(|p| match &p.key {
+                IndexKey::Column(c) => table
+                    .column(c)
+                    .filter(|col| col.target_type.base != "geometry")
+                    .map(|col| {
+                        format!(
+                            "column `{c}` is `{}`, not `geometry`",
+                            col.target_type.sql()
+                        )
+                    }),
+                IndexKey::Expression(_) => Some("it indexes an expression".to_owned()),
+            });
+            if let Some(why) = not_geometry {
+                table.warnings.push(format!(
+                    "SPATIAL index `{}` not carried: {why}; with PostGIS in the target and `to: geometry` it becomes a GiST index",
+                    index.name
+                ));
+                continue;
+            }
+        }
         for part in &index.parts {
             let sql = match &part.key {
                 IndexKey::Column(c) => {
@@ -193,7 +216,7 @@ pub(super) fn resolve_constraints(
                 unique: index.unique,
                 keys,
                 predicate,
-                method: None,
+                method: spatial.then(|| "gist".to_owned()),
                 origin: "source".into(),
             }),
             Some(why) => table

@@ -90,6 +90,38 @@ pub fn fit_to_app_schema(
             plan, catalog, table, app_table, &carried, keys_stay, problems,
         );
     }
+    // `existing_keys: keep` and a foreign-key cycle: with the keys in place no table of the
+    // cycle can be loaded first, so the cycle's foreign keys go for the load and come back
+    // once every table of the cycle is loaded and keyed, as on the created-schema route.
+    if plan.settings.existing_keys == ExistingKeys::Keep {
+        let cyclic: Vec<String> = super::cyclic_tables(resolved)
+            .into_iter()
+            .map(str::to_owned)
+            .collect();
+        for table in resolved
+            .tables
+            .iter_mut()
+            .filter(|t| cyclic.contains(&t.source))
+        {
+            let Some(app_table) = app.table(&table.target) else {
+                continue;
+            };
+            let names: Vec<String> = table
+                .foreign_keys
+                .iter()
+                .map(|fk| fk.name.clone())
+                .collect();
+            table.app_rebuilt = app_table
+                .foreign_keys()
+                .filter(|c| names.contains(&c.name))
+                .map(|c| AppKey {
+                    name: c.name.clone(),
+                    kind: "foreign_key".to_owned(),
+                    definition: c.definition.clone(),
+                })
+                .collect();
+        }
+    }
     for view in resolved.views.drain(..) {
         resolved.notes.push(format!(
             "view `{}` is not carried: with `target.owner: app` the app's migrator makes the schema",

@@ -50,6 +50,36 @@ impl ResolvedPlan {
     }
 }
 
+/// The tables (source names) whose foreign keys reference each other in a cycle of two or more
+/// tables; self-references alone do not count.
+pub fn cyclic_tables(resolved: &ResolvedPlan) -> std::collections::BTreeSet<&str> {
+    use petgraph::graph::{DiGraph, NodeIndex};
+    let mut g: DiGraph<&str, ()> = DiGraph::new();
+    let idx: std::collections::HashMap<&str, NodeIndex> = resolved
+        .tables
+        .iter()
+        .map(|t| (t.source.as_str(), g.add_node(t.source.as_str())))
+        .collect();
+    for t in &resolved.tables {
+        for fk in &t.foreign_keys {
+            if let (Some(a), Some(b)) = (
+                idx.get(fk.referenced_source.as_str()),
+                idx.get(t.source.as_str()),
+            ) {
+                if a != b {
+                    g.add_edge(*a, *b, ());
+                }
+            }
+        }
+    }
+    petgraph::algo::tarjan_scc(&g)
+        .into_iter()
+        .filter(|scc| scc.len() > 1)
+        .flatten()
+        .map(|n| g[n])
+        .collect()
+}
+
 /// One carried table.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ResolvedTable {

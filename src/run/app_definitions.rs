@@ -251,6 +251,11 @@ pub fn drop_again(
                 if !exists(conn, schema, d)? {
                     continue;
                 }
+                // A key another table's foreign key depends on (a cycle's) goes after that
+                // foreign key, which the run's end makes again with the rest.
+                if kind == "constraint" {
+                    dropped += drop_dependent_foreign_keys(conn, schema, d, &definitions)?;
+                }
                 let sql = if kind == "index" {
                     format!(
                         "DROP INDEX {}.{}",
@@ -275,6 +280,54 @@ pub fn drop_again(
         }
         Ok(dropped)
     })
+}
+
+#[derive(QueryableByName)]
+struct Dependent {
+    #[diesel(sql_type = Text)]
+    table_name: String,
+    #[diesel(sql_type = Text)]
+    name: String,
+}
+
+/// Drops the recorded foreign keys that depend on key `d`'s index; returns how many.
+fn drop_dependent_foreign_keys(
+    conn: &mut TargetConnection,
+    schema: &str,
+    d: &AppDefinition,
+    definitions: &[AppDefinition],
+) -> Result<usize, JournalError> {
+    let sql = "SELECT t.relname::text AS table_name, fk.conname::text AS name FROM pg_constraint fk \
+               JOIN pg_class t ON t.oid = fk.conrelid \
+               WHERE fk.contype = 'f' AND fk.conindid = (SELECT k.conindid FROM pg_constraint k \
+                 JOIN pg_class c ON c.oid = k.conrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
+                 WHERE n.nspname = $1 AND c.relname = $2 AND k.conname = $3)";
+    let dependents = diesel::sql_query(sql)
+        .bind::<Text, _>(schema)
+        .bind::<Text, _>(&d.table_name)
+        .bind::<Text, _>(&d.name)
+        .load::<Dependent>(conn.postgres())
+        .map_err(|source| JournalError::Query {
+            sql: sql.to_owned(),
+            source,
+        })?;
+    let mut dropped = 0;
+    for fk in dependents.iter().filter(|fk| {
+        definitions
+            .iter()
+            .any(|r| r.kind == "foreign_key" && r.table_name == fk.table_name && r.name == fk.name)
+    }) {
+        let sql = format!(
+            "ALTER TABLE {}.{} DROP CONSTRAINT {}",
+            quote_ident(schema),
+            quote_ident(&fk.table_name),
+            quote_ident(&fk.name)
+        );
+        conn.batch_execute(&sql)
+            .map_err(|source| JournalError::Query { sql, source })?;
+        dropped += 1;
+    }
+    Ok(dropped)
 }
 
 /// The failures of a restore as lines for a message.

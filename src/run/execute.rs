@@ -1169,7 +1169,9 @@ impl<'p> Scheduler<'p> {
                     let started = Instant::now();
                     let rendered = &prepared.steps[step];
                     let mut attempts = 0;
-                    let outcome = loop {
+                    // A panic in a step (or in a reader thread, passed on) fails the step: the
+                    // scheduler is told, instead of waiting for a lane that is gone.
+                    let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| loop {
                         let source = lane.loads.then_some(LoadSource {
                             loader,
                             orphan_rejects,
@@ -1188,14 +1190,22 @@ impl<'p> Scheduler<'p> {
                             continue;
                         }
                         break outcome;
-                    }
-                    .map(|done| StepDone { watch, ..done });
+                    }));
+                    let panicked = caught.is_err();
+                    let outcome = caught
+                        .unwrap_or_else(|panic| Err((None, panic_text(panic.as_ref()))))
+                        .map(|done| StepDone { watch, ..done });
                     let _ = done_tx.send(Finished {
                         lane: lane_no,
                         step,
                         seconds: started.elapsed().as_secs_f64(),
                         outcome,
                     });
+                    if panicked {
+                        // The lane's connection may be mid-statement: it ends with the lane,
+                        // and its open transaction rolls back as it closes.
+                        break;
+                    }
                 }
             });
         }
@@ -1399,6 +1409,16 @@ impl<'p> Scheduler<'p> {
         drop(job_txs);
         stop
     }
+}
+
+/// What a step that panicked failed with: the panic's message, said to be a bug.
+fn panic_text(panic: &(dyn std::any::Any + Send)) -> String {
+    let message = panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "no message".to_owned());
+    format!("decant stopped on an internal error (a bug, please report it): {message}")
 }
 
 /// The statement that rejects `child`'s rows whose parent row (through `fk`) this run

@@ -285,7 +285,7 @@ impl SourceConnection {
             // `pages` ends with this thread, and the channel with it once every part is read.
             // Once the caller stops, each part left ends at its first page, which finds no one
             // to take it.
-            scope.spawn(move || {
+            let reader = scope.spawn(move || {
                 // In key order: all the same size.
                 share_out(
                     conns,
@@ -300,6 +300,11 @@ impl SourceConnection {
                 for values in page.map_err(VisitError::Read)? {
                     visit(values).map_err(VisitError::Stopped)?;
                 }
+            }
+            // A reader that panicked closed the channel as an ending would: its panic goes on
+            // to the caller (a run fails the step), never a silently short read.
+            if let Err(panic) = reader.join() {
+                std::panic::resume_unwind(panic);
             }
             Ok(())
         })
@@ -385,6 +390,8 @@ fn read_pages(
     // The first page is small: how wide the rows are is not known before it.
     let mut limit = 16;
     loop {
+        // Tests make a reader thread panic here, as a bug in a driver would.
+        crate::signals::test_point("reading", "page");
         let page = templates
             .render(
                 &crate::dialect::source_template("mysql", "select_page"),

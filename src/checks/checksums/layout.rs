@@ -49,7 +49,8 @@ impl Ty {
             Some(Kind::Text { .. }) if t.base == "char" => Ty::Bpchar,
             // An enum's binary form is its label: compared as text.
             Some(Kind::Text { .. } | Kind::Enum) => Ty::Text,
-            Some(Kind::Bytea) => Ty::Bytea,
+            // EWKB both ways: what the copy wrote is what PostGIS sends back.
+            Some(Kind::Bytea | Kind::Geometry) => Ty::Bytea,
             Some(Kind::Date) => Ty::Date,
             Some(Kind::Time) => Ty::Time,
             Some(Kind::TimeTz) => Ty::TimeTz,
