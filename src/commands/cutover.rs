@@ -103,6 +103,13 @@ fn markdown(report: &CutoverReport) -> String {
     if let Some(failure) = &report.failure {
         md.push_str(&format!("## Failure\n\n{failure}\n\n"));
     }
+    if let Some(c) = &report.catch_up {
+        let n = c.counts();
+        md.push_str(&format!(
+            "Before the pause, a catch-up sync applied {} inserted, {} updated, {} deleted in {:.3} s while the app still wrote.\n\n",
+            n.inserted, n.updated, n.deleted, c.seconds
+        ));
+    }
     if let Some(sync) = &report.sync {
         md.push_str("## Final sync\n\n| table | inserted | updated | deleted | rejected | compared |\n|---|---|---|---|---|---|\n");
         for t in &sync.tables {

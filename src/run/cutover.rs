@@ -1,5 +1,5 @@
 //! `decant cutover`: the switch from the old database to PostgreSQL as one measured window —
-//! pre-flight, write pause, final sync, sequences, checks, the plan's cutover steps, release.
+//! pre-flight, catch-up, write pause, final sync, sequences, checks, cutover steps, release.
 //!
 //! The source is never written: the pause is a lock held (see `source::pause`), or the
 //! operator's word that the app is stopped, verified afterwards by a sync that finds nothing.
@@ -66,6 +66,9 @@ pub struct CutoverReport {
     /// The measured write pause: from the lock taken to the lock released.
     pub pause_seconds: Option<f64>,
     pub catch_up_age_seconds: f64,
+    /// The sync just before the pause, while the app still wrote.
+    pub catch_up: Option<SyncReport>,
+    /// The final sync, inside the pause.
     pub sync: Option<SyncReport>,
     pub sequences: Vec<String>,
     pub checks: Vec<CheckLine>,
@@ -118,6 +121,7 @@ pub fn cutover(
         pause_ended_at: None,
         pause_seconds: None,
         catch_up_age_seconds: age,
+        catch_up: None,
         sync: None,
         sequences: Vec::new(),
         checks: Vec::new(),
@@ -127,6 +131,18 @@ pub fn cutover(
         failure: None,
         seconds: 0.0,
     };
+    // A catch-up while the app still writes: the final sync inside the pause then carries only
+    // what the app wrote during this one, which is what keeps the pause short.
+    if !options.app_stopped {
+        say("catch-up sync (the app still writes)");
+        let caught_up = sync(prepared, &plan.target.url, false).map_err(|e| {
+            CutoverError::Refused(format!(
+                "the catch-up sync before the pause failed: {}",
+                chain(&e)
+            ))
+        })?;
+        report.catch_up = Some(caught_up);
+    }
     let pause = if options.app_stopped {
         None
     } else {
