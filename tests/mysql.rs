@@ -1108,11 +1108,11 @@ fn init_on_mysql_starts_with_reject_only_when_it_flags_a_bad_value_and_says_whic
         "{}",
         out.stdout
     );
-    // The README says the same.
-    let readme = std::fs::read_to_string(repo_root().join("README.md")).unwrap();
+    // The manual says the same.
+    let readme = std::fs::read_to_string(repo_root().join("docs/guides/mysql.md")).unwrap();
     assert!(
         readme.contains("When it flags such a\nvalue it starts the plan with `on_bad_row: reject`")
             && readme.contains("when the profile finds none it writes `on_bad_row: stop`"),
-        "the README's `init` on MySQL section does not say when init writes reject and stop"
+        "the manual's `init` on MySQL section does not say when init writes reject and stop"
     );
 }

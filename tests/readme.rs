@@ -1,5 +1,5 @@
-//! The README's examples are real: every `yaml` block is a plan that validates, and CI runs
-//! the test command the README states.
+//! The README's and the manual's examples are real: every `yaml` block of `README.md` and of
+//! `docs/**/*.md` is a plan that validates, and CI runs the test command the README states.
 
 use crate::support::cli::{decant_in, repo_root};
 
@@ -25,14 +25,68 @@ fn readme() -> String {
     std::fs::read_to_string(repo_root().join("README.md")).unwrap()
 }
 
+/// Every Markdown page of the manual under `docs/`, with its path.
+fn manual_pages() -> Vec<(std::path::PathBuf, String)> {
+    fn walk(dir: &std::path::Path, out: &mut Vec<(std::path::PathBuf, String)>) {
+        let mut entries: Vec<_> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        entries.sort();
+        for path in entries {
+            if path.is_dir() {
+                walk(&path, out);
+            } else if path.extension().is_some_and(|e| e == "md") {
+                let text = std::fs::read_to_string(&path).unwrap();
+                out.push((path, text));
+            }
+        }
+    }
+    let mut pages = Vec::new();
+    walk(&repo_root().join("docs"), &mut pages);
+    pages
+}
+
 #[test]
-fn every_yaml_block_in_the_readme_is_a_plan_that_validates() {
-    let blocks: Vec<String> = fenced_blocks(&readme())
-        .into_iter()
+fn the_manual_has_every_page_its_summary_and_the_readme_link_to() {
+    let pages = manual_pages();
+    assert!(pages.len() > 20, "{} pages", pages.len());
+    let link = regex::Regex::new(r"\]\(([^)#\s]+\.md)(#[^)]*)?\)").unwrap();
+    let mut sources = vec![(repo_root().join("README.md"), readme())];
+    sources.extend(pages);
+    for (path, text) in &sources {
+        for m in link.captures_iter(text) {
+            let target = path.parent().unwrap().join(&m[1]);
+            assert!(
+                target.exists(),
+                "{} links to `{}`, which does not exist",
+                path.display(),
+                &m[1]
+            );
+        }
+    }
+    assert!(
+        readme().len() <= 12_000,
+        "the README is {} characters: the manual is in docs/",
+        readme().len()
+    );
+}
+
+#[test]
+fn every_yaml_block_in_the_readme_and_the_manual_is_a_plan_that_validates() {
+    let mut texts = vec![readme()];
+    texts.extend(manual_pages().into_iter().map(|(_, text)| text));
+    let blocks: Vec<String> = texts
+        .iter()
+        .flat_map(|text| fenced_blocks(text))
         .filter(|(info, _)| info == "yaml")
         .map(|(_, b)| b)
         .collect();
-    assert!(!blocks.is_empty(), "the README shows at least one plan");
+    assert!(
+        blocks.len() >= 2,
+        "the README and the manual show plans: {}",
+        blocks.len()
+    );
     // Each block a plan file in a folder outside the repository, where the paths the blocks
     // name relative to the plan (`plans/data/…`) lead to the repository's files.
     let dir = tempfile::tempdir().unwrap();
