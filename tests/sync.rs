@@ -398,3 +398,35 @@ fn query_source(s: &Setup, sql: &str) -> String {
         .remove(0)
         .t
 }
+
+#[test]
+fn a_changed_child_of_a_parent_that_became_bad_is_rejected_once_though_both_its_versions_go() {
+    // The child row is staged (it changed) and still in the target (its old version): the
+    // cascade takes it out of both, and records it once.
+    let s = Setup::from_sql(SOURCE, PLAN);
+    assert_exit(&s.decant(&["run", "plan.yaml"]), 0);
+    write_source(
+        &s,
+        "UPDATE authors SET rating = 'not a number' WHERE id = 7;
+         UPDATE books SET title = 'changed title' WHERE author_id = 7;",
+    );
+    let out = s.decant(&["sync", "plan.yaml"]);
+    assert_exit(&out, 1);
+    let children: u64 = query_source(&s, "SELECT count(*) FROM books WHERE author_id = 7")
+        .parse()
+        .unwrap();
+    assert!(children > 0);
+    assert_eq!(
+        query(
+            &s.db,
+            "SELECT count(*) || '/' || count(DISTINCT primary_key) FROM decant.decant_rejects WHERE source_table = 'books'"
+        ),
+        format!("{children}/{children}"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(
+        query(&s.db, "SELECT count(*) FROM books WHERE author_id = 7"),
+        "0"
+    );
+}
