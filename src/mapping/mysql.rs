@@ -128,7 +128,20 @@ fn declared_mapping(table: &Table, column: &Column) -> TypeDecision {
             "text",
             "enum → text (the labels are not carried as a CHECK)",
         ),
-        "set" => simple("text", "set → text (comma-separated labels)"),
+        "set" => {
+            let mut d = to(
+                TargetType {
+                    array: true,
+                    ..TargetType::simple("text")
+                },
+                "set → text[] (one element per label; the empty set is the empty array)",
+            );
+            d.warnings.push(
+                "SET is carried as `text[]`, one element per label (`'a,b'` → `{a,b}`): the app queries it with `= ANY(col)` or `@>` instead of FIND_IN_SET; map it with `to: text` to keep the comma-separated text"
+                    .to_owned(),
+            );
+            d
+        }
         "geometry" | "point" | "linestring" | "polygon" | "multipoint" | "multilinestring"
         | "multipolygon" | "geometrycollection" => {
             let mut d = simple("bytea", &format!("{base} → bytea (MySQL's internal form)"));
@@ -198,7 +211,7 @@ mod tests {
             ("datetime(6)", "timestamp"),
             ("timestamp", "timestamptz"),
             ("enum('a','b')", "text"),
-            ("set('x','y')", "text"),
+            ("set('x','y')", "text[]"),
             ("point", "bytea"),
         ] {
             assert_eq!(mapped(declared), expected, "{declared}");

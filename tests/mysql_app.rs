@@ -1,0 +1,121 @@
+//! A MariaDB source into an app-owned PostgreSQL schema (`init --app-schema`, a snapshot beside
+//! the plan), for the values whose meaning depends on the app's column types: SET and ENUM into
+//! the app's arrays and enum, and what the app's types narrow (a DATETIME into `date`, longer
+//! text, bigger numbers), found by the profile before any row moves.
+
+use diesel::connection::SimpleConnection;
+
+use crate::support::cli::{assert_all_checks_passed, decant_in, Outcome};
+use crate::support::mysql::MysqlDatabase;
+use crate::support::postgres::TestDatabase;
+use crate::support::setup::{assert_exit, query};
+
+/// `decant ARGS` in `dir`, from `source` into `target`.
+fn decant(
+    dir: &std::path::Path,
+    args: &[&str],
+    source: &MysqlDatabase,
+    target: &TestDatabase,
+) -> Outcome {
+    decant_in(
+        dir,
+        args,
+        &[
+            ("SOURCE_DATABASE_URL", source.url.as_str()),
+            ("TARGET_DATABASE_URL", target.url.as_str()),
+        ],
+    )
+}
+
+/// `init --app-schema` from `source` against the app's schema made by `schema` in a database of
+/// its own (the developer's), writing `plan.yaml` and its snapshot in `dir`; the plan's text.
+fn init_for_app(dir: &std::path::Path, source: &MysqlDatabase, schema: &str) -> String {
+    let dev = TestDatabase::new();
+    dev.connect().batch_execute(schema).unwrap();
+    let init = decant(
+        dir,
+        &[
+            "init",
+            "--source",
+            &source.url,
+            "--target",
+            &dev.url,
+            "--app-schema",
+            "-o",
+            "plan.yaml",
+        ],
+        source,
+        &dev,
+    );
+    assert_exit(&init, 0);
+    std::fs::read_to_string(dir.join("plan.yaml")).unwrap()
+}
+
+const SET_SOURCE: &str = "
+    CREATE TABLE people (
+      id INT PRIMARY KEY,
+      tags SET('a','b','[c]') NOT NULL DEFAULT '',
+      moods SET('happy','sad') NULL,
+      mood ENUM('happy','sad','ok') NOT NULL
+    );
+    INSERT INTO people VALUES (1, 'a,b', 'happy,sad', 'happy'), (2, '', 'sad', 'ok'),
+      (3, '[c]', NULL, 'sad'), (4, 'a,b,[c]', '', 'ok');
+";
+
+const SET_APP: &str = "
+    CREATE TYPE mood AS ENUM ('happy', 'sad', 'ok');
+    CREATE TABLE people (id integer PRIMARY KEY, tags text[] NOT NULL, moods varchar(5)[], mood mood NOT NULL);
+";
+
+#[test]
+fn mysql_sets_go_into_the_apps_arrays_and_enums_into_its_enum_type() {
+    let source = MysqlDatabase::new();
+    source.execute(SET_SOURCE);
+    let dir = tempfile::tempdir().unwrap();
+    let plan = init_for_app(dir.path(), &source, SET_APP);
+    let target = TestDatabase::new();
+    target.connect().batch_execute(SET_APP).unwrap();
+    let run = decant(dir.path(), &["run", "plan.yaml"], &source, &target);
+    assert_exit(&run, 0);
+    assert_all_checks_passed(&run);
+    // One element per label; the empty set is the empty array; a label that starts with `[`
+    // is a label, not JSON.
+    assert_eq!(
+        query(&target, "SELECT string_agg(concat_ws(' ', id, tags::text, coalesce(moods::text, '-'), mood), ' | ' ORDER BY id) FROM people"),
+        "1 {a,b} {happy,sad} happy | 2 {} {sad} ok | 3 {[c]} - sad | 4 {a,b,[c]} {} ok",
+        "{plan}"
+    );
+}
+
+#[test]
+fn init_proposes_text_arrays_for_mysql_sets_and_flags_them() {
+    let source = MysqlDatabase::new();
+    source.execute(SET_SOURCE);
+    let dir = tempfile::tempdir().unwrap();
+    let target = TestDatabase::new();
+    let init = decant(
+        dir.path(),
+        &["init", "--source", &source.url, "-o", "plan.yaml"],
+        &source,
+        &target,
+    );
+    assert_exit(&init, 0);
+    let plan = std::fs::read_to_string(dir.path().join("plan.yaml")).unwrap();
+    let tags = plan
+        .lines()
+        .find(|l| l.contains("tags") && l.contains("→"))
+        .unwrap_or_else(|| panic!("no mapping line for `tags` in\n{plan}"));
+    assert!(
+        tags.contains("text[]") && tags.contains("FLAGGED"),
+        "{tags}\n{plan}"
+    );
+    assert!(plan.contains("SET is carried as `text[]`"), "{plan}");
+    // The plan as init wrote it carries the sets as arrays, every check passing.
+    let run = decant(dir.path(), &["run", "plan.yaml"], &source, &target);
+    assert_exit(&run, 0);
+    assert_all_checks_passed(&run);
+    assert_eq!(
+        query(&target, "SELECT string_agg(concat_ws(' ', id, tags::text, coalesce(moods::text, '-')), ' | ' ORDER BY id) FROM people"),
+        "1 {a,b} {happy,sad} | 2 {} {sad} | 3 {[c]} - | 4 {a,b,[c]} {}"
+    );
+}
