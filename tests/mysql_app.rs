@@ -119,3 +119,97 @@ fn init_proposes_text_arrays_for_mysql_sets_and_flags_them() {
         "1 {a,b} {happy,sad} | 2 {} {sad} | 3 {[c]} - | 4 {a,b,[c]} {}"
     );
 }
+
+const NARROW_SOURCE: &str = "
+    CREATE TABLE events (id INT PRIMARY KEY, day DATETIME NOT NULL, at_midnight DATETIME NOT NULL);
+    INSERT INTO events VALUES (1, '2024-01-31 00:00:00', '2024-01-31 00:00:00'),
+      (2, '2024-02-01 10:30:00', '2024-02-01 00:00:00'), (3, '2024-02-02 23:59:59', '2024-02-02 00:00:00');
+    CREATE TABLE notes (id INT PRIMARY KEY, title VARCHAR(40) NOT NULL, n INT NOT NULL, price DECIMAL(10,2) NOT NULL);
+    INSERT INTO notes VALUES (1, 'short', 1, 1.50), (2, 'a title longer than ten', 70000, 123.45),
+      (3, 'eleven char', -40000, 99.99);
+";
+
+const NARROW_APP: &str = "
+    CREATE TABLE events (id integer PRIMARY KEY, day date NOT NULL, at_midnight date NOT NULL);
+    CREATE TABLE notes (id integer PRIMARY KEY, title varchar(10) NOT NULL, n smallint NOT NULL, price numeric(4,2) NOT NULL);
+";
+
+#[test]
+fn what_the_apps_types_narrow_is_flagged_before_the_run_and_datetime_to_date_is_proposed() {
+    let source = MysqlDatabase::new();
+    source.execute(NARROW_SOURCE);
+    let dir = tempfile::tempdir().unwrap();
+    let plan = init_for_app(dir.path(), &source, NARROW_APP);
+    // init counts what would be bad rows and proposes the named transform for the reviewer to
+    // accept; a column whose values all fit gets nothing.
+    for expected in [
+        "  # 2 value(s) of `events.day` have a time of day, which the app's `date` cannot hold",
+        "; to accept `datetime_to_date` (keeps the calendar date of the source's wall clock, drops the time), take the line below instead  <- FLAGGED\n  #   events.day: { transform: datetime_to_date }\n  events.day: {}  # no transform: those values are bad rows\n",
+        "  # WARNING: 2 value(s) of `notes.title` are longer than 10 characters, which the app's `varchar(10)` cannot hold",
+        "  # WARNING: 2 value(s) of `notes.n` are out of range for the app's `smallint`",
+        "  # WARNING: 1 value(s) of `notes.price` have more than 2 digit(s) before the point",
+    ] {
+        assert!(plan.contains(expected), "missing {expected:?} in\n{plan}");
+    }
+    assert!(!plan.contains("at_midnight"), "{plan}");
+    // validate and plan say the same before the reviewer decides.
+    let target = TestDatabase::new();
+    target.connect().batch_execute(NARROW_APP).unwrap();
+    for command in ["validate", "plan"] {
+        let out = decant(dir.path(), &[command, "plan.yaml"], &source, &target);
+        assert_exit(&out, 0);
+        for expected in [
+            "2 value(s) of `events.day` have a time of day, which the app's `date` cannot hold",
+            "columns.events.day.transform: datetime_to_date",
+            "2 value(s) of `notes.title` are longer than 10 characters",
+            "2 value(s) of `notes.n` are out of range for the app's `smallint`",
+            "1 value(s) of `notes.price` have more than 2 digit(s) before the point",
+        ] {
+            assert!(
+                out.stderr.contains(expected),
+                "`{command}` misses {expected:?}:\n{}",
+                out.stderr
+            );
+        }
+        assert!(!out.stderr.contains("at_midnight"), "{}", out.stderr);
+    }
+    // Accepted, the transform keeps each calendar date; the narrowed values stay bad rows,
+    // every one named.
+    std::fs::write(
+        dir.path().join("plan.yaml"),
+        plan.replace(
+            "  #   events.day: { transform: datetime_to_date }\n  events.day: {}  # no transform: those values are bad rows\n",
+            "  events.day: { transform: datetime_to_date }\n",
+        ),
+    )
+    .unwrap();
+    let validated = decant(dir.path(), &["validate", "plan.yaml"], &source, &target);
+    assert_exit(&validated, 0);
+    assert!(
+        !validated.stderr.contains("`events.day`"),
+        "{}",
+        validated.stderr
+    );
+    let run = decant(dir.path(), &["run", "plan.yaml"], &source, &target);
+    assert_eq!(
+        query(&target, "SELECT string_agg(id || ' ' || day || ' ' || at_midnight, ' | ' ORDER BY id) FROM events"),
+        "1 2024-01-31 2024-01-31 | 2 2024-02-01 2024-02-01 | 3 2024-02-02 2024-02-02",
+        "{}\n{}",
+        run.stdout,
+        run.stderr
+    );
+    assert_eq!(
+        query(
+            &target,
+            "SELECT string_agg(id::text, ',' ORDER BY id) FROM notes"
+        ),
+        "1"
+    );
+    assert_eq!(
+        query(
+            &target,
+            "SELECT count(*) FROM decant.decant_rejects WHERE source_table = 'notes'"
+        ),
+        "2"
+    );
+}

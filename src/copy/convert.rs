@@ -559,6 +559,17 @@ fn apply_builtin(b: Builtin, val: Val<'_>, kind: Kind) -> Result<Val<'_>, Reason
         },
         // The time encoders read the text; the column's `exact_times` is off.
         Builtin::RoundTimes => Ok(val),
+        Builtin::DatetimeToDate => match val {
+            Val::Text(t) => builtins::datetime_date(&t).map(|d| Val::Text(Cow::Owned(d))),
+            Val::Instant(m) => Ok(Val::Instant(
+                m.div_euclid(binary::DAY_MICROS) * binary::DAY_MICROS,
+            )),
+            Val::InvalidText(bytes) => Err(invalid_utf8(bytes)),
+            other => Err(format!(
+                "{} is not a date-time (`{name}`)",
+                other.describe()
+            )),
+        },
         Builtin::KeepNanInfinity => match val {
             Val::Text(t) => Ok(match builtins::special_float(&t) {
                 Some(f) => Val::Real(f),
