@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 
 use crate::catalog::{Catalog, Column, ColumnProfile, Engine, Table};
 use crate::introspect::postgres::{TargetColumn, TargetSchema};
-use crate::introspect::{narrowing, Narrowing};
+use crate::mapping::mysql::{narrowing, Narrowing};
 use crate::mapping::target_types::TypeFamily;
 use crate::mapping::types::classes;
 use crate::mapping::{default_mapping, TypeDecision};

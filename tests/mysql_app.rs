@@ -213,3 +213,30 @@ fn what_the_apps_types_narrow_is_flagged_before_the_run_and_datetime_to_date_is_
         "2"
     );
 }
+
+#[test]
+fn datetime_to_date_makes_a_date_column_in_decants_own_schema_too() {
+    let source = MysqlDatabase::new();
+    source.execute(
+        "CREATE TABLE visits (id INT PRIMARY KEY, at DATETIME NULL);
+         INSERT INTO visits VALUES (1, '2024-01-31 23:59:59'), (2, NULL), (3, '1999-12-31 00:00:01');",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("plan.yaml"),
+        "version: 1\nname: visits\nsource: { url: \"${SOURCE_DATABASE_URL}\" }\ntarget: { url: \"${TARGET_DATABASE_URL}\" }\ncolumns:\n  visits.at: { transform: datetime_to_date }\nchecks:\n  - row_counts: all\n  - checksums: all\n",
+    )
+    .unwrap();
+    let target = TestDatabase::new();
+    let run = decant(dir.path(), &["run", "plan.yaml"], &source, &target);
+    assert_exit(&run, 0);
+    assert_all_checks_passed(&run);
+    assert_eq!(
+        query(&target, "SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = 'visits'::regclass AND attname = 'at'"),
+        "date"
+    );
+    assert_eq!(
+        query(&target, "SELECT string_agg(id || ' ' || coalesce(at::text, '-'), ' | ' ORDER BY id) FROM visits"),
+        "1 2024-01-31 | 2 - | 3 1999-12-31"
+    );
+}

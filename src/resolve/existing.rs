@@ -336,13 +336,14 @@ pub fn flag_narrowing(
     problems: &mut Vec<Diagnostic>,
 ) {
     for table in &mut resolved.tables {
-        let tests: Vec<(usize, crate::introspect::Narrowing)> = table
+        let tests: Vec<(usize, crate::mapping::mysql::Narrowing)> = table
             .columns
             .iter()
             .enumerate()
             .filter(|(_, c)| c.transform.is_none() && c.generated.is_none())
             .filter_map(|(i, c)| {
-                crate::introspect::narrowing(&c.declared, &c.source, &c.target_type).map(|n| (i, n))
+                crate::mapping::mysql::narrowing(&c.declared, &c.source, &c.target_type)
+                    .map(|n| (i, n))
             })
             .collect();
         if tests.is_empty() {
