@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 
 use crate::catalog::{Catalog, Column, ColumnProfile, Engine, Table};
 use crate::introspect::postgres::{TargetColumn, TargetSchema};
+use crate::mapping::mysql::{narrowing, Narrowing};
 use crate::mapping::target_types::TypeFamily;
 use crate::mapping::types::classes;
 use crate::mapping::{default_mapping, TypeDecision};
@@ -436,6 +437,40 @@ pub struct AppSide<'a> {
     pub filled: &'a [(String, i64)],
     /// The snapshot file the plan names, relative to the plan.
     pub snapshot_file: &'a str,
+    /// Values of the source the app's column types narrow, as the profile counted them:
+    /// source table, column, how many values, and what they are.
+    pub narrowed: &'a [(String, String, u64, Narrowing)],
+}
+
+/// The source columns whose values the app's column types may narrow (a MySQL DATETIME into
+/// `date`, text into a shorter `varchar(n)`, a number into a smaller integer), matched to the
+/// app's tables and columns by the naming rule the plan will use; the profile counts them.
+pub fn narrowing_candidates(
+    catalog: &Catalog,
+    schema: &TargetSchema,
+) -> Vec<(String, Vec<(String, Narrowing)>)> {
+    if catalog.engine != Engine::Mysql {
+        return Vec::new();
+    }
+    let (case, _) = app_naming(catalog, schema);
+    let app_name = |name: &str| crate::naming::apply_case(name, case);
+    catalog
+        .tables
+        .iter()
+        .filter_map(|table| {
+            let app_table = schema.table(&app_name(&table.name))?;
+            let tests: Vec<(String, Narrowing)> = table
+                .columns
+                .iter()
+                .filter_map(|c| {
+                    let app_column = app_table.column(&app_name(&c.name))?;
+                    let target = crate::resolve::app_target_type(app_column)?;
+                    narrowing(&c.declared_type, &c.name, &target).map(|n| (c.name.clone(), n))
+                })
+                .collect();
+            (!tests.is_empty()).then(|| (table.name.clone(), tests))
+        })
+        .collect()
 }
 
 /// `settings.app_triggers` for tables with a NOT NULL column, without a default, that no
@@ -576,6 +611,38 @@ pub fn starter_plan_for_app(
             if let Some((transform, why)) = app_transform(column, app_column, django) {
                 let _ = writeln!(entries, "  # {why}");
                 let _ = writeln!(entries, "  {key}: {{ transform: {transform} }}");
+            } else if let Some((_, _, found, n)) = app
+                .narrowed
+                .iter()
+                .find(|(t, c, found, _)| *t == table.name && *c == column.name && *found > 0)
+            {
+                // Values that would be bad rows: a named transform is proposed for the reviewer
+                // to accept (uncomment), never applied unseen; otherwise the warning.
+                let what = format!(
+                    "{found} value(s) of `{}.{}` {}",
+                    table.name, column.name, n.what
+                );
+                match n.transform {
+                    Some(t) => {
+                        let _ = writeln!(
+                            entries,
+                            "  # {what}; to accept `{t}`{}, take the line below instead  <- FLAGGED",
+                            if t == "datetime_to_date" {
+                                " (keeps the calendar date of the source's wall clock, drops the time)"
+                            } else {
+                                ""
+                            }
+                        );
+                        let _ = writeln!(entries, "  #   {key}: {{ transform: {t} }}");
+                        let _ = writeln!(
+                            entries,
+                            "  {key}: {{}}  # no transform: those values are bad rows"
+                        );
+                    }
+                    None => {
+                        let _ = writeln!(entries, "  # WARNING: {what}  <- FLAGGED");
+                    }
+                }
             }
         }
         for app_column in &app_table.columns {
@@ -602,6 +669,10 @@ pub fn starter_plan_for_app(
             out,
             "\n# Every value converts to the app's column types by itself."
         );
+    } else if entries.lines().all(|l| l.trim_start().starts_with('#')) {
+        // Only warnings and proposals to accept: an empty mapping, or the plan would not load.
+        let _ = writeln!(out, "\ncolumns: {{}}");
+        out.push_str(&entries);
     } else {
         let _ = writeln!(out, "\ncolumns:");
         out.push_str(&entries);

@@ -149,6 +149,12 @@ pub fn prepare(path: &Path, profiling: Profiling) -> Result<Prepared, Diagnostic
         SchemaOwner::App => match read_snapshot(&loaded) {
             Ok(app) => {
                 fit_to_app_schema(plan, &catalog, &mut resolution.plan, &app, &mut problems);
+                // A MySQL source's values the app's types narrow are found now, not at run
+                // time: one scan of each table that has such a column (not for `run`, whose
+                // rejects name them).
+                if profiling != Profiling::Run && catalog.engine == Engine::Mysql {
+                    flag_narrowing_in_source(&loaded, &mut resolution.plan, &mut problems);
+                }
                 Some(app)
             }
             Err(problem) => {
@@ -199,6 +205,35 @@ pub fn prepare(path: &Path, profiling: Profiling) -> Result<Prepared, Diagnostic
         warnings,
         app_schema,
     })
+}
+
+/// [`crate::resolve::flag_narrowing`] on the plan's source, through a connection of its own.
+fn flag_narrowing_in_source(
+    loaded: &LoadedPlan,
+    resolved: &mut ResolvedPlan,
+    problems: &mut Vec<Diagnostic>,
+) {
+    let plan = &loaded.plan;
+    let mut conn = match parse_source_url(&plan.source.url, loaded.base_dir())
+        .map_err(|e| e.to_string())
+        .and_then(|url| open_source(&url).map_err(|e| chain(&e)))
+    {
+        Ok(conn) => Some(conn),
+        Err(why) => {
+            problems.push(Diagnostic::warning(
+                doc_path!["source", "url"],
+                format!("the source's values could not be profiled against the app's column types: {why}"),
+            ));
+            None
+        }
+    };
+    let Some(conn) = conn.as_mut() else {
+        return;
+    };
+    let mut count = |table: &str, conditions: &[String]| {
+        crate::introspect::count_where(conn, table, conditions).map_err(|e| chain(&e))
+    };
+    crate::resolve::flag_narrowing(plan, resolved, &mut count, problems);
 }
 
 /// The snapshot of the app's schema beside the plan, as `decant snapshot` wrote it.

@@ -2,8 +2,6 @@
 //! cluster mark, replica identity, statistics targets and trigger states, is the same after a
 //! clean run, a kill then rollback, a kill then resume, and failed runs.
 
-use std::process::Command;
-
 use diesel::connection::SimpleConnection;
 
 use crate::support::cli::Outcome;
@@ -95,29 +93,12 @@ fn setup(source: &str, plan: &str) -> (Setup, String) {
 
 /// `decant run plan.yaml [--resume]`, killed with SIGKILL at `kill` when given.
 fn run(s: &Setup, resume: bool, kill: Option<&str>) -> Outcome {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_decant"));
-    command
-        .args([
-            "run",
-            "plan.yaml",
-            "--report-dir",
-            s.path("reports").to_str().unwrap(),
-        ])
-        .current_dir(s.dir.path())
-        .env("TARGET_DATABASE_URL", &s.db.url)
-        .env_remove("DECANT_TEST_KILL_AT");
-    if resume {
-        command.arg("--resume");
-    }
-    if let Some(point) = kill {
-        command.env("DECANT_TEST_KILL_AT", point);
-    }
-    let output = command.output().unwrap();
-    Outcome {
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
+    let args: &[&str] = if resume {
+        &["run", "plan.yaml", "--resume"]
+    } else {
+        &["run", "plan.yaml"]
+    };
+    s.decant_killed_at(args, kill)
 }
 
 fn rows(s: &Setup) -> String {

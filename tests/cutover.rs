@@ -94,21 +94,7 @@ impl Writer {
 }
 
 fn decant(s: &Setup, args: &[&str], kill: Option<&str>) -> Outcome {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_decant"));
-    command
-        .args(args)
-        .current_dir(s.dir.path())
-        .env("TARGET_DATABASE_URL", &s.db.url)
-        .env_remove("DECANT_TEST_KILL_AT");
-    if let Some(point) = kill {
-        command.env("DECANT_TEST_KILL_AT", point);
-    }
-    let output = command.output().unwrap();
-    Outcome {
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
+    s.decant_killed_at(args, kill)
 }
 
 /// `count/sum(balance)/max(id)` of accounts with ids up to `max` in the source.
@@ -137,10 +123,7 @@ fn target_state(s: &Setup) -> String {
 }
 
 fn run_and_report(s: &Setup) {
-    assert_exit(
-        &decant(s, &["run", "plan.yaml", "--report-dir", "reports"], None),
-        0,
-    );
+    assert_exit(&decant(s, &["run", "plan.yaml"], None), 0);
 }
 
 #[test]

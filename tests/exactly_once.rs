@@ -54,33 +54,12 @@ fn setup() -> Setup {
 
 /// `decant run plan.yaml [--resume]` with a kill point set (or none).
 fn run_with_kill(s: &Setup, resume: bool, kill_at: Option<&str>) -> crate::support::cli::Outcome {
-    let mut args = vec![
-        "run",
-        "plan.yaml",
-        "--report-dir",
-        s.path("reports").to_str().unwrap(),
-    ]
-    .into_iter()
-    .map(str::to_owned)
-    .collect::<Vec<_>>();
-    if resume {
-        args.push("--resume".into());
-    }
-    let mut command = Command::new(env!("CARGO_BIN_EXE_decant"));
-    command
-        .args(&args)
-        .current_dir(s.dir.path())
-        .env("TARGET_DATABASE_URL", &s.db.url)
-        .env_remove("DECANT_TEST_KILL_AT");
-    if let Some(point) = kill_at {
-        command.env("DECANT_TEST_KILL_AT", point);
-    }
-    let output = command.output().unwrap();
-    crate::support::cli::Outcome {
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
+    let args: &[&str] = if resume {
+        &["run", "plan.yaml", "--resume"]
+    } else {
+        &["run", "plan.yaml"]
+    };
+    s.decant_killed_at(args, kill_at)
 }
 
 /// Runs the plan with a SIGKILL at `kill`, and checks the process died there.

@@ -194,13 +194,13 @@ fn every_mysql_trap_loads_right_or_is_rejected_with_its_reason() {
 
     // Types and values that came across.
     assert_eq!(
-        t.pg("SELECT string_agg(concat_ws(' ', id, email, active, flag, coalesce(born::text, '-'), plan, coalesce(nullif(tags, ''), '-'), balance, coalesce(ratio::text, '-'), coalesce(score::text, '-'), coalesce(settings::text, '-')), ' | ' ORDER BY id) FROM accounts"),
-        r#"1 Ann@Example.com t t 1990 pro a,c 12.50 0.5 1e+300 {"theme": "dark"} | 2 bob@example.com f f - free - -3.10 - 0 -"#,
+        t.pg("SELECT string_agg(concat_ws(' ', id, email, active, flag, coalesce(born::text, '-'), plan, tags::text, balance, coalesce(ratio::text, '-'), coalesce(score::text, '-'), coalesce(settings::text, '-')), ' | ' ORDER BY id) FROM accounts"),
+        r#"1 Ann@Example.com t t 1990 pro {a,c} 12.50 0.5 1e+300 {"theme": "dark"} | 2 bob@example.com f f - free {} -3.10 - 0 -"#,
         "accounts"
     );
     assert_eq!(
         t.pg("SELECT string_agg(format_type(atttypid, atttypmod), ', ' ORDER BY attnum) FROM pg_attribute WHERE attrelid = 'accounts'::regclass AND attnum > 0"),
-        "bigint, character varying(120), boolean, boolean, smallint, text, text, numeric(12,2), real, double precision, jsonb"
+        "bigint, character varying(120), boolean, boolean, smallint, text, text[], numeric(12,2), real, double precision, jsonb"
     );
     // An AUTO_INCREMENT key is an identity that continues after MySQL's counter.
     assert_eq!(

@@ -20,6 +20,7 @@ mod introspect;
 mod layers;
 mod limits;
 mod mysql;
+mod mysql_app;
 mod output;
 mod readme;
 mod recovery;

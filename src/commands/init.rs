@@ -98,8 +98,8 @@ pub fn run(args: &InitArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<
         // The app's migrator made the schema in --target: read it, keep it beside the plan as
         // the snapshot the plan is checked against, and write the plan from both sides.
         let url = args.target.as_deref().unwrap_or_default();
-        let mut conn = crate::journal::connect(url).map_err(|e| Failure::Other(e.into()))?;
-        let schema = crate::introspect::postgres::read_target_schema(&mut conn, "public")
+        let mut pg = crate::journal::connect(url).map_err(|e| Failure::Other(e.into()))?;
+        let schema = crate::introspect::postgres::read_target_schema(&mut pg, "public")
             .map_err(|e| Failure::Other(anyhow!("{}", crate::errors::chain(&e))))?;
         if schema.tables.is_empty() {
             return Err(Failure::Other(anyhow!(
@@ -108,9 +108,8 @@ pub fn run(args: &InitArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<
             )));
         }
         let names: Vec<String> = schema.tables.iter().map(|t| t.name.clone()).collect();
-        let filled =
-            crate::introspect::postgres::tables_with_rows(&mut conn, &schema.schema, &names)
-                .map_err(|e| Failure::Other(anyhow!("{}", crate::errors::chain(&e))))?;
+        let filled = crate::introspect::postgres::tables_with_rows(&mut pg, &schema.schema, &names)
+            .map_err(|e| Failure::Other(anyhow!("{}", crate::errors::chain(&e))))?;
         let plan_stem = to_file
             .and_then(|p| p.file_stem())
             .and_then(|s| s.to_str())
@@ -133,10 +132,22 @@ pub fn run(args: &InitArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<
             snapshot_path.display(),
             schema.tables.len()
         )?;
+        // What the app's column types narrow (a DATETIME into `date`, longer text, a bigger
+        // number): counted now, so the plan flags it instead of the run rejecting the rows.
+        let mut narrowed = Vec::new();
+        for (table, tests) in crate::init::narrowing_candidates(&catalog, &schema) {
+            let conditions: Vec<String> = tests.iter().map(|(_, n)| n.condition.clone()).collect();
+            let counts = crate::introspect::count_where(&mut conn, &table, &conditions)
+                .map_err(|e| Failure::Other(anyhow!("{}", crate::errors::chain(&e))))?;
+            for ((column, n), found) in tests.into_iter().zip(counts) {
+                narrowed.push((table.clone(), column, found, n));
+            }
+        }
         let app = crate::init::AppSide {
             schema: &schema,
             filled: &filled,
             snapshot_file: &snapshot_file,
+            narrowed: &narrowed,
         };
         crate::init::starter_plan_for_app(&catalog, &app, &name, &source_url, &target_url)
     } else {

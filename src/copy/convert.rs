@@ -88,6 +88,8 @@ pub(crate) struct Column {
     labels: Vec<String>,
     /// An array's element encoder.
     element: Option<Box<Column>>,
+    /// The source column is a MySQL SET: its values are comma-separated labels.
+    set_labels: bool,
     /// Refuse a time that PostgreSQL would change on reading it (finer than a microsecond,
     /// second 60, a date-time at 24:00) rather than let it: unless `transform: round_times`.
     exact_times: bool,
@@ -273,10 +275,18 @@ impl Column {
             step,
             labels: c.target_type.labels.clone(),
             element,
+            set_labels: c
+                .declared
+                .trim_start()
+                .get(..4)
+                .is_some_and(|d| d.eq_ignore_ascii_case("set(")),
         })
     }
 
-    /// A one-dimensional array from JSON-array text (`["a","b"]`, `[1,2]`, `[]`).
+    /// A one-dimensional array from JSON-array text (`["a","b"]`, `[1,2]`, `[]`), or from
+    /// comma-separated labels as a MySQL SET holds them (`a,b`; `''` is the empty array).
+    /// A SET's labels cannot contain a comma, so splitting on commas is exact; a value of a
+    /// SET column is always labels, even one that starts with `[`.
     fn encode_array(
         &self,
         val: &Val<'_>,
@@ -287,14 +297,25 @@ impl Column {
             return Err(format!("`{}` has no element type", self.type_sql));
         };
         let text = text(val)?;
-        let items: Vec<serde_json::Value> = match serde_json::from_str(&text) {
-            Ok(serde_json::Value::Array(items)) => items,
-            _ => {
-                return Err(format!(
-                    "`{}` needs a JSON array (`[\"a\", \"b\"]`), not {}",
-                    self.type_sql,
-                    shown(&text)
-                ))
+        let json = !self.set_labels && text.trim_start().starts_with('[');
+        let items: Vec<serde_json::Value> = if !json {
+            if text.is_empty() {
+                Vec::new()
+            } else {
+                text.split(',')
+                    .map(|label| serde_json::Value::String(label.to_owned()))
+                    .collect()
+            }
+        } else {
+            match serde_json::from_str(&text) {
+                Ok(serde_json::Value::Array(items)) => items,
+                _ => {
+                    return Err(format!(
+                        "`{}` needs a JSON array (`[\"a\", \"b\"]`) or comma-separated labels (`a,b`), not {}",
+                        self.type_sql,
+                        shown(&text)
+                    ))
+                }
             }
         };
         let mut body = Vec::new();
@@ -547,6 +568,17 @@ fn apply_builtin(b: Builtin, val: Val<'_>, kind: Kind) -> Result<Val<'_>, Reason
         },
         // The time encoders read the text; the column's `exact_times` is off.
         Builtin::RoundTimes => Ok(val),
+        Builtin::DatetimeToDate => match val {
+            Val::Text(t) => builtins::datetime_date(&t).map(|d| Val::Text(Cow::Owned(d))),
+            Val::Instant(m) => Ok(Val::Instant(
+                m.div_euclid(binary::DAY_MICROS) * binary::DAY_MICROS,
+            )),
+            Val::InvalidText(bytes) => Err(invalid_utf8(bytes)),
+            other => Err(format!(
+                "{} is not a date-time (`{name}`)",
+                other.describe()
+            )),
+        },
         Builtin::KeepNanInfinity => match val {
             Val::Text(t) => Ok(match builtins::special_float(&t) {
                 Some(f) => Val::Real(f),
@@ -1607,6 +1639,7 @@ mod tests {
             step: None,
             labels: Vec::new(),
             element: None,
+            set_labels: false,
             exact_times: true,
         };
         let mut out = Vec::new();

@@ -9,7 +9,7 @@ mod sqlite;
 
 use std::path::PathBuf;
 
-pub use mysql::{count_tables, introspect_mysql, profile_mysql};
+pub use mysql::{count_tables, count_where, introspect_mysql, profile_mysql};
 pub use profile::{profile_catalog, profile_table};
 
 use crate::catalog::Catalog;

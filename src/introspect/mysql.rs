@@ -479,6 +479,29 @@ fn unfit_test(table: &Table, column: &Column) -> Option<(String, &'static str)> 
     })
 }
 
+/// How many rows of `table` meet each of `conditions` (NULLs meet none), in one scan.
+pub fn count_where(
+    conn: &mut SourceConnection,
+    table: &str,
+    conditions: &[String],
+) -> Result<Vec<u64>, IntrospectError> {
+    if conditions.is_empty() {
+        return Ok(Vec::new());
+    }
+    let terms: Vec<String> = conditions
+        .iter()
+        .map(|c| format!("coalesce(sum({c}), 0)"))
+        .collect();
+    let sql = format!("SELECT {} FROM {}", terms.join(", "), quote_ident(table));
+    let row = query(conn, table, &sql)?
+        .into_iter()
+        .next()
+        .unwrap_or_default();
+    Ok((0..conditions.len())
+        .map(|k| row.get(k).and_then(integer).unwrap_or(0).max(0) as u64)
+        .collect())
+}
+
 /// The exact row count of each table in `names`, in that order, counted on `conns` at once,
 /// each taking the biggest table (by `estimated`) not counted yet. InnoDB counts by reading an
 /// index, which makes the counts the longest reads before a run's first load: introspection

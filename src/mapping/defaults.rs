@@ -97,6 +97,9 @@ pub fn translate_default(expr: &str, target: &TargetType) -> DefaultTranslation 
         }
     }
     if let Some(literal) = string_literal(text) {
+        if target.array {
+            return array_default(&literal, target);
+        }
         if family == TypeFamily::Json {
             return DefaultTranslation::Sql(format!("'{}'::jsonb", literal.replace('\'', "''")));
         }
@@ -113,6 +116,42 @@ pub fn translate_default(expr: &str, target: &TargetType) -> DefaultTranslation 
     }
     DefaultTranslation::Untranslatable(format!(
         "`{expr}` has no PostgreSQL equivalent for a `{}` column",
+        target.sql()
+    ))
+}
+
+/// A text default for an array column, read as the copy engine reads the column's values: a
+/// JSON array (`'[]'`, `'["a"]'`), or comma-separated labels (a MySQL SET: `''` is the empty
+/// array, `'a,b'` two elements), as an array literal.
+fn array_default(literal: &str, target: &TargetType) -> DefaultTranslation {
+    let elements: Vec<String> = if literal.trim_start().starts_with('[') {
+        match serde_json::from_str::<Vec<serde_json::Value>>(literal) {
+            Ok(items) => items
+                .into_iter()
+                .map(|v| match v {
+                    serde_json::Value::String(s) => s,
+                    other => other.to_string(),
+                })
+                .collect(),
+            Err(_) => {
+                return DefaultTranslation::Untranslatable(format!(
+                    "`'{literal}'` is not a JSON array for a `{}` column",
+                    target.sql()
+                ))
+            }
+        }
+    } else if literal.is_empty() {
+        Vec::new()
+    } else {
+        literal.split(',').map(str::to_owned).collect()
+    };
+    let quoted: Vec<String> = elements
+        .iter()
+        .map(|e| format!("\"{}\"", e.replace('\\', "\\\\").replace('"', "\\\"")))
+        .collect();
+    DefaultTranslation::Sql(format!(
+        "'{{{}}}'::{}",
+        quoted.join(",").replace('\'', "''"),
         target.sql()
     ))
 }
@@ -192,6 +231,26 @@ mod tests {
         assert_eq!(t("-1.5", "double precision"), sql("-1.5"));
         assert_eq!(t("NULL", "text"), DefaultTranslation::None);
         assert_eq!(t("'{}'", "jsonb"), sql("'{}'::jsonb"));
+    }
+
+    #[test]
+    fn text_defaults_of_array_columns_become_array_literals() {
+        let array = TargetType {
+            array: true,
+            ..TargetType::simple("text")
+        };
+        for (default, expected) in [
+            ("''", "'{}'::text[]"),
+            ("'a,b'", r#"'{"a","b"}'::text[]"#),
+            ("'[]'", "'{}'::text[]"),
+            (r#"'["it''s", "q\"x"]'"#, r#"'{"it''s","q\"x"}'::text[]"#),
+        ] {
+            assert_eq!(
+                translate_default(default, &array),
+                DefaultTranslation::Sql(expected.to_owned()),
+                "{default}"
+            );
+        }
     }
 
     #[test]

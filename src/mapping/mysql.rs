@@ -1,9 +1,10 @@
 //! The built-in MySQL/MariaDB → PostgreSQL type defaults, decided from the full column type
 //! (`int(10) unsigned`, `tinyint(1)`, `enum('a','b')`); a profile only adds warnings.
 
-use super::target_types::TargetType;
+use super::target_types::{TargetType, TypeFamily};
 use super::types::{has_json_valid_check, TypeDecision};
 use crate::catalog::{Column, Table};
+use crate::dialect::quote_ident;
 
 /// The built-in mapping of one MySQL column.
 pub fn mysql_mapping(table: &Table, column: &Column) -> TypeDecision {
@@ -128,7 +129,20 @@ fn declared_mapping(table: &Table, column: &Column) -> TypeDecision {
             "text",
             "enum → text (the labels are not carried as a CHECK)",
         ),
-        "set" => simple("text", "set → text (comma-separated labels)"),
+        "set" => {
+            let mut d = to(
+                TargetType {
+                    array: true,
+                    ..TargetType::simple("text")
+                },
+                "set → text[] (one element per label; the empty set is the empty array)",
+            );
+            d.warnings.push(
+                "SET is carried as `text[]`, one element per label (`'a,b'` → `{a,b}`): the app queries it with `= ANY(col)` or `@>` instead of FIND_IN_SET; map it with `to: text` to keep the comma-separated text"
+                    .to_owned(),
+            );
+            d
+        }
         b if is_spatial(b) => {
             let mut d = simple("bytea", &format!("{base} → bytea (WKB)"));
             d.warnings.push(format!(
@@ -146,6 +160,117 @@ fn declared_mapping(table: &Table, column: &Column) -> TypeDecision {
             ));
             d
         }
+    }
+}
+
+/// A value of a MySQL column that the app's column type cannot hold, found before the run: the
+/// SQL condition that finds one, what such a value is (as a warning says it), and the named
+/// transform that converts it on purpose, when one does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Narrowing {
+    pub condition: String,
+    pub what: String,
+    pub transform: Option<&'static str>,
+}
+
+/// How the app's column type `target` narrows MySQL column `column`, declared `declared`: a
+/// DATETIME into `date` (its time of day), text into `varchar(n)`/`char(n)` (its length), a
+/// number into a smaller integer or `numeric(p,s)` (its range). `None` when every value of the
+/// declared type fits, or when the copy engine decides by itself (MySQL's own DATE and DATETIME
+/// ranges, years 1000 to 9999, fit every PostgreSQL date and timestamp).
+pub fn narrowing(declared: &str, column: &str, target: &TargetType) -> Option<Narrowing> {
+    if target.array {
+        return None;
+    }
+    let c = quote_ident(column);
+    let declared = declared.trim().to_ascii_lowercase();
+    let base: String = declared
+        .chars()
+        .take_while(|ch| ch.is_ascii_alphanumeric())
+        .collect();
+    let numeric_source = matches!(
+        base.as_str(),
+        "tinyint"
+            | "smallint"
+            | "mediumint"
+            | "int"
+            | "integer"
+            | "bigint"
+            | "decimal"
+            | "numeric"
+            | "dec"
+            | "fixed"
+            | "float"
+            | "double"
+            | "real"
+            | "year"
+    );
+    let text_source = matches!(
+        base.as_str(),
+        "char"
+            | "varchar"
+            | "nchar"
+            | "nvarchar"
+            | "tinytext"
+            | "text"
+            | "mediumtext"
+            | "longtext"
+            | "enum"
+            | "set"
+    );
+    let type_sql = target.sql();
+    match target.family() {
+        TypeFamily::Date if matches!(base.as_str(), "datetime" | "timestamp") => Some(Narrowing {
+            condition: format!("TIME({c}) <> '00:00:00'"),
+            what: format!(
+                "have a time of day, which the app's `{type_sql}` cannot hold (each is a bad row, never truncated)"
+            ),
+            transform: Some("datetime_to_date"),
+        }),
+        TypeFamily::Text if text_source => {
+            let n = match target.base.as_str() {
+                "varchar" => *target.modifiers.first()?,
+                "char" => target.modifiers.first().copied().unwrap_or(1),
+                _ => return None,
+            };
+            Some(Narrowing {
+                condition: format!("CHAR_LENGTH({c}) > {n}"),
+                what: format!(
+                    "are longer than {n} characters, which the app's `{type_sql}` cannot hold (each is a bad row, never truncated)"
+                ),
+                transform: None,
+            })
+        }
+        TypeFamily::Integer if numeric_source => {
+            let (min, max) = match target.base.as_str() {
+                "smallint" => (i64::from(i16::MIN), i64::from(i16::MAX)),
+                "integer" => (i64::from(i32::MIN), i64::from(i32::MAX)),
+                _ => (i64::MIN, i64::MAX),
+            };
+            Some(Narrowing {
+                condition: format!("{c} < {min} OR {c} > {max}"),
+                what: format!(
+                    "are out of range for the app's `{type_sql}` ({min} to {max}; each is a bad row)"
+                ),
+                transform: None,
+            })
+        }
+        TypeFamily::Numeric if numeric_source => {
+            let (p, s) = match target.modifiers.as_slice() {
+                [p, s] => (*p, *s),
+                [p] => (*p, 0),
+                _ => return None,
+            };
+            Some(Narrowing {
+                condition: format!("ROUND(ABS({c}), {s}) >= POW(10, {})", i64::from(p) - i64::from(s)),
+                what: format!(
+                    "have more than {} digit(s) before the point, which the app's `{type_sql}` cannot hold (each is a bad row)",
+                    i64::from(p) - i64::from(s)
+                ),
+                transform: None,
+            })
+        }
+        _ => None,
     }
 }
 
@@ -219,7 +344,7 @@ mod tests {
             ("datetime(6)", "timestamp"),
             ("timestamp", "timestamptz"),
             ("enum('a','b')", "text"),
-            ("set('x','y')", "text"),
+            ("set('x','y')", "text[]"),
             ("point", "bytea"),
         ] {
             assert_eq!(mapped(declared), expected, "{declared}");

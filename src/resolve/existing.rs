@@ -336,6 +336,86 @@ fn column_path(plan: &Plan, key: &str) -> crate::plan::DocPath {
     }
 }
 
+/// The type values are written as into the app's column: its enum with the labels, or its
+/// (base) type; `None` when the copy engine has no encoder for it.
+pub fn app_target_type(app_column: &TargetColumn) -> Option<TargetType> {
+    if app_column.labels.is_empty() {
+        parse_target_type(&app_column.base_type)
+            .ok()
+            .filter(crate::mapping::wire::writable)
+    } else {
+        Some(TargetType {
+            base: app_column.type_sql.clone(),
+            modifiers: Vec::new(),
+            array: false,
+            labels: app_column.labels.clone(),
+        })
+    }
+}
+
+/// Counts the rows of a source table that meet each condition, or says why it cannot.
+pub type CountWhere<'a> = dyn FnMut(&str, &[String]) -> Result<Vec<u64>, String> + 'a;
+
+/// Flags, before any row moves, the values of a MySQL source that the app's column types cannot
+/// hold (a time of day into `date`, text longer than `varchar(n)`, a number out of an integer's
+/// range): `count` says how many rows of a source table meet each condition. Each is a warning
+/// on its column that names how many values, and the transform that decides, when one does;
+/// a column with a transform is the reviewer's decision already.
+pub fn flag_narrowing(
+    plan: &Plan,
+    resolved: &mut ResolvedPlan,
+    count: &mut CountWhere<'_>,
+    problems: &mut Vec<Diagnostic>,
+) {
+    for table in &mut resolved.tables {
+        let tests: Vec<(usize, crate::mapping::mysql::Narrowing)> = table
+            .columns
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.transform.is_none() && c.generated.is_none())
+            .filter_map(|(i, c)| {
+                crate::mapping::mysql::narrowing(&c.declared, &c.source, &c.target_type)
+                    .map(|n| (i, n))
+            })
+            .collect();
+        if tests.is_empty() {
+            continue;
+        }
+        let conditions: Vec<String> = tests.iter().map(|(_, n)| n.condition.clone()).collect();
+        let counts = match count(&table.source, &conditions) {
+            Ok(counts) => counts,
+            Err(why) => {
+                problems.push(Diagnostic::warning(
+                    doc_path!["target", "owner"],
+                    format!(
+                        "the values of source table `{}` could not be profiled against the app's column types: {why}",
+                        table.source
+                    ),
+                ));
+                continue;
+            }
+        };
+        for ((i, n), found) in tests.iter().zip(counts) {
+            if found == 0 {
+                continue;
+            }
+            let column = &mut table.columns[*i];
+            let key = format!("{}.{}", table.source, column.source);
+            let message = format!("{found} value(s) of `{key}` {}", n.what);
+            let help = match n.transform {
+                Some(t) => format!(
+                    "accept the conversion with `columns.{key}.transform: {t}`, or leave them as bad rows"
+                ),
+                None => format!(
+                    "widen the app's column, decide with `columns.{key}.transform`, or leave them as bad rows"
+                ),
+            };
+            column.warnings.push(message.clone());
+            problems.push(Diagnostic::warning(column_path(plan, &key), message).with_help(help));
+        }
+    }
+}
+
 /// The app's type for one column, and whether the plan's transform (or its absence) fits it.
 fn fit_column(
     plan: &Plan,
@@ -347,19 +427,7 @@ fn fit_column(
 ) {
     // A type the copy engine has no encoder for, said once whether it does not parse or has
     // no encoder.
-    let target_type = if app_column.labels.is_empty() {
-        parse_target_type(&app_column.base_type)
-            .ok()
-            .filter(crate::mapping::wire::writable)
-    } else {
-        Some(TargetType {
-            base: app_column.type_sql.clone(),
-            modifiers: Vec::new(),
-            array: false,
-            labels: app_column.labels.clone(),
-        })
-    };
-    let Some(target_type) = target_type else {
+    let Some(target_type) = app_target_type(app_column) else {
         problems.push(
             Diagnostic::error(
                 column_path(plan, key),

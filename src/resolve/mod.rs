@@ -15,7 +15,7 @@ use crate::plan::model::{Plan, SchemaOwner, Settings};
 use crate::plan::Diagnostic;
 use crate::transform::Transform;
 
-pub use existing::fit_to_app_schema;
+pub use existing::{app_target_type, fit_to_app_schema, flag_narrowing};
 pub use validate::validate_plan;
 
 /// Everything `decant run` will do, decided; plain data that `decant plan` prints.

@@ -23,6 +23,7 @@ pub enum Builtin {
     Upper,
     KeepNanInfinity,
     RoundTimes,
+    DatetimeToDate,
 }
 
 /// Every built-in, in documentation order.
@@ -41,6 +42,7 @@ pub const BUILTINS: &[Builtin] = &[
     Builtin::Upper,
     Builtin::KeepNanInfinity,
     Builtin::RoundTimes,
+    Builtin::DatetimeToDate,
 ];
 
 /// Names of every built-in.
@@ -65,6 +67,7 @@ impl Builtin {
             Builtin::Upper => "upper",
             Builtin::KeepNanInfinity => "keep_nan_infinity",
             Builtin::RoundTimes => "round_times",
+            Builtin::DatetimeToDate => "datetime_to_date",
         }
     }
 
@@ -89,6 +92,7 @@ impl Builtin {
             Builtin::HexToUuid => Some("uuid"),
             Builtin::JsonToJsonb => Some("jsonb"),
             Builtin::MicrosecondsToInterval => Some("interval"),
+            Builtin::DatetimeToDate => Some("date"),
             Builtin::Trim
             | Builtin::Lower
             | Builtin::Upper
@@ -218,6 +222,15 @@ pub fn microseconds_interval(micros: i64) -> String {
     format!("{micros} microseconds")
 }
 
+/// The calendar date of a date-time's wall clock: `2024-01-31 23:30:00` → `2024-01-31`. The
+/// time of day, and an offset after it, are dropped, never applied: the date is the one the
+/// source wrote. The result is a date text that the `date` encoder checks again.
+pub fn datetime_date(text: &str) -> Result<String, String> {
+    let t = text.trim();
+    let checked = iso_datetime(t, false).map_err(|why| format!("{why} (`datetime_to_date`)"))?;
+    Ok(checked[..10].to_owned())
+}
+
 /// Checks and normalises ISO-8601 text: `2024-01-31`, `2024-01-31 10:00`, `2024-01-31T10:00:00.5Z`,
 /// `2024-01-31 10:00:00.000 +00:00`. Returns the text PostgreSQL accepts: `T` becomes a space and
 /// `Z` an explicit `+00:00`; without an offset, `assume_utc` appends `+00:00`.
@@ -283,6 +296,25 @@ pub fn iso_datetime(text: &str, assume_utc: bool) -> Result<String, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn date_times_keep_the_date_of_their_wall_clock() {
+        assert_eq!(
+            datetime_date("2024-01-31 23:30:00").as_deref(),
+            Ok("2024-01-31")
+        );
+        assert_eq!(
+            datetime_date("2024-01-31T00:00:00.5").as_deref(),
+            Ok("2024-01-31")
+        );
+        assert_eq!(
+            datetime_date("2024-01-31 23:30:00-05:00").as_deref(),
+            Ok("2024-01-31")
+        );
+        assert_eq!(datetime_date("2024-02-29").as_deref(), Ok("2024-02-29"));
+        assert!(datetime_date("2023-02-29 10:00:00").is_err());
+        assert!(datetime_date("yesterday").is_err());
+    }
 
     #[test]
     fn epochs_become_utc_timestamps() {

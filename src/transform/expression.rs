@@ -94,6 +94,7 @@ fn build_environment() -> Environment<'static> {
         text_filter(|t| builtins::iso_datetime(t, false)),
     );
     env.add_filter("hex_to_uuid", text_filter(builtins::to_uuid));
+    env.add_filter("datetime_to_date", text_filter(builtins::datetime_date));
     env.add_filter("json_to_jsonb", text_filter(builtins::json_text));
     env.add_filter(
         "microseconds_to_interval",

@@ -90,6 +90,12 @@ impl Setup {
 
     /// Runs `decant ARGS` in the folder; `run` writes its reports to `reports/`.
     pub fn decant(&self, args: &[&str]) -> Outcome {
+        self.decant_killed_at(args, None)
+    }
+
+    /// [`Setup::decant`], with the process killed (SIGKILL, exit code -1) at test point `kill`
+    /// (`DECANT_TEST_KILL_AT`, e.g. `after-commit:load:orders`) when one is given.
+    pub fn decant_killed_at(&self, args: &[&str], kill: Option<&str>) -> Outcome {
         let report_dir = self.dir.path().join("reports");
         let mut all: Vec<&str> = args.to_vec();
         if args.first() == Some(&"run") {
@@ -102,6 +108,7 @@ impl Setup {
             &[
                 ("TARGET_DATABASE_URL", &self.db.url),
                 ("BOOKING_TARGET_URL", &self.db.url),
+                ("DECANT_TEST_KILL_AT", kill.unwrap_or_default()),
             ],
         )
     }
