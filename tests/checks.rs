@@ -708,3 +708,59 @@ fn a_recorded_baseline_is_the_count_before_the_load_and_is_never_overwritten() {
         "log=5"
     );
 }
+
+/// Each step's statements by id: `source_sql` and `target_sql` of a plan's or a report's steps.
+fn statements_by_step(steps: &serde_json::Value) -> Vec<(String, String)> {
+    steps
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["source_sql"].is_array() || s["target_sql"].is_array())
+        .map(|s| {
+            // A report leaves out an empty list; a plan shows it.
+            let list = |v: &serde_json::Value| {
+                if v.is_null() {
+                    "[]".to_owned()
+                } else {
+                    v.to_string()
+                }
+            };
+            (
+                s["id"].as_str().unwrap().to_owned(),
+                format!("{}\n{}", list(&s["source_sql"]), list(&s["target_sql"])),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn decant_plan_prints_the_statements_a_run_sends_when_orphans_change_them() {
+    // Under `reject` the loads leave the orphans out; under `skip_constraint` the foreign keys
+    // with orphans are not made. Either way the plan shows what the run then sent, step by step.
+    for policy in ["reject", "skip_constraint"] {
+        let s = Setup::from_sql(
+            &format!("{SHOP}{SHOP_ORPHANS}"),
+            &format!("settings: {{ orphans: {policy} }}\n{COUNTS_AND_KEYS}"),
+        );
+        let plan = s.decant(&["plan", "plan.yaml", "--format", "json"]);
+        assert_exit(&plan, 0);
+        let shown: serde_json::Value = serde_json::from_str(&plan.stdout).unwrap();
+        let shown = statements_by_step(&shown["steps"]);
+        let run = s.decant(&["run", "plan.yaml"]);
+        assert!(run.code <= 1, "{policy}: {}{}", run.stdout, run.stderr);
+        let sent = statements_by_step(&s.report("plan")["steps"]);
+        assert!(sent.len() > 5, "{policy}: {sent:?}");
+        for (id, statements) in &sent {
+            let planned = shown
+                .iter()
+                .find(|(i, _)| i == id)
+                .map(|(_, st)| st.as_str());
+            assert_eq!(planned, Some(statements.as_str()), "{policy}: step `{id}`");
+        }
+        assert!(
+            plan.stderr.contains("note: orphans:"),
+            "{policy}: {}",
+            plan.stderr
+        );
+    }
+}

@@ -1,10 +1,18 @@
 //! `decant plan PLAN --format text|json|sql|markdown`: what `run` would do, writing nothing.
+//! Under `settings.orphans: reject` or `skip_constraint` the orphans are settled first, as
+//! `run` settles them, so the SQL shown is the SQL a run sends.
 
 use std::io::Write;
 
 use super::{prepare_and_warn, Failure, Profiling, EXIT_OK};
+use crate::checks::foreign_keys::{plan_orphans, OrphanPlan};
 use crate::cli::{PlanCommandArgs, PlanFormat};
+use crate::errors::chain;
+use crate::introspect::open_source;
 use crate::output;
+use crate::plan::model::OrphanPolicy;
+use crate::prepare::Prepared;
+use crate::url::parse_source_url;
 
 pub fn run(
     args: &PlanCommandArgs,
@@ -20,7 +28,12 @@ pub fn run(
         },
         err,
     )?;
-    let view = output::PlanView::new(&prepared);
+    let orphans = settle_orphans(&prepared, err)?;
+    let prepared = orphans
+        .as_ref()
+        .and_then(|o| o.adjusted.as_ref())
+        .unwrap_or(&prepared);
+    let view = output::PlanView::new(prepared);
     match args.format {
         PlanFormat::Text => output::text::write_plan(&view, out)?,
         PlanFormat::Markdown => output::markdown::write_plan(&view, out)?,
@@ -31,4 +44,30 @@ pub fn run(
         }
     }
     Ok(EXIT_OK)
+}
+
+/// Under `reject` and `skip_constraint` the source's orphans change the loads' SELECTs or
+/// the foreign keys made: they are searched for here as a run does before it writes anything,
+/// and said on standard error. Under `fail` they change nothing a run sends.
+fn settle_orphans(prepared: &Prepared, err: &mut dyn Write) -> Result<Option<OrphanPlan>, Failure> {
+    if prepared.resolved.settings.orphans == OrphanPolicy::Fail {
+        return Ok(None);
+    }
+    let url = parse_source_url(&prepared.loaded.plan.source.url, prepared.loaded.base_dir())
+        .map_err(|e| Failure::Other(anyhow::anyhow!("{e}")))?;
+    let mut source = open_source(&url)
+        .map_err(|e| Failure::Other(anyhow::anyhow!("cannot open the source: {}", chain(&e))))?;
+    let orphans = plan_orphans(prepared, &mut source, None).map_err(|e| {
+        Failure::Other(anyhow::anyhow!(
+            "looking for orphan rows in the source failed: {}",
+            chain(&e)
+        ))
+    })?;
+    for finding in &orphans.findings {
+        writeln!(err, "note: orphans: {}", finding.describe())?;
+    }
+    for note in &orphans.skipped {
+        writeln!(err, "note: {note}")?;
+    }
+    Ok(Some(orphans))
 }

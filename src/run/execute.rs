@@ -1221,6 +1221,8 @@ impl<'p> Scheduler<'p> {
                     seconds: 0.0,
                     rows: None,
                     output: None,
+                    source_sql: Vec::new(),
+                    target_sql: Vec::new(),
                 });
             }
         }
@@ -1251,6 +1253,8 @@ impl<'p> Scheduler<'p> {
                                     seconds: started.elapsed().as_secs_f64(),
                                     rows: None,
                                     output: None,
+                                    source_sql: prepared.steps[step].source_sql.clone(),
+                                    target_sql: prepared.steps[step].target_sql.clone(),
                                 };
                                 progress.step_finished(&entry);
                                 report.steps.push(entry);
@@ -1363,6 +1367,8 @@ impl<'p> Scheduler<'p> {
                         seconds: finished.seconds,
                         rows,
                         output,
+                        source_sql: step.source_sql.clone(),
+                        target_sql: step.target_sql.clone(),
                     };
                     progress.step_finished(&entry);
                     report.steps.push(entry);
@@ -1392,6 +1398,8 @@ impl<'p> Scheduler<'p> {
                         seconds: finished.seconds,
                         rows: None,
                         output: None,
+                        source_sql: step.source_sql.clone(),
+                        target_sql: step.target_sql.clone(),
                     };
                     progress.step_finished(&entry);
                     report.steps.push(entry);

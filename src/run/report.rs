@@ -41,6 +41,12 @@ pub struct StepReport {
     /// What a `run:` step's command printed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub output: Option<String>,
+    /// The statements the step sent to the source, as `decant plan` prints them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub source_sql: Vec<String>,
+    /// The statements the step sent to the target, as `decant plan` prints them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub target_sql: Vec<String>,
 }
 
 /// Why a run stopped before its end.
