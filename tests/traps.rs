@@ -1005,3 +1005,22 @@ fn types_decant_cannot_load_are_refused_by_validate_with_where_and_what_to_do_in
         ],
     );
 }
+
+#[test]
+fn a_views_column_aliases_keep_their_case_as_the_app_queries_them() {
+    let s = Setup::from_sql(
+        "CREATE TABLE OrderLines (OrderID INTEGER NOT NULL, Line INTEGER NOT NULL, UnitPrice REAL NOT NULL, PRIMARY KEY (OrderID, Line));
+         INSERT INTO OrderLines VALUES (1, 1, 2.5), (1, 2, 4.0), (2, 1, 1.0);
+         CREATE VIEW OrderSubtotals AS SELECT OrderID, CAST(SUM(UnitPrice) * 100 AS INTEGER) AS Subtotal
+           FROM OrderLines GROUP BY OrderID ORDER BY Subtotal DESC;",
+        "",
+    );
+    assert_exit(&s.decant(&["run", "plan.yaml"]), 0);
+    assert_eq!(
+        query(
+            &s.db,
+            "SELECT string_agg(\"OrderID\" || '=' || \"Subtotal\", ',') FROM public.\"OrderSubtotals\""
+        ),
+        "1=650,2=100"
+    );
+}

@@ -199,6 +199,16 @@ pub fn translate_query(query: &str, names: &HashMap<String, String>) -> Result<S
     let next_significant = |from: usize| tokens[from..].iter().find(|t| **t != Token::Space);
     // CASE … END pairs open at this point, so `END` is told from a column named `end`.
     let mut open_cases = 0usize;
+    // A column alias of a select list (`SUM(x) AS Subtotal`) keeps its case, quoted, as the
+    // app queries the view by it (SQLite ignores the case; PostgreSQL would fold it), and so
+    // does every later mention of it (`ORDER BY Subtotal`).
+    let mut depth = 0usize;
+    let mut select_list_at: Vec<usize> = Vec::new();
+    let mut aliases: HashMap<String, String> = HashMap::new();
+    let previous_word = |i: usize| match tokens[..i].iter().rev().find(|t| **t != Token::Space) {
+        Some(Token::Word(w)) => Some(w.to_lowercase()),
+        _ => None,
+    };
     for (i, token) in tokens.iter().enumerate() {
         match token {
             Token::Space | Token::Str(_) | Token::Number(_) | Token::Blob(_) => {
@@ -206,7 +216,15 @@ pub fn translate_query(query: &str, names: &HashMap<String, String>) -> Result<S
             }
             Token::Op(op) if op == "==" => out.push('='),
             Token::Op(op) if op == ";" => return Err("a view's SELECT holds a `;`".to_owned()),
-            Token::Op(op) => out.push_str(op),
+            Token::Op(op) => {
+                if op == "(" {
+                    depth += 1;
+                } else if op == ")" {
+                    depth = depth.saturating_sub(1);
+                    select_list_at.retain(|d| *d <= depth);
+                }
+                out.push_str(op)
+            }
             Token::QuotedIdent(name) => match names.get(&name.to_lowercase()) {
                 Some(target) => out.push_str(&quote_ident(target)),
                 None => out.push_str(&quote_ident(name)),
@@ -225,10 +243,21 @@ pub fn translate_query(query: &str, names: &HashMap<String, String>) -> Result<S
                         open_cases += 1;
                     } else if lower == "end" {
                         open_cases = open_cases.saturating_sub(1);
+                    } else if lower == "select" {
+                        select_list_at.push(depth);
+                    } else if lower == "from" && select_list_at.last() == Some(&depth) {
+                        select_list_at.pop();
                     }
                     out.push_str(word);
+                } else if select_list_at.last() == Some(&depth)
+                    && previous_word(i).as_deref() == Some("as")
+                {
+                    aliases.insert(lower, word.clone());
+                    out.push_str(&quote_ident(word));
                 } else if let Some(target) = names.get(&lower) {
                     out.push_str(&quote_ident(target));
+                } else if let Some(alias) = aliases.get(&lower) {
+                    out.push_str(&quote_ident(alias));
                 } else {
                     out.push_str(word);
                 }
@@ -411,6 +440,23 @@ mod tests {
     }
 
     #[test]
+    fn a_select_lists_aliases_keep_their_case_and_casts_keep_their_types() {
+        let names: HashMap<String, String> = [("orderid", "order_id"), ("unitprice", "unit_price")]
+            .into_iter()
+            .map(|(a, b)| (a.to_owned(), b.to_owned()))
+            .collect();
+        let sql = translate_query(
+            "SELECT OrderID, CAST(SUM(UnitPrice) AS INTEGER) AS Subtotal, (SELECT 1 AS One) AS Inner FROM Orders AS o GROUP BY OrderID ORDER BY Subtotal",
+            &names,
+        )
+        .unwrap();
+        assert_eq!(
+            sql,
+            "SELECT \"order_id\", CAST(SUM(\"unit_price\") AS INTEGER) AS \"Subtotal\", (SELECT 1 AS \"One\") AS \"Inner\" FROM Orders AS o GROUP BY \"order_id\" ORDER BY \"Subtotal\""
+        );
+    }
+
+    #[test]
     fn key_words_in_a_view_stay_key_words_when_a_column_has_their_name() {
         let names: HashMap<String, String> = [
             "from", "select", "t", "id", "end", "desc", "by", "left", "order",
@@ -433,7 +479,7 @@ mod tests {
                 &names
             )
             .as_deref(),
-            Ok("SELECT CASE WHEN \"id\" > 1 THEN \"end\" ELSE \"desc\" END AS x FROM \"t\" LEFT JOIN \"t\" AS u ON 1 ORDER BY \"desc\" DESC, \"left\"")
+            Ok("SELECT CASE WHEN \"id\" > 1 THEN \"end\" ELSE \"desc\" END AS \"x\" FROM \"t\" LEFT JOIN \"t\" AS u ON 1 ORDER BY \"desc\" DESC, \"left\"")
         );
     }
 
