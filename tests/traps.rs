@@ -1024,3 +1024,54 @@ fn a_views_column_aliases_keep_their_case_as_the_app_queries_them() {
         "1=650,2=100"
     );
 }
+
+#[test]
+fn a_plain_index_on_a_case_insensitive_column_stays_on_the_column_where_the_apps_equality_uses_it()
+{
+    let s = Setup::from_sql(
+        "CREATE TABLE books (id INTEGER PRIMARY KEY, title TEXT COLLATE NOCASE NOT NULL, isbn TEXT COLLATE NOCASE UNIQUE);
+         CREATE INDEX books_title ON books (title);
+         INSERT INTO books VALUES (1, 'Dune', 'a1'), (2, 'Emma', 'b2');",
+        "",
+    );
+    let plan = s.decant(&["plan", "plan.yaml"]);
+    assert_exit(&plan, 0);
+    assert!(
+        plan.stdout
+            .contains("`title` compares case-insensitively in the source")
+            && plan.stdout.contains("to: citext"),
+        "{}",
+        plan.stdout
+    );
+    assert_exit(&s.decant(&["run", "plan.yaml"]), 0);
+    assert_eq!(
+        query(
+            &s.db,
+            "SELECT indexdef FROM pg_indexes WHERE indexname = 'books_title'"
+        ),
+        "CREATE INDEX books_title ON public.books USING btree (title)"
+    );
+    // The unique one keeps the source's case-insensitive uniqueness.
+    assert!(query(
+        &s.db,
+        "SELECT string_agg(indexdef, ' ') FROM pg_indexes WHERE tablename = 'books'"
+    )
+    .contains("(lower(isbn))"));
+    let mut conn = s.db.connect();
+    conn.batch_execute("SET enable_seqscan = off").unwrap();
+    #[derive(diesel::QueryableByName)]
+    struct Line {
+        #[diesel(sql_type = diesel::sql_types::Text, column_name = "QUERY PLAN")]
+        line: String,
+    }
+    let plan: Vec<Line> = diesel::RunQueryDsl::load(
+        diesel::sql_query("EXPLAIN SELECT * FROM public.books WHERE title = 'Dune'"),
+        &mut conn,
+    )
+    .unwrap();
+    assert!(
+        plan.iter().any(|l| l.line.contains("books_title")),
+        "{:?}",
+        plan.iter().map(|l| l.line.as_str()).collect::<Vec<_>>()
+    );
+}

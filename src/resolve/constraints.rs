@@ -147,6 +147,7 @@ pub(super) fn resolve_constraints(
                 .push(format!("CHECK ({}) not carried: {why}", check.expression)),
         }
     }
+    let mut case_notes: Vec<String> = Vec::new();
     for index in &source.indexes {
         let mut keys = Vec::new();
         let mut failure = None;
@@ -181,9 +182,15 @@ pub(super) fn resolve_constraints(
                         .collation
                         .as_deref()
                         .or_else(|| source.column(c).and_then(|col| col.collation.as_deref()));
-                    if folds_case(c, collation) {
+                    // A unique index keeps the source's case-insensitive uniqueness on
+                    // lower(); a plain one stays on the column, so the app's `WHERE c = …`
+                    // can use it (an index on lower() serves only `lower(c) = …`).
+                    if index.unique && folds_case(c, collation) {
                         format!("lower({col})")
                     } else {
+                        if folds_case(c, collation) {
+                            case_notes.push(target_col(c));
+                        }
                         col
                     }
                 }
@@ -223,6 +230,13 @@ pub(super) fn resolve_constraints(
                 .warnings
                 .push(format!("index `{}` not carried: {why}", index.name)),
         }
+    }
+    case_notes.sort();
+    case_notes.dedup();
+    for column in case_notes {
+        table.warnings.push(format!(
+            "`{column}` compares case-insensitively in the source; its plain index is carried on the column, where `=` is case-sensitive: map it `to: citext` to keep the source's comparisons (the citext extension; every comparison folds case)"
+        ));
     }
     for fk in &source.foreign_keys {
         let Some((_, referenced_target)) = targets.iter().find(|(s, _)| s == &fk.referenced_table)
