@@ -1001,3 +1001,126 @@ fn orphans_that_mysql_let_in_are_found_on_two_connections_and_stop_the_run() {
         r#"b {"id": 11}, c {"id": 21}, c {"id": 22}"#
     );
 }
+
+const WINDOWS_SOURCE: &str = "
+    CREATE TABLE people (id INT NOT NULL AUTO_INCREMENT PRIMARY KEY, name VARCHAR(40) NOT NULL,
+                         note VARCHAR(40) NULL, photo VARBINARY(16) NULL, score DOUBLE NULL,
+                         born DATETIME(3) NULL, paid DECIMAL(8,2) NULL);
+    INSERT INTO people (id, name, note, photo, score, born, paid)
+    SELECT seq, CONCAT('person ', seq), IF(seq % 2 = 0, '', NULL), UNHEX(MD5(seq)), seq / 3,
+           '2024-01-01 00:00:00.250' + INTERVAL seq MINUTE, seq / 4
+    FROM seq_1_to_400;
+    CREATE TABLE visits (id BIGINT NOT NULL PRIMARY KEY, person_id INT NOT NULL,
+                         at TIME NULL, FOREIGN KEY (person_id) REFERENCES people (id));
+    INSERT INTO visits SELECT seq, 1 + seq % 400, '10:00:00' FROM seq_1_to_800;
+    CREATE TABLE tags (name VARCHAR(10), n INT);
+    INSERT INTO tags VALUES ('x', 1), ('y', 2);
+";
+
+const WINDOWS_PLAN: &str = r#"version: 1
+name: windows
+source: { url: "${SOURCE_DATABASE_URL}" }
+target: { url: "${TARGET_DATABASE_URL}" }
+settings: { on_bad_row: reject }
+checks:
+  - row_counts: all
+  - checksums: all
+  - foreign_keys: all
+"#;
+
+/// The sync summary's line for `table` (its counts and what it compared).
+fn sync_line(out: &Outcome, table: &str) -> String {
+    out.stdout
+        .lines()
+        .find(|l| l.trim_start().starts_with(table))
+        .unwrap_or_else(|| panic!("no line for {table}: {}", out.stdout))
+        .to_owned()
+}
+
+#[test]
+fn window_sums_of_a_mysql_source_lead_each_sync_to_the_windows_that_changed() {
+    let source = MysqlDatabase::new();
+    source.execute(WINDOWS_SOURCE);
+    let target = TestDatabase::new();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("plan.yaml"), WINDOWS_PLAN).unwrap();
+    let decant = |args: &[&str]| decant_between(dir.path(), args, &source, &target, &[]);
+    assert_exit(&decant(&["run", "plan.yaml"]), 0);
+    // The loads summed the rows per key window as they read them (`tags` has no key).
+    assert_eq!(
+        query(
+            &target,
+            "SELECT string_agg(source_table, ',' ORDER BY source_table) FROM decant.source_windows"
+        ),
+        "people,visits"
+    );
+    // Nothing changed: no window is compared, the target is not read.
+    let first = decant(&["sync", "plan.yaml"]);
+    assert_exit(&first, 0);
+    for table in ["people", "visits"] {
+        let line = sync_line(&first, table);
+        assert!(line.contains(" 0 key ranges"), "{}", first.stdout);
+    }
+    assert!(
+        sync_line(&first, "tags").contains("whole table"),
+        "{}",
+        first.stdout
+    );
+    // One change of each kind, each in a window of its own (windows of about 16 keys): NULL
+    // and '' swapped, one byte of a binary column, a fraction of a second, a new row, a gone
+    // one, a TIME read as text.
+    source.execute(
+        "UPDATE people SET note = '' WHERE id = 3;
+         UPDATE people SET note = NULL WHERE id = 100;
+         UPDATE people SET photo = CONCAT(LEFT(photo, 15), 'X') WHERE id = 200;
+         UPDATE people SET born = born + INTERVAL 1000 MICROSECOND WHERE id = 300;
+         INSERT INTO people (id, name) VALUES (401, 'new person');
+         DELETE FROM visits WHERE id = 50;
+         UPDATE visits SET at = '11:30:00' WHERE id = 600;",
+    );
+    let out = decant(&["sync", "plan.yaml"]);
+    assert_exit(&out, 0);
+    assert!(
+        out.stdout
+            .contains("applied: 1 inserted, 5 updated, 1 deleted, 0 rejected"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        sync_line(&out, "people").contains(" 5 key ranges"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        sync_line(&out, "visits").contains(" 2 key ranges"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(
+        query(
+            &target,
+            "SELECT concat_ws(',', note IS NULL, (SELECT note IS NULL FROM people WHERE id = 100),
+                    (SELECT encode(photo, 'hex') FROM people WHERE id = 200))
+             FROM people WHERE id = 3"
+        ),
+        query(&target, "SELECT 'f,t,' || left(md5('200'), 30) || '58'")
+    );
+    assert_all_checks_passed(&decant(&["check", "plan.yaml"]));
+    // The sync kept the sums it compared with: the next one compares nothing.
+    let again = decant(&["sync", "plan.yaml"]);
+    assert_exit(&again, 0);
+    assert!(
+        again
+            .stdout
+            .contains("applied: 0 inserted, 0 updated, 0 deleted, 0 rejected"),
+        "{}",
+        again.stdout
+    );
+    for table in ["people", "visits"] {
+        assert!(
+            sync_line(&again, table).contains(" 0 key ranges"),
+            "{}",
+            again.stdout
+        );
+    }
+}

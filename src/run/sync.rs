@@ -32,7 +32,7 @@ use crate::signals;
 use crate::source::digest::{
     digest_parts, DigestError, DigestPart, PartSums, StreamedDigest, WindowSums, MAX_WINDOWS,
 };
-use crate::source::SourceConnection;
+use crate::source::{PageKey, SourceConnection};
 use crate::target::TargetConnection;
 use crate::url::{parse_source_url, SourceUrl};
 
@@ -372,7 +372,7 @@ fn digest_tables(
     let mut plans = Vec::new();
     let mut parts: Vec<(DigestPart, u64)> = Vec::new();
     for table in &prepared.resolved.tables {
-        let Some(key) = digested_key(source, table) else {
+        let Some(key) = digested_key(table) else {
             plans.push(None);
             continue;
         };
@@ -447,10 +447,11 @@ pub(super) fn streamed_digest(
     target: &mut TargetConnection,
     table: &ResolvedTable,
 ) -> Option<StreamedDigest> {
-    let key = digested_key(source, table)?;
-    if !keyed_by_rowid(prepared, table, key)
-        || prepared.resolved.settings.if_exists == IfExists::Append
-    {
+    let key = digested_key(table)?;
+    // MySQL finds its primary key's first and last value in the index.
+    let cheap_bounds =
+        keyed_by_rowid(prepared, table, key) || source.engine() == crate::catalog::Engine::Mysql;
+    if !cheap_bounds || prepared.resolved.settings.if_exists == IfExists::Append {
         return None;
     }
     let qualified = crate::checks::target_table_sql(&prepared.resolved.schema, table);
@@ -476,15 +477,15 @@ fn keyed_by_rowid(prepared: &Prepared, table: &ResolvedTable, key: &str) -> bool
         == Some(key)
 }
 
-/// The key `table`'s rows are digested by: its one integer key, copied as it is, in SQLite.
-fn digested_key<'t>(source: &SourceConnection, table: &'t ResolvedTable) -> Option<&'t str> {
+/// The key `table`'s rows are digested by: its one integer key, copied as it is.
+fn digested_key(table: &ResolvedTable) -> Option<&str> {
     let [key] = table.key_columns.as_slice() else {
         return None;
     };
     let plain_integer = table
         .column(key)
         .is_some_and(|c| c.transform.is_none() && c.target_type.family() == TypeFamily::Integer);
-    (plain_integer && source.engine() == crate::catalog::Engine::Sqlite).then_some(key.as_str())
+    plain_integer.then_some(key.as_str())
 }
 
 /// New windows for `table`: its keys' span cut so a window holds [`WINDOW_ROWS`] rows on
@@ -524,13 +525,32 @@ fn split(
 ) -> Vec<(DigestPart, u64)> {
     let base = crate::checks::checksums::load_select(prepared, table);
     let column = crate::dialect::quote_ident(key);
-    let select = format!("SELECT {column}, * FROM ({base}) AS \"digested\"");
+    // SQLite: the key first, then every value digested. MySQL: the load's own rows, read in
+    // pages by the key, as a run's load reads them.
+    let paged = (prepared.resolved.engine == crate::catalog::Engine::Mysql)
+        .then(|| {
+            copy::select_columns(table, &table.key_columns)
+                .iter()
+                .position(|c| c == key)
+        })
+        .flatten()
+        .map(|position| PageKey {
+            name: key.to_owned(),
+            position,
+            numeric: true,
+        });
+    let select = match paged {
+        Some(_) => format!("SELECT * FROM ({base}) AS \"digested\""),
+        None => format!("SELECT {column}, * FROM ({base}) AS \"digested\""),
+    };
     let part = |select: String| DigestPart {
         select,
         key_min,
         width,
+        key: paged.clone(),
     };
-    let wanted = if keyed_by_rowid(prepared, table, key) {
+    // A range of SQLite's rowid or of MySQL's primary key reads as cheaply as the whole table.
+    let wanted = if paged.is_some() || keyed_by_rowid(prepared, table, key) {
         table.source_rows.div_ceil(PART_ROWS).clamp(1, 64) as usize
     } else {
         1
@@ -578,7 +598,7 @@ fn merged(
     for part in parts {
         match part.expect("every part of a table is digested") {
             Ok(Some(sums)) => whole.absorb(&sums),
-            // Only SQLite tables are digested (see `digested_key`).
+            // A MySQL part without its key's place in a row (see `split`).
             Ok(None) => return Ok(None),
             Err(DigestError::OutOfWindows(_)) => outside = true,
             Err(DigestError::Read(e)) => {
