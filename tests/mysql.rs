@@ -1124,3 +1124,67 @@ fn window_sums_of_a_mysql_source_lead_each_sync_to_the_windows_that_changed() {
         );
     }
 }
+
+#[test]
+fn a_mysql_table_with_a_composite_key_is_windowed_by_its_first_column() {
+    let source = MysqlDatabase::new();
+    source.execute(
+        "CREATE TABLE readings (sensor INT NOT NULL, seq INT NOT NULL, value DOUBLE NULL,
+                                raw VARBINARY(8) NULL, PRIMARY KEY (sensor, seq));
+         INSERT INTO readings SELECT 1 + seq DIV 20, seq MOD 20, seq / 7, UNHEX(HEX(seq))
+         FROM seq_0_to_799;
+         CREATE TABLE codes (tenant INT NOT NULL, code VARCHAR(10) NOT NULL, label VARCHAR(20) NULL,
+                             PRIMARY KEY (tenant, code));
+         INSERT INTO codes SELECT 1 + seq DIV 10, CONCAT('c', seq MOD 10), IF(seq % 3 = 0, NULL, '')
+         FROM seq_0_to_499;",
+    );
+    let target = TestDatabase::new();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("plan.yaml"), WINDOWS_PLAN).unwrap();
+    let decant = |args: &[&str]| decant_between(dir.path(), args, &source, &target, &[]);
+    assert_exit(&decant(&["run", "plan.yaml"]), 0);
+    let first = decant(&["sync", "plan.yaml"]);
+    assert_exit(&first, 0);
+    for table in ["readings", "codes"] {
+        assert!(
+            sync_line(&first, table).contains(" 0 key ranges"),
+            "{}",
+            first.stdout
+        );
+    }
+    // 40 sensors of 20 readings, 50 tenants of 10 codes: a window per sensor, per tenant.
+    source.execute(
+        "UPDATE readings SET raw = UNHEX('00') WHERE sensor = 3 AND seq = 5;
+         DELETE FROM readings WHERE sensor = 20 AND seq = 0;
+         INSERT INTO readings VALUES (41, 0, NULL, NULL);
+         UPDATE codes SET label = NULL WHERE tenant = 7 AND code = 'c1';
+         UPDATE codes SET label = '' WHERE tenant = 30 AND code = 'c1';",
+    );
+    let out = decant(&["sync", "plan.yaml"]);
+    assert_exit(&out, 0);
+    assert!(
+        out.stdout
+            .contains("applied: 1 inserted, 3 updated, 1 deleted, 0 rejected"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        sync_line(&out, "readings").contains(" 3 key ranges"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        sync_line(&out, "codes").contains(" 2 key ranges"),
+        "{}",
+        out.stdout
+    );
+    assert_all_checks_passed(&decant(&["check", "plan.yaml"]));
+    let again = decant(&["sync", "plan.yaml"]);
+    assert!(
+        again
+            .stdout
+            .contains("applied: 0 inserted, 0 updated, 0 deleted, 0 rejected"),
+        "{}",
+        again.stdout
+    );
+}

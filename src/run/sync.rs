@@ -477,11 +477,11 @@ fn keyed_by_rowid(prepared: &Prepared, table: &ResolvedTable, key: &str) -> bool
         == Some(key)
 }
 
-/// The key `table`'s rows are digested by: its one integer key, copied as it is.
+/// The key column `table`'s rows are windowed by: its first key column, when it is an
+/// integer copied as it is (a composite key's windows hold every row whose first column
+/// falls in them).
 fn digested_key(table: &ResolvedTable) -> Option<&str> {
-    let [key] = table.key_columns.as_slice() else {
-        return None;
-    };
+    let key = table.key_columns.first()?;
     let plain_integer = table
         .column(key)
         .is_some_and(|c| c.transform.is_none() && c.target_type.family() == TypeFamily::Integer);
@@ -527,30 +527,25 @@ fn split(
     let column = crate::dialect::quote_ident(key);
     // SQLite: the key first, then every value digested. MySQL: the load's own rows, read in
     // pages by the key, as a run's load reads them.
-    let paged = (prepared.resolved.engine == crate::catalog::Engine::Mysql)
-        .then(|| {
-            copy::select_columns(table, &table.key_columns)
-                .iter()
-                .position(|c| c == key)
-        })
-        .flatten()
-        .map(|position| PageKey {
-            name: key.to_owned(),
-            position,
-            numeric: true,
-        });
-    let select = match paged {
-        Some(_) => format!("SELECT * FROM ({base}) AS \"digested\""),
-        None => format!("SELECT {column}, * FROM ({base}) AS \"digested\""),
+    // MySQL pages by every key column (the first one's values repeat in a composite key).
+    let pages = if prepared.resolved.engine == crate::catalog::Engine::Mysql {
+        page_keys(table)
+    } else {
+        Vec::new()
+    };
+    let select = if pages.is_empty() {
+        format!("SELECT {column}, * FROM ({base}) AS \"digested\"")
+    } else {
+        format!("SELECT * FROM ({base}) AS \"digested\"")
     };
     let part = |select: String| DigestPart {
         select,
         key_min,
         width,
-        key: paged.clone(),
+        pages: pages.clone(),
     };
     // A range of SQLite's rowid or of MySQL's primary key reads as cheaply as the whole table.
-    let wanted = if paged.is_some() || keyed_by_rowid(prepared, table, key) {
+    let wanted = if !pages.is_empty() || keyed_by_rowid(prepared, table, key) {
         table.source_rows.div_ceil(PART_ROWS).clamp(1, 64) as usize
     } else {
         1
@@ -581,6 +576,27 @@ fn split(
             (part(sql), table.source_rows / pieces as u64)
         })
         .collect()
+}
+
+/// The key columns a MySQL digest pages `table`'s rows by, in key order, with their places in
+/// a row of the load's SELECT; empty when one is not selected.
+fn page_keys(table: &ResolvedTable) -> Vec<PageKey> {
+    let selected = copy::select_columns(table, &table.key_columns);
+    let keys: Option<Vec<PageKey>> = table
+        .key_columns
+        .iter()
+        .map(|key| {
+            let position = selected.iter().position(|c| c.eq_ignore_ascii_case(key))?;
+            Some(PageKey {
+                name: key.clone(),
+                position,
+                numeric: table
+                    .column(key)
+                    .is_some_and(|c| PageKey::numeric_type(&c.declared)),
+            })
+        })
+        .collect();
+    keys.unwrap_or_default()
 }
 
 /// One table's parts' sums added up; `Ok(None)` when a key fell outside the windows.

@@ -296,36 +296,30 @@ impl SourceConnection {
     /// MySQL's window sums: `part.select` read in pages in key order, each row digested as
     /// [`StreamedDigest`] digests the rows of a load.
     fn paged_window_sums(&mut self, part: &DigestPart) -> Result<Option<WindowSums>, DigestError> {
-        let Some(key) = &part.key else {
+        let Some(key) = part.pages.first() else {
             return Ok(None);
         };
         let mut digest = StreamedDigest::new(key.position, part.key_min, part.width);
         let mut failed = None;
         let mut outside = None;
-        super::read_pages(
-            self,
-            &part.select,
-            std::slice::from_ref(key),
-            None,
-            |page| {
-                match page {
-                    Ok(rows) => {
-                        for row in &rows {
-                            digest.add(row);
-                            if digest.outside && outside.is_none() {
-                                outside = Some(format!("{:?}", row.get(key.position)));
-                            }
+        super::read_pages(self, &part.select, &part.pages, None, |page| {
+            match page {
+                Ok(rows) => {
+                    for row in &rows {
+                        digest.add(row);
+                        if digest.outside && outside.is_none() {
+                            outside = Some(format!("{:?}", row.get(key.position)));
                         }
-                        // Past the windows: no sums, stop reading.
-                        outside.is_none()
                     }
-                    Err(e) => {
-                        failed = Some(e);
-                        false
-                    }
+                    // Past the windows: no sums, stop reading.
+                    outside.is_none()
                 }
-            },
-        );
+                Err(e) => {
+                    failed = Some(e);
+                    false
+                }
+            }
+        });
         if let Some(e) = failed {
             return Err(DigestError::Read(e));
         }
@@ -338,14 +332,14 @@ impl SourceConnection {
 
 /// A part of one table's digest: the rows `select` returns, summed into windows of `width`
 /// keys from `key_min`. SQLite: the rows' integer key first, then the columns digested.
-/// MySQL: the load's SELECT itself, read in pages by `key` (its integer key and where it is
-/// among a row's values).
+/// MySQL: the load's SELECT itself, read in pages by `pages` (the key columns and where they
+/// are among a row's values; the windows are the first one's, an integer).
 #[derive(Debug, Clone)]
 pub struct DigestPart {
     pub select: String,
     pub key_min: i64,
     pub width: i64,
-    pub key: Option<super::PageKey>,
+    pub pages: Vec<super::PageKey>,
 }
 
 /// What digesting one part gave: see [`SourceConnection::window_sums`].
@@ -391,7 +385,7 @@ mod tests {
                 select: format!("SELECT id, * FROM ({select})"),
                 key_min: 1,
                 width: 4,
-                key: None,
+                pages: Vec::new(),
             })
             .unwrap()
             .unwrap();

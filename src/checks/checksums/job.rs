@@ -103,7 +103,7 @@ impl Job<'_> {
         limit: bool,
         ranges: Option<&[(i64, i64)]>,
     ) -> String {
-        let mut sql = match (ranges, self.layout.integer_key()) {
+        let mut sql = match (ranges, self.layout.range_key()) {
             (Some(ranges), Some(c)) if ranges.len() > INLINE_RANGES => {
                 // Many ranges: joined from a list, each one a seek on the key. CROSS JOIN
                 // makes SQLite loop over the list outside (a plain JOIN may be planned the
@@ -139,7 +139,7 @@ impl Job<'_> {
     ) -> String {
         let l = self.layout;
         let columns: Vec<String> = l.columns.iter().map(|c| quote_ident(&c.target)).collect();
-        let restricted = l.integer_key().is_some() && (upper.is_some() || ranges.is_some());
+        let restricted = l.range_key().is_some() && (upper.is_some() || ranges.is_some());
         if !ordered && !restricted {
             // COPY of the table itself: the server scans it without an executor plan.
             return format!(
@@ -149,7 +149,7 @@ impl Job<'_> {
                 columns.join(", ")
             );
         }
-        let many = ranges.filter(|r| r.len() > INLINE_RANGES && l.integer_key().is_some());
+        let many = ranges.filter(|r| r.len() > INLINE_RANGES && l.range_key().is_some());
         let table = format!(
             "{}.{}",
             quote_ident(self.schema),
@@ -162,7 +162,7 @@ impl Job<'_> {
             Some(ranges) => {
                 let qualified: Vec<String> = columns.iter().map(|c| format!("\"t\".{c}")).collect();
                 let key = l
-                    .integer_key()
+                    .range_key()
                     .map(|c| quote_ident(&c.target))
                     .unwrap_or_default();
                 format!(
@@ -174,7 +174,7 @@ impl Job<'_> {
             }
             None => format!("(SELECT {} FROM {table}", columns.join(", ")),
         };
-        if let Some(c) = l.integer_key() {
+        if let Some(c) = l.range_key() {
             let column = if many.is_some() {
                 format!("\"t\".{}", quote_ident(&c.target))
             } else {
