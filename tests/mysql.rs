@@ -1205,3 +1205,59 @@ fn a_mysql_table_with_a_composite_key_is_windowed_by_its_first_column() {
         again.stdout
     );
 }
+
+#[test]
+fn a_big_mysql_table_is_digested_in_parts_on_two_connections_and_every_change_is_found() {
+    // Past 250 000 rows, a MySQL table's digest is read in key ranges shared out between two
+    // connections whose snapshots start together; a change on each side of the boundary
+    // between the parts (windows of 16 keys: the first part ends at key 130 000), at both
+    // ends, and past the last window, is found.
+    let source = MysqlDatabase::new();
+    source.execute(
+        "CREATE TABLE events (id BIGINT UNSIGNED NOT NULL PRIMARY KEY, n INT NOT NULL,
+                              tag VARCHAR(20) NULL);
+         INSERT INTO events SELECT seq, seq % 7, IF(seq % 3 = 0, CONCAT('t', seq), NULL)
+         FROM seq_1_to_260000;",
+    );
+    let target = TestDatabase::new();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("plan.yaml"),
+        WINDOWS_PLAN.replace("  - checksums: all\n  - foreign_keys: all\n", ""),
+    )
+    .unwrap();
+    let decant = |args: &[&str]| decant_between(dir.path(), args, &source, &target, &[]);
+    assert_exit(&decant(&["run", "plan.yaml"]), 0);
+    let first = decant(&["sync", "plan.yaml"]);
+    assert!(
+        sync_line(&first, "events").contains(" 0 key ranges"),
+        "{}",
+        first.stdout
+    );
+    source.execute(
+        "UPDATE events SET n = -1 WHERE id IN (5, 130000, 130001, 259999);
+         UPDATE events SET tag = '' WHERE id = 200001;
+         DELETE FROM events WHERE id IN (1, 260000);
+         INSERT INTO events VALUES (900000, 2, 'far past the end');",
+    );
+    let out = decant(&["sync", "plan.yaml"]);
+    assert_exit(&out, 0);
+    assert!(
+        out.stdout
+            .contains("applied: 1 inserted, 5 updated, 2 deleted, 0 rejected"),
+        "{}",
+        out.stdout
+    );
+    // The same SQL in both engines.
+    let summary =
+        "SELECT concat_ws(' ', count(*), sum(n), count(tag), count(NULLIF(tag, ''))) FROM events";
+    assert_eq!(query(&target, summary), source.query(summary));
+    let again = decant(&["sync", "plan.yaml"]);
+    assert!(
+        again
+            .stdout
+            .contains("applied: 0 inserted, 0 updated, 0 deleted, 0 rejected"),
+        "{}",
+        again.stdout
+    );
+}

@@ -169,13 +169,11 @@ pub fn sync(prepared: &Prepared, target_url: &str, dry_run: bool) -> Result<Sync
         Some(_) => {}
     }
     let mut source = open_source(&source_url).map_err(|e| SyncError::Source(chain(&e)))?;
-    // One snapshot of the source for the comparison and the rows staged from it.
-    source
-        .begin_snapshot()
-        .map_err(|e| SyncError::Source(chain(&e)))?;
+    // One snapshot of the source for the comparison and the rows staged from it, and a second
+    // connection on the same snapshot, so the digests take both cores.
+    let rows: u64 = resolved.tables.iter().map(|t| t.source_rows).sum();
+    let mut twin = begin_reading(&mut source, &source_url, rows)?;
     let earlier = journal::run_rejects(&mut target, run.id)?;
-    // A second connection on the same snapshot, so the digests take both cores.
-    let mut twin = twin_reader(&mut source, &source_url);
     let digests = digest_tables(
         prepared,
         &mut source,
@@ -297,12 +295,35 @@ pub fn sync(prepared: &Prepared, target_url: &str, dry_run: bool) -> Result<Sync
     outcome
 }
 
-/// A second connection reading the snapshot `source`'s transaction holds, when SQLite can
-/// promise it is the same (see [`SourceConnection::begin_twin`]); `None` otherwise, or when it
-/// cannot start reading now (a writer waiting to commit holds new readers off, or committed
-/// between the two). The digests then use one connection.
-fn twin_reader(source: &mut SourceConnection, url: &SourceUrl) -> Option<SourceConnection> {
-    source.begin_twin(|| open_source(url).ok())
+/// Starts `source`'s snapshot, and returns a second connection reading the same one when the
+/// engine can promise it is the same: SQLite's [`SourceConnection::begin_twin`]; MySQL's
+/// [`SourceConnection::begin_snapshot_with`] (both snapshots start under a global read lock
+/// held for that moment, as a run's readers do). `None` otherwise, or when it cannot start
+/// reading now (a SQLite writer waiting to commit holds new readers off, or committed between
+/// the two; MySQL refused the lock): the digests then use one connection. The lock holds the
+/// app's writes back while it waits for running statements (2 s at most): MySQL takes it only
+/// for a source of at least [`copy::PARALLEL_READ_ROWS`] `rows`, where a second reader pays.
+fn begin_reading(
+    source: &mut SourceConnection,
+    url: &SourceUrl,
+    rows: u64,
+) -> Result<Option<SourceConnection>, SyncError> {
+    let failed = |e: diesel::result::Error| SyncError::Source(chain(&e));
+    if source.engine() == crate::catalog::Engine::Mysql {
+        let opened = (rows >= copy::PARALLEL_READ_ROWS)
+            .then(|| open_source(url).ok().zip(open_source(url).ok()))
+            .flatten();
+        if let Some((control, twin)) = opened {
+            let mut twins = source
+                .begin_snapshot_with(control, vec![twin])
+                .map_err(failed)?;
+            return Ok(twins.pop());
+        }
+        source.begin_snapshot().map_err(failed)?;
+        return Ok(None);
+    }
+    source.begin_snapshot().map_err(failed)?;
+    Ok(source.begin_twin(|| open_source(url).ok()))
 }
 
 /// Whether rows can be named by key on both sides: every key column copied as it is, of a
