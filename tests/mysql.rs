@@ -311,6 +311,32 @@ fn plan_reports_what_a_mysql_schema_holds_that_is_not_carried() {
 fn a_source_changed_after_the_run_is_synced_from_mysql() {
     let t = Traps::new();
     assert_exit(&t.decant(&["run", "plan.yaml"]), 1);
+    // Every trap's values summed as the load streamed them equal the sync's digest of the
+    // same rows: nothing changed, so no window is compared but the one of the row the run
+    // rejected from `events` (looked at again each time). `accounts` has a key past 2^63,
+    // outside any window: compared whole, as are the tables without an integer key.
+    let first = t.decant(&["sync", "plan.yaml"]);
+    assert!(
+        first
+            .stdout
+            .contains("applied: 0 inserted, 0 updated, 0 deleted, 0 rejected"),
+        "{}",
+        first.stdout
+    );
+    let windowed: Vec<&str> = first
+        .stdout
+        .lines()
+        .filter(|l| l.contains("key range"))
+        .collect();
+    assert_eq!(windowed.len(), 7, "{}", first.stdout);
+    for line in &windowed {
+        let expected = if line.trim_start().starts_with("events ") {
+            " 1 key range"
+        } else {
+            " 0 key ranges"
+        };
+        assert!(line.ends_with(expected), "{}", first.stdout);
+    }
     t.source.execute(
         "INSERT INTO readings VALUES (7, 99999, 1.5); \
          UPDATE categories SET name = 'renamed' WHERE id = 3; \
