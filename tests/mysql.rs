@@ -311,6 +311,32 @@ fn plan_reports_what_a_mysql_schema_holds_that_is_not_carried() {
 fn a_source_changed_after_the_run_is_synced_from_mysql() {
     let t = Traps::new();
     assert_exit(&t.decant(&["run", "plan.yaml"]), 1);
+    // Every trap's values summed as the load streamed them equal the sync's digest of the
+    // same rows: nothing changed, so no window is compared but the one of the row the run
+    // rejected from `events` (looked at again each time). `accounts` has a key past 2^63,
+    // outside any window: compared whole, as are the tables without an integer key.
+    let first = t.decant(&["sync", "plan.yaml"]);
+    assert!(
+        first
+            .stdout
+            .contains("applied: 0 inserted, 0 updated, 0 deleted, 0 rejected"),
+        "{}",
+        first.stdout
+    );
+    let windowed: Vec<&str> = first
+        .stdout
+        .lines()
+        .filter(|l| l.contains("key range"))
+        .collect();
+    assert_eq!(windowed.len(), 7, "{}", first.stdout);
+    for line in &windowed {
+        let expected = if line.trim_start().starts_with("events ") {
+            " 1 key range"
+        } else {
+            " 0 key ranges"
+        };
+        assert!(line.ends_with(expected), "{}", first.stdout);
+    }
     t.source.execute(
         "INSERT INTO readings VALUES (7, 99999, 1.5); \
          UPDATE categories SET name = 'renamed' WHERE id = 3; \
@@ -1114,5 +1140,265 @@ fn init_on_mysql_starts_with_reject_only_when_it_flags_a_bad_value_and_says_whic
         readme.contains("When it flags such a\nvalue it starts the plan with `on_bad_row: reject`")
             && readme.contains("when the profile finds none it writes `on_bad_row: stop`"),
         "the manual's `init` on MySQL section does not say when init writes reject and stop"
+    );
+}
+
+const WINDOWS_SOURCE: &str = "
+    CREATE TABLE people (id INT NOT NULL AUTO_INCREMENT PRIMARY KEY, name VARCHAR(40) NOT NULL,
+                         note VARCHAR(40) NULL, photo VARBINARY(16) NULL, score DOUBLE NULL,
+                         born DATETIME(3) NULL, paid DECIMAL(8,2) NULL);
+    INSERT INTO people (id, name, note, photo, score, born, paid)
+    SELECT seq, CONCAT('person ', seq), IF(seq % 2 = 0, '', NULL), UNHEX(MD5(seq)), seq / 3,
+           '2024-01-01 00:00:00.250' + INTERVAL seq MINUTE, seq / 4
+    FROM seq_1_to_400;
+    CREATE TABLE visits (id BIGINT NOT NULL PRIMARY KEY, person_id INT NOT NULL,
+                         at TIME NULL, FOREIGN KEY (person_id) REFERENCES people (id));
+    INSERT INTO visits SELECT seq, 1 + seq % 400, '10:00:00' FROM seq_1_to_3000;
+    CREATE TABLE tags (name VARCHAR(10), n INT);
+    INSERT INTO tags VALUES ('x', 1), ('y', 2);
+";
+
+const WINDOWS_PLAN: &str = r#"version: 1
+name: windows
+source: { url: "${SOURCE_DATABASE_URL}" }
+target: { url: "${TARGET_DATABASE_URL}" }
+settings: { on_bad_row: reject }
+checks:
+  - row_counts: all
+  - checksums: all
+  - foreign_keys: all
+"#;
+
+/// The sync summary's line for `table` (its counts and what it compared).
+fn sync_line(out: &Outcome, table: &str) -> String {
+    out.stdout
+        .lines()
+        .find(|l| l.trim_start().starts_with(table))
+        .unwrap_or_else(|| panic!("no line for {table}: {}", out.stdout))
+        .to_owned()
+}
+
+#[test]
+fn window_sums_of_a_mysql_source_lead_each_sync_to_the_windows_that_changed() {
+    let source = MysqlDatabase::new();
+    source.execute(WINDOWS_SOURCE);
+    let target = TestDatabase::new();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("plan.yaml"), WINDOWS_PLAN).unwrap();
+    let decant = |args: &[&str]| decant_between(dir.path(), args, &source, &target, &[]);
+    assert_exit(&decant(&["run", "plan.yaml"]), 0);
+    // The loads summed the rows per key window as they read them (`tags` has no key).
+    assert_eq!(
+        query(
+            &target,
+            "SELECT string_agg(source_table, ',' ORDER BY source_table) FROM decant.source_windows"
+        ),
+        "people,visits"
+    );
+    // Nothing changed: no window is compared, the target is not read.
+    let first = decant(&["sync", "plan.yaml"]);
+    assert_exit(&first, 0);
+    for table in ["people", "visits"] {
+        let line = sync_line(&first, table);
+        assert!(line.contains(" 0 key ranges"), "{}", first.stdout);
+    }
+    assert!(
+        sync_line(&first, "tags").contains("whole table"),
+        "{}",
+        first.stdout
+    );
+    // One change of each kind, each in a window of its own (windows of about 16 keys): NULL
+    // and '' swapped, one byte of a binary column, a fraction of a second, a new row, a gone
+    // one, a TIME read as text.
+    source.execute(
+        "UPDATE people SET note = '' WHERE id = 3;
+         UPDATE people SET note = NULL WHERE id = 100;
+         UPDATE people SET photo = CONCAT(LEFT(photo, 15), 'X') WHERE id = 200;
+         UPDATE people SET born = born + INTERVAL 1000 MICROSECOND WHERE id = 300;
+         INSERT INTO people (id, name) VALUES (401, 'new person');
+         DELETE FROM visits WHERE id = 50;
+         UPDATE visits SET at = '11:30:00' WHERE id = 600;",
+    );
+    let out = decant(&["sync", "plan.yaml"]);
+    assert_exit(&out, 0);
+    assert!(
+        out.stdout
+            .contains("applied: 1 inserted, 5 updated, 1 deleted, 0 rejected"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        sync_line(&out, "people").contains(" 5 key ranges"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        sync_line(&out, "visits").contains(" 2 key ranges"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(
+        query(
+            &target,
+            "SELECT concat_ws(',', note IS NULL, (SELECT note IS NULL FROM people WHERE id = 100),
+                    (SELECT encode(photo, 'hex') FROM people WHERE id = 200))
+             FROM people WHERE id = 3"
+        ),
+        query(&target, "SELECT 'f,t,' || left(md5('200'), 30) || '58'")
+    );
+    assert_all_checks_passed(&decant(&["check", "plan.yaml"]));
+    // The sync kept the sums it compared with: the next one compares nothing.
+    let again = decant(&["sync", "plan.yaml"]);
+    assert_exit(&again, 0);
+    assert!(
+        again
+            .stdout
+            .contains("applied: 0 inserted, 0 updated, 0 deleted, 0 rejected"),
+        "{}",
+        again.stdout
+    );
+    for table in ["people", "visits"] {
+        assert!(
+            sync_line(&again, table).contains(" 0 key ranges"),
+            "{}",
+            again.stdout
+        );
+    }
+    // Changes in 94 windows apart: more ranges than one SELECT of the source names (MariaDB
+    // reads them a few dozen at a time, in key order).
+    source.execute("UPDATE visits SET at = '12:00:00' WHERE id % 32 = 5");
+    let many = decant(&["sync", "plan.yaml"]);
+    assert_exit(&many, 0);
+    assert!(
+        many.stdout
+            .contains("applied: 0 inserted, 94 updated, 0 deleted, 0 rejected"),
+        "{}",
+        many.stdout
+    );
+    assert!(
+        sync_line(&many, "visits").contains(" 94 key ranges"),
+        "{}",
+        many.stdout
+    );
+    assert_all_checks_passed(&decant(&["check", "plan.yaml"]));
+}
+
+#[test]
+fn a_mysql_table_with_a_composite_key_is_windowed_by_its_first_column() {
+    let source = MysqlDatabase::new();
+    source.execute(
+        "CREATE TABLE readings (sensor INT NOT NULL, seq INT NOT NULL, value DOUBLE NULL,
+                                raw VARBINARY(8) NULL, PRIMARY KEY (sensor, seq));
+         INSERT INTO readings SELECT 1 + seq DIV 20, seq MOD 20, seq / 7, UNHEX(HEX(seq))
+         FROM seq_0_to_799;
+         CREATE TABLE codes (tenant INT NOT NULL, code VARCHAR(10) NOT NULL, label VARCHAR(20) NULL,
+                             PRIMARY KEY (tenant, code));
+         INSERT INTO codes SELECT 1 + seq DIV 10, CONCAT('c', seq MOD 10), IF(seq % 3 = 0, NULL, '')
+         FROM seq_0_to_499;",
+    );
+    let target = TestDatabase::new();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("plan.yaml"), WINDOWS_PLAN).unwrap();
+    let decant = |args: &[&str]| decant_between(dir.path(), args, &source, &target, &[]);
+    assert_exit(&decant(&["run", "plan.yaml"]), 0);
+    let first = decant(&["sync", "plan.yaml"]);
+    assert_exit(&first, 0);
+    for table in ["readings", "codes"] {
+        assert!(
+            sync_line(&first, table).contains(" 0 key ranges"),
+            "{}",
+            first.stdout
+        );
+    }
+    // 40 sensors of 20 readings, 50 tenants of 10 codes: a window per sensor, per tenant.
+    source.execute(
+        "UPDATE readings SET raw = UNHEX('00') WHERE sensor = 3 AND seq = 5;
+         DELETE FROM readings WHERE sensor = 20 AND seq = 0;
+         INSERT INTO readings VALUES (41, 0, NULL, NULL);
+         UPDATE codes SET label = NULL WHERE tenant = 7 AND code = 'c1';
+         UPDATE codes SET label = '' WHERE tenant = 30 AND code = 'c1';",
+    );
+    let out = decant(&["sync", "plan.yaml"]);
+    assert_exit(&out, 0);
+    assert!(
+        out.stdout
+            .contains("applied: 1 inserted, 3 updated, 1 deleted, 0 rejected"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        sync_line(&out, "readings").contains(" 3 key ranges"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        sync_line(&out, "codes").contains(" 2 key ranges"),
+        "{}",
+        out.stdout
+    );
+    assert_all_checks_passed(&decant(&["check", "plan.yaml"]));
+    let again = decant(&["sync", "plan.yaml"]);
+    assert!(
+        again
+            .stdout
+            .contains("applied: 0 inserted, 0 updated, 0 deleted, 0 rejected"),
+        "{}",
+        again.stdout
+    );
+}
+
+#[test]
+fn a_big_mysql_table_is_digested_in_parts_on_two_connections_and_every_change_is_found() {
+    // Past 250 000 rows, a MySQL table's digest is read in key ranges shared out between two
+    // connections whose snapshots start together; a change on each side of the boundary
+    // between the parts (windows of 16 keys: the first part ends at key 130 000), at both
+    // ends, and past the last window, is found.
+    let source = MysqlDatabase::new();
+    source.execute(
+        "CREATE TABLE events (id BIGINT UNSIGNED NOT NULL PRIMARY KEY, n INT NOT NULL,
+                              tag VARCHAR(20) NULL);
+         INSERT INTO events SELECT seq, seq % 7, IF(seq % 3 = 0, CONCAT('t', seq), NULL)
+         FROM seq_1_to_260000;",
+    );
+    let target = TestDatabase::new();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("plan.yaml"),
+        WINDOWS_PLAN.replace("  - checksums: all\n  - foreign_keys: all\n", ""),
+    )
+    .unwrap();
+    let decant = |args: &[&str]| decant_between(dir.path(), args, &source, &target, &[]);
+    assert_exit(&decant(&["run", "plan.yaml"]), 0);
+    let first = decant(&["sync", "plan.yaml"]);
+    assert!(
+        sync_line(&first, "events").contains(" 0 key ranges"),
+        "{}",
+        first.stdout
+    );
+    source.execute(
+        "UPDATE events SET n = -1 WHERE id IN (5, 130000, 130001, 259999);
+         UPDATE events SET tag = '' WHERE id = 200001;
+         DELETE FROM events WHERE id IN (1, 260000);
+         INSERT INTO events VALUES (900000, 2, 'far past the end');",
+    );
+    let out = decant(&["sync", "plan.yaml"]);
+    assert_exit(&out, 0);
+    assert!(
+        out.stdout
+            .contains("applied: 1 inserted, 5 updated, 2 deleted, 0 rejected"),
+        "{}",
+        out.stdout
+    );
+    // The same SQL in both engines.
+    let summary =
+        "SELECT concat_ws(' ', count(*), sum(n), count(tag), count(NULLIF(tag, ''))) FROM events";
+    assert_eq!(query(&target, summary), source.query(summary));
+    let again = decant(&["sync", "plan.yaml"]);
+    assert!(
+        again
+            .stdout
+            .contains("applied: 0 inserted, 0 updated, 0 deleted, 0 rejected"),
+        "{}",
+        again.stdout
     );
 }

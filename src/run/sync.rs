@@ -32,7 +32,7 @@ use crate::signals;
 use crate::source::digest::{
     digest_parts, DigestError, DigestPart, PartSums, StreamedDigest, WindowSums, MAX_WINDOWS,
 };
-use crate::source::SourceConnection;
+use crate::source::{PageKey, SourceConnection};
 use crate::target::TargetConnection;
 use crate::url::{parse_source_url, SourceUrl};
 
@@ -169,13 +169,11 @@ pub fn sync(prepared: &Prepared, target_url: &str, dry_run: bool) -> Result<Sync
         Some(_) => {}
     }
     let mut source = open_source(&source_url).map_err(|e| SyncError::Source(chain(&e)))?;
-    // One snapshot of the source for the comparison and the rows staged from it.
-    source
-        .begin_snapshot()
-        .map_err(|e| SyncError::Source(chain(&e)))?;
+    // One snapshot of the source for the comparison and the rows staged from it, and a second
+    // connection on the same snapshot, so the digests take both cores.
+    let rows: u64 = resolved.tables.iter().map(|t| t.source_rows).sum();
+    let mut twin = begin_reading(&mut source, &source_url, rows)?;
     let earlier = journal::run_rejects(&mut target, run.id)?;
-    // A second connection on the same snapshot, so the digests take both cores.
-    let mut twin = twin_reader(&mut source, &source_url);
     let digests = digest_tables(
         prepared,
         &mut source,
@@ -297,12 +295,35 @@ pub fn sync(prepared: &Prepared, target_url: &str, dry_run: bool) -> Result<Sync
     outcome
 }
 
-/// A second connection reading the snapshot `source`'s transaction holds, when SQLite can
-/// promise it is the same (see [`SourceConnection::begin_twin`]); `None` otherwise, or when it
-/// cannot start reading now (a writer waiting to commit holds new readers off, or committed
-/// between the two). The digests then use one connection.
-fn twin_reader(source: &mut SourceConnection, url: &SourceUrl) -> Option<SourceConnection> {
-    source.begin_twin(|| open_source(url).ok())
+/// Starts `source`'s snapshot, and returns a second connection reading the same one when the
+/// engine can promise it is the same: SQLite's [`SourceConnection::begin_twin`]; MySQL's
+/// [`SourceConnection::begin_snapshot_with`] (both snapshots start under a global read lock
+/// held for that moment, as a run's readers do). `None` otherwise, or when it cannot start
+/// reading now (a SQLite writer waiting to commit holds new readers off, or committed between
+/// the two; MySQL refused the lock): the digests then use one connection. The lock holds the
+/// app's writes back while it waits for running statements (2 s at most): MySQL takes it only
+/// for a source of at least [`copy::PARALLEL_READ_ROWS`] `rows`, where a second reader pays.
+fn begin_reading(
+    source: &mut SourceConnection,
+    url: &SourceUrl,
+    rows: u64,
+) -> Result<Option<SourceConnection>, SyncError> {
+    let failed = |e: diesel::result::Error| SyncError::Source(chain(&e));
+    if source.engine() == crate::catalog::Engine::Mysql {
+        let opened = (rows >= copy::PARALLEL_READ_ROWS)
+            .then(|| open_source(url).ok().zip(open_source(url).ok()))
+            .flatten();
+        if let Some((control, twin)) = opened {
+            let mut twins = source
+                .begin_snapshot_with(control, vec![twin])
+                .map_err(failed)?;
+            return Ok(twins.pop());
+        }
+        source.begin_snapshot().map_err(failed)?;
+        return Ok(None);
+    }
+    source.begin_snapshot().map_err(failed)?;
+    Ok(source.begin_twin(|| open_source(url).ok()))
 }
 
 /// Whether rows can be named by key on both sides: every key column copied as it is, of a
@@ -372,7 +393,7 @@ fn digest_tables(
     let mut plans = Vec::new();
     let mut parts: Vec<(DigestPart, u64)> = Vec::new();
     for table in &prepared.resolved.tables {
-        let Some(key) = digested_key(source, table) else {
+        let Some(key) = digested_key(table) else {
             plans.push(None);
             continue;
         };
@@ -447,10 +468,11 @@ pub(super) fn streamed_digest(
     target: &mut TargetConnection,
     table: &ResolvedTable,
 ) -> Option<StreamedDigest> {
-    let key = digested_key(source, table)?;
-    if !keyed_by_rowid(prepared, table, key)
-        || prepared.resolved.settings.if_exists == IfExists::Append
-    {
+    let key = digested_key(table)?;
+    // MySQL finds its primary key's first and last value in the index.
+    let cheap_bounds =
+        keyed_by_rowid(prepared, table, key) || source.engine() == crate::catalog::Engine::Mysql;
+    if !cheap_bounds || prepared.resolved.settings.if_exists == IfExists::Append {
         return None;
     }
     let qualified = crate::checks::target_table_sql(&prepared.resolved.schema, table);
@@ -476,15 +498,15 @@ fn keyed_by_rowid(prepared: &Prepared, table: &ResolvedTable, key: &str) -> bool
         == Some(key)
 }
 
-/// The key `table`'s rows are digested by: its one integer key, copied as it is, in SQLite.
-fn digested_key<'t>(source: &SourceConnection, table: &'t ResolvedTable) -> Option<&'t str> {
-    let [key] = table.key_columns.as_slice() else {
-        return None;
-    };
+/// The key column `table`'s rows are windowed by: its first key column, when it is an
+/// integer copied as it is (a composite key's windows hold every row whose first column
+/// falls in them).
+fn digested_key(table: &ResolvedTable) -> Option<&str> {
+    let key = table.key_columns.first()?;
     let plain_integer = table
         .column(key)
         .is_some_and(|c| c.transform.is_none() && c.target_type.family() == TypeFamily::Integer);
-    (plain_integer && source.engine() == crate::catalog::Engine::Sqlite).then_some(key.as_str())
+    plain_integer.then_some(key.as_str())
 }
 
 /// New windows for `table`: its keys' span cut so a window holds [`WINDOW_ROWS`] rows on
@@ -524,13 +546,27 @@ fn split(
 ) -> Vec<(DigestPart, u64)> {
     let base = crate::checks::checksums::load_select(prepared, table);
     let column = crate::dialect::quote_ident(key);
-    let select = format!("SELECT {column}, * FROM ({base}) AS \"digested\"");
+    // SQLite: the key first, then every value digested. MySQL: the load's own rows, read in
+    // pages by the key, as a run's load reads them.
+    // MySQL pages by every key column (the first one's values repeat in a composite key).
+    let pages = if prepared.resolved.engine == crate::catalog::Engine::Mysql {
+        page_keys(table)
+    } else {
+        Vec::new()
+    };
+    let select = if pages.is_empty() {
+        format!("SELECT {column}, * FROM ({base}) AS \"digested\"")
+    } else {
+        format!("SELECT * FROM ({base}) AS \"digested\"")
+    };
     let part = |select: String| DigestPart {
         select,
         key_min,
         width,
+        pages: pages.clone(),
     };
-    let wanted = if keyed_by_rowid(prepared, table, key) {
+    // A range of SQLite's rowid or of MySQL's primary key reads as cheaply as the whole table.
+    let wanted = if !pages.is_empty() || keyed_by_rowid(prepared, table, key) {
         table.source_rows.div_ceil(PART_ROWS).clamp(1, 64) as usize
     } else {
         1
@@ -563,6 +599,27 @@ fn split(
         .collect()
 }
 
+/// The key columns a MySQL digest pages `table`'s rows by, in key order, with their places in
+/// a row of the load's SELECT; empty when one is not selected.
+fn page_keys(table: &ResolvedTable) -> Vec<PageKey> {
+    let selected = copy::select_columns(table, &table.key_columns);
+    let keys: Option<Vec<PageKey>> = table
+        .key_columns
+        .iter()
+        .map(|key| {
+            let position = selected.iter().position(|c| c.eq_ignore_ascii_case(key))?;
+            Some(PageKey {
+                name: key.clone(),
+                position,
+                numeric: table
+                    .column(key)
+                    .is_some_and(|c| PageKey::numeric_type(&c.declared)),
+            })
+        })
+        .collect();
+    keys.unwrap_or_default()
+}
+
 /// One table's parts' sums added up; `Ok(None)` when a key fell outside the windows.
 fn merged(
     table: &ResolvedTable,
@@ -578,7 +635,7 @@ fn merged(
     for part in parts {
         match part.expect("every part of a table is digested") {
             Ok(Some(sums)) => whole.absorb(&sums),
-            // Only SQLite tables are digested (see `digested_key`).
+            // A MySQL part without its key's place in a row (see `split`).
             Ok(None) => return Ok(None),
             Err(DigestError::OutOfWindows(_)) => outside = true,
             Err(DigestError::Read(e)) => {

@@ -268,24 +268,23 @@ pub enum DigestError {
 }
 
 impl SourceConnection {
-    /// The window sums of `select` (its rows' integer key first, then the columns digested),
-    /// in windows of `width` keys from `key_min`; `Ok(None)` for engines whose rows are not
-    /// digested as they lie (MySQL: its values arrive converted by the client library).
-    pub fn window_sums(
-        &mut self,
-        select: &str,
-        key_min: i64,
-        width: i64,
-    ) -> Result<Option<WindowSums>, DigestError> {
-        let SourceConnection::Sqlite(c) = self else {
-            return Ok(None);
+    /// The window sums of `part`'s rows, in windows of `part.width` keys from
+    /// `part.key_min`: SQLite's rows digested as they lie, MySQL's as they are read in key
+    /// order (the values a run's load reads, see [`StreamedDigest`]). `Ok(None)` for a
+    /// MySQL part without the key to page it by.
+    pub fn window_sums(&mut self, part: &DigestPart) -> Result<Option<WindowSums>, DigestError> {
+        let c = match self {
+            SourceConnection::Sqlite(c) => c,
+            SourceConnection::Mysql(_) => return self.paged_window_sums(part),
         };
         let mut sums = WindowSums {
-            key_min,
-            width: width.max(1),
+            key_min: part.key_min,
+            width: part.width.max(1),
             sums: Vec::new(),
         };
-        for row in diesel::sql_query(select).load_iter::<KeyedDigest, DefaultLoadingMode>(c)? {
+        for row in
+            diesel::sql_query(&part.select).load_iter::<KeyedDigest, DefaultLoadingMode>(c)?
+        {
             let row = row?;
             if !sums.add(&row.key, row.digest) {
                 return Err(DigestError::OutOfWindows(format!("{:?}", row.key)));
@@ -293,15 +292,54 @@ impl SourceConnection {
         }
         Ok(Some(sums))
     }
+
+    /// MySQL's window sums: `part.select` read in pages in key order, each row digested as
+    /// [`StreamedDigest`] digests the rows of a load.
+    fn paged_window_sums(&mut self, part: &DigestPart) -> Result<Option<WindowSums>, DigestError> {
+        let Some(key) = part.pages.first() else {
+            return Ok(None);
+        };
+        let mut digest = StreamedDigest::new(key.position, part.key_min, part.width);
+        let mut failed = None;
+        let mut outside = None;
+        super::read_pages(self, &part.select, &part.pages, None, |page| {
+            match page {
+                Ok(rows) => {
+                    for row in &rows {
+                        digest.add(row);
+                        if digest.outside && outside.is_none() {
+                            outside = Some(format!("{:?}", row.get(key.position)));
+                        }
+                    }
+                    // Past the windows: no sums, stop reading.
+                    outside.is_none()
+                }
+                Err(e) => {
+                    failed = Some(e);
+                    false
+                }
+            }
+        });
+        if let Some(e) = failed {
+            return Err(DigestError::Read(e));
+        }
+        match digest.finish() {
+            Some(sums) => Ok(Some(sums)),
+            None => Err(DigestError::OutOfWindows(outside.unwrap_or_default())),
+        }
+    }
 }
 
-/// A part of one table's digest: the rows `select` returns (integer key first), summed into
-/// windows of `width` keys from `key_min`.
+/// A part of one table's digest: the rows `select` returns, summed into windows of `width`
+/// keys from `key_min`. SQLite: the rows' integer key first, then the columns digested.
+/// MySQL: the load's SELECT itself, read in pages by `pages` (the key columns and where they
+/// are among a row's values; the windows are the first one's, an integer).
 #[derive(Debug, Clone)]
 pub struct DigestPart {
     pub select: String,
     pub key_min: i64,
     pub width: i64,
+    pub pages: Vec<super::PageKey>,
 }
 
 /// What digesting one part gave: see [`SourceConnection::window_sums`].
@@ -320,7 +358,7 @@ pub fn digest_parts(
         conns,
         parts,
         |(_, rows)| *rows,
-        |conn, (part, _)| conn.window_sums(&part.select, part.key_min, part.width),
+        |conn, (part, _)| conn.window_sums(part),
     )
 }
 
@@ -343,7 +381,12 @@ mod tests {
         let mut source = SourceConnection::Sqlite(conn);
         let select = "SELECT id, a, b, c FROM t";
         let read = source
-            .window_sums(&format!("SELECT id, * FROM ({select})"), 1, 4)
+            .window_sums(&DigestPart {
+                select: format!("SELECT id, * FROM ({select})"),
+                key_min: 1,
+                width: 4,
+                pages: Vec::new(),
+            })
             .unwrap()
             .unwrap();
         let mut streamed = StreamedDigest::new(0, 1, 4);

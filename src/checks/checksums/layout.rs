@@ -190,6 +190,15 @@ impl Layout {
         }
     }
 
+    /// The key column that key ranges (a sync's changed windows) bound: the first one, when
+    /// it is an integer carried as it is; the whole key when it is the only one.
+    pub(super) fn range_key(&self) -> Option<&Col> {
+        self.key
+            .first()
+            .map(|&i| &self.columns[i])
+            .filter(|c| c.plain_integer())
+    }
+
     /// The key columns with their positions, when every one is an integer carried as it is:
     /// both engines order such a key the same way, so a read may be paged by it.
     pub(super) fn integer_keys(&self) -> Option<Vec<(&Col, usize)>> {

@@ -61,6 +61,20 @@ impl Job<'_> {
         configs: (&PassConfig, &PassConfig),
         consume: impl FnOnce(Cursor, Cursor) -> R,
     ) -> Result<Result<R, (Side, String)>, CheckError> {
+        let ssql = [sqls.0.to_owned()];
+        self.pass_in_parts(source, target, (&ssql, sqls.1), configs, consume)
+    }
+
+    /// [`Self::pass`] where the source's rows are the rows of several SELECTs, one after the
+    /// other (in key order when each is, and each one's keys follow the previous one's).
+    fn pass_in_parts<R>(
+        &self,
+        source: &mut SourceConnection,
+        target: &mut TargetConnection,
+        sqls: (&[String], &str),
+        configs: (&PassConfig, &PassConfig),
+        consume: impl FnOnce(Cursor, Cursor) -> R,
+    ) -> Result<Result<R, (Side, String)>, CheckError> {
         let (ssql, tsql) = sqls;
         std::thread::scope(|scope| {
             let (stx, srx) = sync_channel(QUEUE);
@@ -149,7 +163,7 @@ impl Job<'_> {
             .filter(|_| self.options.row_limit.is_none())
             .and_then(|q| differing_ranges(&q.differing, windows.as_ref()?))
             .or_else(|| self.options.only_ranges.clone());
-        let ssql = self.source_sql(true, true, ranges.as_deref());
+        let ssql = self.source_sqls(ranges.as_deref());
         let configs = (
             PassConfig {
                 ordered: true,
@@ -171,7 +185,7 @@ impl Job<'_> {
         let mut physical = l.integer_key().is_some() && !self.target_updated(target)?;
         let outcome = loop {
             let tsql = self.target_sql(!physical, upper, ranges.as_deref());
-            let outcome = self.pass(
+            let outcome = self.pass_in_parts(
                 source,
                 target,
                 (&ssql, &tsql),

@@ -22,7 +22,7 @@ type RowChunk = Vec<Vec<SqlValue>>;
 /// sends it on this one: SQLite's work and the conversion overlap.
 pub(super) fn read_source(
     conn: &mut SourceConnection,
-    sql: &str,
+    sqls: &[String],
     job: &Job<'_>,
     config: &PassConfig,
     channels: (SyncSender<Msg>, Receiver<Batch>),
@@ -38,7 +38,6 @@ pub(super) fn read_source(
         // Chunks come back to be emptied where their rows were allocated.
         let (back_tx, back_rx) = std::sync::mpsc::channel::<RowChunk>();
         let reader = spawn_named(scope, "checksum-source", move || -> Result<u64, Stop> {
-            let query_error = |e| Stop::Error(CheckError::query(job.check, Side::Source, sql, e));
             let mut read: u64 = 0;
             let mut chunk = Vec::with_capacity(READ_CHUNK);
             // MySQL reads a table keyed by integers in key-ordered pages (its client would
@@ -54,27 +53,31 @@ pub(super) fn read_source(
                     .collect(),
                 _ => Vec::new(),
             };
-            let visited = conn.visit_in_key_order(sql, &page_keys, |values| {
-                read += 1;
-                chunk.push(values);
-                if chunk.len() == READ_CHUNK {
-                    let empty = match back_rx.try_recv() {
-                        Ok(mut old) => {
-                            old.drain(..).for_each(SourceRow::recycle);
-                            old
-                        }
-                        Err(_) => Vec::with_capacity(READ_CHUNK),
-                    };
-                    let full = std::mem::replace(&mut chunk, empty);
-                    // The converting side stopped: what was read no longer matters.
-                    rtx.send(full).map_err(|_| ())?;
+            for sql in sqls {
+                let query_error =
+                    |e| Stop::Error(CheckError::query(job.check, Side::Source, sql, e));
+                let visited = conn.visit_in_key_order(sql, &page_keys, |values| {
+                    read += 1;
+                    chunk.push(values);
+                    if chunk.len() == READ_CHUNK {
+                        let empty = match back_rx.try_recv() {
+                            Ok(mut old) => {
+                                old.drain(..).for_each(SourceRow::recycle);
+                                old
+                            }
+                            Err(_) => Vec::with_capacity(READ_CHUNK),
+                        };
+                        let full = std::mem::replace(&mut chunk, empty);
+                        // The converting side stopped: what was read no longer matters.
+                        rtx.send(full).map_err(|_| ())?;
+                    }
+                    Ok(())
+                });
+                match visited {
+                    Ok(()) => {}
+                    Err(VisitError::Stopped(())) => return Ok(read),
+                    Err(VisitError::Read(e)) => return Err(query_error(e)),
                 }
-                Ok(())
-            });
-            match visited {
-                Ok(()) => {}
-                Err(VisitError::Stopped(())) => return Ok(read),
-                Err(VisitError::Read(e)) => return Err(query_error(e)),
             }
             if !chunk.is_empty() {
                 let _ = rtx.send(chunk);
@@ -82,7 +85,14 @@ pub(super) fn read_source(
             Ok(read)
         });
         let mut producer = Producer::new(job.layout, config, Side::Source, channels);
-        let converted = convert_rows((rrx, back_tx), &converter, job, config, sql, &mut producer);
+        let converted = convert_rows(
+            (rrx, back_tx),
+            &converter,
+            job,
+            config,
+            sqls.first().map_or("", String::as_str),
+            &mut producer,
+        );
         let read = reader.join().map_err(|_| {
             Stop::Error(CheckError::Value {
                 check: job.check.to_owned(),
