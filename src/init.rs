@@ -297,11 +297,24 @@ pub fn starter_plan(
         let _ = writeln!(out, "\ncolumns:");
         out.push_str(&entries);
     }
-    if !catalog.views.is_empty() || !catalog.triggers.is_empty() {
-        let _ = writeln!(out, "\n# Not carried automatically; recreate them with a `steps:` entry if the target needs them:");
+    if !catalog.views.is_empty() {
+        // Views are carried: rewritten for PostgreSQL and made after the tables. What
+        // PostgreSQL refuses even so is only known on a PostgreSQL: `rehearse` tells.
+        let _ = writeln!(out, "\n# Views, carried: each is made after the tables from its SELECT rewritten for PostgreSQL;");
+        let _ = writeln!(out, "# `decant plan` lists one it cannot rewrite, and `decant rehearse` (or a run) reports one");
+        let _ = writeln!(
+            out,
+            "# PostgreSQL refuses, with its reason, as not carried:"
+        );
         for v in &catalog.views {
             let _ = writeln!(out, "#   view `{}`", v.name);
         }
+    }
+    if !catalog.triggers.is_empty() {
+        let _ = writeln!(
+            out,
+            "\n# Not carried; recreate them with a `steps:` entry if the target needs them:"
+        );
         for t in &catalog.triggers {
             let _ = writeln!(out, "#   trigger `{}` on `{}`", t.name, t.table);
         }

@@ -251,3 +251,50 @@ fn a_plan_that_carries_no_table_is_an_error_and_a_run_that_loads_no_row_says_so(
     );
     assert_eq!(s.report("plan")["source_rows"], 5);
 }
+
+#[test]
+fn init_says_views_are_carried_and_a_run_names_the_one_postgresql_refuses_with_its_reason() {
+    let s = Setup::from_sql(
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, n INTEGER NOT NULL, label TEXT NOT NULL);
+         INSERT INTO t VALUES (1, 2, 'a'), (2, 3, 'b');
+         CREATE VIEW doubled AS SELECT id, n * 2 AS twice FROM t;
+         CREATE VIEW odd_sum AS SELECT id, label + 1 AS bumped FROM t;
+         CREATE TRIGGER t_touch AFTER INSERT ON t BEGIN SELECT 1; END;",
+        "",
+    );
+    std::fs::remove_file(s.path("plan.yaml")).unwrap();
+    let init = s.decant(&[
+        "init",
+        "--source",
+        "sqlite://source.sqlite3",
+        "-o",
+        "plan.yaml",
+    ]);
+    assert_exit(&init, 0);
+    let plan = std::fs::read_to_string(s.path("plan.yaml")).unwrap();
+    for expected in [
+        "# Views, carried:",
+        "#   view `doubled`",
+        "#   view `odd_sum`",
+        "# Not carried; recreate them with a `steps:` entry if the target needs them:\n#   trigger `t_touch` on `t`",
+    ] {
+        assert!(plan.contains(expected), "missing {expected:?} in\n{plan}");
+    }
+    // The run makes the view PostgreSQL takes, and names the other with PostgreSQL's reason.
+    let run = s.decant(&["run", "plan.yaml"]);
+    assert_exit(&run, 0);
+    assert_eq!(
+        query(
+            &s.db,
+            "SELECT string_agg(twice::text, ',' ORDER BY id) FROM doubled"
+        ),
+        "4,6"
+    );
+    let report = s.report("plan");
+    let not_carried = report["not_carried"].to_string();
+    assert!(
+        not_carried.contains("view `odd_sum` is not carried: PostgreSQL refused")
+            && not_carried.contains("operator does not exist"),
+        "{not_carried}"
+    );
+}
