@@ -188,23 +188,7 @@ pub fn narrowing(declared: &str, column: &str, target: &TargetType) -> Option<Na
         .chars()
         .take_while(|ch| ch.is_ascii_alphanumeric())
         .collect();
-    let numeric_source = matches!(
-        base.as_str(),
-        "tinyint"
-            | "smallint"
-            | "mediumint"
-            | "int"
-            | "integer"
-            | "bigint"
-            | "decimal"
-            | "numeric"
-            | "dec"
-            | "fixed"
-            | "float"
-            | "double"
-            | "real"
-            | "year"
-    );
+    let numeric_source = crate::source::mysql::is_numeric(&declared);
     let text_source = matches!(
         base.as_str(),
         "char"

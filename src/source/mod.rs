@@ -53,30 +53,7 @@ impl PageKey {
     /// Whether a MySQL column type is numeric: a DECIMAL or a `bigint unsigned` above 2^63
     /// arrives as digits, and quoted it would compare as a double, losing precision.
     pub fn numeric_type(declared: &str) -> bool {
-        let base: String = declared
-            .trim()
-            .to_ascii_lowercase()
-            .chars()
-            .take_while(|c| c.is_ascii_alphabetic())
-            .collect();
-        matches!(
-            base.as_str(),
-            "tinyint"
-                | "smallint"
-                | "mediumint"
-                | "int"
-                | "integer"
-                | "bigint"
-                | "decimal"
-                | "numeric"
-                | "dec"
-                | "fixed"
-                | "float"
-                | "double"
-                | "real"
-                | "bit"
-                | "year"
-        )
+        mysql::is_numeric(declared)
     }
 }
 

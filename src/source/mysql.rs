@@ -161,6 +161,34 @@ fn padded(text: &mut String, n: u32, width: usize) {
     text.push_str(std::str::from_utf8(&digits[start..]).unwrap_or_default());
 }
 
+/// Whether a MySQL column type holds numbers (`decimal(10,2) unsigned`, `int`, `bit(8)`, …).
+pub fn is_numeric(declared: &str) -> bool {
+    let base: String = declared
+        .trim()
+        .to_ascii_lowercase()
+        .chars()
+        .take_while(|c| c.is_ascii_alphabetic())
+        .collect();
+    matches!(
+        base.as_str(),
+        "tinyint"
+            | "smallint"
+            | "mediumint"
+            | "int"
+            | "integer"
+            | "bigint"
+            | "decimal"
+            | "numeric"
+            | "dec"
+            | "fixed"
+            | "float"
+            | "double"
+            | "real"
+            | "bit"
+            | "year"
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
