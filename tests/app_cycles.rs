@@ -131,51 +131,38 @@ fn keeping_an_apps_keys_drops_only_a_cycles_foreign_keys_for_the_load_and_makes_
 }
 
 #[test]
-fn a_cycle_run_interrupted_during_its_key_steps_resumes_and_ends_with_the_apps_schema() {
-    // SIGINT while `indexes:b` starts: the interrupted run makes every definition again, and
-    // the resume ends with the app's schema. (The step still commits here, so this does not
-    // reach the case where the resume must drop b's key under a's restored foreign key.)
+fn a_cycle_run_failing_between_its_key_steps_resumes_and_ends_with_the_apps_schema() {
+    // A plan step between `indexes:a` and `indexes:b` fails until the test opens its gate. The
+    // failed run makes every definition again, so a's foreign key depends on b's key once
+    // more; the resume, which must drop b's key for `indexes:b`, drops that foreign key first.
     let (s, app_definitions) = setup("rebuild");
-    let plan = std::fs::read_to_string(s.path("plan.yaml")).unwrap();
-    std::fs::write(
-        s.path("plan.yaml"),
-        plan.replace("workers: 2", "workers: 1"),
-    )
-    .unwrap();
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_decant"))
-        .args(["run", "plan.yaml", "--report-dir", "reports"])
-        .current_dir(s.dir.path())
-        .env("TARGET_DATABASE_URL", &s.db.url)
-        .env("DECANT_TEST_PAUSE_AT", "started:indexes:b")
-        .env("DECANT_TEST_RELEASE", s.path("release"))
-        .stderr(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::null())
-        .spawn()
+    s.db.connect()
+        .batch_execute(
+            "CREATE TABLE public.gate_open (x int);
+             CREATE FUNCTION public.decant_gate() RETURNS int LANGUAGE plpgsql AS $$
+             BEGIN IF NOT EXISTS (SELECT 1 FROM public.gate_open) THEN RAISE EXCEPTION 'gate closed'; END IF; RETURN 1; END $$;",
+        )
         .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(stderr));
-    let paused = lines.any(|l| l.is_ok_and(|l| l.contains("decant: paused at")));
-    assert!(paused, "the run never paused before indexes:b");
-    assert_eq!(
-        query(&s.db, "SELECT string_agg(step_id || '=' || state, ',' ORDER BY step_id) FROM decant.steps WHERE step_id LIKE 'indexes:%'"),
-        "indexes:a=done,indexes:b=running"
+    let plan = std::fs::read_to_string(s.path("plan.yaml")).unwrap().replace(
+        "steps:\n",
+        "steps:\n  - { id: gate, sql: \"select public.decant_gate()\", after: [\"indexes:a\"], before: [\"indexes:b\"] }\n",
     );
-    std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    std::fs::write(s.path("plan.yaml"), plan).unwrap();
+    let failed = s.decant(&["run", "plan.yaml"]);
+    assert_exit(&failed, 2);
+    assert!(failed.stderr.contains("gate closed"), "{}", failed.stderr);
     assert_eq!(
-        child.wait().unwrap().code(),
-        Some(130),
-        "{}",
-        rest.join("\n")
+        query(&s.db, "SELECT string_agg(step_id || '=' || state, ',' ORDER BY step_id) FROM decant.steps WHERE step_id IN ('indexes:a', 'indexes:b')"),
+        "indexes:a=done"
     );
     assert_eq!(
         query(&s.db, DEFINITIONS),
         app_definitions,
-        "after the interrupt"
+        "after the failure"
     );
+    s.db.connect()
+        .batch_execute("INSERT INTO public.gate_open VALUES (1)")
+        .unwrap();
     let resumed = s.decant(&["run", "plan.yaml", "--resume"]);
     assert_exit(&resumed, 0);
     assert_eq!(
