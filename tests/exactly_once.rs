@@ -771,6 +771,33 @@ fn within(mut child: Child, limit: Duration, context: &str) -> std::process::Out
     child.wait_with_output().unwrap()
 }
 
+/// Waits until bytes sent to server process `pid` lie unread in its socket (`ss`'s Recv-Q):
+/// the process is stopped, so they stay there.
+fn wait_for_unread_input(pid: i32, context: &str) {
+    let started = Instant::now();
+    loop {
+        let out = Command::new("ss").args(["-Hanp"]).output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        let unread = text
+            .lines()
+            .filter(|l| l.contains(&format!("pid={pid},")))
+            .any(|l| {
+                l.split_whitespace()
+                    .nth(2)
+                    .and_then(|q| q.parse::<u64>().ok())
+                    .is_some_and(|q| q > 0)
+            });
+        if unread {
+            return;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "{context}: the COMMIT never reached server process {pid}"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
 fn resume_with_wait(s: &Setup, wait_seconds: u64) -> Child {
     Command::new(env!("CARGO_BIN_EXE_decant"))
         .args([
@@ -811,8 +838,9 @@ fn a_resume_waits_for_a_killed_runs_commit_still_in_flight_and_never_repeats_the
         .unwrap_or_else(|e| panic!("{step}: no paused lane found: {e}"));
         let stopped = StoppedBackend::stop(pid);
         release(&s);
-        // decant sends COMMIT to the stopped server process and waits for its answer.
-        std::thread::sleep(Duration::from_millis(500));
+        // decant sends COMMIT to the stopped server process and waits for its answer: killed
+        // once the COMMIT lies unread in that process's socket.
+        wait_for_unread_input(pid, step);
         child.kill().unwrap();
         child.wait().unwrap();
 
