@@ -209,7 +209,7 @@ fn render_step(
             if triggers {
                 target.push(templates.render(
                     &target_template("table_triggers"),
-                    context! { schema, table => t.target, enable => false },
+                    context! { schema, table => t.target, enable => false, modes => t.app_trigger_modes },
                 )?);
             }
             // A table this run created has nothing referencing it before its foreign-keys
@@ -231,7 +231,7 @@ fn render_step(
             if triggers {
                 target.push(templates.render(
                     &target_template("table_triggers"),
-                    context! { schema, table => t.target, enable => true },
+                    context! { schema, table => t.target, enable => true, modes => t.app_trigger_modes },
                 )?);
             }
         }

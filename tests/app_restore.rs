@@ -202,3 +202,28 @@ fn a_run_failing_on_an_orphan_rolls_back_to_the_apps_catalog() {
     assert_eq!(query(&s.db, FINGERPRINT), before);
     assert_eq!(rows(&s), "0/0");
 }
+
+#[test]
+fn a_sync_into_the_apps_schema_leaves_each_trigger_as_the_app_set_it() {
+    // A sync turns the app's triggers off for its changes and on again in its transaction,
+    // with no restore after it: the disabled and the replica trigger must come back as they
+    // were, not plainly enabled.
+    let (s, before) = setup(SOURCE, PLAN);
+    assert_exit(&run(&s, false, None), 0);
+    let source = s.path("source.sqlite3");
+    let mut app =
+        <diesel::SqliteConnection as diesel::Connection>::establish(source.to_str().unwrap())
+            .unwrap();
+    app.batch_execute(
+        "UPDATE child SET body = 'changed' WHERE id = 7; INSERT INTO parent VALUES (201, 'new');",
+    )
+    .unwrap();
+    let synced = s.decant(&["sync", "plan.yaml"]);
+    assert_exit(&synced, 0);
+    assert!(
+        synced.stdout.contains("1 inserted, 1 updated"),
+        "{}",
+        synced.stdout
+    );
+    assert_eq!(query(&s.db, FINGERPRINT), before);
+}

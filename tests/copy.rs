@@ -67,6 +67,7 @@ fn table(name: &str, columns: Vec<ResolvedColumn>) -> ResolvedTable {
         foreign_keys: Vec::new(),
         identity: None,
         app_triggers: Vec::new(),
+        app_trigger_modes: Vec::new(),
         app_rebuilt: Vec::new(),
         warnings: Vec::new(),
     }

@@ -27,6 +27,10 @@ pub struct TargetTable {
     pub indexes: Vec<TargetIndex>,
     /// The app's own triggers (not PostgreSQL's internal ones), by name.
     pub triggers: Vec<String>,
+    /// The triggers not plainly enabled, with their state: `disabled`, `replica` or `always`
+    /// (`ALTER TABLE … DISABLE TRIGGER`, `ENABLE REPLICA/ALWAYS TRIGGER`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub trigger_modes: BTreeMap<String, String>,
     /// Columns a BEFORE INSERT row trigger of the app assigns (`NEW.col := …` in its function,
     /// or `tsvector_update_trigger(col, …)`): filled by the app when its triggers fire.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -201,11 +205,13 @@ WHERE n.nspname = $1 AND con.contype IN ('p', 'u', 'c', 'f')
 ORDER BY c.relname, con.conname";
 
 #[derive(QueryableByName)]
-struct Named {
+struct TriggerRow {
     #[diesel(sql_type = Text)]
     table_name: String,
     #[diesel(sql_type = Text)]
     text: String,
+    #[diesel(sql_type = Text)]
+    mode: String,
 }
 
 #[derive(QueryableByName)]
@@ -234,7 +240,8 @@ WHERE n.nspname = $1
 ORDER BY c.relname, i.relname";
 
 const TRIGGERS: &str = "
-SELECT c.relname::text AS table_name, t.tgname::text AS text
+SELECT c.relname::text AS table_name, t.tgname::text AS text,
+       CASE t.tgenabled WHEN 'D' THEN 'disabled' WHEN 'R' THEN 'replica' WHEN 'A' THEN 'always' ELSE '' END AS mode
 FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE n.nspname = $1 AND NOT t.tgisinternal
 ORDER BY c.relname, t.tgname";
@@ -313,7 +320,7 @@ pub fn read_target_schema(
         .map_err(failed(INDEXES))?;
     let triggers = diesel::sql_query(TRIGGERS)
         .bind::<Text, _>(schema)
-        .load::<Named>(conn.postgres())
+        .load::<TriggerRow>(conn.postgres())
         .map_err(failed(TRIGGERS))?;
     let mut tables: BTreeMap<String, TargetTable> = BTreeMap::new();
     for c in columns {
@@ -351,7 +358,11 @@ pub fn read_target_schema(
         });
     }
     for t in triggers {
-        entry(&mut tables, &t.table_name).triggers.push(t.text);
+        let table = entry(&mut tables, &t.table_name);
+        if !t.mode.is_empty() {
+            table.trigger_modes.insert(t.text.clone(), t.mode);
+        }
+        table.triggers.push(t.text);
     }
     let functions = diesel::sql_query(TRIGGER_FUNCTIONS)
         .bind::<Text, _>(schema)
@@ -385,6 +396,7 @@ fn entry<'t>(tables: &'t mut BTreeMap<String, TargetTable>, name: &str) -> &'t m
             constraints: Vec::new(),
             indexes: Vec::new(),
             triggers: Vec::new(),
+            trigger_modes: BTreeMap::new(),
             trigger_filled: Vec::new(),
         })
 }

@@ -431,6 +431,7 @@ pub(super) fn resolve_table_columns(
         foreign_keys: Vec::new(),
         identity,
         app_triggers: Vec::new(),
+        app_trigger_modes: Vec::new(),
         app_rebuilt: Vec::new(),
         warnings,
     }

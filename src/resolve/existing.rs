@@ -238,6 +238,15 @@ fn fit_table(
     } else {
         app_table.triggers.clone()
     };
+    table.app_trigger_modes = if triggers_kept {
+        Vec::new()
+    } else {
+        app_table
+            .trigger_modes
+            .iter()
+            .map(|(name, mode)| (name.clone(), mode.clone()))
+            .collect()
+    };
     // `existing_keys: rebuild`: keys (primary and unique), secondary indexes and foreign keys
     // go for the load and come back with their exact definitions, in the order they can:
     // keys, then indexes, then the foreign keys that need the parents' keys. CHECKs stay.

@@ -106,6 +106,10 @@ pub struct ResolvedTable {
     /// they cannot rewrite loaded values (an `updated_at` toucher), enabled again after it.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub app_triggers: Vec<String>,
+    /// Those of `app_triggers` the app keeps not plainly enabled, and how (`disabled`,
+    /// `replica`, `always`): turning the triggers on again after a load puts these back too.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub app_trigger_modes: Vec<(String, String)>,
     /// With `target.owner: app` and `existing_keys: rebuild`, the app's keys, secondary
     /// indexes and foreign keys of the table, in the order they are re-created: dropped before
     /// any load, re-created after the table's load by its `indexes:<t>` step, because loading

@@ -1078,7 +1078,7 @@ fn app_triggers(
         let sql = templates
             .render(
                 &target_template("table_triggers"),
-                context! { schema, table => t.target, enable },
+                context! { schema, table => t.target, enable, modes => t.app_trigger_modes },
             )
             .map_err(|e| apply_error(t)(e.to_string()))?;
         execute_all(target, &[sql], &apply_error(t))?;
