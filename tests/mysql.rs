@@ -5,7 +5,7 @@
 use crate::support::cli::{
     assert_all_checks_passed, assert_contains, decant_in, repo_root, Outcome, Paused,
 };
-use crate::support::mysql::MysqlDatabase;
+use crate::support::mysql::{decant_between, MysqlDatabase};
 use crate::support::postgres::TestDatabase;
 use crate::support::setup::{assert_exit, assert_tables_reconcile, foreign_keys_made, query};
 
@@ -63,22 +63,6 @@ impl Traps {
     fn pg(&self, sql: &str) -> String {
         query(&self.target, sql)
     }
-}
-
-/// `decant ARGS` in `dir`, from `source` into `target` (the plans name both by variable).
-fn decant_between(
-    dir: &std::path::Path,
-    args: &[&str],
-    source: &MysqlDatabase,
-    target: &TestDatabase,
-    extra: &[(&str, &str)],
-) -> Outcome {
-    let mut env = vec![
-        ("SOURCE_DATABASE_URL", source.url.as_str()),
-        ("TARGET_DATABASE_URL", target.url.as_str()),
-    ];
-    env.extend_from_slice(extra);
-    decant_in(dir, args, &env)
 }
 
 /// A MariaDB database made by `sql`, moved into a new PostgreSQL database by a plan that

@@ -5,8 +5,8 @@
 
 use diesel::connection::SimpleConnection;
 
-use crate::support::cli::{assert_all_checks_passed, decant_in, Outcome};
-use crate::support::mysql::MysqlDatabase;
+use crate::support::cli::{assert_all_checks_passed, Outcome};
+use crate::support::mysql::{decant_between, MysqlDatabase};
 use crate::support::postgres::TestDatabase;
 use crate::support::setup::{assert_exit, query};
 
@@ -17,14 +17,7 @@ fn decant(
     source: &MysqlDatabase,
     target: &TestDatabase,
 ) -> Outcome {
-    decant_in(
-        dir,
-        args,
-        &[
-            ("SOURCE_DATABASE_URL", source.url.as_str()),
-            ("TARGET_DATABASE_URL", target.url.as_str()),
-        ],
-    )
+    decant_between(dir, args, source, target, &[])
 }
 
 /// `init --app-schema` from `source` against the app's schema made by `schema` in a database of

@@ -1,8 +1,8 @@
 //! MySQL/MariaDB spatial columns: read as WKB, carried into PostGIS's `geometry` with their
 //! SRID, or into `bytea` (WKB) with a warning where the plan does not ask for `geometry`.
 
-use crate::support::cli::{assert_all_checks_passed, decant_in, Outcome};
-use crate::support::mysql::MysqlDatabase;
+use crate::support::cli::{assert_all_checks_passed, Outcome};
+use crate::support::mysql::{decant_between, MysqlDatabase};
 use crate::support::postgres::TestDatabase;
 use crate::support::setup::{assert_exit, query};
 
@@ -31,20 +31,14 @@ fn plan(extra: &str) -> String {
     )
 }
 
+/// `decant ARGS` in `dir`, from `source` into `target`.
 fn decant(
     dir: &std::path::Path,
     args: &[&str],
     source: &MysqlDatabase,
     target: &TestDatabase,
 ) -> Outcome {
-    decant_in(
-        dir,
-        args,
-        &[
-            ("SOURCE_DATABASE_URL", source.url.as_str()),
-            ("TARGET_DATABASE_URL", target.url.as_str()),
-        ],
-    )
+    decant_between(dir, args, source, target, &[])
 }
 
 /// `id|SRID|WKT` of every row of `column`, as MariaDB reads its values.

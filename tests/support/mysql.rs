@@ -127,3 +127,19 @@ impl Drop for MysqlDatabase {
         }
     }
 }
+
+/// `decant ARGS` in `dir`, from `source` into `target` (the plans name both by variable).
+pub fn decant_between(
+    dir: &std::path::Path,
+    args: &[&str],
+    source: &MysqlDatabase,
+    target: &crate::support::postgres::TestDatabase,
+    extra: &[(&str, &str)],
+) -> crate::support::cli::Outcome {
+    let mut env = vec![
+        ("SOURCE_DATABASE_URL", source.url.as_str()),
+        ("TARGET_DATABASE_URL", target.url.as_str()),
+    ];
+    env.extend_from_slice(extra);
+    crate::support::cli::decant_in(dir, args, &env)
+}
