@@ -12,7 +12,9 @@ use diesel::connection::SimpleConnection;
 use diesel::sql_types::{Array, Text};
 use diesel::{QueryableByName, RunQueryDsl};
 
-use crate::dialect::quote_ident;
+use minijinja::context;
+
+use crate::dialect::{target_template, TemplateError, Templates};
 use crate::journal::{self, AppDefinition, JournalError};
 use crate::target::TargetConnection;
 
@@ -218,17 +220,63 @@ pub fn restore(
     })
 }
 
-/// Whether `empty` is a statement a rollback can run: a rollback empties only what it can tell
-/// apart from the app's rows.
-pub fn emptying_statement(schema: &str, tables: &[String], appended: bool) -> Option<String> {
+/// The statement a rollback empties the run's tables with (`truncate_tables.sql.j2`), when it
+/// can tell the run's rows from the app's: not after an `append`.
+pub fn emptying_statement(
+    templates: &Templates,
+    schema: &str,
+    tables: &[String],
+    appended: bool,
+) -> Result<Option<String>, TemplateError> {
     if appended || tables.is_empty() {
-        return None;
+        return Ok(None);
     }
-    let listed: Vec<String> = tables
-        .iter()
-        .map(|t| format!("{}.{}", quote_ident(schema), quote_ident(t)))
-        .collect();
-    Some(format!("TRUNCATE {}", listed.join(", ")))
+    templates
+        .render(
+            &target_template("truncate_tables"),
+            context! { schema, tables },
+        )
+        .map(Some)
+}
+
+/// What can go wrong dropping the app's definitions again.
+#[derive(Debug, thiserror::Error)]
+pub enum AppDefinitionsError {
+    #[error(transparent)]
+    Journal(#[from] JournalError),
+    #[error(transparent)]
+    Template(#[from] TemplateError),
+}
+
+impl From<diesel::result::Error> for AppDefinitionsError {
+    fn from(e: diesel::result::Error) -> Self {
+        AppDefinitionsError::Journal(JournalError::Transaction(e))
+    }
+}
+
+/// The statement that drops a recorded key, index or foreign key (`drop_index.sql.j2`,
+/// `drop_constraint.sql.j2`).
+fn drop_statement(
+    templates: &Templates,
+    schema: &str,
+    kind: &str,
+    table: &str,
+    name: &str,
+) -> Result<String, TemplateError> {
+    if kind == "index" {
+        templates.render(&target_template("drop_index"), context! { schema, name })
+    } else {
+        templates.render(
+            &target_template("drop_constraint"),
+            context! { schema, table, name },
+        )
+    }
+}
+
+/// Runs one drop statement, naming it on failure.
+fn execute_drop(conn: &mut TargetConnection, sql: String) -> Result<(), AppDefinitionsError> {
+    conn.batch_execute(&sql)
+        .map_err(|source| JournalError::Query { sql, source }.into())
 }
 
 /// For a resume: drops again the recorded keys, indexes and foreign keys that the steps still
@@ -236,12 +284,13 @@ pub fn emptying_statement(schema: &str, tables: &[String], appended: bool) -> Op
 /// `pending(table)` says whether the step that makes that table's keys is still to run.
 pub fn drop_again(
     conn: &mut TargetConnection,
+    templates: &Templates,
     schema: &str,
     run: i64,
     pending: &dyn Fn(&str) -> bool,
-) -> Result<usize, JournalError> {
+) -> Result<usize, AppDefinitionsError> {
     let definitions = journal::app_definitions(conn, run)?;
-    conn.transaction::<_, JournalError, _>(|conn| {
+    conn.transaction::<_, AppDefinitionsError, _>(|conn| {
         let mut dropped = 0;
         for kind in ["foreign_key", "constraint", "index"] {
             for d in definitions
@@ -254,24 +303,11 @@ pub fn drop_again(
                 // A key another table's foreign key depends on (a cycle's) goes after that
                 // foreign key, which the run's end makes again with the rest.
                 if kind == "constraint" {
-                    dropped += drop_dependent_foreign_keys(conn, schema, d, &definitions)?;
+                    dropped +=
+                        drop_dependent_foreign_keys(conn, templates, schema, d, &definitions)?;
                 }
-                let sql = if kind == "index" {
-                    format!(
-                        "DROP INDEX {}.{}",
-                        quote_ident(schema),
-                        quote_ident(&d.name)
-                    )
-                } else {
-                    format!(
-                        "ALTER TABLE {}.{} DROP CONSTRAINT {}",
-                        quote_ident(schema),
-                        quote_ident(&d.table_name),
-                        quote_ident(&d.name)
-                    )
-                };
-                conn.batch_execute(&sql)
-                    .map_err(|source| JournalError::Query { sql, source })?;
+                let sql = drop_statement(templates, schema, kind, &d.table_name, &d.name)?;
+                execute_drop(conn, sql)?;
                 dropped += 1;
             }
         }
@@ -293,10 +329,11 @@ struct Dependent {
 /// Drops the recorded foreign keys that depend on key `d`'s index; returns how many.
 fn drop_dependent_foreign_keys(
     conn: &mut TargetConnection,
+    templates: &Templates,
     schema: &str,
     d: &AppDefinition,
     definitions: &[AppDefinition],
-) -> Result<usize, JournalError> {
+) -> Result<usize, AppDefinitionsError> {
     let sql = "SELECT t.relname::text AS table_name, fk.conname::text AS name FROM pg_constraint fk \
                JOIN pg_class t ON t.oid = fk.conrelid \
                WHERE fk.contype = 'f' AND fk.conindid = (SELECT k.conindid FROM pg_constraint k \
@@ -317,14 +354,8 @@ fn drop_dependent_foreign_keys(
             .iter()
             .any(|r| r.kind == "foreign_key" && r.table_name == fk.table_name && r.name == fk.name)
     }) {
-        let sql = format!(
-            "ALTER TABLE {}.{} DROP CONSTRAINT {}",
-            quote_ident(schema),
-            quote_ident(&fk.table_name),
-            quote_ident(&fk.name)
-        );
-        conn.batch_execute(&sql)
-            .map_err(|source| JournalError::Query { sql, source })?;
+        let sql = drop_statement(templates, schema, "foreign_key", &fk.table_name, &fk.name)?;
+        execute_drop(conn, sql)?;
         dropped += 1;
     }
     Ok(dropped)

@@ -48,6 +48,8 @@ pub struct RunOptions {
 pub enum RunError {
     #[error(transparent)]
     Journal(#[from] JournalError),
+    #[error(transparent)]
+    AppDefinitions(#[from] app_definitions::AppDefinitionsError),
     #[error("cannot open the source: {0}")]
     Source(String),
     #[error("{}", tables_exist_text(schema, tables, unfinished.as_ref(), *made_by_decant))]
@@ -339,7 +341,13 @@ pub fn execute(
                     !key_steps_done.contains(&format!("indexes:{}", t.source).as_str())
                 })
         };
-        app_definitions::drop_again(&mut target, &schema, last.id, &pending)?;
+        app_definitions::drop_again(
+            &mut target,
+            &plan_templates(prepared),
+            &schema,
+            last.id,
+            &pending,
+        )?;
         (last.id, done)
     } else {
         let app_owned = resolved.owner == SchemaOwner::App;
@@ -1075,10 +1083,7 @@ impl<'p> Scheduler<'p> {
         };
         journal::step_started(control, run_id, &rendered.id).map_err(|e| failed(chain(&e)))?;
         signals::test_point("started", &rendered.id);
-        let templates = crate::dialect::Templates::for_plan(
-            prepared.loaded.base_dir(),
-            prepared.loaded.plan.templates.as_deref(),
-        );
+        let templates = plan_templates(prepared);
         // Parents first, so a rejection carries down every level.
         let mut statements = Vec::new();
         for i in crate::graph::parents_first(resolved) {
@@ -1808,6 +1813,14 @@ fn run_step(
     outcome
 }
 
+/// The templates of the plan (its own folder over decant's).
+fn plan_templates(prepared: &Prepared) -> crate::dialect::Templates {
+    crate::dialect::Templates::for_plan(
+        prepared.loaded.base_dir(),
+        prepared.loaded.plan.templates.as_deref(),
+    )
+}
+
 /// Into the app's schema: every definition on the tables the run loads goes into the journal
 /// before anything is dropped, in the same transaction (see `app_definitions`).
 fn record_app_definitions(
@@ -1821,10 +1834,12 @@ fn record_app_definitions(
     }
     let tables: Vec<String> = resolved.tables.iter().map(|t| t.target.clone()).collect();
     let empty = app_definitions::emptying_statement(
+        &plan_templates(prepared),
         &resolved.schema,
         &tables,
         resolved.settings.if_exists == IfExists::Append,
-    );
+    )
+    .map_err(|e| StepError::Refused(e.to_string()))?;
     let definitions = app_definitions::capture(target, &resolved.schema, &tables, empty)?;
     journal::record_app_definitions(target, run_id, &definitions)?;
     Ok(())
