@@ -15,8 +15,9 @@
 //! 4. [`resolve`]
 //! 5. [`copy`], [`graph`], [`render`], [`journal`]
 //! 6. [`prepare`] (the front half of every command), [`init`]
-//! 7. [`checks`], [`run`], [`output`], [`rehearse`]
-//! 8. [`commands`], the only place errors become messages and exit codes
+//! 7. [`compare`] (the row-comparison engine checks and sync share)
+//! 8. [`checks`], [`run`], [`output`], [`rehearse`]
+//! 9. [`commands`], the only place errors become messages and exit codes
 
 //!
 //! Backends. The source side is one seam: [`source::SourceConnection`] (a variant per engine:
@@ -41,6 +42,7 @@ pub mod catalog;
 pub mod checks;
 pub mod cli;
 pub mod commands;
+pub mod compare;
 pub mod copy;
 pub mod dialect;
 pub mod errors;

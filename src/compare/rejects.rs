@@ -7,7 +7,7 @@ use diesel::sql_types::{BigInt, Bool, Text};
 use diesel::{QueryableByName, RunQueryDsl};
 use serde_json::Value as Json;
 
-use crate::checks::{CheckError, Side};
+use super::{CompareError, Side};
 use crate::copy::{select_columns, value_json, SqlValue};
 use crate::resolve::ResolvedTable;
 use crate::target::TargetConnection;
@@ -85,7 +85,7 @@ pub(super) fn load_rejects(
     check: &str,
     schema: &str,
     table: &ResolvedTable,
-) -> Result<Rejects, CheckError> {
+) -> Result<Rejects, CompareError> {
     let names: Vec<String> = if table.key_columns.is_empty() {
         vec!["rowid".to_owned()]
     } else {
@@ -104,7 +104,7 @@ pub(super) fn load_rejects(
     let sql = "SELECT to_regclass('decant.decant_rejects') IS NOT NULL AND to_regclass('decant.runs') IS NOT NULL AS present";
     let present = diesel::sql_query(sql)
         .get_result::<Present>(target.postgres())
-        .map_err(|e| CheckError::query(check, Side::Target, sql, e))?;
+        .map_err(|e| CompareError::query(check, Side::Target, sql, e))?;
     if !present.present {
         return Ok(rejects);
     }
@@ -115,7 +115,7 @@ pub(super) fn load_rejects(
         .bind::<Text, _>(schema)
         .bind::<Text, _>(&table.source)
         .load::<RejectRow>(target.postgres())
-        .map_err(|e| CheckError::query(check, Side::Target, sql, e))?;
+        .map_err(|e| CompareError::query(check, Side::Target, sql, e))?;
     for row in rows {
         rejects.run = rejects.run.or(row.run);
         let Some(k) = row.k else { continue };
