@@ -1,6 +1,6 @@
-//! `foreign-keys:<table>`: orphans in the source (SQLite does not enforce foreign keys), found
-//! before loading and handled by `settings.orphans`; after loading, every planned constraint
-//! exists in the target and is validated.
+//! Orphans in the source (SQLite does not enforce foreign keys), found before loading and
+//! handled by `settings.orphans`; the `foreign-keys:<table>` check itself is
+//! [`super::rules::foreign_keys`].
 //!
 //! A row is an orphan when every column of its foreign key is set and no *carried* row of the
 //! referenced table matches: the referenced table's filter counts, and under `reject` so do the
@@ -9,22 +9,18 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use diesel::sql_types::{Array, Bool, Text};
-use diesel::RunQueryDsl;
-
 use crate::catalog::Engine;
 use crate::mapping::target_types::TypeFamily;
 use crate::source::{SourceConnection, SqlValue};
 use serde::Serialize;
 
-use super::{count, CheckError, Finding, Side};
+use super::{count, CheckError, Side};
 use crate::copy::{key_text, Reject};
 use crate::dialect::{quote_ident, Templates};
 use crate::plan::model::OrphanPolicy;
 use crate::prepare::Prepared;
 use crate::render::render_steps;
 use crate::resolve::{ResolvedForeignKey, ResolvedPlan, ResolvedTable};
-use crate::target::TargetConnection;
 
 /// How many levels of rejected parents are followed when a rejected row makes its children
 /// orphans; deeper chains (long self-referencing ones) stop the run at the foreign key instead.
@@ -133,7 +129,7 @@ impl OrphanFinding {
 }
 
 /// Builds the source predicates that say which rows are carried and which are orphans.
-struct Predicates<'r> {
+pub(crate) struct Predicates<'r> {
     resolved: &'r ResolvedPlan,
     /// Foreign keys (by constraint name) whose rejected orphans are followed; empty without
     /// `reject`.
@@ -142,7 +138,7 @@ struct Predicates<'r> {
 }
 
 impl<'r> Predicates<'r> {
-    fn new(resolved: &'r ResolvedPlan) -> Self {
+    pub(crate) fn new(resolved: &'r ResolvedPlan) -> Self {
         Predicates {
             resolved,
             cascading: BTreeSet::new(),
@@ -266,7 +262,11 @@ impl<'r> Predicates<'r> {
     }
 
     /// The rows of `table` that are orphans under `fk`: `FROM {from} WHERE {condition}`.
-    fn orphans_search(&mut self, table: &ResolvedTable, fk: &SourceForeignKey) -> OrphanSearch {
+    pub(crate) fn orphans_search(
+        &mut self,
+        table: &ResolvedTable,
+        fk: &SourceForeignKey,
+    ) -> OrphanSearch {
         let me = quote_ident(&table.source);
         let chain = vec![table.source.clone()];
         // An anti-join (`LEFT JOIN … IS NULL`) where it can be one: MariaDB turns `NOT EXISTS`
@@ -319,7 +319,7 @@ struct ParentMatch {
 }
 
 /// Where one constraint's orphans are: `SELECT … FROM {from} WHERE {condition}`.
-struct OrphanSearch {
+pub(crate) struct OrphanSearch {
     from: String,
     condition: String,
 }
@@ -367,7 +367,7 @@ fn fk_json(engine: Engine, table: &ResolvedTable, fk: &SourceForeignKey) -> Stri
     format!("json_array({})", values.join(", "))
 }
 
-struct OrphanRow {
+pub(crate) struct OrphanRow {
     key: String,
     fk: String,
 }
@@ -394,7 +394,7 @@ fn pairs_text(names: &[String], values: &[serde_json::Value]) -> String {
 }
 
 /// Counts (and samples, or with `all_rows` lists) the orphans of one constraint.
-fn query_orphans(
+pub(crate) fn query_orphans(
     source: &mut SourceConnection,
     search: &OrphanSearch,
     table: &ResolvedTable,
@@ -550,7 +550,7 @@ pub struct OrphanPlan {
     /// Per constraint with orphans.
     pub findings: Vec<OrphanFinding>,
     /// The orphans counted directly, before `reject` follows rejected parents to their
-    /// children: what [`check_table`] counts, so a run's checks need not search again.
+    /// children: what the `foreign-keys` check ([`super::rules::foreign_keys`]) counts, so a run's checks need not search again.
     pub direct: Vec<OrphanFinding>,
     /// The plan to execute when it differs from the prepared one: under `reject` the loads
     /// leave the orphans out, under `skip_constraint` the foreign keys with orphans are not
@@ -741,131 +741,5 @@ fn with_resolved(prepared: &Prepared, resolved: ResolvedPlan) -> Result<Prepared
         warnings: prepared.warnings.clone(),
         app_schema: prepared.app_schema.clone(),
         source_counts: prepared.source_counts,
-    })
-}
-
-#[derive(diesel::QueryableByName)]
-struct TargetForeignKey {
-    #[diesel(sql_type = Text)]
-    name: String,
-    #[diesel(sql_type = Bool)]
-    validated: bool,
-    #[diesel(sql_type = Text)]
-    referenced: String,
-    #[diesel(sql_type = Array<Text>)]
-    columns: Vec<String>,
-    #[diesel(sql_type = Array<Text>)]
-    referenced_columns: Vec<String>,
-}
-
-const TARGET_FOREIGN_KEYS: &str = "SELECT c.conname::text AS name, c.convalidated AS validated, rt.relname::text AS referenced, \
-    ARRAY(SELECT a.attname::text FROM unnest(c.conkey) WITH ORDINALITY AS k(num, ord) \
-          JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.num ORDER BY k.ord) AS columns, \
-    ARRAY(SELECT a.attname::text FROM unnest(c.confkey) WITH ORDINALITY AS k(num, ord) \
-          JOIN pg_attribute a ON a.attrelid = c.confrelid AND a.attnum = k.num ORDER BY k.ord) AS referenced_columns \
-    FROM pg_constraint c JOIN pg_class t ON t.oid = c.conrelid \
-    JOIN pg_namespace n ON n.oid = t.relnamespace JOIN pg_class rt ON rt.oid = c.confrelid \
-    WHERE c.contype = 'f' AND n.nspname = $1 AND t.relname = $2 ORDER BY 1";
-
-/// After loading: every planned foreign key of `table` exists in the target and is validated;
-/// the source's orphans are reported with sample keys. `known` holds the orphans a run already
-/// counted in the same source before loading; without it the source is searched.
-pub fn check_table(
-    source: &mut SourceConnection,
-    target: &mut TargetConnection,
-    resolved: &ResolvedPlan,
-    table: &ResolvedTable,
-    known: Option<&[OrphanFinding]>,
-    id: &str,
-) -> Result<Finding, CheckError> {
-    let policy = resolved.settings.orphans;
-    let present = diesel::sql_query(TARGET_FOREIGN_KEYS)
-        .bind::<Text, _>(&resolved.schema)
-        .bind::<Text, _>(&table.target)
-        .load::<TargetForeignKey>(target.postgres())
-        .map_err(|e| CheckError::query(id, Side::Target, TARGET_FOREIGN_KEYS, e))?;
-    let mut predicates = Predicates::new(resolved);
-    let mut details = Vec::new();
-    let mut problems = 0usize;
-    let planned = source_foreign_keys(resolved, table);
-    for fk in &planned {
-        let resolved_fk = &fk.target;
-        let (orphan_count, orphan_samples) = match known {
-            Some(found) => found
-                .iter()
-                .find(|f| f.table == table.source && f.constraint == fk.name)
-                .map_or((0, Vec::new()), |f| (f.count, f.samples.clone())),
-            None => {
-                let search = predicates.orphans_search(table, fk);
-                let (f, _) = query_orphans(source, &search, table, fk, false)?;
-                (f.count, f.samples)
-            }
-        };
-        let found = present.iter().find(|p| p.name == fk.name).or_else(|| {
-            present.iter().find(|p| {
-                p.columns == resolved_fk.columns
-                    && p.referenced == resolved_fk.referenced_table
-                    && p.referenced_columns == resolved_fk.referenced_columns
-            })
-        });
-        let line = match found {
-            Some(p) if p.validated => format!("`{}` {}: present and validated", p.name, fk.describe()),
-            Some(p) if resolved_fk.not_valid => format!(
-                "`{}` {}: present and NOT VALID, as the app made it",
-                p.name,
-                fk.describe()
-            ),
-            Some(p) => {
-                problems += 1;
-                format!(
-                    "`{}` {}: present but NOT VALID: the target's rows were never checked against it",
-                    p.name,
-                    fk.describe()
-                )
-            }
-            None if orphan_count > 0 && policy == OrphanPolicy::SkipConstraint => format!(
-                "`{}` {}: not created, as settings.orphans: skip_constraint says for the source's {} orphan row(s)",
-                fk.name,
-                fk.describe(),
-                orphan_count
-            ),
-            None => {
-                problems += 1;
-                format!("`{}` {}: missing in the target", fk.name, fk.describe())
-            }
-        };
-        details.push(line);
-        if orphan_count > 0 {
-            let what = match policy {
-                OrphanPolicy::Reject => "rejected by settings.orphans: reject",
-                OrphanPolicy::SkipConstraint => "loaded; settings.orphans: skip_constraint",
-                OrphanPolicy::Fail => "settings.orphans: fail stops a run on them",
-            };
-            details.push(format!(
-                "  the source has {} orphan row(s) ({what}), e.g. {}",
-                orphan_count,
-                orphan_samples.join("; ")
-            ));
-        }
-    }
-    if planned.is_empty() {
-        details.push(format!(
-            "table `{}` has no planned foreign keys",
-            table.source
-        ));
-    }
-    Ok(if problems == 0 {
-        Finding::pass(
-            format!("{} foreign key(s) in place", planned.len()),
-            details,
-        )
-    } else {
-        Finding::fail(
-            format!(
-                "{problems} of {} foreign key(s) missing or not validated",
-                planned.len()
-            ),
-            details,
-        )
     })
 }

@@ -1,9 +1,9 @@
 //! Checks that prove nothing was lost: row counts, content checksums, foreign keys and SQL
-//! assertions, one file each, every result with a stable kebab-case id, a status and details.
+//! assertions, one file each in [`rules`] (the registry), every result with a stable
+//! kebab-case id, a status and details; [`run_plan_checks`] runs a plan's.
 
-pub mod assertions;
 pub mod foreign_keys;
-pub mod row_counts;
+pub mod rules;
 
 use std::time::Instant;
 
@@ -178,17 +178,15 @@ pub fn run_plan_checks(
     dbs: &mut Databases<'_>,
     progress: &mut dyn FnMut(&CheckResult),
 ) -> Vec<CheckResult> {
-    let resolved = &prepared.resolved;
     // Checksums stream whole tables: pages read through a memory map instead of copied into
     // SQLite's page cache cost ~15% less CPU. The mapped pages (page cache, up to 1 GiB) count
     // in the process's RSS, so the map is on only for plans with checksums, and it must be set
     // before the transaction begins to be used. Best effort: without it, reads are as before.
-    let checksums = prepared
-        .loaded
-        .plan
-        .checks
-        .iter()
-        .any(|c| c.checksums.is_some());
+    let checksums = prepared.loaded.plan.checks.iter().any(|entry| {
+        rules::for_entry(entry)
+            .iter()
+            .any(|check| check.needs().source == rules::SourceReads::WholeTables)
+    });
     // Inside a run's snapshot the map cannot be turned on any more; the checks read as the
     // loads did.
     let checksums = checksums && !dbs.in_snapshot;
@@ -198,77 +196,23 @@ pub fn run_plan_checks(
     // One read transaction: every check sees one snapshot of the source.
     let snapshot = !dbs.in_snapshot && dbs.source.batch_execute("BEGIN").is_ok();
     let mut results = Vec::new();
-    let mut push = |r: CheckResult, results: &mut Vec<CheckResult>| {
+    let mut out = |r: CheckResult| {
         progress(&r);
         results.push(r);
     };
-    // Every row count is read first, both sides at once (see `row_counts::check_tables`).
-    let counted: Vec<&ResolvedTable> = prepared
-        .loaded
-        .plan
-        .checks
-        .iter()
-        .filter_map(|check| check.row_counts.as_ref())
-        .flat_map(|selection| selected_tables(resolved, selection))
-        .collect();
-    let sources = std::iter::once(&mut *dbs.source)
-        .chain(dbs.twins.iter_mut())
-        .collect();
-    // A run counted its source in the snapshot these checks read: those counts stand.
-    let counted_in_snapshot =
-        dbs.in_snapshot && prepared.source_counts == crate::prepare::SourceCounts::InSnapshot;
-    let mut row_counts =
-        row_counts::check_tables(sources, dbs.target, resolved, &counted, counted_in_snapshot)
-            .into_iter();
-    for check in &prepared.loaded.plan.checks {
-        if let Some(selection) = &check.row_counts {
-            // One result per table, in the order `counted` lists them.
-            for _ in selected_tables(resolved, selection) {
-                if let Some(r) = row_counts.next() {
-                    push(r, &mut results);
-                }
-            }
-        }
-        if let Some(selection) = &check.checksums {
-            let options = ChecksumOptions {
-                row_limit: check.row_limit,
-                sample_rate: check.sample_rate,
-                list_all: false,
-                rows_only: false,
-                keep_rejected: false,
-                only_ranges: None,
-            };
-            for table in selected_tables(resolved, selection) {
-                push(
-                    checksum_result(prepared, dbs, table, &options),
-                    &mut results,
-                );
-            }
-        }
-        if let Some(selection) = &check.foreign_keys {
-            let explicit = matches!(selection, Selection::Tables(_));
-            for table in selected_tables(resolved, selection) {
-                if !explicit && table.foreign_keys.is_empty() {
-                    continue;
-                }
-                let id = format!("foreign-keys:{}", table.source);
-                let r = timed(id.clone(), || {
-                    foreign_keys::check_table(
-                        dbs.source,
-                        dbs.target,
-                        resolved,
-                        table,
-                        dbs.known_orphans,
-                        &id,
-                    )
-                });
-                push(r, &mut results);
-            }
-        }
-        if let Some(r) = assertions::run(check, resolved, dbs) {
-            push(r, &mut results);
+    // Every row count is read first, both sides at once (see `rules::row_counts::count_planned`).
+    let row_counts = rules::row_counts::count_planned(prepared, dbs).into_iter();
+    let mut cx = rules::Context {
+        prepared,
+        dbs,
+        row_counts,
+    };
+    for entry in &prepared.loaded.plan.checks {
+        for check in rules::for_entry(entry) {
+            check.run(entry, &mut cx, &mut out);
         }
     }
+    let dbs = cx.dbs;
     if snapshot {
         let _ = dbs.source.batch_execute("COMMIT");
     }
@@ -276,58 +220,6 @@ pub fn run_plan_checks(
         let _ = dbs.source.batch_execute("PRAGMA mmap_size = 0");
     }
     results
-}
-
-/// The checksum comparison of one table, as a check result.
-fn checksum_result(
-    prepared: &Prepared,
-    dbs: &mut Databases<'_>,
-    table: &ResolvedTable,
-    options: &ChecksumOptions,
-) -> CheckResult {
-    let id = format!("checksums:{}", table.source);
-    timed(id, || {
-        let outcome = crate::compare::checksum_table(dbs.source, dbs.target, prepared, table, options)?;
-        let mut details = vec![format!("{} row(s) compared", outcome.rows_compared)];
-        details.extend(outcome.note.clone());
-        let partial = options.sample_rate.is_some_and(|r| r < 1.0)
-            || options
-                .row_limit
-                .is_some_and(|n| outcome.rows_compared >= n);
-        let finding = if outcome.differences.is_empty() {
-            Finding::pass(
-                format!(
-                    "{} row(s) compared, all equal{}",
-                    outcome.rows_compared,
-                    if partial {
-                        " (not every row: see details)"
-                    } else {
-                        ""
-                    }
-                ),
-                details,
-            )
-        } else {
-            let (mut changed, mut missing, mut extra) = (0usize, 0usize, 0usize);
-            for d in &outcome.differences {
-                match d.kind {
-                    DifferenceKind::Changed => changed += 1,
-                    DifferenceKind::MissingInTarget => missing += 1,
-                    DifferenceKind::ExtraInTarget => extra += 1,
-                }
-            }
-            Finding {
-                status: CheckStatus::Fail,
-                summary: format!(
-                    "{} difference(s): {changed} changed value(s), {missing} row(s) missing in the target, {extra} extra row(s) in the target",
-                    outcome.differences.len()
-                ),
-                details,
-                differences: outcome.differences,
-            }
-        };
-        Ok(finding)
-    })
 }
 
 /// The carried tables a selection names, in plan order.
