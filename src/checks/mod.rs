@@ -64,6 +64,13 @@ pub enum CheckError {
     /// A transaction around a check failed to begin or end.
     #[error("check transaction failed")]
     Transaction(#[from] diesel::result::Error),
+    /// The source's read transaction (or its page map) around the checks failed.
+    #[error("check `source-snapshot`: cannot {what}")]
+    SourceSnapshot {
+        what: String,
+        #[source]
+        source: diesel::result::Error,
+    },
     /// The row comparison of a `checksums:` check could not run.
     #[error(transparent)]
     Compare(#[from] CompareError),
@@ -190,11 +197,12 @@ pub fn run_plan_checks(
     // Inside a run's snapshot the map cannot be turned on any more; the checks read as the
     // loads did.
     let checksums = checksums && !dbs.in_snapshot;
-    if checksums {
-        let _ = dbs.source.batch_execute("PRAGMA mmap_size = 1073741824");
-    }
+    let mut results = Vec::new();
     // One read transaction: every check sees one snapshot of the source.
-    let snapshot = !dbs.in_snapshot && dbs.source.batch_execute("BEGIN").is_ok();
+    let frame = SourceFrame::open(dbs.source, checksums, dbs.in_snapshot, &mut results);
+    for r in &results {
+        progress(r);
+    }
     let mut results = Vec::new();
     let mut out = |r: CheckResult| {
         progress(&r);
@@ -213,13 +221,81 @@ pub fn run_plan_checks(
         }
     }
     let dbs = cx.dbs;
-    if snapshot {
-        let _ = dbs.source.batch_execute("COMMIT");
-    }
-    if checksums {
-        let _ = dbs.source.batch_execute("PRAGMA mmap_size = 0");
+    let mut closing = Vec::new();
+    frame.close(dbs.source, &mut closing);
+    for r in closing {
+        progress(&r);
+        results.push(r);
     }
     results
+}
+
+/// Bytes of a SQLite source mapped into memory while checksums stream whole tables.
+const MAPPED_BYTES: u64 = 1 << 30;
+
+/// The id of the result that says the source's side of the checks failed to open or close.
+pub const SOURCE_SNAPSHOT: &str = "source-snapshot";
+
+/// The source's side of a plan's checks: its pages mapped for whole-table reads, and the read
+/// transaction every check sees, begun and ended through the source's own capabilities; a
+/// failure to do either is a result with status `error`, not dropped.
+struct SourceFrame {
+    mapped: bool,
+    snapshot: bool,
+}
+
+impl SourceFrame {
+    /// Maps the source's pages when `map`, and begins its snapshot unless `in_snapshot` (a
+    /// run's, which the checks read as the loads did).
+    fn open(
+        source: &mut SourceConnection,
+        map: bool,
+        in_snapshot: bool,
+        problems: &mut Vec<CheckResult>,
+    ) -> SourceFrame {
+        let mapped = map
+            && kept(
+                source.map_pages(MAPPED_BYTES),
+                "map the source's pages",
+                problems,
+            );
+        let snapshot = !in_snapshot
+            && kept(
+                source.begin_snapshot(),
+                "begin the source's read transaction",
+                problems,
+            );
+        SourceFrame { mapped, snapshot }
+    }
+
+    /// Ends what [`Self::open`] began.
+    fn close(self, source: &mut SourceConnection, problems: &mut Vec<CheckResult>) {
+        if self.snapshot {
+            kept(
+                source.end_snapshot(),
+                "end the source's read transaction",
+                problems,
+            );
+        }
+        if self.mapped {
+            kept(source.map_pages(0), "unmap the source's pages", problems);
+        }
+    }
+}
+
+/// True when `outcome` is fine; otherwise a `source-snapshot` error result saying what could
+/// not be done, with the cause, goes to `problems`.
+fn kept(outcome: diesel::QueryResult<()>, what: &str, problems: &mut Vec<CheckResult>) -> bool {
+    let Err(e) = outcome else {
+        return true;
+    };
+    problems.push(timed(SOURCE_SNAPSHOT.to_owned(), || {
+        Err(CheckError::SourceSnapshot {
+            what: what.to_owned(),
+            source: e,
+        })
+    }));
+    false
 }
 
 /// The carried tables a selection names, in plan order.
@@ -369,3 +445,64 @@ pub fn write_result(
 
 /// How many details and differences of one check `write_result` prints without `verbose`.
 pub const LISTED_ON_SCREEN: usize = 20;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use diesel::Connection;
+
+    fn sqlite() -> SourceConnection {
+        SourceConnection::Sqlite(diesel::SqliteConnection::establish(":memory:").unwrap())
+    }
+
+    #[test]
+    fn a_source_transaction_that_cannot_begin_is_an_error_result_with_its_cause() {
+        let mut source = sqlite();
+        source.batch_execute("BEGIN").unwrap();
+        let mut problems = Vec::new();
+        let frame = SourceFrame::open(&mut source, true, false, &mut problems);
+        assert!(!frame.snapshot);
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert_eq!(problems[0].id, SOURCE_SNAPSHOT);
+        assert_eq!(problems[0].status, CheckStatus::Error);
+        assert!(
+            problems[0]
+                .summary
+                .contains("begin the source's read transaction")
+                && problems[0].summary.contains("within a transaction"),
+            "{}",
+            problems[0].summary
+        );
+    }
+
+    #[test]
+    fn a_source_transaction_that_cannot_end_is_an_error_result() {
+        let mut source = sqlite();
+        let mut problems = Vec::new();
+        let frame = SourceFrame::open(&mut source, true, false, &mut problems);
+        assert!(problems.is_empty(), "{problems:?}");
+        // Something ended the transaction under the checks: their COMMIT fails.
+        source.batch_execute("COMMIT").unwrap();
+        frame.close(&mut source, &mut problems);
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(
+            problems[0]
+                .summary
+                .contains("end the source's read transaction"),
+            "{}",
+            problems[0].summary
+        );
+    }
+
+    #[test]
+    fn inside_a_runs_snapshot_the_checks_begin_and_end_nothing() {
+        let mut source = sqlite();
+        source.batch_execute("BEGIN").unwrap();
+        let mut problems = Vec::new();
+        let frame = SourceFrame::open(&mut source, false, true, &mut problems);
+        frame.close(&mut source, &mut problems);
+        assert!(problems.is_empty(), "{problems:?}");
+        // The run's transaction is still open: it is the run's to end.
+        source.batch_execute("COMMIT").unwrap();
+    }
+}

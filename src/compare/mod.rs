@@ -226,7 +226,7 @@ pub fn checksum_table(
         layout: &layout,
         base_sql: &base_sql,
         schema: &prepared.resolved.schema,
-        engine: prepared.resolved.engine,
+        source: crate::source::SourceSql::of(prepared.resolved.engine),
         options,
         rejects: &rejects,
     };

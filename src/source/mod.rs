@@ -436,6 +436,110 @@ fn page_bytes(rows: &[Vec<SqlValue>]) -> usize {
         .sum()
 }
 
+/// What the source's SQL says differently from one engine to the next, for the queries the
+/// layers above build (orphan searches, the comparison's reads): asked here, never by naming
+/// an engine there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SourceSql {
+    engine: Engine,
+}
+
+impl SourceSql {
+    /// The SQL of a source of `engine`, when only the plan (not a connection) is at hand.
+    pub fn of(engine: Engine) -> SourceSql {
+        SourceSql { engine }
+    }
+
+    /// `left = right`, decided by bytes: SQLite by its `BINARY` collation; MySQL compares text
+    /// under the column's collation (often `_ci`), so for `text` bytes decide after the plain
+    /// equality that lets the parent's key index serve.
+    pub fn byte_equality(self, left: &str, right: &str, text: bool) -> String {
+        match self.engine {
+            Engine::Sqlite => format!("{left} = {right} COLLATE BINARY"),
+            Engine::Mysql if text => format!("{left} = {right} AND BINARY {left} = {right}"),
+            Engine::Mysql => format!("{left} = {right}"),
+        }
+    }
+
+    /// An `ORDER BY` term sorting the SELECT's column `position` (1-based), named `column`, by
+    /// its bytes: SQLite's `BINARY` collation; MySQL orders by its collation (often
+    /// case-insensitive), so `BINARY` of the column.
+    pub fn byte_order(self, position: usize, column: &str) -> String {
+        match self.engine {
+            Engine::Sqlite => format!("{position} COLLATE BINARY"),
+            Engine::Mysql => format!("BINARY {column}"),
+        }
+    }
+
+    /// An expression JSON can hold for `column_sql`: SQLite's blobs become `x'…'` text;
+    /// MySQL's columns hold their declared type, and `JSON_OBJECT` writes each as it is.
+    pub fn json_value(self, column_sql: &str) -> String {
+        match self.engine {
+            Engine::Sqlite => format!("CASE WHEN typeof({column_sql}) = 'blob' THEN 'x''' || hex({column_sql}) || '''' ELSE {column_sql} END"),
+            Engine::Mysql => column_sql.to_owned(),
+        }
+    }
+
+    /// A JSON object naming a row of `table_sql` by its key, given as `(name, column
+    /// expression)` pairs; without key columns SQLite's `rowid`, and for MySQL (no rowid) an
+    /// empty object.
+    pub fn row_key_json(self, table_sql: &str, key: &[(String, String)]) -> String {
+        if key.is_empty() {
+            return match self.engine {
+                Engine::Sqlite => format!("json_object('rowid', {table_sql}.rowid)"),
+                Engine::Mysql => "json_object()".to_owned(),
+            };
+        }
+        let pairs: Vec<String> = key
+            .iter()
+            .map(|(name, column_sql)| {
+                format!(
+                    "{}, {}",
+                    crate::dialect::quote_literal(name),
+                    self.json_value(column_sql)
+                )
+            })
+            .collect();
+        format!("json_object({})", pairs.join(", "))
+    }
+
+    /// Whether one SELECT joining many key ranges from a list reads well: MariaDB plans such a
+    /// join as a block nested loop (the table scanned once per range), so its ranges go in
+    /// SELECTs of a few dozen each.
+    pub fn joins_many_ranges(self) -> bool {
+        match self.engine {
+            Engine::Sqlite => true,
+            Engine::Mysql => false,
+        }
+    }
+
+    /// Whether numbers (a DECIMAL, and every SUM, even of integers) arrive as their digits in
+    /// text: MySQL's do.
+    pub fn numbers_as_text(self) -> bool {
+        match self.engine {
+            Engine::Sqlite => false,
+            Engine::Mysql => true,
+        }
+    }
+}
+
+impl SourceConnection {
+    /// The SQL this source speaks: see [`SourceSql`].
+    pub fn sql(&self) -> SourceSql {
+        SourceSql::of(self.engine())
+    }
+
+    /// Maps up to `bytes` of the database file into memory for reads (0: off), where the
+    /// engine has such a setting (SQLite's `mmap_size`); nothing elsewhere. Takes effect for
+    /// transactions begun after it.
+    pub fn map_pages(&mut self, bytes: u64) -> diesel::QueryResult<()> {
+        match self {
+            SourceConnection::Sqlite(c) => c.batch_execute(&format!("PRAGMA mmap_size = {bytes}")),
+            SourceConnection::Mysql(_) => Ok(()),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,7 +7,6 @@
 use diesel::sql_types::{BigInt, Nullable, Text};
 use diesel::RunQueryDsl;
 
-use crate::catalog::Engine;
 use crate::source::SourceConnection;
 
 use super::{Check, Context, Needs, SourceReads};
@@ -278,12 +277,12 @@ pub fn source_value(
         rows.len() as i64,
         rows.first().map_or(0, Vec::len),
     )?;
-    Ok(match (&rows[0][0], conn.engine()) {
-        // MySQL hands a DECIMAL (and every SUM, even of integers) over as its digits: a number.
-        (SqlValue::Text(t), Engine::Mysql) if crate::dialect::is_plain_number(t) => {
+    Ok(match &rows[0][0] {
+        // A DECIMAL (and for MySQL every SUM, even of integers) handed over as its digits.
+        SqlValue::Text(t) if conn.sql().numbers_as_text() && crate::dialect::is_plain_number(t) => {
             Scalar::Number(t.clone())
         }
-        (value, _) => Scalar::from_sqlite(value),
+        value => Scalar::from_sqlite(value),
     })
 }
 
