@@ -1,12 +1,14 @@
 //! `decant.table_baselines`: a table's row count before a run loaded it, recorded in the load's
 //! own transaction (under `if_exists: append` the row-count check adds the run's rows to it).
 
+use std::collections::HashMap;
+
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
 
 use crate::target::TargetConnection;
 
-use super::JournalError;
+use super::{query_error, Flag, JournalError};
 
 /// A table's row count before a run (`decant.table_baselines`): under `if_exists: append` the
 /// row-count check expects those rows plus the ones the run loaded.
@@ -50,4 +52,37 @@ pub fn record_baseline(
         })?;
     // count(*) is never negative, and the table's CHECK says so too.
     Ok(u64::try_from(recorded.rows_before).unwrap_or(0))
+}
+
+#[derive(QueryableByName)]
+struct Baseline {
+    #[diesel(sql_type = Text)]
+    target_table: String,
+    #[diesel(sql_type = BigInt)]
+    rows_before: i64,
+}
+
+/// The row counts recorded for run `run`'s target tables before it loaded, by target table;
+/// none when the journal predates `decant.table_baselines`.
+pub fn rows_before(
+    conn: &mut TargetConnection,
+    run: i64,
+) -> Result<HashMap<String, u64>, JournalError> {
+    let probe = "SELECT to_regclass('decant.table_baselines') IS NOT NULL AS value";
+    let exists = diesel::sql_query(probe)
+        .get_result::<Flag>(conn.postgres())
+        .map_err(query_error(probe))?;
+    if !exists.value {
+        return Ok(HashMap::new());
+    }
+    let sql = "SELECT target_table, rows_before FROM decant.table_baselines WHERE run_id = $1";
+    let rows = diesel::sql_query(sql)
+        .bind::<BigInt, _>(run)
+        .load::<Baseline>(conn.postgres())
+        .map_err(query_error(sql))?;
+    // count(*) is never negative, and the table's CHECK says so too.
+    Ok(rows
+        .into_iter()
+        .map(|b| (b.target_table, u64::try_from(b.rows_before).unwrap_or(0)))
+        .collect())
 }

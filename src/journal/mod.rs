@@ -33,13 +33,16 @@ pub use app_definitions::{
     app_definitions, app_restore_pending, record_app_definitions, set_app_restore_pending,
     AppDefinition,
 };
-pub use baselines::record_baseline;
+pub use baselines::{record_baseline, rows_before};
 pub use connect::{connect, connect_creating_database};
 pub use locks::{
     await_earlier_attempts, backend_pid, cancel_backend, join_work, lock_target,
     lock_target_shared, run_alive, set_application_name, unlock_target, unlock_target_shared,
 };
-pub use rejects::{delete_rejects, insert_rejects, reject_children, run_rejects};
+pub use rejects::{
+    delete_rejects, insert_rejects, newest_run_reject_counts, newest_run_rejected_keys,
+    reject_children, run_rejects, NewestRunRejects, REJECTS_TABLE,
+};
 pub use runs::{end_run, finish_run, runs, start_run, RunIdentity, RunRow, RunState};
 pub use steps::{
     move_to_rejected, step_done, step_started, step_stopped, steps, RowCounts, StepRow, StepState,

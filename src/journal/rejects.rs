@@ -1,12 +1,14 @@
 //! `decant.decant_rejects`: the rows a run or a sync rejected, recorded, taken back and read
 //! again, and the child rows a rejected parent takes with it.
 
+use std::collections::HashMap;
+
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Nullable, Text};
 
 use crate::target::TargetConnection;
 
-use super::{query_error, JournalError};
+use super::{query_error, Flag, JournalError};
 
 /// Records a load's rejects in `decant.decant_rejects`, inside the load's transaction.
 pub fn insert_rejects(
@@ -111,4 +113,97 @@ pub fn reject_children(
         .load::<RejectRow>(conn.postgres())
         .map_err(query_error(sql))?;
     Ok(rows.into_iter().map(RejectRow::into_reject).collect())
+}
+
+/// The table rejects are recorded in, as decant's messages name it.
+pub const REJECTS_TABLE: &str = "decant.decant_rejects";
+
+/// What the newest run into a schema rejected: the run, `None` when the target records none
+/// (no journal, or no run into the schema), and what it rejected.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NewestRunRejects<T> {
+    pub run: Option<i64>,
+    pub rejects: T,
+}
+
+/// Whether the target holds the journal's runs and rejects at all.
+fn rejects_recorded(conn: &mut TargetConnection) -> Result<bool, JournalError> {
+    let sql = "SELECT to_regclass('decant.decant_rejects') IS NOT NULL AND to_regclass('decant.runs') IS NOT NULL AS value";
+    diesel::sql_query(sql)
+        .get_result::<Flag>(conn.postgres())
+        .map(|f| f.value)
+        .map_err(query_error(sql))
+}
+
+#[derive(QueryableByName)]
+struct RejectCount {
+    #[diesel(sql_type = Nullable<BigInt>)]
+    run: Option<i64>,
+    #[diesel(sql_type = Nullable<Text>)]
+    source_table: Option<String>,
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+/// How many rows the newest run into `schema` rejected, per source table.
+pub fn newest_run_reject_counts(
+    conn: &mut TargetConnection,
+    schema: &str,
+) -> Result<NewestRunRejects<HashMap<String, u64>>, JournalError> {
+    let mut newest = NewestRunRejects::default();
+    if !rejects_recorded(conn)? {
+        return Ok(newest);
+    }
+    let sql = "WITH newest AS (SELECT max(id) AS id FROM decant.runs WHERE target_schema = $1) \
+               SELECT newest.id AS run, r.source_table, count(r.run_id) AS n \
+               FROM newest LEFT JOIN decant.decant_rejects r ON r.run_id = newest.id \
+               GROUP BY newest.id, r.source_table";
+    let rows = diesel::sql_query(sql)
+        .bind::<Text, _>(schema)
+        .load::<RejectCount>(conn.postgres())
+        .map_err(query_error(sql))?;
+    for row in rows {
+        newest.run = newest.run.or(row.run);
+        if let Some(table) = row.source_table {
+            // count() is never negative.
+            newest
+                .rejects
+                .insert(table, u64::try_from(row.n).unwrap_or(0));
+        }
+    }
+    Ok(newest)
+}
+
+#[derive(QueryableByName)]
+struct RejectedKey {
+    #[diesel(sql_type = Nullable<BigInt>)]
+    run: Option<i64>,
+    #[diesel(sql_type = Nullable<Text>)]
+    k: Option<String>,
+}
+
+/// The primary keys of the rows the newest run into `schema` rejected from source table
+/// `table`, as they are recorded (JSON text, `{"id": 3}`).
+pub fn newest_run_rejected_keys(
+    conn: &mut TargetConnection,
+    schema: &str,
+    table: &str,
+) -> Result<NewestRunRejects<Vec<String>>, JournalError> {
+    let mut newest = NewestRunRejects::default();
+    if !rejects_recorded(conn)? {
+        return Ok(newest);
+    }
+    let sql = "WITH run AS (SELECT max(id) AS id FROM decant.runs WHERE target_schema = $1) \
+               SELECT run.id AS run, r.primary_key::text AS k FROM run \
+               LEFT JOIN decant.decant_rejects r ON r.run_id = run.id AND r.source_table = $2";
+    let rows = diesel::sql_query(sql)
+        .bind::<Text, _>(schema)
+        .bind::<Text, _>(table)
+        .load::<RejectedKey>(conn.postgres())
+        .map_err(query_error(sql))?;
+    for row in rows {
+        newest.run = newest.run.or(row.run);
+        newest.rejects.extend(row.k);
+    }
+    Ok(newest)
 }
