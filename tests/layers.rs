@@ -18,6 +18,7 @@ const LAYERS: &[&[&str]] = &[
         "doc_path",
     ],
     &["plan"],
+    &["convert"],
     &[
         "naming",
         "transform",

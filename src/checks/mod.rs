@@ -61,6 +61,13 @@ pub enum CheckError {
     /// A value could not be read or compared.
     #[error("check `{check}`: {message}")]
     Value { check: String, message: String },
+    /// Reading decant's journal (the newest run's rejects, its baselines) failed.
+    #[error("check `{check}`: reading decant's journal failed")]
+    Journal {
+        check: String,
+        #[source]
+        source: crate::journal::JournalError,
+    },
     /// A transaction around a check failed to begin or end.
     #[error("check transaction failed")]
     Transaction(#[from] diesel::result::Error),

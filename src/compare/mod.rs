@@ -123,6 +123,13 @@ pub enum CompareError {
     /// A value could not be read or compared.
     #[error("check `{check}`: {message}")]
     Value { check: String, message: String },
+    /// The journal could not be read (the rows the newest run rejected).
+    #[error("check `{check}`: cannot read the journal")]
+    Journal {
+        check: String,
+        #[source]
+        source: crate::journal::JournalError,
+    },
 }
 
 impl CompareError {
