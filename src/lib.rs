@@ -17,7 +17,7 @@
 //! 6. [`copy`], [`graph`], [`render`], [`journal`]
 //! 7. [`prepare`] (the front half of every command), [`init`]
 //! 8. [`compare`] (the row-comparison engine checks and sync share)
-//! 9. [`checks`], [`run`], [`output`], [`rehearse`]
+//! 9. [`checks`], [`run`], [`report`], [`rehearse`]
 //! 10. [`commands`], the only place errors become messages and exit codes
 
 //!
@@ -55,11 +55,11 @@ pub mod journal;
 pub mod mapping;
 pub mod migrations;
 pub mod naming;
-pub mod output;
 pub mod plan;
 pub mod prepare;
 pub mod rehearse;
 pub mod render;
+pub mod report;
 pub mod resolve;
 pub mod run;
 pub mod signals;

@@ -31,7 +31,7 @@ const LAYERS: &[&[&str]] = &[
     &["copy", "graph", "render", "journal"],
     &["prepare", "init"],
     &["compare"],
-    &["checks", "run", "output", "rehearse"],
+    &["checks", "run", "report", "rehearse"],
     &["commands"],
 ];
 

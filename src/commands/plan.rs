@@ -9,9 +9,9 @@ use crate::checks::foreign_keys::{plan_orphans, OrphanPlan};
 use crate::cli::{PlanCommandArgs, PlanFormat};
 use crate::errors::chain;
 use crate::introspect::open_source;
-use crate::output;
 use crate::plan::model::OrphanPolicy;
 use crate::prepare::Prepared;
+use crate::report;
 use crate::url::parse_source_url;
 
 pub fn run(
@@ -33,11 +33,11 @@ pub fn run(
         .as_ref()
         .and_then(|o| o.adjusted.as_ref())
         .unwrap_or(&prepared);
-    let view = output::PlanView::new(prepared);
+    let view = report::PlanView::new(prepared);
     match args.format {
-        PlanFormat::Text => output::text::write_plan(&view, out)?,
-        PlanFormat::Markdown => output::markdown::write_plan(&view, out)?,
-        PlanFormat::Sql => output::write_sql(&view, out)?,
+        PlanFormat::Text => report::text::write_plan(&view, out)?,
+        PlanFormat::Markdown => report::markdown::write_plan(&view, out)?,
+        PlanFormat::Sql => report::write_sql(&view, out)?,
         PlanFormat::Json => {
             serde_json::to_writer_pretty(&mut *out, &view).map_err(|e| Failure::Other(e.into()))?;
             writeln!(out)?;

@@ -217,7 +217,7 @@ pub(super) fn report_and_exit_code(
 ) -> anyhow::Result<u8> {
     let report = &report.redacted();
     let (json_path, md_path) = write_reports(report, dir, stem)?;
-    report.write_summary(out, crate::output::colour::for_stdout())?;
+    report.write_summary(out, crate::report::colour::for_stdout())?;
     writeln!(
         out,
         "  reports: {} and {}",

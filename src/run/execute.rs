@@ -436,7 +436,7 @@ pub fn execute(
     report.orphans = std::mem::take(&mut orphans.findings);
     report.notes.append(&mut orphans.skipped);
     report.not_carried = resolved.notes.clone();
-    report.warnings = crate::output::resolution_warnings(&resolved.tables);
+    report.warnings = crate::report::resolution_warnings(&resolved.tables);
     report.tables = tables_done_before(prepared, &done_before);
     let workers = usize::try_from(resolved.settings.workers)
         .unwrap_or(1)
@@ -1026,7 +1026,7 @@ impl<'p> Scheduler<'p> {
             in_snapshot: true,
         };
         report.checks = run_plan_checks(checked, &mut dbs, &mut |_| {});
-        crate::checks::tally_line(&report.checks)
+        crate::report::checks::tally_line(&report.checks)
     }
 
     /// Runs one step on the control connection, here: views and checks, in graph order.
