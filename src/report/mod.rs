@@ -4,6 +4,7 @@
 pub mod checks;
 pub mod colour;
 pub mod markdown;
+pub mod status;
 pub mod text;
 
 use std::io::{self, Write};
