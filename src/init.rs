@@ -4,11 +4,11 @@
 use std::fmt::Write as _;
 
 use crate::catalog::{Catalog, Column, ColumnProfile, Engine, Table};
-use crate::introspect::postgres::{TargetColumn, TargetSchema};
-use crate::mapping::mysql::{narrowing, Narrowing};
-use crate::mapping::target_types::TypeFamily;
-use crate::mapping::types::classes;
-use crate::mapping::{default_mapping, TypeDecision};
+use crate::engines::mysql::types::{narrowing, Narrowing};
+use crate::engines::postgres::introspect::{TargetColumn, TargetSchema};
+use crate::engines::postgres::TypeFamily;
+use crate::engines::sqlite::types::classes;
+use crate::engines::{default_mapping, TypeDecision};
 use crate::plan::model::IdentifierCase;
 
 /// What `init` proposes for one column beyond the defaults.
@@ -349,7 +349,7 @@ fn write_table_summary(
         let proposal = propose(column, &decision).or_else(|| {
             (postgis
                 && engine == Engine::Mysql
-                && crate::mapping::mysql::is_spatial(&column.declared_type))
+                && crate::engines::mysql::types::is_spatial(&column.declared_type))
             .then(|| Proposal {
                 to: "geometry".into(),
                 transform: None,
@@ -492,7 +492,7 @@ pub fn narrowing_candidates(
 fn write_kept_triggers(
     out: &mut String,
     catalog: &Catalog,
-    app: &crate::introspect::postgres::TargetSchema,
+    app: &crate::engines::postgres::introspect::TargetSchema,
     app_name: &dyn Fn(&str) -> String,
 ) {
     let mut kept = Vec::new();

@@ -8,15 +8,17 @@ use crate::catalog::Catalog;
 use crate::catalog::{Column, Engine, Table};
 use crate::dialect::Templates;
 use crate::doc_path;
+use crate::engines::mysql::profile_mysql;
+use crate::engines::postgres::introspect::TargetSchema;
+use crate::engines::sqlite::profile_catalog;
+use crate::engines::SourceConnection;
+use crate::engines::{introspect_source, open_source};
 use crate::errors::chain;
 use crate::graph::{build_graph, StepGraph};
-use crate::introspect::postgres::TargetSchema;
-use crate::introspect::{introspect_source, open_source, profile_catalog, profile_mysql};
 use crate::plan::model::SchemaOwner;
 use crate::plan::{load_plan_keep_going, Diagnostic, Diagnostics, LoadedPlan};
 use crate::render::{render_steps, RenderedStep};
 use crate::resolve::{fit_to_app_schema, resolve, ResolvedPlan};
-use crate::source::SourceConnection;
 use crate::url::{check_target_url, parse_source_url};
 
 /// Which source columns preparing a plan profiles (reads every value of).
@@ -86,7 +88,7 @@ impl Prepared {
 
 /// Loads, introspects and profiles the source, resolves, validates and renders.
 /// `profile_all` profiles every column (a full scan); otherwise only those whose mapping
-/// depends on their values ([`crate::mapping::types::decided_by_values`]).
+/// depends on their values ([`crate::engines::sqlite::types::decided_by_values`]).
 pub fn prepare(path: &Path, profiling: Profiling) -> Result<Prepared, Diagnostics> {
     // Past unknown keys: the checks against the source below report their problems too.
     let loaded = load_plan_keep_going(path)?;
@@ -112,10 +114,12 @@ pub fn prepare(path: &Path, profiling: Profiling) -> Result<Prepared, Diagnostic
                     Profiling::All => true,
                     // MySQL enforces its declared types: no mapping depends on the values.
                     Profiling::Needed | Profiling::Run => {
-                        engine == Engine::Sqlite && crate::mapping::types::decided_by_values(c)
+                        engine == Engine::Sqlite
+                            && crate::engines::sqlite::types::decided_by_values(c)
                     }
                     Profiling::Reviewed => {
-                        (engine == Engine::Sqlite && crate::mapping::types::decided_by_values(c))
+                        (engine == Engine::Sqlite
+                            && crate::engines::sqlite::types::decided_by_values(c))
                             || plan
                                 .columns
                                 .get(&format!("{}.{}", t.name, c.name))
@@ -231,7 +235,7 @@ fn flag_narrowing_in_source(
         return;
     };
     let mut count = |table: &str, conditions: &[String]| {
-        crate::introspect::count_where(conn, table, conditions).map_err(|e| chain(&e))
+        crate::engines::mysql::count_where(conn, table, conditions).map_err(|e| chain(&e))
     };
     crate::resolve::flag_narrowing(plan, resolved, &mut count, problems);
 }

@@ -192,7 +192,7 @@ fn render_step(
                     .iter()
                     .filter(|c| {
                         resolved.engine == Engine::Mysql
-                            && crate::mapping::mysql::is_spatial(&c.declared)
+                            && crate::engines::mysql::types::is_spatial(&c.declared)
                             && (c.target_type.base == "geometry") == geometry
                     })
                     .map(|c| c.source.as_str())

@@ -9,7 +9,7 @@ use diesel::sql_types::{Array, BigInt, Nullable, Text};
 use diesel::RunQueryDsl;
 
 use crate::catalog::Engine;
-use crate::source::SourceConnection;
+use crate::engines::SourceConnection;
 
 use super::{
     count, read_only_on_target, resolve_column, target_table_sql, timed, CheckError, CheckResult,
@@ -17,10 +17,10 @@ use super::{
 };
 use crate::copy::{show_value, SqlValue};
 use crate::dialect::{quote_ident, quote_literal};
-use crate::mapping::target_types::TypeFamily;
+use crate::engines::postgres::TypeFamily;
+use crate::engines::TargetConnection;
 use crate::plan::model::Check;
 use crate::resolve::{ResolvedColumn, ResolvedPlan, ResolvedTable};
-use crate::target::TargetConnection;
 
 /// Runs the assertion or shorthand `check` is, if it is one.
 pub fn run(check: &Check, resolved: &ResolvedPlan, dbs: &mut Databases<'_>) -> Option<CheckResult> {

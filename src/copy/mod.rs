@@ -16,14 +16,15 @@ mod rejects;
 
 use std::path::PathBuf;
 
+use crate::engines::{PageKey, SourceConnection, VisitError};
 use crate::source::digest::StreamedDigest;
-use crate::source::{PageKey, SourceConnection, VisitError};
 use serde::Serialize;
 
 use crate::dialect::quote_ident;
+use crate::engines::postgres::{copy_in, copy_target_of, CopyFailure, CopyInto};
+use crate::engines::TargetConnection;
 use crate::plan::model::OnBadRow;
 use crate::resolve::ResolvedTable;
-use crate::target::{copy_in, copy_target_of, CopyFailure, CopyInto, TargetConnection};
 
 pub use key_watch::{KeySet, KeyWatch, WatchedColumn};
 pub use read::{show_value, sqlite_real_text, value_json, SqlValue};
@@ -383,9 +384,9 @@ fn parallel_ranges(
     keys: &[PageKey],
 ) -> Option<Vec<(i64, i64)>> {
     let [key] = keys else { return None };
-    let integer = table.column(&key.name).is_some_and(|c| {
-        c.target_type.family() == crate::mapping::target_types::TypeFamily::Integer
-    });
+    let integer = table
+        .column(&key.name)
+        .is_some_and(|c| c.target_type.family() == crate::engines::postgres::TypeFamily::Integer);
     if twins == 0
         || source.engine() != crate::catalog::Engine::Mysql
         || table.source_rows < PARALLEL_READ_ROWS

@@ -1,9 +1,9 @@
 //! The safe ways to show a source value in a reject or an error, and the text SQLite gives a
-//! REAL; the values themselves are `crate::source::SqlValue`.
+//! REAL; the values themselves are `crate::engines::SqlValue`.
 
 use std::fmt::Write as _;
 
-pub use crate::source::{SourceRow, SqlValue};
+pub use crate::engines::{SourceRow, SqlValue};
 
 /// Longest shown text, in characters, and blob, in bytes.
 const SHOWN_CHARS: usize = 200;

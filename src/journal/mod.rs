@@ -17,8 +17,8 @@ use diesel::sql_types::{BigInt, Nullable, Text};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
 use crate::dialect::quote_ident;
+use crate::engines::TargetConnection;
 use crate::source::digest::WindowSums;
-use crate::target::TargetConnection;
 use crate::url::{mask_passwords, redact_url, with_database};
 
 /// The journal's schema migrations, embedded in the binary.

@@ -2,7 +2,7 @@
 //! encoder, what each field is built from, and the epochs binary times count from. The copy
 //! engine encodes with it, the checksums read back with it, resolution asks it.
 
-use super::target_types::{TargetType, TypeFamily};
+use crate::engines::postgres::{TargetType, TypeFamily};
 
 /// Microseconds between the Unix epoch and PostgreSQL's (2000-01-01 00:00:00 UTC), where
 /// binary timestamps count from.

@@ -6,10 +6,11 @@ use std::collections::HashMap;
 use super::{Identity, ResolvedColumn, ResolvedTable};
 use crate::catalog::{Column, Engine, Table};
 use crate::doc_path;
-use crate::mapping::defaults::{translate_default, DefaultTranslation};
-use crate::mapping::expressions::{translate, ExpressionContext};
-use crate::mapping::target_types::{TargetType, TargetTypeError, TypeFamily};
-use crate::mapping::{default_mapping, parse_target_type, TypeDecision};
+use crate::engines::postgres::parse_target_type;
+use crate::engines::postgres::{TargetType, TargetTypeError, TypeFamily};
+use crate::engines::sqlite::defaults::{translate_default, DefaultTranslation};
+use crate::engines::sqlite::expressions::{translate, ExpressionContext};
+use crate::engines::{default_mapping, TypeDecision};
 use crate::naming::{
     apply_case, fit_identifier, glob_match, stored_identifier, MAX_IDENTIFIER_BYTES,
 };
@@ -207,7 +208,7 @@ fn decide_type(
     if !decision.rule.starts_with("default") && !decision.rule.starts_with("profile") {
         if let Some(profile) = &column.profile {
             if decision.transform.is_none() {
-                decision.warnings = crate::mapping::types::profile_warnings(
+                decision.warnings = crate::engines::sqlite::types::profile_warnings(
                     &decision.target,
                     column,
                     profile,
@@ -223,7 +224,7 @@ fn decide_type(
         decision.transform.as_deref().map(Transform::parse),
     ) {
         if b.decides_bad_rows() {
-            use crate::mapping::types::profile_warnings;
+            use crate::engines::sqlite::types::profile_warnings;
             let without = profile_warnings(&decision.target, column, profile, None);
             decision.warnings.retain(|w| !without.contains(w));
             decision

@@ -9,7 +9,7 @@ use super::{
 };
 use crate::catalog::{Catalog, Engine, IndexKey, Table};
 use crate::doc_path;
-use crate::mapping::expressions::{is_json_valid_of_json_column, quote_ident, translate};
+use crate::engines::sqlite::expressions::{is_json_valid_of_json_column, quote_ident, translate};
 use crate::naming::{apply_case, derived_name, fit_identifier};
 use crate::plan::diagnostic::did_you_mean;
 use crate::plan::model::Plan;

@@ -3,9 +3,9 @@
 
 use crate::catalog::Catalog;
 use crate::doc_path;
-use crate::introspect::postgres::{TargetColumn, TargetSchema, TargetTable};
-use crate::mapping::target_types::{parse_target_type, TypeFamily};
-use crate::mapping::TargetType;
+use crate::engines::postgres::introspect::{TargetColumn, TargetSchema, TargetTable};
+use crate::engines::postgres::TargetType;
+use crate::engines::postgres::{parse_target_type, TypeFamily};
 use crate::plan::diagnostic::did_you_mean;
 use crate::plan::model::{AppTriggers, ExistingKeys, IfExists, OnBadRow, OrphanPolicy, Plan};
 use crate::plan::Diagnostic;
@@ -253,7 +253,7 @@ fn fit_table(
     let rebuild = plan.settings.existing_keys == ExistingKeys::Rebuild;
     let key = |kind: &str| {
         let kind = kind.to_owned();
-        move |c: &crate::introspect::postgres::TargetConstraint| AppKey {
+        move |c: &crate::engines::postgres::introspect::TargetConstraint| AppKey {
             name: c.name.clone(),
             kind: kind.clone(),
             definition: c.definition.clone(),
@@ -377,13 +377,13 @@ pub fn flag_narrowing(
     problems: &mut Vec<Diagnostic>,
 ) {
     for table in &mut resolved.tables {
-        let tests: Vec<(usize, crate::mapping::mysql::Narrowing)> = table
+        let tests: Vec<(usize, crate::engines::mysql::types::Narrowing)> = table
             .columns
             .iter()
             .enumerate()
             .filter(|(_, c)| c.transform.is_none() && c.generated.is_none())
             .filter_map(|(i, c)| {
-                crate::mapping::mysql::narrowing(&c.declared, &c.source, &c.target_type)
+                crate::engines::mysql::types::narrowing(&c.declared, &c.source, &c.target_type)
                     .map(|n| (i, n))
             })
             .collect();

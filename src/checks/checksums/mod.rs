@@ -40,14 +40,14 @@ mod source;
 mod target;
 mod windows;
 
-use crate::source::SourceConnection;
+use crate::engines::SourceConnection;
 use diesel::connection::SimpleConnection;
 
 use super::{CheckError, ChecksumOptions, ChecksumOutcome, Side};
 use crate::copy::Converter;
+use crate::engines::TargetConnection;
 use crate::prepare::Prepared;
 use crate::resolve::ResolvedTable;
-use crate::target::TargetConnection;
 use batches::Grouping;
 use job::{base_select, Job};
 use layout::{Layout, Mode};

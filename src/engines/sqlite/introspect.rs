@@ -11,11 +11,11 @@ use diesel::sqlite::{Sqlite, SqliteConnection};
 use diesel::{QueryableByName, RunQueryDsl};
 
 use super::ddl::{self, ForeignKeyDdl, TableDdl};
-use super::IntrospectError;
 use crate::catalog::{
     AutoIncrement, Catalog, Column, ForeignKey, Generated, Index, IndexKey, IndexPart, Table,
     Trigger, UniqueConstraint, View,
 };
+use crate::engines::IntrospectError;
 
 /// Puts SQLite in multi-thread mode: no mutex around each call on a connection.
 ///

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::target::TargetConnection;
+use crate::engines::TargetConnection;
 use diesel::sql_types::{Array, Bool, Nullable, Text};
 use diesel::{QueryableByName, RunQueryDsl};
 use serde::{Deserialize, Serialize};

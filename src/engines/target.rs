@@ -4,18 +4,14 @@
 //!
 //! PostgreSQL is the one target today. Its variant is reached through [`TargetConnection`]
 //! everywhere above this layer; the SQL that is PostgreSQL's own (the journal's statements,
-//! the catalog reads of `introspect::postgres`, the checks' queries) takes the inner
+//! the catalog reads of `engines::postgres::introspect`, the checks' queries) takes the inner
 //! connection with [`TargetConnection::postgres`], so a second target finds each place that
 //! speaks PostgreSQL by that one name. Templates for it are found by
 //! `dialect::target_template`.
 
-mod bulk;
-
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
 use diesel::pg::PgConnection;
 use diesel::{Connection, ConnectionResult, QueryResult};
-
-pub use bulk::{copy_in, copy_out, copy_target_of, CopyFailure, CopyInto};
 
 /// An open target database.
 pub enum TargetConnection {
