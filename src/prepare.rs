@@ -5,13 +5,10 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use crate::catalog::Catalog;
-use crate::catalog::{Column, Engine, Table};
+use crate::catalog::{Column, Table};
 use crate::dialect::Templates;
 use crate::doc_path;
-use crate::engines::mysql::profile_mysql;
 use crate::engines::postgres::introspect::TargetSchema;
-use crate::engines::sqlite::profile_catalog;
-use crate::engines::SourceConnection;
 use crate::engines::{introspect_source, open_source};
 use crate::errors::chain;
 use crate::graph::{build_graph, StepGraph};
@@ -113,25 +110,16 @@ pub fn prepare(path: &Path, profiling: Profiling) -> Result<Prepared, Diagnostic
                 let wanted = |t: &Table, c: &Column| match profiling {
                     Profiling::All => true,
                     // MySQL enforces its declared types: no mapping depends on the values.
-                    Profiling::Needed | Profiling::Run => {
-                        engine == Engine::Sqlite
-                            && crate::engines::sqlite::types::decided_by_values(c)
-                    }
+                    Profiling::Needed | Profiling::Run => engine.mapping_depends_on_values(c),
                     Profiling::Reviewed => {
-                        (engine == Engine::Sqlite
-                            && crate::engines::sqlite::types::decided_by_values(c))
+                        engine.mapping_depends_on_values(c)
                             || plan
                                 .columns
                                 .get(&format!("{}.{}", t.name, c.name))
                                 .is_some_and(|o| o.to.is_some())
                     }
                 };
-                match &mut conn {
-                    SourceConnection::Sqlite(sqlite) => {
-                        profile_catalog(sqlite, &mut catalog, wanted)?
-                    }
-                    SourceConnection::Mysql(_) => profile_mysql(&mut conn, &mut catalog, wanted)?,
-                }
+                conn.profile(&mut catalog, wanted)?;
                 Ok(catalog)
             });
             match introspected {
@@ -156,7 +144,7 @@ pub fn prepare(path: &Path, profiling: Profiling) -> Result<Prepared, Diagnostic
                 // A MySQL source's values the app's types narrow are found now, not at run
                 // time: one scan of each table that has such a column (not for `run`, whose
                 // rejects name them).
-                if profiling != Profiling::Run && catalog.engine == Engine::Mysql {
+                if profiling != Profiling::Run && catalog.engine.declares_narrowable_types() {
                     flag_narrowing_in_source(&loaded, &mut resolution.plan, &mut problems);
                 }
                 Some(app)
@@ -194,7 +182,7 @@ pub fn prepare(path: &Path, profiling: Profiling) -> Result<Prepared, Diagnostic
         }
     };
     let warnings = loaded.diagnostics(problems);
-    let source_counts = if profiling == Profiling::Run && catalog.engine == Engine::Mysql {
+    let source_counts = if profiling == Profiling::Run && catalog.engine.estimates_row_counts() {
         SourceCounts::Estimated
     } else {
         SourceCounts::Introspected

@@ -207,32 +207,15 @@ const DISPATCH: &[&str] = &[
     "engines/engine.rs",
 ];
 
-/// Files of other branches still naming an engine, each closed by its owner (issue 25):
-/// the path and the engine whose names or SQL it holds.
+/// Files another branch is changing that still name an engine, each to be closed by its
+/// owner (issue 25): the path and the engine whose names or SQL it holds. An entry no
+/// longer needed fails the test, so the list only shrinks.
 const NOT_YET_THROUGH_THE_SEAM: &[(&str, &str)] = &[
-    ("catalog.rs", "sqlite"),
-    ("catalog.rs", "mysql"),
-    ("checks/assertions.rs", "mysql"),
     ("checks/checksums/job.rs", "sqlite"),
     ("checks/checksums/job.rs", "mysql"),
     ("checks/foreign_keys.rs", "sqlite"),
     ("checks/foreign_keys.rs", "mysql"),
     ("checks/mod.rs", "sqlite"),
-    ("commands/init.rs", "sqlite"),
-    ("commands/init.rs", "mysql"),
-    ("copy/mod.rs", "mysql"),
-    ("copy/read.rs", "sqlite"),
-    ("init.rs", "sqlite"),
-    ("init.rs", "mysql"),
-    ("prepare.rs", "sqlite"),
-    ("prepare.rs", "mysql"),
-    ("render.rs", "mysql"),
-    ("resolve/columns.rs", "sqlite"),
-    ("resolve/columns.rs", "mysql"),
-    ("resolve/constraints.rs", "sqlite"),
-    ("resolve/constraints.rs", "mysql"),
-    ("resolve/mod.rs", "sqlite"),
-    ("resolve/mod.rs", "mysql"),
     ("run/sync.rs", "mysql"),
     ("source/digest.rs", "sqlite"),
     ("source/digest.rs", "mysql"),

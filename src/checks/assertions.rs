@@ -8,7 +8,6 @@
 use diesel::sql_types::{Array, BigInt, Nullable, Text};
 use diesel::RunQueryDsl;
 
-use crate::catalog::Engine;
 use crate::engines::SourceConnection;
 
 use super::{
@@ -294,13 +293,15 @@ pub fn source_value(
         rows.len() as i64,
         rows.first().map_or(0, Vec::len),
     )?;
-    Ok(match (&rows[0][0], conn.engine()) {
-        // MySQL hands a DECIMAL (and every SUM, even of integers) over as its digits: a number.
-        (SqlValue::Text(t), Engine::Mysql) if crate::dialect::is_plain_number(t) => {
-            Scalar::Number(t.clone())
-        }
-        (value, _) => Scalar::from_sqlite(value),
-    })
+    Ok(
+        match (&rows[0][0], conn.engine().sends_numbers_as_digits()) {
+            // MySQL hands a DECIMAL (and every SUM, even of integers) over as its digits: a number.
+            (SqlValue::Text(t), true) if crate::dialect::is_plain_number(t) => {
+                Scalar::Number(t.clone())
+            }
+            (value, _) => Scalar::from_sqlite(value),
+        },
+    )
 }
 
 fn shape(id: &str, side: Side, rows: i64, columns: usize) -> Result<(), CheckError> {

@@ -7,9 +7,6 @@ use anyhow::{anyhow, Context};
 
 use super::{Failure, EXIT_OK};
 use crate::cli::InitArgs;
-use crate::engines::mysql::profile_mysql;
-use crate::engines::sqlite::profile_catalog;
-use crate::engines::SourceConnection;
 use crate::engines::{introspect_source, open_source};
 use crate::url::{parse_source_url, redact_url, without_password, SourceUrl};
 
@@ -35,11 +32,8 @@ pub fn run(args: &InitArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<
     let mut conn = open_source(&url).map_err(|e| Failure::Other(e.into()))?;
     let mut catalog = introspect_source(&mut conn, &|| open_source(&url).ok(), true)
         .map_err(|e| Failure::Other(e.into()))?;
-    match &mut conn {
-        SourceConnection::Sqlite(sqlite) => profile_catalog(sqlite, &mut catalog, |_, _| true),
-        SourceConnection::Mysql(_) => profile_mysql(&mut conn, &mut catalog, |_, _| true),
-    }
-    .map_err(|e| Failure::Other(e.into()))?;
+    conn.profile(&mut catalog, |_, _| true)
+        .map_err(|e| Failure::Other(e.into()))?;
 
     let to_file = args.output.as_ref().filter(|o| o.as_os_str() != "-");
     let plan_dir = match to_file {
@@ -160,12 +154,11 @@ pub fn run(args: &InitArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<
             }
         }
         // A spatial column becomes `geometry` only where PostGIS is installed in the target.
-        let spatial = catalog.engine == crate::catalog::Engine::Mysql
-            && catalog.tables.iter().any(|t| {
-                t.columns
-                    .iter()
-                    .any(|c| crate::engines::mysql::types::is_spatial(&c.declared_type))
-            });
+        let spatial = catalog.tables.iter().any(|t| {
+            t.columns
+                .iter()
+                .any(|c| catalog.engine.is_spatial(&c.declared_type))
+        });
         let postgis = match args.target.as_deref().filter(|_| spatial) {
             Some(url) => match crate::journal::connect(url)
                 .map_err(|e| crate::errors::chain(&e))

@@ -388,7 +388,7 @@ fn parallel_ranges(
         .column(&key.name)
         .is_some_and(|c| c.target_type.family() == crate::engines::postgres::TypeFamily::Integer);
     if twins == 0
-        || source.engine() != crate::catalog::Engine::Mysql
+        || !source.engine().reads_key_ranges_side_by_side()
         || table.source_rows < PARALLEL_READ_ROWS
         || !integer
     {

@@ -371,9 +371,8 @@ mod tests {
     #[test]
     fn reals_render_exactly_as_the_bundled_sqlite_does() {
         const COUNT: usize = 3000;
-        use diesel::{Connection, RunQueryDsl};
-        let mut conn =
-            diesel::SqliteConnection::establish(":memory:").expect("an in-memory database");
+        use diesel::RunQueryDsl;
+        let mut conn = crate::engines::sqlite::open_in_memory().expect("an in-memory database");
         let mut values = vec![
             0.1 + 0.2,
             1.0 / 3.0,

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use crate::catalog::Catalog;
+use crate::catalog::{Catalog, Column, Table};
 use crate::engines::{mysql, sqlite, AnotherSource, SourceConnection};
 use crate::url::{redact_url, SourceUrl};
 
@@ -32,6 +32,20 @@ pub fn introspect_source(
     match conn {
         SourceConnection::Sqlite(c) => sqlite::introspect_sqlite(c),
         SourceConnection::Mysql(_) => mysql::introspect_mysql(conn, another, exact_counts),
+    }
+}
+
+impl SourceConnection {
+    /// Profiles the columns of `catalog` that `wanted` picks: what their values really are.
+    pub fn profile(
+        &mut self,
+        catalog: &mut Catalog,
+        wanted: impl Fn(&Table, &Column) -> bool,
+    ) -> Result<(), IntrospectError> {
+        match self {
+            SourceConnection::Sqlite(c) => sqlite::profile_catalog(c, catalog, wanted),
+            SourceConnection::Mysql(_) => mysql::profile_mysql(self, catalog, wanted),
+        }
     }
 }
 

@@ -412,7 +412,7 @@ pub(super) fn resolve_table_columns(
         column: c.target.clone(),
         autoincrement_after: table.autoincrement.as_ref().and_then(|a| a.sequence_value),
     });
-    if table.without_rowid && engine == Engine::Sqlite {
+    if engine.without_rowid(table) {
         warnings.push(
             "WITHOUT ROWID table: carried as an ordinary table with its primary key".to_owned(),
         );
@@ -507,18 +507,12 @@ mod tests {
 
     #[test]
     fn a_mysql_table_without_a_primary_key_is_named_by_a_not_null_case_sensitive_unique_key() {
-        let key = |t: &Table, e: Engine| row_key(e, t);
-        assert_eq!(
-            key(&table(&["id"], &["code"], true, None), Engine::Mysql),
-            ["id"]
-        );
-        assert_eq!(
-            key(&table(&[], &["code"], true, None), Engine::Mysql),
-            ["code"]
-        );
+        let key = |t: &Table, e: &str| row_key(Engine::from_dialect(e).unwrap(), t);
+        assert_eq!(key(&table(&["id"], &["code"], true, None), "mysql"), ["id"]);
+        assert_eq!(key(&table(&[], &["code"], true, None), "mysql"), ["code"]);
         // A NULL-able or case-insensitive unique key names no row; SQLite has its rowid.
-        assert!(key(&table(&[], &["code"], false, None), Engine::Mysql).is_empty());
-        assert!(key(&table(&[], &["code"], true, Some("NOCASE")), Engine::Mysql).is_empty());
-        assert!(key(&table(&[], &["code"], true, None), Engine::Sqlite).is_empty());
+        assert!(key(&table(&[], &["code"], false, None), "mysql").is_empty());
+        assert!(key(&table(&[], &["code"], true, Some("NOCASE")), "mysql").is_empty());
+        assert!(key(&table(&[], &["code"], true, None), "sqlite").is_empty());
     }
 }

@@ -267,10 +267,7 @@ pub fn resolve(plan: &Plan, catalog: &Catalog) -> Resolution {
             "trigger `{}` on `{}` is not carried: {} trigger bodies are not translated",
             trigger.name,
             trigger.table,
-            match catalog.engine {
-                Engine::Sqlite => "SQLite",
-                Engine::Mysql => "MySQL",
-            }
+            catalog.engine.display_name()
         ));
     }
     Resolution {

@@ -34,6 +34,12 @@ pub fn use_sqlite_multithread_mode() -> bool {
     }
 }
 
+/// A fresh in-memory database, for tests that ask SQLite itself how it behaves.
+#[cfg(test)]
+pub fn open_in_memory() -> diesel::ConnectionResult<SqliteConnection> {
+    SqliteConnection::establish(":memory:")
+}
+
 /// Opens a SQLite file read-only, so the source is never written and never created.
 ///
 /// Fails, naming the path, when the file does not exist, is not a SQLite database, or is one

@@ -14,3 +14,6 @@ pub use introspect::{
     introspect_sqlite, open_sqlite_read_only, quick_check, use_sqlite_multithread_mode,
 };
 pub use profile::{profile_catalog, profile_table};
+
+#[cfg(test)]
+pub use introspect::open_in_memory;
