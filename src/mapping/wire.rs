@@ -47,8 +47,9 @@ pub(crate) enum Kind {
     Geometry,
     /// An enum of the app's schema; the labels are the column's.
     Enum,
-    /// A one-dimensional array from JSON-array text; the element's OID, and its encoder is
-    /// the column's `element`.
+    /// A one-dimensional array from JSON-array text or comma-separated labels; the element's
+    /// OID (an app's enum's as its target database has it), and its encoder is the column's
+    /// `element`.
     Array {
         element_oid: u32,
     },
@@ -83,8 +84,11 @@ impl Kind {
                 array: false,
                 ..t.clone()
             };
+            // An enum's OID is the target database's own: looked up there before copying
+            // (0 until then, which the copy engine refuses).
+            let enum_oid = (!t.labels.is_empty()).then(|| t.element_oid.unwrap_or(0));
             return Kind::of(&element)
-                .and_then(|_| element_oid(&t.base))
+                .and_then(|_| element_oid(&t.base).or(enum_oid))
                 .map(|element_oid| Kind::Array { element_oid });
         }
         Some(match t.family() {
