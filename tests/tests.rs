@@ -34,3 +34,4 @@ mod spatial;
 mod sync;
 mod traps;
 mod values;
+mod views;
