@@ -21,6 +21,7 @@ mod layers;
 mod limits;
 mod mysql;
 mod mysql_app;
+mod mysql_sample;
 mod output;
 mod readme;
 mod recovery;
