@@ -3,20 +3,12 @@
 
 use std::borrow::Cow;
 
-use diesel::sql_types::{Oid, Text};
-use diesel::{QueryResult, QueryableByName, RunQueryDsl};
+use diesel::QueryResult;
 
-use crate::resolve::ResolvedTable;
+use crate::resolve::{ResolvedColumn, ResolvedTable};
 use crate::target::TargetConnection;
 
-/// Looks up one type by its SQL spelling (as `format_type` wrote it, qualified where needed).
-pub(crate) const TYPE_OID: &str = "SELECT $1::regtype::oid AS oid";
-
-#[derive(QueryableByName)]
-struct TypeOid {
-    #[diesel(sql_type = Oid)]
-    oid: u32,
-}
+pub(crate) use crate::target::TYPE_OID;
 
 /// `table` with the OID of each enum its array columns hold as `target` has it; the table
 /// itself when it has no such column.
@@ -24,18 +16,13 @@ pub(crate) fn with_type_oids<'t>(
     target: &mut TargetConnection,
     table: &'t ResolvedTable,
 ) -> QueryResult<Cow<'t, ResolvedTable>> {
-    let unbound = |c: &crate::resolve::ResolvedColumn| {
-        c.target_type.array && !c.target_type.labels.is_empty()
-    };
-    if !table.columns.iter().any(unbound) {
+    let enum_array = |c: &ResolvedColumn| c.target_type.array && !c.target_type.labels.is_empty();
+    if !table.columns.iter().any(enum_array) {
         return Ok(Cow::Borrowed(table));
     }
     let mut bound = table.clone();
-    for column in bound.columns.iter_mut().filter(|c| unbound(c)) {
-        let found = diesel::sql_query(TYPE_OID)
-            .bind::<Text, _>(&column.target_type.base)
-            .get_result::<TypeOid>(target.postgres())?;
-        column.target_type.element_oid = Some(found.oid);
+    for column in bound.columns.iter_mut().filter(|c| enum_array(c)) {
+        column.target_type.element_oid = Some(target.type_oid(&column.target_type.base)?);
     }
     Ok(Cow::Owned(bound))
 }
