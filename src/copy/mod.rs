@@ -11,6 +11,7 @@ mod converter;
 mod key_watch;
 mod read;
 mod rejects;
+mod type_oids;
 
 use std::path::PathBuf;
 
@@ -32,6 +33,7 @@ pub use rejects::{JsonLinesRejects, VecRejects};
 pub(crate) use crate::convert::IpNet;
 pub(crate) use converter::Converter;
 pub(crate) use read::SourceRow;
+pub(crate) use type_oids::{with_type_oids, TYPE_OID};
 
 /// Rows read by the copy in progress, for progress displays (the one loader lane copies one
 /// table at a time); updated every few thousand rows.
@@ -290,6 +292,12 @@ pub fn copy_table(
         digest,
         watch,
     } = along;
+    let bound = with_type_oids(target, table).map_err(|source| CopyError::Write {
+        table: table.source.clone(),
+        sql: TYPE_OID.to_owned(),
+        source,
+    })?;
+    let table = &*bound;
     let converter = Converter::new(table).map_err(|u| CopyError::UnsupportedType {
         table: table.source.clone(),
         column: u.column,
