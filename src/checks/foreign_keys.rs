@@ -9,8 +9,9 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use crate::mapping::target_types::TypeFamily;
-use crate::source::{SourceConnection, SourceSql, SqlValue};
+use crate::catalog::Engine;
+use crate::engines::postgres::TypeFamily;
+use crate::engines::{SourceConnection, SqlValue};
 use serde::Serialize;
 
 use super::{count, CheckError, Side};
@@ -195,11 +196,9 @@ impl<'r> Predicates<'r> {
                 if citext {
                     format!("{parent_side} = {child_side}")
                 } else {
-                    SourceSql::of(self.resolved.engine).byte_equality(
-                        &parent_side,
-                        &child_side,
-                        text,
-                    )
+                    self.resolved
+                        .engine
+                        .byte_equality(&parent_side, &child_side, text)
                 }
             })
             .collect();
@@ -323,7 +322,7 @@ pub(crate) struct OrphanSearch {
 }
 
 /// A JSON object of the row's key (`rowid` when the table has none, where there is one).
-fn key_json(sql: SourceSql, table: &ResolvedTable) -> String {
+fn key_json(sql: Engine, table: &ResolvedTable) -> String {
     let me = quote_ident(&table.source);
     let key: Vec<(String, String)> = table
         .key_columns
@@ -333,7 +332,7 @@ fn key_json(sql: SourceSql, table: &ResolvedTable) -> String {
     sql.row_key_json(&me, &key)
 }
 
-fn fk_json(sql: SourceSql, table: &ResolvedTable, fk: &SourceForeignKey) -> String {
+fn fk_json(sql: Engine, table: &ResolvedTable, fk: &SourceForeignKey) -> String {
     let me = quote_ident(&table.source);
     let values: Vec<String> = fk
         .columns
@@ -388,8 +387,8 @@ pub(crate) fn query_orphans(
     if n > 0 {
         let rows_sql = format!(
             "SELECT {} AS \"key\", {} AS \"fk\" FROM {from} WHERE {condition}{}",
-            key_json(source.sql(), table),
-            fk_json(source.sql(), table, fk),
+            key_json(source.engine(), table),
+            fk_json(source.engine(), table, fk),
             if all_rows {
                 String::new()
             } else {
@@ -429,7 +428,7 @@ pub(crate) fn query_orphans(
     ))
 }
 
-pub use crate::source::AnotherSource;
+pub use crate::engines::AnotherSource;
 
 /// The orphans of every planned foreign key, counted directly: a row is an orphan when no row
 /// of the referenced table that its filter carries matches.

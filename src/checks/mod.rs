@@ -14,12 +14,12 @@ pub use crate::compare::{
     ChecksumOptions, ChecksumOutcome, CompareError, DifferenceKind, RowDifference, Side,
 };
 use crate::dialect::quote_ident;
+use crate::engines::SourceConnection;
+use crate::engines::TargetConnection;
 use crate::errors::chain;
 use crate::plan::model::Selection;
 use crate::prepare::Prepared;
 use crate::resolve::{ResolvedColumn, ResolvedPlan, ResolvedTable};
-use crate::source::SourceConnection;
-use crate::target::TargetConnection;
 
 /// The outcome of one check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -377,15 +377,17 @@ pub fn tally(results: &[CheckResult]) -> (usize, usize, usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use diesel::Connection;
-
-    fn sqlite() -> SourceConnection {
-        SourceConnection::Sqlite(diesel::SqliteConnection::establish(":memory:").unwrap())
+    /// A source on an empty SQLite file (an empty file is an empty database), opened as
+    /// `decant check` opens one; the file lives as long as the connection is used.
+    fn sqlite() -> (SourceConnection, tempfile::NamedTempFile) {
+        let file = tempfile::NamedTempFile::new().unwrap();
+        let url = crate::url::SourceUrl::Sqlite(file.path().to_path_buf());
+        (crate::engines::open_source(&url).unwrap(), file)
     }
 
     #[test]
     fn a_source_transaction_that_cannot_begin_is_an_error_result_with_its_cause() {
-        let mut source = sqlite();
+        let (mut source, _file) = sqlite();
         source.batch_execute("BEGIN").unwrap();
         let mut problems = Vec::new();
         let frame = SourceFrame::open(&mut source, true, false, &mut problems);
@@ -405,7 +407,7 @@ mod tests {
 
     #[test]
     fn a_source_transaction_that_cannot_end_is_an_error_result() {
-        let mut source = sqlite();
+        let (mut source, _file) = sqlite();
         let mut problems = Vec::new();
         let frame = SourceFrame::open(&mut source, true, false, &mut problems);
         assert!(problems.is_empty(), "{problems:?}");
@@ -424,7 +426,7 @@ mod tests {
 
     #[test]
     fn inside_a_runs_snapshot_the_checks_begin_and_end_nothing() {
-        let mut source = sqlite();
+        let (mut source, _file) = sqlite();
         source.batch_execute("BEGIN").unwrap();
         let mut problems = Vec::new();
         let frame = SourceFrame::open(&mut source, false, true, &mut problems);

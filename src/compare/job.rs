@@ -6,7 +6,8 @@ use std::fmt::Write as _;
 use diesel::sql_types::{Bool, Text};
 use diesel::{QueryableByName, RunQueryDsl};
 
-use crate::source::{SourceConnection, SourceSql};
+use crate::catalog::Engine;
+use crate::engines::SourceConnection;
 
 use super::layout::{KeyOrder, Layout};
 use super::rejects::Rejects;
@@ -14,9 +15,9 @@ use super::windows::{ranges_cte, ranges_sql, INLINE_RANGES};
 use super::{ChecksumOptions, CompareError, Side};
 use crate::copy::{select_columns, SqlValue};
 use crate::dialect::quote_ident;
+use crate::engines::TargetConnection;
 use crate::prepare::Prepared;
 use crate::resolve::ResolvedTable;
-use crate::target::TargetConnection;
 
 /// One table's comparison: what both sides read and how.
 pub(super) struct Job<'a> {
@@ -25,8 +26,8 @@ pub(super) struct Job<'a> {
     pub(super) layout: &'a Layout,
     pub(super) base_sql: &'a str,
     pub(super) schema: &'a str,
-    /// The source's SQL: how its SELECT is ordered by bytes.
-    pub(super) source: SourceSql,
+    /// The source's engine: how its SELECT is ordered by bytes.
+    pub(super) engine: Engine,
     pub(super) options: &'a ChecksumOptions,
     pub(super) rejects: &'a Rejects,
 }
@@ -85,7 +86,7 @@ impl Job<'_> {
                 Some(KeyOrder::Integer) => format!("{}", k + 1),
                 // Bytes decide, as PostgreSQL's "C" order does on the other side.
                 _ => self
-                    .source
+                    .engine
                     .byte_order(k + 1, &quote_ident(&self.layout.columns[k].source)),
             })
             .collect();
@@ -99,7 +100,7 @@ impl Job<'_> {
     /// 6 000 ranges of 600 000 rows); a few dozen `BETWEEN … OR …` are a range scan.
     pub(super) fn source_sqls(&self, ranges: Option<&[(i64, i64)]>) -> Vec<String> {
         match ranges {
-            Some(ranges) if !self.source.joins_many_ranges() && ranges.len() > INLINE_RANGES => {
+            Some(ranges) if !self.engine.joins_many_ranges() && ranges.len() > INLINE_RANGES => {
                 ranges
                     .chunks(INLINE_RANGES)
                     .map(|part| self.source_sql(true, true, Some(part)))

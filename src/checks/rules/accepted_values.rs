@@ -11,9 +11,9 @@ use crate::checks::{
     read_only_on_target, target_table_sql, timed, CheckError, CheckResult, Finding, Side,
 };
 use crate::dialect::quote_ident;
+use crate::engines::TargetConnection;
 use crate::plan::model::Check as PlanCheck;
 use crate::resolve::{ResolvedColumn, ResolvedTable};
-use crate::target::TargetConnection;
 
 /// `accepted-values:<table.column>`.
 pub struct AcceptedValues;

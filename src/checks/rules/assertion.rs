@@ -7,16 +7,16 @@
 use diesel::sql_types::{BigInt, Nullable, Text};
 use diesel::RunQueryDsl;
 
-use crate::source::SourceConnection;
+use crate::engines::SourceConnection;
 
 use super::{Check, Context, Needs, SourceReads};
 use crate::checks::{
     read_only_on_target, timed, CheckError, CheckResult, Databases, Finding, Side,
 };
 use crate::copy::{show_value, SqlValue};
+use crate::engines::TargetConnection;
 use crate::plan::model::Check as PlanCheck;
 use crate::resolve::ResolvedPlan;
-use crate::target::TargetConnection;
 
 /// `assertion:<name>`.
 pub struct Assertion;
@@ -277,13 +277,15 @@ pub fn source_value(
         rows.len() as i64,
         rows.first().map_or(0, Vec::len),
     )?;
-    Ok(match &rows[0][0] {
-        // A DECIMAL (and for MySQL every SUM, even of integers) handed over as its digits.
-        SqlValue::Text(t) if conn.sql().numbers_as_text() && crate::dialect::is_plain_number(t) => {
-            Scalar::Number(t.clone())
-        }
-        value => Scalar::from_sqlite(value),
-    })
+    Ok(
+        match (&rows[0][0], conn.engine().sends_numbers_as_digits()) {
+            // MySQL hands a DECIMAL (and every SUM, even of integers) over as its digits: a number.
+            (SqlValue::Text(t), true) if crate::dialect::is_plain_number(t) => {
+                Scalar::Number(t.clone())
+            }
+            (value, _) => Scalar::from_sqlite(value),
+        },
+    )
 }
 
 fn shape(id: &str, side: Side, rows: i64, columns: usize) -> Result<(), CheckError> {

@@ -8,10 +8,10 @@ use diesel::RunQueryDsl;
 use super::{Check, Context, Needs, SourceReads};
 use crate::checks::foreign_keys::{query_orphans, source_foreign_keys, OrphanFinding, Predicates};
 use crate::checks::{selected_tables, timed, CheckError, CheckResult, Finding, Side};
+use crate::engines::SourceConnection;
+use crate::engines::TargetConnection;
 use crate::plan::model::{Check as PlanCheck, OrphanPolicy, Selection};
 use crate::resolve::{ResolvedPlan, ResolvedTable};
-use crate::source::SourceConnection;
-use crate::target::TargetConnection;
 
 /// `foreign-keys:<table>`.
 pub struct ForeignKeys;

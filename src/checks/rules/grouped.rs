@@ -3,7 +3,7 @@
 
 use diesel::sql_types::{BigInt, Nullable, Text};
 
-use crate::mapping::target_types::TypeFamily;
+use crate::engines::postgres::TypeFamily;
 use crate::resolve::ResolvedColumn;
 
 #[derive(diesel::QueryableByName)]

@@ -10,9 +10,9 @@ use crate::checks::{
     Side,
 };
 use crate::dialect::{quote_ident, quote_literal};
+use crate::engines::TargetConnection;
 use crate::plan::model::Check as PlanCheck;
 use crate::resolve::{ResolvedColumn, ResolvedTable};
-use crate::target::TargetConnection;
 
 /// `not-null:<table.column>`.
 pub struct NotNull;

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use diesel::RunQueryDsl;
 
-use crate::source::SourceConnection;
+use crate::engines::SourceConnection;
 
 use super::{Check, Context, Needs, SourceReads};
 use crate::checks::{
@@ -14,13 +14,13 @@ use crate::checks::{
     Finding, Side,
 };
 use crate::dialect::quote_ident;
+use crate::engines::TargetConnection;
 use crate::errors::chain;
 use crate::journal;
 use crate::plan::model::Check as PlanCheck;
 use crate::plan::model::IfExists;
 use crate::prepare::{Prepared, SourceCounts};
 use crate::resolve::{ResolvedPlan, ResolvedTable};
-use crate::target::TargetConnection;
 
 /// `row-counts:<table>`.
 pub struct RowCounts;
@@ -170,7 +170,7 @@ fn count_both_sides(
     };
     let (source_counts, target_counts): (Vec<Timed>, Vec<Timed>) = std::thread::scope(|scope| {
         let sources = scope.spawn(|| {
-            crate::source::share_out(
+            crate::engines::share_out(
                 sources,
                 tables,
                 |t| t.source_rows,
