@@ -7,7 +7,7 @@ use diesel::connection::SimpleConnection;
 use crate::errors::database_chain;
 use crate::graph::StepKind;
 use crate::prepare::Prepared;
-use crate::target::TargetConnection;
+use crate::engines::TargetConnection;
 
 /// What the target said of the plan's views.
 #[derive(Debug, Default, PartialEq)]

@@ -6,9 +6,9 @@ use std::borrow::Cow;
 use diesel::QueryResult;
 
 use crate::resolve::{ResolvedColumn, ResolvedTable};
-use crate::target::TargetConnection;
+use crate::engines::TargetConnection;
 
-pub(crate) use crate::target::TYPE_OID;
+pub(crate) use crate::engines::target::TYPE_OID;
 
 /// `table` with the OID of each enum its array columns hold as `target` has it; the table
 /// itself when it has no such column.
