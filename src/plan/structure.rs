@@ -7,7 +7,19 @@ use serde_json::{Map, Value};
 
 use super::diagnostic::{did_you_mean, display_path, Diagnostic, DocPath, PathSeg, Span};
 use super::model;
-use super::spans::{Node, NodeKind, Scalar, ScalarStyle};
+use super::spans::{Node, NodeKind, Scalar};
+
+mod schema;
+mod words;
+
+use schema::{
+    description_of, format_bounds, is_null_type, node_equals, node_has_type, types_of,
+    types_of_value,
+};
+use words::{
+    backticked, found, join_or, one_of, plural, scalar_text, sentence, shorten, show_json,
+    show_number, type_hint, type_name,
+};
 
 /// How many `$ref`s may be followed in a row before the schema is taken to loop.
 const MAX_REF_HOPS: usize = 32;
@@ -560,227 +572,6 @@ impl<'s> Checker<'s> {
                 .with_help_opt(help)
                 .at(span),
         );
-    }
-}
-
-fn description_of(schema: &Value) -> Option<&str> {
-    schema.get("description").and_then(Value::as_str)
-}
-
-fn types_of(obj: &Map<String, Value>) -> Option<Vec<&str>> {
-    match obj.get("type")? {
-        Value::String(t) => Some(vec![t.as_str()]),
-        Value::Array(ts) => Some(ts.iter().filter_map(Value::as_str).collect()),
-        _ => None,
-    }
-}
-
-fn types_of_value(schema: &Value) -> Option<Vec<&str>> {
-    schema.as_object().and_then(types_of)
-}
-
-fn is_null_type(schema: &Value) -> bool {
-    types_of_value(schema).is_some_and(|t| t == ["null"])
-}
-
-fn node_has_type(node: &Node, json_type: &str) -> bool {
-    match (&node.kind, json_type) {
-        (NodeKind::Map(_), "object") | (NodeKind::Seq(_), "array") => true,
-        (NodeKind::Map(_) | NodeKind::Seq(_), _) => false,
-        _ => matches!(
-            (node.scalar(), json_type),
-            (Some(Scalar::Null), "null")
-                | (Some(Scalar::Bool(_)), "boolean")
-                | (Some(Scalar::Int(_)), "integer" | "number")
-                | (Some(Scalar::Float(_)), "number")
-                | (Some(Scalar::Str(_)), "string")
-        ),
-    }
-}
-
-fn node_equals(node: &Node, value: &Value) -> bool {
-    match (node.scalar(), value) {
-        (Some(Scalar::Str(s)), Value::String(v)) => s == v,
-        (Some(Scalar::Bool(b)), Value::Bool(v)) => b == *v,
-        (Some(Scalar::Null), Value::Null) => true,
-        (Some(Scalar::Int(i)), Value::Number(n)) => {
-            n.as_i64()
-                .map(i128::from)
-                .or_else(|| n.as_u64().map(i128::from))
-                == Some(i)
-        }
-        (Some(Scalar::Float(f)), Value::Number(n)) => n.as_f64() == Some(f),
-        _ => false,
-    }
-}
-
-fn type_name(json_type: &str) -> &'static str {
-    match json_type {
-        "object" => "a mapping",
-        "array" => "a list",
-        "string" => "a string",
-        "integer" => "an integer",
-        "number" => "a number",
-        "boolean" => "`true` or `false`",
-        "null" => "nothing",
-        _ => "a value",
-    }
-}
-
-/// "a string" → "strings", "a mapping" → "mappings"; anything else stays as it is.
-fn plural(description: &str) -> String {
-    match description
-        .strip_prefix("a ")
-        .or_else(|| description.strip_prefix("an "))
-    {
-        Some(noun) if !noun.contains(' ') => format!("{noun}s"),
-        _ => description.to_owned(),
-    }
-}
-
-/// What the node is, for "found ...": its text when a scalar was expected and it is a scalar,
-/// its kind otherwise.
-fn found(node: &Node, show_value: bool) -> String {
-    match &node.kind {
-        NodeKind::Scalar { text, style } if show_value => match style {
-            ScalarStyle::Plain => format!("`{}`", shorten(text)),
-            ScalarStyle::Quoted => format!("the string `{:?}`", shorten(text)),
-            ScalarStyle::Block => "a block of text".to_owned(),
-        },
-        _ => node.kind_name().to_owned(),
-    }
-}
-
-/// What to do about a wrong type, when there is something specific to say.
-fn type_hint(node: &Node, expected: &[&str]) -> Option<String> {
-    let wants = |t: &str| expected.contains(&t);
-    let NodeKind::Scalar { text, style } = &node.kind else {
-        return None;
-    };
-    match (node.scalar()?, style) {
-        (
-            Scalar::Int(_) | Scalar::Float(_) | Scalar::Bool(_) | Scalar::Null,
-            ScalarStyle::Plain,
-        ) if wants("string") => Some(format!("quote it to make it text: `\"{text}\"`")),
-        (Scalar::Str(s), ScalarStyle::Plain) if wants("boolean") => {
-            let yaml11 = ["yes", "no", "on", "off", "y", "n"].contains(&s.to_lowercase().as_str());
-            yaml11.then(|| "write `true` or `false`".to_owned())
-        }
-        (Scalar::Str(s), ScalarStyle::Quoted)
-            if wants("integer") || wants("number") || wants("boolean") =>
-        {
-            let unquoted = super::spans::resolve_plain(s);
-            let fits = match unquoted {
-                Scalar::Int(_) => wants("integer") || wants("number"),
-                Scalar::Float(_) => wants("number"),
-                Scalar::Bool(_) => wants("boolean"),
-                _ => false,
-            };
-            fits.then(|| format!("remove the quotes: `{s}`"))
-        }
-        (_, _) if wants("array") && !wants("object") => {
-            Some(format!("write it as a list: `[{}]`", flow_item(node)))
-        }
-        _ => None,
-    }
-}
-
-/// A scalar as it could appear inside a flow list.
-fn flow_item(node: &Node) -> String {
-    match &node.kind {
-        NodeKind::Scalar {
-            text,
-            style: ScalarStyle::Plain,
-        } => shorten(text),
-        NodeKind::Scalar { text, .. } => format!("{:?}", shorten(text)),
-        _ => String::new(),
-    }
-}
-
-fn scalar_text(node: &Node) -> String {
-    match &node.kind {
-        NodeKind::Scalar { text, .. } => shorten(text),
-        _ => String::new(),
-    }
-}
-
-/// Long values are cut in messages; the caret snippet shows the rest.
-fn shorten(text: &str) -> String {
-    const MAX: usize = 40;
-    let first_line = text.lines().next().unwrap_or("");
-    if first_line.chars().count() > MAX || first_line.len() < text.trim_end().len() {
-        let cut: String = first_line.chars().take(MAX).collect();
-        format!("{cut}…")
-    } else {
-        first_line.to_owned()
-    }
-}
-
-fn show_json(value: &Value) -> String {
-    match value {
-        Value::String(s) => format!("`{s}`"),
-        other => format!("`{other}`"),
-    }
-}
-
-fn show_number(n: f64) -> String {
-    if n.fract() == 0.0 && n.abs() < 1e18 {
-        format!("{}", n as i64)
-    } else {
-        format!("{n}")
-    }
-}
-
-/// The bounds of the integer formats schemars writes.
-fn format_bounds(format: Option<&str>) -> (Option<f64>, Option<f64>) {
-    match format {
-        Some("uint8") => (Some(0.0), Some(f64::from(u8::MAX))),
-        Some("uint16") => (Some(0.0), Some(f64::from(u16::MAX))),
-        Some("uint32") => (Some(0.0), Some(f64::from(u32::MAX))),
-        Some("uint64" | "uint") => (Some(0.0), Some(u64::MAX as f64)),
-        Some("int8") => (Some(f64::from(i8::MIN)), Some(f64::from(i8::MAX))),
-        Some("int16") => (Some(f64::from(i16::MIN)), Some(f64::from(i16::MAX))),
-        Some("int32") => (Some(f64::from(i32::MIN)), Some(f64::from(i32::MAX))),
-        Some("int64" | "int") => (Some(i64::MIN as f64), Some(i64::MAX as f64)),
-        _ => (None, None),
-    }
-}
-
-/// "`a`", "`a` or `b`", "one of `a`, `b` or `c`"
-fn one_of(names: &[String]) -> String {
-    if names.len() > 2 {
-        format!("one of {}", join_or(names))
-    } else {
-        join_or(names)
-    }
-}
-
-fn join_or(items: &[String]) -> String {
-    match items {
-        [] => "nothing".to_owned(),
-        [one] => one.clone(),
-        [init @ .., last] => format!("{} or {last}", init.join(", ")),
-    }
-}
-
-fn backticked(names: &[&str]) -> String {
-    names
-        .iter()
-        .map(|n| format!("`{n}`"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-/// A schema description as a hint: one line, lowercase start, no final period.
-fn sentence(description: &str) -> String {
-    let joined = description.split_whitespace().collect::<Vec<_>>().join(" ");
-    let trimmed = joined.trim_end_matches('.');
-    let mut chars = trimmed.chars();
-    match (chars.next(), chars.clone().next()) {
-        (Some(first), Some(second)) if first.is_uppercase() && !second.is_uppercase() => {
-            first.to_lowercase().chain(chars).collect()
-        }
-        _ => trimmed.to_owned(),
     }
 }
 
