@@ -97,7 +97,7 @@ fn only_the_journal_names_decant_tables() {
     let mut wrong = Vec::new();
     for path in files_under(&root.join("src"), ".rs") {
         let relative = path
-            .strip_prefix(&root)
+            .strip_prefix(root)
             .unwrap()
             .to_string_lossy()
             .into_owned();
@@ -115,7 +115,7 @@ fn only_the_journal_names_decant_tables() {
             continue;
         }
         let relative = path
-            .strip_prefix(&root)
+            .strip_prefix(root)
             .unwrap()
             .to_string_lossy()
             .into_owned();

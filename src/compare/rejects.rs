@@ -5,7 +5,7 @@ use std::collections::HashSet;
 
 use serde_json::Value as Json;
 
-use crate::checks::CheckError;
+use super::CompareError;
 use crate::copy::{select_columns, value_json, SqlValue};
 use crate::resolve::ResolvedTable;
 use crate::target::TargetConnection;
@@ -69,7 +69,7 @@ pub(super) fn load_rejects(
     check: &str,
     schema: &str,
     table: &ResolvedTable,
-) -> Result<Rejects, CheckError> {
+) -> Result<Rejects, CompareError> {
     let names: Vec<String> = if table.key_columns.is_empty() {
         vec!["rowid".to_owned()]
     } else {
@@ -86,7 +86,7 @@ pub(super) fn load_rejects(
         ..Rejects::default()
     };
     let newest = crate::journal::newest_run_rejected_keys(target, schema, &table.source).map_err(
-        |source| CheckError::Journal {
+        |source| CompareError::Journal {
             check: check.to_owned(),
             source,
         },
