@@ -14,12 +14,12 @@ pub use crate::compare::{
     ChecksumOptions, ChecksumOutcome, CompareError, DifferenceKind, RowDifference, Side,
 };
 use crate::dialect::quote_ident;
+use crate::engines::SourceConnection;
+use crate::engines::TargetConnection;
 use crate::errors::chain;
 use crate::plan::model::Selection;
 use crate::prepare::Prepared;
 use crate::resolve::{ResolvedColumn, ResolvedPlan, ResolvedTable};
-use crate::source::SourceConnection;
-use crate::target::TargetConnection;
 
 /// The outcome of one check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -294,7 +294,8 @@ fn checksum_result(
 ) -> CheckResult {
     let id = format!("checksums:{}", table.source);
     timed(id, || {
-        let outcome = crate::compare::checksum_table(dbs.source, dbs.target, prepared, table, options)?;
+        let outcome =
+            crate::compare::checksum_table(dbs.source, dbs.target, prepared, table, options)?;
         let mut details = vec![format!("{} row(s) compared", outcome.rows_compared)];
         details.extend(outcome.note.clone());
         let partial = options.sample_rate.is_some_and(|r| r < 1.0)
