@@ -13,7 +13,7 @@
 //! 3. [`naming`], [`transform`], [`source`] (one connection type over every source engine),
 //!    [`target`] (the same for the database decant writes), [`introspect`], [`mapping`]
 //! 4. [`resolve`]
-//! 5. [`copy`], [`graph`], [`render`], [`journal`]
+//! 5. [`copy`], [`graph`], [`render`], [`journal`], [`orphans`] (the source's orphan rows, settled)
 //! 6. [`prepare`] (the front half of every command), [`init`]
 //! 7. [`checks`], [`run`], [`output`], [`rehearse`]
 //! 8. [`commands`], the only place errors become messages and exit codes
@@ -51,6 +51,7 @@ pub mod journal;
 pub mod mapping;
 pub mod migrations;
 pub mod naming;
+pub mod orphans;
 pub mod output;
 pub mod plan;
 pub mod prepare;

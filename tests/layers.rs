@@ -27,7 +27,7 @@ const LAYERS: &[&[&str]] = &[
         "mapping",
     ],
     &["resolve"],
-    &["copy", "graph", "render", "journal"],
+    &["copy", "graph", "render", "journal", "orphans"],
     &["prepare", "init"],
     &["checks", "run", "output", "rehearse"],
     &["commands"],
@@ -160,7 +160,8 @@ fn only_the_target_side_names_the_postgres_connection() {
         "checks/row_counts.rs",
         "checks/checksums/job.rs",
         "checks/checksums/rejects.rs",
-        "run/execute.rs",
+        "run/start.rs",
+        "run/step.rs",
         "run/app_definitions.rs",
     ];
     let mut wrong = Vec::new();

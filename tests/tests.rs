@@ -22,6 +22,7 @@ mod limits;
 mod mysql;
 mod mysql_app;
 mod output;
+mod plan_sql;
 mod readme;
 mod recovery;
 mod rehearse;
