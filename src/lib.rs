@@ -10,13 +10,15 @@
 //!
 //! 1. [`errors`], [`url`], [`signals`], [`catalog`], [`migrations`], [`cli`], [`dialect`]
 //! 2. [`plan`]
-//! 3. [`naming`], [`transform`], [`source`] (one connection type over every source engine),
+//! 3. [`convert`] (a value to a PostgreSQL column's type: the typed conversions and encoders)
+//! 4. [`naming`], [`transform`], [`source`] (one connection type over every source engine),
 //!    [`target`] (the same for the database decant writes), [`introspect`], [`mapping`]
-//! 4. [`resolve`]
-//! 5. [`copy`], [`graph`], [`render`], [`journal`], [`orphans`] (the source's orphan rows, settled)
-//! 6. [`prepare`] (the front half of every command), [`init`]
-//! 7. [`checks`], [`run`], [`output`], [`rehearse`]
-//! 8. [`commands`], the only place errors become messages and exit codes
+//! 5. [`resolve`]
+//! 6. [`copy`], [`graph`], [`render`], [`journal`], [`orphans`] (the source's orphan rows, settled)
+//! 7. [`prepare`] (the front half of every command), [`init`]
+//! 8. [`compare`] (the row-comparison engine checks and sync share)
+//! 9. [`checks`], [`run`], [`output`], [`rehearse`]
+//! 10. [`commands`], the only place errors become messages and exit codes
 
 //!
 //! Backends. The source side is one seam: [`source::SourceConnection`] (a variant per engine:
@@ -41,6 +43,8 @@ pub mod catalog;
 pub mod checks;
 pub mod cli;
 pub mod commands;
+pub mod compare;
+pub mod convert;
 pub mod copy;
 pub mod dialect;
 pub mod errors;

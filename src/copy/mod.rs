@@ -7,9 +7,7 @@
 //! a sink error cancels the COPY, so the server keeps none of the table's rows; the caller
 //! still owns the table's transaction (and the source's read transaction).
 
-mod addresses;
-mod binary;
-mod convert;
+mod converter;
 mod key_watch;
 mod read;
 mod rejects;
@@ -20,6 +18,7 @@ use crate::source::digest::StreamedDigest;
 use crate::source::{PageKey, SourceConnection, VisitError};
 use serde::Serialize;
 
+use crate::convert::binary;
 use crate::dialect::quote_ident;
 use crate::plan::model::OnBadRow;
 use crate::resolve::ResolvedTable;
@@ -29,8 +28,8 @@ pub use key_watch::{KeySet, KeyWatch, WatchedColumn};
 pub use read::{show_value, sqlite_real_text, value_json, SqlValue};
 pub use rejects::{JsonLinesRejects, VecRejects};
 
-pub(crate) use addresses::IpNet;
-pub(crate) use convert::Converter;
+pub(crate) use crate::convert::IpNet;
+pub(crate) use converter::Converter;
 pub(crate) use read::SourceRow;
 
 /// Rows read by the copy in progress, for progress displays (the one loader lane copies one

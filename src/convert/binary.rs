@@ -9,13 +9,61 @@ pub(crate) const HEADER: [u8; 19] = [
 /// The file trailer: a tuple field count of -1.
 pub(crate) const TRAILER: [u8; 2] = [0xFF, 0xFF];
 
-pub(crate) use crate::mapping::wire::{PG_EPOCH_DAYS, PG_EPOCH_MICROS};
+/// Microseconds between the Unix epoch and PostgreSQL's (2000-01-01 00:00:00 UTC), where
+/// binary timestamps count from.
+pub const PG_EPOCH_MICROS: i64 = 946_684_800_000_000;
+/// Days between the Unix epoch and PostgreSQL's, where binary dates count from.
+pub const PG_EPOCH_DAYS: i64 = 10_957;
 /// PostgreSQL's lowest timestamp, 4714-11-24 00:00:00 BC, in microseconds since its epoch.
 pub(crate) const MIN_TIMESTAMP: i64 = -211_813_488_000_000_000;
 /// The first timestamp PostgreSQL cannot hold, 294277-01-01 00:00:00, likewise.
 pub(crate) const END_TIMESTAMP: i64 = 9_223_371_331_200_000_000;
 /// Microseconds in a day.
 pub(crate) const DAY_MICROS: i64 = 86_400_000_000;
+
+/// What a target column's binary field is built from.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum Kind {
+    Int2,
+    Int4,
+    Int8,
+    Float4,
+    Float8,
+    /// `numeric(p,s)` rounds to `s` and refuses more than `p - s` integer digits.
+    Numeric(Option<(u32, u32)>),
+    Bool,
+    /// Text types; `max_chars` for `varchar(n)`/`char(n)`, `max_bytes` for `name`.
+    Text {
+        max_chars: Option<u32>,
+        max_bytes: Option<usize>,
+    },
+    Bytea,
+    Date,
+    Time,
+    TimeTz,
+    Timestamp,
+    TimestampTz,
+    Interval,
+    Uuid,
+    Json,
+    Jsonb,
+    /// `inet`, or `cidr` (no bits right of the netmask).
+    Inet {
+        cidr: bool,
+    },
+    MacAddr,
+    Point,
+    /// PostGIS's `geometry`, from MySQL's spatial bytes as decant selects them (a 4-byte
+    /// big-endian SRID, then WKB); written as EWKB, the SRID kept.
+    Geometry,
+    /// An enum of the app's schema; the labels are the column's.
+    Enum,
+    /// A one-dimensional array from JSON-array text; the element's OID, and its encoder is
+    /// the column's `element`.
+    Array {
+        element_oid: u32,
+    },
+}
 
 /// Starts a tuple of `fields` fields.
 #[inline]

@@ -1,6 +1,6 @@
 //! The proleptic Gregorian calendar, from jiff: which dates exist, a date's day count since
 //! 1970-01-01 and back, an instant's UTC text. decant tokenizes date texts itself (PostgreSQL's
-//! grammar, `copy::convert`); the calendar arithmetic behind them is jiff's.
+//! grammar, `convert::datetime`); the calendar arithmetic behind them is jiff's.
 
 use jiff::civil::{Date, Time};
 use jiff::tz::Offset;
