@@ -294,7 +294,8 @@ fn checksum_result(
 ) -> CheckResult {
     let id = format!("checksums:{}", table.source);
     timed(id, || {
-        let outcome = crate::compare::checksum_table(dbs.source, dbs.target, prepared, table, options)?;
+        let outcome =
+            crate::compare::checksum_table(dbs.source, dbs.target, prepared, table, options)?;
         let mut details = vec![format!("{} row(s) compared", outcome.rows_compared)];
         details.extend(outcome.note.clone());
         let partial = options.sample_rate.is_some_and(|r| r < 1.0)
