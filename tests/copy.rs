@@ -16,6 +16,7 @@ use decant::introspect::open_sqlite_read_only;
 use decant::mapping::parse_target_type;
 use decant::plan::model::OnBadRow;
 use decant::resolve::{ResolvedColumn, ResolvedTable};
+use decant::target::copy_target_of;
 use decant::transform::Transform;
 
 use crate::support::postgres::TestDatabase;
@@ -189,7 +190,7 @@ impl Setup {
                 table,
                 primary_key,
                 &select_sql,
-                &copy_sql,
+                Some(copy_target_of(&copy_sql).expect("the template renders a binary COPY")),
                 on_bad_row,
                 rejects,
                 ReadAlong::default(),
@@ -550,7 +551,7 @@ fn text_in_an_integer_column_under_stop_names_table_column_key_and_value_and_lea
         &s.table,
         &s.primary_key,
         &select_sql,
-        &copy_sql,
+        Some(copy_target_of(&copy_sql).expect("the template renders a binary COPY")),
         OnBadRow::Stop,
         &mut VecRejects::default(),
         ReadAlong::default(),

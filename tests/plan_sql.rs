@@ -126,3 +126,27 @@ fn plan_sql_is_what_a_run_sends_under_every_orphan_policy() {
         }
     }
 }
+
+#[test]
+fn a_copy_template_the_loader_cannot_run_is_refused_by_plan_not_first_by_run() {
+    let s = Setup::from_sql(
+        "CREATE TABLE t (id INTEGER PRIMARY KEY); INSERT INTO t VALUES (1);",
+        "templates: sql\n",
+    );
+    std::fs::create_dir_all(s.path("sql/postgres")).unwrap();
+    // CSV: the load's COPY is carried as data (table, columns, freeze), read once from the
+    // rendered template, so a COPY the binary loader cannot run is a plan error.
+    std::fs::write(
+        s.path("sql/postgres/copy_from.sql.j2"),
+        "COPY {{ schema | ident }}.{{ table.target | ident }} FROM STDIN (FORMAT csv)",
+    )
+    .unwrap();
+    let plan = s.decant(&["plan", "plan.yaml", "--format", "sql"]);
+    assert_exit(&plan, 2);
+    assert!(
+        plan.stderr.contains("postgres/copy_from.sql.j2")
+            && plan.stderr.contains("is not a binary `COPY … FROM STDIN (FORMAT binary)`"),
+        "{}",
+        plan.stderr
+    );
+}

@@ -239,12 +239,11 @@ pub(super) fn run_step(
             let select = step.source_sql.first().cloned().unwrap_or_default();
             // Around the COPY, statements for the app's tables: triggers off, secondary keys
             // dropped before it; all of them back after it, in the same transaction.
-            let copy_at = step
-                .target_sql
-                .iter()
-                .position(|sql| crate::target::copy_target_of(sql).is_some())
-                .unwrap_or(0);
-            let (before_copy, rest) = step.target_sql.split_at(copy_at);
+            let copy = step
+                .copy
+                .as_ref()
+                .ok_or_else(|| (None, format!("load step `{}` carries no COPY", step.id)))?;
+            let (before_copy, rest) = step.target_sql.split_at(copy.at.min(step.target_sql.len()));
             let copy_sql = rest.first().cloned().unwrap_or_default();
             let after_copy = rest.get(1..).unwrap_or_default();
             let on_bad_row = prepared.resolved.settings.on_bad_row;
@@ -293,7 +292,7 @@ pub(super) fn run_step(
                     t,
                     &t.key_columns,
                     &select,
-                    &copy_sql,
+                    Some(copy.target()),
                     on_bad_row,
                     rejects,
                     copy::ReadAlong {

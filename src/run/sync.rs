@@ -957,7 +957,7 @@ fn stage(
             &staged_table,
             &t.key_columns,
             &select,
-            "",
+            None,
             prepared.resolved.settings.on_bad_row,
             rejects,
             copy::ReadAlong::default(),
