@@ -145,7 +145,9 @@ fn a_copy_template_the_loader_cannot_run_is_refused_by_plan_not_first_by_run() {
     assert_exit(&plan, 2);
     assert!(
         plan.stderr.contains("postgres/copy_from.sql.j2")
-            && plan.stderr.contains("is not a binary `COPY … FROM STDIN (FORMAT binary)`"),
+            && plan
+                .stderr
+                .contains("is not a binary `COPY … FROM STDIN (FORMAT binary)`"),
         "{}",
         plan.stderr
     );

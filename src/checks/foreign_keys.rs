@@ -5,11 +5,11 @@ use diesel::sql_types::{Array, Bool, Text};
 use diesel::RunQueryDsl;
 
 use super::{CheckError, Finding, Side};
+use crate::engines::SourceConnection;
+use crate::engines::TargetConnection;
 use crate::orphans::{count_orphans, source_foreign_keys, OrphanError};
 use crate::plan::model::OrphanPolicy;
 use crate::resolve::{ResolvedPlan, ResolvedTable};
-use crate::source::SourceConnection;
-use crate::target::TargetConnection;
 
 pub use crate::orphans::{OrphanFinding, SourceForeignKey};
 

@@ -14,12 +14,12 @@ pub use crate::compare::{
     ChecksumOptions, ChecksumOutcome, CompareError, DifferenceKind, RowDifference, Side,
 };
 use crate::dialect::quote_ident;
+use crate::engines::SourceConnection;
+use crate::engines::TargetConnection;
 use crate::errors::chain;
 use crate::plan::model::Selection;
 use crate::prepare::Prepared;
 use crate::resolve::{ResolvedColumn, ResolvedPlan, ResolvedTable};
-use crate::source::SourceConnection;
-use crate::target::TargetConnection;
 
 /// The outcome of one check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -7,7 +7,7 @@ use diesel::sql_types::{Bool, Text};
 use diesel::{QueryableByName, RunQueryDsl};
 
 use crate::catalog::Engine;
-use crate::source::SourceConnection;
+use crate::engines::SourceConnection;
 
 use super::layout::{KeyOrder, Layout};
 use super::rejects::Rejects;
@@ -15,9 +15,9 @@ use super::windows::{ranges_cte, ranges_sql, INLINE_RANGES};
 use super::{ChecksumOptions, CompareError, Side};
 use crate::copy::{select_columns, SqlValue};
 use crate::dialect::quote_ident;
+use crate::engines::TargetConnection;
 use crate::prepare::Prepared;
 use crate::resolve::ResolvedTable;
-use crate::target::TargetConnection;
 
 /// One table's comparison: what both sides read and how.
 pub(super) struct Job<'a> {

@@ -2,7 +2,7 @@
 //! database created first when `run --create-database` asks for it.
 
 use crate::dialect::quote_ident;
-use crate::target::TargetConnection;
+use crate::engines::TargetConnection;
 use crate::url::{mask_passwords, redact_url, with_database};
 
 use super::{query_error, JournalError};

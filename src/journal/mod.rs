@@ -17,7 +17,7 @@ use diesel::prelude::*;
 use diesel::sql_types::Text;
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
-use crate::target::TargetConnection;
+use crate::engines::TargetConnection;
 
 mod app_definitions;
 mod baselines;

@@ -10,9 +10,9 @@ use std::collections::{BTreeSet, HashMap};
 
 use crate::copy::Reject;
 use crate::dialect::quote_ident;
+use crate::engines::SourceConnection;
 use crate::plan::model::OrphanPolicy;
 use crate::resolve::ResolvedPlan;
-use crate::source::SourceConnection;
 
 pub use search::{
     all_source_foreign_keys, count_orphans, find_orphans, find_orphans_of, source_foreign_keys,

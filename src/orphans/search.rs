@@ -12,9 +12,9 @@ use super::OrphanError;
 use crate::catalog::Engine;
 use crate::copy::key_text;
 use crate::dialect::quote_ident;
-use crate::mapping::target_types::TypeFamily;
+use crate::engines::postgres::TypeFamily;
+use crate::engines::{SourceConnection, SqlValue};
 use crate::resolve::{ResolvedForeignKey, ResolvedPlan, ResolvedTable};
-use crate::source::{SourceConnection, SqlValue};
 
 /// How many levels of rejected parents are followed when a rejected row makes its children
 /// orphans; deeper chains (long self-referencing ones) stop the run at the foreign key instead.
@@ -451,7 +451,7 @@ pub(super) fn query_orphans(
     ))
 }
 
-pub use crate::source::AnotherSource;
+pub use crate::engines::AnotherSource;
 
 /// The orphans of every planned foreign key, counted directly: a row is an orphan when no row
 /// of the referenced table that its filter carries matches.

@@ -9,8 +9,8 @@
 use std::collections::HashMap;
 
 use crate::copy::{KeySet, KeyWatch, WatchedColumn};
+use crate::engines::postgres::TypeFamily;
 use crate::graph::StepKind;
-use crate::mapping::target_types::TypeFamily;
 use crate::orphans::{source_foreign_keys, SourceForeignKey};
 use crate::prepare::Prepared;
 use crate::resolve::ResolvedTable;

@@ -6,6 +6,7 @@ use std::time::Instant;
 use super::app_definitions;
 use super::errors::{interrupted_text, orphans_text, RunError};
 use super::scheduler::Stop;
+use crate::engines::TargetConnection;
 use crate::errors::chain;
 use crate::journal::{self, RunState};
 use crate::orphans::OrphanFinding;
@@ -13,7 +14,6 @@ use crate::plan::model::SchemaOwner;
 use crate::resolve::ResolvedPlan;
 use crate::run::report::{RunFailure, RunReport};
 use crate::signals;
-use crate::target::TargetConnection;
 
 /// Closes a run that did not succeed: steps still `running` in the journal take the run's
 /// state. The control connection may be gone (the target restarted under the run), so a new

@@ -14,6 +14,7 @@ use super::step::{
 };
 use crate::checks::{run_plan_checks, Databases};
 use crate::copy::{self, KeyWatch, Reject, RejectSink};
+use crate::engines::TargetConnection;
 use crate::errors::chain;
 use crate::graph::StepKind;
 use crate::journal::{self, JournalError, StepState};
@@ -22,7 +23,6 @@ use crate::prepare::Prepared;
 use crate::render::RenderedStep;
 use crate::run::report::{RunReport, StepReport, TableReport};
 use crate::signals;
-use crate::target::TargetConnection;
 
 /// A worker: its own target connection (and the server process behind it, to cancel a
 /// statement on a signal); lane 0 also takes the loads, one at a time from the one snapshot.
@@ -262,26 +262,27 @@ impl<'p> Scheduler<'p> {
                     reject_children_sql(&templates, resolved, child, fk, run_id, None)
                         .map_err(|e| failed(e.to_string()))?
                 {
-                    let self_reference = fk.referenced_source == child.source;
-                    statements.push((child, sql, self_reference));
+                    statements.push((child, sql));
                 }
             }
         }
         let outcome = control.transaction::<_, JournalError, _>(|conn| {
             let mut all = Vec::new();
-            for (child, statement, self_reference) in &statements {
-                // A table that references itself: repeat until no row is left hanging.
-                loop {
+            // Passes until one rejects nothing: a table that references itself, or tables whose
+            // foreign keys form a cycle, carry a rejection back to a table already passed.
+            loop {
+                let before = all.len();
+                for (child, statement) in &statements {
                     let rows = journal::reject_children(conn, statement)?;
                     if rows.is_empty() {
-                        break;
+                        continue;
                     }
                     let step = format!("load:{}", child.source);
                     journal::move_to_rejected(conn, run_id, &step, rows.len() as u64)?;
                     all.extend(rows);
-                    if !self_reference {
-                        break;
-                    }
+                }
+                if all.len() == before {
+                    break;
                 }
             }
             journal::step_done(conn, run_id, &rendered.id, None)?;

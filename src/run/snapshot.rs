@@ -6,9 +6,10 @@ use std::sync::Mutex;
 
 use super::errors::RunError;
 use crate::copy::{self, CopyError, JsonLinesRejects, Reject, RejectSink};
-use crate::introspect::{count_tables, open_source};
+use crate::engines::mysql::count_tables;
+use crate::engines::open_source;
+use crate::engines::SourceConnection;
 use crate::prepare::{Prepared, SourceCounts};
-use crate::source::SourceConnection;
 use crate::url::SourceUrl;
 
 /// Rejects go to the JSON-lines file as they happen and to `decant.decant_rejects` after the COPY.

@@ -16,8 +16,9 @@ use super::scheduler::{Lane, Scheduler};
 use super::snapshot::{another_source, count_in_snapshot, parallel_readers, Loader, RunRejects};
 use super::step::plan_templates;
 use crate::copy::{JsonLinesRejects, RejectSink};
+use crate::engines::open_source;
+use crate::engines::TargetConnection;
 use crate::graph::StepKind;
-use crate::introspect::open_source;
 use crate::journal::{self, JournalError, RunIdentity, RunState, StepRow, StepState};
 use crate::orphans::OrphanPlan;
 use crate::plan::model::{IfExists, OrphanPolicy, SchemaOwner};
@@ -25,7 +26,6 @@ use crate::prepare::{settle_orphans, Prepared, SourceCounts};
 use crate::run::identity::{plan_hash, schema_hash, source_fingerprint};
 use crate::run::orphan_watch::OrphanWatch;
 use crate::run::report::{RunReport, StepReport, TableReport};
-use crate::target::TargetConnection;
 use crate::url::{parse_source_url, redact_url};
 
 /// How to run.

@@ -9,6 +9,7 @@ use diesel::connection::SimpleConnection;
 use super::app_definitions;
 use super::snapshot::{lock_loader, Loader};
 use crate::copy::{self, CopyError, KeyWatch, Reject, RejectSink};
+use crate::engines::TargetConnection;
 use crate::errors::chain;
 use crate::graph::StepKind;
 use crate::journal::{self, JournalError, RowCounts};
@@ -18,7 +19,6 @@ use crate::render::RenderedStep;
 use crate::run::report::RunReport;
 use crate::signals;
 use crate::source::digest::StreamedDigest;
-use crate::target::TargetConnection;
 
 /// What a committed step hands back: its row counts (a load) or its output (a command).
 #[derive(Default)]
@@ -422,7 +422,7 @@ pub(super) fn check_app_schema(
     prepared: &Prepared,
     target: &mut TargetConnection,
 ) -> Result<(), StepError> {
-    use crate::introspect::postgres::{
+    use crate::engines::postgres::introspect::{
         owns_table, read_target_schema, schema_differences, tables_with_rows,
     };
     let Some(snapshot) = &prepared.app_schema else {

@@ -8,7 +8,8 @@ use diesel::mysql::{Mysql, MysqlType, MysqlValue};
 use diesel::sql_types::Datetime;
 use diesel::{Connection, ConnectionResult, MysqlConnection};
 
-use super::value::{spare, AnyStorage, SqlValue};
+use crate::engines::value::spare;
+use crate::engines::{AnyStorage, SqlValue};
 
 /// The session every read runs in. Diesel already sets `time_zone = '+00:00'` and utf8mb4 on
 /// the wire; ANSI_QUOTES and PIPES_AS_CONCAT let the SQL decant writes for any source quote

@@ -14,7 +14,7 @@ use diesel::pg::{CopyFormat, CopyTarget, Pg};
 use diesel::query_builder::AstPass;
 use diesel::{ExecuteCopyFromDsl, QueryResult};
 
-use super::TargetConnection;
+use crate::engines::TargetConnection;
 
 diesel::table! {
     /// Never queried: the `Table` type Diesel's COPY API wants; the real target is set at run time.

@@ -11,11 +11,11 @@ use diesel::sqlite::{Sqlite, SqliteConnection};
 use diesel::{QueryableByName, RunQueryDsl};
 
 use super::ddl::{self, ForeignKeyDdl, TableDdl};
-use super::IntrospectError;
 use crate::catalog::{
     AutoIncrement, Catalog, Column, ForeignKey, Generated, Index, IndexKey, IndexPart, Table,
     Trigger, UniqueConstraint, View,
 };
+use crate::engines::IntrospectError;
 
 /// Puts SQLite in multi-thread mode: no mutex around each call on a connection.
 ///
@@ -32,6 +32,12 @@ pub fn use_sqlite_multithread_mode() -> bool {
         libsqlite3_sys::sqlite3_config(libsqlite3_sys::SQLITE_CONFIG_MULTITHREAD)
             == libsqlite3_sys::SQLITE_OK
     }
+}
+
+/// A fresh in-memory database, for tests that ask SQLite itself how it behaves.
+#[cfg(test)]
+pub fn open_in_memory() -> diesel::ConnectionResult<SqliteConnection> {
+    SqliteConnection::establish(":memory:")
 }
 
 /// Opens a SQLite file read-only, so the source is never written and never created.

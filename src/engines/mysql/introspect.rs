@@ -3,13 +3,13 @@
 
 use std::collections::BTreeMap;
 
-use super::IntrospectError;
 use crate::catalog::{
     AutoIncrement, Catalog, CheckConstraint, Column, ColumnProfile, Engine, ForeignKey, Generated,
     Index, IndexKey, IndexPart, Table, Trigger, UniqueConstraint, View,
 };
 use crate::dialect::quote_ident;
-use crate::source::{share_out, AnotherSource, SourceConnection, SqlValue};
+use crate::engines::IntrospectError;
+use crate::engines::{share_out, AnotherSource, SourceConnection, SqlValue};
 
 /// Reads the catalog of the database the connection is on (its `DATABASE()`); `another` opens
 /// one more connection to it, to count two tables' rows at once. Without `exact_counts` the

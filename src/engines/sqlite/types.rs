@@ -1,23 +1,10 @@
 //! The built-in SQLite → PostgreSQL type defaults, decided from the declared type, the
 //! table's constraints and, when the declaration says nothing, the values' profile.
 
-use serde::Serialize;
-
-use super::target_types::TargetType;
 use crate::catalog::{Column, ColumnProfile, Table};
+use crate::engines::mapping::{has_json_valid_check, TypeDecision};
+use crate::engines::postgres::TargetType;
 use crate::transform::Builtin;
-
-/// What a column becomes, and why.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct TypeDecision {
-    pub target: TargetType,
-    /// The rule that chose it: `default: DATETIME → timestamptz`, `types[1]`, `columns.users.email`.
-    pub rule: String,
-    /// A transform chosen with the type (built-in name or minijinja expression).
-    pub transform: Option<String>,
-    /// Things a reviewer must know: lossy conversions, ambiguous values.
-    pub warnings: Vec<String>,
-}
 
 /// The declared type split into upper-cased name and numeric modifiers: `VARCHAR(255)` → (`VARCHAR`, [255]).
 pub fn split_declared(declared: &str) -> (String, Vec<u32>) {
@@ -40,17 +27,6 @@ pub fn split_declared(declared: &str) -> (String, Vec<u32>) {
             Vec::new(),
         ),
     }
-}
-
-/// True when a CHECK on the table makes this text column hold JSON (`json_valid(col)`).
-pub fn has_json_valid_check(table: &Table, column: &str) -> bool {
-    table.checks.iter().any(|check| {
-        let expr = check
-            .expression
-            .to_lowercase()
-            .replace([' ', '"', '`', '[', ']'], "");
-        expr.contains(&format!("json_valid({})", column.to_lowercase()))
-    })
 }
 
 /// Columns whose default mapping depends on their values, so every command profiles them:
@@ -243,7 +219,7 @@ pub fn profile_warnings(
     p: &ColumnProfile,
     transform: Option<Builtin>,
 ) -> Vec<String> {
-    use super::target_types::TypeFamily as F;
+    use crate::engines::postgres::TypeFamily as F;
     let mut out = Vec::new();
     let huge = |n: u64| {
         format!("{n} value(s) beyond the signed 64-bit range are stored as REAL, which SQLite rounded to about 17 digits: they cannot be carried exactly and are bad rows (`to: \"double precision\"` keeps the approximations)")

@@ -1,10 +1,10 @@
 //! The built-in MySQL/MariaDB → PostgreSQL type defaults, decided from the full column type
 //! (`int(10) unsigned`, `tinyint(1)`, `enum('a','b')`); a profile only adds warnings.
 
-use super::target_types::{TargetType, TypeFamily};
-use super::types::{has_json_valid_check, TypeDecision};
 use crate::catalog::{Column, Table};
 use crate::dialect::quote_ident;
+use crate::engines::mapping::{has_json_valid_check, TypeDecision};
+use crate::engines::postgres::{TargetType, TypeFamily};
 
 /// The built-in mapping of one MySQL column.
 pub fn mysql_mapping(table: &Table, column: &Column) -> TypeDecision {
@@ -188,7 +188,7 @@ pub fn narrowing(declared: &str, column: &str, target: &TargetType) -> Option<Na
         .chars()
         .take_while(|ch| ch.is_ascii_alphanumeric())
         .collect();
-    let numeric_source = crate::source::mysql::is_numeric(&declared);
+    let numeric_source = super::session::is_numeric(&declared);
     let text_source = matches!(
         base.as_str(),
         "char"

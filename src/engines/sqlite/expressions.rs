@@ -42,7 +42,7 @@ const TWO_CHARACTER_OPERATORS: &[&str] = &["==", "!=", "<>", "<=", ">=", "||", "
 /// Splits SQLite expression text into tokens with the introspection tokenizer; a gap between
 /// tokens (white space or a comment) becomes one `Space`. `Err` on an unterminated quote.
 fn tokenize(text: &str) -> Result<Vec<Token>, String> {
-    use crate::introspect::ddl::{self, TokenKind};
+    use super::ddl::{self, TokenKind};
     let raw = ddl::tokenize(text).map_err(|e| format!("{} in `{text}`", e.message))?;
     let mut out = Vec::with_capacity(raw.len() * 2);
     let mut previous_end = 0;

@@ -7,10 +7,10 @@ use diesel::sqlite::SqliteConnection;
 use diesel::QueryableByName;
 use serde_json::Value;
 
-use super::sqlite::query;
-use super::IntrospectError;
+use super::introspect::query;
 use crate::catalog::{Catalog, Column, ColumnProfile, Table};
 use crate::dialect::quote_ident;
+use crate::engines::IntrospectError;
 
 /// Columns per inner `json_array(...)`, keeping every function call under SQLite's argument limit.
 const COLUMNS_PER_CHUNK: usize = 50;

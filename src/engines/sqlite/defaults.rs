@@ -1,7 +1,7 @@
 //! SQLite column defaults in PostgreSQL: literals, `CURRENT_TIMESTAMP`, `datetime('now')`,
 //! `strftime(...)`; anything else is reported as not carried, never silently dropped.
 
-use super::target_types::{TargetType, TypeFamily};
+use crate::engines::postgres::{TargetType, TypeFamily};
 
 /// The result of translating one default.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -189,7 +189,7 @@ mod tests {
     fn t(expr: &str, ty: &str) -> DefaultTranslation {
         translate_default(
             expr,
-            &crate::mapping::parse_target_type(ty).unwrap_or_else(|e| panic!("{e}")),
+            &crate::engines::postgres::parse_target_type(ty).unwrap_or_else(|e| panic!("{e}")),
         )
     }
 

@@ -4,18 +4,14 @@
 //!
 //! PostgreSQL is the one target today. Its variant is reached through [`TargetConnection`]
 //! everywhere above this layer; the SQL that is PostgreSQL's own (the journal's statements,
-//! the catalog reads of `introspect::postgres`, the checks' queries) takes the inner
+//! the catalog reads of `engines::postgres::introspect`, the checks' queries) takes the inner
 //! connection with [`TargetConnection::postgres`], so a second target finds each place that
 //! speaks PostgreSQL by that one name. Templates for it are found by
 //! `dialect::target_template`.
 
-mod bulk;
-
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
 use diesel::pg::PgConnection;
 use diesel::{Connection, ConnectionResult, QueryResult};
-
-pub use bulk::{copy_in, copy_out, copy_target_of, CopyFailure, CopyInto};
 
 /// An open target database.
 pub enum TargetConnection {
@@ -95,6 +91,27 @@ impl TargetConnection {
                 Err(rollback) => Err(rollback.into()),
             },
         }
+    }
+}
+
+/// Looks up one type by its SQL spelling (as `format_type` wrote it, qualified where needed).
+pub const TYPE_OID: &str = "SELECT $1::regtype::oid AS oid";
+
+#[derive(diesel::QueryableByName)]
+struct TypeOid {
+    #[diesel(sql_type = diesel::sql_types::Oid)]
+    oid: u32,
+}
+
+impl TargetConnection {
+    /// The OID of the type spelled `type_sql` in this database ([`TYPE_OID`]): binary COPY
+    /// names an array's element type by it, and an app's own type has its database's OID.
+    pub fn type_oid(&mut self, type_sql: &str) -> QueryResult<u32> {
+        use diesel::RunQueryDsl;
+        diesel::sql_query(TYPE_OID)
+            .bind::<diesel::sql_types::Text, _>(type_sql)
+            .get_result::<TypeOid>(self.postgres())
+            .map(|t| t.oid)
     }
 }
 

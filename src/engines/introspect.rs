@@ -1,26 +1,19 @@
-//! Introspection of a source database into a [`crate::catalog::Catalog`], and profiling of
-//! what its values actually are; one file per engine, all access through Diesel.
-
-pub(crate) mod ddl;
-mod mysql;
-pub mod postgres;
-mod profile;
-mod sqlite;
+//! Opening and introspecting a source, whichever engine it is, into a
+//! [`crate::catalog::Catalog`]; what can go wrong doing it. Each engine's folder does the work.
 
 use std::path::PathBuf;
 
-pub use mysql::{count_tables, count_where, introspect_mysql, profile_mysql};
-pub use profile::{profile_catalog, profile_table};
-
-use crate::catalog::Catalog;
-use crate::source::{AnotherSource, SourceConnection};
+use crate::catalog::{Catalog, Column, Table};
+use crate::engines::{mysql, sqlite, AnotherSource, SourceConnection};
 use crate::url::{redact_url, SourceUrl};
 
 /// Opens a source read-only (SQLite) or in decant's read session (MySQL/MariaDB).
 pub fn open_source(url: &SourceUrl) -> Result<SourceConnection, IntrospectError> {
     match url {
-        SourceUrl::Sqlite(path) => open_sqlite_read_only(path).map(SourceConnection::Sqlite),
-        SourceUrl::Mysql(url) => crate::source::mysql::open(url)
+        SourceUrl::Sqlite(path) => {
+            sqlite::open_sqlite_read_only(path).map(SourceConnection::Sqlite)
+        }
+        SourceUrl::Mysql(url) => mysql::open(url)
             .map(SourceConnection::Mysql)
             .map_err(|source| IntrospectError::Connect {
                 url: redact_url(url),
@@ -37,13 +30,24 @@ pub fn introspect_source(
     exact_counts: bool,
 ) -> Result<Catalog, IntrospectError> {
     match conn {
-        SourceConnection::Sqlite(c) => introspect_sqlite(c),
-        SourceConnection::Mysql(_) => introspect_mysql(conn, another, exact_counts),
+        SourceConnection::Sqlite(c) => sqlite::introspect_sqlite(c),
+        SourceConnection::Mysql(_) => mysql::introspect_mysql(conn, another, exact_counts),
     }
 }
-pub use sqlite::{
-    introspect_sqlite, open_sqlite_read_only, quick_check, use_sqlite_multithread_mode,
-};
+
+impl SourceConnection {
+    /// Profiles the columns of `catalog` that `wanted` picks: what their values really are.
+    pub fn profile(
+        &mut self,
+        catalog: &mut Catalog,
+        wanted: impl Fn(&Table, &Column) -> bool,
+    ) -> Result<(), IntrospectError> {
+        match self {
+            SourceConnection::Sqlite(c) => sqlite::profile_catalog(c, catalog, wanted),
+            SourceConnection::Mysql(_) => mysql::profile_mysql(self, catalog, wanted),
+        }
+    }
+}
 
 /// What can go wrong while opening, introspecting or profiling a source database.
 #[derive(Debug, thiserror::Error)]
