@@ -2,7 +2,6 @@
 //! assertions, one file each in [`rules`] (the registry), every result with a stable
 //! kebab-case id, a status and details; [`run_plan_checks`] runs a plan's.
 
-pub mod foreign_keys;
 pub mod rules;
 
 use std::time::Instant;
@@ -180,7 +179,7 @@ pub struct Databases<'c> {
     /// MySQL source; none elsewhere): the source's row counts are shared out among them all.
     pub twins: &'c mut [SourceConnection],
     /// Orphans a run already counted in this source before loading (`None` outside a run).
-    pub known_orphans: Option<&'c [foreign_keys::OrphanFinding]>,
+    pub known_orphans: Option<&'c [crate::orphans::OrphanFinding]>,
     /// The source connection is already inside the read transaction to compare against (the
     /// snapshot a run loaded); otherwise the checks open one of their own.
     pub in_snapshot: bool,

@@ -8,7 +8,7 @@ use diesel::QueryResult;
 use crate::engines::TargetConnection;
 use crate::resolve::{ResolvedColumn, ResolvedTable};
 
-pub(crate) use crate::engines::TYPE_OID;
+pub(crate) use crate::engines::target::TYPE_OID;
 
 /// `table` with the OID of each enum its array columns hold as `target` has it; the table
 /// itself when it has no such column.

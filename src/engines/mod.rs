@@ -17,7 +17,7 @@ pub mod postgres;
 mod query_sql;
 mod source;
 pub mod sqlite;
-mod target;
+pub(crate) mod target;
 pub(crate) mod value;
 
 pub use introspect::{introspect_source, open_source, IntrospectError};

@@ -6,9 +6,9 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-use crate::checks::foreign_keys::OrphanFinding;
 use crate::checks::{CheckResult, CheckStatus};
 use crate::journal::{RowCounts, RunIdentity};
+use crate::orphans::OrphanFinding;
 use crate::plan::model::Plan;
 use crate::report::checks::{difference_line, tally_line};
 use crate::report::colour::alarm;

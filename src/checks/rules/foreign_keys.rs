@@ -1,15 +1,15 @@
 //! `foreign-keys:<table>`: after loading, every planned foreign key exists in the target and is
-//! validated; the source's orphans (found by [`crate::checks::foreign_keys`]) are reported
+//! validated; the source's orphans (found by [`crate::orphans`]) are reported
 //! with sample keys, as `settings.orphans` handled them.
 
 use diesel::sql_types::{Array, Bool, Text};
 use diesel::RunQueryDsl;
 
 use super::{Check, Context, Needs, SourceReads};
-use crate::checks::foreign_keys::{query_orphans, source_foreign_keys, OrphanFinding, Predicates};
 use crate::checks::{selected_tables, timed, CheckError, CheckResult, Finding, Side};
 use crate::engines::SourceConnection;
 use crate::engines::TargetConnection;
+use crate::orphans::{count_orphans, source_foreign_keys, OrphanError, OrphanFinding};
 use crate::plan::model::{Check as PlanCheck, OrphanPolicy, Selection};
 use crate::resolve::{ResolvedPlan, ResolvedTable};
 
@@ -99,7 +99,6 @@ fn check_table(
         .bind::<Text, _>(&table.target)
         .load::<TargetForeignKey>(target.postgres())
         .map_err(|e| CheckError::query(id, Side::Target, TARGET_FOREIGN_KEYS, e))?;
-    let mut predicates = Predicates::new(resolved);
     let mut details = Vec::new();
     let mut problems = 0usize;
     let planned = source_foreign_keys(resolved, table);
@@ -111,8 +110,11 @@ fn check_table(
                 .find(|f| f.table == table.source && f.constraint == fk.name)
                 .map_or((0, Vec::new()), |f| (f.count, f.samples.clone())),
             None => {
-                let search = predicates.orphans_search(table, fk);
-                let (f, _) = query_orphans(source, &search, table, fk, false)?;
+                let f = count_orphans(source, resolved, table, fk).map_err(
+                    |OrphanError::Query { sql, source, .. }| {
+                        CheckError::query(id, Side::Source, sql, source)
+                    },
+                )?;
                 (f.count, f.samples)
             }
         };

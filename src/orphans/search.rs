@@ -1,25 +1,19 @@
-//! Orphans in the source (SQLite does not enforce foreign keys), found before loading and
-//! handled by `settings.orphans`; the `foreign-keys:<table>` check itself is
-//! [`super::rules::foreign_keys`].
+//! Finds the source's orphan rows: for each planned foreign key, the rows whose key is set and
+//! that no *carried* row of the referenced table matches, counted and sampled (or listed).
 //!
-//! A row is an orphan when every column of its foreign key is set and no *carried* row of the
-//! referenced table matches: the referenced table's filter counts, and under `reject` so do the
-//! rows rejected from it (a rejected parent makes its children orphans too, followed
-//! [`MAX_DEPTH`] levels deep).
+//! The referenced table's filter counts, and under `reject` so do the rows rejected from it (a
+//! rejected parent makes its children orphans too, followed [`MAX_DEPTH`] levels deep).
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 
-use crate::catalog::Engine;
-use crate::engines::postgres::TypeFamily;
-use crate::engines::{SourceConnection, SqlValue};
 use serde::Serialize;
 
-use super::{count, CheckError, Side};
-use crate::copy::{key_text, Reject};
-use crate::dialect::{quote_ident, Templates};
-use crate::plan::model::OrphanPolicy;
-use crate::prepare::Prepared;
-use crate::render::render_steps;
+use super::OrphanError;
+use crate::catalog::Engine;
+use crate::copy::key_text;
+use crate::dialect::quote_ident;
+use crate::engines::postgres::TypeFamily;
+use crate::engines::{SourceConnection, SqlValue};
 use crate::resolve::{ResolvedForeignKey, ResolvedPlan, ResolvedTable};
 
 /// How many levels of rejected parents are followed when a rejected row makes its children
@@ -46,7 +40,7 @@ pub struct SourceForeignKey {
 
 impl SourceForeignKey {
     /// Identifies the constraint among all tables' constraints.
-    fn key(&self) -> String {
+    pub(super) fn key(&self) -> String {
         format!("{}\u{0}{}", self.table, self.name)
     }
 
@@ -129,16 +123,16 @@ impl OrphanFinding {
 }
 
 /// Builds the source predicates that say which rows are carried and which are orphans.
-pub(crate) struct Predicates<'r> {
+pub(super) struct Predicates<'r> {
     resolved: &'r ResolvedPlan,
     /// Foreign keys (by constraint name) whose rejected orphans are followed; empty without
     /// `reject`.
-    cascading: BTreeSet<String>,
+    pub(super) cascading: BTreeSet<String>,
     next_alias: usize,
 }
 
 impl<'r> Predicates<'r> {
-    pub(crate) fn new(resolved: &'r ResolvedPlan) -> Self {
+    pub(super) fn new(resolved: &'r ResolvedPlan) -> Self {
         Predicates {
             resolved,
             cascading: BTreeSet::new(),
@@ -186,19 +180,22 @@ impl<'r> Predicates<'r> {
                 // column's collation (`NOCASE`); only a `citext` parent ignores case there too.
                 let parent_column = parent.and_then(|t| t.column(p));
                 let citext = parent_column.is_some_and(|col| col.target_type.base == "citext");
-                let text =
-                    parent_column.is_none_or(|col| col.target_type.family() == TypeFamily::Text);
+                let text = parent_column
+                    .is_none_or(|col| col.target_type.family() == TypeFamily::Text);
                 let (parent_col, child_col) = (quote_ident(p), quote_ident(c));
-                let (parent_side, child_side) = (
-                    format!("{parent_ref}.{parent_col}"),
-                    format!("{child_ref}.{child_col}"),
-                );
-                if citext {
-                    format!("{parent_side} = {child_side}")
-                } else {
-                    self.resolved
-                        .engine
-                        .byte_equality(&parent_side, &child_side, text)
+                match (citext, self.resolved.engine) {
+                    (true, _) => format!("{parent_ref}.{parent_col} = {child_ref}.{child_col}"),
+                    (false, Engine::Sqlite) => format!(
+                        "{parent_ref}.{parent_col} = {child_ref}.{child_col} COLLATE BINARY"
+                    ),
+                    // MySQL compares text under the column's collation (often `_ci`); bytes
+                    // decide, after the plain equality that lets the parent's key index serve.
+                    (false, Engine::Mysql) if text => format!(
+                        "{parent_ref}.{parent_col} = {child_ref}.{child_col} AND BINARY {parent_ref}.{parent_col} = {child_ref}.{child_col}"
+                    ),
+                    (false, Engine::Mysql) => {
+                        format!("{parent_ref}.{parent_col} = {child_ref}.{child_col}")
+                    }
                 }
             })
             .collect();
@@ -214,7 +211,7 @@ impl<'r> Predicates<'r> {
     }
 
     /// True when the row `child` (as referenced by `child_ref`) is an orphan under `fk`.
-    fn orphan(
+    pub(super) fn orphan(
         &mut self,
         fk: &SourceForeignKey,
         child_ref: &str,
@@ -259,7 +256,7 @@ impl<'r> Predicates<'r> {
     }
 
     /// The rows of `table` that are orphans under `fk`: `FROM {from} WHERE {condition}`.
-    pub(crate) fn orphans_search(
+    pub(super) fn orphans_search(
         &mut self,
         table: &ResolvedTable,
         fk: &SourceForeignKey,
@@ -316,35 +313,57 @@ struct ParentMatch {
 }
 
 /// Where one constraint's orphans are: `SELECT … FROM {from} WHERE {condition}`.
-pub(crate) struct OrphanSearch {
+pub(super) struct OrphanSearch {
     from: String,
     condition: String,
 }
 
-/// A JSON object of the row's key (`rowid` when the table has none, where there is one).
-fn key_json(sql: Engine, table: &ResolvedTable) -> String {
-    let me = quote_ident(&table.source);
-    let key: Vec<(String, String)> = table
-        .key_columns
-        .iter()
-        .map(|c| (c.clone(), format!("{me}.{}", quote_ident(c))))
-        .collect();
-    sql.row_key_json(&me, &key)
+/// A SQLite expression that JSON can hold: blobs become `x'…'` text.
+fn json_safe(engine: Engine, column_sql: &str) -> String {
+    match engine {
+        Engine::Sqlite => format!("CASE WHEN typeof({column_sql}) = 'blob' THEN 'x''' || hex({column_sql}) || '''' ELSE {column_sql} END"),
+        // MySQL's columns hold their declared type: JSON_OBJECT writes each as it is.
+        Engine::Mysql => column_sql.to_owned(),
+    }
 }
 
-fn fk_json(sql: Engine, table: &ResolvedTable, fk: &SourceForeignKey) -> String {
+/// `json_object('id', "id", …)` of the row's key (`rowid` when the table has none).
+fn key_json(engine: Engine, table: &ResolvedTable) -> String {
+    let me = quote_ident(&table.source);
+    if table.key_columns.is_empty() {
+        return match engine {
+            Engine::Sqlite => format!("json_object('rowid', {me}.rowid)"),
+            // No rowid: the sample names its row by the foreign key's values alone.
+            Engine::Mysql => "json_object()".to_owned(),
+        };
+    }
+    let pairs: Vec<String> = table
+        .key_columns
+        .iter()
+        .map(|c| {
+            format!(
+                "{}, {}",
+                crate::dialect::quote_literal(c),
+                json_safe(engine, &format!("{me}.{}", quote_ident(c)))
+            )
+        })
+        .collect();
+    format!("json_object({})", pairs.join(", "))
+}
+
+fn fk_json(engine: Engine, table: &ResolvedTable, fk: &SourceForeignKey) -> String {
     let me = quote_ident(&table.source);
     let values: Vec<String> = fk
         .columns
         .iter()
-        .map(|c| sql.json_value(&format!("{me}.{}", quote_ident(c))))
+        .map(|c| json_safe(engine, &format!("{me}.{}", quote_ident(c))))
         .collect();
     format!("json_array({})", values.join(", "))
 }
 
-pub(crate) struct OrphanRow {
-    key: String,
-    fk: String,
+pub(super) struct OrphanRow {
+    pub(super) key: String,
+    pub(super) fk: String,
 }
 
 /// A JSON text the source built (SQLite's and MySQL's `json_object`).
@@ -359,7 +378,7 @@ fn text_of(value: Option<&SqlValue>) -> String {
 }
 
 /// `a=1, b="x"` from a JSON object, as rejects show keys.
-fn pairs_text(names: &[String], values: &[serde_json::Value]) -> String {
+pub(super) fn pairs_text(names: &[String], values: &[serde_json::Value]) -> String {
     names
         .iter()
         .zip(values)
@@ -369,20 +388,24 @@ fn pairs_text(names: &[String], values: &[serde_json::Value]) -> String {
 }
 
 /// Counts (and samples, or with `all_rows` lists) the orphans of one constraint.
-pub(crate) fn query_orphans(
+pub(super) fn query_orphans(
     source: &mut SourceConnection,
     search: &OrphanSearch,
     table: &ResolvedTable,
     fk: &SourceForeignKey,
     all_rows: bool,
-) -> Result<(OrphanFinding, Vec<OrphanRow>), CheckError> {
-    let id = format!("foreign-keys:{}", table.source);
+) -> Result<(OrphanFinding, Vec<OrphanRow>), OrphanError> {
+    let failed = |sql: &str, source| OrphanError::Query {
+        table: table.source.clone(),
+        sql: sql.to_owned(),
+        source,
+    };
     let OrphanSearch { from, condition } = search;
     let count_sql = format!("SELECT count(*) AS n FROM {from} WHERE {condition}");
     let n = source
         .integer(&count_sql)
-        .map(|n| count(n.unwrap_or(0)))
-        .map_err(|e| CheckError::query(&id, Side::Source, &count_sql, e))?;
+        .map(|n| u64::try_from(n.unwrap_or(0)).unwrap_or(0))
+        .map_err(|e| failed(&count_sql, e))?;
     let mut rows = Vec::new();
     if n > 0 {
         let rows_sql = format!(
@@ -397,7 +420,7 @@ pub(crate) fn query_orphans(
         );
         rows = source
             .load_rows(&rows_sql)
-            .map_err(|e| CheckError::query(&id, Side::Source, &rows_sql, e))?
+            .map_err(|e| failed(&rows_sql, e))?
             .into_iter()
             .map(|r| OrphanRow {
                 key: text_of(r.first()),
@@ -436,7 +459,7 @@ pub fn find_orphans(
     source: &mut SourceConnection,
     resolved: &ResolvedPlan,
     another: Option<&AnotherSource<'_>>,
-) -> Result<Vec<OrphanFinding>, CheckError> {
+) -> Result<Vec<OrphanFinding>, OrphanError> {
     find_orphans_of(
         source,
         resolved,
@@ -461,7 +484,7 @@ pub fn find_orphans_of(
     resolved: &ResolvedPlan,
     which: &[SourceForeignKey],
     another: Option<&AnotherSource<'_>>,
-) -> Result<Vec<OrphanFinding>, CheckError> {
+) -> Result<Vec<OrphanFinding>, OrphanError> {
     let mut predicates = Predicates::new(resolved);
     let mut searches = Vec::new();
     for table in &resolved.tables {
@@ -475,7 +498,7 @@ pub fn find_orphans_of(
     }
     let search = |conn: &mut SourceConnection,
                   part: &[(&ResolvedTable, SourceForeignKey, OrphanSearch)]|
-     -> Result<Vec<OrphanFinding>, CheckError> {
+     -> Result<Vec<OrphanFinding>, OrphanError> {
         part.iter()
             .map(|(table, fk, search)| {
                 query_orphans(conn, search, table, fk, false).map(|(f, _)| f)
@@ -518,203 +541,14 @@ pub fn find_orphans_of(
     Ok(found.into_iter().filter(|f| f.count > 0).collect())
 }
 
-/// What `settings.orphans` makes of the source's orphans: under `reject` and `skip_constraint`
-/// decided before any data moves.
-pub struct OrphanPlan {
-    pub policy: OrphanPolicy,
-    /// Per constraint with orphans.
-    pub findings: Vec<OrphanFinding>,
-    /// The orphans counted directly, before `reject` follows rejected parents to their
-    /// children: what the `foreign-keys` check ([`super::rules::foreign_keys`]) counts, so a run's checks need not search again.
-    pub direct: Vec<OrphanFinding>,
-    /// The plan to execute when it differs from the prepared one: under `reject` the loads
-    /// leave the orphans out, under `skip_constraint` the foreign keys with orphans are not
-    /// created.
-    pub adjusted: Option<Prepared>,
-    /// Under `reject`, the rejects of each table (source name), one per orphan row.
-    pub rejects: HashMap<String, Vec<Reject>>,
-    /// Constraints not created under `skip_constraint`: what the report says about each.
-    pub skipped: Vec<String>,
-}
-
-impl OrphanPlan {
-    /// No orphans (yet): the plan runs as prepared.
-    pub fn none(policy: OrphanPolicy) -> OrphanPlan {
-        OrphanPlan {
-            policy,
-            findings: Vec::new(),
-            direct: Vec::new(),
-            adjusted: None,
-            rejects: HashMap::new(),
-            skipped: Vec::new(),
-        }
-    }
-}
-
-/// Finds the source's orphans and applies `settings.orphans` to what the run will do.
-pub fn plan_orphans(
-    prepared: &Prepared,
+/// The orphans of one planned foreign key of `table`, counted and sampled: what the
+/// `foreign-keys` check reports when a run did not count them already.
+pub fn count_orphans(
     source: &mut SourceConnection,
-    another: Option<&AnotherSource<'_>>,
-) -> Result<OrphanPlan, CheckError> {
-    let resolved = &prepared.resolved;
-    let policy = resolved.settings.orphans;
-    let direct = find_orphans(source, resolved, another)?;
-    let mut plan = OrphanPlan {
-        findings: direct.clone(),
-        direct,
-        ..OrphanPlan::none(policy)
-    };
-    if plan.findings.is_empty() {
-        return Ok(plan);
-    }
-    match policy {
-        OrphanPolicy::Fail => Ok(plan),
-        OrphanPolicy::SkipConstraint => {
-            let mut adjusted = resolved.clone();
-            for finding in &plan.findings {
-                if let Some(t) = adjusted
-                    .tables
-                    .iter_mut()
-                    .find(|t| t.source == finding.table)
-                {
-                    t.foreign_keys.retain(|fk| fk.name != finding.constraint);
-                }
-                plan.skipped.push(format!(
-                    "foreign key `{}` not created (settings.orphans: skip_constraint): {}",
-                    finding.constraint,
-                    finding.describe()
-                ));
-            }
-            plan.adjusted = Some(with_resolved(prepared, adjusted)?);
-            Ok(plan)
-        }
-        OrphanPolicy::Reject => {
-            reject_orphans(prepared, source, &mut plan)?;
-            Ok(plan)
-        }
-    }
-}
-
-/// Under `reject`: follows rejected parents to their children, lists every orphan row as a
-/// reject, and leaves the orphans out of the loads.
-fn reject_orphans(
-    prepared: &Prepared,
-    source: &mut SourceConnection,
-    plan: &mut OrphanPlan,
-) -> Result<(), CheckError> {
-    let resolved = &prepared.resolved;
-    // Tables that lose rows, and the constraints that may gain orphans because of it.
-    let mut losing: BTreeSet<String> = plan.findings.iter().map(|f| f.table.clone()).collect();
-    let mut cascading: BTreeSet<String> = plan
-        .findings
-        .iter()
-        .map(|f| format!("{}\u{0}{}", f.table, f.constraint))
-        .collect();
-    loop {
-        let before = cascading.len();
-        for table in &resolved.tables {
-            for fk in source_foreign_keys(resolved, table) {
-                if losing.contains(&fk.referenced_table) && cascading.insert(fk.key()) {
-                    losing.insert(table.source.clone());
-                }
-            }
-        }
-        if cascading.len() == before {
-            break;
-        }
-    }
-    let mut predicates = Predicates::new(resolved);
-    predicates.cascading = cascading.clone();
-    let mut findings = Vec::new();
-    let mut adjusted = resolved.clone();
-    for table in &resolved.tables {
-        let mut seen = BTreeSet::new();
-        let mut rejects = Vec::new();
-        let mut exclusions = Vec::new();
-        for fk in source_foreign_keys(resolved, table) {
-            if !cascading.contains(&fk.key()) {
-                continue;
-            }
-            let search = predicates.orphans_search(table, &fk);
-            let (finding, rows) = query_orphans(source, &search, table, &fk, true)?;
-            if finding.count == 0 {
-                continue;
-            }
-            exclusions.push(format!(
-                "NOT {}",
-                predicates.orphan(
-                    &fk,
-                    &quote_ident(&table.source),
-                    std::slice::from_ref(&table.source),
-                    1
-                )
-            ));
-            for row in rows {
-                if !seen.insert(row.key.clone()) {
-                    continue;
-                }
-                let key: serde_json::Value = serde_json::from_str(&row.key).unwrap_or_default();
-                let values: Vec<serde_json::Value> =
-                    serde_json::from_str(&row.fk).unwrap_or_default();
-                rejects.push(Reject {
-                    table: table.source.clone(),
-                    primary_key: key,
-                    column: fk.columns.join(", "),
-                    value: values
-                        .iter()
-                        .map(|v| match v {
-                            serde_json::Value::String(s) => s.clone(),
-                            other => other.to_string(),
-                        })
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                    reason: format!(
-                        "orphan: no `{}` row with {}",
-                        fk.referenced_table,
-                        pairs_text(&fk.referenced_columns, &values)
-                    ),
-                    columns: Vec::new(),
-                });
-            }
-            findings.push(finding);
-        }
-        if !exclusions.is_empty() {
-            if let Some(t) = adjusted
-                .tables
-                .iter_mut()
-                .find(|t| t.source == table.source)
-            {
-                let mut parts: Vec<String> = t.filter.iter().map(|f| format!("({f})")).collect();
-                parts.extend(exclusions);
-                t.filter = Some(parts.join(" AND "));
-            }
-            plan.rejects.insert(table.source.clone(), rejects);
-        }
-    }
-    plan.findings = findings;
-    plan.adjusted = Some(with_resolved(prepared, adjusted)?);
-    Ok(())
-}
-
-/// A copy of `prepared` with another resolved plan, its steps rendered anew.
-fn with_resolved(prepared: &Prepared, resolved: ResolvedPlan) -> Result<Prepared, CheckError> {
-    let base = prepared.loaded.base_dir();
-    let templates = Templates::for_plan(base, prepared.loaded.plan.templates.as_deref());
-    let steps = render_steps(&resolved, &prepared.graph, &templates, base).map_err(|e| {
-        CheckError::Value {
-            check: "foreign-keys".into(),
-            message: e.to_string(),
-        }
-    })?;
-    Ok(Prepared {
-        loaded: prepared.loaded.clone(),
-        catalog: prepared.catalog.clone(),
-        resolved,
-        graph: prepared.graph.clone(),
-        steps,
-        warnings: prepared.warnings.clone(),
-        app_schema: prepared.app_schema.clone(),
-        source_counts: prepared.source_counts,
-    })
+    resolved: &ResolvedPlan,
+    table: &ResolvedTable,
+    fk: &SourceForeignKey,
+) -> Result<OrphanFinding, OrphanError> {
+    let search = Predicates::new(resolved).orphans_search(table, fk);
+    query_orphans(source, &search, table, fk, false).map(|(finding, _)| finding)
 }
