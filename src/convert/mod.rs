@@ -16,6 +16,7 @@ pub(crate) use binary::Kind;
 pub(crate) use column::Column;
 pub(crate) use datetime::epoch;
 pub use datetime::{format_epoch_micros, microseconds_interval, shown_instant};
+pub(crate) use decimal::Decimal;
 pub use real::sqlite_real_text;
 pub(crate) use scalar::number;
 pub use scalar::{special_float, to_boolean};
