@@ -13,6 +13,7 @@ use diesel::sql_types::{Array, Bool, Text};
 use diesel::RunQueryDsl;
 
 use crate::catalog::Engine;
+use crate::convert::key::{parse_key, BadKey};
 use crate::mapping::target_types::TypeFamily;
 use crate::source::{SourceConnection, SqlValue};
 use serde::Serialize;
@@ -393,6 +394,19 @@ fn pairs_text(names: &[String], values: &[serde_json::Value]) -> String {
         .join(", ")
 }
 
+/// An orphan's primary key (an object) and its foreign-key values, read back from the JSON
+/// the source wrote; text that is not JSON is an error naming the table, columns and text.
+fn orphan_key(
+    table: &ResolvedTable,
+    fk: &SourceForeignKey,
+    row: &OrphanRow,
+) -> Result<(serde_json::Value, Vec<serde_json::Value>), BadKey> {
+    Ok((
+        parse_key(&table.source, &table.key_columns.join(", "), &row.key)?,
+        parse_key(&table.source, &fk.columns.join(", "), &row.fk)?,
+    ))
+}
+
 /// Counts (and samples, or with `all_rows` lists) the orphans of one constraint.
 fn query_orphans(
     source: &mut SourceConnection,
@@ -434,11 +448,14 @@ fn query_orphans(
         .iter()
         .take(SAMPLES)
         .map(|r| {
-            let key: serde_json::Value = serde_json::from_str(&r.key).unwrap_or_default();
-            let values: Vec<serde_json::Value> = serde_json::from_str(&r.fk).unwrap_or_default();
-            format!("{} → {}", key_text(&key), pairs_text(&fk.columns, &values))
+            let (key, values) = orphan_key(table, fk, r).map_err(|e| CheckError::key(&id, e))?;
+            Ok(format!(
+                "{} → {}",
+                key_text(&key),
+                pairs_text(&fk.columns, &values)
+            ))
         })
-        .collect();
+        .collect::<Result<_, CheckError>>()?;
     Ok((
         OrphanFinding {
             table: table.source.clone(),
@@ -679,9 +696,8 @@ fn reject_orphans(
                 if !seen.insert(row.key.clone()) {
                     continue;
                 }
-                let key: serde_json::Value = serde_json::from_str(&row.key).unwrap_or_default();
-                let values: Vec<serde_json::Value> =
-                    serde_json::from_str(&row.fk).unwrap_or_default();
+                let (key, values) = orphan_key(table, &fk, &row)
+                    .map_err(|e| CheckError::key(format!("foreign-keys:{}", table.source), e))?;
                 rejects.push(Reject {
                     table: table.source.clone(),
                     primary_key: key,

@@ -111,6 +111,13 @@ pub enum CheckError {
     /// A value could not be read or compared.
     #[error("check `{check}`: {message}")]
     Value { check: String, message: String },
+    /// A row key the source wrote is not JSON.
+    #[error("check `{check}`")]
+    Key {
+        check: String,
+        #[source]
+        source: crate::convert::key::BadKey,
+    },
     /// A transaction around a check failed to begin or end.
     #[error("check transaction failed")]
     Transaction(#[from] diesel::result::Error),
@@ -134,6 +141,14 @@ impl std::fmt::Display for Side {
 }
 
 impl CheckError {
+    /// A row key of the check `check` that is not JSON.
+    pub fn key(check: impl Into<String>, source: crate::convert::key::BadKey) -> CheckError {
+        CheckError::Key {
+            check: check.into(),
+            source,
+        }
+    }
+
     /// A failed query on `side` for the check `check`.
     pub fn query(
         check: impl Into<String>,

@@ -7,6 +7,7 @@ pub mod calendar;
 pub mod column;
 pub mod datetime;
 pub mod decimal;
+pub mod key;
 pub mod real;
 pub mod scalar;
 pub mod value;
