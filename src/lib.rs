@@ -16,8 +16,9 @@
 //! 5. [`resolve`]
 //! 6. [`copy`], [`graph`], [`render`], [`journal`]
 //! 7. [`prepare`] (the front half of every command), [`init`]
-//! 8. [`checks`], [`run`], [`output`], [`rehearse`]
-//! 9. [`commands`], the only place errors become messages and exit codes
+//! 8. [`compare`] (the row-comparison engine checks and sync share)
+//! 9. [`checks`], [`run`], [`output`], [`rehearse`]
+//! 10. [`commands`], the only place errors become messages and exit codes
 
 //!
 //! Backends. The source side is one seam: [`source::SourceConnection`] (a variant per engine:
@@ -42,6 +43,7 @@ pub mod catalog;
 pub mod checks;
 pub mod cli;
 pub mod commands;
+pub mod compare;
 pub mod convert;
 pub mod copy;
 pub mod dialect;

@@ -30,6 +30,7 @@ const LAYERS: &[&[&str]] = &[
     &["resolve"],
     &["copy", "graph", "render", "journal"],
     &["prepare", "init"],
+    &["compare"],
     &["checks", "run", "output", "rehearse"],
     &["commands"],
 ];
@@ -159,8 +160,8 @@ fn only_the_target_side_names_the_postgres_connection() {
         "checks/assertions.rs",
         "checks/foreign_keys.rs",
         "checks/row_counts.rs",
-        "checks/checksums/job.rs",
-        "checks/checksums/rejects.rs",
+        "compare/job.rs",
+        "compare/rejects.rs",
         "run/execute.rs",
         "run/app_definitions.rs",
     ];

@@ -17,6 +17,7 @@ mod exactly_once;
 mod fixtures;
 mod init;
 mod introspect;
+mod journal_owner;
 mod layers;
 mod limits;
 mod mysql;

@@ -16,8 +16,8 @@ use diesel::connection::SimpleConnection;
 use minijinja::context;
 use serde::Serialize;
 
-use crate::checks::checksums::checksum_table;
-use crate::checks::{ChecksumOptions, DifferenceKind};
+use crate::compare::checksum_table;
+use crate::compare::{ChecksumOptions, DifferenceKind};
 use crate::copy::{self, Reject, VecRejects};
 use crate::dialect::{source_template, target_template, Templates};
 use crate::errors::chain;
@@ -517,7 +517,7 @@ fn fresh_windows(
     table: &ResolvedTable,
     key: &str,
 ) -> Result<(i64, i64, usize), SyncError> {
-    let base = crate::checks::checksums::load_select(prepared, table);
+    let base = crate::compare::load_select(prepared, table);
     let (min, max) = source
         .key_span(&base, &crate::dialect::quote_ident(key))
         .map_err(|e| SyncError::Compare {
@@ -544,7 +544,7 @@ fn split(
     (key_min, width): (i64, i64),
     windows: usize,
 ) -> Vec<(DigestPart, u64)> {
-    let base = crate::checks::checksums::load_select(prepared, table);
+    let base = crate::compare::load_select(prepared, table);
     let column = crate::dialect::quote_ident(key);
     // SQLite: the key first, then every value digested. MySQL: the load's own rows, read in
     // pages by the key, as a run's load reads them.
@@ -671,7 +671,7 @@ fn compare_table<'p>(
         ..ChecksumOptions::default()
     };
     let outcome = if nothing_changed {
-        crate::checks::ChecksumOutcome::default()
+        crate::compare::ChecksumOutcome::default()
     } else {
         checksum_table(source, target, prepared, table, &options).map_err(|e| {
             SyncError::Compare {
@@ -928,7 +928,7 @@ fn stage(
     target
         .batch_execute(&create)
         .map_err(|e| failed(format!("`{create}`: {}", crate::errors::database_chain(&e))))?;
-    let base = crate::checks::checksums::load_select(prepared, t);
+    let base = crate::compare::load_select(prepared, t);
     let staged_table = ResolvedTable {
         target: temp.clone(),
         ..t.clone()

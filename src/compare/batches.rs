@@ -11,7 +11,7 @@ use super::canonical::{field, integer_of_key, Canon};
 use super::display::display;
 use super::layout::Layout;
 use super::windows::Windows;
-use crate::checks::{CheckError, Side};
+use super::{CompareError, Side};
 
 /// Rows and bytes per batch handed from a reading thread to the comparison.
 const BATCH_ROWS: usize = 4096;
@@ -113,7 +113,7 @@ impl WindowSums {
 
 /// Why a reading thread stopped early.
 pub(super) enum Stop {
-    Error(CheckError),
+    Error(CompareError),
     /// Keys out of order on one side: the ordered comparison cannot go on.
     Unordered(String),
 }

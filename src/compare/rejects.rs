@@ -3,11 +3,9 @@
 
 use std::collections::HashSet;
 
-use diesel::sql_types::{BigInt, Bool, Text};
-use diesel::{QueryableByName, RunQueryDsl};
 use serde_json::Value as Json;
 
-use crate::checks::{CheckError, Side};
+use super::CompareError;
 use crate::copy::{select_columns, value_json, SqlValue};
 use crate::resolve::ResolvedTable;
 use crate::target::TargetConnection;
@@ -66,26 +64,12 @@ impl Rejects {
     }
 }
 
-#[derive(QueryableByName)]
-struct Present {
-    #[diesel(sql_type = Bool)]
-    present: bool,
-}
-
-#[derive(QueryableByName)]
-struct RejectRow {
-    #[diesel(sql_type = diesel::sql_types::Nullable<BigInt>)]
-    run: Option<i64>,
-    #[diesel(sql_type = diesel::sql_types::Nullable<Text>)]
-    k: Option<String>,
-}
-
 pub(super) fn load_rejects(
     target: &mut TargetConnection,
     check: &str,
     schema: &str,
     table: &ResolvedTable,
-) -> Result<Rejects, CheckError> {
+) -> Result<Rejects, CompareError> {
     let names: Vec<String> = if table.key_columns.is_empty() {
         vec!["rowid".to_owned()]
     } else {
@@ -101,24 +85,14 @@ pub(super) fn load_rejects(
         names,
         ..Rejects::default()
     };
-    let sql = "SELECT to_regclass('decant.decant_rejects') IS NOT NULL AND to_regclass('decant.runs') IS NOT NULL AS present";
-    let present = diesel::sql_query(sql)
-        .get_result::<Present>(target.postgres())
-        .map_err(|e| CheckError::query(check, Side::Target, sql, e))?;
-    if !present.present {
-        return Ok(rejects);
-    }
-    let sql = "WITH run AS (SELECT max(id) AS id FROM decant.runs WHERE target_schema = $1) \
-               SELECT run.id AS run, r.primary_key::text AS k FROM run \
-               LEFT JOIN decant.decant_rejects r ON r.run_id = run.id AND r.source_table = $2";
-    let rows = diesel::sql_query(sql)
-        .bind::<Text, _>(schema)
-        .bind::<Text, _>(&table.source)
-        .load::<RejectRow>(target.postgres())
-        .map_err(|e| CheckError::query(check, Side::Target, sql, e))?;
-    for row in rows {
-        rejects.run = rejects.run.or(row.run);
-        let Some(k) = row.k else { continue };
+    let newest = crate::journal::newest_run_rejected_keys(target, schema, &table.source).map_err(
+        |source| CompareError::Journal {
+            check: check.to_owned(),
+            source,
+        },
+    )?;
+    rejects.run = newest.run;
+    for k in newest.rejects {
         let Ok(Json::Object(map)) = serde_json::from_str::<Json>(&k) else {
             rejects.unmatched += 1;
             continue;

@@ -10,7 +10,7 @@ use super::canonical::{integer_key, integer_of_key};
 use super::report::{report_unconverted, Report};
 use super::windows::Windows;
 use super::CHUNK;
-use crate::checks::{DifferenceKind, Side};
+use super::{DifferenceKind, Side};
 
 /// The most rows one side may hold in a range before the range is cut short.
 const CAP: usize = 4 * CHUNK;

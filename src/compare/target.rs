@@ -10,7 +10,7 @@ use super::batches::{Batch, Msg, PassConfig, Producer, Stop, Summary};
 use super::canonical::scan_tuple;
 use super::display::be_i32;
 use super::job::Job;
-use crate::checks::{CheckError, Side};
+use super::{CompareError, Side};
 use crate::target::{copy_out, TargetConnection};
 
 /// The binary COPY stream's signature.
@@ -26,7 +26,7 @@ struct CopyParser<'a> {
 
 impl CopyParser<'_> {
     fn malformed(&self, message: &str) -> Stop {
-        Stop::Error(CheckError::Value {
+        Stop::Error(CompareError::Value {
             check: self.check.to_owned(),
             message: format!("reading the target: {message}"),
         })
@@ -86,7 +86,7 @@ pub(super) fn read_target(
 ) -> Result<(), Stop> {
     let statement = format!("COPY {sql} TO STDOUT (FORMAT binary)");
     let mut reader = copy_out(conn, sql)
-        .map_err(|e| Stop::Error(CheckError::query(job.check, Side::Target, &statement, e)))?;
+        .map_err(|e| Stop::Error(CompareError::query(job.check, Side::Target, &statement, e)))?;
     let mut producer = Producer::new(job.layout, config, Side::Target, channels);
     let mut parser = CopyParser {
         check: job.check,
@@ -98,7 +98,7 @@ pub(super) fn read_target(
     let mut failure: Option<Stop> = None;
     loop {
         let buf = reader.fill_buf().map_err(|e| {
-            Stop::Error(CheckError::query(
+            Stop::Error(CompareError::query(
                 job.check,
                 Side::Target,
                 &statement,
@@ -130,7 +130,7 @@ pub(super) fn read_target(
     // Diesel leaves the COPY's completion result unread, and libpq refuses the next
     // statement until it is: `PQexec` (a batch) reads and discards it first.
     conn.batch_execute("SELECT 1")
-        .map_err(|e| Stop::Error(CheckError::query(job.check, Side::Target, &statement, e)))?;
+        .map_err(|e| Stop::Error(CompareError::query(job.check, Side::Target, &statement, e)))?;
     match failure {
         Some(stop) => Err(stop),
         None if !parser.finished && !producer.hung_up => {

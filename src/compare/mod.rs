@@ -1,4 +1,5 @@
-//! Content checksums: every row of a table compared across engines, after the plan's conversion.
+//! The row-comparison engine `checks` (`checksums:<table>`) and `sync` share: every row of a
+//! table compared across engines, after the plan's conversion, down to the rows that differ.
 //!
 //! Each source row goes through the copy engine's [`Converter`], the very code that loaded it,
 //! and comes out as the PostgreSQL binary COPY tuple the load sent. Each target row is read back
@@ -28,7 +29,7 @@
 
 mod batches;
 mod canonical;
-mod compare;
+mod cursor;
 mod display;
 mod job;
 mod json;
@@ -43,7 +44,8 @@ mod windows;
 use crate::source::SourceConnection;
 use diesel::connection::SimpleConnection;
 
-use super::{CheckError, ChecksumOptions, ChecksumOutcome, Side};
+use serde::Serialize;
+
 use crate::copy::Converter;
 use crate::prepare::Prepared;
 use crate::resolve::ResolvedTable;
@@ -53,6 +55,116 @@ use job::{base_select, Job};
 use layout::{Layout, Mode};
 use rejects::load_rejects;
 use report::{report_unconverted, Report};
+
+/// How one row differs between source and target.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub enum DifferenceKind {
+    /// The row is on both sides, and `column` differs.
+    Changed,
+    /// The row is in the source but not in the target.
+    MissingInTarget,
+    /// The row is in the target but not in the source.
+    ExtraInTarget,
+}
+
+/// One row (and column, when known) that differs, named by its key.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RowDifference {
+    pub table: String,
+    pub key: serde_json::Value,
+    pub column: Option<String>,
+    pub source_value: Option<String>,
+    pub target_value: Option<String>,
+    pub kind: DifferenceKind,
+}
+
+/// Options for the content checksum of one table.
+#[derive(Debug, Clone, Default)]
+pub struct ChecksumOptions {
+    /// Compare at most this many rows (by key order).
+    pub row_limit: Option<u64>,
+    /// Compare this fraction of the key ranges (0 < rate <= 1).
+    pub sample_rate: Option<f64>,
+    /// List every difference, not the first thousand (`decant sync` applies them all).
+    pub list_all: bool,
+    /// Compare rows at once, without the pass of window sums first: when differences are
+    /// expected everywhere (a sync after a day of writes), that pass only reads both sides twice.
+    pub rows_only: bool,
+    /// Compare the rows the newest run rejected too, rather than leave them out: `decant sync`
+    /// looks at them again, since the source may have fixed or deleted them.
+    pub keep_rejected: bool,
+    /// Compare only the rows whose single integer key lies in one of these ranges (first and
+    /// last key, in order, not overlapping): `decant sync` names the windows the source
+    /// changed in. Ignored for tables without such a key.
+    pub only_ranges: Option<Vec<(i64, i64)>>,
+}
+
+/// What a checksum comparison of one table found.
+#[derive(Debug, Clone, Default)]
+pub struct ChecksumOutcome {
+    pub rows_compared: u64,
+    pub differences: Vec<RowDifference>,
+    /// Stated in the report, e.g. that only a sample was compared.
+    pub note: Option<String>,
+}
+
+/// A comparison could not run; `check` names it (`checksums:<table>`).
+#[derive(Debug, thiserror::Error)]
+pub enum CompareError {
+    /// A query failed; names the comparison, the database side and the SQL.
+    #[error("check `{check}`: query on the {side} failed: {sql}")]
+    Query {
+        check: String,
+        side: Side,
+        sql: String,
+        #[source]
+        source: diesel::result::Error,
+    },
+    /// A value could not be read or compared.
+    #[error("check `{check}`: {message}")]
+    Value { check: String, message: String },
+    /// The journal could not be read (the rows the newest run rejected).
+    #[error("check `{check}`: cannot read the journal")]
+    Journal {
+        check: String,
+        #[source]
+        source: crate::journal::JournalError,
+    },
+}
+
+impl CompareError {
+    /// A failed query on `side` for the comparison `check`.
+    pub fn query(
+        check: impl Into<String>,
+        side: Side,
+        sql: impl Into<String>,
+        source: diesel::result::Error,
+    ) -> Self {
+        CompareError::Query {
+            check: check.into(),
+            side,
+            sql: sql.into(),
+            source,
+        }
+    }
+}
+
+/// Which database a query ran on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Side {
+    Source,
+    Target,
+}
+
+impl std::fmt::Display for Side {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Side::Source => "source",
+            Side::Target => "target",
+        })
+    }
+}
 
 /// Rows in one key range (row-count chunks; the target value of integer windows).
 const CHUNK: usize = 16_384;
@@ -82,9 +194,9 @@ pub fn checksum_table(
     prepared: &Prepared,
     table: &ResolvedTable,
     options: &ChecksumOptions,
-) -> Result<ChecksumOutcome, CheckError> {
+) -> Result<ChecksumOutcome, CompareError> {
     let check = format!("checksums:{}", table.source);
-    let value_error = |message: String| CheckError::Value {
+    let value_error = |message: String| CompareError::Value {
         check: check.clone(),
         message,
     };
@@ -108,7 +220,7 @@ pub fn checksum_table(
     // would spend 100-400 ms compiling each with LLVM, more than a sync's ranges take to read.
     target
         .batch_execute("SET jit = off")
-        .map_err(|e| CheckError::query(&check, Side::Target, "SET jit = off", e))?;
+        .map_err(|e| CompareError::query(&check, Side::Target, "SET jit = off", e))?;
     let layout = Layout::new(table);
     let base_sql = base_select(prepared, table);
     let mut rejects = load_rejects(target, &check, &prepared.resolved.schema, table)?;

@@ -10,7 +10,7 @@ use super::canonical::{canonical, field, scan_tuple, Span};
 use super::display::{display, json_value};
 use super::layout::Layout;
 use super::MAX_LISTED;
-use crate::checks::{DifferenceKind, RowDifference};
+use super::{DifferenceKind, RowDifference};
 
 /// Characters of a whole row shown in a difference.
 const ROW_TEXT_CHARS: usize = 500;

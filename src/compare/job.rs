@@ -12,7 +12,7 @@ use crate::source::SourceConnection;
 use super::layout::{KeyOrder, Layout};
 use super::rejects::Rejects;
 use super::windows::{ranges_cte, ranges_sql, INLINE_RANGES};
-use crate::checks::{CheckError, ChecksumOptions, Side};
+use super::{ChecksumOptions, CompareError, Side};
 use crate::copy::{select_columns, SqlValue};
 use crate::dialect::quote_ident;
 use crate::prepare::Prepared;
@@ -229,7 +229,10 @@ impl Job<'_> {
     /// Whether the target table had rows updated (which moves them on disk) or deleted (whose
     /// space later inserts may take, out of key order), as far as the server's statistics
     /// already know.
-    pub(super) fn target_updated(&self, target: &mut TargetConnection) -> Result<bool, CheckError> {
+    pub(super) fn target_updated(
+        &self,
+        target: &mut TargetConnection,
+    ) -> Result<bool, CompareError> {
         #[derive(QueryableByName)]
         struct Updated {
             #[diesel(sql_type = Bool)]
@@ -242,7 +245,7 @@ impl Job<'_> {
             .bind::<Text, _>(&self.table.target)
             .get_result::<Updated>(target.postgres())
             .map(|u| u.updated)
-            .map_err(|e| CheckError::query(self.check, Side::Target, sql, e))
+            .map_err(|e| CompareError::query(self.check, Side::Target, sql, e))
     }
 
     /// The integer in column `index` of the first row `sql` returns, or `None` (no row,
@@ -252,10 +255,10 @@ impl Job<'_> {
         source: &mut SourceConnection,
         sql: &str,
         index: usize,
-    ) -> Result<Option<i64>, CheckError> {
+    ) -> Result<Option<i64>, CompareError> {
         let rows = source
             .load_rows(sql)
-            .map_err(|e| CheckError::query(self.check, Side::Source, sql, e))?;
+            .map_err(|e| CompareError::query(self.check, Side::Source, sql, e))?;
         Ok(rows.into_iter().next().and_then(|v| match v.get(index) {
             Some(SqlValue::Integer(i)) => Some(*i),
             _ => None,

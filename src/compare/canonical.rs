@@ -5,7 +5,7 @@ use xxhash_rust::xxh3::xxh3_64;
 
 use super::json::{canonical_json, jsonb_text};
 use super::layout::{KeyOrder, Layout, Ty};
-use crate::checks::Side;
+use super::Side;
 
 /// Where one field is in a tuple: start and length, length -1 for NULL.
 pub(super) type Span = (usize, i32);
@@ -232,7 +232,7 @@ pub(super) fn integer_key(v: i64) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::checks::checksums::windows::Windows;
+    use crate::compare::windows::Windows;
 
     #[test]
     fn keys_sort_as_their_values() {

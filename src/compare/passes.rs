@@ -8,7 +8,7 @@ use crate::source::SourceConnection;
 
 use super::batches::{Grouping, PassConfig, Stop, Unconverted};
 use super::canonical::scan_tuple;
-use super::compare::{drain_both, merge_ordered, Cursor};
+use super::cursor::{drain_both, merge_ordered, Cursor};
 use super::job::Job;
 use super::layout::Mode;
 use super::report::{report_unconverted, Report};
@@ -16,7 +16,7 @@ use super::source::read_source;
 use super::target::read_target;
 use super::windows::{differing_ranges, Windows};
 use super::CHUNK;
-use crate::checks::{CheckError, DifferenceKind, RowDifference, Side};
+use super::{CompareError, DifferenceKind, RowDifference, Side};
 use crate::dialect::quote_ident;
 use crate::target::TargetConnection;
 
@@ -60,7 +60,7 @@ impl Job<'_> {
         sqls: (&str, &str),
         configs: (&PassConfig, &PassConfig),
         consume: impl FnOnce(Cursor, Cursor) -> R,
-    ) -> Result<Result<R, (Side, String)>, CheckError> {
+    ) -> Result<Result<R, (Side, String)>, CompareError> {
         let ssql = [sqls.0.to_owned()];
         self.pass_in_parts(source, target, (&ssql, sqls.1), configs, consume)
     }
@@ -74,7 +74,7 @@ impl Job<'_> {
         sqls: (&[String], &str),
         configs: (&PassConfig, &PassConfig),
         consume: impl FnOnce(Cursor, Cursor) -> R,
-    ) -> Result<Result<R, (Side, String)>, CheckError> {
+    ) -> Result<Result<R, (Side, String)>, CompareError> {
         let (ssql, tsql) = sqls;
         std::thread::scope(|scope| {
             let (stx, srx) = sync_channel(QUEUE);
@@ -88,7 +88,7 @@ impl Job<'_> {
                 read_target(target, tsql, self, configs.1, (ttx, t_recycled))
             });
             let result = consume(Cursor::new(srx, s_back), Cursor::new(trx, t_back));
-            let panicked = || CheckError::Value {
+            let panicked = || CompareError::Value {
                 check: self.check.to_owned(),
                 message: "a reading thread panicked".to_owned(),
             };
@@ -113,7 +113,7 @@ impl Job<'_> {
         target: &mut TargetConnection,
         report: &mut Report<'_>,
         notes: &mut Vec<String>,
-    ) -> Result<Result<u64, String>, CheckError> {
+    ) -> Result<Result<u64, String>, CompareError> {
         let l = self.layout;
         // Value windows for a single integer key carried as it is.
         let mut windows = None;
@@ -238,7 +238,7 @@ impl Job<'_> {
         target: &mut TargetConnection,
         grouping: Grouping<'_>,
         upper: Option<i64>,
-    ) -> Result<Result<Quick, String>, CheckError> {
+    ) -> Result<Result<Quick, String>, CompareError> {
         let limit = self.options.row_limit.is_some();
         let ssql = self.source_sql(limit, true, None);
         let tsql = self.target_sql(false, upper, None);
@@ -299,7 +299,7 @@ impl Job<'_> {
         target: &mut TargetConnection,
         report: &mut Report<'_>,
         notes: &mut Vec<String>,
-    ) -> Result<u64, CheckError> {
+    ) -> Result<u64, CompareError> {
         let limit = self.options.row_limit.is_some();
         let ssql = self.source_sql(limit, true, None);
         let tsql = self.target_sql(false, None, None);
@@ -395,7 +395,7 @@ impl Job<'_> {
         target: &mut TargetConnection,
         report: &mut Report<'_>,
         notes: &mut Vec<String>,
-    ) -> Result<u64, CheckError> {
+    ) -> Result<u64, CompareError> {
         let ssql = self.source_sql(false, false, None);
         let tsql = self.target_sql(false, None, None);
         let (s, t, _) = self.collect(source, target, (&ssql, &tsql), false, report)?;
@@ -474,7 +474,7 @@ impl Job<'_> {
         sqls: (&str, &str),
         keyed: bool,
         report: &mut Report<'_>,
-    ) -> Result<(RowHashes, RowHashes, bool), CheckError> {
+    ) -> Result<(RowHashes, RowHashes, bool), CompareError> {
         let light = |report_unconverted| PassConfig {
             keyed,
             light: true,
@@ -498,7 +498,7 @@ impl Job<'_> {
             },
         )?;
         let (mut s, mut t, unconverted, limited) =
-            outcome.map_err(|(_, why)| CheckError::Value {
+            outcome.map_err(|(_, why)| CompareError::Value {
                 check: self.check.to_owned(),
                 message: why,
             })?;
@@ -517,7 +517,7 @@ impl Job<'_> {
         sqls: (&str, &str),
         keyed: bool,
         wanted: (HashSet<u64>, HashSet<u64>),
-    ) -> Result<(HashMap<u64, Vec<u8>>, HashMap<u64, Vec<u8>>), CheckError> {
+    ) -> Result<(HashMap<u64, Vec<u8>>, HashMap<u64, Vec<u8>>), CompareError> {
         let config = |w| PassConfig {
             keyed,
             wanted: Some(w),
@@ -542,7 +542,7 @@ impl Job<'_> {
                 (s, t)
             },
         )?;
-        outcome.map_err(|(_, why)| CheckError::Value {
+        outcome.map_err(|(_, why)| CompareError::Value {
             check: self.check.to_owned(),
             message: why,
         })

@@ -9,7 +9,7 @@ use super::batches::{Batch, Msg, PassConfig, Producer, Stop, Summary, Unconverte
 use super::canonical::scan_tuple;
 use super::job::Job;
 use super::passes::spawn_named;
-use crate::checks::{CheckError, Side};
+use super::{CompareError, Side};
 use crate::copy::{show_value, Converter, SourceRow, SqlValue};
 
 /// Source rows handed from the SQLite reading thread to the converting one.
@@ -28,7 +28,7 @@ pub(super) fn read_source(
     channels: (SyncSender<Msg>, Receiver<Batch>),
 ) -> Result<(), Stop> {
     let converter = Converter::new(job.table).map_err(|u| {
-        Stop::Error(CheckError::Value {
+        Stop::Error(CompareError::Value {
             check: job.check.to_owned(),
             message: format!("column `{}` has type `{}`", u.column, u.type_sql),
         })
@@ -55,7 +55,7 @@ pub(super) fn read_source(
             };
             for sql in sqls {
                 let query_error =
-                    |e| Stop::Error(CheckError::query(job.check, Side::Source, sql, e));
+                    |e| Stop::Error(CompareError::query(job.check, Side::Source, sql, e));
                 let visited = conn.visit_in_key_order(sql, &page_keys, |values| {
                     read += 1;
                     chunk.push(values);
@@ -94,7 +94,7 @@ pub(super) fn read_source(
             &mut producer,
         );
         let read = reader.join().map_err(|_| {
-            Stop::Error(CheckError::Value {
+            Stop::Error(CompareError::Value {
                 check: job.check.to_owned(),
                 message: "the source reading thread panicked".to_owned(),
             })
@@ -124,7 +124,7 @@ fn convert_rows(
                 return Ok(());
             }
             if values.len() < columns {
-                return Err(Stop::Error(CheckError::Value {
+                return Err(Stop::Error(CompareError::Value {
                     check: job.check.to_owned(),
                     message: format!(
                         "the source query returns {} columns where {columns} are compared: `{sql}`",
@@ -145,7 +145,7 @@ fn convert_rows(
                 Ok(()) => {
                     let tuple = &producer.batch.data[start..];
                     scan_tuple(tuple, columns, &mut producer.canon.spans).map_err(|m| {
-                        Stop::Error(CheckError::Value {
+                        Stop::Error(CompareError::Value {
                             check: job.check.to_owned(),
                             message: m,
                         })
