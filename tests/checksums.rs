@@ -7,9 +7,9 @@ use std::time::Instant;
 
 use diesel::connection::SimpleConnection;
 
-use decant::commands::{prepare, Prepared};
 use decant::compare::checksum_table;
 use decant::compare::{ChecksumOptions, ChecksumOutcome, DifferenceKind, RowDifference};
+use decant::commands::{prepare, Prepared};
 use decant::introspect::open_sqlite_read_only;
 use decant::source::SourceConnection;
 

@@ -12,7 +12,7 @@ use crate::source::SourceConnection;
 use super::layout::{KeyOrder, Layout};
 use super::rejects::Rejects;
 use super::windows::{ranges_cte, ranges_sql, INLINE_RANGES};
-use super::{ChecksumOptions, CompareError, Side};
+use super::{CompareError, ChecksumOptions, Side};
 use crate::copy::{select_columns, SqlValue};
 use crate::dialect::quote_ident;
 use crate::prepare::Prepared;
@@ -229,10 +229,7 @@ impl Job<'_> {
     /// Whether the target table had rows updated (which moves them on disk) or deleted (whose
     /// space later inserts may take, out of key order), as far as the server's statistics
     /// already know.
-    pub(super) fn target_updated(
-        &self,
-        target: &mut TargetConnection,
-    ) -> Result<bool, CompareError> {
+    pub(super) fn target_updated(&self, target: &mut TargetConnection) -> Result<bool, CompareError> {
         #[derive(QueryableByName)]
         struct Updated {
             #[diesel(sql_type = Bool)]
