@@ -1,7 +1,7 @@
 //! The copy engine against real databases: SQLite files built from SQL, a PostgreSQL database
 //! per test, SQL rendered by decant's own templates.
 
-use decant::source::SourceConnection;
+use decant::engines::SourceConnection;
 use diesel::connection::SimpleConnection;
 use diesel::sql_types::{BigInt, Nullable, Text};
 use diesel::{PgConnection, QueryableByName, RunQueryDsl};
@@ -12,8 +12,9 @@ use decant::copy::{
     VecRejects,
 };
 use decant::dialect::{quote_ident, Templates};
-use decant::introspect::open_sqlite_read_only;
-use decant::mapping::parse_target_type;
+use decant::engines::postgres::copy_target_of;
+use decant::engines::postgres::parse_target_type;
+use decant::engines::sqlite::open_sqlite_read_only;
 use decant::plan::model::OnBadRow;
 use decant::resolve::{ResolvedColumn, ResolvedTable};
 use decant::transform::Transform;
@@ -129,7 +130,7 @@ struct Setup {
     _dir: tempfile::TempDir,
     source: SourceConnection,
     _db: TestDatabase,
-    target: decant::target::TargetConnection,
+    target: decant::engines::TargetConnection,
     table: ResolvedTable,
     primary_key: Vec<String>,
 }
@@ -150,7 +151,7 @@ fn setup(sqlite_sql: &str, mut t: ResolvedTable, primary_key: &[&str]) -> Setup 
         _dir: dir,
         source,
         _db: db,
-        target: decant::target::TargetConnection::Postgres(target),
+        target: decant::engines::TargetConnection::Postgres(target),
         table: t,
         primary_key: primary_key.iter().map(|s| s.to_string()).collect(),
     }
@@ -189,7 +190,7 @@ impl Setup {
                 table,
                 primary_key,
                 &select_sql,
-                &copy_sql,
+                Some(copy_target_of(&copy_sql).expect("the template renders a binary COPY")),
                 on_bad_row,
                 rejects,
                 ReadAlong::default(),
@@ -550,7 +551,7 @@ fn text_in_an_integer_column_under_stop_names_table_column_key_and_value_and_lea
         &s.table,
         &s.primary_key,
         &select_sql,
-        &copy_sql,
+        Some(copy_target_of(&copy_sql).expect("the template renders a binary COPY")),
         OnBadRow::Stop,
         &mut VecRejects::default(),
         ReadAlong::default(),

@@ -14,12 +14,12 @@ pub use crate::compare::{
     ChecksumOptions, ChecksumOutcome, CompareError, DifferenceKind, RowDifference, Side,
 };
 use crate::dialect::quote_ident;
+use crate::engines::SourceConnection;
+use crate::engines::TargetConnection;
 use crate::errors::chain;
 use crate::plan::model::Selection;
 use crate::prepare::Prepared;
 use crate::resolve::{ResolvedColumn, ResolvedPlan, ResolvedTable};
-use crate::source::SourceConnection;
-use crate::target::TargetConnection;
 
 /// The outcome of one check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -61,19 +61,19 @@ pub enum CheckError {
     /// A value could not be read or compared.
     #[error("check `{check}`: {message}")]
     Value { check: String, message: String },
-    /// A row key the source wrote is not JSON.
-    #[error("check `{check}`")]
-    Key {
-        check: String,
-        #[source]
-        source: crate::convert::key::BadKey,
-    },
     /// Reading decant's journal (the newest run's rejects, its baselines) failed.
     #[error("check `{check}`: reading decant's journal failed")]
     Journal {
         check: String,
         #[source]
         source: crate::journal::JournalError,
+    },
+    /// The orphan search read a row key that is not JSON.
+    #[error("check `{check}`")]
+    Orphans {
+        check: String,
+        #[source]
+        source: crate::orphans::OrphanError,
     },
     /// A transaction around a check failed to begin or end.
     #[error("check transaction failed")]
@@ -84,14 +84,6 @@ pub enum CheckError {
 }
 
 impl CheckError {
-    /// A row key of the check `check` that is not JSON.
-    pub fn key(check: impl Into<String>, source: crate::convert::key::BadKey) -> CheckError {
-        CheckError::Key {
-            check: check.into(),
-            source,
-        }
-    }
-
     /// A failed query on `side` for the check `check`.
     pub fn query(
         check: impl Into<String>,

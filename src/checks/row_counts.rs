@@ -6,15 +6,15 @@ use std::collections::HashMap;
 
 use diesel::RunQueryDsl;
 
-use crate::source::SourceConnection;
+use crate::engines::SourceConnection;
 
 use super::{count, target_table_sql, timed, CheckError, CheckResult, Count, Finding, Side};
 use crate::dialect::quote_ident;
+use crate::engines::TargetConnection;
 use crate::errors::chain;
 use crate::journal;
 use crate::plan::model::IfExists;
 use crate::resolve::{ResolvedPlan, ResolvedTable};
-use crate::target::TargetConnection;
 
 /// The rows the newest run into a schema rejected, per source table, and the rows its target
 /// tables held before it loaded into them.
@@ -113,7 +113,7 @@ fn count_both_sides(
     };
     let (source_counts, target_counts): (Vec<Timed>, Vec<Timed>) = std::thread::scope(|scope| {
         let sources = scope.spawn(|| {
-            crate::source::share_out(
+            crate::engines::share_out(
                 sources,
                 tables,
                 |t| t.source_rows,

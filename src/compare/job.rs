@@ -7,17 +7,17 @@ use diesel::sql_types::{Bool, Text};
 use diesel::{QueryableByName, RunQueryDsl};
 
 use crate::catalog::Engine;
-use crate::source::SourceConnection;
+use crate::engines::SourceConnection;
 
 use super::layout::{KeyOrder, Layout};
 use super::rejects::Rejects;
 use super::windows::{ranges_cte, ranges_sql, INLINE_RANGES};
-use super::{CompareError, ChecksumOptions, Side};
+use super::{ChecksumOptions, CompareError, Side};
 use crate::copy::{select_columns, SqlValue};
 use crate::dialect::quote_ident;
+use crate::engines::TargetConnection;
 use crate::prepare::Prepared;
 use crate::resolve::ResolvedTable;
-use crate::target::TargetConnection;
 
 /// One table's comparison: what both sides read and how.
 pub(super) struct Job<'a> {
@@ -229,7 +229,10 @@ impl Job<'_> {
     /// Whether the target table had rows updated (which moves them on disk) or deleted (whose
     /// space later inserts may take, out of key order), as far as the server's statistics
     /// already know.
-    pub(super) fn target_updated(&self, target: &mut TargetConnection) -> Result<bool, CompareError> {
+    pub(super) fn target_updated(
+        &self,
+        target: &mut TargetConnection,
+    ) -> Result<bool, CompareError> {
         #[derive(QueryableByName)]
         struct Updated {
             #[diesel(sql_type = Bool)]

@@ -1,8 +1,8 @@
 //! The table's layout: each column's type as the comparison treats it, the key, and how the
 //! two sides are compared (in key order, by key hash, or as multisets).
 
+use crate::engines::postgres::TargetType;
 use crate::mapping::wire::Kind;
-use crate::mapping::TargetType;
 use crate::resolve::ResolvedTable;
 
 /// A target column's type as the comparison treats it.

@@ -41,15 +41,15 @@ mod source;
 mod target;
 mod windows;
 
-use crate::source::SourceConnection;
+use crate::engines::SourceConnection;
 use diesel::connection::SimpleConnection;
 
 use serde::Serialize;
 
 use crate::copy::Converter;
+use crate::engines::TargetConnection;
 use crate::prepare::Prepared;
 use crate::resolve::ResolvedTable;
-use crate::target::TargetConnection;
 use batches::Grouping;
 use job::{base_select, Job};
 use layout::{Layout, Mode};
@@ -210,6 +210,9 @@ pub fn checksum_table(
     if options.row_limit == Some(0) {
         return Err(value_error("the row limit must be at least 1".to_owned()));
     }
+    let bound = crate::copy::with_type_oids(target, table)
+        .map_err(|e| CompareError::query(&check, Side::Target, crate::copy::TYPE_OID, e))?;
+    let table = &*bound;
     Converter::new(table).map_err(|u| {
         value_error(format!(
             "column `{}` has type `{}`, which cannot be compared",

@@ -4,7 +4,7 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::mpsc::sync_channel;
 
-use crate::source::SourceConnection;
+use crate::engines::SourceConnection;
 
 use super::batches::{Grouping, PassConfig, Stop, Unconverted};
 use super::canonical::scan_tuple;
@@ -18,7 +18,7 @@ use super::windows::{differing_ranges, Windows};
 use super::CHUNK;
 use super::{CompareError, DifferenceKind, RowDifference, Side};
 use crate::dialect::quote_ident;
-use crate::target::TargetConnection;
+use crate::engines::TargetConnection;
 
 /// Batches queued per side.
 const QUEUE: usize = 8;

@@ -7,8 +7,8 @@ use serde_json::Value as Json;
 
 use super::CompareError;
 use crate::copy::{select_columns, value_json, SqlValue};
+use crate::engines::TargetConnection;
 use crate::resolve::ResolvedTable;
-use crate::target::TargetConnection;
 
 /// The source keys of the rows the newest run into the schema rejected from this table.
 #[derive(Default)]

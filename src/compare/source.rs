@@ -3,7 +3,7 @@
 
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 
-use crate::source::{PageKey, SourceConnection, VisitError};
+use crate::engines::{PageKey, SourceConnection, VisitError};
 
 use super::batches::{Batch, Msg, PassConfig, Producer, Stop, Summary, Unconverted};
 use super::canonical::scan_tuple;

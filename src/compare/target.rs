@@ -11,7 +11,8 @@ use super::canonical::scan_tuple;
 use super::display::be_i32;
 use super::job::Job;
 use super::{CompareError, Side};
-use crate::target::{copy_out, TargetConnection};
+use crate::engines::postgres::copy_out;
+use crate::engines::TargetConnection;
 
 /// The binary COPY stream's signature.
 const COPY_SIGNATURE: &[u8; 11] = b"PGCOPY\n\xff\r\n\0";

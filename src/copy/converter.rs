@@ -7,7 +7,7 @@ use minijinja::value::{Value as JinjaValue, ValueKind};
 
 use super::read::SqlValue;
 use crate::convert::{binary, invalid_utf8, Column, Kind, Reason, Val};
-use crate::mapping::TargetType;
+use crate::engines::postgres::TargetType;
 use crate::resolve::{ResolvedColumn, ResolvedTable};
 use crate::transform::apply::apply_builtin;
 use crate::transform::{Builtin, Transform, TransformEnvironment};

@@ -1,9 +1,9 @@
 //! The safe ways to show a source value in a reject or an error, and the text SQLite gives a
-//! REAL; the values themselves are `crate::source::SqlValue`.
+//! REAL; the values themselves are `crate::engines::SqlValue`.
 
 use std::fmt::Write as _;
 
-pub use crate::source::{SourceRow, SqlValue};
+pub use crate::engines::{SourceRow, SqlValue};
 
 /// Longest shown text, in characters, and blob, in bytes.
 const SHOWN_CHARS: usize = 200;
@@ -117,9 +117,8 @@ mod tests {
     #[test]
     fn reals_render_exactly_as_the_bundled_sqlite_does() {
         const COUNT: usize = 3000;
-        use diesel::{Connection, RunQueryDsl};
-        let mut conn =
-            diesel::SqliteConnection::establish(":memory:").expect("an in-memory database");
+        use diesel::RunQueryDsl;
+        let mut conn = crate::engines::sqlite::open_in_memory().expect("an in-memory database");
         let mut values = vec![
             0.1 + 0.2,
             1.0 / 3.0,

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Nullable, Text};
 
-use crate::target::TargetConnection;
+use crate::engines::TargetConnection;
 
 use super::{query_error, Flag, JournalError};
 

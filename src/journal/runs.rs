@@ -4,7 +4,7 @@
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Nullable, Text};
 
-use crate::target::TargetConnection;
+use crate::engines::TargetConnection;
 
 use super::{query_error, JournalError, StepState};
 

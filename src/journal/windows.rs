@@ -4,8 +4,8 @@
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
 
+use crate::engines::TargetConnection;
 use crate::source::digest::WindowSums;
-use crate::target::TargetConnection;
 
 use super::{query_error, JournalError};
 

@@ -2,9 +2,9 @@
 //! encoder, what each field is built from, and the epochs binary times count from. The copy
 //! engine encodes with it, the checksums read back with it, resolution asks it.
 
-use super::target_types::{TargetType, TypeFamily};
 pub(crate) use crate::convert::binary::Kind;
 pub use crate::convert::binary::{PG_EPOCH_DAYS, PG_EPOCH_MICROS};
+use crate::engines::postgres::{TargetType, TypeFamily};
 
 /// The OID of an array element type the copy engine writes (binary COPY names it).
 fn element_oid(base: &str) -> Option<u32> {
@@ -35,8 +35,11 @@ impl Kind {
                 array: false,
                 ..t.clone()
             };
+            // An enum's OID is the target database's own: looked up there before copying
+            // (0 until then, which the copy engine refuses).
+            let enum_oid = (!t.labels.is_empty()).then(|| t.element_oid.unwrap_or(0));
             return Kind::of(&element)
-                .and_then(|_| element_oid(&t.base))
+                .and_then(|_| element_oid(&t.base).or(enum_oid))
                 .map(|element_oid| Kind::Array { element_oid });
         }
         Some(match t.family() {

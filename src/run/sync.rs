@@ -20,10 +20,12 @@ use crate::compare::checksum_table;
 use crate::compare::{ChecksumOptions, DifferenceKind};
 use crate::copy::{self, Reject, VecRejects};
 use crate::dialect::{source_template, target_template, Templates};
+use crate::engines::open_source;
+use crate::engines::postgres::TypeFamily;
+use crate::engines::TargetConnection;
+use crate::engines::{PageKey, SourceConnection};
 use crate::errors::chain;
-use crate::introspect::open_source;
 use crate::journal::{self, JournalError, RunState, SyncCounts};
-use crate::mapping::target_types::TypeFamily;
 use crate::plan::model::{IfExists, OnBadRow};
 use crate::prepare::Prepared;
 use crate::resolve::ResolvedTable;
@@ -32,8 +34,6 @@ use crate::signals;
 use crate::source::digest::{
     digest_parts, DigestError, DigestPart, PartSums, StreamedDigest, WindowSums, MAX_WINDOWS,
 };
-use crate::source::{PageKey, SourceConnection};
-use crate::target::TargetConnection;
 use crate::url::{parse_source_url, SourceUrl};
 
 /// Keys per statement when rows are named by key.
@@ -822,7 +822,7 @@ fn reject_children(
                 vec![None]
             };
             for rows_in in places {
-                let Some(sql) = crate::run::execute::reject_children_sql(
+                let Some(sql) = crate::run::step::reject_children_sql(
                     templates, resolved, child, fk, run_id, rows_in,
                 )
                 .map_err(|e| failed(e.to_string()))?
@@ -957,7 +957,7 @@ fn stage(
             &staged_table,
             &t.key_columns,
             &select,
-            "",
+            None,
             prepared.resolved.settings.on_bad_row,
             rejects,
             copy::ReadAlong::default(),
