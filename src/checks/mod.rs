@@ -67,6 +67,13 @@ pub enum CheckError {
         #[source]
         source: crate::journal::JournalError,
     },
+    /// The orphan search read a row key that is not JSON.
+    #[error("check `{check}`")]
+    Orphans {
+        check: String,
+        #[source]
+        source: crate::orphans::OrphanError,
+    },
     /// A transaction around a check failed to begin or end.
     #[error("check transaction failed")]
     Transaction(#[from] diesel::result::Error),
