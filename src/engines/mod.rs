@@ -17,6 +17,7 @@ pub mod postgres;
 mod source;
 pub mod sqlite;
 mod target;
+pub mod url;
 pub(crate) mod value;
 
 pub use introspect::{introspect_source, open_source, IntrospectError};
@@ -24,4 +25,5 @@ pub use mapping::{default_mapping, TypeDecision};
 pub(crate) use source::share_out;
 pub use source::{AnotherSource, PageKey, SourceConnection, VisitError};
 pub use target::TargetConnection;
+pub use url::{PlanSource, Unresolvable};
 pub use value::{AnyStorage, SourceRow, SqlValue};

@@ -5,6 +5,7 @@ mod introspect;
 pub(crate) mod pages;
 pub mod session;
 pub mod types;
+pub(crate) mod url;
 
 pub use introspect::{count_tables, count_where, introspect_mysql, profile_mysql};
 pub use pages::MYSQL_PAGE_ROWS;
