@@ -210,6 +210,9 @@ pub fn checksum_table(
     if options.row_limit == Some(0) {
         return Err(value_error("the row limit must be at least 1".to_owned()));
     }
+    let bound = crate::copy::with_type_oids(target, table)
+        .map_err(|e| CompareError::query(&check, Side::Target, crate::copy::TYPE_OID, e))?;
+    let table = &*bound;
     Converter::new(table).map_err(|u| {
         value_error(format!(
             "column `{}` has type `{}`, which cannot be compared",

@@ -58,8 +58,9 @@ pub(crate) enum Kind {
     Geometry,
     /// An enum of the app's schema; the labels are the column's.
     Enum,
-    /// A one-dimensional array from JSON-array text; the element's OID, and its encoder is
-    /// the column's `element`.
+    /// A one-dimensional array from JSON-array text or comma-separated labels; the element's
+    /// OID (an app's enum's as its target database has it), and its encoder is the column's
+    /// `element`.
     Array {
         element_oid: u32,
     },

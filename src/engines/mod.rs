@@ -16,7 +16,7 @@ pub mod mysql;
 pub mod postgres;
 mod source;
 pub mod sqlite;
-mod target;
+pub(crate) mod target;
 pub mod url;
 pub(crate) mod value;
 

@@ -94,6 +94,27 @@ impl TargetConnection {
     }
 }
 
+/// Looks up one type by its SQL spelling (as `format_type` wrote it, qualified where needed).
+pub const TYPE_OID: &str = "SELECT $1::regtype::oid AS oid";
+
+#[derive(diesel::QueryableByName)]
+struct TypeOid {
+    #[diesel(sql_type = diesel::sql_types::Oid)]
+    oid: u32,
+}
+
+impl TargetConnection {
+    /// The OID of the type spelled `type_sql` in this database ([`TYPE_OID`]): binary COPY
+    /// names an array's element type by it, and an app's own type has its database's OID.
+    pub fn type_oid(&mut self, type_sql: &str) -> QueryResult<u32> {
+        use diesel::RunQueryDsl;
+        diesel::sql_query(TYPE_OID)
+            .bind::<diesel::sql_types::Text, _>(type_sql)
+            .get_result::<TypeOid>(self.postgres())
+            .map(|t| t.oid)
+    }
+}
+
 impl SimpleConnection for TargetConnection {
     fn batch_execute(&mut self, sql: &str) -> QueryResult<()> {
         self.postgres().batch_execute(sql)

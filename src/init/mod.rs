@@ -299,12 +299,12 @@ pub fn starter_plan(
     }
     if !catalog.views.is_empty() {
         // Views are carried: rewritten for PostgreSQL and made after the tables. What
-        // PostgreSQL refuses even so is only known on a PostgreSQL: `rehearse` tells.
+        // PostgreSQL refuses even so is only known on a PostgreSQL: `plan` asks the target.
         let _ = writeln!(out, "\n# Views, carried: each is made after the tables from its SELECT rewritten for PostgreSQL;");
-        let _ = writeln!(out, "# `decant plan` lists one it cannot rewrite, and `decant rehearse` (or a run) reports one");
+        let _ = writeln!(out, "# `decant plan` lists one it cannot rewrite and warns of one PostgreSQL refuses (made on the");
         let _ = writeln!(
             out,
-            "# PostgreSQL refuses, with its reason, as not carried:"
+            "# target in a transaction it rolls back), with its reason; a run reports such a view as not carried:"
         );
         for v in &catalog.views {
             let _ = writeln!(out, "#   view `{}`", v.name);

@@ -35,8 +35,11 @@ impl Kind {
                 array: false,
                 ..t.clone()
             };
+            // An enum's OID is the target database's own: looked up there before copying
+            // (0 until then, which the copy engine refuses).
+            let enum_oid = (!t.labels.is_empty()).then(|| t.element_oid.unwrap_or(0));
             return Kind::of(&element)
-                .and_then(|_| element_oid(&t.base))
+                .and_then(|_| element_oid(&t.base).or(enum_oid))
                 .map(|element_oid| Kind::Array { element_oid });
         }
         Some(match t.family() {

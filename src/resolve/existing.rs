@@ -345,19 +345,21 @@ fn column_path(plan: &Plan, key: &str) -> crate::plan::DocPath {
     }
 }
 
-/// The type values are written as into the app's column: its enum with the labels, or its
-/// (base) type; `None` when the copy engine has no encoder for it.
+/// The type values are written as into the app's column: its enum with the labels (or an
+/// array of it), or its (base) type; `None` when the copy engine has no encoder for it.
 pub fn app_target_type(app_column: &TargetColumn) -> Option<TargetType> {
     if app_column.labels.is_empty() {
         parse_target_type(&app_column.base_type)
             .ok()
             .filter(crate::mapping::wire::writable)
     } else {
+        let element = app_column.type_sql.strip_suffix("[]");
         Some(TargetType {
-            base: app_column.type_sql.clone(),
+            base: element.unwrap_or(&app_column.type_sql).to_owned(),
             modifiers: Vec::new(),
-            array: false,
+            array: element.is_some(),
             labels: app_column.labels.clone(),
+            element_oid: None,
         })
     }
 }

@@ -48,7 +48,7 @@ pub struct TargetColumn {
     /// The domain the column is declared with, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub domain: Option<String>,
-    /// An enum type's labels in order (also through a domain).
+    /// An enum type's labels in order (also through a domain, and an array's element's).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub labels: Vec<String>,
     pub not_null: bool,
@@ -150,7 +150,8 @@ SELECT c.relname::text AS table_name, a.attname::text AS column_name,
             ELSE format_type(a.atttypid, a.atttypmod) END AS base_type,
        CASE WHEN t.typtype = 'd' THEN format_type(a.atttypid, NULL) END AS domain,
        (SELECT array_agg(e.enumlabel::text ORDER BY e.enumsortorder) FROM pg_enum e
-         WHERE e.enumtypid = CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE a.atttypid END) AS labels,
+         WHERE e.enumtypid = CASE WHEN t.typtype = 'd' THEN t.typbasetype
+                                 WHEN t.typcategory = 'A' THEN t.typelem ELSE a.atttypid END) AS labels,
        a.attnotnull AS not_null,
        pg_get_expr(d.adbin, d.adrelid) AS default_sql,
        a.attidentity <> '' AS identity,

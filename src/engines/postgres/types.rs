@@ -16,6 +16,10 @@ pub struct TargetType {
     /// value outside them is a bad row.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub labels: Vec<String>,
+    /// For an array of an enum of the app's schema: the OID of the enum in the target the
+    /// rows go to, which binary COPY names (looked up there before copying).
+    #[serde(skip)]
+    pub element_oid: Option<u32>,
 }
 
 impl TargetType {
@@ -25,6 +29,7 @@ impl TargetType {
             modifiers: Vec::new(),
             array: false,
             labels: Vec::new(),
+            element_oid: None,
         }
     }
 
@@ -34,6 +39,7 @@ impl TargetType {
             modifiers,
             array: false,
             labels: Vec::new(),
+            element_oid: None,
         }
     }
 
@@ -225,6 +231,7 @@ pub fn parse_target_type(text: &str) -> Result<TargetType, TargetTypeError> {
         modifiers,
         array,
         labels: Vec::new(),
+        element_oid: None,
     })
 }
 
