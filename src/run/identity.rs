@@ -1,8 +1,6 @@
 //! What a run is of: the plan's hash (what would execute) and the source's fingerprint, so
 //! `--resume` can refuse when either changed since the interrupted run.
 
-use std::io::Read;
-
 use sha2::{Digest, Sha256};
 
 use crate::catalog::Catalog;
@@ -23,37 +21,12 @@ pub fn plan_hash(resolved: &ResolvedPlan, steps: &[RenderedStep]) -> String {
     hex(&h.finalize())
 }
 
-/// A fingerprint of the source: its schema and row counts, its size, and SQLite's file change
-/// counter (header bytes 24..28, bumped by every committed write) and WAL size.
+/// A fingerprint of the source: its schema and row counts, and what its engine says tells its
+/// content changed ([`SourceUrl::fingerprint_into`]: SQLite's file, a server's address).
 pub fn source_fingerprint(url: &SourceUrl, catalog: &Catalog) -> std::io::Result<String> {
     let mut h = Sha256::new();
     h.update(serde_json::to_vec(catalog).unwrap_or_default());
-    let file = match url {
-        SourceUrl::Sqlite(file) => file,
-        // A server has no file to look at: its schema and exact row counts (in the catalog)
-        // stand for its content, with the server and database it is.
-        SourceUrl::Mysql(url) => {
-            h.update(crate::url::without_password(url).as_bytes());
-            return Ok(hex(&h.finalize()));
-        }
-    };
-    let mut header = [0u8; 100];
-    let mut f = std::fs::File::open(file)?;
-    let read = f.read(&mut header)?;
-    h.update(&header[..read.min(100)]);
-    h.update(f.metadata()?.len().to_le_bytes());
-    let wal = file.with_extension(format!(
-        "{}-wal",
-        file.extension()
-            .and_then(|e| e.to_str())
-            .unwrap_or_default()
-    ));
-    if let Ok(meta) = std::fs::metadata(&wal) {
-        h.update(meta.len().to_le_bytes());
-        if let Ok(modified) = meta.modified() {
-            h.update(format!("{modified:?}").as_bytes());
-        }
-    }
+    url.fingerprint_into(&mut h)?;
     Ok(hex(&h.finalize()))
 }
 
