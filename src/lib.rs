@@ -15,8 +15,10 @@
 //! 4. [`resolve`]
 //! 5. [`copy`], [`graph`], [`render`], [`journal`]
 //! 6. [`prepare`] (the front half of every command), [`init`]
-//! 7. [`checks`], [`run`], [`output`], [`rehearse`]
-//! 8. [`commands`], the only place errors become messages and exit codes
+//! 7. [`checks`], [`output`], [`rehearse`]
+//! 8. [`sync`] (the target brought up to a changed source, by job)
+//! 9. [`run`]
+//! 10. [`commands`], the only place errors become messages and exit codes
 
 //!
 //! Backends. The source side is one seam: [`source::SourceConnection`] (a variant per engine:
@@ -60,6 +62,7 @@ pub mod resolve;
 pub mod run;
 pub mod signals;
 pub mod source;
+pub mod sync;
 pub mod target;
 pub mod transform;
 pub mod url;

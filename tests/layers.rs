@@ -29,7 +29,9 @@ const LAYERS: &[&[&str]] = &[
     &["resolve"],
     &["copy", "graph", "render", "journal"],
     &["prepare", "init"],
-    &["checks", "run", "output", "rehearse"],
+    &["checks", "output", "rehearse"],
+    &["sync"],
+    &["run"],
     &["commands"],
 ];
 

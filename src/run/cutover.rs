@@ -11,7 +11,6 @@ use std::time::{Duration, Instant, SystemTime};
 use diesel::connection::SimpleConnection;
 use serde::Serialize;
 
-use super::sync::{sync, SyncReport};
 use crate::checks::{run_plan_checks, CheckResult, CheckStatus, Databases};
 use crate::errors::chain;
 use crate::graph::StepKind;
@@ -21,6 +20,7 @@ use crate::plan::model::StepPhase;
 use crate::prepare::Prepared;
 use crate::signals;
 use crate::source::pause::WritePause;
+use crate::sync::{sync, SyncReport};
 use crate::url::parse_source_url;
 
 /// How a cutover is done.

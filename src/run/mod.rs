@@ -10,4 +10,3 @@ pub mod orphan_watch;
 pub mod progress;
 pub mod report;
 pub mod rollback;
-pub mod sync;
