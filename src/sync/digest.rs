@@ -78,7 +78,14 @@ pub(super) fn digest_tables(
             width,
             parts: Vec::new(),
         };
-        for part in split(prepared, table, key, (key_min, width), windows) {
+        for part in split(
+            prepared,
+            source.digests_in_pages(),
+            table,
+            key,
+            (key_min, width),
+            windows,
+        ) {
             plan.parts.push(parts.len());
             parts.push(part);
         }
@@ -101,7 +108,14 @@ pub(super) fn digest_tables(
             // A key outside the kept windows: new windows, and the whole table compared once.
             plan.kept = None;
             let (key_min, width, windows) = fresh_windows(prepared, source, table, plan.key)?;
-            let parts = split(prepared, table, plan.key, (key_min, width), windows);
+            let parts = split(
+                prepared,
+                source.digests_in_pages(),
+                table,
+                plan.key,
+                (key_min, width),
+                windows,
+            );
             let results = digest_parts(source, twin.as_deref_mut(), &parts);
             now = merged(table, (key_min, width), results.into_iter().map(Some))?;
         }
@@ -138,8 +152,7 @@ pub fn streamed_digest(
 ) -> Option<StreamedDigest> {
     let key = digested_key(table)?;
     // MySQL finds its primary key's first and last value in the index.
-    let cheap_bounds =
-        keyed_by_rowid(prepared, table, key) || source.engine() == crate::catalog::Engine::Mysql;
+    let cheap_bounds = keyed_by_rowid(prepared, table, key) || source.digests_in_pages();
     if !cheap_bounds || prepared.resolved.settings.if_exists == IfExists::Append {
         return None;
     }
@@ -207,6 +220,7 @@ fn fresh_windows(
 /// is open below and the last open above, so a key outside the windows is still seen.
 fn split(
     prepared: &Prepared,
+    in_pages: bool,
     table: &ResolvedTable,
     key: &str,
     (key_min, width): (i64, i64),
@@ -217,7 +231,7 @@ fn split(
     // SQLite: the key first, then every value digested. MySQL: the load's own rows, read in
     // pages by the key, as a run's load reads them.
     // MySQL pages by every key column (the first one's values repeat in a composite key).
-    let pages = if prepared.resolved.engine == crate::catalog::Engine::Mysql {
+    let pages = if in_pages {
         page_keys(table)
     } else {
         Vec::new()

@@ -64,6 +64,8 @@ pub struct SyncReport {
     pub dry_run: bool,
     /// Wall time of the whole sync: a cutover's downtime when the writers are stopped.
     pub seconds: f64,
+    /// Where those seconds went.
+    pub phases: SyncPhases,
     pub tables: Vec<TableSync>,
     pub rejects: Vec<Reject>,
 }
@@ -79,6 +81,16 @@ impl SyncReport {
         }
         c
     }
+}
+
+/// Wall seconds of a sync's phases: opening the source and the journal, digesting every
+/// table, comparing the windows that changed, staging and applying in the target.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct SyncPhases {
+    pub open: f64,
+    pub digest: f64,
+    pub compare: f64,
+    pub apply: f64,
 }
 
 /// Why a sync could not be done.
@@ -165,6 +177,10 @@ pub fn sync(prepared: &Prepared, target_url: &str, dry_run: bool) -> Result<Sync
     let rows: u64 = resolved.tables.iter().map(|t| t.source_rows).sum();
     let mut twin = begin_reading(&mut source, &source_url, rows)?;
     let earlier = journal::run_rejects(&mut target, run.id)?;
+    let mut phases = SyncPhases {
+        open: started.elapsed().as_secs_f64(),
+        ..SyncPhases::default()
+    };
     let digests = digest_tables(
         prepared,
         &mut source,
@@ -174,6 +190,7 @@ pub fn sync(prepared: &Prepared, target_url: &str, dry_run: bool) -> Result<Sync
         &earlier,
     )?;
     drop(twin.take());
+    phases.digest = started.elapsed().as_secs_f64() - phases.open;
     let mut plans = Vec::new();
     for (table, digest) in resolved.tables.iter().zip(&digests) {
         let earlier: Vec<&Reject> = earlier.iter().filter(|r| r.table == table.source).collect();
@@ -183,11 +200,14 @@ pub fn sync(prepared: &Prepared, target_url: &str, dry_run: bool) -> Result<Sync
         recheck_rejected(&mut plan, earlier.into_iter());
         plans.push(plan);
     }
+    phases.compare = started.elapsed().as_secs_f64() - phases.open - phases.digest;
+    let applying = Instant::now();
     if dry_run {
         return Ok(SyncReport {
             run_id: run.id,
             dry_run,
             seconds: started.elapsed().as_secs_f64(),
+            phases,
             tables: plans.into_iter().map(|p| p.result).collect(),
             rejects: Vec::new(),
         });
@@ -247,6 +267,7 @@ pub fn sync(prepared: &Prepared, target_url: &str, dry_run: bool) -> Result<Sync
             run_id: run.id,
             dry_run,
             seconds: 0.0,
+            phases: phases.clone(),
             tables: plans.iter().map(|p| p.result.clone()).collect(),
             rejects: rejects.rejects.clone(),
         };
@@ -266,6 +287,7 @@ pub fn sync(prepared: &Prepared, target_url: &str, dry_run: bool) -> Result<Sync
     let outcome = match result {
         Ok(mut report) => {
             report.seconds = started.elapsed().as_secs_f64();
+            report.phases.apply = applying.elapsed().as_secs_f64();
             Ok(report)
         }
         Err(e) => {
@@ -300,7 +322,7 @@ fn begin_reading(
     rows: u64,
 ) -> Result<Option<SourceConnection>, SyncError> {
     let failed = SyncError::Read;
-    if source.engine() == crate::catalog::Engine::Mysql {
+    if source.twin_under_global_lock() {
         let opened = (rows >= copy::PARALLEL_READ_ROWS)
             .then(|| open_source(url).ok().zip(open_source(url).ok()))
             .flatten();
