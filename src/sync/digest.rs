@@ -85,6 +85,7 @@ pub(super) fn digest_tables(
             key,
             (key_min, width),
             windows,
+            plan.kept.as_ref().map(|k| k.sums.as_slice()),
         ) {
             plan.parts.push(parts.len());
             parts.push(part);
@@ -115,6 +116,7 @@ pub(super) fn digest_tables(
                 plan.key,
                 (key_min, width),
                 windows,
+                None,
             );
             let results = digest_parts(source, twin.as_deref_mut(), &parts);
             now = merged(table, (key_min, width), results.into_iter().map(Some))?;
@@ -225,6 +227,7 @@ fn split(
     key: &str,
     (key_min, width): (i64, i64),
     windows: usize,
+    kept: Option<&[u64]>,
 ) -> Vec<(DigestPart, u64)> {
     let base = crate::checks::checksums::load_select(prepared, table);
     let column = crate::dialect::quote_ident(key);
@@ -253,9 +256,8 @@ fn split(
     } else {
         1
     };
-    let per = windows.max(1).div_ceil(wanted);
-    let pieces = windows.max(1).div_ceil(per);
-    if pieces <= 1 {
+    let pieces = piece_starts(windows, wanted, kept);
+    if pieces.len() <= 1 {
         return vec![(part(select), table.source_rows)];
     }
     let windows_of = WindowSums {
@@ -263,22 +265,51 @@ fn split(
         width,
         sums: Vec::new(),
     };
-    (0..pieces)
+    let occupied: u64 = pieces.iter().map(|(_, n)| n).sum::<u64>().max(1);
+    (0..pieces.len())
         .map(|p| {
             let mut bounds = Vec::new();
             if p > 0 {
-                bounds.push(format!("{column} >= {}", windows_of.bounds(p * per).0));
+                bounds.push(format!("{column} >= {}", windows_of.bounds(pieces[p].0).0));
             }
-            if p + 1 < pieces {
-                bounds.push(format!(
-                    "{column} <= {}",
-                    windows_of.bounds((p + 1) * per - 1).1
-                ));
+            if let Some((next, _)) = pieces.get(p + 1) {
+                bounds.push(format!("{column} <= {}", windows_of.bounds(next - 1).1));
             }
             let sql = format!("{select} WHERE {}", bounds.join(" AND "));
-            (part(sql), table.source_rows / pieces as u64)
+            let rows = table.source_rows * pieces[p].1 / occupied;
+            (part(sql), rows)
         })
         .collect()
+}
+
+/// Where each of about `wanted` pieces of `windows` windows starts, with how many of its
+/// windows hold rows: by the `kept` sums when there are some (a window of 0 holds none), so
+/// each piece holds about as many rows however the keys are spread (a live writer's keys far
+/// above the rest leave most windows empty); else in pieces of equal width.
+fn piece_starts(windows: usize, wanted: usize, kept: Option<&[u64]>) -> Vec<(usize, u64)> {
+    let windows = windows.max(1);
+    let wanted = wanted.clamp(1, windows);
+    let occupied = kept.map_or(0, |k| k.iter().filter(|s| **s != 0).count());
+    let Some(kept) = kept.filter(|_| occupied >= wanted) else {
+        let per = windows.div_ceil(wanted);
+        return (0..windows.div_ceil(per))
+            .map(|p| (p * per, (per.min(windows - p * per)) as u64))
+            .collect();
+    };
+    let per = occupied.div_ceil(wanted);
+    let mut starts = vec![(0, 0u64)];
+    for (i, sum) in kept.iter().enumerate() {
+        if *sum == 0 {
+            continue;
+        }
+        let last = starts.last_mut().expect("starts begins with one piece");
+        if last.1 as usize == per {
+            starts.push((i, 1));
+        } else {
+            last.1 += 1;
+        }
+    }
+    starts
 }
 
 /// The key columns a MySQL digest pages `table`'s rows by, in key order, with their places in
@@ -329,4 +360,29 @@ fn merged(
         }
     }
     Ok((!outside).then_some(whole))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::piece_starts;
+
+    #[test]
+    fn pieces_hold_as_many_rows_each_though_most_windows_are_empty() {
+        // Rows in windows 0..6, then one far above (a live writer's keys): two pieces of
+        // three or four windows with rows each, not one piece holding every row.
+        let mut kept = vec![1u64; 6];
+        kept.resize(1000, 0);
+        kept.push(7);
+        assert_eq!(
+            piece_starts(kept.len(), 2, Some(&kept)),
+            vec![(0, 4), (4, 3)]
+        );
+        // Without sums: equal widths.
+        assert_eq!(piece_starts(10, 3, None), vec![(0, 4), (4, 4), (8, 2)]);
+        // Fewer windows with rows than pieces wanted: equal widths too.
+        assert_eq!(
+            piece_starts(4, 3, Some(&[0, 5, 0, 0])),
+            vec![(0, 2), (2, 2)]
+        );
+    }
 }
