@@ -18,7 +18,8 @@ pub struct Catalog {
     pub notes: Vec<String>,
 }
 
-/// A source engine decant reads.
+/// A source engine decant reads; what the rest of the code may ask it is answered in
+/// `crate::engines` (its dialect, whether it has a rowid, …).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Engine {
@@ -26,21 +27,6 @@ pub enum Engine {
     Sqlite,
     /// MySQL or MariaDB.
     Mysql,
-}
-
-impl Engine {
-    /// The folder of its templates under `templates/`.
-    pub fn dialect(self) -> &'static str {
-        match self {
-            Engine::Sqlite => "sqlite",
-            Engine::Mysql => "mysql",
-        }
-    }
-
-    /// Whether a table without a primary key still names its rows (SQLite's `rowid`).
-    pub fn has_rowid(self) -> bool {
-        self == Engine::Sqlite
-    }
 }
 
 impl Catalog {

@@ -10,32 +10,33 @@
 //!
 //! 1. [`errors`], [`url`], [`signals`], [`catalog`], [`migrations`], [`cli`], [`dialect`]
 //! 2. [`plan`]
-//! 3. [`naming`], [`transform`], [`source`] (one connection type over every source engine),
-//!    [`target`] (the same for the database decant writes), [`introspect`], [`mapping`]
-//! 4. [`resolve`]
-//! 5. [`copy`], [`graph`], [`render`], [`journal`]
-//! 6. [`prepare`] (the front half of every command), [`init`]
-//! 7. [`checks`], [`output`], [`rehearse`]
-//! 8. [`sync`] (the target brought up to a changed source, by job)
-//! 9. [`run`]
-//! 10. [`commands`], the only place errors become messages and exit codes
+//! 3. [`convert`] (a value to a PostgreSQL column's type: the typed conversions and encoders)
+//! 4. [`naming`], [`transform`], [`engines`] (every engine, one folder each, behind one seam),
+//!    [`source`] (digests and the write pause), [`mapping`] (PostgreSQL's wire types)
+//! 5. [`resolve`]
+//! 6. [`copy`], [`graph`], [`render`], [`journal`]
+//! 7. [`prepare`] (the front half of every command), [`init`]
+//! 8. [`compare`] (the row-comparison engine checks and sync share)
+//! 9. [`checks`], [`output`], [`rehearse`]
+//! 10. [`sync`] (the target brought up to a changed source, by job)
+//! 11. [`run`]
+//! 12. [`commands`], the only place errors become messages and exit codes
 
 //!
-//! Backends. The source side is one seam: [`source::SourceConnection`] (a variant per engine:
-//! SQLite, MySQL/MariaDB) opens, snapshots and streams rows as engine-neutral
-//! [`source::SqlValue`]s; [`introspect`] has a file per engine that fills the same
-//! [`catalog::Catalog`], whose [`catalog::Engine`] picks the route: the type mapping
-//! ([`mapping::default_mapping`]) and the source's templates (`templates/<engine>/`). A new
-//! source engine is a variant there, an introspection file, a mapping file and its templates.
-//! The target side is the other seam: [`target::TargetConnection`] (a variant per target:
-//! PostgreSQL today) carries statements, transactions, the bulk loader (binary COPY in) and
-//! the read-back stream for checksums (binary COPY out); every layer above holds it, never
-//! Diesel's `PgConnection` (`tests/layers.rs` keeps it so). What is PostgreSQL's own SQL
-//! reaches the inner connection through [`target::TargetConnection::postgres`], in a listed set
-//! of places: [`journal`] (every `decant.*` statement), `introspect::postgres` (an app's
-//! existing schema), the checks' typed queries; beside them [`mapping::wire`] (PostgreSQL's
-//! binary types, for the loader and the checksums) and `templates/postgres/`. A second target
-//! is a variant there, an answer in each listed place, and its templates.
+//! Backends. [`engines`] holds one folder per engine — `sqlite/`, `mysql/` (sources) and
+//! `postgres/` (the target) — each with its connection, introspection, profiling, type mapping
+//! and SQL (beside `templates/<engine>/`). The rest of the code holds the seam's types:
+//! [`engines::SourceConnection`] opens, snapshots and streams rows as engine-neutral
+//! [`engines::SqlValue`]s; [`engines::open_source`] and [`engines::introspect_source`] fill the
+//! same [`catalog::Catalog`], whose [`catalog::Engine`] routes the type mapping
+//! ([`engines::default_mapping`]) and the source's templates; [`engines::TargetConnection`]
+//! carries statements, transactions, the bulk loader (binary COPY in) and the read-back stream
+//! (binary COPY out). No file outside an engine's folder names its connection type or its
+//! variants (`tests/layers.rs` keeps it so). What is PostgreSQL's own SQL reaches the inner
+//! connection through [`engines::TargetConnection::postgres`], in a listed set of places:
+//! [`journal`] (every `decant.*` statement), `engines::postgres::introspect` (an app's existing
+//! schema), the checks' typed queries; beside them [`mapping::wire`] (PostgreSQL's binary
+//! types, for the loader and the checksums) and `templates/postgres/`.
 
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
@@ -43,12 +44,14 @@ pub mod catalog;
 pub mod checks;
 pub mod cli;
 pub mod commands;
+pub mod compare;
+pub mod convert;
 pub mod copy;
 pub mod dialect;
+pub mod engines;
 pub mod errors;
 pub mod graph;
 pub mod init;
-pub mod introspect;
 pub mod journal;
 pub mod mapping;
 pub mod migrations;
@@ -63,6 +66,5 @@ pub mod run;
 pub mod signals;
 pub mod source;
 pub mod sync;
-pub mod target;
 pub mod transform;
 pub mod url;

@@ -12,7 +12,7 @@ use clap::Parser;
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
-    decant::introspect::use_sqlite_multithread_mode();
+    decant::engines::sqlite::use_sqlite_multithread_mode();
     let cli = decant::cli::Cli::parse();
     let code = decant::commands::execute(
         cli,

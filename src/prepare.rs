@@ -5,18 +5,17 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use crate::catalog::Catalog;
-use crate::catalog::{Column, Engine, Table};
+use crate::catalog::{Column, Table};
 use crate::dialect::Templates;
 use crate::doc_path;
+use crate::engines::postgres::introspect::TargetSchema;
+use crate::engines::{introspect_source, open_source};
 use crate::errors::chain;
 use crate::graph::{build_graph, StepGraph};
-use crate::introspect::postgres::TargetSchema;
-use crate::introspect::{introspect_source, open_source, profile_catalog, profile_mysql};
 use crate::plan::model::SchemaOwner;
 use crate::plan::{load_plan_keep_going, Diagnostic, Diagnostics, LoadedPlan};
 use crate::render::{render_steps, RenderedStep};
 use crate::resolve::{fit_to_app_schema, resolve, ResolvedPlan};
-use crate::source::SourceConnection;
 use crate::url::{check_target_url, parse_source_url};
 
 /// Which source columns preparing a plan profiles (reads every value of).
@@ -86,7 +85,7 @@ impl Prepared {
 
 /// Loads, introspects and profiles the source, resolves, validates and renders.
 /// `profile_all` profiles every column (a full scan); otherwise only those whose mapping
-/// depends on their values ([`crate::mapping::types::decided_by_values`]).
+/// depends on their values ([`crate::engines::sqlite::types::decided_by_values`]).
 pub fn prepare(path: &Path, profiling: Profiling) -> Result<Prepared, Diagnostics> {
     // Past unknown keys: the checks against the source below report their problems too.
     let loaded = load_plan_keep_going(path)?;
@@ -111,23 +110,16 @@ pub fn prepare(path: &Path, profiling: Profiling) -> Result<Prepared, Diagnostic
                 let wanted = |t: &Table, c: &Column| match profiling {
                     Profiling::All => true,
                     // MySQL enforces its declared types: no mapping depends on the values.
-                    Profiling::Needed | Profiling::Run => {
-                        engine == Engine::Sqlite && crate::mapping::types::decided_by_values(c)
-                    }
+                    Profiling::Needed | Profiling::Run => engine.mapping_depends_on_values(c),
                     Profiling::Reviewed => {
-                        (engine == Engine::Sqlite && crate::mapping::types::decided_by_values(c))
+                        engine.mapping_depends_on_values(c)
                             || plan
                                 .columns
                                 .get(&format!("{}.{}", t.name, c.name))
                                 .is_some_and(|o| o.to.is_some())
                     }
                 };
-                match &mut conn {
-                    SourceConnection::Sqlite(sqlite) => {
-                        profile_catalog(sqlite, &mut catalog, wanted)?
-                    }
-                    SourceConnection::Mysql(_) => profile_mysql(&mut conn, &mut catalog, wanted)?,
-                }
+                conn.profile(&mut catalog, wanted)?;
                 Ok(catalog)
             });
             match introspected {
@@ -152,7 +144,7 @@ pub fn prepare(path: &Path, profiling: Profiling) -> Result<Prepared, Diagnostic
                 // A MySQL source's values the app's types narrow are found now, not at run
                 // time: one scan of each table that has such a column (not for `run`, whose
                 // rejects name them).
-                if profiling != Profiling::Run && catalog.engine == Engine::Mysql {
+                if profiling != Profiling::Run && catalog.engine.declares_narrowable_types() {
                     flag_narrowing_in_source(&loaded, &mut resolution.plan, &mut problems);
                 }
                 Some(app)
@@ -190,7 +182,7 @@ pub fn prepare(path: &Path, profiling: Profiling) -> Result<Prepared, Diagnostic
         }
     };
     let warnings = loaded.diagnostics(problems);
-    let source_counts = if profiling == Profiling::Run && catalog.engine == Engine::Mysql {
+    let source_counts = if profiling == Profiling::Run && catalog.engine.estimates_row_counts() {
         SourceCounts::Estimated
     } else {
         SourceCounts::Introspected
@@ -231,7 +223,7 @@ fn flag_narrowing_in_source(
         return;
     };
     let mut count = |table: &str, conditions: &[String]| {
-        crate::introspect::count_where(conn, table, conditions).map_err(|e| chain(&e))
+        crate::engines::mysql::count_where(conn, table, conditions).map_err(|e| chain(&e))
     };
     crate::resolve::flag_narrowing(plan, resolved, &mut count, problems);
 }

@@ -7,7 +7,6 @@ use minijinja::context;
 use minijinja::value::Value;
 use serde::Serialize;
 
-use crate::catalog::Engine;
 use crate::dialect::{source_template, target_template, TemplateError, Templates};
 use crate::graph::{StepGraph, StepKind};
 use crate::plan::model::{ConstraintTiming, IfExists, SchemaOwner};
@@ -178,11 +177,7 @@ fn render_step(
             let text_columns: Vec<&str> = t
                 .columns
                 .iter()
-                .filter(|c| {
-                    resolved.engine == Engine::Mysql
-                        && c.declared.to_ascii_lowercase().starts_with("time")
-                        && !c.declared.to_ascii_lowercase().starts_with("timestamp")
-                })
+                .filter(|c| resolved.engine.reads_as_text(&c.declared))
                 .map(|c| c.source.as_str())
                 .collect();
             // Spatial columns as WKB (`ST_AsBinary`): MySQL's own form cannot be read. Into
@@ -191,8 +186,7 @@ fn render_step(
                 t.columns
                     .iter()
                     .filter(|c| {
-                        resolved.engine == Engine::Mysql
-                            && crate::mapping::mysql::is_spatial(&c.declared)
+                        resolved.engine.is_spatial(&c.declared)
                             && (c.target_type.base == "geometry") == geometry
                     })
                     .map(|c| c.source.as_str())

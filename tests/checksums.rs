@@ -7,11 +7,11 @@ use std::time::Instant;
 
 use diesel::connection::SimpleConnection;
 
-use decant::checks::checksums::checksum_table;
-use decant::checks::{ChecksumOptions, ChecksumOutcome, DifferenceKind, RowDifference};
 use decant::commands::{prepare, Prepared};
-use decant::introspect::open_sqlite_read_only;
-use decant::source::SourceConnection;
+use decant::compare::checksum_table;
+use decant::compare::{ChecksumOptions, ChecksumOutcome, DifferenceKind, RowDifference};
+use decant::engines::sqlite::open_sqlite_read_only;
+use decant::engines::SourceConnection;
 
 use crate::support::cli::decant_in;
 use crate::support::postgres::TestDatabase;
@@ -487,9 +487,9 @@ fn checksum_of_a_migrated_plan() {
     let url =
         decant::url::parse_source_url(&prepared.loaded.plan.source.url, prepared.loaded.base_dir())
             .unwrap();
-    let mut source = decant::introspect::open_source(&url).unwrap();
+    let mut source = decant::engines::open_source(&url).unwrap();
     let mut target =
-        decant::target::TargetConnection::establish(&prepared.loaded.plan.target.url).unwrap();
+        decant::engines::TargetConnection::establish(&prepared.loaded.plan.target.url).unwrap();
     // CPU seconds of this process and of the target's server process, where /proc shows them.
     #[derive(diesel::QueryableByName)]
     struct Pid {

@@ -1,7 +1,7 @@
 //! The copy engine against real databases: SQLite files built from SQL, a PostgreSQL database
 //! per test, SQL rendered by decant's own templates.
 
-use decant::source::SourceConnection;
+use decant::engines::SourceConnection;
 use diesel::connection::SimpleConnection;
 use diesel::sql_types::{BigInt, Nullable, Text};
 use diesel::{PgConnection, QueryableByName, RunQueryDsl};
@@ -12,8 +12,8 @@ use decant::copy::{
     VecRejects,
 };
 use decant::dialect::{quote_ident, Templates};
-use decant::introspect::open_sqlite_read_only;
-use decant::mapping::parse_target_type;
+use decant::engines::postgres::parse_target_type;
+use decant::engines::sqlite::open_sqlite_read_only;
 use decant::plan::model::OnBadRow;
 use decant::resolve::{ResolvedColumn, ResolvedTable};
 use decant::transform::Transform;
@@ -129,7 +129,7 @@ struct Setup {
     _dir: tempfile::TempDir,
     source: SourceConnection,
     _db: TestDatabase,
-    target: decant::target::TargetConnection,
+    target: decant::engines::TargetConnection,
     table: ResolvedTable,
     primary_key: Vec<String>,
 }
@@ -150,7 +150,7 @@ fn setup(sqlite_sql: &str, mut t: ResolvedTable, primary_key: &[&str]) -> Setup 
         _dir: dir,
         source,
         _db: db,
-        target: decant::target::TargetConnection::Postgres(target),
+        target: decant::engines::TargetConnection::Postgres(target),
         table: t,
         primary_key: primary_key.iter().map(|s| s.to_string()).collect(),
     }

@@ -42,11 +42,11 @@ fn committed_fixtures_match_the_sql_they_are_built_from() {
 
         let sql = std::fs::read_to_string(&sql_path).unwrap();
         let (_guard, fresh) = crate::support::sqlite_from_sql(&sql);
-        let mut conn = decant::introspect::open_sqlite_read_only(&committed).unwrap();
-        let committed_catalog = decant::introspect::introspect_sqlite(&mut conn).unwrap();
+        let mut conn = decant::engines::sqlite::open_sqlite_read_only(&committed).unwrap();
+        let committed_catalog = decant::engines::sqlite::introspect_sqlite(&mut conn).unwrap();
         drop(conn);
-        let mut conn = decant::introspect::open_sqlite_read_only(&fresh).unwrap();
-        let fresh_catalog = decant::introspect::introspect_sqlite(&mut conn).unwrap();
+        let mut conn = decant::engines::sqlite::open_sqlite_read_only(&fresh).unwrap();
+        let fresh_catalog = decant::engines::sqlite::introspect_sqlite(&mut conn).unwrap();
         drop(conn);
         assert_eq!(
             committed_catalog,

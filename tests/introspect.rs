@@ -7,10 +7,10 @@ use decant::catalog::{
     AutoIncrement, Catalog, ColumnProfile, ForeignKey, Generated, IndexKey, IndexPart, Table,
     UniqueConstraint,
 };
-use decant::introspect::{
+use decant::engines::sqlite::{
     introspect_sqlite, open_sqlite_read_only, profile_catalog, profile_table, quick_check,
-    IntrospectError,
 };
+use decant::engines::IntrospectError;
 
 use crate::support::sqlite_from_sql;
 

@@ -699,13 +699,13 @@ fn introspection_counts_every_tables_rows_exactly_on_two_connections() {
          INSERT INTO c SELECT seq FROM seq_1_to_1200",
     );
     let url = decant::url::parse_source_url(&source.url, std::path::Path::new(".")).unwrap();
-    let mut conn = decant::introspect::open_source(&url).unwrap();
+    let mut conn = decant::engines::open_source(&url).unwrap();
     let opened = std::sync::atomic::AtomicUsize::new(0);
     let another = || {
         opened.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        decant::introspect::open_source(&url).ok()
+        decant::engines::open_source(&url).ok()
     };
-    let catalog = decant::introspect::introspect_source(&mut conn, &another, true).unwrap();
+    let catalog = decant::engines::introspect_source(&mut conn, &another, true).unwrap();
     let counts: Vec<String> = catalog
         .tables
         .iter()

@@ -233,3 +233,77 @@ fn datetime_to_date_makes_a_date_column_in_decants_own_schema_too() {
         "1 2024-01-31 | 2 - | 3 1999-12-31"
     );
 }
+
+const ENUM_ARRAY_SOURCE: &str = "
+    CREATE TABLE people (
+      id INT PRIMARY KEY,
+      moods SET('happy','sad','meh') NULL,
+      said VARCHAR(40) NOT NULL,
+      mood ENUM('happy','sad','ok') NOT NULL
+    );
+    INSERT INTO people VALUES (1, 'happy,sad', 'ok,happy', 'happy'), (2, '', '', 'ok'),
+      (3, NULL, 'sad', 'sad'), (4, 'sad,meh', 'ok', 'ok'), (5, 'happy', 'ok,bored', 'sad');
+";
+
+const ENUM_ARRAY_APP: &str = "
+    CREATE TYPE mood AS ENUM ('happy', 'sad', 'ok');
+    CREATE TABLE people (id integer PRIMARY KEY, moods mood[], said mood[] NOT NULL, mood mood NOT NULL);
+";
+
+#[test]
+fn mysql_sets_and_comma_separated_labels_go_into_the_apps_enum_arrays() {
+    let source = MysqlDatabase::new();
+    source.execute(ENUM_ARRAY_SOURCE);
+    let dir = tempfile::tempdir().unwrap();
+    let dev = TestDatabase::new();
+    dev.connect().batch_execute(ENUM_ARRAY_APP).unwrap();
+    let init = decant(
+        dir.path(),
+        &[
+            "init",
+            "--source",
+            &source.url,
+            "--target",
+            &dev.url,
+            "--app-schema",
+            "-o",
+            "plan.yaml",
+        ],
+        &source,
+        &dev,
+    );
+    assert_exit(&init, 0);
+    let plan = std::fs::read_to_string(dir.path().join("plan.yaml")).unwrap();
+    // The app's database, made apart from the developer's: its enum has another OID.
+    let target = TestDatabase::new();
+    target
+        .connect()
+        .batch_execute(&format!(
+            "CREATE TYPE filler AS ENUM ('x'); {ENUM_ARRAY_APP}"
+        ))
+        .unwrap();
+    let run = decant(dir.path(), &["run", "plan.yaml"], &source, &target);
+    // Exit 1: rows were rejected.
+    assert_exit(&run, 1);
+    // The checksums compare the arrays as the target sends them back, its enum's OID in them.
+    assert_all_checks_passed(&run);
+    assert_eq!(
+        query(&target, "SELECT string_agg(concat_ws(' ', id, coalesce(moods::text, '-'), said::text, mood), ' | ' ORDER BY id) FROM people"),
+        "1 {happy,sad} {ok,happy} happy | 2 {} {} ok | 3 - {sad} sad",
+        "{plan}\n{}\n{}",
+        run.stdout,
+        run.stderr
+    );
+    // A label outside the app's enum is a rejected row naming its column, key and value.
+    let rejects = query(
+        &target,
+        "SELECT string_agg(concat_ws(' ', primary_key, source_column, value, reason), ' | ' ORDER BY primary_key::text, source_column) FROM decant.decant_rejects WHERE source_table = 'people'",
+    );
+    assert!(
+        rejects.starts_with("{\"id\": 4} moods sad,meh ")
+            && rejects.contains("`meh` is not a label of enum `mood`")
+            && rejects.contains(" | {\"id\": 5} said ok,bored ")
+            && rejects.contains("`bored` is not a label of enum `mood`"),
+        "{rejects}"
+    );
+}

@@ -8,8 +8,7 @@
 use diesel::sql_types::{Array, BigInt, Nullable, Text};
 use diesel::RunQueryDsl;
 
-use crate::catalog::Engine;
-use crate::source::SourceConnection;
+use crate::engines::SourceConnection;
 
 use super::{
     count, read_only_on_target, resolve_column, target_table_sql, timed, CheckError, CheckResult,
@@ -17,10 +16,10 @@ use super::{
 };
 use crate::copy::{show_value, SqlValue};
 use crate::dialect::{quote_ident, quote_literal};
-use crate::mapping::target_types::TypeFamily;
+use crate::engines::postgres::TypeFamily;
+use crate::engines::TargetConnection;
 use crate::plan::model::Check;
 use crate::resolve::{ResolvedColumn, ResolvedPlan, ResolvedTable};
-use crate::target::TargetConnection;
 
 /// Runs the assertion or shorthand `check` is, if it is one.
 pub fn run(check: &Check, resolved: &ResolvedPlan, dbs: &mut Databases<'_>) -> Option<CheckResult> {
@@ -294,13 +293,15 @@ pub fn source_value(
         rows.len() as i64,
         rows.first().map_or(0, Vec::len),
     )?;
-    Ok(match (&rows[0][0], conn.engine()) {
-        // MySQL hands a DECIMAL (and every SUM, even of integers) over as its digits: a number.
-        (SqlValue::Text(t), Engine::Mysql) if crate::dialect::is_plain_number(t) => {
-            Scalar::Number(t.clone())
-        }
-        (value, _) => Scalar::from_sqlite(value),
-    })
+    Ok(
+        match (&rows[0][0], conn.engine().sends_numbers_as_digits()) {
+            // MySQL hands a DECIMAL (and every SUM, even of integers) over as its digits: a number.
+            (SqlValue::Text(t), true) if crate::dialect::is_plain_number(t) => {
+                Scalar::Number(t.clone())
+            }
+            (value, _) => Scalar::from_sqlite(value),
+        },
+    )
 }
 
 fn shape(id: &str, side: Side, rows: i64, columns: usize) -> Result<(), CheckError> {

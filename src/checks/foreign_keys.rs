@@ -13,18 +13,18 @@ use diesel::sql_types::{Array, Bool, Text};
 use diesel::RunQueryDsl;
 
 use crate::catalog::Engine;
-use crate::mapping::target_types::TypeFamily;
-use crate::source::{SourceConnection, SqlValue};
+use crate::engines::postgres::TypeFamily;
+use crate::engines::{SourceConnection, SqlValue};
 use serde::Serialize;
 
 use super::{count, CheckError, Finding, Side};
 use crate::copy::{key_text, Reject};
 use crate::dialect::{quote_ident, Templates};
+use crate::engines::TargetConnection;
 use crate::plan::model::OrphanPolicy;
 use crate::prepare::Prepared;
 use crate::render::render_steps;
 use crate::resolve::{ResolvedForeignKey, ResolvedPlan, ResolvedTable};
-use crate::target::TargetConnection;
 
 /// How many levels of rejected parents are followed when a rejected row makes its children
 /// orphans; deeper chains (long self-referencing ones) stop the run at the foreign key instead.
@@ -453,7 +453,7 @@ fn query_orphans(
     ))
 }
 
-pub use crate::source::AnotherSource;
+pub use crate::engines::AnotherSource;
 
 /// The orphans of every planned foreign key, counted directly: a row is an orphan when no row
 /// of the referenced table that its filter carries matches.

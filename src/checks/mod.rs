@@ -2,7 +2,6 @@
 //! assertions, one file each, every result with a stable kebab-case id, a status and details.
 
 pub mod assertions;
-pub mod checksums;
 pub mod foreign_keys;
 pub mod row_counts;
 
@@ -11,13 +10,16 @@ use std::time::Instant;
 use diesel::connection::SimpleConnection;
 use serde::Serialize;
 
+pub use crate::compare::{
+    ChecksumOptions, ChecksumOutcome, CompareError, DifferenceKind, RowDifference, Side,
+};
 use crate::dialect::quote_ident;
+use crate::engines::SourceConnection;
+use crate::engines::TargetConnection;
 use crate::errors::chain;
 use crate::plan::model::Selection;
 use crate::prepare::Prepared;
 use crate::resolve::{ResolvedColumn, ResolvedPlan, ResolvedTable};
-use crate::source::SourceConnection;
-use crate::target::TargetConnection;
 
 /// The outcome of one check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -31,28 +33,6 @@ pub enum CheckStatus {
     Error,
 }
 
-/// How one row differs between source and target.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub enum DifferenceKind {
-    /// The row is on both sides, and `column` differs.
-    Changed,
-    /// The row is in the source but not in the target.
-    MissingInTarget,
-    /// The row is in the target but not in the source.
-    ExtraInTarget,
-}
-
-/// One row (and column, when known) that differs, named by its key.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct RowDifference {
-    pub table: String,
-    pub key: serde_json::Value,
-    pub column: Option<String>,
-    pub source_value: Option<String>,
-    pub target_value: Option<String>,
-    pub kind: DifferenceKind,
-}
-
 /// The result of one check: `id` is stable kebab-case, e.g. `row-counts:users`,
 /// `checksums:orders`, `foreign-keys:orders`, `assertion:revenue`, `not-null:users.email`,
 /// `unique:users.email`, `accepted-values:users.role`.
@@ -64,36 +44,6 @@ pub struct CheckResult {
     pub summary: String,
     pub details: Vec<String>,
     pub differences: Vec<RowDifference>,
-}
-
-/// Options for the content checksum of one table.
-#[derive(Debug, Clone, Default)]
-pub struct ChecksumOptions {
-    /// Compare at most this many rows (by key order).
-    pub row_limit: Option<u64>,
-    /// Compare this fraction of the key ranges (0 < rate <= 1).
-    pub sample_rate: Option<f64>,
-    /// List every difference, not the first thousand (`decant sync` applies them all).
-    pub list_all: bool,
-    /// Compare rows at once, without the pass of window sums first: when differences are
-    /// expected everywhere (a sync after a day of writes), that pass only reads both sides twice.
-    pub rows_only: bool,
-    /// Compare the rows the newest run rejected too, rather than leave them out: `decant sync`
-    /// looks at them again, since the source may have fixed or deleted them.
-    pub keep_rejected: bool,
-    /// Compare only the rows whose single integer key lies in one of these ranges (first and
-    /// last key, in order, not overlapping): `decant sync` names the windows the source
-    /// changed in. Ignored for tables without such a key.
-    pub only_ranges: Option<Vec<(i64, i64)>>,
-}
-
-/// What a checksum comparison of one table found.
-#[derive(Debug, Clone, Default)]
-pub struct ChecksumOutcome {
-    pub rows_compared: u64,
-    pub differences: Vec<RowDifference>,
-    /// Stated in the report, e.g. that only a sample was compared.
-    pub note: Option<String>,
 }
 
 /// A check could not run.
@@ -111,26 +61,19 @@ pub enum CheckError {
     /// A value could not be read or compared.
     #[error("check `{check}`: {message}")]
     Value { check: String, message: String },
+    /// Reading decant's journal (the newest run's rejects, its baselines) failed.
+    #[error("check `{check}`: reading decant's journal failed")]
+    Journal {
+        check: String,
+        #[source]
+        source: crate::journal::JournalError,
+    },
     /// A transaction around a check failed to begin or end.
     #[error("check transaction failed")]
     Transaction(#[from] diesel::result::Error),
-}
-
-/// Which database a query ran on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Side {
-    Source,
-    Target,
-}
-
-impl std::fmt::Display for Side {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Side::Source => "source",
-            Side::Target => "target",
-        })
-    }
+    /// The row comparison of a `checksums:` check could not run.
+    #[error(transparent)]
+    Compare(#[from] CompareError),
 }
 
 impl CheckError {
@@ -351,7 +294,8 @@ fn checksum_result(
 ) -> CheckResult {
     let id = format!("checksums:{}", table.source);
     timed(id, || {
-        let outcome = checksums::checksum_table(dbs.source, dbs.target, prepared, table, options)?;
+        let outcome =
+            crate::compare::checksum_table(dbs.source, dbs.target, prepared, table, options)?;
         let mut details = vec![format!("{} row(s) compared", outcome.rows_compared)];
         details.extend(outcome.note.clone());
         let partial = options.sample_rate.is_some_and(|r| r < 1.0)

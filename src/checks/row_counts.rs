@@ -4,17 +4,17 @@
 
 use std::collections::HashMap;
 
-use diesel::sql_types::Text;
 use diesel::RunQueryDsl;
 
-use crate::source::SourceConnection;
+use crate::engines::SourceConnection;
 
 use super::{count, target_table_sql, timed, CheckError, CheckResult, Count, Finding, Side};
 use crate::dialect::quote_ident;
+use crate::engines::TargetConnection;
 use crate::errors::chain;
+use crate::journal;
 use crate::plan::model::IfExists;
 use crate::resolve::{ResolvedPlan, ResolvedTable};
-use crate::target::TargetConnection;
 
 /// The rows the newest run into a schema rejected, per source table, and the rows its target
 /// tables held before it loaded into them.
@@ -28,90 +28,26 @@ pub struct Rejects {
     pub rows_before: HashMap<String, u64>,
 }
 
-#[derive(diesel::QueryableByName)]
-struct Baseline {
-    #[diesel(sql_type = Text)]
-    target_table: String,
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    rows_before: i64,
-}
-
-#[derive(diesel::QueryableByName)]
-struct RejectCount {
-    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::BigInt>)]
-    run: Option<i64>,
-    #[diesel(sql_type = diesel::sql_types::Nullable<Text>)]
-    source_table: Option<String>,
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    n: i64,
-}
-
-/// Reads `decant.decant_rejects` and `decant.table_baselines` for the newest run into `schema`;
-/// nothing when there is no journal in the target.
+/// The newest run into `schema`, what it rejected and its tables' baselines, as the journal
+/// records them; nothing when there is no journal in the target.
 pub fn newest_run_rejects(
     target: &mut TargetConnection,
     schema: &str,
 ) -> Result<Rejects, CheckError> {
-    #[derive(diesel::QueryableByName)]
-    struct Exists {
-        #[diesel(sql_type = diesel::sql_types::Bool)]
-        exists: bool,
-    }
-    let probe = "SELECT to_regclass('decant.decant_rejects') IS NOT NULL AND to_regclass('decant.runs') IS NOT NULL AS exists";
-    let exists = diesel::sql_query(probe)
-        .get_result::<Exists>(target.postgres())
-        .map_err(|e| CheckError::query("row-counts", Side::Target, probe, e))?;
-    if !exists.exists {
-        return Ok(Rejects::default());
-    }
-    let sql = "WITH newest AS (SELECT max(id) AS id FROM decant.runs WHERE target_schema = $1) \
-               SELECT newest.id AS run, r.source_table, count(r.run_id) AS n \
-               FROM newest LEFT JOIN decant.decant_rejects r ON r.run_id = newest.id \
-               GROUP BY newest.id, r.source_table";
-    let rows = diesel::sql_query(sql)
-        .bind::<Text, _>(schema)
-        .load::<RejectCount>(target.postgres())
-        .map_err(|e| CheckError::query("row-counts", Side::Target, sql, e))?;
-    let mut rejects = Rejects::default();
-    for row in rows {
-        rejects.run = rejects.run.or(row.run);
-        if let Some(table) = row.source_table {
-            rejects.by_table.insert(table, count(row.n));
-        }
-    }
-    if let Some(run) = rejects.run {
-        rejects.rows_before = rows_before(target, run)?;
-    }
-    Ok(rejects)
-}
-
-/// The recorded row counts of run `run`'s target tables before it loaded; none when the journal
-/// predates `decant.table_baselines`.
-fn rows_before(
-    target: &mut TargetConnection,
-    run: i64,
-) -> Result<HashMap<String, u64>, CheckError> {
-    #[derive(diesel::QueryableByName)]
-    struct Exists {
-        #[diesel(sql_type = diesel::sql_types::Bool)]
-        exists: bool,
-    }
-    let probe = "SELECT to_regclass('decant.table_baselines') IS NOT NULL AS exists";
-    let exists = diesel::sql_query(probe)
-        .get_result::<Exists>(target.postgres())
-        .map_err(|e| CheckError::query("row-counts", Side::Target, probe, e))?;
-    if !exists.exists {
-        return Ok(HashMap::new());
-    }
-    let sql = "SELECT target_table, rows_before FROM decant.table_baselines WHERE run_id = $1";
-    let rows = diesel::sql_query(sql)
-        .bind::<diesel::sql_types::BigInt, _>(run)
-        .load::<Baseline>(target.postgres())
-        .map_err(|e| CheckError::query("row-counts", Side::Target, sql, e))?;
-    Ok(rows
-        .into_iter()
-        .map(|b| (b.target_table, count(b.rows_before)))
-        .collect())
+    let journal_error = |source| CheckError::Journal {
+        check: "row-counts".to_owned(),
+        source,
+    };
+    let newest = journal::newest_run_reject_counts(target, schema).map_err(journal_error)?;
+    let rows_before = match newest.run {
+        Some(run) => journal::rows_before(target, run).map_err(journal_error)?,
+        None => HashMap::new(),
+    };
+    Ok(Rejects {
+        run: newest.run,
+        by_table: newest.rejects,
+        rows_before,
+    })
 }
 
 /// The `row-counts` result of each of `tables`, in order, both sides counted at once (see
@@ -177,7 +113,7 @@ fn count_both_sides(
     };
     let (source_counts, target_counts): (Vec<Timed>, Vec<Timed>) = std::thread::scope(|scope| {
         let sources = scope.spawn(|| {
-            crate::source::share_out(
+            crate::engines::share_out(
                 sources,
                 tables,
                 |t| t.source_rows,

@@ -6,13 +6,13 @@ use std::io::Write;
 use super::{prepare_and_warn, Failure, Profiling, EXIT_CHECKS_FAILED, EXIT_OK};
 use crate::checks::{run_plan_checks, tally, tally_line, write_result, Databases};
 use crate::cli::CheckArgs;
+use crate::engines::open_source;
+use crate::engines::TargetConnection;
 use crate::errors::chain;
-use crate::introspect::open_source;
 use crate::journal::{self, RunState};
 use crate::output::colour;
 use crate::run::identity::source_fingerprint;
 use crate::signals;
-use crate::target::TargetConnection;
 use crate::url::{parse_source_url, redact_url, SourceUrl};
 
 pub fn run(args: &CheckArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<u8, Failure> {

@@ -7,8 +7,7 @@ use anyhow::{anyhow, Context};
 
 use super::{Failure, EXIT_OK};
 use crate::cli::InitArgs;
-use crate::introspect::{introspect_source, open_source, profile_catalog, profile_mysql};
-use crate::source::SourceConnection;
+use crate::engines::{introspect_source, open_source};
 use crate::url::{parse_source_url, redact_url, without_password, SourceUrl};
 
 /// `target` relative to `base` when `target` lies under it; otherwise `None`.
@@ -33,11 +32,8 @@ pub fn run(args: &InitArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<
     let mut conn = open_source(&url).map_err(|e| Failure::Other(e.into()))?;
     let mut catalog = introspect_source(&mut conn, &|| open_source(&url).ok(), true)
         .map_err(|e| Failure::Other(e.into()))?;
-    match &mut conn {
-        SourceConnection::Sqlite(sqlite) => profile_catalog(sqlite, &mut catalog, |_, _| true),
-        SourceConnection::Mysql(_) => profile_mysql(&mut conn, &mut catalog, |_, _| true),
-    }
-    .map_err(|e| Failure::Other(e.into()))?;
+    conn.profile(&mut catalog, |_, _| true)
+        .map_err(|e| Failure::Other(e.into()))?;
 
     let to_file = args.output.as_ref().filter(|o| o.as_os_str() != "-");
     let plan_dir = match to_file {
@@ -99,7 +95,7 @@ pub fn run(args: &InitArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<
         // the snapshot the plan is checked against, and write the plan from both sides.
         let url = args.target.as_deref().unwrap_or_default();
         let mut pg = crate::journal::connect(url).map_err(|e| Failure::Other(e.into()))?;
-        let schema = crate::introspect::postgres::read_target_schema(&mut pg, "public")
+        let schema = crate::engines::postgres::introspect::read_target_schema(&mut pg, "public")
             .map_err(|e| Failure::Other(anyhow!("{}", crate::errors::chain(&e))))?;
         if schema.tables.is_empty() {
             return Err(Failure::Other(anyhow!(
@@ -108,8 +104,9 @@ pub fn run(args: &InitArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<
             )));
         }
         let names: Vec<String> = schema.tables.iter().map(|t| t.name.clone()).collect();
-        let filled = crate::introspect::postgres::tables_with_rows(&mut pg, &schema.schema, &names)
-            .map_err(|e| Failure::Other(anyhow!("{}", crate::errors::chain(&e))))?;
+        let filled =
+            crate::engines::postgres::introspect::tables_with_rows(&mut pg, &schema.schema, &names)
+                .map_err(|e| Failure::Other(anyhow!("{}", crate::errors::chain(&e))))?;
         let plan_stem = to_file
             .and_then(|p| p.file_stem())
             .and_then(|s| s.to_str())
@@ -137,7 +134,7 @@ pub fn run(args: &InitArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<
         let mut narrowed = Vec::new();
         for (table, tests) in crate::init::narrowing_candidates(&catalog, &schema) {
             let conditions: Vec<String> = tests.iter().map(|(_, n)| n.condition.clone()).collect();
-            let counts = crate::introspect::count_where(&mut conn, &table, &conditions)
+            let counts = crate::engines::mysql::count_where(&mut conn, &table, &conditions)
                 .map_err(|e| Failure::Other(anyhow!("{}", crate::errors::chain(&e))))?;
             for ((column, n), found) in tests.into_iter().zip(counts) {
                 narrowed.push((table.clone(), column, found, n));
@@ -157,17 +154,16 @@ pub fn run(args: &InitArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<
             }
         }
         // A spatial column becomes `geometry` only where PostGIS is installed in the target.
-        let spatial = catalog.engine == crate::catalog::Engine::Mysql
-            && catalog.tables.iter().any(|t| {
-                t.columns
-                    .iter()
-                    .any(|c| crate::mapping::mysql::is_spatial(&c.declared_type))
-            });
+        let spatial = catalog.tables.iter().any(|t| {
+            t.columns
+                .iter()
+                .any(|c| catalog.engine.is_spatial(&c.declared_type))
+        });
         let postgis = match args.target.as_deref().filter(|_| spatial) {
             Some(url) => match crate::journal::connect(url)
                 .map_err(|e| crate::errors::chain(&e))
                 .and_then(|mut conn| {
-                    crate::introspect::postgres::postgis_installed(&mut conn)
+                    crate::engines::postgres::introspect::postgis_installed(&mut conn)
                         .map_err(|e| e.to_string())
                 }) {
                 Ok(installed) => installed,
@@ -209,7 +205,8 @@ pub fn run(args: &InitArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<
 /// tables are decant's, or the target cannot be read: plain `init` never needs it.
 fn app_schema_hint(url: &str) -> Option<String> {
     let mut conn = crate::journal::connect(url).ok()?;
-    let schema = crate::introspect::postgres::read_target_schema(&mut conn, "public").ok()?;
+    let schema =
+        crate::engines::postgres::introspect::read_target_schema(&mut conn, "public").ok()?;
     let mut decants = Vec::new();
     if crate::journal::journal_exists(&mut conn).ok()? {
         for run in crate::journal::runs(&mut conn, "public", i64::MAX).ok()? {

@@ -14,6 +14,7 @@ mod snapshot;
 mod status;
 mod sync;
 mod validate;
+mod view_check;
 
 use std::io::Write;
 

@@ -1,14 +1,15 @@
 //! `decant plan PLAN --format text|json|sql|markdown`: what `run` would do, writing nothing.
 //! Under `settings.orphans: reject` or `skip_constraint` the orphans are settled first, as
-//! `run` settles them, so the SQL shown is the SQL a run sends.
+//! `run` settles them, so the SQL shown is the SQL a run sends. Each view is made in a rolled-back
+//! transaction on the target, and one PostgreSQL refuses is a warning with its reason.
 
 use std::io::Write;
 
 use super::{prepare_and_warn, Failure, Profiling, EXIT_OK};
 use crate::checks::foreign_keys::{plan_orphans, OrphanPlan};
 use crate::cli::{PlanCommandArgs, PlanFormat};
+use crate::engines::open_source;
 use crate::errors::chain;
-use crate::introspect::open_source;
 use crate::output;
 use crate::plan::model::OrphanPolicy;
 use crate::prepare::Prepared;
@@ -33,7 +34,18 @@ pub fn run(
         .as_ref()
         .and_then(|o| o.adjusted.as_ref())
         .unwrap_or(&prepared);
-    let view = output::PlanView::new(prepared);
+    let views = super::view_check::check_views(prepared);
+    for refused in &views.refused {
+        writeln!(err, "warning: {refused}")?;
+    }
+    if let Some(why) = &views.unchecked {
+        writeln!(
+            err,
+            "note: the views were not checked against PostgreSQL: {why}"
+        )?;
+    }
+    let mut view = output::PlanView::new(prepared);
+    view.view_warnings = views.refused;
     match args.format {
         PlanFormat::Text => output::text::write_plan(&view, out)?,
         PlanFormat::Markdown => output::markdown::write_plan(&view, out)?,

@@ -7,8 +7,8 @@ use anyhow::Context;
 
 use super::{Failure, EXIT_OK};
 use crate::cli::SnapshotArgs;
+use crate::engines::postgres::introspect::read_target_schema;
 use crate::errors::chain;
-use crate::introspect::postgres::read_target_schema;
 use crate::journal;
 use crate::plan::load_plan;
 use crate::url::redact_url;

@@ -4,8 +4,8 @@ use std::io::Write;
 
 use super::{prepare_and_warn, Failure, Prepared, Profiling, EXIT_OK, EXIT_USAGE};
 use crate::cli::ValidateArgs;
+use crate::engines::sqlite::{open_sqlite_read_only, quick_check};
 use crate::errors::chain;
-use crate::introspect::{open_sqlite_read_only, quick_check};
 use crate::url::{parse_source_url, SourceUrl};
 
 /// How many of `PRAGMA quick_check`'s findings are printed; SQLite reports up to 100.

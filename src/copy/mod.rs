@@ -7,31 +7,33 @@
 //! a sink error cancels the COPY, so the server keeps none of the table's rows; the caller
 //! still owns the table's transaction (and the source's read transaction).
 
-mod addresses;
-mod binary;
-mod convert;
+mod converter;
 mod key_watch;
 mod read;
 mod rejects;
+mod type_oids;
 
 use std::path::PathBuf;
 
+use crate::engines::{PageKey, SourceConnection, VisitError};
 use crate::source::digest::StreamedDigest;
-use crate::source::{PageKey, SourceConnection, VisitError};
 use serde::Serialize;
 
+use crate::convert::binary;
 use crate::dialect::quote_ident;
+use crate::engines::postgres::{copy_in, copy_target_of, CopyFailure, CopyInto};
+use crate::engines::TargetConnection;
 use crate::plan::model::OnBadRow;
 use crate::resolve::ResolvedTable;
-use crate::target::{copy_in, copy_target_of, CopyFailure, CopyInto, TargetConnection};
 
 pub use key_watch::{KeySet, KeyWatch, WatchedColumn};
 pub use read::{show_value, sqlite_real_text, value_json, SqlValue};
 pub use rejects::{JsonLinesRejects, VecRejects};
 
-pub(crate) use addresses::IpNet;
-pub(crate) use convert::Converter;
+pub(crate) use crate::convert::IpNet;
+pub(crate) use converter::Converter;
 pub(crate) use read::SourceRow;
+pub(crate) use type_oids::{with_type_oids, TYPE_OID};
 
 /// Rows read by the copy in progress, for progress displays (the one loader lane copies one
 /// table at a time); updated every few thousand rows.
@@ -290,6 +292,12 @@ pub fn copy_table(
         digest,
         watch,
     } = along;
+    let bound = with_type_oids(target, table).map_err(|source| CopyError::Write {
+        table: table.source.clone(),
+        sql: TYPE_OID.to_owned(),
+        source,
+    })?;
+    let table = &*bound;
     let converter = Converter::new(table).map_err(|u| CopyError::UnsupportedType {
         table: table.source.clone(),
         column: u.column,
@@ -383,11 +391,11 @@ fn parallel_ranges(
     keys: &[PageKey],
 ) -> Option<Vec<(i64, i64)>> {
     let [key] = keys else { return None };
-    let integer = table.column(&key.name).is_some_and(|c| {
-        c.target_type.family() == crate::mapping::target_types::TypeFamily::Integer
-    });
+    let integer = table
+        .column(&key.name)
+        .is_some_and(|c| c.target_type.family() == crate::engines::postgres::TypeFamily::Integer);
     if twins == 0
-        || source.engine() != crate::catalog::Engine::Mysql
+        || !source.engine().reads_key_ranges_side_by_side()
         || table.source_rows < PARALLEL_READ_ROWS
         || !integer
     {

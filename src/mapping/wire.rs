@@ -2,57 +2,9 @@
 //! encoder, what each field is built from, and the epochs binary times count from. The copy
 //! engine encodes with it, the checksums read back with it, resolution asks it.
 
-use super::target_types::{TargetType, TypeFamily};
-
-/// Microseconds between the Unix epoch and PostgreSQL's (2000-01-01 00:00:00 UTC), where
-/// binary timestamps count from.
-pub const PG_EPOCH_MICROS: i64 = 946_684_800_000_000;
-/// Days between the Unix epoch and PostgreSQL's, where binary dates count from.
-pub const PG_EPOCH_DAYS: i64 = 10_957;
-
-/// What a target column's binary field is built from.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub(crate) enum Kind {
-    Int2,
-    Int4,
-    Int8,
-    Float4,
-    Float8,
-    /// `numeric(p,s)` rounds to `s` and refuses more than `p - s` integer digits.
-    Numeric(Option<(u32, u32)>),
-    Bool,
-    /// Text types; `max_chars` for `varchar(n)`/`char(n)`, `max_bytes` for `name`.
-    Text {
-        max_chars: Option<u32>,
-        max_bytes: Option<usize>,
-    },
-    Bytea,
-    Date,
-    Time,
-    TimeTz,
-    Timestamp,
-    TimestampTz,
-    Interval,
-    Uuid,
-    Json,
-    Jsonb,
-    /// `inet`, or `cidr` (no bits right of the netmask).
-    Inet {
-        cidr: bool,
-    },
-    MacAddr,
-    Point,
-    /// PostGIS's `geometry`, from MySQL's spatial bytes as decant selects them (a 4-byte
-    /// big-endian SRID, then WKB); written as EWKB, the SRID kept.
-    Geometry,
-    /// An enum of the app's schema; the labels are the column's.
-    Enum,
-    /// A one-dimensional array from JSON-array text; the element's OID, and its encoder is
-    /// the column's `element`.
-    Array {
-        element_oid: u32,
-    },
-}
+pub(crate) use crate::convert::binary::Kind;
+pub use crate::convert::binary::{PG_EPOCH_DAYS, PG_EPOCH_MICROS};
+use crate::engines::postgres::{TargetType, TypeFamily};
 
 /// The OID of an array element type the copy engine writes (binary COPY names it).
 fn element_oid(base: &str) -> Option<u32> {
@@ -83,8 +35,11 @@ impl Kind {
                 array: false,
                 ..t.clone()
             };
+            // An enum's OID is the target database's own: looked up there before copying
+            // (0 until then, which the copy engine refuses).
+            let enum_oid = (!t.labels.is_empty()).then(|| t.element_oid.unwrap_or(0));
             return Kind::of(&element)
-                .and_then(|_| element_oid(&t.base))
+                .and_then(|_| element_oid(&t.base).or(enum_oid))
                 .map(|element_oid| Kind::Array { element_oid });
         }
         Some(match t.family() {

@@ -27,6 +27,8 @@ pub struct PlanView<'a> {
     pub tables: &'a [ResolvedTable],
     pub notes: &'a [String],
     pub steps: &'a [RenderedStep],
+    /// Views PostgreSQL refuses, with its reason (`decant plan` asks the target).
+    pub view_warnings: Vec<String>,
 }
 
 impl<'a> PlanView<'a> {
@@ -41,12 +43,15 @@ impl<'a> PlanView<'a> {
             tables: &p.resolved.tables,
             notes: &p.resolved.notes,
             steps: &p.steps,
+            view_warnings: Vec::new(),
         }
     }
 
     /// Lossy or ambiguous decisions, one line each: `table.column: warning`.
     pub fn warnings(&self) -> Vec<String> {
-        resolution_warnings(self.tables)
+        let mut warnings = resolution_warnings(self.tables);
+        warnings.extend(self.view_warnings.iter().cloned());
+        warnings
     }
 }
 

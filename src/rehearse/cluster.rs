@@ -8,7 +8,7 @@ use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use crate::target::TargetConnection;
+use crate::engines::TargetConnection;
 use diesel::connection::SimpleConnection;
 
 /// The superuser of the temporary cluster.

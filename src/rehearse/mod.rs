@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
-use crate::target::TargetConnection;
+use crate::engines::TargetConnection;
 use diesel::connection::SimpleConnection;
 
 pub use cluster::{Binaries, Cluster, ClusterError, Stopper};

@@ -6,10 +6,11 @@ use std::collections::HashMap;
 use super::{Identity, ResolvedColumn, ResolvedTable};
 use crate::catalog::{Column, Engine, Table};
 use crate::doc_path;
-use crate::mapping::defaults::{translate_default, DefaultTranslation};
-use crate::mapping::expressions::{translate, ExpressionContext};
-use crate::mapping::target_types::{TargetType, TargetTypeError, TypeFamily};
-use crate::mapping::{default_mapping, parse_target_type, TypeDecision};
+use crate::engines::postgres::parse_target_type;
+use crate::engines::postgres::{TargetType, TargetTypeError, TypeFamily};
+use crate::engines::sqlite::defaults::{translate_default, DefaultTranslation};
+use crate::engines::sqlite::expressions::{translate, ExpressionContext};
+use crate::engines::{default_mapping, TypeDecision};
 use crate::naming::{
     apply_case, fit_identifier, glob_match, stored_identifier, MAX_IDENTIFIER_BYTES,
 };
@@ -207,7 +208,7 @@ fn decide_type(
     if !decision.rule.starts_with("default") && !decision.rule.starts_with("profile") {
         if let Some(profile) = &column.profile {
             if decision.transform.is_none() {
-                decision.warnings = crate::mapping::types::profile_warnings(
+                decision.warnings = crate::engines::sqlite::types::profile_warnings(
                     &decision.target,
                     column,
                     profile,
@@ -223,7 +224,7 @@ fn decide_type(
         decision.transform.as_deref().map(Transform::parse),
     ) {
         if b.decides_bad_rows() {
-            use crate::mapping::types::profile_warnings;
+            use crate::engines::sqlite::types::profile_warnings;
             let without = profile_warnings(&decision.target, column, profile, None);
             decision.warnings.retain(|w| !without.contains(w));
             decision
@@ -411,7 +412,7 @@ pub(super) fn resolve_table_columns(
         column: c.target.clone(),
         autoincrement_after: table.autoincrement.as_ref().and_then(|a| a.sequence_value),
     });
-    if table.without_rowid && engine == Engine::Sqlite {
+    if engine.without_rowid(table) {
         warnings.push(
             "WITHOUT ROWID table: carried as an ordinary table with its primary key".to_owned(),
         );
@@ -506,18 +507,12 @@ mod tests {
 
     #[test]
     fn a_mysql_table_without_a_primary_key_is_named_by_a_not_null_case_sensitive_unique_key() {
-        let key = |t: &Table, e: Engine| row_key(e, t);
-        assert_eq!(
-            key(&table(&["id"], &["code"], true, None), Engine::Mysql),
-            ["id"]
-        );
-        assert_eq!(
-            key(&table(&[], &["code"], true, None), Engine::Mysql),
-            ["code"]
-        );
+        let key = |t: &Table, e: &str| row_key(Engine::from_dialect(e).unwrap(), t);
+        assert_eq!(key(&table(&["id"], &["code"], true, None), "mysql"), ["id"]);
+        assert_eq!(key(&table(&[], &["code"], true, None), "mysql"), ["code"]);
         // A NULL-able or case-insensitive unique key names no row; SQLite has its rowid.
-        assert!(key(&table(&[], &["code"], false, None), Engine::Mysql).is_empty());
-        assert!(key(&table(&[], &["code"], true, Some("NOCASE")), Engine::Mysql).is_empty());
-        assert!(key(&table(&[], &["code"], true, None), Engine::Sqlite).is_empty());
+        assert!(key(&table(&[], &["code"], false, None), "mysql").is_empty());
+        assert!(key(&table(&[], &["code"], true, Some("NOCASE")), "mysql").is_empty());
+        assert!(key(&table(&[], &["code"], true, None), "sqlite").is_empty());
     }
 }

@@ -7,9 +7,9 @@ use super::columns::{expression_context, target_column_name};
 use super::{
     IndexKeySql, KeyConstraint, NamedCheck, ResolvedForeignKey, ResolvedIndex, ResolvedTable,
 };
-use crate::catalog::{Catalog, Engine, IndexKey, Table};
+use crate::catalog::{Catalog, IndexKey, Table};
 use crate::doc_path;
-use crate::mapping::expressions::{is_json_valid_of_json_column, quote_ident, translate};
+use crate::engines::sqlite::expressions::{is_json_valid_of_json_column, quote_ident, translate};
 use crate::naming::{apply_case, derived_name, fit_identifier};
 use crate::plan::diagnostic::did_you_mean;
 use crate::plan::model::Plan;
@@ -95,10 +95,7 @@ pub(super) fn resolve_constraints(
             table.warnings.push(format!(
                 "UNIQUE ({}) {}: carried as a unique index on lower()",
                 unique.columns.join(", "),
-                match catalog.engine {
-                    Engine::Sqlite => "uses COLLATE NOCASE",
-                    Engine::Mysql => "has a case-insensitive (`_ci`) collation",
-                }
+                catalog.engine.case_insensitive_unique()
             ));
             // A foreign key needs a plain unique constraint on the columns it references; the
             // index on lower() implies it, so keeping both loses nothing.

@@ -3,9 +3,9 @@
 
 use crate::catalog::Catalog;
 use crate::doc_path;
-use crate::introspect::postgres::{TargetColumn, TargetSchema, TargetTable};
-use crate::mapping::target_types::{parse_target_type, TypeFamily};
-use crate::mapping::TargetType;
+use crate::engines::postgres::introspect::{TargetColumn, TargetSchema, TargetTable};
+use crate::engines::postgres::TargetType;
+use crate::engines::postgres::{parse_target_type, TypeFamily};
 use crate::plan::diagnostic::did_you_mean;
 use crate::plan::model::{AppTriggers, ExistingKeys, IfExists, OnBadRow, OrphanPolicy, Plan};
 use crate::plan::Diagnostic;
@@ -253,7 +253,7 @@ fn fit_table(
     let rebuild = plan.settings.existing_keys == ExistingKeys::Rebuild;
     let key = |kind: &str| {
         let kind = kind.to_owned();
-        move |c: &crate::introspect::postgres::TargetConstraint| AppKey {
+        move |c: &crate::engines::postgres::introspect::TargetConstraint| AppKey {
             name: c.name.clone(),
             kind: kind.clone(),
             definition: c.definition.clone(),
@@ -345,19 +345,21 @@ fn column_path(plan: &Plan, key: &str) -> crate::plan::DocPath {
     }
 }
 
-/// The type values are written as into the app's column: its enum with the labels, or its
-/// (base) type; `None` when the copy engine has no encoder for it.
+/// The type values are written as into the app's column: its enum with the labels (or an
+/// array of it), or its (base) type; `None` when the copy engine has no encoder for it.
 pub fn app_target_type(app_column: &TargetColumn) -> Option<TargetType> {
     if app_column.labels.is_empty() {
         parse_target_type(&app_column.base_type)
             .ok()
             .filter(crate::mapping::wire::writable)
     } else {
+        let element = app_column.type_sql.strip_suffix("[]");
         Some(TargetType {
-            base: app_column.type_sql.clone(),
+            base: element.unwrap_or(&app_column.type_sql).to_owned(),
             modifiers: Vec::new(),
-            array: false,
+            array: element.is_some(),
             labels: app_column.labels.clone(),
+            element_oid: None,
         })
     }
 }
@@ -377,13 +379,13 @@ pub fn flag_narrowing(
     problems: &mut Vec<Diagnostic>,
 ) {
     for table in &mut resolved.tables {
-        let tests: Vec<(usize, crate::mapping::mysql::Narrowing)> = table
+        let tests: Vec<(usize, crate::engines::mysql::types::Narrowing)> = table
             .columns
             .iter()
             .enumerate()
             .filter(|(_, c)| c.transform.is_none() && c.generated.is_none())
             .filter_map(|(i, c)| {
-                crate::mapping::mysql::narrowing(&c.declared, &c.source, &c.target_type)
+                crate::engines::mysql::types::narrowing(&c.declared, &c.source, &c.target_type)
                     .map(|n| (i, n))
             })
             .collect();

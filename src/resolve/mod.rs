@@ -10,7 +10,7 @@ mod validate;
 use serde::Serialize;
 
 use crate::catalog::{Catalog, Engine};
-use crate::mapping::TargetType;
+use crate::engines::postgres::TargetType;
 use crate::plan::model::{Plan, SchemaOwner, Settings};
 use crate::plan::Diagnostic;
 use crate::transform::Transform;
@@ -267,10 +267,7 @@ pub fn resolve(plan: &Plan, catalog: &Catalog) -> Resolution {
             "trigger `{}` on `{}` is not carried: {} trigger bodies are not translated",
             trigger.name,
             trigger.table,
-            match catalog.engine {
-                Engine::Sqlite => "SQLite",
-                Engine::Mysql => "MySQL",
-            }
+            catalog.engine.display_name()
         ));
     }
     Resolution {
@@ -321,9 +318,11 @@ fn resolve_views(
     let mut out = Vec::new();
     for view in &catalog.views {
         let target = crate::naming::apply_case(&view.name, plan.naming.identifiers);
-        let rewritten = crate::mapping::expressions::view_select(&view.sql)
+        let rewritten = crate::engines::sqlite::expressions::view_select(&view.sql)
             .ok_or_else(|| "its definition has no `AS SELECT`".to_owned())
-            .and_then(|select| crate::mapping::expressions::translate_query(&select, &names));
+            .and_then(|select| {
+                crate::engines::sqlite::expressions::translate_query(&select, &names)
+            });
         match rewritten {
             Ok(select) => out.push(ResolvedView {
                 source: view.name.clone(),

@@ -15,8 +15,8 @@ use diesel::{QueryableByName, RunQueryDsl};
 use minijinja::context;
 
 use crate::dialect::{target_template, TemplateError, Templates};
+use crate::engines::TargetConnection;
 use crate::journal::{self, AppDefinition, JournalError};
-use crate::target::TargetConnection;
 
 /// Every definition on `tables` of `schema`, in the order they can be made again: keys, then
 /// indexes, then foreign keys (they need the keys), then the details. `empty`, when the run's

@@ -12,9 +12,9 @@ use diesel::connection::SimpleConnection;
 use serde::Serialize;
 
 use crate::checks::{run_plan_checks, CheckResult, CheckStatus, Databases};
+use crate::engines::open_source;
 use crate::errors::chain;
 use crate::graph::StepKind;
-use crate::introspect::open_source;
 use crate::journal::{self, RunState};
 use crate::plan::model::StepPhase;
 use crate::prepare::Prepared;

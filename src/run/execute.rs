@@ -18,9 +18,12 @@ use crate::checks::foreign_keys::{
 };
 use crate::checks::{run_plan_checks, Databases};
 use crate::copy::{self, CopyError, JsonLinesRejects, KeyWatch, Reject, RejectSink};
+use crate::engines::mysql::count_tables;
+use crate::engines::open_source;
+use crate::engines::SourceConnection;
+use crate::engines::TargetConnection;
 use crate::errors::chain;
 use crate::graph::StepKind;
-use crate::introspect::{count_tables, open_source};
 use crate::journal::{self, JournalError, RowCounts, RunIdentity, RunState, StepRow, StepState};
 use crate::plan::model::{IfExists, OrphanPolicy, SchemaOwner};
 use crate::prepare::{Prepared, SourceCounts};
@@ -30,10 +33,8 @@ use crate::run::orphan_watch::OrphanWatch;
 use crate::run::report::{RunFailure, RunReport, StepReport, TableReport};
 use crate::signals;
 use crate::source::digest::StreamedDigest;
-use crate::source::SourceConnection;
 use crate::sync::rejects::reject_children_sql;
 use crate::sync::schema_hash::schema_hash;
-use crate::target::TargetConnection;
 use crate::url::{parse_source_url, redact_url, SourceUrl};
 
 /// How to run.
@@ -1095,26 +1096,27 @@ impl<'p> Scheduler<'p> {
                     reject_children_sql(&templates, resolved, child, fk, run_id, None)
                         .map_err(|e| failed(e.to_string()))?
                 {
-                    let self_reference = fk.referenced_source == child.source;
-                    statements.push((child, sql, self_reference));
+                    statements.push((child, sql));
                 }
             }
         }
         let outcome = control.transaction::<_, JournalError, _>(|conn| {
             let mut all = Vec::new();
-            for (child, statement, self_reference) in &statements {
-                // A table that references itself: repeat until no row is left hanging.
-                loop {
+            // Passes until one rejects nothing: a table that references itself, or tables whose
+            // foreign keys form a cycle, carry a rejection back to a table already passed.
+            loop {
+                let before = all.len();
+                for (child, statement) in &statements {
                     let rows = journal::reject_children(conn, statement)?;
                     if rows.is_empty() {
-                        break;
+                        continue;
                     }
                     let step = format!("load:{}", child.source);
                     journal::move_to_rejected(conn, run_id, &step, rows.len() as u64)?;
                     all.extend(rows);
-                    if !self_reference {
-                        break;
-                    }
+                }
+                if all.len() == before {
+                    break;
                 }
             }
             journal::step_done(conn, run_id, &rendered.id, None)?;
@@ -1606,7 +1608,7 @@ fn run_step(
             let copy_at = step
                 .target_sql
                 .iter()
-                .position(|sql| crate::target::copy_target_of(sql).is_some())
+                .position(|sql| crate::engines::postgres::copy_target_of(sql).is_some())
                 .unwrap_or(0);
             let (before_copy, rest) = step.target_sql.split_at(copy_at);
             let copy_sql = rest.first().cloned().unwrap_or_default();
@@ -1784,7 +1786,7 @@ fn record_app_definitions(
 /// against, its tables are empty unless `if_exists` says what to do with their rows, and the
 /// app's triggers can be turned off for the load.
 fn check_app_schema(prepared: &Prepared, target: &mut TargetConnection) -> Result<(), StepError> {
-    use crate::introspect::postgres::{
+    use crate::engines::postgres::introspect::{
         owns_table, read_target_schema, schema_differences, tables_with_rows,
     };
     let Some(snapshot) = &prepared.app_schema else {

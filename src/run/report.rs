@@ -241,9 +241,10 @@ impl RunReport {
         if self.rejected() > 0 {
             writeln!(
                 out,
-                "  {} row(s) rejected: see `{}` and `decant.decant_rejects`",
+                "  {} row(s) rejected: see `{}` and `{}`",
                 self.rejected(),
-                self.rejects_file.display()
+                self.rejects_file.display(),
+                crate::journal::REJECTS_TABLE
             )?;
         }
         for finding in &self.orphans {

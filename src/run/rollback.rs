@@ -6,8 +6,8 @@ use diesel::connection::SimpleConnection;
 
 use super::app_definitions;
 use crate::dialect::quote_ident;
+use crate::engines::TargetConnection;
 use crate::journal::{self, JournalError};
-use crate::target::TargetConnection;
 
 /// What a rollback did, or why it did nothing.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -9,11 +9,11 @@ use super::rejects::count_as_rejected;
 use super::SyncError;
 use crate::copy::{self, CopyError, VecRejects};
 use crate::dialect::{source_template, target_template, TemplateError, Templates};
+use crate::engines::SourceConnection;
+use crate::engines::TargetConnection;
 use crate::plan::model::OnBadRow;
 use crate::prepare::Prepared;
 use crate::resolve::ResolvedTable;
-use crate::source::SourceConnection;
-use crate::target::TargetConnection;
 
 /// Keys per statement when rows are named by key.
 const KEYS_PER_STATEMENT: usize = 500;
@@ -93,7 +93,7 @@ pub(super) fn stage(
     target
         .batch_execute(&create)
         .map_err(|e| failed(ApplyError::statement(&create, e)))?;
-    let base = crate::checks::checksums::load_select(prepared, t);
+    let base = crate::compare::load_select(prepared, t);
     let staged_table = ResolvedTable {
         target: temp.clone(),
         ..t.clone()

@@ -4,15 +4,15 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::{SyncError, TableSync};
-use crate::checks::checksums::checksum_table;
-use crate::checks::{CheckError, ChecksumOptions, DifferenceKind};
+use crate::compare::checksum_table;
+use crate::compare::{ChecksumOptions, DifferenceKind};
 use crate::copy::Reject;
-use crate::mapping::target_types::TypeFamily;
+use crate::engines::postgres::TypeFamily;
+use crate::engines::SourceConnection;
+use crate::engines::TargetConnection;
 use crate::prepare::Prepared;
 use crate::resolve::ResolvedTable;
 use crate::source::digest::DigestError;
-use crate::source::SourceConnection;
-use crate::target::TargetConnection;
 
 /// Why the rows of one table could not be compared.
 #[derive(Debug, thiserror::Error)]
@@ -22,7 +22,7 @@ pub enum CompareError {
     #[error("cannot digest the source's rows")]
     Digest(#[source] DigestError),
     #[error("cannot compare the rows")]
-    Rows(#[source] CheckError),
+    Rows(#[source] crate::compare::CompareError),
 }
 
 /// How one table's differences are applied.
@@ -91,7 +91,7 @@ pub(super) fn compare_table<'p>(
         ..ChecksumOptions::default()
     };
     let outcome = if nothing_changed {
-        crate::checks::ChecksumOutcome::default()
+        crate::compare::ChecksumOutcome::default()
     } else {
         checksum_table(source, target, prepared, table, &options).map_err(|e| {
             SyncError::Compare {

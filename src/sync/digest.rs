@@ -6,16 +6,16 @@ use std::collections::BTreeSet;
 use super::compare::CompareError;
 use super::SyncError;
 use crate::copy::{self, Reject};
+use crate::engines::postgres::TypeFamily;
+use crate::engines::TargetConnection;
+use crate::engines::{PageKey, SourceConnection};
 use crate::journal;
-use crate::mapping::target_types::TypeFamily;
 use crate::plan::model::IfExists;
 use crate::prepare::Prepared;
 use crate::resolve::ResolvedTable;
 use crate::source::digest::{
     digest_parts, DigestError, DigestPart, PartSums, StreamedDigest, WindowSums, MAX_WINDOWS,
 };
-use crate::source::{PageKey, SourceConnection};
-use crate::target::TargetConnection;
 
 /// Rows per key window, on average, when a sync first keeps a table's window sums: the rows
 /// compared again around each change.
@@ -200,7 +200,7 @@ fn fresh_windows(
     table: &ResolvedTable,
     key: &str,
 ) -> Result<(i64, i64, usize), SyncError> {
-    let base = crate::checks::checksums::load_select(prepared, table);
+    let base = crate::compare::load_select(prepared, table);
     let (min, max) = source
         .key_span(&base, &crate::dialect::quote_ident(key))
         .map_err(|e| SyncError::Compare {
@@ -229,7 +229,7 @@ fn split(
     windows: usize,
     kept: Option<&[u64]>,
 ) -> Vec<(DigestPart, u64)> {
-    let base = crate::checks::checksums::load_select(prepared, table);
+    let base = crate::compare::load_select(prepared, table);
     let column = crate::dialect::quote_ident(key);
     // SQLite: the key first, then every value digested. MySQL: the load's own rows, read in
     // pages by the key, as a run's load reads them.

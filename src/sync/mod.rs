@@ -24,13 +24,13 @@ use serde::Serialize;
 
 use crate::copy::{self, Reject, VecRejects};
 use crate::dialect::Templates;
+use crate::engines::SourceConnection;
+use crate::engines::{open_source, IntrospectError};
 use crate::errors::chain;
-use crate::introspect::{open_source, IntrospectError};
 use crate::journal::{self, JournalError, RunState, SyncCounts};
 use crate::plan::model::OnBadRow;
 use crate::prepare::Prepared;
 use crate::signals;
-use crate::source::SourceConnection;
 use crate::url::{parse_source_url, SourceUrl, UrlError};
 
 use apply::{app_triggers, delete, stage, upsert, ApplyError};

@@ -6,9 +6,9 @@ use super::compare::{key_text, key_values, TablePlan};
 use super::SyncError;
 use crate::copy::Reject;
 use crate::dialect::Templates;
+use crate::engines::TargetConnection;
 use crate::journal;
 use crate::prepare::Prepared;
-use crate::target::TargetConnection;
 
 /// Looks again at the rows rejected earlier from this table: each is staged again by its key,
 /// counted as inserted if it converts now and as rejected only if it is bad in a new way; one

@@ -3,7 +3,10 @@
 
 use serde::Serialize;
 
-use super::calendar::NotADate;
+use crate::convert::calendar::NotADate;
+pub use crate::convert::{
+    format_epoch_micros, microseconds_interval, shown_instant, special_float, to_boolean,
+};
 
 /// One built-in transform.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -102,41 +105,6 @@ impl Builtin {
     }
 }
 
-/// The floating-point value of a text that names one that is not finite (`NaN`, `Infinity`,
-/// `-inf`, in any case, with blanks around): text Rust and PostgreSQL both read as a float,
-/// but that a column of numbers holds by accident more often than on purpose, so a float
-/// column takes it only with `transform: keep_nan_infinity`.
-pub fn special_float(text: &str) -> Option<f64> {
-    let t = text.trim().to_ascii_lowercase();
-    let (negative, word) = match t.strip_prefix('-') {
-        Some(rest) => (true, rest),
-        None => (false, t.strip_prefix('+').unwrap_or(&t)),
-    };
-    let f = match word {
-        "nan" => f64::NAN,
-        "inf" | "infinity" => f64::INFINITY,
-        _ => return None,
-    };
-    Some(if negative { -f } else { f })
-}
-
-/// `2024-01-31 10:00:00.123456+00:00` from microseconds since the Unix epoch (UTC), or why
-/// it cannot be written: the calendar holds years −9999 to 9999.
-pub fn format_epoch_micros(micros: i64) -> Result<String, String> {
-    super::calendar::format_epoch_micros(micros).ok_or_else(|| {
-        format!(
-            "{} is outside the years -9999 to 9999",
-            shown_instant(micros)
-        )
-    })
-}
-
-/// An instant for a message: its UTC text, or its microseconds when no calendar year holds it.
-pub fn shown_instant(micros: i64) -> String {
-    super::calendar::format_epoch_micros(micros)
-        .unwrap_or_else(|| format!("{micros} microseconds after 1970-01-01 00:00 UTC"))
-}
-
 /// Epoch seconds (integer or fractional) to a UTC timestamp text.
 pub fn epoch_seconds(value: f64) -> Result<String, String> {
     if !value.is_finite() || value.abs() > 9.2e12 {
@@ -162,17 +130,6 @@ pub fn julian_day(value: f64) -> Result<String, String> {
     }
     let micros = ((value - 2_440_587.5) * 86_400_000_000.0).round() as i64;
     format_epoch_micros(micros)
-}
-
-/// Boolean spellings real files use: 0/1, t/f, true/false, yes/no, y/n, on/off.
-pub fn to_boolean(text: &str) -> Result<bool, String> {
-    match text.trim().to_ascii_lowercase().as_str() {
-        "1" | "t" | "true" | "yes" | "y" | "on" => Ok(true),
-        "0" | "f" | "false" | "no" | "n" | "off" => Ok(false),
-        _ => Err(format!(
-            "`{text}` is not a boolean (expected 0/1, t/f, true/false, yes/no)"
-        )),
-    }
 }
 
 /// 32 hex digits, or an already dashed UUID (any case, optional braces), to the dashed form.
@@ -217,11 +174,6 @@ pub fn json_text(text: &str) -> Result<String, String> {
         .map_err(|e| format!("invalid JSON: {e}"))
 }
 
-/// Integer microseconds to a PostgreSQL interval literal.
-pub fn microseconds_interval(micros: i64) -> String {
-    format!("{micros} microseconds")
-}
-
 /// The calendar date of a date-time's wall clock: `2024-01-31 23:30:00` → `2024-01-31`. The
 /// time of day, and an offset after it, are dropped, never applied: the date is the one the
 /// source wrote. The result is a date text that the `date` encoder checks again.
@@ -253,7 +205,7 @@ pub fn iso_datetime(text: &str, assume_utc: bool) -> Result<String, String> {
     let month: u32 = t[5..7].parse().unwrap_or(0);
     let day: u32 = t[8..10].parse().unwrap_or(0);
     let year: i64 = t[0..4].parse().unwrap_or(0);
-    match super::calendar::date(year, month, day) {
+    match crate::convert::calendar::date(year, month, day) {
         Ok(_) => {}
         Err(NotADate::Month) => return Err(format!("`{text}` has month {month}")),
         Err(NotADate::Day) => return Err(format!("`{text}` is an impossible date")),
@@ -350,17 +302,6 @@ mod tests {
     }
 
     #[test]
-    fn boolean_spellings_are_recognised() {
-        for t in ["1", "t", "TRUE", "yes", " Y "] {
-            assert_eq!(to_boolean(t), Ok(true), "{t}");
-        }
-        for f in ["0", "f", "False", "no"] {
-            assert_eq!(to_boolean(f), Ok(false), "{f}");
-        }
-        assert!(to_boolean("maybe").is_err());
-    }
-
-    #[test]
     fn uuids_are_normalised_from_hex_and_dashed_forms() {
         assert_eq!(
             to_uuid("0123456789ABCDEF0123456789abcdef").as_deref(),
@@ -403,17 +344,5 @@ mod tests {
     fn invalid_json_is_an_error() {
         assert!(json_text("{\"a\": 1}").is_ok());
         assert!(json_text("{a: 1}").is_err());
-    }
-
-    #[test]
-    fn special_floats_are_named_in_any_case_with_a_sign_and_blanks() {
-        assert!(special_float("NaN").is_some_and(f64::is_nan));
-        assert!(special_float(" -nan ").is_some_and(f64::is_nan));
-        assert_eq!(special_float("Infinity"), Some(f64::INFINITY));
-        assert_eq!(special_float("+INF"), Some(f64::INFINITY));
-        assert_eq!(special_float("-infinity"), Some(f64::NEG_INFINITY));
-        assert_eq!(special_float("1e999"), None);
-        assert_eq!(special_float("nanny"), None);
-        assert_eq!(special_float(""), None);
     }
 }

@@ -1,9 +1,11 @@
 //! Value transforms: built-ins that run in Rust on the row in flight, and minijinja
 //! expressions over `value` and `row` that can use the same conversions as filters.
 
+pub mod apply;
 pub mod builtins;
-pub mod calendar;
 pub mod expression;
+
+pub use crate::convert::calendar;
 
 use serde::Serialize;
 

@@ -70,8 +70,8 @@ impl TestDatabase {
     }
 
     /// The same connection as decant's target side holds it.
-    pub fn connect_target(&self) -> decant::target::TargetConnection {
-        decant::target::TargetConnection::Postgres(self.connect())
+    pub fn connect_target(&self) -> decant::engines::TargetConnection {
+        decant::engines::TargetConnection::Postgres(self.connect())
     }
 }
 

@@ -1,0 +1,27 @@
+//! Every database engine decant reads or writes, one folder each (`sqlite/`, `mysql/`,
+//! `postgres/`: connect, introspect, profile, type mapping), behind one engine-neutral seam.
+//!
+//! The seam, in this folder's own files: [`SourceConnection`] (a variant per source engine)
+//! opens, snapshots and streams rows as [`SqlValue`]s; [`TargetConnection`] (PostgreSQL
+//! today) carries statements, transactions and the bulk loader; [`open_source`] and
+//! [`introspect_source`] fill the engine-neutral [`crate::catalog::Catalog`];
+//! [`default_mapping`] routes a column to its engine's type mapping. The rest of the code
+//! holds these types and never names an engine's connection (`tests/layers.rs` keeps it so);
+//! the SQL an engine runs is in its folder or in `templates/<engine>/`.
+
+mod engine;
+mod introspect;
+pub mod mapping;
+pub mod mysql;
+pub mod postgres;
+mod source;
+pub mod sqlite;
+pub(crate) mod target;
+pub(crate) mod value;
+
+pub use introspect::{introspect_source, open_source, IntrospectError};
+pub use mapping::{default_mapping, TypeDecision};
+pub(crate) use source::share_out;
+pub use source::{AnotherSource, PageKey, SourceConnection, VisitError};
+pub use target::TargetConnection;
+pub use value::{AnyStorage, SourceRow, SqlValue};

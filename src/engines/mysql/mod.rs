@@ -1,0 +1,11 @@
+//! MySQL and MariaDB as a source: the read session and its values, introspection from
+//! `information_schema`, profiling and counts, paged reads, the type mapping to PostgreSQL.
+
+mod introspect;
+pub(crate) mod pages;
+pub mod session;
+pub mod types;
+
+pub use introspect::{count_tables, count_where, introspect_mysql, profile_mysql};
+pub use pages::MYSQL_PAGE_ROWS;
+pub use session::{is_numeric, open};

@@ -1,0 +1,19 @@
+//! SQLite as a source: opening a file read-only, introspection (`sqlite_schema`, the pragmas,
+//! the stored DDL), value profiling, its values and snapshots, its type mapping to PostgreSQL.
+
+mod ddl;
+pub mod defaults;
+pub mod expressions;
+mod introspect;
+mod profile;
+mod twin;
+pub mod types;
+mod value;
+
+pub use introspect::{
+    introspect_sqlite, open_sqlite_read_only, quick_check, use_sqlite_multithread_mode,
+};
+pub use profile::{profile_catalog, profile_table};
+
+#[cfg(test)]
+pub use introspect::open_in_memory;
