@@ -62,7 +62,7 @@ pub(super) fn staged_name(table: &ResolvedTable) -> String {
 pub(super) fn apply_error(table: &ResolvedTable) -> impl Fn(ApplyError) -> SyncError + '_ {
     move |source| SyncError::Apply {
         table: table.source.clone(),
-        source,
+        source: Box::new(source),
     }
 }
 
@@ -274,7 +274,10 @@ mod tests {
         let refused = diesel::result::Error::QueryBuilderError("no such table".into());
         let e = SyncError::Apply {
             table: "books".to_owned(),
-            source: ApplyError::statement("DELETE FROM books\nWHERE id = 1", refused),
+            source: Box::new(ApplyError::statement(
+                "DELETE FROM books\nWHERE id = 1",
+                refused,
+            )),
         };
         let apply = std::error::Error::source(&e).expect("the apply error is the cause");
         let database = apply.source().expect("the database's error is its cause");

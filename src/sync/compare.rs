@@ -96,7 +96,7 @@ pub(super) fn compare_table<'p>(
         checksum_table(source, target, prepared, table, &options).map_err(|e| {
             SyncError::Compare {
                 table: table.source.clone(),
-                source: CompareError::Rows(e),
+                source: Box::new(CompareError::Rows(e)),
             }
         })?
     };

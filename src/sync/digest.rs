@@ -205,7 +205,7 @@ fn fresh_windows(
         .key_span(&base, &crate::dialect::quote_ident(key))
         .map_err(|e| SyncError::Compare {
             table: table.source.clone(),
-            source: CompareError::KeySpan(e),
+            source: Box::new(CompareError::KeySpan(e)),
         })?
         .unwrap_or((0, 0));
     let span = (i128::from(max) - i128::from(min) + 1).max(1);
@@ -354,7 +354,7 @@ fn merged(
             Err(e @ DigestError::Read(_)) => {
                 return Err(SyncError::Compare {
                     table: table.source.clone(),
-                    source: CompareError::Digest(e),
+                    source: Box::new(CompareError::Digest(e)),
                 })
             }
         }

@@ -112,13 +112,13 @@ pub enum SyncError {
     Compare {
         table: String,
         #[source]
-        source: CompareError,
+        source: Box<CompareError>,
     },
     #[error("applying the changes of `{table}` failed")]
     Apply {
         table: String,
         #[source]
-        source: ApplyError,
+        source: Box<ApplyError>,
     },
     #[error("the sync's transaction failed: {}", crate::errors::database_chain(.0))]
     Transaction(#[from] diesel::result::Error),
