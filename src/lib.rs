@@ -14,7 +14,7 @@
 //! 4. [`naming`], [`transform`], [`engines`] (every engine, one folder each, behind one seam),
 //!    [`source`] (digests and the write pause), [`mapping`] (PostgreSQL's wire types)
 //! 5. [`resolve`]
-//! 6. [`copy`], [`graph`], [`render`], [`journal`]
+//! 6. [`copy`], [`graph`], [`render`], [`journal`], [`orphans`] (the source's orphan rows, settled)
 //! 7. [`prepare`] (the front half of every command), [`init`]
 //! 8. [`compare`] (the row-comparison engine checks and sync share)
 //! 9. [`checks`], [`output`], [`rehearse`]
@@ -56,6 +56,7 @@ pub mod journal;
 pub mod mapping;
 pub mod migrations;
 pub mod naming;
+pub mod orphans;
 pub mod output;
 pub mod plan;
 pub mod prepare;

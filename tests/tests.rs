@@ -24,6 +24,7 @@ mod mysql;
 mod mysql_app;
 mod mysql_sample;
 mod output;
+mod plan_sql;
 mod readme;
 mod recovery;
 mod rehearse;

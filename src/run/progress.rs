@@ -6,8 +6,8 @@ use std::io::{IsTerminal, Write};
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use super::execute::RunObserver;
 use super::report::StepReport;
+use super::RunObserver;
 use crate::output::colour;
 
 /// One finished step on one line: id, seconds, and rows for a load.

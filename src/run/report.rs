@@ -6,9 +6,9 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-use crate::checks::foreign_keys::OrphanFinding;
 use crate::checks::{difference_line, tally_line, CheckResult, CheckStatus};
 use crate::journal::{RowCounts, RunIdentity};
+use crate::orphans::OrphanFinding;
 use crate::output::colour::alarm;
 use crate::plan::model::Plan;
 use crate::url::redact_url;

@@ -122,7 +122,7 @@ pub(super) fn stage(
             &staged_table,
             &t.key_columns,
             &select,
-            "",
+            None,
             prepared.resolved.settings.on_bad_row,
             rejects,
             copy::ReadAlong::default(),
