@@ -111,6 +111,15 @@ impl Engine {
         }
     }
 
+    /// Whether reads on more connections run side by side (a server's), where SQLite's reads
+    /// in one process only get in each other's way.
+    pub fn reads_side_by_side(self) -> bool {
+        match self {
+            Engine::Sqlite => false,
+            Engine::Mysql => true,
+        }
+    }
+
     /// Whether numbers may arrive as their digits in text (MySQL's DECIMAL, and every SUM).
     pub fn sends_numbers_as_digits(self) -> bool {
         match self {

@@ -1,6 +1,7 @@
 //! What a source URL stands for, engine by engine: the fingerprint a resume compares, the
 //! integrity check `validate` runs, and how `decant init` writes the source into a plan.
 
+use crate::catalog::Engine;
 use std::path::{Path, PathBuf};
 
 use sha2::Sha256;
@@ -28,6 +29,14 @@ pub struct Unresolvable {
 }
 
 impl SourceUrl {
+    /// The engine this URL names.
+    pub fn engine(&self) -> Engine {
+        match self {
+            SourceUrl::Sqlite(_) => Engine::Sqlite,
+            SourceUrl::Mysql(_) => Engine::Mysql,
+        }
+    }
+
     /// Feeds `h` what tells the source's content changed beside its catalog: SQLite's file
     /// (its header's change counter, its size, its WAL); a server's address.
     pub fn fingerprint_into(&self, h: &mut Sha256) -> std::io::Result<()> {

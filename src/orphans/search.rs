@@ -181,22 +181,19 @@ impl<'r> Predicates<'r> {
                 // column's collation (`NOCASE`); only a `citext` parent ignores case there too.
                 let parent_column = parent.and_then(|t| t.column(p));
                 let citext = parent_column.is_some_and(|col| col.target_type.base == "citext");
-                let text = parent_column
-                    .is_none_or(|col| col.target_type.family() == TypeFamily::Text);
+                let text =
+                    parent_column.is_none_or(|col| col.target_type.family() == TypeFamily::Text);
                 let (parent_col, child_col) = (quote_ident(p), quote_ident(c));
-                match (citext, self.resolved.engine) {
-                    (true, _) => format!("{parent_ref}.{parent_col} = {child_ref}.{child_col}"),
-                    (false, Engine::Sqlite) => format!(
-                        "{parent_ref}.{parent_col} = {child_ref}.{child_col} COLLATE BINARY"
-                    ),
-                    // MySQL compares text under the column's collation (often `_ci`); bytes
-                    // decide, after the plain equality that lets the parent's key index serve.
-                    (false, Engine::Mysql) if text => format!(
-                        "{parent_ref}.{parent_col} = {child_ref}.{child_col} AND BINARY {parent_ref}.{parent_col} = {child_ref}.{child_col}"
-                    ),
-                    (false, Engine::Mysql) => {
-                        format!("{parent_ref}.{parent_col} = {child_ref}.{child_col}")
-                    }
+                let (left, right) = (
+                    format!("{parent_ref}.{parent_col}"),
+                    format!("{child_ref}.{child_col}"),
+                );
+                if citext {
+                    format!("{left} = {right}")
+                } else {
+                    // Bytes decide, as PostgreSQL's key will (SQLite's BINARY collation;
+                    // MySQL's `_ci` text after the plain equality its key index serves).
+                    self.resolved.engine.byte_equality(&left, &right, text)
                 }
             })
             .collect();
@@ -319,37 +316,16 @@ pub(super) struct OrphanSearch {
     condition: String,
 }
 
-/// A SQLite expression that JSON can hold: blobs become `x'…'` text.
-fn json_safe(engine: Engine, column_sql: &str) -> String {
-    match engine {
-        Engine::Sqlite => format!("CASE WHEN typeof({column_sql}) = 'blob' THEN 'x''' || hex({column_sql}) || '''' ELSE {column_sql} END"),
-        // MySQL's columns hold their declared type: JSON_OBJECT writes each as it is.
-        Engine::Mysql => column_sql.to_owned(),
-    }
-}
-
-/// `json_object('id', "id", …)` of the row's key (`rowid` when the table has none).
+/// The JSON object naming a row of `table` by its key (the engine's row name when the table
+/// has none).
 fn key_json(engine: Engine, table: &ResolvedTable) -> String {
     let me = quote_ident(&table.source);
-    if table.key_columns.is_empty() {
-        return match engine {
-            Engine::Sqlite => format!("json_object('rowid', {me}.rowid)"),
-            // No rowid: the sample names its row by the foreign key's values alone.
-            Engine::Mysql => "json_object()".to_owned(),
-        };
-    }
-    let pairs: Vec<String> = table
+    let key: Vec<(String, String)> = table
         .key_columns
         .iter()
-        .map(|c| {
-            format!(
-                "{}, {}",
-                crate::dialect::quote_literal(c),
-                json_safe(engine, &format!("{me}.{}", quote_ident(c)))
-            )
-        })
+        .map(|c| (c.clone(), format!("{me}.{}", quote_ident(c))))
         .collect();
-    format!("json_object({})", pairs.join(", "))
+    engine.row_key_json(&me, &key)
 }
 
 fn fk_json(engine: Engine, table: &ResolvedTable, fk: &SourceForeignKey) -> String {
@@ -357,7 +333,7 @@ fn fk_json(engine: Engine, table: &ResolvedTable, fk: &SourceForeignKey) -> Stri
     let values: Vec<String> = fk
         .columns
         .iter()
-        .map(|c| json_safe(engine, &format!("{me}.{}", quote_ident(c))))
+        .map(|c| engine.json_value(&format!("{me}.{}", quote_ident(c))))
         .collect();
     format!("json_array({})", values.join(", "))
 }

@@ -33,7 +33,8 @@ impl RejectSink for RunRejects {
 /// A second connection for the orphan search: a server searches two foreign keys at once on
 /// two connections; SQLite's reads in one process only get in each other's way.
 pub(super) fn another_source(url: &SourceUrl) -> Option<SourceConnection> {
-    matches!(url, SourceUrl::Mysql(_))
+    url.engine()
+        .reads_side_by_side()
         .then(|| open_source(url).ok())
         .flatten()
 }
@@ -56,7 +57,7 @@ pub(super) fn parallel_readers(
         .iter()
         .any(|t| t.key_columns.len() == 1 && t.source_rows >= enough);
     let readers = usize::try_from(prepared.resolved.settings.workers).map_or(1, |w| w.min(8));
-    if !matches!(url, SourceUrl::Mysql(_)) || !big || readers < 2 {
+    if !url.engine().reads_key_ranges_side_by_side() || !big || readers < 2 {
         return None;
     }
     let control = open_source(url).ok()?;
