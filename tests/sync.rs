@@ -430,3 +430,43 @@ fn a_changed_child_of_a_parent_that_became_bad_is_rejected_once_though_both_its_
         "0"
     );
 }
+
+#[test]
+fn a_rejection_travels_round_a_foreign_key_cycle_until_no_row_is_left_hanging() {
+    // a.b_id → b and b.a_id → a: b1 turns bad, a1 now points at b1, b2 at a1, a2 at b2, b3 at
+    // a2, a3 at b3. Whichever table comes first, one pass over the two tables leaves a child
+    // of a rejected row behind; the passes repeat until one rejects nothing.
+    let source = "
+        CREATE TABLE a (id INTEGER PRIMARY KEY, b_id INTEGER REFERENCES b(id), n INTEGER);
+        CREATE TABLE b (id INTEGER PRIMARY KEY, a_id INTEGER REFERENCES a(id), n INTEGER);
+        INSERT INTO a VALUES (1, NULL, 1), (2, NULL, 2), (3, NULL, 3), (4, NULL, 4);
+        INSERT INTO b VALUES (1, NULL, 1), (2, NULL, 2), (3, NULL, 3), (4, NULL, 4);
+    ";
+    let s = Setup::from_sql(source, PLAN);
+    assert_exit(&s.decant(&["run", "plan.yaml"]), 0);
+    write_source(
+        &s,
+        "UPDATE b SET n = 'not a number' WHERE id = 1;
+         UPDATE a SET b_id = 1 WHERE id = 1;
+         UPDATE b SET a_id = 1 WHERE id = 2;
+         UPDATE a SET b_id = 2 WHERE id = 2;
+         UPDATE b SET a_id = 2 WHERE id = 3;
+         UPDATE a SET b_id = 3 WHERE id = 3;
+         UPDATE b SET n = 40 WHERE id = 4;",
+    );
+    let out = s.decant(&["sync", "plan.yaml"]);
+    assert_exit(&out, 1);
+    let rejected = |table: &str| {
+        query(
+            &s.db,
+            &format!(
+                "SELECT string_agg(DISTINCT primary_key->>'id', ',' ORDER BY primary_key->>'id') \
+                 FROM decant.decant_rejects WHERE source_table = '{table}'"
+            ),
+        )
+    };
+    assert_eq!(rejected("a"), "1,2,3", "{}", out.stdout);
+    assert_eq!(rejected("b"), "1,2,3", "{}", out.stdout);
+    // The change no rejection reached is applied.
+    assert_eq!(query(&s.db, "SELECT n FROM b WHERE id = 4"), "40");
+}

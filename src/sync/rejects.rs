@@ -70,39 +70,47 @@ pub(super) fn reject_children(
 ) -> Result<Vec<Reject>, SyncError> {
     let resolved = &prepared.resolved;
     let mut all = Vec::new();
-    for i in crate::graph::parents_first(resolved) {
-        let child = &resolved.tables[i];
-        let failed = apply_error(child);
-        let staged = plans[i].result.reloaded || !plans[i].upsert.is_empty();
-        let stage = staged_name(child);
-        for fk in &child.foreign_keys {
-            let places: Vec<Option<(&str, &str)>> = if staged {
-                vec![Some(("pg_temp", stage.as_str())), None]
-            } else {
-                vec![None]
-            };
-            for rows_in in places {
-                let Some(sql) =
-                    reject_children_sql(templates, resolved, child, fk, run_id, rows_in)
-                        .map_err(|e| failed(e.into()))?
-                else {
-                    continue;
+    // A rejection travels round a foreign-key cycle (a → b → a): passes over the tables,
+    // parents first, repeat until one rejects nothing, as the run's `reject-children` does.
+    loop {
+        let before = all.len();
+        for i in crate::graph::parents_first(resolved) {
+            let child = &resolved.tables[i];
+            let failed = apply_error(child);
+            let staged = plans[i].result.reloaded || !plans[i].upsert.is_empty();
+            let stage = staged_name(child);
+            for fk in &child.foreign_keys {
+                let places: Vec<Option<(&str, &str)>> = if staged {
+                    vec![Some(("pg_temp", stage.as_str())), None]
+                } else {
+                    vec![None]
                 };
-                // A table that references itself: repeat until no row is left hanging.
-                loop {
-                    let rows = journal::reject_children(target, &sql)?;
-                    if rows.is_empty() {
-                        break;
-                    }
-                    for reject in &rows {
-                        count_as_rejected(&mut plans[i], reject);
-                    }
-                    all.extend(rows);
-                    if fk.referenced_source != child.source {
-                        break;
+                for rows_in in places {
+                    let Some(sql) =
+                        reject_children_sql(templates, resolved, child, fk, run_id, rows_in)
+                            .map_err(|e| failed(e.into()))?
+                    else {
+                        continue;
+                    };
+                    // A table that references itself: repeat until no row is left hanging.
+                    loop {
+                        let rows = journal::reject_children(target, &sql)?;
+                        if rows.is_empty() {
+                            break;
+                        }
+                        for reject in &rows {
+                            count_as_rejected(&mut plans[i], reject);
+                        }
+                        all.extend(rows);
+                        if fk.referenced_source != child.source {
+                            break;
+                        }
                     }
                 }
             }
+        }
+        if all.len() == before {
+            break;
         }
     }
     Ok(all)
