@@ -13,6 +13,7 @@ mod engine;
 mod introspect;
 pub mod mapping;
 pub mod mysql;
+pub mod pause;
 pub mod postgres;
 mod query_sql;
 mod source;

@@ -13,13 +13,13 @@ use serde::Serialize;
 
 use crate::checks::{run_plan_checks, CheckResult, CheckStatus, Databases};
 use crate::engines::open_source;
+use crate::engines::pause::WritePause;
 use crate::errors::chain;
 use crate::graph::StepKind;
 use crate::journal::{self, RunState};
 use crate::plan::model::StepPhase;
 use crate::prepare::Prepared;
 use crate::signals;
-use crate::source::pause::WritePause;
 use crate::sync::{sync, SyncReport};
 use crate::url::parse_source_url;
 
@@ -93,7 +93,7 @@ pub enum CutoverError {
     #[error("cutover refused: {0}")]
     Refused(String),
     #[error("cannot pause the source's writes: {0}")]
-    Pause(#[from] crate::source::pause::PauseError),
+    Pause(#[from] crate::engines::pause::PauseError),
 }
 
 /// Does the cutover; `say` hears each stage as it starts (the console's live lines).

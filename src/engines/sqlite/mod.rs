@@ -6,6 +6,7 @@ pub mod defaults;
 pub mod expressions;
 pub(crate) mod file;
 mod introspect;
+pub mod pause;
 mod profile;
 pub mod query_sql;
 mod twin;
