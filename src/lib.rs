@@ -1,6 +1,6 @@
 //! decant moves a database from one engine to another according to a reviewed YAML plan.
 //!
-//! The pipeline: [`plan`] loads and validates the plan file, [`introspect`] reads the source
+//! The pipeline: [`plan`] loads and validates the plan file, [`engines`] read the source
 //! into a [`catalog::Catalog`], [`resolve`] decides every table's and column's fate,
 //! [`graph`] orders the steps, [`render`] turns them into SQL through [`dialect`] templates.
 
@@ -11,8 +11,9 @@
 //! 1. [`errors`], [`url`], [`signals`], [`catalog`], [`migrations`], [`cli`], [`dialect`]
 //! 2. [`plan`]
 //! 3. [`convert`] (a value to a PostgreSQL column's type: the typed conversions and encoders)
-//! 4. [`naming`], [`transform`], [`engines`] (every engine, one folder each, behind one seam),
-//!    [`source`] (digests and the write pause), [`mapping`] (PostgreSQL's wire types)
+//! 4. [`naming`], [`transform`], [`engines`] (every engine, one folder each, behind one seam:
+//!    connect, introspect, profile, types, digests, the write pause), [`mapping`] (PostgreSQL's
+//!    wire types)
 //! 5. [`resolve`]
 //! 6. [`copy`], [`graph`], [`render`], [`journal`], [`orphans`] (the source's orphan rows, settled)
 //! 7. [`prepare`] (the front half of every command), [`init`]
@@ -65,7 +66,6 @@ pub mod report;
 pub mod resolve;
 pub mod run;
 pub mod signals;
-pub mod source;
 pub mod sync;
 pub mod transform;
 pub mod url;

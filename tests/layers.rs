@@ -19,7 +19,7 @@ const LAYERS: &[&[&str]] = &[
     ],
     &["plan"],
     &["convert"],
-    &["naming", "transform", "engines", "source", "mapping"],
+    &["naming", "transform", "engines", "mapping"],
     &["resolve"],
     &["copy", "graph", "render", "journal", "orphans"],
     &["prepare", "init"],
@@ -216,15 +216,13 @@ const DISPATCH: &[&str] = &[
     "engines/query_sql.rs",
     "engines/url.rs",
     "engines/pause.rs",
+    "engines/digest.rs",
 ];
 
 /// Files another branch is changing that still name an engine, each to be closed by its
 /// owner (issue 25): the path and the engine whose names or SQL it holds. An entry no
 /// longer needed fails the test, so the list only shrinks.
-const NOT_YET_THROUGH_THE_SEAM: &[(&str, &str)] = &[
-    ("source/digest.rs", "sqlite"),
-    ("source/digest.rs", "mysql"),
-];
+const NOT_YET_THROUGH_THE_SEAM: &[(&str, &str)] = &[];
 
 #[test]
 fn no_file_outside_an_engines_folder_names_that_engine_or_sends_its_sql() {

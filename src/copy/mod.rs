@@ -15,8 +15,8 @@ mod type_oids;
 
 use std::path::PathBuf;
 
+use crate::engines::digest::StreamedDigest;
 use crate::engines::{PageKey, SourceConnection, VisitError};
-use crate::source::digest::StreamedDigest;
 use serde::Serialize;
 
 use crate::convert::binary;

@@ -4,8 +4,8 @@
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
 
+use crate::engines::digest::WindowSums;
 use crate::engines::TargetConnection;
-use crate::source::digest::WindowSums;
 
 use super::{query_error, JournalError};
 

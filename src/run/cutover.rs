@@ -1,7 +1,7 @@
 //! `decant cutover`: the switch from the old database to PostgreSQL as one measured window —
 //! pre-flight, catch-up, write pause, final sync, sequences, checks, cutover steps, release.
 //!
-//! The source is never written: the pause is a lock held (see `source::pause`), or the
+//! The source is never written: the pause is a lock held (see `engines::pause`), or the
 //! operator's word that the app is stopped, verified afterwards by a sync that finds nothing.
 //! Whatever fails inside the window, the pause is released first; the final sync is one
 //! transaction, so the target is the last good sync or the source as of the pause.

@@ -9,6 +9,7 @@ use diesel::connection::SimpleConnection;
 use super::app_definitions;
 use super::snapshot::{lock_loader, Loader};
 use crate::copy::{self, CopyError, KeyWatch, Reject, RejectSink};
+use crate::engines::digest::StreamedDigest;
 use crate::engines::TargetConnection;
 use crate::errors::chain;
 use crate::graph::StepKind;
@@ -18,7 +19,6 @@ use crate::prepare::Prepared;
 use crate::render::RenderedStep;
 use crate::run::report::RunReport;
 use crate::signals;
-use crate::source::digest::StreamedDigest;
 
 /// What a committed step hands back: its row counts (a load) or its output (a command).
 #[derive(Default)]

@@ -7,12 +7,12 @@ use super::{SyncError, TableSync};
 use crate::compare::checksum_table;
 use crate::compare::{ChecksumOptions, DifferenceKind};
 use crate::copy::Reject;
+use crate::engines::digest::DigestError;
 use crate::engines::postgres::TypeFamily;
 use crate::engines::SourceConnection;
 use crate::engines::TargetConnection;
 use crate::prepare::Prepared;
 use crate::resolve::ResolvedTable;
-use crate::source::digest::DigestError;
 
 /// Why the rows of one table could not be compared.
 #[derive(Debug, thiserror::Error)]

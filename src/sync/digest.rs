@@ -6,6 +6,9 @@ use std::collections::BTreeSet;
 use super::compare::CompareError;
 use super::SyncError;
 use crate::copy::{self, Reject};
+use crate::engines::digest::{
+    digest_parts, DigestError, DigestPart, PartSums, StreamedDigest, WindowSums, MAX_WINDOWS,
+};
 use crate::engines::postgres::TypeFamily;
 use crate::engines::TargetConnection;
 use crate::engines::{PageKey, SourceConnection};
@@ -13,9 +16,6 @@ use crate::journal;
 use crate::plan::model::IfExists;
 use crate::prepare::Prepared;
 use crate::resolve::ResolvedTable;
-use crate::source::digest::{
-    digest_parts, DigestError, DigestPart, PartSums, StreamedDigest, WindowSums, MAX_WINDOWS,
-};
 
 /// Rows per key window, on average, when a sync first keeps a table's window sums: the rows
 /// compared again around each change.

@@ -1,6 +1,7 @@
 //! MySQL and MariaDB as a source: the read session and its values, introspection from
 //! `information_schema`, profiling and counts, paged reads, the type mapping to PostgreSQL.
 
+pub(crate) mod digest;
 mod introspect;
 pub(crate) mod pages;
 pub mod pause;

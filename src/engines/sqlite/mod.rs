@@ -3,6 +3,7 @@
 
 mod ddl;
 pub mod defaults;
+pub(crate) mod digest;
 pub mod expressions;
 pub(crate) mod file;
 mod introspect;

@@ -2,16 +2,9 @@
 //! conversion — summed per key window: what a sync compares with the sums it kept, to find
 //! the windows the source changed in without reading the target or converting a row.
 
-use std::cell::RefCell;
-
-use diesel::connection::DefaultLoadingMode;
-use diesel::deserialize::{self, QueryableByName};
-use diesel::row::{Field, NamedRow, Row};
-use diesel::sqlite::{Sqlite, SqliteType, SqliteValue};
-use diesel::RunQueryDsl;
 use xxhash_rust::xxh3::xxh3_64;
 
-use super::{AnyStorage, SourceConnection, SqlValue};
+use super::{SourceConnection, SqlValue};
 
 /// Most windows a table is cut into: beyond it (keys spread very thin) the windows are not
 /// kept, and a sync compares the whole table.
@@ -104,20 +97,8 @@ impl WindowSums {
     }
 }
 
-/// A row of `SELECT key, * FROM …`: its key, and the digest of every other column.
-struct KeyedDigest {
-    key: SqlValue,
-    digest: u64,
-}
-
-thread_local! {
-    /// The bytes of the row being digested, reused from row to row (`QueryableByName` is
-    /// handed no state of ours).
-    static ROW: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
-}
-
 /// A value as SQLite stores it: what a row's digest is made of, whoever read the row.
-enum Stored<'a> {
+pub(crate) enum Stored<'a> {
     Null,
     Integer(i64),
     Real(f64),
@@ -129,7 +110,7 @@ enum Stored<'a> {
 impl Stored<'_> {
     /// Appends the value's storage class, then its bytes: an integer's and a real's eight, a
     /// text's and a blob's with their length first.
-    fn append(self, row: &mut Vec<u8>) {
+    pub(crate) fn append(self, row: &mut Vec<u8>) {
         let with_length = |row: &mut Vec<u8>, bytes: &[u8]| {
             row.extend_from_slice(&(bytes.len() as u64).to_le_bytes());
             row.extend_from_slice(bytes);
@@ -156,36 +137,8 @@ impl Stored<'_> {
     }
 }
 
-/// Appends one value of a row SQLite hands over.
-fn append_value(row: &mut Vec<u8>, value: Option<SqliteValue<'_, '_, '_>>) {
-    let Some(mut value) = value else {
-        return Stored::Null.append(row);
-    };
-    match value.value_type() {
-        None => Stored::Null.append(row),
-        Some(SqliteType::Long | SqliteType::Integer | SqliteType::SmallInt) => {
-            Stored::Integer(value.read_long()).append(row)
-        }
-        Some(SqliteType::Double | SqliteType::Float) => {
-            Stored::Real(value.read_double()).append(row)
-        }
-        Some(SqliteType::Text) => {
-            // Text read as text is SQLite's own buffer; read as a blob, Diesel copies it
-            // (a malloc and SQLite's allocator mutex per value). Text that is not UTF-8 comes
-            // back with U+FFFD in place of its bytes, which would hide a change between two
-            // such values: then, and for a real U+FFFD, its exact bytes are read after all.
-            let text = value.read_text();
-            // 0xEF leads U+FFFD's UTF-8; most text has none, and a byte search is cheap.
-            if !(text.as_bytes().contains(&0xEF) && text.contains('\u{FFFD}')) {
-                return Stored::Text(text.as_bytes()).append(row);
-            }
-            Stored::Text(value.read_blob()).append(row)
-        }
-        Some(_) => Stored::Blob(value.read_blob()).append(row),
-    }
-}
-
-/// Appends one value of a row already read: the same bytes as [`append_value`].
+/// Appends one value of a row already read: the same bytes as SQLite's rows digested as
+/// they lie (`sqlite/digest.rs`).
 fn append_read_value(row: &mut Vec<u8>, value: &SqlValue) {
     match value {
         SqlValue::Null => Stored::Null,
@@ -206,7 +159,7 @@ pub struct StreamedDigest {
     key_position: usize,
     sums: WindowSums,
     row: Vec<u8>,
-    outside: bool,
+    pub(crate) outside: bool,
 }
 
 impl StreamedDigest {
@@ -239,23 +192,6 @@ impl StreamedDigest {
     }
 }
 
-impl QueryableByName<Sqlite> for KeyedDigest {
-    fn build<'a>(row: &impl NamedRow<'a, Sqlite>) -> deserialize::Result<Self> {
-        let count = Row::field_count(row);
-        let key = Row::get_value::<AnyStorage, SqlValue, usize>(row, 0)?;
-        let digest = ROW.with(|bytes| {
-            let mut bytes = bytes.borrow_mut();
-            bytes.clear();
-            for i in 1..count {
-                let field = Row::get(row, i);
-                append_value(&mut bytes, field.as_ref().and_then(|f| f.value()));
-            }
-            xxh3_64(&bytes)
-        });
-        Ok(KeyedDigest { key, digest })
-    }
-}
-
 /// Why window sums could not be made.
 #[derive(Debug, thiserror::Error)]
 pub enum DigestError {
@@ -273,59 +209,9 @@ impl SourceConnection {
     /// order (the values a run's load reads, see [`StreamedDigest`]). `Ok(None)` for a
     /// MySQL part without the key to page it by.
     pub fn window_sums(&mut self, part: &DigestPart) -> Result<Option<WindowSums>, DigestError> {
-        let c = match self {
-            SourceConnection::Sqlite(c) => c,
-            SourceConnection::Mysql(_) => return self.paged_window_sums(part),
-        };
-        let mut sums = WindowSums {
-            key_min: part.key_min,
-            width: part.width.max(1),
-            sums: Vec::new(),
-        };
-        for row in
-            diesel::sql_query(&part.select).load_iter::<KeyedDigest, DefaultLoadingMode>(c)?
-        {
-            let row = row?;
-            if !sums.add(&row.key, row.digest) {
-                return Err(DigestError::OutOfWindows(format!("{:?}", row.key)));
-            }
-        }
-        Ok(Some(sums))
-    }
-
-    /// MySQL's window sums: `part.select` read in pages in key order, each row digested as
-    /// [`StreamedDigest`] digests the rows of a load.
-    fn paged_window_sums(&mut self, part: &DigestPart) -> Result<Option<WindowSums>, DigestError> {
-        let Some(key) = part.pages.first() else {
-            return Ok(None);
-        };
-        let mut digest = StreamedDigest::new(key.position, part.key_min, part.width);
-        let mut failed = None;
-        let mut outside = None;
-        super::read_pages(self, &part.select, &part.pages, None, |page| {
-            match page {
-                Ok(rows) => {
-                    for row in &rows {
-                        digest.add(row);
-                        if digest.outside && outside.is_none() {
-                            outside = Some(format!("{:?}", row.get(key.position)));
-                        }
-                    }
-                    // Past the windows: no sums, stop reading.
-                    outside.is_none()
-                }
-                Err(e) => {
-                    failed = Some(e);
-                    false
-                }
-            }
-        });
-        if let Some(e) = failed {
-            return Err(DigestError::Read(e));
-        }
-        match digest.finish() {
-            Some(sums) => Ok(Some(sums)),
-            None => Err(DigestError::OutOfWindows(outside.unwrap_or_default())),
+        match self {
+            SourceConnection::Sqlite(c) => super::sqlite::digest::window_sums(c, part),
+            SourceConnection::Mysql(_) => super::mysql::digest::window_sums(self, part),
         }
     }
 }
