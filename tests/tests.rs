@@ -24,6 +24,7 @@ mod mysql;
 mod mysql_app;
 mod mysql_sample;
 mod output;
+mod pg_source;
 mod readme;
 mod recovery;
 mod rehearse;

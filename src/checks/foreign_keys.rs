@@ -203,7 +203,7 @@ impl<'r> Predicates<'r> {
                     (false, Engine::Mysql) if text => format!(
                         "{parent_ref}.{parent_col} = {child_ref}.{child_col} AND BINARY {parent_ref}.{parent_col} = {child_ref}.{child_col}"
                     ),
-                    (false, Engine::Mysql) => {
+                    (false, Engine::Mysql | Engine::Postgres) => {
                         format!("{parent_ref}.{parent_col} = {child_ref}.{child_col}")
                     }
                 }
@@ -329,7 +329,7 @@ fn json_safe(engine: Engine, column_sql: &str) -> String {
     match engine {
         Engine::Sqlite => format!("CASE WHEN typeof({column_sql}) = 'blob' THEN 'x''' || hex({column_sql}) || '''' ELSE {column_sql} END"),
         // MySQL's columns hold their declared type: JSON_OBJECT writes each as it is.
-        Engine::Mysql => column_sql.to_owned(),
+        Engine::Mysql | Engine::Postgres => column_sql.to_owned(),
     }
 }
 
@@ -341,6 +341,7 @@ fn key_json(engine: Engine, table: &ResolvedTable) -> String {
             Engine::Sqlite => format!("json_object('rowid', {me}.rowid)"),
             // No rowid: the sample names its row by the foreign key's values alone.
             Engine::Mysql => "json_object()".to_owned(),
+            Engine::Postgres => "json_build_object()".to_owned(),
         };
     }
     let pairs: Vec<String> = table
@@ -354,7 +355,10 @@ fn key_json(engine: Engine, table: &ResolvedTable) -> String {
             )
         })
         .collect();
-    format!("json_object({})", pairs.join(", "))
+    match engine {
+        Engine::Postgres => format!("json_build_object({})", pairs.join(", ")),
+        Engine::Sqlite | Engine::Mysql => format!("json_object({})", pairs.join(", ")),
+    }
 }
 
 fn fk_json(engine: Engine, table: &ResolvedTable, fk: &SourceForeignKey) -> String {
@@ -364,7 +368,10 @@ fn fk_json(engine: Engine, table: &ResolvedTable, fk: &SourceForeignKey) -> Stri
         .iter()
         .map(|c| json_safe(engine, &format!("{me}.{}", quote_ident(c))))
         .collect();
-    format!("json_array({})", values.join(", "))
+    match engine {
+        Engine::Postgres => format!("json_build_array({})", values.join(", ")),
+        Engine::Sqlite | Engine::Mysql => format!("json_array({})", values.join(", ")),
+    }
 }
 
 struct OrphanRow {

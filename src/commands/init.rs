@@ -61,7 +61,7 @@ pub fn run(args: &InitArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<
                 .to_owned();
             (source_url, stem)
         }
-        SourceUrl::Mysql(mysql) => {
+        SourceUrl::Mysql(mysql) | SourceUrl::Postgres(mysql) => {
             if &redact_url(mysql) != mysql {
                 writeln!(err, "note: the password in the source URL is not written to the plan; pass it through ${{SOURCE_DATABASE_URL}}")?;
             }

@@ -4,10 +4,10 @@
 
 use diesel::connection::SimpleConnection;
 
+use crate::engines::TargetConnection;
 use crate::errors::database_chain;
 use crate::graph::StepKind;
 use crate::prepare::Prepared;
-use crate::engines::TargetConnection;
 
 /// What the target said of the plan's views.
 #[derive(Debug, Default, PartialEq)]

@@ -91,6 +91,10 @@ impl Job<'_> {
                     (_, Engine::Mysql) => {
                         format!("BINARY {}", quote_ident(&self.layout.columns[k].source))
                     }
+                    (_, Engine::Postgres) => format!(
+                        "{} COLLATE \"C\"",
+                        quote_ident(&self.layout.columns[k].source)
+                    ),
                 },
             )
             .collect();

@@ -5,8 +5,8 @@ use std::borrow::Cow;
 
 use diesel::QueryResult;
 
-use crate::resolve::{ResolvedColumn, ResolvedTable};
 use crate::engines::TargetConnection;
+use crate::resolve::{ResolvedColumn, ResolvedTable};
 
 pub(crate) use crate::engines::target::TYPE_OID;
 

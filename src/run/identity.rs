@@ -32,7 +32,7 @@ pub fn source_fingerprint(url: &SourceUrl, catalog: &Catalog) -> std::io::Result
         SourceUrl::Sqlite(file) => file,
         // A server has no file to look at: its schema and exact row counts (in the catalog)
         // stand for its content, with the server and database it is.
-        SourceUrl::Mysql(url) => {
+        SourceUrl::Mysql(url) | SourceUrl::Postgres(url) => {
             h.update(crate::url::without_password(url).as_bytes());
             return Ok(hex(&h.finalize()));
         }

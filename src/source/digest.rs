@@ -275,7 +275,9 @@ impl SourceConnection {
     pub fn window_sums(&mut self, part: &DigestPart) -> Result<Option<WindowSums>, DigestError> {
         let c = match self {
             SourceConnection::Sqlite(c) => c,
-            SourceConnection::Mysql(_) => return self.paged_window_sums(part),
+            SourceConnection::Mysql(_) | SourceConnection::Postgres(_) => {
+                return self.paged_window_sums(part)
+            }
         };
         let mut sums = WindowSums {
             key_min: part.key_min,

@@ -66,6 +66,10 @@ impl WritePause {
                     })?;
                 Ok(WritePause::Sqlite(conn))
             }
+            SourceUrl::Postgres(raw) => Err(PauseError::Open {
+                url: redact_url(raw),
+                reason: "pausing the writers of a PostgreSQL source is not supported yet; stop the app yourself and run `decant cutover --app-stopped`".to_owned(),
+            }),
             SourceUrl::Mysql(raw) => {
                 let mut conn = super::mysql::open(raw).map_err(|e| PauseError::Open {
                     url: redact_url(raw),
