@@ -173,3 +173,51 @@ fn a_column_of_a_type_decant_cannot_carry_is_refused_with_its_table_column_and_t
     );
     assert!(!init.stderr.contains("panicked"), "{}", init.stderr);
 }
+
+#[test]
+fn twins_adopt_the_exported_snapshot_and_see_none_of_the_rows_committed_after_it() {
+    let source = TestDatabase::new();
+    let mut app = source.connect();
+    app.batch_execute(
+        "CREATE TABLE t (id integer PRIMARY KEY); INSERT INTO t SELECT generate_series(1, 10)",
+    )
+    .unwrap();
+    let url = decant::url::parse_source_url(&source.url, std::path::Path::new(".")).unwrap();
+    let open = || decant::engines::open_source(&url).unwrap();
+    let mut reader = open();
+    let twins = reader
+        .begin_snapshot_with(open(), vec![open(), open()])
+        .unwrap();
+    assert_eq!(twins.len(), 2, "both twins adopt the snapshot");
+    // The app writes after the snapshot began: no reader sees it, the twins included.
+    app.batch_execute("INSERT INTO t SELECT generate_series(11, 20)")
+        .unwrap();
+    for mut conn in twins.into_iter().chain([reader]) {
+        assert_eq!(conn.integer("SELECT count(*) FROM t").unwrap(), Some(10));
+        assert!(
+            conn.batch_execute("INSERT INTO t VALUES (99)").is_err(),
+            "a source read is read-only"
+        );
+    }
+}
+
+#[test]
+fn a_snapshot_adopted_after_a_commit_still_sees_the_rows_as_they_were_when_exported() {
+    use decant::engines::postgres::source::{adopt_snapshot, begin_exported, open};
+    let source = TestDatabase::new();
+    let mut app = source.connect();
+    app.batch_execute(
+        "CREATE TABLE t (id integer PRIMARY KEY); INSERT INTO t SELECT generate_series(1, 10)",
+    )
+    .unwrap();
+    let mut reader = open(&source.url).unwrap();
+    let id = begin_exported(&mut reader).unwrap();
+    app.batch_execute("INSERT INTO t SELECT generate_series(11, 20)")
+        .unwrap();
+    let mut twin = decant::engines::SourceConnection::Postgres(open(&source.url).unwrap());
+    let decant::engines::SourceConnection::Postgres(inner) = &mut twin else {
+        unreachable!()
+    };
+    adopt_snapshot(inner, &id).unwrap();
+    assert_eq!(twin.integer("SELECT count(*) FROM t").unwrap(), Some(10));
+}
