@@ -14,10 +14,10 @@
 //! 4. [`naming`], [`transform`], [`engines`] (every engine, one folder each, behind one seam),
 //!    [`source`] (digests and the write pause), [`mapping`] (PostgreSQL's wire types)
 //! 5. [`resolve`]
-//! 6. [`copy`], [`graph`], [`render`], [`journal`]
+//! 6. [`copy`], [`graph`], [`render`], [`journal`], [`orphans`] (the source's orphan rows, settled)
 //! 7. [`prepare`] (the front half of every command), [`init`]
 //! 8. [`compare`] (the row-comparison engine checks and sync share)
-//! 9. [`checks`], [`run`], [`output`], [`rehearse`]
+//! 9. [`checks`], [`run`], [`report`], [`rehearse`]
 //! 10. [`commands`], the only place errors become messages and exit codes
 
 //!
@@ -54,11 +54,12 @@ pub mod journal;
 pub mod mapping;
 pub mod migrations;
 pub mod naming;
-pub mod output;
+pub mod orphans;
 pub mod plan;
 pub mod prepare;
 pub mod rehearse;
 pub mod render;
+pub mod report;
 pub mod resolve;
 pub mod run;
 pub mod signals;

@@ -9,12 +9,13 @@ use crate::catalog::{Column, Table};
 use crate::dialect::Templates;
 use crate::doc_path;
 use crate::engines::postgres::introspect::TargetSchema;
-use crate::engines::{introspect_source, open_source};
+use crate::engines::{introspect_source, open_source, SourceConnection};
 use crate::errors::chain;
 use crate::graph::{build_graph, StepGraph};
+use crate::orphans::{AnotherSource, OrphanError, OrphanPlan};
 use crate::plan::model::SchemaOwner;
 use crate::plan::{load_plan_keep_going, Diagnostic, Diagnostics, LoadedPlan};
-use crate::render::{render_steps, RenderedStep};
+use crate::render::{render_steps, RenderError, RenderedStep};
 use crate::resolve::{fit_to_app_schema, resolve, ResolvedPlan};
 use crate::url::{check_target_url, parse_source_url};
 
@@ -80,6 +81,58 @@ impl Prepared {
         }
         counted.source_counts = SourceCounts::InSnapshot;
         counted
+    }
+}
+
+/// A plan with the source's orphans settled by `settings.orphans` ([`settle_orphans`]).
+pub struct Settled {
+    /// The orphans, and what the run does with them.
+    pub orphans: OrphanPlan,
+    /// The plan to run when the orphans change it (its steps rendered here, once): under
+    /// `reject` the loads leave them out, under `skip_constraint` their foreign keys go.
+    pub plan: Option<Prepared>,
+}
+
+/// Why a plan's orphans could not be settled.
+#[derive(Debug, thiserror::Error)]
+pub enum SettleError {
+    #[error("looking for orphan rows in the source failed")]
+    Search(#[from] OrphanError),
+    #[error("rendering the plan with the orphans settled failed")]
+    Render(#[from] RenderError),
+}
+
+/// Searches the source for orphans and settles them as `settings.orphans` says: the one place
+/// the plan that `decant plan` shows and `decant run` executes is adjusted by what the rows hold.
+pub fn settle_orphans(
+    prepared: &Prepared,
+    source: &mut SourceConnection,
+    another: Option<&AnotherSource<'_>>,
+) -> Result<Settled, SettleError> {
+    let mut orphans = crate::orphans::settle(&prepared.resolved, source, another)?;
+    let plan = match orphans.settled.take() {
+        Some(resolved) => Some(prepared.with_resolved(resolved)?),
+        None => None,
+    };
+    Ok(Settled { orphans, plan })
+}
+
+impl Prepared {
+    /// A copy of this plan with another resolved plan, its steps rendered anew.
+    fn with_resolved(&self, resolved: ResolvedPlan) -> Result<Prepared, RenderError> {
+        let base = self.loaded.base_dir();
+        let templates = Templates::for_plan(base, self.loaded.plan.templates.as_deref());
+        let steps = render_steps(&resolved, &self.graph, &templates, base)?;
+        Ok(Prepared {
+            loaded: self.loaded.clone(),
+            catalog: self.catalog.clone(),
+            resolved,
+            graph: self.graph.clone(),
+            steps,
+            warnings: self.warnings.clone(),
+            app_schema: self.app_schema.clone(),
+            source_counts: self.source_counts,
+        })
     }
 }
 

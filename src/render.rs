@@ -8,6 +8,7 @@ use minijinja::value::Value;
 use serde::Serialize;
 
 use crate::dialect::{source_template, target_template, TemplateError, Templates};
+use crate::engines::postgres::{copy_target_of, CopyInto};
 use crate::graph::{StepGraph, StepKind};
 use crate::plan::model::{ConstraintTiming, IfExists, SchemaOwner};
 use crate::resolve::{ResolvedPlan, ResolvedTable};
@@ -26,6 +27,31 @@ pub struct RenderedStep {
     pub source_sql: Vec<String>,
     /// Statements on the target, in order.
     pub target_sql: Vec<String>,
+    /// A load's COPY as data, read once from the rendered `copy_from` template: the run
+    /// copies through it and never parses SQL text. Not serialized: `target_sql` shows it.
+    #[serde(skip)]
+    pub copy: Option<CopyStep>,
+}
+
+/// Where a load's COPY stands among its statements and what it copies into.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CopyStep {
+    /// The COPY's index in the step's `target_sql`.
+    pub at: usize,
+    /// `"schema"."table" ("a", "b")`, as the template wrote it.
+    pub into: String,
+    /// Rows are written frozen: the table was created or emptied in the same transaction.
+    pub freeze: bool,
+}
+
+impl CopyStep {
+    /// What the bulk loader takes.
+    pub fn target(&self) -> CopyInto<'_> {
+        CopyInto {
+            target: &self.into,
+            freeze: self.freeze,
+        }
+    }
 }
 
 /// A rendering failure, naming the step.
@@ -48,7 +74,7 @@ pub fn render_steps(
     let mut out = Vec::new();
     for n in graph.ordered() {
         let step = &graph.graph[n];
-        let (source_sql, target_sql) = render_step(resolved, &step.kind, templates, plan_dir)
+        let (source_sql, target_sql, copy) = render_step(resolved, &step.kind, templates, plan_dir)
             .map_err(|source| RenderError {
                 step: step.id.clone(),
                 source,
@@ -60,6 +86,7 @@ pub fn render_steps(
             wave: waves.get(&n).copied().unwrap_or(0),
             source_sql,
             target_sql,
+            copy,
         });
     }
     Ok(out)
@@ -121,12 +148,15 @@ fn drop_kept_cycle_keys(
 }
 
 /// `(source statements, target statements)` of one step.
+/// A step's source statements, target statements and COPY.
+type StepSql = (Vec<String>, Vec<String>, Option<CopyStep>);
+
 fn render_step(
     resolved: &ResolvedPlan,
     kind: &StepKind,
     templates: &Templates,
     plan_dir: &Path,
-) -> Result<(Vec<String>, Vec<String>), TemplateError> {
+) -> Result<StepSql, TemplateError> {
     let schema = resolved.schema.as_str();
     // Tables kept by `truncate`/`append` may already carry their constraints and indexes.
     let guard = matches!(
@@ -135,6 +165,7 @@ fn render_step(
     );
     let mut target = Vec::new();
     let mut source = Vec::new();
+    let mut copy = None;
     match kind {
         StepKind::CreateSchema => {
             target.push(templates.render(&target_template("create_schema"), context! { schema })?);
@@ -218,10 +249,24 @@ fn render_step(
                     context! { schema, table => t.target },
                 )?);
             }
-            target.push(templates.render(
-                &target_template("copy_from"),
+            let name = target_template("copy_from");
+            let sql = templates.render(
+                &name,
                 context! { schema, table => table_value(t), columns => target_columns, freeze },
-            )?);
+            )?;
+            let into = copy_target_of(&sql).ok_or_else(|| TemplateError {
+                name: name.clone(),
+                line: None,
+                message: format!(
+                    "`{sql}` is not a binary `COPY … FROM STDIN (FORMAT binary)`, the only COPY the loader runs"
+                ),
+            })?;
+            copy = Some(CopyStep {
+                at: target.len(),
+                into: into.target.to_owned(),
+                freeze: into.freeze,
+            });
+            target.push(sql);
             if triggers {
                 target.push(templates.render(
                     &target_template("table_triggers"),
@@ -408,5 +453,5 @@ fn render_step(
             }
         }
     }
-    Ok((source, target))
+    Ok((source, target, copy))
 }

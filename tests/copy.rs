@@ -12,6 +12,7 @@ use decant::copy::{
     VecRejects,
 };
 use decant::dialect::{quote_ident, Templates};
+use decant::engines::postgres::copy_target_of;
 use decant::engines::postgres::parse_target_type;
 use decant::engines::sqlite::open_sqlite_read_only;
 use decant::plan::model::OnBadRow;
@@ -189,7 +190,7 @@ impl Setup {
                 table,
                 primary_key,
                 &select_sql,
-                &copy_sql,
+                Some(copy_target_of(&copy_sql).expect("the template renders a binary COPY")),
                 on_bad_row,
                 rejects,
                 ReadAlong::default(),
@@ -550,7 +551,7 @@ fn text_in_an_integer_column_under_stop_names_table_column_key_and_value_and_lea
         &s.table,
         &s.primary_key,
         &select_sql,
-        &copy_sql,
+        Some(copy_target_of(&copy_sql).expect("the template renders a binary COPY")),
         OnBadRow::Stop,
         &mut VecRejects::default(),
         ReadAlong::default(),

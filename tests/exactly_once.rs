@@ -798,6 +798,35 @@ fn wait_for_unread_input(pid: i32, context: &str) {
     }
 }
 
+/// The server process of the lane paused before its COMMIT: the one lane idle in a transaction
+/// whose last statement was a step's `done` record. Another lane may sit between its own
+/// `done` record and COMMIT for a moment (longer on a loaded machine), so the search is repeated
+/// until the paused lane is the only one left.
+fn paused_lane(s: &Setup, step: &str) -> i32 {
+    let started = Instant::now();
+    loop {
+        let pids = query(
+            &s.db,
+            "SELECT coalesce(string_agg(pid::text, ' '), '') FROM pg_stat_activity \
+             WHERE datname = current_database() \
+             AND application_name LIKE 'decant run % lane %' \
+             AND state = 'idle in transaction' AND query LIKE 'UPDATE decant.steps SET state = ''done''%'",
+        );
+        let pids: Vec<i32> = pids
+            .split_whitespace()
+            .map(|p| p.parse().unwrap())
+            .collect();
+        if let [pid] = pids[..] {
+            return pid;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "{step}: no single paused lane found: {pids:?}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 fn resume_with_wait(s: &Setup, wait_seconds: u64) -> Child {
     Command::new(env!("CARGO_BIN_EXE_decant"))
         .args([
@@ -828,14 +857,7 @@ fn a_resume_waits_for_a_killed_runs_commit_still_in_flight_and_never_repeats_the
         let mut child = spawn_run(&s, Some(&format!("before-commit:{step}")));
         let _stderr = wait_paused(&mut child);
         // The paused lane's last statement was its step's `done` record, not yet committed.
-        let pid: i32 = query(
-            &s.db,
-            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() \
-             AND application_name LIKE 'decant run % lane %' \
-             AND state = 'idle in transaction' AND query LIKE 'UPDATE decant.steps SET state = ''done''%'",
-        )
-        .parse()
-        .unwrap_or_else(|e| panic!("{step}: no paused lane found: {e}"));
+        let pid = paused_lane(&s, step);
         let stopped = StoppedBackend::stop(pid);
         release(&s);
         // decant sends COMMIT to the stopped server process and waits for its answer: killed

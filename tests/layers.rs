@@ -21,10 +21,10 @@ const LAYERS: &[&[&str]] = &[
     &["convert"],
     &["naming", "transform", "engines", "source", "mapping"],
     &["resolve"],
-    &["copy", "graph", "render", "journal"],
+    &["copy", "graph", "render", "journal", "orphans"],
     &["prepare", "init"],
     &["compare"],
-    &["checks", "run", "output", "rehearse"],
+    &["checks", "run", "report", "rehearse"],
     &["commands"],
 ];
 
@@ -207,17 +207,15 @@ const DISPATCH: &[&str] = &[
     "engines/introspect.rs",
     "engines/mapping.rs",
     "engines/engine.rs",
+    "engines/query_sql.rs",
 ];
 
 /// Files another branch is changing that still name an engine, each to be closed by its
 /// owner (issue 25): the path and the engine whose names or SQL it holds. An entry no
 /// longer needed fails the test, so the list only shrinks.
 const NOT_YET_THROUGH_THE_SEAM: &[(&str, &str)] = &[
-    ("compare/job.rs", "sqlite"),
-    ("compare/job.rs", "mysql"),
-    ("checks/foreign_keys.rs", "sqlite"),
-    ("checks/foreign_keys.rs", "mysql"),
-    ("checks/mod.rs", "sqlite"),
+    ("orphans/search.rs", "sqlite"),
+    ("orphans/search.rs", "mysql"),
     ("run/sync.rs", "mysql"),
     ("source/digest.rs", "sqlite"),
     ("source/digest.rs", "mysql"),
@@ -274,12 +272,11 @@ fn only_the_target_side_reaches_the_postgres_connection() {
         "engines/postgres/",
         "engines/target.rs",
         "journal/",
-        "checks/assertions.rs",
-        "checks/foreign_keys.rs",
-        "checks/row_counts.rs",
+        "checks/rules/",
         "compare/job.rs",
         "compare/rejects.rs",
-        "run/execute.rs",
+        "run/start.rs",
+        "run/step.rs",
         "run/app_definitions.rs",
     ];
     let mut wrong = Vec::new();

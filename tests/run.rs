@@ -496,3 +496,26 @@ fn a_run_that_rejects_nothing_leaves_no_rejects_file_not_even_an_earlier_one() {
         std::fs::read_to_string(&rejects)
     );
 }
+
+#[test]
+fn a_rejects_file_that_cannot_be_written_is_named_as_such_not_as_the_source() {
+    let s = Setup::from_sql(
+        "CREATE TABLE t (id INTEGER PRIMARY KEY); INSERT INTO t VALUES (1);",
+        "",
+    );
+    // Where the rejects file goes, a directory stands.
+    std::fs::create_dir_all(s.path("reports/plan.rejects.jsonl")).unwrap();
+    let out = s.decant(&["run", "plan.yaml"]);
+    assert_exit(&out, 2);
+    assert!(
+        out.stderr.contains("cannot write the rejects file `")
+            && out.stderr.contains("plan.rejects.jsonl`: "),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        !out.stderr.contains("cannot open the source"),
+        "{}",
+        out.stderr
+    );
+}

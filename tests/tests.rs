@@ -25,6 +25,7 @@ mod mysql_app;
 mod mysql_sample;
 mod output;
 mod pg_source;
+mod plan_sql;
 mod readme;
 mod recovery;
 mod rehearse;

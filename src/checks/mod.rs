@@ -1,9 +1,8 @@
 //! Checks that prove nothing was lost: row counts, content checksums, foreign keys and SQL
-//! assertions, one file each, every result with a stable kebab-case id, a status and details.
+//! assertions, one file each in [`rules`] (the registry), every result with a stable
+//! kebab-case id, a status and details; [`run_plan_checks`] runs a plan's.
 
-pub mod assertions;
-pub mod foreign_keys;
-pub mod row_counts;
+pub mod rules;
 
 use std::time::Instant;
 
@@ -71,6 +70,13 @@ pub enum CheckError {
     /// A transaction around a check failed to begin or end.
     #[error("check transaction failed")]
     Transaction(#[from] diesel::result::Error),
+    /// The source's read transaction (or its page map) around the checks failed.
+    #[error("check `source-snapshot`: cannot {what}")]
+    SourceSnapshot {
+        what: String,
+        #[source]
+        source: diesel::result::Error,
+    },
     /// The row comparison of a `checksums:` check could not run.
     #[error(transparent)]
     Compare(#[from] CompareError),
@@ -173,7 +179,7 @@ pub struct Databases<'c> {
     /// MySQL source; none elsewhere): the source's row counts are shared out among them all.
     pub twins: &'c mut [SourceConnection],
     /// Orphans a run already counted in this source before loading (`None` outside a run).
-    pub known_orphans: Option<&'c [foreign_keys::OrphanFinding]>,
+    pub known_orphans: Option<&'c [crate::orphans::OrphanFinding]>,
     /// The source connection is already inside the read transaction to compare against (the
     /// snapshot a run loaded); otherwise the checks open one of their own.
     pub in_snapshot: bool,
@@ -185,157 +191,117 @@ pub fn run_plan_checks(
     dbs: &mut Databases<'_>,
     progress: &mut dyn FnMut(&CheckResult),
 ) -> Vec<CheckResult> {
-    let resolved = &prepared.resolved;
     // Checksums stream whole tables: pages read through a memory map instead of copied into
     // SQLite's page cache cost ~15% less CPU. The mapped pages (page cache, up to 1 GiB) count
     // in the process's RSS, so the map is on only for plans with checksums, and it must be set
     // before the transaction begins to be used. Best effort: without it, reads are as before.
-    let checksums = prepared
-        .loaded
-        .plan
-        .checks
-        .iter()
-        .any(|c| c.checksums.is_some());
+    let checksums = prepared.loaded.plan.checks.iter().any(|entry| {
+        rules::for_entry(entry)
+            .iter()
+            .any(|check| check.needs().source == rules::SourceReads::WholeTables)
+    });
     // Inside a run's snapshot the map cannot be turned on any more; the checks read as the
     // loads did.
     let checksums = checksums && !dbs.in_snapshot;
-    if checksums {
-        let _ = dbs.source.batch_execute("PRAGMA mmap_size = 1073741824");
-    }
-    // One read transaction: every check sees one snapshot of the source.
-    let snapshot = !dbs.in_snapshot && dbs.source.batch_execute("BEGIN").is_ok();
     let mut results = Vec::new();
-    let mut push = |r: CheckResult, results: &mut Vec<CheckResult>| {
+    // One read transaction: every check sees one snapshot of the source.
+    let frame = SourceFrame::open(dbs.source, checksums, dbs.in_snapshot, &mut results);
+    for r in &results {
+        progress(r);
+    }
+    let mut results = Vec::new();
+    let mut out = |r: CheckResult| {
         progress(&r);
         results.push(r);
     };
-    // Every row count is read first, both sides at once (see `row_counts::check_tables`).
-    let counted: Vec<&ResolvedTable> = prepared
-        .loaded
-        .plan
-        .checks
-        .iter()
-        .filter_map(|check| check.row_counts.as_ref())
-        .flat_map(|selection| selected_tables(resolved, selection))
-        .collect();
-    let sources = std::iter::once(&mut *dbs.source)
-        .chain(dbs.twins.iter_mut())
-        .collect();
-    // A run counted its source in the snapshot these checks read: those counts stand.
-    let counted_in_snapshot =
-        dbs.in_snapshot && prepared.source_counts == crate::prepare::SourceCounts::InSnapshot;
-    let mut row_counts =
-        row_counts::check_tables(sources, dbs.target, resolved, &counted, counted_in_snapshot)
-            .into_iter();
-    for check in &prepared.loaded.plan.checks {
-        if let Some(selection) = &check.row_counts {
-            // One result per table, in the order `counted` lists them.
-            for _ in selected_tables(resolved, selection) {
-                if let Some(r) = row_counts.next() {
-                    push(r, &mut results);
-                }
-            }
-        }
-        if let Some(selection) = &check.checksums {
-            let options = ChecksumOptions {
-                row_limit: check.row_limit,
-                sample_rate: check.sample_rate,
-                list_all: false,
-                rows_only: false,
-                keep_rejected: false,
-                only_ranges: None,
-            };
-            for table in selected_tables(resolved, selection) {
-                push(
-                    checksum_result(prepared, dbs, table, &options),
-                    &mut results,
-                );
-            }
-        }
-        if let Some(selection) = &check.foreign_keys {
-            let explicit = matches!(selection, Selection::Tables(_));
-            for table in selected_tables(resolved, selection) {
-                if !explicit && table.foreign_keys.is_empty() {
-                    continue;
-                }
-                let id = format!("foreign-keys:{}", table.source);
-                let r = timed(id.clone(), || {
-                    foreign_keys::check_table(
-                        dbs.source,
-                        dbs.target,
-                        resolved,
-                        table,
-                        dbs.known_orphans,
-                        &id,
-                    )
-                });
-                push(r, &mut results);
-            }
-        }
-        if let Some(r) = assertions::run(check, resolved, dbs) {
-            push(r, &mut results);
+    // Every row count is read first, both sides at once (see `rules::row_counts::count_planned`).
+    let row_counts = rules::row_counts::count_planned(prepared, dbs).into_iter();
+    let mut cx = rules::Context {
+        prepared,
+        dbs,
+        row_counts,
+    };
+    for entry in &prepared.loaded.plan.checks {
+        for check in rules::for_entry(entry) {
+            check.run(entry, &mut cx, &mut out);
         }
     }
-    if snapshot {
-        let _ = dbs.source.batch_execute("COMMIT");
-    }
-    if checksums {
-        let _ = dbs.source.batch_execute("PRAGMA mmap_size = 0");
+    let dbs = cx.dbs;
+    let mut closing = Vec::new();
+    frame.close(dbs.source, &mut closing);
+    for r in closing {
+        progress(&r);
+        results.push(r);
     }
     results
 }
 
-/// The checksum comparison of one table, as a check result.
-fn checksum_result(
-    prepared: &Prepared,
-    dbs: &mut Databases<'_>,
-    table: &ResolvedTable,
-    options: &ChecksumOptions,
-) -> CheckResult {
-    let id = format!("checksums:{}", table.source);
-    timed(id, || {
-        let outcome =
-            crate::compare::checksum_table(dbs.source, dbs.target, prepared, table, options)?;
-        let mut details = vec![format!("{} row(s) compared", outcome.rows_compared)];
-        details.extend(outcome.note.clone());
-        let partial = options.sample_rate.is_some_and(|r| r < 1.0)
-            || options
-                .row_limit
-                .is_some_and(|n| outcome.rows_compared >= n);
-        let finding = if outcome.differences.is_empty() {
-            Finding::pass(
-                format!(
-                    "{} row(s) compared, all equal{}",
-                    outcome.rows_compared,
-                    if partial {
-                        " (not every row: see details)"
-                    } else {
-                        ""
-                    }
-                ),
-                details,
-            )
-        } else {
-            let (mut changed, mut missing, mut extra) = (0usize, 0usize, 0usize);
-            for d in &outcome.differences {
-                match d.kind {
-                    DifferenceKind::Changed => changed += 1,
-                    DifferenceKind::MissingInTarget => missing += 1,
-                    DifferenceKind::ExtraInTarget => extra += 1,
-                }
-            }
-            Finding {
-                status: CheckStatus::Fail,
-                summary: format!(
-                    "{} difference(s): {changed} changed value(s), {missing} row(s) missing in the target, {extra} extra row(s) in the target",
-                    outcome.differences.len()
-                ),
-                details,
-                differences: outcome.differences,
-            }
-        };
-        Ok(finding)
-    })
+/// Bytes of a SQLite source mapped into memory while checksums stream whole tables.
+const MAPPED_BYTES: u64 = 1 << 30;
+
+/// The id of the result that says the source's side of the checks failed to open or close.
+pub const SOURCE_SNAPSHOT: &str = "source-snapshot";
+
+/// The source's side of a plan's checks: its pages mapped for whole-table reads, and the read
+/// transaction every check sees, begun and ended through the source's own capabilities; a
+/// failure to do either is a result with status `error`, not dropped.
+struct SourceFrame {
+    mapped: bool,
+    snapshot: bool,
+}
+
+impl SourceFrame {
+    /// Maps the source's pages when `map`, and begins its snapshot unless `in_snapshot` (a
+    /// run's, which the checks read as the loads did).
+    fn open(
+        source: &mut SourceConnection,
+        map: bool,
+        in_snapshot: bool,
+        problems: &mut Vec<CheckResult>,
+    ) -> SourceFrame {
+        let mapped = map
+            && kept(
+                source.map_pages(MAPPED_BYTES),
+                "map the source's pages",
+                problems,
+            );
+        let snapshot = !in_snapshot
+            && kept(
+                source.begin_snapshot(),
+                "begin the source's read transaction",
+                problems,
+            );
+        SourceFrame { mapped, snapshot }
+    }
+
+    /// Ends what [`Self::open`] began.
+    fn close(self, source: &mut SourceConnection, problems: &mut Vec<CheckResult>) {
+        if self.snapshot {
+            kept(
+                source.end_snapshot(),
+                "end the source's read transaction",
+                problems,
+            );
+        }
+        if self.mapped {
+            kept(source.map_pages(0), "unmap the source's pages", problems);
+        }
+    }
+}
+
+/// True when `outcome` is fine; otherwise a `source-snapshot` error result saying what could
+/// not be done, with the cause, goes to `problems`.
+fn kept(outcome: diesel::QueryResult<()>, what: &str, problems: &mut Vec<CheckResult>) -> bool {
+    let Err(e) = outcome else {
+        return true;
+    };
+    problems.push(timed(SOURCE_SNAPSHOT.to_owned(), || {
+        Err(CheckError::SourceSnapshot {
+            what: what.to_owned(),
+            source: e,
+        })
+    }));
+    false
 }
 
 /// The carried tables a selection names, in plan order.
@@ -407,81 +373,65 @@ pub fn tally(results: &[CheckResult]) -> (usize, usize, usize) {
     )
 }
 
-/// `12 check(s): 11 passed, 1 failed, 0 error(s)`.
-pub fn tally_line(results: &[CheckResult]) -> String {
-    let (pass, fail, error) = tally(results);
-    format!(
-        "{} check(s): {pass} passed, {fail} failed, {error} error(s)",
-        results.len()
-    )
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
+    /// A source on an empty SQLite file (an empty file is an empty database), opened as
+    /// `decant check` opens one; the file lives as long as the connection is used.
+    fn sqlite() -> (SourceConnection, tempfile::NamedTempFile) {
+        let file = tempfile::NamedTempFile::new().unwrap();
+        let url = crate::url::SourceUrl::Sqlite(file.path().to_path_buf());
+        (crate::engines::open_source(&url).unwrap(), file)
+    }
 
-/// A row difference on one line: `orders id=7: column total: source 12.5, target 13`.
-pub fn difference_line(d: &RowDifference) -> String {
-    let key = crate::copy::key_text(&d.key);
-    let shown = |v: &Option<String>| v.clone().unwrap_or_else(|| "NULL".into());
-    match d.kind {
-        DifferenceKind::Changed => format!(
-            "`{}` {key}: `{}` differs: source {}, target {}",
-            d.table,
-            d.column.as_deref().unwrap_or("?"),
-            shown(&d.source_value),
-            shown(&d.target_value)
-        ),
-        DifferenceKind::MissingInTarget => {
-            format!("`{}` {key}: in the source, missing in the target", d.table)
-        }
-        DifferenceKind::ExtraInTarget => {
-            format!("`{}` {key}: in the target, not in the source", d.table)
-        }
+    #[test]
+    fn a_source_transaction_that_cannot_begin_is_an_error_result_with_its_cause() {
+        let (mut source, _file) = sqlite();
+        source.batch_execute("BEGIN").unwrap();
+        let mut problems = Vec::new();
+        let frame = SourceFrame::open(&mut source, true, false, &mut problems);
+        assert!(!frame.snapshot);
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert_eq!(problems[0].id, SOURCE_SNAPSHOT);
+        assert_eq!(problems[0].status, CheckStatus::Error);
+        assert!(
+            problems[0]
+                .summary
+                .contains("begin the source's read transaction")
+                && problems[0].summary.contains("within a transaction"),
+            "{}",
+            problems[0].summary
+        );
+    }
+
+    #[test]
+    fn a_source_transaction_that_cannot_end_is_an_error_result() {
+        let (mut source, _file) = sqlite();
+        let mut problems = Vec::new();
+        let frame = SourceFrame::open(&mut source, true, false, &mut problems);
+        assert!(problems.is_empty(), "{problems:?}");
+        // Something ended the transaction under the checks: their COMMIT fails.
+        source.batch_execute("COMMIT").unwrap();
+        frame.close(&mut source, &mut problems);
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(
+            problems[0]
+                .summary
+                .contains("end the source's read transaction"),
+            "{}",
+            problems[0].summary
+        );
+    }
+
+    #[test]
+    fn inside_a_runs_snapshot_the_checks_begin_and_end_nothing() {
+        let (mut source, _file) = sqlite();
+        source.batch_execute("BEGIN").unwrap();
+        let mut problems = Vec::new();
+        let frame = SourceFrame::open(&mut source, false, true, &mut problems);
+        frame.close(&mut source, &mut problems);
+        assert!(problems.is_empty(), "{problems:?}");
+        // The run's transaction is still open: it is the run's to end.
+        source.batch_execute("COMMIT").unwrap();
     }
 }
-
-/// One result for a terminal: status (in colour when it failed and `colour`), id, duration and
-/// summary, then details and differences: of a passing check only when `verbose`, and at
-/// most `LISTED_ON_SCREEN` of each unless `verbose`.
-pub fn write_result(
-    out: &mut dyn std::io::Write,
-    r: &CheckResult,
-    verbose: bool,
-    colour: bool,
-) -> std::io::Result<()> {
-    let label = format!("{:<5}", r.status.label());
-    let label = if r.passed() {
-        label
-    } else {
-        crate::output::colour::alarm(&label, colour)
-    };
-    writeln!(
-        out,
-        "{label}  {:<44} {:>7.2}s  {}",
-        r.id, r.seconds, r.summary
-    )?;
-    // A passing check is one line; what it looked at is there with `-v`.
-    if r.passed() && !verbose {
-        return Ok(());
-    }
-    // A target a run never finished can miss every row: a screenful says it, `-v` lists all.
-    let cap = if verbose {
-        usize::MAX
-    } else {
-        LISTED_ON_SCREEN
-    };
-    for d in r.details.iter().take(cap) {
-        writeln!(out, "       {d}")?;
-    }
-    for d in r.differences.iter().take(cap) {
-        writeln!(out, "       {}", difference_line(d))?;
-    }
-    let hidden = r.details.len().saturating_sub(cap) + r.differences.len().saturating_sub(cap);
-    if hidden > 0 {
-        writeln!(
-            out,
-            "       … and {hidden} more line(s) of this check: `decant check -v` lists them all"
-        )?;
-    }
-    Ok(())
-}
-
-/// How many details and differences of one check `write_result` prints without `verbose`.
-pub const LISTED_ON_SCREEN: usize = 20;

@@ -6,13 +6,12 @@
 use std::io::Write;
 
 use super::{prepare_and_warn, Failure, Profiling, EXIT_OK};
-use crate::checks::foreign_keys::{plan_orphans, OrphanPlan};
 use crate::cli::{PlanCommandArgs, PlanFormat};
 use crate::engines::open_source;
 use crate::errors::chain;
-use crate::output;
 use crate::plan::model::OrphanPolicy;
-use crate::prepare::Prepared;
+use crate::prepare::{settle_orphans, Prepared, Settled};
+use crate::report;
 use crate::url::parse_source_url;
 
 pub fn run(
@@ -29,10 +28,10 @@ pub fn run(
         },
         err,
     )?;
-    let orphans = settle_orphans(&prepared, err)?;
-    let prepared = orphans
+    let settled = settled_plan(&prepared, err)?;
+    let prepared = settled
         .as_ref()
-        .and_then(|o| o.adjusted.as_ref())
+        .and_then(|s| s.plan.as_ref())
         .unwrap_or(&prepared);
     let views = super::view_check::check_views(prepared);
     for refused in &views.refused {
@@ -44,12 +43,12 @@ pub fn run(
             "note: the views were not checked against PostgreSQL: {why}"
         )?;
     }
-    let mut view = output::PlanView::new(prepared);
+    let mut view = report::PlanView::new(prepared);
     view.view_warnings = views.refused;
     match args.format {
-        PlanFormat::Text => output::text::write_plan(&view, out)?,
-        PlanFormat::Markdown => output::markdown::write_plan(&view, out)?,
-        PlanFormat::Sql => output::write_sql(&view, out)?,
+        PlanFormat::Text => report::text::write_plan(&view, out)?,
+        PlanFormat::Markdown => report::markdown::write_plan(&view, out)?,
+        PlanFormat::Sql => report::write_sql(&view, out)?,
         PlanFormat::Json => {
             serde_json::to_writer_pretty(&mut *out, &view).map_err(|e| Failure::Other(e.into()))?;
             writeln!(out)?;
@@ -61,7 +60,7 @@ pub fn run(
 /// Under `reject` and `skip_constraint` the source's orphans change the loads' SELECTs or
 /// the foreign keys made: they are searched for here as a run does before it writes anything,
 /// and said on standard error. Under `fail` they change nothing a run sends.
-fn settle_orphans(prepared: &Prepared, err: &mut dyn Write) -> Result<Option<OrphanPlan>, Failure> {
+fn settled_plan(prepared: &Prepared, err: &mut dyn Write) -> Result<Option<Settled>, Failure> {
     if prepared.resolved.settings.orphans == OrphanPolicy::Fail {
         return Ok(None);
     }
@@ -69,17 +68,14 @@ fn settle_orphans(prepared: &Prepared, err: &mut dyn Write) -> Result<Option<Orp
         .map_err(|e| Failure::Other(anyhow::anyhow!("{e}")))?;
     let mut source = open_source(&url)
         .map_err(|e| Failure::Other(anyhow::anyhow!("cannot open the source: {}", chain(&e))))?;
-    let orphans = plan_orphans(prepared, &mut source, None).map_err(|e| {
-        Failure::Other(anyhow::anyhow!(
-            "looking for orphan rows in the source failed: {}",
-            chain(&e)
-        ))
-    })?;
+    let settled = settle_orphans(prepared, &mut source, None)
+        .map_err(|e| Failure::Other(anyhow::anyhow!("{}", chain(&e))))?;
+    let orphans = &settled.orphans;
     for finding in &orphans.findings {
         writeln!(err, "note: orphans: {}", finding.describe())?;
     }
     for note in &orphans.skipped {
         writeln!(err, "note: {note}")?;
     }
-    Ok(Some(orphans))
+    Ok(Some(settled))
 }

@@ -10,8 +10,8 @@ use super::run::{
 use super::{prepare_and_warn, Failure, Profiling, EXIT_USAGE};
 use crate::cli::RehearseArgs;
 use crate::rehearse::{self, Binaries, Ending, Rehearsal, CLUSTER_DATABASE};
-use crate::run::execute::{execute, RunOptions};
 use crate::run::progress::ConsoleProgress;
+use crate::run::{execute, RunOptions};
 use crate::url::{redact_text, redact_url};
 
 /// The throwaway target, as far as the run and the messages need it.
@@ -73,7 +73,7 @@ pub fn run(args: &RehearseArgs, out: &mut dyn Write, err: &mut dyn Write) -> Res
             writeln!(
                 err,
                 "error: the rehearsal failed: {}",
-                redact_text(&e.to_string())
+                redact_text(&crate::errors::chain(&e))
             )?;
             if let Some(line) = e.completed_line() {
                 writeln!(err, "{line}")?;

@@ -12,9 +12,9 @@ use super::{
 use crate::cli::RunArgs;
 use crate::journal;
 use crate::plan::model::{IfExists, SchemaOwner};
-use crate::run::execute::{execute, RunError, RunOptions};
 use crate::run::progress::ConsoleProgress;
 use crate::run::report::RunReport;
+use crate::run::{execute, RunError, RunOptions};
 use crate::signals;
 use crate::url::redact_text;
 
@@ -61,7 +61,8 @@ pub fn run(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<u
                 write_report_paths(written.as_ref(), err)?;
                 return Ok(signals::exit_code(*signal));
             }
-            writeln!(err, "error: {}", redact_text(&e.to_string()))?;
+            // With its causes: a failed search or file names what failed under it.
+            writeln!(err, "error: {}", redact_text(&crate::errors::chain(&e)))?;
             if let Some(line) = e.completed_line() {
                 writeln!(err, "{line}")?;
             }
@@ -217,7 +218,7 @@ pub(super) fn report_and_exit_code(
 ) -> anyhow::Result<u8> {
     let report = &report.redacted();
     let (json_path, md_path) = write_reports(report, dir, stem)?;
-    report.write_summary(out, crate::output::colour::for_stdout())?;
+    report.write_summary(out, crate::report::colour::for_stdout())?;
     writeln!(
         out,
         "  reports: {} and {}",

@@ -64,48 +64,10 @@ pub fn run(args: &PlanArgs, out: &mut dyn Write, _err: &mut dyn Write) -> Result
             continue;
         }
         let steps = journal::steps(&mut conn, run.id).map_err(|e| Failure::Other(e.into()))?;
-        writeln!(
-            out,
-            "  {:<40} {:<8} {:>9} {:>10} {:>10} {:>9}",
-            "step", "state", "seconds", "read", "written", "rejected"
-        )?;
-        for s in steps {
-            let n = |v: Option<i64>| v.map(|v| v.to_string()).unwrap_or_default();
-            writeln!(
-                out,
-                "  {:<40} {:<8} {:>9} {:>10} {:>10} {:>9}",
-                s.step_id,
-                s.state,
-                s.seconds.map(|v| format!("{v:.2}")).unwrap_or_default(),
-                n(s.rows_read),
-                n(s.rows_written),
-                n(s.rows_rejected)
-            )?;
-            if let Some(error) = s.error {
-                writeln!(
-                    out,
-                    "    error: {}",
-                    error.lines().next().unwrap_or_default()
-                )?;
-            }
-        }
+        crate::report::status::write_steps(out, &steps)?;
         // Journals older than `decant sync` have no syncs table: nothing to list then.
         for sync in journal::syncs(&mut conn, run.id).unwrap_or_default() {
-            writeln!(
-                out,
-                "  sync {}  {}  finished {}  {} inserted, {} updated, {} deleted, {} rejected in {:.2}s{}",
-                sync.id,
-                sync.status,
-                sync.finished_at,
-                sync.inserted,
-                sync.updated,
-                sync.deleted,
-                sync.rejected,
-                sync.seconds,
-                sync.error
-                    .map(|e| format!(": {}", e.lines().next().unwrap_or_default()))
-                    .unwrap_or_default()
-            )?;
+            crate::report::status::write_sync(out, &sync)?;
         }
     }
     let applied = journal::applied_migrations(&mut conn).map_err(|e| Failure::Other(e.into()))?;

@@ -82,21 +82,13 @@ impl Job<'_> {
             .layout
             .key
             .iter()
-            .map(
-                |&k| match (self.layout.columns[k].ty.key_order(), self.engine) {
-                    (Some(KeyOrder::Integer), _) => format!("{}", k + 1),
-                    (_, Engine::Sqlite) => format!("{} COLLATE BINARY", k + 1),
-                    // MySQL orders by its collation (often case-insensitive); bytes decide here,
-                    // as PostgreSQL's "C" order does on the other side.
-                    (_, Engine::Mysql) => {
-                        format!("BINARY {}", quote_ident(&self.layout.columns[k].source))
-                    }
-                    (_, Engine::Postgres) => format!(
-                        "{} COLLATE \"C\"",
-                        quote_ident(&self.layout.columns[k].source)
-                    ),
-                },
-            )
+            .map(|&k| match self.layout.columns[k].ty.key_order() {
+                Some(KeyOrder::Integer) => format!("{}", k + 1),
+                // Bytes decide, as PostgreSQL's "C" order does on the other side.
+                _ => self
+                    .engine
+                    .byte_order(k + 1, &quote_ident(&self.layout.columns[k].source)),
+            })
             .collect();
         order.join(", ")
     }
@@ -108,10 +100,12 @@ impl Job<'_> {
     /// 6 000 ranges of 600 000 rows); a few dozen `BETWEEN … OR …` are a range scan.
     pub(super) fn source_sqls(&self, ranges: Option<&[(i64, i64)]>) -> Vec<String> {
         match ranges {
-            Some(ranges) if self.engine == Engine::Mysql && ranges.len() > INLINE_RANGES => ranges
-                .chunks(INLINE_RANGES)
-                .map(|part| self.source_sql(true, true, Some(part)))
-                .collect(),
+            Some(ranges) if !self.engine.joins_many_ranges() && ranges.len() > INLINE_RANGES => {
+                ranges
+                    .chunks(INLINE_RANGES)
+                    .map(|part| self.source_sql(true, true, Some(part)))
+                    .collect()
+            }
             _ => vec![self.source_sql(true, true, ranges)],
         }
     }

@@ -21,7 +21,7 @@ use serde::Serialize;
 
 use crate::convert::binary;
 use crate::dialect::quote_ident;
-use crate::engines::postgres::{copy_in, copy_target_of, CopyFailure, CopyInto};
+use crate::engines::postgres::{copy_in, CopyFailure, CopyInto};
 use crate::engines::TargetConnection;
 use crate::plan::model::OnBadRow;
 use crate::resolve::ResolvedTable;
@@ -142,9 +142,6 @@ pub enum CopyError {
         column: String,
         type_sql: String,
     },
-
-    #[error("table `{table}`: `{sql}` is not a `COPY … FROM STDIN (FORMAT binary)` statement")]
-    CopySql { table: String, sql: String },
 
     #[error("table `{table}`: the source query returns {found} columns where {expected} are copied: `{sql}`")]
     SelectShape {
@@ -267,8 +264,8 @@ impl KeyPlan {
 }
 
 /// Copies one table: streams `select_sql` from `source` through the column conversions into
-/// `copy_sql` (`COPY … FROM STDIN (FORMAT binary)`; when empty, one is made from `schema` and
-/// the table's target names) on `target`.
+/// `into` (the rendered step's COPY, [`crate::render::CopyStep`]; when `None`, the table's own
+/// target names in `schema`) on `target`.
 ///
 /// `select_sql` returns the copied columns in order, optionally followed by the key columns of
 /// [`select_columns`]. `primary_key` names the source primary key columns (empty: `rowid`).
@@ -282,7 +279,7 @@ pub fn copy_table(
     table: &ResolvedTable,
     primary_key: &[String],
     select_sql: &str,
-    copy_sql: &str,
+    into: Option<CopyInto<'_>>,
     on_bad_row: OnBadRow,
     rejects: &mut dyn RejectSink,
     along: ReadAlong<'_>,
@@ -304,7 +301,9 @@ pub fn copy_table(
         type_sql: u.type_sql,
     })?;
     let made_target;
-    let into = if copy_sql.trim().is_empty() {
+    let into = if let Some(into) = into {
+        into
+    } else {
         let columns: Vec<String> = table
             .copied_columns()
             .map(|c| quote_ident(&c.target))
@@ -319,11 +318,6 @@ pub fn copy_table(
             target: &made_target,
             freeze: false,
         }
-    } else {
-        copy_target_of(copy_sql).ok_or_else(|| CopyError::CopySql {
-            table: table.source.clone(),
-            sql: copy_sql.to_owned(),
-        })?
     };
     let statement = format!(
         "COPY {} FROM STDIN WITH (FORMAT binary{})",

@@ -37,6 +37,14 @@ pub const BUILTIN_TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/postgres/copy_from.sql.j2"),
     ),
     (
+        "postgres/create_database.sql.j2",
+        include_str!("../../templates/postgres/create_database.sql.j2"),
+    ),
+    (
+        "postgres/drop_database.sql.j2",
+        include_str!("../../templates/postgres/drop_database.sql.j2"),
+    ),
+    (
         "postgres/create_schema.sql.j2",
         include_str!("../../templates/postgres/create_schema.sql.j2"),
     ),

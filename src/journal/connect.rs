@@ -61,7 +61,10 @@ pub fn connect_creating_database(
     };
     let server = with_database(url, "postgres");
     let mut admin = connect(&server)?;
-    let sql = format!("CREATE DATABASE {}", quote_ident(&name));
+    let sql = crate::dialect::Templates::new(None).render(
+        &crate::dialect::target_template("create_database"),
+        minijinja::context! { name },
+    )?;
     admin.batch_execute(&sql).map_err(query_error(&sql))?;
     Ok((connect(url)?, Some(name)))
 }

@@ -77,6 +77,8 @@ pub enum JournalError {
     },
     #[error("journal: upgrading decant's tables in schema `decant` failed: {0}")]
     Migrations(String),
+    #[error(transparent)]
+    Template(#[from] crate::dialect::TemplateError),
     #[error("journal: transaction failed")]
     Transaction(#[from] diesel::result::Error),
     #[error("another decant run or check holds the lock on this target (schema `{schema}`); wait for it to finish, or see `decant status`")]

@@ -618,9 +618,9 @@ impl Cluster {
         };
         let mut admin =
             TargetConnection::establish(&self.url("postgres")).map_err(|e| fail(e.to_string()))?;
-        admin
-            .batch_execute(&format!("CREATE DATABASE \"{name}\""))
-            .map_err(|e| fail(e.to_string()))
+        let sql = super::database_statement("create_database", minijinja::context! { name })
+            .map_err(|e| fail(e.to_string()))?;
+        admin.batch_execute(&sql).map_err(|e| fail(e.to_string()))
     }
 
     /// How to stop the kept cluster by hand.

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use crate::engines::TargetConnection;
 use diesel::connection::SimpleConnection;
+use minijinja::context;
 
 pub use cluster::{Binaries, Cluster, ClusterError, Stopper};
 
@@ -63,13 +64,14 @@ impl ScratchDatabase {
         server: &str,
     ) -> Result<ScratchDatabase, RehearseError> {
         let name = format!("decant_rehearsal_{}", &cluster::random_hex()[..12]);
-        admin
-            .batch_execute(&format!("CREATE DATABASE \"{name}\""))
-            .map_err(|e| RehearseError::CreateDatabase {
-                name: name.clone(),
-                url: redact_url(server),
-                reason: e.to_string(),
-            })?;
+        let fail = |reason: String| RehearseError::CreateDatabase {
+            name: name.clone(),
+            url: redact_url(server),
+            reason,
+        };
+        let sql = database_statement("create_database", context! { name })
+            .map_err(|e| fail(e.to_string()))?;
+        admin.batch_execute(&sql).map_err(|e| fail(e.to_string()))?;
         Ok(ScratchDatabase {
             url: with_database(server, &name),
             server: server.to_owned(),
@@ -91,20 +93,29 @@ impl ScratchDatabase {
         };
         let mut admin = connect(&self.server).map_err(|e| fail(e.to_string()))?;
         let name = &self.name;
-        let forced =
-            admin.batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"));
+        let drop = |force: bool| {
+            database_statement("drop_database", context! { name, force })
+                .map_err(|e| fail(e.to_string()))
+        };
+        let forced = admin.batch_execute(&drop(true)?);
         match forced {
             Ok(()) => Ok(()),
             // Before PostgreSQL 13 there is no FORCE: end the sessions, then drop.
             Err(e) if e.to_string().contains("syntax error") => admin
-                .batch_execute(&format!(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'; \
-                     DROP DATABASE IF EXISTS \"{name}\""
-                ))
+                .batch_execute(&drop(false)?)
                 .map_err(|e| fail(e.to_string())),
             Err(e) => Err(fail(e.to_string())),
         }
     }
+}
+
+/// `CREATE DATABASE` and `DROP DATABASE` as decant's templates write them, the one place
+/// their SQL is (`run --create-database` renders the same template).
+pub(crate) fn database_statement(
+    operation: &str,
+    ctx: minijinja::Value,
+) -> Result<String, crate::dialect::TemplateError> {
+    crate::dialect::Templates::new(None).render(&crate::dialect::target_template(operation), ctx)
 }
 
 fn connect(url: &str) -> Result<TargetConnection, RehearseError> {

@@ -2,12 +2,21 @@
 //! the report, and undoing what a run created.
 
 pub mod app_definitions;
+mod beside;
 pub mod command;
 pub mod cutover;
-pub mod execute;
+mod errors;
 pub mod identity;
 pub mod orphan_watch;
+mod outcome;
 pub mod progress;
 pub mod report;
 pub mod rollback;
+mod scheduler;
+mod snapshot;
+pub mod start;
+pub(crate) mod step;
 pub mod sync;
+
+pub use errors::RunError;
+pub use start::{execute, RunObserver, RunOptions};

@@ -8,10 +8,10 @@
 
 use std::collections::HashMap;
 
-use crate::checks::foreign_keys::{source_foreign_keys, SourceForeignKey};
 use crate::copy::{KeySet, KeyWatch, WatchedColumn};
 use crate::engines::postgres::TypeFamily;
 use crate::graph::StepKind;
+use crate::orphans::{source_foreign_keys, SourceForeignKey};
 use crate::prepare::Prepared;
 use crate::resolve::ResolvedTable;
 

@@ -6,9 +6,9 @@ use std::io::{IsTerminal, Write};
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use super::execute::RunObserver;
 use super::report::StepReport;
-use crate::output::colour;
+use super::RunObserver;
+use crate::report::colour;
 
 /// One finished step on one line: id, seconds, and rows for a load.
 pub fn step_line(step: &StepReport) -> String {

@@ -6,11 +6,12 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-use crate::checks::foreign_keys::OrphanFinding;
-use crate::checks::{difference_line, tally_line, CheckResult, CheckStatus};
+use crate::checks::{CheckResult, CheckStatus};
 use crate::journal::{RowCounts, RunIdentity};
-use crate::output::colour::alarm;
+use crate::orphans::OrphanFinding;
 use crate::plan::model::Plan;
+use crate::report::checks::{difference_line, tally_line};
+use crate::report::colour::alarm;
 use crate::url::redact_url;
 
 /// One table's accounting.

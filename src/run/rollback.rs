@@ -5,7 +5,7 @@
 use diesel::connection::SimpleConnection;
 
 use super::app_definitions;
-use crate::dialect::quote_ident;
+use crate::dialect::{target_template, Templates};
 use crate::engines::TargetConnection;
 use crate::journal::{self, JournalError};
 
@@ -77,17 +77,18 @@ pub fn rollback(
             app: false,
         });
     }
-    let statements: Vec<String> = run
+    // One statement a table, through the template the plan's drop step renders.
+    let templates = Templates::new(None);
+    let statements = run
         .created_tables
         .iter()
         .map(|t| {
-            format!(
-                "DROP TABLE IF EXISTS {}.{} CASCADE",
-                quote_ident(schema),
-                quote_ident(t)
+            templates.render(
+                &target_template("drop_tables"),
+                minijinja::context! { schema, tables => [t] },
             )
         })
-        .collect();
+        .collect::<Result<Vec<String>, _>>()?;
     conn.transaction(|conn| {
         for sql in &statements {
             conn.batch_execute(sql)

@@ -822,7 +822,7 @@ fn reject_children(
                 vec![None]
             };
             for rows_in in places {
-                let Some(sql) = crate::run::execute::reject_children_sql(
+                let Some(sql) = crate::run::step::reject_children_sql(
                     templates, resolved, child, fk, run_id, rows_in,
                 )
                 .map_err(|e| failed(e.to_string()))?
@@ -957,7 +957,7 @@ fn stage(
             &staged_table,
             &t.key_columns,
             &select,
-            "",
+            None,
             prepared.resolved.settings.on_bad_row,
             rejects,
             copy::ReadAlong::default(),

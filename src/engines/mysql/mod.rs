@@ -3,6 +3,7 @@
 
 mod introspect;
 pub(crate) mod pages;
+pub mod query_sql;
 pub mod session;
 pub mod types;
 

@@ -4,6 +4,7 @@
 mod bulk;
 pub mod catalog;
 pub mod introspect;
+pub mod query_sql;
 pub mod source;
 pub mod types;
 

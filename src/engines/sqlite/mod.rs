@@ -6,6 +6,7 @@ pub mod defaults;
 pub mod expressions;
 mod introspect;
 mod profile;
+pub mod query_sql;
 mod twin;
 pub mod types;
 mod value;

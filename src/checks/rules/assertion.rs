@@ -1,72 +1,56 @@
 //! SQL assertions (`assertion:<name>`): one value from the target, compared with an expected
-//! value or with the source's, as typed values; and the dbt-style shorthands `not_null`,
-//! `unique` and `accepted_values` (`not-null:`, `unique:`, `accepted-values:<table.column>`).
+//! value or with the source's, as typed values.
 //!
 //! Values compare by kind: numbers numerically (exactly, or within an explicit `tolerance`),
 //! text as text, booleans as booleans (or as SQLite's 0 and 1), and NULL only equals NULL.
 
-use diesel::sql_types::{Array, BigInt, Nullable, Text};
+use diesel::sql_types::{BigInt, Nullable, Text};
 use diesel::RunQueryDsl;
 
 use crate::engines::SourceConnection;
 
-use super::{
-    count, read_only_on_target, resolve_column, target_table_sql, timed, CheckError, CheckResult,
-    Count, Databases, Finding, Side,
+use super::{Check, Context, Needs, SourceReads};
+use crate::checks::{
+    read_only_on_target, timed, CheckError, CheckResult, Databases, Finding, Side,
 };
 use crate::copy::{show_value, SqlValue};
-use crate::dialect::{quote_ident, quote_literal};
-use crate::engines::postgres::TypeFamily;
 use crate::engines::TargetConnection;
-use crate::plan::model::Check;
-use crate::resolve::{ResolvedColumn, ResolvedPlan, ResolvedTable};
+use crate::plan::model::Check as PlanCheck;
+use crate::resolve::ResolvedPlan;
 
-/// Runs the assertion or shorthand `check` is, if it is one.
-pub fn run(check: &Check, resolved: &ResolvedPlan, dbs: &mut Databases<'_>) -> Option<CheckResult> {
-    if let Some(reference) = &check.not_null {
-        let id = format!("not-null:{reference}");
-        return Some(timed(id.clone(), || {
-            let (table, column) = column_of(resolved, reference, &id)?;
-            read_only_on_target(dbs.target, &resolved.schema, |conn| {
-                not_null(conn, &resolved.schema, table, column, &id)
-            })
-        }));
-    }
-    if let Some(reference) = &check.unique {
-        let id = format!("unique:{reference}");
-        return Some(timed(id.clone(), || {
-            let (table, column) = column_of(resolved, reference, &id)?;
-            read_only_on_target(dbs.target, &resolved.schema, |conn| {
-                unique(conn, &resolved.schema, table, column, &id)
-            })
-        }));
-    }
-    if let Some(accepted) = &check.accepted_values {
-        let id = format!("accepted-values:{}", accepted.column);
-        return Some(timed(id.clone(), || {
-            let (table, column) = column_of(resolved, &accepted.column, &id)?;
-            read_only_on_target(dbs.target, &resolved.schema, |conn| {
-                accepted_values(conn, &resolved.schema, table, column, &accepted.values, &id)
-            })
-        }));
-    }
-    let target_sql = check.target.as_ref()?;
-    let name = check.name.clone().unwrap_or_else(|| "unnamed".to_owned());
-    let id = format!("assertion:{name}");
-    Some(timed(id.clone(), || {
-        assertion(check, target_sql, resolved, dbs, &id)
-    }))
-}
+/// `assertion:<name>`.
+pub struct Assertion;
 
-fn column_of<'r>(
-    resolved: &'r ResolvedPlan,
-    reference: &str,
-    id: &str,
-) -> Result<(&'r ResolvedTable, &'r ResolvedColumn), CheckError> {
-    resolve_column(resolved, reference).ok_or_else(|| CheckError::Value {
-        check: id.to_owned(),
-        message: format!("`{reference}` does not name a carried `table.column`"),
-    })
+impl Check for Assertion {
+    fn id(&self) -> &'static str {
+        "assertion"
+    }
+
+    fn needs(&self) -> Needs {
+        Needs {
+            source: SourceReads::Rows,
+        }
+    }
+
+    fn applies(&self, entry: &PlanCheck) -> bool {
+        entry.target.is_some()
+    }
+
+    fn one_per_entry(&self) -> bool {
+        true
+    }
+
+    fn run(&self, entry: &PlanCheck, cx: &mut Context<'_, '_>, out: &mut dyn FnMut(CheckResult)) {
+        let Some(target_sql) = entry.target.as_deref() else {
+            return;
+        };
+        let resolved = &cx.prepared.resolved;
+        let name = entry.name.clone().unwrap_or_else(|| "unnamed".to_owned());
+        let id = format!("assertion:{name}");
+        out(timed(id.clone(), || {
+            assertion(entry, target_sql, resolved, cx.dbs, &id)
+        }));
+    }
 }
 
 /// A value as an assertion compares it.
@@ -323,7 +307,7 @@ fn shape(id: &str, side: Side, rows: i64, columns: usize) -> Result<(), CheckErr
 }
 
 fn assertion(
-    check: &Check,
+    check: &PlanCheck,
     target_sql: &str,
     resolved: &ResolvedPlan,
     dbs: &mut Databases<'_>,
@@ -380,223 +364,6 @@ fn assertion(
         let summary = failures.join("; ");
         Finding::fail(summary, details)
     })
-}
-
-/// `json_build_object('id', "id", …)::text` naming a target row by the table's key (source
-/// names); `NULL` when the table has no key.
-fn key_sql(table: &ResolvedTable) -> String {
-    let pairs: Vec<String> = table
-        .key_columns
-        .iter()
-        .filter_map(|k| {
-            table
-                .column(k)
-                .map(|c| format!("{}, {}", quote_literal(k), quote_ident(&c.target)))
-        })
-        .collect();
-    if pairs.is_empty() {
-        "NULL::text".to_owned()
-    } else {
-        format!("json_build_object({})::text", pairs.join(", "))
-    }
-}
-
-/// A key sent as JSON text by the target, as `id=3`; text that is not a JSON object as it is.
-fn key_text(json: &str) -> String {
-    match serde_json::from_str::<serde_json::Value>(json) {
-        Ok(key @ serde_json::Value::Object(_)) => crate::copy::key_text(&key),
-        _ => json.to_owned(),
-    }
-}
-
-#[derive(diesel::QueryableByName)]
-struct Sample {
-    #[diesel(sql_type = Nullable<Text>)]
-    value: Option<String>,
-}
-
-fn not_null(
-    conn: &mut TargetConnection,
-    schema: &str,
-    table: &ResolvedTable,
-    column: &ResolvedColumn,
-    id: &str,
-) -> Result<Finding, CheckError> {
-    let from = target_table_sql(schema, table);
-    let col = quote_ident(&column.target);
-    let count_sql = format!("SELECT count(*) AS n FROM {from} WHERE {col} IS NULL");
-    let n = diesel::sql_query(&count_sql)
-        .get_result::<Count>(conn.postgres())
-        .map(|c| count(c.n))
-        .map_err(|e| CheckError::query(id, Side::Target, &count_sql, e))?;
-    let place = format!("`{}`.`{}`.`{}`", schema, table.target, column.target);
-    if n == 0 {
-        return Ok(Finding::pass(
-            "no NULL",
-            vec![format!("{place}: no row holds NULL")],
-        ));
-    }
-    let sample_sql = format!(
-        "SELECT {} AS value FROM {from} WHERE {col} IS NULL LIMIT 5",
-        key_sql(table)
-    );
-    let samples = diesel::sql_query(&sample_sql)
-        .load::<Sample>(conn.postgres())
-        .map_err(|e| CheckError::query(id, Side::Target, &sample_sql, e))?;
-    let mut details = vec![format!("{place}: {n} row(s) hold NULL")];
-    let keys: Vec<String> = samples
-        .iter()
-        .filter_map(|s| s.value.as_deref().map(key_text))
-        .collect();
-    if !keys.is_empty() {
-        details.push(format!("e.g. {}", keys.join("; ")));
-    }
-    Ok(Finding::fail(format!("{n} NULL value(s)"), details))
-}
-
-#[derive(diesel::QueryableByName)]
-struct Group {
-    #[diesel(sql_type = Nullable<Text>)]
-    value: Option<String>,
-    #[diesel(sql_type = BigInt)]
-    n: i64,
-    #[diesel(sql_type = BigInt)]
-    groups: i64,
-    #[diesel(sql_type = BigInt)]
-    rows: i64,
-}
-
-/// `"admin" (3 row(s)), "x" (1 row(s))`; numbers bare.
-fn group_lines(groups: &[Group], column: &ResolvedColumn) -> String {
-    let numeric = is_numeric(column);
-    groups
-        .iter()
-        .map(|g| {
-            let value = match g.value.as_deref() {
-                None => "NULL".to_owned(),
-                Some(v) if numeric => v.to_owned(),
-                Some(v) => serde_json::Value::from(v).to_string(),
-            };
-            format!("{value} ({} row(s))", g.n)
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-fn unique(
-    conn: &mut TargetConnection,
-    schema: &str,
-    table: &ResolvedTable,
-    column: &ResolvedColumn,
-    id: &str,
-) -> Result<Finding, CheckError> {
-    let from = target_table_sql(schema, table);
-    let col = quote_ident(&column.target);
-    let shown = as_printed(&col, column);
-    let sql = format!(
-        "SELECT {shown} AS value, count(*) AS n, count(*) OVER () AS groups, \
-         (sum(count(*)) OVER ())::bigint AS rows \
-         FROM {from} WHERE {col} IS NOT NULL GROUP BY {col} HAVING count(*) > 1 \
-         ORDER BY count(*) DESC, 1 LIMIT 5"
-    );
-    let groups = diesel::sql_query(&sql)
-        .load::<Group>(conn.postgres())
-        .map_err(|e| CheckError::query(id, Side::Target, &sql, e))?;
-    let place = format!("`{}`.`{}`.`{}`", schema, table.target, column.target);
-    let Some(first) = groups.first() else {
-        return Ok(Finding::pass(
-            "every value is unique",
-            vec![format!("{place}: no value appears twice (NULLs aside)")],
-        ));
-    };
-    Ok(Finding::fail(
-        format!(
-            "{} value(s) appear more than once, in {} row(s)",
-            first.groups, first.rows
-        ),
-        vec![
-            format!("{place}: duplicated values"),
-            format!("e.g. {}", group_lines(&groups, column)),
-        ],
-    ))
-}
-
-/// A column's value as text, as the plan spells values: `::text` (so booleans are `true`),
-/// except for `inet`, whose cast to text adds `/32` to a single address that its output (what
-/// `format` prints) leaves out.
-fn as_printed(col: &str, column: &ResolvedColumn) -> String {
-    if column.target_type.base == "inet" && !column.target_type.array {
-        format!("format('%s', {col})")
-    } else {
-        format!("{col}::text")
-    }
-}
-
-fn is_numeric(column: &ResolvedColumn) -> bool {
-    matches!(
-        column.target_type.family(),
-        TypeFamily::Integer | TypeFamily::Float | TypeFamily::Numeric
-    )
-}
-
-fn accepted_values(
-    conn: &mut TargetConnection,
-    schema: &str,
-    table: &ResolvedTable,
-    column: &ResolvedColumn,
-    values: &[serde_json::Value],
-    id: &str,
-) -> Result<Finding, CheckError> {
-    let from = target_table_sql(schema, table);
-    let col = quote_ident(&column.target);
-    let numeric = is_numeric(column) && values.iter().all(serde_json::Value::is_number);
-    let texts: Vec<String> = values
-        .iter()
-        .map(|v| match v {
-            serde_json::Value::String(s) => s.clone(),
-            other => other.to_string(),
-        })
-        .collect();
-    let shown = as_printed(&col, column);
-    let outside = if numeric {
-        format!("NOT ({col}::numeric = ANY($1::text[]::numeric[]))")
-    } else {
-        format!("NOT ({shown} = ANY($1::text[]))")
-    };
-    let sql = format!(
-        "SELECT {shown} AS value, count(*) AS n, count(*) OVER () AS groups, \
-         (sum(count(*)) OVER ())::bigint AS rows \
-         FROM {from} WHERE {col} IS NOT NULL AND {outside} GROUP BY {col} \
-         ORDER BY count(*) DESC, 1 LIMIT 5"
-    );
-    let groups = diesel::sql_query(&sql)
-        .bind::<Array<Text>, _>(&texts)
-        .load::<Group>(conn.postgres())
-        .map_err(|e| CheckError::query(id, Side::Target, &sql, e))?;
-    let place = format!("`{}`.`{}`.`{}`", schema, table.target, column.target);
-    let accepted = values
-        .iter()
-        .map(|v| Scalar::from_json(v).show())
-        .collect::<Vec<_>>()
-        .join(", ");
-    let Some(first) = groups.first() else {
-        return Ok(Finding::pass(
-            "every value is accepted",
-            vec![format!(
-                "{place}: every value is one of {accepted} (or NULL)"
-            )],
-        ));
-    };
-    Ok(Finding::fail(
-        format!(
-            "{} row(s) hold {} value(s) outside the accepted ones",
-            first.rows, first.groups
-        ),
-        vec![
-            format!("{place}: accepted {accepted}"),
-            format!("found {}", group_lines(&groups, column)),
-        ],
-    ))
 }
 
 #[cfg(test)]

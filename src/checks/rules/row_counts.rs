@@ -8,13 +8,70 @@ use diesel::RunQueryDsl;
 
 use crate::engines::SourceConnection;
 
-use super::{count, target_table_sql, timed, CheckError, CheckResult, Count, Finding, Side};
+use super::{Check, Context, Needs, SourceReads};
+use crate::checks::{
+    count, selected_tables, target_table_sql, timed, CheckError, CheckResult, Count, Databases,
+    Finding, Side,
+};
 use crate::dialect::quote_ident;
 use crate::engines::TargetConnection;
 use crate::errors::chain;
 use crate::journal;
+use crate::plan::model::Check as PlanCheck;
 use crate::plan::model::IfExists;
+use crate::prepare::{Prepared, SourceCounts};
 use crate::resolve::{ResolvedPlan, ResolvedTable};
+
+/// `row-counts:<table>`.
+pub struct RowCounts;
+
+impl Check for RowCounts {
+    fn id(&self) -> &'static str {
+        "row-counts"
+    }
+
+    fn needs(&self) -> Needs {
+        Needs {
+            source: SourceReads::Rows,
+        }
+    }
+
+    fn applies(&self, entry: &PlanCheck) -> bool {
+        entry.row_counts.is_some()
+    }
+
+    /// The results [`count_planned`] read up front, one per table the entry names.
+    fn run(&self, entry: &PlanCheck, cx: &mut Context<'_, '_>, out: &mut dyn FnMut(CheckResult)) {
+        let Some(selection) = &entry.row_counts else {
+            return;
+        };
+        for _ in selected_tables(&cx.prepared.resolved, selection) {
+            if let Some(r) = cx.row_counts.next() {
+                out(r);
+            }
+        }
+    }
+}
+
+/// Every row count the plan's entries ask for, read first, both sides at once (see
+/// [`check_tables`]), in the order the entries name their tables.
+pub fn count_planned(prepared: &Prepared, dbs: &mut Databases<'_>) -> Vec<CheckResult> {
+    let resolved = &prepared.resolved;
+    let counted: Vec<&ResolvedTable> = prepared
+        .loaded
+        .plan
+        .checks
+        .iter()
+        .filter_map(|check| check.row_counts.as_ref())
+        .flat_map(|selection| selected_tables(resolved, selection))
+        .collect();
+    let sources = std::iter::once(&mut *dbs.source)
+        .chain(dbs.twins.iter_mut())
+        .collect();
+    // A run counted its source in the snapshot these checks read: those counts stand.
+    let counted_in_snapshot = dbs.in_snapshot && prepared.source_counts == SourceCounts::InSnapshot;
+    check_tables(sources, dbs.target, resolved, &counted, counted_in_snapshot)
+}
 
 /// The rows the newest run into a schema rejected, per source table, and the rows its target
 /// tables held before it loaded into them.

@@ -1,8 +1,10 @@
-//! Writers for what `decant plan` shows: text for terminals, Markdown for pull requests,
-//! JSON for tools, and the bare SQL script. All write to any `io::Write`.
+//! Every table decant prints: what `decant plan` shows (text for terminals, Markdown for pull
+//! requests, JSON for tools, the bare SQL script) and check results; all to any `io::Write`.
 
+pub mod checks;
 pub mod colour;
 pub mod markdown;
+pub mod status;
 pub mod text;
 
 use std::io::{self, Write};

@@ -1,29 +1,19 @@
-//! `foreign-keys:<table>`: orphans in the source (SQLite does not enforce foreign keys), found
-//! before loading and handled by `settings.orphans`; after loading, every planned constraint
-//! exists in the target and is validated.
+//! Finds the source's orphan rows: for each planned foreign key, the rows whose key is set and
+//! that no *carried* row of the referenced table matches, counted and sampled (or listed).
 //!
-//! A row is an orphan when every column of its foreign key is set and no *carried* row of the
-//! referenced table matches: the referenced table's filter counts, and under `reject` so do the
-//! rows rejected from it (a rejected parent makes its children orphans too, followed
-//! [`MAX_DEPTH`] levels deep).
+//! The referenced table's filter counts, and under `reject` so do the rows rejected from it (a
+//! rejected parent makes its children orphans too, followed [`MAX_DEPTH`] levels deep).
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 
-use diesel::sql_types::{Array, Bool, Text};
-use diesel::RunQueryDsl;
-
-use crate::catalog::Engine;
-use crate::engines::postgres::TypeFamily;
-use crate::engines::{SourceConnection, SqlValue};
 use serde::Serialize;
 
-use super::{count, CheckError, Finding, Side};
-use crate::copy::{key_text, Reject};
-use crate::dialect::{quote_ident, Templates};
-use crate::engines::TargetConnection;
-use crate::plan::model::OrphanPolicy;
-use crate::prepare::Prepared;
-use crate::render::render_steps;
+use super::OrphanError;
+use crate::catalog::Engine;
+use crate::copy::key_text;
+use crate::dialect::quote_ident;
+use crate::engines::postgres::TypeFamily;
+use crate::engines::{SourceConnection, SqlValue};
 use crate::resolve::{ResolvedForeignKey, ResolvedPlan, ResolvedTable};
 
 /// How many levels of rejected parents are followed when a rejected row makes its children
@@ -50,7 +40,7 @@ pub struct SourceForeignKey {
 
 impl SourceForeignKey {
     /// Identifies the constraint among all tables' constraints.
-    fn key(&self) -> String {
+    pub(super) fn key(&self) -> String {
         format!("{}\u{0}{}", self.table, self.name)
     }
 
@@ -133,16 +123,16 @@ impl OrphanFinding {
 }
 
 /// Builds the source predicates that say which rows are carried and which are orphans.
-struct Predicates<'r> {
+pub(super) struct Predicates<'r> {
     resolved: &'r ResolvedPlan,
     /// Foreign keys (by constraint name) whose rejected orphans are followed; empty without
     /// `reject`.
-    cascading: BTreeSet<String>,
+    pub(super) cascading: BTreeSet<String>,
     next_alias: usize,
 }
 
 impl<'r> Predicates<'r> {
-    fn new(resolved: &'r ResolvedPlan) -> Self {
+    pub(super) fn new(resolved: &'r ResolvedPlan) -> Self {
         Predicates {
             resolved,
             cascading: BTreeSet::new(),
@@ -221,7 +211,7 @@ impl<'r> Predicates<'r> {
     }
 
     /// True when the row `child` (as referenced by `child_ref`) is an orphan under `fk`.
-    fn orphan(
+    pub(super) fn orphan(
         &mut self,
         fk: &SourceForeignKey,
         child_ref: &str,
@@ -266,7 +256,11 @@ impl<'r> Predicates<'r> {
     }
 
     /// The rows of `table` that are orphans under `fk`: `FROM {from} WHERE {condition}`.
-    fn orphans_search(&mut self, table: &ResolvedTable, fk: &SourceForeignKey) -> OrphanSearch {
+    pub(super) fn orphans_search(
+        &mut self,
+        table: &ResolvedTable,
+        fk: &SourceForeignKey,
+    ) -> OrphanSearch {
         let me = quote_ident(&table.source);
         let chain = vec![table.source.clone()];
         // An anti-join (`LEFT JOIN … IS NULL`) where it can be one: MariaDB turns `NOT EXISTS`
@@ -319,7 +313,7 @@ struct ParentMatch {
 }
 
 /// Where one constraint's orphans are: `SELECT … FROM {from} WHERE {condition}`.
-struct OrphanSearch {
+pub(super) struct OrphanSearch {
     from: String,
     condition: String,
 }
@@ -374,9 +368,9 @@ fn fk_json(engine: Engine, table: &ResolvedTable, fk: &SourceForeignKey) -> Stri
     }
 }
 
-struct OrphanRow {
-    key: String,
-    fk: String,
+pub(super) struct OrphanRow {
+    pub(super) key: String,
+    pub(super) fk: String,
 }
 
 /// A JSON text the source built (SQLite's and MySQL's `json_object`).
@@ -391,7 +385,7 @@ fn text_of(value: Option<&SqlValue>) -> String {
 }
 
 /// `a=1, b="x"` from a JSON object, as rejects show keys.
-fn pairs_text(names: &[String], values: &[serde_json::Value]) -> String {
+pub(super) fn pairs_text(names: &[String], values: &[serde_json::Value]) -> String {
     names
         .iter()
         .zip(values)
@@ -401,20 +395,24 @@ fn pairs_text(names: &[String], values: &[serde_json::Value]) -> String {
 }
 
 /// Counts (and samples, or with `all_rows` lists) the orphans of one constraint.
-fn query_orphans(
+pub(super) fn query_orphans(
     source: &mut SourceConnection,
     search: &OrphanSearch,
     table: &ResolvedTable,
     fk: &SourceForeignKey,
     all_rows: bool,
-) -> Result<(OrphanFinding, Vec<OrphanRow>), CheckError> {
-    let id = format!("foreign-keys:{}", table.source);
+) -> Result<(OrphanFinding, Vec<OrphanRow>), OrphanError> {
+    let failed = |sql: &str, source| OrphanError::Query {
+        table: table.source.clone(),
+        sql: sql.to_owned(),
+        source,
+    };
     let OrphanSearch { from, condition } = search;
     let count_sql = format!("SELECT count(*) AS n FROM {from} WHERE {condition}");
     let n = source
         .integer(&count_sql)
-        .map(|n| count(n.unwrap_or(0)))
-        .map_err(|e| CheckError::query(&id, Side::Source, &count_sql, e))?;
+        .map(|n| u64::try_from(n.unwrap_or(0)).unwrap_or(0))
+        .map_err(|e| failed(&count_sql, e))?;
     let mut rows = Vec::new();
     if n > 0 {
         let rows_sql = format!(
@@ -429,7 +427,7 @@ fn query_orphans(
         );
         rows = source
             .load_rows(&rows_sql)
-            .map_err(|e| CheckError::query(&id, Side::Source, &rows_sql, e))?
+            .map_err(|e| failed(&rows_sql, e))?
             .into_iter()
             .map(|r| OrphanRow {
                 key: text_of(r.first()),
@@ -468,7 +466,7 @@ pub fn find_orphans(
     source: &mut SourceConnection,
     resolved: &ResolvedPlan,
     another: Option<&AnotherSource<'_>>,
-) -> Result<Vec<OrphanFinding>, CheckError> {
+) -> Result<Vec<OrphanFinding>, OrphanError> {
     find_orphans_of(
         source,
         resolved,
@@ -493,7 +491,7 @@ pub fn find_orphans_of(
     resolved: &ResolvedPlan,
     which: &[SourceForeignKey],
     another: Option<&AnotherSource<'_>>,
-) -> Result<Vec<OrphanFinding>, CheckError> {
+) -> Result<Vec<OrphanFinding>, OrphanError> {
     let mut predicates = Predicates::new(resolved);
     let mut searches = Vec::new();
     for table in &resolved.tables {
@@ -507,7 +505,7 @@ pub fn find_orphans_of(
     }
     let search = |conn: &mut SourceConnection,
                   part: &[(&ResolvedTable, SourceForeignKey, OrphanSearch)]|
-     -> Result<Vec<OrphanFinding>, CheckError> {
+     -> Result<Vec<OrphanFinding>, OrphanError> {
         part.iter()
             .map(|(table, fk, search)| {
                 query_orphans(conn, search, table, fk, false).map(|(f, _)| f)
@@ -550,329 +548,14 @@ pub fn find_orphans_of(
     Ok(found.into_iter().filter(|f| f.count > 0).collect())
 }
 
-/// What `settings.orphans` makes of the source's orphans: under `reject` and `skip_constraint`
-/// decided before any data moves.
-pub struct OrphanPlan {
-    pub policy: OrphanPolicy,
-    /// Per constraint with orphans.
-    pub findings: Vec<OrphanFinding>,
-    /// The orphans counted directly, before `reject` follows rejected parents to their
-    /// children: what [`check_table`] counts, so a run's checks need not search again.
-    pub direct: Vec<OrphanFinding>,
-    /// The plan to execute when it differs from the prepared one: under `reject` the loads
-    /// leave the orphans out, under `skip_constraint` the foreign keys with orphans are not
-    /// created.
-    pub adjusted: Option<Prepared>,
-    /// Under `reject`, the rejects of each table (source name), one per orphan row.
-    pub rejects: HashMap<String, Vec<Reject>>,
-    /// Constraints not created under `skip_constraint`: what the report says about each.
-    pub skipped: Vec<String>,
-}
-
-impl OrphanPlan {
-    /// No orphans (yet): the plan runs as prepared.
-    pub fn none(policy: OrphanPolicy) -> OrphanPlan {
-        OrphanPlan {
-            policy,
-            findings: Vec::new(),
-            direct: Vec::new(),
-            adjusted: None,
-            rejects: HashMap::new(),
-            skipped: Vec::new(),
-        }
-    }
-}
-
-/// Finds the source's orphans and applies `settings.orphans` to what the run will do.
-pub fn plan_orphans(
-    prepared: &Prepared,
+/// The orphans of one planned foreign key of `table`, counted and sampled: what the
+/// `foreign-keys` check reports when a run did not count them already.
+pub fn count_orphans(
     source: &mut SourceConnection,
-    another: Option<&AnotherSource<'_>>,
-) -> Result<OrphanPlan, CheckError> {
-    let resolved = &prepared.resolved;
-    let policy = resolved.settings.orphans;
-    let direct = find_orphans(source, resolved, another)?;
-    let mut plan = OrphanPlan {
-        findings: direct.clone(),
-        direct,
-        ..OrphanPlan::none(policy)
-    };
-    if plan.findings.is_empty() {
-        return Ok(plan);
-    }
-    match policy {
-        OrphanPolicy::Fail => Ok(plan),
-        OrphanPolicy::SkipConstraint => {
-            let mut adjusted = resolved.clone();
-            for finding in &plan.findings {
-                if let Some(t) = adjusted
-                    .tables
-                    .iter_mut()
-                    .find(|t| t.source == finding.table)
-                {
-                    t.foreign_keys.retain(|fk| fk.name != finding.constraint);
-                }
-                plan.skipped.push(format!(
-                    "foreign key `{}` not created (settings.orphans: skip_constraint): {}",
-                    finding.constraint,
-                    finding.describe()
-                ));
-            }
-            plan.adjusted = Some(with_resolved(prepared, adjusted)?);
-            Ok(plan)
-        }
-        OrphanPolicy::Reject => {
-            reject_orphans(prepared, source, &mut plan)?;
-            Ok(plan)
-        }
-    }
-}
-
-/// Under `reject`: follows rejected parents to their children, lists every orphan row as a
-/// reject, and leaves the orphans out of the loads.
-fn reject_orphans(
-    prepared: &Prepared,
-    source: &mut SourceConnection,
-    plan: &mut OrphanPlan,
-) -> Result<(), CheckError> {
-    let resolved = &prepared.resolved;
-    // Tables that lose rows, and the constraints that may gain orphans because of it.
-    let mut losing: BTreeSet<String> = plan.findings.iter().map(|f| f.table.clone()).collect();
-    let mut cascading: BTreeSet<String> = plan
-        .findings
-        .iter()
-        .map(|f| format!("{}\u{0}{}", f.table, f.constraint))
-        .collect();
-    loop {
-        let before = cascading.len();
-        for table in &resolved.tables {
-            for fk in source_foreign_keys(resolved, table) {
-                if losing.contains(&fk.referenced_table) && cascading.insert(fk.key()) {
-                    losing.insert(table.source.clone());
-                }
-            }
-        }
-        if cascading.len() == before {
-            break;
-        }
-    }
-    let mut predicates = Predicates::new(resolved);
-    predicates.cascading = cascading.clone();
-    let mut findings = Vec::new();
-    let mut adjusted = resolved.clone();
-    for table in &resolved.tables {
-        let mut seen = BTreeSet::new();
-        let mut rejects = Vec::new();
-        let mut exclusions = Vec::new();
-        for fk in source_foreign_keys(resolved, table) {
-            if !cascading.contains(&fk.key()) {
-                continue;
-            }
-            let search = predicates.orphans_search(table, &fk);
-            let (finding, rows) = query_orphans(source, &search, table, &fk, true)?;
-            if finding.count == 0 {
-                continue;
-            }
-            exclusions.push(format!(
-                "NOT {}",
-                predicates.orphan(
-                    &fk,
-                    &quote_ident(&table.source),
-                    std::slice::from_ref(&table.source),
-                    1
-                )
-            ));
-            for row in rows {
-                if !seen.insert(row.key.clone()) {
-                    continue;
-                }
-                let key: serde_json::Value = serde_json::from_str(&row.key).unwrap_or_default();
-                let values: Vec<serde_json::Value> =
-                    serde_json::from_str(&row.fk).unwrap_or_default();
-                rejects.push(Reject {
-                    table: table.source.clone(),
-                    primary_key: key,
-                    column: fk.columns.join(", "),
-                    value: values
-                        .iter()
-                        .map(|v| match v {
-                            serde_json::Value::String(s) => s.clone(),
-                            other => other.to_string(),
-                        })
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                    reason: format!(
-                        "orphan: no `{}` row with {}",
-                        fk.referenced_table,
-                        pairs_text(&fk.referenced_columns, &values)
-                    ),
-                    columns: Vec::new(),
-                });
-            }
-            findings.push(finding);
-        }
-        if !exclusions.is_empty() {
-            if let Some(t) = adjusted
-                .tables
-                .iter_mut()
-                .find(|t| t.source == table.source)
-            {
-                let mut parts: Vec<String> = t.filter.iter().map(|f| format!("({f})")).collect();
-                parts.extend(exclusions);
-                t.filter = Some(parts.join(" AND "));
-            }
-            plan.rejects.insert(table.source.clone(), rejects);
-        }
-    }
-    plan.findings = findings;
-    plan.adjusted = Some(with_resolved(prepared, adjusted)?);
-    Ok(())
-}
-
-/// A copy of `prepared` with another resolved plan, its steps rendered anew.
-fn with_resolved(prepared: &Prepared, resolved: ResolvedPlan) -> Result<Prepared, CheckError> {
-    let base = prepared.loaded.base_dir();
-    let templates = Templates::for_plan(base, prepared.loaded.plan.templates.as_deref());
-    let steps = render_steps(&resolved, &prepared.graph, &templates, base).map_err(|e| {
-        CheckError::Value {
-            check: "foreign-keys".into(),
-            message: e.to_string(),
-        }
-    })?;
-    Ok(Prepared {
-        loaded: prepared.loaded.clone(),
-        catalog: prepared.catalog.clone(),
-        resolved,
-        graph: prepared.graph.clone(),
-        steps,
-        warnings: prepared.warnings.clone(),
-        app_schema: prepared.app_schema.clone(),
-        source_counts: prepared.source_counts,
-    })
-}
-
-#[derive(diesel::QueryableByName)]
-struct TargetForeignKey {
-    #[diesel(sql_type = Text)]
-    name: String,
-    #[diesel(sql_type = Bool)]
-    validated: bool,
-    #[diesel(sql_type = Text)]
-    referenced: String,
-    #[diesel(sql_type = Array<Text>)]
-    columns: Vec<String>,
-    #[diesel(sql_type = Array<Text>)]
-    referenced_columns: Vec<String>,
-}
-
-const TARGET_FOREIGN_KEYS: &str = "SELECT c.conname::text AS name, c.convalidated AS validated, rt.relname::text AS referenced, \
-    ARRAY(SELECT a.attname::text FROM unnest(c.conkey) WITH ORDINALITY AS k(num, ord) \
-          JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.num ORDER BY k.ord) AS columns, \
-    ARRAY(SELECT a.attname::text FROM unnest(c.confkey) WITH ORDINALITY AS k(num, ord) \
-          JOIN pg_attribute a ON a.attrelid = c.confrelid AND a.attnum = k.num ORDER BY k.ord) AS referenced_columns \
-    FROM pg_constraint c JOIN pg_class t ON t.oid = c.conrelid \
-    JOIN pg_namespace n ON n.oid = t.relnamespace JOIN pg_class rt ON rt.oid = c.confrelid \
-    WHERE c.contype = 'f' AND n.nspname = $1 AND t.relname = $2 ORDER BY 1";
-
-/// After loading: every planned foreign key of `table` exists in the target and is validated;
-/// the source's orphans are reported with sample keys. `known` holds the orphans a run already
-/// counted in the same source before loading; without it the source is searched.
-pub fn check_table(
-    source: &mut SourceConnection,
-    target: &mut TargetConnection,
     resolved: &ResolvedPlan,
     table: &ResolvedTable,
-    known: Option<&[OrphanFinding]>,
-    id: &str,
-) -> Result<Finding, CheckError> {
-    let policy = resolved.settings.orphans;
-    let present = diesel::sql_query(TARGET_FOREIGN_KEYS)
-        .bind::<Text, _>(&resolved.schema)
-        .bind::<Text, _>(&table.target)
-        .load::<TargetForeignKey>(target.postgres())
-        .map_err(|e| CheckError::query(id, Side::Target, TARGET_FOREIGN_KEYS, e))?;
-    let mut predicates = Predicates::new(resolved);
-    let mut details = Vec::new();
-    let mut problems = 0usize;
-    let planned = source_foreign_keys(resolved, table);
-    for fk in &planned {
-        let resolved_fk = &fk.target;
-        let (orphan_count, orphan_samples) = match known {
-            Some(found) => found
-                .iter()
-                .find(|f| f.table == table.source && f.constraint == fk.name)
-                .map_or((0, Vec::new()), |f| (f.count, f.samples.clone())),
-            None => {
-                let search = predicates.orphans_search(table, fk);
-                let (f, _) = query_orphans(source, &search, table, fk, false)?;
-                (f.count, f.samples)
-            }
-        };
-        let found = present.iter().find(|p| p.name == fk.name).or_else(|| {
-            present.iter().find(|p| {
-                p.columns == resolved_fk.columns
-                    && p.referenced == resolved_fk.referenced_table
-                    && p.referenced_columns == resolved_fk.referenced_columns
-            })
-        });
-        let line = match found {
-            Some(p) if p.validated => format!("`{}` {}: present and validated", p.name, fk.describe()),
-            Some(p) if resolved_fk.not_valid => format!(
-                "`{}` {}: present and NOT VALID, as the app made it",
-                p.name,
-                fk.describe()
-            ),
-            Some(p) => {
-                problems += 1;
-                format!(
-                    "`{}` {}: present but NOT VALID: the target's rows were never checked against it",
-                    p.name,
-                    fk.describe()
-                )
-            }
-            None if orphan_count > 0 && policy == OrphanPolicy::SkipConstraint => format!(
-                "`{}` {}: not created, as settings.orphans: skip_constraint says for the source's {} orphan row(s)",
-                fk.name,
-                fk.describe(),
-                orphan_count
-            ),
-            None => {
-                problems += 1;
-                format!("`{}` {}: missing in the target", fk.name, fk.describe())
-            }
-        };
-        details.push(line);
-        if orphan_count > 0 {
-            let what = match policy {
-                OrphanPolicy::Reject => "rejected by settings.orphans: reject",
-                OrphanPolicy::SkipConstraint => "loaded; settings.orphans: skip_constraint",
-                OrphanPolicy::Fail => "settings.orphans: fail stops a run on them",
-            };
-            details.push(format!(
-                "  the source has {} orphan row(s) ({what}), e.g. {}",
-                orphan_count,
-                orphan_samples.join("; ")
-            ));
-        }
-    }
-    if planned.is_empty() {
-        details.push(format!(
-            "table `{}` has no planned foreign keys",
-            table.source
-        ));
-    }
-    Ok(if problems == 0 {
-        Finding::pass(
-            format!("{} foreign key(s) in place", planned.len()),
-            details,
-        )
-    } else {
-        Finding::fail(
-            format!(
-                "{problems} of {} foreign key(s) missing or not validated",
-                planned.len()
-            ),
-            details,
-        )
-    })
+    fk: &SourceForeignKey,
+) -> Result<OrphanFinding, OrphanError> {
+    let search = Predicates::new(resolved).orphans_search(table, fk);
+    query_orphans(source, &search, table, fk, false).map(|(finding, _)| finding)
 }
