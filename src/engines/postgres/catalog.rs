@@ -195,14 +195,28 @@ pub fn carried_type(declared: &str) -> String {
 /// that do not parse).
 pub fn postgres_mapping(column: &Column) -> TypeDecision {
     let carried = carried_type(&column.declared_type);
-    TypeDecision {
-        target: parse_target_type(&carried).unwrap_or_else(|_| TargetType::simple("text")),
-        rule: format!(
-            "default: {} → {carried} (the same type)",
-            column.declared_type
-        ),
-        transform: None,
-        warnings: Vec::new(),
+    let rule = format!(
+        "default: {} → {carried} (the same type)",
+        column.declared_type
+    );
+    match parse_target_type(&carried) {
+        Ok(target) => TypeDecision {
+            target,
+            rule,
+            transform: None,
+            warnings: Vec::new(),
+        },
+        // Introspection refuses such a column; a catalog made otherwise still gets a
+        // decision, and a reviewer the reason.
+        Err(why) => TypeDecision {
+            target: TargetType::simple("text"),
+            rule,
+            transform: None,
+            warnings: vec![format!(
+                "`{}` is not a type decant carries ({why}); read as text",
+                column.declared_type
+            )],
+        },
     }
 }
 
@@ -247,10 +261,18 @@ fn read_constraints(
         let Some(table) = tables.get_mut(&text(&row[0])) else {
             continue;
         };
-        let names = |v: &SqlValue| -> Vec<String> {
-            serde_json::from_str::<Vec<String>>(&text(v)).unwrap_or_default()
+        let names = |v: &SqlValue| -> Result<Vec<String>, IntrospectError> {
+            match v {
+                // A CHECK names no columns in `confkey`, a non-foreign key none in `confkey`.
+                SqlValue::Null => Ok(Vec::new()),
+                v => serde_json::from_str(&text(v)).map_err(|e| IntrospectError::Ddl {
+                    object: text(&row[1]),
+                    sql: sql.clone(),
+                    message: format!("its columns `{}` are not a JSON list: {e}", text(v)),
+                }),
+            }
         };
-        let keys = names(&row[3]);
+        let keys = names(&row[3])?;
         match text(&row[2]).as_str() {
             "p" => {
                 for (i, key) in keys.iter().enumerate() {
@@ -267,7 +289,7 @@ fn read_constraints(
             "f" => table.foreign_keys.push(ForeignKey {
                 columns: keys,
                 referenced_table: text(&row[4]),
-                referenced_columns: names(&row[5]),
+                referenced_columns: names(&row[5])?,
                 on_update: action(&text(&row[6])),
                 on_delete: action(&text(&row[7])),
                 deferrable: integer(&row[8]) == Some(1),
@@ -339,7 +361,11 @@ fn read_indexes(
             continue;
         }
         let parts: Vec<(String, bool, bool)> =
-            serde_json::from_str(&text(&row[6])).unwrap_or_default();
+            serde_json::from_str(&text(&row[6])).map_err(|e| IntrospectError::Ddl {
+                object: name.clone(),
+                sql: text(&row[3]),
+                message: format!("its key parts `{}` do not read: {e}", text(&row[6])),
+            })?;
         table.indexes.push(Index {
             name,
             unique: integer(&row[2]) == Some(1),
