@@ -17,8 +17,10 @@
 //! 6. [`copy`], [`graph`], [`render`], [`journal`], [`orphans`] (the source's orphan rows, settled)
 //! 7. [`prepare`] (the front half of every command), [`init`]
 //! 8. [`compare`] (the row-comparison engine checks and sync share)
-//! 9. [`checks`], [`run`], [`report`], [`rehearse`]
-//! 10. [`commands`], the only place errors become messages and exit codes
+//! 9. [`checks`], [`report`], [`rehearse`]
+//! 10. [`sync`] (the target brought up to a changed source, by job)
+//! 11. [`run`]
+//! 12. [`commands`], the only place errors become messages and exit codes
 
 //!
 //! Backends. [`engines`] holds one folder per engine — `sqlite/`, `mysql/` (sources) and
@@ -64,5 +66,6 @@ pub mod resolve;
 pub mod run;
 pub mod signals;
 pub mod source;
+pub mod sync;
 pub mod transform;
 pub mod url;

@@ -180,6 +180,26 @@ fn a_cutover_under_a_live_writer_pauses_it_loses_no_commit_and_leaves_the_target
         .as_str()
         .unwrap()
         .contains("switched to"));
+    // Where the pause went: each stage in order, adding up to no more than the pause, and the
+    // final sync's phases.
+    let stages: Vec<(&str, f64)> = report["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s[0].as_str().unwrap(), s[1].as_f64().unwrap()))
+        .collect();
+    let names: Vec<&str> = stages.iter().map(|(n, _)| *n).collect();
+    assert_eq!(
+        names,
+        ["final sync", "sequences", "checks", "step `switch-app`"],
+        "{report}"
+    );
+    let staged: f64 = stages.iter().map(|(_, s)| s).sum();
+    assert!(
+        staged > 0.0 && staged <= report["pause_seconds"].as_f64().unwrap(),
+        "{report}"
+    );
+    assert!(report["sync"]["phases"]["digest"].as_f64().unwrap() > 0.0);
     let (start, end) = (
         report["pause_started_at"].as_f64().unwrap(),
         report["pause_ended_at"].as_f64().unwrap(),

@@ -67,6 +67,13 @@ pub enum CheckError {
         #[source]
         source: crate::journal::JournalError,
     },
+    /// The orphan search read a row key that is not JSON.
+    #[error("check `{check}`")]
+    Orphans {
+        check: String,
+        #[source]
+        source: crate::orphans::OrphanError,
+    },
     /// A transaction around a check failed to begin or end.
     #[error("check transaction failed")]
     Transaction(#[from] diesel::result::Error),
@@ -380,7 +387,11 @@ mod tests {
     /// `decant check` opens one; the file lives as long as the connection is used.
     fn sqlite() -> (SourceConnection, tempfile::NamedTempFile) {
         let file = tempfile::NamedTempFile::new().unwrap();
-        let url = crate::url::SourceUrl::Sqlite(file.path().to_path_buf());
+        let url = crate::url::parse_source_url(
+            &format!("sqlite://{}", file.path().display()),
+            std::path::Path::new("/"),
+        )
+        .unwrap();
         (crate::engines::open_source(&url).unwrap(), file)
     }
 

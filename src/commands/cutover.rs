@@ -110,6 +110,19 @@ fn markdown(report: &CutoverReport) -> String {
             n.inserted, n.updated, n.deleted, c.seconds
         ));
     }
+    if !report.stages.is_empty() {
+        md.push_str("## Inside the pause\n\n| stage | seconds |\n|---|---|\n");
+        for (stage, seconds) in &report.stages {
+            md.push_str(&format!("| {stage} | {seconds:.3} |\n"));
+        }
+        if let Some(p) = report.sync.as_ref().map(|s| &s.phases) {
+            md.push_str(&format!(
+                "\nThe final sync: {:.3} s opening, {:.3} s digesting the source, {:.3} s comparing the windows that changed, {:.3} s applying.\n",
+                p.open, p.digest, p.compare, p.apply
+            ));
+        }
+        md.push('\n');
+    }
     if let Some(sync) = &report.sync {
         md.push_str("## Final sync\n\n| table | inserted | updated | deleted | rejected | compared |\n|---|---|---|---|---|---|\n");
         for t in &sync.tables {

@@ -1,23 +1,16 @@
 //! `decant init --source URL [--target URL] [-o FILE]`: introspect, profile, write a starter plan.
 
 use std::io::Write;
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, Context};
 
 use super::{Failure, EXIT_OK};
 use crate::cli::InitArgs;
-use crate::engines::{introspect_source, open_source};
-use crate::url::{parse_source_url, redact_url, without_password, SourceUrl};
+use crate::engines::{introspect_source, open_source, PlanSource};
+use crate::url::{parse_source_url, redact_url, without_password};
 
 /// `target` relative to `base` when `target` lies under it; otherwise `None`.
-fn relative_to(target: &Path, base: &Path) -> Option<PathBuf> {
-    let rel = target.strip_prefix(base).ok()?;
-    rel.components()
-        .all(|c| matches!(c, Component::Normal(_)))
-        .then(|| rel.to_path_buf())
-}
-
 fn absolute(path: &Path) -> std::io::Result<PathBuf> {
     if path.is_absolute() {
         Ok(path.to_path_buf())
@@ -45,36 +38,16 @@ pub fn run(args: &InitArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<
     };
     let canonical_dir = plan_dir.canonicalize().unwrap_or(plan_dir);
     let canonical_dir = canonical_dir.as_path();
-    let (source_url, stem) = match &url {
-        SourceUrl::Sqlite(file) => {
-            let canonical_source = file
-                .canonicalize()
-                .with_context(|| format!("cannot resolve `{}`", file.display()))?;
-            let source_url = match relative_to(&canonical_source, canonical_dir) {
-                Some(rel) => format!("sqlite://{}", rel.display()),
-                None => format!("sqlite://{}", canonical_source.display()),
-            };
-            let stem = file
-                .file_stem()
-                .and_then(|s| s.to_str())
-                .unwrap_or("source")
-                .to_owned();
-            (source_url, stem)
-        }
-        SourceUrl::Mysql(mysql) | SourceUrl::Postgres(mysql) => {
-            if &redact_url(mysql) != mysql {
-                writeln!(err, "note: the password in the source URL is not written to the plan; pass it through ${{SOURCE_DATABASE_URL}}")?;
-            }
-            let database = mysql
-                .rsplit_once('/')
-                .map_or("source", |(_, db)| db.split('?').next().unwrap_or("source"))
-                .to_owned();
-            (
-                format!("${{SOURCE_DATABASE_URL:-{}}}", without_password(mysql)),
-                database,
-            )
-        }
-    };
+    let PlanSource {
+        url: source_url,
+        stem,
+        password_left_out,
+    } = url
+        .for_plan(canonical_dir)
+        .map_err(|e| Failure::Other(e.into()))?;
+    if password_left_out {
+        writeln!(err, "note: the password in the source URL is not written to the plan; pass it through ${{SOURCE_DATABASE_URL}}")?;
+    }
     let stem = stem.as_str();
     let name = format!("{stem}-to-postgres");
     let target_url = match &args.target {

@@ -8,8 +8,8 @@ use anyhow::Context;
 use super::run::report_location;
 use super::{prepare_and_warn, Failure, Profiling, EXIT_CHECKS_FAILED, EXIT_OK, EXIT_USAGE};
 use crate::cli::SyncArgs;
-use crate::run::sync::{sync, SyncReport};
 use crate::signals;
+use crate::sync::{sync, SyncReport};
 use crate::url::redact_text;
 
 pub fn run(args: &SyncArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<u8, Failure> {
@@ -29,7 +29,7 @@ pub fn run(args: &SyncArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<
     let report = match sync(&prepared, &prepared.loaded.plan.target.url, args.dry_run) {
         Ok(report) => report,
         Err(e) => {
-            writeln!(err, "error: {}", redact_text(&e.to_string()))?;
+            writeln!(err, "error: {}", redact_text(&crate::errors::chain(&e)))?;
             return Ok(EXIT_USAGE);
         }
     };
@@ -80,8 +80,9 @@ fn follow(
             Err(e) => {
                 writeln!(
                     err,
-                    "error: pass {}: {e}",
-                    passes.load(Ordering::SeqCst) + 1
+                    "error: pass {}: {}",
+                    passes.load(Ordering::SeqCst) + 1,
+                    redact_text(&crate::errors::chain(&e))
                 )?;
                 return Ok(EXIT_USAGE);
             }

@@ -4,9 +4,8 @@ use std::io::Write;
 
 use super::{prepare_and_warn, Failure, Prepared, Profiling, EXIT_OK, EXIT_USAGE};
 use crate::cli::ValidateArgs;
-use crate::engines::sqlite::{open_sqlite_read_only, quick_check};
 use crate::errors::chain;
-use crate::url::{parse_source_url, SourceUrl};
+use crate::url::parse_source_url;
 
 /// How many of `PRAGMA quick_check`'s findings are printed; SQLite reports up to 100.
 const QUICK_CHECK_SHOWN: usize = 20;
@@ -47,14 +46,14 @@ pub fn run(args: &ValidateArgs, out: &mut dyn Write, err: &mut dyn Write) -> Res
 fn source_passes_quick_check(prepared: &Prepared, err: &mut dyn Write) -> Result<bool, Failure> {
     let loaded = &prepared.loaded;
     // A server checks its own pages; only a SQLite file is checked here.
-    let SourceUrl::Sqlite(file) = parse_source_url(&loaded.plan.source.url, loaded.base_dir())
-        .map_err(|e| Failure::Other(e.into()))?
+    let url = parse_source_url(&loaded.plan.source.url, loaded.base_dir())
+        .map_err(|e| Failure::Other(e.into()))?;
+    let Some((file, findings)) = url
+        .integrity_check()
+        .map_err(|e| Failure::Other(anyhow::anyhow!(chain(&e))))?
     else {
         return Ok(true);
     };
-    let findings = open_sqlite_read_only(&file)
-        .and_then(|mut conn| quick_check(&mut conn))
-        .map_err(|e| Failure::Other(anyhow::anyhow!(chain(&e))))?;
     if findings.is_empty() {
         return Ok(true);
     }

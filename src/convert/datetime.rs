@@ -98,23 +98,10 @@ pub(crate) fn inexact_reason(text: &str, why: &str) -> Reason {
 pub(crate) fn timestamp(val: &Val<'_>, type_sql: &str, exact: bool) -> Result<i64, Reason> {
     let unix_micros = match val {
         Val::Instant(m) => *m,
-        Val::Text(t) => {
-            let trimmed = t.trim();
-            if trimmed.eq_ignore_ascii_case("infinity") || trimmed.eq_ignore_ascii_case("+infinity")
-            {
-                return Ok(i64::MAX);
-            }
-            if trimmed.eq_ignore_ascii_case("-infinity") {
-                return Ok(i64::MIN);
-            }
-            let dt = parse_datetime(trimmed).map_err(|r| format!("`{t}` {r}"))?;
-            if let Some(why) = inexact_time(trimmed, true).filter(|_| exact) {
-                return Err(inexact_reason(t, why));
-            }
-            // Naive values are UTC; an offset is applied, so the instant is kept.
-            (dt.days * binary::DAY_MICROS + dt.micros)
-                - i64::from(dt.offset.unwrap_or(0)) * 1_000_000
-        }
+        Val::Text(t) => match infinite_timestamp(t) {
+            Some(end) => return Ok(end),
+            None => iso_instant(t, exact)?,
+        },
         Val::InvalidText(b) => return Err(invalid_utf8(b)),
         Val::Int(_) | Val::Real(_) => return Err(temporal_number_reason(val, type_sql)),
         other => return Err(format!("{} is not a timestamp", other.describe())),
@@ -128,6 +115,42 @@ pub(crate) fn timestamp(val: &Val<'_>, type_sql: &str, exact: bool) -> Result<i6
             shown_instant(unix_micros)
         )
     })
+}
+
+/// `i64::MAX` or `i64::MIN` for PostgreSQL's `infinity` (`+infinity`) and `-infinity`, in
+/// any case, with blanks around.
+pub(crate) fn infinite_timestamp(t: &str) -> Option<i64> {
+    let trimmed = t.trim();
+    if trimmed.eq_ignore_ascii_case("infinity") || trimmed.eq_ignore_ascii_case("+infinity") {
+        Some(i64::MAX)
+    } else if trimmed.eq_ignore_ascii_case("-infinity") {
+        Some(i64::MIN)
+    } else {
+        None
+    }
+}
+
+/// The instant of an ISO-8601 date or date-time text, in microseconds since the Unix epoch:
+/// naive text is UTC, an offset is applied, so the instant is kept. With `exact`, a time
+/// PostgreSQL would change on reading it is refused. decant's one ISO-8601 reader: the
+/// timestamp encoders and the `iso_to_*` built-ins (in both their forms) call it.
+pub(crate) fn iso_instant(t: &str, exact: bool) -> Result<i64, Reason> {
+    let trimmed = t.trim();
+    let dt = parse_datetime(trimmed).map_err(|r| format!("`{t}` {r}"))?;
+    if let Some(why) = inexact_time(trimmed, true).filter(|_| exact) {
+        return Err(inexact_reason(t, why));
+    }
+    Ok((dt.days * binary::DAY_MICROS + dt.micros) - i64::from(dt.offset.unwrap_or(0)) * 1_000_000)
+}
+
+/// The calendar date of a date-time's wall clock, as `YYYY-MM-DD`: `2024-01-31 23:30:00-05:00`
+/// → `2024-01-31`. The time of day, and an offset after it, are dropped, never applied: the
+/// date is the one the source wrote. Read by [`parse_datetime`], as every ISO-8601 text is.
+pub(crate) fn wall_date(t: &str) -> Result<String, Reason> {
+    let dt = parse_datetime(t.trim()).map_err(|r| format!("`{t}` {r}"))?;
+    let (y, m, d) = calendar::civil_from_days(dt.days)
+        .ok_or_else(|| format!("`{t}` is outside the years -9999 to 9999"))?;
+    Ok(format!("{y:04}-{m:02}-{d:02}"))
 }
 
 pub(crate) fn date(val: &Val<'_>) -> Result<i32, Reason> {

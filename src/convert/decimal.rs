@@ -93,6 +93,20 @@ impl Decimal {
         self.digits.iter().all(|d| *d == 0)
     }
 
+    /// Whether two decimals are the same number, whatever their scale or the sign of a zero:
+    /// `1.50` and `1.5`, `1e2` and `100`, `-0` and `0`.
+    pub(crate) fn same_value(&self, other: &Decimal) -> bool {
+        // Parsed and built decimals have no leading zeros; trailing ones change only the scale.
+        fn significant(d: &Decimal) -> &[u8] {
+            let zeros = d.digits.iter().rev().take_while(|x| **x == 0).count();
+            &d.digits[..d.digits.len() - zeros]
+        }
+        let (a, b) = (significant(self), significant(other));
+        a == b
+            && (a.is_empty()
+                || (self.negative == other.negative && self.magnitude() == other.magnitude()))
+    }
+
     /// Decimal exponent of the leading digit plus one: 12.3 → 2, 0.05 → -1.
     pub(crate) fn magnitude(&self) -> i64 {
         self.digits.len() as i64 - i64::from(self.scale)
@@ -263,5 +277,22 @@ mod tests {
         assert_eq!(d.map(|d| d.to_string()).as_deref(), Ok("2.68"));
         let d = decimal(&Val::Real(0.1 + 0.2)).map(|d| d.to_string());
         assert_eq!(d.as_deref(), Ok("0.30000000000000004"));
+    }
+
+    #[test]
+    fn decimals_are_the_same_number_whatever_their_scale() {
+        let same = |a: &str, b: &str| {
+            let (a, b) = (Decimal::parse(a).unwrap(), Decimal::parse(b).unwrap());
+            a.same_value(&b)
+        };
+        assert!(same("1.50", "1.5"));
+        assert!(same("0012.3400", "12.34"));
+        assert!(same("1e2", "100.0"));
+        assert!(same("-0.0", "0"));
+        assert!(same(".5", "0.5"));
+        assert!(!same("1.5", "15"));
+        assert!(!same("-1.5", "1.5"));
+        assert!(!same("0.05", "0.5"));
+        assert!(!same("0", "0.001"));
     }
 }

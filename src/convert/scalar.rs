@@ -195,7 +195,31 @@ pub(crate) fn point(val: &Val<'_>) -> Result<(f64, f64), Reason> {
     }
 }
 
-/// 32 hex digits, dashed or not, optionally in braces.
+/// A UUID text in its dashed lowercase form: `{0123456789ABCDEF0123456789abcdef}` →
+/// `01234567-89ab-cdef-0123-456789abcdef`. Read by [`parse_uuid`], as every UUID text is.
+pub(crate) fn uuid_text(text: &str) -> Result<String, Reason> {
+    let u = parse_uuid(text)
+        .ok_or_else(|| format!("`{text}` is not a UUID (expected 32 hex digits)"))?;
+    let h: String = u.iter().map(|b| format!("{b:02x}")).collect();
+    Ok(format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    ))
+}
+
+/// JSON text, checked: invalid JSON is an error, never carried as a string.
+pub(crate) fn json_checked(text: &str) -> Result<(), Reason> {
+    serde_json::from_str::<serde::de::IgnoredAny>(text)
+        .map(|_| ())
+        .map_err(|e| format!("invalid JSON: {e}"))
+}
+
+/// 32 hex digits, dashed or not, optionally in one pair of braces (as PostgreSQL reads them:
+/// a brace without its partner, or two pairs, is not a UUID).
 pub(crate) fn parse_uuid(text: &str) -> Option<[u8; 16]> {
     let t = text.trim();
     let t = t
@@ -232,9 +256,7 @@ pub(crate) fn json<'a>(val: &'a Val<'_>, binary: bool) -> Result<Cow<'a, str>, R
         Val::Bool(b) => return Ok(Cow::Borrowed(if *b { "true" } else { "false" })),
         other => return Err(format!("{} is not JSON", other.describe())),
     };
-    if let Err(e) = serde_json::from_str::<serde::de::IgnoredAny>(&t) {
-        return Err(format!("invalid JSON: {e}"));
-    }
+    json_checked(&t)?;
     if binary && has_escaped_nul(&t) {
         return Err("JSON with `\\u0000` cannot be stored in `jsonb`".to_owned());
     }

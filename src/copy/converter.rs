@@ -92,7 +92,7 @@ impl Converter {
         let value = row.get(i).unwrap_or(&SqlValue::Null);
         let val = match &self.steps[i] {
             None => val_of(value),
-            Some(Step::Builtin(b)) => apply_builtin(*b, val_of(value), column.kind)?,
+            Some(Step::Builtin(b)) => apply_builtin(*b, val_of(value), Some(column.kind))?,
             Some(Step::Expression { text, uses_row }) => {
                 let row_arg = if *uses_row {
                     row_value.get_or_insert_with(|| self.row_value(row)).clone()
@@ -230,4 +230,281 @@ fn encoder(c: &ResolvedColumn, exact_times: bool) -> Result<Column, Unsupported>
             .get(..4)
             .is_some_and(|d| d.eq_ignore_ascii_case("set(")),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::transform::BUILTINS;
+
+    /// A nullable column of `kind` whose values go through `step`.
+    fn converter(kind: Kind, type_sql: &str, step: Step) -> Converter {
+        Converter {
+            columns: vec![Column {
+                source: "v".into(),
+                type_sql: type_sql.into(),
+                kind,
+                nullable: true,
+                labels: Vec::new(),
+                element: None,
+                set_labels: false,
+                exact_times: true,
+            }],
+            steps: vec![Some(step)],
+            env: Some(TransformEnvironment::new()),
+        }
+    }
+
+    /// The binary COPY field `value` becomes in a column of `kind` through `step`, or why not.
+    fn load(kind: Kind, type_sql: &str, step: Step, value: &SqlValue) -> Result<Vec<u8>, Reason> {
+        let mut out = Vec::new();
+        converter(kind, type_sql, step)
+            .encode_row(std::slice::from_ref(value), &mut out)
+            .map(|()| out)
+            .map_err(|(_, why)| why)
+    }
+
+    fn builtin(b: Builtin) -> Step {
+        Step::Builtin(b)
+    }
+
+    fn filter(b: Builtin) -> Step {
+        Step::Expression {
+            text: format!("{{{{ value | {} }}}}", b.name()),
+            uses_row: false,
+        }
+    }
+
+    const TARGETS: &[(Kind, &str)] = &[
+        (Kind::TimestampTz, "timestamptz"),
+        (Kind::Timestamp, "timestamp"),
+        (Kind::Date, "date"),
+        (Kind::Bool, "boolean"),
+        (Kind::Uuid, "uuid"),
+        (Kind::Jsonb, "jsonb"),
+        (Kind::Json, "json"),
+        (Kind::Interval, "interval"),
+        (Kind::Int8, "bigint"),
+        (Kind::Float8, "double precision"),
+        (
+            Kind::Text {
+                max_chars: None,
+                max_bytes: None,
+            },
+            "text",
+        ),
+    ];
+
+    fn inputs() -> Vec<SqlValue> {
+        let text = |t: &str| SqlValue::Text(t.to_owned());
+        let mut v = vec![
+            SqlValue::Null,
+            SqlValue::Integer(0),
+            SqlValue::Integer(1),
+            SqlValue::Integer(2),
+            SqlValue::Integer(-5),
+            SqlValue::Integer(1_700_000_000),
+            SqlValue::Integer(1_700_000_000_123),
+            SqlValue::Integer(2_460_341),
+            SqlValue::Integer(5_400_000_000),
+            SqlValue::Real(1.0),
+            SqlValue::Real(1.6),
+            SqlValue::Real(1_700_000_000.25),
+            SqlValue::Real(2_460_341.5),
+            SqlValue::Real(f64::NAN),
+            SqlValue::Blob(vec![0xab; 16]),
+            SqlValue::Blob(vec![1, 2, 3]),
+            SqlValue::InvalidText(vec![b'a', 0xff]),
+        ];
+        v.extend(
+            [
+                "yes",
+                "off",
+                "maybe",
+                " 42 ",
+                "1.5",
+                "1700000000",
+                "1700000000123",
+                "NaN",
+                "infinity",
+                "-Infinity",
+                "2024-01-31",
+                "2024-01-31 10:00",
+                "2024-01-31T10:00:00Z",
+                "2024-01-31t10:00:00.5z",
+                "2024-01-31 10:00:00.000 +00:00",
+                "2024-01-31 10:00:00+05:30",
+                "2024-01-31 10:00:00-0130",
+                "2024-01-31 10:00:00 +05",
+                "2024-01-31 23:30:00-05:00",
+                "2024-01-31 10:00:00.1234567",
+                "2024-01-31 24:00:00",
+                "2024-01-31 24:30",
+                "2024-01-31 23:59:60",
+                "2024-01-31 10:00 nonsense",
+                "2024-01-31TT10:00",
+                "2024-02-30",
+                "0000-01-01",
+                "31/01/2024",
+                "10:00:00",
+                "0123456789ABCDEF0123456789abcdef",
+                "01234567-89ab-cdef-0123-456789abcdef",
+                "{01234567-89ab-cdef-0123-456789abcdef}",
+                "{01234567-89ab-cdef-0123-456789abcdef",
+                "01234567-89ab-cdef-0123-456789abcdef}",
+                "{{01234567-89ab-cdef-0123-456789abcdef}}",
+                "0123456789abcdef",
+                "{\"push\": true}",
+                "{a: 1}",
+                "[1, 2]",
+                "  Mixed Case  ",
+                "",
+            ]
+            .map(text),
+        );
+        v
+    }
+
+    /// An instant in years 1 to 9999: one that has ISO-8601 text, which is how a filter hands
+    /// an instant on. The built-in carries others (a Julian day of 4713 BC) to the encoder.
+    fn has_iso_text(b: Builtin, value: &SqlValue) -> bool {
+        const YEAR_1: i64 = -62_135_596_800_000_000;
+        const YEAR_10000: i64 = 253_402_300_800_000_000;
+        match apply_builtin(b, val_of(value), None) {
+            Ok(Val::Instant(m)) => (YEAR_1..YEAR_10000).contains(&m),
+            _ => true,
+        }
+    }
+
+    #[test]
+    fn every_built_in_loads_each_value_as_its_filter_does() {
+        let mut differ = Vec::new();
+        let mut compared = 0;
+        for b in BUILTINS.iter().copied() {
+            if matches!(b, Builtin::KeepNanInfinity | Builtin::RoundTimes) {
+                continue;
+            }
+            for value in inputs().iter().filter(|v| has_iso_text(b, v)) {
+                for (kind, type_sql) in TARGETS {
+                    let fast = load(*kind, type_sql, builtin(b), value);
+                    let slow = load(*kind, type_sql, filter(b), value);
+                    compared += 1;
+                    if fast.is_ok() != slow.is_ok() || fast.as_ref().ok() != slow.as_ref().ok() {
+                        differ.push(format!(
+                            "{} on {value:?} into {type_sql}: built-in {fast:?}, filter {slow:?}",
+                            b.name()
+                        ));
+                    }
+                }
+            }
+        }
+        assert!(compared > 3_000, "{compared}");
+        assert!(
+            differ.is_empty(),
+            "{} of {compared} differ:\n{}",
+            differ.len(),
+            differ.join("\n")
+        );
+    }
+
+    /// What a value gives in a `text` column through built-in `b`, in both forms (asserted
+    /// equal), as the text of its field.
+    fn as_text(b: Builtin, value: &str) -> Result<String, Reason> {
+        let kind = Kind::Text {
+            max_chars: None,
+            max_bytes: None,
+        };
+        let value = SqlValue::Text(value.to_owned());
+        let fast = load(kind, "text", builtin(b), &value);
+        let slow = load(kind, "text", filter(b), &value);
+        assert_eq!(fast.is_ok(), slow.is_ok(), "{fast:?} {slow:?}");
+        assert_eq!(fast.as_ref().ok(), slow.as_ref().ok());
+        // A tuple's field count (2 bytes), then the field's length (4).
+        fast.map(|field| String::from_utf8_lossy(&field[6..]).into_owned())
+    }
+
+    #[test]
+    fn uuids_take_one_pair_of_braces_in_both_forms() {
+        let dashed = Ok("01234567-89ab-cdef-0123-456789abcdef".to_owned());
+        for ok in [
+            "0123456789ABCDEF0123456789abcdef",
+            "01234567-89AB-cdef-0123-456789abcdef",
+            "{01234567-89ab-cdef-0123-456789abcdef}",
+            " {0123456789abcdef0123456789abcdef} ",
+        ] {
+            assert_eq!(as_text(Builtin::HexToUuid, ok), dashed, "{ok}");
+        }
+        for bad in [
+            "{01234567-89ab-cdef-0123-456789abcdef",
+            "01234567-89ab-cdef-0123-456789abcdef}",
+            "{{01234567-89ab-cdef-0123-456789abcdef}}",
+            "0123456789abcdef",
+            "0123456789abcdef0123456789abcdefab",
+        ] {
+            let why = as_text(Builtin::HexToUuid, bad).expect_err(bad);
+            assert!(why.contains("is not a UUID"), "{bad}: {why}");
+        }
+    }
+
+    #[test]
+    fn iso_texts_read_one_way_in_both_forms() {
+        let utc = |t: &str| as_text(Builtin::IsoToTimestamptz, t);
+        for (text, instant) in [
+            ("2024-01-31", "2024-01-31 00:00:00+00:00"),
+            ("2024-01-31 10:00", "2024-01-31 10:00:00+00:00"),
+            ("2024-01-31T10:00:00Z", "2024-01-31 10:00:00+00:00"),
+            ("2024-01-31t10:00:00.5z", "2024-01-31 10:00:00.500000+00:00"),
+            (
+                "2024-01-31 10:00:00.000 +00:00",
+                "2024-01-31 10:00:00+00:00",
+            ),
+            ("2024-01-31 10:00:00+05:30", "2024-01-31 04:30:00+00:00"),
+            ("2024-01-31 10:00:00-0130", "2024-01-31 11:30:00+00:00"),
+            ("2024-01-31 10:00:00 +05", "2024-01-31 05:00:00+00:00"),
+            (" 2024-01-31 10:00:00 ", "2024-01-31 10:00:00+00:00"),
+        ] {
+            assert_eq!(utc(text).as_deref(), Ok(instant), "{text}");
+        }
+        for bad in [
+            "2024-01-31 10:00 nonsense",
+            "2024-01-31TT10:00",
+            "2024-01-31 24:30",
+            "2024-02-30",
+            "0000-01-01",
+            "31/01/2024",
+            "10:00:00",
+        ] {
+            assert!(utc(bad).is_err(), "{bad}");
+        }
+        // A time PostgreSQL would change is refused, as in a timestamp column without a transform.
+        for inexact in [
+            "2024-01-31 24:00:00",
+            "2024-01-31 23:59:60",
+            "2024-01-31 10:00:00.1234567",
+        ] {
+            let why = utc(inexact).expect_err(inexact);
+            assert!(why.contains("round_times"), "{inexact}: {why}");
+        }
+        let date = |t: &str| as_text(Builtin::DatetimeToDate, t);
+        assert_eq!(
+            date("2024-01-31 23:30:00-05:00").as_deref(),
+            Ok("2024-01-31")
+        );
+        assert_eq!(date("2024-01-31T00:00:00.5").as_deref(), Ok("2024-01-31"));
+        assert_eq!(date("2024-02-29").as_deref(), Ok("2024-02-29"));
+        assert!(date("2023-02-29 10:00:00").is_err());
+        assert!(date("2024-01-31 10:00 nonsense").is_err());
+        assert!(date("yesterday").is_err());
+    }
+
+    #[test]
+    fn an_instant_outside_the_years_1_to_9999_loads_only_through_the_built_in() {
+        // A filter hands an instant on as ISO-8601 text, which holds the years 1 to 9999
+        // (`has_iso_text`); Julian day 0 is 4713 BC, which a `timestamp` holds.
+        let day_0 = SqlValue::Integer(0);
+        let b = Builtin::JulianToTimestamp;
+        assert!(!has_iso_text(b, &day_0));
+        assert!(load(Kind::Timestamp, "timestamp", builtin(b), &day_0).is_ok());
+        assert!(load(Kind::Timestamp, "timestamp", filter(b), &day_0).is_err());
+    }
 }

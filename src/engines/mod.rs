@@ -18,6 +18,7 @@ mod query_sql;
 mod source;
 pub mod sqlite;
 pub(crate) mod target;
+pub mod url;
 pub(crate) mod value;
 
 pub use introspect::{introspect_source, open_source, IntrospectError};
@@ -25,4 +26,5 @@ pub use mapping::{default_mapping, TypeDecision};
 pub(crate) use source::share_out;
 pub use source::{AnotherSource, PageKey, SourceConnection, VisitError};
 pub use target::{TargetConnection, TYPE_OID};
+pub use url::{PlanSource, Unresolvable};
 pub use value::{AnyStorage, SourceRow, SqlValue};

@@ -18,7 +18,7 @@ pub use search::{
     all_source_foreign_keys, count_orphans, find_orphans, find_orphans_of, source_foreign_keys,
     AnotherSource, OrphanFinding, SourceForeignKey, MAX_DEPTH, SAMPLES,
 };
-use search::{pairs_text, query_orphans, Predicates};
+use search::{orphan_key, pairs_text, query_orphans, Predicates};
 
 /// Why the source could not be searched for orphans.
 #[derive(Debug, thiserror::Error)]
@@ -31,6 +31,9 @@ pub enum OrphanError {
         #[source]
         source: diesel::result::Error,
     },
+    /// An orphan's key or foreign-key values, as the source wrote them, are not JSON.
+    #[error("searching for orphan rows read a key that is not JSON")]
+    Key(#[from] crate::convert::key::BadKey),
 }
 
 /// What `settings.orphans` makes of the source's orphans: under `reject` and `skip_constraint`
@@ -167,9 +170,7 @@ fn reject_orphans(
                 if !seen.insert(row.key.clone()) {
                     continue;
                 }
-                let key: serde_json::Value = serde_json::from_str(&row.key).unwrap_or_default();
-                let values: Vec<serde_json::Value> =
-                    serde_json::from_str(&row.fk).unwrap_or_default();
+                let (key, values) = orphan_key(table, &fk, &row)?;
                 rejects.push(Reject {
                     table: table.source.clone(),
                     primary_key: key,

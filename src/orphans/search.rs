@@ -10,6 +10,7 @@ use serde::Serialize;
 
 use super::OrphanError;
 use crate::catalog::Engine;
+use crate::convert::key::{parse_key, BadKey};
 use crate::copy::key_text;
 use crate::dialect::quote_ident;
 use crate::engines::postgres::TypeFamily;
@@ -394,6 +395,19 @@ pub(super) fn pairs_text(names: &[String], values: &[serde_json::Value]) -> Stri
         .join(", ")
 }
 
+/// An orphan's primary key (an object) and its foreign-key values, read back from the JSON
+/// the source wrote; text that is not JSON is an error naming the table, columns and text.
+pub(super) fn orphan_key(
+    table: &ResolvedTable,
+    fk: &SourceForeignKey,
+    row: &OrphanRow,
+) -> Result<(serde_json::Value, Vec<serde_json::Value>), BadKey> {
+    Ok((
+        parse_key(&table.source, &table.key_columns.join(", "), &row.key)?,
+        parse_key(&table.source, &fk.columns.join(", "), &row.fk)?,
+    ))
+}
+
 /// Counts (and samples, or with `all_rows` lists) the orphans of one constraint.
 pub(super) fn query_orphans(
     source: &mut SourceConnection,
@@ -439,11 +453,14 @@ pub(super) fn query_orphans(
         .iter()
         .take(SAMPLES)
         .map(|r| {
-            let key: serde_json::Value = serde_json::from_str(&r.key).unwrap_or_default();
-            let values: Vec<serde_json::Value> = serde_json::from_str(&r.fk).unwrap_or_default();
-            format!("{} → {}", key_text(&key), pairs_text(&fk.columns, &values))
+            let (key, values) = orphan_key(table, fk, r)?;
+            Ok(format!(
+                "{} → {}",
+                key_text(&key),
+                pairs_text(&fk.columns, &values)
+            ))
         })
-        .collect();
+        .collect::<Result<_, OrphanError>>()?;
     Ok((
         OrphanFinding {
             table: table.source.clone(),

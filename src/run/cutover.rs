@@ -11,7 +11,6 @@ use std::time::{Duration, Instant, SystemTime};
 use diesel::connection::SimpleConnection;
 use serde::Serialize;
 
-use super::sync::{sync, SyncReport};
 use crate::checks::{run_plan_checks, CheckResult, CheckStatus, Databases};
 use crate::engines::open_source;
 use crate::errors::chain;
@@ -21,6 +20,7 @@ use crate::plan::model::StepPhase;
 use crate::prepare::Prepared;
 use crate::signals;
 use crate::source::pause::WritePause;
+use crate::sync::{sync, SyncReport};
 use crate::url::parse_source_url;
 
 /// How a cutover is done.
@@ -75,6 +75,9 @@ pub struct CutoverReport {
     /// The plan's checks left out of the pause (checksums, unless `--checksums`).
     pub checks_skipped: Vec<String>,
     pub steps: Vec<StepOutput>,
+    /// Wall seconds of each stage inside the pause, in order (`final sync`, `sequences`,
+    /// `checks`, each cutover step, `verify`): where the pause went.
+    pub stages: Vec<(String, f64)>,
     /// With `--app-stopped`: the dry sync after the window found no change.
     pub verified_unchanged: Option<bool>,
     /// What failed inside the window, and what to do.
@@ -127,6 +130,7 @@ pub fn cutover(
         checks: Vec::new(),
         checks_skipped: Vec::new(),
         steps: Vec::new(),
+        stages: Vec::new(),
         verified_unchanged: None,
         failure: None,
         seconds: 0.0,
@@ -184,9 +188,34 @@ fn inside_the_pause(
     report: &mut CutoverReport,
     say: &mut dyn FnMut(&str),
 ) -> Result<(), String> {
+    // Each stage's seconds go into the report when the next one starts (and at the end).
+    let mut stage = Instant::now();
+    let mut say = |report: &mut CutoverReport, next: &str| {
+        if let Some((_, seconds)) = report.stages.last_mut() {
+            *seconds = stage.elapsed().as_secs_f64();
+        }
+        stage = Instant::now();
+        report.stages.push((next.to_owned(), 0.0));
+        if next != "end" {
+            say(next);
+        }
+    };
+    let outcome = pause_stages(prepared, options, report, &mut say);
+    say(report, "end");
+    report.stages.pop();
+    outcome
+}
+
+/// The stages of [`inside_the_pause`], each announced through `say`.
+fn pause_stages(
+    prepared: &Prepared,
+    options: &CutoverOptions,
+    report: &mut CutoverReport,
+    say: &mut dyn FnMut(&mut CutoverReport, &str),
+) -> Result<(), String> {
     let plan = &prepared.loaded.plan;
     let target_url = &plan.target.url;
-    say("final sync");
+    say(report, "final sync");
     let synced = sync(prepared, target_url, false)
         .map_err(|e| format!("the final sync failed: {}", chain(&e)))?;
     let rejected = synced.counts().rejected;
@@ -196,7 +225,7 @@ fn inside_the_pause(
             "the final sync rejected {rejected} row(s) (see the report): the target would not be the source"
         ));
     }
-    say("sequences");
+    say(report, "sequences");
     let mut target = journal::connect(target_url).map_err(|e| chain(&e))?;
     let sequences: Vec<String> = prepared
         .steps
@@ -218,7 +247,7 @@ fn inside_the_pause(
             )
         })?;
     report.sequences = sequences;
-    say("checks");
+    say(report, "checks");
     let mut checked = prepared.clone();
     if !options.checksums {
         let (kept, skipped): (Vec<_>, Vec<_>) = checked
@@ -271,7 +300,7 @@ fn inside_the_pause(
         .iter()
         .filter(|s| s.phase == Some(StepPhase::Cutover))
     {
-        say(&format!("step `{}`", step.id));
+        say(report, &format!("step `{}`", step.id));
         let output = if let Some(run) = &step.run {
             super::command::run_command(run, prepared.loaded.base_dir(), target_url)
                 .map_err(|e| format!("step `{}` failed: {e}", step.id))?
@@ -297,7 +326,7 @@ fn inside_the_pause(
         });
     }
     if options.app_stopped {
-        say("verifying that the source did not change");
+        say(report, "verifying that the source did not change");
         let after = sync(prepared, target_url, true)
             .map_err(|e| format!("the verifying sync failed: {}", chain(&e)))?;
         let c = after.counts();

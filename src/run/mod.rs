@@ -16,7 +16,6 @@ mod scheduler;
 mod snapshot;
 pub mod start;
 pub(crate) mod step;
-pub mod sync;
 
 pub use errors::RunError;
 pub use start::{execute, RunObserver, RunOptions};

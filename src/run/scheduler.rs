@@ -9,8 +9,8 @@ use super::beside::BesideSearch;
 use super::snapshot::{lock_loader, Loader};
 use super::start::RunObserver;
 use super::step::{
-    create_views, lost_a_deadlock, plan_templates, reject_children_sql, run_step, LoadSource,
-    StepDone, StepFailure, DEADLOCK_ATTEMPTS,
+    create_views, lost_a_deadlock, plan_templates, run_step, LoadSource, StepDone, StepFailure,
+    DEADLOCK_ATTEMPTS,
 };
 use crate::checks::{run_plan_checks, Databases};
 use crate::copy::{self, KeyWatch, Reject, RejectSink};
@@ -23,6 +23,7 @@ use crate::prepare::Prepared;
 use crate::render::RenderedStep;
 use crate::run::report::{RunReport, StepReport, TableReport};
 use crate::signals;
+use crate::sync::rejects::reject_children_sql;
 
 /// A worker: its own target connection (and the server process behind it, to cancel a
 /// statement on a signal); lane 0 also takes the loads, one at a time from the one snapshot.

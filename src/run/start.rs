@@ -23,9 +23,10 @@ use crate::journal::{self, JournalError, RunIdentity, RunState, StepRow, StepSta
 use crate::orphans::OrphanPlan;
 use crate::plan::model::{IfExists, OrphanPolicy, SchemaOwner};
 use crate::prepare::{settle_orphans, Prepared, SourceCounts};
-use crate::run::identity::{plan_hash, schema_hash, source_fingerprint};
+use crate::run::identity::{plan_hash, source_fingerprint};
 use crate::run::orphan_watch::OrphanWatch;
 use crate::run::report::{RunReport, StepReport, TableReport};
+use crate::sync::schema_hash::schema_hash;
 use crate::url::{parse_source_url, redact_url};
 
 /// How to run.

@@ -29,73 +29,6 @@ pub(super) struct StepDone {
     pub(super) watch: Option<KeyWatch>,
 }
 
-/// The statement that rejects `child`'s rows whose parent row (through `fk`) this run
-/// rejected; `None` when `fk` does not reference its parent's key (rejects name rows by it).
-/// `rows_in` is where the rows are: the child table itself, or a sync's staged copy of it.
-pub(crate) fn reject_children_sql(
-    templates: &crate::dialect::Templates,
-    resolved: &crate::resolve::ResolvedPlan,
-    child: &crate::resolve::ResolvedTable,
-    fk: &crate::resolve::ResolvedForeignKey,
-    run_id: i64,
-    rows_in: Option<(&str, &str)>,
-) -> Result<Option<String>, crate::dialect::TemplateError> {
-    let Some(parent) = resolved.table(&fk.referenced_source) else {
-        return Ok(None);
-    };
-    let parent_keys: Option<Vec<&str>> = fk
-        .referenced_columns
-        .iter()
-        .map(|target| {
-            parent
-                .columns
-                .iter()
-                .find(|c| c.target == *target)
-                .map(|c| c.source.as_str())
-        })
-        .collect();
-    let Some(parent_keys) = parent_keys.filter(|k| !k.is_empty() && *k == parent.key_columns)
-    else {
-        return Ok(None);
-    };
-    let pairs: Vec<serde_json::Value> = fk
-        .columns
-        .iter()
-        .zip(&parent_keys)
-        .map(|(c, p)| serde_json::json!({ "child": c, "parent": p }))
-        .collect();
-    let keys: Vec<serde_json::Value> = child
-        .key_columns
-        .iter()
-        .filter_map(|k| child.column(k))
-        .map(|c| serde_json::json!({ "source": c.source, "target": c.target }))
-        .collect();
-    let column = child
-        .columns
-        .iter()
-        .find(|c| fk.columns.first() == Some(&c.target))
-        .map_or_else(
-            || fk.columns.first().cloned().unwrap_or_default(),
-            |c| c.source.clone(),
-        );
-    templates
-        .render(
-            &crate::dialect::target_template("reject_children"),
-            minijinja::context! {
-                schema => rows_in.map_or(resolved.schema.as_str(), |(schema, _)| schema),
-                child => rows_in.map_or(child.target.as_str(), |(_, table)| table),
-                child_source => child.source,
-                parent_source => parent.source,
-                run => run_id,
-                pairs,
-                keys,
-                column,
-                reason => format!("parent rejected: its row in `{}` was rejected", parent.source),
-            },
-        )
-        .map(Some)
-}
-
 /// Creates each rewritten view in its own savepoint, inside one transaction that also records
 /// the step as done: a view PostgreSQL refuses (a SQLite-only function, say) is reported as not
 /// carried with PostgreSQL's reason; views hold no rows, so the run goes on.
@@ -284,7 +217,7 @@ pub(super) fn run_step(
                 }
                 // Every row passes here anyway: summed per key window on the way, the first
                 // sync after this run compares only the windows the app changed since.
-                let mut digest = super::sync::streamed_digest(prepared, source, target, t);
+                let mut digest = crate::sync::digest::streamed_digest(prepared, source, target, t);
                 let mut stats = copy::copy_table(
                     source,
                     target,

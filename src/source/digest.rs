@@ -332,6 +332,23 @@ impl SourceConnection {
     }
 }
 
+/// What a sync asks of a source about digests, so it never names an engine.
+impl SourceConnection {
+    /// Whether a digest reads the load's own rows in pages by key, as a run's load reads them
+    /// (MySQL: a range of the primary key reads as cheaply as the whole table, and its first
+    /// and last value are in the index), rather than `SELECT key, *` as the rows lie (SQLite).
+    pub fn digests_in_pages(&self) -> bool {
+        matches!(self, SourceConnection::Mysql(_))
+    }
+
+    /// Whether a second reader on this connection's snapshot starts under a global read lock
+    /// held for that moment ([`SourceConnection::begin_snapshot_with`]), rather than checked
+    /// after the fact ([`SourceConnection::begin_twin`]).
+    pub fn twin_under_global_lock(&self) -> bool {
+        matches!(self, SourceConnection::Mysql(_))
+    }
+}
+
 /// A part of one table's digest: the rows `select` returns, summed into windows of `width`
 /// keys from `key_min`. SQLite: the rows' integer key first, then the columns digested.
 /// MySQL: the load's SELECT itself, read in pages by `pages` (the key columns and where they

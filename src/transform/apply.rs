@@ -1,14 +1,24 @@
-//! The built-in transforms on a typed value: the one implementation the copy path runs on
-//! the row in flight.
+//! The built-in transforms on a typed value: the one implementation both the copy path (on
+//! the row in flight) and the filters of the same names in transform expressions run.
 
 use std::borrow::Cow;
 
-use super::builtins::{self, Builtin};
+use super::builtins::Builtin;
 use crate::convert::binary::{self, Kind};
-use crate::convert::{epoch, invalid_utf8, number, sqlite_real_text, Reason, Val};
+use crate::convert::datetime::{infinite_timestamp, iso_instant, wall_date};
+use crate::convert::scalar::{json_checked, uuid_text};
+use crate::convert::{
+    epoch, invalid_utf8, number, special_float, sqlite_real_text, to_boolean, Reason, Val,
+};
 
-/// A built-in transform on the row in flight.
-pub(crate) fn apply_builtin(b: Builtin, val: Val<'_>, kind: Kind) -> Result<Val<'_>, Reason> {
+/// Built-in `b` on one value. `kind` is the target column's, when the value goes straight
+/// to its encoder (the copy path): a `json`/`jsonb` encoder checks JSON itself, so
+/// `json_to_jsonb` leaves it to it; a filter passes `None`.
+pub(crate) fn apply_builtin(
+    b: Builtin,
+    val: Val<'_>,
+    kind: Option<Kind>,
+) -> Result<Val<'_>, Reason> {
     if val == Val::Null {
         return Ok(Val::Null);
     }
@@ -27,8 +37,12 @@ pub(crate) fn apply_builtin(b: Builtin, val: Val<'_>, kind: Kind) -> Result<Val<
             ))
         }
         Builtin::IsoToTimestamptz | Builtin::IsoToTimestamp => match val {
-            // The timestamp encoders read ISO-8601 themselves and treat naive values as UTC.
-            Val::Text(_) | Val::InvalidText(_) => Ok(val),
+            // PostgreSQL's infinities go to the timestamp encoders as they are.
+            Val::Text(t) if infinite_timestamp(&t).is_some() => Ok(Val::Text(t)),
+            // Naive values are UTC. A column with this transform has no `round_times`, so
+            // its times are exact.
+            Val::Text(t) => iso_instant(&t, true).map(Val::Instant),
+            Val::InvalidText(bytes) => Err(invalid_utf8(bytes)),
             other => Err(format!(
                 "{} is not ISO-8601 text (`{name}`)",
                 other.describe()
@@ -41,12 +55,12 @@ pub(crate) fn apply_builtin(b: Builtin, val: Val<'_>, kind: Kind) -> Result<Val<
             Val::Int(i) => Err(format!(
                 "{i} is not a boolean (expected 0/1, t/f, true/false, yes/no)"
             )),
-            Val::Real(f) => builtins::to_boolean(&sqlite_real_text(f)).map(Val::Bool),
-            Val::Text(t) => builtins::to_boolean(&t).map(Val::Bool),
+            Val::Real(f) => to_boolean(&sqlite_real_text(f)).map(Val::Bool),
+            Val::Text(t) => to_boolean(&t).map(Val::Bool),
             other => Err(format!("{} is not a boolean", other.describe())),
         },
         Builtin::HexToUuid => match val {
-            Val::Text(t) => builtins::to_uuid(&t).map(|u| Val::Text(Cow::Owned(u))),
+            Val::Text(t) => uuid_text(&t).map(|u| Val::Text(Cow::Owned(u))),
             Val::Blob(b) if b.len() == 16 => Ok(Val::Blob(b)),
             other => Err(format!(
                 "{} is not a UUID (expected 32 hex digits or 16 bytes)",
@@ -54,8 +68,8 @@ pub(crate) fn apply_builtin(b: Builtin, val: Val<'_>, kind: Kind) -> Result<Val<
             )),
         },
         Builtin::JsonToJsonb => match val {
-            Val::Text(t) if !matches!(kind, Kind::Json | Kind::Jsonb) => {
-                builtins::json_text(&t).map(|_| Val::Text(t))
+            Val::Text(t) if !matches!(kind, Some(Kind::Json | Kind::Jsonb)) => {
+                json_checked(&t).map(|_| Val::Text(t))
             }
             other => Ok(other),
         },
@@ -74,7 +88,9 @@ pub(crate) fn apply_builtin(b: Builtin, val: Val<'_>, kind: Kind) -> Result<Val<
         // The time encoders read the text; the column's `exact_times` is off.
         Builtin::RoundTimes => Ok(val),
         Builtin::DatetimeToDate => match val {
-            Val::Text(t) => builtins::datetime_date(&t).map(|d| Val::Text(Cow::Owned(d))),
+            Val::Text(t) => wall_date(&t)
+                .map(|d| Val::Text(Cow::Owned(d)))
+                .map_err(|why| format!("{why} (`{name}`)")),
             Val::Instant(m) => Ok(Val::Instant(
                 m.div_euclid(binary::DAY_MICROS) * binary::DAY_MICROS,
             )),
@@ -85,7 +101,7 @@ pub(crate) fn apply_builtin(b: Builtin, val: Val<'_>, kind: Kind) -> Result<Val<
             )),
         },
         Builtin::KeepNanInfinity => match val {
-            Val::Text(t) => Ok(match builtins::special_float(&t) {
+            Val::Text(t) => Ok(match special_float(&t) {
                 Some(f) => Val::Real(f),
                 None => Val::Text(t),
             }),

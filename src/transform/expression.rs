@@ -1,13 +1,16 @@
 //! Transform expressions: a minijinja environment over `value` and `row` with decant's
 //! conversion filters, and the check `decant validate` runs on every expression.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::{Mutex, OnceLock};
 
 use minijinja::value::{Value, ValueKind};
 use minijinja::{Environment, Error, ErrorKind, Expression, UndefinedBehavior};
 
-use super::builtins;
+use super::apply::apply_builtin;
+use super::builtins::{Builtin, BUILTINS};
+use crate::convert::{format_epoch_micros, invalid_utf8, microseconds_interval, Val};
 
 /// The environment transform expressions are compiled and evaluated in. Its filters hold no
 /// state, so one environment serves the whole process, and each expression is compiled once.
@@ -28,40 +31,45 @@ fn invalid(message: String) -> Error {
     Error::new(ErrorKind::InvalidOperation, message)
 }
 
-/// Wraps a conversion over text so that NULL stays NULL.
-fn text_filter(
-    f: fn(&str) -> Result<String, String>,
-) -> impl Fn(Value) -> Result<Value, Error> + Send + Sync + 'static {
+/// Built-in `b` as a filter: the value as the copy path holds it, the same typed function
+/// the copy path runs ([`apply_builtin`]), and its result as a template value (an instant as
+/// its UTC text, an interval as `N microseconds`). NULL stays NULL.
+fn builtin_filter(b: Builtin) -> impl Fn(Value) -> Result<Value, Error> + Send + Sync + 'static {
     move |v: Value| {
-        if v.is_none() || v.is_undefined() {
-            return Ok(Value::from(()));
-        }
-        let text = v
-            .as_str()
-            .map(str::to_owned)
-            .unwrap_or_else(|| v.to_string());
-        f(&text).map(Value::from).map_err(invalid)
+        let out = apply_builtin(b, typed(&v), None).map_err(invalid)?;
+        template_value(out).map_err(invalid)
     }
 }
 
-/// Wraps a conversion over a number so that NULL stays NULL and numeric text is accepted.
-fn number_filter(
-    f: fn(f64) -> Result<String, String>,
-) -> impl Fn(Value) -> Result<Value, Error> + Send + Sync + 'static {
-    move |v: Value| {
-        if v.is_none() || v.is_undefined() {
-            return Ok(Value::from(()));
-        }
-        let n = match v.kind() {
-            ValueKind::Number => f64::try_from(v.clone()).map_err(|e| invalid(e.to_string()))?,
-            _ => v
-                .to_string()
-                .trim()
-                .parse::<f64>()
-                .map_err(|_| invalid(format!("`{v}` is not a number")))?,
-        };
-        f(n).map(Value::from).map_err(invalid)
+/// A template value as the conversions see one: what the copy path reads from the source.
+fn typed(v: &Value) -> Val<'static> {
+    match v.kind() {
+        ValueKind::Undefined | ValueKind::None => Val::Null,
+        ValueKind::Bool => Val::Bool(v.is_true()),
+        ValueKind::Number => match v.as_i64() {
+            Some(i) if v.is_integer() => Val::Int(i),
+            _ => f64::try_from(v.clone())
+                .map_or_else(|_| Val::Text(Cow::Owned(v.to_string())), Val::Real),
+        },
+        ValueKind::String => Val::Text(Cow::Owned(v.as_str().unwrap_or_default().to_owned())),
+        ValueKind::Bytes => Val::Blob(Cow::Owned(v.as_bytes().unwrap_or_default().to_vec())),
+        _ => Val::Text(Cow::Owned(v.to_string())),
     }
+}
+
+/// A converted value back in a template: what the copy path's encoders read again.
+fn template_value(val: Val<'_>) -> Result<Value, String> {
+    Ok(match val {
+        Val::Null => Value::from(()),
+        Val::Int(i) => Value::from(i),
+        Val::Real(f) => Value::from(f),
+        Val::Text(t) => Value::from(t.into_owned()),
+        Val::InvalidText(b) => return Err(invalid_utf8(b)),
+        Val::Blob(b) => Value::from_bytes(b.into_owned()),
+        Val::Bool(b) => Value::from(b),
+        Val::Instant(micros) => Value::from(format_epoch_micros(micros)?),
+        Val::Micros(micros) => Value::from(microseconds_interval(micros)),
+    })
 }
 
 impl TransformEnvironment {
@@ -76,42 +84,13 @@ impl TransformEnvironment {
 fn build_environment() -> Environment<'static> {
     let mut env = Environment::new();
     env.set_undefined_behavior(UndefinedBehavior::Strict);
-    env.add_filter(
-        "epoch_s_to_timestamptz",
-        number_filter(builtins::epoch_seconds),
-    );
-    env.add_filter(
-        "epoch_ms_to_timestamptz",
-        number_filter(builtins::epoch_millis),
-    );
-    env.add_filter("julian_to_timestamp", number_filter(builtins::julian_day));
-    env.add_filter(
-        "iso_to_timestamptz",
-        text_filter(|t| builtins::iso_datetime(t, true)),
-    );
-    env.add_filter(
-        "iso_to_timestamp",
-        text_filter(|t| builtins::iso_datetime(t, false)),
-    );
-    env.add_filter("hex_to_uuid", text_filter(builtins::to_uuid));
-    env.add_filter("datetime_to_date", text_filter(builtins::datetime_date));
-    env.add_filter("json_to_jsonb", text_filter(builtins::json_text));
-    env.add_filter(
-        "microseconds_to_interval",
-        number_filter(|n| Ok(builtins::microseconds_interval(n as i64))),
-    );
-    env.add_filter("to_boolean", |v: Value| -> Result<Value, Error> {
-        if v.is_none() || v.is_undefined() {
-            return Ok(Value::from(()));
+    // Every built-in that converts is a filter of the same name. `keep_nan_infinity` and
+    // `round_times` say how a column's encoder treats its values, so they are no filters.
+    for b in BUILTINS {
+        if !matches!(b, Builtin::KeepNanInfinity | Builtin::RoundTimes) {
+            env.add_filter(b.name(), builtin_filter(*b));
         }
-        builtins::to_boolean(&v.to_string())
-            .map(Value::from)
-            .map_err(invalid)
-    });
-    // minijinja's own string filters turn NULL into the text `none`; NULL must stay NULL.
-    env.add_filter("trim", text_filter(|t| Ok(t.trim().to_owned())));
-    env.add_filter("lower", text_filter(|t| Ok(t.to_lowercase())));
-    env.add_filter("upper", text_filter(|t| Ok(t.to_uppercase())));
+    }
     env.add_filter(
         "nullif",
         |v: Value, other: Value| if v == other { Value::from(()) } else { v },
@@ -268,5 +247,64 @@ mod tests {
             Value::from(()),
         );
         assert!(out.map(|v| v.is_none()).unwrap_or(false));
+    }
+
+    fn filtered(expression: &str, value: Value) -> Result<String, String> {
+        TransformEnvironment::new()
+            .evaluate(expression, value, Value::from(()))
+            .map(|v| v.to_string())
+            .map_err(|e| describe(&e))
+    }
+
+    #[test]
+    fn conversion_filters_give_the_text_their_built_ins_load() {
+        let epoch_s = |v: Value| filtered("{{ value | epoch_s_to_timestamptz }}", v);
+        assert_eq!(
+            epoch_s(Value::from(0)).as_deref(),
+            Ok("1970-01-01 00:00:00+00:00")
+        );
+        assert_eq!(
+            epoch_s(Value::from(-86_400)).as_deref(),
+            Ok("1969-12-31 00:00:00+00:00")
+        );
+        assert_eq!(
+            epoch_s(Value::from("1700000000")).as_deref(),
+            Ok("2023-11-14 22:13:20+00:00")
+        );
+        assert!(epoch_s(Value::from(f64::NAN)).is_err());
+        assert_eq!(
+            filtered(
+                "{{ value | epoch_ms_to_timestamptz }}",
+                Value::from(1_700_000_000_123i64)
+            )
+            .as_deref(),
+            Ok("2023-11-14 22:13:20.123000+00:00")
+        );
+        let julian = |v: f64| filtered("{{ value | julian_to_timestamp }}", Value::from(v));
+        assert_eq!(
+            julian(2_440_587.5).as_deref(),
+            Ok("1970-01-01 00:00:00+00:00")
+        );
+        assert_eq!(
+            julian(2_460_341.0).as_deref(),
+            Ok("2024-01-31 12:00:00+00:00")
+        );
+        assert_eq!(
+            filtered("{{ value | microseconds_to_interval }}", Value::from(1.6)).as_deref(),
+            Ok("2 microseconds")
+        );
+        assert_eq!(
+            filtered("{{ value | to_boolean }}", Value::from("Y")).as_deref(),
+            Ok("True")
+        );
+        assert_eq!(
+            filtered("{{ value | json_to_jsonb }}", Value::from("{\"a\": 1}")).as_deref(),
+            Ok("{\"a\": 1}")
+        );
+        let why = filtered("{{ value | json_to_jsonb }}", Value::from("{a: 1}"));
+        assert!(
+            why.as_ref().is_err_and(|w| w.contains("invalid JSON")),
+            "{why:?}"
+        );
     }
 }

@@ -110,11 +110,15 @@ fn check_table(
                 .find(|f| f.table == table.source && f.constraint == fk.name)
                 .map_or((0, Vec::new()), |f| (f.count, f.samples.clone())),
             None => {
-                let f = count_orphans(source, resolved, table, fk).map_err(
-                    |OrphanError::Query { sql, source, .. }| {
+                let f = count_orphans(source, resolved, table, fk).map_err(|e| match e {
+                    OrphanError::Query { sql, source, .. } => {
                         CheckError::query(id, Side::Source, sql, source)
+                    }
+                    key @ OrphanError::Key(_) => CheckError::Orphans {
+                        check: id.to_owned(),
+                        source: key,
                     },
-                )?;
+                })?;
                 (f.count, f.samples)
             }
         };

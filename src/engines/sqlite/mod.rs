@@ -4,6 +4,7 @@
 mod ddl;
 pub mod defaults;
 pub mod expressions;
+pub(crate) mod file;
 mod introspect;
 mod profile;
 pub mod query_sql;
