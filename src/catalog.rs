@@ -27,6 +27,8 @@ pub enum Engine {
     Sqlite,
     /// MySQL or MariaDB.
     Mysql,
+    /// PostgreSQL (a PostgreSQL → PostgreSQL move).
+    Postgres,
 }
 
 impl Catalog {

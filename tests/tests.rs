@@ -24,6 +24,7 @@ mod mysql;
 mod mysql_app;
 mod mysql_sample;
 mod output;
+mod pg_source;
 mod plan_sql;
 mod readme;
 mod recovery;

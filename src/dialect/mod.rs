@@ -141,6 +141,14 @@ pub const BUILTIN_TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/mysql/select_page.sql.j2"),
     ),
     (
+        "postgres/select_rows.sql.j2",
+        include_str!("../../templates/postgres/select_rows.sql.j2"),
+    ),
+    (
+        "postgres/select_keys.sql.j2",
+        include_str!("../../templates/postgres/select_keys.sql.j2"),
+    ),
+    (
         "mysql/select_rows.sql.j2",
         include_str!("../../templates/mysql/select_rows.sql.j2"),
     ),

@@ -211,7 +211,11 @@ impl SourceConnection {
     pub fn window_sums(&mut self, part: &DigestPart) -> Result<Option<WindowSums>, DigestError> {
         match self {
             SourceConnection::Sqlite(c) => super::sqlite::digest::window_sums(c, part),
-            SourceConnection::Mysql(_) => super::mysql::digest::window_sums(self, part),
+            // A server's rows, read in pages by key as its load reads them (PostgreSQL's
+            // reads share MySQL's paged reader).
+            SourceConnection::Mysql(_) | SourceConnection::Postgres(_) => {
+                super::mysql::digest::window_sums(self, part)
+            }
         }
     }
 }

@@ -2,7 +2,7 @@
 //! its facts and habits, answered here so no module outside `engines/` matches a variant.
 
 use crate::catalog::{Column, Engine, Table};
-use crate::engines::{mysql, sqlite};
+use crate::engines::{mysql, postgres, sqlite};
 
 impl Engine {
     /// The folder of its templates under `templates/`.
@@ -10,12 +10,13 @@ impl Engine {
         match self {
             Engine::Sqlite => "sqlite",
             Engine::Mysql => "mysql",
+            Engine::Postgres => "postgres",
         }
     }
 
     /// The engine whose templates are in `templates/<dialect>/`.
     pub fn from_dialect(dialect: &str) -> Option<Engine> {
-        [Engine::Sqlite, Engine::Mysql]
+        [Engine::Sqlite, Engine::Mysql, Engine::Postgres]
             .into_iter()
             .find(|e| e.dialect() == dialect)
     }
@@ -25,6 +26,7 @@ impl Engine {
         match self {
             Engine::Sqlite => "SQLite",
             Engine::Mysql => "MySQL",
+            Engine::Postgres => "PostgreSQL",
         }
     }
 
@@ -32,7 +34,7 @@ impl Engine {
     pub fn has_rowid(self) -> bool {
         match self {
             Engine::Sqlite => true,
-            Engine::Mysql => false,
+            Engine::Mysql | Engine::Postgres => false,
         }
     }
 
@@ -41,7 +43,7 @@ impl Engine {
     pub fn without_rowid(self, table: &Table) -> bool {
         match self {
             Engine::Sqlite => table.without_rowid,
-            Engine::Mysql => false,
+            Engine::Mysql | Engine::Postgres => false,
         }
     }
 
@@ -50,6 +52,7 @@ impl Engine {
         match self {
             Engine::Sqlite => "uses COLLATE NOCASE",
             Engine::Mysql => "has a case-insensitive (`_ci`) collation",
+            Engine::Postgres => "uses a nondeterministic collation",
         }
     }
 
@@ -59,7 +62,7 @@ impl Engine {
     pub fn mapping_depends_on_values(self, column: &Column) -> bool {
         match self {
             Engine::Sqlite => sqlite::types::decided_by_values(column),
-            Engine::Mysql => false,
+            Engine::Mysql | Engine::Postgres => false,
         }
     }
 
@@ -68,7 +71,7 @@ impl Engine {
     /// counted before a run.
     pub fn declares_narrowable_types(self) -> bool {
         match self {
-            Engine::Sqlite => false,
+            Engine::Sqlite | Engine::Postgres => false,
             Engine::Mysql => true,
         }
     }
@@ -78,14 +81,14 @@ impl Engine {
     pub fn estimates_row_counts(self) -> bool {
         match self {
             Engine::Sqlite => false,
-            Engine::Mysql => true,
+            Engine::Mysql | Engine::Postgres => true,
         }
     }
 
     /// Whether a column declared `declared` is spatial (MySQL's geometry types), read as WKB.
     pub fn is_spatial(self, declared: &str) -> bool {
         match self {
-            Engine::Sqlite => false,
+            Engine::Sqlite | Engine::Postgres => false,
             Engine::Mysql => mysql::types::is_spatial(declared),
         }
     }
@@ -99,6 +102,7 @@ impl Engine {
                 declared.to_ascii_lowercase().starts_with("time")
                     && !declared.to_ascii_lowercase().starts_with("timestamp")
             }
+            Engine::Postgres => postgres::source::reads_as_text(declared),
         }
     }
 
@@ -106,7 +110,8 @@ impl Engine {
     /// snapshot (MySQL, whose client holds one query's result; SQLite streams it).
     pub fn reads_key_ranges_side_by_side(self) -> bool {
         match self {
-            Engine::Sqlite => false,
+            // PostgreSQL streams one query's rows (row by row), as SQLite does.
+            Engine::Sqlite | Engine::Postgres => false,
             Engine::Mysql => true,
         }
     }
@@ -117,6 +122,8 @@ impl Engine {
         match self {
             Engine::Sqlite => false,
             Engine::Mysql => true,
+            // Not wired for a PostgreSQL source yet: its searches run one after another.
+            Engine::Postgres => false,
         }
     }
 
@@ -124,7 +131,7 @@ impl Engine {
     pub fn sends_numbers_as_digits(self) -> bool {
         match self {
             Engine::Sqlite => false,
-            Engine::Mysql => true,
+            Engine::Mysql | Engine::Postgres => true,
         }
     }
 }

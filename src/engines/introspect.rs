@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use crate::catalog::{Catalog, Column, Table};
-use crate::engines::{mysql, sqlite, AnotherSource, SourceConnection};
+use crate::engines::{mysql, postgres, sqlite, AnotherSource, SourceConnection};
 use crate::url::{redact_url, SourceUrl};
 
 /// Opens a source read-only (SQLite) or in decant's read session (MySQL/MariaDB).
@@ -15,6 +15,12 @@ pub fn open_source(url: &SourceUrl) -> Result<SourceConnection, IntrospectError>
         }
         SourceUrl::Mysql(url) => mysql::open(url)
             .map(SourceConnection::Mysql)
+            .map_err(|source| IntrospectError::Connect {
+                url: redact_url(url),
+                source,
+            }),
+        SourceUrl::Postgres(url) => postgres::source::open(url)
+            .map(SourceConnection::Postgres)
             .map_err(|source| IntrospectError::Connect {
                 url: redact_url(url),
                 source,
@@ -32,6 +38,7 @@ pub fn introspect_source(
     match conn {
         SourceConnection::Sqlite(c) => sqlite::introspect_sqlite(c),
         SourceConnection::Mysql(_) => mysql::introspect_mysql(conn, another, exact_counts),
+        SourceConnection::Postgres(_) => postgres::catalog::introspect_postgres(conn, exact_counts),
     }
 }
 
@@ -45,6 +52,8 @@ impl SourceConnection {
         match self {
             SourceConnection::Sqlite(c) => sqlite::profile_catalog(c, catalog, wanted),
             SourceConnection::Mysql(_) => mysql::profile_mysql(self, catalog, wanted),
+            // Its declared types are what the target gets: nothing depends on the values.
+            SourceConnection::Postgres(_) => Ok(()),
         }
     }
 }
@@ -103,6 +112,14 @@ pub enum IntrospectError {
         object: String,
         sql: String,
         message: String,
+    },
+
+    #[error("column `{table}.{column}` has type `{declared}`, which decant cannot carry from a PostgreSQL source: {reason}")]
+    UnsupportedType {
+        table: String,
+        column: String,
+        declared: String,
+        reason: String,
     },
 
     #[error("table `{table}` has no column `{column}` to profile")]

@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use crate::catalog::{Column, Engine, Table};
 use crate::engines::postgres::TargetType;
-use crate::engines::{mysql, sqlite};
+use crate::engines::{mysql, postgres, sqlite};
 
 /// What a column becomes, and why.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -35,5 +35,6 @@ pub fn default_mapping(engine: Engine, table: &Table, column: &Column) -> TypeDe
     match engine {
         Engine::Sqlite => sqlite::types::default_mapping(table, column),
         Engine::Mysql => mysql::types::mysql_mapping(table, column),
+        Engine::Postgres => postgres::catalog::postgres_mapping(column),
     }
 }

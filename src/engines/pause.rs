@@ -42,6 +42,10 @@ impl WritePause {
         match url {
             SourceUrl::Sqlite(path) => sqlite::pause::begin(path, wait).map(WritePause::Sqlite),
             SourceUrl::Mysql(raw) => mysql::pause::begin(raw, wait).map(WritePause::Mysql),
+            SourceUrl::Postgres(raw) => Err(PauseError::Open {
+                url: crate::url::redact_url(raw),
+                reason: "pausing the writers of a PostgreSQL source is not supported yet; stop the app yourself and run `decant cutover --app-stopped`".to_owned(),
+            }),
         }
     }
 

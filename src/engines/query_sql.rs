@@ -2,7 +2,7 @@
 //! layers above build (orphan searches, the comparison's reads, the checks' page map): asked
 //! of the engine, each engine's text in its folder (`<engine>/query_sql.rs`).
 
-use super::{mysql, sqlite, SourceConnection};
+use super::{mysql, postgres, sqlite, SourceConnection};
 use crate::catalog::Engine;
 
 impl Engine {
@@ -11,6 +11,7 @@ impl Engine {
         match self {
             Engine::Sqlite => sqlite::query_sql::byte_equality(left, right),
             Engine::Mysql => mysql::query_sql::byte_equality(left, right, text),
+            Engine::Postgres => postgres::query_sql::byte_equality(left, right),
         }
     }
 
@@ -20,6 +21,7 @@ impl Engine {
         match self {
             Engine::Sqlite => sqlite::query_sql::byte_order(position),
             Engine::Mysql => mysql::query_sql::byte_order(column),
+            Engine::Postgres => postgres::query_sql::byte_order(column),
         }
     }
 
@@ -27,7 +29,8 @@ impl Engine {
     pub fn json_value(self, column_sql: &str) -> String {
         match self {
             Engine::Sqlite => sqlite::query_sql::json_value(column_sql),
-            Engine::Mysql => column_sql.to_owned(),
+            // Each column holds its declared type: the JSON builders write each as it is.
+            Engine::Mysql | Engine::Postgres => column_sql.to_owned(),
         }
     }
 
@@ -38,6 +41,15 @@ impl Engine {
         match self {
             Engine::Sqlite => sqlite::query_sql::row_key_json(table_sql, key),
             Engine::Mysql => mysql::query_sql::row_key_json(key),
+            Engine::Postgres => postgres::query_sql::row_key_json(key),
+        }
+    }
+
+    /// A JSON array of the expressions `values`.
+    pub fn json_array(self, values: &[String]) -> String {
+        match self {
+            Engine::Sqlite | Engine::Mysql => format!("json_array({})", values.join(", ")),
+            Engine::Postgres => format!("json_build_array({})", values.join(", ")),
         }
     }
 
@@ -46,7 +58,7 @@ impl Engine {
     /// SELECTs of a few dozen each.
     pub fn joins_many_ranges(self) -> bool {
         match self {
-            Engine::Sqlite => true,
+            Engine::Sqlite | Engine::Postgres => true,
             Engine::Mysql => false,
         }
     }
@@ -59,7 +71,7 @@ impl SourceConnection {
     pub fn map_pages(&mut self, bytes: u64) -> diesel::QueryResult<()> {
         match self.engine() {
             Engine::Sqlite => self.batch_execute(&sqlite::query_sql::map_pages(bytes)),
-            Engine::Mysql => Ok(()),
+            Engine::Mysql | Engine::Postgres => Ok(()),
         }
     }
 }

@@ -9,10 +9,12 @@
 use std::sync::mpsc::sync_channel;
 
 use diesel::connection::{DefaultLoadingMode, SimpleConnection};
-use diesel::{MysqlConnection, RunQueryDsl, SqliteConnection};
+use diesel::pg::PgRowByRowLoadingMode;
+use diesel::{MysqlConnection, PgConnection, RunQueryDsl, SqliteConnection};
 
 use crate::engines::mysql::pages::read_pages;
 use crate::engines::mysql::session as mysql;
+use crate::engines::postgres::source as postgres;
 use crate::engines::{SourceRow, SqlValue};
 
 use crate::catalog::Engine;
@@ -25,6 +27,7 @@ pub type AnotherSource<'a> = dyn Fn() -> Option<SourceConnection> + Sync + 'a;
 pub enum SourceConnection {
     Sqlite(SqliteConnection),
     Mysql(MysqlConnection),
+    Postgres(PgConnection),
 }
 
 /// A key column a MySQL read is paged by: its name in the SELECT, its position in a row, and
@@ -57,6 +60,7 @@ impl SourceConnection {
         match self {
             SourceConnection::Sqlite(_) => Engine::Sqlite,
             SourceConnection::Mysql(_) => Engine::Mysql,
+            SourceConnection::Postgres(_) => Engine::Postgres,
         }
     }
 
@@ -65,6 +69,7 @@ impl SourceConnection {
         match self {
             SourceConnection::Sqlite(c) => c.batch_execute(sql),
             SourceConnection::Mysql(c) => c.batch_execute(sql),
+            SourceConnection::Postgres(c) => c.batch_execute(sql),
         }
     }
 
@@ -73,6 +78,7 @@ impl SourceConnection {
         match self {
             SourceConnection::Sqlite(c) => c.batch_execute("BEGIN"),
             SourceConnection::Mysql(c) => c.batch_execute(mysql::BEGIN_SNAPSHOT),
+            SourceConnection::Postgres(c) => c.batch_execute(postgres::BEGIN_SNAPSHOT),
         }
     }
 
@@ -86,6 +92,7 @@ impl SourceConnection {
         let rows = match self {
             SourceConnection::Sqlite(c) => diesel::sql_query(sql).load::<SourceRow>(c)?,
             SourceConnection::Mysql(c) => diesel::sql_query(sql).load::<SourceRow>(c)?,
+            SourceConnection::Postgres(c) => diesel::sql_query(sql).load::<SourceRow>(c)?,
         };
         Ok(rows.into_iter().map(|SourceRow(v)| v).collect())
     }
@@ -149,6 +156,17 @@ impl SourceConnection {
                 }
                 Ok(())
             }
+            // Row by row: libpq's single-row mode, so memory stays flat over a big table.
+            SourceConnection::Postgres(c) => {
+                let rows = diesel::sql_query(sql)
+                    .load_iter::<SourceRow, PgRowByRowLoadingMode>(c)
+                    .map_err(VisitError::Read)?;
+                for row in rows {
+                    let SourceRow(values) = row.map_err(VisitError::Read)?;
+                    visit(values).map_err(VisitError::Stopped)?;
+                }
+                Ok(())
+            }
         }
     }
 
@@ -162,7 +180,11 @@ impl SourceConnection {
         keys: &[PageKey],
         visit: impl FnMut(Vec<SqlValue>) -> Result<(), E>,
     ) -> Result<(), VisitError<E>> {
-        if matches!(self, SourceConnection::Sqlite(_)) || keys.is_empty() {
+        if matches!(
+            self,
+            SourceConnection::Sqlite(_) | SourceConnection::Postgres(_)
+        ) || keys.is_empty()
+        {
             return self.visit_rows(select_sql, visit);
         }
         // A reader thread fetches the next page while this one hands out the current one: the
@@ -240,6 +262,17 @@ impl SourceConnection {
         mut control: SourceConnection,
         mut twins: Vec<SourceConnection>,
     ) -> diesel::QueryResult<Vec<SourceConnection>> {
+        if let SourceConnection::Postgres(c) = self {
+            // PostgreSQL shares one snapshot by name: the twins adopt the one this exports,
+            // and no commit is held back. `control` is not needed.
+            drop(control);
+            let id = postgres::begin_exported(c)?;
+            let adopted = twins.iter_mut().all(|t| match t {
+                SourceConnection::Postgres(t) => postgres::adopt_snapshot(t, &id).is_ok(),
+                _ => false,
+            });
+            return Ok(if adopted { twins } else { Vec::new() });
+        }
         if control.batch_execute(mysql::LOCK_COMMITS).is_err() {
             self.begin_snapshot()?;
             return Ok(Vec::new());

@@ -34,6 +34,7 @@ impl SourceUrl {
         match self {
             SourceUrl::Sqlite(_) => Engine::Sqlite,
             SourceUrl::Mysql(_) => Engine::Mysql,
+            SourceUrl::Postgres(_) => Engine::Postgres,
         }
     }
 
@@ -42,7 +43,8 @@ impl SourceUrl {
     pub fn fingerprint_into(&self, h: &mut Sha256) -> std::io::Result<()> {
         match self {
             SourceUrl::Sqlite(file) => sqlite::file::fingerprint_into(file, h),
-            SourceUrl::Mysql(url) => {
+            // A server's address, password left out: the same for every server engine.
+            SourceUrl::Mysql(url) | SourceUrl::Postgres(url) => {
                 mysql::url::fingerprint_into(url, h);
                 Ok(())
             }
@@ -58,7 +60,7 @@ impl SourceUrl {
                     .and_then(|mut conn| sqlite::quick_check(&mut conn))?;
                 Ok(Some((file.as_path(), findings)))
             }
-            SourceUrl::Mysql(_) => Ok(None),
+            SourceUrl::Mysql(_) | SourceUrl::Postgres(_) => Ok(None),
         }
     }
 
@@ -66,7 +68,8 @@ impl SourceUrl {
     pub fn for_plan(&self, plan_dir: &Path) -> Result<PlanSource, Unresolvable> {
         match self {
             SourceUrl::Sqlite(file) => sqlite::file::for_plan(file, plan_dir),
-            SourceUrl::Mysql(url) => Ok(mysql::url::for_plan(url)),
+            // `${SOURCE_DATABASE_URL:-…}` named after the database, as for MySQL.
+            SourceUrl::Mysql(url) | SourceUrl::Postgres(url) => Ok(mysql::url::for_plan(url)),
         }
     }
 }

@@ -335,7 +335,7 @@ fn fk_json(engine: Engine, table: &ResolvedTable, fk: &SourceForeignKey) -> Stri
         .iter()
         .map(|c| engine.json_value(&format!("{me}.{}", quote_ident(c))))
         .collect();
-    format!("json_array({})", values.join(", "))
+    engine.json_array(&values)
 }
 
 pub(super) struct OrphanRow {

@@ -15,12 +15,14 @@ pub enum SourceUrl {
     Sqlite(PathBuf),
     /// A `mysql://` or `mariadb://` URL, as written (with its password).
     Mysql(String),
+    /// A `postgres://` or `postgresql://` URL, as written (with its password).
+    Postgres(String),
 }
 
 /// Why a URL was not understood.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum UrlError {
-    #[error("unsupported source URL scheme in `{0}`; decant reads `sqlite://path/to/file.db`, `mysql://user@host/db` or `mariadb://user@host/db`")]
+    #[error("unsupported source URL scheme in `{0}`; decant reads `sqlite://path/to/file.db`, `mysql://user@host/db`, `mariadb://user@host/db` or `postgres://user@host/db`")]
     UnsupportedSource(String),
     #[error(
         "unsupported target URL scheme in `{0}`; decant writes to `postgres://` or `postgresql://`"
@@ -51,6 +53,9 @@ pub fn parse_source_url(url: &str, base: &Path) -> Result<SourceUrl, UrlError> {
             return Err(UrlError::NoDatabase(redact_url(url)));
         }
         return Ok(SourceUrl::Mysql(url.to_owned()));
+    }
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return Ok(SourceUrl::Postgres(url.to_owned()));
     }
     let rest = url
         .strip_prefix("sqlite://")
@@ -190,7 +195,7 @@ mod tests {
             .map(|e| e.to_string());
         assert_eq!(
             err.as_deref(),
-            Some("unsupported source URL scheme in `oracle://root:***@db/shop`; decant reads `sqlite://path/to/file.db`, `mysql://user@host/db` or `mariadb://user@host/db`")
+            Some("unsupported source URL scheme in `oracle://root:***@db/shop`; decant reads `sqlite://path/to/file.db`, `mysql://user@host/db`, `mariadb://user@host/db` or `postgres://user@host/db`")
         );
     }
 

@@ -1,8 +1,11 @@
-//! PostgreSQL as the target: the bulk loader and read-back stream (binary COPY), the schema an
-//! app's migrator made (read from its catalog), and the type names a plan may ask for.
+//! PostgreSQL as the target (the bulk loader and read-back stream, the schema an app's migrator
+//! made, the type names a plan may ask for) and as a source (its session, catalog and values).
 
 mod bulk;
+pub mod catalog;
 pub mod introspect;
+pub mod query_sql;
+pub mod source;
 pub mod types;
 
 pub use bulk::{copy_in, copy_out, copy_target_of, CopyFailure, CopyInto};
