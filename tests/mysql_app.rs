@@ -6,7 +6,7 @@
 use diesel::connection::SimpleConnection;
 
 use crate::support::cli::{assert_all_checks_passed, Outcome};
-use crate::support::mysql::{decant_between, MysqlDatabase};
+use crate::support::mysql::{decant_between, init_for_app, MysqlDatabase};
 use crate::support::postgres::TestDatabase;
 use crate::support::setup::{assert_exit, query};
 
@@ -18,30 +18,6 @@ fn decant(
     target: &TestDatabase,
 ) -> Outcome {
     decant_between(dir, args, source, target, &[])
-}
-
-/// `init --app-schema` from `source` against the app's schema made by `schema` in a database of
-/// its own (the developer's), writing `plan.yaml` and its snapshot in `dir`; the plan's text.
-fn init_for_app(dir: &std::path::Path, source: &MysqlDatabase, schema: &str) -> String {
-    let dev = TestDatabase::new();
-    dev.connect().batch_execute(schema).unwrap();
-    let init = decant(
-        dir,
-        &[
-            "init",
-            "--source",
-            &source.url,
-            "--target",
-            &dev.url,
-            "--app-schema",
-            "-o",
-            "plan.yaml",
-        ],
-        source,
-        &dev,
-    );
-    assert_exit(&init, 0);
-    std::fs::read_to_string(dir.join("plan.yaml")).unwrap()
 }
 
 const SET_SOURCE: &str = "
@@ -255,25 +231,7 @@ fn mysql_sets_and_comma_separated_labels_go_into_the_apps_enum_arrays() {
     let source = MysqlDatabase::new();
     source.execute(ENUM_ARRAY_SOURCE);
     let dir = tempfile::tempdir().unwrap();
-    let dev = TestDatabase::new();
-    dev.connect().batch_execute(ENUM_ARRAY_APP).unwrap();
-    let init = decant(
-        dir.path(),
-        &[
-            "init",
-            "--source",
-            &source.url,
-            "--target",
-            &dev.url,
-            "--app-schema",
-            "-o",
-            "plan.yaml",
-        ],
-        &source,
-        &dev,
-    );
-    assert_exit(&init, 0);
-    let plan = std::fs::read_to_string(dir.path().join("plan.yaml")).unwrap();
+    let plan = init_for_app(dir.path(), &source, ENUM_ARRAY_APP);
     // The app's database, made apart from the developer's: its enum has another OID.
     let target = TestDatabase::new();
     target

@@ -5,8 +5,8 @@
 
 use diesel::connection::SimpleConnection;
 
-use crate::support::cli::{assert_all_checks_passed, Outcome};
-use crate::support::mysql::{decant_between, MysqlDatabase};
+use crate::support::cli::assert_all_checks_passed;
+use crate::support::mysql::{decant_between, init_for_app, MysqlDatabase};
 use crate::support::postgres::TestDatabase;
 use crate::support::setup::{assert_exit, query};
 
@@ -72,16 +72,6 @@ const APP: &str = "
     CREATE INDEX shops_loc ON shops USING gist (loc);
 ";
 
-/// `decant ARGS` in `dir`, from `source` into `target`.
-fn decant(
-    dir: &std::path::Path,
-    args: &[&str],
-    source: &MysqlDatabase,
-    target: &TestDatabase,
-) -> Outcome {
-    decant_between(dir, args, source, target, &[])
-}
-
 /// The plan as a reviewer accepts every proposal init wrote as one: where a comment ends
 /// with "take the line below instead" or "to take it:", the commented line below it is taken
 /// and the line it replaces (the next) dropped. Nothing else changes.
@@ -115,25 +105,7 @@ fn a_mysql_sample_loads_into_the_apps_schema_accepting_only_inits_proposals() {
     let source = MysqlDatabase::new();
     source.execute(SOURCE);
     let dir = tempfile::tempdir().unwrap();
-    let dev = TestDatabase::new();
-    dev.connect().batch_execute(APP).unwrap();
-    let init = decant(
-        dir.path(),
-        &[
-            "init",
-            "--source",
-            &source.url,
-            "--target",
-            &dev.url,
-            "--app-schema",
-            "-o",
-            "plan.yaml",
-        ],
-        &source,
-        &dev,
-    );
-    assert_exit(&init, 0);
-    let written = std::fs::read_to_string(dir.path().join("plan.yaml")).unwrap();
+    let written = init_for_app(dir.path(), &source, APP);
     let (plan, accepted) = accept_proposals(&written);
     assert!(accepted >= 1, "init proposed nothing to accept:\n{written}");
     assert!(
@@ -148,7 +120,7 @@ fn a_mysql_sample_loads_into_the_apps_schema_accepting_only_inits_proposals() {
         .connect()
         .batch_execute(&format!("CREATE TYPE filler AS ENUM ('x'); {APP}"))
         .unwrap();
-    let run = decant(dir.path(), &["run", "plan.yaml"], &source, &target);
+    let run = decant_between(dir.path(), &["run", "plan.yaml"], &source, &target, &[]);
     let shown = format!("{plan}\n{}\n{}", run.stdout, run.stderr);
     // Rows were rejected: exit 1, and every check passes on the rows that were loaded.
     assert_exit(&run, 1);

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use crate::catalog::{Catalog, Column, Table};
-use crate::engines::{mysql, postgres, sqlite, AnotherSource, SourceConnection};
+use crate::engines::{mysql, postgres, sqlite, AnotherSource, SourceConnection, SqlValue};
 use crate::url::{redact_url, SourceUrl};
 
 /// Opens a source read-only (SQLite) or in decant's read session (MySQL/MariaDB).
@@ -143,5 +143,39 @@ pub enum IntrospectError {
 impl From<diesel::result::Error> for IntrospectError {
     fn from(source: diesel::result::Error) -> Self {
         IntrospectError::Transaction { source }
+    }
+}
+
+/// Rows of `sql` on a server source's catalog, a failure naming `table` and the SQL.
+pub(crate) fn query(
+    conn: &mut SourceConnection,
+    table: &str,
+    sql: &str,
+) -> Result<Vec<Vec<SqlValue>>, IntrospectError> {
+    conn.load_rows(sql)
+        .map_err(|source| IntrospectError::Query {
+            table: table.to_owned(),
+            sql: sql.to_owned(),
+            source,
+        })
+}
+
+/// A catalog value as text (NULL as empty).
+pub(crate) fn text(value: &SqlValue) -> String {
+    match value {
+        SqlValue::Null => String::new(),
+        SqlValue::Integer(i) => i.to_string(),
+        SqlValue::Real(f) => f.to_string(),
+        SqlValue::Text(t) => t.clone(),
+        SqlValue::InvalidText(b) | SqlValue::Blob(b) => String::from_utf8_lossy(b).into_owned(),
+    }
+}
+
+/// A catalog value as an integer, whether the server sent it as one or as digits.
+pub(crate) fn integer(value: &SqlValue) -> Option<i64> {
+    match value {
+        SqlValue::Integer(i) => Some(*i),
+        SqlValue::Text(t) => t.parse().ok(),
+        _ => None,
     }
 }

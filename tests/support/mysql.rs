@@ -143,3 +143,28 @@ pub fn decant_between(
     env.extend_from_slice(extra);
     crate::support::cli::decant_in(dir, args, &env)
 }
+
+/// `init --app-schema` from `source` against the app's schema made by `schema` in a database of
+/// its own (the developer's), writing `plan.yaml` and its snapshot in `dir`; the plan's text.
+pub fn init_for_app(dir: &std::path::Path, source: &MysqlDatabase, schema: &str) -> String {
+    let dev = crate::support::postgres::TestDatabase::new();
+    dev.connect().batch_execute(schema).unwrap();
+    let init = decant_between(
+        dir,
+        &[
+            "init",
+            "--source",
+            &source.url,
+            "--target",
+            &dev.url,
+            "--app-schema",
+            "-o",
+            "plan.yaml",
+        ],
+        source,
+        &dev,
+        &[],
+    );
+    crate::support::setup::assert_exit(&init, 0);
+    std::fs::read_to_string(dir.join("plan.yaml")).unwrap()
+}

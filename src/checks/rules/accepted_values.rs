@@ -6,10 +6,8 @@ use diesel::RunQueryDsl;
 
 use super::assertion::Scalar;
 use super::grouped::{as_printed, group_lines, is_numeric, Group};
-use super::{column_of, Check, Context, Needs, SourceReads};
-use crate::checks::{
-    read_only_on_target, target_table_sql, timed, CheckError, CheckResult, Finding, Side,
-};
+use super::{on_target_column, Check, Context, Needs, SourceReads};
+use crate::checks::{target_table_sql, CheckError, CheckResult, Finding, Side};
 use crate::dialect::quote_ident;
 use crate::engines::TargetConnection;
 use crate::plan::model::Check as PlanCheck;
@@ -41,14 +39,15 @@ impl Check for AcceptedValues {
         let Some(accepted) = &entry.accepted_values else {
             return;
         };
-        let resolved = &cx.prepared.resolved;
         let id = format!("accepted-values:{}", accepted.column);
-        out(timed(id.clone(), || {
-            let (table, column) = column_of(resolved, &accepted.column, &id)?;
-            read_only_on_target(cx.dbs.target, &resolved.schema, |conn| {
-                accepted_values(conn, &resolved.schema, table, column, &accepted.values, &id)
-            })
-        }));
+        out(on_target_column(
+            cx,
+            id,
+            &accepted.column,
+            |conn, schema, table, column, id| {
+                accepted_values(conn, schema, table, column, &accepted.values, id)
+            },
+        ));
     }
 }
 

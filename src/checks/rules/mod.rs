@@ -10,7 +10,8 @@ pub mod not_null;
 pub mod row_counts;
 pub mod unique;
 
-use super::{resolve_column, CheckError, CheckResult, Databases};
+use super::{resolve_column, CheckError, CheckResult, Databases, Finding};
+use crate::engines::TargetConnection;
 use crate::plan::model::Check as PlanCheck;
 use crate::prepare::Prepared;
 use crate::resolve::{ResolvedColumn, ResolvedPlan, ResolvedTable};
@@ -83,6 +84,30 @@ pub fn for_entry(entry: &PlanCheck) -> Vec<&'static dyn Check> {
             !std::mem::replace(&mut single, true)
         })
         .collect()
+}
+
+/// Runs `check` on the carried column `reference` names, in a read-only transaction on the
+/// target: the shape every single-column check (`not-null`, `unique`, `accepted-values`) shares.
+fn on_target_column(
+    cx: &mut Context<'_, '_>,
+    id: String,
+    reference: &str,
+    check: impl FnOnce(
+        &mut TargetConnection,
+        &str,
+        &ResolvedTable,
+        &ResolvedColumn,
+        &str,
+    ) -> Result<Finding, CheckError>,
+) -> CheckResult {
+    let resolved = &cx.prepared.resolved;
+    let target = &mut *cx.dbs.target;
+    super::timed(id.clone(), || {
+        let (table, column) = column_of(resolved, reference, &id)?;
+        super::read_only_on_target(target, &resolved.schema, |conn| {
+            check(conn, &resolved.schema, table, column, &id)
+        })
+    })
 }
 
 /// The carried table and column a `table.column` reference names, or why not.

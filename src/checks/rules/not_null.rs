@@ -4,11 +4,8 @@
 use diesel::sql_types::{Nullable, Text};
 use diesel::RunQueryDsl;
 
-use super::{column_of, Check, Context, Needs, SourceReads};
-use crate::checks::{
-    count, read_only_on_target, target_table_sql, timed, CheckError, CheckResult, Count, Finding,
-    Side,
-};
+use super::{on_target_column, Check, Context, Needs, SourceReads};
+use crate::checks::{count, target_table_sql, CheckError, CheckResult, Count, Finding, Side};
 use crate::dialect::{quote_ident, quote_literal};
 use crate::engines::TargetConnection;
 use crate::plan::model::Check as PlanCheck;
@@ -40,14 +37,12 @@ impl Check for NotNull {
         let Some(reference) = &entry.not_null else {
             return;
         };
-        let resolved = &cx.prepared.resolved;
-        let id = format!("not-null:{reference}");
-        out(timed(id.clone(), || {
-            let (table, column) = column_of(resolved, reference, &id)?;
-            read_only_on_target(cx.dbs.target, &resolved.schema, |conn| {
-                not_null(conn, &resolved.schema, table, column, &id)
-            })
-        }));
+        out(on_target_column(
+            cx,
+            format!("not-null:{reference}"),
+            reference,
+            not_null,
+        ));
     }
 }
 

@@ -4,10 +4,8 @@
 use diesel::RunQueryDsl;
 
 use super::grouped::{as_printed, group_lines, Group};
-use super::{column_of, Check, Context, Needs, SourceReads};
-use crate::checks::{
-    read_only_on_target, target_table_sql, timed, CheckError, CheckResult, Finding, Side,
-};
+use super::{on_target_column, Check, Context, Needs, SourceReads};
+use crate::checks::{target_table_sql, CheckError, CheckResult, Finding, Side};
 use crate::dialect::quote_ident;
 use crate::engines::TargetConnection;
 use crate::plan::model::Check as PlanCheck;
@@ -39,14 +37,12 @@ impl Check for Unique {
         let Some(reference) = &entry.unique else {
             return;
         };
-        let resolved = &cx.prepared.resolved;
-        let id = format!("unique:{reference}");
-        out(timed(id.clone(), || {
-            let (table, column) = column_of(resolved, reference, &id)?;
-            read_only_on_target(cx.dbs.target, &resolved.schema, |conn| {
-                unique(conn, &resolved.schema, table, column, &id)
-            })
-        }));
+        out(on_target_column(
+            cx,
+            format!("unique:{reference}"),
+            reference,
+            unique,
+        ));
     }
 }
 

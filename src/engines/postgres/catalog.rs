@@ -8,6 +8,7 @@ use crate::catalog::{
     IndexKey, IndexPart, Table, Trigger, UniqueConstraint, View,
 };
 use crate::dialect::quote_ident;
+use crate::engines::introspect::{integer, query, text};
 use crate::engines::postgres::{parse_target_type, TargetType};
 use crate::engines::TypeDecision;
 use crate::engines::{IntrospectError, SourceConnection, SqlValue};
@@ -414,37 +415,6 @@ fn definition(table: &Table) -> String {
         quote_ident(&table.name),
         parts.join(", ")
     )
-}
-
-fn query(
-    conn: &mut SourceConnection,
-    table: &str,
-    sql: &str,
-) -> Result<Vec<Vec<SqlValue>>, IntrospectError> {
-    conn.load_rows(sql)
-        .map_err(|source| IntrospectError::Query {
-            table: table.to_owned(),
-            sql: sql.to_owned(),
-            source,
-        })
-}
-
-fn text(value: &SqlValue) -> String {
-    match value {
-        SqlValue::Null => String::new(),
-        SqlValue::Integer(i) => i.to_string(),
-        SqlValue::Real(f) => f.to_string(),
-        SqlValue::Text(t) => t.clone(),
-        SqlValue::InvalidText(b) | SqlValue::Blob(b) => String::from_utf8_lossy(b).into_owned(),
-    }
-}
-
-fn integer(value: &SqlValue) -> Option<i64> {
-    match value {
-        SqlValue::Integer(i) => Some(*i),
-        SqlValue::Text(t) => t.parse().ok(),
-        _ => None,
-    }
 }
 
 #[cfg(test)]
