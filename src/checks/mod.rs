@@ -359,17 +359,6 @@ pub fn read_only_on_target<T>(
     })
 }
 
-#[derive(diesel::QueryableByName)]
-pub(crate) struct Count {
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    pub n: i64,
-}
-
-/// `n` as a count: negative counts cannot happen, and read as 0.
-pub(crate) fn count(n: i64) -> u64 {
-    u64::try_from(n).unwrap_or(0)
-}
-
 /// How many passed, failed and could not run.
 pub fn tally(results: &[CheckResult]) -> (usize, usize, usize) {
     let of = |s| results.iter().filter(|r| r.status == s).count();

@@ -9,6 +9,7 @@
 //! holds these types and never names an engine's connection (`tests/layers.rs` keeps it so);
 //! the SQL an engine runs is in its folder or in `templates/<engine>/`.
 
+mod count;
 pub mod digest;
 mod engine;
 mod introspect;
@@ -23,6 +24,8 @@ pub(crate) mod target;
 pub mod url;
 pub(crate) mod value;
 
+pub(crate) use count::count_with;
+pub use count::CountError;
 pub use introspect::{introspect_source, open_source, IntrospectError};
 pub use mapping::{default_mapping, TypeDecision};
 pub(crate) use source::share_out;

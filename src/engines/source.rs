@@ -12,6 +12,7 @@ use diesel::connection::{DefaultLoadingMode, SimpleConnection};
 use diesel::pg::PgRowByRowLoadingMode;
 use diesel::{MysqlConnection, PgConnection, RunQueryDsl, SqliteConnection};
 
+use crate::engines::count::{count_with, CountError};
 use crate::engines::mysql::pages::read_pages;
 use crate::engines::mysql::session as mysql;
 use crate::engines::postgres::source as postgres;
@@ -109,6 +110,12 @@ impl SourceConnection {
                 _ => None,
             },
         )
+    }
+
+    /// The rows of `from` (SQL after FROM: a quoted table, or a join) that `filter` (a
+    /// condition in the source's SQL) lets through; every row without one.
+    pub fn count_rows(&mut self, from: &str, filter: Option<&str>) -> Result<u64, CountError> {
+        count_with(from, filter, |sql| self.integer(sql))
     }
 
     /// The least and the greatest value of the integer `column` (quoted) among the rows of
