@@ -45,28 +45,12 @@ pub struct CheckResult {
     pub differences: Vec<RowDifference>,
 }
 
-/// A check could not run.
+/// A check could not run. A failed query, a value that cannot be read and a journal that
+/// cannot be read are the row comparison's errors too: [`CompareError`] owns them, and a check
+/// wraps its (`CheckError::Compare`), built by [`CheckError::query`], [`CheckError::value`] and
+/// [`CheckError::journal`].
 #[derive(Debug, thiserror::Error)]
 pub enum CheckError {
-    /// A query failed; names the check, the database side and the SQL.
-    #[error("check `{check}`: query on the {side} failed: {sql}")]
-    Query {
-        check: String,
-        side: Side,
-        sql: String,
-        #[source]
-        source: diesel::result::Error,
-    },
-    /// A value could not be read or compared.
-    #[error("check `{check}`: {message}")]
-    Value { check: String, message: String },
-    /// Reading decant's journal (the newest run's rejects, its baselines) failed.
-    #[error("check `{check}`: reading decant's journal failed")]
-    Journal {
-        check: String,
-        #[source]
-        source: crate::journal::JournalError,
-    },
     /// The orphan search read a row key that is not JSON.
     #[error("check `{check}`")]
     Orphans {
@@ -84,7 +68,8 @@ pub enum CheckError {
         #[source]
         source: diesel::result::Error,
     },
-    /// The row comparison of a `checksums:` check could not run.
+    /// A query failed, a value could not be read or compared, or the journal could not be
+    /// read: in a check, or in the row comparison of a `checksums:` check.
     #[error(transparent)]
     Compare(#[from] CompareError),
 }
@@ -97,12 +82,23 @@ impl CheckError {
         sql: impl Into<String>,
         source: diesel::result::Error,
     ) -> Self {
-        CheckError::Query {
+        CheckError::Compare(CompareError::query(check, side, sql, source))
+    }
+
+    /// A value of the check `check` could not be read or compared.
+    pub fn value(check: impl Into<String>, message: impl Into<String>) -> Self {
+        CheckError::Compare(CompareError::Value {
             check: check.into(),
-            side,
-            sql: sql.into(),
+            message: message.into(),
+        })
+    }
+
+    /// Reading decant's journal (the newest run's rejects, its baselines) for `check` failed.
+    pub fn journal(check: impl Into<String>, source: crate::journal::JournalError) -> Self {
+        CheckError::Compare(CompareError::Journal {
+            check: check.into(),
             source,
-        }
+        })
     }
 }
 

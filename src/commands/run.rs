@@ -62,7 +62,7 @@ pub fn run(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<u
                 return Ok(signals::exit_code(*signal));
             }
             // With its causes: a failed search or file names what failed under it.
-            writeln!(err, "error: {}", redact_text(&crate::errors::chain(&e)))?;
+            writeln!(err, "error: {}", redact_text(&e.text()))?;
             if let Some(line) = e.completed_line() {
                 writeln!(err, "{line}")?;
             }

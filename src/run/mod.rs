@@ -19,3 +19,4 @@ pub(crate) mod step;
 
 pub use errors::RunError;
 pub use start::{execute, RunObserver, RunOptions};
+pub use step::StepError;

@@ -88,10 +88,7 @@ pub fn newest_run_rejects(
     target: &mut TargetConnection,
     schema: &str,
 ) -> Result<Rejects, CheckError> {
-    let journal_error = |source| CheckError::Journal {
-        check: "row-counts".to_owned(),
-        source,
-    };
+    let journal_error = |source| CheckError::journal("row-counts", source);
     let newest = journal::newest_run_reject_counts(target, schema).map_err(journal_error)?;
     let rows_before = match newest.run {
         Some(run) => journal::rows_before(target, run).map_err(journal_error)?,
@@ -127,7 +124,7 @@ pub fn check_tables(
                 .map(|table| {
                     let check = check_id(table);
                     let message = message.clone();
-                    timed(check.clone(), || Err(CheckError::Value { check, message }))
+                    timed(check.clone(), || Err(CheckError::value(check, message)))
                 })
                 .collect();
         }
