@@ -38,23 +38,3 @@ pub(crate) fn count_with(
         Err(source) => Err(CountError { sql, source }),
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use crate::engines::{sqlite, SourceConnection};
-
-    #[test]
-    fn a_count_keeps_to_its_filter_and_a_failed_one_names_its_sql() {
-        let mut conn = SourceConnection::Sqlite(sqlite::open_in_memory().unwrap());
-        conn.batch_execute("CREATE TABLE t (n INTEGER); INSERT INTO t VALUES (1), (2), (3);")
-            .unwrap();
-        assert_eq!(conn.count_rows("\"t\"", None).unwrap(), 3);
-        assert_eq!(conn.count_rows("\"t\"", Some("\"n\" > 1")).unwrap(), 2);
-        let failed = conn.count_rows("\"missing\"", Some("1 = 1")).unwrap_err();
-        assert_eq!(
-            failed.sql,
-            "SELECT count(*) AS n FROM \"missing\" WHERE 1 = 1"
-        );
-        assert!(failed.source.to_string().contains("missing"));
-    }
-}
