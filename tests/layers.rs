@@ -11,6 +11,7 @@ const LAYERS: &[&[&str]] = &[
         "errors",
         "url",
         "signals",
+        "colour",
         "catalog",
         "migrations",
         "cli",
@@ -24,9 +25,10 @@ const LAYERS: &[&[&str]] = &[
     &["copy", "graph", "render", "journal", "orphans"],
     &["prepare", "init"],
     &["compare"],
-    &["checks", "report", "rehearse"],
+    &["checks", "rehearse"],
     &["sync"],
     &["run"],
+    &["report"],
     &["commands"],
 ];
 

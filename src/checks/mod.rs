@@ -355,6 +355,15 @@ pub fn read_only_on_target<T>(
     })
 }
 
+/// `12 check(s): 11 passed, 1 failed, 0 error(s)`.
+pub fn tally_line(results: &[CheckResult]) -> String {
+    let (pass, fail, error) = tally(results);
+    format!(
+        "{} check(s): {pass} passed, {fail} failed, {error} error(s)",
+        results.len()
+    )
+}
+
 /// How many passed, failed and could not run.
 pub fn tally(results: &[CheckResult]) -> (usize, usize, usize) {
     let of = |s| results.iter().filter(|r| r.status == s).count();

@@ -9,7 +9,7 @@ use super::run::report_location;
 use super::{prepare_and_warn, Failure, Profiling, EXIT_CHECKS_FAILED, EXIT_OK, EXIT_USAGE};
 use crate::cli::SyncArgs;
 use crate::signals;
-use crate::sync::{sync, SyncReport};
+use crate::sync::sync;
 use crate::url::redact_text;
 
 pub fn run(args: &SyncArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<u8, Failure> {
@@ -33,7 +33,7 @@ pub fn run(args: &SyncArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<
             return Ok(EXIT_USAGE);
         }
     };
-    write_summary(&report, out)?;
+    crate::report::sync::write_summary(&report, out)?;
     if !args.dry_run {
         let (dir, stem) = report_location(&prepared, &args.plan, args.report_dir.as_deref())?;
         let path = dir.join(format!("{stem}.sync.report.json"));
@@ -117,44 +117,4 @@ fn follow(
             std::thread::sleep(rest);
         }
     }
-}
-
-fn write_summary(report: &SyncReport, out: &mut dyn Write) -> std::io::Result<()> {
-    let c = report.counts();
-    let verb = if report.dry_run {
-        "would apply"
-    } else {
-        "applied"
-    };
-    writeln!(
-        out,
-        "sync after run {} {verb}: {} inserted, {} updated, {} deleted, {} rejected in {:.2}s",
-        report.run_id, c.inserted, c.updated, c.deleted, c.rejected, report.seconds
-    )?;
-    writeln!(
-        out,
-        "  {:<28} {:>10} {:>10} {:>10} {:>9}  compared",
-        "table", "insert", "update", "delete", "rejected"
-    )?;
-    for t in &report.tables {
-        writeln!(
-            out,
-            "  {:<28} {:>10} {:>10} {:>10} {:>9}  {}{}",
-            t.source,
-            t.inserted,
-            t.updated,
-            t.deleted,
-            t.rejected,
-            match t.compared_ranges {
-                None => "whole table".to_owned(),
-                Some(1) => "1 key range".to_owned(),
-                Some(n) => format!("{n} key ranges"),
-            },
-            t.note
-                .as_deref()
-                .map(|n| format!("  ({n})"))
-                .unwrap_or_default()
-        )?;
-    }
-    Ok(())
 }

@@ -195,7 +195,7 @@ impl<'p> Scheduler<'p> {
             in_snapshot: true,
         };
         report.checks = run_plan_checks(checked, &mut dbs, &mut |_| {});
-        crate::report::checks::tally_line(&report.checks)
+        crate::checks::tally_line(&report.checks)
     }
 
     /// Runs one step on the control connection, here: views and checks, in graph order.

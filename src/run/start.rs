@@ -280,7 +280,7 @@ pub fn execute(
     report.orphans = std::mem::take(&mut orphans.findings);
     report.notes.append(&mut orphans.skipped);
     report.not_carried = resolved.notes.clone();
-    report.warnings = crate::report::resolution_warnings(&resolved.tables);
+    report.warnings = crate::resolve::resolution_warnings(&resolved.tables);
     report.tables = tables_done_before(prepared, &done_before);
     let workers = usize::try_from(resolved.settings.workers)
         .unwrap_or(1)
