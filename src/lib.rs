@@ -9,7 +9,7 @@
 //! (`tests/layers.rs`) keeps it so:
 //!
 //! 1. [`errors`], [`url`], [`signals`], [`colour`], [`catalog`], [`migrations`], [`cli`],
-//!    [`dialect`]
+//!    [`dialect`], [`trace`] (`DECANT_TRACE_SQL`: every statement sent, as sent)
 //! 2. [`plan`]
 //! 3. [`convert`] (a value to a PostgreSQL column's type: the typed conversions and encoders)
 //! 4. [`naming`], [`transform`], [`engines`] (every engine, one folder each, behind one seam:
@@ -71,5 +71,6 @@ pub mod resolve;
 pub mod run;
 pub mod signals;
 pub mod sync;
+pub mod trace;
 pub mod transform;
 pub mod url;

@@ -17,6 +17,7 @@ const LAYERS: &[&[&str]] = &[
         "cli",
         "dialect",
         "doc_path",
+        "trace",
     ],
     &["plan"],
     &["convert"],
