@@ -354,7 +354,8 @@ mod tests {
         super::write_summary(&report(), &mut out, false).unwrap();
         assert_eq!(
             String::from_utf8(out).unwrap(),
-            "run 3 of `shop` (sqlite://shop.db → postgres://app@db/shop) in 2.00s\n  table              read     written   rejected   seconds  ok\n  customers            10          10          0      0.25  yes\n  order_items          40          38          2      0.25  NO\n  2 row(s) rejected: see `shop.rejects.jsonl` and `decant.decant_rejects`\n  note: a note | with a pipe\n  1 type warning(s) and 0 source object(s) not carried: listed in the report\n  checks: 1 check(s): 0 passed, 1 failed, 0 error(s)\n    FAIL  row-counts:customers: 1 row(s) missing\n          expected 10\n"
+            "run 3 of `shop` (sqlite://shop.db → postgres://app@db/shop) in 2.00s\n  table              read     written   rejected   seconds  ok\n  customers            10          10          0      0.25  yes\n  order_items          40          38          2      0.25  NO\n  2 row(s) rejected: see `shop.rejects.jsonl` and `REJECTS`\n  note: a note | with a pipe\n  1 type warning(s) and 0 source object(s) not carried: listed in the report\n  checks: 1 check(s): 0 passed, 1 failed, 0 error(s)\n    FAIL  row-counts:customers: 1 row(s) missing\n          expected 10\n"
+                .replace("REJECTS", crate::journal::REJECTS_TABLE)
         );
     }
 
