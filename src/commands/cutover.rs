@@ -10,7 +10,7 @@ use super::run::report_location;
 use super::{prepare_and_warn, Failure, Profiling, EXIT_CHECKS_FAILED, EXIT_OK, EXIT_USAGE};
 use crate::checks::CheckStatus;
 use crate::cli::CutoverArgs;
-use crate::run::cutover::{cutover, CutoverOptions, CutoverReport};
+use crate::run::cutover::{cutover, CutoverOptions, CutoverReport, FinalSyncScope};
 use crate::signals;
 
 pub fn run(args: &CutoverArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<u8, Failure> {
@@ -85,6 +85,31 @@ fn summary(report: &CutoverReport) -> String {
     )
 }
 
+/// What the final sync read, for the Markdown report.
+fn scope_markdown(scope: &FinalSyncScope) -> String {
+    let mut md = String::from("## What the final sync read\n\n");
+    match &scope.fallback {
+        Some(why) => md.push_str(&format!(
+            "Every row of every table (digested as without a mark): {why}.\n"
+        )),
+        None => {
+            md.push_str(&format!(
+                "Incremental: {} page(s) written since the mark taken before the catch-up (the app's writes held {:.3} s for it); {} table(s) changed, {} not read at all (no page of theirs written); {} key range(s) compared.\n",
+                scope.pages_changed,
+                scope.mark_held_seconds,
+                scope.tables_changed.len(),
+                scope.tables_skipped,
+                scope.ranges_compared
+            ));
+            for (table, why) in &scope.tables_read_whole {
+                md.push_str(&format!("- `{table}` read whole: {why}\n"));
+            }
+        }
+    }
+    md.push('\n');
+    md
+}
+
 /// The report for people: the window first, then what happened inside it.
 fn markdown(report: &CutoverReport) -> String {
     let mut md = format!("# Cutover of `{}` (run {})\n\n", report.plan, report.run_id);
@@ -122,6 +147,9 @@ fn markdown(report: &CutoverReport) -> String {
             ));
         }
         md.push('\n');
+    }
+    if let Some(scope) = &report.final_sync_scope {
+        md.push_str(&scope_markdown(scope));
     }
     if let Some(sync) = &report.sync {
         md.push_str("## Final sync\n\n| table | inserted | updated | deleted | rejected | compared |\n|---|---|---|---|---|---|\n");
@@ -161,6 +189,9 @@ fn markdown(report: &CutoverReport) -> String {
     }
     for s in &report.checks_skipped {
         md.push_str(&format!("- not in the pause: {s}\n"));
+    }
+    if let Some(scope) = &report.checks_scope {
+        md.push_str(&format!("- {scope}\n"));
     }
     if let Some(unchanged) = report.verified_unchanged {
         md.push_str(&format!(
