@@ -122,6 +122,32 @@ fn target_state(s: &Setup) -> String {
     )
 }
 
+/// Every row of `table` (id, then `columns`) as one text, in the source.
+fn source_rows(s: &Setup, table: &str, columns: &str) -> String {
+    #[derive(diesel::QueryableByName)]
+    struct Rows {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        v: String,
+    }
+    let mut conn = SqliteConnection::establish(s.path("source.sqlite3").to_str().unwrap()).unwrap();
+    diesel::RunQueryDsl::get_result::<Rows>(
+        diesel::sql_query(format!(
+            "SELECT coalesce(group_concat(r, ','), '') AS v FROM (SELECT id || '|' || {columns} AS r FROM {table} ORDER BY id)"
+        )),
+        &mut conn,
+    )
+    .unwrap()
+    .v
+}
+
+/// [`source_rows`] in the target.
+fn target_rows(s: &Setup, table: &str, columns: &str) -> String {
+    query(
+        &s.db,
+        &format!("SELECT coalesce(string_agg(id || '|' || {columns}, ',' ORDER BY id), '') FROM public.{table}"),
+    )
+}
+
 fn run_and_report(s: &Setup) {
     assert_exit(&decant(s, &["run", "plan.yaml"], None), 0);
 }
@@ -191,7 +217,13 @@ fn a_cutover_under_a_live_writer_pauses_it_loses_no_commit_and_leaves_the_target
     let names: Vec<&str> = stages.iter().map(|(n, _)| *n).collect();
     assert_eq!(
         names,
-        ["final sync", "sequences", "checks", "step `switch-app`"],
+        [
+            "changes since the catch-up",
+            "final sync",
+            "sequences",
+            "checks",
+            "step `switch-app`"
+        ],
         "{report}"
     );
     let staged: f64 = stages.iter().map(|(_, s)| s).sum();
@@ -474,4 +506,121 @@ fn a_cutover_from_mariadb_holds_its_writers_on_flush_tables_with_read_lock_and_l
         .parse()
         .unwrap();
     assert!(later > 0, "no commit came after the pause");
+}
+
+/// A source with a table the app changes in every way, one whose rows spill into overflow
+/// pages, and one it never writes.
+const CHANGING: &str = "
+    PRAGMA journal_mode = WAL;
+    CREATE TABLE accounts (id INTEGER PRIMARY KEY, owner TEXT NOT NULL, balance INTEGER NOT NULL);
+    CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT NOT NULL);
+    CREATE TABLE still (id INTEGER PRIMARY KEY, v TEXT NOT NULL);
+    WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 6000)
+    INSERT INTO accounts SELECT x, 'owner ' || x || ' ' || hex(randomblob(16)), x FROM c;
+    INSERT INTO notes VALUES (1, printf('%.20000c', 'a')), (2, 'short');
+    WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 300)
+    INSERT INTO still SELECT x, 'still ' || x FROM c;
+";
+
+/// The app's writes after the catch-up: a delete that frees whole pages, an update, inserts,
+/// and an update of the same length that rewrites only an overflow page.
+const APP_WRITES: &str = "
+    DELETE FROM accounts WHERE id BETWEEN 2000 AND 3999;
+    UPDATE accounts SET balance = -1 WHERE id IN (10, 5000);
+    INSERT INTO accounts VALUES (7000, 'new', 7), (1, 'taken', 0) ON CONFLICT (id) DO UPDATE SET owner = 'moved';
+    UPDATE notes SET body = printf('%.19999cb', 'a') WHERE id = 1;
+";
+
+/// Runs `CHANGING`'s plan, then a cutover during whose catch-up-to-pause gap the app writes
+/// `APP_WRITES`; the cutover report. Every table then holds the source's rows.
+fn cutover_with_writes_after_the_catch_up(sql: &str) -> (Setup, serde_json::Value) {
+    let s = Setup::from_sql(sql, "checks:\n  - row_counts: all\n");
+    run_and_report(&s);
+    let release = s.path("release");
+    let cut = crate::support::cli::Paused::start(
+        s.dir.path(),
+        &["cutover", "plan.yaml", "--report-dir", "reports"],
+        &[
+            ("TARGET_DATABASE_URL", &s.db.url),
+            ("DECANT_TEST_RELEASE", release.to_str().unwrap()),
+        ],
+        "caught-up:cutover",
+    );
+    let mut app = SqliteConnection::establish(s.path("source.sqlite3").to_str().unwrap()).unwrap();
+    app.batch_execute("PRAGMA busy_timeout = 10000").unwrap();
+    for statement in APP_WRITES.split(';').filter(|s| !s.trim().is_empty()) {
+        app.batch_execute(statement).unwrap();
+    }
+    drop(app);
+    std::fs::write(&release, "").unwrap();
+    let out = cut.finish_within(Duration::from_secs(120));
+    assert_exit(&out, 0);
+    let report: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(s.path("reports/plan.cutover.report.json")).unwrap(),
+    )
+    .unwrap();
+    for (table, columns) in [
+        ("accounts", "owner || '|' || balance"),
+        (
+            "notes",
+            "length(body) || '|' || substr(body, length(body) - 2)",
+        ),
+        ("still", "v"),
+    ] {
+        assert_eq!(
+            target_rows(&s, table, columns),
+            source_rows(&s, table, columns),
+            "`{table}` differs after the cutover: {report}"
+        );
+    }
+    assert_eq!(
+        target_rows(&s, "notes", "substr(body, length(body))"),
+        "1|b,2|t"
+    );
+    (s, report)
+}
+
+#[test]
+fn a_cutover_reads_only_the_rows_written_since_the_catch_up_and_the_target_equals_the_source() {
+    let (_s, report) = cutover_with_writes_after_the_catch_up(CHANGING);
+    let scope = &report["final_sync_scope"];
+    assert_eq!(scope["incremental"], true, "{report}");
+    assert!(scope["pages_changed"].as_u64().unwrap() > 0, "{report}");
+    // `still` was not read; `notes` whole (only an overflow page changed), `accounts` in the
+    // windows of the rows named.
+    assert_eq!(scope["tables_skipped"], 1, "{report}");
+    assert_eq!(scope["tables_read_whole"][0][0], "notes", "{report}");
+    let accounts = report["sync"]["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["source"] == "accounts")
+        .unwrap();
+    assert_eq!(accounts["deleted"], 2000, "{report}");
+    assert!(
+        accounts["compared_ranges"].as_u64().unwrap() >= 3,
+        "{report}"
+    );
+    // The row counts inside the pause covered the tables written since the catch-up.
+    let checked = report["checks_scope"].as_str().unwrap();
+    assert!(
+        checked.contains("2 table(s)") && checked.contains("the other 1"),
+        "{checked}"
+    );
+}
+
+#[test]
+fn a_cutover_from_a_source_not_in_wal_mode_reads_every_row_and_says_why() {
+    let (_s, report) =
+        cutover_with_writes_after_the_catch_up(&CHANGING.replace("PRAGMA journal_mode = WAL;", ""));
+    let scope = &report["final_sync_scope"];
+    assert_eq!(scope["incremental"], false, "{report}");
+    assert!(
+        scope["fallback"]
+            .as_str()
+            .unwrap()
+            .contains("not in WAL mode"),
+        "{report}"
+    );
+    assert!(report["checks_scope"].is_null(), "{report}");
 }

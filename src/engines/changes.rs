@@ -51,7 +51,9 @@ impl ChangeMark {
     /// cannot tell its changes (an engine without a way, a SQLite file not in WAL mode).
     pub fn take(url: &SourceUrl, wait: Duration) -> Result<ChangeMark, String> {
         match url {
-            SourceUrl::Sqlite(path) => sqlite::changes::take_mark(path, wait).map(ChangeMark::Sqlite),
+            SourceUrl::Sqlite(path) => {
+                sqlite::changes::take_mark(path, wait).map(ChangeMark::Sqlite)
+            }
             SourceUrl::Mysql(_) | SourceUrl::Postgres(_) => {
                 Err("this source's engine cannot tell its changed rows".into())
             }

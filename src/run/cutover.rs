@@ -416,11 +416,7 @@ fn describe_scope(
             }
         }
     }
-    scope.ranges_compared = synced
-        .tables
-        .iter()
-        .filter_map(|t| t.compared_ranges)
-        .sum();
+    scope.ranges_compared = synced.tables.iter().filter_map(|t| t.compared_ranges).sum();
 }
 
 /// Narrows the row counts and checksums of `checked` to the tables that may differ from the
@@ -435,9 +431,9 @@ fn narrow_checks(
     use crate::plan::model::Selection;
     let applied = |name: &str| {
         synced.is_some_and(|s| {
-            s.tables.iter().any(|t| {
-                t.source == name && t.inserted + t.updated + t.deleted + t.rejected > 0
-            })
+            s.tables
+                .iter()
+                .any(|t| t.source == name && t.inserted + t.updated + t.deleted + t.rejected > 0)
         })
     };
     let changed: Vec<String> = checked

@@ -81,7 +81,9 @@ pub(super) fn digest_tables(
             None => fresh_windows(prepared, source, table, key)?,
         };
         let narrowed = match (changes, &kept) {
-            (Some(changes), Some(kept)) => changed_windows(prepared, source, table, key, kept, changes)?,
+            (Some(changes), Some(kept)) => {
+                changed_windows(prepared, source, table, key, kept, changes)?
+            }
             _ => None,
         };
         let mut plan = DigestPlan {
@@ -252,7 +254,10 @@ fn window_parts(
                 "SELECT {column}, * FROM ({base}) AS \"digested\" WHERE {}",
                 within.join(" OR ")
             );
-            let keys: i128 = chunk.iter().map(|(a, b)| i128::from(*b) - i128::from(*a) + 1).sum();
+            let keys: i128 = chunk
+                .iter()
+                .map(|(a, b)| i128::from(*b) - i128::from(*a) + 1)
+                .sum();
             let rows = (keys / i128::from(width.max(1))) as u64 * WINDOW_ROWS as u64;
             (
                 DigestPart {

@@ -74,7 +74,9 @@ impl Pages {
 
     /// Where the page's version at the mark lies.
     fn at_mark_place(&self, page: u32) -> Place {
-        self.at_mark.get(&page).map_or(Place::File, |o| Place::Wal(*o))
+        self.at_mark
+            .get(&page)
+            .map_or(Place::File, |o| Place::Wal(*o))
     }
 
     /// The version of `page` now.
@@ -214,11 +216,7 @@ enum Moment {
 /// The pages of the b-tree at `root` as of `moment` (one consistent state), and the first
 /// page that does not read as a b-tree page. Leaves are counted from their parents, not read:
 /// a b-tree's leaves are all at one depth, so one child read tells whether its siblings are.
-fn reach(
-    pages: &Pages,
-    root: u32,
-    moment: Moment,
-) -> std::io::Result<(HashSet<u32>, Option<u32>)> {
+fn reach(pages: &Pages, root: u32, moment: Moment) -> std::io::Result<(HashSet<u32>, Option<u32>)> {
     let read = |page: u32| -> std::io::Result<Option<Node>> {
         let place = match moment {
             Moment::Mark => pages.at_mark_place(page),

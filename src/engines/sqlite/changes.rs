@@ -112,7 +112,9 @@ pub fn changes_since(mut mark: Mark) -> Result<SourceChanges, String> {
     if read_schema(&mut now)? != mark.schema {
         return Err("the source's schema changed since the catch-up began".into());
     }
-    let open = |p: &Path| std::fs::File::open(p).map_err(|e| format!("cannot open `{}`: {e}", p.display()));
+    let open = |p: &Path| {
+        std::fs::File::open(p).map_err(|e| format!("cannot open `{}`: {e}", p.display()))
+    };
     let pages = Pages::new(
         open(&path)?,
         Some(open(&wal_path(&path))?),
@@ -150,7 +152,9 @@ pub fn changes_since(mut mark: Mark) -> Result<SourceChanges, String> {
     for (root, name, table) in trees {
         let tree = walk_tree(&pages, root).map_err(io)?;
         if let Some(page) = tree.unreadable {
-            return Err(format!("page {page} of `{name}` does not read as a b-tree page"));
+            return Err(format!(
+                "page {page} of `{name}` does not read as a b-tree page"
+            ));
         }
         classified.extend(&tree.reached);
         if !table || !tree.changed || root == 1 {
@@ -299,7 +303,10 @@ mod tests {
         app.batch_execute("DELETE FROM u WHERE id >= 7000").unwrap();
         let changes = changes_since(mark).unwrap();
         let u = rows(&changes, "u");
-        assert!(u.contains(&7000) && u.contains(&7400) && u.contains(&7800), "{u:?}");
+        assert!(
+            u.contains(&7000) && u.contains(&7400) && u.contains(&7800),
+            "{u:?}"
+        );
     }
 
     #[test]
@@ -324,7 +331,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let (path, mut app) = database(dir.path());
         let mark = take_mark(&path, WAIT).unwrap();
-        app.batch_execute("CREATE TABLE v (id INTEGER PRIMARY KEY)").unwrap();
+        app.batch_execute("CREATE TABLE v (id INTEGER PRIMARY KEY)")
+            .unwrap();
         let schema = changes_since(mark).unwrap_err();
         assert!(schema.contains("schema changed"), "{schema}");
         // A restart between the mark and now: here the mark's reader is let go first, as

@@ -188,7 +188,10 @@ mod tests {
         let mut flipped = bytes.clone();
         let last = HEADER_BYTES + (n - 1) * frame + FRAME_HEADER_BYTES + 100;
         flipped[last] ^= 1;
-        assert_eq!(parse_wal(&flipped[..]).unwrap().unwrap().frames.len(), n - 1);
+        assert_eq!(
+            parse_wal(&flipped[..]).unwrap().unwrap().frames.len(),
+            n - 1
+        );
         // The last frame made a non-commit frame: with no commit after it, it does not count.
         let mut uncommitted = bytes.clone();
         let size_at = HEADER_BYTES + (n - 1) * frame + 4;
@@ -199,10 +202,17 @@ mod tests {
         );
         // Cut short in the middle of a frame, or no WAL at all.
         assert_eq!(
-            parse_wal(&bytes[..bytes.len() - 10]).unwrap().unwrap().frames.len(),
+            parse_wal(&bytes[..bytes.len() - 10])
+                .unwrap()
+                .unwrap()
+                .frames
+                .len(),
             n - 1
         );
-        assert_eq!(parse_wal(&b"not a wal at all, just some bytes"[..]).unwrap(), None);
+        assert_eq!(
+            parse_wal(&b"not a wal at all, just some bytes"[..]).unwrap(),
+            None
+        );
         assert_eq!(parse_wal(&[][..]).unwrap(), None);
         assert_eq!(read_wal(&dir.path().join("none-wal")).unwrap(), None);
     }
