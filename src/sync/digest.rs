@@ -25,7 +25,8 @@ const WINDOW_ROWS: i64 = 16;
 /// One table's source rows summed per key window now, and the key ranges to compare: `None`
 /// for the whole table (no sums kept yet), empty when nothing changed.
 pub(super) struct Digest {
-    pub(super) now: WindowSums,
+    /// `None`: the kept sums stand as they are (the table did not change), nothing to keep.
+    pub(super) now: Option<WindowSums>,
     pub(super) ranges: Option<Vec<(i64, i64)>>,
 }
 
@@ -70,11 +71,31 @@ pub(super) fn digest_tables(
 ) -> Result<Vec<Option<Digest>>, SyncError> {
     let mut plans = Vec::new();
     let mut parts: Vec<(DigestPart, u64)> = Vec::new();
+    // Tables the source's engine says did not change: their kept sums stand, unread.
+    let mut unchanged: Vec<Option<Digest>> = Vec::new();
     for table in &prepared.resolved.tables {
+        unchanged.push(None);
         let Some(key) = digested_key(table) else {
             plans.push(None);
             continue;
         };
+        if changes.is_some_and(|c| c.table(&table.source).is_none()) {
+            if let Some((key_min, width)) = journal::kept_window_shape(target, run, &table.source)?
+            {
+                let shape = WindowSums {
+                    key_min,
+                    width,
+                    sums: Vec::new(),
+                };
+                let windows = reject_windows(&shape, key, &table.source, earlier);
+                *unchanged.last_mut().expect("pushed above") = Some(Digest {
+                    now: None,
+                    ranges: Some(shape.ranges(windows)),
+                });
+                plans.push(None);
+                continue;
+            }
+        }
         let kept = journal::kept_windows(target, run, &table.source)?;
         let (key_min, width, windows) = match &kept {
             Some(k) => (k.key_min, k.width, k.sums.len()),
@@ -122,9 +143,9 @@ pub(super) fn digest_tables(
         .map(Some)
         .collect();
     let mut digests = Vec::new();
-    for plan in plans {
+    for (plan, unchanged) in plans.into_iter().zip(unchanged) {
         let Some(mut plan) = plan else {
-            digests.push(None);
+            digests.push(unchanged);
             continue;
         };
         let table = plan.table;
@@ -161,20 +182,36 @@ pub(super) fn digest_tables(
             digests.push(None);
             continue;
         };
-        let ranges = plan.kept.map(|kept| {
+        let ranges = plan.kept.as_ref().map(|kept| {
             let mut windows: BTreeSet<usize> = now.differing(&kept.sums).into_iter().collect();
-            for reject in earlier.iter().filter(|r| r.table == table.source) {
-                if let Some(serde_json::Value::Number(n)) = reject.primary_key.get(plan.key) {
-                    if let Some(i) = n.as_i64().and_then(|k| now.index_of(k)) {
-                        windows.insert(i);
-                    }
-                }
-            }
+            windows.extend(reject_windows(&now, plan.key, &table.source, earlier));
             now.ranges(windows)
         });
-        digests.push(Some(Digest { now, ranges }));
+        // Sums the same as those kept need not be written again.
+        let same = plan.kept.is_some_and(|k| k == now);
+        digests.push(Some(Digest {
+            now: (!same).then_some(now),
+            ranges,
+        }));
     }
     Ok(digests)
+}
+
+/// The windows of `windows` holding the rows of `table` rejected before (keyed by `key`).
+fn reject_windows(
+    windows: &WindowSums,
+    key: &str,
+    table: &str,
+    earlier: &[Reject],
+) -> BTreeSet<usize> {
+    earlier
+        .iter()
+        .filter(|r| r.table == table)
+        .filter_map(|r| match r.primary_key.get(key) {
+            Some(serde_json::Value::Number(n)) => n.as_i64().and_then(|k| windows.index_of(k)),
+            _ => None,
+        })
+        .collect()
 }
 
 /// The windows of `table` holding the rows `changes` names, when they can be told: none for a

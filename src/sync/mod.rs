@@ -272,8 +272,8 @@ pub fn sync_changes(
         // The target now holds what these sums describe: kept for the next sync, in this
         // transaction, so they change exactly when the target does.
         for (table, digest) in resolved.tables.iter().zip(&digests) {
-            if let Some(d) = digest {
-                journal::keep_windows(target, run.id, &table.source, &d.now)?;
+            if let Some(now) = digest.as_ref().and_then(|d| d.now.as_ref()) {
+                journal::keep_windows(target, run.id, &table.source, now)?;
             }
         }
         let mut report = SyncReport {
