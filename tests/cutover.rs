@@ -624,3 +624,69 @@ fn a_cutover_from_a_source_not_in_wal_mode_reads_every_row_and_says_why() {
     );
     assert!(report["checks_scope"].is_null(), "{report}");
 }
+
+#[test]
+fn a_row_rejected_for_its_parent_loads_in_the_cutover_when_only_the_parent_was_written() {
+    // Author 7's rating is no number: it is rejected, and its books with it. The app mends the
+    // author after the catch-up; the books' table is not written at all, yet its rejected rows'
+    // windows are compared again and the books load.
+    let s = Setup::from_sql(
+        "PRAGMA journal_mode = WAL;
+         CREATE TABLE authors (id INTEGER PRIMARY KEY, rating REAL);
+         CREATE TABLE books (id INTEGER PRIMARY KEY, author_id INTEGER NOT NULL REFERENCES authors(id), title TEXT);
+         WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 50)
+         INSERT INTO authors SELECT x, CASE x WHEN 7 THEN 'not a number' ELSE x / 2.0 END FROM c;
+         WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 500)
+         INSERT INTO books SELECT x, 1 + x % 50, 'title ' || x FROM c;",
+        "settings: { on_bad_row: reject }\nchecks:\n  - row_counts: all\n",
+    );
+    assert_exit(&decant(&s, &["run", "plan.yaml"], None), 1);
+    // A sync with nothing new keeps the sums of every window, rejects and all.
+    assert_exit(&decant(&s, &["sync", "plan.yaml"], None), 0);
+    assert_eq!(
+        query(
+            &s.db,
+            "SELECT count(*) FROM public.books WHERE author_id = 7"
+        ),
+        "0"
+    );
+    let release = s.path("release");
+    let cut = crate::support::cli::Paused::start(
+        s.dir.path(),
+        &["cutover", "plan.yaml", "--report-dir", "elsewhere"],
+        &[
+            ("TARGET_DATABASE_URL", &s.db.url),
+            ("DECANT_TEST_RELEASE", release.to_str().unwrap()),
+        ],
+        "caught-up:cutover",
+    );
+    let mut app = SqliteConnection::establish(s.path("source.sqlite3").to_str().unwrap()).unwrap();
+    app.batch_execute("PRAGMA busy_timeout = 10000; UPDATE authors SET rating = 3.5 WHERE id = 7")
+        .unwrap();
+    drop(app);
+    std::fs::write(&release, "").unwrap();
+    let out = cut.finish_within(Duration::from_secs(120));
+    assert_exit(&out, 0);
+    let report: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(s.path("elsewhere/plan.cutover.report.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(report["final_sync_scope"]["incremental"], true, "{report}");
+    assert_eq!(
+        report["final_sync_scope"]["tables_changed"],
+        serde_json::json!(["authors"]),
+        "{report}"
+    );
+    assert_eq!(
+        target_rows(&s, "books", "author_id || '|' || title"),
+        source_rows(&s, "books", "author_id || '|' || title"),
+        "{report}"
+    );
+    assert_eq!(
+        query(
+            &s.db,
+            "SELECT count(*) FROM public.books WHERE author_id = 7"
+        ),
+        "10"
+    );
+}
