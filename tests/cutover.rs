@@ -533,7 +533,7 @@ const APP_WRITES: &str = "
 
 /// Runs `CHANGING`'s plan, then a cutover during whose catch-up-to-pause gap the app writes
 /// `APP_WRITES`; the cutover report. Every table then holds the source's rows.
-fn cutover_with_writes_after_the_catch_up(sql: &str) -> (Setup, serde_json::Value) {
+fn cutover_with_writes_after_the_catch_up(sql: &str, writes: &str) -> (Setup, serde_json::Value) {
     let s = Setup::from_sql(sql, "checks:\n  - row_counts: all\n");
     run_and_report(&s);
     let release = s.path("release");
@@ -548,7 +548,7 @@ fn cutover_with_writes_after_the_catch_up(sql: &str) -> (Setup, serde_json::Valu
     );
     let mut app = SqliteConnection::establish(s.path("source.sqlite3").to_str().unwrap()).unwrap();
     app.batch_execute("PRAGMA busy_timeout = 10000").unwrap();
-    for statement in APP_WRITES.split(';').filter(|s| !s.trim().is_empty()) {
+    for statement in writes.split(';').filter(|s| !s.trim().is_empty()) {
         app.batch_execute(statement).unwrap();
     }
     drop(app);
@@ -582,7 +582,7 @@ fn cutover_with_writes_after_the_catch_up(sql: &str) -> (Setup, serde_json::Valu
 
 #[test]
 fn a_cutover_reads_only_the_rows_written_since_the_catch_up_and_the_target_equals_the_source() {
-    let (_s, report) = cutover_with_writes_after_the_catch_up(CHANGING);
+    let (_s, report) = cutover_with_writes_after_the_catch_up(CHANGING, APP_WRITES);
     let scope = &report["final_sync_scope"];
     assert_eq!(scope["incremental"], true, "{report}");
     assert!(scope["pages_changed"].as_u64().unwrap() > 0, "{report}");
@@ -610,9 +610,27 @@ fn a_cutover_reads_only_the_rows_written_since_the_catch_up_and_the_target_equal
 }
 
 #[test]
+fn checkpoints_the_app_asks_for_between_the_mark_and_the_pause_neither_restart_the_wal_nor_hide_a_change(
+) {
+    // The app checkpoints (RESTART would start a new WAL, TRUNCATE empty it) between writes:
+    // the mark's reader holds both back, so the pages written since the mark are all still in
+    // the WAL, and the final sync stays incremental and complete.
+    let writes = format!(
+        "PRAGMA wal_checkpoint(RESTART); {APP_WRITES}; PRAGMA wal_checkpoint(TRUNCATE); \
+         INSERT INTO still VALUES (9000, 'after the checkpoints'); PRAGMA wal_checkpoint(PASSIVE);"
+    );
+    let (_s, report) = cutover_with_writes_after_the_catch_up(CHANGING, &writes);
+    let scope = &report["final_sync_scope"];
+    assert_eq!(scope["incremental"], true, "{report}");
+    assert_eq!(scope["tables_skipped"], 0, "{report}");
+}
+
+#[test]
 fn a_cutover_from_a_source_not_in_wal_mode_reads_every_row_and_says_why() {
-    let (_s, report) =
-        cutover_with_writes_after_the_catch_up(&CHANGING.replace("PRAGMA journal_mode = WAL;", ""));
+    let (_s, report) = cutover_with_writes_after_the_catch_up(
+        &CHANGING.replace("PRAGMA journal_mode = WAL;", ""),
+        APP_WRITES,
+    );
     let scope = &report["final_sync_scope"];
     assert_eq!(scope["incremental"], false, "{report}");
     assert!(
