@@ -9,6 +9,7 @@
 //! holds these types and never names an engine's connection (`tests/layers.rs` keeps it so);
 //! the SQL an engine runs is in its folder or in `templates/<engine>/`.
 
+pub mod changes;
 mod count;
 pub mod digest;
 mod engine;

@@ -2,7 +2,7 @@
 //! first, then what happened inside it).
 
 use crate::checks::CheckStatus;
-use crate::run::cutover::CutoverReport;
+use crate::run::cutover::{CutoverReport, FinalSyncScope};
 
 /// What the window did, on one line: the final sync's changes, sequences, checks, steps.
 pub fn summary(report: &CutoverReport) -> String {
@@ -56,6 +56,9 @@ pub fn markdown(report: &CutoverReport) -> String {
         }
         md.push('\n');
     }
+    if let Some(scope) = &report.final_sync_scope {
+        md.push_str(&scope_markdown(scope));
+    }
     if let Some(sync) = &report.sync {
         md.push_str("## Final sync\n\n| table | inserted | updated | deleted | rejected | compared |\n|---|---|---|---|---|---|\n");
         for t in &sync.tables {
@@ -95,6 +98,9 @@ pub fn markdown(report: &CutoverReport) -> String {
     for s in &report.checks_skipped {
         md.push_str(&format!("- not in the pause: {s}\n"));
     }
+    if let Some(scope) = &report.checks_scope {
+        md.push_str(&format!("- {scope}\n"));
+    }
     if let Some(unchanged) = report.verified_unchanged {
         md.push_str(&format!(
             "- the source {} during the window (`--app-stopped`)\n",
@@ -115,5 +121,30 @@ pub fn markdown(report: &CutoverReport) -> String {
             ));
         }
     }
+    md
+}
+
+/// What the final sync read, for the Markdown report.
+fn scope_markdown(scope: &FinalSyncScope) -> String {
+    let mut md = String::from("## What the final sync read\n\n");
+    match &scope.fallback {
+        Some(why) => md.push_str(&format!(
+            "Every row of every table (digested as without a mark): {why}.\n"
+        )),
+        None => {
+            md.push_str(&format!(
+                "Incremental: {} page(s) written since the mark taken before the catch-up (the app's writes held {:.3} s for it); {} table(s) changed, {} not read at all (no page of theirs written); {} key range(s) compared.\n",
+                scope.pages_changed,
+                scope.mark_held_seconds,
+                scope.tables_changed.len(),
+                scope.tables_skipped,
+                scope.ranges_compared
+            ));
+            for (table, why) in &scope.tables_read_whole {
+                md.push_str(&format!("- `{table}` read whole: {why}\n"));
+            }
+        }
+    }
+    md.push('\n');
     md
 }

@@ -24,6 +24,7 @@ use serde::Serialize;
 
 use crate::copy::{self, Reject, VecRejects};
 use crate::dialect::Templates;
+use crate::engines::changes::SourceChanges;
 use crate::engines::SourceConnection;
 use crate::engines::{open_source, IntrospectError};
 use crate::errors::chain;
@@ -126,6 +127,17 @@ pub enum SyncError {
 
 /// Brings the target of `prepared` up to the source's current content.
 pub fn sync(prepared: &Prepared, target_url: &str, dry_run: bool) -> Result<SyncReport, SyncError> {
+    sync_changes(prepared, target_url, dry_run, None)
+}
+
+/// [`sync`], told by the source's engine what changed since the sums the last sync kept
+/// (`changes`): only the windows holding those rows are read again (see `digest`).
+pub fn sync_changes(
+    prepared: &Prepared,
+    target_url: &str,
+    dry_run: bool,
+    changes: Option<&SourceChanges>,
+) -> Result<SyncReport, SyncError> {
     let started = Instant::now();
     let started_at = SystemTime::now();
     let resolved = &prepared.resolved;
@@ -188,6 +200,7 @@ pub fn sync(prepared: &Prepared, target_url: &str, dry_run: bool) -> Result<Sync
         &mut target,
         run.id,
         &earlier,
+        changes,
     )?;
     drop(twin.take());
     phases.digest = started.elapsed().as_secs_f64() - phases.open;
@@ -259,8 +272,8 @@ pub fn sync(prepared: &Prepared, target_url: &str, dry_run: bool) -> Result<Sync
         // The target now holds what these sums describe: kept for the next sync, in this
         // transaction, so they change exactly when the target does.
         for (table, digest) in resolved.tables.iter().zip(&digests) {
-            if let Some(d) = digest {
-                journal::keep_windows(target, run.id, &table.source, &d.now)?;
+            if let Some(now) = digest.as_ref().and_then(|d| d.now.as_ref()) {
+                journal::keep_windows(target, run.id, &table.source, now)?;
             }
         }
         let mut report = SyncReport {

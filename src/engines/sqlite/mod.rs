@@ -1,6 +1,8 @@
 //! SQLite as a source: opening a file read-only, introspection (`sqlite_schema`, the pragmas,
 //! the stored DDL), value profiling, its values and snapshots, its type mapping to PostgreSQL.
 
+mod btree;
+pub mod changes;
 mod ddl;
 pub mod defaults;
 pub(crate) mod digest;
@@ -13,6 +15,7 @@ pub mod query_sql;
 mod twin;
 pub mod types;
 mod value;
+mod wal;
 
 pub use introspect::{
     introspect_sqlite, open_sqlite_read_only, quick_check, use_sqlite_multithread_mode,
