@@ -221,3 +221,83 @@ fn a_snapshot_adopted_after_a_commit_still_sees_the_rows_as_they_were_when_expor
     adopt_snapshot(inner, &id).unwrap();
     assert_eq!(twin.integer("SELECT count(*) FROM t").unwrap(), Some(10));
 }
+
+/// A plan over `${SOURCE_DATABASE_URL}` with `workers` lanes, every row compared by the checks.
+fn checked_plan(dir: &std::path::Path, workers: u32) {
+    std::fs::write(
+        dir.join("plan.yaml"),
+        format!(
+            "version: 1\nname: checked\nsource: {{ url: \"${{SOURCE_DATABASE_URL}}\" }}\ntarget: {{ url: \"${{TARGET_DATABASE_URL}}\" }}\nsettings: {{ workers: {workers} }}\nchecks:\n  - row_counts: all\n  - checksums: all\n"
+        ),
+    )
+    .unwrap();
+}
+
+/// A digest of every row of `table` as text, in key order, and how many there are.
+fn fingerprint(db: &TestDatabase, table: &str) -> String {
+    query(
+        db,
+        &format!(
+            "SELECT count(*) || ' ' || md5(string_agg(t::text, E'\\n' ORDER BY id)) FROM {table} t"
+        ),
+    )
+}
+
+#[test]
+fn a_big_table_is_read_in_key_ranges_by_readers_that_adopt_the_first_ones_snapshot() {
+    // Past 200 000 rows with one integer key, a table is read in key ranges by `workers` (3)
+    // connections at once. The first exports its snapshot; paused right after, the app
+    // updates, deletes and inserts rows all over the key span and commits before the other
+    // two start. They adopt the exported snapshot, so every row loaded is as it was when the
+    // first began; a reader that began a snapshot of its own would load the app's changes.
+    use crate::support::cli::Paused;
+    let source = TestDatabase::new();
+    source
+        .connect()
+        .batch_execute(
+            "CREATE TABLE big (id bigint PRIMARY KEY, n integer NOT NULL, note text, at timestamptz);
+             INSERT INTO big SELECT g * 3 - 450000, g % 11, CASE WHEN g % 5 = 0 THEN NULL ELSE 'n' || g END,
+                 timestamptz '2024-01-01 00:00:00+00' + g * interval '1 minute'
+               FROM generate_series(1, 300000) g;
+             CREATE TABLE small (id integer PRIMARY KEY, big_id bigint REFERENCES big (id));
+             INSERT INTO small SELECT g, g * 3 - 450000 FROM generate_series(1, 100) g;
+             ANALYZE;",
+        )
+        .unwrap();
+    let before = fingerprint(&source, "big");
+    let target = TestDatabase::new();
+    let dir = tempfile::tempdir().unwrap();
+    checked_plan(dir.path(), 3);
+    let release = dir.path().join("release");
+    let run = Paused::start(
+        dir.path(),
+        &["run", "plan.yaml"],
+        &[
+            ("SOURCE_DATABASE_URL", source.url.as_str()),
+            ("TARGET_DATABASE_URL", target.url.as_str()),
+            ("DECANT_TEST_RELEASE", release.to_str().unwrap()),
+        ],
+        "exported:snapshot",
+    );
+    // No lock holds the app back: its changes commit while the run waits.
+    source
+        .connect()
+        .batch_execute(
+            "UPDATE big SET n = n + 100 WHERE id % 1000 = 0;
+             DELETE FROM big WHERE id % 777 = 1 AND id NOT IN (SELECT big_id FROM small);
+             INSERT INTO big SELECT g * 3 - 449999, 0, 'new', now() FROM generate_series(1, 300000, 997) g;",
+        )
+        .unwrap();
+    assert_ne!(fingerprint(&source, "big"), before, "the app changed rows");
+    std::fs::write(&release, "").unwrap();
+    let out = run.finish_within(std::time::Duration::from_secs(180));
+    assert_exit(&out, 0);
+    assert_all_checks_passed(&out);
+    let report: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("plan.report.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(report["source_readers"], 3, "{}", out.stdout);
+    assert_eq!(fingerprint(&target, "big"), before);
+    assert_eq!(query(&target, "SELECT count(*) FROM small"), "100");
+}
