@@ -4,6 +4,7 @@
 mod bulk;
 pub mod catalog;
 pub mod introspect;
+pub mod pause;
 pub mod query_sql;
 pub(crate) mod read;
 pub mod source;
