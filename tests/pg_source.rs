@@ -301,3 +301,64 @@ fn a_big_table_is_read_in_key_ranges_by_readers_that_adopt_the_first_ones_snapsh
     assert_eq!(fingerprint(&target, "big"), before);
     assert_eq!(query(&target, "SELECT count(*) FROM small"), "100");
 }
+
+#[test]
+fn a_sync_after_inserts_updates_and_deletes_on_a_postgres_source_leaves_every_row_equal() {
+    let source = TestDatabase::new();
+    source.connect().batch_execute(SOURCE).unwrap();
+    source
+        .connect()
+        .batch_execute(
+            "INSERT INTO events (happened, kind) SELECT timestamptz '2025-01-01 00:00:00+00' + n * interval '1 minute', 'bulk' || n FROM generate_series(1, 3000) n",
+        )
+        .unwrap();
+    let target = TestDatabase::new();
+    let dir = tempfile::tempdir().unwrap();
+    checked_plan(dir.path(), 2);
+    let run = decant(dir.path(), &["run", "plan.yaml"], &source, &target);
+    assert_exit(&run, 0);
+    // The app: new rows (ids from the sequences), changed values of every type, deleted rows,
+    // in each table, a changed JSON document and a timestamp moved across a DST change.
+    source
+        .connect()
+        .batch_execute(
+            "INSERT INTO customers (name, balance, profile, tags, born) VALUES ('Eve', 7.50, '{\"new\": true}', '{x}', '1999-01-01');
+             UPDATE customers SET profile = jsonb_set(profile, '{s}', '\"changed\"'), seen = '2024-03-31 02:30:00+02', lucky = '{7}', avatar = '\\x01' WHERE name = 'Ada';
+             UPDATE customers SET note = 'was null', active = true, score = 2.5 WHERE name = 'Bob';
+             INSERT INTO orders VALUES (2, 1, 'book', 3), (5, 1, 'cup', 1);
+             UPDATE orders SET quantity = quantity + 1 WHERE customer_id = 1 AND line = 2;
+             DELETE FROM orders WHERE customer_id = 3;
+             DELETE FROM events WHERE id % 97 = 0;
+             UPDATE events SET kind = kind || '!' WHERE id % 101 = 0;
+             INSERT INTO events (kind) VALUES ('late');",
+        )
+        .unwrap();
+    let sync = decant(dir.path(), &["sync", "plan.yaml"], &source, &target);
+    assert!(
+        sync.stdout
+            .contains("applied: 4 inserted, 33 updated, 32 deleted, 0 rejected"),
+        "{}",
+        sync.stdout
+    );
+    assert_exit(&sync, 0);
+    for (table, key) in TABLES {
+        assert_eq!(
+            rows(&target, table, key),
+            rows(&source, table, key),
+            "{table}: {}",
+            sync.stdout
+        );
+    }
+    let check = decant(dir.path(), &["check", "plan.yaml"], &source, &target);
+    assert_exit(&check, 0);
+    assert_all_checks_passed(&check);
+    let again = decant(dir.path(), &["sync", "plan.yaml"], &source, &target);
+    assert_exit(&again, 0);
+    assert!(
+        again
+            .stdout
+            .contains("0 inserted, 0 updated, 0 deleted, 0 rejected"),
+        "{}",
+        again.stdout
+    );
+}
