@@ -362,3 +362,50 @@ fn a_sync_after_inserts_updates_and_deletes_on_a_postgres_source_leaves_every_ro
         again.stdout
     );
 }
+
+#[test]
+fn a_snapshot_streams_every_row_in_order_and_a_read_stopped_early_leaves_the_connection_usable() {
+    use decant::engines::{SqlValue, VisitError};
+    let source = TestDatabase::new();
+    source
+        .connect()
+        .batch_execute(
+            "CREATE TABLE t (id integer PRIMARY KEY, doc text);
+             INSERT INTO t SELECT g, CASE WHEN g % 1000 = 0 THEN repeat('x', 100000) END FROM generate_series(1, 50000) g;",
+        )
+        .unwrap();
+    let url = decant::url::parse_source_url(&source.url, std::path::Path::new(".")).unwrap();
+    let mut reader = decant::engines::open_source(&url).unwrap();
+    reader.begin_snapshot().unwrap();
+    // Every row once, in order, wide ones among them.
+    let (mut rows, mut ids, mut wide, mut last) = (0u64, 0i64, 0u64, 0i64);
+    reader
+        .visit_rows("SELECT id, doc FROM t ORDER BY id", |row| {
+            let SqlValue::Integer(id) = row[0] else {
+                return Err(format!("{:?}", row[0]));
+            };
+            assert!(id > last, "{id} after {last}");
+            last = id;
+            rows += 1;
+            ids += id;
+            if matches!(&row[1], SqlValue::Text(t) if t.len() == 100000) {
+                wide += 1;
+            }
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!((rows, ids, wide), (50000, 50000 * 50001 / 2, 50));
+    // Stopped by the visitor after one row: the rest of the result is let go, the snapshot
+    // goes on.
+    let stopped = reader.visit_rows("SELECT id FROM t ORDER BY id", |_| Err("enough"));
+    assert!(matches!(stopped, Err(VisitError::Stopped("enough"))));
+    let mut again = 0;
+    reader
+        .visit_rows("SELECT id FROM t", |_| {
+            again += 1;
+            Ok::<(), ()>(())
+        })
+        .unwrap();
+    assert_eq!(again, 50000);
+    reader.end_snapshot().unwrap();
+}
