@@ -217,6 +217,7 @@ const DISPATCH: &[&str] = &[
     "engines/url.rs",
     "engines/pause.rs",
     "engines/digest.rs",
+    "engines/writer.rs",
 ];
 
 /// Files another branch is changing that still name an engine, each to be closed by its

@@ -164,6 +164,14 @@ pub const BUILTIN_TEMPLATES: &[(&str, &str)] = &[
         "sqlite/select_rows.sql.j2",
         include_str!("../../templates/sqlite/select_rows.sql.j2"),
     ),
+    (
+        "sqlite/reverse_upsert.sql.j2",
+        include_str!("../../templates/sqlite/reverse_upsert.sql.j2"),
+    ),
+    (
+        "sqlite/reverse_delete.sql.j2",
+        include_str!("../../templates/sqlite/reverse_delete.sql.j2"),
+    ),
 ];
 
 /// A template failure, with the template's name and line.

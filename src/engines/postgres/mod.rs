@@ -5,6 +5,7 @@ mod bulk;
 pub mod catalog;
 pub mod introspect;
 pub mod query_sql;
+pub mod reverse;
 pub mod source;
 pub mod types;
 

@@ -13,6 +13,7 @@ pub mod query_sql;
 mod twin;
 pub mod types;
 mod value;
+pub mod writer;
 
 pub use introspect::{
     introspect_sqlite, open_sqlite_read_only, quick_check, use_sqlite_multithread_mode,
