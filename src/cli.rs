@@ -129,6 +129,11 @@ pub struct SyncArgs {
     /// sync; a line per pass with the rows applied and the lag
     #[arg(long)]
     pub follow: bool,
+    /// The way back after a cutover: bring the old SQLite source up to the target's current
+    /// rows through the plan's inverse (renames and types back, each transform's inverse), in
+    /// one transaction of the file, journaled in `<file>.decant-reverse.json` beside it
+    #[arg(long, conflicts_with = "follow")]
+    pub reverse: bool,
     /// With `--follow`: stop once a pass took at most this many seconds (the target was then
     /// at most that far behind the source)
     #[arg(long, value_name = "SECONDS", requires = "follow")]

@@ -30,6 +30,7 @@ mod readme;
 mod recovery;
 mod rehearse;
 mod resolve;
+mod reverse;
 mod rollback;
 mod run;
 mod secrets;

@@ -1,5 +1,6 @@
-//! `decant sync PLAN [--dry-run | --follow]`: after a completed run, apply the source's inserts,
-//! updates and deletes since; print per table what changed and the wall time; or follow the source.
+//! `decant sync PLAN [--dry-run | --follow | --reverse]`: after a completed run, apply the source's
+//! inserts, updates and deletes since; print per table what changed and the wall time; or follow
+//! the source; or, the way back, bring the old SQLite file up to the target.
 
 use std::io::Write;
 
@@ -9,7 +10,8 @@ use super::run::report_location;
 use super::{prepare_and_warn, Failure, Profiling, EXIT_CHECKS_FAILED, EXIT_OK, EXIT_USAGE};
 use crate::cli::SyncArgs;
 use crate::signals;
-use crate::sync::{sync, SyncReport};
+use crate::sync::reverse::{sync_reverse, ReverseReport};
+use crate::sync::{sync, SyncReport, TableSync};
 use crate::url::redact_text;
 
 pub fn run(args: &SyncArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<u8, Failure> {
@@ -23,6 +25,9 @@ pub fn run(args: &SyncArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<
         std::process::exit(signals::exit_code(signal).into());
     })));
     let prepared = prepare_and_warn(&args.plan, Profiling::Needed, err)?;
+    if args.reverse {
+        return reverse(args, &prepared, out, err);
+    }
     if args.follow {
         return follow(args, &prepared, out, err);
     }
@@ -157,4 +162,101 @@ fn write_summary(report: &SyncReport, out: &mut dyn Write) -> std::io::Result<()
         )?;
     }
     Ok(())
+}
+
+/// `--reverse`: the old SQLite file brought up to the target; the rows it cannot hold are
+/// listed (table, key, column, value, reason) and make the exit code 1.
+fn reverse(
+    args: &SyncArgs,
+    prepared: &crate::prepare::Prepared,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<u8, Failure> {
+    let report = match sync_reverse(prepared, &prepared.loaded.plan.target.url, args.dry_run) {
+        Ok(report) => report,
+        Err(e) => {
+            writeln!(err, "error: {}", redact_text(&crate::errors::chain(&e)))?;
+            return Ok(EXIT_USAGE);
+        }
+    };
+    write_reverse_summary(&report, out)?;
+    if !args.dry_run {
+        let (dir, stem) = report_location(prepared, &args.plan, args.report_dir.as_deref())?;
+        let path = dir.join(format!("{stem}.reverse-sync.report.json"));
+        std::fs::write(&path, serde_json::to_vec_pretty(&report).context("report")?)
+            .with_context(|| format!("cannot write `{}`", path.display()))?;
+        writeln!(out, "  report: {}", path.display())?;
+    }
+    Ok(if report.counts().rejected > 0 {
+        EXIT_CHECKS_FAILED
+    } else {
+        EXIT_OK
+    })
+}
+
+fn write_reverse_summary(report: &ReverseReport, out: &mut dyn Write) -> std::io::Result<()> {
+    let c = report.counts();
+    if let Some((id, state)) = report.settled {
+        writeln!(
+            out,
+            "reverse sync {id}, killed before it ended, settled by the file's rows: {}",
+            serde_json::to_value(state)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default()
+        )?;
+    }
+    let verb = if report.dry_run {
+        "would apply"
+    } else {
+        "applied"
+    };
+    writeln!(
+        out,
+        "reverse sync from run {}'s target {verb}: {} inserted, {} updated, {} deleted, {} rejected in {:.2}s",
+        report.run_id, c.inserted, c.updated, c.deleted, c.rejected, report.seconds
+    )?;
+    if c.inserted + c.updated + c.deleted + c.rejected == 0 {
+        writeln!(
+            out,
+            "  nothing changed: the SQLite file already holds every row of the target"
+        )?;
+    }
+    writeln!(
+        out,
+        "  {:<28} {:>10} {:>10} {:>10} {:>9}",
+        "table", "insert", "update", "delete", "rejected"
+    )?;
+    for t in &report.tables {
+        write_reverse_table(t, out)?;
+    }
+    for r in &report.rejects {
+        writeln!(
+            out,
+            "  rejected: `{}` {}{}{}: {}",
+            r.table,
+            r.key,
+            r.column
+                .as_deref()
+                .map(|c| format!(" column `{c}`"))
+                .unwrap_or_default(),
+            r.value
+                .as_deref()
+                .map(|v| format!(" value {v}"))
+                .unwrap_or_default(),
+            r.reason
+        )?;
+    }
+    if let Some(id) = report.sync_id {
+        writeln!(out, "  journal: {} (sync {id})", report.journal)?;
+    }
+    Ok(())
+}
+
+fn write_reverse_table(t: &TableSync, out: &mut dyn Write) -> std::io::Result<()> {
+    writeln!(
+        out,
+        "  {:<28} {:>10} {:>10} {:>10} {:>9}",
+        t.source, t.inserted, t.updated, t.deleted, t.rejected
+    )
 }

@@ -201,8 +201,9 @@ pub enum StoredForm {
     /// JSON text; `ascii`: non-ASCII characters as `\u` escapes (Python's `json.dumps`).
     Json { ascii: bool },
     Microseconds,
-    /// The plan's `inverse:` expression over `value` and `row`.
-    Expression(String),
+    /// The plan's `inverse:` expression over `value` and `row`; `forward`, the transform
+    /// it undoes, tells whether a stored value still gives the target's.
+    Expression { inverse: String, forward: String },
 }
 
 /// How one column's values go back to the source.
@@ -238,10 +239,13 @@ impl ColumnInverse {
         let reals = holds(SqlValue::Real(0.0));
         let mut read = TargetRead::of(target);
         let form = match transform {
-            Some(Transform::Expression(_)) => {
+            Some(Transform::Expression(forward)) => {
                 // `value` is the target's value as text, whatever its type.
                 read = TargetRead::Text;
-                StoredForm::Expression(inverse.unwrap_or_default().to_owned())
+                StoredForm::Expression {
+                    inverse: inverse.unwrap_or_default().to_owned(),
+                    forward: forward.clone(),
+                }
             }
             Some(Transform::Builtin(b)) => match builtin_inverse(*b) {
                 BuiltinInverse::AsItIs => by_type(target, affinity, samples.clone()),
@@ -376,7 +380,10 @@ impl ColumnInverse {
                 other => other,
             },
             StoredForm::Microseconds => SqlValue::Integer(micros(&value)?),
-            StoredForm::Expression(expression) => {
+            StoredForm::Expression {
+                inverse: expression,
+                ..
+            } => {
                 let given = match &value {
                     SqlValue::Text(t) => minijinja::Value::from(t.as_str()),
                     SqlValue::Integer(i) => minijinja::Value::from(*i),
@@ -419,6 +426,41 @@ impl ColumnInverse {
                 (Some(a), Some(b)) => a == b,
                 _ => false,
             },
+        }
+    }
+
+    /// Whether the `stored` value is unchanged on the target, which holds `target_value` (as
+    /// read) and maps back to `back`. Through an expression the target's value is compared
+    /// with the transform of the stored one: an inverse need not give back the very text a
+    /// lossy transform (`trim`, `lower`) started from.
+    pub fn unchanged(
+        &self,
+        stored: &SqlValue,
+        target_value: &SqlValue,
+        back: &SqlValue,
+        row: &minijinja::Value,
+        env: &TransformEnvironment,
+    ) -> bool {
+        let StoredForm::Expression { forward, .. } = &self.form else {
+            return self.same(stored, back);
+        };
+        let given = match stored {
+            SqlValue::Null => return *target_value == SqlValue::Null,
+            SqlValue::Text(t) => minijinja::Value::from(t.as_str()),
+            SqlValue::Integer(i) => minijinja::Value::from(*i),
+            SqlValue::Real(f) => minijinja::Value::from(*f),
+            other => minijinja::Value::from(shown(other)),
+        };
+        let Ok(result) = env.evaluate(forward, given, row.clone()) else {
+            return false;
+        };
+        match (from_jinja(&result), target_value) {
+            (SqlValue::Null, t) => *t == SqlValue::Null,
+            (r, SqlValue::Text(t)) => match r {
+                SqlValue::Text(r) => r == *t,
+                other => shown(&other) == *t,
+            },
+            (r, t) => r == *t,
         }
     }
 

@@ -49,8 +49,11 @@ impl SqliteWriter {
 
     /// Starts the one transaction the whole way back happens in; IMMEDIATE, so the app
     /// cannot write between the reads that find the differences and the writes that apply them.
+    /// Foreign keys are checked at its COMMIT (as Django declares its own): a child moved to
+    /// another parent before its old parent is deleted is no violation in between.
     pub fn begin(&mut self) -> diesel::QueryResult<()> {
-        self.conn.batch_execute("BEGIN IMMEDIATE")
+        self.conn
+            .batch_execute("BEGIN IMMEDIATE; PRAGMA defer_foreign_keys = ON")
     }
 
     pub fn commit(&mut self) -> diesel::QueryResult<()> {
