@@ -31,7 +31,14 @@ steps:
     std::fs::write(s.path("plan.yaml"), plan).unwrap();
     let scratch = TestDatabase::new();
     let applied = std::process::Command::new("psql")
-        .args(["-q", "-v", "ON_ERROR_STOP=1", "-f", "schema.sql", &scratch.url])
+        .args([
+            "-q",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-f",
+            "schema.sql",
+            &scratch.url,
+        ])
         .current_dir(s.dir.path())
         .output()
         .unwrap();
@@ -98,7 +105,10 @@ fn same_value(a: &str, b: &str) -> bool {
         return true;
     }
     let json = |v: &str| {
-        let text = v.strip_prefix("text:'")?.strip_suffix('\'')?.replace("''", "'");
+        let text = v
+            .strip_prefix("text:'")?
+            .strip_suffix('\'')?
+            .replace("''", "'");
         serde_json::from_str::<serde_json::Value>(&text).ok()
     };
     json(a).is_some() && json(a) == json(b)
@@ -309,7 +319,10 @@ fn validate_refuses_an_expression_transform_without_an_inverse_naming_the_column
     let out = s.decant(&["validate", "plan.yaml"]);
     assert_exit(&out, 2);
     // Both at once, each at its place in the file.
-    for (column, at) in [("authors.meta", "plan.yaml:7:"), ("books.title", "plan.yaml:8:")] {
+    for (column, at) in [
+        ("authors.meta", "plan.yaml:7:"),
+        ("books.title", "plan.yaml:8:"),
+    ] {
         assert!(
             out.stderr.contains(&format!("`{column}` cannot go back")),
             "{}",
@@ -321,7 +334,10 @@ fn validate_refuses_an_expression_transform_without_an_inverse_naming_the_column
     let plan = std::fs::read_to_string(s.path("plan.yaml"))
         .unwrap()
         .replace("trim }}\" }", "trim }}\", inverse: \"{{ value }}\" }")
-        .replace("upper }}\" }", "upper }}\", inverse: \"{{ value | lower }}\" }");
+        .replace(
+            "upper }}\" }",
+            "upper }}\", inverse: \"{{ value | lower }}\" }",
+        );
     std::fs::write(s.path("plan.yaml"), plan).unwrap();
     assert_exit(&s.decant(&["validate", "plan.yaml"]), 0);
 }
@@ -383,12 +399,15 @@ fn values_the_old_schema_cannot_hold_are_rejected_with_table_key_column_and_valu
     let rows = sqlite_rows(&file, "authors");
     assert_eq!(rows[1].1[1], "text:'author 2'");
     assert_eq!(rows[2].1[2], "integer:1700000003");
-    assert_eq!(rows[3].1[1..], ["text:'fits'", "integer:1700000004", "text:'SHOUTED'"]);
+    assert_eq!(
+        rows[3].1[1..],
+        ["text:'fits'", "integer:1700000004", "text:'SHOUTED'"]
+    );
 }
 
 #[test]
-fn a_reverse_sync_killed_before_or_after_its_commit_converges_on_the_next_one_with_no_row_doubled(
-) {
+fn a_reverse_sync_killed_before_or_after_its_commit_converges_on_the_next_one_with_no_row_doubled()
+{
     for (point, settled) in [
         ("before-commit:reverse", "rolled_back"),
         ("after-commit:reverse", "applied"),
@@ -424,8 +443,12 @@ fn a_reverse_sync_killed_before_or_after_its_commit_converges_on_the_next_one_wi
         let file = s.path("source.sqlite3");
         let books = sqlite_rows(&file, "books");
         assert_eq!(books.len(), 100, "{point}");
-        assert!(books.iter().any(|(id, v)| id == "101" && v[2] == "text:'new book'"));
-        assert!(books.iter().any(|(id, v)| id == "5" && v[2] == "text:'changed'"));
+        assert!(books
+            .iter()
+            .any(|(id, v)| id == "101" && v[2] == "text:'new book'"));
+        assert!(books
+            .iter()
+            .any(|(id, v)| id == "5" && v[2] == "text:'changed'"));
         assert!(!books.iter().any(|(id, _)| id == "6"));
         assert_eq!(sqlite_rows(&file, "authors").len(), 51, "{point}");
         // One record per sync: the killed one settled, the next one applied.

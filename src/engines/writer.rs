@@ -54,6 +54,13 @@ impl WritableSource {
         }
     }
 
+    /// The file written (the way back's journal lives beside it).
+    pub fn path(&self) -> &std::path::Path {
+        match self {
+            WritableSource::Sqlite(w) => w.path(),
+        }
+    }
+
     /// The affinity of a column declared `declared`.
     pub fn affinity(&self, declared: &str) -> Affinity {
         match self {
@@ -93,7 +100,9 @@ impl WritableSource {
 
     /// Undoes everything since the savepoint `name`, and ends it.
     pub fn rollback_to(&mut self, name: &str) -> Result<(), WriteError> {
-        self.inner().rollback_to(name).map_err(WriteError::Statement)
+        self.inner()
+            .rollback_to(name)
+            .map_err(WriteError::Statement)
     }
 
     pub fn release(&mut self, name: &str) -> Result<(), WriteError> {
@@ -101,7 +110,11 @@ impl WritableSource {
     }
 
     /// Every row of `table` (`columns` in order).
-    pub fn rows(&mut self, table: &str, columns: &[String]) -> Result<Vec<Vec<SqlValue>>, WriteError> {
+    pub fn rows(
+        &mut self,
+        table: &str,
+        columns: &[String],
+    ) -> Result<Vec<Vec<SqlValue>>, WriteError> {
         self.inner()
             .rows(table, columns)
             .map_err(WriteError::Statement)
@@ -119,7 +132,12 @@ impl WritableSource {
     }
 
     /// Deletes the rows with these key values.
-    pub fn delete(&mut self, table: &str, keys: &[String], rows: &[Vec<SqlValue>]) -> Result<(), WriteError> {
+    pub fn delete(
+        &mut self,
+        table: &str,
+        keys: &[String],
+        rows: &[Vec<SqlValue>],
+    ) -> Result<(), WriteError> {
         self.inner().delete(table, keys, rows)
     }
 

@@ -112,7 +112,9 @@ impl ReverseJournal {
         let mut next = path.as_os_str().to_os_string();
         next.push(".next");
         let next = PathBuf::from(next);
-        let bytes = serde_json::to_vec_pretty(self).map_err(std::io::Error::other).map_err(failed)?;
+        let bytes = serde_json::to_vec_pretty(self)
+            .map_err(std::io::Error::other)
+            .map_err(failed)?;
         let mut file = std::fs::File::create(&next).map_err(failed)?;
         file.write_all(&bytes).map_err(failed)?;
         file.sync_all().map_err(failed)?;
@@ -139,7 +141,10 @@ impl ReverseJournal {
         if last.state != ReverseState::Applying {
             return None;
         }
-        let committed = last.after.iter().all(|(table, sum)| now.get(table) == Some(sum));
+        let committed = last
+            .after
+            .iter()
+            .all(|(table, sum)| now.get(table) == Some(sum));
         last.state = if committed {
             ReverseState::Applied
         } else {
@@ -164,7 +169,10 @@ mod tests {
             deleted: 0,
             rejected: 0,
             seconds: 0.0,
-            after: after.iter().map(|(t, s)| ((*t).to_owned(), (*s).to_owned())).collect(),
+            after: after
+                .iter()
+                .map(|(t, s)| ((*t).to_owned(), (*s).to_owned()))
+                .collect(),
         }
     }
 
@@ -188,7 +196,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = sidecar_path(&dir.path().join("app.sqlite3"));
         assert!(path.ends_with("app.sqlite3.decant-reverse.json"));
-        assert_eq!(ReverseJournal::read(&path).unwrap(), ReverseJournal::default());
+        assert_eq!(
+            ReverseJournal::read(&path).unwrap(),
+            ReverseJournal::default()
+        );
         let journal = ReverseJournal {
             syncs: vec![record(ReverseState::Applied, &[("a", "01")])],
         };

@@ -495,6 +495,19 @@ pub(super) fn expression_context(columns: &[ResolvedColumn]) -> ExpressionContex
     ctx
 }
 
+/// The plan's `inverse:` of a column: the column's own override's, else the type rule's that
+/// gave its transform (`rule` is `types[i]`).
+fn inverse_of(plan: &Plan, over: Option<&ColumnOverride>, rule: &str) -> Option<String> {
+    if let Some(o) = over.filter(|o| o.transform.is_some() || o.inverse.is_some()) {
+        return o.inverse.clone();
+    }
+    let i = rule
+        .strip_prefix("types[")
+        .and_then(|r| r.strip_suffix(']'))
+        .and_then(|i| i.parse::<usize>().ok())?;
+    plan.types.get(i).and_then(|r| r.inverse.clone())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -535,17 +548,4 @@ mod tests {
         assert!(key(&table(&[], &["code"], true, Some("NOCASE")), "mysql").is_empty());
         assert!(key(&table(&[], &["code"], true, None), "sqlite").is_empty());
     }
-}
-
-/// The plan's `inverse:` of a column: the column's own override's, else the type rule's that
-/// gave its transform (`rule` is `types[i]`).
-fn inverse_of(plan: &Plan, over: Option<&ColumnOverride>, rule: &str) -> Option<String> {
-    if let Some(o) = over.filter(|o| o.transform.is_some() || o.inverse.is_some()) {
-        return o.inverse.clone();
-    }
-    let i = rule
-        .strip_prefix("types[")
-        .and_then(|r| r.strip_suffix(']'))
-        .and_then(|i| i.parse::<usize>().ok())?;
-    plan.types.get(i).and_then(|r| r.inverse.clone())
 }

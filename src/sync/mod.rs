@@ -130,7 +130,9 @@ pub enum SyncError {
         #[source]
         source: Box<reverse::compare::ReverseCompareError>,
     },
-    #[error("writing into the SQLite file failed; its transaction is rolled back, nothing was applied")]
+    #[error(
+        "writing into the SQLite file failed; its transaction is rolled back, nothing was applied"
+    )]
     ReverseWrite(#[source] crate::engines::WriteError),
     #[error("the way back's journal failed; nothing was applied")]
     ReverseJournal(#[source] crate::journal::reverse::SidecarError),

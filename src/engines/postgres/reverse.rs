@@ -39,10 +39,9 @@ impl TargetRead {
             TypeFamily::Timestamp | TypeFamily::TimestampTz | TypeFamily::Interval => {
                 TargetRead::Micros
             }
-            TypeFamily::Numeric
-            | TypeFamily::Date
-            | TypeFamily::Time
-            | TypeFamily::Enum => TargetRead::Text,
+            TypeFamily::Numeric | TypeFamily::Date | TypeFamily::Time | TypeFamily::Enum => {
+                TargetRead::Text
+            }
             TypeFamily::Other if target.base == "inet" => TargetRead::Host,
             TypeFamily::Other => TargetRead::Text,
         }

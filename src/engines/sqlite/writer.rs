@@ -1,7 +1,7 @@
 //! SQLite as a target, for the way back: the app's old file opened read-write, one IMMEDIATE
 //! transaction, prepared multi-row upserts and deletes by key, and its foreign keys enforced.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use diesel::connection::SimpleConnection;
 use diesel::sql_types::{BigInt, Binary, Double, Nullable, Text};
@@ -21,6 +21,7 @@ const MAX_ROWS: usize = 500;
 /// The app's SQLite file, open for writing.
 pub struct SqliteWriter {
     conn: SqliteConnection,
+    path: PathBuf,
     templates: Templates,
 }
 
@@ -43,8 +44,14 @@ impl SqliteWriter {
             .map_err(WriteError::Statement)?;
         Ok(SqliteWriter {
             conn,
+            path: path.to_path_buf(),
             templates: Templates::new(None),
         })
+    }
+
+    /// The file written.
+    pub fn path(&self) -> &Path {
+        &self.path
     }
 
     /// Starts the one transaction the whole way back happens in; IMMEDIATE, so the app
@@ -81,7 +88,11 @@ impl SqliteWriter {
     }
 
     /// Every row of `table`, `columns` in order.
-    pub fn rows(&mut self, table: &str, columns: &[String]) -> diesel::QueryResult<Vec<Vec<SqlValue>>> {
+    pub fn rows(
+        &mut self,
+        table: &str,
+        columns: &[String],
+    ) -> diesel::QueryResult<Vec<Vec<SqlValue>>> {
         let list: Vec<String> = columns.iter().map(|c| quote_ident(c)).collect();
         let sql = format!("SELECT {} FROM {}", list.join(", "), quote_ident(table));
         let rows = diesel::sql_query(sql).load::<SourceRow>(&mut self.conn)?;
@@ -110,7 +121,12 @@ impl SqliteWriter {
     }
 
     /// Deletes the rows whose `keys` hold one of `rows` (key values in `keys` order).
-    pub fn delete(&mut self, table: &str, keys: &[String], rows: &[Vec<SqlValue>]) -> Result<(), WriteError> {
+    pub fn delete(
+        &mut self,
+        table: &str,
+        keys: &[String],
+        rows: &[Vec<SqlValue>],
+    ) -> Result<(), WriteError> {
         let sql = self.templates.render(
             "sqlite/reverse_delete.sql.j2",
             minijinja::context! { table, keys, rows => rows.len() },

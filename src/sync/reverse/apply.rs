@@ -45,9 +45,15 @@ pub fn apply_all(
                 .filter(|k| !left_out.contains(&(i, key_text(k))))
                 .cloned()
                 .collect();
-            let done = write_rows(file, d, &rows, |f, batch| {
-                f.delete(&d.table.source, &d.keys, batch)
-            }, |k| k.clone(), &mut refused, i)?;
+            let done = write_rows(
+                file,
+                d,
+                &rows,
+                |f, batch| f.delete(&d.table.source, &d.keys, batch),
+                |k| k.clone(),
+                &mut refused,
+                i,
+            )?;
             applied[i].deleted = done.len() as u64;
         }
         for &i in order {
@@ -66,9 +72,15 @@ pub fn apply_all(
                 .filter(|r| !left_out.contains(&(i, key_text(&key_of(r)))))
                 .cloned()
                 .collect();
-            let done = write_rows(file, d, &rows, |f, batch| {
-                f.upsert(&d.table.source, &d.columns, &d.keys, batch)
-            }, key_of, &mut refused, i)?;
+            let done = write_rows(
+                file,
+                d,
+                &rows,
+                |f, batch| f.upsert(&d.table.source, &d.columns, &d.keys, batch),
+                key_of,
+                &mut refused,
+                i,
+            )?;
             let new: HashSet<String> = d
                 .upserts
                 .iter()

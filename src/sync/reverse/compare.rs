@@ -172,9 +172,12 @@ pub fn diff_table<'p>(
         .collect();
     let sql = select_current_rows(schema, &table.target, &reads, &target_keys);
     // `row` of an `inverse:` expression: the target's row by source column name.
-    let wants_row = inverses
-        .iter()
-        .any(|i| matches!(i.form, crate::mapping::inverse::StoredForm::Expression { .. }));
+    let wants_row = inverses.iter().any(|i| {
+        matches!(
+            i.form,
+            crate::mapping::inverse::StoredForm::Expression { .. }
+        )
+    });
     let mut diff = TableDiff {
         table,
         columns: columns.clone(),

@@ -91,11 +91,7 @@ pub fn sync_reverse(
     let resolved = &prepared.resolved;
     let source_url = parse_source_url(&prepared.loaded.plan.source.url, prepared.loaded.base_dir())
         .map_err(SyncError::SourceUrl)?;
-    let SourceUrl::Sqlite(file_path) = &source_url else {
-        return Err(SyncError::Refused(
-            "a reverse sync writes back into a SQLite file; this plan's source is a server (not built yet)".to_owned(),
-        ));
-    };
+    let mut file = WritableSource::open(&source_url).map_err(SyncError::ReverseWrite)?;
     let problems = irreversible(prepared);
     if !problems.is_empty() {
         return Err(SyncError::Refused(format!(
@@ -107,16 +103,14 @@ pub fn sync_reverse(
     journal::lock_target(&mut journal_conn, &resolved.schema)?;
     let outcome = (|| {
         let run = newest_succeeded_run(prepared, &mut journal_conn)?;
-        let mut target = open_source(&SourceUrl::Postgres(target_url.to_owned()))
-            .map_err(SyncError::Source)?;
+        let mut target =
+            open_source(&SourceUrl::Postgres(target_url.to_owned())).map_err(SyncError::Source)?;
         target.begin_snapshot().map_err(SyncError::Read)?;
-        let mut file = WritableSource::open(&source_url).map_err(SyncError::ReverseWrite)?;
         file.begin().map_err(SyncError::ReverseWrite)?;
         let result = reverse_in_transaction(
             prepared,
             &mut target,
             &mut file,
-            file_path,
             run,
             dry_run,
             (started, started_at),
@@ -180,7 +174,6 @@ fn reverse_in_transaction(
     prepared: &Prepared,
     target: &mut SourceConnection,
     file: &mut WritableSource,
-    file_path: &std::path::Path,
     run_id: i64,
     dry_run: bool,
     (started, started_at): (Instant, String),
@@ -189,19 +182,20 @@ fn reverse_in_transaction(
     let env = TransformEnvironment::new();
     let mut diffs = Vec::new();
     for table in &resolved.tables {
-        let diff = compare::diff_table(table, &resolved.schema, target, file, &env).map_err(
-            |e| SyncError::ReverseCompare {
-                table: table.source.clone(),
-                source: Box::new(e),
-            },
-        )?;
+        let diff =
+            compare::diff_table(table, &resolved.schema, target, file, &env).map_err(|e| {
+                SyncError::ReverseCompare {
+                    table: table.source.clone(),
+                    source: Box::new(e),
+                }
+            })?;
         diffs.push(diff);
     }
     let sums_now: BTreeMap<String, String> = diffs
         .iter()
         .map(|d| (d.table.source.clone(), compare::rows_sum(d.before.values())))
         .collect();
-    let journal_path = sidecar_path(file_path);
+    let journal_path = sidecar_path(file.path());
     let mut journal = ReverseJournal::read(&journal_path).map_err(SyncError::ReverseJournal)?;
     let settled = journal.settle(&sums_now);
     let mut report = ReverseReport {
@@ -226,7 +220,8 @@ fn reverse_in_transaction(
             })
             .collect()
     } else {
-        let (applied, refused) = apply::apply_all(file, &diffs, &order).map_err(SyncError::ReverseWrite)?;
+        let (applied, refused) =
+            apply::apply_all(file, &diffs, &order).map_err(SyncError::ReverseWrite)?;
         report.rejects.extend(refused);
         applied
     };
@@ -237,7 +232,11 @@ fn reverse_in_transaction(
             inserted: a.inserted,
             updated: a.updated,
             deleted: a.deleted,
-            rejected: report.rejects.iter().filter(|r| r.table == d.table.source).count() as u64,
+            rejected: report
+                .rejects
+                .iter()
+                .filter(|r| r.table == d.table.source)
+                .count() as u64,
             reloaded: false,
             note: None,
             compared_ranges: None,
@@ -251,7 +250,9 @@ fn reverse_in_transaction(
     let mut after = sums_now.clone();
     for (d, a) in diffs.iter().zip(&applied) {
         if a.inserted + a.updated + a.deleted > 0 {
-            let rows = file.rows(&d.table.source, &d.columns).map_err(SyncError::ReverseWrite)?;
+            let rows = file
+                .rows(&d.table.source, &d.columns)
+                .map_err(SyncError::ReverseWrite)?;
             after.insert(d.table.source.clone(), compare::rows_sum(rows.iter()));
         }
     }
@@ -272,7 +273,9 @@ fn reverse_in_transaction(
     });
     let wrote = counts.inserted + counts.updated + counts.deleted > 0;
     if wrote {
-        journal.write(&journal_path).map_err(SyncError::ReverseJournal)?;
+        journal
+            .write(&journal_path)
+            .map_err(SyncError::ReverseJournal)?;
         signals::test_point("before-commit", "reverse");
     }
     file.commit().map_err(SyncError::ReverseWrite)?;
