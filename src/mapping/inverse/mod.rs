@@ -471,12 +471,15 @@ impl ColumnInverse {
         let Ok(result) = env.evaluate(forward, given, row.clone()) else {
             return false;
         };
-        match (from_jinja(&result), target_value) {
+        let result = from_jinja(&result);
+        // `12.5` from the transform is the `12.50` a numeric column shows.
+        if let (Some(a), Some(b)) = (number_of(&result), number_of(target_value)) {
+            return a == b;
+        }
+        match (result, target_value) {
             (SqlValue::Null, t) => *t == SqlValue::Null,
-            (r, SqlValue::Text(t)) => match r {
-                SqlValue::Text(r) => r == *t,
-                other => shown(&other) == *t,
-            },
+            (SqlValue::Text(r), SqlValue::Text(t)) => r == *t,
+            (r, SqlValue::Text(t)) => shown(&r) == *t,
             (r, t) => r == *t,
         }
     }

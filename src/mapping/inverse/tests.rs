@@ -156,3 +156,38 @@ fn json_goes_back_escaped_when_the_column_escapes_and_compares_as_a_document() {
     );
     assert_eq!(back(&spelled, SqlValue::Integer(0)), Ok(text("false")));
 }
+
+#[test]
+fn through_an_expression_a_row_is_unchanged_when_the_transform_of_its_stored_value_gives_the_targets(
+) {
+    let transform = Transform::parse("{{ value / 100 }}").unwrap();
+    let cents = ColumnInverse::decide(
+        &parse_target_type("numeric(12,2)").unwrap(),
+        Some(&transform),
+        Some("{{ (value | float * 100) | round | int }}"),
+        Affinity::Integer,
+        [SqlValue::Integer(1250)].iter(),
+    )
+    .unwrap();
+    let env = TransformEnvironment::new();
+    let none = minijinja::Value::from(());
+    assert_eq!(
+        cents.back(text("13.75"), &none, &env),
+        Ok(SqlValue::Integer(1375))
+    );
+    // 1250 / 100 is the 12.50 the target shows: no change.
+    assert!(cents.unchanged(
+        &SqlValue::Integer(1250),
+        &text("12.50"),
+        &SqlValue::Integer(1250),
+        &none,
+        &env
+    ));
+    assert!(!cents.unchanged(
+        &SqlValue::Integer(1250),
+        &text("13.75"),
+        &SqlValue::Integer(1375),
+        &none,
+        &env
+    ));
+}
