@@ -8,7 +8,8 @@
 //! Layers point down; a module uses its own layer and those below, never one above, and a test
 //! (`tests/layers.rs`) keeps it so:
 //!
-//! 1. [`errors`], [`url`], [`signals`], [`catalog`], [`migrations`], [`cli`], [`dialect`]
+//! 1. [`errors`], [`url`], [`signals`], [`catalog`], [`migrations`], [`cli`], [`dialect`],
+//!    [`trace`] (`DECANT_TRACE_SQL`: every statement sent, as sent)
 //! 2. [`plan`]
 //! 3. [`convert`] (a value to a PostgreSQL column's type: the typed conversions and encoders)
 //! 4. [`naming`], [`transform`], [`engines`] (every engine, one folder each, behind one seam:
@@ -67,5 +68,6 @@ pub mod resolve;
 pub mod run;
 pub mod signals;
 pub mod sync;
+pub mod trace;
 pub mod transform;
 pub mod url;

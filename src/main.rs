@@ -14,6 +14,11 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 fn main() -> ExitCode {
     decant::engines::sqlite::use_sqlite_multithread_mode();
     let cli = decant::cli::Cli::parse();
+    // Before any connection opens, so every statement sent is in the trace.
+    if let Err(e) = decant::trace::install_from_env() {
+        eprintln!("error: {}", decant::errors::chain(&e));
+        return ExitCode::from(2);
+    }
     let code = decant::commands::execute(
         cli,
         &mut std::io::stdout().lock(),

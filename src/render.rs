@@ -266,7 +266,9 @@ fn render_step(
                 into: into.target.to_owned(),
                 freeze: into.freeze,
             });
-            target.push(sql);
+            // The text the loader sends, not the template's: the plan shows what the server
+            // receives (`tests/plan_sql.rs` holds it to the wire).
+            target.push(into.statement());
             if triggers {
                 target.push(templates.render(
                     &target_template("table_triggers"),

@@ -70,7 +70,8 @@ fn plan_json_and_markdown_carry_every_table_and_step() {
     assert_eq!(target_sql.len(), 2, "{load:?}");
     assert!(target_sql[0].starts_with("TRUNCATE TABLE"), "{load:?}");
     assert!(
-        target_sql[1].starts_with("COPY") && target_sql[1].ends_with("(FORMAT binary, FREEZE)"),
+        target_sql[1].starts_with("COPY")
+            && target_sql[1].ends_with("WITH (FORMAT binary, FREEZE 1)"),
         "{load:?}"
     );
     let md = decant(&["plan", "plans/savings.yaml", "--format", "markdown"]);

@@ -16,6 +16,7 @@ const LAYERS: &[&[&str]] = &[
         "cli",
         "dialect",
         "doc_path",
+        "trace",
     ],
     &["plan"],
     &["convert"],

@@ -152,3 +152,89 @@ fn a_copy_template_the_loader_cannot_run_is_refused_by_plan_not_first_by_run() {
         plan.stderr
     );
 }
+
+/// Each connection's statements in a `DECANT_TRACE_SQL` file: its URL and what it sent, in order.
+fn wire(trace: &str) -> Vec<(String, Vec<String>)> {
+    let mut connections: Vec<(u64, String, Vec<String>)> = Vec::new();
+    for line in trace.lines() {
+        let event: serde_json::Value = serde_json::from_str(line).unwrap();
+        let id = event["connection"].as_u64().unwrap();
+        if let Some(url) = event["url"].as_str() {
+            connections.push((id, url.to_owned(), Vec::new()));
+        } else {
+            let sql = event["sql"].as_str().unwrap().to_owned();
+            let (_, _, sent) = connections.iter_mut().find(|(i, _, _)| *i == id).unwrap();
+            sent.push(sql);
+        }
+    }
+    connections.into_iter().map(|(_, u, s)| (u, s)).collect()
+}
+
+/// Whether `wanted` was sent by one of `connections`, statement for statement, in that order
+/// (other statements, the journal's, may come between).
+fn sent_in_order(connections: &[&Vec<String>], wanted: &[String]) -> bool {
+    connections.iter().any(|sent| {
+        let mut rest = sent.iter();
+        wanted.iter().all(|w| rest.any(|s| s == w))
+    })
+}
+
+#[test]
+fn plan_sql_is_the_text_the_connections_send_on_the_wire() {
+    for (policy, exit) in [("reject", 1), ("skip_constraint", 0)] {
+        let s = Setup::from_sql(SHOP, &format!("settings: {{ orphans: {policy} }}\n"));
+        let plan = s.decant(&["plan", "plan.yaml", "--format", "sql"]);
+        assert_exit(&plan, 0);
+        let trace = s.path("trace.jsonl");
+        let run = s.decant_with(
+            &["run", "plan.yaml"],
+            &[("DECANT_TRACE_SQL", trace.to_str().unwrap())],
+        );
+        assert_exit(&run, exit);
+        let connections = wire(&std::fs::read_to_string(&trace).unwrap());
+        let of = |target: bool| -> Vec<&Vec<String>> {
+            connections
+                .iter()
+                .filter(|(url, _)| url.starts_with("postgres") == target)
+                .map(|(_, sent)| sent)
+                .collect()
+        };
+        // SQLite's connections open `file:…` URLs.
+        let (source, target) = (of(false), of(true));
+        assert!(!source.is_empty() && !target.is_empty(), "{connections:?}");
+        // The plan printed what the report lists (the test above); here the report's statements
+        // are held to what went on the wire, so the plan's are too.
+        let report = s.report("plan");
+        let planned = plan_blocks(&plan.stdout);
+        let mut steps = 0;
+        for step in report["steps"].as_array().unwrap() {
+            let id = step["id"].as_str().unwrap();
+            let list = |key: &str| -> Vec<String> {
+                step[key]
+                    .as_array()
+                    .map(|a| a.iter().map(|s| s.as_str().unwrap().to_owned()).collect())
+                    .unwrap_or_default()
+            };
+            let (reads, writes) = (list("source_sql"), list("target_sql"));
+            if reads.is_empty() && writes.is_empty() {
+                continue;
+            }
+            steps += 1;
+            assert!(
+                planned
+                    .iter()
+                    .any(|(i, b)| i == id && *b == report_block(step)),
+                "{policy}: step `{id}` is not printed by plan as the run reports it"
+            );
+            assert!(
+                sent_in_order(&source, &reads),
+                "{policy}: step `{id}`'s reads {reads:#?} are not what a source connection sent: {source:#?}"
+            );
+            assert!(
+                sent_in_order(&target, &writes),
+                "{policy}: step `{id}`'s statements {writes:#?} are not what a target connection sent: {target:#?}"
+            );
+        }
+        assert!(steps >= 6, "{policy}: {steps} steps");
+    }
+}

@@ -319,11 +319,7 @@ pub fn copy_table(
             freeze: false,
         }
     };
-    let statement = format!(
-        "COPY {} FROM STDIN WITH (FORMAT binary{})",
-        into.target,
-        if into.freeze { ", FREEZE" } else { "" }
-    );
+    let statement = into.statement();
     let mut job = Stream {
         source,
         twins,

@@ -96,6 +96,11 @@ impl Setup {
     /// [`Setup::decant`], with the process killed (SIGKILL, exit code -1) at test point `kill`
     /// (`DECANT_TEST_KILL_AT`, e.g. `after-commit:load:orders`) when one is given.
     pub fn decant_killed_at(&self, args: &[&str], kill: Option<&str>) -> Outcome {
+        self.decant_with(args, &[("DECANT_TEST_KILL_AT", kill.unwrap_or_default())])
+    }
+
+    /// [`Setup::decant`] with more environment variables (e.g. `DECANT_TRACE_SQL`).
+    pub fn decant_with(&self, args: &[&str], more_env: &[(&str, &str)]) -> Outcome {
         let report_dir = self.dir.path().join("reports");
         let mut all: Vec<&str> = args.to_vec();
         if args.first() == Some(&"run") {
@@ -106,10 +111,12 @@ impl Setup {
             self.dir.path(),
             &all,
             &[
-                ("TARGET_DATABASE_URL", &self.db.url),
-                ("BOOKING_TARGET_URL", &self.db.url),
-                ("DECANT_TEST_KILL_AT", kill.unwrap_or_default()),
-            ],
+                ("TARGET_DATABASE_URL", self.db.url.as_str()),
+                ("BOOKING_TARGET_URL", self.db.url.as_str()),
+            ]
+            .into_iter()
+            .chain(more_env.iter().copied())
+            .collect::<Vec<_>>(),
         )
     }
 

@@ -106,6 +106,19 @@ pub fn copy_target_of(copy_sql: &str) -> Option<CopyInto<'_>> {
     (!target.is_empty()).then_some(CopyInto { target, freeze })
 }
 
+impl CopyInto<'_> {
+    /// The statement [`copy_in`] sends for this COPY, as Diesel writes it on the wire (its
+    /// `COPY … FROM STDIN WITH (…)` with `FREEZE 1`): what `decant plan` prints and a run's
+    /// report records, so both show the very text the server received.
+    pub fn statement(&self) -> String {
+        format!(
+            "COPY {} FROM STDIN WITH (FORMAT binary{})",
+            self.target,
+            if self.freeze { ", FREEZE 1" } else { "" }
+        )
+    }
+}
+
 /// Runs `COPY <target> FROM STDIN WITH (FORMAT binary[, FREEZE])` on `conn`, calling `write`
 /// once with the stream. An error from `write` cancels the COPY, so the server keeps none of
 /// its rows. Returns the row count the server reports.
@@ -119,16 +132,22 @@ where
 {
     let write = RefCell::new(write);
     let _guard = TargetGuard::set(into.target);
-    diesel::copy_from(decant_copy_target::table)
+    let copy = diesel::copy_from(decant_copy_target::table)
         .from_raw_data(RuntimeTarget, |out: &mut dyn Write| {
             let mut write = write.try_borrow_mut().map_err(|_| {
                 CopyFailure::Aborted("the COPY callback ran twice at once".to_owned())
             })?;
             (*write)(out)
         })
-        .with_format(CopyFormat::Binary)
-        .with_freeze(into.freeze)
-        .execute(conn.postgres())
+        .with_format(CopyFormat::Binary);
+    // `FREEZE` only when wanted: Diesel writes `with_freeze(false)` as `FREEZE 0`, which
+    // [`CopyInto::statement`] would then have to print too.
+    let copy = if into.freeze {
+        copy.with_freeze(true)
+    } else {
+        copy
+    };
+    copy.execute(conn.postgres())
 }
 
 /// Runs `COPY <source> TO STDOUT WITH (FORMAT binary)` on `conn`, where `source` is a table
