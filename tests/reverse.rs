@@ -86,7 +86,7 @@ fn sqlite_rows(path: &std::path::Path, table: &str) -> Vec<(String, Vec<String>)
     .unwrap()
     .name;
     let sql = format!(
-        "SELECT CAST(\"{key}\" AS TEXT) AS id, {} AS v FROM \"{table}\" ORDER BY \"{key}\"",
+        "SELECT CAST(\"{key}\" AS TEXT) AS id, {} AS v FROM \"{table}\" ORDER BY \"{table}\".\"{key}\"",
         parts.join(" || char(31) || ")
     );
     diesel::sql_query(sql)
