@@ -31,6 +31,7 @@ mod recovery;
 mod rehearse;
 mod resolve;
 mod reverse;
+mod reverse_mysql;
 mod rollback;
 mod run;
 mod secrets;

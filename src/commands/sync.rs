@@ -219,7 +219,7 @@ fn write_reverse_summary(report: &ReverseReport, out: &mut dyn Write) -> std::io
     if c.inserted + c.updated + c.deleted + c.rejected == 0 {
         writeln!(
             out,
-            "  nothing changed: the SQLite file already holds every row of the target"
+            "  nothing changed: the source already holds every row of the target"
         )?;
     }
     writeln!(

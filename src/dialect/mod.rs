@@ -172,6 +172,18 @@ pub const BUILTIN_TEMPLATES: &[(&str, &str)] = &[
         "sqlite/reverse_delete.sql.j2",
         include_str!("../../templates/sqlite/reverse_delete.sql.j2"),
     ),
+    (
+        "mysql/reverse_upsert.sql.j2",
+        include_str!("../../templates/mysql/reverse_upsert.sql.j2"),
+    ),
+    (
+        "mysql/reverse_delete.sql.j2",
+        include_str!("../../templates/mysql/reverse_delete.sql.j2"),
+    ),
+    (
+        "mysql/foreign_key_violations.sql.j2",
+        include_str!("../../templates/mysql/foreign_key_violations.sql.j2"),
+    ),
 ];
 
 /// A template failure, with the template's name and line.

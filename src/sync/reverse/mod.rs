@@ -195,7 +195,9 @@ fn reverse_in_transaction(
         .iter()
         .map(|d| (d.table.source.clone(), compare::rows_sum(d.before.values())))
         .collect();
-    let journal_path = sidecar_path(file.path());
+    // A server's journal is named after it, in the plan's folder (an absolute path, a SQLite
+    // file's, stays as it is).
+    let journal_path = sidecar_path(&prepared.loaded.base_dir().join(file.path()));
     let mut journal = ReverseJournal::read(&journal_path).map_err(SyncError::ReverseJournal)?;
     let settled = journal.settle(&sums_now);
     let mut report = ReverseReport {
