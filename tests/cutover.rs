@@ -475,3 +475,176 @@ fn a_cutover_from_mariadb_holds_its_writers_on_flush_tables_with_read_lock_and_l
         .unwrap();
     assert!(later > 0, "no commit came after the pause");
 }
+
+/// The app on a PostgreSQL source: per commit, a new account and the tally of commits so far
+/// (`tally.last = n`), every 3 ms, without a `lock_timeout` (it waits out a pause).
+fn postgres_writer(url: &str) -> (Arc<AtomicBool>, std::thread::JoinHandle<Vec<Commit>>) {
+    let stop = Arc::new(AtomicBool::new(false));
+    let stopping = Arc::clone(&stop);
+    let url = url.to_owned();
+    let writer = std::thread::spawn(move || {
+        let mut conn = diesel::PgConnection::establish(&url).unwrap();
+        let mut commits = Vec::new();
+        let mut n = 0;
+        while !stopping.load(Ordering::SeqCst) {
+            n += 1;
+            let began = epoch();
+            let result = conn.batch_execute(&format!(
+                "BEGIN; INSERT INTO accounts (owner, balance) VALUES ('live {n}', {n}); \
+                 UPDATE tally SET last = {n}; COMMIT"
+            ));
+            if result.is_err() {
+                let _ = conn.batch_execute("ROLLBACK");
+            }
+            commits.push(Commit {
+                began,
+                ended: epoch(),
+                failed: result.is_err(),
+            });
+            std::thread::sleep(Duration::from_millis(3));
+        }
+        commits
+    });
+    (stop, writer)
+}
+
+#[test]
+fn a_cutover_from_postgresql_holds_its_writers_on_table_locks_loses_none_and_a_kill_frees_them() {
+    use crate::support::postgres::TestDatabase;
+    let source = TestDatabase::new();
+    source
+        .connect()
+        .batch_execute(
+            "CREATE TABLE accounts (id serial PRIMARY KEY, owner text NOT NULL, balance integer NOT NULL);
+             INSERT INTO accounts (owner, balance) SELECT 'owner ' || g, g FROM generate_series(1, 3000) g;
+             CREATE TABLE tally (id integer PRIMARY KEY, last integer NOT NULL);
+             INSERT INTO tally VALUES (1, 0);",
+        )
+        .unwrap();
+    let s = Setup::from_sql("", PLAN);
+    std::fs::write(
+        s.path("plan.yaml"),
+        format!(
+            "version: 1\nname: t\nsource: {{ url: \"{}\" }}\ntarget: {{ url: \"${{TARGET_DATABASE_URL}}\" }}\n{PLAN}",
+            source.url
+        ),
+    )
+    .unwrap();
+    run_and_report(&s);
+    let (stop, writer) = postgres_writer(&source.url);
+    std::thread::sleep(Duration::from_millis(300));
+    // Killed inside the pause: the lock ends with decant's connection.
+    let killed = decant(
+        &s,
+        &["cutover", "plan.yaml", "--report-dir", "reports"],
+        Some("paused:cutover"),
+    );
+    assert_eq!(killed.code, -1, "{}", killed.stderr);
+    let after_kill = epoch();
+    std::thread::sleep(Duration::from_millis(300));
+    let cut = decant(
+        &s,
+        &["cutover", "plan.yaml", "--report-dir", "reports"],
+        None,
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    stop.store(true, Ordering::SeqCst);
+    let commits = writer.join().unwrap();
+    assert_exit(&cut, 0);
+    assert!(commits.iter().all(|c| !c.failed), "a commit failed");
+    assert!(
+        commits
+            .iter()
+            .any(|c| c.began > after_kill && c.ended < after_kill + 0.25),
+        "the source's tables were not writable right after decant was killed in the pause"
+    );
+    let report: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(s.path("reports/plan.cutover.report.json")).unwrap(),
+    )
+    .unwrap();
+    assert!(report["failure"].is_null(), "{report}");
+    let (start, end) = (
+        report["pause_started_at"].as_f64().unwrap(),
+        report["pause_ended_at"].as_f64().unwrap(),
+    );
+    assert!(
+        commits.iter().any(|c| waited_out(c, start, end)),
+        "no commit waited for the pause ({start}..{end})"
+    );
+    // The target is the source at one moment inside the pause: as many live rows as the tally
+    // says, no fewer than the commits done before the pause, no more than those begun before
+    // it ended; every row up to the target's highest id equal to the source's; later commits
+    // only in the source.
+    let last: usize = query(&s.db, "SELECT last FROM public.tally")
+        .parse()
+        .unwrap();
+    assert_eq!(
+        query(
+            &s.db,
+            "SELECT count(*) FROM public.accounts WHERE owner LIKE 'live %'"
+        ),
+        last.to_string()
+    );
+    let before = commits.iter().filter(|c| c.ended <= start).count();
+    let begun = commits.iter().filter(|c| c.began < end).count();
+    assert!(
+        before <= last && last <= begun,
+        "{last} commits in the target, {before} done before the pause, {begun} begun before it ended"
+    );
+    let target = target_state(&s);
+    let max: i64 = target.rsplit('/').next().unwrap().parse().unwrap();
+    assert_eq!(
+        query(
+            &source,
+            &format!("SELECT count(*) || '/' || sum(balance) || '/' || max(id) FROM accounts WHERE id <= {max}")
+        ),
+        target
+    );
+    let later: i64 = query(
+        &source,
+        &format!("SELECT count(*) FROM accounts WHERE id > {max}"),
+    )
+    .parse()
+    .unwrap();
+    assert!(later > 0, "no commit came after the pause");
+}
+
+#[test]
+fn a_postgresql_pause_without_the_privilege_to_lock_the_tables_is_refused_with_what_it_needs() {
+    use crate::support::postgres::TestDatabase;
+    let source = TestDatabase::new();
+    let role = format!("{}_reader", source.name);
+    source
+        .connect()
+        .batch_execute(&format!(
+            "CREATE TABLE accounts (id integer PRIMARY KEY);
+             CREATE ROLE \"{role}\" LOGIN PASSWORD 'reader'; GRANT SELECT ON accounts TO \"{role}\";"
+        ))
+        .unwrap();
+    // The test server's URL with the reader as its user.
+    let (scheme, rest) = source.url.split_once("://").unwrap();
+    let (_, address) = rest.split_once('@').unwrap();
+    let url = format!("{scheme}://{role}:reader@{address}");
+    let parsed = decant::url::parse_source_url(&url, std::path::Path::new(".")).unwrap();
+    let refused = decant::engines::pause::WritePause::begin(
+        &parsed,
+        &["accounts".to_owned()],
+        Duration::from_secs(1),
+    );
+    let message = match refused {
+        Err(e) => e.to_string(),
+        Ok(_) => panic!("a role with SELECT only locked the table"),
+    };
+    source
+        .connect()
+        .batch_execute(&format!(
+            "REVOKE ALL ON accounts FROM \"{role}\"; DROP ROLE \"{role}\""
+        ))
+        .unwrap();
+    assert!(
+        message.contains("permission denied")
+            && message.contains("UPDATE, DELETE or TRUNCATE privilege")
+            && message.contains("--app-stopped"),
+        "{message}"
+    );
+}

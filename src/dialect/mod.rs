@@ -145,6 +145,14 @@ pub const BUILTIN_TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/postgres/select_rows.sql.j2"),
     ),
     (
+        "postgres/pause_tables.sql.j2",
+        include_str!("../../templates/postgres/pause_tables.sql.j2"),
+    ),
+    (
+        "postgres/select_range.sql.j2",
+        include_str!("../../templates/postgres/select_range.sql.j2"),
+    ),
+    (
         "postgres/select_keys.sql.j2",
         include_str!("../../templates/postgres/select_keys.sql.j2"),
     ),

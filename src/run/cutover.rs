@@ -150,7 +150,13 @@ pub fn cutover(
     let pause = if options.app_stopped {
         None
     } else {
-        Some(WritePause::begin(&source_url, options.lock_wait)?)
+        let tables: Vec<String> = prepared
+            .resolved
+            .tables
+            .iter()
+            .map(|t| t.source.clone())
+            .collect();
+        Some(WritePause::begin(&source_url, &tables, options.lock_wait)?)
     };
     let paused = Instant::now();
     report.pause_started_at = epoch_seconds();

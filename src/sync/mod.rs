@@ -325,20 +325,21 @@ pub fn sync(prepared: &Prepared, target_url: &str, dry_run: bool) -> Result<Sync
 }
 
 /// Starts `source`'s snapshot, and returns a second connection reading the same one when the
-/// engine can promise it is the same: SQLite's [`SourceConnection::begin_twin`]; MySQL's
-/// [`SourceConnection::begin_snapshot_with`] (both snapshots start under a global read lock
-/// held for that moment, as a run's readers do). `None` otherwise, or when it cannot start
-/// reading now (a SQLite writer waiting to commit holds new readers off, or committed between
-/// the two; MySQL refused the lock): the digests then use one connection. The lock holds the
-/// app's writes back while it waits for running statements (2 s at most): MySQL takes it only
-/// for a source of at least [`copy::PARALLEL_READ_ROWS`] `rows`, where a second reader pays.
+/// engine can promise it is the same: SQLite's [`SourceConnection::begin_twin`]; MySQL's and
+/// PostgreSQL's [`SourceConnection::begin_snapshot_with`] (MySQL's snapshots start under a
+/// global read lock held for that moment, PostgreSQL's twin adopts the exported snapshot, as a
+/// run's readers do). `None` otherwise, or when it cannot start reading now (a SQLite writer
+/// waiting to commit holds new readers off, or committed between the two; MySQL refused the
+/// lock): the digests then use one connection. MySQL's lock holds the app's writes back while
+/// it waits for running statements (2 s at most): a second reader is started only for a source
+/// of at least [`copy::PARALLEL_READ_ROWS`] `rows`, where it pays.
 fn begin_reading(
     source: &mut SourceConnection,
     url: &SourceUrl,
     rows: u64,
 ) -> Result<Option<SourceConnection>, SyncError> {
     let failed = SyncError::Read;
-    if source.twin_under_global_lock() {
+    if source.twin_begins_with_the_snapshot() {
         let opened = (rows >= copy::PARALLEL_READ_ROWS)
             .then(|| open_source(url).ok().zip(open_source(url).ok()))
             .flatten();
