@@ -13,6 +13,7 @@ mod checksums;
 mod cli;
 mod copy;
 mod cutover;
+mod cutover_reverse;
 mod exactly_once;
 mod fixtures;
 mod init;
