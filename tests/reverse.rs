@@ -490,3 +490,27 @@ fn sync_reverse_refuses_when_the_newest_run_did_not_succeed() {
     );
     assert_eq!(std::fs::read(s.path("source.sqlite3")).unwrap(), before);
 }
+
+#[test]
+fn rows_the_plans_filter_left_out_of_the_run_stay_in_the_file() {
+    let s = Setup::from_sql(SOURCE, &format!("{PLAN}filters:\n  books: \"id <= 90\"\n"));
+    assert_exit(&s.decant(&["run", "plan.yaml"]), 0);
+    s.db.connect()
+        .batch_execute("DELETE FROM books WHERE id = 90")
+        .unwrap();
+    let out = s.decant(&["sync", "plan.yaml", "--reverse"]);
+    assert_exit(&out, 0);
+    assert!(
+        out.stdout
+            .contains("applied: 0 inserted, 0 updated, 1 deleted, 0 rejected"),
+        "{}",
+        out.stdout
+    );
+    // Books 91 to 100 were never carried: the target's not having them deletes nothing.
+    let ids: Vec<String> = sqlite_rows(&s.path("source.sqlite3"), "books")
+        .into_iter()
+        .map(|r| r.0)
+        .collect();
+    assert_eq!(ids.len(), 99);
+    assert!(ids.contains(&"91".to_owned()) && !ids.contains(&"90".to_owned()));
+}

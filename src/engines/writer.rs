@@ -109,14 +109,16 @@ impl WritableSource {
         self.inner().release(name).map_err(WriteError::Statement)
     }
 
-    /// Every row of `table` (`columns` in order).
+    /// Every row of `table` that `filter` (a predicate in the engine's SQL) keeps, `columns`
+    /// in order.
     pub fn rows(
         &mut self,
         table: &str,
         columns: &[String],
+        filter: Option<&str>,
     ) -> Result<Vec<Vec<SqlValue>>, WriteError> {
         self.inner()
-            .rows(table, columns)
+            .rows(table, columns, filter)
             .map_err(WriteError::Statement)
     }
 
