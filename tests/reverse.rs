@@ -372,6 +372,12 @@ fn values_the_old_schema_cannot_hold_are_rejected_with_table_key_column_and_valu
          UPDATE authors SET name = 'fits', meta = 'shouted' WHERE id = 4;",
     )
     .unwrap();
+    // A preview writes nothing.
+    let before = std::fs::read(s.path("source.sqlite3")).unwrap();
+    let preview = s.decant(&["sync", "plan.yaml", "--reverse", "--dry-run"]);
+    assert!(preview.stdout.contains("would apply"), "{}", preview.stdout);
+    assert_eq!(std::fs::read(s.path("source.sqlite3")).unwrap(), before);
+    assert!(!s.path("source.sqlite3.decant-reverse.json").exists());
     let out = s.decant(&["sync", "plan.yaml", "--reverse"]);
     assert_exit(&out, 1);
     assert!(
@@ -464,4 +470,47 @@ fn a_reverse_sync_killed_before_or_after_its_commit_converges_on_the_next_one_wi
             .collect();
         assert_eq!(states, [settled, "applied"], "{point}");
     }
+}
+
+#[test]
+fn sync_reverse_refuses_when_the_newest_run_did_not_succeed() {
+    let s = Setup::from_sql(
+        SOURCE,
+        &format!("{PLAN}steps:\n  - {{ id: boom, sql: \"select 1/0\", after: [load] }}\n"),
+    );
+    assert_exit(&s.decant(&["run", "plan.yaml"]), 2);
+    let before = std::fs::read(s.path("source.sqlite3")).unwrap();
+    let out = s.decant(&["sync", "plan.yaml", "--reverse"]);
+    assert_exit(&out, 2);
+    assert!(
+        out.stderr
+            .contains("the newest run (1) is `failed`: the way back starts from a completed run"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(std::fs::read(s.path("source.sqlite3")).unwrap(), before);
+}
+
+#[test]
+fn rows_the_plans_filter_left_out_of_the_run_stay_in_the_file() {
+    let s = Setup::from_sql(SOURCE, &format!("{PLAN}filters:\n  books: \"id <= 90\"\n"));
+    assert_exit(&s.decant(&["run", "plan.yaml"]), 0);
+    s.db.connect()
+        .batch_execute("DELETE FROM books WHERE id = 90")
+        .unwrap();
+    let out = s.decant(&["sync", "plan.yaml", "--reverse"]);
+    assert_exit(&out, 0);
+    assert!(
+        out.stdout
+            .contains("applied: 0 inserted, 0 updated, 1 deleted, 0 rejected"),
+        "{}",
+        out.stdout
+    );
+    // Books 91 to 100 were never carried: the target's not having them deletes nothing.
+    let ids: Vec<String> = sqlite_rows(&s.path("source.sqlite3"), "books")
+        .into_iter()
+        .map(|r| r.0)
+        .collect();
+    assert_eq!(ids.len(), 99);
+    assert!(ids.contains(&"91".to_owned()) && !ids.contains(&"90".to_owned()));
 }

@@ -117,13 +117,15 @@ impl WritableSource {
         each_writer!(self, w => w.release(name)).map_err(WriteError::Statement)
     }
 
-    /// Every row of `table` (`columns` in order).
+    /// Every row of `table` that `filter` (a predicate in the engine's SQL) keeps, `columns`
+    /// in order.
     pub fn rows(
         &mut self,
         table: &str,
         columns: &[String],
+        filter: Option<&str>,
     ) -> Result<Vec<Vec<SqlValue>>, WriteError> {
-        each_writer!(self, w => w.rows(table, columns)).map_err(WriteError::Statement)
+        each_writer!(self, w => w.rows(table, columns, filter)).map_err(WriteError::Statement)
     }
 
     /// Inserts `rows`, or updates the row with the same `keys` in place.

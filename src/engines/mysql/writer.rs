@@ -114,17 +114,22 @@ impl MysqlWriter {
             .batch_execute(&format!("RELEASE SAVEPOINT {}", quote_ident(name)))
     }
 
-    /// Every row of `table`, `columns` in order, as the source's reads decode them — but a
+    /// Every row of `table` (those `filter`, a predicate in MySQL's SQL, keeps), `columns` in
+    /// order, as the source's reads decode them — but a
     /// text column's value as text: the protocol flags a text column with a binary collation
     /// (MariaDB's JSON is LONGTEXT `utf8mb4_bin`) as bytes, and the way back compares texts.
     pub fn rows(
         &mut self,
         table: &str,
         columns: &[String],
+        filter: Option<&str>,
     ) -> diesel::QueryResult<Vec<Vec<SqlValue>>> {
         let texts = self.text_columns(table, columns)?;
         let list: Vec<String> = columns.iter().map(|c| quote_ident(c)).collect();
-        let sql = format!("SELECT {} FROM {}", list.join(", "), quote_ident(table));
+        let mut sql = format!("SELECT {} FROM {}", list.join(", "), quote_ident(table));
+        if let Some(filter) = filter {
+            sql.push_str(&format!(" WHERE ({filter})"));
+        }
         let rows = diesel::sql_query(sql).load::<SourceRow>(&mut self.conn)?;
         Ok(rows
             .into_iter()

@@ -87,14 +87,19 @@ impl SqliteWriter {
             .batch_execute(&format!("RELEASE {}", quote_ident(name)))
     }
 
-    /// Every row of `table`, `columns` in order.
+    /// Every row of `table` (those `filter`, a predicate in SQLite's SQL, keeps), `columns`
+    /// in order.
     pub fn rows(
         &mut self,
         table: &str,
         columns: &[String],
+        filter: Option<&str>,
     ) -> diesel::QueryResult<Vec<Vec<SqlValue>>> {
         let list: Vec<String> = columns.iter().map(|c| quote_ident(c)).collect();
-        let sql = format!("SELECT {} FROM {}", list.join(", "), quote_ident(table));
+        let mut sql = format!("SELECT {} FROM {}", list.join(", "), quote_ident(table));
+        if let Some(filter) = filter {
+            sql.push_str(&format!(" WHERE ({filter})"));
+        }
         let rows = diesel::sql_query(sql).load::<SourceRow>(&mut self.conn)?;
         Ok(rows.into_iter().map(|SourceRow(v)| v).collect())
     }

@@ -135,7 +135,8 @@ pub fn diff_table<'p>(
         .collect();
     let keys: Vec<String> = key_positions.iter().map(|&i| columns[i].clone()).collect();
     let stored = file
-        .rows(&table.source, &columns)
+        // Only the rows the plan carries: a row its filter leaves out is not the target's to delete.
+        .rows(&table.source, &columns, table.filter.as_deref())
         .map_err(ReverseCompareError::File)?;
     let inverses = copied
         .iter()

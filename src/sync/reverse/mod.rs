@@ -266,7 +266,7 @@ fn reverse_in_transaction(
     for (d, a) in diffs.iter().zip(&applied) {
         if a.inserted + a.updated + a.deleted > 0 {
             let rows = file
-                .rows(&d.table.source, &d.columns)
+                .rows(&d.table.source, &d.columns, d.table.filter.as_deref())
                 .map_err(SyncError::ReverseWrite)?;
             after.insert(d.table.source.clone(), compare::rows_sum(rows.iter()));
         }
