@@ -238,3 +238,184 @@ fn a_delete_that_would_orphan_a_row_the_plan_does_not_carry_is_refused_and_repor
         "{all}"
     );
 }
+
+/// The Django shop of `tests/fixtures/django` as Django's own `migrate` and `fill.py` made it on
+/// MariaDB (`mysql_source.sql`), run into the schema `migrate` builds on PostgreSQL.
+fn django_on_mariadb_after_run() -> (MysqlDatabase, TestDatabase, tempfile::TempDir) {
+    let fixture = crate::support::cli::repo_root().join("tests/fixtures/django");
+    let source = MysqlDatabase::new();
+    source.load(&fixture.join("mysql_source.sql"));
+    let target = TestDatabase::new();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(fixture.join("schema.sql"), dir.path().join("schema.sql")).unwrap();
+    std::fs::write(
+        dir.path().join("plan.yaml"),
+        r#"version: 1
+name: django-shop
+source: { url: "${SOURCE_DATABASE_URL}" }
+target: { url: "${TARGET_DATABASE_URL}", owner: app }
+settings: { on_bad_row: reject, reversible: true }
+tables:
+  include: ["shop_*", "auth_user", "auth_group", "auth_group_permissions", "auth_user_groups",
+            "auth_user_user_permissions", "django_admin_log", "django_session"]
+columns:
+  shop_order.delivery_window: { transform: microseconds_to_interval }
+  shop_visit.time_on_page: { transform: microseconds_to_interval }
+steps:
+  - { id: django-migrate, run: "psql -q -v ON_ERROR_STOP=1 -f schema.sql", before: [load] }
+"#,
+    )
+    .unwrap();
+    // The app's schema, snapshotted from a database of its own (the developer's).
+    let scratch = TestDatabase::new();
+    let applied = std::process::Command::new("psql")
+        .args([
+            "-q",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-f",
+            "schema.sql",
+            &scratch.url,
+        ])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(applied.status.success(), "{applied:?}");
+    let decant = |args: &[&str]| decant_between(dir.path(), args, &source, &target, &[]);
+    assert_exit(
+        &decant(&["snapshot", "plan.yaml", "--from", &scratch.url]),
+        0,
+    );
+    let run = decant(&["run", "plan.yaml", "--report-dir", "reports"]);
+    assert_exit(&run, 0);
+    (source, target, dir)
+}
+
+/// Every row of `table` in `db`, one line each in key order, JSON columns as documents (a
+/// document's spelling is not its content).
+fn rows_of(db: &MysqlDatabase, table: &str, json: &[&str]) -> Vec<String> {
+    let columns = db.query(&format!(
+        "SELECT GROUP_CONCAT(COLUMN_NAME ORDER BY ORDINAL_POSITION) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = '{table}'"
+    ));
+    let shown: Vec<String> = columns
+        .split(',')
+        .map(|c| format!("COALESCE(CAST(`{c}` AS CHAR), '<null>')"))
+        .collect();
+    // In hex: the client's output escapes and its character set would change what is compared.
+    let hex = db.query(&format!(
+        "SELECT HEX(GROUP_CONCAT(CONCAT_WS(0x1f, {}) ORDER BY id SEPARATOR 0x1e)) FROM `{table}`",
+        shown.join(", ")
+    ));
+    let bytes: Vec<u8> = (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+        .collect();
+    let all = String::from_utf8(bytes).unwrap();
+    let names: Vec<&str> = columns.split(',').collect();
+    all.split('\u{1e}')
+        .map(|row| {
+            row.split('\u{1f}')
+                .zip(&names)
+                .map(|(v, c)| {
+                    match (
+                        json.contains(c),
+                        serde_json::from_str::<serde_json::Value>(v),
+                    ) {
+                        (true, Ok(doc)) => doc.to_string(),
+                        _ => v.to_owned(),
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join(" | ")
+        })
+        .collect()
+}
+
+#[test]
+fn a_django_shop_on_mariadb_gets_back_the_writes_its_app_made_on_postgres_as_django_would_have_made_them(
+) {
+    let (source, target, dir) = django_on_mariadb_after_run();
+    let decant = |args: &[&str]| decant_between(dir.path(), args, &source, &target, &[]);
+    let idle = decant(&["sync", "plan.yaml", "--reverse"]);
+    assert_exit(&idle, 0);
+    assert!(idle.stdout.contains("nothing changed"), "{}", idle.stdout);
+    // What the app does on PostgreSQL after the cutover, as Django's ORM does it.
+    let pg = |sql: &str| on_postgres(&target, sql);
+    let customer = pg(
+        "INSERT INTO shop_customer (email, name, nickname, external_id, is_active, joined_at, birth_date, last_login_ip, mood, tags, preferences, notes) \
+         VALUES ('new@example.com', 'Nouvelle', NULL, 'a1b2c3d4-0000-4000-8000-000000000001', true, '2024-03-31 01:30:00+01', '1990-05-05', '10.0.0.1', 'happy', '{\"x\",\"y, z\"}', '{\"lang\": \"fr\", \"note\": \"é🎉\"}', '') RETURNING id::text AS v",
+    );
+    let order = pg(&format!(
+        "INSERT INTO shop_order (customer_id, reference, status, placed_at, paid, total, delivery_window, shipping_address, note) \
+         VALUES ({customer}, 'ffffffff-0000-4000-8000-00000000000a', 'new', '2024-10-27 02:30:00+02', false, 12.50, interval '1 day 2 hours', '1 rue X', NULL) RETURNING id::text AS v"
+    ));
+    pg("UPDATE shop_customer SET preferences = jsonb_set(preferences, '{theme}', '\"light\"'), nickname = 'renamed', is_active = false WHERE id = 1;
+        UPDATE shop_product SET price = 1234.5, stock = stock - 1, sizes = '{1,2,3}', keywords = '{\"new kw\"}' WHERE id = 2;
+        UPDATE shop_order SET placed_at = '2024-03-31 03:00:00.25+02', status = 'paid', paid = true WHERE id = 8;
+        DELETE FROM shop_orderline WHERE order_id = 7; DELETE FROM shop_order WHERE id = 7;");
+    // The same writes as Django makes them on MariaDB: UTC wall times in DATETIME(6), 0/1,
+    // JSON text as `json.dumps` writes it (non-ASCII escaped), the UUID type, durations in
+    // microseconds.
+    let expected = MysqlDatabase::new();
+    expected.load(&crate::support::cli::repo_root().join("tests/fixtures/django/mysql_source.sql"));
+    expected.execute(&format!(
+        "INSERT INTO shop_customer (id, email, name, nickname, external_id, is_active, joined_at, birth_date, last_login_ip, mood, tags, preferences, notes) \
+         VALUES ({customer}, 'new@example.com', 'Nouvelle', NULL, 'a1b2c3d4-0000-4000-8000-000000000001', 1, '2024-03-31 00:30:00', '1990-05-05', '10.0.0.1', 'happy', '[\"x\", \"y, z\"]', '{{\"lang\": \"fr\", \"note\": \"\\\\u00e9\\\\ud83c\\\\udf89\"}}', '');
+         INSERT INTO shop_order (id, customer_id, reference, status, placed_at, paid, total, delivery_window, shipping_address, note) \
+         VALUES ({order}, {customer}, 'ffffffff-0000-4000-8000-00000000000a', 'new', '2024-10-27 00:30:00', 0, 12.50, 93600000000, '1 rue X', NULL);
+         UPDATE shop_customer SET preferences = JSON_SET(preferences, '$.theme', 'light'), nickname = 'renamed', is_active = 0 WHERE id = 1;
+         UPDATE shop_product SET price = 1234.5, stock = stock - 1, sizes = '[1, 2, 3]', keywords = '[\"new kw\"]' WHERE id = 2;
+         UPDATE shop_order SET placed_at = '2024-03-31 01:00:00.250000', status = 'paid', paid = 1 WHERE id = 8;
+         DELETE FROM shop_orderline WHERE order_id = 7; DELETE FROM shop_order WHERE id = 7;"
+    ));
+    let back = decant(&["sync", "plan.yaml", "--reverse"]);
+    assert_exit(&back, 0);
+    assert!(
+        back.stdout
+            .contains("applied: 2 inserted, 3 updated, 3 deleted, 0 rejected"),
+        "{}\n{}",
+        back.stdout,
+        back.stderr
+    );
+    let json = ["tags", "preferences", "sizes", "keywords", "payload"];
+    for table in [
+        "shop_customer",
+        "shop_product",
+        "shop_order",
+        "shop_orderline",
+        "shop_visit",
+        "auth_user",
+    ] {
+        let (got, want) = (
+            rows_of(&source, table, &json),
+            rows_of(&expected, table, &json),
+        );
+        let differ: Vec<(&String, &String)> =
+            got.iter().zip(&want).filter(|(g, w)| g != w).collect();
+        assert!(
+            differ.is_empty() && got.len() == want.len(),
+            "{table}: {} rows against {}; differing: {differ:#?}",
+            got.len(),
+            want.len()
+        );
+    }
+    // The app's own reads on MariaDB work, as Django writes them: a join on a UTC range, a
+    // JSON path; and AUTO_INCREMENT continues past the ids PostgreSQL handed out.
+    assert_eq!(
+        source.query(
+            "SELECT COUNT(*) FROM `shop_order` INNER JOIN `shop_customer` ON (`shop_order`.`customer_id` = `shop_customer`.`id`) \
+             WHERE (`shop_customer`.`email` = 'new@example.com' AND `shop_order`.`placed_at` >= '2024-10-27 00:00:00' AND `shop_order`.`placed_at` < '2024-10-27 01:00:00')"
+        ),
+        "1"
+    );
+    assert_eq!(
+        source.query("SELECT COUNT(*) FROM `shop_customer` WHERE JSON_UNQUOTE(JSON_EXTRACT(`preferences`, '$.theme')) = 'light' AND `id` = 1"),
+        "1"
+    );
+    source.execute("INSERT INTO shop_customer (email, name, external_id, is_active, joined_at, mood, tags, preferences, notes) VALUES ('next@example.com', 'N', UUID(), 1, NOW(6), 'sad', '[]', '{}', '')");
+    let next: i64 = source
+        .query("SELECT id FROM shop_customer WHERE email = 'next@example.com'")
+        .parse()
+        .unwrap();
+    assert!(next > customer.parse::<i64>().unwrap(), "{next}");
+}

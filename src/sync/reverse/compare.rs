@@ -227,14 +227,24 @@ pub fn diff_table<'p>(
         }
         match before.get(&text) {
             Some(old) => {
-                let same = old
+                let kept: Vec<bool> = old
                     .iter()
                     .zip(&mapped)
                     .zip(&values)
                     .zip(&inverses)
-                    .all(|(((o, m), t), inv)| inv.unchanged(o, t, m, &row, env));
-                if !same {
-                    diff.upserts.push((mapped, false));
+                    .map(|(((o, m), t), inv)| inv.unchanged(o, t, m, &row, env))
+                    .collect();
+                if !kept.iter().all(|k| *k) {
+                    // The values that did not change keep their stored spelling (a JSON
+                    // document's key order, a date-time's fraction): the app, saving the row,
+                    // writes back what it read.
+                    let row: Vec<SqlValue> = mapped
+                        .into_iter()
+                        .zip(old)
+                        .zip(&kept)
+                        .map(|((m, o), k)| if *k { o.clone() } else { m })
+                        .collect();
+                    diff.upserts.push((row, false));
                 }
             }
             None => diff.upserts.push((mapped, true)),
