@@ -129,6 +129,11 @@ pub struct SyncArgs {
     /// sync; a line per pass with the rows applied and the lag
     #[arg(long)]
     pub follow: bool,
+    /// The way back after a cutover: bring the old SQLite source up to the target's current
+    /// rows through the plan's inverse (renames and types back, each transform's inverse), in
+    /// one transaction of the file, journaled in `<file>.decant-reverse.json` beside it
+    #[arg(long, conflicts_with = "follow")]
+    pub reverse: bool,
     /// With `--follow`: stop once a pass took at most this many seconds (the target was then
     /// at most that far behind the source)
     #[arg(long, value_name = "SECONDS", requires = "follow")]
@@ -165,6 +170,11 @@ pub struct CutoverArgs {
     /// Where the reports go (default: the plan's folder)
     #[arg(long)]
     pub report_dir: Option<PathBuf>,
+    /// The way back: switch from PostgreSQL to the old database (SQLite or MySQL). Pauses the
+    /// app's writers on PostgreSQL (table locks), runs a final `sync --reverse`, compares every
+    /// row through the inverse, then the plan's `phase: cutover_reverse` steps
+    #[arg(long, conflicts_with = "checksums")]
+    pub reverse: bool,
 }
 
 #[derive(Debug, clap::Args)]

@@ -32,6 +32,7 @@ fn col(name: &str, target_type: &str) -> ResolvedColumn {
             .unwrap_or_else(|e| panic!("type `{target_type}`: {e}")),
         rule: "test".to_owned(),
         transform: None,
+        inverse: None,
         nullable: true,
         default: None,
         generated: None,

@@ -27,20 +27,20 @@ const PLAN: &str = "checks:
 
 /// One commit of the app: when it began and ended (since the epoch), and whether it failed.
 #[derive(Debug, Clone, Copy)]
-struct Commit {
-    began: f64,
-    ended: f64,
-    failed: bool,
+pub(crate) struct Commit {
+    pub(crate) began: f64,
+    pub(crate) ended: f64,
+    pub(crate) failed: bool,
 }
 
 /// Whether a commit waited for the pause `start..end` to end: it was in flight when the pause
 /// ended and had waited at least half of it (it may have begun a moment before `start`, which is
 /// taken once the lock is held).
-fn waited_out(c: &Commit, start: f64, end: f64) -> bool {
+pub(crate) fn waited_out(c: &Commit, start: f64, end: f64) -> bool {
     c.began < end && c.ended >= end - 0.01 && c.ended - c.began >= (end - start) / 2.0
 }
 
-fn epoch() -> f64 {
+pub(crate) fn epoch() -> f64 {
     SystemTime::now()
         .duration_since(SystemTime::UNIX_EPOCH)
         .unwrap()
@@ -711,7 +711,9 @@ fn a_row_rejected_for_its_parent_loads_in_the_cutover_when_only_the_parent_was_w
 
 /// The app on a PostgreSQL source: per commit, a new account and the tally of commits so far
 /// (`tally.last = n`), every 3 ms, without a `lock_timeout` (it waits out a pause).
-fn postgres_writer(url: &str) -> (Arc<AtomicBool>, std::thread::JoinHandle<Vec<Commit>>) {
+pub(crate) fn postgres_writer(
+    url: &str,
+) -> (Arc<AtomicBool>, std::thread::JoinHandle<Vec<Commit>>) {
     let stop = Arc::new(AtomicBool::new(false));
     let stopping = Arc::clone(&stop);
     let url = url.to_owned();

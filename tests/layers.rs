@@ -221,6 +221,7 @@ const DISPATCH: &[&str] = &[
     "engines/pause.rs",
     "engines/digest.rs",
     "engines/changes.rs",
+    "engines/writer.rs",
 ];
 
 /// Files another branch is changing that still name an engine, each to be closed by its

@@ -14,6 +14,9 @@ use crate::run::cutover::{cutover, CutoverOptions};
 use crate::signals;
 
 pub fn run(args: &CutoverArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<u8, Failure> {
+    if args.reverse {
+        return super::cutover_reverse::run(args, out, err);
+    }
     // A signal inside the window ends the process: the pause ends with it (the lock is the
     // process's), and the final sync's transaction rolls back.
     signals::install().map_err(|e| Failure::Other(anyhow::anyhow!(e)))?;

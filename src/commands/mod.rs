@@ -3,6 +3,7 @@
 
 mod check;
 mod cutover;
+mod cutover_reverse;
 mod graph;
 mod init;
 mod plan;

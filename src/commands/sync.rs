@@ -1,5 +1,6 @@
-//! `decant sync PLAN [--dry-run | --follow]`: after a completed run, apply the source's inserts,
-//! updates and deletes since; print per table what changed and the wall time; or follow the source.
+//! `decant sync PLAN [--dry-run | --follow | --reverse]`: after a completed run, apply the source's
+//! inserts, updates and deletes since; print per table what changed and the wall time; or follow
+//! the source; or, the way back, bring the old SQLite file up to the target.
 
 use std::io::Write;
 
@@ -8,7 +9,9 @@ use anyhow::Context;
 use super::run::report_location;
 use super::{prepare_and_warn, Failure, Profiling, EXIT_CHECKS_FAILED, EXIT_OK, EXIT_USAGE};
 use crate::cli::SyncArgs;
+use crate::report::sync::write_reverse_summary;
 use crate::signals;
+use crate::sync::reverse::sync_reverse;
 use crate::sync::sync;
 use crate::url::redact_text;
 
@@ -23,6 +26,9 @@ pub fn run(args: &SyncArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<
         std::process::exit(signals::exit_code(signal).into());
     })));
     let prepared = prepare_and_warn(&args.plan, Profiling::Needed, err)?;
+    if args.reverse {
+        return reverse(args, &prepared, out, err);
+    }
     if args.follow {
         return follow(args, &prepared, out, err);
     }
@@ -117,4 +123,34 @@ fn follow(
             std::thread::sleep(rest);
         }
     }
+}
+
+/// `--reverse`: the old SQLite file brought up to the target; the rows it cannot hold are
+/// listed (table, key, column, value, reason) and make the exit code 1.
+fn reverse(
+    args: &SyncArgs,
+    prepared: &crate::prepare::Prepared,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<u8, Failure> {
+    let report = match sync_reverse(prepared, &prepared.loaded.plan.target.url, args.dry_run) {
+        Ok(report) => report,
+        Err(e) => {
+            writeln!(err, "error: {}", redact_text(&crate::errors::chain(&e)))?;
+            return Ok(EXIT_USAGE);
+        }
+    };
+    write_reverse_summary(&report, out)?;
+    if !args.dry_run {
+        let (dir, stem) = report_location(prepared, &args.plan, args.report_dir.as_deref())?;
+        let path = dir.join(format!("{stem}.reverse-sync.report.json"));
+        std::fs::write(&path, serde_json::to_vec_pretty(&report).context("report")?)
+            .with_context(|| format!("cannot write `{}`", path.display()))?;
+        writeln!(out, "  report: {}", path.display())?;
+    }
+    Ok(if report.counts().rejected > 0 {
+        EXIT_CHECKS_FAILED
+    } else {
+        EXIT_OK
+    })
 }

@@ -7,7 +7,8 @@
 //! [`introspect_source`] fill the engine-neutral [`crate::catalog::Catalog`];
 //! [`default_mapping`] routes a column to its engine's type mapping. The rest of the code
 //! holds these types and never names an engine's connection (`tests/layers.rs` keeps it so);
-//! the SQL an engine runs is in its folder or in `templates/<engine>/`.
+//! the SQL an engine runs is in its folder or in `templates/<engine>/`. [`WritableSource`]
+//! writes rows back into a source engine (SQLite), for the way back after a cutover.
 
 pub mod changes;
 mod count;
@@ -24,6 +25,7 @@ pub mod sqlite;
 pub(crate) mod target;
 pub mod url;
 pub(crate) mod value;
+pub mod writer;
 
 pub(crate) use count::count_with;
 pub use count::CountError;
@@ -34,3 +36,4 @@ pub use source::{AnotherSource, PageKey, SourceConnection, VisitError};
 pub use target::{TargetConnection, TYPE_OID};
 pub use url::{PlanSource, Unresolvable};
 pub use value::{AnyStorage, SourceRow, SqlValue};
+pub use writer::{Affinity, WritableSource, WriteError};

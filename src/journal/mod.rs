@@ -1,7 +1,8 @@
 //! decant's own tables in the target (`decant.runs`, `decant.steps`, `decant.decant_rejects`,
 //! `decant.table_baselines`, `decant.syncs`, `decant.source_windows`, `decant.app_definitions`),
 //! created and upgraded by embedded diesel migrations, every statement that reads or writes them
-//! (one file per table family), and the one-run-per-target lock.
+//! (one file per table family), and the one-run-per-target lock; [`reverse`] is the way back's
+//! journal, a sidecar file beside the SQLite file it describes.
 //!
 //! Exactly once: a step's `done` record is written by [`step_done`] inside the step's own
 //! transaction, on the lane connection that does the step's work, so PostgreSQL commits the
@@ -24,6 +25,7 @@ mod baselines;
 mod connect;
 mod locks;
 mod rejects;
+pub mod reverse;
 mod runs;
 mod steps;
 mod syncs;

@@ -131,6 +131,11 @@ pub struct Settings {
     /// a slug) is filled, at the cost of running the trigger per row.
     #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
     pub app_triggers: IndexMap<String, AppTriggers>,
+    /// The plan also runs backwards (`decant sync --reverse`, the way back after a cutover):
+    /// `validate` then refuses every column whose transform has no inverse (an expression
+    /// transform without `inverse:`), naming each one.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub reversible: bool,
 }
 
 /// What a load does with the app's triggers on one table.
@@ -169,6 +174,7 @@ impl Default for Settings {
             orphans: OrphanPolicy::default(),
             existing_keys: ExistingKeys::default(),
             app_triggers: IndexMap::new(),
+            reversible: false,
         }
     }
 }
@@ -291,6 +297,11 @@ pub struct TypeRule {
     /// A built-in transform name or a minijinja expression over `value` and `row`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub transform: Option<String>,
+    /// How `decant sync --reverse` brings a value back through an expression `transform`: a
+    /// minijinja expression over `value` (the target's value, as text) and `row`; its result
+    /// is stored as the source column's type stores it. Built-ins have their own inverse.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inverse: Option<String>,
 }
 
 /// The conditions of a type rule.
@@ -318,6 +329,11 @@ pub struct ColumnOverride {
     /// A built-in transform name or a minijinja expression over `value` and `row`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub transform: Option<String>,
+    /// How `decant sync --reverse` brings a value back through an expression `transform`: a
+    /// minijinja expression over `value` (the target's value, as text) and `row`; its result
+    /// is stored as the source column's type stores it. Built-ins have their own inverse.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inverse: Option<String>,
     /// The target column's default, as a PostgreSQL expression.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub default: Option<String>,
@@ -393,6 +409,8 @@ pub struct Step {
 pub enum StepPhase {
     /// Inside `decant cutover`'s write pause.
     Cutover,
+    /// Inside `decant cutover --reverse`'s write pause: the switch back to the old database.
+    CutoverReverse,
 }
 
 /// A check. Exactly one of `row_counts`, `checksums`, `foreign_keys`, `not_null`, `unique`,

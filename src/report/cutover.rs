@@ -3,6 +3,7 @@
 
 use crate::checks::CheckStatus;
 use crate::run::cutover::{CutoverReport, FinalSyncScope};
+use crate::run::cutover_reverse::ReverseCutoverReport;
 
 /// What the window did, on one line: the final sync's changes, sequences, checks, steps.
 pub fn summary(report: &CutoverReport) -> String {
@@ -146,5 +147,58 @@ fn scope_markdown(scope: &FinalSyncScope) -> String {
         }
     }
     md.push('\n');
+    md
+}
+
+/// The reverse cutover's report for people: the window first, then what happened inside it.
+pub fn reverse_markdown(report: &ReverseCutoverReport) -> String {
+    let mut md = format!(
+        "# Cutover back from PostgreSQL: `{}` (run {})\n\n",
+        report.plan, report.run_id
+    );
+    md.push_str(&format!(
+        "- outcome: {}\n- write pause: **{:.3} s** ({})\n- the old database had caught up {:.0} s before\n- every row compared through the inverse: {}\n- whole cutover: {:.3} s\n\n",
+        if report.failure.is_some() { "**failed**" } else { "done" },
+        report.pause_seconds.unwrap_or(0.0),
+        if report.pause_kind == "lock" {
+            "decant held the app's PostgreSQL tables"
+        } else {
+            "the operator stopped the app"
+        },
+        report.catch_up_age_seconds,
+        match report.verified_equal {
+            Some(true) => "equal",
+            Some(false) => "**DIFFERENT**",
+            None => "not reached",
+        },
+        report.seconds
+    ));
+    if let Some(failure) = &report.failure {
+        md.push_str(&format!("## Failure\n\n{failure}\n\n"));
+    }
+    if !report.stages.is_empty() {
+        md.push_str("## Inside the pause\n\n| stage | seconds |\n|---|---|\n");
+        for (stage, seconds) in &report.stages {
+            md.push_str(&format!("| {stage} | {seconds:.3} |\n"));
+        }
+        md.push('\n');
+    }
+    if let Some(sync) = &report.sync {
+        md.push_str("## Final reverse sync\n\n| table | inserted | updated | deleted | rejected |\n|---|---|---|---|---|\n");
+        for t in &sync.tables {
+            md.push_str(&format!(
+                "| {} | {} | {} | {} | {} |\n",
+                t.source, t.inserted, t.updated, t.deleted, t.rejected
+            ));
+        }
+        md.push('\n');
+    }
+    for s in &report.steps {
+        md.push_str(&format!(
+            "### Step `{}`\n\n```\n{}\n```\n\n",
+            s.id,
+            s.output.trim_end()
+        ));
+    }
     md
 }

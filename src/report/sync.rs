@@ -2,7 +2,8 @@
 
 use std::io::{self, Write};
 
-use crate::sync::SyncReport;
+use crate::sync::reverse::ReverseReport;
+use crate::sync::{SyncReport, TableSync};
 
 /// What a sync applied (or, dry, would apply), in all and per table: inserts, updates,
 /// deletes and rejects, and how much of each table it compared.
@@ -44,6 +45,75 @@ pub fn write_summary(report: &SyncReport, out: &mut dyn Write) -> io::Result<()>
         )?;
     }
     Ok(())
+}
+
+/// What a reverse sync applied (or, dry, would apply): the settling of a killed one, the
+/// counts in all and per table, each row left out with its reason, the journal's record.
+pub fn write_reverse_summary(report: &ReverseReport, out: &mut dyn Write) -> io::Result<()> {
+    let c = report.counts();
+    if let Some((id, state)) = report.settled {
+        writeln!(
+            out,
+            "reverse sync {id}, killed before it ended, settled by the file's rows: {}",
+            serde_json::to_value(state)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default()
+        )?;
+    }
+    let verb = if report.dry_run {
+        "would apply"
+    } else {
+        "applied"
+    };
+    writeln!(
+        out,
+        "reverse sync from run {}'s target {verb}: {} inserted, {} updated, {} deleted, {} rejected in {:.2}s",
+        report.run_id, c.inserted, c.updated, c.deleted, c.rejected, report.seconds
+    )?;
+    if c.inserted + c.updated + c.deleted + c.rejected == 0 {
+        writeln!(
+            out,
+            "  nothing changed: the source already holds every row of the target"
+        )?;
+    }
+    writeln!(
+        out,
+        "  {:<28} {:>10} {:>10} {:>10} {:>9}",
+        "table", "insert", "update", "delete", "rejected"
+    )?;
+    for t in &report.tables {
+        write_reverse_table(t, out)?;
+    }
+    for r in &report.rejects {
+        writeln!(
+            out,
+            "  rejected: `{}` {}{}{}: {}",
+            r.table,
+            r.key,
+            r.column
+                .as_deref()
+                .map(|c| format!(" column `{c}`"))
+                .unwrap_or_default(),
+            r.value
+                .as_deref()
+                .map(|v| format!(" value {v}"))
+                .unwrap_or_default(),
+            r.reason
+        )?;
+    }
+    if let Some(id) = report.sync_id {
+        writeln!(out, "  journal: {} (sync {id})", report.journal)?;
+    }
+    Ok(())
+}
+
+fn write_reverse_table(t: &TableSync, out: &mut dyn Write) -> io::Result<()> {
+    writeln!(
+        out,
+        "  {:<28} {:>10} {:>10} {:>10} {:>9}",
+        t.source, t.inserted, t.updated, t.deleted, t.rejected
+    )
 }
 
 #[cfg(test)]

@@ -319,13 +319,32 @@ pub(super) fn resolve_table_columns(
         if let Some(Transform::Builtin(b)) = &transform {
             if let Some(wants) = idle_builtin(*b, decision.target.family()) {
                 problems.push(Diagnostic::warning(
-                    transform_path,
+                    transform_path.clone(),
                     format!(
                         "`{}` does nothing on `{key}`, mapped to `{}`: it is for {wants}",
                         b.name(),
                         decision.target.sql()
                     ),
                 ));
+            }
+        }
+        let inverse = inverse_of(plan, over, &decision.rule);
+        if let Some(text) = inverse.as_deref() {
+            // Where it is written: beside the transform's own place.
+            let mut at = transform_path.clone();
+            if at.len() > 2 {
+                at.pop();
+            }
+            at.push("inverse".into());
+            if let Err(why) = check_expression(text) {
+                problems.push(Diagnostic::error(at, format!("inverse of `{key}`: {why}")));
+            }
+        } else if plan.settings.reversible {
+            if let Err(why) = crate::mapping::inverse::invertible(transform.as_ref(), None) {
+                problems.push(
+                    Diagnostic::error(transform_path.clone(), format!("`{key}` cannot go back: {why}"))
+                        .with_help("add `inverse:` beside the transform: an expression over `value` (the target's value as text) giving the source's value, e.g. `{{ value }}`; or leave `settings.reversible` off"),
+                );
             }
         }
         let is_rowid_identity = table.rowid_alias.as_deref() == Some(column.name.as_str())
@@ -356,6 +375,7 @@ pub(super) fn resolve_table_columns(
             target_type: decision.target,
             rule: decision.rule,
             transform,
+            inverse,
             nullable,
             default,
             generated: None,
@@ -473,6 +493,19 @@ pub(super) fn expression_context(columns: &[ResolvedColumn]) -> ExpressionContex
         );
     }
     ctx
+}
+
+/// The plan's `inverse:` of a column: the column's own override's, else the type rule's that
+/// gave its transform (`rule` is `types[i]`).
+fn inverse_of(plan: &Plan, over: Option<&ColumnOverride>, rule: &str) -> Option<String> {
+    if let Some(o) = over.filter(|o| o.transform.is_some() || o.inverse.is_some()) {
+        return o.inverse.clone();
+    }
+    let i = rule
+        .strip_prefix("types[")
+        .and_then(|r| r.strip_suffix(']'))
+        .and_then(|i| i.parse::<usize>().ok())?;
+    plan.types.get(i).and_then(|r| r.inverse.clone())
 }
 
 #[cfg(test)]

@@ -142,6 +142,9 @@ pub struct ResolvedColumn {
     /// The rule that chose the type.
     pub rule: String,
     pub transform: Option<Transform>,
+    /// The plan's `inverse:` of an expression transform: how `sync --reverse` brings a value back.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub inverse: Option<String>,
     pub nullable: bool,
     /// The target default, a PostgreSQL expression.
     pub default: Option<String>,

@@ -355,36 +355,10 @@ fn pause_stages(
             failing.join("; ")
         ));
     }
-    for step in plan
-        .steps
-        .iter()
-        .filter(|s| s.phase == Some(StepPhase::Cutover))
-    {
-        say(report, &format!("step `{}`", step.id));
-        let output = if let Some(run) = &step.run {
-            super::command::run_command(run, prepared.loaded.base_dir(), target_url)
-                .map_err(|e| format!("step `{}` failed: {e}", step.id))?
-                .text
-        } else if let Some(sql) = &step.sql {
-            target
-                .transaction::<_, diesel::result::Error, _>(|t| t.batch_execute(sql))
-                .map_err(|e| {
-                    format!(
-                        "step `{}` failed at `{}`: {}",
-                        step.id,
-                        sql.trim(),
-                        crate::errors::database_chain(&e)
-                    )
-                })?;
-            "ok".to_owned()
-        } else {
-            return Err(format!("step `{}` has neither `run` nor `sql`", step.id));
-        };
-        report.steps.push(StepOutput {
-            id: step.id.clone(),
-            output,
-        });
-    }
+    let steps = run_cutover_steps(prepared, StepPhase::Cutover, target_url, &mut |id| {
+        say(report, &format!("step `{id}`"))
+    })?;
+    report.steps = steps;
     if options.app_stopped {
         say(report, "verifying that the source did not change");
         let after = sync(prepared, target_url, true)
@@ -472,6 +446,52 @@ fn narrow_checks(
     )
 }
 
+/// Runs the plan's steps of `phase` in order (a command, or SQL in a transaction on the target
+/// at `target_url`), each announced by its id first; what each printed. The first failure
+/// ends them.
+pub(super) fn run_cutover_steps(
+    prepared: &Prepared,
+    phase: StepPhase,
+    target_url: &str,
+    announce: &mut dyn FnMut(&str),
+) -> Result<Vec<StepOutput>, String> {
+    let mut outputs = Vec::new();
+    for step in prepared
+        .loaded
+        .plan
+        .steps
+        .iter()
+        .filter(|s| s.phase == Some(phase))
+    {
+        announce(&step.id);
+        let output = if let Some(run) = &step.run {
+            super::command::run_command(run, prepared.loaded.base_dir(), target_url)
+                .map_err(|e| format!("step `{}` failed: {e}", step.id))?
+                .text
+        } else if let Some(sql) = &step.sql {
+            let mut target = journal::connect(target_url).map_err(|e| chain(&e))?;
+            target
+                .transaction::<_, diesel::result::Error, _>(|t| t.batch_execute(sql))
+                .map_err(|e| {
+                    format!(
+                        "step `{}` failed at `{}`: {}",
+                        step.id,
+                        sql.trim(),
+                        crate::errors::database_chain(&e)
+                    )
+                })?;
+            "ok".to_owned()
+        } else {
+            return Err(format!("step `{}` has neither `run` nor `sql`", step.id));
+        };
+        outputs.push(StepOutput {
+            id: step.id.clone(),
+            output,
+        });
+    }
+    Ok(outputs)
+}
+
 /// Refuses a cutover that would start from a run that did not finish, a target far behind
 /// the source, or checks that did not pass.
 fn preflight(prepared: &Prepared, options: &CutoverOptions) -> Result<(i64, f64), CutoverError> {
@@ -532,7 +552,7 @@ fn preflight(prepared: &Prepared, options: &CutoverOptions) -> Result<(i64, f64)
     Ok((run.id, age))
 }
 
-fn epoch_seconds() -> f64 {
+pub(super) fn epoch_seconds() -> f64 {
     SystemTime::now()
         .duration_since(SystemTime::UNIX_EPOCH)
         .map(|d| d.as_secs_f64())

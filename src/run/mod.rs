@@ -5,6 +5,7 @@ pub mod app_definitions;
 mod beside;
 pub mod command;
 pub mod cutover;
+pub mod cutover_reverse;
 mod errors;
 pub mod identity;
 pub mod orphan_watch;

@@ -10,12 +10,14 @@
 //!
 //! By job: [`digest`] finds the key windows the source changed in, [`compare`] the rows that
 //! differ there, [`rejects`] looks again at rows rejected before, [`apply`] stages and applies
-//! the changes; [`schema_hash`] is what a run records so a sync can tell it still fits.
+//! the changes; [`schema_hash`] is what a run records so a sync can tell it still fits;
+//! [`reverse`] is the way back, the old SQLite file brought up to the target.
 
 pub mod apply;
 pub mod compare;
 pub mod digest;
 pub mod rejects;
+pub mod reverse;
 pub mod schema_hash;
 
 use std::time::{Instant, SystemTime};
@@ -123,6 +125,20 @@ pub enum SyncError {
     },
     #[error("the sync's transaction failed: {}", crate::errors::database_chain(.0))]
     Transaction(#[from] diesel::result::Error),
+    #[error("comparing `{table}` with the SQLite file failed")]
+    ReverseCompare {
+        table: String,
+        #[source]
+        source: Box<reverse::compare::ReverseCompareError>,
+    },
+    #[error(
+        "writing into the SQLite file failed; its transaction is rolled back, nothing was applied"
+    )]
+    ReverseWrite(#[source] crate::engines::WriteError),
+    #[error("the way back's journal failed; nothing was applied")]
+    ReverseJournal(#[source] crate::journal::reverse::SidecarError),
+    #[error("the changes are committed to the SQLite file, but its journal record stays `applying`; the next reverse sync settles it as applied")]
+    ReverseJournalAfterCommit(#[source] crate::journal::reverse::SidecarError),
 }
 
 /// Brings the target of `prepared` up to the source's current content.

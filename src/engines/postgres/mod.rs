@@ -7,6 +7,7 @@ pub mod introspect;
 pub mod pause;
 pub mod query_sql;
 pub(crate) mod read;
+pub mod reverse;
 pub mod source;
 pub mod types;
 

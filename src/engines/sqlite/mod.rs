@@ -16,6 +16,7 @@ mod twin;
 pub mod types;
 mod value;
 mod wal;
+pub mod writer;
 
 pub use introspect::{
     introspect_sqlite, open_sqlite_read_only, quick_check, use_sqlite_multithread_mode,

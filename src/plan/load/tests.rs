@@ -125,6 +125,7 @@ fn design_plan_model() -> Plan {
             orphans: Default::default(),
             existing_keys: Default::default(),
             app_triggers: Default::default(),
+            reversible: false,
         },
         naming: Naming {
             identifiers: IdentifierCase::Preserve,
@@ -142,6 +143,7 @@ fn design_plan_model() -> Plan {
                 },
                 to: "timestamptz".to_owned(),
                 transform: None,
+                inverse: None,
             },
             TypeRule {
                 matcher: TypeMatch {
@@ -150,6 +152,7 @@ fn design_plan_model() -> Plan {
                 },
                 to: "uuid".to_owned(),
                 transform: Some("hex_to_uuid".to_owned()),
+                inverse: None,
             },
         ],
         columns,

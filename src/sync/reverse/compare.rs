@@ -1,0 +1,278 @@
+//! Which rows of one table differ between the target (mapped back through the plan's
+//! inverse) and the old SQLite file, by key: the rows to upsert, the keys to delete, the
+//! values the file cannot hold.
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+use xxhash_rust::xxh3::Xxh3;
+
+use crate::engines::postgres::reverse::{select_current_rows, TargetRead};
+use crate::engines::{SourceConnection, SqlValue, VisitError, WritableSource, WriteError};
+use crate::mapping::inverse::{shown, ColumnInverse};
+use crate::resolve::ResolvedTable;
+use crate::transform::TransformEnvironment;
+
+/// A target row the old schema cannot hold: left as the file has it, and reported.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReverseReject {
+    pub table: String,
+    /// The row's key, by source column name.
+    pub key: serde_json::Value,
+    /// The column whose value does not fit, when one does not.
+    pub column: Option<String>,
+    /// The value, as the target holds it.
+    pub value: Option<String>,
+    pub reason: String,
+}
+
+/// Why a table could not be compared.
+#[derive(Debug, thiserror::Error)]
+pub enum ReverseCompareError {
+    #[error("cannot read the file's rows")]
+    File(#[source] WriteError),
+    #[error("cannot read the target's rows")]
+    Target(#[source] diesel::result::Error),
+    #[error("column `{column}` has no way back: {reason}")]
+    NotInvertible { column: String, reason: String },
+}
+
+/// One table's differences.
+pub struct TableDiff<'p> {
+    pub table: &'p ResolvedTable,
+    /// Source column names, in row order.
+    pub columns: Vec<String>,
+    /// Source key column names.
+    pub keys: Vec<String>,
+    /// Rows to write (in the file's stored form), and whether each is new.
+    pub upserts: Vec<(Vec<SqlValue>, bool)>,
+    /// Key values of rows to delete.
+    pub deletes: Vec<Vec<SqlValue>>,
+    pub rejects: Vec<ReverseReject>,
+    /// The rows the file holds now (for the sums), by key.
+    pub before: HashMap<String, Vec<SqlValue>>,
+}
+
+impl TableDiff<'_> {
+    pub fn changes(&self) -> usize {
+        self.upserts.len() + self.deletes.len()
+    }
+}
+
+/// A key's values as one comparable text.
+pub fn key_text(values: &[SqlValue]) -> String {
+    let parts: Vec<String> = values.iter().map(shown).collect();
+    parts.join("\u{1f}")
+}
+
+/// The key as JSON, by column name, for reports.
+pub fn key_json(keys: &[String], values: &[SqlValue]) -> serde_json::Value {
+    let mut map = serde_json::Map::new();
+    for (k, v) in keys.iter().zip(values) {
+        map.insert(
+            k.clone(),
+            match v {
+                SqlValue::Null => serde_json::Value::Null,
+                SqlValue::Integer(i) => (*i).into(),
+                SqlValue::Real(f) => (*f).into(),
+                SqlValue::Text(t) => t.clone().into(),
+                other => shown(other).into(),
+            },
+        );
+    }
+    serde_json::Value::Object(map)
+}
+
+/// A row's hash, the same for the same values in the same storage classes.
+pub fn row_hash(values: &[SqlValue]) -> u64 {
+    let mut h = Xxh3::new();
+    for v in values {
+        match v {
+            SqlValue::Null => h.update(&[0]),
+            SqlValue::Integer(i) => {
+                h.update(&[1]);
+                h.update(&i.to_le_bytes());
+            }
+            SqlValue::Real(f) => {
+                h.update(&[2]);
+                h.update(&f.to_bits().to_le_bytes());
+            }
+            SqlValue::Text(t) => {
+                h.update(&[3]);
+                h.update(&(t.len() as u64).to_le_bytes());
+                h.update(t.as_bytes());
+            }
+            SqlValue::InvalidText(b) | SqlValue::Blob(b) => {
+                h.update(&[4]);
+                h.update(&(b.len() as u64).to_le_bytes());
+                h.update(b);
+            }
+        }
+    }
+    h.digest()
+}
+
+/// The wrapping sum of `rows`' hashes, as the sidecar journal keeps it.
+pub fn rows_sum<'r>(rows: impl Iterator<Item = &'r Vec<SqlValue>>) -> String {
+    let sum = rows.fold(0u64, |s, r| s.wrapping_add(row_hash(r)));
+    format!("{sum:016x}")
+}
+
+/// Compares `table`'s rows in the target (read on `target`, in `schema`) with the file's.
+pub fn diff_table<'p>(
+    table: &'p ResolvedTable,
+    schema: &str,
+    target: &mut SourceConnection,
+    file: &mut WritableSource,
+    env: &TransformEnvironment,
+) -> Result<TableDiff<'p>, ReverseCompareError> {
+    let copied: Vec<_> = table.copied_columns().collect();
+    let columns: Vec<String> = copied.iter().map(|c| c.source.clone()).collect();
+    let key_positions: Vec<usize> = table
+        .key_columns
+        .iter()
+        .filter_map(|k| columns.iter().position(|c| c == k))
+        .collect();
+    let keys: Vec<String> = key_positions.iter().map(|&i| columns[i].clone()).collect();
+    let stored = file
+        // Only the rows the plan carries: a row its filter leaves out is not the target's to delete.
+        .rows(&table.source, &columns, table.filter.as_deref())
+        .map_err(ReverseCompareError::File)?;
+    let inverses = copied
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            ColumnInverse::decide(
+                &c.target_type,
+                c.transform.as_ref(),
+                c.inverse.as_deref(),
+                file.affinity(&c.declared),
+                stored.iter().map(move |r| &r[i]),
+            )
+            .map_err(|reason| ReverseCompareError::NotInvertible {
+                column: c.source.clone(),
+                reason,
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let key_of = |row: &[SqlValue]| -> Vec<SqlValue> {
+        key_positions.iter().map(|&i| row[i].clone()).collect()
+    };
+    let mut before: HashMap<String, Vec<SqlValue>> = HashMap::with_capacity(stored.len());
+    for row in stored {
+        before.insert(key_text(&key_of(&row)), row);
+    }
+    let reads: Vec<(String, TargetRead)> = copied
+        .iter()
+        .zip(&inverses)
+        .map(|(c, inv)| (c.target.clone(), inv.read))
+        .collect();
+    let target_keys: Vec<String> = key_positions
+        .iter()
+        .map(|&i| copied[i].target.clone())
+        .collect();
+    let sql = select_current_rows(schema, &table.target, &reads, &target_keys);
+    // `row` of an `inverse:` expression: the target's row by source column name.
+    let wants_row = inverses.iter().any(|i| {
+        matches!(
+            i.form,
+            crate::mapping::inverse::StoredForm::Expression { .. }
+        )
+    });
+    let mut diff = TableDiff {
+        table,
+        columns: columns.clone(),
+        keys: keys.clone(),
+        upserts: Vec::new(),
+        deletes: Vec::new(),
+        rejects: Vec::new(),
+        before: HashMap::new(),
+    };
+    let mut seen: std::collections::HashSet<String> = std::collections::HashSet::new();
+    let visited = target.visit_rows::<std::convert::Infallible>(&sql, |values| {
+        let row = if wants_row {
+            minijinja::Value::from_iter(
+                columns
+                    .iter()
+                    .zip(&values)
+                    .map(|(c, v)| (c.clone(), jinja(v))),
+            )
+        } else {
+            minijinja::Value::from(())
+        };
+        let mut mapped = Vec::with_capacity(values.len());
+        let mut bad = None;
+        for ((value, inverse), column) in values.iter().zip(&inverses).zip(&columns) {
+            let shown_value = shown(value);
+            match inverse.back(value.clone(), &row, env) {
+                Ok(v) => mapped.push(v),
+                Err(reason) => {
+                    bad.get_or_insert((column.clone(), shown_value, reason));
+                    mapped.push(SqlValue::Null);
+                }
+            }
+        }
+        let key = key_of(&mapped);
+        let text = key_text(&key);
+        seen.insert(text.clone());
+        if let Some((column, value, reason)) = bad {
+            diff.rejects.push(ReverseReject {
+                table: table.source.clone(),
+                key: key_json(&keys, &key),
+                column: Some(column),
+                value: Some(value),
+                reason,
+            });
+            return Ok(());
+        }
+        match before.get(&text) {
+            Some(old) => {
+                let kept: Vec<bool> = old
+                    .iter()
+                    .zip(&mapped)
+                    .zip(&values)
+                    .zip(&inverses)
+                    .map(|(((o, m), t), inv)| inv.unchanged(o, t, m, &row, env))
+                    .collect();
+                if !kept.iter().all(|k| *k) {
+                    // The values that did not change keep their stored spelling (a JSON
+                    // document's key order, a date-time's fraction): the app, saving the row,
+                    // writes back what it read.
+                    let row: Vec<SqlValue> = mapped
+                        .into_iter()
+                        .zip(old)
+                        .zip(&kept)
+                        .map(|((m, o), k)| if *k { o.clone() } else { m })
+                        .collect();
+                    diff.upserts.push((row, false));
+                }
+            }
+            None => diff.upserts.push((mapped, true)),
+        }
+        Ok(())
+    });
+    match visited {
+        Ok(()) => {}
+        Err(VisitError::Read(e)) => return Err(ReverseCompareError::Target(e)),
+        Err(VisitError::Stopped(never)) => match never {},
+    }
+    for (text, row) in &before {
+        if !seen.contains(text) {
+            diff.deletes.push(key_of(row));
+        }
+    }
+    // Deterministic order: by key, as the target read them.
+    diff.deletes.sort_by_key(|k| key_text(k));
+    diff.before = before;
+    Ok(diff)
+}
+
+fn jinja(v: &SqlValue) -> minijinja::Value {
+    match v {
+        SqlValue::Null => minijinja::Value::from(()),
+        SqlValue::Integer(i) => minijinja::Value::from(*i),
+        SqlValue::Real(f) => minijinja::Value::from(*f),
+        SqlValue::Text(t) => minijinja::Value::from(t.as_str()),
+        other => minijinja::Value::from(shown(other)),
+    }
+}
