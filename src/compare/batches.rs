@@ -10,7 +10,7 @@ use xxhash_rust::xxh3::xxh3_64;
 use super::canonical::{field, integer_of_key, Canon};
 use super::display::display;
 use super::layout::Layout;
-use super::windows::Windows;
+use super::windows::KeyWindows;
 use super::{CompareError, Side};
 
 /// Rows and bytes per batch handed from a reading thread to the comparison.
@@ -141,7 +141,7 @@ pub(super) struct PassConfig<'a> {
 #[derive(Clone, Copy)]
 pub(super) enum Grouping<'a> {
     /// By value window of a single integer key: a window that differs can be read again.
-    KeyWindows(&'a Windows),
+    KeyWindows(&'a KeyWindows),
     /// The whole table as one group: any key, or none (then the sum is of a multiset).
     Whole,
 }
@@ -208,7 +208,7 @@ impl<'a> Producer<'a> {
         }
         let window = match grouping {
             Grouping::KeyWindows(windows) => {
-                (self.key.first() == Some(&1)).then(|| windows.index_of(integer_of_key(&self.key)))
+                (self.key.first() == Some(&1)).then(|| windows.window_of(integer_of_key(&self.key)))
             }
             Grouping::Whole => Some(0),
         };

@@ -232,7 +232,7 @@ pub(super) fn integer_key(v: i64) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::compare::windows::Windows;
+    use crate::compare::windows::KeyWindows;
 
     #[test]
     fn keys_sort_as_their_values() {
@@ -254,7 +254,10 @@ mod tests {
         t2.extend(key(Ty::Text, b"a", false));
         assert!(t1 < t2);
         assert_eq!(integer_of_key(&integer_key(-42)), -42);
-        let w = Windows { min: 1, width: 10 };
+        let w = KeyWindows {
+            key_min: 1,
+            width: 10,
+        };
         assert_eq!(w.end_of(1), 10);
         assert_eq!(w.end_of(10), 10);
         assert_eq!(w.end_of(11), 20);

@@ -8,7 +8,7 @@ use std::sync::mpsc::Receiver;
 use super::batches::{Batch, Meta, Msg, Summary, Unconverted, WindowSums};
 use super::canonical::{integer_key, integer_of_key};
 use super::report::{report_unconverted, Report};
-use super::windows::Windows;
+use super::windows::KeyWindows;
 use super::CHUNK;
 use super::{DifferenceKind, Side};
 
@@ -268,7 +268,7 @@ fn compare_rows(src: &Cursor, s: &[RowRef], tgt: &Cursor, t: &[RowRef], report: 
 pub(super) fn merge_ordered(
     mut src: Cursor,
     mut tgt: Cursor,
-    windows: Option<&Windows>,
+    windows: Option<&KeyWindows>,
     report: &mut Report<'_>,
 ) -> (u64, bool) {
     let mut s_rows: Vec<RowRef> = Vec::new();

@@ -14,7 +14,7 @@ use super::layout::Mode;
 use super::report::{report_unconverted, Report};
 use super::source::read_source;
 use super::target::read_target;
-use super::windows::{differing_ranges, Windows};
+use super::windows::{differing_ranges, KeyWindows};
 use super::CHUNK;
 use super::{CompareError, DifferenceKind, RowDifference, Side};
 use crate::dialect::quote_ident;
@@ -128,9 +128,11 @@ impl Job<'_> {
             if let (Some(min), Some(max)) = (min, max) {
                 let rows = i128::from(self.table.source_rows.max(1));
                 let span = i128::from(max) - i128::from(min) + 1;
-                windows = Some(Windows {
-                    min: i128::from(min),
-                    width: (span * CHUNK as i128 / rows).max(1),
+                // A span too wide for i64 windows of CHUNK rows gets the widest: fewer windows.
+                let width = (span * CHUNK as i128 / rows).clamp(1, i128::from(i64::MAX));
+                windows = Some(KeyWindows {
+                    key_min: min,
+                    width: width as i64,
                 });
             }
             if let Some(n) = self.options.row_limit {

@@ -1,36 +1,7 @@
-//! Value windows over a single integer key: what a quick pass sums rows by, and the few key
-//! ranges the windows that differ are read again as.
+//! The few key ranges the windows that differ are read again as (the windows themselves are
+//! [`KeyWindows`], the sync's digests' own), and how those ranges are written in SQL.
 
-/// Value-range windows over a single integer key.
-pub(super) struct Windows {
-    pub(super) min: i128,
-    pub(super) width: i128,
-}
-
-impl Windows {
-    /// The last key of the window holding `k`.
-    pub(super) fn end_of(&self, k: i64) -> i64 {
-        self.bounds(self.index_of(k)).1
-    }
-
-    /// The index of the window holding `k` (negative below the source's smallest key).
-    pub(super) fn index_of(&self, k: i64) -> i64 {
-        // i64 arithmetic when it cannot overflow: this runs for every row of a quick pass.
-        if let (Ok(min), Ok(width)) = (i64::try_from(self.min), i64::try_from(self.width)) {
-            if let Some(offset) = k.checked_sub(min) {
-                return offset.div_euclid(width);
-            }
-        }
-        (i128::from(k) - self.min).div_euclid(self.width) as i64
-    }
-
-    /// The first and last key of window `index`, within the `i64` range.
-    fn bounds(&self, index: i64) -> (i64, i64) {
-        let clamp = |v: i128| v.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64;
-        let start = self.min + i128::from(index) * self.width;
-        (clamp(start), clamp(start + self.width - 1))
-    }
-}
+pub(super) use crate::engines::digest::KeyWindows;
 
 /// Windows that differ read again (at most this many key ranges), or the whole table.
 const MAX_RANGES: usize = 64;
@@ -39,16 +10,10 @@ const MAX_RANGES: usize = 64;
 /// differs or there are too many ranges to name in a WHERE clause.
 pub(super) fn differing_ranges(
     differing: &[Option<i64>],
-    windows: &Windows,
+    windows: &KeyWindows,
 ) -> Option<Vec<(i64, i64)>> {
-    let mut ranges: Vec<(i64, i64)> = Vec::new();
-    for w in differing {
-        let (start, end) = windows.bounds((*w)?);
-        match ranges.last_mut() {
-            Some(last) if last.1.checked_add(1) == Some(start) => last.1 = end,
-            _ => ranges.push((start, end)),
-        }
-    }
+    let indexes: Option<Vec<i64>> = differing.iter().copied().collect();
+    let ranges = windows.ranges(indexes?);
     (ranges.len() <= MAX_RANGES).then_some(ranges)
 }
 
@@ -80,32 +45,35 @@ mod tests {
 
     #[test]
     fn windows_cover_keys_below_the_smallest_and_at_the_ends_of_i64() {
-        let w = Windows {
-            min: 100,
+        let w = KeyWindows {
+            key_min: 100,
             width: 10,
         };
         assert_eq!(
-            (w.index_of(100), w.index_of(109), w.index_of(110)),
+            (w.window_of(100), w.window_of(109), w.window_of(110)),
             (0, 0, 1)
         );
         assert_eq!(
-            (w.index_of(99), w.index_of(90), w.index_of(89)),
+            (w.window_of(99), w.window_of(90), w.window_of(89)),
             (-1, -1, -2)
         );
         assert_eq!(w.bounds(-1), (90, 99));
         assert_eq!(w.end_of(105), 109);
-        let wide = Windows {
-            min: i128::from(i64::MIN),
+        let wide = KeyWindows {
+            key_min: i64::MIN,
             width: 1 << 62,
         };
-        assert_eq!(wide.index_of(i64::MAX), 3);
+        assert_eq!(wide.window_of(i64::MAX), 3);
         assert_eq!(wide.bounds(3).1, i64::MAX);
-        assert_eq!(wide.index_of(i64::MIN), 0);
+        assert_eq!(wide.window_of(i64::MIN), 0);
     }
 
     #[test]
     fn differing_windows_become_few_key_ranges() {
-        let w = Windows { min: 1, width: 100 };
+        let w = KeyWindows {
+            key_min: 1,
+            width: 100,
+        };
         assert_eq!(
             differing_ranges(&[Some(-1), Some(0), Some(1), Some(5)], &w),
             Some(vec![(-99, 200), (501, 600)])

@@ -10,6 +10,55 @@ use super::{SourceConnection, SqlValue};
 /// kept, and a sync compares the whole table.
 pub const MAX_WINDOWS: usize = 1 << 24;
 
+/// Windows of `width` consecutive integer keys from `key_min` (window `i` holds the keys from
+/// `key_min + i·width` on, negative `i` below `key_min`): what a sync's digests and a check's
+/// quick pass group rows by, so both name windows and their key ranges the same way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeyWindows {
+    pub key_min: i64,
+    /// Keys per window (at least 1).
+    pub width: i64,
+}
+
+impl KeyWindows {
+    /// The window of `key`, counted from `key_min` (negative below it).
+    pub fn window_of(&self, key: i64) -> i64 {
+        let width = self.width.max(1);
+        // Every row passes here: i64 arithmetic when it cannot overflow (i128 division is a
+        // library call).
+        if let Some(offset) = key.checked_sub(self.key_min) {
+            return offset.div_euclid(width);
+        }
+        (i128::from(key) - i128::from(self.key_min)).div_euclid(i128::from(width)) as i64
+    }
+
+    /// The first and last key of window `index`, within the `i64` range.
+    pub fn bounds(&self, index: i64) -> (i64, i64) {
+        let width = i128::from(self.width.max(1));
+        let start = i128::from(self.key_min) + i128::from(index) * width;
+        let clamp = |v: i128| v.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64;
+        (clamp(start), clamp(start + width - 1))
+    }
+
+    /// The last key of the window holding `key`.
+    pub fn end_of(&self, key: i64) -> i64 {
+        self.bounds(self.window_of(key)).1
+    }
+
+    /// The key ranges covering `windows` (in order), adjacent ones joined.
+    pub fn ranges(&self, windows: impl IntoIterator<Item = i64>) -> Vec<(i64, i64)> {
+        let mut ranges: Vec<(i64, i64)> = Vec::new();
+        for w in windows {
+            let (start, end) = self.bounds(w);
+            match ranges.last_mut() {
+                Some(last) if last.1.checked_add(1) == Some(start) => last.1 = end,
+                _ => ranges.push((start, end)),
+            }
+        }
+        ranges
+    }
+}
+
 /// Per key window, the wrapping sum of its rows' digests.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WindowSums {
@@ -22,41 +71,29 @@ pub struct WindowSums {
 }
 
 impl WindowSums {
+    /// The windows these sums are kept in.
+    pub fn windows(&self) -> KeyWindows {
+        KeyWindows {
+            key_min: self.key_min,
+            width: self.width,
+        }
+    }
+
     /// The window of `key`, or `None` below `key_min` or past [`MAX_WINDOWS`].
     pub fn index_of(&self, key: i64) -> Option<usize> {
-        // Every source row passes here: i64 arithmetic when it cannot overflow (i128
-        // division is a library call).
-        if let Some(offset) = key.checked_sub(self.key_min) {
-            return usize::try_from(offset / self.width)
-                .ok()
-                .filter(|i| offset >= 0 && *i < MAX_WINDOWS);
-        }
-        let offset = i128::from(key) - i128::from(self.key_min);
-        let index = offset.checked_div(i128::from(self.width))?;
-        (offset >= 0)
-            .then(|| usize::try_from(index).ok())
-            .flatten()
+        usize::try_from(self.windows().window_of(key))
+            .ok()
             .filter(|i| *i < MAX_WINDOWS)
     }
 
     /// The first and last key of window `index`.
     pub fn bounds(&self, index: usize) -> (i64, i64) {
-        let start = i128::from(self.key_min) + index as i128 * i128::from(self.width);
-        let clamp = |v: i128| v.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64;
-        (clamp(start), clamp(start + i128::from(self.width) - 1))
+        self.windows().bounds(index as i64)
     }
 
     /// The key ranges covering `windows` (in order), adjacent ones joined.
     pub fn ranges(&self, windows: impl IntoIterator<Item = usize>) -> Vec<(i64, i64)> {
-        let mut ranges: Vec<(i64, i64)> = Vec::new();
-        for w in windows {
-            let (start, end) = self.bounds(w);
-            match ranges.last_mut() {
-                Some(last) if last.1.checked_add(1) == Some(start) => last.1 = end,
-                _ => ranges.push((start, end)),
-            }
-        }
-        ranges
+        self.windows().ranges(windows.into_iter().map(|w| w as i64))
     }
 
     /// Adds a row's digest to the window of its `key`; false for a key that is no integer or
