@@ -157,6 +157,7 @@ const ENGINE_NAMES: &[(&str, &[&str])] = &[
             "Engine::Sqlite",
             "SourceConnection::Sqlite",
             "SourceUrl::Sqlite",
+            "WritableSource::Sqlite",
         ],
     ),
     (
@@ -167,11 +168,19 @@ const ENGINE_NAMES: &[(&str, &[&str])] = &[
             "Engine::Mysql",
             "SourceConnection::Mysql",
             "SourceUrl::Mysql",
+            "WritableSource::Mysql",
         ],
     ),
     (
         "postgres",
-        &["PgConnection", "diesel::pg", "TargetConnection::Postgres"],
+        &[
+            "PgConnection",
+            "diesel::pg",
+            "TargetConnection::Postgres",
+            "Engine::Postgres",
+            "SourceConnection::Postgres",
+            "SourceUrl::Postgres",
+        ],
     ),
 ];
 

@@ -9,6 +9,12 @@ use crate::engines::{
 };
 use crate::url::{redact_url, SourceUrl};
 
+/// The target read as a source: what the way back reads its rows from, and what the way
+/// back's write pause locks (the target is PostgreSQL).
+pub fn target_as_source(target_url: &str) -> SourceUrl {
+    SourceUrl::Postgres(target_url.to_owned())
+}
+
 /// Opens a source read-only (SQLite) or in decant's read session (MySQL/MariaDB).
 pub fn open_source(url: &SourceUrl) -> Result<SourceConnection, IntrospectError> {
     match url {

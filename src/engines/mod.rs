@@ -29,7 +29,7 @@ pub mod writer;
 
 pub(crate) use count::count_with;
 pub use count::CountError;
-pub use introspect::{introspect_source, open_source, IntrospectError};
+pub use introspect::{introspect_source, open_source, target_as_source, IntrospectError};
 pub use mapping::{default_mapping, TypeDecision};
 pub(crate) use source::share_out;
 pub use source::{AnotherSource, PageKey, SourceConnection, VisitError};

@@ -14,13 +14,13 @@ use serde::Serialize;
 
 use super::cutover::{epoch_seconds, run_cutover_steps, CutoverError, CutoverOptions, StepOutput};
 use crate::engines::pause::WritePause;
+use crate::engines::target_as_source;
 use crate::errors::chain;
 use crate::journal::reverse::ReverseState;
 use crate::plan::model::StepPhase;
 use crate::prepare::Prepared;
 use crate::signals;
 use crate::sync::reverse::{read_journal, sync_reverse, ReverseReport};
-use crate::url::SourceUrl;
 
 /// What a reverse cutover did, for `<plan>.cutover-reverse.report.json` and `.md`.
 #[derive(Debug, Clone, Serialize)]
@@ -106,7 +106,7 @@ pub fn cutover_reverse(
             .collect();
         let url = with_search_path(&target_url, &prepared.resolved.schema);
         Some(WritePause::begin(
-            &SourceUrl::Postgres(url),
+            &target_as_source(&url),
             &tables,
             options.lock_wait,
         )?)

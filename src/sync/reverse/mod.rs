@@ -16,13 +16,13 @@ use std::time::Instant;
 use serde::Serialize;
 
 use super::{schema_hash::schema_hash, SyncError, TableSync};
-use crate::engines::{open_source, SourceConnection, WritableSource};
+use crate::engines::{open_source, target_as_source, SourceConnection, WritableSource};
 use crate::journal::reverse::{sidecar_path, ReverseJournal, ReverseRecord, ReverseState};
 use crate::journal::{self, RunState, SyncCounts};
 use crate::prepare::Prepared;
 use crate::signals;
 use crate::transform::TransformEnvironment;
-use crate::url::{parse_source_url, SourceUrl};
+use crate::url::parse_source_url;
 
 pub use compare::ReverseReject;
 
@@ -118,8 +118,7 @@ pub fn sync_reverse(
     journal::lock_target(&mut journal_conn, &resolved.schema)?;
     let outcome = (|| {
         let run = newest_succeeded_run(prepared, &mut journal_conn)?;
-        let mut target =
-            open_source(&SourceUrl::Postgres(target_url.to_owned())).map_err(SyncError::Source)?;
+        let mut target = open_source(&target_as_source(target_url)).map_err(SyncError::Source)?;
         target.begin_snapshot().map_err(SyncError::Read)?;
         file.begin().map_err(SyncError::ReverseWrite)?;
         let result = reverse_in_transaction(
