@@ -358,6 +358,29 @@ fn a_cutover_refuses_before_any_pause_when_the_run_did_not_finish_or_the_target_
     assert!(stale.stderr.contains("decant sync"), "{}", stale.stderr);
     // After a sync it goes ahead; with --app-stopped and no writer it verifies nothing changed.
     assert_exit(&decant(&s, &["sync", "plan.yaml"], None), 0);
+    // A run report that is not JSON cannot say the run's checks passed: refused, not read as
+    // no report at all.
+    let run_report = s.path("reports/plan.report.json");
+    let written = std::fs::read_to_string(&run_report).unwrap();
+    std::fs::write(&run_report, "{ \"run_id\": 1, cut short").unwrap();
+    let garbled = decant(
+        &s,
+        &[
+            "cutover",
+            "plan.yaml",
+            "--app-stopped",
+            "--report-dir",
+            "reports",
+        ],
+        None,
+    );
+    assert_exit(&garbled, 2);
+    assert!(
+        garbled.stderr.contains("is not a report decant wrote"),
+        "{}",
+        garbled.stderr
+    );
+    std::fs::write(&run_report, written).unwrap();
     let stopped = decant(
         &s,
         &[

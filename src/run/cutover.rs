@@ -526,7 +526,14 @@ fn preflight(prepared: &Prepared, options: &CutoverOptions) -> Result<(i64, f64)
     }
     if let Some(path) = &options.run_report {
         if let Ok(text) = std::fs::read_to_string(path) {
-            let value: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+            // A report that is not JSON hides whether the run's checks passed: refuse.
+            let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+                CutoverError::Refused(format!(
+                    "the run report `{}` is not a report decant wrote ({e}): it cannot say whether run {}'s checks passed; run `decant check` and write it again, or move it away",
+                    path.display(),
+                    run.id
+                ))
+            })?;
             if value["run_id"].as_i64() == Some(run.id) {
                 let failed: Vec<String> = value["checks"]
                     .as_array()
