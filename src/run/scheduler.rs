@@ -305,7 +305,11 @@ impl<'p> Scheduler<'p> {
                 .reject(r.clone())
                 .map_err(|e| failed(StepError::Copy(e)))?;
         }
-        let _ = loader.rejects.file.flush();
+        loader
+            .rejects
+            .file
+            .flush()
+            .map_err(|e| failed(StepError::Copy(e)))?;
         Ok(match rejected.len() {
             0 => "done".to_owned(),
             n => format!("done, {n} row(s) rejected because their parent row was"),

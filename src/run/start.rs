@@ -326,8 +326,18 @@ pub fn execute(
     let found_orphans = std::mem::take(&mut scheduler.known_orphans);
     drop(scheduler);
     let mut loader = loader.into_inner().unwrap_or_else(|p| p.into_inner());
+    // The read snapshot wrote nothing: ending it cannot lose anything, and the connection
+    // goes next.
     let _ = loader.source.end_snapshot();
-    let _ = loader.rejects.file.flush();
+    // Every rejected row is in `decant.decant_rejects` too; a rejects file that could not be
+    // written to its end is said, never passed over.
+    if let Err(e) = loader.rejects.file.flush() {
+        report.notes.push(format!(
+            "the rejects file `{}` may be incomplete: {}; `decant.decant_rejects` holds every rejected row",
+            report.rejects_file.display(),
+            crate::errors::chain(&e)
+        ));
+    }
     report.seconds = started.elapsed().as_secs_f64();
     conclude(
         &mut target,
