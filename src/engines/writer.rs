@@ -3,7 +3,12 @@
 
 use std::path::PathBuf;
 
-use crate::dialect::TemplateError;
+use diesel::backend::Backend;
+use diesel::query_builder::{BoxedSqlQuery, SqlQuery};
+use diesel::serialize::ToSql;
+use diesel::sql_types::{BigInt, Binary, Double, HasSqlType, Nullable, Text};
+
+use crate::dialect::{source_template, TemplateError, Templates};
 use crate::engines::mysql::writer::{self as mysql, MysqlWriter};
 use crate::engines::sqlite::writer::{self as sqlite, SqliteWriter};
 use crate::engines::SqlValue;
@@ -128,7 +133,8 @@ impl WritableSource {
         each_writer!(self, w => w.rows(table, columns, filter)).map_err(WriteError::Statement)
     }
 
-    /// Inserts `rows`, or updates the row with the same `keys` in place.
+    /// Inserts `rows`, or updates the row with the same `keys` in place: the engine's
+    /// `reverse_upsert` template, one `?` per value.
     pub fn upsert(
         &mut self,
         table: &str,
@@ -136,17 +142,41 @@ impl WritableSource {
         keys: &[String],
         rows: &[Vec<SqlValue>],
     ) -> Result<(), WriteError> {
-        each_writer!(self, w => w.upsert(table, columns, keys, rows))
+        let updated: Vec<&String> = columns.iter().filter(|c| !keys.contains(c)).collect();
+        let sql = self.render(
+            "reverse_upsert",
+            minijinja::context! { table, columns, keys, updated, rows => rows.len() },
+        )?;
+        self.execute(&sql, rows)
     }
 
-    /// Deletes the rows with these key values.
+    /// Deletes the rows with these key values: the engine's `reverse_delete` template.
     pub fn delete(
         &mut self,
         table: &str,
         keys: &[String],
         rows: &[Vec<SqlValue>],
     ) -> Result<(), WriteError> {
-        each_writer!(self, w => w.delete(table, keys, rows))
+        let sql = self.render(
+            "reverse_delete",
+            minijinja::context! { table, keys, rows => rows.len() },
+        )?;
+        self.execute(&sql, rows)
+    }
+
+    /// The engine's template `operation`, rendered with `context`.
+    fn render(&self, operation: &str, context: minijinja::Value) -> Result<String, WriteError> {
+        let dialect = match self {
+            WritableSource::Sqlite(_) => "sqlite",
+            WritableSource::Mysql(_) => "mysql",
+        };
+        Ok(TEMPLATES.with(|t| t.render(&source_template(dialect, operation), context))?)
+    }
+
+    /// Runs `sql` with every value of `rows`, in order, bound to its `?`s.
+    fn execute(&mut self, sql: &str, rows: &[Vec<SqlValue>]) -> Result<(), WriteError> {
+        let values = rows.iter().flatten();
+        each_writer!(self, w => w.execute(sql, values)).map_err(WriteError::Statement)
     }
 
     /// Keys of `table`'s rows whose foreign key points at no row, with the table it points at.
@@ -162,4 +192,36 @@ impl WritableSource {
             WritableSource::Mysql(w) => w.foreign_key_violations(table, keys),
         }
     }
+}
+
+thread_local! {
+    /// decant's own templates, made once per thread for every statement the way back writes.
+    static TEMPLATES: Templates = Templates::new(None);
+}
+
+/// `sql` with `values` bound to its `?`s in order, in the storage class each holds: one binder
+/// for every engine the way back writes to.
+pub(crate) fn bound<'q, DB>(
+    sql: &'q str,
+    values: impl Iterator<Item = &'q SqlValue>,
+) -> BoxedSqlQuery<'q, DB, SqlQuery>
+where
+    DB: Backend + HasSqlType<BigInt> + HasSqlType<Double> + HasSqlType<Text> + HasSqlType<Binary>,
+    i64: ToSql<BigInt, DB>,
+    f64: ToSql<Double, DB>,
+    String: ToSql<Text, DB>,
+    Vec<u8>: ToSql<Binary, DB>,
+    Option<String>: ToSql<Nullable<Text>, DB>,
+{
+    let mut query = diesel::sql_query(sql).into_boxed::<DB>();
+    for value in values {
+        query = match value {
+            SqlValue::Null => query.bind::<Nullable<Text>, _>(None::<String>),
+            SqlValue::Integer(i) => query.bind::<BigInt, _>(*i),
+            SqlValue::Real(f) => query.bind::<Double, _>(*f),
+            SqlValue::Text(t) => query.bind::<Text, _>(t.clone()),
+            SqlValue::InvalidText(b) | SqlValue::Blob(b) => query.bind::<Binary, _>(b.clone()),
+        };
+    }
+    query
 }

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use diesel::connection::SimpleConnection;
 use diesel::mysql::Mysql;
-use diesel::sql_types::{BigInt, Binary, Double, Nullable, Text};
+use diesel::sql_types::Text;
 use diesel::{MysqlConnection, RunQueryDsl};
 use serde::Serialize;
 
@@ -173,36 +173,6 @@ impl MysqlWriter {
         (MAX_PARAMETERS / width.max(1)).clamp(1, MAX_ROWS)
     }
 
-    /// Inserts `rows` (values of `columns`), updating the row of the same `keys` in place.
-    pub fn upsert(
-        &mut self,
-        table: &str,
-        columns: &[String],
-        keys: &[String],
-        rows: &[Vec<SqlValue>],
-    ) -> Result<(), WriteError> {
-        let updated: Vec<&String> = columns.iter().filter(|c| !keys.contains(c)).collect();
-        let sql = self.templates.render(
-            "mysql/reverse_upsert.sql.j2",
-            minijinja::context! { table, columns, keys, updated, rows => rows.len() },
-        )?;
-        self.execute(&sql, rows.iter().flatten())
-    }
-
-    /// Deletes the rows whose `keys` hold one of `rows` (key values in `keys` order).
-    pub fn delete(
-        &mut self,
-        table: &str,
-        keys: &[String],
-        rows: &[Vec<SqlValue>],
-    ) -> Result<(), WriteError> {
-        let sql = self.templates.render(
-            "mysql/reverse_delete.sql.j2",
-            minijinja::context! { table, keys, rows => rows.len() },
-        )?;
-        self.execute(&sql, rows.iter().flatten())
-    }
-
     /// The keys of the rows of `table` whose foreign key points at no row now, with the
     /// table each one points at: none while the server checks every statement (see
     /// [`Self::begin`]); asked all the same, as of every engine the way back writes to.
@@ -265,25 +235,14 @@ impl MysqlWriter {
     }
 
     /// Runs `sql` with `values` bound to its `?`s in order.
-    fn execute<'v>(
+    pub(crate) fn execute<'v>(
         &mut self,
-        sql: &str,
+        sql: &'v str,
         values: impl Iterator<Item = &'v SqlValue>,
-    ) -> Result<(), WriteError> {
-        let mut query = diesel::sql_query(sql).into_boxed::<Mysql>();
-        for value in values {
-            query = match value {
-                SqlValue::Null => query.bind::<Nullable<Text>, _>(None::<String>),
-                SqlValue::Integer(i) => query.bind::<BigInt, _>(*i),
-                SqlValue::Real(f) => query.bind::<Double, _>(*f),
-                SqlValue::Text(t) => query.bind::<Text, _>(t.clone()),
-                SqlValue::InvalidText(b) | SqlValue::Blob(b) => query.bind::<Binary, _>(b.clone()),
-            };
-        }
-        query
+    ) -> diesel::QueryResult<()> {
+        crate::engines::writer::bound::<Mysql>(sql, values)
             .execute(&mut self.conn)
             .map(|_| ())
-            .map_err(WriteError::Statement)
     }
 }
 

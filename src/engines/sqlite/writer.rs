@@ -4,11 +4,9 @@
 use std::path::{Path, PathBuf};
 
 use diesel::connection::SimpleConnection;
-use diesel::sql_types::{BigInt, Binary, Double, Nullable, Text};
-use diesel::sqlite::Sqlite;
 use diesel::{Connection, RunQueryDsl, SqliteConnection};
 
-use crate::dialect::{quote_ident, quote_literal, Templates};
+use crate::dialect::{quote_ident, quote_literal};
 use crate::engines::writer::{Affinity, WriteError};
 use crate::engines::{SourceRow, SqlValue};
 
@@ -22,7 +20,6 @@ const MAX_ROWS: usize = 500;
 pub struct SqliteWriter {
     conn: SqliteConnection,
     path: PathBuf,
-    templates: Templates,
 }
 
 impl SqliteWriter {
@@ -45,7 +42,6 @@ impl SqliteWriter {
         Ok(SqliteWriter {
             conn,
             path: path.to_path_buf(),
-            templates: Templates::new(None),
         })
     }
 
@@ -109,36 +105,6 @@ impl SqliteWriter {
         (MAX_PARAMETERS / width.max(1)).clamp(1, MAX_ROWS)
     }
 
-    /// Inserts `rows` (values of `columns`), updating the row of the same `keys` in place.
-    pub fn upsert(
-        &mut self,
-        table: &str,
-        columns: &[String],
-        keys: &[String],
-        rows: &[Vec<SqlValue>],
-    ) -> Result<(), WriteError> {
-        let updated: Vec<&String> = columns.iter().filter(|c| !keys.contains(c)).collect();
-        let sql = self.templates.render(
-            "sqlite/reverse_upsert.sql.j2",
-            minijinja::context! { table, columns, keys, updated, rows => rows.len() },
-        )?;
-        self.execute(&sql, rows.iter().flatten())
-    }
-
-    /// Deletes the rows whose `keys` hold one of `rows` (key values in `keys` order).
-    pub fn delete(
-        &mut self,
-        table: &str,
-        keys: &[String],
-        rows: &[Vec<SqlValue>],
-    ) -> Result<(), WriteError> {
-        let sql = self.templates.render(
-            "sqlite/reverse_delete.sql.j2",
-            minijinja::context! { table, keys, rows => rows.len() },
-        )?;
-        self.execute(&sql, rows.iter().flatten())
-    }
-
     /// The keys of the rows of `table` whose foreign key points at no row now, with the
     /// table each one points at: what the transaction would fail on at COMMIT when the
     /// constraint is deferred (Django's are).
@@ -172,25 +138,14 @@ impl SqliteWriter {
     }
 
     /// Runs `sql` with `values` bound to its `?`s in order.
-    fn execute<'v>(
+    pub(crate) fn execute<'v>(
         &mut self,
-        sql: &str,
+        sql: &'v str,
         values: impl Iterator<Item = &'v SqlValue>,
-    ) -> Result<(), WriteError> {
-        let mut query = diesel::sql_query(sql).into_boxed::<Sqlite>();
-        for value in values {
-            query = match value {
-                SqlValue::Null => query.bind::<Nullable<Text>, _>(None::<String>),
-                SqlValue::Integer(i) => query.bind::<BigInt, _>(*i),
-                SqlValue::Real(f) => query.bind::<Double, _>(*f),
-                SqlValue::Text(t) => query.bind::<Text, _>(t.clone()),
-                SqlValue::InvalidText(b) | SqlValue::Blob(b) => query.bind::<Binary, _>(b.clone()),
-            };
-        }
-        query
+    ) -> diesel::QueryResult<()> {
+        crate::engines::writer::bound::<diesel::sqlite::Sqlite>(sql, values)
             .execute(&mut self.conn)
             .map(|_| ())
-            .map_err(WriteError::Statement)
     }
 }
 
