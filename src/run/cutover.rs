@@ -196,15 +196,9 @@ pub fn cutover(
     say("write pause: the source's writers wait now");
     signals::test_point("paused", "cutover");
     let outcome = inside_the_pause(prepared, options, mark, &mut report, say);
-    let released = pause.map(WritePause::release);
-    report.pause_seconds = Some(paused.elapsed().as_secs_f64());
-    report.pause_ended_at = Some(epoch_seconds());
-    if let Some(Err(e)) = released {
-        // The lock ends with the connection, which is gone now too.
-        say(&format!(
-            "releasing the pause said: {e}; the lock ended with its connection"
-        ));
-    }
+    let (seconds, ended_at) = release_pause(pause, paused, say);
+    report.pause_seconds = Some(seconds);
+    report.pause_ended_at = Some(ended_at);
     if let Err(message) = outcome {
         report.failure = Some(format!(
             "{message}\nthe pause is released and the source was never written; the target holds {}: the app stays on the source. Fix the cause, then `decant sync` and `decant cutover` again",
@@ -229,13 +223,9 @@ fn inside_the_pause(
     say: &mut dyn FnMut(&str),
 ) -> Result<(), String> {
     // Each stage's seconds go into the report when the next one starts (and at the end).
-    let mut stage = Instant::now();
+    let mut clock = Instant::now();
     let mut say = |report: &mut CutoverReport, next: &str| {
-        if let Some((_, seconds)) = report.stages.last_mut() {
-            *seconds = stage.elapsed().as_secs_f64();
-        }
-        stage = Instant::now();
-        report.stages.push((next.to_owned(), 0.0));
+        next_stage(&mut report.stages, &mut clock, next);
         if next != "end" {
             say(next);
         }
@@ -444,6 +434,33 @@ fn narrow_checks(
         if changed.is_empty() { "none".to_owned() } else { changed.join(", ") },
         total - changed.len()
     )
+}
+
+/// Releases `pause`, held since `paused`, saying so when it did not end cleanly (the lock
+/// ended with its connection then); the pause's seconds and its end since the epoch.
+pub(super) fn release_pause(
+    pause: Option<WritePause>,
+    paused: Instant,
+    say: &mut dyn FnMut(&str),
+) -> (f64, f64) {
+    let released = pause.map(WritePause::release);
+    let seconds = paused.elapsed().as_secs_f64();
+    let ended_at = epoch_seconds();
+    if let Some(Err(e)) = released {
+        say(&format!(
+            "releasing the pause said: {e}; the lock ended with its connection"
+        ));
+    }
+    (seconds, ended_at)
+}
+
+/// Starts the window's stage `name`: the running stage's seconds go into `stages` first.
+pub(super) fn next_stage(stages: &mut Vec<(String, f64)>, clock: &mut Instant, name: &str) {
+    if let Some((_, seconds)) = stages.last_mut() {
+        *seconds = clock.elapsed().as_secs_f64();
+    }
+    *clock = Instant::now();
+    stages.push((name.to_owned(), 0.0));
 }
 
 /// Runs the plan's steps of `phase` in order (a command, or SQL in a transaction on the target

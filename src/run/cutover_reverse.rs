@@ -12,7 +12,10 @@ use std::time::Instant;
 
 use serde::Serialize;
 
-use super::cutover::{epoch_seconds, run_cutover_steps, CutoverError, CutoverOptions, StepOutput};
+use super::cutover::{
+    epoch_seconds, next_stage, release_pause, run_cutover_steps, CutoverError, CutoverOptions,
+    StepOutput,
+};
 use crate::engines::pause::WritePause;
 use crate::engines::target_as_source;
 use crate::errors::chain;
@@ -116,14 +119,9 @@ pub fn cutover_reverse(
     say("write pause: the app's writers on PostgreSQL wait now");
     signals::test_point("paused", "cutover-reverse");
     let outcome = inside_the_pause(prepared, &target_url, &mut report, say);
-    let released = pause.map(WritePause::release);
-    report.pause_seconds = Some(paused.elapsed().as_secs_f64());
-    report.pause_ended_at = Some(epoch_seconds());
-    if let Some(Err(e)) = released {
-        say(&format!(
-            "releasing the pause said: {e}; the locks ended with their connection"
-        ));
-    }
+    let (seconds, ended_at) = release_pause(pause, paused, say);
+    report.pause_seconds = Some(seconds);
+    report.pause_ended_at = Some(ended_at);
     if let Err(message) = outcome {
         report.failure = Some(format!(
             "{message}\nthe pause is released and PostgreSQL was never written; the old database holds {}: the app stays on PostgreSQL. Fix the cause, then `decant sync --reverse` and `decant cutover --reverse` again",
@@ -146,13 +144,9 @@ fn inside_the_pause(
     report: &mut ReverseCutoverReport,
     say: &mut dyn FnMut(&str),
 ) -> Result<(), String> {
-    let mut stage = Instant::now();
+    let mut clock = Instant::now();
     let mut next = |report: &mut ReverseCutoverReport, name: &str| {
-        if let Some((_, seconds)) = report.stages.last_mut() {
-            *seconds = stage.elapsed().as_secs_f64();
-        }
-        stage = Instant::now();
-        report.stages.push((name.to_owned(), 0.0));
+        next_stage(&mut report.stages, &mut clock, name);
         if name != "end" {
             say(name);
         }
