@@ -7,7 +7,11 @@ use std::collections::HashMap;
 use serde::Serialize;
 use xxhash_rust::xxh3::Xxh3;
 
-use crate::engines::postgres::reverse::{select_current_rows, TargetRead};
+use crate::engines::postgres::reverse::{select_current_rows, select_page, TargetRead};
+use crate::engines::postgres::TypeFamily;
+
+/// Rows per page of the target's read.
+const PAGE_ROWS: usize = 50_000;
 use crate::engines::{SourceConnection, SqlValue, VisitError, WritableSource, WriteError};
 use crate::mapping::inverse::{shown, ColumnInverse};
 use crate::resolve::ResolvedTable;
@@ -189,7 +193,7 @@ pub fn diff_table<'p>(
         before: HashMap::new(),
     };
     let mut seen: std::collections::HashSet<String> = std::collections::HashSet::new();
-    let visited = target.visit_rows::<std::convert::Infallible>(&sql, |values| {
+    let mut visit = |values: Vec<SqlValue>| -> Result<(), std::convert::Infallible> {
         let row = if wants_row {
             minijinja::Value::from_iter(
                 columns
@@ -240,11 +244,37 @@ pub fn diff_table<'p>(
             None => diff.upserts.push((mapped, true)),
         }
         Ok(())
-    });
-    match visited {
-        Ok(()) => {}
-        Err(VisitError::Read(e)) => return Err(ReverseCompareError::Target(e)),
-        Err(VisitError::Stopped(never)) => match never {},
+    };
+    // One integer key: pages of whole results, in key order. Else one query, row by row.
+    let integer_key = match (key_positions.as_slice(), target_keys.as_slice()) {
+        ([p], [k]) if copied[*p].target_type.family() == TypeFamily::Integer => Some(k),
+        _ => None,
+    };
+    if let Some(key) = integer_key {
+        let position = key_positions[0];
+        let mut after = None;
+        loop {
+            let page = select_page(schema, &table.target, &reads, key, after, PAGE_ROWS);
+            let rows = target
+                .load_rows(&page)
+                .map_err(ReverseCompareError::Target)?;
+            let full = rows.len() == PAGE_ROWS;
+            for values in rows {
+                if let SqlValue::Integer(k) = values[position] {
+                    after = Some(k);
+                }
+                let Ok(()) = visit(values);
+            }
+            if !full {
+                break;
+            }
+        }
+    } else {
+        match target.visit_rows(&sql, visit) {
+            Ok(()) => {}
+            Err(VisitError::Read(e)) => return Err(ReverseCompareError::Target(e)),
+            Err(VisitError::Stopped(never)) => match never {},
+        }
     }
     for (text, row) in &before {
         if !seen.contains(text) {
