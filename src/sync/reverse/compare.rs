@@ -54,12 +54,35 @@ pub struct TableDiff<'p> {
     pub deletes: Vec<Vec<SqlValue>>,
     pub rejects: Vec<ReverseReject>,
     /// The rows the file holds now (for the sums), by key.
-    pub before: HashMap<String, Vec<SqlValue>>,
+    pub before: HashMap<RowKey, Vec<SqlValue>>,
 }
 
 impl TableDiff<'_> {
     pub fn changes(&self) -> usize {
         self.upserts.len() + self.deletes.len()
+    }
+}
+
+/// A row's key values, hashed and compared without formatting them.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum KeyPart {
+    Null,
+    Integer(i64),
+    Real(u64),
+    Text(String),
+    Bytes(Vec<u8>),
+}
+
+/// A row's key.
+pub type RowKey = Vec<KeyPart>;
+
+fn key_part(v: &SqlValue) -> KeyPart {
+    match v {
+        SqlValue::Null => KeyPart::Null,
+        SqlValue::Integer(i) => KeyPart::Integer(*i),
+        SqlValue::Real(f) => KeyPart::Real(f.to_bits()),
+        SqlValue::Text(t) => KeyPart::Text(t.clone()),
+        SqlValue::InvalidText(b) | SqlValue::Blob(b) => KeyPart::Bytes(b.clone()),
     }
 }
 
@@ -162,9 +185,12 @@ pub fn diff_table<'p>(
     let key_of = |row: &[SqlValue]| -> Vec<SqlValue> {
         key_positions.iter().map(|&i| row[i].clone()).collect()
     };
-    let mut before: HashMap<String, Vec<SqlValue>> = HashMap::with_capacity(stored.len());
+    let row_key =
+        |row: &[SqlValue]| -> RowKey { key_positions.iter().map(|&i| key_part(&row[i])).collect() };
+    // Each with whether the target has it too.
+    let mut before: HashMap<RowKey, (Vec<SqlValue>, bool)> = HashMap::with_capacity(stored.len());
     for row in stored {
-        before.insert(key_text(&key_of(&row)), row);
+        before.insert(row_key(&row), (row, false));
     }
     let reads: Vec<(String, TargetRead)> = copied
         .iter()
@@ -192,7 +218,6 @@ pub fn diff_table<'p>(
         rejects: Vec::new(),
         before: HashMap::new(),
     };
-    let mut seen: std::collections::HashSet<String> = std::collections::HashSet::new();
     let mut visit = |values: Vec<SqlValue>| -> Result<(), std::convert::Infallible> {
         let row = if wants_row {
             minijinja::Value::from_iter(
@@ -207,18 +232,20 @@ pub fn diff_table<'p>(
         let mut mapped = Vec::with_capacity(values.len());
         let mut bad = None;
         for ((value, inverse), column) in values.iter().zip(&inverses).zip(&columns) {
-            let shown_value = shown(value);
             match inverse.back(value.clone(), &row, env) {
                 Ok(v) => mapped.push(v),
                 Err(reason) => {
-                    bad.get_or_insert((column.clone(), shown_value, reason));
+                    bad.get_or_insert((column.clone(), shown(value), reason));
                     mapped.push(SqlValue::Null);
                 }
             }
         }
         let key = key_of(&mapped);
-        let text = key_text(&key);
-        seen.insert(text.clone());
+        let found = before.get_mut(&row_key(&mapped));
+        let old = found.map(|(row, seen)| {
+            *seen = true;
+            &*row
+        });
         if let Some((column, value, reason)) = bad {
             diff.rejects.push(ReverseReject {
                 table: table.source.clone(),
@@ -229,7 +256,7 @@ pub fn diff_table<'p>(
             });
             return Ok(());
         }
-        match before.get(&text) {
+        match old {
             Some(old) => {
                 let same = old
                     .iter()
@@ -276,14 +303,14 @@ pub fn diff_table<'p>(
             Err(VisitError::Stopped(never)) => match never {},
         }
     }
-    for (text, row) in &before {
-        if !seen.contains(text) {
+    for (row, seen) in before.values() {
+        if !seen {
             diff.deletes.push(key_of(row));
         }
     }
-    // Deterministic order: by key, as the target read them.
+    // Deterministic order: by key.
     diff.deletes.sort_by_key(|k| key_text(k));
-    diff.before = before;
+    diff.before = before.into_iter().map(|(k, (row, _))| (k, row)).collect();
     Ok(diff)
 }
 
