@@ -170,6 +170,11 @@ pub struct CutoverArgs {
     /// Where the reports go (default: the plan's folder)
     #[arg(long)]
     pub report_dir: Option<PathBuf>,
+    /// The way back: switch from PostgreSQL to the old database (SQLite or MySQL). Pauses the
+    /// app's writers on PostgreSQL (table locks), runs a final `sync --reverse`, compares every
+    /// row through the inverse, then the plan's `phase: cutover_reverse` steps
+    #[arg(long, conflicts_with = "checksums")]
+    pub reverse: bool,
 }
 
 #[derive(Debug, clap::Args)]

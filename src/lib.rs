@@ -8,8 +8,8 @@
 //! Layers point down; a module uses its own layer and those below, never one above, and a test
 //! (`tests/layers.rs`) keeps it so:
 //!
-//! 1. [`errors`], [`url`], [`signals`], [`catalog`], [`migrations`], [`cli`], [`dialect`],
-//!    [`trace`] (`DECANT_TRACE_SQL`: every statement sent, as sent)
+//! 1. [`errors`], [`url`], [`signals`], [`colour`], [`catalog`], [`migrations`], [`cli`],
+//!    [`dialect`], [`trace`] (`DECANT_TRACE_SQL`: every statement sent, as sent)
 //! 2. [`plan`]
 //! 3. [`convert`] (a value to a PostgreSQL column's type: the typed conversions and encoders)
 //! 4. [`naming`], [`transform`], [`engines`] (every engine, one folder each, behind one seam:
@@ -19,10 +19,12 @@
 //! 6. [`copy`], [`graph`], [`render`], [`journal`], [`orphans`] (the source's orphan rows, settled)
 //! 7. [`prepare`] (the front half of every command), [`init`]
 //! 8. [`compare`] (the row-comparison engine checks and sync share)
-//! 9. [`checks`], [`report`], [`rehearse`]
+//! 9. [`checks`], [`rehearse`]
 //! 10. [`sync`] (the target brought up to a changed source, by job)
 //! 11. [`run`]
-//! 12. [`commands`], the only place errors become messages and exit codes
+//! 12. [`report`] (every table decant prints: the plan, checks, status, a run's, a sync's and a
+//!     cutover's reports), above what it prints
+//! 13. [`commands`], the only place errors become messages and exit codes
 
 //!
 //! Backends. [`engines`] holds one folder per engine — `sqlite/`, `mysql/` (sources) and
@@ -45,6 +47,7 @@
 pub mod catalog;
 pub mod checks;
 pub mod cli;
+pub mod colour;
 pub mod commands;
 pub mod compare;
 pub mod convert;

@@ -11,6 +11,7 @@ const LAYERS: &[&[&str]] = &[
         "errors",
         "url",
         "signals",
+        "colour",
         "catalog",
         "migrations",
         "cli",
@@ -25,9 +26,10 @@ const LAYERS: &[&[&str]] = &[
     &["copy", "graph", "render", "journal", "orphans"],
     &["prepare", "init"],
     &["compare"],
-    &["checks", "report", "rehearse"],
+    &["checks", "rehearse"],
     &["sync"],
     &["run"],
+    &["report"],
     &["commands"],
 ];
 
@@ -218,6 +220,7 @@ const DISPATCH: &[&str] = &[
     "engines/url.rs",
     "engines/pause.rs",
     "engines/digest.rs",
+    "engines/changes.rs",
     "engines/writer.rs",
 ];
 

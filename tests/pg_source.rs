@@ -221,3 +221,215 @@ fn a_snapshot_adopted_after_a_commit_still_sees_the_rows_as_they_were_when_expor
     adopt_snapshot(inner, &id).unwrap();
     assert_eq!(twin.integer("SELECT count(*) FROM t").unwrap(), Some(10));
 }
+
+/// A plan over `${SOURCE_DATABASE_URL}` with `workers` lanes, every row compared by the checks.
+fn checked_plan(dir: &std::path::Path, workers: u32) {
+    std::fs::write(
+        dir.join("plan.yaml"),
+        format!(
+            "version: 1\nname: checked\nsource: {{ url: \"${{SOURCE_DATABASE_URL}}\" }}\ntarget: {{ url: \"${{TARGET_DATABASE_URL}}\" }}\nsettings: {{ workers: {workers} }}\nchecks:\n  - row_counts: all\n  - checksums: all\n"
+        ),
+    )
+    .unwrap();
+}
+
+/// A digest of every row of `table` as text, in key order, and how many there are.
+fn fingerprint(db: &TestDatabase, table: &str) -> String {
+    query(
+        db,
+        &format!(
+            "SELECT count(*) || ' ' || md5(string_agg(t::text, E'\\n' ORDER BY id)) FROM {table} t"
+        ),
+    )
+}
+
+#[test]
+fn a_big_table_is_read_in_key_ranges_by_readers_that_adopt_the_first_ones_snapshot() {
+    // Past 200 000 rows with one integer key, a table is read in key ranges by `workers` (3)
+    // connections at once. The first exports its snapshot; paused right after, the app
+    // updates, deletes and inserts rows all over the key span and commits before the other
+    // two start. They adopt the exported snapshot, so every row loaded is as it was when the
+    // first began; a reader that began a snapshot of its own would load the app's changes.
+    use crate::support::cli::Paused;
+    let source = TestDatabase::new();
+    source
+        .connect()
+        .batch_execute(
+            "CREATE TABLE big (id bigint PRIMARY KEY, n integer NOT NULL, note text, at timestamptz);
+             INSERT INTO big SELECT g * 3 - 450000, g % 11, CASE WHEN g % 5 = 0 THEN NULL ELSE 'n' || g END,
+                 timestamptz '2024-01-01 00:00:00+00' + g * interval '1 minute'
+               FROM generate_series(1, 300000) g;
+             CREATE TABLE small (id integer PRIMARY KEY, big_id bigint REFERENCES big (id));
+             INSERT INTO small SELECT g, g * 3 - 450000 FROM generate_series(1, 100) g;
+             ANALYZE;",
+        )
+        .unwrap();
+    let before = fingerprint(&source, "big");
+    let target = TestDatabase::new();
+    let dir = tempfile::tempdir().unwrap();
+    checked_plan(dir.path(), 3);
+    let release = dir.path().join("release");
+    let run = Paused::start(
+        dir.path(),
+        &["run", "plan.yaml"],
+        &[
+            ("SOURCE_DATABASE_URL", source.url.as_str()),
+            ("TARGET_DATABASE_URL", target.url.as_str()),
+            ("DECANT_TEST_RELEASE", release.to_str().unwrap()),
+        ],
+        "exported:snapshot",
+    );
+    // No lock holds the app back: its changes commit while the run waits.
+    source
+        .connect()
+        .batch_execute(
+            "UPDATE big SET n = n + 100 WHERE id % 1000 = 0;
+             DELETE FROM big WHERE id % 777 = 1 AND id NOT IN (SELECT big_id FROM small);
+             INSERT INTO big SELECT g * 3 - 449999, 0, 'new', now() FROM generate_series(1, 300000, 997) g;",
+        )
+        .unwrap();
+    assert_ne!(fingerprint(&source, "big"), before, "the app changed rows");
+    std::fs::write(&release, "").unwrap();
+    let out = run.finish_within(std::time::Duration::from_secs(180));
+    assert_exit(&out, 0);
+    assert_all_checks_passed(&out);
+    let report: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("plan.report.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(report["source_readers"], 3, "{}", out.stdout);
+    assert_eq!(fingerprint(&target, "big"), before);
+    assert_eq!(query(&target, "SELECT count(*) FROM small"), "100");
+    // A sync then brings the app's changes: digested on two connections sharing one snapshot,
+    // in pages by key, against the windows the run kept as it loaded.
+    let sync = decant(dir.path(), &["sync", "plan.yaml"], &source, &target);
+    assert_exit(&sync, 0);
+    assert_eq!(fingerprint(&target, "big"), fingerprint(&source, "big"));
+    let big = sync
+        .stdout
+        .lines()
+        .find(|l| l.trim_start().starts_with("big"));
+    assert!(
+        big.is_some_and(|l| l.contains("key ranges") && !l.contains("whole table")),
+        "{}",
+        sync.stdout
+    );
+}
+
+#[test]
+fn a_sync_after_inserts_updates_and_deletes_on_a_postgres_source_leaves_every_row_equal() {
+    let source = TestDatabase::new();
+    source.connect().batch_execute(SOURCE).unwrap();
+    source
+        .connect()
+        .batch_execute(
+            "INSERT INTO events (happened, kind) SELECT timestamptz '2025-01-01 00:00:00+00' + n * interval '1 minute', 'bulk' || n FROM generate_series(1, 3000) n",
+        )
+        .unwrap();
+    let target = TestDatabase::new();
+    let dir = tempfile::tempdir().unwrap();
+    checked_plan(dir.path(), 2);
+    let run = decant(dir.path(), &["run", "plan.yaml"], &source, &target);
+    assert_exit(&run, 0);
+    // The app: new rows (ids from the sequences), changed values of every type, deleted rows,
+    // in each table, a changed JSON document and a timestamp moved across a DST change.
+    source
+        .connect()
+        .batch_execute(
+            "INSERT INTO customers (name, balance, profile, tags, born) VALUES ('Eve', 7.50, '{\"new\": true}', '{x}', '1999-01-01');
+             UPDATE customers SET profile = jsonb_set(profile, '{s}', '\"changed\"'), seen = '2024-03-31 02:30:00+02', lucky = '{7}', avatar = '\\x01' WHERE name = 'Ada';
+             UPDATE customers SET note = 'was null', active = true, score = 2.5 WHERE name = 'Bob';
+             INSERT INTO orders VALUES (2, 1, 'book', 3), (5, 1, 'cup', 1);
+             UPDATE orders SET quantity = quantity + 1 WHERE customer_id = 1 AND line = 2;
+             DELETE FROM orders WHERE customer_id = 3;
+             DELETE FROM events WHERE id % 97 = 0;
+             UPDATE events SET kind = kind || '!' WHERE id % 101 = 0;
+             INSERT INTO events (kind) VALUES ('late');",
+        )
+        .unwrap();
+    let sync = decant(dir.path(), &["sync", "plan.yaml"], &source, &target);
+    // Only the key windows whose sums changed since the run are compared.
+    let events = sync
+        .stdout
+        .lines()
+        .find(|l| l.trim_start().starts_with("events"));
+    assert!(
+        events.is_some_and(|l| l.contains("key ranges") && !l.contains("whole table")),
+        "{}",
+        sync.stdout
+    );
+    assert!(
+        sync.stdout
+            .contains("applied: 4 inserted, 33 updated, 32 deleted, 0 rejected"),
+        "{}",
+        sync.stdout
+    );
+    assert_exit(&sync, 0);
+    for (table, key) in TABLES {
+        assert_eq!(
+            rows(&target, table, key),
+            rows(&source, table, key),
+            "{table}: {}",
+            sync.stdout
+        );
+    }
+    let check = decant(dir.path(), &["check", "plan.yaml"], &source, &target);
+    assert_exit(&check, 0);
+    assert_all_checks_passed(&check);
+    let again = decant(dir.path(), &["sync", "plan.yaml"], &source, &target);
+    assert_exit(&again, 0);
+    assert!(
+        again
+            .stdout
+            .contains("0 inserted, 0 updated, 0 deleted, 0 rejected"),
+        "{}",
+        again.stdout
+    );
+}
+
+#[test]
+fn a_snapshot_streams_every_row_in_order_and_a_read_stopped_early_leaves_the_connection_usable() {
+    use decant::engines::{SqlValue, VisitError};
+    let source = TestDatabase::new();
+    source
+        .connect()
+        .batch_execute(
+            "CREATE TABLE t (id integer PRIMARY KEY, doc text);
+             INSERT INTO t SELECT g, CASE WHEN g % 1000 = 0 THEN repeat('x', 100000) END FROM generate_series(1, 50000) g;",
+        )
+        .unwrap();
+    let url = decant::url::parse_source_url(&source.url, std::path::Path::new(".")).unwrap();
+    let mut reader = decant::engines::open_source(&url).unwrap();
+    reader.begin_snapshot().unwrap();
+    // Every row once, in order, wide ones among them.
+    let (mut rows, mut ids, mut wide, mut last) = (0u64, 0i64, 0u64, 0i64);
+    reader
+        .visit_rows("SELECT id, doc FROM t ORDER BY id", |row| {
+            let SqlValue::Integer(id) = row[0] else {
+                return Err(format!("{:?}", row[0]));
+            };
+            assert!(id > last, "{id} after {last}");
+            last = id;
+            rows += 1;
+            ids += id;
+            if matches!(&row[1], SqlValue::Text(t) if t.len() == 100000) {
+                wide += 1;
+            }
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!((rows, ids, wide), (50000, 50000 * 50001 / 2, 50));
+    // Stopped by the visitor after one row: the rest of the result is let go, the snapshot
+    // goes on.
+    let stopped = reader.visit_rows("SELECT id FROM t ORDER BY id", |_| Err("enough"));
+    assert!(matches!(stopped, Err(VisitError::Stopped("enough"))));
+    let mut again = 0;
+    reader
+        .visit_rows("SELECT id FROM t", |_| {
+            again += 1;
+            Ok::<(), ()>(())
+        })
+        .unwrap();
+    assert_eq!(again, 50000);
+    reader.end_snapshot().unwrap();
+}

@@ -246,6 +246,30 @@ fn rehearse_on_a_server_creates_and_drops_a_scratch_database() {
 }
 
 #[test]
+fn a_server_that_cannot_be_reached_is_said_with_its_cause() {
+    let s = Setup::savings("");
+    let out = s.rehearse(&["--server", UNREACHABLE_TARGET]);
+    assert_exit(&out, 2);
+    let lines: Vec<&str> = out.stderr.lines().collect();
+    let at = lines
+        .iter()
+        .position(|l| *l == format!("error: cannot connect to the server `{UNREACHABLE_TARGET}`"))
+        .unwrap_or_else(|| panic!("no connect error in:\n{}", out.stderr));
+    // libpq's own reason is the cause, on its own line, without a blank line after it.
+    let cause = lines.get(at + 1).copied().unwrap_or_default();
+    assert!(
+        cause.starts_with("  caused by: ") && cause.contains("127.0.0.1"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        lines.get(at + 2).is_none_or(|l| !l.is_empty()),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
 fn a_failed_rehearsal_writes_its_reports_with_the_failure_in_them() {
     let server = TestDatabase::new();
     let s = Setup::savings("  - { id: boom, sql: \"select 1/0\", after: [load] }\n");

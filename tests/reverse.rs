@@ -286,7 +286,7 @@ fn a_reverse_sync_right_after_a_run_applies_nothing_says_so_and_leaves_the_file_
     );
     assert!(
         out.stdout
-            .contains("nothing changed: the SQLite file already holds every row of the target"),
+            .contains("nothing changed: the source already holds every row of the target"),
         "{}",
         out.stdout
     );

@@ -45,28 +45,12 @@ pub struct CheckResult {
     pub differences: Vec<RowDifference>,
 }
 
-/// A check could not run.
+/// A check could not run. A failed query, a value that cannot be read and a journal that
+/// cannot be read are the row comparison's errors too: [`CompareError`] owns them, and a check
+/// wraps its (`CheckError::Compare`), built by [`CheckError::query`], [`CheckError::value`] and
+/// [`CheckError::journal`].
 #[derive(Debug, thiserror::Error)]
 pub enum CheckError {
-    /// A query failed; names the check, the database side and the SQL.
-    #[error("check `{check}`: query on the {side} failed: {sql}")]
-    Query {
-        check: String,
-        side: Side,
-        sql: String,
-        #[source]
-        source: diesel::result::Error,
-    },
-    /// A value could not be read or compared.
-    #[error("check `{check}`: {message}")]
-    Value { check: String, message: String },
-    /// Reading decant's journal (the newest run's rejects, its baselines) failed.
-    #[error("check `{check}`: reading decant's journal failed")]
-    Journal {
-        check: String,
-        #[source]
-        source: crate::journal::JournalError,
-    },
     /// The orphan search read a row key that is not JSON.
     #[error("check `{check}`")]
     Orphans {
@@ -84,7 +68,8 @@ pub enum CheckError {
         #[source]
         source: diesel::result::Error,
     },
-    /// The row comparison of a `checksums:` check could not run.
+    /// A query failed, a value could not be read or compared, or the journal could not be
+    /// read: in a check, or in the row comparison of a `checksums:` check.
     #[error(transparent)]
     Compare(#[from] CompareError),
 }
@@ -97,12 +82,23 @@ impl CheckError {
         sql: impl Into<String>,
         source: diesel::result::Error,
     ) -> Self {
-        CheckError::Query {
+        CheckError::Compare(CompareError::query(check, side, sql, source))
+    }
+
+    /// A value of the check `check` could not be read or compared.
+    pub fn value(check: impl Into<String>, message: impl Into<String>) -> Self {
+        CheckError::Compare(CompareError::Value {
             check: check.into(),
-            side,
-            sql: sql.into(),
+            message: message.into(),
+        })
+    }
+
+    /// Reading decant's journal (the newest run's rejects, its baselines) for `check` failed.
+    pub fn journal(check: impl Into<String>, source: crate::journal::JournalError) -> Self {
+        CheckError::Compare(CompareError::Journal {
+            check: check.into(),
             source,
-        }
+        })
     }
 }
 
@@ -359,15 +355,13 @@ pub fn read_only_on_target<T>(
     })
 }
 
-#[derive(diesel::QueryableByName)]
-pub(crate) struct Count {
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    pub n: i64,
-}
-
-/// `n` as a count: negative counts cannot happen, and read as 0.
-pub(crate) fn count(n: i64) -> u64 {
-    u64::try_from(n).unwrap_or(0)
+/// `12 check(s): 11 passed, 1 failed, 0 error(s)`.
+pub fn tally_line(results: &[CheckResult]) -> String {
+    let (pass, fail, error) = tally(results);
+    format!(
+        "{} check(s): {pass} passed, {fail} failed, {error} error(s)",
+        results.len()
+    )
 }
 
 /// How many passed, failed and could not run.

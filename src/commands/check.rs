@@ -4,14 +4,15 @@
 use std::io::Write;
 
 use super::{prepare_and_warn, Failure, Profiling, EXIT_CHECKS_FAILED, EXIT_OK};
+use crate::checks::tally_line;
 use crate::checks::{run_plan_checks, tally, Databases};
 use crate::cli::CheckArgs;
+use crate::colour;
 use crate::engines::open_source;
 use crate::engines::TargetConnection;
 use crate::errors::chain;
 use crate::journal::{self, RunState};
-use crate::report::checks::{tally_line, write_result};
-use crate::report::colour;
+use crate::report::checks::write_result;
 use crate::run::identity::source_fingerprint;
 use crate::signals;
 use crate::url::{parse_source_url, redact_url, SourceUrl};

@@ -3,6 +3,7 @@
 
 mod check;
 mod cutover;
+mod cutover_reverse;
 mod graph;
 mod init;
 mod plan;
@@ -60,7 +61,9 @@ pub fn execute(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
             // The last guard: no message prints a password, whoever wrote it.
             let _ = writeln!(err, "error: {}", redact_text(&e.to_string()));
             for cause in e.chain().skip(1) {
-                let _ = writeln!(err, "  caused by: {}", redact_text(&cause.to_string()));
+                // A libpq message ends with a newline: the line ends here anyway.
+                let cause = cause.to_string();
+                let _ = writeln!(err, "  caused by: {}", redact_text(cause.trim_end()));
             }
             EXIT_USAGE
         }

@@ -73,7 +73,7 @@ pub fn run(args: &RehearseArgs, out: &mut dyn Write, err: &mut dyn Write) -> Res
             writeln!(
                 err,
                 "error: the rehearsal failed: {}",
-                redact_text(&crate::errors::chain(&e))
+                redact_text(&e.text())
             )?;
             if let Some(line) = e.completed_line() {
                 writeln!(err, "{line}")?;
@@ -87,7 +87,11 @@ pub fn run(args: &RehearseArgs, out: &mut dyn Write, err: &mut dyn Write) -> Res
         Ok(Ending::Kept) => writeln!(out, "{}", target.keep_note)?,
         Ok(Ending::Nothing) => {}
         Err(e) => {
-            writeln!(err, "error: cleaning up after the rehearsal: {e}")?;
+            writeln!(
+                err,
+                "error: cleaning up after the rehearsal: {}",
+                redact_text(&crate::errors::chain(&e))
+            )?;
             code = EXIT_USAGE;
         }
     }

@@ -62,7 +62,7 @@ pub fn run(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<u
                 return Ok(signals::exit_code(*signal));
             }
             // With its causes: a failed search or file names what failed under it.
-            writeln!(err, "error: {}", redact_text(&crate::errors::chain(&e)))?;
+            writeln!(err, "error: {}", redact_text(&e.text()))?;
             if let Some(line) = e.completed_line() {
                 writeln!(err, "{line}")?;
             }
@@ -218,7 +218,7 @@ pub(super) fn report_and_exit_code(
 ) -> anyhow::Result<u8> {
     let report = &report.redacted();
     let (json_path, md_path) = write_reports(report, dir, stem)?;
-    report.write_summary(out, crate::report::colour::for_stdout())?;
+    crate::report::run::write_summary(report, out, crate::colour::for_stdout())?;
     writeln!(
         out,
         "  reports: {} and {}",
@@ -243,7 +243,7 @@ fn write_reports(report: &RunReport, dir: &Path, stem: &str) -> anyhow::Result<(
     )
     .with_context(|| format!("cannot write `{}`", json_path.display()))?;
     let mut md = Vec::new();
-    report.write_markdown(&mut md)?;
+    crate::report::run::write_markdown(report, &mut md)?;
     std::fs::write(&md_path, md)
         .with_context(|| format!("cannot write `{}`", md_path.display()))?;
     Ok((json_path, md_path))

@@ -9,9 +9,10 @@ use anyhow::Context;
 use super::run::report_location;
 use super::{prepare_and_warn, Failure, Profiling, EXIT_CHECKS_FAILED, EXIT_OK, EXIT_USAGE};
 use crate::cli::SyncArgs;
+use crate::report::sync::write_reverse_summary;
 use crate::signals;
-use crate::sync::reverse::{sync_reverse, ReverseReport};
-use crate::sync::{sync, SyncReport, TableSync};
+use crate::sync::reverse::sync_reverse;
+use crate::sync::sync;
 use crate::url::redact_text;
 
 pub fn run(args: &SyncArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<u8, Failure> {
@@ -38,7 +39,7 @@ pub fn run(args: &SyncArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<
             return Ok(EXIT_USAGE);
         }
     };
-    write_summary(&report, out)?;
+    crate::report::sync::write_summary(&report, out)?;
     if !args.dry_run {
         let (dir, stem) = report_location(&prepared, &args.plan, args.report_dir.as_deref())?;
         let path = dir.join(format!("{stem}.sync.report.json"));
@@ -124,46 +125,6 @@ fn follow(
     }
 }
 
-fn write_summary(report: &SyncReport, out: &mut dyn Write) -> std::io::Result<()> {
-    let c = report.counts();
-    let verb = if report.dry_run {
-        "would apply"
-    } else {
-        "applied"
-    };
-    writeln!(
-        out,
-        "sync after run {} {verb}: {} inserted, {} updated, {} deleted, {} rejected in {:.2}s",
-        report.run_id, c.inserted, c.updated, c.deleted, c.rejected, report.seconds
-    )?;
-    writeln!(
-        out,
-        "  {:<28} {:>10} {:>10} {:>10} {:>9}  compared",
-        "table", "insert", "update", "delete", "rejected"
-    )?;
-    for t in &report.tables {
-        writeln!(
-            out,
-            "  {:<28} {:>10} {:>10} {:>10} {:>9}  {}{}",
-            t.source,
-            t.inserted,
-            t.updated,
-            t.deleted,
-            t.rejected,
-            match t.compared_ranges {
-                None => "whole table".to_owned(),
-                Some(1) => "1 key range".to_owned(),
-                Some(n) => format!("{n} key ranges"),
-            },
-            t.note
-                .as_deref()
-                .map(|n| format!("  ({n})"))
-                .unwrap_or_default()
-        )?;
-    }
-    Ok(())
-}
-
 /// `--reverse`: the old SQLite file brought up to the target; the rows it cannot hold are
 /// listed (table, key, column, value, reason) and make the exit code 1.
 fn reverse(
@@ -192,71 +153,4 @@ fn reverse(
     } else {
         EXIT_OK
     })
-}
-
-fn write_reverse_summary(report: &ReverseReport, out: &mut dyn Write) -> std::io::Result<()> {
-    let c = report.counts();
-    if let Some((id, state)) = report.settled {
-        writeln!(
-            out,
-            "reverse sync {id}, killed before it ended, settled by the file's rows: {}",
-            serde_json::to_value(state)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_owned))
-                .unwrap_or_default()
-        )?;
-    }
-    let verb = if report.dry_run {
-        "would apply"
-    } else {
-        "applied"
-    };
-    writeln!(
-        out,
-        "reverse sync from run {}'s target {verb}: {} inserted, {} updated, {} deleted, {} rejected in {:.2}s",
-        report.run_id, c.inserted, c.updated, c.deleted, c.rejected, report.seconds
-    )?;
-    if c.inserted + c.updated + c.deleted + c.rejected == 0 {
-        writeln!(
-            out,
-            "  nothing changed: the SQLite file already holds every row of the target"
-        )?;
-    }
-    writeln!(
-        out,
-        "  {:<28} {:>10} {:>10} {:>10} {:>9}",
-        "table", "insert", "update", "delete", "rejected"
-    )?;
-    for t in &report.tables {
-        write_reverse_table(t, out)?;
-    }
-    for r in &report.rejects {
-        writeln!(
-            out,
-            "  rejected: `{}` {}{}{}: {}",
-            r.table,
-            r.key,
-            r.column
-                .as_deref()
-                .map(|c| format!(" column `{c}`"))
-                .unwrap_or_default(),
-            r.value
-                .as_deref()
-                .map(|v| format!(" value {v}"))
-                .unwrap_or_default(),
-            r.reason
-        )?;
-    }
-    if let Some(id) = report.sync_id {
-        writeln!(out, "  journal: {} (sync {id})", report.journal)?;
-    }
-    Ok(())
-}
-
-fn write_reverse_table(t: &TableSync, out: &mut dyn Write) -> std::io::Result<()> {
-    writeln!(
-        out,
-        "  {:<28} {:>10} {:>10} {:>10} {:>9}",
-        t.source, t.inserted, t.updated, t.deleted, t.rejected
-    )
 }

@@ -133,8 +133,20 @@ pub(crate) fn boolean(val: &Val<'_>) -> Result<bool, Reason> {
 
 pub(crate) fn uuid(val: &Val<'_>) -> Result<[u8; 16], Reason> {
     match val {
-        Val::Blob(b) => <[u8; 16]>::try_from(b.as_ref())
-            .map_err(|_| format!("a {}-byte blob is not a UUID (expected 16 bytes)", b.len())),
+        // 16 bytes are the UUID itself; its text as bytes is what MariaDB's UUID type (10.7+,
+        // Django's UUIDField there) sends, flagged binary.
+        Val::Blob(b) => <[u8; 16]>::try_from(b.as_ref()).or_else(|_| {
+            std::str::from_utf8(b)
+                .ok()
+                .filter(|t| t.len() == 32 || t.len() == 36)
+                .and_then(parse_uuid)
+                .ok_or_else(|| {
+                    format!(
+                        "a {}-byte blob is not a UUID (expected 16 bytes, or the text of one)",
+                        b.len()
+                    )
+                })
+        }),
         Val::Text(t) => {
             parse_uuid(t).ok_or_else(|| format!("`{t}` is not a UUID (expected 32 hex digits)"))
         }

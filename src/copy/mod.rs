@@ -363,7 +363,7 @@ pub fn copy_table(
     }
 }
 
-/// Rows a MySQL table must have (by the catalog's count) to be read in key ranges by
+/// Rows a MySQL or PostgreSQL table must have (by the catalog's count) to be read in key ranges by
 /// several connections at once.
 pub const PARALLEL_READ_ROWS: u64 = 200_000;
 
@@ -371,7 +371,7 @@ pub const PARALLEL_READ_ROWS: u64 = 200_000;
 /// finishes early takes another.
 const RANGES_PER_READER: i64 = 4;
 
-/// The key ranges `table` is read in by `1 + twins` connections: for a MySQL table of at least
+/// The key ranges `table` is read in by `1 + twins` connections: for a server's table of at least
 /// [`PARALLEL_READ_ROWS`] rows with one integer key; `None` otherwise (one reader, in pages).
 fn parallel_ranges(
     source: &mut SourceConnection,
@@ -412,7 +412,7 @@ fn parallel_ranges(
 #[derive(Default)]
 pub struct ReadAlong<'a> {
     /// More connections on `source`'s snapshot ([`SourceConnection::begin_snapshot_with`]): a
-    /// big MySQL table with one integer key is read in key ranges by all of them at once.
+    /// big table of a server with one integer key is read in key ranges by all of them at once.
     pub twins: &'a mut [SourceConnection],
     /// Every row read (bad rows too) is added to it on the way.
     pub digest: Option<&'a mut StreamedDigest>,

@@ -223,17 +223,25 @@ impl SourceConnection {
 /// What a sync asks of a source about digests, so it never names an engine.
 impl SourceConnection {
     /// Whether a digest reads the load's own rows in pages by key, as a run's load reads them
-    /// (MySQL: a range of the primary key reads as cheaply as the whole table, and its first
-    /// and last value are in the index), rather than `SELECT key, *` as the rows lie (SQLite).
+    /// (a server's: a range of the primary key reads as cheaply as the whole table, and its
+    /// first and last value are in the index), rather than `SELECT key, *` as the rows lie
+    /// (SQLite).
     pub fn digests_in_pages(&self) -> bool {
-        matches!(self, SourceConnection::Mysql(_))
+        matches!(
+            self,
+            SourceConnection::Mysql(_) | SourceConnection::Postgres(_)
+        )
     }
 
-    /// Whether a second reader on this connection's snapshot starts under a global read lock
-    /// held for that moment ([`SourceConnection::begin_snapshot_with`]), rather than checked
-    /// after the fact ([`SourceConnection::begin_twin`]).
-    pub fn twin_under_global_lock(&self) -> bool {
-        matches!(self, SourceConnection::Mysql(_))
+    /// Whether a second reader on this connection's snapshot starts together with it
+    /// ([`SourceConnection::begin_snapshot_with`]: MySQL's under a global read lock held for
+    /// that moment, PostgreSQL's adopting the exported snapshot), rather than checked after
+    /// the fact ([`SourceConnection::begin_twin`], SQLite's).
+    pub fn twin_begins_with_the_snapshot(&self) -> bool {
+        matches!(
+            self,
+            SourceConnection::Mysql(_) | SourceConnection::Postgres(_)
+        )
     }
 }
 

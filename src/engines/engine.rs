@@ -107,12 +107,12 @@ impl Engine {
     }
 
     /// Whether a big table is read faster in key ranges on several connections sharing one
-    /// snapshot (MySQL, whose client holds one query's result; SQLite streams it).
+    /// snapshot: a server's (MySQL's client holds one query's result; a PostgreSQL backend
+    /// reads, encodes and sends one query's rows on one core), where SQLite streams in process.
     pub fn reads_key_ranges_side_by_side(self) -> bool {
         match self {
-            // PostgreSQL streams one query's rows (row by row), as SQLite does.
-            Engine::Sqlite | Engine::Postgres => false,
-            Engine::Mysql => true,
+            Engine::Sqlite => false,
+            Engine::Mysql | Engine::Postgres => true,
         }
     }
 
@@ -121,9 +121,7 @@ impl Engine {
     pub fn reads_side_by_side(self) -> bool {
         match self {
             Engine::Sqlite => false,
-            Engine::Mysql => true,
-            // Not wired for a PostgreSQL source yet: its searches run one after another.
-            Engine::Postgres => false,
+            Engine::Mysql | Engine::Postgres => true,
         }
     }
 

@@ -4,7 +4,9 @@
 use std::path::PathBuf;
 
 use crate::catalog::{Catalog, Column, Table};
-use crate::engines::{mysql, postgres, sqlite, AnotherSource, SourceConnection, SqlValue};
+use crate::engines::{
+    mysql, postgres, sqlite, AnotherSource, CountError, SourceConnection, SqlValue,
+};
 use crate::url::{redact_url, SourceUrl};
 
 /// Opens a source read-only (SQLite) or in decant's read session (MySQL/MariaDB).
@@ -158,6 +160,15 @@ pub(crate) fn query(
             sql: sql.to_owned(),
             source,
         })
+}
+
+/// A failed row count of `table`, as introspection reports it: its SQL and the error.
+pub(crate) fn count_failed(table: &str) -> impl FnOnce(CountError) -> IntrospectError + '_ {
+    move |e| IntrospectError::Query {
+        table: table.to_owned(),
+        sql: e.sql,
+        source: e.source,
+    }
 }
 
 /// A catalog value as text (NULL as empty).

@@ -10,6 +10,8 @@
 //! the SQL an engine runs is in its folder or in `templates/<engine>/`. [`WritableSource`]
 //! writes rows back into a source engine (SQLite), for the way back after a cutover.
 
+pub mod changes;
+mod count;
 pub mod digest;
 mod engine;
 mod introspect;
@@ -25,6 +27,8 @@ pub mod url;
 pub(crate) mod value;
 pub mod writer;
 
+pub(crate) use count::count_with;
+pub use count::CountError;
 pub use introspect::{introspect_source, open_source, IntrospectError};
 pub use mapping::{default_mapping, TypeDecision};
 pub(crate) use source::share_out;

@@ -9,11 +9,12 @@
 use std::sync::mpsc::sync_channel;
 
 use diesel::connection::{DefaultLoadingMode, SimpleConnection};
-use diesel::pg::PgRowByRowLoadingMode;
 use diesel::{MysqlConnection, PgConnection, RunQueryDsl, SqliteConnection};
 
+use crate::engines::count::{count_with, CountError};
 use crate::engines::mysql::pages::read_pages;
 use crate::engines::mysql::session as mysql;
+use crate::engines::postgres::read as postgres_read;
 use crate::engines::postgres::source as postgres;
 use crate::engines::{SourceRow, SqlValue};
 
@@ -111,6 +112,12 @@ impl SourceConnection {
         )
     }
 
+    /// The rows of `from` (SQL after FROM: a quoted table, or a join) that `filter` (a
+    /// condition in the source's SQL) lets through; every row without one.
+    pub fn count_rows(&mut self, from: &str, filter: Option<&str>) -> Result<u64, CountError> {
+        count_with(from, filter, |sql| self.integer(sql))
+    }
+
     /// The least and the greatest value of the integer `column` (quoted) among the rows of
     /// `select_sql`; `None` when there is no row.
     pub fn key_span(
@@ -156,17 +163,7 @@ impl SourceConnection {
                 }
                 Ok(())
             }
-            // Row by row: libpq's single-row mode, so memory stays flat over a big table.
-            SourceConnection::Postgres(c) => {
-                let rows = diesel::sql_query(sql)
-                    .load_iter::<SourceRow, PgRowByRowLoadingMode>(c)
-                    .map_err(VisitError::Read)?;
-                for row in rows {
-                    let SourceRow(values) = row.map_err(VisitError::Read)?;
-                    visit(values).map_err(VisitError::Stopped)?;
-                }
-                Ok(())
-            }
+            SourceConnection::Postgres(c) => postgres_read::stream_rows(c, sql, visit),
         }
     }
 
@@ -233,7 +230,7 @@ impl SourceConnection {
                     parts,
                     |_| 0,
                     |conn, within| {
-                        read_pages(conn, select_sql, keys, *within, |p| pages.send(p).is_ok());
+                        conn.read_part(select_sql, keys, *within, |p| pages.send(p).is_ok())
                     },
                 )
             });
@@ -249,6 +246,23 @@ impl SourceConnection {
             }
             Ok(())
         })
+    }
+
+    /// Reads one part of [`Self::visit_pages`] and hands it to `send` a page at a time: MySQL in
+    /// key-ordered pages, one query each; PostgreSQL streams the part's one query in batches.
+    fn read_part(
+        &mut self,
+        select_sql: &str,
+        keys: &[PageKey],
+        within: Option<(i64, i64)>,
+        send: impl FnMut(diesel::QueryResult<Vec<Vec<SqlValue>>>) -> bool,
+    ) {
+        match (self, keys.first()) {
+            (SourceConnection::Postgres(c), Some(key)) => {
+                postgres_read::read_range(c, select_sql, &key.name, within, send);
+            }
+            (conn, _) => read_pages(conn, select_sql, keys, within, send),
+        }
     }
 
     /// Starts this connection's snapshot together with `twins`': all see the same rows.
@@ -267,6 +281,8 @@ impl SourceConnection {
             // and no commit is held back. `control` is not needed.
             drop(control);
             let id = postgres::begin_exported(c)?;
+            // Where a test commits between the first reader's start and the twins'.
+            crate::signals::test_point("exported", "snapshot");
             let adopted = twins.iter_mut().all(|t| match t {
                 SourceConnection::Postgres(t) => postgres::adopt_snapshot(t, &id).is_ok(),
                 _ => false,

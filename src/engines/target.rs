@@ -13,6 +13,8 @@ use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionMa
 use diesel::pg::PgConnection;
 use diesel::{Connection, ConnectionResult, QueryResult};
 
+use super::count::{count_with, CountError};
+
 /// An open target database.
 pub enum TargetConnection {
     Postgres(PgConnection),
@@ -39,7 +41,22 @@ impl TargetConnection {
         }
     }
 
-    /// Whether `table` (schema-qualified and quoted, as written in SQL) holds no row.
+    /// The rows of `from` (SQL after FROM: a schema-qualified, quoted table) that `filter` lets
+    /// through; every row without one.
+    pub fn count_rows(&mut self, from: &str, filter: Option<&str>) -> Result<u64, CountError> {
+        #[derive(diesel::QueryableByName)]
+        struct Counted {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        count_with(from, filter, |sql| {
+            diesel::RunQueryDsl::get_result::<Counted>(diesel::sql_query(sql), self.postgres())
+                .map(|c| Some(c.n))
+        })
+    }
+
+    /// Whether `table` (schema-qualified and quoted, as written in SQL) holds no row. Not a
+    /// count: one row answers it, where [`Self::count_rows`] reads them all.
     pub fn holds_no_rows(&mut self, table: &str) -> QueryResult<bool> {
         #[derive(diesel::QueryableByName)]
         struct Empty {

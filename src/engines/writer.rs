@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use crate::dialect::TemplateError;
+use crate::engines::mysql::writer::{self as mysql, MysqlWriter};
 use crate::engines::sqlite::writer::{self as sqlite, SqliteWriter};
 use crate::engines::SqlValue;
 use crate::url::SourceUrl;
@@ -35,13 +36,24 @@ pub enum WriteError {
     Statement(#[source] diesel::result::Error),
     #[error(transparent)]
     Template(#[from] TemplateError),
-    #[error("writing back into {0} is not built yet: `sync --reverse` writes into a SQLite file")]
+    #[error("writing back into {0} is not built yet: `sync --reverse` writes into a SQLite file or a MySQL/MariaDB database")]
     Unsupported(&'static str),
 }
 
 /// A source database open for writing.
 pub enum WritableSource {
     Sqlite(SqliteWriter),
+    Mysql(MysqlWriter),
+}
+
+/// Calls `$method` on whichever writer `$self` holds.
+macro_rules! each_writer {
+    ($self:expr, $w:ident => $call:expr) => {
+        match $self {
+            WritableSource::Sqlite($w) => $call,
+            WritableSource::Mysql($w) => $call,
+        }
+    };
 }
 
 impl WritableSource {
@@ -49,15 +61,17 @@ impl WritableSource {
     pub fn open(url: &SourceUrl) -> Result<WritableSource, WriteError> {
         match url {
             SourceUrl::Sqlite(path) => SqliteWriter::open(path).map(WritableSource::Sqlite),
-            SourceUrl::Mysql(_) => Err(WriteError::Unsupported("MySQL")),
+            SourceUrl::Mysql(raw) => MysqlWriter::open(raw).map(WritableSource::Mysql),
             SourceUrl::Postgres(_) => Err(WriteError::Unsupported("PostgreSQL")),
         }
     }
 
-    /// The file written (the way back's journal lives beside it).
+    /// What the way back's journal lives beside: the SQLite file itself; for a server, a
+    /// name (its host, port and database) that the caller places in the plan's folder.
     pub fn path(&self) -> &std::path::Path {
         match self {
             WritableSource::Sqlite(w) => w.path(),
+            WritableSource::Mysql(w) => w.journal_anchor(),
         }
     }
 
@@ -65,6 +79,7 @@ impl WritableSource {
     pub fn affinity(&self, declared: &str) -> Affinity {
         match self {
             WritableSource::Sqlite(_) => sqlite::affinity(declared),
+            WritableSource::Mysql(_) => mysql::affinity(declared),
         }
     }
 
@@ -72,41 +87,34 @@ impl WritableSource {
     pub fn rows_per_statement(&self, width: usize) -> usize {
         match self {
             WritableSource::Sqlite(_) => SqliteWriter::rows_per_statement(width),
-        }
-    }
-
-    fn inner(&mut self) -> &mut SqliteWriter {
-        match self {
-            WritableSource::Sqlite(w) => w,
+            WritableSource::Mysql(_) => MysqlWriter::rows_per_statement(width),
         }
     }
 
     /// Starts the one write transaction; the app's writers wait until it ends.
     pub fn begin(&mut self) -> Result<(), WriteError> {
-        self.inner().begin().map_err(WriteError::Statement)
+        each_writer!(self, w => w.begin()).map_err(WriteError::Statement)
     }
 
     pub fn commit(&mut self) -> Result<(), WriteError> {
-        self.inner().commit().map_err(WriteError::Statement)
+        each_writer!(self, w => w.commit()).map_err(WriteError::Statement)
     }
 
     pub fn rollback(&mut self) -> Result<(), WriteError> {
-        self.inner().rollback().map_err(WriteError::Statement)
+        each_writer!(self, w => w.rollback()).map_err(WriteError::Statement)
     }
 
     pub fn savepoint(&mut self, name: &str) -> Result<(), WriteError> {
-        self.inner().savepoint(name).map_err(WriteError::Statement)
+        each_writer!(self, w => w.savepoint(name)).map_err(WriteError::Statement)
     }
 
     /// Undoes everything since the savepoint `name`, and ends it.
     pub fn rollback_to(&mut self, name: &str) -> Result<(), WriteError> {
-        self.inner()
-            .rollback_to(name)
-            .map_err(WriteError::Statement)
+        each_writer!(self, w => w.rollback_to(name)).map_err(WriteError::Statement)
     }
 
     pub fn release(&mut self, name: &str) -> Result<(), WriteError> {
-        self.inner().release(name).map_err(WriteError::Statement)
+        each_writer!(self, w => w.release(name)).map_err(WriteError::Statement)
     }
 
     /// Every row of `table` that `filter` (a predicate in the engine's SQL) keeps, `columns`
@@ -117,9 +125,7 @@ impl WritableSource {
         columns: &[String],
         filter: Option<&str>,
     ) -> Result<Vec<Vec<SqlValue>>, WriteError> {
-        self.inner()
-            .rows(table, columns, filter)
-            .map_err(WriteError::Statement)
+        each_writer!(self, w => w.rows(table, columns, filter)).map_err(WriteError::Statement)
     }
 
     /// Inserts `rows`, or updates the row with the same `keys` in place.
@@ -130,7 +136,7 @@ impl WritableSource {
         keys: &[String],
         rows: &[Vec<SqlValue>],
     ) -> Result<(), WriteError> {
-        self.inner().upsert(table, columns, keys, rows)
+        each_writer!(self, w => w.upsert(table, columns, keys, rows))
     }
 
     /// Deletes the rows with these key values.
@@ -140,7 +146,7 @@ impl WritableSource {
         keys: &[String],
         rows: &[Vec<SqlValue>],
     ) -> Result<(), WriteError> {
-        self.inner().delete(table, keys, rows)
+        each_writer!(self, w => w.delete(table, keys, rows))
     }
 
     /// Keys of `table`'s rows whose foreign key points at no row, with the table it points at.
@@ -149,8 +155,11 @@ impl WritableSource {
         table: &str,
         keys: &[String],
     ) -> Result<Vec<(Vec<SqlValue>, String)>, WriteError> {
-        self.inner()
-            .foreign_key_violations(table, keys)
-            .map_err(WriteError::Statement)
+        match self {
+            WritableSource::Sqlite(w) => w
+                .foreign_key_violations(table, keys)
+                .map_err(WriteError::Statement),
+            WritableSource::Mysql(w) => w.foreign_key_violations(table, keys),
+        }
     }
 }

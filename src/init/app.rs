@@ -26,7 +26,7 @@ pub const BOOKKEEPING_TABLES: &[&str] = &[
 /// migrator already filled (with their row counts).
 pub struct AppSide<'a> {
     pub schema: &'a TargetSchema,
-    pub filled: &'a [(String, i64)],
+    pub filled: &'a [(String, u64)],
     /// The snapshot file the plan names, relative to the plan.
     pub snapshot_file: &'a str,
     /// Values of the source the app's column types narrow, as the profile counted them:

@@ -31,25 +31,32 @@ pub fn record_baseline(
     schema: &str,
     table: &str,
 ) -> Result<u64, JournalError> {
-    let sql = format!(
-        "WITH counted AS (SELECT count(*) AS n FROM {}.{}), \
-         inserted AS (INSERT INTO decant.table_baselines (run_id, target_table, rows_before) \
-             SELECT $1, $2, n FROM counted \
-             ON CONFLICT (run_id, target_table) DO NOTHING RETURNING rows_before) \
-         SELECT rows_before FROM inserted \
-         UNION ALL SELECT rows_before FROM decant.table_baselines \
-             WHERE run_id = $1 AND target_table = $2 AND NOT EXISTS (SELECT 1 FROM inserted)",
+    let from = format!(
+        "{}.{}",
         crate::dialect::quote_ident(schema),
         crate::dialect::quote_ident(table)
     );
-    let recorded = diesel::sql_query(&sql)
+    let rows_now = conn
+        .count_rows(&from, None)
+        .map_err(|e| JournalError::Query {
+            sql: e.sql,
+            source: e.source,
+        })?;
+    // count(*) is a bigint: the count fits one.
+    let rows_now = i64::try_from(rows_now).unwrap_or(i64::MAX);
+    let sql =
+        "WITH inserted AS (INSERT INTO decant.table_baselines (run_id, target_table, rows_before) \
+             VALUES ($1, $2, $3) \
+             ON CONFLICT (run_id, target_table) DO NOTHING RETURNING rows_before) \
+         SELECT rows_before FROM inserted \
+         UNION ALL SELECT rows_before FROM decant.table_baselines \
+             WHERE run_id = $1 AND target_table = $2 AND NOT EXISTS (SELECT 1 FROM inserted)";
+    let recorded = diesel::sql_query(sql)
         .bind::<BigInt, _>(run)
         .bind::<Text, _>(table)
+        .bind::<BigInt, _>(rows_now)
         .get_result::<RowsBefore>(conn.postgres())
-        .map_err(|source| JournalError::Query {
-            sql: sql.clone(),
-            source,
-        })?;
+        .map_err(query_error(sql))?;
     // count(*) is never negative, and the table's CHECK says so too.
     Ok(u64::try_from(recorded.rows_before).unwrap_or(0))
 }

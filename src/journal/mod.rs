@@ -50,7 +50,7 @@ pub use steps::{
     move_to_rejected, step_done, step_started, step_stopped, steps, RowCounts, StepRow, StepState,
 };
 pub use syncs::{catch_up_age, record_sync, syncs, SyncCounts, SyncRow};
-pub use windows::{keep_windows, kept_windows};
+pub use windows::{keep_windows, kept_window_shape, kept_windows};
 
 /// The journal's schema migrations, embedded in the binary.
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("src/journal/migrations");

@@ -43,6 +43,31 @@ pub fn kept_windows(
     }))
 }
 
+#[derive(QueryableByName)]
+struct WindowShapeRow {
+    #[diesel(sql_type = BigInt)]
+    key_min: i64,
+    #[diesel(sql_type = BigInt)]
+    width: i64,
+}
+
+/// The first key and the width of the windows a sync kept for `table` of `run`, without their
+/// sums (a table known unchanged needs only to place keys in them).
+pub fn kept_window_shape(
+    conn: &mut TargetConnection,
+    run: i64,
+    table: &str,
+) -> Result<Option<(i64, i64)>, JournalError> {
+    let sql = "SELECT key_min, width FROM decant.source_windows \
+               WHERE run_id = $1 AND source_table = $2";
+    let rows = diesel::sql_query(sql)
+        .bind::<BigInt, _>(run)
+        .bind::<Text, _>(table)
+        .load::<WindowShapeRow>(conn.postgres())
+        .map_err(query_error(sql))?;
+    Ok(rows.into_iter().next().map(|r| (r.key_min, r.width)))
+}
+
 /// Keeps `windows` for `table` of `run`, replacing what an earlier sync kept; in the sync's
 /// transaction, so they change exactly when the target does.
 pub fn keep_windows(

@@ -391,11 +391,9 @@ pub(super) fn query_orphans(
         source,
     };
     let OrphanSearch { from, condition } = search;
-    let count_sql = format!("SELECT count(*) AS n FROM {from} WHERE {condition}");
     let n = source
-        .integer(&count_sql)
-        .map(|n| u64::try_from(n.unwrap_or(0)).unwrap_or(0))
-        .map_err(|e| failed(&count_sql, e))?;
+        .count_rows(from, Some(condition))
+        .map_err(|e| failed(&e.sql, e.source))?;
     let mut rows = Vec::new();
     if n > 0 {
         let rows_sql = format!(

@@ -409,6 +409,8 @@ pub struct Step {
 pub enum StepPhase {
     /// Inside `decant cutover`'s write pause.
     Cutover,
+    /// Inside `decant cutover --reverse`'s write pause: the switch back to the old database.
+    CutoverReverse,
 }
 
 /// A check. Exactly one of `row_counts`, `checksums`, `foreign_keys`, `not_null`, `unique`,

@@ -42,8 +42,12 @@ pub enum ClusterError {
         reason: String,
         log: String,
     },
-    #[error("cannot create database `{name}` in the temporary cluster: {reason}")]
-    CreateDatabase { name: String, reason: String },
+    #[error("cannot create database `{name}` in the temporary cluster")]
+    CreateDatabase {
+        name: String,
+        #[source]
+        source: super::DatabaseStatementError,
+    },
     #[error("the temporary cluster in `{dir}` was not stopped: {reason}")]
     NotStopped { dir: PathBuf, reason: String },
 }
@@ -612,15 +616,15 @@ impl Cluster {
 
     /// Creates an empty database.
     pub fn create_database(&self, name: &str) -> Result<(), ClusterError> {
-        let fail = |reason: String| ClusterError::CreateDatabase {
+        let fail = |source: super::DatabaseStatementError| ClusterError::CreateDatabase {
             name: name.to_owned(),
-            reason,
+            source,
         };
         let mut admin =
-            TargetConnection::establish(&self.url("postgres")).map_err(|e| fail(e.to_string()))?;
+            TargetConnection::establish(&self.url("postgres")).map_err(|e| fail(e.into()))?;
         let sql = super::database_statement("create_database", minijinja::context! { name })
-            .map_err(|e| fail(e.to_string()))?;
-        admin.batch_execute(&sql).map_err(|e| fail(e.to_string()))
+            .map_err(|e| fail(e.into()))?;
+        admin.batch_execute(&sql).map_err(|e| fail(e.into()))
     }
 
     /// How to stop the kept cluster by hand.

@@ -29,22 +29,40 @@ pub enum RehearseError {
     Cluster(#[from] ClusterError),
     #[error(transparent)]
     Url(#[from] crate::url::UrlError),
-    #[error("cannot connect to the server `{url}`: {reason}")]
-    Connect { url: String, reason: String },
-    #[error("cannot create the scratch database `{name}` on `{url}`: {reason}")]
+    #[error("cannot connect to the server `{url}`")]
+    Connect {
+        url: String,
+        #[source]
+        source: diesel::ConnectionError,
+    },
+    #[error("cannot create the scratch database `{name}` on `{url}`")]
     CreateDatabase {
         name: String,
         url: String,
-        reason: String,
+        #[source]
+        source: DatabaseStatementError,
     },
-    #[error("cannot drop the scratch database `{name}` on `{url}`: {reason}; drop it by hand")]
+    #[error("cannot drop the scratch database `{name}` on `{url}` (drop it by hand)")]
     DropDatabase {
         name: String,
         url: String,
-        reason: String,
+        #[source]
+        source: DatabaseStatementError,
     },
     #[error("cannot install the Ctrl-C handler that cleans up: {0}")]
     Signal(String),
+}
+
+/// What failed creating or dropping a database for a rehearsal: the connection to its server,
+/// the statement's template, or the statement.
+#[derive(Debug, thiserror::Error)]
+pub enum DatabaseStatementError {
+    #[error(transparent)]
+    Connect(#[from] diesel::ConnectionError),
+    #[error(transparent)]
+    Template(#[from] crate::dialect::TemplateError),
+    #[error(transparent)]
+    Statement(#[from] diesel::result::Error),
 }
 
 /// A scratch database on a server that someone else runs: created empty, dropped afterwards.
@@ -64,14 +82,14 @@ impl ScratchDatabase {
         server: &str,
     ) -> Result<ScratchDatabase, RehearseError> {
         let name = format!("decant_rehearsal_{}", &cluster::random_hex()[..12]);
-        let fail = |reason: String| RehearseError::CreateDatabase {
+        let fail = |source: DatabaseStatementError| RehearseError::CreateDatabase {
             name: name.clone(),
             url: redact_url(server),
-            reason,
+            source,
         };
-        let sql = database_statement("create_database", context! { name })
-            .map_err(|e| fail(e.to_string()))?;
-        admin.batch_execute(&sql).map_err(|e| fail(e.to_string()))?;
+        let sql =
+            database_statement("create_database", context! { name }).map_err(|e| fail(e.into()))?;
+        admin.batch_execute(&sql).map_err(|e| fail(e.into()))?;
         Ok(ScratchDatabase {
             url: with_database(server, &name),
             server: server.to_owned(),
@@ -86,16 +104,16 @@ impl ScratchDatabase {
 
     /// Drops the database, ending any session still in it.
     pub fn drop_now(&self) -> Result<(), RehearseError> {
-        let fail = |reason: String| RehearseError::DropDatabase {
+        let fail = |source: DatabaseStatementError| RehearseError::DropDatabase {
             name: self.name.clone(),
             url: redact_url(&self.server),
-            reason,
+            source,
         };
-        let mut admin = connect(&self.server).map_err(|e| fail(e.to_string()))?;
+        let mut admin = TargetConnection::establish(&self.server).map_err(|e| fail(e.into()))?;
         let name = &self.name;
         let drop = |force: bool| {
             database_statement("drop_database", context! { name, force })
-                .map_err(|e| fail(e.to_string()))
+                .map_err(|e| fail(e.into()))
         };
         let forced = admin.batch_execute(&drop(true)?);
         match forced {
@@ -103,8 +121,8 @@ impl ScratchDatabase {
             // Before PostgreSQL 13 there is no FORCE: end the sessions, then drop.
             Err(e) if e.to_string().contains("syntax error") => admin
                 .batch_execute(&drop(false)?)
-                .map_err(|e| fail(e.to_string())),
-            Err(e) => Err(fail(e.to_string())),
+                .map_err(|e| fail(e.into())),
+            Err(e) => Err(fail(e.into())),
         }
     }
 }
@@ -119,9 +137,9 @@ pub(crate) fn database_statement(
 }
 
 fn connect(url: &str) -> Result<TargetConnection, RehearseError> {
-    TargetConnection::establish(url).map_err(|e| RehearseError::Connect {
+    TargetConnection::establish(url).map_err(|source| RehearseError::Connect {
         url: redact_url(url),
-        reason: e.to_string().trim_end().to_owned(),
+        source,
     })
 }
 
@@ -186,7 +204,7 @@ fn on_signal(signal: i32) {
             say("\ninterrupted: cleaning up…\n");
             match throwaway.clean_up() {
                 Ok(()) => say(&format!("cleaned up: {}\n", throwaway.describe())),
-                Err(e) => say(&format!("error: {e}\n")),
+                Err(e) => say(&format!("error: {}\n", crate::errors::chain(&e))),
             }
         }
         None => say("\ninterrupted\n"),

@@ -1,16 +1,7 @@
 //! Check results as a terminal shows them: one line per check (details and differences under a
 //! failing one), a row difference on one line, and the tally.
 
-use crate::checks::{tally, CheckResult, DifferenceKind, RowDifference};
-
-/// `12 check(s): 11 passed, 1 failed, 0 error(s)`.
-pub fn tally_line(results: &[CheckResult]) -> String {
-    let (pass, fail, error) = tally(results);
-    format!(
-        "{} check(s): {pass} passed, {fail} failed, {error} error(s)",
-        results.len()
-    )
-}
+use crate::checks::{CheckResult, DifferenceKind, RowDifference};
 
 /// A row difference on one line: `orders id=7: column total: source 12.5, target 13`.
 pub fn difference_line(d: &RowDifference) -> String {
@@ -46,7 +37,7 @@ pub fn write_result(
     let label = if r.passed() {
         label
     } else {
-        super::colour::alarm(&label, colour)
+        crate::colour::alarm(&label, colour)
     };
     writeln!(
         out,

@@ -1,10 +1,13 @@
 //! Every table decant prints: what `decant plan` shows (text for terminals, Markdown for pull
-//! requests, JSON for tools, the bare SQL script) and check results; all to any `io::Write`.
+//! requests, JSON for tools, the bare SQL script), check results, status, and the reports of a
+//! run, a sync and a cutover; all to any `io::Write`. It sits above what it prints.
 
 pub mod checks;
-pub mod colour;
+pub mod cutover;
 pub mod markdown;
+pub mod run;
 pub mod status;
+pub mod sync;
 pub mod text;
 
 use std::io::{self, Write};
@@ -51,26 +54,10 @@ impl<'a> PlanView<'a> {
 
     /// Lossy or ambiguous decisions, one line each: `table.column: warning`.
     pub fn warnings(&self) -> Vec<String> {
-        let mut warnings = resolution_warnings(self.tables);
+        let mut warnings = crate::resolve::resolution_warnings(self.tables);
         warnings.extend(self.view_warnings.iter().cloned());
         warnings
     }
-}
-
-/// Lossy or ambiguous decisions of resolved tables, one line each: `table.column: warning`.
-pub fn resolution_warnings(tables: &[ResolvedTable]) -> Vec<String> {
-    let mut out = Vec::new();
-    for t in tables {
-        for w in &t.warnings {
-            out.push(format!("{}: {w}", t.source));
-        }
-        for c in &t.columns {
-            for w in &c.warnings {
-                out.push(format!("{}.{}: {w}", t.source, c.source));
-            }
-        }
-    }
-    out
 }
 
 /// `settings` on one line.

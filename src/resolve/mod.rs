@@ -337,3 +337,19 @@ fn resolve_views(
     }
     out
 }
+
+/// Lossy or ambiguous decisions of resolved tables, one line each: `table.column: warning`.
+pub fn resolution_warnings(tables: &[ResolvedTable]) -> Vec<String> {
+    let mut out = Vec::new();
+    for t in tables {
+        for w in &t.warnings {
+            out.push(format!("{}: {w}", t.source));
+        }
+        for c in &t.columns {
+            for w in &c.warnings {
+                out.push(format!("{}.{}: {w}", t.source, c.source));
+            }
+        }
+    }
+    out
+}

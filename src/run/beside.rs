@@ -7,16 +7,27 @@ use std::time::Duration;
 use super::orphan_watch::OrphanWatch;
 use super::scheduler::Stop;
 use super::snapshot::another_source;
-use crate::engines::open_source;
-use crate::errors::chain;
-use crate::orphans::SourceForeignKey;
+use super::step::StepError;
+use crate::engines::{open_source, IntrospectError};
 use crate::orphans::{all_source_foreign_keys, find_orphans_of, OrphanFinding};
+use crate::orphans::{OrphanError, SourceForeignKey};
 use crate::run::report::RunReport;
 use crate::signals;
 use crate::url::SourceUrl;
 
 /// What an orphan search beside the loads hands back: the orphans, or why it failed.
-type OrphanSearch = Receiver<Result<Vec<OrphanFinding>, String>>;
+type OrphanSearch = Receiver<Result<Vec<OrphanFinding>, OrphanSearchError>>;
+
+/// Why an orphan search beside the loads failed.
+#[derive(Debug, thiserror::Error)]
+pub enum OrphanSearchError {
+    #[error("cannot open the source")]
+    Open(#[source] IntrospectError),
+    #[error(transparent)]
+    Search(OrphanError),
+    #[error("the search stopped without a result")]
+    Stopped,
+}
 
 /// Starts an orphan search for the constraints `which` on connections of its own. The thread
 /// is not scoped: a run stopped by a signal or a failed step does not wait for it.
@@ -33,7 +44,7 @@ fn search_orphans_beside(
     let point = names.join(",");
     std::thread::spawn(move || {
         let result = open_source(&url)
-            .map_err(|e| format!("cannot open the source: {}", chain(&e)))
+            .map_err(OrphanSearchError::Open)
             .and_then(|mut source| {
                 find_orphans_of(
                     &mut source,
@@ -41,7 +52,7 @@ fn search_orphans_beside(
                     &which,
                     Some(&|| another_source(&url)),
                 )
-                .map_err(|e| chain(&e))
+                .map_err(OrphanSearchError::Search)
             });
         signals::test_point("searched", &point);
         let _ = tx.send(result);
@@ -117,18 +128,16 @@ impl BesideSearch {
                         i += 1;
                         continue;
                     }
-                    Err(RecvTimeoutError::Disconnected) => {
-                        Err("the search stopped without a result".to_owned())
-                    }
+                    Err(RecvTimeoutError::Disconnected) => Err(OrphanSearchError::Stopped),
                 };
             self.searches.remove(i);
             match result {
                 Ok(findings) => self.found.extend(findings),
-                Err(message) => {
+                Err(e) => {
                     return Some(Stop::Failed {
                         step: "orphan search".to_owned(),
                         sql: None,
-                        message: format!("looking for orphan rows in the source failed: {message}"),
+                        cause: Box::new(StepError::OrphanSearch(e)),
                     })
                 }
             }

@@ -12,6 +12,7 @@ use diesel::connection::SimpleConnection;
 use serde::Serialize;
 
 use crate::checks::{run_plan_checks, CheckResult, CheckStatus, Databases};
+use crate::engines::changes::{ChangeMark, SourceChanges, TableChanges};
 use crate::engines::open_source;
 use crate::engines::pause::WritePause;
 use crate::errors::chain;
@@ -20,7 +21,7 @@ use crate::journal::{self, RunState};
 use crate::plan::model::StepPhase;
 use crate::prepare::Prepared;
 use crate::signals;
-use crate::sync::{sync, SyncReport};
+use crate::sync::{sync, sync_changes, SyncReport};
 use crate::url::parse_source_url;
 
 /// How a cutover is done.
@@ -70,10 +71,14 @@ pub struct CutoverReport {
     pub catch_up: Option<SyncReport>,
     /// The final sync, inside the pause.
     pub sync: Option<SyncReport>,
+    /// What the final sync read: only what changed since the catch-up, or why everything.
+    pub final_sync_scope: Option<FinalSyncScope>,
     pub sequences: Vec<String>,
     pub checks: Vec<CheckLine>,
     /// The plan's checks left out of the pause (checksums, unless `--checksums`).
     pub checks_skipped: Vec<String>,
+    /// Which tables the row counts (and checksums) inside the pause covered, and why.
+    pub checks_scope: Option<String>,
     pub steps: Vec<StepOutput>,
     /// Wall seconds of each stage inside the pause, in order (`final sync`, `sequences`,
     /// `checks`, each cutover step, `verify`): where the pause went.
@@ -83,6 +88,28 @@ pub struct CutoverReport {
     /// What failed inside the window, and what to do.
     pub failure: Option<String>,
     pub seconds: f64,
+}
+
+/// What the final sync inside the pause read. Incremental: the source's engine named the
+/// rows written since the catch-up began (SQLite: the pages its WAL holds since a mark taken
+/// just before it), so only the windows holding them were read again; every other table
+/// was left alone. Otherwise `fallback` says why every row was read, as without a mark.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct FinalSyncScope {
+    pub incremental: bool,
+    pub fallback: Option<String>,
+    /// How long the app's writes were held while the mark was taken, before the catch-up.
+    pub mark_held_seconds: f64,
+    /// Pages written since the mark.
+    pub pages_changed: usize,
+    /// Tables with rows named as changed.
+    pub tables_changed: Vec<String>,
+    /// Tables read whole all the same, and why (an overflow page changed, no rowid).
+    pub tables_read_whole: Vec<(String, String)>,
+    /// Tables not read at all: nothing of theirs was written since the mark.
+    pub tables_skipped: usize,
+    /// Key ranges compared row by row by the final sync.
+    pub ranges_compared: usize,
 }
 
 /// Why a cutover did not start; nothing was paused or written.
@@ -126,9 +153,11 @@ pub fn cutover(
         catch_up_age_seconds: age,
         catch_up: None,
         sync: None,
+        final_sync_scope: None,
         sequences: Vec::new(),
         checks: Vec::new(),
         checks_skipped: Vec::new(),
+        checks_scope: None,
         steps: Vec::new(),
         stages: Vec::new(),
         verified_unchanged: None,
@@ -137,7 +166,10 @@ pub fn cutover(
     };
     // A catch-up while the app still writes: the final sync inside the pause then carries only
     // what the app wrote during this one, which is what keeps the pause short.
+    // The mark before the catch-up: the final sync then reads only what was written since.
+    let mut mark = None;
     if !options.app_stopped {
+        mark = Some(ChangeMark::take(&source_url, options.lock_wait));
         say("catch-up sync (the app still writes)");
         let caught_up = sync(prepared, &plan.target.url, false).map_err(|e| {
             CutoverError::Refused(format!(
@@ -146,17 +178,24 @@ pub fn cutover(
             ))
         })?;
         report.catch_up = Some(caught_up);
+        signals::test_point("caught-up", "cutover");
     }
     let pause = if options.app_stopped {
         None
     } else {
-        Some(WritePause::begin(&source_url, options.lock_wait)?)
+        let tables: Vec<String> = prepared
+            .resolved
+            .tables
+            .iter()
+            .map(|t| t.source.clone())
+            .collect();
+        Some(WritePause::begin(&source_url, &tables, options.lock_wait)?)
     };
     let paused = Instant::now();
     report.pause_started_at = epoch_seconds();
     say("write pause: the source's writers wait now");
     signals::test_point("paused", "cutover");
-    let outcome = inside_the_pause(prepared, options, &mut report, say);
+    let outcome = inside_the_pause(prepared, options, mark, &mut report, say);
     let released = pause.map(WritePause::release);
     report.pause_seconds = Some(paused.elapsed().as_secs_f64());
     report.pause_ended_at = Some(epoch_seconds());
@@ -185,6 +224,7 @@ pub fn cutover(
 fn inside_the_pause(
     prepared: &Prepared,
     options: &CutoverOptions,
+    mark: Option<Result<ChangeMark, String>>,
     report: &mut CutoverReport,
     say: &mut dyn FnMut(&str),
 ) -> Result<(), String> {
@@ -200,7 +240,7 @@ fn inside_the_pause(
             say(next);
         }
     };
-    let outcome = pause_stages(prepared, options, report, &mut say);
+    let outcome = pause_stages(prepared, options, mark, report, &mut say);
     say(report, "end");
     report.stages.pop();
     outcome
@@ -210,14 +250,31 @@ fn inside_the_pause(
 fn pause_stages(
     prepared: &Prepared,
     options: &CutoverOptions,
+    mark: Option<Result<ChangeMark, String>>,
     report: &mut CutoverReport,
     say: &mut dyn FnMut(&mut CutoverReport, &str),
 ) -> Result<(), String> {
     let plan = &prepared.loaded.plan;
     let target_url = &plan.target.url;
+    let mut changes = None;
+    if let Some(mark) = mark {
+        say(report, "changes since the catch-up");
+        let held = mark.as_ref().map_or(0.0, |m| m.held().as_secs_f64());
+        let found = mark.and_then(ChangeMark::changes);
+        report.final_sync_scope = Some(FinalSyncScope {
+            incremental: found.is_ok(),
+            fallback: found.as_ref().err().cloned(),
+            mark_held_seconds: held,
+            ..FinalSyncScope::default()
+        });
+        changes = found.ok();
+    }
     say(report, "final sync");
-    let synced = sync(prepared, target_url, false)
+    let synced = sync_changes(prepared, target_url, false, changes.as_ref())
         .map_err(|e| format!("the final sync failed: {}", chain(&e)))?;
+    if let (Some(scope), Some(changes)) = (report.final_sync_scope.as_mut(), &changes) {
+        describe_scope(scope, prepared, changes, &synced);
+    }
     let rejected = synced.counts().rejected;
     report.sync = Some(synced);
     if rejected > 0 {
@@ -265,6 +322,9 @@ fn pause_stages(
             .collect();
         checked.loaded.plan.checks = kept;
     }
+    if let Some(changes) = &changes {
+        report.checks_scope = Some(narrow_checks(&mut checked, changes, report.sync.as_ref()));
+    }
     let source_url = parse_source_url(&plan.source.url, prepared.loaded.base_dir())
         .map_err(|e| e.to_string())?;
     let mut source = open_source(&source_url).map_err(|e| chain(&e))?;
@@ -295,36 +355,10 @@ fn pause_stages(
             failing.join("; ")
         ));
     }
-    for step in plan
-        .steps
-        .iter()
-        .filter(|s| s.phase == Some(StepPhase::Cutover))
-    {
-        say(report, &format!("step `{}`", step.id));
-        let output = if let Some(run) = &step.run {
-            super::command::run_command(run, prepared.loaded.base_dir(), target_url)
-                .map_err(|e| format!("step `{}` failed: {e}", step.id))?
-                .text
-        } else if let Some(sql) = &step.sql {
-            target
-                .transaction::<_, diesel::result::Error, _>(|t| t.batch_execute(sql))
-                .map_err(|e| {
-                    format!(
-                        "step `{}` failed at `{}`: {}",
-                        step.id,
-                        sql.trim(),
-                        crate::errors::database_chain(&e)
-                    )
-                })?;
-            "ok".to_owned()
-        } else {
-            return Err(format!("step `{}` has neither `run` nor `sql`", step.id));
-        };
-        report.steps.push(StepOutput {
-            id: step.id.clone(),
-            output,
-        });
-    }
+    let steps = run_cutover_steps(prepared, StepPhase::Cutover, target_url, &mut |id| {
+        say(report, &format!("step `{id}`"))
+    })?;
+    report.steps = steps;
     if options.app_stopped {
         say(report, "verifying that the source did not change");
         let after = sync(prepared, target_url, true)
@@ -340,6 +374,122 @@ fn pause_stages(
         }
     }
     Ok(())
+}
+
+/// Fills `scope` from the changes the final sync was told and what it compared.
+fn describe_scope(
+    scope: &mut FinalSyncScope,
+    prepared: &Prepared,
+    changes: &SourceChanges,
+    synced: &SyncReport,
+) {
+    scope.pages_changed = changes.pages;
+    for table in &prepared.resolved.tables {
+        match changes.table(&table.source) {
+            None => scope.tables_skipped += 1,
+            Some(TableChanges::Rows(_)) => scope.tables_changed.push(table.source.clone()),
+            Some(TableChanges::Whole(why)) => {
+                scope.tables_changed.push(table.source.clone());
+                scope
+                    .tables_read_whole
+                    .push((table.source.clone(), why.clone()));
+            }
+        }
+    }
+    scope.ranges_compared = synced.tables.iter().filter_map(|t| t.compared_ranges).sum();
+}
+
+/// Narrows the row counts and checksums of `checked` to the tables that may differ from the
+/// last checks' state: those written since the catch-up began, or changed by the final sync.
+/// The others are as the catch-up left them, proven by the source's pages. Returns what the
+/// report says about it.
+fn narrow_checks(
+    checked: &mut Prepared,
+    changes: &SourceChanges,
+    synced: Option<&SyncReport>,
+) -> String {
+    use crate::plan::model::Selection;
+    let applied = |name: &str| {
+        synced.is_some_and(|s| {
+            s.tables
+                .iter()
+                .any(|t| t.source == name && t.inserted + t.updated + t.deleted + t.rejected > 0)
+        })
+    };
+    let changed: Vec<String> = checked
+        .resolved
+        .tables
+        .iter()
+        .filter(|t| changes.table(&t.source).is_some() || applied(&t.source))
+        .map(|t| t.source.clone())
+        .collect();
+    let narrow = |selection: &mut Option<Selection>| {
+        if let Some(sel) = selection.as_mut() {
+            let keep = |t: &String| match &*sel {
+                Selection::All(_) => true,
+                Selection::Tables(names) => names.iter().any(|n| n.eq_ignore_ascii_case(t)),
+            };
+            let tables: Vec<String> = changed.iter().filter(|t| keep(t)).cloned().collect();
+            *sel = Selection::Tables(tables);
+        }
+    };
+    for check in &mut checked.loaded.plan.checks {
+        narrow(&mut check.row_counts);
+        narrow(&mut check.checksums);
+    }
+    let total = checked.resolved.tables.len();
+    format!(
+        "row counts and checksums covered the {} table(s) written since the catch-up began or changed by the final sync ({}); the other {} were not written since the catch-up, whose sync left them as the source holds them (the source's WAL shows no page of theirs written since)",
+        changed.len(),
+        if changed.is_empty() { "none".to_owned() } else { changed.join(", ") },
+        total - changed.len()
+    )
+}
+
+/// Runs the plan's steps of `phase` in order (a command, or SQL in a transaction on the target
+/// at `target_url`), each announced by its id first; what each printed. The first failure
+/// ends them.
+pub(super) fn run_cutover_steps(
+    prepared: &Prepared,
+    phase: StepPhase,
+    target_url: &str,
+    announce: &mut dyn FnMut(&str),
+) -> Result<Vec<StepOutput>, String> {
+    let mut outputs = Vec::new();
+    for step in prepared
+        .loaded
+        .plan
+        .steps
+        .iter()
+        .filter(|s| s.phase == Some(phase))
+    {
+        announce(&step.id);
+        let output = if let Some(run) = &step.run {
+            super::command::run_command(run, prepared.loaded.base_dir(), target_url)
+                .map_err(|e| format!("step `{}` failed: {e}", step.id))?
+                .text
+        } else if let Some(sql) = &step.sql {
+            let mut target = journal::connect(target_url).map_err(|e| chain(&e))?;
+            target
+                .transaction::<_, diesel::result::Error, _>(|t| t.batch_execute(sql))
+                .map_err(|e| {
+                    format!(
+                        "step `{}` failed at `{}`: {}",
+                        step.id,
+                        sql.trim(),
+                        crate::errors::database_chain(&e)
+                    )
+                })?;
+            "ok".to_owned()
+        } else {
+            return Err(format!("step `{}` has neither `run` nor `sql`", step.id));
+        };
+        outputs.push(StepOutput {
+            id: step.id.clone(),
+            output,
+        });
+    }
+    Ok(outputs)
 }
 
 /// Refuses a cutover that would start from a run that did not finish, a target far behind
@@ -402,7 +552,7 @@ fn preflight(prepared: &Prepared, options: &CutoverOptions) -> Result<(i64, f64)
     Ok((run.id, age))
 }
 
-fn epoch_seconds() -> f64 {
+pub(super) fn epoch_seconds() -> f64 {
     SystemTime::now()
         .duration_since(SystemTime::UNIX_EPOCH)
         .map(|d| d.as_secs_f64())

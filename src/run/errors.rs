@@ -2,6 +2,8 @@
 //! partial report a run that started hands back.
 
 use super::app_definitions;
+use super::step::StepError;
+use crate::errors::chain;
 use crate::journal::JournalError;
 use crate::orphans::OrphanFinding;
 use crate::run::report::RunReport;
@@ -66,11 +68,15 @@ pub enum RunError {
         /// What the run did up to the signal, with the interruption in it.
         report: Box<RunReport>,
     },
-    #[error("step `{step}` failed{}: {message}", sql.as_ref().map(|s| format!(" at `{}`", first_line(s))).unwrap_or_default())]
+    /// A step failed. Its note, when there is one, says what else is wrong after the failure
+    /// (the app's schema not whole again); [`RunError::text`] ends with it.
+    #[error("step `{step}` failed{}", sql.as_ref().map(|s| format!(" at `{}`", first_line(s))).unwrap_or_default())]
     Step {
         step: String,
         sql: Option<String>,
-        message: String,
+        #[source]
+        cause: Box<StepError>,
+        note: Option<String>,
         completed: Vec<String>,
         /// What the run did up to the failure, with the failure in it: the report a team
         /// pastes into an incident ticket.
@@ -117,6 +123,19 @@ pub(super) fn orphans_text(findings: &[OrphanFinding]) -> String {
 }
 
 impl RunError {
+    /// The error on one line with its causes ([`chain`]), then a failed step's note.
+    pub fn text(&self) -> String {
+        let mut text = chain(self);
+        if let RunError::Step {
+            note: Some(note), ..
+        } = self
+        {
+            text.push('\n');
+            text.push_str(note);
+        }
+        text
+    }
+
     /// The steps that completed before a step failed, as a line for the terminal.
     pub fn completed_line(&self) -> Option<String> {
         match self {

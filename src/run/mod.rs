@@ -5,6 +5,7 @@ pub mod app_definitions;
 mod beside;
 pub mod command;
 pub mod cutover;
+pub mod cutover_reverse;
 mod errors;
 pub mod identity;
 pub mod orphan_watch;
@@ -19,3 +20,4 @@ pub(crate) mod step;
 
 pub use errors::RunError;
 pub use start::{execute, RunObserver, RunOptions};
+pub use step::StepError;

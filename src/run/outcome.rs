@@ -6,6 +6,7 @@ use std::time::Instant;
 use super::app_definitions;
 use super::errors::{interrupted_text, orphans_text, RunError};
 use super::scheduler::Stop;
+use super::step::StepError;
 use crate::engines::TargetConnection;
 use crate::errors::chain;
 use crate::journal::{self, RunState};
@@ -70,18 +71,18 @@ pub(super) fn conclude(
         )),
         _ => None,
     };
-    let stop = match (stop, &not_restored) {
-        (None, Some(message)) => Some(Stop::Failed {
-            step: "restore-app-schema".to_owned(),
-            sql: None,
-            message: message.clone(),
-        }),
-        (Some(Stop::Failed { step, sql, message }), Some(note)) => Some(Stop::Failed {
-            step,
-            sql,
-            message: format!("{message}\n{note}"),
-        }),
-        (stop, _) => stop,
+    // A failed step's message carries the note after its causes.
+    let (stop, note) = match (stop, &not_restored) {
+        (None, Some(message)) => (
+            Some(Stop::Failed {
+                step: "restore-app-schema".to_owned(),
+                sql: None,
+                cause: Box::new(StepError::NotRestored(message.clone())),
+            }),
+            None,
+        ),
+        (Some(failed @ Stop::Failed { .. }), Some(note)) => (Some(failed), Some(note.clone())),
+        (stop, _) => (stop, None),
     };
     if let Some(note) = &not_restored {
         report.notes.push(note.clone());
@@ -135,7 +136,11 @@ pub(super) fn conclude(
                 report: Box::new(report),
             })
         }
-        Some(Stop::Failed { step, sql, message }) => {
+        Some(Stop::Failed { step, sql, cause }) => {
+            let mut message = chain(&cause);
+            if let Some(note) = &note {
+                message = format!("{message}\n{note}");
+            }
             end_run(target, target_url, run_id, RunState::Failed, &message);
             report.failure = Some(RunFailure {
                 state: RunState::Failed.as_str().to_owned(),
@@ -148,7 +153,8 @@ pub(super) fn conclude(
             Err(RunError::Step {
                 step,
                 sql,
-                message,
+                cause,
+                note,
                 completed,
                 report: Box::new(report),
             })

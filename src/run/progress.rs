@@ -8,7 +8,7 @@ use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::report::StepReport;
 use super::RunObserver;
-use crate::report::colour;
+use crate::colour;
 
 /// One finished step on one line: id, seconds, and rows for a load.
 pub fn step_line(step: &StepReport) -> String {

@@ -9,13 +9,12 @@ use super::beside::BesideSearch;
 use super::snapshot::{lock_loader, Loader};
 use super::start::RunObserver;
 use super::step::{
-    create_views, lost_a_deadlock, plan_templates, run_step, LoadSource, StepDone, StepFailure,
-    DEADLOCK_ATTEMPTS,
+    create_views, lost_a_deadlock, plan_templates, run_step, LoadSource, StepDone, StepError,
+    StepFailure, DEADLOCK_ATTEMPTS,
 };
 use crate::checks::{run_plan_checks, Databases};
 use crate::copy::{self, KeyWatch, Reject, RejectSink};
 use crate::engines::TargetConnection;
-use crate::errors::chain;
 use crate::graph::StepKind;
 use crate::journal::{self, JournalError, StepState};
 use crate::orphans::OrphanFinding;
@@ -47,7 +46,7 @@ pub(super) enum Stop {
     Failed {
         step: String,
         sql: Option<String>,
-        message: String,
+        cause: Box<StepError>,
     },
     /// SIGINT/SIGTERM: the steps in flight were cancelled and rolled back.
     Signal { signal: i32, in_flight: Vec<String> },
@@ -196,7 +195,7 @@ impl<'p> Scheduler<'p> {
             in_snapshot: true,
         };
         report.checks = run_plan_checks(checked, &mut dbs, &mut |_| {});
-        crate::report::checks::tally_line(&report.checks)
+        crate::checks::tally_line(&report.checks)
     }
 
     /// Runs one step on the control connection, here: views and checks, in graph order.
@@ -218,7 +217,7 @@ impl<'p> Scheduler<'p> {
         let journal_failed = |e: JournalError| Stop::Failed {
             step: rendered.id.clone(),
             sql: None,
-            message: chain(&e),
+            cause: Box::new(StepError::Journal(e)),
         };
         journal::step_started(control, run_id, &rendered.id).map_err(journal_failed)?;
         signals::test_point("started", &rendered.id);
@@ -226,7 +225,7 @@ impl<'p> Scheduler<'p> {
             Stop::Failed {
                 step: rendered.id.clone(),
                 sql: None,
-                message: crate::errors::database_chain(&e),
+                cause: Box::new(StepError::Database(e)),
             }
         })?;
         signals::test_point("after-commit", &rendered.id);
@@ -246,12 +245,13 @@ impl<'p> Scheduler<'p> {
     ) -> Result<String, Stop> {
         let prepared = self.prepared;
         let resolved = &prepared.resolved;
-        let failed = |message: String| Stop::Failed {
+        let failed = |cause: StepError| Stop::Failed {
             step: rendered.id.clone(),
             sql: None,
-            message,
+            cause: Box::new(cause),
         };
-        journal::step_started(control, run_id, &rendered.id).map_err(|e| failed(chain(&e)))?;
+        journal::step_started(control, run_id, &rendered.id)
+            .map_err(|e| failed(StepError::Journal(e)))?;
         signals::test_point("started", &rendered.id);
         let templates = plan_templates(prepared);
         // Parents first, so a rejection carries down every level.
@@ -261,7 +261,7 @@ impl<'p> Scheduler<'p> {
             for fk in &child.foreign_keys {
                 if let Some(sql) =
                     reject_children_sql(&templates, resolved, child, fk, run_id, None)
-                        .map_err(|e| failed(e.to_string()))?
+                        .map_err(|e| failed(StepError::Template(e)))?
                 {
                     statements.push((child, sql));
                 }
@@ -290,7 +290,7 @@ impl<'p> Scheduler<'p> {
             signals::test_point("before-commit", &rendered.id);
             Ok(all)
         });
-        let rejected = outcome.map_err(|e| failed(chain(&e)))?;
+        let rejected = outcome.map_err(|e| failed(StepError::Journal(e)))?;
         signals::test_point("after-commit", &rendered.id);
         self.completed.push(rendered.id.clone());
         let mut loader = lock_loader(self.loader);
@@ -303,7 +303,7 @@ impl<'p> Scheduler<'p> {
                 .rejects
                 .file
                 .reject(r.clone())
-                .map_err(|e| failed(chain(&e)))?;
+                .map_err(|e| failed(StepError::Copy(e)))?;
         }
         let _ = loader.rejects.file.flush();
         Ok(match rejected.len() {
@@ -369,7 +369,9 @@ impl<'p> Scheduler<'p> {
                     }));
                     let panicked = caught.is_err();
                     let outcome = caught
-                        .unwrap_or_else(|panic| Err((None, panic_text(panic.as_ref()))))
+                        .unwrap_or_else(|panic| {
+                            Err(StepError::Broken(panic_text(panic.as_ref())).failure(None))
+                        })
                         .map(|done| StepDone { watch, ..done });
                     let _ = done_tx.send(Finished {
                         lane: lane_no,
@@ -447,7 +449,7 @@ impl<'p> Scheduler<'p> {
                         stop = Some(Stop::Failed {
                             step: id.clone(),
                             sql: None,
-                            message: chain(&e),
+                            cause: Box::new(StepError::Journal(e)),
                         });
                         break;
                     }
@@ -473,7 +475,9 @@ impl<'p> Scheduler<'p> {
                         stop = Some(Stop::Failed {
                             step: id.clone(),
                             sql: None,
-                            message: "a worker stopped unexpectedly".into(),
+                            cause: Box::new(StepError::Broken(
+                                "a worker stopped unexpectedly".into(),
+                            )),
                         });
                         break;
                     }
@@ -551,7 +555,7 @@ impl<'p> Scheduler<'p> {
                     self.completed.push(step.id.clone());
                     self.release(finished.step);
                 }
-                Err((sql, message)) => {
+                Err(failure) => {
                     // The step's transaction rolled back; record why, keep the run resumable.
                     // A load notices a signal before this loop does: it is an interruption.
                     notice_signal(
@@ -579,12 +583,13 @@ impl<'p> Scheduler<'p> {
                     };
                     progress.step_finished(&entry);
                     report.steps.push(entry);
+                    let message = failure.message();
                     let _ = journal::step_stopped(control, run_id, &step.id, state, &message);
                     if stop.is_none() {
                         stop = Some(Stop::Failed {
                             step: step.id.clone(),
-                            sql,
-                            message,
+                            sql: failure.sql,
+                            cause: failure.cause,
                         });
                     }
                 }

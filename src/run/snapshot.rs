@@ -1,5 +1,5 @@
 //! The source side of a run: the one consistent snapshot every load and the end-of-run checks
-//! read (with MySQL's parallel readers on it), its row counts, and where rejects go.
+//! read (with a server's parallel readers on it), its row counts, and where rejects go.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -39,8 +39,9 @@ pub(super) fn another_source(url: &SourceUrl) -> Option<SourceConnection> {
         .flatten()
 }
 
-/// For a MySQL source with a table big enough to be read in key ranges: a connection to hold
-/// commits back while the snapshots start, and `workers - 1` more readers. With estimated
+/// For a server source (MySQL, PostgreSQL) with a table big enough to be read in key ranges: a
+/// connection to hold MySQL's commits back while the snapshots start (PostgreSQL's readers
+/// adopt an exported snapshot instead), and `workers - 1` more readers. With estimated
 /// counts a table half as big is enough: InnoDB's estimates can be well off, and a reader
 /// too many costs only a connection.
 pub(super) fn parallel_readers(
@@ -85,7 +86,7 @@ pub(super) fn count_in_snapshot(
 /// The source side of loading: the one snapshot every load and the end-of-run checks read.
 pub(super) struct Loader {
     pub(super) source: SourceConnection,
-    /// More connections on the same snapshot, reading big MySQL tables with `source`.
+    /// More connections on the same snapshot, reading big tables of a server with `source`.
     pub(super) twins: Vec<SourceConnection>,
     pub(super) rejects: RunRejects,
 }

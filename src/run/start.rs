@@ -83,7 +83,7 @@ pub fn execute(
     let mut source = open_source(&source_url).map_err(|e| RunError::Source(e.into()))?;
     // One read transaction for every table and for the checks at the end: the copy is one
     // consistent snapshot of the source, and the checks compare against that same snapshot.
-    // Big MySQL tables are read by `workers` connections at once, on that same snapshot.
+    // A server's big tables are read by `workers` connections at once, on that same snapshot.
     let mut twins = match parallel_readers(prepared, &source_url) {
         Some((control, twins)) => source.begin_snapshot_with(control, twins),
         None => source.begin_snapshot().map(|()| Vec::new()),
@@ -280,7 +280,7 @@ pub fn execute(
     report.orphans = std::mem::take(&mut orphans.findings);
     report.notes.append(&mut orphans.skipped);
     report.not_carried = resolved.notes.clone();
-    report.warnings = crate::report::resolution_warnings(&resolved.tables);
+    report.warnings = crate::resolve::resolution_warnings(&resolved.tables);
     report.tables = tables_done_before(prepared, &done_before);
     let workers = usize::try_from(resolved.settings.workers)
         .unwrap_or(1)

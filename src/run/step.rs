@@ -71,44 +71,93 @@ pub(super) fn create_views(
     })
 }
 
-pub(super) type StepFailure = (Option<String>, String);
+/// A step that failed: the statement it failed at, when one, and why.
+#[derive(Debug)]
+pub(crate) struct StepFailure {
+    pub(crate) sql: Option<String>,
+    pub(crate) cause: Box<StepError>,
+}
 
-/// What fails inside a step's transaction.
+impl StepFailure {
+    /// Why, on one line with its causes (as the journal and the report keep it).
+    pub(crate) fn message(&self) -> String {
+        chain(&self.cause)
+    }
+}
+
+/// Why a step failed, or the run could not go on around it; the database's own errors with
+/// PostgreSQL's detail and hint ([`crate::errors::database_chain`]).
 #[derive(Debug, thiserror::Error)]
-pub(super) enum StepError {
-    #[error(transparent)]
-    Database(#[from] diesel::result::Error),
+pub enum StepError {
+    #[error("{}", crate::errors::database_chain(.0))]
+    Database(diesel::result::Error),
     #[error(transparent)]
     Copy(#[from] CopyError),
     #[error(transparent)]
     Journal(JournalError),
+    #[error(transparent)]
+    Template(#[from] crate::dialect::TemplateError),
     #[error("{0}")]
     Refused(String),
-    #[error("{source}")]
+    /// A statement of the step failed; the failure names it.
+    #[error("{}", crate::errors::database_chain(.error))]
     Statement {
         sql: String,
-        source: diesel::result::Error,
+        error: diesel::result::Error,
     },
+    #[error("`{}`", .dir.display())]
+    Migrations {
+        dir: std::path::PathBuf,
+        #[source]
+        source: diesel_migrations::MigrationError,
+    },
+    #[error("applying `{}`", .dir.display())]
+    Migrate {
+        dir: std::path::PathBuf,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// A command step's failure as it tells it: its exit code and the end of its output.
+    #[error("{0}")]
+    Command(String),
+    #[error("looking for orphan rows in the source failed")]
+    OrphanSearch(#[source] super::beside::OrphanSearchError),
+    /// The app's definitions could not all be made again after the run: the list of those
+    /// that failed, each with PostgreSQL's reason.
+    #[error("{0}")]
+    NotRestored(String),
+    /// What a plan decant rendered cannot hold (a load without its COPY), or a worker lost:
+    /// said as a step's failure, never a panic of the run.
+    #[error("{0}")]
+    Broken(String),
+}
+
+impl From<diesel::result::Error> for StepError {
+    fn from(e: diesel::result::Error) -> Self {
+        StepError::Database(e)
+    }
 }
 
 /// A journal statement's failure names its SQL, like any statement of the step.
 impl From<JournalError> for StepError {
     fn from(e: JournalError) -> Self {
         match e {
-            JournalError::Query { sql, source } => StepError::Statement { sql, source },
+            JournalError::Query { sql, source } => StepError::Statement { sql, error: source },
             other => StepError::Journal(other),
         }
     }
 }
 
 impl StepError {
-    fn failure(self, default_sql: Option<String>) -> StepFailure {
-        match self {
-            StepError::Statement { sql, source } => {
-                (Some(sql), crate::errors::database_chain(&source))
-            }
-            StepError::Database(source) => (default_sql, crate::errors::database_chain(&source)),
-            other => (default_sql, chain(&other)),
+    /// The step's failure: at the statement that failed, else at `default_sql`.
+    pub(super) fn failure(self, default_sql: Option<String>) -> StepFailure {
+        let sql = match &self {
+            StepError::Statement { sql, .. } => Some(sql.clone()),
+            _ => default_sql,
+        };
+        StepFailure {
+            sql,
+            cause: Box::new(self),
         }
     }
 }
@@ -128,7 +177,7 @@ pub(super) fn lost_a_deadlock(
     outcome: &Result<StepDone, StepFailure>,
 ) -> bool {
     !matches!(step.kind, StepKind::Load { .. } | StepKind::Command { .. })
-        && matches!(outcome, Err((_, message)) if message.contains("deadlock detected"))
+        && matches!(outcome, Err(failure) if failure.message().contains("deadlock detected"))
 }
 
 /// What a load reads from, on the loader lane.
@@ -158,24 +207,22 @@ pub(super) fn run_step(
     let statement = |target: &mut TargetConnection, sql: &str| {
         target
             .batch_execute(sql)
-            .map_err(|source| StepError::Statement {
+            .map_err(|error| StepError::Statement {
                 sql: sql.to_owned(),
-                source,
+                error,
             })
     };
     let outcome = match &step.kind {
         StepKind::Load { table } => {
-            let t = prepared
-                .resolved
-                .table(table)
-                .ok_or_else(|| (None, format!("table `{table}` is not in the plan")))?;
+            let t = prepared.resolved.table(table).ok_or_else(|| {
+                StepError::Broken(format!("table `{table}` is not in the plan")).failure(None)
+            })?;
             let select = step.source_sql.first().cloned().unwrap_or_default();
             // Around the COPY, statements for the app's tables: triggers off, secondary keys
             // dropped before it; all of them back after it, in the same transaction.
-            let copy = step
-                .copy
-                .as_ref()
-                .ok_or_else(|| (None, format!("load step `{}` carries no COPY", step.id)))?;
+            let copy = step.copy.as_ref().ok_or_else(|| {
+                StepError::Broken(format!("load step `{}` carries no COPY", step.id)).failure(None)
+            })?;
             let (before_copy, rest) = step.target_sql.split_at(copy.at.min(step.target_sql.len()));
             let copy_sql = rest.first().cloned().unwrap_or_default();
             let after_copy = rest.get(1..).unwrap_or_default();
@@ -186,10 +233,10 @@ pub(super) fn run_step(
                 watch,
             }) = source
             else {
-                return Err((
-                    None,
+                return Err(StepError::Broken(
                     "a load step reached a lane without the source".to_owned(),
-                ));
+                )
+                .failure(None));
             };
             let mut guard = lock_loader(loader);
             let Loader {
@@ -204,7 +251,7 @@ pub(super) fn run_step(
             for orphan in orphans {
                 rejects
                     .reject(orphan.clone())
-                    .map_err(|e| (None, chain(&e)))?;
+                    .map_err(|e| StepError::Copy(e).failure(None))?;
             }
             let result = target.transaction::<_, StepError, _>(|target| {
                 // Under `append` the row-count check needs the rows the table held before:
@@ -266,12 +313,23 @@ pub(super) fn run_step(
             // after a kill applies only what is still pending; the `done` record follows.
             use diesel_migrations::{FileBasedMigrations, MigrationHarness};
             let dir = prepared.loaded.base_dir().join(directory);
-            let migrations = FileBasedMigrations::from_path(&dir)
-                .map_err(|e| (None, format!("`{}`: {e}", dir.display())))?;
+            let migrations = FileBasedMigrations::from_path(&dir).map_err(|source| {
+                StepError::Migrations {
+                    dir: dir.clone(),
+                    source,
+                }
+                .failure(None)
+            })?;
             target
                 .postgres()
                 .run_pending_migrations(migrations)
-                .map_err(|e| (None, format!("applying `{}`: {e}", dir.display())))?;
+                .map_err(|source| {
+                    StepError::Migrate {
+                        dir: dir.clone(),
+                        source,
+                    }
+                    .failure(None)
+                })?;
             record(target, None).map_err(|e| e.failure(None))?;
             Ok(StepDone::default())
         }
@@ -279,7 +337,7 @@ pub(super) fn run_step(
             // A command cannot share the step's transaction: after a kill between its end and
             // the `done` record it runs again, which migrators are made for.
             let output = super::command::run_command(run, prepared.loaded.base_dir(), target_url)
-                .map_err(|message| (None, message))?;
+                .map_err(|e| StepError::Command(e).failure(None))?;
             record(target, None).map_err(|e| e.failure(None))?;
             Ok(StepDone {
                 output: Some(output.text),
@@ -405,4 +463,39 @@ pub(super) fn check_app_schema(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::StepError;
+    use crate::engines::IntrospectError;
+    use crate::run::beside::OrphanSearchError;
+
+    #[test]
+    fn a_failed_steps_cause_is_its_source_and_reads_as_one_line() {
+        let cause = StepError::OrphanSearch(OrphanSearchError::Open(IntrospectError::NotFound {
+            path: "gone.db".into(),
+        }));
+        let failure = cause.failure(Some("SELECT 1".into()));
+        assert_eq!(failure.sql.as_deref(), Some("SELECT 1"));
+        assert_eq!(
+            failure.message(),
+            "looking for orphan rows in the source failed: cannot open the source: \
+             source database `gone.db` does not exist"
+        );
+        // The causes are errors, not text: the chain walks down to the introspection's.
+        let mut causes = Vec::new();
+        let mut next = std::error::Error::source(&*failure.cause);
+        while let Some(e) = next {
+            causes.push(e.to_string());
+            next = e.source();
+        }
+        assert_eq!(
+            causes,
+            [
+                "cannot open the source",
+                "source database `gone.db` does not exist"
+            ]
+        );
+    }
 }

@@ -6,6 +6,7 @@ use std::collections::BTreeSet;
 use super::compare::CompareError;
 use super::SyncError;
 use crate::copy::{self, Reject};
+use crate::engines::changes::{SourceChanges, TableChanges};
 use crate::engines::digest::{
     digest_parts, DigestError, DigestPart, PartSums, StreamedDigest, WindowSums, MAX_WINDOWS,
 };
@@ -24,7 +25,8 @@ const WINDOW_ROWS: i64 = 16;
 /// One table's source rows summed per key window now, and the key ranges to compare: `None`
 /// for the whole table (no sums kept yet), empty when nothing changed.
 pub(super) struct Digest {
-    pub(super) now: WindowSums,
+    /// `None`: the kept sums stand as they are (the table did not change), nothing to keep.
+    pub(super) now: Option<WindowSums>,
     pub(super) ranges: Option<Vec<(i64, i64)>>,
 }
 
@@ -42,7 +44,13 @@ struct DigestPlan<'t> {
     key_min: i64,
     width: i64,
     parts: Vec<usize>,
+    /// With the source's changes known: the only windows read again (the kept sums stand for
+    /// every other one).
+    narrowed: Option<Vec<usize>>,
 }
+
+/// Ranges of windows joined into one part's WHERE: one query reads many small ranges.
+const RANGES_PER_PART: usize = 200;
 
 /// The digest of every table, in `resolved.tables` order: for a table named by one integer
 /// key carried as it is, read from SQLite, its window sums; `None` otherwise (the whole table
@@ -50,6 +58,8 @@ struct DigestPlan<'t> {
 /// `twin` (a second connection on the same snapshot), in parts taken biggest first.
 /// The windows holding rows rejected before are compared too: a row rejected because its
 /// parent was may load now that the parent changed, with nothing changed in its own table.
+/// With `changes` (what the source's engine says changed since the sums were kept): a table
+/// that did not change is not read, one whose changed rowids are named only in their windows.
 pub(super) fn digest_tables(
     prepared: &Prepared,
     source: &mut SourceConnection,
@@ -57,18 +67,45 @@ pub(super) fn digest_tables(
     target: &mut TargetConnection,
     run: i64,
     earlier: &[Reject],
+    changes: Option<&SourceChanges>,
 ) -> Result<Vec<Option<Digest>>, SyncError> {
     let mut plans = Vec::new();
     let mut parts: Vec<(DigestPart, u64)> = Vec::new();
+    // Tables the source's engine says did not change: their kept sums stand, unread.
+    let mut unchanged: Vec<Option<Digest>> = Vec::new();
     for table in &prepared.resolved.tables {
+        unchanged.push(None);
         let Some(key) = digested_key(table) else {
             plans.push(None);
             continue;
         };
+        if changes.is_some_and(|c| c.table(&table.source).is_none()) {
+            if let Some((key_min, width)) = journal::kept_window_shape(target, run, &table.source)?
+            {
+                let shape = WindowSums {
+                    key_min,
+                    width,
+                    sums: Vec::new(),
+                };
+                let windows = reject_windows(&shape, key, &table.source, earlier);
+                *unchanged.last_mut().expect("pushed above") = Some(Digest {
+                    now: None,
+                    ranges: Some(shape.ranges(windows)),
+                });
+                plans.push(None);
+                continue;
+            }
+        }
         let kept = journal::kept_windows(target, run, &table.source)?;
         let (key_min, width, windows) = match &kept {
             Some(k) => (k.key_min, k.width, k.sums.len()),
             None => fresh_windows(prepared, source, table, key)?,
+        };
+        let narrowed = match (changes, &kept) {
+            (Some(changes), Some(kept)) => {
+                changed_windows(prepared, source, table, key, kept, changes)?
+            }
+            _ => None,
         };
         let mut plan = DigestPlan {
             table,
@@ -77,7 +114,16 @@ pub(super) fn digest_tables(
             key_min,
             width,
             parts: Vec::new(),
+            narrowed,
         };
+        if let Some(windows) = &plan.narrowed {
+            for part in window_parts(prepared, table, key, (key_min, width), windows) {
+                plan.parts.push(parts.len());
+                parts.push(part);
+            }
+            plans.push(Some(plan));
+            continue;
+        }
         for part in split(
             prepared,
             source.digests_in_pages(),
@@ -97,14 +143,25 @@ pub(super) fn digest_tables(
         .map(Some)
         .collect();
     let mut digests = Vec::new();
-    for plan in plans {
+    for (plan, unchanged) in plans.into_iter().zip(unchanged) {
         let Some(mut plan) = plan else {
-            digests.push(None);
+            digests.push(unchanged);
             continue;
         };
         let table = plan.table;
         let results = plan.parts.iter().map(|&i| sums[i].take());
         let mut now = merged(table, (plan.key_min, plan.width), results)?;
+        if let (Some(windows), Some(kept), Some(read)) = (&plan.narrowed, &plan.kept, &now) {
+            // The kept sums, with the windows read again in place of theirs.
+            let mut whole = kept.clone();
+            for &w in windows {
+                if let Some(sum) = whole.sums.get_mut(w) {
+                    *sum = 0;
+                }
+            }
+            whole.absorb(read);
+            now = Some(whole);
+        }
         if now.is_none() && plan.kept.is_some() {
             // A key outside the kept windows: new windows, and the whole table compared once.
             plan.kept = None;
@@ -125,20 +182,131 @@ pub(super) fn digest_tables(
             digests.push(None);
             continue;
         };
-        let ranges = plan.kept.map(|kept| {
+        let ranges = plan.kept.as_ref().map(|kept| {
             let mut windows: BTreeSet<usize> = now.differing(&kept.sums).into_iter().collect();
-            for reject in earlier.iter().filter(|r| r.table == table.source) {
-                if let Some(serde_json::Value::Number(n)) = reject.primary_key.get(plan.key) {
-                    if let Some(i) = n.as_i64().and_then(|k| now.index_of(k)) {
-                        windows.insert(i);
-                    }
-                }
-            }
+            windows.extend(reject_windows(&now, plan.key, &table.source, earlier));
             now.ranges(windows)
         });
-        digests.push(Some(Digest { now, ranges }));
+        // Sums the same as those kept need not be written again.
+        let same = plan.kept.is_some_and(|k| k == now);
+        digests.push(Some(Digest {
+            now: (!same).then_some(now),
+            ranges,
+        }));
     }
     Ok(digests)
+}
+
+/// The windows of `windows` holding the rows of `table` rejected before (keyed by `key`).
+fn reject_windows(
+    windows: &WindowSums,
+    key: &str,
+    table: &str,
+    earlier: &[Reject],
+) -> BTreeSet<usize> {
+    earlier
+        .iter()
+        .filter(|r| r.table == table)
+        .filter_map(|r| match r.primary_key.get(key) {
+            Some(serde_json::Value::Number(n)) => n.as_i64().and_then(|k| windows.index_of(k)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The windows of `table` holding the rows `changes` names, when they can be told: none for a
+/// table that did not change; `None` when all are read (its changes are not named by rowid,
+/// its key is not the rowid, or a changed rowid lies outside the kept windows while the table
+/// now holds rows there too).
+fn changed_windows(
+    prepared: &Prepared,
+    source: &mut SourceConnection,
+    table: &ResolvedTable,
+    key: &str,
+    kept: &WindowSums,
+    changes: &SourceChanges,
+) -> Result<Option<Vec<usize>>, SyncError> {
+    let rowids = match changes.table(&table.source) {
+        None => return Ok(Some(Vec::new())),
+        Some(TableChanges::Whole(_)) => return Ok(None),
+        Some(TableChanges::Rows(rowids)) => rowids,
+    };
+    if !keyed_by_rowid(prepared, table, key) {
+        return Ok(None);
+    }
+    let mut windows = BTreeSet::new();
+    let mut outside = false;
+    for rowid in rowids {
+        match kept.index_of(*rowid) {
+            Some(w) => {
+                windows.insert(w);
+            }
+            None => outside = true,
+        }
+    }
+    if outside {
+        // Every row the kept sums describe lies inside their windows (a sync that met one
+        // outside made new windows): a rowid outside names a row deleted before the sums
+        // were kept or another table's, unless the table holds one outside now.
+        let base = crate::compare::load_select(prepared, table);
+        let span = source
+            .key_span(&base, &crate::dialect::quote_ident(key))
+            .map_err(|e| SyncError::Compare {
+                table: table.source.clone(),
+                source: Box::new(CompareError::KeySpan(e)),
+            })?;
+        if let Some((min, max)) = span {
+            if kept.index_of(min).is_none() || kept.index_of(max).is_none() {
+                return Ok(None);
+            }
+        }
+    }
+    Ok(Some(windows.into_iter().collect()))
+}
+
+/// The parts that read `windows` of `table` again: their key ranges, many to a query.
+fn window_parts(
+    prepared: &Prepared,
+    table: &ResolvedTable,
+    key: &str,
+    (key_min, width): (i64, i64),
+    windows: &[usize],
+) -> Vec<(DigestPart, u64)> {
+    let base = crate::compare::load_select(prepared, table);
+    let column = crate::dialect::quote_ident(key);
+    let of = WindowSums {
+        key_min,
+        width,
+        sums: Vec::new(),
+    };
+    let ranges = of.ranges(windows.iter().copied());
+    ranges
+        .chunks(RANGES_PER_PART)
+        .map(|chunk| {
+            let within: Vec<String> = chunk
+                .iter()
+                .map(|(a, b)| format!("{column} BETWEEN {a} AND {b}"))
+                .collect();
+            let select = format!(
+                "SELECT {column}, * FROM ({base}) AS \"digested\" WHERE {}",
+                within.join(" OR ")
+            );
+            let keys: i128 = chunk
+                .iter()
+                .map(|(a, b)| i128::from(*b) - i128::from(*a) + 1)
+                .sum();
+            let rows = (keys / i128::from(width.max(1))) as u64 * WINDOW_ROWS as u64;
+            (
+                DigestPart {
+                    select,
+                    key_min,
+                    width,
+                    pages: Vec::new(),
+                },
+                rows,
+            )
+        })
+        .collect()
 }
 
 /// Window sums to make while `table` loads in a run, so the first sync after it compares only

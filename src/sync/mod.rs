@@ -26,6 +26,7 @@ use serde::Serialize;
 
 use crate::copy::{self, Reject, VecRejects};
 use crate::dialect::Templates;
+use crate::engines::changes::SourceChanges;
 use crate::engines::SourceConnection;
 use crate::engines::{open_source, IntrospectError};
 use crate::errors::chain;
@@ -142,6 +143,17 @@ pub enum SyncError {
 
 /// Brings the target of `prepared` up to the source's current content.
 pub fn sync(prepared: &Prepared, target_url: &str, dry_run: bool) -> Result<SyncReport, SyncError> {
+    sync_changes(prepared, target_url, dry_run, None)
+}
+
+/// [`sync`], told by the source's engine what changed since the sums the last sync kept
+/// (`changes`): only the windows holding those rows are read again (see `digest`).
+pub fn sync_changes(
+    prepared: &Prepared,
+    target_url: &str,
+    dry_run: bool,
+    changes: Option<&SourceChanges>,
+) -> Result<SyncReport, SyncError> {
     let started = Instant::now();
     let started_at = SystemTime::now();
     let resolved = &prepared.resolved;
@@ -204,6 +216,7 @@ pub fn sync(prepared: &Prepared, target_url: &str, dry_run: bool) -> Result<Sync
         &mut target,
         run.id,
         &earlier,
+        changes,
     )?;
     drop(twin.take());
     phases.digest = started.elapsed().as_secs_f64() - phases.open;
@@ -275,8 +288,8 @@ pub fn sync(prepared: &Prepared, target_url: &str, dry_run: bool) -> Result<Sync
         // The target now holds what these sums describe: kept for the next sync, in this
         // transaction, so they change exactly when the target does.
         for (table, digest) in resolved.tables.iter().zip(&digests) {
-            if let Some(d) = digest {
-                journal::keep_windows(target, run.id, &table.source, &d.now)?;
+            if let Some(now) = digest.as_ref().and_then(|d| d.now.as_ref()) {
+                journal::keep_windows(target, run.id, &table.source, now)?;
             }
         }
         let mut report = SyncReport {
@@ -325,20 +338,21 @@ pub fn sync(prepared: &Prepared, target_url: &str, dry_run: bool) -> Result<Sync
 }
 
 /// Starts `source`'s snapshot, and returns a second connection reading the same one when the
-/// engine can promise it is the same: SQLite's [`SourceConnection::begin_twin`]; MySQL's
-/// [`SourceConnection::begin_snapshot_with`] (both snapshots start under a global read lock
-/// held for that moment, as a run's readers do). `None` otherwise, or when it cannot start
-/// reading now (a SQLite writer waiting to commit holds new readers off, or committed between
-/// the two; MySQL refused the lock): the digests then use one connection. The lock holds the
-/// app's writes back while it waits for running statements (2 s at most): MySQL takes it only
-/// for a source of at least [`copy::PARALLEL_READ_ROWS`] `rows`, where a second reader pays.
+/// engine can promise it is the same: SQLite's [`SourceConnection::begin_twin`]; MySQL's and
+/// PostgreSQL's [`SourceConnection::begin_snapshot_with`] (MySQL's snapshots start under a
+/// global read lock held for that moment, PostgreSQL's twin adopts the exported snapshot, as a
+/// run's readers do). `None` otherwise, or when it cannot start reading now (a SQLite writer
+/// waiting to commit holds new readers off, or committed between the two; MySQL refused the
+/// lock): the digests then use one connection. MySQL's lock holds the app's writes back while
+/// it waits for running statements (2 s at most): a second reader is started only for a source
+/// of at least [`copy::PARALLEL_READ_ROWS`] `rows`, where it pays.
 fn begin_reading(
     source: &mut SourceConnection,
     url: &SourceUrl,
     rows: u64,
 ) -> Result<Option<SourceConnection>, SyncError> {
     let failed = SyncError::Read;
-    if source.twin_under_global_lock() {
+    if source.twin_begins_with_the_snapshot() {
         let opened = (rows >= copy::PARALLEL_READ_ROWS)
             .then(|| open_source(url).ok().zip(open_source(url).ok()))
             .flatten();

@@ -251,12 +251,10 @@ fn shape(id: &str, side: Side, rows: i64, columns: usize) -> Result<(), CheckErr
     } else {
         return Ok(());
     };
-    Err(CheckError::Value {
-        check: id.to_owned(),
-        message: format!(
-            "the {side} query {problem}; an assertion query returns one row with one value"
-        ),
-    })
+    Err(CheckError::value(
+        id,
+        format!("the {side} query {problem}; an assertion query returns one row with one value"),
+    ))
 }
 
 fn assertion(

@@ -116,9 +116,11 @@ fn column_of<'r>(
     reference: &str,
     id: &str,
 ) -> Result<(&'r ResolvedTable, &'r ResolvedColumn), CheckError> {
-    resolve_column(resolved, reference).ok_or_else(|| CheckError::Value {
-        check: id.to_owned(),
-        message: format!("`{reference}` does not name a carried `table.column`"),
+    resolve_column(resolved, reference).ok_or_else(|| {
+        CheckError::value(
+            id,
+            format!("`{reference}` does not name a carried `table.column`"),
+        )
     })
 }
 

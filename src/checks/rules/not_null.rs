@@ -5,7 +5,7 @@ use diesel::sql_types::{Nullable, Text};
 use diesel::RunQueryDsl;
 
 use super::{on_target_column, Check, Context, Needs, SourceReads};
-use crate::checks::{count, target_table_sql, CheckError, CheckResult, Count, Finding, Side};
+use crate::checks::{target_table_sql, CheckError, CheckResult, Finding, Side};
 use crate::dialect::{quote_ident, quote_literal};
 use crate::engines::TargetConnection;
 use crate::plan::model::Check as PlanCheck;
@@ -88,11 +88,9 @@ pub(super) fn not_null(
 ) -> Result<Finding, CheckError> {
     let from = target_table_sql(schema, table);
     let col = quote_ident(&column.target);
-    let count_sql = format!("SELECT count(*) AS n FROM {from} WHERE {col} IS NULL");
-    let n = diesel::sql_query(&count_sql)
-        .get_result::<Count>(conn.postgres())
-        .map(|c| count(c.n))
-        .map_err(|e| CheckError::query(id, Side::Target, &count_sql, e))?;
+    let n = conn
+        .count_rows(&from, Some(&format!("{col} IS NULL")))
+        .map_err(|e| CheckError::query(id, Side::Target, &e.sql, e.source))?;
     let place = format!("`{}`.`{}`.`{}`", schema, table.target, column.target);
     if n == 0 {
         return Ok(Finding::pass(

@@ -4,14 +4,11 @@
 
 use std::collections::HashMap;
 
-use diesel::RunQueryDsl;
-
 use crate::engines::SourceConnection;
 
 use super::{Check, Context, Needs, SourceReads};
 use crate::checks::{
-    count, selected_tables, target_table_sql, timed, CheckError, CheckResult, Count, Databases,
-    Finding, Side,
+    selected_tables, target_table_sql, timed, CheckError, CheckResult, Databases, Finding, Side,
 };
 use crate::dialect::quote_ident;
 use crate::engines::TargetConnection;
@@ -91,10 +88,7 @@ pub fn newest_run_rejects(
     target: &mut TargetConnection,
     schema: &str,
 ) -> Result<Rejects, CheckError> {
-    let journal_error = |source| CheckError::Journal {
-        check: "row-counts".to_owned(),
-        source,
-    };
+    let journal_error = |source| CheckError::journal("row-counts", source);
     let newest = journal::newest_run_reject_counts(target, schema).map_err(journal_error)?;
     let rows_before = match newest.run {
         Some(run) => journal::rows_before(target, run).map_err(journal_error)?,
@@ -130,7 +124,7 @@ pub fn check_tables(
                 .map(|table| {
                     let check = check_id(table);
                     let message = message.clone();
-                    timed(check.clone(), || Err(CheckError::Value { check, message }))
+                    timed(check.clone(), || Err(CheckError::value(check, message)))
                 })
                 .collect();
         }
@@ -220,14 +214,9 @@ struct SidesCounted {
 
 /// The rows of `table` in the source that its filter lets through.
 fn source_rows(source: &mut SourceConnection, table: &ResolvedTable) -> Result<u64, CheckError> {
-    let mut source_sql = format!("SELECT count(*) AS n FROM {}", quote_ident(&table.source));
-    if let Some(filter) = &table.filter {
-        source_sql.push_str(&format!(" WHERE {filter}"));
-    }
     source
-        .integer(&source_sql)
-        .map(|n| count(n.unwrap_or(0)))
-        .map_err(|e| CheckError::query(check_id(table), Side::Source, &source_sql, e))
+        .count_rows(&quote_ident(&table.source), table.filter.as_deref())
+        .map_err(|e| CheckError::query(check_id(table), Side::Source, &e.sql, e.source))
 }
 
 /// The rows in `table`'s target table.
@@ -236,14 +225,9 @@ fn target_rows(
     resolved: &ResolvedPlan,
     table: &ResolvedTable,
 ) -> Result<u64, CheckError> {
-    let target_sql = format!(
-        "SELECT count(*) AS n FROM {}",
-        target_table_sql(&resolved.schema, table)
-    );
-    diesel::sql_query(&target_sql)
-        .get_result::<Count>(target.postgres())
-        .map(|c| count(c.n))
-        .map_err(|e| CheckError::query(check_id(table), Side::Target, &target_sql, e))
+    target
+        .count_rows(&target_table_sql(&resolved.schema, table), None)
+        .map_err(|e| CheckError::query(check_id(table), Side::Target, &e.sql, e.source))
 }
 
 /// `row-counts:<table>`.

@@ -8,7 +8,7 @@ use crate::catalog::{
     Index, IndexKey, IndexPart, Table, Trigger, UniqueConstraint, View,
 };
 use crate::dialect::quote_ident;
-use crate::engines::introspect::{integer, query, text};
+use crate::engines::introspect::{count_failed, integer, query, text};
 use crate::engines::IntrospectError;
 use crate::engines::{share_out, AnotherSource, SourceConnection, SqlValue};
 
@@ -524,11 +524,6 @@ pub fn count_tables(
 }
 
 fn count_one(conn: &mut SourceConnection, name: &str) -> Result<u64, IntrospectError> {
-    let sql = format!("SELECT count(*) FROM {}", quote_ident(name));
-    let rows = query(conn, name, &sql)?;
-    Ok(rows
-        .first()
-        .and_then(|r| integer(&r[0]))
-        .unwrap_or(0)
-        .max(0) as u64)
+    conn.count_rows(&quote_ident(name), None)
+        .map_err(count_failed(name))
 }

@@ -9,6 +9,7 @@ pub mod query_sql;
 pub mod session;
 pub mod types;
 pub(crate) mod url;
+pub mod writer;
 
 pub use introspect::{count_tables, count_where, introspect_mysql, profile_mysql};
 pub use pages::MYSQL_PAGE_ROWS;

@@ -8,7 +8,7 @@ use crate::catalog::{
     IndexKey, IndexPart, Table, Trigger, UniqueConstraint, View,
 };
 use crate::dialect::quote_ident;
-use crate::engines::introspect::{integer, query, text};
+use crate::engines::introspect::{count_failed, integer, query, text};
 use crate::engines::postgres::{parse_target_type, TargetType};
 use crate::engines::TypeDecision;
 use crate::engines::{IntrospectError, SourceConnection, SqlValue};
@@ -54,11 +54,9 @@ pub fn introspect_postgres(
             continue;
         };
         if exact_counts {
-            let sql = format!("SELECT count(*) FROM {}", quote_ident(name));
-            table.row_count = query(conn, name, &sql)?
-                .first()
-                .and_then(|r| integer(&r[0]))
-                .map_or(0, |n| u64::try_from(n).unwrap_or(0));
+            table.row_count = conn
+                .count_rows(&quote_ident(name), None)
+                .map_err(count_failed(name))?;
         }
         table.sql = definition(&table);
         catalog.tables.push(table);

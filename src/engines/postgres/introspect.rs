@@ -454,7 +454,6 @@ fn list(items: &[&String]) -> String {
     }
 }
 
-/// The tables of the app's schema that hold rows now, with their counts.
 /// Whether PostGIS is installed in the target database (`CREATE EXTENSION postgis` ran there):
 /// only then does `init` propose `geometry` for a spatial column.
 pub fn postgis_installed(conn: &mut TargetConnection) -> diesel::QueryResult<bool> {
@@ -464,31 +463,26 @@ pub fn postgis_installed(conn: &mut TargetConnection) -> diesel::QueryResult<boo
     .get_result(conn.postgres())
 }
 
+/// The tables of the app's schema that hold rows now, with their counts.
 pub fn tables_with_rows(
     conn: &mut TargetConnection,
     schema: &str,
     tables: &[String],
-) -> Result<Vec<(String, i64)>, TargetSchemaError> {
-    #[derive(QueryableByName)]
-    struct Count {
-        #[diesel(sql_type = diesel::sql_types::BigInt)]
-        n: i64,
-    }
+) -> Result<Vec<(String, u64)>, TargetSchemaError> {
     let mut out = Vec::new();
     for table in tables {
-        let sql = format!(
-            "SELECT count(*) AS n FROM {}.{}",
+        let from = format!(
+            "{}.{}",
             crate::dialect::quote_ident(schema),
             crate::dialect::quote_ident(table)
         );
-        let n = diesel::sql_query(&sql)
-            .get_result::<Count>(conn.postgres())
-            .map_err(|source| TargetSchemaError {
+        let n = conn
+            .count_rows(&from, None)
+            .map_err(|e| TargetSchemaError {
                 schema: schema.to_owned(),
-                sql: sql.clone(),
-                source,
-            })?
-            .n;
+                sql: e.sql,
+                source: e.source,
+            })?;
         if n > 0 {
             out.push((table.clone(), n));
         }

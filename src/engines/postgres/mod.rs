@@ -4,7 +4,9 @@
 mod bulk;
 pub mod catalog;
 pub mod introspect;
+pub mod pause;
 pub mod query_sql;
+pub(crate) mod read;
 pub mod reverse;
 pub mod source;
 pub mod types;

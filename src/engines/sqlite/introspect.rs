@@ -15,6 +15,7 @@ use crate::catalog::{
     AutoIncrement, Catalog, Column, ForeignKey, Generated, Index, IndexKey, IndexPart, Table,
     Trigger, UniqueConstraint, View,
 };
+use crate::engines::introspect::count_failed;
 use crate::engines::IntrospectError;
 
 /// Puts SQLite in multi-thread mode: no mutex around each call on a connection.
@@ -495,11 +496,12 @@ fn introspect_table(
     let indexes = created_indexes(conn, name, &index_list, schema)?;
     let foreign_keys = foreign_keys(conn, name, &ddl)?;
 
-    let count_sql = format!("SELECT count(*) AS n FROM {}", quote_ident(name));
-    let counts: Vec<CountRow> = query(conn, &count_sql, name)?;
-    let row_count = counts
-        .first()
-        .map_or(0, |r| u64::try_from(r.n).unwrap_or(0));
+    let row_count = crate::engines::count_with(&quote_ident(name), None, |sql| {
+        diesel::sql_query(sql)
+            .load::<CountRow>(conn)
+            .map(|rows| rows.first().map(|r| r.n))
+    })
+    .map_err(count_failed(name))?;
 
     Ok(Table {
         name: name.to_string(),

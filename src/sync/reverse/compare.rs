@@ -9,13 +9,13 @@ use xxhash_rust::xxh3::Xxh3;
 
 use crate::engines::postgres::reverse::{select_current_rows, select_page, TargetRead};
 use crate::engines::postgres::TypeFamily;
-
-/// Rows per page of the target's read.
-const PAGE_ROWS: usize = 50_000;
 use crate::engines::{SourceConnection, SqlValue, VisitError, WritableSource, WriteError};
 use crate::mapping::inverse::{shown, ColumnInverse};
 use crate::resolve::ResolvedTable;
 use crate::transform::TransformEnvironment;
+
+/// Rows per page of the target's read.
+const PAGE_ROWS: usize = 50_000;
 
 /// A target row the old schema cannot hold: left as the file has it, and reported.
 #[derive(Debug, Clone, Serialize)]
@@ -258,14 +258,24 @@ pub fn diff_table<'p>(
         }
         match old {
             Some(old) => {
-                let same = old
+                let kept: Vec<bool> = old
                     .iter()
                     .zip(&mapped)
                     .zip(&values)
                     .zip(&inverses)
-                    .all(|(((o, m), t), inv)| inv.unchanged(o, t, m, &row, env));
-                if !same {
-                    diff.upserts.push((mapped, false));
+                    .map(|(((o, m), t), inv)| inv.unchanged(o, t, m, &row, env))
+                    .collect();
+                if !kept.iter().all(|k| *k) {
+                    // The values that did not change keep their stored spelling (a JSON
+                    // document's key order, a date-time's fraction): the app, saving the row,
+                    // writes back what it read.
+                    let row: Vec<SqlValue> = mapped
+                        .into_iter()
+                        .zip(old)
+                        .zip(&kept)
+                        .map(|((m, o), k)| if *k { o.clone() } else { m })
+                        .collect();
+                    diff.upserts.push((row, false));
                 }
             }
             None => diff.upserts.push((mapped, true)),

@@ -92,6 +92,21 @@ pub fn irreversible(prepared: &Prepared) -> Vec<String> {
     problems
 }
 
+/// Where the way back's journal of `file` (the plan's source, open for writing) lives: beside
+/// a SQLite file; for a server, named after it in the plan's folder (an absolute path, a SQLite
+/// file's, stays as it is).
+pub fn journal_of(prepared: &Prepared, file: &WritableSource) -> std::path::PathBuf {
+    sidecar_path(&prepared.loaded.base_dir().join(file.path()))
+}
+
+/// The way back's journal of the plan's source, as it is now (empty when none was written).
+pub fn read_journal(prepared: &Prepared) -> Result<ReverseJournal, SyncError> {
+    let source_url = parse_source_url(&prepared.loaded.plan.source.url, prepared.loaded.base_dir())
+        .map_err(SyncError::SourceUrl)?;
+    let file = WritableSource::open(&source_url).map_err(SyncError::ReverseWrite)?;
+    ReverseJournal::read(&journal_of(prepared, &file)).map_err(SyncError::ReverseJournal)
+}
+
 /// Brings the plan's SQLite source up to the current rows of its target at `target_url`.
 pub fn sync_reverse(
     prepared: &Prepared,
@@ -207,7 +222,7 @@ fn reverse_in_transaction(
         .iter()
         .map(|d| (d.table.source.clone(), compare::rows_sum(d.before.values())))
         .collect();
-    let journal_path = sidecar_path(file.path());
+    let journal_path = journal_of(prepared, file);
     let mut journal = ReverseJournal::read(&journal_path).map_err(SyncError::ReverseJournal)?;
     let settled = journal.settle(&sums_now);
     let mut report = ReverseReport {
