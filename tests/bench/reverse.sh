@@ -55,10 +55,14 @@ SQL
 echo "== sync --reverse"
 timed "$DECANT" sync "$DATA/reverse-bench.yaml" --reverse --report-dir "$DATA/reverse-reports"
 REV_S="$T"; echo "   reverse sync: ${REV_S}s, max RSS $M"
+phases() { python3 -c 'import json, sys; p = json.load(open(sys.argv[1]))["phases"]; print("   phases: " + ", ".join(f"{k} {v:.2f}s" for k, v in p.items()))' \
+    "$DATA/reverse-reports/reverse-bench.reverse-sync.report.json"; }
+phases
 
 echo "== sync --reverse again, nothing changed"
 timed "$DECANT" sync "$DATA/reverse-bench.yaml" --reverse --report-dir "$DATA/reverse-reports"
 AGAIN_S="$T"; echo "   reverse sync again: ${AGAIN_S}s, max RSS $M"
+phases
 
 echo "== scale $SCALE_KEY: run ${RUN_S}s, reverse sync after 1% changed ${REV_S}s, nothing changed ${AGAIN_S}s"
 awk -v r="$RUN_S" -v s="$REV_S" 'BEGIN { printf "   reverse / run = %.2f (goal <= 0.15)\n", s / r }'

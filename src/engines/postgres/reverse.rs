@@ -90,6 +90,23 @@ pub fn select_current_rows(
     sql
 }
 
+/// The next page of [`select_current_rows`] for a table named by one integer `key` (target
+/// name): at most `limit` rows after the key `after`, in key order. A big result read in one
+/// query comes row by row (libpq's single-row mode, slow per row); pages come whole.
+pub fn select_page(
+    schema: &str,
+    table: &str,
+    columns: &[(String, TargetRead)],
+    key: &str,
+    after: Option<i64>,
+    limit: usize,
+) -> String {
+    let all = select_current_rows(schema, table, columns, &[]);
+    let key = quote_ident(key);
+    let from = after.map_or(String::new(), |k| format!(" WHERE {key} > {k}"));
+    format!("{all}{from} ORDER BY {key} LIMIT {limit}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,11 +7,15 @@ use std::collections::HashMap;
 use serde::Serialize;
 use xxhash_rust::xxh3::Xxh3;
 
-use crate::engines::postgres::reverse::{select_current_rows, TargetRead};
+use crate::engines::postgres::reverse::{select_current_rows, select_page, TargetRead};
+use crate::engines::postgres::TypeFamily;
 use crate::engines::{SourceConnection, SqlValue, VisitError, WritableSource, WriteError};
 use crate::mapping::inverse::{shown, ColumnInverse};
 use crate::resolve::ResolvedTable;
 use crate::transform::TransformEnvironment;
+
+/// Rows per page of the target's read.
+const PAGE_ROWS: usize = 50_000;
 
 /// A target row the old schema cannot hold: left as the file has it, and reported.
 #[derive(Debug, Clone, Serialize)]
@@ -50,12 +54,35 @@ pub struct TableDiff<'p> {
     pub deletes: Vec<Vec<SqlValue>>,
     pub rejects: Vec<ReverseReject>,
     /// The rows the file holds now (for the sums), by key.
-    pub before: HashMap<String, Vec<SqlValue>>,
+    pub before: HashMap<RowKey, Vec<SqlValue>>,
 }
 
 impl TableDiff<'_> {
     pub fn changes(&self) -> usize {
         self.upserts.len() + self.deletes.len()
+    }
+}
+
+/// A row's key values, hashed and compared without formatting them.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum KeyPart {
+    Null,
+    Integer(i64),
+    Real(u64),
+    Text(String),
+    Bytes(Vec<u8>),
+}
+
+/// A row's key.
+pub type RowKey = Vec<KeyPart>;
+
+fn key_part(v: &SqlValue) -> KeyPart {
+    match v {
+        SqlValue::Null => KeyPart::Null,
+        SqlValue::Integer(i) => KeyPart::Integer(*i),
+        SqlValue::Real(f) => KeyPart::Real(f.to_bits()),
+        SqlValue::Text(t) => KeyPart::Text(t.clone()),
+        SqlValue::InvalidText(b) | SqlValue::Blob(b) => KeyPart::Bytes(b.clone()),
     }
 }
 
@@ -158,9 +185,12 @@ pub fn diff_table<'p>(
     let key_of = |row: &[SqlValue]| -> Vec<SqlValue> {
         key_positions.iter().map(|&i| row[i].clone()).collect()
     };
-    let mut before: HashMap<String, Vec<SqlValue>> = HashMap::with_capacity(stored.len());
+    let row_key =
+        |row: &[SqlValue]| -> RowKey { key_positions.iter().map(|&i| key_part(&row[i])).collect() };
+    // Each with whether the target has it too.
+    let mut before: HashMap<RowKey, (Vec<SqlValue>, bool)> = HashMap::with_capacity(stored.len());
     for row in stored {
-        before.insert(key_text(&key_of(&row)), row);
+        before.insert(row_key(&row), (row, false));
     }
     let reads: Vec<(String, TargetRead)> = copied
         .iter()
@@ -188,8 +218,7 @@ pub fn diff_table<'p>(
         rejects: Vec::new(),
         before: HashMap::new(),
     };
-    let mut seen: std::collections::HashSet<String> = std::collections::HashSet::new();
-    let visited = target.visit_rows::<std::convert::Infallible>(&sql, |values| {
+    let mut visit = |values: Vec<SqlValue>| -> Result<(), std::convert::Infallible> {
         let row = if wants_row {
             minijinja::Value::from_iter(
                 columns
@@ -203,18 +232,20 @@ pub fn diff_table<'p>(
         let mut mapped = Vec::with_capacity(values.len());
         let mut bad = None;
         for ((value, inverse), column) in values.iter().zip(&inverses).zip(&columns) {
-            let shown_value = shown(value);
             match inverse.back(value.clone(), &row, env) {
                 Ok(v) => mapped.push(v),
                 Err(reason) => {
-                    bad.get_or_insert((column.clone(), shown_value, reason));
+                    bad.get_or_insert((column.clone(), shown(value), reason));
                     mapped.push(SqlValue::Null);
                 }
             }
         }
         let key = key_of(&mapped);
-        let text = key_text(&key);
-        seen.insert(text.clone());
+        let found = before.get_mut(&row_key(&mapped));
+        let old = found.map(|(row, seen)| {
+            *seen = true;
+            &*row
+        });
         if let Some((column, value, reason)) = bad {
             diff.rejects.push(ReverseReject {
                 table: table.source.clone(),
@@ -225,7 +256,7 @@ pub fn diff_table<'p>(
             });
             return Ok(());
         }
-        match before.get(&text) {
+        match old {
             Some(old) => {
                 let kept: Vec<bool> = old
                     .iter()
@@ -250,20 +281,46 @@ pub fn diff_table<'p>(
             None => diff.upserts.push((mapped, true)),
         }
         Ok(())
-    });
-    match visited {
-        Ok(()) => {}
-        Err(VisitError::Read(e)) => return Err(ReverseCompareError::Target(e)),
-        Err(VisitError::Stopped(never)) => match never {},
+    };
+    // One integer key: pages of whole results, in key order. Else one query, row by row.
+    let integer_key = match (key_positions.as_slice(), target_keys.as_slice()) {
+        ([p], [k]) if copied[*p].target_type.family() == TypeFamily::Integer => Some(k),
+        _ => None,
+    };
+    if let Some(key) = integer_key {
+        let position = key_positions[0];
+        let mut after = None;
+        loop {
+            let page = select_page(schema, &table.target, &reads, key, after, PAGE_ROWS);
+            let rows = target
+                .load_rows(&page)
+                .map_err(ReverseCompareError::Target)?;
+            let full = rows.len() == PAGE_ROWS;
+            for values in rows {
+                if let SqlValue::Integer(k) = values[position] {
+                    after = Some(k);
+                }
+                let Ok(()) = visit(values);
+            }
+            if !full {
+                break;
+            }
+        }
+    } else {
+        match target.visit_rows(&sql, visit) {
+            Ok(()) => {}
+            Err(VisitError::Read(e)) => return Err(ReverseCompareError::Target(e)),
+            Err(VisitError::Stopped(never)) => match never {},
+        }
     }
-    for (text, row) in &before {
-        if !seen.contains(text) {
+    for (row, seen) in before.values() {
+        if !seen {
             diff.deletes.push(key_of(row));
         }
     }
-    // Deterministic order: by key, as the target read them.
+    // Deterministic order: by key.
     diff.deletes.sort_by_key(|k| key_text(k));
-    diff.before = before;
+    diff.before = before.into_iter().map(|(k, (row, _))| (k, row)).collect();
     Ok(diff)
 }
 

@@ -40,6 +40,18 @@ pub struct ReverseReport {
     pub journal: String,
     pub tables: Vec<TableSync>,
     pub rejects: Vec<ReverseReject>,
+    /// Where the seconds went.
+    pub phases: ReversePhases,
+}
+
+/// Wall seconds of a reverse sync's phases: reading both sides and comparing them, applying
+/// the differences, reading the changed tables back for the journal's sums, committing.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ReversePhases {
+    pub compare: f64,
+    pub apply: f64,
+    pub sums: f64,
+    pub commit: f64,
 }
 
 impl ReverseReport {
@@ -221,7 +233,12 @@ fn reverse_in_transaction(
         journal: journal_path.display().to_string(),
         tables: Vec::new(),
         rejects: diffs.iter().flat_map(|d| d.rejects.clone()).collect(),
+        phases: ReversePhases {
+            compare: started.elapsed().as_secs_f64(),
+            ..ReversePhases::default()
+        },
     };
+    let applying = Instant::now();
     let order = crate::graph::parents_first(resolved);
     let changes: usize = diffs.iter().map(compare::TableDiff::changes).sum();
     let applied = if dry_run || changes == 0 {
@@ -260,6 +277,8 @@ fn reverse_in_transaction(
         report.seconds = started.elapsed().as_secs_f64();
         return Ok(report);
     }
+    report.phases.apply = applying.elapsed().as_secs_f64();
+    let summing = Instant::now();
     // What the file's tables sum to once this commits: read back where rows changed.
     let mut after = sums_now.clone();
     for (d, a) in diffs.iter().zip(&applied) {
@@ -270,6 +289,8 @@ fn reverse_in_transaction(
             after.insert(d.table.source.clone(), compare::rows_sum(rows.iter()));
         }
     }
+    report.phases.sums = summing.elapsed().as_secs_f64();
+    let committing = Instant::now();
     let counts = report.counts();
     let id = journal.next_id();
     report.sync_id = Some(id);
@@ -297,6 +318,7 @@ fn reverse_in_transaction(
         signals::test_point("after-commit", "reverse");
     }
     report.seconds = started.elapsed().as_secs_f64();
+    report.phases.commit = committing.elapsed().as_secs_f64();
     if let Some(record) = journal.syncs.last_mut() {
         record.state = ReverseState::Applied;
         record.seconds = report.seconds;
