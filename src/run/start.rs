@@ -329,13 +329,14 @@ pub fn execute(
     // The read snapshot wrote nothing: ending it cannot lose anything, and the connection
     // goes next.
     let _ = loader.source.end_snapshot();
-    // Every rejected row is in `decant.decant_rejects` too; a rejects file that could not be
+    // Every rejected row is in the journal's rejects table too; a rejects file that could not be
     // written to its end is said, never passed over.
     if let Err(e) = loader.rejects.file.flush() {
         report.notes.push(format!(
-            "the rejects file `{}` may be incomplete: {}; `decant.decant_rejects` holds every rejected row",
+            "the rejects file `{}` may be incomplete: {}; `{}` holds every rejected row",
             report.rejects_file.display(),
-            crate::errors::chain(&e)
+            crate::errors::chain(&e),
+            journal::REJECTS_TABLE
         ));
     }
     report.seconds = started.elapsed().as_secs_f64();
