@@ -17,24 +17,15 @@ pub fn run(args: &CutoverArgs, out: &mut dyn Write, err: &mut dyn Write) -> Resu
     if args.reverse {
         return super::cutover_reverse::run(args, out, err);
     }
-    // A signal inside the window ends the process: the pause ends with it (the lock is the
-    // process's), and the final sync's transaction rolls back.
-    signals::install().map_err(|e| Failure::Other(anyhow::anyhow!(e)))?;
-    signals::set_hook(Some(Box::new(|signal| {
-        signals::say(&format!(
-            "\ninterrupted by {}: the pause ends with this process, the source was never written, and the target is as the last committed sync left it; the app stays on the source\n",
-            signals::name(signal)
-        ));
-        std::process::exit(signals::exit_code(signal).into());
-    })));
+    end_on_signal(
+        "the pause ends with this process, the source was never written, and the target is as the last committed sync left it; the app stays on the source",
+    )?;
     let prepared = prepare_and_warn(&args.plan, Profiling::Needed, err)?;
     let (dir, stem) = report_location(&prepared, &args.plan, args.report_dir.as_deref())?;
     let options = CutoverOptions {
-        app_stopped: args.app_stopped,
-        max_catch_up_age: Duration::from_secs(args.max_catch_up_age),
-        lock_wait: Duration::from_secs(args.lock_wait),
         checksums: args.checksums,
         run_report: Some(dir.join(format!("{stem}.report.json"))),
+        ..window_options(args)
     };
     let mut live = |stage: &str| {
         let _ = writeln!(err, "cutover: {stage}");
@@ -73,4 +64,29 @@ pub fn run(args: &CutoverArgs, out: &mut dyn Write, err: &mut dyn Write) -> Resu
         }
         Some(_) => EXIT_USAGE,
     })
+}
+
+/// A signal inside a window ends the process: the pause ends with it (the lock is the
+/// process's), and the final sync's transaction rolls back; `what` says where that leaves things.
+pub(super) fn end_on_signal(what: &'static str) -> Result<(), Failure> {
+    signals::install().map_err(|e| Failure::Other(anyhow::anyhow!(e)))?;
+    signals::set_hook(Some(Box::new(move |signal| {
+        signals::say(&format!(
+            "\ninterrupted by {}: {what}\n",
+            signals::name(signal)
+        ));
+        std::process::exit(signals::exit_code(signal).into());
+    })));
+    Ok(())
+}
+
+/// The window's options from the command line, without checksums or a run report.
+pub(super) fn window_options(args: &CutoverArgs) -> CutoverOptions {
+    CutoverOptions {
+        app_stopped: args.app_stopped,
+        max_catch_up_age: Duration::from_secs(args.max_catch_up_age),
+        lock_wait: Duration::from_secs(args.lock_wait),
+        checksums: false,
+        run_report: None,
+    }
 }

@@ -2,37 +2,21 @@
 //! prints each stage and the exact pause, writes `<plan>.cutover-reverse.report.json` and `.md`.
 
 use std::io::Write;
-use std::time::Duration;
 
 use anyhow::Context;
 
 use super::run::report_location;
 use super::{prepare_and_warn, Failure, Profiling, EXIT_OK, EXIT_USAGE};
 use crate::cli::CutoverArgs;
-use crate::run::cutover::CutoverOptions;
 use crate::run::cutover_reverse::cutover_reverse;
-use crate::signals;
 
 pub fn run(args: &CutoverArgs, out: &mut dyn Write, err: &mut dyn Write) -> Result<u8, Failure> {
-    // A signal inside the window ends the process: the locks end with its connection, and the
-    // final reverse sync's transaction rolls back.
-    signals::install().map_err(|e| Failure::Other(anyhow::anyhow!(e)))?;
-    signals::set_hook(Some(Box::new(|signal| {
-        signals::say(&format!(
-            "\ninterrupted by {}: the pause ends with this process, PostgreSQL was never written, and the old database is as the last committed reverse sync left it; the app stays on PostgreSQL\n",
-            signals::name(signal)
-        ));
-        std::process::exit(signals::exit_code(signal).into());
-    })));
+    super::cutover::end_on_signal(
+        "the pause ends with this process, PostgreSQL was never written, and the old database is as the last committed reverse sync left it; the app stays on PostgreSQL",
+    )?;
     let prepared = prepare_and_warn(&args.plan, Profiling::Needed, err)?;
     let (dir, stem) = report_location(&prepared, &args.plan, args.report_dir.as_deref())?;
-    let options = CutoverOptions {
-        app_stopped: args.app_stopped,
-        max_catch_up_age: Duration::from_secs(args.max_catch_up_age),
-        lock_wait: Duration::from_secs(args.lock_wait),
-        checksums: false,
-        run_report: None,
-    };
+    let options = super::cutover::window_options(args);
     let mut live = |stage: &str| {
         let _ = writeln!(err, "cutover --reverse: {stage}");
     };

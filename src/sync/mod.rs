@@ -75,15 +75,20 @@ pub struct SyncReport {
 
 impl SyncReport {
     pub fn counts(&self) -> SyncCounts {
-        let mut c = SyncCounts::default();
-        for t in &self.tables {
-            c.inserted += t.inserted;
-            c.updated += t.updated;
-            c.deleted += t.deleted;
-            c.rejected += t.rejected;
-        }
-        c
+        tally(&self.tables)
     }
+}
+
+/// What `tables` inserted, updated, deleted and rejected, in all: a sync's counts either way.
+pub(crate) fn tally(tables: &[TableSync]) -> SyncCounts {
+    let mut c = SyncCounts::default();
+    for t in tables {
+        c.inserted += t.inserted;
+        c.updated += t.updated;
+        c.deleted += t.deleted;
+        c.rejected += t.rejected;
+    }
+    c
 }
 
 /// Wall seconds of a sync's phases: opening the source and the journal, digesting every

@@ -56,14 +56,7 @@ pub struct ReversePhases {
 
 impl ReverseReport {
     pub fn counts(&self) -> SyncCounts {
-        let mut c = SyncCounts::default();
-        for t in &self.tables {
-            c.inserted += t.inserted;
-            c.updated += t.updated;
-            c.deleted += t.deleted;
-            c.rejected += t.rejected;
-        }
-        c
+        super::tally(&self.tables)
     }
 }
 
