@@ -43,7 +43,7 @@ pub fn run(args: &CutoverArgs, out: &mut dyn Write, err: &mut dyn Write) -> Resu
         .with_context(|| format!("cannot write `{}`", json.display()))?;
     std::fs::write(&md, crate::report::cutover::markdown(&report))
         .with_context(|| format!("cannot write `{}`", md.display()))?;
-    let pause = report.pause_seconds.unwrap_or(0.0);
+    let pause = report.window.pause_seconds.unwrap_or(0.0);
     match &report.failure {
         None => writeln!(
             out,

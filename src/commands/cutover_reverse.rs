@@ -33,7 +33,7 @@ pub fn run(args: &CutoverArgs, out: &mut dyn Write, err: &mut dyn Write) -> Resu
         .with_context(|| format!("cannot write `{}`", json.display()))?;
     std::fs::write(&md, crate::report::cutover::reverse_markdown(&report))
         .with_context(|| format!("cannot write `{}`", md.display()))?;
-    let pause = report.pause_seconds.unwrap_or(0.0);
+    let pause = report.window.pause_seconds.unwrap_or(0.0);
     match &report.failure {
         None => {
             let n = report.sync.as_ref().map(|s| s.counts()).unwrap_or_default();

@@ -25,8 +25,8 @@ pub fn markdown(report: &CutoverReport) -> String {
     md.push_str(&format!(
         "- outcome: {}\n- write pause: **{:.3} s** ({})\n- the target had caught up {:.0} s before\n- whole cutover: {:.3} s\n\n",
         if report.failure.is_some() { "**failed**" } else { "done" },
-        report.pause_seconds.unwrap_or(0.0),
-        if report.pause_kind == "lock" {
+        report.window.pause_seconds.unwrap_or(0.0),
+        if !report.window.app_stopped() {
             "decant held the source's write lock"
         } else {
             "the operator stopped the app"
@@ -44,9 +44,9 @@ pub fn markdown(report: &CutoverReport) -> String {
             n.inserted, n.updated, n.deleted, c.seconds
         ));
     }
-    if !report.stages.is_empty() {
+    if !report.window.stages.is_empty() {
         md.push_str("## Inside the pause\n\n| stage | seconds |\n|---|---|\n");
-        for (stage, seconds) in &report.stages {
+        for (stage, seconds) in &report.window.stages {
             md.push_str(&format!("| {stage} | {seconds:.3} |\n"));
         }
         if let Some(p) = report.sync.as_ref().map(|s| &s.phases) {
@@ -159,8 +159,8 @@ pub fn reverse_markdown(report: &ReverseCutoverReport) -> String {
     md.push_str(&format!(
         "- outcome: {}\n- write pause: **{:.3} s** ({})\n- the old database had caught up {:.0} s before\n- every row compared through the inverse: {}\n- whole cutover: {:.3} s\n\n",
         if report.failure.is_some() { "**failed**" } else { "done" },
-        report.pause_seconds.unwrap_or(0.0),
-        if report.pause_kind == "lock" {
+        report.window.pause_seconds.unwrap_or(0.0),
+        if !report.window.app_stopped() {
             "decant held the app's PostgreSQL tables"
         } else {
             "the operator stopped the app"
@@ -176,9 +176,9 @@ pub fn reverse_markdown(report: &ReverseCutoverReport) -> String {
     if let Some(failure) = &report.failure {
         md.push_str(&format!("## Failure\n\n{failure}\n\n"));
     }
-    if !report.stages.is_empty() {
+    if !report.window.stages.is_empty() {
         md.push_str("## Inside the pause\n\n| stage | seconds |\n|---|---|\n");
-        for (stage, seconds) in &report.stages {
+        for (stage, seconds) in &report.window.stages {
             md.push_str(&format!("| {stage} | {seconds:.3} |\n"));
         }
         md.push('\n');

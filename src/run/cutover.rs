@@ -59,13 +59,9 @@ pub struct StepOutput {
 pub struct CutoverReport {
     pub plan: String,
     pub run_id: i64,
-    /// `lock` (decant held the source's write lock) or `app_stopped`.
-    pub pause_kind: String,
-    /// Seconds since the Unix epoch when the pause began and ended.
-    pub pause_started_at: f64,
-    pub pause_ended_at: Option<f64>,
-    /// The measured write pause: from the lock taken to the lock released.
-    pub pause_seconds: Option<f64>,
+    /// The write pause: how it was held, when, and where its seconds went.
+    #[serde(flatten)]
+    pub window: PauseWindow,
     pub catch_up_age_seconds: f64,
     /// The sync just before the pause, while the app still wrote.
     pub catch_up: Option<SyncReport>,
@@ -80,9 +76,6 @@ pub struct CutoverReport {
     /// Which tables the row counts (and checksums) inside the pause covered, and why.
     pub checks_scope: Option<String>,
     pub steps: Vec<StepOutput>,
-    /// Wall seconds of each stage inside the pause, in order (`final sync`, `sequences`,
-    /// `checks`, each cutover step, `verify`): where the pause went.
-    pub stages: Vec<(String, f64)>,
     /// With `--app-stopped`: the dry sync after the window found no change.
     pub verified_unchanged: Option<bool>,
     /// What failed inside the window, and what to do.
@@ -141,15 +134,7 @@ pub fn cutover(
     let mut report = CutoverReport {
         plan: prepared.resolved.name.clone(),
         run_id,
-        pause_kind: if options.app_stopped {
-            "app_stopped"
-        } else {
-            "lock"
-        }
-        .to_owned(),
-        pause_started_at: epoch_seconds(),
-        pause_ended_at: None,
-        pause_seconds: None,
+        window: PauseWindow::new(options.app_stopped),
         catch_up_age_seconds: age,
         catch_up: None,
         sync: None,
@@ -159,7 +144,6 @@ pub fn cutover(
         checks_skipped: Vec::new(),
         checks_scope: None,
         steps: Vec::new(),
-        stages: Vec::new(),
         verified_unchanged: None,
         failure: None,
         seconds: 0.0,
@@ -191,14 +175,11 @@ pub fn cutover(
             .collect();
         Some(WritePause::begin(&source_url, &tables, options.lock_wait)?)
     };
-    let paused = Instant::now();
-    report.pause_started_at = epoch_seconds();
+    report.window.hold();
     say("write pause: the source's writers wait now");
     signals::test_point("paused", "cutover");
     let outcome = inside_the_pause(prepared, options, mark, &mut report, say);
-    let (seconds, ended_at) = release_pause(pause, paused, say);
-    report.pause_seconds = Some(seconds);
-    report.pause_ended_at = Some(ended_at);
+    report.window.release(pause, say);
     if let Err(message) = outcome {
         report.failure = Some(format!(
             "{message}\nthe pause is released and the source was never written; the target holds {}: the app stays on the source. Fix the cause, then `decant sync` and `decant cutover` again",
@@ -222,17 +203,12 @@ fn inside_the_pause(
     report: &mut CutoverReport,
     say: &mut dyn FnMut(&str),
 ) -> Result<(), String> {
-    // Each stage's seconds go into the report when the next one starts (and at the end).
-    let mut clock = Instant::now();
     let mut say = |report: &mut CutoverReport, next: &str| {
-        next_stage(&mut report.stages, &mut clock, next);
-        if next != "end" {
-            say(next);
-        }
+        report.window.next_stage(next);
+        say(next);
     };
     let outcome = pause_stages(prepared, options, mark, report, &mut say);
-    say(report, "end");
-    report.stages.pop();
+    report.window.end_stages();
     outcome
 }
 
@@ -436,31 +412,76 @@ fn narrow_checks(
     )
 }
 
-/// Releases `pause`, held since `paused`, saying so when it did not end cleanly (the lock
-/// ended with its connection then); the pause's seconds and its end since the epoch.
-pub(super) fn release_pause(
-    pause: Option<WritePause>,
-    paused: Instant,
-    say: &mut dyn FnMut(&str),
-) -> (f64, f64) {
-    let released = pause.map(WritePause::release);
-    let seconds = paused.elapsed().as_secs_f64();
-    let ended_at = epoch_seconds();
-    if let Some(Err(e)) = released {
-        say(&format!(
-            "releasing the pause said: {e}; the lock ended with its connection"
-        ));
-    }
-    (seconds, ended_at)
+/// A window's write pause as both cutover reports give it (flattened into each, so their JSON
+/// keeps these keys): how it was held, from when to when, and where its seconds went.
+#[derive(Debug, Clone, Serialize)]
+pub struct PauseWindow {
+    /// `lock` (decant held the writers' lock) or `app_stopped`.
+    pub pause_kind: String,
+    /// Seconds since the Unix epoch when the pause began and ended.
+    pub pause_started_at: f64,
+    pub pause_ended_at: Option<f64>,
+    /// The measured write pause: from the lock taken to the lock released.
+    pub pause_seconds: Option<f64>,
+    /// Wall seconds of each stage inside the pause, in order: where the pause went.
+    pub stages: Vec<(String, f64)>,
+    /// When the pause was taken, and when the running stage began.
+    #[serde(skip)]
+    held: Instant,
+    #[serde(skip)]
+    stage: Instant,
 }
 
-/// Starts the window's stage `name`: the running stage's seconds go into `stages` first.
-pub(super) fn next_stage(stages: &mut Vec<(String, f64)>, clock: &mut Instant, name: &str) {
-    if let Some((_, seconds)) = stages.last_mut() {
-        *seconds = clock.elapsed().as_secs_f64();
+impl PauseWindow {
+    pub(super) fn new(app_stopped: bool) -> PauseWindow {
+        PauseWindow {
+            pause_kind: if app_stopped { "app_stopped" } else { "lock" }.to_owned(),
+            pause_started_at: epoch_seconds(),
+            pause_ended_at: None,
+            pause_seconds: None,
+            stages: Vec::new(),
+            held: Instant::now(),
+            stage: Instant::now(),
+        }
     }
-    *clock = Instant::now();
-    stages.push((name.to_owned(), 0.0));
+
+    /// The pause is held from now.
+    pub(super) fn hold(&mut self) {
+        self.held = Instant::now();
+        self.pause_started_at = epoch_seconds();
+    }
+
+    /// Starts stage `name`: the running stage's seconds are kept first.
+    pub(super) fn next_stage(&mut self, name: &str) {
+        self.end_stages();
+        self.stage = Instant::now();
+        self.stages.push((name.to_owned(), 0.0));
+    }
+
+    /// Keeps the running stage's seconds.
+    pub(super) fn end_stages(&mut self) {
+        if let Some((_, seconds)) = self.stages.last_mut() {
+            *seconds = self.stage.elapsed().as_secs_f64();
+        }
+    }
+
+    /// Releases `pause` and keeps how long it was held, saying so when it did not end cleanly
+    /// (the lock ended with its connection then).
+    pub(super) fn release(&mut self, pause: Option<WritePause>, say: &mut dyn FnMut(&str)) {
+        let released = pause.map(WritePause::release);
+        self.pause_seconds = Some(self.held.elapsed().as_secs_f64());
+        self.pause_ended_at = Some(epoch_seconds());
+        if let Some(Err(e)) = released {
+            say(&format!(
+                "releasing the pause said: {e}; the lock ended with its connection"
+            ));
+        }
+    }
+
+    /// Whether the operator stopped the app, rather than decant holding a lock.
+    pub fn app_stopped(&self) -> bool {
+        self.pause_kind == "app_stopped"
+    }
 }
 
 /// Runs the plan's steps of `phase` in order (a command, or SQL in a transaction on the target

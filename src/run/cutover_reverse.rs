@@ -12,10 +12,7 @@ use std::time::Instant;
 
 use serde::Serialize;
 
-use super::cutover::{
-    epoch_seconds, next_stage, release_pause, run_cutover_steps, CutoverError, CutoverOptions,
-    StepOutput,
-};
+use super::cutover::{run_cutover_steps, CutoverError, CutoverOptions, PauseWindow, StepOutput};
 use crate::engines::pause::WritePause;
 use crate::engines::target_as_source;
 use crate::errors::chain;
@@ -31,13 +28,10 @@ pub struct ReverseCutoverReport {
     pub plan: String,
     /// The forward run whose target the app ran on.
     pub run_id: i64,
-    /// `lock` (decant held the app's PostgreSQL tables) or `app_stopped`.
-    pub pause_kind: String,
-    /// Seconds since the Unix epoch when the pause began and ended.
-    pub pause_started_at: f64,
-    pub pause_ended_at: Option<f64>,
-    /// The measured write pause: from the locks taken to the locks released.
-    pub pause_seconds: Option<f64>,
+    /// The write pause (`lock`: decant held the app's PostgreSQL tables), when, and where
+    /// its seconds went.
+    #[serde(flatten)]
+    pub window: PauseWindow,
     /// How long ago the last reverse sync before this window applied.
     pub catch_up_age_seconds: f64,
     /// The reverse sync just before the pause, while the app still wrote on PostgreSQL.
@@ -48,8 +42,6 @@ pub struct ReverseCutoverReport {
     /// (a dry reverse sync): `true` when the old database holds all of PostgreSQL's rows.
     pub verified_equal: Option<bool>,
     pub steps: Vec<StepOutput>,
-    /// Wall seconds of each stage inside the pause, in order: where the pause went.
-    pub stages: Vec<(String, f64)>,
     /// What failed inside the window, and what to do.
     pub failure: Option<String>,
     pub seconds: f64,
@@ -70,21 +62,12 @@ pub fn cutover_reverse(
     let mut report = ReverseCutoverReport {
         plan: prepared.resolved.name.clone(),
         run_id,
-        pause_kind: if options.app_stopped {
-            "app_stopped"
-        } else {
-            "lock"
-        }
-        .to_owned(),
-        pause_started_at: epoch_seconds(),
-        pause_ended_at: None,
-        pause_seconds: None,
+        window: PauseWindow::new(options.app_stopped),
         catch_up_age_seconds: age,
         catch_up: None,
         sync: None,
         verified_equal: None,
         steps: Vec::new(),
-        stages: Vec::new(),
         failure: None,
         seconds: 0.0,
     };
@@ -114,14 +97,11 @@ pub fn cutover_reverse(
             options.lock_wait,
         )?)
     };
-    let paused = Instant::now();
-    report.pause_started_at = epoch_seconds();
+    report.window.hold();
     say("write pause: the app's writers on PostgreSQL wait now");
     signals::test_point("paused", "cutover-reverse");
     let outcome = inside_the_pause(prepared, &target_url, &mut report, say);
-    let (seconds, ended_at) = release_pause(pause, paused, say);
-    report.pause_seconds = Some(seconds);
-    report.pause_ended_at = Some(ended_at);
+    report.window.release(pause, say);
     if let Err(message) = outcome {
         report.failure = Some(format!(
             "{message}\nthe pause is released and PostgreSQL was never written; the old database holds {}: the app stays on PostgreSQL. Fix the cause, then `decant sync --reverse` and `decant cutover --reverse` again",
@@ -144,12 +124,9 @@ fn inside_the_pause(
     report: &mut ReverseCutoverReport,
     say: &mut dyn FnMut(&str),
 ) -> Result<(), String> {
-    let mut clock = Instant::now();
     let mut next = |report: &mut ReverseCutoverReport, name: &str| {
-        next_stage(&mut report.stages, &mut clock, name);
-        if name != "end" {
-            say(name);
-        }
+        report.window.next_stage(name);
+        say(name);
     };
     let outcome = (|| {
         next(report, "final reverse sync");
@@ -175,7 +152,7 @@ fn inside_the_pause(
                 c.updated,
                 c.deleted,
                 c.rejected,
-                if report.pause_kind == "app_stopped" {
+                if report.window.app_stopped() {
                     "the app was not stopped"
                 } else {
                     "something wrote during the pause"
@@ -189,8 +166,7 @@ fn inside_the_pause(
         report.steps = steps;
         Ok(())
     })();
-    next(report, "end");
-    report.stages.pop();
+    report.window.end_stages();
     outcome
 }
 
