@@ -170,7 +170,7 @@ impl WritableSource {
             WritableSource::Sqlite(_) => "sqlite",
             WritableSource::Mysql(_) => "mysql",
         };
-        Ok(TEMPLATES.with(|t| t.render(&source_template(dialect, operation), context))?)
+        render(dialect, operation, context)
     }
 
     /// Runs `sql` with every value of `rows`, in order, bound to its `?`s.
@@ -197,6 +197,16 @@ impl WritableSource {
 thread_local! {
     /// decant's own templates, made once per thread for every statement the way back writes.
     static TEMPLATES: Templates = Templates::new(None);
+}
+
+/// `dialect`'s template `operation`, rendered with `context`: every statement the way back's
+/// writers render comes from here.
+pub(crate) fn render(
+    dialect: &str,
+    operation: &str,
+    context: minijinja::Value,
+) -> Result<String, WriteError> {
+    Ok(TEMPLATES.with(|t| t.render(&source_template(dialect, operation), context))?)
 }
 
 /// `sql` with `values` bound to its `?`s in order, in the storage class each holds: one binder

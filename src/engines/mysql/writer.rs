@@ -9,7 +9,7 @@ use diesel::sql_types::Text;
 use diesel::{MysqlConnection, RunQueryDsl};
 use serde::Serialize;
 
-use crate::dialect::{quote_ident, Templates};
+use crate::dialect::quote_ident;
 use crate::engines::writer::{Affinity, WriteError};
 use crate::engines::{SourceRow, SqlValue};
 
@@ -30,7 +30,6 @@ pub struct MysqlWriter {
     /// Where the way back's journal is kept: named after the server and the database, beside
     /// the plan (a server has no folder of its own to put it in).
     journal_anchor: PathBuf,
-    templates: Templates,
 }
 
 /// One foreign key of a table, for the check before COMMIT.
@@ -70,7 +69,6 @@ impl MysqlWriter {
         Ok(MysqlWriter {
             conn,
             journal_anchor: PathBuf::from(format!("mysql-{name}")),
-            templates: Templates::new(None),
         })
     }
 
@@ -183,8 +181,9 @@ impl MysqlWriter {
     ) -> Result<Vec<(Vec<SqlValue>, String)>, WriteError> {
         let mut found = Vec::new();
         for fk in self.foreign_keys(table)? {
-            let sql = self.templates.render(
-                "mysql/foreign_key_violations.sql.j2",
+            let sql = crate::engines::writer::render(
+                "mysql",
+                "foreign_key_violations",
                 minijinja::context! { table, keys, fk },
             )?;
             let rows = diesel::sql_query(sql)
