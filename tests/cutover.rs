@@ -36,11 +36,11 @@ pub(crate) struct Commit {
 /// Whether a commit waited for the pause `start..end` to end: it was in flight when the pause
 /// ended and had waited at least half of it (it may have begun a moment before `start`, which is
 /// taken once the lock is held).
-pub(crate) fn waited_out(c: &Commit, start: f64, end: f64) -> bool {
+fn waited_out(c: &Commit, start: f64, end: f64) -> bool {
     c.began < end && c.ended >= end - 0.01 && c.ended - c.began >= (end - start) / 2.0
 }
 
-pub(crate) fn epoch() -> f64 {
+fn epoch() -> f64 {
     SystemTime::now()
         .duration_since(SystemTime::UNIX_EPOCH)
         .unwrap()
@@ -766,6 +766,68 @@ pub(crate) fn postgres_writer(
     (stop, writer)
 }
 
+/// Beside a live `writer` (stopped through `stop`): decant killed at test point `point` inside
+/// the window `args` opens, then the same window again. Asserts that the writer lost no commit
+/// and wrote again right after the kill, that the second window succeeded, and that one commit
+/// waited it out; returns the commits, the window's report (`reports/<report>`) and the
+/// pause's start and end.
+pub(crate) fn kill_in_the_pause_then_cut(
+    s: &Setup,
+    args: &[&str],
+    point: &str,
+    report: &str,
+    (stop, writer): (Arc<AtomicBool>, std::thread::JoinHandle<Vec<Commit>>),
+) -> (Vec<Commit>, serde_json::Value, f64, f64) {
+    std::thread::sleep(Duration::from_millis(300));
+    // Killed inside the pause: the lock ends with decant's connection.
+    let killed = s.decant_killed_at(args, Some(point));
+    assert_eq!(killed.code, -1, "{}", killed.stderr);
+    let after_kill = epoch();
+    std::thread::sleep(Duration::from_millis(300));
+    let cut = s.decant(args);
+    std::thread::sleep(Duration::from_millis(300));
+    stop.store(true, Ordering::SeqCst);
+    let commits = writer.join().unwrap();
+    assert_exit(&cut, 0);
+    assert!(commits.iter().all(|c| !c.failed), "a commit failed");
+    assert!(
+        commits
+            .iter()
+            .any(|c| c.began > after_kill && c.ended < after_kill + 0.25),
+        "the writer's tables were not writable right after decant was killed in the pause"
+    );
+    let report: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(s.path(&format!("reports/{report}"))).unwrap(),
+    )
+    .unwrap();
+    assert!(report["failure"].is_null(), "{report}");
+    let (start, end) = (
+        report["pause_started_at"].as_f64().unwrap(),
+        report["pause_ended_at"].as_f64().unwrap(),
+    );
+    assert!(
+        commits.iter().any(|c| waited_out(c, start, end)),
+        "no commit waited for the pause ({start}..{end})"
+    );
+    (commits, report, start, end)
+}
+
+/// The side synced at one moment inside the pause `start..end` holds `last` of the writer's
+/// commits: no fewer than those done before the pause, no more than those begun before its end.
+pub(crate) fn assert_synced_inside_the_pause(
+    commits: &[Commit],
+    last: usize,
+    start: f64,
+    end: f64,
+) {
+    let before = commits.iter().filter(|c| c.ended <= start).count();
+    let begun = commits.iter().filter(|c| c.began < end).count();
+    assert!(
+        before <= last && last <= begun,
+        "{last} commits synced, {before} done before the pause, {begun} begun before it ended"
+    );
+}
+
 #[test]
 fn a_cutover_from_postgresql_holds_its_writers_on_table_locks_loses_none_and_a_kill_frees_them() {
     use crate::support::postgres::TestDatabase;
@@ -789,45 +851,12 @@ fn a_cutover_from_postgresql_holds_its_writers_on_table_locks_loses_none_and_a_k
     )
     .unwrap();
     run_and_report(&s);
-    let (stop, writer) = postgres_writer(&source.url);
-    std::thread::sleep(Duration::from_millis(300));
-    // Killed inside the pause: the lock ends with decant's connection.
-    let killed = decant(
+    let (commits, _, start, end) = kill_in_the_pause_then_cut(
         &s,
         &["cutover", "plan.yaml", "--report-dir", "reports"],
-        Some("paused:cutover"),
-    );
-    assert_eq!(killed.code, -1, "{}", killed.stderr);
-    let after_kill = epoch();
-    std::thread::sleep(Duration::from_millis(300));
-    let cut = decant(
-        &s,
-        &["cutover", "plan.yaml", "--report-dir", "reports"],
-        None,
-    );
-    std::thread::sleep(Duration::from_millis(300));
-    stop.store(true, Ordering::SeqCst);
-    let commits = writer.join().unwrap();
-    assert_exit(&cut, 0);
-    assert!(commits.iter().all(|c| !c.failed), "a commit failed");
-    assert!(
-        commits
-            .iter()
-            .any(|c| c.began > after_kill && c.ended < after_kill + 0.25),
-        "the source's tables were not writable right after decant was killed in the pause"
-    );
-    let report: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(s.path("reports/plan.cutover.report.json")).unwrap(),
-    )
-    .unwrap();
-    assert!(report["failure"].is_null(), "{report}");
-    let (start, end) = (
-        report["pause_started_at"].as_f64().unwrap(),
-        report["pause_ended_at"].as_f64().unwrap(),
-    );
-    assert!(
-        commits.iter().any(|c| waited_out(c, start, end)),
-        "no commit waited for the pause ({start}..{end})"
+        "paused:cutover",
+        "plan.cutover.report.json",
+        postgres_writer(&source.url),
     );
     // The target is the source at one moment inside the pause: as many live rows as the tally
     // says, no fewer than the commits done before the pause, no more than those begun before
@@ -843,12 +872,7 @@ fn a_cutover_from_postgresql_holds_its_writers_on_table_locks_loses_none_and_a_k
         ),
         last.to_string()
     );
-    let before = commits.iter().filter(|c| c.ended <= start).count();
-    let begun = commits.iter().filter(|c| c.began < end).count();
-    assert!(
-        before <= last && last <= begun,
-        "{last} commits in the target, {before} done before the pause, {begun} begun before it ended"
-    );
+    assert_synced_inside_the_pause(&commits, last, start, end);
     let target = target_state(&s);
     let max: i64 = target.rsplit('/').next().unwrap().parse().unwrap();
     assert_eq!(

@@ -2,12 +2,9 @@
 //! decant locks its tables; its commits wait and none is lost, the old SQLite file ends equal to
 //! PostgreSQL as of the pause, and a kill inside the pause frees the tables at once.
 
-use std::sync::atomic::Ordering;
-use std::time::Duration;
-
 use diesel::{Connection, RunQueryDsl, SqliteConnection};
 
-use crate::cutover::{epoch, postgres_writer, waited_out};
+use crate::cutover::{assert_synced_inside_the_pause, kill_in_the_pause_then_cut, postgres_writer};
 use crate::support::setup::{assert_exit, query, Setup};
 
 const SOURCE: &str = "
@@ -56,10 +53,8 @@ fn a_reverse_cutover_under_a_live_writer_on_postgres_loses_no_commit_and_leaves_
     );
     assert_exit(&s.decant(&["sync", "plan.yaml", "--reverse"]), 0);
 
-    let (stop, writer) = postgres_writer(&s.db.url);
-    std::thread::sleep(Duration::from_millis(300));
-    // Killed inside the pause: the locks end with decant's connection.
-    let killed = s.decant_killed_at(
+    let (commits, report, start, end) = kill_in_the_pause_then_cut(
+        &s,
         &[
             "cutover",
             "plan.yaml",
@@ -67,43 +62,11 @@ fn a_reverse_cutover_under_a_live_writer_on_postgres_loses_no_commit_and_leaves_
             "--report-dir",
             "reports",
         ],
-        Some("paused:cutover-reverse"),
+        "paused:cutover-reverse",
+        "plan.cutover-reverse.report.json",
+        postgres_writer(&s.db.url),
     );
-    assert_eq!(killed.code, -1, "{}", killed.stderr);
-    let after_kill = epoch();
-    std::thread::sleep(Duration::from_millis(300));
-    let cut = s.decant(&[
-        "cutover",
-        "plan.yaml",
-        "--reverse",
-        "--report-dir",
-        "reports",
-    ]);
-    std::thread::sleep(Duration::from_millis(300));
-    stop.store(true, Ordering::SeqCst);
-    let commits = writer.join().unwrap();
-    assert_exit(&cut, 0);
-    assert!(commits.iter().all(|c| !c.failed), "a commit failed");
-    assert!(
-        commits
-            .iter()
-            .any(|c| c.began > after_kill && c.ended < after_kill + 0.25),
-        "PostgreSQL's tables were not writable right after decant was killed in the pause"
-    );
-    let report: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(s.path("reports/plan.cutover-reverse.report.json")).unwrap(),
-    )
-    .unwrap();
-    assert!(report["failure"].is_null(), "{report}");
     assert_eq!(report["verified_equal"], true, "{report}");
-    let (start, end) = (
-        report["pause_started_at"].as_f64().unwrap(),
-        report["pause_ended_at"].as_f64().unwrap(),
-    );
-    assert!(
-        commits.iter().any(|c| waited_out(c, start, end)),
-        "no commit waited for the pause ({start}..{end})"
-    );
     // The file is PostgreSQL at one moment inside the pause: as many live rows as its tally
     // says, no fewer than the commits done before the pause, no more than those begun before
     // it ended; every row up to the file's highest id equal to PostgreSQL's.
@@ -115,12 +78,7 @@ fn a_reverse_cutover_under_a_live_writer_on_postgres_loses_no_commit_and_leaves_
         ),
         last.to_string()
     );
-    let before = commits.iter().filter(|c| c.ended <= start).count();
-    let begun = commits.iter().filter(|c| c.began < end).count();
-    assert!(
-        before <= last && last <= begun,
-        "{last} commits in the file, {before} done before the pause, {begun} begun before it ended"
-    );
+    assert_synced_inside_the_pause(&commits, last, start, end);
     let max = in_file(&s, "SELECT max(id) FROM accounts");
     assert_eq!(
         in_file(&s, "SELECT count(*) || '/' || sum(balance) || '/' || sum(length(owner)) FROM accounts"),
