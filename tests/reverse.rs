@@ -13,22 +13,40 @@ fn django_after_run() -> Setup {
     let fixture = crate::support::cli::repo_root().join("tests/fixtures/django");
     let s = Setup::from_sql("", "");
     std::fs::copy(fixture.join("source.sqlite3"), s.path("source.sqlite3")).unwrap();
-    std::fs::copy(fixture.join("schema.sql"), s.path("schema.sql")).unwrap();
-    let plan = r#"version: 1
+    django_plan_in(s.dir.path(), "sqlite://source.sqlite3", |args| {
+        s.decant(args)
+    });
+    assert_exit(&s.decant(&["run", "plan.yaml"]), 0);
+    s
+}
+
+/// Writes into `dir` a plan for the Django shop from `source` into the schema `manage.py
+/// migrate` builds on PostgreSQL (`schema.sql`, applied by the plan's first step), and snapshots
+/// that schema from a database of its own (the developer's) with `decant`.
+pub(crate) fn django_plan_in(
+    dir: &std::path::Path,
+    source: &str,
+    decant: impl Fn(&[&str]) -> crate::support::cli::Outcome,
+) {
+    let fixture = crate::support::cli::repo_root().join("tests/fixtures/django");
+    std::fs::copy(fixture.join("schema.sql"), dir.join("schema.sql")).unwrap();
+    let plan = format!(
+        r#"version: 1
 name: django-shop
-source: { url: "sqlite://source.sqlite3" }
-target: { url: "${TARGET_DATABASE_URL}", owner: app }
-settings: { on_bad_row: reject, reversible: true }
+source: {{ url: "{source}" }}
+target: {{ url: "${{TARGET_DATABASE_URL}}", owner: app }}
+settings: {{ on_bad_row: reject, reversible: true }}
 tables:
   include: ["shop_*", "auth_user", "auth_group", "auth_group_permissions", "auth_user_groups",
             "auth_user_user_permissions", "django_admin_log", "django_session"]
 columns:
-  shop_order.delivery_window: { transform: microseconds_to_interval }
-  shop_visit.time_on_page: { transform: microseconds_to_interval }
+  shop_order.delivery_window: {{ transform: microseconds_to_interval }}
+  shop_visit.time_on_page: {{ transform: microseconds_to_interval }}
 steps:
-  - { id: django-migrate, run: "psql -q -v ON_ERROR_STOP=1 -f schema.sql", before: [load] }
-"#;
-    std::fs::write(s.path("plan.yaml"), plan).unwrap();
+  - {{ id: django-migrate, run: "psql -q -v ON_ERROR_STOP=1 -f schema.sql", before: [load] }}
+"#
+    );
+    std::fs::write(dir.join("plan.yaml"), plan).unwrap();
     let scratch = TestDatabase::new();
     let applied = std::process::Command::new("psql")
         .args([
@@ -39,16 +57,14 @@ steps:
             "schema.sql",
             &scratch.url,
         ])
-        .current_dir(s.dir.path())
+        .current_dir(dir)
         .output()
         .unwrap();
     assert!(applied.status.success(), "{applied:?}");
     assert_exit(
-        &s.decant(&["snapshot", "plan.yaml", "--from", &scratch.url]),
+        &decant(&["snapshot", "plan.yaml", "--from", &scratch.url]),
         0,
     );
-    assert_exit(&s.decant(&["run", "plan.yaml"]), 0);
-    s
 }
 
 /// Every row of `table` in the SQLite file at `path`, each value as `typeof:value`, by its

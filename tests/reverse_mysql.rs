@@ -247,45 +247,8 @@ fn django_on_mariadb_after_run() -> (MysqlDatabase, TestDatabase, tempfile::Temp
     source.load(&fixture.join("mysql_source.sql"));
     let target = TestDatabase::new();
     let dir = tempfile::tempdir().unwrap();
-    std::fs::copy(fixture.join("schema.sql"), dir.path().join("schema.sql")).unwrap();
-    std::fs::write(
-        dir.path().join("plan.yaml"),
-        r#"version: 1
-name: django-shop
-source: { url: "${SOURCE_DATABASE_URL}" }
-target: { url: "${TARGET_DATABASE_URL}", owner: app }
-settings: { on_bad_row: reject, reversible: true }
-tables:
-  include: ["shop_*", "auth_user", "auth_group", "auth_group_permissions", "auth_user_groups",
-            "auth_user_user_permissions", "django_admin_log", "django_session"]
-columns:
-  shop_order.delivery_window: { transform: microseconds_to_interval }
-  shop_visit.time_on_page: { transform: microseconds_to_interval }
-steps:
-  - { id: django-migrate, run: "psql -q -v ON_ERROR_STOP=1 -f schema.sql", before: [load] }
-"#,
-    )
-    .unwrap();
-    // The app's schema, snapshotted from a database of its own (the developer's).
-    let scratch = TestDatabase::new();
-    let applied = std::process::Command::new("psql")
-        .args([
-            "-q",
-            "-v",
-            "ON_ERROR_STOP=1",
-            "-f",
-            "schema.sql",
-            &scratch.url,
-        ])
-        .current_dir(dir.path())
-        .output()
-        .unwrap();
-    assert!(applied.status.success(), "{applied:?}");
     let decant = |args: &[&str]| decant_between(dir.path(), args, &source, &target, &[]);
-    assert_exit(
-        &decant(&["snapshot", "plan.yaml", "--from", &scratch.url]),
-        0,
-    );
+    crate::reverse::django_plan_in(dir.path(), "${SOURCE_DATABASE_URL}", decant);
     let run = decant(&["run", "plan.yaml", "--report-dir", "reports"]);
     assert_exit(&run, 0);
     (source, target, dir)
